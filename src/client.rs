@@ -1,0 +1,252 @@
+//! The client: the engine's public face for Rust callers and for the C layer.
+
+use std::os::fd::BorrowedFd;
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::completion::{Callback, Hub};
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::exchange::{Completion, Exchange, State};
+use crate::handle::{Handle, Table};
+use crate::pool::Pool;
+use crate::request::Request;
+use crate::response::Response;
+use crate::runtime::Runtime;
+
+/// What the client's tasks share with it.
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) table: Table,
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) pool: Pool,
+}
+
+impl Shared {
+    /// The single place a request completes: settles the exchange (first caller wins) and
+    /// publishes the completion.
+    pub(crate) fn complete(&self, ex: &Exchange, outcome: Result<Response>, on_runtime: bool) {
+        if let Some(c) = ex.settle(outcome) {
+            self.hub.publish(c, &self.table, on_runtime);
+        }
+    }
+}
+
+pub struct Client {
+    shared: Arc<Shared>,
+    runtime: OnceLock<Runtime>,
+    start_lock: Mutex<()>,
+    /// Submit holds it shared while it registers and spawns; close holds it exclusively
+    /// to flip `closed`, so no request slips in behind the close.
+    gate: RwLock<()>,
+    closed: AtomicBool,
+}
+
+static NEXT_TAG: AtomicU16 = AtomicU16::new(1);
+
+impl Client {
+    pub fn new(config: Config) -> Result<Client> {
+        let tag = NEXT_TAG.fetch_add(1, Ordering::Relaxed);
+        let pool = Pool::new(config.pool_max_idle_per_host, config.pool_idle_timeout);
+        Ok(Client {
+            shared: Arc::new(Shared {
+                config,
+                table: Table::new(tag),
+                hub: Arc::new(Hub::new()?),
+                pool,
+            }),
+            runtime: OnceLock::new(),
+            start_lock: Mutex::new(()),
+            gate: RwLock::new(()),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// The runtime, started on first use.
+    fn runtime(&self) -> Result<&Runtime> {
+        if let Some(rt) = self.runtime.get() {
+            return Ok(rt);
+        }
+        let _g = self.start_lock.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(rt) = self.runtime.get() {
+            return Ok(rt);
+        }
+        let rt = Runtime::start(self.shared.config.worker_threads, self.shared.hub.clone())?;
+        if let Some(idle) = self.shared.config.pool_idle_timeout {
+            let shared = Arc::downgrade(&self.shared);
+            let every = (idle / 2).max(Duration::from_secs(1));
+            rt.spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                loop {
+                    tick.tick().await;
+                    match shared.upgrade() {
+                        Some(s) => s.pool.sweep(),
+                        None => break,
+                    }
+                }
+            });
+        }
+        let _ = self.runtime.set(rt);
+        Ok(self.runtime.get().expect("just set"))
+    }
+
+    /// Starts a request; it runs on the background runtime until it completes.
+    pub fn submit(&self, req: Request) -> Result<Handle> {
+        let req = req.validated()?;
+        let _open = self.gate.read().unwrap_or_else(|p| p.into_inner());
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(Error::closed());
+        }
+        let rt = self.runtime()?;
+        let (handle, ex) = self
+            .shared
+            .table
+            .insert_with(|h| Arc::new(Exchange::new(h, req.user_data)))?;
+        let task = rt.spawn(crate::exec::run(self.shared.clone(), ex.clone(), req));
+        ex.attach_task(task.abort_handle());
+        Ok(handle)
+    }
+
+    pub fn exchange(&self, h: Handle) -> Result<Arc<Exchange>> {
+        self.shared.table.get(h)
+    }
+
+    pub fn poll(&self, h: Handle) -> Result<State> {
+        Ok(self.exchange(h)?.state())
+    }
+
+    /// Waits up to `timeout` (None: forever) for the request to complete.
+    pub fn wait(&self, h: Handle, timeout: Option<Duration>) -> Result<State> {
+        let ex = self.exchange(h)?;
+        let deadline = timeout.map(|t| Instant::now() + t);
+        self.shared.hub.wait_until(deadline, || ex.is_complete());
+        Ok(ex.state())
+    }
+
+    /// Waits until any of `handles` completes; returns the index of the first complete one
+    /// (lowest index if several), or None on timeout.
+    pub fn wait_any(&self, handles: &[Handle], timeout: Option<Duration>) -> Result<Option<usize>> {
+        let exs = self.exchanges(handles)?;
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut found = None;
+        self.shared.hub.wait_until(deadline, || {
+            found = exs.iter().position(|e| e.is_complete());
+            found.is_some()
+        });
+        Ok(found)
+    }
+
+    /// Waits until all of `handles` complete; returns false on timeout.
+    pub fn wait_all(&self, handles: &[Handle], timeout: Option<Duration>) -> Result<bool> {
+        let exs = self.exchanges(handles)?;
+        let deadline = timeout.map(|t| Instant::now() + t);
+        Ok(self
+            .shared
+            .hub
+            .wait_until(deadline, || exs.iter().all(|e| e.is_complete())))
+    }
+
+    fn exchanges(&self, handles: &[Handle]) -> Result<Vec<Arc<Exchange>>> {
+        if handles.is_empty() {
+            return Err(Error::new(ErrorKind::InvalidArgument, "no handles given"));
+        }
+        handles.iter().map(|&h| self.exchange(h)).collect()
+    }
+
+    /// Aborts a pending request: it completes as cancelled and its connection is closed.
+    /// Cancelling a completed request does nothing.
+    pub fn cancel(&self, h: Handle) -> Result<()> {
+        let ex = self.exchange(h)?;
+        self.shared.complete(
+            &ex,
+            Err(Error::new(
+                ErrorKind::Cancelled,
+                "request cancelled by the caller",
+            )),
+            false,
+        );
+        ex.abort_task();
+        Ok(())
+    }
+
+    /// Releases a handle. A pending request is cancelled first.
+    pub fn free(&self, h: Handle) -> Result<()> {
+        let ex = self.shared.table.remove(h)?;
+        if !ex.is_complete() {
+            self.shared.complete(
+                &ex,
+                Err(Error::new(
+                    ErrorKind::Cancelled,
+                    "request freed while pending",
+                )),
+                false,
+            );
+            ex.abort_task();
+        }
+        Ok(())
+    }
+
+    /// Moves up to `max` completions (of handles not yet freed) into `out`.
+    pub fn drain(&self, out: &mut Vec<Completion>, max: usize) {
+        self.shared.hub.drain(out, max, &self.shared.table);
+    }
+
+    /// A file descriptor readable while completions wait to be drained.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.shared.hub.fd()
+    }
+
+    /// Runs `cb` for every completion, on the thread that completes the request.
+    pub fn set_callback(&self, cb: Option<Callback>) {
+        self.shared.hub.set_callback(cb);
+    }
+
+    pub fn live_handles(&self) -> usize {
+        self.shared.table.live()
+    }
+
+    pub fn idle_connections(&self) -> usize {
+        self.shared.pool.idle_count()
+    }
+
+    /// Cancels everything in flight, stops the runtime and closes every connection.
+    /// Handles stay readable (as cancelled) until freed. Idempotent.
+    pub fn close(&self) {
+        {
+            let _g = self.gate.write().unwrap_or_else(|p| p.into_inner());
+            if self.closed.swap(true, Ordering::SeqCst) {
+                return;
+            }
+        }
+        for ex in self.shared.table.all() {
+            self.shared.complete(
+                &ex,
+                Err(Error::new(
+                    ErrorKind::Cancelled,
+                    "cancelled: the client was closed",
+                )),
+                false,
+            );
+            ex.abort_task();
+        }
+        if let Some(rt) = self.runtime.get() {
+            rt.shutdown();
+        }
+        self.shared.pool.clear();
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

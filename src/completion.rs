@@ -1,0 +1,195 @@
+//! The completion hub: how finished requests reach the caller.
+//!
+//! Three paths, all fed from one place (`Hub::publish`), so every completion is counted once:
+//! - a queue the caller drains in batches, announced by an eventfd that is readable while
+//!   the queue is non-empty. The eventfd is written at most once per runtime tick (from the
+//!   park hook or a flusher task that runs after the tick's ready tasks), or sooner after
+//!   `FLUSH_EVERY` completions, so many completions cost the caller one wake-up;
+//! - a condition variable for threads blocked in `wait*`, notified immediately;
+//! - an optional callback, run on the thread that completed the request.
+
+use std::collections::VecDeque;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::time::Instant;
+
+use rustix::event::{eventfd, EventfdFlags};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::exchange::Completion;
+use crate::handle::Table;
+
+/// Signal the caller after this many unsignalled completions even if the tick goes on.
+const FLUSH_EVERY: usize = 64;
+
+pub type Callback = Arc<dyn Fn(&Completion) + Send + Sync>;
+
+struct Queue {
+    items: VecDeque<Completion>,
+    /// The eventfd holds a non-zero count (it is readable).
+    signaled: bool,
+    /// Length at which stale entries (freed handles) are swept out.
+    compact_at: usize,
+}
+
+pub struct Hub {
+    queue: Mutex<Queue>,
+    eventfd: OwnedFd,
+    /// The caller asked for the fd: only then is it worth writing.
+    armed: AtomicBool,
+    flush_pending: AtomicBool,
+    unflushed: AtomicUsize,
+    flusher: tokio::sync::Notify,
+    waiters: AtomicUsize,
+    wait_lock: Mutex<()>,
+    wait_cv: Condvar,
+    callback: RwLock<Option<Callback>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Hub {
+    pub fn new() -> Result<Hub> {
+        let eventfd = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("eventfd: {e}")))?;
+        Ok(Hub {
+            queue: Mutex::new(Queue {
+                items: VecDeque::new(),
+                signaled: false,
+                compact_at: 1024,
+            }),
+            eventfd,
+            armed: AtomicBool::new(false),
+            flush_pending: AtomicBool::new(false),
+            unflushed: AtomicUsize::new(0),
+            flusher: tokio::sync::Notify::new(),
+            waiters: AtomicUsize::new(0),
+            wait_lock: Mutex::new(()),
+            wait_cv: Condvar::new(),
+            callback: RwLock::new(None),
+        })
+    }
+
+    /// The fd a caller's loop watches; from now on completions signal it.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        if !self.armed.swap(true, Ordering::SeqCst) {
+            self.flush_now();
+        }
+        self.eventfd.as_fd()
+    }
+
+    pub fn set_callback(&self, cb: Option<Callback>) {
+        *self.callback.write().unwrap_or_else(|p| p.into_inner()) = cb;
+    }
+
+    /// Announces one completion. `on_runtime` is false when the caller's own thread
+    /// completed it (cancel, close): then the fd is signalled at once.
+    pub fn publish(&self, c: Completion, table: &Table, on_runtime: bool) {
+        let cb = self
+            .callback
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(cb) = cb {
+            cb(&c);
+        }
+        let needs_signal = {
+            let mut q = lock(&self.queue);
+            q.items.push_back(c);
+            if q.items.len() >= q.compact_at {
+                q.items.retain(|c| table.contains(c.handle));
+                q.compact_at = (q.items.len() * 2).max(1024);
+            }
+            !q.signaled
+        };
+        if needs_signal && self.armed.load(Ordering::SeqCst) {
+            if !on_runtime || self.unflushed.fetch_add(1, Ordering::Relaxed) + 1 >= FLUSH_EVERY {
+                self.flush_now();
+            } else if !self.flush_pending.swap(true, Ordering::AcqRel) {
+                self.flusher.notify_one();
+            }
+        }
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            let _g = lock(&self.wait_lock);
+            self.wait_cv.notify_all();
+        }
+    }
+
+    /// Signals the fd if completions were published since the last signal. Called when a
+    /// runtime thread is about to park, and by the flusher task.
+    pub fn flush(&self) {
+        if self.flush_pending.swap(false, Ordering::AcqRel) {
+            self.flush_now();
+        }
+    }
+
+    fn flush_now(&self) {
+        self.unflushed.store(0, Ordering::Relaxed);
+        let mut q = lock(&self.queue);
+        if !q.signaled && !q.items.is_empty() {
+            // A full counter (EAGAIN) still leaves the fd readable, which is all we need.
+            let _ = rustix::io::write(&self.eventfd, &1u64.to_ne_bytes());
+            q.signaled = true;
+        }
+    }
+
+    /// Runs on the runtime: flushes after the ready tasks of a tick had their turn.
+    pub async fn run_flusher(self: Arc<Self>) {
+        loop {
+            self.flusher.notified().await;
+            tokio::task::yield_now().await;
+            self.flush();
+        }
+    }
+
+    /// Moves up to `max` completions of live handles into `out`. Clears the fd's readiness
+    /// when the queue empties.
+    pub fn drain(&self, out: &mut Vec<Completion>, max: usize, table: &Table) {
+        let mut q = lock(&self.queue);
+        while out.len() < max {
+            match q.items.pop_front() {
+                Some(c) if table.contains(c.handle) => out.push(c),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        if q.items.is_empty() && q.signaled {
+            let mut buf = [0u8; 8];
+            let _ = rustix::io::read(&self.eventfd, &mut buf);
+            q.signaled = false;
+        }
+    }
+
+    /// Blocks until `done()` holds or `deadline` passes; returns the last `done()`.
+    pub fn wait_until(&self, deadline: Option<Instant>, mut done: impl FnMut() -> bool) -> bool {
+        if done() {
+            return true;
+        }
+        let mut g = lock(&self.wait_lock);
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        let result = loop {
+            if done() {
+                break true;
+            }
+            match deadline {
+                None => g = self.wait_cv.wait(g).unwrap_or_else(|p| p.into_inner()),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        break false;
+                    }
+                    g = self
+                        .wait_cv
+                        .wait_timeout(g, d - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
+            }
+        };
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+        result
+    }
+}

@@ -1,0 +1,98 @@
+//! Error kinds and the error value carried by failed calls and failed requests.
+//!
+//! The kinds are stable: the C layer maps each one to a fixed `httpring_code`, so a
+//! variant may be added but never renumbered or removed.
+
+use std::fmt;
+
+/// What went wrong, in the coarse classes a caller branches on.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A NULL pointer, a zero-length buffer where one is required, an out-of-range value.
+    InvalidArgument,
+    /// The handle is not (or no longer) live in this client: never issued, freed, or stale.
+    InvalidHandle,
+    /// The handle was issued by a different client.
+    ForeignHandle,
+    /// The URL is not valid UTF-8, does not parse, or has no host.
+    InvalidUrl,
+    /// The URL's scheme is not one this build can speak.
+    UnsupportedScheme,
+    /// A header name or value is malformed (CR, LF, NUL, non-token name, ...).
+    InvalidHeader,
+    /// The method is not a valid HTTP token.
+    InvalidMethod,
+    /// The host name did not resolve.
+    Dns,
+    /// The peer refused the TCP connection.
+    ConnectRefused,
+    /// Any other failure to establish a connection.
+    Connect,
+    /// The connection was not established within the connect timeout.
+    ConnectTimeout,
+    /// The whole request did not finish within the total timeout.
+    Timeout,
+    /// The peer sent nothing for longer than the read (idle) timeout.
+    ReadTimeout,
+    /// The request was cancelled by the caller.
+    Cancelled,
+    /// The peer broke HTTP: a malformed response, a body shorter than announced, ...
+    Protocol,
+    /// The connection failed after it was established (reset, broken pipe, ...).
+    Io,
+    /// The response body exceeded the configured maximum.
+    BodyTooLarge,
+    /// The client was closed while the request was in flight, or before the call.
+    ClientClosed,
+    /// Something asked for (a header, a value) is not there.
+    NotFound,
+    /// The request has not completed yet.
+    Pending,
+    /// A bug in httpring (a caught panic). Please report it.
+    Internal,
+}
+
+/// An error: a kind to branch on and a message for humans.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub(crate) fn invalid_handle() -> Self {
+        Error::new(
+            ErrorKind::InvalidHandle,
+            "handle is not live (never issued, already freed, or stale)",
+        )
+    }
+
+    pub(crate) fn closed() -> Self {
+        Error::new(ErrorKind::ClientClosed, "the client is closed")
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}: {}", self.kind, self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;

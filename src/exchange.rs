@@ -1,0 +1,117 @@
+//! One request's shared state: written once by whoever completes it, read by the caller.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
+
+use tokio::task::AbortHandle;
+
+use crate::error::{ErrorKind, Result};
+use crate::handle::Handle;
+use crate::response::Response;
+
+/// Where a request stands. Streaming will add a "data available" state between the two.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum State {
+    Pending,
+    Done,
+    Failed,
+}
+
+const PENDING: u8 = 0;
+const DONE: u8 = 1;
+const FAILED: u8 = 2;
+
+/// What a completed request reports in bulk (drain, callbacks).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Completion {
+    pub handle: Handle,
+    pub user_data: u64,
+    /// `None` for success (any HTTP status), else why it failed.
+    pub error: Option<ErrorKind>,
+    /// The HTTP status, 0 when the request failed.
+    pub status: u16,
+}
+
+pub struct Exchange {
+    pub(crate) handle: Handle,
+    pub(crate) user_data: u64,
+    pub(crate) started: Instant,
+    state: AtomicU8,
+    outcome: OnceLock<Result<Response>>,
+    /// The task running the request, so cancel can stop it; set right after spawn.
+    task: Mutex<Option<AbortHandle>>,
+}
+
+impl Exchange {
+    pub(crate) fn new(handle: Handle, user_data: u64) -> Exchange {
+        Exchange {
+            handle,
+            user_data,
+            started: Instant::now(),
+            state: AtomicU8::new(PENDING),
+            outcome: OnceLock::new(),
+            task: Mutex::new(None),
+        }
+    }
+
+    pub fn state(&self) -> State {
+        match self.state.load(Ordering::SeqCst) {
+            PENDING => State::Pending,
+            DONE => State::Done,
+            _ => State::Failed,
+        }
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.state.load(Ordering::SeqCst) != PENDING
+    }
+
+    /// The outcome, once complete.
+    pub fn outcome(&self) -> Option<&Result<Response>> {
+        if self.is_complete() {
+            self.outcome.get()
+        } else {
+            None
+        }
+    }
+
+    pub fn user_data(&self) -> u64 {
+        self.user_data
+    }
+
+    /// Records the outcome if none is recorded yet. Returns the completion record for the
+    /// one caller that wins; every later attempt (a task finishing after a cancel) gets None.
+    pub(crate) fn settle(&self, outcome: Result<Response>) -> Option<Completion> {
+        let (state, error, status) = match &outcome {
+            Ok(r) => (DONE, None, r.status),
+            Err(e) => (FAILED, Some(e.kind()), 0),
+        };
+        self.outcome.set(outcome).ok()?;
+        self.state.store(state, Ordering::SeqCst);
+        Some(Completion {
+            handle: self.handle,
+            user_data: self.user_data,
+            error,
+            status,
+        })
+    }
+
+    /// Remembers the running task; aborts it at once if the exchange already completed
+    /// (a cancel that raced the spawn).
+    pub(crate) fn attach_task(&self, task: AbortHandle) {
+        let mut slot = self.task.lock().unwrap_or_else(|p| p.into_inner());
+        if self.is_complete() {
+            task.abort();
+        } else {
+            *slot = Some(task);
+        }
+    }
+
+    /// Stops the task, if it still runs. Dropping its future closes its connection.
+    pub(crate) fn abort_task(&self) {
+        if let Some(t) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            t.abort();
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! `httpring_client`: creating, freeing, submitting, and collecting completions.
+
+use std::ffi::{c_char, c_int, c_void};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+
+use super::code::httpring_code::{self, *};
+use super::config::httpring_config;
+use super::handle::{completion_to_c, httpring_completion, httpring_handle};
+use super::ptr::{bytes, c_str, guard, guard_code, need, put, slice};
+use super::registry;
+use super::request::httpring_request;
+use crate::{Client, Completion, Config, Handle, Request};
+
+/// A client: a connection pool and a background runtime. Safe to use from any number of
+/// threads at once. The pointer is an opaque id: using it after `httpring_client_free`
+/// returns `HTTPRING_ERR_CLIENT_CLOSED` rather than touching freed memory.
+pub struct httpring_client {
+    _private: [u8; 0],
+}
+
+/// Called once for every completed request, with a completion that is valid only during
+/// the call. It runs on a runtime thread (or on the thread that cancelled/freed the request
+/// or the client): keep it short and do not block in it.
+pub type httpring_completion_cb =
+    Option<unsafe extern "C" fn(ctx: *mut c_void, completion: *const httpring_completion)>;
+
+/// One request header for `httpring_client_send`: bytes with explicit lengths.
+#[repr(C)]
+pub struct httpring_header {
+    pub name: *const u8,
+    pub name_len: usize,
+    pub value: *const u8,
+    pub value_len: usize,
+}
+
+/// Creates a client from `cfg` (copied; NULL means defaults). The runtime starts with the
+/// first request. Returns NULL only if the system is out of resources (eventfd, memory).
+#[no_mangle]
+pub extern "C" fn httpring_client_new(cfg: *const httpring_config) -> *mut httpring_client {
+    guard(std::ptr::null_mut(), || {
+        // SAFETY: NULL or a live config from httpring_config_new.
+        let config = unsafe { cfg.as_ref() }
+            .map(|c| c.inner.clone())
+            .unwrap_or_else(Config::default);
+        match Client::new(config) {
+            Ok(c) => registry::register(c),
+            Err(_) => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// Frees a client: every pending request completes as `HTTPRING_ERR_CANCELLED`, the runtime
+/// stops, its threads are joined and every connection is closed. Afterwards every call with
+/// this client (and its handles) returns `HTTPRING_ERR_CLIENT_CLOSED`; handle memory is
+/// released too. May be called from a completion callback.
+#[no_mangle]
+pub extern "C" fn httpring_client_free(client: *mut httpring_client) -> httpring_code {
+    guard_code(|| {
+        let c = registry::unregister(client)?;
+        c.close();
+        Ok(HTTPRING_OK)
+    })
+}
+
+fn client_do(
+    client: *const httpring_client,
+    f: impl FnOnce(&Arc<Client>) -> Result<httpring_code, httpring_code>,
+) -> httpring_code {
+    guard_code(|| f(&registry::lookup(client)?))
+}
+
+/// A file descriptor that is readable while completed requests wait in the client's
+/// queue; `httpring_client_drain` empties the queue and clears readiness. Watch it for
+/// reading (epoll/poll/select, asyncio `add_reader`), level-triggered; never read or close
+/// it yourself. Completions are announced at most once per runtime tick, so one wake-up
+/// usually carries many. Returns -1 for an invalid client.
+#[no_mangle]
+pub extern "C" fn httpring_client_fd(client: *const httpring_client) -> c_int {
+    guard(-1, || match registry::lookup(client) {
+        Ok(c) => c.fd().as_raw_fd(),
+        Err(_) => -1,
+    })
+}
+
+/// Moves up to `cap` completions into `out` and stores how many in `*count`. Each completed
+/// request appears once (handles freed before being drained are skipped). Works with or
+/// without the fd; call it until it returns fewer than `cap`.
+///
+/// # Safety
+/// `out` is valid for writes of `cap` items; `count` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_client_drain(
+    client: *const httpring_client,
+    out: *mut httpring_completion,
+    cap: usize,
+    count: *mut usize,
+) -> httpring_code {
+    client_do(client, |c| {
+        let count = need(count)?;
+        if cap > 0 {
+            need(out)?;
+        }
+        let mut got: Vec<Completion> = Vec::with_capacity(cap.min(1024));
+        c.drain(&mut got, cap);
+        for (i, item) in got.iter().enumerate() {
+            // SAFETY: i < cap and the caller gave room for cap items.
+            unsafe { out.add(i).write(completion_to_c(item)) };
+        }
+        unsafe { put(count, got.len()) };
+        Ok(HTTPRING_OK)
+    })
+}
+
+struct CCallback {
+    f: unsafe extern "C" fn(*mut c_void, *const httpring_completion),
+    ctx: *mut c_void,
+}
+// SAFETY: the caller promises (see httpring_client_set_callback) that the callback and
+// its context may be used from the runtime's threads.
+unsafe impl Send for CCallback {}
+unsafe impl Sync for CCallback {}
+
+impl CCallback {
+    fn call(&self, c: &httpring_completion) {
+        // SAFETY: the caller installed f and ctx for exactly this use.
+        unsafe { (self.f)(self.ctx, c) }
+    }
+}
+
+/// Installs (or with NULL `cb`, removes) a completion callback. It is called for every
+/// completion, on a runtime thread, in addition to the queue; `ctx` is passed through and
+/// must be usable from that thread.
+#[no_mangle]
+pub extern "C" fn httpring_client_set_callback(
+    client: *const httpring_client,
+    cb: httpring_completion_cb,
+    ctx: *mut c_void,
+) -> httpring_code {
+    client_do(client, |c| {
+        let hook = cb.map(|f| {
+            let cc = CCallback { f, ctx };
+            Arc::new(move |done: &Completion| cc.call(&completion_to_c(done))) as crate::Callback
+        });
+        c.set_callback(hook);
+        Ok(HTTPRING_OK)
+    })
+}
+
+/// Stores the number of live (not yet freed) handles in `*count`.
+///
+/// # Safety
+/// `count` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_client_live_handles(
+    client: *const httpring_client,
+    count: *mut usize,
+) -> httpring_code {
+    client_do(client, |c| {
+        let count = need(count)?;
+        unsafe { put(count, c.live_handles()) };
+        Ok(HTTPRING_OK)
+    })
+}
+
+fn submit(
+    client: *const httpring_client,
+    req: Request,
+    out: *mut httpring_handle,
+) -> httpring_code {
+    client_do(client, |c| {
+        let out = need(out)?;
+        let h = c.submit(req)?;
+        unsafe { put(out, h.0) };
+        Ok(HTTPRING_OK)
+    })
+}
+
+/// Submits a built request. The request is consumed (freed) whatever the result. On
+/// success `*out` receives the handle; free it with `httpring_handle_free`. Invalid
+/// input (method, URL, header) fails here with its code and no handle is created.
+///
+/// # Safety
+/// `req` is NULL or an unsubmitted request from `httpring_request_new`; `out` is valid
+/// for a write.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_client_submit(
+    client: *const httpring_client,
+    req: *mut httpring_request,
+    out: *mut httpring_handle,
+) -> httpring_code {
+    guard_code(|| {
+        if req.is_null() {
+            return Err(HTTPRING_ERR_INVALID_ARGUMENT);
+        }
+        let req = unsafe { Box::from_raw(req) }.inner;
+        Ok(submit(client, req, out))
+    })
+}
+
+/// Builds and submits a request in one call: the fast path for bindings. `headers` is an
+/// array of `nheaders` entries (may be NULL when 0); `body` may be NULL when `body_len` is 0.
+/// Everything is copied before the call returns.
+///
+/// # Safety
+/// Pointers are NULL or valid for the given lengths; strings are NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_client_send(
+    client: *const httpring_client,
+    method: *const c_char,
+    url: *const c_char,
+    headers: *const httpring_header,
+    nheaders: usize,
+    body: *const u8,
+    body_len: usize,
+    user_data: u64,
+    out: *mut httpring_handle,
+) -> httpring_code {
+    guard_code(|| {
+        let mut req = unsafe { Request::new(c_str(method)?, c_str(url)?) };
+        for h in unsafe { slice(headers, nheaders)? } {
+            let (n, v) = unsafe { (bytes(h.name, h.name_len)?, bytes(h.value, h.value_len)?) };
+            req.add_header(n, v)?;
+        }
+        req.set_body(unsafe { bytes(body, body_len)? }.to_vec());
+        req.set_user_data(user_data);
+        Ok(submit(client, req, out))
+    })
+}
+
+/// Submits `GET url`.
+///
+/// # Safety
+/// `url` is a NUL-terminated string; `out` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_client_get(
+    client: *const httpring_client,
+    url: *const c_char,
+    user_data: u64,
+    out: *mut httpring_handle,
+) -> httpring_code {
+    guard_code(|| {
+        let mut req = Request::get(unsafe { c_str(url)? });
+        req.set_user_data(user_data);
+        Ok(submit(client, req, out))
+    })
+}
+
+/// Submits `POST url` with a body (copied). `content_type` may be NULL to send none.
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated; `body` is valid for `body_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_client_post(
+    client: *const httpring_client,
+    url: *const c_char,
+    content_type: *const c_char,
+    body: *const u8,
+    body_len: usize,
+    user_data: u64,
+    out: *mut httpring_handle,
+) -> httpring_code {
+    guard_code(|| {
+        let mut req = Request::new(b"POST", unsafe { c_str(url)? });
+        if !content_type.is_null() {
+            req.add_header(b"content-type", unsafe { c_str(content_type)? })?;
+        }
+        req.set_body(unsafe { bytes(body, body_len)? }.to_vec());
+        req.set_user_data(user_data);
+        Ok(submit(client, req, out))
+    })
+}
+
+/// Submits `POST url` with `Content-Type: application/json` and the given JSON text.
+///
+/// # Safety
+/// `url` is NUL-terminated; `json` is valid for `json_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_client_post_json(
+    client: *const httpring_client,
+    url: *const c_char,
+    json: *const u8,
+    json_len: usize,
+    user_data: u64,
+    out: *mut httpring_handle,
+) -> httpring_code {
+    unsafe {
+        httpring_client_post(
+            client,
+            url,
+            c"application/json".as_ptr(),
+            json,
+            json_len,
+            user_data,
+            out,
+        )
+    }
+}
+
+pub(crate) fn handle(h: httpring_handle) -> Handle {
+    Handle(h)
+}

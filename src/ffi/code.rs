@@ -1,0 +1,137 @@
+//! Result codes: one stable number per outcome, and their names.
+
+use std::ffi::c_char;
+
+use crate::{Error, ErrorKind};
+
+/// The result of a call, or how a request ended. Values are stable across releases:
+/// new codes are only ever appended.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum httpring_code {
+    /// Success.
+    HTTPRING_OK = 0,
+    /// The request has not completed yet (or a wait timed out first).
+    HTTPRING_PENDING = 1,
+    /// A NULL pointer, a bad length or an out-of-range value.
+    HTTPRING_ERR_INVALID_ARGUMENT = 2,
+    /// The handle is not live: never issued, already freed, or stale.
+    HTTPRING_ERR_INVALID_HANDLE = 3,
+    /// The handle was issued by a different client.
+    HTTPRING_ERR_FOREIGN_HANDLE = 4,
+    /// The URL is not UTF-8, does not parse, or has no host.
+    HTTPRING_ERR_INVALID_URL = 5,
+    /// The URL's scheme is not supported by this build.
+    HTTPRING_ERR_UNSUPPORTED_SCHEME = 6,
+    /// A header name or value is malformed (CR, LF, NUL, not a token, ...).
+    HTTPRING_ERR_INVALID_HEADER = 7,
+    /// The method is not a valid HTTP token.
+    HTTPRING_ERR_INVALID_METHOD = 8,
+    /// The host name did not resolve.
+    HTTPRING_ERR_DNS = 9,
+    /// The server refused the connection.
+    HTTPRING_ERR_CONNECT_REFUSED = 10,
+    /// Another failure to connect (unreachable network, ...).
+    HTTPRING_ERR_CONNECT = 11,
+    /// Connecting took longer than the connect timeout.
+    HTTPRING_ERR_CONNECT_TIMEOUT = 12,
+    /// The whole request took longer than the total timeout.
+    HTTPRING_ERR_TIMEOUT = 13,
+    /// The server sent nothing for longer than the read timeout.
+    HTTPRING_ERR_READ_TIMEOUT = 14,
+    /// The request was cancelled (by the caller, by freeing it, or by freeing the client).
+    HTTPRING_ERR_CANCELLED = 15,
+    /// The server broke HTTP (malformed response, body shorter than announced, ...).
+    HTTPRING_ERR_PROTOCOL = 16,
+    /// The connection failed after it was established (reset, broken pipe, ...).
+    HTTPRING_ERR_IO = 17,
+    /// The response body is larger than the configured maximum.
+    HTTPRING_ERR_BODY_TOO_LARGE = 18,
+    /// The client is closed or was never valid.
+    HTTPRING_ERR_CLIENT_CLOSED = 19,
+    /// The requested item (a header, ...) does not exist.
+    HTTPRING_ERR_NOT_FOUND = 20,
+    /// A bug in httpring (a caught panic). Please report it.
+    HTTPRING_ERR_INTERNAL = 21,
+}
+
+use httpring_code::*;
+
+impl From<ErrorKind> for httpring_code {
+    fn from(kind: ErrorKind) -> Self {
+        match kind {
+            ErrorKind::InvalidArgument => HTTPRING_ERR_INVALID_ARGUMENT,
+            ErrorKind::InvalidHandle => HTTPRING_ERR_INVALID_HANDLE,
+            ErrorKind::ForeignHandle => HTTPRING_ERR_FOREIGN_HANDLE,
+            ErrorKind::InvalidUrl => HTTPRING_ERR_INVALID_URL,
+            ErrorKind::UnsupportedScheme => HTTPRING_ERR_UNSUPPORTED_SCHEME,
+            ErrorKind::InvalidHeader => HTTPRING_ERR_INVALID_HEADER,
+            ErrorKind::InvalidMethod => HTTPRING_ERR_INVALID_METHOD,
+            ErrorKind::Dns => HTTPRING_ERR_DNS,
+            ErrorKind::ConnectRefused => HTTPRING_ERR_CONNECT_REFUSED,
+            ErrorKind::Connect => HTTPRING_ERR_CONNECT,
+            ErrorKind::ConnectTimeout => HTTPRING_ERR_CONNECT_TIMEOUT,
+            ErrorKind::Timeout => HTTPRING_ERR_TIMEOUT,
+            ErrorKind::ReadTimeout => HTTPRING_ERR_READ_TIMEOUT,
+            ErrorKind::Cancelled => HTTPRING_ERR_CANCELLED,
+            ErrorKind::Protocol => HTTPRING_ERR_PROTOCOL,
+            ErrorKind::Io => HTTPRING_ERR_IO,
+            ErrorKind::BodyTooLarge => HTTPRING_ERR_BODY_TOO_LARGE,
+            ErrorKind::ClientClosed => HTTPRING_ERR_CLIENT_CLOSED,
+            ErrorKind::NotFound => HTTPRING_ERR_NOT_FOUND,
+            ErrorKind::Pending => HTTPRING_PENDING,
+            ErrorKind::Internal => HTTPRING_ERR_INTERNAL,
+        }
+    }
+}
+
+impl From<Error> for httpring_code {
+    fn from(e: Error) -> Self {
+        e.kind().into()
+    }
+}
+
+impl From<&Error> for httpring_code {
+    fn from(e: &Error) -> Self {
+        e.kind().into()
+    }
+}
+
+/// The name of a code, e.g. "HTTPRING_ERR_DNS". Never NULL: unknown values give
+/// "HTTPRING_UNKNOWN". The string is static; do not free it.
+#[no_mangle]
+pub extern "C" fn httpring_error_name(code: u32) -> *const c_char {
+    let name: &'static std::ffi::CStr = match code {
+        0 => c"HTTPRING_OK",
+        1 => c"HTTPRING_PENDING",
+        2 => c"HTTPRING_ERR_INVALID_ARGUMENT",
+        3 => c"HTTPRING_ERR_INVALID_HANDLE",
+        4 => c"HTTPRING_ERR_FOREIGN_HANDLE",
+        5 => c"HTTPRING_ERR_INVALID_URL",
+        6 => c"HTTPRING_ERR_UNSUPPORTED_SCHEME",
+        7 => c"HTTPRING_ERR_INVALID_HEADER",
+        8 => c"HTTPRING_ERR_INVALID_METHOD",
+        9 => c"HTTPRING_ERR_DNS",
+        10 => c"HTTPRING_ERR_CONNECT_REFUSED",
+        11 => c"HTTPRING_ERR_CONNECT",
+        12 => c"HTTPRING_ERR_CONNECT_TIMEOUT",
+        13 => c"HTTPRING_ERR_TIMEOUT",
+        14 => c"HTTPRING_ERR_READ_TIMEOUT",
+        15 => c"HTTPRING_ERR_CANCELLED",
+        16 => c"HTTPRING_ERR_PROTOCOL",
+        17 => c"HTTPRING_ERR_IO",
+        18 => c"HTTPRING_ERR_BODY_TOO_LARGE",
+        19 => c"HTTPRING_ERR_CLIENT_CLOSED",
+        20 => c"HTTPRING_ERR_NOT_FOUND",
+        21 => c"HTTPRING_ERR_INTERNAL",
+        _ => c"HTTPRING_UNKNOWN",
+    };
+    name.as_ptr()
+}
+
+/// The library version, e.g. "0.1.0". Static; do not free.
+#[no_mangle]
+pub extern "C" fn httpring_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}

@@ -1,0 +1,24 @@
+//! The C ABI. Every `extern "C"` function, raw pointer and `unsafe` block lives under here.
+//!
+//! Each function is a small translator: check arguments (NULL, lengths, handles), convert
+//! pointers with the helpers in `ptr`, call the safe engine, turn the result into an
+//! `httpring_code`. Every body runs inside `guard`, so a panic becomes
+//! `HTTPRING_ERR_INTERNAL` instead of unwinding into C.
+
+#![allow(non_camel_case_types)]
+
+mod client;
+mod code;
+mod config;
+mod handle;
+mod ptr;
+mod registry;
+mod request;
+mod response;
+
+pub use client::*;
+pub use code::*;
+pub use config::*;
+pub use handle::*;
+pub use request::*;
+pub use response::*;

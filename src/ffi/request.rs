@@ -1,0 +1,146 @@
+//! `httpring_request`: a request builder for callers that set more than the one-call
+//! `httpring_client_send` offers.
+
+use std::ffi::c_char;
+
+use super::code::httpring_code::{self, *};
+use super::ptr::{bytes, c_str, guard, guard_code};
+use crate::{millis, Request};
+
+/// A request being built. Setters validate at once and return the error; a request with a
+/// failed setter also fails at submit, so an ignored error cannot send a wrong request.
+/// Consumed by `httpring_client_submit`; otherwise free it with `httpring_request_free`.
+/// Not thread-safe: build it on one thread.
+pub struct httpring_request {
+    pub(crate) inner: Request,
+}
+
+/// Starts a request. Returns NULL only when `method` or `url` is NULL. An invalid method or
+/// URL (not UTF-8, no host, unsupported scheme) is reported by `httpring_client_submit`.
+///
+/// # Safety
+/// `method` and `url` are NULL or NUL-terminated strings.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_request_new(
+    method: *const c_char,
+    url: *const c_char,
+) -> *mut httpring_request {
+    guard(std::ptr::null_mut(), || {
+        match unsafe { (c_str(method), c_str(url)) } {
+            (Ok(m), Ok(u)) => Box::into_raw(Box::new(httpring_request {
+                inner: Request::new(m, u),
+            })),
+            _ => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// Frees a request that was not submitted. NULL is ignored.
+///
+/// # Safety
+/// `req` is NULL or a live, unsubmitted request.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_request_free(req: *mut httpring_request) {
+    if !req.is_null() {
+        guard((), || drop(unsafe { Box::from_raw(req) }));
+    }
+}
+
+fn with(
+    req: *mut httpring_request,
+    f: impl FnOnce(&mut Request) -> Result<(), httpring_code>,
+) -> httpring_code {
+    guard_code(|| {
+        // SAFETY: NULL or a live request owned by the calling thread.
+        let req = unsafe { req.as_mut() }.ok_or(HTTPRING_ERR_INVALID_ARGUMENT)?;
+        f(&mut req.inner).map(|()| HTTPRING_OK)
+    })
+}
+
+/// Appends a header (repeat a name to send several values). Returns
+/// `HTTPRING_ERR_INVALID_HEADER` for a name that is not a token or a value with CR, LF or NUL.
+///
+/// # Safety
+/// `name` and `value` are NULL or NUL-terminated strings.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_request_add_header(
+    req: *mut httpring_request,
+    name: *const c_char,
+    value: *const c_char,
+) -> httpring_code {
+    with(req, |r| {
+        let (n, v) = unsafe { (c_str(name)?, c_str(value)?) };
+        r.add_header(n, v).map_err(Into::into)
+    })
+}
+
+/// Like `httpring_request_add_header` with explicit lengths (so an embedded NUL is seen,
+/// and rejected, rather than silently truncating).
+///
+/// # Safety
+/// `name`/`value` are valid for `name_len`/`value_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_request_add_header_bytes(
+    req: *mut httpring_request,
+    name: *const u8,
+    name_len: usize,
+    value: *const u8,
+    value_len: usize,
+) -> httpring_code {
+    with(req, |r| {
+        let (n, v) = unsafe { (bytes(name, name_len)?, bytes(value, value_len)?) };
+        r.add_header(n, v).map_err(Into::into)
+    })
+}
+
+/// Sets the body (copied). `data` may be NULL when `len` is 0.
+///
+/// # Safety
+/// `data` is valid for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_request_set_body(
+    req: *mut httpring_request,
+    data: *const u8,
+    len: usize,
+) -> httpring_code {
+    with(req, |r| {
+        r.set_body(unsafe { bytes(data, len)? }.to_vec());
+        Ok(())
+    })
+}
+
+/// A caller-chosen token reported back with the completion.
+#[no_mangle]
+pub extern "C" fn httpring_request_set_user_data(
+    req: *mut httpring_request,
+    user_data: u64,
+) -> httpring_code {
+    with(req, |r| Ok(r.set_user_data(user_data)))
+}
+
+/// Overrides the client's total timeout for this request, in ms; 0 disables it.
+#[no_mangle]
+pub extern "C" fn httpring_request_set_timeout_ms(
+    req: *mut httpring_request,
+    ms: u64,
+) -> httpring_code {
+    with(req, |r| Ok(r.timeouts_mut().total = Some(millis(ms))))
+}
+
+/// Overrides the client's connect timeout for this request, in ms; 0 disables it.
+#[no_mangle]
+pub extern "C" fn httpring_request_set_connect_timeout_ms(
+    req: *mut httpring_request,
+    ms: u64,
+) -> httpring_code {
+    with(req, |r| Ok(r.timeouts_mut().connect = Some(millis(ms))))
+}
+
+/// Overrides the client's read (idle) timeout for this request, in ms; 0 disables it.
+#[no_mangle]
+pub extern "C" fn httpring_request_set_read_timeout_ms(
+    req: *mut httpring_request,
+    ms: u64,
+) -> httpring_code {
+    with(req, |r| Ok(r.timeouts_mut().read = Some(millis(ms))))
+}

@@ -1,0 +1,156 @@
+//! A request as the caller describes it, validated as it is built.
+//!
+//! Every setter validates its input; the first failure is kept and reported by submit, so a
+//! caller that ignores a setter's result still cannot send a request it did not mean to.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::HeaderMap;
+use http::{Method, Uri};
+
+use crate::config::parse_header;
+use crate::error::{Error, ErrorKind, Result};
+
+/// Per-request timeout overrides. `None` inherits the client's value; `Some(None)` disables.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TimeoutOverrides {
+    pub connect: Option<Option<Duration>>,
+    pub total: Option<Option<Duration>>,
+    pub read: Option<Option<Duration>>,
+}
+
+#[derive(Debug)]
+pub struct Request {
+    pub(crate) method: Method,
+    pub(crate) uri: Uri,
+    /// The URL exactly as given: reported back as the effective URL.
+    pub(crate) url: Bytes,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+    pub(crate) timeouts: TimeoutOverrides,
+    pub(crate) user_data: u64,
+    error: Option<Error>,
+}
+
+impl Request {
+    /// Starts a request. An invalid method or URL is recorded and reported by submit.
+    pub fn new(method: &[u8], url: &[u8]) -> Request {
+        let mut req = Request {
+            method: Method::GET,
+            uri: Uri::default(),
+            url: Bytes::new(),
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            timeouts: TimeoutOverrides::default(),
+            user_data: 0,
+            error: None,
+        };
+        match Method::from_bytes(method) {
+            Ok(m) => req.method = m,
+            Err(_) => req.poison(Error::new(
+                ErrorKind::InvalidMethod,
+                format!(
+                    "invalid method {:?}: must be an HTTP token",
+                    String::from_utf8_lossy(method)
+                ),
+            )),
+        }
+        match parse_url(url) {
+            Ok((uri, url)) => {
+                req.uri = uri;
+                req.url = url;
+            }
+            Err(e) => req.poison(e),
+        }
+        req
+    }
+
+    pub fn get(url: &[u8]) -> Request {
+        Request::new(b"GET", url)
+    }
+
+    /// Appends a header (a repeated name adds a value). Request headers replace client
+    /// default headers of the same name.
+    pub fn add_header(&mut self, name: &[u8], value: &[u8]) -> Result<()> {
+        match parse_header(name, value) {
+            Ok((n, v)) => {
+                self.headers.append(n, v);
+                Ok(())
+            }
+            Err(e) => {
+                self.poison(e.clone());
+                Err(e)
+            }
+        }
+    }
+
+    pub fn set_body(&mut self, body: impl Into<Bytes>) {
+        self.body = body.into();
+    }
+
+    pub fn set_user_data(&mut self, user_data: u64) {
+        self.user_data = user_data;
+    }
+
+    pub fn timeouts_mut(&mut self) -> &mut TimeoutOverrides {
+        &mut self.timeouts
+    }
+
+    pub fn error(&self) -> Option<&Error> {
+        self.error.as_ref()
+    }
+
+    fn poison(&mut self, e: Error) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+
+    /// The error recorded while building, if any.
+    pub(crate) fn validated(mut self) -> Result<Request> {
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => Ok(self),
+        }
+    }
+}
+
+fn parse_url(url: &[u8]) -> Result<(Uri, Bytes)> {
+    let text = std::str::from_utf8(url)
+        .map_err(|_| Error::new(ErrorKind::InvalidUrl, "URL is not valid UTF-8"))?;
+    if text.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+        return Err(Error::new(
+            ErrorKind::InvalidUrl,
+            format!("URL {text:?} contains whitespace or control characters"),
+        ));
+    }
+    let shared = Bytes::copy_from_slice(url);
+    let uri = Uri::from_maybe_shared(shared.clone())
+        .map_err(|e| Error::new(ErrorKind::InvalidUrl, format!("invalid URL {text:?}: {e}")))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some(other) => {
+            return Err(Error::new(
+                ErrorKind::UnsupportedScheme,
+                format!("unsupported URL scheme {other:?} (this build speaks http)"),
+            ))
+        }
+        None => {
+            return Err(Error::new(
+                ErrorKind::InvalidUrl,
+                format!("URL {text:?} has no scheme (expected http://host/...)"),
+            ))
+        }
+    }
+    match uri.host() {
+        Some(h) if !h.is_empty() => {}
+        _ => {
+            return Err(Error::new(
+                ErrorKind::InvalidUrl,
+                format!("URL {text:?} has no host"),
+            ))
+        }
+    }
+    Ok((uri, shared))
+}

@@ -1,0 +1,301 @@
+//! The project's test and demo server: a hyper HTTP/1.1 server with routes for every
+//! behaviour the tests need (echo, sizes, delays, stalls, lies) and a small linked site for
+//! the crawler demos. Shared by the Rust integration tests (in-process) and by the
+//! `testserver` binary that the C, Python and Zig tests and `make demo` start.
+
+#![allow(dead_code)]
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::{Body, Frame, Incoming};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Pages in the crawl site under /site/.
+    pub pages: usize,
+    /// Delay before each /site/ page is served.
+    pub page_delay: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            pages: 40,
+            page_delay: Duration::ZERO,
+        }
+    }
+}
+
+#[derive(Default, Debug)]
+pub struct Stats {
+    pub connections: AtomicUsize,
+    pub requests: AtomicUsize,
+}
+
+/// A body fed from a channel: `Err` items abort the connection mid-body (a lying server).
+pub struct ChanBody {
+    rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
+    size: Option<u64>,
+}
+
+impl Body for ChanBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        self.rx.poll_recv(cx).map(|o| o.map(|r| r.map(Frame::data)))
+    }
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self.size {
+            Some(n) => hyper::body::SizeHint::with_exact(n),
+            None => hyper::body::SizeHint::default(),
+        }
+    }
+}
+
+type Resp = Response<http_body_util::combinators::BoxBody<Bytes, std::io::Error>>;
+
+fn full(status: u16, ctype: &str, body: impl Into<Bytes>) -> Resp {
+    let body = http_body_util::Full::new(body.into())
+        .map_err(|e: Infallible| match e {})
+        .boxed();
+    Response::builder()
+        .status(status)
+        .header("content-type", ctype)
+        .body(body)
+        .unwrap()
+}
+
+fn chan(size: Option<u64>) -> (mpsc::Sender<Result<Bytes, std::io::Error>>, Resp) {
+    let (tx, rx) = mpsc::channel(16);
+    let mut b = Response::builder()
+        .status(200)
+        .header("content-type", "application/octet-stream");
+    if let Some(n) = size {
+        b = b.header("content-length", n);
+    }
+    (tx, b.body(ChanBody { rx, size }.boxed()).unwrap())
+}
+
+pub fn json_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn query_param<'a>(query: Option<&'a str>, key: &str) -> Option<&'a str> {
+    query?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+}
+
+async fn route(
+    req: Request<Incoming>,
+    opts: Arc<Options>,
+    stats: Arc<Stats>,
+) -> Result<Resp, Infallible> {
+    stats.requests.fetch_add(1, Ordering::Relaxed);
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().map(str::to_string);
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let num = |i: usize| parts.get(i).and_then(|s| s.parse::<u64>().ok());
+    let resp = match parts[0] {
+        "hello" => full(200, "text/plain", "Hello, world!"),
+        "json" => full(200, "application/json", r#"{"ok": true, "n": 42}"#),
+        "echo" => {
+            let method = req.method().to_string();
+            let target = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.to_string())
+                .unwrap_or_default();
+            let mut headers = String::new();
+            let mut seen: Vec<String> = Vec::new();
+            for name in req.headers().keys() {
+                let n = name.as_str().to_string();
+                if seen.contains(&n) {
+                    continue;
+                }
+                let joined: Vec<String> = req
+                    .headers()
+                    .get_all(name)
+                    .iter()
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    .collect();
+                if !headers.is_empty() {
+                    headers.push_str(", ");
+                }
+                headers.push_str(&format!(
+                    "{}: {}",
+                    json_escape(&n),
+                    json_escape(&joined.join(", "))
+                ));
+                seen.push(n);
+            }
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let text = String::from_utf8_lossy(&body);
+            full(
+                200,
+                "application/json",
+                format!(
+                    "{{\"method\": {}, \"path\": {}, \"headers\": {{{}}}, \"body\": {}, \"body_len\": {}}}",
+                    json_escape(&method),
+                    json_escape(&target),
+                    headers,
+                    json_escape(&text),
+                    body.len()
+                ),
+            )
+        }
+        "bytes" => {
+            let n = num(1).unwrap_or(0) as usize;
+            let body: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            full(200, "application/octet-stream", body)
+        }
+        "delay" => {
+            tokio::time::sleep(Duration::from_millis(num(1).unwrap_or(0))).await;
+            full(200, "text/plain", "ok")
+        }
+        "status" => {
+            let code = num(1).unwrap_or(200) as u16;
+            let mut r = full(200, "text/plain", format!("status {code}"));
+            *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
+            r
+        }
+        "headers" => {
+            let mut r = full(200, "text/plain", "headers");
+            let h = r.headers_mut();
+            h.append("set-cookie", "a=1".parse().unwrap());
+            h.append("set-cookie", "b=2".parse().unwrap());
+            h.insert("x-custom", "Yes".parse().unwrap());
+            r
+        }
+        // Never answers: for timeouts and cancel.
+        "stall" => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            full(200, "text/plain", "late")
+        }
+        // Answers the head and 10 of 100 body bytes, then goes silent.
+        "stall-body" => {
+            let (tx, r) = chan(Some(100));
+            tokio::spawn(async move {
+                let _ = tx.send(Ok(Bytes::from_static(b"0123456789"))).await;
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                drop(tx);
+            });
+            r
+        }
+        // N one-byte chunks, MS apart.
+        "drip" => {
+            let (n, ms) = (num(1).unwrap_or(5), num(2).unwrap_or(100));
+            let (tx, r) = chan(Some(n));
+            tokio::spawn(async move {
+                for _ in 0..n {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    if tx.send(Ok(Bytes::from_static(b"x"))).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            r
+        }
+        // Announces 100 bytes, sends 10, then drops the connection.
+        "lie" => {
+            let (tx, r) = chan(Some(100));
+            tokio::spawn(async move {
+                let _ = tx.send(Ok(Bytes::from_static(b"0123456789"))).await;
+                let _ = tx.send(Err(std::io::Error::other("server lies"))).await;
+            });
+            r
+        }
+        "stats" => full(
+            200,
+            "application/json",
+            format!(
+                "{{\"connections\": {}, \"requests\": {}}}",
+                stats.connections.load(Ordering::Relaxed),
+                stats.requests.load(Ordering::Relaxed)
+            ),
+        ),
+        "" => full(
+            200,
+            "text/html",
+            "<html><body><a href=\"/site/0\">site</a></body></html>",
+        ),
+        "site" => {
+            let delay = query_param(query.as_deref(), "delay_ms")
+                .and_then(|d| d.parse().ok())
+                .map(Duration::from_millis)
+                .unwrap_or(opts.page_delay);
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            let page = num(1).unwrap_or(0) as usize;
+            if page >= opts.pages {
+                full(404, "text/html", "<html><body>no such page</body></html>")
+            } else {
+                let mut html = format!(
+                    "<html><head><title>page {page}</title></head><body><h1>Page {page}</h1>\n"
+                );
+                for child in [2 * page + 1, 2 * page + 2, page / 2] {
+                    if child < opts.pages {
+                        html.push_str(&format!("<a href=\"/site/{child}\">page {child}</a>\n"));
+                    }
+                }
+                html.push_str("</body></html>\n");
+                full(200, "text/html", html)
+            }
+        }
+        _ => full(404, "text/plain", "not found"),
+    };
+    Ok(resp)
+}
+
+/// Serves connections from `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, opts: Arc<Options>, stats: Arc<Stats>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        stats.connections.fetch_add(1, Ordering::Relaxed);
+        let (opts, stats) = (opts.clone(), stats.clone());
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| route(req, opts.clone(), stats.clone()));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
