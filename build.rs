@@ -6,6 +6,9 @@ use std::path::PathBuf;
 fn main() {
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
+    // A versioned soname, so installed programs bind to the ABI major version.
+    let major = std::env::var("CARGO_PKG_VERSION_MAJOR").expect("cargo sets this");
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libhttpring.so.{major}");
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets this"));
     let config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");
     let header = dir.join("include/httpring.h");

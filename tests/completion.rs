@@ -1,0 +1,242 @@
+//! Completion paths: wait_any/wait_all, the drain queue behind the fd, callbacks, and a
+//! multi-threaded stress run where every request must complete exactly once.
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use httpring::ffi::*;
+use httpring_code::*;
+
+#[test]
+fn wait_any_returns_the_first_to_finish_and_wait_all_joins() {
+    let srv = TestServer::start();
+    let c = Client::new();
+    let hs = [
+        c.get(&srv.url("/delay/800")),
+        c.get(&srv.url("/delay/50")),
+        c.get(&srv.url("/delay/400")),
+    ];
+    let mut index = usize::MAX;
+    let t = Instant::now();
+    assert_eq!(
+        unsafe { httpring_handle_wait_any(c.0, hs.as_ptr(), 3, 5000, &mut index) },
+        HTTPRING_OK
+    );
+    assert_eq!(index, 1);
+    assert!(ms_since(t) < 400);
+    assert_eq!(
+        unsafe { httpring_handle_wait_all(c.0, hs.as_ptr(), 3, 100) },
+        HTTPRING_PENDING
+    );
+    assert_eq!(
+        unsafe { httpring_handle_wait_all(c.0, hs.as_ptr(), 3, 5000) },
+        HTTPRING_OK
+    );
+    assert!(ms_since(t) >= 780);
+    for h in hs {
+        assert_eq!(c.response(h).status, 200);
+        c.free(h);
+    }
+    // Timeouts and bad arguments.
+    let h = c.get(&srv.url("/stall"));
+    assert_eq!(
+        unsafe { httpring_handle_wait_any(c.0, &h, 1, 50, &mut index) },
+        HTTPRING_PENDING
+    );
+    assert_eq!(
+        unsafe { httpring_handle_wait_any(c.0, std::ptr::null(), 0, 50, &mut index) },
+        HTTPRING_ERR_INVALID_ARGUMENT
+    );
+    let bad = [h, h ^ (1 << 30)];
+    assert_eq!(
+        unsafe { httpring_handle_wait_all(c.0, bad.as_ptr(), 2, 50) },
+        HTTPRING_ERR_INVALID_HANDLE
+    );
+    c.free(h);
+}
+
+/// Drains everything currently queued.
+fn drain(c: &Client, into: &mut Vec<httpring_completion>) -> usize {
+    let mut buf = [httpring_completion {
+        handle: 0,
+        user_data: 0,
+        code: HTTPRING_OK,
+        status: 0,
+    }; 128];
+    let mut total = 0;
+    loop {
+        let mut n = 0;
+        assert_eq!(
+            unsafe { httpring_client_drain(c.0, buf.as_mut_ptr(), buf.len(), &mut n) },
+            HTTPRING_OK
+        );
+        into.extend_from_slice(&buf[..n]);
+        total += n;
+        if n < buf.len() {
+            return total;
+        }
+    }
+}
+
+fn fd_readable(fd: i32, timeout_ms: i32) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    unsafe { libc::poll(&mut p, 1, timeout_ms) == 1 }
+}
+
+#[test]
+fn fd_is_readable_exactly_while_completions_wait() {
+    let srv = TestServer::start();
+    let c = Client::new();
+    let fd = httpring_client_fd(c.0);
+    assert!(fd >= 0);
+    assert!(!fd_readable(fd, 0));
+    let hs: Vec<_> = (0..10)
+        .map(|i| c.get_ud(&srv.url("/hello"), 100 + i))
+        .collect();
+    let mut got = Vec::new();
+    let deadline = Instant::now() + 10 * SECOND;
+    while got.len() < 10 && Instant::now() < deadline {
+        if fd_readable(fd, 1000) {
+            drain(&c, &mut got);
+        }
+    }
+    assert!(
+        !fd_readable(fd, 0),
+        "fd must not stay readable once the queue is empty"
+    );
+    let mut uds: Vec<u64> = got.iter().map(|c| c.user_data).collect();
+    uds.sort();
+    assert_eq!(uds, (100..110).collect::<Vec<_>>());
+    assert!(got.iter().all(|g| g.code == HTTPRING_OK && g.status == 200));
+    let handles: HashSet<_> = got.iter().map(|g| g.handle).collect();
+    assert_eq!(handles, hs.iter().copied().collect());
+    assert_eq!(
+        unsafe { httpring_handles_free(c.0, hs.as_ptr(), hs.len()) },
+        HTTPRING_OK
+    );
+    // A handle freed before it is drained is skipped.
+    let h = c.get(&srv.url("/hello"));
+    c.wait(h);
+    c.free(h);
+    let mut late = Vec::new();
+    drain(&c, &mut late);
+    assert!(late.is_empty());
+    assert!(!fd_readable(fd, 0));
+}
+
+#[test]
+fn callback_sees_every_completion_once() {
+    let srv = TestServer::start();
+    let c = Client::new();
+    static SEEN: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+    unsafe extern "C" fn on_done(ctx: *mut std::ffi::c_void, done: *const httpring_completion) {
+        assert_eq!(ctx as usize, 0x1234);
+        SEEN.lock().unwrap().push(unsafe { (*done).user_data });
+    }
+    assert_eq!(
+        httpring_client_set_callback(c.0, Some(on_done), 0x1234 as *mut _),
+        HTTPRING_OK
+    );
+    let hs: Vec<_> = (0..200).map(|i| c.get_ud(&srv.url("/hello"), i)).collect();
+    assert_eq!(
+        unsafe { httpring_handle_wait_all(c.0, hs.as_ptr(), hs.len(), 30_000) },
+        HTTPRING_OK
+    );
+    let mut seen = SEEN.lock().unwrap().clone();
+    seen.sort();
+    assert_eq!(seen, (0..200).collect::<Vec<_>>());
+    assert_eq!(
+        unsafe { httpring_handles_free(c.0, hs.as_ptr(), hs.len()) },
+        HTTPRING_OK
+    );
+}
+
+#[test]
+fn stress_four_submitters_and_a_draining_thread() {
+    const THREADS: u64 = 4;
+    const PER_THREAD: u64 = 2_500;
+    let srv = TestServer::start();
+    let c = Arc::new(Client::new());
+    let fd = httpring_client_fd(c.0);
+    let submitted = Arc::new(AtomicUsize::new(0));
+    let done_submitting = Arc::new(AtomicBool::new(false));
+
+    let drainer = {
+        let (c, done_submitting, submitted) =
+            (c.clone(), done_submitting.clone(), submitted.clone());
+        std::thread::spawn(move || {
+            let mut seen = HashSet::new();
+            let mut wakeups = 0usize;
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while Instant::now() < deadline {
+                if done_submitting.load(Ordering::SeqCst)
+                    && seen.len() == submitted.load(Ordering::SeqCst)
+                {
+                    break;
+                }
+                if !fd_readable(fd, 200) {
+                    continue;
+                }
+                wakeups += 1;
+                let mut got = Vec::new();
+                drain(&c, &mut got);
+                for g in &got {
+                    assert_eq!(g.code, HTTPRING_OK, "request failed");
+                    assert!(
+                        seen.insert(g.user_data),
+                        "user_data {} completed twice",
+                        g.user_data
+                    );
+                }
+                let hs: Vec<_> = got.iter().map(|g| g.handle).collect();
+                assert_eq!(
+                    unsafe { httpring_handles_free(c.0, hs.as_ptr(), hs.len()) },
+                    HTTPRING_OK
+                );
+            }
+            (seen, wakeups)
+        })
+    };
+    let url = srv.url("/hello");
+    let submitters: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (c, url, submitted) = (c.clone(), url.clone(), submitted.clone());
+            std::thread::spawn(move || {
+                for i in 0..PER_THREAD {
+                    c.get_ud(&url, t * PER_THREAD + i);
+                    submitted.fetch_add(1, Ordering::SeqCst);
+                    // Keep the in-flight count bounded like a real caller would.
+                    while submitted.load(Ordering::SeqCst) as isize - c.live() as isize > 0
+                        && c.live() > 256
+                    {
+                        std::thread::yield_now();
+                    }
+                }
+            })
+        })
+        .collect();
+    for s in submitters {
+        s.join().unwrap();
+    }
+    done_submitting.store(true, Ordering::SeqCst);
+    let (seen, wakeups) = drainer.join().unwrap();
+    let total = (THREADS * PER_THREAD) as usize;
+    assert_eq!(seen.len(), total, "every request completes exactly once");
+    assert_eq!(seen, (0..total as u64).collect::<HashSet<_>>());
+    assert_eq!(c.live(), 0);
+    // Wake-ups are coalesced: far fewer than one per completion.
+    assert!(
+        wakeups < total / 2,
+        "{wakeups} wake-ups for {total} completions"
+    );
+    eprintln!("stress: {total} completions in {wakeups} wake-ups");
+}

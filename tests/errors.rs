@@ -1,0 +1,443 @@
+//! Failures: bad input at submit, network errors, timeouts, cancellation, misuse of handles.
+
+mod common;
+
+use std::ffi::CString;
+use std::time::{Duration, Instant};
+
+use common::*;
+use httpring::ffi::*;
+use httpring_code::*;
+use httpring_state::*;
+
+fn submit_code(c: &Client, method: &str, url: &[u8]) -> httpring_code {
+    let (m, u) = (CString::new(method).unwrap(), CString::new(url).unwrap());
+    let mut h = 0;
+    unsafe {
+        httpring_client_send(
+            c.0,
+            m.as_ptr(),
+            u.as_ptr(),
+            std::ptr::null(),
+            0,
+            std::ptr::null(),
+            0,
+            0,
+            &mut h,
+        )
+    }
+}
+
+#[test]
+fn invalid_input_is_rejected_at_submit() {
+    let c = Client::new();
+    let mut h = 0;
+    assert_eq!(
+        submit_code(&c, "GET", b"not a url"),
+        HTTPRING_ERR_INVALID_URL
+    );
+    assert_eq!(submit_code(&c, "GET", b"http://"), HTTPRING_ERR_INVALID_URL);
+    assert_eq!(
+        submit_code(&c, "GET", b"/relative/path"),
+        HTTPRING_ERR_INVALID_URL
+    );
+    assert_eq!(
+        submit_code(&c, "GET", b"http://h\xff/x"),
+        HTTPRING_ERR_INVALID_URL
+    );
+    assert_eq!(
+        submit_code(&c, "GET", b"ftp://127.0.0.1/"),
+        HTTPRING_ERR_UNSUPPORTED_SCHEME
+    );
+    assert_eq!(
+        submit_code(&c, "BAD METHOD", b"http://127.0.0.1/"),
+        HTTPRING_ERR_INVALID_METHOD
+    );
+    // NULL arguments.
+    unsafe {
+        assert_eq!(
+            httpring_client_get(c.0, std::ptr::null(), 0, &mut h),
+            HTTPRING_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            httpring_client_get(c.0, c"http://127.0.0.1/".as_ptr(), 0, std::ptr::null_mut()),
+            HTTPRING_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            httpring_client_get(std::ptr::null(), c"http://127.0.0.1/".as_ptr(), 0, &mut h),
+            HTTPRING_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            httpring_client_submit(c.0, std::ptr::null_mut(), &mut h),
+            HTTPRING_ERR_INVALID_ARGUMENT
+        );
+        assert!(httpring_request_new(std::ptr::null(), c"http://x/".as_ptr()).is_null());
+        assert_eq!(
+            httpring_client_post(
+                c.0,
+                c"http://127.0.0.1/".as_ptr(),
+                std::ptr::null(),
+                std::ptr::null(),
+                5,
+                0,
+                &mut h
+            ),
+            HTTPRING_ERR_INVALID_ARGUMENT
+        );
+    }
+    // Headers with CR, LF, NUL or a bad name: the setter fails and so does submit.
+    for (name, value) in [
+        (&b"X-A"[..], &b"a\r\nInjected: 1"[..]),
+        (b"X-A", b"line\nbreak"),
+        (b"X-A", b"nul\0byte"),
+        (b"Bad Name", b"v"),
+        (b"X:A", b"v"),
+        (b"", b"v"),
+    ] {
+        let r = c.submit("GET", "http://127.0.0.1:1/", |req| unsafe {
+            assert_eq!(
+                httpring_request_add_header_bytes(
+                    req,
+                    name.as_ptr(),
+                    name.len(),
+                    value.as_ptr(),
+                    value.len()
+                ),
+                HTTPRING_ERR_INVALID_HEADER
+            );
+        });
+        assert_eq!(r, Err(HTTPRING_ERR_INVALID_HEADER), "{name:?}: {value:?}");
+        let hdr = httpring_header {
+            name: name.as_ptr(),
+            name_len: name.len(),
+            value: value.as_ptr(),
+            value_len: value.len(),
+        };
+        let code = unsafe {
+            httpring_client_send(
+                c.0,
+                c"GET".as_ptr(),
+                c"http://127.0.0.1:1/".as_ptr(),
+                &hdr,
+                1,
+                std::ptr::null(),
+                0,
+                0,
+                &mut h,
+            )
+        };
+        assert_eq!(code, HTTPRING_ERR_INVALID_HEADER);
+    }
+    let cfg = httpring_config_new();
+    unsafe {
+        assert_eq!(
+            httpring_config_add_default_header(cfg, c"X".as_ptr(), c"a\rb".as_ptr()),
+            HTTPRING_ERR_INVALID_HEADER
+        );
+        assert_eq!(
+            httpring_config_set_worker_threads(cfg, 0),
+            HTTPRING_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            httpring_config_set_timeout_ms(std::ptr::null_mut(), 5),
+            HTTPRING_ERR_INVALID_ARGUMENT
+        );
+        httpring_config_free(cfg);
+    }
+    assert_eq!(c.live(), 0, "no handle is created for rejected input");
+}
+
+#[test]
+fn error_names_are_stable_and_never_null() {
+    let name = |code: u32| {
+        unsafe { std::ffi::CStr::from_ptr(httpring_error_name(code)) }
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(name(0), "HTTPRING_OK");
+    assert_eq!(name(HTTPRING_ERR_DNS as u32), "HTTPRING_ERR_DNS");
+    assert_eq!(
+        name(HTTPRING_ERR_READ_TIMEOUT as u32),
+        "HTTPRING_ERR_READ_TIMEOUT"
+    );
+    assert_eq!(name(HTTPRING_ERR_INTERNAL as u32), "HTTPRING_ERR_INTERNAL");
+    assert_eq!(name(9999), "HTTPRING_UNKNOWN");
+    for code in 0..=HTTPRING_ERR_INTERNAL as u32 {
+        assert!(
+            name(code).starts_with("HTTPRING_") && name(code) != "HTTPRING_UNKNOWN",
+            "{code}"
+        );
+    }
+}
+
+#[test]
+fn connection_refused() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let c = Client::new();
+    let h = c.get(&format!("http://127.0.0.1:{port}/"));
+    assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
+    assert_eq!(c.error(h), HTTPRING_ERR_CONNECT_REFUSED);
+    assert!(c.message(h).contains("refused"), "{}", c.message(h));
+    let mut r = unsafe { std::mem::zeroed() };
+    assert_eq!(
+        unsafe { httpring_handle_response(c.0, h, &mut r) },
+        HTTPRING_ERR_CONNECT_REFUSED
+    );
+    c.free(h);
+}
+
+#[test]
+fn unresolvable_name_is_a_dns_error() {
+    let c = Client::new();
+    let h = c.get("http://no-such-host.invalid/");
+    assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
+    assert_eq!(c.error(h), HTTPRING_ERR_DNS, "{}", c.message(h));
+    c.free(h);
+}
+
+#[test]
+fn connect_timeout_fires() {
+    // A listener with a backlog of 0 whose queue is full drops new SYNs, so connect hangs.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let sock = rt
+        .block_on(async { tokio::net::TcpSocket::new_v4() })
+        .unwrap();
+    sock.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = sock.local_addr().unwrap();
+    let _listener = rt.block_on(async { sock.listen(0) }).unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        let s = socket_nonblocking_connect(addr);
+        fillers.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let c = Client::with(|cfg| {
+        assert_eq!(
+            httpring_config_set_connect_timeout_ms(cfg, 300),
+            HTTPRING_OK
+        )
+    });
+    let t = Instant::now();
+    let h = c.get(&format!("http://{addr}/"));
+    assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
+    let took = ms_since(t);
+    assert_eq!(c.error(h), HTTPRING_ERR_CONNECT_TIMEOUT, "{}", c.message(h));
+    assert!(
+        (280..1500).contains(&took),
+        "connect timeout took {took} ms"
+    );
+    c.free(h);
+}
+
+fn socket_nonblocking_connect(addr: std::net::SocketAddr) -> Option<std::net::TcpStream> {
+    std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(50)).ok()
+}
+
+#[test]
+fn total_timeout_fires() {
+    let srv = TestServer::start();
+    let c = Client::with(|cfg| assert_eq!(httpring_config_set_timeout_ms(cfg, 300), HTTPRING_OK));
+    let t = Instant::now();
+    let h = c.get(&srv.url("/delay/3000"));
+    assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
+    let took = ms_since(t);
+    assert_eq!(c.error(h), HTTPRING_ERR_TIMEOUT, "{}", c.message(h));
+    assert!((280..1500).contains(&took), "total timeout took {took} ms");
+    c.free(h);
+    // A per-request override lifts it.
+    let h = c
+        .submit("GET", &srv.url("/delay/500"), |r| {
+            assert_eq!(httpring_request_set_timeout_ms(r, 5000), HTTPRING_OK)
+        })
+        .unwrap();
+    assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "{}", c.message(h));
+    c.free(h);
+}
+
+#[test]
+fn read_timeout_fires_waiting_for_head_and_mid_body() {
+    let srv = TestServer::start();
+    let c =
+        Client::with(|cfg| assert_eq!(httpring_config_set_read_timeout_ms(cfg, 300), HTTPRING_OK));
+    for path in ["/stall", "/stall-body"] {
+        let t = Instant::now();
+        let h = c.get(&srv.url(path));
+        assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
+        let took = ms_since(t);
+        assert_eq!(
+            c.error(h),
+            HTTPRING_ERR_READ_TIMEOUT,
+            "{path}: {}",
+            c.message(h)
+        );
+        assert!(
+            (280..1500).contains(&took),
+            "{path}: read timeout took {took} ms"
+        );
+        c.free(h);
+    }
+    // A slow but steady body (a byte every 100 ms) does not trip a 300 ms idle timeout.
+    let (status, body) = c.fetch(&srv.url("/drip/6/100"));
+    assert_eq!((status, body.len()), (200, 6));
+    // Per-request override.
+    let h = c
+        .submit("GET", &srv.url("/stall"), |r| {
+            assert_eq!(httpring_request_set_read_timeout_ms(r, 100), HTTPRING_OK)
+        })
+        .unwrap();
+    let t = Instant::now();
+    c.wait(h);
+    assert_eq!(c.error(h), HTTPRING_ERR_READ_TIMEOUT);
+    assert!(ms_since(t) < 280);
+    c.free(h);
+}
+
+#[test]
+fn cancel_aborts_a_stalled_request_and_drops_its_connection() {
+    let srv = TestServer::start();
+    let c = Client::new();
+    c.fetch(&srv.url("/hello"));
+    assert_eq!(srv.connections(), 1);
+    let h = c.get(&srv.url("/stall"));
+    std::thread::sleep(Duration::from_millis(100));
+    let mut st = HTTPRING_STATE_DONE;
+    assert_eq!(
+        unsafe { httpring_handle_poll(c.0, h, &mut st) },
+        HTTPRING_OK
+    );
+    assert_eq!(st, HTTPRING_STATE_PENDING);
+    let t = Instant::now();
+    assert_eq!(httpring_handle_cancel(c.0, h), HTTPRING_OK);
+    assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
+    assert!(ms_since(t) < 100);
+    assert_eq!(c.error(h), HTTPRING_ERR_CANCELLED);
+    // Cancelling again, or cancelling a finished request, changes nothing.
+    assert_eq!(httpring_handle_cancel(c.0, h), HTTPRING_OK);
+    assert_eq!(c.error(h), HTTPRING_ERR_CANCELLED);
+    c.free(h);
+    // /stall took the pooled connection and the cancel closed it: the next request must
+    // open a new one, which is then reused.
+    c.fetch(&srv.url("/hello"));
+    assert_eq!(srv.connections(), 2);
+    c.fetch(&srv.url("/hello"));
+    assert_eq!(srv.connections(), 2);
+}
+
+#[test]
+fn lying_server_is_a_protocol_error_and_big_bodies_are_refused() {
+    let srv = TestServer::start();
+    let c =
+        Client::with(|cfg| assert_eq!(httpring_config_set_max_body_size(cfg, 1000), HTTPRING_OK));
+    let h = c.get(&srv.url("/lie"));
+    assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
+    assert!(
+        matches!(c.error(h), HTTPRING_ERR_PROTOCOL | HTTPRING_ERR_IO),
+        "{:?}: {}",
+        c.error(h),
+        c.message(h)
+    );
+    c.free(h);
+    let h = c.get(&srv.url("/bytes/1001"));
+    c.wait(h);
+    assert_eq!(c.error(h), HTTPRING_ERR_BODY_TOO_LARGE);
+    assert!(c.message(h).contains("1000"));
+    c.free(h);
+    assert_eq!(c.fetch(&srv.url("/bytes/1000")).1.len(), 1000);
+}
+
+#[test]
+fn handles_are_checked_double_free_stale_foreign() {
+    let srv = TestServer::start();
+    let a = Client::new();
+    let b = Client::new();
+    let h = a.get(&srv.url("/hello"));
+    a.wait(h);
+    // Another client's handle.
+    assert_eq!(httpring_handle_free(b.0, h), HTTPRING_ERR_FOREIGN_HANDLE);
+    assert_eq!(httpring_handle_error(b.0, h), HTTPRING_ERR_FOREIGN_HANDLE);
+    assert_eq!(a.free(h), HTTPRING_OK);
+    // Double free and use after free.
+    assert_eq!(a.free(h), HTTPRING_ERR_INVALID_HANDLE);
+    assert_eq!(httpring_handle_cancel(a.0, h), HTTPRING_ERR_INVALID_HANDLE);
+    let mut r = unsafe { std::mem::zeroed() };
+    assert_eq!(
+        unsafe { httpring_handle_response(a.0, h, &mut r) },
+        HTTPRING_ERR_INVALID_HANDLE
+    );
+    // The slot is reused by the next request, but the old id stays dead.
+    let h2 = a.get(&srv.url("/hello"));
+    assert_ne!(h2, h);
+    assert_eq!(a.free(h), HTTPRING_ERR_INVALID_HANDLE);
+    a.wait(h2);
+    assert_eq!(a.free(h2), HTTPRING_OK);
+    // Made-up handles.
+    for bogus in [0u64, 1, u64::MAX, 0xdead_beef] {
+        assert!(matches!(
+            a.free(bogus),
+            HTTPRING_ERR_INVALID_HANDLE | HTTPRING_ERR_FOREIGN_HANDLE
+        ));
+    }
+}
+
+#[test]
+fn pending_accessors_and_freed_clients() {
+    let srv = TestServer::start();
+    let c = Client::new();
+    let h = c.get(&srv.url("/stall"));
+    let mut r = unsafe { std::mem::zeroed() };
+    assert_eq!(
+        unsafe { httpring_handle_response(c.0, h, &mut r) },
+        HTTPRING_PENDING
+    );
+    assert_eq!(c.error(h), HTTPRING_PENDING);
+    let mut st = HTTPRING_STATE_DONE;
+    assert_eq!(
+        unsafe { httpring_handle_wait(c.0, h, 50, &mut st) },
+        HTTPRING_PENDING
+    );
+    assert_eq!(st, HTTPRING_STATE_PENDING);
+
+    // Freeing a client with requests in flight completes them as cancelled.
+    let raw = c.0;
+    let seen = Box::into_raw(Box::new(std::sync::atomic::AtomicU32::new(0)));
+    unsafe extern "C" fn count(ctx: *mut std::ffi::c_void, done: *const httpring_completion) {
+        let done = unsafe { &*done };
+        assert_eq!(done.code, HTTPRING_ERR_CANCELLED);
+        unsafe { &*(ctx as *const std::sync::atomic::AtomicU32) }
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+    assert_eq!(
+        httpring_client_set_callback(raw, Some(count), seen.cast()),
+        HTTPRING_OK
+    );
+    let more: Vec<_> = (0..5).map(|_| c.get(&srv.url("/stall"))).collect();
+    let t = Instant::now();
+    assert_eq!(httpring_client_free(raw), HTTPRING_OK);
+    assert!(ms_since(t) < 2000, "free took {} ms", ms_since(t));
+    assert_eq!(
+        unsafe { &*seen }.load(std::sync::atomic::Ordering::SeqCst),
+        6
+    );
+    // Everything about a freed client is an error, not a crash.
+    assert_eq!(httpring_client_free(raw), HTTPRING_ERR_CLIENT_CLOSED);
+    assert_eq!(
+        httpring_handle_free(raw, more[0]),
+        HTTPRING_ERR_CLIENT_CLOSED
+    );
+    assert_eq!(httpring_client_fd(raw), -1);
+    let mut h2 = 0;
+    assert_eq!(
+        unsafe { httpring_client_get(raw, c"http://127.0.0.1/".as_ptr(), 0, &mut h2) },
+        HTTPRING_ERR_CLIENT_CLOSED
+    );
+    std::mem::forget(c);
+    drop(unsafe { Box::from_raw(seen) });
+}

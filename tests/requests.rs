@@ -1,0 +1,288 @@
+//! Requests and responses through the C ABI against an in-process server.
+
+mod common;
+
+use std::ffi::CString;
+
+use common::*;
+use httpring::ffi::*;
+use httpring_code::*;
+
+#[test]
+fn get_reads_status_version_headers_and_body() {
+    let srv = TestServer::start();
+    let c = Client::new();
+    let h = c.get(&srv.url("/headers"));
+    assert_eq!(c.wait(h), httpring_state::HTTPRING_STATE_DONE);
+    let r = c.response(h);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.version, httpring_http_version::HTTPRING_HTTP_1_1);
+    assert_eq!(c.body(h), b"headers");
+    let url = unsafe { std::slice::from_raw_parts(r.url, r.url_len) };
+    assert_eq!(url, srv.url("/headers").as_bytes());
+    assert!(r.elapsed_us > 0);
+    // Case-insensitive lookup, multiple values in order, missing header.
+    assert_eq!(c.header(h, "X-CUSTOM", 0).as_deref(), Some("Yes"));
+    assert_eq!(c.header(h, "set-cookie", 0).as_deref(), Some("a=1"));
+    assert_eq!(c.header(h, "Set-Cookie", 1).as_deref(), Some("b=2"));
+    assert_eq!(c.header(h, "set-cookie", 2), None);
+    assert_eq!(c.header(h, "x-missing", 0), None);
+    // Iteration covers every line, and the raw block agrees with it.
+    let mut lines = Vec::new();
+    for i in 0..r.header_count {
+        let (mut n, mut nl, mut v, mut vl) = (std::ptr::null(), 0, std::ptr::null(), 0);
+        assert_eq!(
+            unsafe { httpring_response_header_at(c.0, h, i, &mut n, &mut nl, &mut v, &mut vl) },
+            HTTPRING_OK
+        );
+        let (n, v) = unsafe {
+            (
+                std::slice::from_raw_parts(n, nl),
+                std::slice::from_raw_parts(v, vl),
+            )
+        };
+        lines.push(format!(
+            "{}: {}\r\n",
+            String::from_utf8_lossy(n),
+            String::from_utf8_lossy(v)
+        ));
+    }
+    let (mut n, mut nl, mut v, mut vl) = (std::ptr::null(), 0, std::ptr::null(), 0);
+    assert_eq!(
+        unsafe {
+            httpring_response_header_at(c.0, h, r.header_count, &mut n, &mut nl, &mut v, &mut vl)
+        },
+        HTTPRING_ERR_NOT_FOUND
+    );
+    assert!(lines.contains(&"set-cookie: a=1\r\n".to_string()));
+    assert!(lines.contains(&"content-type: text/plain\r\n".to_string()));
+    let (mut p, mut len) = (std::ptr::null(), 0);
+    assert_eq!(
+        unsafe { httpring_response_headers_raw(c.0, h, &mut p, &mut len) },
+        HTTPRING_OK
+    );
+    let block = String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(p, len) }).into_owned();
+    assert_eq!(block, lines.concat());
+    assert_eq!(c.free(h), HTTPRING_OK);
+    assert_eq!(c.live(), 0);
+}
+
+#[test]
+fn post_sends_body_and_content_type() {
+    let srv = TestServer::start();
+    let c = Client::new();
+    let url = CString::new(srv.url("/echo")).unwrap();
+    let body = b"name=value&x=1";
+    let mut h = 0;
+    let code = unsafe {
+        httpring_client_post(
+            c.0,
+            url.as_ptr(),
+            c"application/x-www-form-urlencoded".as_ptr(),
+            body.as_ptr(),
+            body.len(),
+            7,
+            &mut h,
+        )
+    };
+    assert_eq!(code, HTTPRING_OK);
+    c.wait(h);
+    let echo = String::from_utf8(c.body(h)).unwrap();
+    assert!(echo.contains(r#""method": "POST""#), "{echo}");
+    assert!(echo.contains(r#""body": "name=value&x=1""#), "{echo}");
+    assert!(
+        echo.contains(r#""content-type": "application/x-www-form-urlencoded""#),
+        "{echo}"
+    );
+    assert!(echo.contains(r#""content-length": "14""#), "{echo}");
+    let mut ud = 0;
+    assert_eq!(
+        unsafe { httpring_handle_user_data(c.0, h, &mut ud) },
+        HTTPRING_OK
+    );
+    assert_eq!(ud, 7);
+    c.free(h);
+}
+
+#[test]
+fn post_json_sets_content_type() {
+    let srv = TestServer::start();
+    let c = Client::new();
+    let url = CString::new(srv.url("/echo")).unwrap();
+    let json = br#"{"a": [1, 2]}"#;
+    let mut h = 0;
+    assert_eq!(
+        unsafe {
+            httpring_client_post_json(c.0, url.as_ptr(), json.as_ptr(), json.len(), 0, &mut h)
+        },
+        HTTPRING_OK
+    );
+    c.wait(h);
+    let echo = String::from_utf8(c.body(h)).unwrap();
+    assert!(
+        echo.contains(r#""content-type": "application/json""#),
+        "{echo}"
+    );
+    assert!(echo.contains(r#""body": "{\"a\": [1, 2]}""#), "{echo}");
+    c.free(h);
+}
+
+#[test]
+fn custom_headers_override_defaults() {
+    let srv = TestServer::start();
+    let c = Client::with(|cfg| unsafe {
+        assert_eq!(
+            httpring_config_add_default_header(cfg, c"X-Default".as_ptr(), c"d".as_ptr()),
+            HTTPRING_OK
+        );
+        assert_eq!(
+            httpring_config_add_default_header(cfg, c"X-Both".as_ptr(), c"from-client".as_ptr()),
+            HTTPRING_OK
+        );
+        assert_eq!(
+            httpring_config_set_user_agent(cfg, c"tester/1.0".as_ptr()),
+            HTTPRING_OK
+        );
+    });
+    let h = c
+        .submit("PUT", &srv.url("/echo?q=1"), |req| unsafe {
+            assert_eq!(
+                httpring_request_add_header(req, c"X-Both".as_ptr(), c"from-request".as_ptr()),
+                HTTPRING_OK
+            );
+            assert_eq!(
+                httpring_request_add_header(req, c"X-Multi".as_ptr(), c"1".as_ptr()),
+                HTTPRING_OK
+            );
+            assert_eq!(
+                httpring_request_add_header(req, c"X-Multi".as_ptr(), c"2".as_ptr()),
+                HTTPRING_OK
+            );
+            assert_eq!(
+                httpring_request_set_body(req, b"abc".as_ptr(), 3),
+                HTTPRING_OK
+            );
+        })
+        .unwrap();
+    c.wait(h);
+    let echo = String::from_utf8(c.body(h)).unwrap();
+    assert!(echo.contains(r#""method": "PUT""#), "{echo}");
+    assert!(echo.contains(r#""path": "/echo?q=1""#), "{echo}");
+    assert!(echo.contains(r#""x-default": "d""#), "{echo}");
+    assert!(echo.contains(r#""x-both": "from-request""#), "{echo}");
+    assert!(!echo.contains("from-client"), "{echo}");
+    assert!(echo.contains(r#""x-multi": "1, 2""#), "{echo}");
+    assert!(echo.contains(r#""user-agent": "tester/1.0""#), "{echo}");
+    assert!(echo.contains(r#""host": "127.0.0.1:"#), "{echo}");
+    c.free(h);
+
+    // The one-call path with explicit-length headers.
+    let url = CString::new(srv.url("/echo")).unwrap();
+    let hdr = httpring_header {
+        name: b"X-Send".as_ptr(),
+        name_len: 6,
+        value: b"yes".as_ptr(),
+        value_len: 3,
+    };
+    let mut h = 0;
+    let code = unsafe {
+        httpring_client_send(
+            c.0,
+            c"DELETE".as_ptr(),
+            url.as_ptr(),
+            &hdr,
+            1,
+            std::ptr::null(),
+            0,
+            9,
+            &mut h,
+        )
+    };
+    assert_eq!(code, HTTPRING_OK);
+    c.wait(h);
+    let echo = String::from_utf8(c.body(h)).unwrap();
+    assert!(
+        echo.contains(r#""method": "DELETE""#) && echo.contains(r#""x-send": "yes""#),
+        "{echo}"
+    );
+    c.free(h);
+}
+
+#[test]
+fn ten_mib_body_arrives_intact() {
+    let srv = TestServer::start();
+    let c = Client::new();
+    let n = 10 * 1024 * 1024;
+    let (status, body) = c.fetch(&srv.url(&format!("/bytes/{n}")));
+    assert_eq!(status, 200);
+    assert_eq!(body.len(), n);
+    assert!(body
+        .iter()
+        .enumerate()
+        .all(|(i, &b)| b == b'a' + (i % 26) as u8));
+}
+
+#[test]
+fn status_codes_are_responses_not_errors() {
+    let srv = TestServer::start();
+    let c = Client::new();
+    for code in [201u16, 204, 404, 500, 503] {
+        let h = c.get(&srv.url(&format!("/status/{code}")));
+        assert_eq!(c.wait(h), httpring_state::HTTPRING_STATE_DONE);
+        assert_eq!(c.error(h), HTTPRING_OK);
+        assert_eq!(c.response(h).status, code);
+        c.free(h);
+    }
+}
+
+#[test]
+fn pool_reuses_one_connection_for_sequential_requests() {
+    let srv = TestServer::start();
+    let c = Client::new();
+    for _ in 0..20 {
+        assert_eq!(
+            c.fetch(&srv.url("/hello")),
+            (200, b"Hello, world!".to_vec())
+        );
+    }
+    assert_eq!(srv.connections(), 1);
+    // Disabling idle connections forces a new connection per request.
+    let c2 = Client::with(|cfg| {
+        assert_eq!(
+            httpring_config_set_pool_max_idle_per_host(cfg, 0),
+            HTTPRING_OK
+        )
+    });
+    for _ in 0..3 {
+        c2.fetch(&srv.url("/hello"));
+    }
+    assert_eq!(srv.connections(), 4);
+}
+
+#[test]
+fn localhost_name_resolves() {
+    let srv = TestServer::start();
+    let c = Client::new();
+    let url = srv.url("/hello").replace("127.0.0.1", "localhost");
+    let h = c.get(&url);
+    c.wait(h);
+    // localhost may resolve to ::1 first; the server is IPv4-only, so fallback must work.
+    assert_eq!(c.error(h), HTTPRING_OK, "{}", c.message(h));
+    assert_eq!(c.body(h), b"Hello, world!");
+    c.free(h);
+}
+
+#[test]
+fn multi_thread_runtime_serves_requests() {
+    let srv = TestServer::start();
+    let c = Client::with(|cfg| assert_eq!(httpring_config_set_worker_threads(cfg, 2), HTTPRING_OK));
+    let hs: Vec<_> = (0..50).map(|_| c.get(&srv.url("/hello"))).collect();
+    assert_eq!(
+        unsafe { httpring_handle_wait_all(c.0, hs.as_ptr(), hs.len(), 30_000) },
+        HTTPRING_OK
+    );
+    for h in hs {
+        assert_eq!(c.body(h), b"Hello, world!");
+        c.free(h);
+    }
+}
