@@ -22,6 +22,7 @@ all: build
 
 build:
 	$(CARGO) build --release --lib --example testserver
+	@ln -sf libhttpring.so $(LIB_DIR)/libhttpring.so.0  # the soname programs link against
 
 # One build, reused by the C, Python and Zig tests.
 test: build

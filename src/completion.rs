@@ -3,8 +3,8 @@
 //! Three paths, all fed from one place (`Hub::publish`), so every completion is counted once:
 //! - a queue the caller drains in batches, announced by an eventfd that is readable while
 //!   the queue is non-empty. The eventfd is written at most once per runtime tick (from the
-//!   park hook or a flusher task that runs after the tick's ready tasks), or sooner after
-//!   `FLUSH_EVERY` completions, so many completions cost the caller one wake-up;
+//!   park hook), or sooner after `FLUSH_EVERY` completions or `FLUSH_DELAY` on a runtime
+//!   too busy to park, so many completions cost the caller one wake-up;
 //! - a condition variable for threads blocked in `wait*`, notified immediately;
 //! - an optional callback, run on the thread that completed the request.
 
@@ -22,6 +22,8 @@ use crate::handle::Table;
 
 /// Signal the caller after this many unsignalled completions even if the tick goes on.
 const FLUSH_EVERY: usize = 64;
+/// ... or after this long, if the runtime stays too busy to park.
+const FLUSH_DELAY: std::time::Duration = std::time::Duration::from_millis(1);
 
 pub type Callback = Arc<dyn Fn(&Completion) + Send + Sync>;
 
@@ -136,11 +138,14 @@ impl Hub {
         }
     }
 
-    /// Runs on the runtime: flushes after the ready tasks of a tick had their turn.
+    /// Runs on the runtime: the backstop for a runtime so busy it does not park. The park
+    /// hook normally flushes first (batching a whole tick); this bounds the wait to about
+    /// `FLUSH_DELAY` when it does not. (A yield here would keep the runtime from parking
+    /// and so halve the completions per wake-up.)
     pub async fn run_flusher(self: Arc<Self>) {
         loop {
             self.flusher.notified().await;
-            tokio::task::yield_now().await;
+            tokio::time::sleep(FLUSH_DELAY).await;
             self.flush();
         }
     }
