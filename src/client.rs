@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::completion::{Callback, Hub};
 use crate::config::Config;
+use crate::connect::Connector;
 use crate::error::{Error, ErrorKind, Result};
 use crate::exchange::{Completion, Exchange, State};
 use crate::handle::{Handle, Table};
@@ -20,7 +21,8 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) table: Table,
     pub(crate) hub: Arc<Hub>,
-    pub(crate) pool: Pool,
+    pub(crate) pool: Arc<Pool>,
+    pub(crate) connector: Connector,
 }
 
 impl Shared {
@@ -31,6 +33,18 @@ impl Shared {
             self.hub.publish(c, &self.table, on_runtime);
         }
     }
+}
+
+/// A snapshot of a client's counters.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub live_handles: usize,
+    /// Idle HTTP/1.1 connections plus shared HTTP/2 connections in the pool.
+    pub idle_connections: usize,
+    /// Connections opened since the client was created.
+    pub connections_opened: usize,
+    /// Calls to the system resolver (DNS cache misses).
+    pub dns_lookups: usize,
 }
 
 pub struct Client {
@@ -48,13 +62,18 @@ static NEXT_TAG: AtomicU16 = AtomicU16::new(1);
 impl Client {
     pub fn new(config: Config) -> Result<Client> {
         let tag = NEXT_TAG.fetch_add(1, Ordering::Relaxed);
-        let pool = Pool::new(config.pool_max_idle_per_host, config.pool_idle_timeout);
+        let pool = Arc::new(Pool::new(
+            config.pool_max_idle_per_host,
+            config.pool_idle_timeout,
+        ));
+        let connector = Connector::new(&config)?;
         Ok(Client {
             shared: Arc::new(Shared {
                 config,
                 table: Table::new(tag),
                 hub: Arc::new(Hub::new()?),
                 pool,
+                connector,
             }),
             runtime: OnceLock::new(),
             start_lock: Mutex::new(()),
@@ -210,8 +229,14 @@ impl Client {
         self.shared.table.live()
     }
 
-    pub fn idle_connections(&self) -> usize {
-        self.shared.pool.idle_count()
+    /// Counters for tests and monitoring.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            live_handles: self.shared.table.live(),
+            idle_connections: self.shared.pool.idle_count(),
+            connections_opened: self.shared.connector.opened(),
+            dns_lookups: self.shared.connector.resolver.lookups(),
+        }
     }
 
     /// Cancels everything in flight, stops the runtime and closes every connection.

@@ -1,5 +1,7 @@
 //! Client configuration: immutable once the client is built.
 
+use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue, USER_AGENT};
@@ -23,6 +25,70 @@ pub struct Config {
     pub worker_threads: usize,
     /// Sent with every request unless the request sets the same name.
     pub default_headers: HeaderMap,
+    pub tls: TlsOptions,
+    pub http_version: HttpVersionPref,
+    /// Speak HTTP/2 without negotiation on `http://` URLs (h2c prior knowledge).
+    pub h2c_prior_knowledge: bool,
+    /// How long a resolved name is reused.
+    pub dns_cache_ttl: Duration,
+    /// `(host, port)` → addresses, like curl's `--resolve host:port:addr`.
+    pub resolve_overrides: Vec<(String, u16, Vec<IpAddr>)>,
+    /// An explicit proxy for every request (`http://`, `socks5://` or `socks5h://` URL).
+    pub proxy: Option<String>,
+    /// Read `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY` when no proxy is set.
+    pub use_env_proxy: bool,
+    /// Extra hosts (suffixes) never proxied, added to `NO_PROXY`.
+    pub no_proxy: Vec<String>,
+    /// Send every request over this Unix domain socket instead of TCP.
+    pub unix_socket: Option<PathBuf>,
+}
+
+/// Which HTTP versions a client may use.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum HttpVersionPref {
+    /// HTTP/2 when TLS negotiates it (ALPN), else HTTP/1.1.
+    Negotiate,
+    Http1Only,
+    /// HTTP/2 always: ALPN offers only h2, and plain-text connections use h2c.
+    Http2Only,
+}
+
+/// Where trusted root certificates come from.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RootStore {
+    /// The operating system's store (rustls-native-certs).
+    System,
+    /// Mozilla's roots compiled into the library (webpki-roots).
+    Bundled,
+    /// Only the CAs added explicitly.
+    None,
+}
+
+/// TLS settings. Certificates and keys are kept as parsed DER.
+#[derive(Clone, Debug)]
+pub struct TlsOptions {
+    pub roots: RootStore,
+    pub extra_roots: Vec<rustls_pki_types::CertificateDer<'static>>,
+    pub client_cert: Option<(
+        Vec<rustls_pki_types::CertificateDer<'static>>,
+        std::sync::Arc<rustls_pki_types::PrivateKeyDer<'static>>,
+    )>,
+    /// Accept any certificate. For tests against throwaway servers only.
+    pub danger_accept_invalid_certs: bool,
+    /// Lowest TLS version accepted: 12 or 13.
+    pub min_version: u8,
+}
+
+impl Default for TlsOptions {
+    fn default() -> Self {
+        TlsOptions {
+            roots: RootStore::System,
+            extra_roots: Vec::new(),
+            client_cert: None,
+            danger_accept_invalid_certs: false,
+            min_version: 12,
+        }
+    }
 }
 
 impl Default for Config {
@@ -41,6 +107,15 @@ impl Default for Config {
             max_body_size: 1 << 30,
             worker_threads: 1,
             default_headers,
+            tls: TlsOptions::default(),
+            http_version: HttpVersionPref::Negotiate,
+            h2c_prior_knowledge: false,
+            dns_cache_ttl: Duration::from_secs(60),
+            resolve_overrides: Vec::new(),
+            proxy: None,
+            use_env_proxy: true,
+            no_proxy: Vec::new(),
+            unix_socket: None,
         }
     }
 }
@@ -50,6 +125,40 @@ impl Config {
     pub fn add_default_header(&mut self, name: &[u8], value: &[u8]) -> Result<()> {
         let (name, value) = parse_header(name, value)?;
         self.default_headers.append(name, value);
+        Ok(())
+    }
+
+    /// Trusts the CA certificates in `pem` (one or more `BEGIN CERTIFICATE` blocks).
+    pub fn add_root_pem(&mut self, pem: &[u8]) -> Result<()> {
+        let certs = parse_certs(pem)?;
+        self.tls.extra_roots.extend(certs);
+        Ok(())
+    }
+
+    /// Presents this certificate chain and key when a server asks (mTLS).
+    pub fn set_client_cert_pem(&mut self, chain: &[u8], key: &[u8]) -> Result<()> {
+        use rustls_pki_types::pem::PemObject;
+        let certs = parse_certs(chain)?;
+        let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(key).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                format!("no usable private key in PEM: {e}"),
+            )
+        })?;
+        self.tls.client_cert = Some((certs, std::sync::Arc::new(key)));
+        Ok(())
+    }
+
+    /// Adds a `--resolve`-style override: `host:port` connects to `addrs`.
+    pub fn add_resolve(&mut self, host: &str, port: u16, addrs: Vec<IpAddr>) -> Result<()> {
+        if host.is_empty() || addrs.is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "resolve override needs a host and an address",
+            ));
+        }
+        self.resolve_overrides
+            .push((host.to_ascii_lowercase(), port, addrs));
         Ok(())
     }
 
@@ -81,6 +190,23 @@ pub(crate) fn parse_header(name: &[u8], value: &[u8]) -> Result<(HeaderName, Hea
         )
     })?;
     Ok((name, value))
+}
+
+fn parse_certs(pem: &[u8]) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>> {
+    use rustls_pki_types::pem::PemObject;
+    let certs: std::result::Result<Vec<_>, _> =
+        rustls_pki_types::CertificateDer::pem_slice_iter(pem).collect();
+    match certs {
+        Ok(c) if !c.is_empty() => Ok(c),
+        Ok(_) => Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "no certificate found in PEM data",
+        )),
+        Err(e) => Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("invalid PEM certificate: {e}"),
+        )),
+    }
 }
 
 /// Converts a caller's millisecond count; 0 means "no limit".

@@ -50,6 +50,12 @@ pub enum ErrorKind {
     Pending,
     /// A bug in httpring (a caught panic). Please report it.
     Internal,
+    /// The server's certificate was rejected (untrusted, expired, wrong name, ...).
+    TlsCertificate,
+    /// Any other TLS failure (handshake, alert from the peer, client certificate refused).
+    Tls,
+    /// The proxy refused or failed the tunnel.
+    Proxy,
 }
 
 /// An error: a kind to branch on and a message for humans.

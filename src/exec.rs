@@ -6,18 +6,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use http::header::{HeaderValue, CONNECTION, CONTENT_LENGTH, HOST};
+use http::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, HOST};
 use http::uri::PathAndQuery;
 use http::{Method, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
 use crate::client::Shared;
 use crate::error::{Error, ErrorKind, Result};
 use crate::exchange::Exchange;
-use crate::pool::{Conn, PoolKey};
+use crate::pool::{Conn, Gate, PoolKey};
 use crate::request::Request;
 use crate::response::Response;
 
@@ -95,16 +93,16 @@ async fn send(
         .authority()
         .cloned()
         .ok_or_else(|| Error::new(ErrorKind::InvalidUrl, "URL has no host"))?;
-    let key = PoolKey { authority };
+    let key = PoolKey {
+        https: req.uri.scheme() == Some(&http::uri::Scheme::HTTPS),
+        authority,
+    };
     let url = req.url.clone();
-    let mut hreq = build(shared, req)?;
+    let parts = Parts::new(shared, req);
     let mut retried = false;
     let (mut conn, resp) = loop {
-        let mut conn = match checkout(shared, &key).await {
-            Some(c) => c,
-            None => connect(&key.authority, limits.connect).await?,
-        };
-        let sent = within(limits.read, conn.tx.try_send_request(hreq), || {
+        let mut conn = obtain(shared, &key, limits).await?;
+        let sent = within(limits.read, conn.send(parts.build(&conn)?), || {
             read_timeout_error(limits.read, "waiting for the response head")
         })
         .await?;
@@ -113,20 +111,17 @@ async fn send(
             Err(mut e) => {
                 // A pooled connection the server closed just before we wrote: the request
                 // was never sent, so it is safe to send it once more on a new connection.
-                match e.take_message() {
-                    Some(back) if conn.reused && !retried => {
-                        retried = true;
-                        hreq = back;
-                        continue;
-                    }
-                    _ => return Err(map_hyper(e.into_error(), "sending the request")),
+                if e.take_message().is_some() && conn.reused && !retried {
+                    retried = true;
+                    continue;
                 }
+                return Err(map_hyper(e.into_error(), "sending the request"));
             }
         }
     };
 
-    let (parts, body) = resp.into_parts();
-    let declared = parts
+    let (head, body) = resp.into_parts();
+    let declared = head
         .headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -135,125 +130,137 @@ async fn send(
         return Err(too_large(limits.max_body));
     }
     let body = read_body(body, declared, limits).await?;
-    let close = parts
+    let close = head
         .headers
         .get(CONNECTION)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
-    if !close {
+    if !close && !conn.is_h2() {
         conn.reused = false;
         shared.pool.put(key, conn);
     }
     Ok(Response::new(
-        parts.status.as_u16(),
-        parts.version,
-        parts.headers,
+        head.status.as_u16(),
+        head.version,
+        head.headers,
         body,
         url,
         started.elapsed(),
     ))
 }
 
-/// Turns the caller's request into what goes on the wire: origin-form target, Host, the
-/// client's default headers under the request's own, and a Content-Length for bodies.
-fn build(shared: &Shared, req: Request) -> Result<http::Request<Full<Bytes>>> {
-    let Request {
-        method,
-        uri,
-        mut headers,
-        body,
-        ..
-    } = req;
-    for (name, value) in &shared.config.default_headers {
-        if !headers.contains_key(name) {
-            headers.append(name.clone(), value.clone());
-        }
-    }
-    if !headers.contains_key(HOST) {
-        let authority = uri.authority().map(|a| a.as_str()).unwrap_or("");
-        let host = authority.rsplit('@').next().unwrap_or(authority);
-        let value = HeaderValue::from_str(host).map_err(|_| {
-            Error::new(ErrorKind::InvalidUrl, "URL host is not a valid Host header")
-        })?;
-        headers.insert(HOST, value);
-    }
-    let wants_length =
-        !body.is_empty() || matches!(method, Method::POST | Method::PUT | Method::PATCH);
-    if wants_length && !headers.contains_key(CONTENT_LENGTH) {
-        headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-    }
-    let target = uri
-        .path_and_query()
-        .cloned()
-        .unwrap_or_else(|| PathAndQuery::from_static("/"));
-    let mut out = http::Request::new(Full::new(body));
-    *out.method_mut() = method;
-    *out.uri_mut() = Uri::from(target);
-    *out.headers_mut() = headers;
-    Ok(out)
+/// The request's pieces, kept so it can be rebuilt for a retry or for another protocol.
+struct Parts {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
 }
 
-/// An idle pooled connection that is still usable.
-async fn checkout(shared: &Shared, key: &PoolKey) -> Option<Conn> {
-    while let Some(mut conn) = shared.pool.take(key) {
-        if conn.tx.ready().await.is_ok() {
-            return Some(conn);
-        }
-    }
-    None
-}
-
-async fn connect(authority: &http::uri::Authority, limit: Option<Duration>) -> Result<Conn> {
-    let host = authority.host();
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    let port = authority.port_u16().unwrap_or(80);
-    let stream = within(limit, open_tcp(host, port), || {
-        Error::new(
-            ErrorKind::ConnectTimeout,
-            format!(
-                "could not connect to {host}:{port} within the connect timeout of {:?}",
-                limit.unwrap_or_default()
-            ),
-        )
-    })
-    .await??;
-    let (tx, conn) = hyper::client::conn::http1::Builder::new()
-        .handshake::<_, Full<Bytes>>(TokioIo::new(stream))
-        .await
-        .map_err(|e| map_hyper(e, "starting the HTTP/1.1 connection"))?;
-    let task = tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(Conn::new(tx, task.abort_handle()))
-}
-
-async fn open_tcp(host: &str, port: u16) -> Result<TcpStream> {
-    let addrs = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|e| Error::new(ErrorKind::Dns, format!("could not resolve {host:?}: {e}")))?;
-    let mut last = None;
-    for addr in addrs {
-        match TcpStream::connect(addr).await {
-            Ok(s) => {
-                let _ = s.set_nodelay(true);
-                return Ok(s);
+impl Parts {
+    /// Merges the client's default headers under the request's own and adds
+    /// Content-Length for bodies.
+    fn new(shared: &Shared, req: Request) -> Parts {
+        let Request {
+            method,
+            uri,
+            mut headers,
+            body,
+            ..
+        } = req;
+        for (name, value) in &shared.config.default_headers {
+            if !headers.contains_key(name) {
+                headers.append(name.clone(), value.clone());
             }
-            Err(e) => last = Some((addr, e)),
+        }
+        let wants_length =
+            !body.is_empty() || matches!(method, Method::POST | Method::PUT | Method::PATCH);
+        if wants_length && !headers.contains_key(CONTENT_LENGTH) {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        }
+        Parts {
+            method,
+            uri,
+            headers,
+            body,
         }
     }
-    Err(match last {
-        Some((addr, e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => Error::new(
-            ErrorKind::ConnectRefused,
-            format!("connection to {addr} refused"),
-        ),
-        Some((addr, e)) => Error::new(
-            ErrorKind::Connect,
-            format!("could not connect to {addr}: {e}"),
-        ),
-        None => Error::new(ErrorKind::Dns, format!("{host:?} resolved to no addresses")),
-    })
+
+    /// The wire request for `conn`: HTTP/1.1 gets an origin-form target (absolute-form
+    /// through an HTTP proxy) and a Host header; HTTP/2 gets the absolute URI, from which
+    /// hyper derives `:scheme` and `:authority`.
+    fn build(&self, conn: &Conn) -> Result<http::Request<Full<Bytes>>> {
+        let mut headers = self.headers.clone();
+        let uri = if conn.is_h2() {
+            self.uri.clone()
+        } else {
+            if !headers.contains_key(HOST) {
+                let authority = self.uri.authority().map(|a| a.as_str()).unwrap_or("");
+                let host = authority.rsplit('@').next().unwrap_or(authority);
+                let value = HeaderValue::from_str(host).map_err(|_| {
+                    Error::new(ErrorKind::InvalidUrl, "URL host is not a valid Host header")
+                })?;
+                headers.insert(HOST, value);
+            }
+            if conn.absolute_form {
+                self.uri.clone()
+            } else {
+                Uri::from(
+                    self.uri
+                        .path_and_query()
+                        .cloned()
+                        .unwrap_or_else(|| PathAndQuery::from_static("/")),
+                )
+            }
+        };
+        let mut out = http::Request::new(Full::new(self.body.clone()));
+        *out.method_mut() = self.method.clone();
+        *out.uri_mut() = uri;
+        *out.headers_mut() = headers;
+        Ok(out)
+    }
+}
+
+/// A usable connection to `key`: a shared HTTP/2 one, an idle HTTP/1.1 one, or a new one.
+/// Only one request at a time opens a connection to an origin that may speak HTTP/2.
+async fn obtain(shared: &Shared, key: &PoolKey, limits: &Limits) -> Result<Conn> {
+    loop {
+        while let Some(mut conn) = shared.pool.take(key) {
+            if conn.ready().await {
+                return Ok(conn);
+            }
+        }
+        let gate = if shared.connector.may_share(key) {
+            shared.pool.gate(key)
+        } else {
+            None
+        };
+        let _lead = match gate {
+            Some(Gate::Wait(done)) => {
+                let _ = done.acquire().await;
+                continue;
+            }
+            Some(Gate::Lead(guard)) => Some(guard),
+            None => None,
+        };
+        let conn = within(limits.connect, shared.connector.connect(key), || {
+            Error::new(
+                ErrorKind::ConnectTimeout,
+                format!(
+                    "could not connect to {} within the connect timeout of {:?}",
+                    key.authority,
+                    limits.connect.unwrap_or_default()
+                ),
+            )
+        })
+        .await??;
+        if conn.is_h2() {
+            return Ok(shared.pool.share(key.clone(), conn));
+        }
+        if _lead.is_some() {
+            shared.pool.note_http1(key);
+        }
+        return Ok(conn);
+    }
 }
 
 /// Reads the whole body, enforcing the size limit and the read (idle) timeout between frames.
@@ -330,7 +337,7 @@ fn too_large(max: u64) -> Error {
 }
 
 /// Classifies a hyper error and keeps its whole cause chain in the message.
-fn map_hyper(e: hyper::Error, what: &str) -> Error {
+pub(crate) fn map_hyper(e: hyper::Error, what: &str) -> Error {
     let mut message = format!("{what}: {e}");
     let mut source = std::error::Error::source(&e);
     let mut io = false;

@@ -8,22 +8,31 @@
 mod client;
 mod completion;
 mod config;
+mod connect;
+mod dns;
 mod error;
 mod exchange;
 mod exec;
 mod handle;
 mod pool;
+mod proxy;
 mod request;
 mod response;
 mod runtime;
+mod tls;
 
 pub mod ffi;
 
-pub use client::Client;
+pub use client::{Client, Stats};
 pub use completion::Callback;
-pub use config::{millis, Config};
+pub use config::{millis, Config, HttpVersionPref, RootStore, TlsOptions};
 pub use error::{Error, ErrorKind, Result};
 pub use exchange::{Completion, Exchange, State};
 pub use handle::Handle;
 pub use request::{Request, TimeoutOverrides};
 pub use response::Response;
+
+/// Validates a proxy URL the way a client will use it.
+pub fn proxy_check(url: &str) -> Result<()> {
+    proxy::Proxy::parse(url).map(|_| ())
+}

@@ -1,50 +1,126 @@
-//! Keep-alive connection pool: idle HTTP/1.1 connections by origin.
+//! The connection pool, per origin.
 //!
-//! Each connection is driven by its own long-lived task; the pool holds the sending half.
-//! A connection is checked out by one request at a time and returned only after its response
-//! body was read to the end, so a cancelled or failed request never leaves a half-read
-//! connection for the next one. Dropping a `Conn` (evicted, or its request aborted) aborts
-//! its task, which closes the socket at once.
+//! HTTP/1.1 connections carry one request at a time: a request takes an idle one and puts it
+//! back only after its response body was read to the end, so a cancelled or failed request
+//! never leaves a half-read connection for the next. HTTP/2 connections are shared: a
+//! request clones the sender of the origin's live connection and gives nothing back.
+//! While the first connection to an origin that may speak HTTP/2 is being opened, other
+//! requests for it wait (the connect gate) rather than each opening their own.
 //!
-//! HTTP/2 (shared, multiplexed senders) and TLS/proxy/Unix connectors slot in as further
-//! `Sender` variants and connect functions without changing the checkout/checkin contract.
+//! Every connection is driven by its own task; dropping the last owner of that task (an
+//! evicted idle entry, a request that failed or was cancelled mid-response) aborts it,
+//! which closes the socket at once.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::uri::Authority;
 use http_body_util::Full;
-use hyper::client::conn::http1;
+use hyper::body::Incoming;
+use hyper::client::conn::{http1, http2, TrySendError};
+use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
+
+type Body = Full<Bytes>;
 
 /// The origin a connection is bound to.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PoolKey {
+    pub https: bool,
     pub authority: Authority,
 }
 
-pub struct Conn {
-    pub(crate) tx: http1::SendRequest<Full<Bytes>>,
-    task: AbortHandle,
-    /// Served at least one request before this one.
-    pub(crate) reused: bool,
-}
+impl PoolKey {
+    /// The host without IPv6 brackets.
+    pub fn host(&self) -> &str {
+        let h = self.authority.host();
+        h.strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(h)
+    }
 
-impl Conn {
-    pub fn new(tx: http1::SendRequest<Full<Bytes>>, task: AbortHandle) -> Conn {
-        Conn {
-            tx,
-            task,
-            reused: false,
-        }
+    pub fn port(&self) -> u16 {
+        self.authority
+            .port_u16()
+            .unwrap_or(if self.https { 443 } else { 80 })
     }
 }
 
-impl Drop for Conn {
+pub enum Sender {
+    H1(http1::SendRequest<Body>),
+    H2(http2::SendRequest<Body>),
+}
+
+/// Aborts a connection's task when dropped.
+struct TaskGuard(AbortHandle);
+
+impl Drop for TaskGuard {
     fn drop(&mut self) {
-        self.task.abort();
+        self.0.abort();
+    }
+}
+
+pub struct Conn {
+    sender: Sender,
+    /// HTTP/1.1: owned here. HTTP/2: shared with the pool's entry.
+    task: Arc<TaskGuard>,
+    /// Served a request before this one (a stale keep-alive connection may be retried).
+    pub(crate) reused: bool,
+    /// Requests go to an HTTP proxy in absolute form.
+    pub(crate) absolute_form: bool,
+}
+
+impl Conn {
+    pub fn new(sender: Sender, task: AbortHandle, absolute_form: bool) -> Conn {
+        Conn {
+            sender,
+            task: Arc::new(TaskGuard(task)),
+            reused: false,
+            absolute_form,
+        }
+    }
+
+    pub fn is_h2(&self) -> bool {
+        matches!(self.sender, Sender::H2(_))
+    }
+
+    fn is_closed(&self) -> bool {
+        match &self.sender {
+            Sender::H1(s) => s.is_closed(),
+            Sender::H2(s) => s.is_closed(),
+        }
+    }
+
+    /// Waits until the connection can take a request; false if it has closed.
+    pub async fn ready(&mut self) -> bool {
+        match &mut self.sender {
+            Sender::H1(s) => s.ready().await.is_ok(),
+            Sender::H2(s) => s.ready().await.is_ok(),
+        }
+    }
+
+    pub async fn send(
+        &mut self,
+        req: http::Request<Body>,
+    ) -> Result<http::Response<Incoming>, TrySendError<http::Request<Body>>> {
+        match &mut self.sender {
+            Sender::H1(s) => s.try_send_request(req).await,
+            Sender::H2(s) => s.try_send_request(req).await,
+        }
+    }
+
+    fn share(&self) -> Option<Conn> {
+        match &self.sender {
+            Sender::H2(s) => Some(Conn {
+                sender: Sender::H2(s.clone()),
+                task: self.task.clone(),
+                reused: true,
+                absolute_form: self.absolute_form,
+            }),
+            Sender::H1(_) => None,
+        }
     }
 }
 
@@ -53,8 +129,39 @@ struct Idle {
     since: Instant,
 }
 
+/// What a request should do when it finds no usable connection.
+pub enum Gate {
+    /// Open the connection; others wait until the guard is dropped.
+    Lead(GateGuard),
+    /// Someone else is opening one: wait for this, then look again.
+    Wait(Arc<Semaphore>),
+}
+
+pub struct GateGuard {
+    pool: Arc<Pool>,
+    key: PoolKey,
+    done: Arc<Semaphore>,
+}
+
+impl Drop for GateGuard {
+    fn drop(&mut self) {
+        self.pool.lock().connecting.remove(&self.key);
+        // Closing wakes every waiter, including ones that arrive later.
+        self.done.close();
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    idle: HashMap<PoolKey, Vec<Idle>>,
+    shared: HashMap<PoolKey, (Conn, Instant)>,
+    connecting: HashMap<PoolKey, Arc<Semaphore>>,
+    /// Origins that answered ALPN with HTTP/1.1: no point waiting for a shared connection.
+    http1_only: HashSet<PoolKey>,
+}
+
 pub struct Pool {
-    idle: Mutex<HashMap<PoolKey, Vec<Idle>>>,
+    inner: Mutex<Inner>,
     max_idle_per_host: usize,
     idle_timeout: Option<Duration>,
 }
@@ -62,25 +169,36 @@ pub struct Pool {
 impl Pool {
     pub fn new(max_idle_per_host: usize, idle_timeout: Option<Duration>) -> Pool {
         Pool {
-            idle: Mutex::new(HashMap::new()),
+            inner: Mutex::new(Inner::default()),
             max_idle_per_host,
             idle_timeout,
         }
     }
 
-    fn expired(&self, idle: &Idle, now: Instant) -> bool {
-        self.idle_timeout
-            .is_some_and(|t| now.duration_since(idle.since) >= t)
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The most recently used idle connection to `key` that has not expired or closed.
-    /// The caller still awaits its readiness before sending.
+    fn expired(&self, since: Instant, now: Instant) -> bool {
+        self.idle_timeout
+            .is_some_and(|t| now.duration_since(since) >= t)
+    }
+
+    /// A live shared (HTTP/2) connection, or the most recently used idle HTTP/1.1 one that
+    /// has not expired. The caller still awaits `ready` before sending.
     pub fn take(&self, key: &PoolKey) -> Option<Conn> {
         let now = Instant::now();
-        let mut map = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        let list = map.get_mut(key)?;
+        let mut inner = self.lock();
+        if let Some((conn, last)) = inner.shared.get_mut(key) {
+            if !conn.is_closed() {
+                *last = now;
+                return conn.share();
+            }
+            inner.shared.remove(key);
+        }
+        let list = inner.idle.get_mut(key)?;
         while let Some(idle) = list.pop() {
-            if !self.expired(&idle, now) && !idle.conn.tx.is_closed() {
+            if !self.expired(idle.since, now) && !idle.conn.is_closed() {
                 let mut conn = idle.conn;
                 conn.reused = true;
                 return Some(conn);
@@ -89,13 +207,13 @@ impl Pool {
         None
     }
 
-    /// Returns a connection whose last response was read to the end.
+    /// Returns an HTTP/1.1 connection whose last response was read to the end.
     pub fn put(&self, key: PoolKey, conn: Conn) {
-        if conn.tx.is_closed() || self.max_idle_per_host == 0 {
+        if conn.is_h2() || conn.is_closed() || self.max_idle_per_host == 0 {
             return;
         }
-        let mut map = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        let list = map.entry(key).or_default();
+        let mut inner = self.lock();
+        let list = inner.idle.entry(key).or_default();
         if list.len() < self.max_idle_per_host {
             list.push(Idle {
                 conn,
@@ -104,22 +222,58 @@ impl Pool {
         }
     }
 
-    /// Closes idle connections past the idle timeout.
+    /// Keeps a new HTTP/2 connection for sharing and returns a handle on it for the caller.
+    pub fn share(&self, key: PoolKey, conn: Conn) -> Conn {
+        let mine = conn.share().expect("HTTP/2 connection");
+        self.lock().shared.insert(key, (conn, Instant::now()));
+        mine
+    }
+
+    /// Decides who opens the next connection to an origin that may be shared.
+    pub fn gate(self: &Arc<Self>, key: &PoolKey) -> Option<Gate> {
+        let mut inner = self.lock();
+        if inner.http1_only.contains(key) {
+            return None;
+        }
+        if let Some(sem) = inner.connecting.get(key) {
+            return Some(Gate::Wait(sem.clone()));
+        }
+        let done = Arc::new(Semaphore::new(0));
+        inner.connecting.insert(key.clone(), done.clone());
+        Some(Gate::Lead(GateGuard {
+            pool: self.clone(),
+            key: key.clone(),
+            done,
+        }))
+    }
+
+    pub fn note_http1(&self, key: &PoolKey) {
+        self.lock().http1_only.insert(key.clone());
+    }
+
+    /// Closes idle HTTP/1.1 connections past the idle timeout, and closed or idle shared ones.
     pub fn sweep(&self) {
         let now = Instant::now();
-        let mut map = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, list| {
-            list.retain(|i| !self.expired(i, now) && !i.conn.tx.is_closed());
+        let mut inner = self.lock();
+        inner.idle.retain(|_, list| {
+            list.retain(|i| !self.expired(i.since, now) && !i.conn.is_closed());
             !list.is_empty()
+        });
+        inner.shared.retain(|_, (conn, last)| {
+            // Only the pool's own reference left means no request is using it.
+            let in_use = Arc::strong_count(&conn.task) > 1;
+            !conn.is_closed() && (in_use || !self.expired(*last, now))
         });
     }
 
     pub fn clear(&self) {
-        self.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let mut inner = self.lock();
+        inner.idle.clear();
+        inner.shared.clear();
     }
 
     pub fn idle_count(&self) -> usize {
-        let map = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        map.values().map(Vec::len).sum()
+        let inner = self.lock();
+        inner.idle.values().map(Vec::len).sum::<usize>() + inner.shared.len()
     }
 }

@@ -129,11 +129,11 @@ fn parse_url(url: &[u8]) -> Result<(Uri, Bytes)> {
     let uri = Uri::from_maybe_shared(shared.clone())
         .map_err(|e| Error::new(ErrorKind::InvalidUrl, format!("invalid URL {text:?}: {e}")))?;
     match uri.scheme_str() {
-        Some("http") => {}
+        Some("http") | Some("https") => {}
         Some(other) => {
             return Err(Error::new(
                 ErrorKind::UnsupportedScheme,
-                format!("unsupported URL scheme {other:?} (this build speaks http)"),
+                format!("unsupported URL scheme {other:?} (expected http or https)"),
             ))
         }
         None => {

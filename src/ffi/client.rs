@@ -147,6 +147,47 @@ pub extern "C" fn httpring_client_set_callback(
     })
 }
 
+/// A client's counters, filled by `httpring_client_stats`.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default)]
+pub struct httpring_stats {
+    /// Handles not yet freed.
+    pub live_handles: usize,
+    /// Idle HTTP/1.1 connections plus shared HTTP/2 connections in the pool.
+    pub pooled_connections: usize,
+    /// Connections opened since the client was created.
+    pub connections_opened: usize,
+    /// Calls to the system resolver (DNS cache misses).
+    pub dns_lookups: usize,
+}
+
+/// Fills `*out` with the client's counters.
+///
+/// # Safety
+/// `out` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_client_stats(
+    client: *const httpring_client,
+    out: *mut httpring_stats,
+) -> httpring_code {
+    client_do(client, |c| {
+        let out = need(out)?;
+        let s = c.stats();
+        unsafe {
+            put(
+                out,
+                httpring_stats {
+                    live_handles: s.live_handles,
+                    pooled_connections: s.idle_connections,
+                    connections_opened: s.connections_opened,
+                    dns_lookups: s.dns_lookups,
+                },
+            )
+        };
+        Ok(HTTPRING_OK)
+    })
+}
+
 /// Stores the number of live (not yet freed) handles in `*count`.
 ///
 /// # Safety

@@ -54,6 +54,14 @@ pub enum httpring_code {
     HTTPRING_ERR_NOT_FOUND = 20,
     /// A bug in httpring (a caught panic). Please report it.
     HTTPRING_ERR_INTERNAL = 21,
+    /// The server's certificate was rejected (untrusted, expired, wrong host name, ...);
+    /// the message carries the verifier's reason.
+    HTTPRING_ERR_TLS_CERTIFICATE = 22,
+    /// Another TLS failure: handshake, protocol version, a client certificate the server
+    /// required but did not get or refused.
+    HTTPRING_ERR_TLS = 23,
+    /// The proxy failed or refused the tunnel.
+    HTTPRING_ERR_PROXY = 24,
 }
 
 use httpring_code::*;
@@ -82,6 +90,9 @@ impl From<ErrorKind> for httpring_code {
             ErrorKind::NotFound => HTTPRING_ERR_NOT_FOUND,
             ErrorKind::Pending => HTTPRING_PENDING,
             ErrorKind::Internal => HTTPRING_ERR_INTERNAL,
+            ErrorKind::TlsCertificate => HTTPRING_ERR_TLS_CERTIFICATE,
+            ErrorKind::Tls => HTTPRING_ERR_TLS,
+            ErrorKind::Proxy => HTTPRING_ERR_PROXY,
         }
     }
 }
@@ -125,6 +136,9 @@ pub extern "C" fn httpring_error_name(code: u32) -> *const c_char {
         19 => c"HTTPRING_ERR_CLIENT_CLOSED",
         20 => c"HTTPRING_ERR_NOT_FOUND",
         21 => c"HTTPRING_ERR_INTERNAL",
+        22 => c"HTTPRING_ERR_TLS_CERTIFICATE",
+        23 => c"HTTPRING_ERR_TLS",
+        24 => c"HTTPRING_ERR_PROXY",
         _ => c"HTTPRING_UNKNOWN",
     };
     name.as_ptr()

@@ -3,7 +3,7 @@
 use std::ffi::c_char;
 
 use super::code::httpring_code::{self, *};
-use super::ptr::{c_str, guard, guard_code};
+use super::ptr::{bytes, c_str, guard, guard_code};
 use crate::{millis, Config};
 
 /// Client settings. Create with `httpring_config_new`, adjust with the setters, pass to
@@ -153,4 +153,285 @@ pub unsafe extern "C" fn httpring_config_add_default_header(
         let (n, v) = unsafe { (c_str(name)?, c_str(value)?) };
         c.add_default_header(n, v).map_err(Into::into)
     })
+}
+
+/// Values for `httpring_config_set_root_store`.
+#[repr(u32)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum httpring_root_store {
+    /// The operating system's trusted certificates (default).
+    HTTPRING_ROOTS_SYSTEM = 0,
+    /// Mozilla's root certificates built into the library (webpki-roots).
+    HTTPRING_ROOTS_BUNDLED = 1,
+    /// Only CAs added with `httpring_config_add_ca_pem` / `_set_ca_file`.
+    HTTPRING_ROOTS_NONE = 2,
+}
+
+/// Values for `httpring_config_set_http_version`.
+#[repr(u32)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum httpring_http_version_pref {
+    /// HTTP/2 when TLS negotiates it by ALPN, else HTTP/1.1 (default).
+    HTTPRING_VERSION_NEGOTIATE = 0,
+    /// HTTP/1.1 only.
+    HTTPRING_VERSION_HTTP1_ONLY = 1,
+    /// HTTP/2 only: ALPN offers only h2, and http:// URLs use h2c prior knowledge.
+    HTTPRING_VERSION_HTTP2_ONLY = 2,
+}
+
+/// Chooses where trusted roots come from: one of `httpring_root_store`.
+#[no_mangle]
+pub extern "C" fn httpring_config_set_root_store(
+    cfg: *mut httpring_config,
+    store: u32,
+) -> httpring_code {
+    with(cfg, |c| {
+        c.tls.roots = match store {
+            0 => crate::RootStore::System,
+            1 => crate::RootStore::Bundled,
+            2 => crate::RootStore::None,
+            _ => return Err(HTTPRING_ERR_INVALID_ARGUMENT),
+        };
+        Ok(())
+    })
+}
+
+/// Also trusts the CA certificate(s) in PEM text (`len` bytes). Fails with
+/// `HTTPRING_ERR_INVALID_ARGUMENT` when no certificate parses.
+///
+/// # Safety
+/// `pem` is valid for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_add_ca_pem(
+    cfg: *mut httpring_config,
+    pem: *const u8,
+    len: usize,
+) -> httpring_code {
+    with(cfg, |c| {
+        c.add_root_pem(unsafe { bytes(pem, len)? })
+            .map_err(Into::into)
+    })
+}
+
+/// Also trusts the CA certificate(s) in a PEM file, read now.
+///
+/// # Safety
+/// `path` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_ca_file(
+    cfg: *mut httpring_config,
+    path: *const c_char,
+) -> httpring_code {
+    with(cfg, |c| {
+        let pem = read_file(unsafe { c_str(path)? })?;
+        c.add_root_pem(&pem).map_err(Into::into)
+    })
+}
+
+/// Client certificate chain and private key (PEM) for servers that require mTLS.
+///
+/// # Safety
+/// `cert` and `key` are valid for their lengths.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_client_cert_pem(
+    cfg: *mut httpring_config,
+    cert: *const u8,
+    cert_len: usize,
+    key: *const u8,
+    key_len: usize,
+) -> httpring_code {
+    with(cfg, |c| {
+        let (cert, key) = unsafe { (bytes(cert, cert_len)?, bytes(key, key_len)?) };
+        c.set_client_cert_pem(cert, key).map_err(Into::into)
+    })
+}
+
+/// Like `httpring_config_set_client_cert_pem`, reading both PEM files now.
+///
+/// # Safety
+/// `cert_path` and `key_path` are NUL-terminated strings.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_client_cert_file(
+    cfg: *mut httpring_config,
+    cert_path: *const c_char,
+    key_path: *const c_char,
+) -> httpring_code {
+    with(cfg, |c| {
+        let cert = read_file(unsafe { c_str(cert_path)? })?;
+        let key = read_file(unsafe { c_str(key_path)? })?;
+        c.set_client_cert_pem(&cert, &key).map_err(Into::into)
+    })
+}
+
+/// DANGER: accept any server certificate (expired, self-signed, other host). Only for
+/// tests against throwaway servers; it removes all protection TLS gives.
+#[no_mangle]
+pub extern "C" fn httpring_config_set_danger_accept_invalid_certs(
+    cfg: *mut httpring_config,
+    accept: bool,
+) -> httpring_code {
+    with(cfg, |c| Ok(c.tls.danger_accept_invalid_certs = accept))
+}
+
+/// Lowest TLS version accepted: 12 (TLS 1.2, default) or 13.
+#[no_mangle]
+pub extern "C" fn httpring_config_set_min_tls_version(
+    cfg: *mut httpring_config,
+    version: u32,
+) -> httpring_code {
+    with(cfg, |c| match version {
+        12 | 13 => Ok(c.tls.min_version = version as u8),
+        _ => Err(HTTPRING_ERR_INVALID_ARGUMENT),
+    })
+}
+
+/// Which HTTP versions to use: one of `httpring_http_version_pref`.
+#[no_mangle]
+pub extern "C" fn httpring_config_set_http_version(
+    cfg: *mut httpring_config,
+    pref: u32,
+) -> httpring_code {
+    with(cfg, |c| {
+        c.http_version = match pref {
+            0 => crate::HttpVersionPref::Negotiate,
+            1 => crate::HttpVersionPref::Http1Only,
+            2 => crate::HttpVersionPref::Http2Only,
+            _ => return Err(HTTPRING_ERR_INVALID_ARGUMENT),
+        };
+        Ok(())
+    })
+}
+
+/// Speak HTTP/2 directly on http:// URLs (h2c with prior knowledge).
+#[no_mangle]
+pub extern "C" fn httpring_config_set_h2c_prior_knowledge(
+    cfg: *mut httpring_config,
+    enable: bool,
+) -> httpring_code {
+    with(cfg, |c| Ok(c.h2c_prior_knowledge = enable))
+}
+
+/// Like curl's `--resolve host:port:addr`: connections to `host:port` go to `addr` (an
+/// IPv4 or IPv6 literal) without asking DNS. Port 0 matches any port. Repeat to add
+/// addresses.
+///
+/// # Safety
+/// `host` and `addr` are NUL-terminated strings.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_add_resolve(
+    cfg: *mut httpring_config,
+    host: *const c_char,
+    port: u16,
+    addr: *const c_char,
+) -> httpring_code {
+    with(cfg, |c| {
+        let host = std::str::from_utf8(unsafe { c_str(host)? })
+            .map_err(|_| HTTPRING_ERR_INVALID_ARGUMENT)?;
+        let addr = std::str::from_utf8(unsafe { c_str(addr)? })
+            .map_err(|_| HTTPRING_ERR_INVALID_ARGUMENT)?;
+        let ip = addr
+            .trim_matches(['[', ']'])
+            .parse()
+            .map_err(|_| HTTPRING_ERR_INVALID_ARGUMENT)?;
+        let lower = host.to_ascii_lowercase();
+        if let Some(entry) = c
+            .resolve_overrides
+            .iter_mut()
+            .find(|(h, p, _)| *h == lower && *p == port)
+        {
+            entry.2.push(ip);
+            return Ok(());
+        }
+        c.add_resolve(host, port, vec![ip]).map_err(Into::into)
+    })
+}
+
+/// How long resolved addresses are reused, in ms (default 60000; 0 disables the cache).
+#[no_mangle]
+pub extern "C" fn httpring_config_set_dns_cache_ttl_ms(
+    cfg: *mut httpring_config,
+    ms: u64,
+) -> httpring_code {
+    with(cfg, |c| {
+        Ok(c.dns_cache_ttl = std::time::Duration::from_millis(ms))
+    })
+}
+
+/// Sends every request through this proxy: `http://[user:pass@]host:port` (CONNECT
+/// tunnels for https), `socks5://` (names resolved here) or `socks5h://` (by the proxy).
+/// NULL removes it. Overrides the environment variables.
+///
+/// # Safety
+/// `url` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_proxy(
+    cfg: *mut httpring_config,
+    url: *const c_char,
+) -> httpring_code {
+    with(cfg, |c| {
+        if url.is_null() {
+            c.proxy = None;
+            return Ok(());
+        }
+        let url = std::str::from_utf8(unsafe { c_str(url)? })
+            .map_err(|_| HTTPRING_ERR_INVALID_ARGUMENT)?;
+        crate::proxy_check(url)?;
+        c.proxy = Some(url.to_string());
+        Ok(())
+    })
+}
+
+/// Whether `http_proxy`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` are honoured when no
+/// proxy is configured (default true; they never apply to loopback addresses).
+#[no_mangle]
+pub extern "C" fn httpring_config_set_use_env_proxy(
+    cfg: *mut httpring_config,
+    enable: bool,
+) -> httpring_code {
+    with(cfg, |c| Ok(c.use_env_proxy = enable))
+}
+
+/// Adds a host (or a domain suffix such as `.internal`, or `*`) that is never proxied.
+///
+/// # Safety
+/// `host` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_add_no_proxy(
+    cfg: *mut httpring_config,
+    host: *const c_char,
+) -> httpring_code {
+    with(cfg, |c| {
+        let host = std::str::from_utf8(unsafe { c_str(host)? })
+            .map_err(|_| HTTPRING_ERR_INVALID_ARGUMENT)?;
+        c.no_proxy.push(host.to_string());
+        Ok(())
+    })
+}
+
+/// Sends every request over this Unix domain socket (e.g. /var/run/docker.sock); URLs
+/// still give the Host header and path. NULL goes back to TCP.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_unix_socket(
+    cfg: *mut httpring_config,
+    path: *const c_char,
+) -> httpring_code {
+    with(cfg, |c| {
+        c.unix_socket = if path.is_null() {
+            None
+        } else {
+            use std::os::unix::ffi::OsStrExt;
+            Some(std::path::PathBuf::from(std::ffi::OsStr::from_bytes(
+                unsafe { c_str(path)? },
+            )))
+        };
+        Ok(())
+    })
+}
+
+fn read_file(path: &[u8]) -> Result<Vec<u8>, httpring_code> {
+    use std::os::unix::ffi::OsStrExt;
+    std::fs::read(std::ffi::OsStr::from_bytes(path)).map_err(|_| HTTPRING_ERR_INVALID_ARGUMENT)
 }

@@ -1,0 +1,158 @@
+//! Opening a connection to an origin: the route (direct TCP, HTTP proxy, CONNECT tunnel,
+//! SOCKS5, or a Unix socket), TLS with ALPN, then the HTTP/1.1 or HTTP/2 handshake. The
+//! result is a `Conn` whose connection task runs on the runtime.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::config::{Config, HttpVersionPref};
+use crate::dns::Resolver;
+use crate::error::{Error, ErrorKind, Result};
+use crate::pool::{Conn, PoolKey, Sender};
+use crate::proxy::{self, ProxyKind, ProxyRules};
+use crate::tls;
+
+trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
+type BoxIo = Box<dyn Io>;
+
+pub struct Connector {
+    tls_connector: tokio_rustls::TlsConnector,
+    pub(crate) resolver: Resolver,
+    proxies: ProxyRules,
+    unix: Option<PathBuf>,
+    version: HttpVersionPref,
+    h2c: bool,
+    opened: AtomicUsize,
+}
+
+impl Connector {
+    pub fn new(cfg: &Config) -> Result<Connector> {
+        let tls = tls::client_config(cfg)?;
+        Ok(Connector {
+            tls_connector: tokio_rustls::TlsConnector::from(tls),
+            resolver: Resolver::new(cfg),
+            proxies: ProxyRules::from_config(cfg)?,
+            unix: cfg.unix_socket.clone(),
+            version: cfg.http_version,
+            h2c: cfg.h2c_prior_knowledge,
+            opened: AtomicUsize::new(0),
+        })
+    }
+
+    /// Connections opened so far.
+    pub fn opened(&self) -> usize {
+        self.opened.load(Ordering::Relaxed)
+    }
+
+    /// Whether connections to `key` may turn out to be HTTP/2 (and so be shared): then
+    /// concurrent requests wait for one connection instead of each opening their own.
+    pub fn may_share(&self, key: &PoolKey) -> bool {
+        match self.version {
+            HttpVersionPref::Http1Only => false,
+            HttpVersionPref::Http2Only => true,
+            HttpVersionPref::Negotiate => key.https || self.h2c,
+        }
+    }
+
+    pub async fn connect(&self, key: &PoolKey) -> Result<Conn> {
+        let host = key.host();
+        let port = key.port();
+        let mut absolute_form = false;
+        let io: BoxIo = if let Some(path) = &self.unix {
+            let s = tokio::net::UnixStream::connect(path).await.map_err(|e| {
+                let kind = if e.kind() == std::io::ErrorKind::ConnectionRefused {
+                    ErrorKind::ConnectRefused
+                } else {
+                    ErrorKind::Connect
+                };
+                Error::new(
+                    kind,
+                    format!("could not connect to Unix socket {}: {e}", path.display()),
+                )
+            })?;
+            Box::new(s)
+        } else {
+            match self.proxies.for_target(key.https, host) {
+                None => Box::new(self.resolver.connect(host, port).await?),
+                Some(p) => {
+                    let mut s = self.resolver.connect(&p.host, p.port).await.map_err(|e| {
+                        Error::new(
+                            e.kind(),
+                            format!("proxy {}:{}: {}", p.host, p.port, e.message()),
+                        )
+                    })?;
+                    match p.kind {
+                        ProxyKind::Http if !key.https => absolute_form = true,
+                        ProxyKind::Http => proxy::http_connect(&mut s, p, host, port).await?,
+                        ProxyKind::Socks5 { remote_dns } => {
+                            let addr = if remote_dns {
+                                None
+                            } else {
+                                Some(self.resolver.resolve(host, port).await?[0].ip())
+                            };
+                            proxy::socks5_connect(&mut s, p, host, addr, port).await?
+                        }
+                    }
+                    Box::new(s)
+                }
+            }
+        };
+        let (io, h2): (BoxIo, bool) = if key.https {
+            let name = tls::server_name(host)?;
+            let stream = self
+                .tls_connector
+                .connect(name, io)
+                .await
+                .map_err(|e| tls::handshake_error(e, host))?;
+            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+            if self.version == HttpVersionPref::Http2Only && !h2 {
+                return Err(Error::new(
+                    ErrorKind::Protocol,
+                    format!("{host} does not offer HTTP/2 (ALPN) and the client requires it"),
+                ));
+            }
+            (Box::new(stream), h2)
+        } else {
+            (io, self.h2c || self.version == HttpVersionPref::Http2Only)
+        };
+        self.opened.fetch_add(1, Ordering::Relaxed);
+        handshake(io, h2, absolute_form).await
+    }
+}
+
+async fn handshake(io: BoxIo, h2: bool, absolute_form: bool) -> Result<Conn> {
+    let io = TokioIo::new(io);
+    if h2 {
+        let (tx, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+            .handshake::<_, Full<Bytes>>(io)
+            .await
+            .map_err(|e| crate::exec::map_hyper(e, "starting the HTTP/2 connection"))?;
+        let task = tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(Conn::new(
+            Sender::H2(tx),
+            task.abort_handle(),
+            absolute_form,
+        ))
+    } else {
+        let (tx, conn) = hyper::client::conn::http1::Builder::new()
+            .handshake::<_, Full<Bytes>>(io)
+            .await
+            .map_err(|e| crate::exec::map_hyper(e, "starting the HTTP/1.1 connection"))?;
+        let task = tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(Conn::new(
+            Sender::H1(tx),
+            task.abort_handle(),
+            absolute_form,
+        ))
+    }
+}
