@@ -15,7 +15,7 @@ C_LINK     := -I$(ROOT)/include -L$(LIB_DIR) -Wl,-rpath,$(LIB_DIR) -lhttpring -l
 # Each mk/*.mk adds its own targets and appends to TEST_TARGETS.
 TEST_TARGETS := test-rust test-header test-c
 
-.PHONY: all build test demo bench bench-quick clean test-rust test-header test-c c-tests c-examples
+.PHONY: all build test demo demo-run bench bench-quick clean test-rust test-header test-c c-tests c-examples c-build c-tests-run
 all: build
 
 -include mk/*.mk
@@ -50,12 +50,32 @@ $(BUILD)/c/%: examples/c/%.c include/httpring.h $(LIB)
 c-tests: build $(C_TESTS)
 c-examples: build $(C_EXAMPLES)
 
-test-c: c-tests c-examples
+# with_server.sh starts the test server that sits next to the library in use.
+HTTPRING_TESTSERVER ?= $(TESTSERVER)
+export HTTPRING_TESTSERVER
+
+# The tests (natively, then under valgrind), then a quick run of each example.
+define run_c_tests
 	scripts/run_c_tests.sh $(C_TESTS)
+	scripts/with_server.sh -- $(BUILD)/c/async_demo
+	scripts/with_server.sh --delay-ms 5 --pages 60 -- sh -c '$(BUILD)/c/crawler -c 8 "$$HTTPRING_TEST_URL/site/0"'
+endef
+
+test-c: c-tests c-examples
+	$(run_c_tests)
+
+# The same without cargo, against an already built library (e.g. from a worktree):
+#   make c-tests-run LIB_DIR=/path/to/target/release
+c-build: $(C_TESTS) $(C_EXAMPLES)
+c-tests-run: c-build
+	$(run_c_tests)
 
 DEMO_URL   ?=
 DEMO_DELAY ?= 50
-demo: build $(BUILD)/c/crawler
+demo: build
+	$(MAKE) --no-print-directory demo-run
+
+demo-run: $(BUILD)/c/crawler
 ifeq ($(DEMO_URL),)
 	scripts/with_server.sh --delay-ms $(DEMO_DELAY) --pages 60 -- sh -c '$(BUILD)/c/crawler "$$HTTPRING_TEST_URL/site/0"'
 else
