@@ -11,7 +11,7 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do flags+=("$1"); shift; done
 out=$(mktemp)
 "$server" "${flags[@]}" >"$out" &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$out"' EXIT
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -f "$out"' EXIT
 for _ in $(seq 1 100); do
   grep -q '^LISTENING' "$out" && break
   kill -0 $pid 2>/dev/null || { echo "test server exited" >&2; exit 1; }
