@@ -64,12 +64,13 @@ pub fn build(b: *std.Build) void {
     run_integration.has_side_effects = true;
     test_step.dependOn(&run_integration.step);
 
-    addExample(b, httpring, target, optimize, "demo", "async_demo", "Fetch 4 URLs at once (args: URLs; default: the test server)");
-    addExample(b, httpring, target, optimize, "crawler", "crawler", "Crawl the test site in parallel, then sequentially (args: start URL)");
+    addExample(b, test_step, httpring, target, optimize, "demo", "async_demo", "Fetch 4 URLs at once (args: URLs; default: the test server)");
+    addExample(b, test_step, httpring, target, optimize, "crawler", "crawler", "Crawl the test site in parallel, then sequentially (args: start URL)");
 }
 
 fn addExample(
     b: *std.Build,
+    test_step: *std.Build.Step,
     httpring: *std.Build.Module,
     target: std.Build.ResolvedTarget,
     optimize: std.builtin.OptimizeMode,
@@ -87,6 +88,10 @@ fn addExample(
         }),
     });
     b.installArtifact(exe);
+    // The examples' own tests (and so their compilation) are part of `zig build test`.
+    const run_tests = b.addRunArtifact(b.addTest(.{ .name = file, .root_module = exe.root_module }));
+    run_tests.has_side_effects = true;
+    test_step.dependOn(&run_tests.step);
     const run = b.addRunArtifact(exe);
     run.addPassthruArgs();
     b.step(step_name, description).dependOn(&run.step);
