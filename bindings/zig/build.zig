@@ -35,7 +35,7 @@ pub fn build(b: *std.Build) void {
     if (static) {
         httpring.linkSystemLibrary("httpring", .{ .use_pkg_config = .no, .preferred_link_mode = .static, .search_strategy = .no_fallback });
         // What Rust's std and tokio need from the system besides libc.
-        for ([_][]const u8{ "m", "pthread", "dl" }) |name| {
+        for ([_][]const u8{ "m", "pthread", "dl", "unwind" }) |name| {
             httpring.linkSystemLibrary(name, .{ .use_pkg_config = .no });
         }
     } else {
