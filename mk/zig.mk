@@ -4,6 +4,10 @@
 # (bindings/zig/.zig-cache and the user's global Zig cache).
 ZIG       ?= $(PYTHON) -m ziglang
 ZIG_FLAGS ?= -Dlib-dir=$(LIB_DIR) -Dinclude-dir=$(ROOT)/include
+# Zig finds its global cache through HOME; without one (a bare CI environment) keep it in build/.
+ifeq ($(HOME),)
+export ZIG_GLOBAL_CACHE_DIR ?= $(BUILD)/zig-global-cache
+endif
 WITH_SERVER = HTTPRING_TESTSERVER=$${HTTPRING_TESTSERVER:-$(TESTSERVER)} scripts/with_server.sh
 
 .PHONY: test-zig zig-examples zig-demo
@@ -21,3 +25,8 @@ zig-examples:
 zig-demo:
 	$(WITH_SERVER) --delay-ms $(DEMO_DELAY) --pages 60 -- sh -c 'cd bindings/zig && \
 	  $(ZIG) build demo $(ZIG_FLAGS) && $(ZIG) build crawler $(ZIG_FLAGS) -- "$$HTTPRING_TEST_URL/site/0"'
+
+.PHONY: clean-zig
+clean: clean-zig
+clean-zig:
+	rm -rf bindings/zig/.zig-cache bindings/zig/zig-out
