@@ -1,0 +1,590 @@
+//! httpring for Zig: an idiomatic layer over the C API in include/httpring.h.
+//!
+//! A `Client` owns a connection pool and a background runtime. Every request returns a
+//! `Handle`; the handle owns its response, and every slice a `Response` hands out borrows
+//! from it until `Handle.deinit`. Nothing here allocates: strings cross as pointer+length or
+//! through small stack buffers, so the request/response path is allocator-free.
+//!
+//! Completions can be collected per handle (`poll`, `wait`), over a set (`Client.waitAny`,
+//! `Client.waitAll`), or from an event loop: watch `Client.fd()` for readability and call
+//! `Client.drain()`.
+
+const std = @import("std");
+const assert = std.debug.assert;
+
+/// The raw C declarations, translated from httpring.h by the build (`b.addTranslateC`).
+pub const c = @import("httpring_c");
+
+/// Every failure code of the C API, one error each. `Pending` appears only where a finished
+/// request was required (`Handle.response` on a running request, for instance).
+pub const Error = error{
+    /// HTTPRING_PENDING where a completed request was required.
+    Pending,
+    InvalidArgument,
+    /// The handle was freed, never issued, or is stale.
+    InvalidHandle,
+    /// The handle belongs to another client.
+    ForeignHandle,
+    InvalidUrl,
+    UnsupportedScheme,
+    InvalidHeader,
+    InvalidMethod,
+    /// The host name did not resolve.
+    Dns,
+    ConnectRefused,
+    /// Another failure to connect (unreachable network, ...).
+    Connect,
+    ConnectTimeout,
+    /// The whole request took longer than its total timeout.
+    Timeout,
+    /// The server sent nothing for longer than the read timeout.
+    ReadTimeout,
+    Cancelled,
+    /// The server broke HTTP (malformed response, short body, ...).
+    Protocol,
+    /// The connection failed after it was established (HTTPRING_ERR_IO).
+    Io,
+    BodyTooLarge,
+    ClientClosed,
+    NotFound,
+    /// A bug in httpring (a caught panic).
+    Internal,
+    /// A code newer than this binding.
+    Unknown,
+};
+
+/// Creating a client or its config can also run out of memory or descriptors.
+pub const InitError = Error || error{SystemResources};
+
+/// The C code for every `Error`, in one table so both directions agree.
+const code_table = [_]struct { code: u32, err: Error }{
+    .{ .code = c.HTTPRING_PENDING, .err = error.Pending },
+    .{ .code = c.HTTPRING_ERR_INVALID_ARGUMENT, .err = error.InvalidArgument },
+    .{ .code = c.HTTPRING_ERR_INVALID_HANDLE, .err = error.InvalidHandle },
+    .{ .code = c.HTTPRING_ERR_FOREIGN_HANDLE, .err = error.ForeignHandle },
+    .{ .code = c.HTTPRING_ERR_INVALID_URL, .err = error.InvalidUrl },
+    .{ .code = c.HTTPRING_ERR_UNSUPPORTED_SCHEME, .err = error.UnsupportedScheme },
+    .{ .code = c.HTTPRING_ERR_INVALID_HEADER, .err = error.InvalidHeader },
+    .{ .code = c.HTTPRING_ERR_INVALID_METHOD, .err = error.InvalidMethod },
+    .{ .code = c.HTTPRING_ERR_DNS, .err = error.Dns },
+    .{ .code = c.HTTPRING_ERR_CONNECT_REFUSED, .err = error.ConnectRefused },
+    .{ .code = c.HTTPRING_ERR_CONNECT, .err = error.Connect },
+    .{ .code = c.HTTPRING_ERR_CONNECT_TIMEOUT, .err = error.ConnectTimeout },
+    .{ .code = c.HTTPRING_ERR_TIMEOUT, .err = error.Timeout },
+    .{ .code = c.HTTPRING_ERR_READ_TIMEOUT, .err = error.ReadTimeout },
+    .{ .code = c.HTTPRING_ERR_CANCELLED, .err = error.Cancelled },
+    .{ .code = c.HTTPRING_ERR_PROTOCOL, .err = error.Protocol },
+    .{ .code = c.HTTPRING_ERR_IO, .err = error.Io },
+    .{ .code = c.HTTPRING_ERR_BODY_TOO_LARGE, .err = error.BodyTooLarge },
+    .{ .code = c.HTTPRING_ERR_CLIENT_CLOSED, .err = error.ClientClosed },
+    .{ .code = c.HTTPRING_ERR_NOT_FOUND, .err = error.NotFound },
+    .{ .code = c.HTTPRING_ERR_INTERNAL, .err = error.Internal },
+};
+
+/// The error for a non-OK code; unknown codes give `error.Unknown`.
+pub fn errorFromCode(code: u32) Error {
+    inline for (code_table) |entry| {
+        if (code == entry.code) return entry.err;
+    }
+    return error.Unknown;
+}
+
+/// The C code of an error (`HTTPRING_ERR_INTERNAL` for `error.Unknown`, which has none).
+pub fn codeFromError(err: Error) u32 {
+    inline for (code_table) |entry| {
+        if (err == entry.err) return entry.code;
+    }
+    return c.HTTPRING_ERR_INTERNAL;
+}
+
+/// Turns a C result into an error union.
+pub fn check(code: u32) Error!void {
+    if (code != c.HTTPRING_OK) return errorFromCode(code);
+}
+
+/// The library's name for a code, e.g. "HTTPRING_ERR_DNS" (static).
+pub fn codeName(code: u32) [:0]const u8 {
+    return std.mem.span(c.httpring_error_name(code));
+}
+
+/// The library's name for an error, e.g. "HTTPRING_ERR_READ_TIMEOUT".
+pub fn errorName(err: Error) [:0]const u8 {
+    if (err == error.Unknown) return "HTTPRING_UNKNOWN";
+    return codeName(codeFromError(err));
+}
+
+/// The version of the linked library, e.g. "0.1.0".
+pub fn version() [:0]const u8 {
+    return std.mem.span(c.httpring_version());
+}
+
+/// Where a request stands.
+pub const State = enum(u32) {
+    pending = c.HTTPRING_STATE_PENDING,
+    /// A response arrived (any HTTP status).
+    done = c.HTTPRING_STATE_DONE,
+    /// The request failed: `Handle.result()` says why.
+    failed = c.HTTPRING_STATE_FAILED,
+    _,
+};
+
+pub const HttpVersion = enum(u32) {
+    unknown = c.HTTPRING_HTTP_UNKNOWN,
+    http1_0 = c.HTTPRING_HTTP_1_0,
+    http1_1 = c.HTTPRING_HTTP_1_1,
+    http2 = c.HTTPRING_HTTP_2,
+    http3 = c.HTTPRING_HTTP_3,
+    _,
+};
+
+/// A header as bytes: used for request headers and response header iteration.
+pub const Header = struct {
+    name: []const u8,
+    value: []const u8,
+};
+
+/// A header sent with every request of a client (the C config takes C strings).
+pub const DefaultHeader = struct {
+    name: [:0]const u8,
+    value: [:0]const u8,
+};
+
+/// Client settings; `null` keeps the library default (see httpring_config_new).
+pub const Options = struct {
+    connect_timeout_ms: ?u64 = null,
+    /// Submit to last byte; 0 means no limit (the default).
+    timeout_ms: ?u64 = null,
+    /// Longest silence from the server; 0 means no limit.
+    read_timeout_ms: ?u64 = null,
+    pool_idle_timeout_ms: ?u64 = null,
+    pool_max_idle_per_host: ?usize = null,
+    max_body_size: ?u64 = null,
+    worker_threads: ?u32 = null,
+    user_agent: ?[:0]const u8 = null,
+    default_headers: []const DefaultHeader = &.{},
+};
+
+/// One request for `Client.send`. Everything is copied before `send` returns.
+pub const Request = struct {
+    method: [:0]const u8 = "GET",
+    url: [:0]const u8,
+    headers: []const Header = &.{},
+    body: []const u8 = "",
+    /// A token reported back in the completion (`Completion.user_data`).
+    user_data: u64 = 0,
+    /// Per-request overrides of the client's timeouts, in ms; 0 disables one.
+    timeout_ms: ?u64 = null,
+    connect_timeout_ms: ?u64 = null,
+    read_timeout_ms: ?u64 = null,
+};
+
+/// Headers up to this count go through the one-call C fast path from a stack array.
+const max_stack_headers = 64;
+/// `waitAny`/`waitAll` copy handle ids to the stack: at most this many per call.
+pub const max_wait_handles = 512;
+
+/// Converts an optional timeout in ms (null: forever) to the C convention (negative: forever).
+fn timeoutArg(timeout_ms: ?u64) i64 {
+    const ms = timeout_ms orelse return -1;
+    return std.math.cast(i64, ms) orelse std.math.maxInt(i64);
+}
+
+pub const Client = struct {
+    raw: *c.httpring_client,
+
+    pub fn init(options: Options) InitError!Client {
+        const cfg = c.httpring_config_new() orelse return error.SystemResources;
+        defer c.httpring_config_free(cfg);
+        if (options.connect_timeout_ms) |v| try check(c.httpring_config_set_connect_timeout_ms(cfg, v));
+        if (options.timeout_ms) |v| try check(c.httpring_config_set_timeout_ms(cfg, v));
+        if (options.read_timeout_ms) |v| try check(c.httpring_config_set_read_timeout_ms(cfg, v));
+        if (options.pool_idle_timeout_ms) |v| try check(c.httpring_config_set_pool_idle_timeout_ms(cfg, v));
+        if (options.pool_max_idle_per_host) |v| try check(c.httpring_config_set_pool_max_idle_per_host(cfg, v));
+        if (options.max_body_size) |v| try check(c.httpring_config_set_max_body_size(cfg, v));
+        if (options.worker_threads) |v| try check(c.httpring_config_set_worker_threads(cfg, v));
+        if (options.user_agent) |v| try check(c.httpring_config_set_user_agent(cfg, v.ptr));
+        for (options.default_headers) |h| try check(c.httpring_config_add_default_header(cfg, h.name.ptr, h.value.ptr));
+        const raw = c.httpring_client_new(cfg) orelse return error.SystemResources;
+        return .{ .raw = raw };
+    }
+
+    /// Cancels every pending request, stops the runtime and frees every handle's memory.
+    /// Handles of this client report `error.ClientClosed` afterwards.
+    pub fn deinit(self: *Client) void {
+        _ = c.httpring_client_free(self.raw);
+        self.* = undefined;
+    }
+
+    /// Submits any request. Without per-request timeouts and with at most 64 headers this
+    /// is one C call (`httpring_client_send`); otherwise the request is built step by step.
+    pub fn send(self: Client, req: Request) Error!Handle {
+        var id: c.httpring_handle = 0;
+        if (req.timeout_ms == null and req.connect_timeout_ms == null and
+            req.read_timeout_ms == null and req.headers.len <= max_stack_headers)
+        {
+            var headers: [max_stack_headers]c.httpring_header = undefined;
+            for (req.headers, headers[0..req.headers.len]) |h, *out| out.* = .{
+                .name = h.name.ptr,
+                .name_len = h.name.len,
+                .value = h.value.ptr,
+                .value_len = h.value.len,
+            };
+            try check(c.httpring_client_send(self.raw, req.method.ptr, req.url.ptr, &headers, req.headers.len, req.body.ptr, req.body.len, req.user_data, &id));
+            return .{ .client = self.raw, .id = id };
+        }
+        const built = c.httpring_request_new(req.method.ptr, req.url.ptr) orelse return error.InvalidArgument;
+        buildRequest(built, req) catch |err| {
+            c.httpring_request_free(built);
+            return err;
+        };
+        try check(c.httpring_client_submit(self.raw, built, &id));
+        return .{ .client = self.raw, .id = id };
+    }
+
+    fn buildRequest(built: *c.httpring_request, req: Request) Error!void {
+        for (req.headers) |h| try check(c.httpring_request_add_header_bytes(built, h.name.ptr, h.name.len, h.value.ptr, h.value.len));
+        if (req.body.len > 0) try check(c.httpring_request_set_body(built, req.body.ptr, req.body.len));
+        try check(c.httpring_request_set_user_data(built, req.user_data));
+        if (req.timeout_ms) |v| try check(c.httpring_request_set_timeout_ms(built, v));
+        if (req.connect_timeout_ms) |v| try check(c.httpring_request_set_connect_timeout_ms(built, v));
+        if (req.read_timeout_ms) |v| try check(c.httpring_request_set_read_timeout_ms(built, v));
+    }
+
+    /// `GET url`.
+    pub fn get(self: Client, url: [:0]const u8) Error!Handle {
+        var id: c.httpring_handle = 0;
+        try check(c.httpring_client_get(self.raw, url.ptr, 0, &id));
+        return .{ .client = self.raw, .id = id };
+    }
+
+    /// `POST url` with a body; `content_type` null sends none.
+    pub fn post(self: Client, url: [:0]const u8, content_type: ?[:0]const u8, body: []const u8) Error!Handle {
+        var id: c.httpring_handle = 0;
+        const ctype: [*c]const u8 = if (content_type) |ct| ct.ptr else null;
+        try check(c.httpring_client_post(self.raw, url.ptr, ctype, body.ptr, body.len, 0, &id));
+        return .{ .client = self.raw, .id = id };
+    }
+
+    /// `POST url` with `Content-Type: application/json`.
+    pub fn postJson(self: Client, url: [:0]const u8, json: []const u8) Error!Handle {
+        var id: c.httpring_handle = 0;
+        try check(c.httpring_client_post_json(self.raw, url.ptr, json.ptr, json.len, 0, &id));
+        return .{ .client = self.raw, .id = id };
+    }
+
+    /// The handle a completion refers to (the same one `send` returned).
+    pub fn handle(self: Client, id: u64) Handle {
+        return .{ .client = self.raw, .id = id };
+    }
+
+    /// Readable while completions wait in the queue (level-triggered). Watch it with
+    /// poll/epoll, then call `drain`. Never read or close it.
+    pub fn fd(self: Client) std.posix.fd_t {
+        return c.httpring_client_fd(self.raw);
+    }
+
+    /// Moves up to `buf.len` completions into `buf` and returns the filled part. Each
+    /// completed request appears once. Call again while it returns a full buffer.
+    pub fn drain(self: Client, buf: []Completion) Error![]Completion {
+        var n: usize = 0;
+        try check(c.httpring_client_drain(self.raw, @ptrCast(buf.ptr), buf.len, &n));
+        return buf[0..n];
+    }
+
+    /// Blocks up to `timeout_ms` (null: forever) until the completion fd is readable.
+    /// For programs without an event loop of their own; returns false on timeout.
+    pub fn waitReadable(self: Client, timeout_ms: ?u31) std.posix.PollError!bool {
+        var fds = [_]std.posix.pollfd{.{ .fd = self.fd(), .events = std.posix.POLL.IN, .revents = 0 }};
+        const timeout: i32 = if (timeout_ms) |ms| ms else -1;
+        return try std.posix.poll(&fds, timeout) > 0;
+    }
+
+    /// Blocks until one of `handles` completes; returns its index (the lowest if several),
+    /// or null if `timeout_ms` passed first (null waits forever).
+    pub fn waitAny(self: Client, handles: []const Handle, timeout_ms: ?u64) Error!?usize {
+        var ids: [max_wait_handles]c.httpring_handle = undefined;
+        const n = try self.collectIds(handles, &ids);
+        return self.waitAnyIds(ids[0..n], timeout_ms);
+    }
+
+    /// `waitAny` over raw ids (`Handle.id`), for sets larger than `max_wait_handles`.
+    pub fn waitAnyIds(self: Client, ids: []const u64, timeout_ms: ?u64) Error!?usize {
+        var index: usize = 0;
+        const code = c.httpring_handle_wait_any(self.raw, ids.ptr, ids.len, timeoutArg(timeout_ms), &index);
+        if (code == c.HTTPRING_PENDING) return null;
+        try check(code);
+        return index;
+    }
+
+    /// Blocks until all `handles` complete; false if `timeout_ms` passed first.
+    pub fn waitAll(self: Client, handles: []const Handle, timeout_ms: ?u64) Error!bool {
+        var ids: [max_wait_handles]c.httpring_handle = undefined;
+        const n = try self.collectIds(handles, &ids);
+        return self.waitAllIds(ids[0..n], timeout_ms);
+    }
+
+    /// `waitAll` over raw ids.
+    pub fn waitAllIds(self: Client, ids: []const u64, timeout_ms: ?u64) Error!bool {
+        const code = c.httpring_handle_wait_all(self.raw, ids.ptr, ids.len, timeoutArg(timeout_ms));
+        if (code == c.HTTPRING_PENDING) return false;
+        try check(code);
+        return true;
+    }
+
+    fn collectIds(self: Client, handles: []const Handle, ids: *[max_wait_handles]c.httpring_handle) Error!usize {
+        if (handles.len > max_wait_handles) return error.InvalidArgument;
+        for (handles, ids[0..handles.len]) |h, *id| {
+            if (h.client != self.raw) return error.ForeignHandle;
+            id.* = h.id;
+        }
+        return handles.len;
+    }
+
+    /// Handles not yet freed.
+    pub fn liveHandles(self: Client) Error!usize {
+        var n: usize = 0;
+        try check(c.httpring_client_live_handles(self.raw, &n));
+        return n;
+    }
+
+    /// Calls `callback(context, completion)` for every completion, on a runtime thread,
+    /// besides queueing it for `drain`. Keep it short; `context` must be usable from that
+    /// thread and outlive the client (or a later `clearCallback`).
+    pub fn setCallback(
+        self: Client,
+        context: anytype,
+        comptime callback: fn (@TypeOf(context), Completion) void,
+    ) Error!void {
+        const Context = @TypeOf(context);
+        comptime assert(@typeInfo(Context) == .pointer);
+        const Trampoline = struct {
+            fn call(ctx: ?*anyopaque, completion: [*c]const c.httpring_completion) callconv(.c) void {
+                const typed: Context = @ptrCast(@alignCast(ctx));
+                const done: *const Completion = @ptrCast(completion);
+                callback(typed, done.*);
+            }
+        };
+        try check(c.httpring_client_set_callback(self.raw, Trampoline.call, @ptrCast(@constCast(context))));
+    }
+
+    pub fn clearCallback(self: Client) Error!void {
+        try check(c.httpring_client_set_callback(self.raw, null, null));
+    }
+};
+
+/// One finished request, as `Client.drain` and callbacks report it. Same layout as
+/// `httpring_completion`, so `drain` fills a Zig slice directly.
+pub const Completion = extern struct {
+    /// The handle id (`Client.handle(id)` gives the Handle).
+    id: u64,
+    user_data: u64,
+    /// HTTPRING_OK for a response (any status), else why the request failed.
+    code: u32,
+    /// The HTTP status, 0 when the request failed.
+    status: u16,
+
+    /// `{}` when a response arrived, else the failure.
+    pub fn result(self: Completion) Error!void {
+        return check(self.code);
+    }
+
+    comptime {
+        assert(@sizeOf(Completion) == @sizeOf(c.httpring_completion));
+        assert(@offsetOf(Completion, "id") == @offsetOf(c.httpring_completion, "handle"));
+        assert(@offsetOf(Completion, "user_data") == @offsetOf(c.httpring_completion, "user_data"));
+        assert(@offsetOf(Completion, "code") == @offsetOf(c.httpring_completion, "code"));
+        assert(@offsetOf(Completion, "status") == @offsetOf(c.httpring_completion, "status"));
+    }
+};
+
+/// A submitted request. Owns the response: free it with `deinit` (which also cancels a
+/// pending request). Copies refer to the same request; deinit exactly one of them.
+pub const Handle = struct {
+    client: *c.httpring_client,
+    id: u64,
+
+    /// Non-blocking state check.
+    pub fn poll(self: Handle) Error!State {
+        var state: c.httpring_state = c.HTTPRING_STATE_PENDING;
+        try check(c.httpring_handle_poll(self.client, self.id, &state));
+        return @enumFromInt(state);
+    }
+
+    /// Blocks up to `timeout_ms` (null: forever; 0: just check) for the request to finish.
+    /// Returns `.done` or `.failed`, or `.pending` if the time ran out first.
+    pub fn wait(self: Handle, timeout_ms: ?u64) Error!State {
+        var state: c.httpring_state = c.HTTPRING_STATE_PENDING;
+        const code = c.httpring_handle_wait(self.client, self.id, timeoutArg(timeout_ms), &state);
+        if (code == c.HTTPRING_PENDING) return .pending;
+        try check(code);
+        return @enumFromInt(state);
+    }
+
+    /// Aborts a pending request (it fails with `error.Cancelled`); a finished one is kept.
+    pub fn cancel(self: Handle) Error!void {
+        try check(c.httpring_handle_cancel(self.client, self.id));
+    }
+
+    /// Frees the request and its response: slices from `response()` become invalid.
+    pub fn deinit(self: *Handle) void {
+        _ = c.httpring_handle_free(self.client, self.id);
+        self.* = undefined;
+    }
+
+    /// How the request ended: `{}` for a response, `error.Pending` while it runs, else why it
+    /// failed (also `InvalidHandle` and the like for a bad handle).
+    pub fn result(self: Handle) Error!void {
+        return check(c.httpring_handle_error(self.client, self.id));
+    }
+
+    /// The failure's message copied into `buf` (truncated to fit); empty for a success.
+    pub fn errorMessage(self: Handle, buf: []u8) Error![]const u8 {
+        var len: usize = 0;
+        if (buf.len == 0) return buf[0..0];
+        try check(c.httpring_handle_error_message(self.client, self.id, buf.ptr, buf.len, &len));
+        return buf[0..@min(len, buf.len - 1)];
+    }
+
+    /// The whole failure message in memory from `gpa` (caller frees).
+    pub fn errorMessageAlloc(self: Handle, gpa: std.mem.Allocator) (Error || std.mem.Allocator.Error)![]u8 {
+        var len: usize = 0;
+        try check(c.httpring_handle_error_message(self.client, self.id, null, 0, &len));
+        const buf = try gpa.alloc(u8, len + 1);
+        errdefer gpa.free(buf);
+        try check(c.httpring_handle_error_message(self.client, self.id, buf.ptr, buf.len, &len));
+        return gpa.realloc(buf, @min(len, buf.len - 1));
+    }
+
+    /// The `user_data` given at submit.
+    pub fn userData(self: Handle) Error!u64 {
+        var out: u64 = 0;
+        try check(c.httpring_handle_user_data(self.client, self.id, &out));
+        return out;
+    }
+
+    /// The response of a finished request: `error.Pending` while it runs, the failure if it
+    /// failed. Its slices borrow from the handle until `deinit`.
+    pub fn response(self: Handle) Error!Response {
+        var r: c.httpring_response = .{};
+        try check(c.httpring_handle_response(self.client, self.id, &r));
+        return .{
+            .handle = self,
+            .status = r.status,
+            .version = @enumFromInt(r.version),
+            .body = bytes(r.body, r.body_len),
+            .url = bytes(r.url, r.url_len),
+            .header_count = r.header_count,
+            .elapsed_us = r.elapsed_us,
+        };
+    }
+
+    /// Waits (null: forever) and returns the response, or the failure.
+    pub fn waitResponse(self: Handle, timeout_ms: ?u64) Error!Response {
+        if (try self.wait(timeout_ms) == .pending) return error.Pending;
+        return self.response();
+    }
+};
+
+fn bytes(ptr: [*c]const u8, len: usize) []const u8 {
+    if (len == 0) return "";
+    return ptr[0..len];
+}
+
+/// A finished request's response. Every slice is valid until its handle's `deinit`.
+pub const Response = struct {
+    handle: Handle,
+    status: u16,
+    version: HttpVersion,
+    body: []const u8,
+    /// The URL that produced the response.
+    url: []const u8,
+    /// Header lines (a name with two values counts twice).
+    header_count: usize,
+    /// Submit to last body byte.
+    elapsed_us: u64,
+
+    /// The first value of header `name` (any case), or null.
+    pub fn header(self: Response, name: []const u8) ?[]const u8 {
+        return self.headerNth(name, 0);
+    }
+
+    /// The `nth` value (0-based) of header `name` (any case), or null.
+    pub fn headerNth(self: Response, name: []const u8, nth: usize) ?[]const u8 {
+        var name_z: [256]u8 = undefined;
+        if (name.len < name_z.len and std.mem.indexOfScalar(u8, name, 0) == null) {
+            @memcpy(name_z[0..name.len], name);
+            name_z[name.len] = 0;
+            var value: [*c]const u8 = null;
+            var value_len: usize = 0;
+            const code = c.httpring_response_header(self.handle.client, self.handle.id, &name_z, nth, &value, &value_len);
+            return if (code == c.HTTPRING_OK) bytes(value, value_len) else null;
+        }
+        // A name too long for the stack buffer: scan the lines instead.
+        var seen: usize = 0;
+        var it = self.headerIterator();
+        while (it.next()) |h| {
+            if (!std.ascii.eqlIgnoreCase(h.name, name)) continue;
+            if (seen == nth) return h.value;
+            seen += 1;
+        }
+        return null;
+    }
+
+    /// Every header line in order received; names are lower-case, values of a repeated
+    /// name adjacent.
+    pub fn headerIterator(self: Response) HeaderIterator {
+        return .{ .handle = self.handle, .count = self.header_count };
+    }
+
+    /// All headers as "name: value\r\n" lines.
+    pub fn rawHeaders(self: Response) []const u8 {
+        var data: [*c]const u8 = null;
+        var len: usize = 0;
+        if (c.httpring_response_headers_raw(self.handle.client, self.handle.id, &data, &len) != c.HTTPRING_OK) return "";
+        return bytes(data, len);
+    }
+};
+
+pub const HeaderIterator = struct {
+    handle: Handle,
+    count: usize,
+    index: usize = 0,
+
+    pub fn next(self: *HeaderIterator) ?Header {
+        if (self.index >= self.count) return null;
+        var name: [*c]const u8 = null;
+        var name_len: usize = 0;
+        var value: [*c]const u8 = null;
+        var value_len: usize = 0;
+        const code = c.httpring_response_header_at(self.handle.client, self.handle.id, self.index, &name, &name_len, &value, &value_len);
+        if (code != c.HTTPRING_OK) return null;
+        self.index += 1;
+        return .{ .name = bytes(name, name_len), .value = bytes(value, value_len) };
+    }
+};
+
+test "every C code maps to its own error and back" {
+    var code: u32 = c.HTTPRING_PENDING;
+    while (code <= c.HTTPRING_ERR_INTERNAL) : (code += 1) {
+        const err = errorFromCode(code);
+        try std.testing.expect(err != error.Unknown);
+        try std.testing.expectEqual(code, codeFromError(err));
+        try std.testing.expectEqualStrings(codeName(code), errorName(err));
+    }
+    try std.testing.expectEqual(error.Unknown, errorFromCode(9999));
+    try std.testing.expectEqualStrings("HTTPRING_UNKNOWN", codeName(9999));
+    try check(c.HTTPRING_OK);
+    try std.testing.expectError(error.ReadTimeout, check(c.HTTPRING_ERR_READ_TIMEOUT));
+    try std.testing.expectEqualStrings("HTTPRING_ERR_READ_TIMEOUT", errorName(error.ReadTimeout));
+}
+
+test "every declaration compiles" {
+    std.testing.refAllDecls(@This());
+    std.testing.refAllDecls(Client);
+    std.testing.refAllDecls(Handle);
+    std.testing.refAllDecls(Response);
+}
+
+test "version is the library's" {
+    try std.testing.expect(version().len > 0);
+}
