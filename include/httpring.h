@@ -157,7 +157,9 @@ typedef struct httpring_completion {
 
 // Called once for every completed request, with a completion that is valid only during
 // the call. It runs on a runtime thread (or on the thread that cancelled/freed the request
-// or the client): keep it short and do not block in it.
+// or the client): keep it short and do not block in it. It runs before the request is
+// reported complete anywhere else (poll, wait, drain), and the response can already be
+// read in it. It also runs for requests freed while pending (their handle is then gone).
 typedef void (*httpring_completion_cb)(void *ctx, const struct httpring_completion *completion);
 
 // A client's counters, filled by `httpring_client_stats`.

@@ -1,5 +1,6 @@
 //! The client: the engine's public face for Rust callers and for the C layer.
 
+use std::collections::HashSet;
 use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -26,11 +27,14 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// The single place a request completes: settles the exchange (first caller wins) and
-    /// publishes the completion.
+    /// The single place a request completes: records the outcome (first caller wins), then
+    /// publishes it; the exchange turns complete under the queue's lock, so whoever sees
+    /// it complete also finds it queued.
     pub(crate) fn complete(&self, ex: &Exchange, outcome: Result<Response>, on_runtime: bool) {
-        if let Some(c) = ex.settle(outcome) {
-            self.hub.publish(c, &self.table, on_runtime);
+        if let Some(c) = ex.record(outcome) {
+            self.hub.publish(c, &self.table, on_runtime, || {
+                ex.mark_complete(c.error.is_none())
+            });
         }
     }
 }
@@ -57,21 +61,46 @@ pub struct Client {
     closed: AtomicBool,
 }
 
+/// Tags of live clients: a new client takes one no live client holds, so a handle shown to
+/// the wrong client is always recognised as foreign. Tag 0 is never issued.
+static LIVE_TAGS: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
 static NEXT_TAG: AtomicU16 = AtomicU16::new(1);
+
+fn take_tag() -> Result<u16> {
+    let mut live = LIVE_TAGS.lock().unwrap_or_else(|p| p.into_inner());
+    let live = live.get_or_insert_with(HashSet::new);
+    for _ in 0..=u16::MAX as usize {
+        let tag = NEXT_TAG.fetch_add(1, Ordering::Relaxed);
+        if tag != 0 && live.insert(tag) {
+            return Ok(tag);
+        }
+    }
+    Err(Error::new(
+        ErrorKind::InvalidArgument,
+        "too many live clients (65,535)",
+    ))
+}
+
+fn release_tag(tag: u16) {
+    if let Some(live) = LIVE_TAGS.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+        live.remove(&tag);
+    }
+}
 
 impl Client {
     pub fn new(config: Config) -> Result<Client> {
-        let tag = NEXT_TAG.fetch_add(1, Ordering::Relaxed);
+        let hub = Arc::new(Hub::new()?);
+        let tag = take_tag()?;
         let pool = Arc::new(Pool::new(
             config.pool_max_idle_per_host,
             config.pool_idle_timeout,
         ));
-        let connector = Connector::new(&config)?;
+        let connector = Connector::new(&config).inspect_err(|_| release_tag(tag))?;
         Ok(Client {
             shared: Arc::new(Shared {
                 config,
                 table: Table::new(tag),
-                hub: Arc::new(Hub::new()?),
+                hub,
                 pool,
                 connector,
             }),
@@ -273,5 +302,6 @@ impl Client {
 impl Drop for Client {
     fn drop(&mut self) {
         self.close();
+        release_tag(self.shared.table.tag());
     }
 }

@@ -87,9 +87,13 @@ impl Hub {
         *self.callback.write().unwrap_or_else(|p| p.into_inner()) = cb;
     }
 
-    /// Announces one completion. `on_runtime` is false when the caller's own thread
-    /// completed it (cancel, close): then the fd is signalled at once.
-    pub fn publish(&self, c: Completion, table: &Table, on_runtime: bool) {
+    /// Announces one completion. `mark` flips the exchange to complete; it runs under the
+    /// queue lock, so a caller that sees the exchange complete and then drains finds it.
+    /// `on_runtime` is false when the caller's own thread completed it (cancel, close):
+    /// then the fd is signalled at once.
+    pub fn publish(&self, c: Completion, table: &Table, on_runtime: bool, mark: impl FnOnce()) {
+        // The callback runs first: whoever later sees the request complete (poll, wait,
+        // drain) knows its callback has returned. The outcome is already readable in it.
         let cb = self
             .callback
             .read()
@@ -100,6 +104,7 @@ impl Hub {
         }
         let needs_signal = {
             let mut q = lock(&self.queue);
+            mark();
             q.items.push_back(c);
             if q.items.len() >= q.compact_at {
                 q.items.retain(|c| table.contains(c.handle));

@@ -22,7 +22,8 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
 type BoxIo = Box<dyn Io>;
 
 pub struct Connector {
-    tls_connector: tokio_rustls::TlsConnector,
+    tls_options: crate::config::TlsOptions,
+    tls_connector: std::sync::OnceLock<Result<tokio_rustls::TlsConnector>>,
     pub(crate) resolver: Resolver,
     proxies: ProxyRules,
     unix: Option<PathBuf>,
@@ -33,9 +34,9 @@ pub struct Connector {
 
 impl Connector {
     pub fn new(cfg: &Config) -> Result<Connector> {
-        let tls = tls::client_config(cfg)?;
         Ok(Connector {
-            tls_connector: tokio_rustls::TlsConnector::from(tls),
+            tls_options: cfg.tls.clone(),
+            tls_connector: std::sync::OnceLock::new(),
             resolver: Resolver::new(cfg),
             proxies: ProxyRules::from_config(cfg)?,
             unix: cfg.unix_socket.clone(),
@@ -105,8 +106,15 @@ impl Connector {
         };
         let (io, h2): (BoxIo, bool) = if key.https {
             let name = tls::server_name(host)?;
-            let stream = self
+            let connector = self
                 .tls_connector
+                .get_or_init(|| {
+                    tls::client_config(&self.tls_options, self.version)
+                        .map(tokio_rustls::TlsConnector::from)
+                })
+                .as_ref()
+                .map_err(Clone::clone)?;
+            let stream = connector
                 .connect(name, io)
                 .await
                 .map_err(|e| tls::handshake_error(e, host))?;

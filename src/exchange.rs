@@ -67,13 +67,10 @@ impl Exchange {
         self.state.load(Ordering::SeqCst) != PENDING
     }
 
-    /// The outcome, once complete.
+    /// The outcome, once recorded. It is readable from the completion callback, which runs
+    /// just before the exchange reports itself complete.
     pub fn outcome(&self) -> Option<&Result<Response>> {
-        if self.is_complete() {
-            self.outcome.get()
-        } else {
-            None
-        }
+        self.outcome.get()
     }
 
     pub fn user_data(&self) -> u64 {
@@ -82,19 +79,24 @@ impl Exchange {
 
     /// Records the outcome if none is recorded yet. Returns the completion record for the
     /// one caller that wins; every later attempt (a task finishing after a cancel) gets None.
-    pub(crate) fn settle(&self, outcome: Result<Response>) -> Option<Completion> {
-        let (state, error, status) = match &outcome {
-            Ok(r) => (DONE, None, r.status),
-            Err(e) => (FAILED, Some(e.kind()), 0),
+    /// The exchange still reads as pending until `mark_complete`.
+    pub(crate) fn record(&self, outcome: Result<Response>) -> Option<Completion> {
+        let (error, status) = match &outcome {
+            Ok(r) => (None, r.status),
+            Err(e) => (Some(e.kind()), 0),
         };
         self.outcome.set(outcome).ok()?;
-        self.state.store(state, Ordering::SeqCst);
         Some(Completion {
             handle: self.handle,
             user_data: self.user_data,
             error,
             status,
         })
+    }
+
+    pub(crate) fn mark_complete(&self, ok: bool) {
+        self.state
+            .store(if ok { DONE } else { FAILED }, Ordering::SeqCst);
     }
 
     /// Remembers the running task; aborts it at once if the exchange already completed

@@ -99,7 +99,14 @@ impl Table {
         Ok((handle, ex))
     }
 
+    pub fn tag(&self) -> u16 {
+        self.tag
+    }
+
     fn check(&self, h: Handle) -> Result<()> {
+        if h.tag() == 0 {
+            return Err(Error::invalid_handle());
+        }
         if h.tag() != self.tag {
             return Err(Error::new(
                 ErrorKind::ForeignHandle,

@@ -11,17 +11,24 @@ use rustls::crypto::CryptoProvider;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
-use crate::config::{Config, HttpVersionPref, RootStore};
+use crate::config::{HttpVersionPref, RootStore, TlsOptions};
 use crate::error::{Error, ErrorKind, Result};
 
 pub(crate) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Builds the client's TLS configuration once, at client creation.
-pub(crate) fn client_config(cfg: &Config) -> Result<Arc<ClientConfig>> {
+/// The system's roots, read once per process (reading /etc/ssl/certs takes milliseconds).
+static SYSTEM_ROOTS: std::sync::LazyLock<Vec<CertificateDer<'static>>> =
+    std::sync::LazyLock::new(|| rustls_native_certs::load_native_certs().certs);
+
+/// Builds a client's TLS configuration; done on its first https connection.
+pub(crate) fn client_config(
+    tls: &TlsOptions,
+    version: HttpVersionPref,
+) -> Result<Arc<ClientConfig>> {
     let provider = provider();
-    let versions: &[&rustls::SupportedProtocolVersion] = if cfg.tls.min_version >= 13 {
+    let versions: &[&rustls::SupportedProtocolVersion] = if tls.min_version >= 13 {
         &[&rustls::version::TLS13]
     } else {
         &[&rustls::version::TLS13, &rustls::version::TLS12]
@@ -29,20 +36,20 @@ pub(crate) fn client_config(cfg: &Config) -> Result<Arc<ClientConfig>> {
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(versions)
         .map_err(|e| Error::new(ErrorKind::Tls, format!("TLS setup: {e}")))?;
-    let builder = if cfg.tls.danger_accept_invalid_certs {
+    let builder = if tls.danger_accept_invalid_certs {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
     } else {
-        builder.with_root_certificates(roots(cfg))
+        builder.with_root_certificates(roots(tls))
     };
-    let mut config = match &cfg.tls.client_cert {
+    let mut config = match &tls.client_cert {
         Some((chain, key)) => builder
             .with_client_auth_cert(chain.clone(), key.clone_key())
             .map_err(|e| Error::new(ErrorKind::Tls, format!("client certificate: {e}")))?,
         None => builder.with_no_client_auth(),
     };
-    config.alpn_protocols = match cfg.http_version {
+    config.alpn_protocols = match version {
         HttpVersionPref::Negotiate => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
         HttpVersionPref::Http1Only => vec![b"http/1.1".to_vec()],
         HttpVersionPref::Http2Only => vec![b"h2".to_vec()],
@@ -50,18 +57,17 @@ pub(crate) fn client_config(cfg: &Config) -> Result<Arc<ClientConfig>> {
     Ok(Arc::new(config))
 }
 
-fn roots(cfg: &Config) -> RootCertStore {
+fn roots(tls: &TlsOptions) -> RootCertStore {
     let mut store = RootCertStore::empty();
-    match cfg.tls.roots {
+    match tls.roots {
+        // Unparsable entries are skipped: one bad file must not disable every root.
         RootStore::System => {
-            // Unreadable entries are skipped: one bad file must not disable every root.
-            let found = rustls_native_certs::load_native_certs();
-            store.add_parsable_certificates(found.certs);
+            store.add_parsable_certificates(SYSTEM_ROOTS.iter().cloned());
         }
         RootStore::Bundled => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
         RootStore::None => {}
     }
-    store.add_parsable_certificates(cfg.tls.extra_roots.iter().cloned());
+    store.add_parsable_certificates(tls.extra_roots.iter().cloned());
     store
 }
 

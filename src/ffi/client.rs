@@ -21,7 +21,9 @@ pub struct httpring_client {
 
 /// Called once for every completed request, with a completion that is valid only during
 /// the call. It runs on a runtime thread (or on the thread that cancelled/freed the request
-/// or the client): keep it short and do not block in it.
+/// or the client): keep it short and do not block in it. It runs before the request is
+/// reported complete anywhere else (poll, wait, drain), and the response can already be
+/// read in it. It also runs for requests freed while pending (their handle is then gone).
 pub type httpring_completion_cb =
     Option<unsafe extern "C" fn(ctx: *mut c_void, completion: *const httpring_completion)>;
 

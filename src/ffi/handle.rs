@@ -251,7 +251,6 @@ pub unsafe extern "C" fn httpring_handle_error_message(
             Some(Err(e)) => e.message(),
             _ => "",
         };
-        unsafe { put(len, msg.len()) };
         if cap > 0 {
             let buf = need(buf)?;
             let n = msg.len().min(cap - 1);
@@ -261,6 +260,7 @@ pub unsafe extern "C" fn httpring_handle_error_message(
                 buf.add(n).write(0);
             }
         }
+        unsafe { put(len, msg.len()) };
         Ok(HTTPRING_OK)
     })
 }

@@ -289,13 +289,19 @@ pub async fn serve(listener: TcpListener, opts: Arc<Options>, stats: Arc<Stats>)
             continue;
         };
         let _ = stream.set_nodelay(true);
-        stats.connections.fetch_add(1, Ordering::Relaxed);
-        let (opts, stats) = (opts.clone(), stats.clone());
-        tokio::spawn(async move {
-            let svc = service_fn(move |req| route(req, opts.clone(), stats.clone()));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
-        });
+        tokio::spawn(serve_io(stream, opts.clone(), stats.clone()));
     }
+}
+
+/// Serves one connection (any transport: TCP, TLS, Unix) with HTTP/1.1 or HTTP/2, the
+/// latter when the client opens with the HTTP/2 preface (h2c, or h2 after ALPN).
+pub async fn serve_io<I>(io: I, opts: Arc<Options>, stats: Arc<Stats>)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    stats.connections.fetch_add(1, Ordering::Relaxed);
+    let svc = service_fn(move |req| route(req, opts.clone(), stats.clone()));
+    let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+        .serve_connection(TokioIo::new(io), svc)
+        .await;
 }

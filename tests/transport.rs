@@ -1,0 +1,668 @@
+//! Transport: TLS (trust, expiry, names, mTLS), HTTP/2 (ALPN and h2c), DNS (overrides,
+//! cache, failures), proxies (HTTP CONNECT, absolute-form, SOCKS5) and Unix sockets, each
+//! against servers these tests start on 127.0.0.1 with certificates made at test time.
+
+mod common;
+
+use std::ffi::CString;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use common::server::{self, Options, Stats};
+use common::*;
+use httpring::ffi::*;
+use httpring_code::*;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+struct Ca {
+    issuer: Issuer<'static, KeyPair>,
+    pem: String,
+    der: CertificateDer<'static>,
+}
+
+fn ca(name: &str) -> Ca {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    let cert = params.self_signed(&key).unwrap();
+    Ca {
+        pem: cert.pem(),
+        der: cert.der().clone(),
+        issuer: Issuer::new(params, key),
+    }
+}
+
+struct Leaf {
+    chain: Vec<CertificateDer<'static>>,
+    cert_pem: String,
+    key_pem: String,
+    key: PrivateKeyDer<'static>,
+}
+
+fn leaf(ca: &Ca, names: &[&str], expired: bool) -> Leaf {
+    let key = KeyPair::generate().unwrap();
+    let mut params =
+        CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    params.distinguished_name.push(DnType::CommonName, names[0]);
+    if expired {
+        params.not_before = rcgen::date_time_ymd(2001, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2002, 1, 1);
+    }
+    let cert = params.signed_by(&key, &ca.issuer).unwrap();
+    Leaf {
+        chain: vec![cert.der().clone(), ca.der.clone()],
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    }
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A TLS server (h2 and http/1.1 by ALPN) serving the test routes; `client_ca` demands mTLS.
+struct TlsServer {
+    port: u16,
+    stats: Arc<Stats>,
+    _rt: tokio::runtime::Runtime,
+}
+
+fn tls_server(cert: &Leaf, client_ca: Option<&Ca>, alpn: &[&[u8]]) -> TlsServer {
+    let builder = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap();
+    let builder = match client_ca {
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(ca.der.clone()).unwrap();
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider(),
+            )
+            .build()
+            .unwrap();
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder
+        .with_single_cert(cert.chain.clone(), cert.key.clone_key())
+        .unwrap();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let stats = Arc::new(Stats::default());
+    let st = stats.clone();
+    rt.spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let (acceptor, st) = (acceptor.clone(), st.clone());
+            tokio::spawn(async move {
+                if let Ok(tls) = acceptor.accept(tcp).await {
+                    server::serve_io(tls, Arc::new(Options::default()), st).await;
+                }
+            });
+        }
+    });
+    TlsServer {
+        port,
+        stats,
+        _rt: rt,
+    }
+}
+
+fn client_with_ca(ca: &Ca, more: impl FnOnce(*mut httpring_config)) -> Client {
+    Client::with(|cfg| unsafe {
+        assert_eq!(
+            httpring_config_set_root_store(cfg, httpring_root_store::HTTPRING_ROOTS_NONE as u32),
+            HTTPRING_OK
+        );
+        assert_eq!(
+            httpring_config_add_ca_pem(cfg, ca.pem.as_ptr(), ca.pem.len()),
+            HTTPRING_OK
+        );
+        more(cfg);
+    })
+}
+
+fn outcome(c: &Client, url: &str) -> (httpring_code, String) {
+    let h = c.get(url);
+    c.wait(h);
+    let r = (c.error(h), c.message(h));
+    c.free(h);
+    r
+}
+
+#[test]
+fn tls_trust_expiry_names_and_the_danger_switch() {
+    let ca = ca("httpring test CA");
+    let good = tls_server(
+        &leaf(&ca, &["localhost", "127.0.0.1"], false),
+        None,
+        &[b"http/1.1"],
+    );
+    let url = format!("https://127.0.0.1:{}/hello", good.port);
+
+    // Given the CA: passes, over HTTP/1.1 as the server only offers that.
+    let c = client_with_ca(&ca, |_| {});
+    let h = c.get(&url);
+    c.wait(h);
+    assert_eq!(c.error(h), HTTPRING_OK, "{}", c.message(h));
+    let r = c.response(h);
+    assert_eq!(
+        (r.status, r.version),
+        (200, httpring_http_version::HTTPRING_HTTP_1_1)
+    );
+    assert_eq!(c.body(h), b"Hello, world!");
+    c.free(h);
+
+    // Without it (system roots only): a certificate error with the verifier's reason.
+    let plain = Client::new();
+    let (code, msg) = outcome(&plain, &url);
+    assert_eq!(code, HTTPRING_ERR_TLS_CERTIFICATE, "{msg}");
+    assert!(msg.contains("UnknownIssuer"), "{msg}");
+
+    // An expired certificate.
+    let expired = tls_server(&leaf(&ca, &["127.0.0.1"], true), None, &[b"http/1.1"]);
+    let (code, msg) = outcome(&c, &format!("https://127.0.0.1:{}/hello", expired.port));
+    assert_eq!(code, HTTPRING_ERR_TLS_CERTIFICATE, "{msg}");
+    assert!(msg.contains("Expired"), "{msg}");
+
+    // The right CA but the wrong name: the certificate is for other.test.
+    let other = tls_server(&leaf(&ca, &["other.test"], false), None, &[b"http/1.1"]);
+    let c2 = client_with_ca(&ca, |cfg| unsafe {
+        assert_eq!(
+            httpring_config_add_resolve(cfg, c"wrong.test".as_ptr(), 0, c"127.0.0.1".as_ptr()),
+            HTTPRING_OK
+        );
+        assert_eq!(
+            httpring_config_add_resolve(cfg, c"other.test".as_ptr(), 0, c"127.0.0.1".as_ptr()),
+            HTTPRING_OK
+        );
+    });
+    let (code, msg) = outcome(&c2, &format!("https://wrong.test:{}/hello", other.port));
+    assert_eq!(code, HTTPRING_ERR_TLS_CERTIFICATE, "{msg}");
+    assert!(msg.contains("NotValidForName"), "{msg}");
+    // SNI and verification use the URL's name: the matching name passes.
+    assert_eq!(
+        outcome(&c2, &format!("https://other.test:{}/hello", other.port)).0,
+        HTTPRING_OK
+    );
+
+    // The loudly named opt-out accepts all of the above.
+    let careless = Client::with(|cfg| {
+        assert_eq!(
+            httpring_config_set_danger_accept_invalid_certs(cfg, true),
+            HTTPRING_OK
+        )
+    });
+    assert_eq!(outcome(&careless, &url).0, HTTPRING_OK);
+    assert_eq!(
+        outcome(
+            &careless,
+            &format!("https://127.0.0.1:{}/hello", expired.port)
+        )
+        .0,
+        HTTPRING_OK
+    );
+
+    // TLS 1.3 minimum still works against a server that offers 1.3.
+    let modern = client_with_ca(&ca, |cfg| {
+        assert_eq!(httpring_config_set_min_tls_version(cfg, 13), HTTPRING_OK)
+    });
+    assert_eq!(outcome(&modern, &url).0, HTTPRING_OK);
+
+    // Bad PEM is refused when configured.
+    let cfg = httpring_config_new();
+    assert_eq!(
+        unsafe { httpring_config_add_ca_pem(cfg, b"nope".as_ptr(), 4) },
+        HTTPRING_ERR_INVALID_ARGUMENT
+    );
+    assert_eq!(
+        unsafe { httpring_config_set_ca_file(cfg, c"/nonexistent/ca.pem".as_ptr()) },
+        HTTPRING_ERR_INVALID_ARGUMENT
+    );
+    unsafe { httpring_config_free(cfg) };
+}
+
+#[test]
+fn mutual_tls_required_given_and_not_given() {
+    let ca = ca("httpring test CA");
+    let server = tls_server(&leaf(&ca, &["127.0.0.1"], false), Some(&ca), &[b"http/1.1"]);
+    let url = format!("https://127.0.0.1:{}/hello", server.port);
+    let without = client_with_ca(&ca, |_| {});
+    let (code, msg) = outcome(&without, &url);
+    assert!(
+        matches!(code, HTTPRING_ERR_TLS | HTTPRING_ERR_TLS_CERTIFICATE),
+        "{code:?}: {msg}"
+    );
+
+    let id = leaf(&ca, &["client.test"], false);
+    let with = client_with_ca(&ca, |cfg| unsafe {
+        let code = httpring_config_set_client_cert_pem(
+            cfg,
+            id.cert_pem.as_ptr(),
+            id.cert_pem.len(),
+            id.key_pem.as_ptr(),
+            id.key_pem.len(),
+        );
+        assert_eq!(code, HTTPRING_OK);
+    });
+    let (code, msg) = outcome(&with, &url);
+    assert_eq!(code, HTTPRING_OK, "{msg}");
+}
+
+#[test]
+fn http2_over_tls_multiplexes_200_requests_on_one_connection() {
+    let ca = ca("httpring test CA");
+    let server = tls_server(
+        &leaf(&ca, &["127.0.0.1"], false),
+        None,
+        &[b"h2", b"http/1.1"],
+    );
+    let c = client_with_ca(&ca, |_| {});
+    let url = format!("https://127.0.0.1:{}/delay/50", server.port);
+    let hs: Vec<_> = (0..200).map(|i| c.get_ud(&url, i)).collect();
+    assert_eq!(
+        unsafe { httpring_handle_wait_all(c.0, hs.as_ptr(), hs.len(), 30_000) },
+        HTTPRING_OK
+    );
+    for &h in &hs {
+        assert_eq!(c.error(h), HTTPRING_OK, "{}", c.message(h));
+        let r = c.response(h);
+        assert_eq!(
+            (r.status, r.version),
+            (200, httpring_http_version::HTTPRING_HTTP_2)
+        );
+    }
+    assert_eq!(
+        unsafe { httpring_handles_free(c.0, hs.as_ptr(), hs.len()) },
+        HTTPRING_OK
+    );
+    assert_eq!(
+        server.stats.connections.load(Ordering::SeqCst),
+        1,
+        "all 200 share one connection"
+    );
+    assert_eq!(server.stats.requests.load(Ordering::SeqCst), 200);
+    // HTTP/1.1 only: same server, ALPN picks http/1.1.
+    let h1 = client_with_ca(&ca, |cfg| {
+        assert_eq!(
+            httpring_config_set_http_version(
+                cfg,
+                httpring_http_version_pref::HTTPRING_VERSION_HTTP1_ONLY as u32
+            ),
+            HTTPRING_OK
+        )
+    });
+    let h = h1.get(&url);
+    h1.wait(h);
+    assert_eq!(
+        h1.response(h).version,
+        httpring_http_version::HTTPRING_HTTP_1_1
+    );
+    h1.free(h);
+}
+
+#[test]
+fn h2c_prior_knowledge_and_version_reporting() {
+    let srv = TestServer::start();
+    let c = Client::with(|cfg| {
+        assert_eq!(
+            httpring_config_set_h2c_prior_knowledge(cfg, true),
+            HTTPRING_OK
+        )
+    });
+    let hs: Vec<_> = (0..20).map(|_| c.get(&srv.url("/hello"))).collect();
+    assert_eq!(
+        unsafe { httpring_handle_wait_all(c.0, hs.as_ptr(), hs.len(), 30_000) },
+        HTTPRING_OK
+    );
+    for &h in &hs {
+        let r = c.response(h);
+        assert_eq!(
+            (r.status, r.version),
+            (200, httpring_http_version::HTTPRING_HTTP_2),
+            "{}",
+            c.message(h)
+        );
+        c.free(h);
+    }
+    assert_eq!(srv.connections(), 1);
+    // The default client speaks HTTP/1.1 to the same server.
+    let h = Client::new();
+    let hh = h.get(&srv.url("/hello"));
+    h.wait(hh);
+    assert_eq!(
+        h.response(hh).version,
+        httpring_http_version::HTTPRING_HTTP_1_1
+    );
+    h.free(hh);
+}
+
+fn stats(c: &Client) -> httpring_stats {
+    let mut s = httpring_stats::default();
+    assert_eq!(unsafe { httpring_client_stats(c.0, &mut s) }, HTTPRING_OK);
+    s
+}
+
+#[test]
+fn dns_overrides_cache_and_failures() {
+    let srv = TestServer::start();
+    let port: u16 = srv.base.rsplit(':').next().unwrap().parse().unwrap();
+    let c = Client::with(|cfg| unsafe {
+        assert_eq!(
+            httpring_config_add_resolve(
+                cfg,
+                c"api.made-up.test".as_ptr(),
+                port,
+                c"127.0.0.1".as_ptr()
+            ),
+            HTTPRING_OK
+        );
+        // No keep-alive, so every request connects (and resolves) again.
+        assert_eq!(
+            httpring_config_set_pool_max_idle_per_host(cfg, 0),
+            HTTPRING_OK
+        );
+        assert_eq!(
+            httpring_config_add_resolve(cfg, c"x".as_ptr(), 1, c"not-an-ip".as_ptr()),
+            HTTPRING_ERR_INVALID_ARGUMENT
+        );
+    });
+    // The override sends a made-up name to 127.0.0.1, without asking DNS.
+    let (code, msg) = outcome(&c, &format!("http://api.made-up.test:{port}/echo"));
+    assert_eq!(code, HTTPRING_OK, "{msg}");
+    assert_eq!(stats(&c).dns_lookups, 0);
+    // localhost resolves through the system resolver once; the second request hits the cache.
+    let local = format!("http://localhost:{port}/hello");
+    assert_eq!(outcome(&c, &local).0, HTTPRING_OK);
+    assert_eq!(stats(&c).dns_lookups, 1);
+    assert_eq!(outcome(&c, &local).0, HTTPRING_OK);
+    assert_eq!(
+        stats(&c).dns_lookups,
+        1,
+        "second lookup must come from the cache"
+    );
+    assert_eq!(stats(&c).connections_opened, 3);
+    // A name under .invalid never resolves.
+    let (code, msg) = outcome(&c, "http://nothing.invalid/");
+    assert_eq!(code, HTTPRING_ERR_DNS, "{msg}");
+    // With the cache disabled every connection asks again.
+    let nocache = Client::with(|cfg| {
+        assert_eq!(httpring_config_set_dns_cache_ttl_ms(cfg, 0), HTTPRING_OK);
+        assert_eq!(
+            httpring_config_set_pool_max_idle_per_host(cfg, 0),
+            HTTPRING_OK
+        );
+    });
+    outcome(&nocache, &local);
+    outcome(&nocache, &local);
+    assert_eq!(stats(&nocache).dns_lookups, 2);
+}
+
+/// A small HTTP proxy: CONNECT tunnels, and absolute-form requests forwarded as they are.
+fn http_proxy(rt: &tokio::runtime::Runtime, seen: Arc<AtomicUsize>) -> u16 {
+    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    rt.spawn(async move {
+        loop {
+            let Ok((mut client, _)) = listener.accept().await else {
+                continue;
+            };
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                while !head.ends_with(b"\r\n\r\n") {
+                    let Ok(b) = client.read_u8().await else {
+                        return;
+                    };
+                    head.push(b);
+                }
+                seen.fetch_add(1, Ordering::SeqCst);
+                let text = String::from_utf8_lossy(&head).to_string();
+                let mut words = text.split_whitespace();
+                let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+                if method == "CONNECT" {
+                    let Ok(mut up) = TcpStream::connect(target).await else {
+                        return;
+                    };
+                    client
+                        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                        .await
+                        .unwrap();
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut up).await;
+                } else {
+                    // Absolute-form: forward to the authority in the URL, head included.
+                    let authority = target
+                        .trim_start_matches("http://")
+                        .split('/')
+                        .next()
+                        .unwrap()
+                        .to_string();
+                    let Ok(mut up) = TcpStream::connect(authority).await else {
+                        return;
+                    };
+                    up.write_all(&head).await.unwrap();
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut up).await;
+                }
+            });
+        }
+    });
+    port
+}
+
+/// A small SOCKS5 proxy (no authentication; IPv4 or domain targets).
+fn socks5_proxy(rt: &tokio::runtime::Runtime, seen: Arc<AtomicUsize>) -> u16 {
+    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    rt.spawn(async move {
+        loop {
+            let Ok((mut c, _)) = listener.accept().await else {
+                continue;
+            };
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut hello = [0u8; 2];
+                c.read_exact(&mut hello).await.unwrap();
+                let mut methods = vec![0u8; hello[1] as usize];
+                c.read_exact(&mut methods).await.unwrap();
+                assert!(methods.contains(&0));
+                c.write_all(&[5, 0]).await.unwrap();
+                let mut req = [0u8; 4];
+                c.read_exact(&mut req).await.unwrap();
+                let host = match req[3] {
+                    1 => {
+                        let mut ip = [0u8; 4];
+                        c.read_exact(&mut ip).await.unwrap();
+                        std::net::Ipv4Addr::from(ip).to_string()
+                    }
+                    3 => {
+                        let n = c.read_u8().await.unwrap() as usize;
+                        let mut name = vec![0u8; n];
+                        c.read_exact(&mut name).await.unwrap();
+                        String::from_utf8(name).unwrap()
+                    }
+                    _ => return,
+                };
+                let port = c.read_u16().await.unwrap();
+                seen.fetch_add(1, Ordering::SeqCst);
+                let host = if host == "proxied.test" {
+                    "127.0.0.1".to_string()
+                } else {
+                    host
+                };
+                let Ok(mut up) = TcpStream::connect((host.as_str(), port)).await else {
+                    c.write_all(&[5, 5, 0, 1, 0, 0, 0, 0, 0, 0]).await.unwrap();
+                    return;
+                };
+                c.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0])
+                    .await
+                    .unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut c, &mut up).await;
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn proxies_carry_requests() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let srv = TestServer::start();
+    let ca = ca("httpring test CA");
+    let tls = tls_server(
+        &leaf(&ca, &["127.0.0.1"], false),
+        None,
+        &[b"h2", b"http/1.1"],
+    );
+    let http_seen = Arc::new(AtomicUsize::new(0));
+    let http_port = http_proxy(&rt, http_seen.clone());
+
+    let via_http = client_with_ca(&ca, |cfg| unsafe {
+        let url = CString::new(format!("http://user:secret@127.0.0.1:{http_port}")).unwrap();
+        assert_eq!(httpring_config_set_proxy(cfg, url.as_ptr()), HTTPRING_OK);
+    });
+    // https through a CONNECT tunnel (and h2 inside it).
+    let h = via_http.get(&format!("https://127.0.0.1:{}/hello", tls.port));
+    via_http.wait(h);
+    assert_eq!(via_http.error(h), HTTPRING_OK, "{}", via_http.message(h));
+    assert_eq!(
+        via_http.response(h).version,
+        httpring_http_version::HTTPRING_HTTP_2
+    );
+    via_http.free(h);
+    // Plain http in absolute form; the proxy forwards the head, so /echo shows what it got.
+    let h = via_http.get(&srv.url("/echo"));
+    via_http.wait(h);
+    let echo = String::from_utf8(via_http.body(h)).unwrap();
+    assert!(
+        echo.contains(&format!(r#""path": "{}""#, srv.url("/echo")))
+            || echo.contains(r#""path": "/echo""#),
+        "{echo}"
+    );
+    via_http.free(h);
+    assert_eq!(http_seen.load(Ordering::SeqCst), 2);
+    assert_eq!(tls.stats.connections.load(Ordering::SeqCst), 1);
+
+    let socks_seen = Arc::new(AtomicUsize::new(0));
+    let socks_port = socks5_proxy(&rt, socks_seen.clone());
+    for (scheme, host) in [("socks5", "127.0.0.1"), ("socks5h", "proxied.test")] {
+        let c = Client::with(|cfg| unsafe {
+            let url = CString::new(format!("{scheme}://127.0.0.1:{socks_port}")).unwrap();
+            assert_eq!(httpring_config_set_proxy(cfg, url.as_ptr()), HTTPRING_OK);
+        });
+        let url = srv.url("/hello").replace("127.0.0.1", host);
+        let (code, msg) = outcome(&c, &url);
+        assert_eq!(code, HTTPRING_OK, "{scheme}: {msg}");
+    }
+    assert_eq!(socks_seen.load(Ordering::SeqCst), 2);
+
+    // A proxy that is not there: the error names the proxy.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let c = Client::with(|cfg| unsafe {
+        let url = CString::new(format!("http://127.0.0.1:{dead}")).unwrap();
+        assert_eq!(httpring_config_set_proxy(cfg, url.as_ptr()), HTTPRING_OK);
+        assert_eq!(
+            httpring_config_set_proxy(cfg, c"ftp://x".as_ptr()),
+            HTTPRING_ERR_INVALID_ARGUMENT
+        );
+    });
+    let (code, msg) = outcome(&c, &srv.url("/hello"));
+    assert_eq!(code, HTTPRING_ERR_CONNECT_REFUSED);
+    assert!(msg.contains("proxy"), "{msg}");
+    // NO_PROXY-style bypass.
+    let c = Client::with(|cfg| unsafe {
+        let url = CString::new(format!("http://127.0.0.1:{dead}")).unwrap();
+        assert_eq!(httpring_config_set_proxy(cfg, url.as_ptr()), HTTPRING_OK);
+        assert_eq!(
+            httpring_config_add_no_proxy(cfg, c"127.0.0.1".as_ptr()),
+            HTTPRING_OK
+        );
+    });
+    assert_eq!(outcome(&c, &srv.url("/hello")).0, HTTPRING_OK);
+}
+
+#[test]
+fn unix_domain_socket_transport() {
+    let dir = std::env::temp_dir().join(format!("httpring-uds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("server.sock");
+    let _ = std::fs::remove_file(&path);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = {
+        let _g = rt.enter();
+        tokio::net::UnixListener::bind(&path).unwrap()
+    };
+    let stats = Arc::new(Stats::default());
+    let st = stats.clone();
+    rt.spawn(async move {
+        loop {
+            let Ok((s, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(server::serve_io(
+                s,
+                Arc::new(Options::default()),
+                st.clone(),
+            ));
+        }
+    });
+    let c = Client::with(|cfg| unsafe {
+        let p = CString::new(path.to_str().unwrap()).unwrap();
+        assert_eq!(
+            httpring_config_set_unix_socket(cfg, p.as_ptr()),
+            HTTPRING_OK
+        );
+    });
+    for _ in 0..3 {
+        assert_eq!(
+            c.fetch("http://localhost/hello"),
+            (200, b"Hello, world!".to_vec())
+        );
+    }
+    let h = c.get("http://docker/echo");
+    c.wait(h);
+    assert!(String::from_utf8(c.body(h))
+        .unwrap()
+        .contains(r#""host": "docker""#));
+    c.free(h);
+    // Keep-alive over the socket: one connection per origin named in the URLs.
+    assert_eq!(stats.connections.load(Ordering::SeqCst), 2);
+    let missing = Client::with(|cfg| unsafe {
+        assert_eq!(
+            httpring_config_set_unix_socket(cfg, c"/nonexistent/httpring.sock".as_ptr()),
+            HTTPRING_OK
+        );
+    });
+    assert_eq!(
+        outcome(&missing, "http://localhost/").0,
+        HTTPRING_ERR_CONNECT
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
