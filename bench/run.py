@@ -1003,8 +1003,9 @@ def versions(ctx: Ctx) -> Dict[str, str]:
         path = which(tool)
         if path:
             try:
-                out = sh([path] + args, timeout=20).stdout.strip().splitlines()
-                v[tool] = out[0] if out else "?"
+                out = sh([path] + args, timeout=20).stdout
+                m = re.search(r"(\d+\.\d+(?:\.\d+)?)", out)
+                v[tool] = m.group(1) if m else "?"
             except (OSError, subprocess.TimeoutExpired):
                 pass
     code = ("import importlib.metadata as m\n"
@@ -1138,7 +1139,7 @@ def write_report(ctx: Ctx, runs: List[Dict[str, object]], meta: Dict[str, object
                 continue
             bound = b["median"] * factor
             desc = f"{client} {key} ({scid}) {rel} {factor}× {other}"
-            got = f"{a['median']:.1f} vs {bound:.1f} ({a['median'] / b['median']:.2f}× {other})"
+            got = f"{a['median']:.1f} vs {other} {b['median']:.1f}: {a['median'] / b['median']:.2f}×"
         else:
             bound = float(other)
             desc = f"{client} {key} ({scid}) {rel} {bound:g}"
@@ -1181,7 +1182,7 @@ def latency_svg(runs: List[Dict[str, object]], labels: Dict[str, str], meta: Dic
         rep = rs[len(rs) // 2]
         pts = sorted((float(q), float(v)) for q, v in rep["metrics"]["q_map"].items())  # type: ignore
         series.append((p, pts))
-    W, H, L, R, T, B = 900, 520, 70, 250, 50, 60
+    W, H, L, R, T, B = 1040, 540, 70, 330, 50, 60
     pw, ph = W - L - R, H - T - B
     xmax = 4.6
 
