@@ -581,8 +581,13 @@ def install(ctx: Ctx) -> None:
             except subprocess.TimeoutExpired:
                 log("install: apt-get timed out")
             # Debian starts the packaged nginx on install; it is not ours to use.
-            if "nginx-light" in missing_apt and shutil.which("systemctl"):
-                sh(["systemctl", "disable", "--now", "nginx"], timeout=60)
+            if "nginx-light" in missing_apt:
+                for argv in (["systemctl", "disable", "--now", "nginx"], ["service", "nginx", "stop"]):
+                    if shutil.which(argv[0]):
+                        try:
+                            sh(argv, timeout=60)
+                        except subprocess.TimeoutExpired:
+                            pass
     if ctx.args.quick:
         return
     probe_modules(ctx, list(PIP))
@@ -700,7 +705,7 @@ def make_cert(openssl: str, d: Path) -> tuple:
 
 
 def start_nginx(ctx: Ctx) -> None:
-    nginx = which("nginx")
+    nginx = None if ctx.args.no_nginx else which("nginx")
     if not nginx:
         ctx.notes.append("nginx is not installed: throughput, latency and bulk ran against the project's test "
                          "server instead; HTTP/2 and many-hosts were skipped.")
@@ -1259,6 +1264,8 @@ def main() -> int:
     ap.add_argument("--out", default="", help="report directory (default bench/results; quick: build/bench-quick)")
     ap.add_argument("--lib-dir", default=os.environ.get("HTTPRING_LIB_DIR", str(ROOT / "target" / "release")))
     ap.add_argument("--testserver", default="")
+    ap.add_argument("--no-nginx", action="store_true",
+                    help="use the test server for the HTTP/1.1 scenarios (as when nginx cannot be installed)")
     ap.add_argument("--python-path", default=os.environ.get("HTTPRING_PYTHONPATH", ""),
                     help="extra PYTHONPATH for the httpring binding (default: bindings/python/src if present)")
     args = ap.parse_args()
