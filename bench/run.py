@@ -199,7 +199,7 @@ def h2load_cmd(ctx: "Ctx", sc: Scenario, target: str, inflight: int, n: int) -> 
 
 
 def oha_cmd(ctx: "Ctx", sc: Scenario, target: str, inflight: int, n: int) -> List[str]:
-    base = [ctx.tools["oha"], "--no-tui", "--output-format", "json", "-n", str(n)]
+    base = [ctx.tools["oha"], "--no-tui", "--output-format", "json", "--worker-threads", "1", "-n", str(n)]
     if sc.mode == "latency":
         return base + ["-c1", target]
     if sc.mode == "h2":
@@ -238,7 +238,10 @@ PEERS: List[Peer] = [
     Peer("h2load", "h2load", ("throughput", "bulk", "h2", "fanout"), h2load_cmd, parser="h2load",
          available=need_tool("h2load"), notes="-t1; --h1 for HTTP/1.1 (one request per connection at a time)."),
     Peer("oha", "oha", ALL, oha_cmd, parser="oha", available=need_tool("oha"),
-         notes="tokio + hyper load generator (cargo install oha --version 1.16.0)."),
+         skip={"manyhosts": "with --urls-from-file oha sends every origin's requests over its 64 connections "
+                            "(nginx counted 64 connections for 1,000 origins): not a many-hosts client"},
+         notes="tokio + hyper load generator (cargo install oha --version 1.16.0), `--worker-threads 1` like "
+               "wrk's and h2load's -t1."),
     Peer("curl-multi", "libcurl multi (C)", ALL, driver(lambda ctx: [str(ctx.built["curl_multi"])]),
          available=need_file("curl_multi"), notes="bench/c/curl_multi.c: curl_multi_perform/poll, one thread."),
     Peer("httpring-py-async", "httpring Python AsyncClient", ALL, py_driver("hr_async.py"),
@@ -460,7 +463,7 @@ def parse_oha(text: str) -> Dict[str, object]:
     ok = int(codes.get("200", 0))
     total = sum(int(v) for v in codes.values()) + sum(int(v) for v in j.get("errorDistribution", {}).values())
     d: Dict[str, object] = {"requests": ok, "wall_s": s["total"], "failed": total - ok,
-                            "bytes": s.get("sizePerRequest", 0) * ok if s.get("sizePerRequest") else None}
+                            "bytes": s.get("totalData") or 0}
     lp = j.get("latencyPercentiles") or {}
     q = {"p10": 10, "p25": 25, "p50": 50, "p75": 75, "p90": 90, "p95": 95, "p99": 99, "p99.9": 99.9,
          "p99.99": 99.99}
