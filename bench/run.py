@@ -114,8 +114,9 @@ SCENARIOS: List[Scenario] = [
         "req_per_s", "req/s", "higher",
         [("cpu_us_per_req", "CPU µs/req", "{:.1f}")],
         httpring_may_be_unsupported=True,
-        note="nginx `listen ... ssl http2`, a self-signed certificate made by openssl for this run "
-             "(clients skip verification; SSL_CERT_FILE points at it too). The connection is warmed with one request.",
+        note="nginx `listen ... ssl http2` (TLS 1.3, ALPN h2) with a certificate from a throwaway CA that openssl "
+             "makes for the run: peers skip verification, the httpring C driver trusts the CA "
+             "(httpring_config_set_ca_file, when the library has it). The connection is warmed with one request.",
     ),
     Scenario(
         "fanout", "5. Fan-out: {n:,} requests in flight, the server delays each by 100 ms",
@@ -246,19 +247,33 @@ PEERS: List[Peer] = [
          available=need_file("curl_multi"), notes="bench/c/curl_multi.c: curl_multi_perform/poll, one thread."),
     Peer("httpring-py-async", "httpring Python AsyncClient", ALL, py_driver("hr_async.py"),
          available=need_binding, httpring=True,
+         notes="bench/python/hr_async.py: `await client.get(url)`, one task per request, a semaphore of 64 "
+               "(the same harness as aiohttp, httpx and pyreqwest); latency: sequential awaits.",
          scale={"throughput": 0.25, "latency": 0.25, "bulk": 0.5, "h2": 0.25}),
     Peer("httpring-py-batch", "httpring Python send_many", CONCURRENT, py_driver("hr_batch.py"),
          available=need_binding, httpring=True,
+         notes="bench/python/hr_batch.py: `Client.send_many(urls)` with 64 URLs a call, one call after another "
+               "(fan-out: one call with every URL).",
          scale={"throughput": 0.25, "bulk": 0.5, "h2": 0.25}),
     Peer("httpring-py-sync", "httpring Python Client (sync)", ("latency",), py_driver("hr_sync.py"),
-         available=need_binding, httpring=True, scale={"latency": 0.25}),
+         available=need_binding, httpring=True, scale={"latency": 0.25},
+         notes="bench/python/hr_sync.py: `client.get(url)` in a loop."),
     Peer("pycurl", "pycurl CurlMulti", ALL, py_driver("pycurl_drv.py"), available=need_module("pycurl"),
+         notes="bench/python/pycurl_drv.py: CurlMulti perform/info_read/select loop, 64 easy handles re-added "
+               "with the next URL; latency: one Curl handle, perform() in a loop. select() is limited to "
+               "FD_SETSIZE (1,024) descriptors, which slows its fan-out loop.",
          scale={"throughput": 0.25, "latency": 0.25, "bulk": 0.5, "h2": 0.25}),
     Peer("pyreqwest", "pyreqwest", ALL, py_driver("pyreqwest_drv.py"), available=need_module("pyreqwest"),
+         notes="bench/python/pyreqwest_drv.py: async Client, one task per request, semaphore of 64, its default "
+               "current-thread runtime; latency: SyncClient.",
          scale={"throughput": 0.1, "latency": 0.25, "bulk": 0.5, "h2": 0.1}),
     Peer("aiohttp", "aiohttp", ("throughput", "latency", "bulk", "fanout", "manyhosts"), py_driver("aiohttp_drv.py"),
+         notes="bench/python/aiohttp_drv.py: one ClientSession, TCPConnector(limit=0), one task per request, "
+               "semaphore of 64, asyncio's default loop (no uvloop); HTTP/1.1 only.",
          available=need_module("aiohttp"), scale={"throughput": 0.05, "latency": 0.1, "bulk": 0.25}),
     Peer("httpx", "httpx", ALL, py_driver("httpx_drv.py"), available=need_module("httpx"),
+         notes="bench/python/httpx_drv.py: AsyncClient with a pool sized to the in-flight count, one task per "
+               "request, semaphore of 64; HTTP/2 with the h2 package; latency: httpx.Client.",
          scale={"throughput": 0.01, "latency": 0.05, "bulk": 0.02, "h2": 0.01},
          skip={"fanout": "httpx's pool is far too slow at this size (500 in flight took 9 s in a trial run)"}),
 ]
@@ -1110,13 +1125,14 @@ def write_report(ctx: Ctx, runs: List[Dict[str, object]], meta: Dict[str, object
         lines.append("| " + " | ".join(hdr) + " |")
         lines.append("|" + "|".join(["---"] + ["---:"] * (len(hdr) - 1)) + "|")
         mf = metric_fmt(sc)
+        footnotes = []
         for p, s in rows:
             name = labels[p.name] + (" **(httpring)**" if p.httpring else "")
             if not s.get("ok"):
                 st = set(s["statuses"])  # type: ignore[arg-type]
                 why = "not supported yet" if st == {"unsupported"} else "/".join(sorted(st))
-                lines.append(f"| {name} | {why} | {html.escape(str(s.get('why', '')))[:120]} |"
-                             + " |" * (len(hdr) - 3))
+                footnotes.append(f"- {labels[p.name]}: {why}: `{str(s.get('why', '')).replace('`', '')}`")
+                lines.append(f"| {name} | {why} |" + " |" * (len(hdr) - 2))
                 continue
             m = s.get(sc.metric)
             cells = [name, fmt(m["median"], mf) if m else "—",
@@ -1133,6 +1149,8 @@ def write_report(ctx: Ctx, runs: List[Dict[str, object]], meta: Dict[str, object
                 cells[0] += f" ({s['runs'] - s['ok']} of {s['runs']} runs failed)"
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+        if footnotes:
+            lines += footnotes + [""]
     # Targets
     tl = ["## Targets from issue 7 (this run)", "", "| target | measured | met |", "|---|---|---|"]
     for scid, client, key, rel, other, factor in TARGETS:
@@ -1166,7 +1184,7 @@ def write_report(ctx: Ctx, runs: List[Dict[str, object]], meta: Dict[str, object
         lines += [f"- {p.label} in {sid}: {why}" for p, sid, why in skips]
         lines.append("")
     lines += ["## Clients", ""]
-    lines += [f"- **{p.label}** (`{p.name}`): {p.notes or 'bench/python driver'}" for p in PEERS]
+    lines += [f"- **{p.label}** (`{p.name}`): {p.notes}" for p in PEERS]
     lines += ["", "Latency distributions: [latency.svg](latency.svg). Every run: [raw.json](raw.json).", ""]
     (out / "results.md").write_text("\n".join(lines))
     (out / "latency.svg").write_text(latency_svg(runs, labels, meta))
@@ -1271,7 +1289,21 @@ def main() -> int:
                     help="use the test server for the HTTP/1.1 scenarios (as when nginx cannot be installed)")
     ap.add_argument("--python-path", default=os.environ.get("HTTPRING_PYTHONPATH", ""),
                     help="extra PYTHONPATH for the httpring binding (default: bindings/python/src if present)")
+    ap.add_argument("--from-raw", default="", metavar="RAW_JSON",
+                    help="only rewrite results.md and latency.svg (in --out) from an earlier raw.json")
     args = ap.parse_args()
+    if args.from_raw:
+        import types
+
+        data = json.loads(Path(args.from_raw).read_text())
+        meta = data["meta"]
+        out = Path(args.out or Path(args.from_raw).parent)
+        out.mkdir(parents=True, exist_ok=True)
+        view = types.SimpleNamespace(server_core=meta["server_core"], client_core=meta["client_core"],
+                                     notes=meta["notes"], skipped=meta["skipped"], profile=meta["profile"])
+        write_report(view, data["runs"], meta, out)  # type: ignore[arg-type]
+        log(f"wrote {out}/results.md, latency.svg")
+        return 0
     args.testserver = args.testserver or str(Path(args.lib_dir) / "examples" / "testserver")
     out = Path(args.out or (ROOT / "build" / "bench-quick" if args.quick else BENCH / "results"))
     if args.install is None:
