@@ -1,13 +1,24 @@
 /* httpring benchmark driver.
  *
- *   bench throughput URL [inflight=64] [requests=200000]
- *   bench latency    URL [requests=20000]
- *   bench bulk       URL [inflight=16] [requests=2000]
+ *   bench throughput URL [inflight=64] [requests=200000]   keep-alive, warmed-up pool
+ *   bench bulk       URL [inflight=16] [requests=2000]     as throughput, also counts bytes
+ *   bench h2         URL [inflight=64] [requests=100000]   as throughput (an https:// URL)
+ *   bench fanout     URL [inflight=10000] [requests=inflight]  cold pool: all submitted at once
+ *   bench manyhosts  URL [inflight=64] [requests=5000]     cold pool, URLs taken in turn
+ *   bench latency    URL [requests=20000]                  one request at a time
  *
- * Prints one line of key=value pairs: requests/s, client CPU (user+sys) per request in
- * microseconds, completions per wake-up, latency percentiles in microseconds, bytes/s.
- * Throughput mode keeps `inflight` requests outstanding: it sleeps in poll(2) on the
- * client's fd, drains completions in batches and resubmits one request per completion.
+ * URL may be @FILE: a file with one URL per line, requested in turn (round-robin).
+ * HTTPRING_BENCH_CA=FILE: also trust the CA certificate(s) in FILE (PEM), for https URLs.
+ *
+ * Prints one line of key=value pairs: requests/s, client CPU (user+sys, getrusage) per
+ * request in microseconds over the timed part only, completions per wake-up, latency
+ * percentiles in microseconds (q_us: the quantiles listed in QUANTILES below), bytes/s,
+ * peak RSS. The concurrent modes keep `inflight` requests outstanding: they sleep in
+ * poll(2) on the client's fd, drain completions in batches and resubmit one request per
+ * completion.
+ *
+ * Exit status: 0 all requests succeeded with status 200; 1 some failed; 2 usage;
+ * 3 the URL's scheme is not supported by this build (e.g. https before TLS exists).
  */
 #include <poll.h>
 #include <stdio.h>
@@ -17,6 +28,14 @@
 #include <time.h>
 
 #include "httpring.h"
+
+/* In builds with TLS only: declared weak so this driver also links against (and runs
+ * with) a library without it; then the pointer is NULL. */
+extern httpring_code httpring_config_set_ca_file(struct httpring_config *cfg, const char *path)
+    __attribute__((weak));
+
+static const double QUANTILES[] = {0, 1, 5, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.99, 100};
+#define NQ (sizeof QUANTILES / sizeof QUANTILES[0])
 
 static double now_s(void) {
     struct timespec ts;
@@ -30,6 +49,12 @@ static double cpu_s(void) {
     return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
+static long maxrss_kb(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
 static int cmp_u64(const void *a, const void *b) {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
@@ -37,36 +62,90 @@ static int cmp_u64(const void *a, const void *b) {
 
 static void die(const char *what, httpring_code code) {
     fprintf(stderr, "%s: %s\n", what, httpring_error_name(code));
-    exit(1);
+    exit(code == HTTPRING_ERR_UNSUPPORTED_SCHEME ? 3 : 1);
 }
 
-static int run_concurrent(httpring_client *c, const char *url, long inflight, long total, const char *mode) {
+/* The URLs to request, in turn. */
+static char **urls;
+static size_t nurls;
+
+static void load_urls(const char *arg) {
+    if (arg[0] != '@') {
+        urls = malloc(sizeof(char *));
+        urls[0] = (char *)arg;
+        nurls = 1;
+        return;
+    }
+    FILE *f = fopen(arg + 1, "r");
+    if (!f) {
+        perror(arg + 1);
+        exit(2);
+    }
+    size_t cap = 1024;
+    urls = malloc(cap * sizeof(char *));
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (!line[0]) continue;
+        if (nurls == cap) urls = realloc(urls, (cap *= 2) * sizeof(char *));
+        urls[nurls++] = strdup(line);
+    }
+    fclose(f);
+    if (nurls == 0) {
+        fprintf(stderr, "%s: no URLs\n", arg + 1);
+        exit(2);
+    }
+}
+
+static const char *url_at(long i) { return urls[(size_t)i % nurls]; }
+
+static void submit(httpring_client *c, long i) {
+    httpring_handle h;
+    httpring_code rc = httpring_client_get(c, url_at(i), (uint64_t)i, &h);
+    if (rc != HTTPRING_OK) die("submit", rc);
+}
+
+/* Reports the first failure (once) so a failing run says why. */
+static void note_failure(httpring_client *c, const httpring_completion *d, long *failed) {
+    if ((*failed)++ > 0) return;
+    char msg[256] = "";
+    size_t len = 0;
+    httpring_handle_error_message(c, d->handle, msg, sizeof msg, &len);
+    fprintf(stderr, "first failure: %s status=%u %s\n", httpring_error_name(d->code), d->status, msg);
+    if (d->code == HTTPRING_ERR_UNSUPPORTED_SCHEME) exit(3);
+}
+
+static int run_concurrent(httpring_client *c, long inflight, long total, const char *mode, int warm) {
     int fd = httpring_client_fd(c);
     httpring_completion done[256];
     long submitted = 0, completed = 0, wakeups = 0, failed = 0;
     uint64_t bytes = 0;
-    httpring_handle h;
+    if (inflight > total) inflight = total;
     /* Warm up the pool so connection setup is not measured. */
-    for (long i = 0; i < inflight; i++) {
-        httpring_code rc = httpring_client_get(c, url, 0, &h);
-        if (rc != HTTPRING_OK) die("submit", rc);
-    }
-    for (long left = inflight; left > 0;) {
-        struct pollfd p = {fd, POLLIN, 0};
-        poll(&p, 1, 1000);
-        size_t n = 0;
-        httpring_client_drain(c, done, 256, &n);
-        for (size_t i = 0; i < n; i++) httpring_handle_free(c, done[i].handle);
-        left -= (long)n;
+    if (warm) {
+        long left = inflight, wfailed = 0;
+        for (long i = 0; i < inflight; i++) submit(c, i);
+        while (left > 0) {
+            struct pollfd p = {fd, POLLIN, 0};
+            if (poll(&p, 1, 10000) <= 0) {
+                fprintf(stderr, "warm-up stalled with %ld left\n", left);
+                return 1;
+            }
+            size_t n = 0;
+            httpring_client_drain(c, done, 256, &n);
+            for (size_t i = 0; i < n; i++) {
+                if (done[i].code != HTTPRING_OK || done[i].status != 200) note_failure(c, &done[i], &wfailed);
+                httpring_handle_free(c, done[i].handle);
+            }
+            left -= (long)n;
+        }
+        if (wfailed) return 1;
     }
     double t0 = now_s(), c0 = cpu_s();
-    for (; submitted < inflight && submitted < total; submitted++) {
-        httpring_code rc = httpring_client_get(c, url, (uint64_t)submitted, &h);
-        if (rc != HTTPRING_OK) die("submit", rc);
-    }
+    for (; submitted < inflight; submitted++) submit(c, submitted);
     while (completed < total) {
         struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, 10000) <= 0) {
+        if (poll(&p, 1, 30000) <= 0) {
             fprintf(stderr, "stalled at %ld/%ld\n", completed, total);
             return 1;
         }
@@ -76,7 +155,7 @@ static int run_concurrent(httpring_client *c, const char *url, long inflight, lo
             httpring_code rc = httpring_client_drain(c, done, 256, &n);
             if (rc != HTTPRING_OK) die("drain", rc);
             for (size_t i = 0; i < n; i++) {
-                if (done[i].code != HTTPRING_OK || done[i].status != 200) failed++;
+                if (done[i].code != HTTPRING_OK || done[i].status != 200) note_failure(c, &done[i], &failed);
                 else if (mode[0] == 'b') {
                     httpring_response r;
                     httpring_handle_response(c, done[i].handle, &r);
@@ -84,38 +163,43 @@ static int run_concurrent(httpring_client *c, const char *url, long inflight, lo
                 }
                 httpring_handle_free(c, done[i].handle);
                 completed++;
-                if (submitted < total) {
-                    rc = httpring_client_get(c, url, (uint64_t)submitted++, &h);
-                    if (rc != HTTPRING_OK) die("submit", rc);
-                }
+                if (submitted < total) submit(c, submitted++);
             }
             if (n < 256) break;
         }
     }
     double wall = now_s() - t0, cpu = cpu_s() - c0;
-    printf("mode=%s requests=%ld inflight=%ld failed=%ld wall_s=%.3f req_per_s=%.0f cpu_us_per_req=%.2f "
-           "completions_per_wakeup=%.1f",
-           mode, total, inflight, failed, wall, total / wall, cpu * 1e6 / total, (double)total / wakeups);
+    printf("mode=%s requests=%ld inflight=%ld urls=%zu failed=%ld wall_s=%.4f req_per_s=%.0f cpu_us_per_req=%.2f "
+           "completions_per_wakeup=%.1f maxrss_kb=%ld",
+           mode, total, inflight, nurls, failed, wall, total / wall, cpu * 1e6 / total, (double)total / wakeups,
+           maxrss_kb());
     if (mode[0] == 'b')
-        printf(" mb_per_s=%.1f cpu_ms_per_mb=%.3f", bytes / wall / 1e6, cpu * 1e3 / (bytes / 1e6));
+        printf(" bytes=%llu mb_per_s=%.1f cpu_ms_per_mb=%.3f", (unsigned long long)bytes, bytes / wall / 1e6,
+               cpu * 1e3 / (bytes / 1e6));
     printf("\n");
     return failed != 0;
 }
 
-static int run_latency(httpring_client *c, const char *url, long total) {
+static int run_latency(httpring_client *c, long total) {
     uint64_t *lat = malloc(sizeof(uint64_t) * (size_t)total);
     httpring_handle h;
     httpring_state st;
+    long failed = 0;
     for (int i = 0; i < 100; i++) { /* warm-up */
-        httpring_client_get(c, url, 0, &h);
+        httpring_code rc = httpring_client_get(c, url_at(0), 0, &h);
+        if (rc != HTTPRING_OK) die("submit", rc);
         httpring_handle_wait(c, h, -1, &st);
+        if (st != HTTPRING_STATE_DONE) {
+            httpring_completion d = {h, 0, httpring_handle_error(c, h), 0};
+            note_failure(c, &d, &failed);
+            return 1;
+        }
         httpring_handle_free(c, h);
     }
     double c0 = cpu_s(), t0 = now_s();
-    long failed = 0;
     for (long i = 0; i < total; i++) {
         double s = now_s();
-        httpring_code rc = httpring_client_get(c, url, 0, &h);
+        httpring_code rc = httpring_client_get(c, url_at(i), 0, &h);
         if (rc != HTTPRING_OK) die("submit", rc);
         httpring_handle_wait(c, h, -1, &st);
         if (st != HTTPRING_STATE_DONE) failed++;
@@ -124,30 +208,55 @@ static int run_latency(httpring_client *c, const char *url, long total) {
     }
     double wall = now_s() - t0, cpu = cpu_s() - c0;
     qsort(lat, (size_t)total, sizeof(uint64_t), cmp_u64);
-    printf("mode=latency requests=%ld failed=%ld req_per_s=%.0f cpu_us_per_req=%.2f p50_us=%llu p95_us=%llu "
-           "p99_us=%llu max_us=%llu\n",
-           total, failed, total / wall, cpu * 1e6 / total, (unsigned long long)lat[total / 2],
-           (unsigned long long)lat[total * 95 / 100], (unsigned long long)lat[total * 99 / 100],
-           (unsigned long long)lat[total - 1]);
+#define PCT(p) ((unsigned long long)lat[(size_t)((total - 1) * (p) / 100.0 + 0.5)])
+    printf("mode=latency requests=%ld failed=%ld wall_s=%.4f req_per_s=%.0f cpu_us_per_req=%.2f p50_us=%llu p95_us=%llu "
+           "p99_us=%llu max_us=%llu q_us=",
+           total, failed, wall, total / wall, cpu * 1e6 / total, PCT(50), PCT(95), PCT(99), PCT(100));
+    for (size_t q = 0; q < NQ; q++) printf("%s%llu", q ? "," : "", PCT(QUANTILES[q]));
+    printf(" maxrss_kb=%ld\n", maxrss_kb());
     free(lat);
     return failed != 0;
 }
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s throughput|latency|bulk URL [inflight] [requests]\n", argv[0]);
+        fprintf(stderr, "usage: %s throughput|bulk|h2|fanout|manyhosts|latency URL|@FILE [inflight] [requests]\n",
+                argv[0]);
         return 2;
     }
-    const char *mode = argv[1], *url = argv[2];
-    httpring_client *c = httpring_client_new(NULL);
+    const char *mode = argv[1];
+    load_urls(argv[2]);
+    long a3 = argc > 3 ? atol(argv[3]) : 0, a4 = argc > 4 ? atol(argv[4]) : 0;
+    /* Fan-out keeps one connection per request in flight: allow as many descriptors. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    /* The benchmark's HTTPS server has a throwaway CA: trust it when the library can. */
+    httpring_config *cfg = httpring_config_new();
+    const char *ca = getenv("HTTPRING_BENCH_CA");
+    if (ca && *ca && httpring_config_set_ca_file) {
+        httpring_code crc = httpring_config_set_ca_file(cfg, ca);
+        if (crc != HTTPRING_OK) die("httpring_config_set_ca_file", crc);
+    }
+    httpring_client *c = httpring_client_new(cfg);
+    httpring_config_free(cfg);
     if (!c) return 1;
     int rc;
     if (strcmp(mode, "latency") == 0) {
-        rc = run_latency(c, url, argc > 3 ? atol(argv[3]) : 20000);
+        rc = run_latency(c, a3 ? a3 : 20000);
     } else if (strcmp(mode, "throughput") == 0) {
-        rc = run_concurrent(c, url, argc > 3 ? atol(argv[3]) : 64, argc > 4 ? atol(argv[4]) : 200000, mode);
+        rc = run_concurrent(c, a3 ? a3 : 64, a4 ? a4 : 200000, mode, 1);
     } else if (strcmp(mode, "bulk") == 0) {
-        rc = run_concurrent(c, url, argc > 3 ? atol(argv[3]) : 16, argc > 4 ? atol(argv[4]) : 2000, mode);
+        rc = run_concurrent(c, a3 ? a3 : 16, a4 ? a4 : 2000, mode, 1);
+    } else if (strcmp(mode, "h2") == 0) {
+        rc = run_concurrent(c, a3 ? a3 : 64, a4 ? a4 : 100000, mode, 1);
+    } else if (strcmp(mode, "fanout") == 0) {
+        long n = a3 ? a3 : 10000;
+        rc = run_concurrent(c, n, a4 ? a4 : n, mode, 0);
+    } else if (strcmp(mode, "manyhosts") == 0) {
+        rc = run_concurrent(c, a3 ? a3 : 64, a4 ? a4 : 5000, mode, 0);
     } else {
         fprintf(stderr, "unknown mode %s\n", mode);
         return 2;

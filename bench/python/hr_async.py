@@ -1,0 +1,45 @@
+"""httpring through its Python binding, asyncio: httpring.AsyncClient, one coroutine per
+request, a semaphore bounding the requests in flight (the same harness as aiohttp, httpx and
+pyreqwest). Latency: one coroutine, sequential awaits."""
+
+import asyncio
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import (  # noqa: E402
+    Args, missing, raise_nofile, report_concurrent, run_async_concurrent, run_async_latency, unsupported,
+)
+
+
+def main() -> int:
+    a = Args(sys.argv)
+    try:
+        import httpring
+    except ImportError as e:
+        missing("httpring (Python binding)", e)
+    raise_nofile()
+
+    async def run() -> int:
+        try:
+            client = httpring.AsyncClient(http2=True, verify=False) if a.h2 else httpring.AsyncClient()
+        except NotImplementedError as e:
+            unsupported(f"httpring.AsyncClient(http2=True): {e}")
+        async with client:
+            async def fetch(u: str):
+                r = await client.get(u)
+                return r.status_code, len(r.content)
+
+            try:
+                if a.mode == "latency":
+                    return await run_async_latency(a, fetch)
+                t, wall, used = await run_async_concurrent(a, fetch)
+            except httpring.UnsupportedProtocol as e:
+                unsupported(f"httpring: {e}")
+            return report_concurrent(a, t, wall, used)
+
+    return asyncio.run(run())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
