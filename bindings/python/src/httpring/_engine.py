@@ -1,0 +1,254 @@
+"""One engine client (``httpring_client*``) and the few calls every request makes on it.
+
+Ownership rule: an engine handle belongs to exactly one Python owner at a time (a pending
+entry of the async client, a sync call frame, or a ``Handle`` object); the owner frees it
+exactly once, right after the response or error has been copied out. Freeing the client
+releases whatever is left, so a closed client never needs its handles freed one by one.
+
+Per request the hot path makes: one ``httpring_client_send``, one
+``httpring_handle_response``, one ``httpring_response_headers_raw``, three ``string_at``
+copies (body, URL, header block), and a share of one batched ``httpring_handles_free``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+import threading
+from ctypes import c_size_t, c_uint32, c_uint64, c_void_p, create_string_buffer
+from typing import Any, List, Optional, Sequence, Tuple
+
+from . import _ffi
+from ._config import Limits, Timeout, build_config
+from ._exceptions import ClientClosed, from_code
+from ._models import HeaderPairs, Request, Response, new_response
+
+# httpring_response read in one unpack instead of eight attribute reads.
+RESPONSE_LAYOUT = struct.Struct("@HIPNNPNQ")
+# httpring_completion: handle, user_data, code, status (+2 bytes of padding).
+COMPLETION_LAYOUT = struct.Struct("@QQIH2x")
+assert RESPONSE_LAYOUT.size == ctypes.sizeof(_ffi.httpring_response)
+assert COMPLETION_LAYOUT.size == ctypes.sizeof(_ffi.httpring_completion)
+
+_Header = _ffi.httpring_header
+string_at = ctypes.string_at
+
+#: A request as the engine takes it: method, URL, header pairs, body, per-request
+#: timeouts (connect, read, total in ms) or None for the client's.
+Prepared = Tuple[bytes, bytes, HeaderPairs, bytes, Optional[Tuple[int, int, int]]]
+
+
+class Scratch:
+    """Out-parameters reused across calls. One per thread (sync) or per loop (async):
+    ctypes writes into them while the GIL is released."""
+
+    __slots__ = ("handle", "resp", "data", "length", "state", "msg")
+
+    def __init__(self) -> None:
+        self.handle = c_uint64()
+        self.resp = _ffi.httpring_response()
+        self.data = c_void_p()
+        self.length = c_size_t()
+        self.state = c_uint32()
+        self.msg = create_string_buffer(512)
+
+
+def header_array(pairs: Sequence[Tuple[bytes, bytes]]) -> Any:
+    return (_Header * len(pairs))(*[(n, len(n), v, len(v)) for n, v in pairs])
+
+
+class Engine:
+    """Owns one ``httpring_client*``; closed exactly once."""
+
+    def __init__(
+        self,
+        *,
+        timeout: Timeout,
+        limits: Limits,
+        headers: HeaderPairs,
+        max_body_size: Optional[int],
+        worker_threads: int,
+    ) -> None:
+        lib = _ffi.load()
+        self.lib = lib
+        cfg = build_config(
+            lib,
+            timeout=timeout,
+            limits=limits,
+            headers=headers or (),
+            max_body_size=max_body_size,
+            worker_threads=worker_threads,
+        )
+        try:
+            ptr = lib.httpring_client_new(cfg)
+        finally:
+            lib.httpring_config_free(cfg)
+        if not ptr:
+            raise OSError("httpring_client_new failed (out of eventfds or memory)")
+        self.ptr = ptr
+        self.closed = False
+        #: Live handles seen when the client was closed (tests check it is 0).
+        self.live_at_close: Optional[int] = None
+        #: Requests cancelled through httpring_handle_cancel while still pending.
+        self.cancelled = 0
+        self._close_lock = threading.Lock()
+        # Bound C functions cached as attributes: one lookup per call, not two.
+        self._send = lib.httpring_client_send
+        self._handle_response = lib.httpring_handle_response
+        self._headers_raw = lib.httpring_response_headers_raw
+        self._free = lib.httpring_handle_free
+        self._free_many = lib.httpring_handles_free
+
+    # --- lifecycle ---
+    def check_open(self) -> None:
+        if self.closed:
+            raise ClientClosed(
+                "Cannot send a request, as the client has been closed.",
+                code=_ffi.HTTPRING_ERR_CLIENT_CLOSED,
+            )
+
+    def live_handles(self) -> int:
+        self.check_open()
+        n = c_size_t()
+        code = self.lib.httpring_client_live_handles(self.ptr, n)
+        if code:
+            raise from_code(code)
+        return n.value
+
+    def close(self) -> None:
+        """Frees the engine client: pending requests end as cancelled, threads are joined."""
+        with self._close_lock:
+            if self.closed:
+                return
+            n = c_size_t()
+            if self.lib.httpring_client_live_handles(self.ptr, n) == _ffi.HTTPRING_OK:
+                self.live_at_close = n.value
+            self.closed = True
+            self.lib.httpring_client_free(self.ptr)
+
+    def fileno(self) -> int:
+        self.check_open()
+        fd = self.lib.httpring_client_fd(self.ptr)
+        if fd < 0:
+            raise ClientClosed("the client has been closed", code=_ffi.HTTPRING_ERR_CLIENT_CLOSED)
+        return fd
+
+    # --- submit ---
+    def submit(self, prep: Prepared, user_data: int, s: Scratch, url: str = "") -> int:
+        """Starts a request; returns its handle. Invalid input raises here, no handle made."""
+        method_b, url_b, pairs, body, tmo = prep
+        if tmo is None:
+            if pairs:
+                code = self._send(
+                    self.ptr, method_b, url_b, header_array(pairs), len(pairs),
+                    body, len(body), user_data, s.handle,
+                )
+            else:
+                code = self._send(
+                    self.ptr, method_b, url_b, None, 0, body, len(body), user_data, s.handle
+                )
+        else:
+            code = self._submit_built(prep, user_data, s)
+        if code:
+            raise self.submit_error(code, prep, url)
+        return s.handle.value
+
+    def _submit_built(self, prep: Prepared, user_data: int, s: Scratch) -> int:
+        """The request-builder path, for per-request timeouts. Setter errors are also
+        reported by submit, which always consumes the request."""
+        lib = self.lib
+        method_b, url_b, pairs, body, tmo = prep
+        req = lib.httpring_request_new(method_b, url_b)
+        if not req:
+            return _ffi.HTTPRING_ERR_INVALID_ARGUMENT
+        for n, v in pairs or ():
+            lib.httpring_request_add_header_bytes(req, n, len(n), v, len(v))
+        if body:
+            lib.httpring_request_set_body(req, body, len(body))
+        lib.httpring_request_set_user_data(req, user_data)
+        connect, read, total = tmo  # type: ignore[misc]
+        lib.httpring_request_set_connect_timeout_ms(req, connect)
+        lib.httpring_request_set_read_timeout_ms(req, read)
+        lib.httpring_request_set_timeout_ms(req, total)
+        return lib.httpring_client_submit(self.ptr, req, s.handle)
+
+    def submit_error(self, code: int, prep: Prepared, url: str = "") -> Exception:
+        if code == _ffi.HTTPRING_ERR_CLIENT_CLOSED:
+            self.check_open()
+        method = prep[0].decode("ascii", "replace")
+        url = url or prep[1].decode("utf-8", "replace")
+        context = f"{method} {url}"
+        return from_code(code, request=Request(method, url), context=context)
+
+    # --- results ---
+    def read(self, h: int, method: str, s: Scratch, url: str = "") -> Any:
+        """The Response of a completed handle, or the exception it failed with (returned,
+        not raised). Copies everything out; the caller frees the handle next."""
+        ptr = self.ptr
+        code = self._handle_response(ptr, h, s.resp)
+        if code:
+            return self.error(h, code, method, s, url)
+        status, version, body_p, body_len, _, url_p, url_len, elapsed = RESPONSE_LAYOUT.unpack_from(s.resp)
+        content = string_at(body_p, body_len) if body_len else b""
+        self._headers_raw(ptr, h, s.data, s.length)
+        return new_response(
+            status,
+            content,
+            version,
+            string_at(s.data.value, s.length.value),
+            string_at(url_p, url_len),
+            elapsed,
+            method,
+        )
+
+    def error(self, h: int, code: int, method: str, s: Scratch, url: str = "") -> Exception:
+        if code == _ffi.HTTPRING_ERR_CLIENT_CLOSED and self.closed:
+            return ClientClosed(
+                "the client was closed while the request was pending",
+                code=code,
+                request=Request(method, url) if url else None,
+            )
+        message = self.message(h, s)
+        request = Request(method, url) if url else None
+        return from_code(code, message, request=request, context=f"{method} {url}" if url else "")
+
+    def message(self, h: int, s: Scratch) -> str:
+        buf = s.msg
+        n = s.length
+        if self.lib.httpring_handle_error_message(self.ptr, h, buf, len(buf), n):
+            return ""
+        if n.value >= len(buf):
+            buf = create_string_buffer(n.value + 1)
+            self.lib.httpring_handle_error_message(self.ptr, h, buf, len(buf), n)
+        return buf.value.decode("utf-8", "replace")
+
+    def free(self, h: int) -> None:
+        self._free(self.ptr, h)
+
+    def free_many(self, handles: List[int]) -> None:
+        n = len(handles)
+        if n == 1:
+            self._free(self.ptr, handles[0])
+        elif n:
+            self._free_many(self.ptr, (c_uint64 * n)(*handles), n)
+
+    def cancel(self, h: int) -> None:
+        """Cancels a pending request (its connection is closed, not reused)."""
+        lib = self.lib
+        if lib.httpring_handle_cancel(self.ptr, h) == _ffi.HTTPRING_OK:
+            if lib.httpring_handle_error(self.ptr, h) == _ffi.HTTPRING_ERR_CANCELLED:
+                self.cancelled += 1
+
+
+def prepare_timeout(timeout: Any) -> Optional[Tuple[int, int, int]]:
+    from ._config import USE_CLIENT_DEFAULT, to_timeout
+
+    if timeout is USE_CLIENT_DEFAULT:
+        return None
+    return to_timeout(timeout).as_ms()
+
+
+def response_or_raise(result: Any) -> Response:
+    if isinstance(result, Response):
+        return result
+    raise result
