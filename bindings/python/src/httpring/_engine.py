@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import struct
 import threading
+import weakref
 from ctypes import c_size_t, c_uint32, c_uint64, c_void_p, create_string_buffer
 from typing import Any, List, Optional, Sequence, Tuple
 
@@ -36,6 +37,12 @@ string_at = ctypes.string_at
 #: A request as the engine takes it: method, URL, header pairs, body, per-request
 #: timeouts (connect, read, total in ms) or None for the client's.
 Prepared = Tuple[bytes, bytes, HeaderPairs, bytes, Optional[Tuple[int, int, int]]]
+
+
+#: Every engine client created (weakly): tests check none leaks handles.
+ALL_ENGINES: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+#: When a list, close() appends the number of handles live at close (a test hook).
+CLOSE_LOG: Optional[List[int]] = None
 
 
 class Scratch:
@@ -87,6 +94,7 @@ class Engine:
             raise OSError("httpring_client_new failed (out of eventfds or memory)")
         self.ptr = ptr
         self.closed = False
+        ALL_ENGINES.add(self)
         #: Live handles seen when the client was closed (tests check it is 0).
         self.live_at_close: Optional[int] = None
         #: Requests cancelled through httpring_handle_cancel while still pending.
@@ -123,6 +131,8 @@ class Engine:
             n = c_size_t()
             if self.lib.httpring_client_live_handles(self.ptr, n) == _ffi.HTTPRING_OK:
                 self.live_at_close = n.value
+                if CLOSE_LOG is not None:
+                    CLOSE_LOG.append(n.value)
             self.closed = True
             self.lib.httpring_client_free(self.ptr)
 
@@ -177,8 +187,10 @@ class Engine:
             self.check_open()
         method = prep[0].decode("ascii", "replace")
         url = url or prep[1].decode("utf-8", "replace")
-        context = f"{method} {url}"
-        return from_code(code, request=Request(method, url), context=context)
+        message = ""
+        if code == _ffi.HTTPRING_ERR_UNSUPPORTED_SCHEME and url.lower().startswith("https:"):
+            message = "https is not supported by this build yet (the engine has no TLS)"
+        return from_code(code, message, request=Request(method, url), context=f"{method} {url}")
 
     # --- results ---
     def read(self, h: int, method: str, s: Scratch, url: str = "") -> Any:
