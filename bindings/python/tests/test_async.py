@@ -180,8 +180,8 @@ def test_errors_map_to_exceptions(testserver):
                 await c.get("http://127.0.0.1:1/")
             with pytest.raises(httpring.InvalidURL):
                 await c.get("http://")
-            with pytest.raises(httpring.UnsupportedProtocol, match="https is not supported"):
-                await c.get("https://127.0.0.1/")
+            with pytest.raises(httpring.UnsupportedProtocol):
+                await c.get("ftp://127.0.0.1/")
             with pytest.raises(httpring.TotalTimeout):
                 await c.get(testserver.url + "/drip/20/50", timeout=httpring.Timeout(total=0.3))
             assert c.live_handles() == 0

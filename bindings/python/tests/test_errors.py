@@ -55,6 +55,12 @@ def test_from_code_carries_code_and_message():
     assert _ffi.error_name(_ffi.HTTPRING_ERR_DNS) == "HTTPRING_ERR_DNS"
 
 
+def test_unknown_code_is_a_transport_error():
+    e = from_code(999, "something new")
+    assert type(e) is httpring.TransportError
+    assert e.code == 999 and e.code_name == "HTTPRING_UNKNOWN"
+
+
 def test_connect_refused(client):
     url = f"http://127.0.0.1:{free_port()}/"
     with pytest.raises(httpring.ConnectError) as info:
@@ -70,11 +76,24 @@ def test_invalid_url(client, url):
         client.get(url)
 
 
-@pytest.mark.parametrize("url", ["https://127.0.0.1/", "ftp://127.0.0.1/"])
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/", "gopher://127.0.0.1/", "ws://127.0.0.1/"])
 def test_unsupported_scheme(client, url):
     with pytest.raises(httpring.UnsupportedProtocol) as info:
         client.get(url)
     assert info.value.code_name == "HTTPRING_ERR_UNSUPPORTED_SCHEME"
+
+
+def test_https_without_tls_is_explained(client):
+    """An engine built without TLS refuses https with a clear message; one with TLS
+    tries to connect (and this port is closed)."""
+    try:
+        client.get(f"https://127.0.0.1:{free_port()}/")
+    except httpring.UnsupportedProtocol as e:
+        assert "https is not supported by this build yet" in str(e)
+    except httpring.ConnectError as e:
+        assert e.code_name == "HTTPRING_ERR_CONNECT_REFUSED"
+    else:  # pragma: no cover
+        pytest.fail("a closed port answered")
 
 
 @pytest.mark.parametrize(

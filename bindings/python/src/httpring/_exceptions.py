@@ -47,7 +47,7 @@ class HTTPError(Exception):
     @property
     def code_name(self) -> Optional[str]:
         """The code's C name, e.g. ``HTTPRING_ERR_CONNECT_REFUSED``."""
-        return None if self.code is None else _CODE_NAMES.get(self.code, "HTTPRING_UNKNOWN")
+        return None if self.code is None else (_CODE_NAMES.get(self.code) or _library_name(self.code))
 
     @property
     def request(self) -> "Request":
@@ -216,6 +216,13 @@ _DEFAULT_MESSAGES: Dict[int, str] = {
 }
 
 
+def _library_name(code: int) -> str:
+    try:
+        return _ffi.error_name(code)
+    except OSError:
+        return f"code {code}"
+
+
 def from_code(
     code: int,
     message: str = "",
@@ -225,8 +232,10 @@ def from_code(
 ) -> Exception:
     """Builds the exception for an engine code. ``message`` is the engine's text (may be
     empty); ``context`` says what was being done (e.g. the URL)."""
-    cls: Type[Exception] = CODE_EXCEPTIONS.get(code, InternalError)
-    name = _CODE_NAMES.get(code, f"code {code}")
+    # A code newer than this binding (the engine only appends codes) is still a failure
+    # of the request: the library itself knows its name.
+    cls: Type[Exception] = CODE_EXCEPTIONS.get(code, TransportError)
+    name = _CODE_NAMES.get(code) or _library_name(code)
     text = message or _DEFAULT_MESSAGES.get(code, name)
     if context:
         text = f"{text} ({context})"
