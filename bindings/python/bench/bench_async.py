@@ -1,6 +1,7 @@
 """Requests per second at N requests in flight (N coroutines, each looping GET url), for
-httpring.AsyncClient and, when installed, aiohttp and pyreqwest. Also CPU per request (the
-client process's user+sys time) and httpring's sequential latency.
+httpring.AsyncClient and, when installed, aiohttp and pyreqwest. Also CPU per request: the
+whole client process's (user+sys, so including a library's own runtime threads) and the
+asyncio thread's alone; and httpring's sequential latency.
 
     python bench/bench_async.py URL [--concurrency 64] [--seconds 5] [--warmup 1]
 
@@ -19,7 +20,10 @@ import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+try:
+    import httpring  # noqa: F401
+except ImportError:  # a checkout without `pip install`: use the sources next to this file
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
 
 def cpu() -> float:
@@ -42,14 +46,14 @@ async def drive(get, url: str, concurrency: int, seconds: float, warmup: float) 
     tasks = [asyncio.ensure_future(worker()) for _ in range(concurrency)]
     await asyncio.sleep(warmup)
     measuring = True
-    t0, c0 = time.perf_counter(), cpu()
+    t0, c0, p0 = time.perf_counter(), cpu(), time.thread_time()
     await asyncio.sleep(seconds)
     measuring = False
-    elapsed, used = time.perf_counter() - t0, cpu() - c0
+    elapsed, used, own = time.perf_counter() - t0, cpu() - c0, time.thread_time() - p0
     n = count
     stop = True
     await asyncio.gather(*tasks)
-    return n / elapsed, used / max(n, 1) * 1e6
+    return n / elapsed, used / max(n, 1) * 1e6, own / max(n, 1) * 1e6
 
 
 async def bench_httpring(url: str, c: int, s: float, w: float) -> tuple:
@@ -107,19 +111,23 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--only", default="", help="comma list: httpring,aiohttp,pyreqwest")
+    ap.add_argument("--no-latency", action="store_true", help="skip the sequential p50")
     args = ap.parse_args()
     benches = {"httpring": bench_httpring, "aiohttp": bench_aiohttp, "pyreqwest": bench_pyreqwest}
     wanted = [b for b in (args.only.split(",") if args.only else benches)]
     results = {}
     for name in wanted:
         try:
-            rps, us = asyncio.run(benches[name](args.url, args.concurrency, args.seconds, args.warmup))
+            rps, us, own = asyncio.run(benches[name](args.url, args.concurrency, args.seconds, args.warmup))
         except ImportError:
             print(f"{name:10s} not installed")
             continue
         results[name] = rps
-        print(f"{name:10s} {rps:10.0f} req/s  {us:7.1f} us CPU/request  ({args.concurrency} in flight)")
-    if "httpring" in results:
+        print(
+            f"{name:10s} {rps:8.0f} req/s  CPU/request: {us:5.1f} us process, "
+            f"{own:5.1f} us asyncio thread  ({args.concurrency} in flight)"
+        )
+    if "httpring" in results and not args.no_latency:
         for other in ("aiohttp", "pyreqwest"):
             if other in results:
                 print(f"httpring / {other}: {results['httpring'] / results[other]:.2f}x")

@@ -21,9 +21,9 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 from . import _ffi
 from ._base_client import BaseClient
 from ._config import USE_CLIENT_DEFAULT
-from ._engine import COMPLETION_LAYOUT, Engine, Prepared, Scratch
+from ._engine import COMPLETION_LAYOUT, RESPONSE_LAYOUT, Engine, Prepared, Scratch, string_at
 from ._exceptions import ClientClosed
-from ._models import REDIRECT_STATUSES, HeaderTypes, QueryParamTypes, Request, Response
+from ._models import REDIRECT_STATUSES, HeaderTypes, QueryParamTypes, Request, Response, new_response
 
 _DRAIN_BATCH = 256
 _get_running_loop = asyncio.get_running_loop
@@ -36,7 +36,7 @@ class _Dispatcher:
 
     __slots__ = (
         "engine", "pending", "next_uid", "loop", "fd", "s", "buf", "buf_view", "buf_p",
-        "count", "drain", "read", "free_many", "free_array", "thread",
+        "count", "drain", "free_many", "free_array", "thread",
     )
 
     def __init__(self, engine: Engine) -> None:
@@ -53,7 +53,6 @@ class _Dispatcher:
         self.buf_p = ctypes.cast(self.buf, ctypes.POINTER(_ffi.httpring_completion))
         self.count = ctypes.c_size_t()
         self.drain = engine.lib.httpring_client_drain
-        self.read = engine.read
         self.free_many = engine.lib.httpring_handles_free
         self.free_array = (ctypes.c_uint64 * _DRAIN_BATCH)()
         self.thread: Optional[int] = None
@@ -76,14 +75,30 @@ class _Dispatcher:
         self.loop = loop
         self.thread = threading.get_ident()
 
+    def submit(self, prep: Prepared, method: str, url: str) -> Tuple[int, asyncio.Future]:
+        """Starts a request; returns its user_data key and the future it will resolve."""
+        loop = _get_running_loop()
+        if loop is not self.loop:
+            self.bind(loop)
+        uid = self.next_uid = self.next_uid + 1
+        h = self.engine.submit(prep, uid, self.s, url)
+        fut = loop.create_future()
+        self.pending[uid] = (fut, h, method, url)
+        return uid, fut
+
     def on_readable(self) -> None:
+        """Drains completions, builds each response, frees the batch, resolves futures.
+        This is the per-request hot path: everything it needs is bound to locals."""
         engine = self.engine
         if engine.closed:
             return
         ptr = engine.ptr
         pending = self.pending
-        read = self.read
         s = self.s
+        resp, data, length = s.resp, s.data, s.length
+        handle_response = engine.lib.httpring_handle_response
+        headers_raw = engine.lib.httpring_response_headers_raw
+        unpack_response = RESPONSE_LAYOUT.unpack_from
         size = COMPLETION_LAYOUT.size
         while True:
             self.drain(ptr, self.buf_p, _DRAIN_BATCH, self.count)
@@ -91,27 +106,43 @@ class _Dispatcher:
             if not n:
                 return
             freed = []
-            resolved = []
-            for h, uid, code, status in COMPLETION_LAYOUT.iter_unpack(self.buf_view[: n * size]):
-                entry = pending.pop(uid, None)
-                if entry is None:
-                    continue  # abandoned: its owner already freed it
-                try:
-                    result = read(h, entry[2], s, entry[3])
-                except Exception as e:  # never leave a future hanging
-                    result = e
-                freed.append(h)
-                resolved.append((entry[0], result))
-            k = len(freed)
-            if k:
-                self.free_array[:k] = freed
-                self.free_many(ptr, self.free_array, k)
-            for fut, result in resolved:
-                if not fut.done():
-                    if result.__class__ is Response:
-                        fut.set_result(result)
-                    else:
-                        fut.set_exception(result)
+            try:
+                for h, uid, code, _status in COMPLETION_LAYOUT.iter_unpack(self.buf_view[: n * size]):
+                    entry = pending.pop(uid, None)
+                    if entry is None:
+                        continue  # abandoned: its owner already freed it
+                    freed.append(h)
+                    fut = entry[0]
+                    try:
+                        if code == 0 and handle_response(ptr, h, resp) == 0:
+                            status, version, body_p, body_len, _, url_p, url_len, elapsed = unpack_response(resp)
+                            headers_raw(ptr, h, data, length)
+                            result: Any = new_response(
+                                status,
+                                string_at(body_p, body_len) if body_len else b"",
+                                version,
+                                string_at(data.value, length.value),
+                                string_at(url_p, url_len),
+                                elapsed,
+                                entry[2],
+                            )
+                            if not fut.done():
+                                fut.set_result(result)
+                            continue
+                        result = engine.read(h, entry[2], s, entry[3])
+                    except Exception as e:  # never leave a future hanging
+                        result = e
+                    if not fut.done():
+                        if result.__class__ is Response:
+                            fut.set_result(result)
+                        else:
+                            fut.set_exception(result)
+            finally:
+                # Every response above is a copy: the whole batch is freed in one call.
+                k = len(freed)
+                if k:
+                    self.free_array[:k] = freed
+                    self.free_many(ptr, self.free_array, k)
             if n < _DRAIN_BATCH:
                 return
 
@@ -181,13 +212,7 @@ class AsyncClient(BaseClient):
 
     async def _send_one(self, prep: Prepared, method: str, url: str) -> Response:
         d = self._dispatcher
-        loop = _get_running_loop()
-        if loop is not d.loop:
-            d.bind(loop)
-        uid = d.next_uid = d.next_uid + 1
-        h = d.engine.submit(prep, uid, d.s, url)
-        fut = loop.create_future()
-        d.pending[uid] = (fut, h, method, url)
+        uid, fut = d.submit(prep, method, url)
         try:
             return await fut  # type: ignore[no-any-return]
         except BaseException:
@@ -211,7 +236,15 @@ class AsyncClient(BaseClient):
         follow_redirects: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout)
-        response = await self._send_one(prep, method, url_s)
+        # _send_one inlined: one coroutine per request, not two.
+        d = self._dispatcher
+        uid, fut = d.submit(prep, method, url_s)
+        try:
+            response: Response = await fut
+        except BaseException:
+            if uid in d.pending:
+                d.abandon(uid)
+            raise
         if response.status_code in REDIRECT_STATUSES and self._should_follow(follow_redirects):
             response = await self._follow(response, prep, method, url_s)
         return response
@@ -225,9 +258,19 @@ class AsyncClient(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
-        return await self.request(
-            "GET", url, params=params, headers=headers, timeout=timeout, follow_redirects=follow_redirects
-        )
+        # The body of request(), repeated so a GET is a single coroutine.
+        prep, method, url_s = self._prepare("GET", url, params, headers, None, None, None, timeout)
+        d = self._dispatcher
+        uid, fut = d.submit(prep, method, url_s)
+        try:
+            response: Response = await fut
+        except BaseException:
+            if uid in d.pending:
+                d.abandon(uid)
+            raise
+        if response.status_code in REDIRECT_STATUSES and self._should_follow(follow_redirects):
+            response = await self._follow(response, prep, method, url_s)
+        return response
 
     async def head(self, url: Any, **kwargs: Any) -> Response:
         return await self.request("HEAD", url, **kwargs)
@@ -277,24 +320,19 @@ class AsyncClient(BaseClient):
         items = [self._from_request(r) for r in requests]
         d = self._dispatcher
         loop = _get_running_loop()
-        if loop is not d.loop:
-            d.bind(loop)
         uids: List[int] = []
         futures: List[Any] = []
         try:
             for prep, method, url in items:
-                uid = d.next_uid = d.next_uid + 1
                 try:
-                    h = d.engine.submit(prep, uid, d.s, url)
+                    uid, fut = d.submit(prep, method, url)
                 except Exception as e:
                     if not return_exceptions:
                         raise
-                    f = loop.create_future()
-                    f.set_exception(e)
-                    futures.append(f)
+                    fut = loop.create_future()
+                    fut.set_exception(e)
+                    futures.append(fut)
                     continue
-                fut = loop.create_future()
-                d.pending[uid] = (fut, h, method, url)
                 uids.append(uid)
                 futures.append(fut)
             results = await asyncio.gather(*futures, return_exceptions=return_exceptions)
