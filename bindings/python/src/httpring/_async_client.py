@@ -42,7 +42,7 @@ class _Dispatcher:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         # user_data -> (future, handle, method, url)
-        self.pending: Dict[int, Tuple[asyncio.Future, int, str, str]] = {}
+        self.pending: Dict[int, Tuple["asyncio.Future[Any]", int, str, str]] = {}
         self.next_uid = 0
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         self.fd = -1
@@ -75,7 +75,7 @@ class _Dispatcher:
         self.loop = loop
         self.thread = threading.get_ident()
 
-    def submit(self, prep: Prepared, method: str, url: str) -> Tuple[int, asyncio.Future]:
+    def submit(self, prep: Prepared, method: str, url: str) -> Tuple[int, "asyncio.Future[Any]"]:
         """Starts a request; returns its user_data key and the future it will resolve."""
         loop = _get_running_loop()
         if loop is not self.loop:
@@ -121,7 +121,7 @@ class _Dispatcher:
                                 status,
                                 string_at(body_p, body_len) if body_len else b"",
                                 version,
-                                string_at(data.value, length.value),
+                                string_at(data.value, length.value),  # type: ignore[arg-type]
                                 string_at(url_p, url_len),
                                 elapsed,
                                 entry[2],
@@ -272,23 +272,98 @@ class AsyncClient(BaseClient):
             response = await self._follow(response, prep, method, url_s)
         return response
 
-    async def head(self, url: Any, **kwargs: Any) -> Response:
-        return await self.request("HEAD", url, **kwargs)
+    async def head(
+        self,
+        url: Any,
+        *,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return await self.request(
+            "HEAD", url, params=params, headers=headers, timeout=timeout,
+            follow_redirects=follow_redirects,
+        )
 
-    async def options(self, url: Any, **kwargs: Any) -> Response:
-        return await self.request("OPTIONS", url, **kwargs)
+    async def options(
+        self,
+        url: Any,
+        *,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return await self.request(
+            "OPTIONS", url, params=params, headers=headers, timeout=timeout,
+            follow_redirects=follow_redirects,
+        )
 
-    async def delete(self, url: Any, **kwargs: Any) -> Response:
-        return await self.request("DELETE", url, **kwargs)
+    async def delete(
+        self,
+        url: Any,
+        *,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return await self.request(
+            "DELETE", url, params=params, headers=headers, timeout=timeout,
+            follow_redirects=follow_redirects,
+        )
 
-    async def post(self, url: Any, **kwargs: Any) -> Response:
-        return await self.request("POST", url, **kwargs)
+    async def post(
+        self,
+        url: Any,
+        *,
+        content: Any = None,
+        data: Any = None,
+        json: Any = None,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return await self.request(
+            "POST", url, content=content, data=data, json=json, params=params,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+        )
 
-    async def put(self, url: Any, **kwargs: Any) -> Response:
-        return await self.request("PUT", url, **kwargs)
+    async def put(
+        self,
+        url: Any,
+        *,
+        content: Any = None,
+        data: Any = None,
+        json: Any = None,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return await self.request(
+            "PUT", url, content=content, data=data, json=json, params=params,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+        )
 
-    async def patch(self, url: Any, **kwargs: Any) -> Response:
-        return await self.request("PATCH", url, **kwargs)
+    async def patch(
+        self,
+        url: Any,
+        *,
+        content: Any = None,
+        data: Any = None,
+        json: Any = None,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return await self.request(
+            "PATCH", url, content=content, data=data, json=json, params=params,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+        )
 
     async def send(self, request: Request, *, follow_redirects: Any = USE_CLIENT_DEFAULT) -> Response:
         prep, method, url = self._from_request(request)

@@ -4,7 +4,7 @@ encoded form, and the redirect policy (followed in Python until the engine has i
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ._config import (
     DEFAULT_LIMITS,
@@ -207,7 +207,7 @@ class BaseClient:
         return self.follow_redirects if follow_redirects is USE_CLIENT_DEFAULT else bool(follow_redirects)
 
     def _next_request(
-        self, response: Response, prep: Prepared, method: str, url: str, history: list
+        self, response: Response, prep: Prepared, method: str, url: str, history: List[Response]
     ) -> Optional[Tuple[Prepared, str, str]]:
         """The request a redirect response asks for, or None if it is not a redirect."""
         if response.status_code not in REDIRECT_STATUSES:

@@ -9,6 +9,7 @@ responses arrive.
 
 from __future__ import annotations
 
+import ctypes
 import select
 import threading
 import weakref
@@ -212,26 +213,112 @@ class Client(BaseClient):
             response = self._follow(response, prep, method, url_s)
         return response
 
-    def get(self, url: Any, **kwargs: Any) -> Response:
-        return self.request("GET", url, **kwargs)
+    def get(
+        self,
+        url: Any,
+        *,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return self.request(
+            "GET", url, params=params, headers=headers, timeout=timeout,
+            follow_redirects=follow_redirects,
+        )
 
-    def head(self, url: Any, **kwargs: Any) -> Response:
-        return self.request("HEAD", url, **kwargs)
+    def head(
+        self,
+        url: Any,
+        *,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return self.request(
+            "HEAD", url, params=params, headers=headers, timeout=timeout,
+            follow_redirects=follow_redirects,
+        )
 
-    def options(self, url: Any, **kwargs: Any) -> Response:
-        return self.request("OPTIONS", url, **kwargs)
+    def options(
+        self,
+        url: Any,
+        *,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return self.request(
+            "OPTIONS", url, params=params, headers=headers, timeout=timeout,
+            follow_redirects=follow_redirects,
+        )
 
-    def delete(self, url: Any, **kwargs: Any) -> Response:
-        return self.request("DELETE", url, **kwargs)
+    def delete(
+        self,
+        url: Any,
+        *,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return self.request(
+            "DELETE", url, params=params, headers=headers, timeout=timeout,
+            follow_redirects=follow_redirects,
+        )
 
-    def post(self, url: Any, **kwargs: Any) -> Response:
-        return self.request("POST", url, **kwargs)
+    def post(
+        self,
+        url: Any,
+        *,
+        content: Any = None,
+        data: Any = None,
+        json: Any = None,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return self.request(
+            "POST", url, content=content, data=data, json=json, params=params,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+        )
 
-    def put(self, url: Any, **kwargs: Any) -> Response:
-        return self.request("PUT", url, **kwargs)
+    def put(
+        self,
+        url: Any,
+        *,
+        content: Any = None,
+        data: Any = None,
+        json: Any = None,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return self.request(
+            "PUT", url, content=content, data=data, json=json, params=params,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+        )
 
-    def patch(self, url: Any, **kwargs: Any) -> Response:
-        return self.request("PATCH", url, **kwargs)
+    def patch(
+        self,
+        url: Any,
+        *,
+        content: Any = None,
+        data: Any = None,
+        json: Any = None,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return self.request(
+            "PATCH", url, content=content, data=data, json=json, params=params,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+        )
 
     def send(self, request: Request, *, follow_redirects: Any = USE_CLIENT_DEFAULT) -> Response:
         prep, method, url = self._from_request(request)
@@ -253,7 +340,7 @@ class Client(BaseClient):
             if not engine.closed:
                 engine.free(h)
         if result.__class__ is Response:
-            return result  # type: ignore[no-any-return]
+            return result
         raise result
 
     def _follow(self, response: Response, prep: Prepared, method: str, url: str) -> Response:
@@ -377,7 +464,7 @@ class Client(BaseClient):
                 self._poller.register(engine.fileno(), select.POLLIN)
             self._poller.poll(_WAIT_SLICE_MS)
         buf = (_ffi.httpring_completion * _DRAIN_BATCH)()
-        count = _ffi.c_size_t()
+        count = ctypes.c_size_t()
         routed = []
         user = []
         while True:
@@ -454,8 +541,8 @@ class Client(BaseClient):
     def wait_any(self, handles: List[Handle], timeout: Optional[float] = None) -> Optional[int]:
         """Blocks until one of ``handles`` completes; returns its index (None on timeout)."""
         engine = self._engine
-        ids = (_ffi.c_uint64 * len(handles))(*[h._live() for h in handles])
-        index = _ffi.c_size_t()
+        ids = (ctypes.c_uint64 * len(handles))(*[h._live() for h in handles])
+        index = ctypes.c_size_t()
         ms = -1 if timeout is None else int(timeout * 1000)
         code = engine.lib.httpring_handle_wait_any(engine.ptr, ids, len(handles), ms, index)
         if code == _ffi.HTTPRING_PENDING:
@@ -467,7 +554,7 @@ class Client(BaseClient):
     def wait_all(self, handles: List[Handle], timeout: Optional[float] = None) -> bool:
         """Blocks until every handle completes; returns False on timeout."""
         engine = self._engine
-        ids = (_ffi.c_uint64 * len(handles))(*[h._live() for h in handles])
+        ids = (ctypes.c_uint64 * len(handles))(*[h._live() for h in handles])
         ms = -1 if timeout is None else int(timeout * 1000)
         code = engine.lib.httpring_handle_wait_all(engine.ptr, ids, len(handles), ms)
         if code == _ffi.HTTPRING_PENDING:

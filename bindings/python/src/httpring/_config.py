@@ -38,6 +38,12 @@ class Timeout:
 
     __slots__ = ("connect", "read", "write", "pool", "total")
 
+    connect: Optional[float]
+    read: Optional[float]
+    write: Optional[float]
+    pool: Optional[float]
+    total: Optional[float]
+
     def __init__(
         self,
         timeout: Union["Timeout", float, None, Any] = UNSET,

@@ -61,7 +61,7 @@ class Scratch:
 
 
 def header_array(pairs: Sequence[Tuple[bytes, bytes]]) -> Any:
-    return (_Header * len(pairs))(*[(n, len(n), v, len(v)) for n, v in pairs])
+    return (_Header * len(pairs))(*[(n, len(n), v, len(v)) for n, v in pairs])  # type: ignore[misc]
 
 
 class Engine:
@@ -121,7 +121,7 @@ class Engine:
         code = self.lib.httpring_client_live_handles(self.ptr, n)
         if code:
             raise from_code(code)
-        return n.value
+        return int(n.value)
 
     def close(self) -> None:
         """Frees the engine client: pending requests end as cancelled, threads are joined."""
@@ -138,7 +138,7 @@ class Engine:
 
     def fileno(self) -> int:
         self.check_open()
-        fd = self.lib.httpring_client_fd(self.ptr)
+        fd: int = self.lib.httpring_client_fd(self.ptr)
         if fd < 0:
             raise ClientClosed("the client has been closed", code=_ffi.HTTPRING_ERR_CLIENT_CLOSED)
         return fd
@@ -161,7 +161,7 @@ class Engine:
             code = self._submit_built(prep, user_data, s)
         if code:
             raise self.submit_error(code, prep, url)
-        return s.handle.value
+        return int(s.handle.value)
 
     def _submit_built(self, prep: Prepared, user_data: int, s: Scratch) -> int:
         """The request-builder path, for per-request timeouts. Setter errors are also
@@ -180,7 +180,8 @@ class Engine:
         lib.httpring_request_set_connect_timeout_ms(req, connect)
         lib.httpring_request_set_read_timeout_ms(req, read)
         lib.httpring_request_set_timeout_ms(req, total)
-        return lib.httpring_client_submit(self.ptr, req, s.handle)
+        code: int = lib.httpring_client_submit(self.ptr, req, s.handle)
+        return code
 
     def submit_error(self, code: int, prep: Prepared, url: str = "") -> Exception:
         if code == _ffi.HTTPRING_ERR_CLIENT_CLOSED:
@@ -207,7 +208,7 @@ class Engine:
             status,
             content,
             version,
-            string_at(s.data.value, s.length.value),
+            string_at(s.data.value, s.length.value),  # type: ignore[arg-type]
             string_at(url_p, url_len),
             elapsed,
             method,

@@ -242,5 +242,6 @@ def from_code(
     text = f"{text} [{name}]"
     if cls is InvalidURL:
         return InvalidURL(text, code=code)
-    exc: Any = cls(text, request=request, code=code)
+    factory: Any = cls
+    exc: Exception = factory(text, request=request, code=code)
     return exc

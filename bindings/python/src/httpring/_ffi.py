@@ -384,8 +384,11 @@ def load() -> Lib:
 
 
 def error_name(code: int) -> str:
-    return load().httpring_error_name(code).decode("ascii")
+    name: bytes = load().httpring_error_name(code)
+    return name.decode("ascii")
 
 
 def engine_version() -> str:
-    return load().httpring_version().decode("ascii")
+    """The engine library's version, e.g. "0.1.0"."""
+    version: bytes = load().httpring_version()
+    return version.decode("ascii")

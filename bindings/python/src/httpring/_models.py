@@ -186,7 +186,7 @@ def encode_params(params: QueryParamTypes) -> str:
     if isinstance(params, str):
         return params
     items = params.items() if isinstance(params, Mapping) else params
-    flat = []
+    flat: List[Tuple[str, str]] = []
     for k, v in items:
         if isinstance(v, (list, tuple)):
             flat.extend((k, _param_str(x)) for x in v)
@@ -287,6 +287,7 @@ class Response:
     status_code: int
     content: bytes
     history: List["Response"]
+    _url: Union[str, bytes]
 
     def __init__(
         self,
