@@ -173,3 +173,36 @@ def test_many_clients(testserver):
     for _ in range(20):
         with httpring.Client() as c:
             assert c.get(testserver.url + "/hello").status_code == 200
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork()")
+def test_client_inherited_through_fork(testserver):
+    """The engine's threads do not survive fork(): in the child the client raises a clear
+    error instead of hanging, and closing it is a no-op; the parent is unaffected."""
+    import os
+    import warnings
+
+    c = httpring.Client()
+    assert c.get(testserver.url + "/hello").status_code == 200
+    r, w = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        code = 1
+        try:
+            c.get(testserver.url + "/hello")
+        except httpring.ClientClosed as e:
+            code = 0 if "fork" in str(e) else 2
+        except BaseException:
+            code = 3
+        c.close()
+        os.write(w, bytes([code]))
+        os._exit(0)
+    os.close(w)
+    result = os.read(r, 1)
+    os.close(r)
+    os.waitpid(pid, 0)
+    assert result == b"\x00"
+    assert c.get(testserver.url + "/hello").status_code == 200
+    c.close()

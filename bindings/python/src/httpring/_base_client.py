@@ -57,6 +57,7 @@ class BaseClient:
         verify: Any = True,
         cert: Any = None,
         proxy: Any = None,
+        trust_env: bool = True,
         max_body_size: Optional[int] = None,
         worker_threads: int = 1,
     ) -> None:

@@ -13,6 +13,7 @@ copies (body, URL, header block), and a share of one batched ``httpring_handles_
 from __future__ import annotations
 
 import ctypes
+import os
 import struct
 import threading
 import weakref
@@ -94,6 +95,8 @@ class Engine:
             raise OSError("httpring_client_new failed (out of eventfds or memory)")
         self.ptr = ptr
         self.closed = False
+        #: Inherited through fork(): the engine's threads did not come along.
+        self.forked = False
         ALL_ENGINES.add(self)
         #: Live handles seen when the client was closed (tests check it is 0).
         self.live_at_close: Optional[int] = None
@@ -109,6 +112,12 @@ class Engine:
 
     # --- lifecycle ---
     def check_open(self) -> None:
+        if self.forked:
+            raise ClientClosed(
+                "this client was created before os.fork(): its engine threads do not exist "
+                "in the child process. Create a new client after forking.",
+                code=_ffi.HTTPRING_ERR_CLIENT_CLOSED,
+            )
         if self.closed:
             raise ClientClosed(
                 "Cannot send a request, as the client has been closed.",
@@ -251,6 +260,20 @@ class Engine:
         if lib.httpring_handle_cancel(self.ptr, h) == _ffi.HTTPRING_OK:
             if lib.httpring_handle_error(self.ptr, h) == _ffi.HTTPRING_ERR_CANCELLED:
                 self.cancelled += 1
+
+
+def _after_fork_in_child() -> None:
+    """A forked child inherits engine clients whose runtime threads stayed in the parent:
+    a request would never complete and freeing would join threads that do not exist. Mark
+    them closed so the child never calls the engine with them (their memory is left)."""
+    for engine in list(ALL_ENGINES):
+        if not engine.closed:
+            engine.forked = True
+            engine.closed = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def prepare_timeout(timeout: Any) -> Optional[Tuple[int, int, int]]:
