@@ -95,3 +95,17 @@ def test_request_object():
 def test_version():
     assert httpring.__version__
     assert httpring.engine_version().count(".") == 2
+
+
+def test_string_at_copies_exactly():
+    import ctypes
+
+    from httpring._engine import string_at
+
+    buf = ctypes.create_string_buffer(b"0123456789" * 100_000)
+    addr = ctypes.addressof(buf)
+    assert string_at(addr, 10) == b"0123456789"
+    assert string_at(addr + 5, 3) == b"567"
+    assert string_at(addr, 0) == b""
+    assert string_at(addr, 1_000_000) == buf.raw[:1_000_000]
+    assert string_at(addr, 10) == ctypes.string_at(addr, 10)

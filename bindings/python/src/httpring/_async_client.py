@@ -21,7 +21,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 from . import _ffi
 from ._base_client import BaseClient
 from ._config import USE_CLIENT_DEFAULT
-from ._engine import COMPLETION_LAYOUT, RESPONSE_LAYOUT, Engine, Prepared, Scratch, string_at
+from ._engine import _ADDRESS_SPACE, COMPLETION_LAYOUT, RESPONSE_LAYOUT, Engine, Prepared, Scratch
 from ._exceptions import ClientClosed
 from ._models import REDIRECT_STATUSES, HeaderTypes, QueryParamTypes, Request, Response, new_response
 
@@ -36,7 +36,7 @@ class _Dispatcher:
 
     __slots__ = (
         "engine", "pending", "next_uid", "loop", "fd", "s", "buf", "buf_view", "buf_p",
-        "count", "drain", "free_many", "free_array", "thread",
+        "count", "drain", "free_many", "free_array", "thread", "send", "hout",
     )
 
     def __init__(self, engine: Engine) -> None:
@@ -55,6 +55,8 @@ class _Dispatcher:
         self.drain = engine.lib.httpring_client_drain
         self.free_many = engine.lib.httpring_handles_free
         self.free_array = (ctypes.c_uint64 * _DRAIN_BATCH)()
+        self.send = engine.lib.httpring_client_send
+        self.hout = self.s.handle
         self.thread: Optional[int] = None
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -81,7 +83,15 @@ class _Dispatcher:
         if loop is not self.loop:
             self.bind(loop)
         uid = self.next_uid = self.next_uid + 1
-        h = self.engine.submit(prep, uid, self.s, url)
+        method_b, url_b, pairs, body, tmo = prep
+        if pairs is None and tmo is None:
+            # Engine.submit's common case, inlined: one foreign call.
+            code = self.send(self.engine.ptr, method_b, url_b, None, 0, body, len(body), uid, self.hout)
+            if code:
+                raise self.engine.submit_error(code, prep, url)
+            h = self.hout.value
+        else:
+            h = self.engine.submit(prep, uid, self.s, url)
         fut = loop.create_future()
         self.pending[uid] = (fut, h, method, url)
         return uid, fut
@@ -99,6 +109,7 @@ class _Dispatcher:
         handle_response = engine.lib.httpring_handle_response
         headers_raw = engine.lib.httpring_response_headers_raw
         unpack_response = RESPONSE_LAYOUT.unpack_from
+        address = _ADDRESS_SPACE
         size = COMPLETION_LAYOUT.size
         while True:
             self.drain(ptr, self.buf_p, _DRAIN_BATCH, self.count)
@@ -117,12 +128,14 @@ class _Dispatcher:
                         if code == 0 and handle_response(ptr, h, resp) == 0:
                             status, version, body_p, body_len, _, url_p, url_len, elapsed = unpack_response(resp)
                             headers_raw(ptr, h, data, length)
+                            raw_p: int = data.value or 0
+                            # Copies (see _engine.string_at): the handle is freed below.
                             result: Any = new_response(
                                 status,
-                                string_at(body_p, body_len) if body_len else b"",
+                                address[body_p : body_p + body_len].tobytes(),
                                 version,
-                                string_at(data.value, length.value),  # type: ignore[arg-type]
-                                string_at(url_p, url_len),
+                                address[raw_p : raw_p + length.value].tobytes(),
+                                address[url_p : url_p + url_len].tobytes(),
                                 elapsed,
                                 entry[2],
                             )
@@ -259,9 +272,15 @@ class AsyncClient(BaseClient):
         follow_redirects: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         # The body of request(), repeated so a GET is a single coroutine.
-        prep, method, url_s = self._prepare("GET", url, params, headers, None, None, None, timeout)
+        if params is None and headers is None and timeout is USE_CLIENT_DEFAULT:
+            hit = self._get_cache.get(url)
+            if hit is None:
+                hit = self._cache_get(url)
+            prep, url_s = hit
+        else:
+            prep, _, url_s = self._prepare("GET", url, params, headers, None, None, None, timeout)
         d = self._dispatcher
-        uid, fut = d.submit(prep, method, url_s)
+        uid, fut = d.submit(prep, "GET", url_s)
         try:
             response: Response = await fut
         except BaseException:
@@ -269,7 +288,7 @@ class AsyncClient(BaseClient):
                 d.abandon(uid)
             raise
         if response.status_code in REDIRECT_STATUSES and self._should_follow(follow_redirects):
-            response = await self._follow(response, prep, method, url_s)
+            response = await self._follow(response, prep, "GET", url_s)
         return response
 
     async def head(

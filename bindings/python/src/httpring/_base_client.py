@@ -94,6 +94,8 @@ class BaseClient:
             worker_threads=worker_threads,
         )
         self._url_cache: Dict[str, Tuple[str, bytes]] = {}
+        # url -> (prepared GET, URL string): a bare get(url) skips _prepare entirely.
+        self._get_cache: Dict[Any, Tuple[Prepared, str]] = {}
         self._tls = threading.local()
         self._setup()
 
@@ -175,6 +177,14 @@ class BaseClient:
                 pairs = (pairs or ()) + ((b"content-type", ctype),)
         tmo = None if timeout is USE_CLIENT_DEFAULT else prepare_timeout(timeout)
         return (method_b, url_b, pairs, body, tmo), method, url_s
+
+    def _cache_get(self, url: Any) -> Tuple[Prepared, str]:
+        prep, _, url_s = self._prepare("GET", url)
+        if url.__class__ is str:
+            if len(self._get_cache) >= _URL_CACHE_SIZE:
+                self._get_cache.clear()
+            self._get_cache[url] = (prep, url_s)
+        return prep, url_s
 
     def build_request(
         self,

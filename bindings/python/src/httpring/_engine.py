@@ -33,7 +33,17 @@ assert RESPONSE_LAYOUT.size == ctypes.sizeof(_ffi.httpring_response)
 assert COMPLETION_LAYOUT.size == ctypes.sizeof(_ffi.httpring_completion)
 
 _Header = _ffi.httpring_header
-string_at = ctypes.string_at
+
+# Copying engine memory out: a read-only view of the whole address space, sliced at the
+# engine's pointer, reads exactly [ptr, ptr + n) like ctypes.string_at, but without a
+# foreign call (about half the cost, three times per response). The view is 2**62 bytes
+# long, so no user-space address can fall outside it and be silently cut short.
+_ADDRESS_SPACE = memoryview((ctypes.c_char * (1 << 62)).from_address(0)).cast("B")
+
+
+def string_at(ptr: int, size: int) -> bytes:
+    """The ``size`` bytes at ``ptr`` (engine-owned memory still alive) as a new bytes."""
+    return _ADDRESS_SPACE[ptr : ptr + size].tobytes()
 
 #: A request as the engine takes it: method, URL, header pairs, body, per-request
 #: timeouts (connect, read, total in ms) or None for the client's.
@@ -211,14 +221,15 @@ class Engine:
         if code:
             return self.error(h, code, method, s, url)
         status, version, body_p, body_len, _, url_p, url_len, elapsed = RESPONSE_LAYOUT.unpack_from(s.resp)
-        content = string_at(body_p, body_len) if body_len else b""
         self._headers_raw(ptr, h, s.data, s.length)
+        address = _ADDRESS_SPACE
+        data: int = s.data.value or 0
         return new_response(
             status,
-            content,
+            address[body_p : body_p + body_len].tobytes(),
             version,
-            string_at(s.data.value, s.length.value),  # type: ignore[arg-type]
-            string_at(url_p, url_len),
+            address[data : data + s.length.value].tobytes(),
+            address[url_p : url_p + url_len].tobytes(),
             elapsed,
             method,
         )

@@ -280,14 +280,14 @@ class Response:
         "_elapsed_us",
         "_method",
         "_request",
-        "history",
+        "_history",
         "_encoding",
     )
 
     status_code: int
     content: bytes
-    history: List["Response"]
     _url: Union[str, bytes]
+    _history: Optional[List["Response"]]
 
     def __init__(
         self,
@@ -313,7 +313,7 @@ class Response:
         self._elapsed_us = 0
         self._method = request.method if request else "GET"
         self._request = request
-        self.history = []
+        self._history = None
         self._encoding: Optional[str] = None
 
     # --- metadata ---
@@ -350,6 +350,18 @@ class Response:
     @request.setter
     def request(self, value: Request) -> None:
         self._request = value
+
+    @property
+    def history(self) -> List["Response"]:
+        """The redirect responses that led here, oldest first (empty if none)."""
+        h = self._history
+        if h is None:
+            h = self._history = []
+        return h
+
+    @history.setter
+    def history(self, value: List["Response"]) -> None:
+        self._history = value
 
     @property
     def reason_phrase(self) -> str:
@@ -486,6 +498,6 @@ def new_response(
     r._elapsed_us = elapsed_us
     r._method = method
     r._request = None
-    r.history = []
+    r._history = None
     r._encoding = None
     return r
