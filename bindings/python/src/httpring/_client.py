@@ -81,7 +81,7 @@ class Handle:
 
     @property
     def state(self) -> str:
-        """"pending", "done" or "failed"."""
+        """The request's state: "pending", "done" or "failed"."""
         if self._result is not None:
             return "done" if isinstance(self._result, Response) else "failed"
         state = _ffi.httpring_state()
