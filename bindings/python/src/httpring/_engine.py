@@ -5,9 +5,10 @@ entry of the async client, a sync call frame, or a ``Handle`` object); the owner
 exactly once, right after the response or error has been copied out. Freeing the client
 releases whatever is left, so a closed client never needs its handles freed one by one.
 
-Per request the hot path makes: one ``httpring_client_send``, one
-``httpring_handle_response``, one ``httpring_response_headers_raw``, three ``string_at``
-copies (body, URL, header block), and a share of one batched ``httpring_handles_free``.
+Per request the hot path makes three foreign calls: ``httpring_client_send``,
+``httpring_handle_response`` and ``httpring_response_headers_raw``; then three copies
+(body, URL, header block, see ``string_at``) and a share of one batched
+``httpring_handles_free``.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ Type conventions (the drift test holds the same table):
 - input byte buffers (``const uint8_t *``) are ``c_char_p``: a ``bytes`` object is passed
   without a copy, and its length always travels separately;
 - borrowed output pointers (``const uint8_t **``) are ``POINTER(c_void_p)``: the address is
-  read as an int and copied out with ``string_at`` before the handle is freed.
+  read as an int and the bytes copied out (``_engine.string_at``) before the handle is freed.
 """
 
 from __future__ import annotations
