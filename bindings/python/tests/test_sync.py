@@ -142,6 +142,8 @@ def test_client_default_headers(server):
         r = c.get(server.echo(), headers={"X-Default": "mine"})
         assert server.parse_echo(r)["headers"]["x-default"] == "mine"
         assert c.headers["x-default"] == "d"
+        with pytest.raises(TypeError, match="fixed when it is created"):
+            c.headers["x-new"] = "1"
 
 
 def test_response_multi_headers(client, server):

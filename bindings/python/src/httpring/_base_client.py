@@ -105,9 +105,9 @@ class BaseClient:
     # --- read-only views of the settings ---
     @property
     def headers(self) -> Headers:
-        """The default headers (sent by the engine with every request). A copy: they are
-        fixed when the client is created."""
-        return self._headers.copy()
+        """The default headers, sent by the engine with every request. Read-only: they are
+        fixed when the client is created (pass ``headers=`` per request to add more)."""
+        return _FrozenHeaders(self._headers)
 
     @property
     def timeout(self) -> Any:
@@ -242,6 +242,25 @@ class BaseClient:
             # Credentials are for the origin they were given to.
             pairs = tuple(p for p in pairs if p[0].lower() not in (b"authorization", b"cookie")) or None
         return (method_b, encode(next_url), pairs, body, tmo), method, next_url
+
+
+_FROZEN = (
+    "a client's default headers are fixed when it is created: pass headers= per request, "
+    "or create a new client"
+)
+
+
+class _FrozenHeaders(Headers):
+    __slots__ = ()
+
+    def __setitem__(self, key: str, value: str) -> None:
+        raise TypeError(_FROZEN)
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError(_FROZEN)
+
+    def add(self, key: str, value: str) -> None:
+        raise TypeError(_FROZEN)
 
 
 def _origin(url: str) -> Tuple[str, str]:
