@@ -1,0 +1,451 @@
+"""The asyncio client.
+
+One ``loop.add_reader`` per client watches the engine's completion fd. When it is
+readable, completions are drained 256 at a time; each carries the ``user_data`` given at
+submit, which keys the request's future. Responses are built right there (copied out of the
+engine), the handles of the whole batch are freed in one call, and the futures resolved.
+No thread per request, no polling: an idle client costs nothing.
+
+Cancelling the task that awaits a request cancels the engine request
+(``httpring_handle_cancel``, which closes its connection) and frees the handle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import threading
+import weakref
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
+
+from . import _ffi
+from ._base_client import BaseClient
+from ._config import USE_CLIENT_DEFAULT
+from ._engine import _ADDRESS_SPACE, COMPLETION_LAYOUT, RESPONSE_LAYOUT, Engine, Prepared, Scratch
+from ._exceptions import ClientClosed
+from ._models import REDIRECT_STATUSES, HeaderTypes, QueryParamTypes, Request, Response, new_response
+
+_DRAIN_BATCH = 256
+_get_running_loop = asyncio.get_running_loop
+
+
+class _Dispatcher:
+    """The per-client state the event loop's reader callback needs. Kept apart from
+    AsyncClient so that a registered reader does not keep the client alive (the client's
+    finalizer can then close it)."""
+
+    __slots__ = (
+        "engine", "pending", "next_uid", "loop", "fd", "s", "buf", "buf_view", "buf_p",
+        "count", "drain", "free_many", "free_array", "thread", "send", "hout",
+    )
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        # user_data -> (future, handle, method, url)
+        self.pending: Dict[int, Tuple["asyncio.Future[Any]", int, str, str]] = {}
+        self.next_uid = 0
+        self.loop: Optional[asyncio.AbstractEventLoop] = None
+        self.fd = -1
+        self.s = Scratch()
+        size = COMPLETION_LAYOUT.size
+        self.buf = (ctypes.c_char * (size * _DRAIN_BATCH))()
+        self.buf_view = memoryview(self.buf).cast("B")
+        self.buf_p = ctypes.cast(self.buf, ctypes.POINTER(_ffi.httpring_completion))
+        self.count = ctypes.c_size_t()
+        self.drain = engine.lib.httpring_client_drain
+        self.free_many = engine.lib.httpring_handles_free
+        self.free_array = (ctypes.c_uint64 * _DRAIN_BATCH)()
+        self.send = engine.lib.httpring_client_send
+        self.hout = self.s.handle
+        self.thread: Optional[int] = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Watches the fd from ``loop`` (the first loop used, or a new one once the old one
+        has no requests in flight)."""
+        self.engine.check_open()
+        old = self.loop
+        if old is not None:
+            if self.pending:
+                raise RuntimeError(
+                    "this AsyncClient has requests in flight on another event loop; "
+                    "use one client per loop"
+                )
+            if not old.is_closed():
+                old.remove_reader(self.fd)
+        self.fd = self.engine.fileno()
+        loop.add_reader(self.fd, self.on_readable)
+        self.loop = loop
+        self.thread = threading.get_ident()
+
+    def submit(self, prep: Prepared, method: str, url: str) -> Tuple[int, "asyncio.Future[Any]"]:
+        """Starts a request; returns its user_data key and the future it will resolve."""
+        loop = _get_running_loop()
+        if loop is not self.loop:
+            self.bind(loop)
+        uid = self.next_uid = self.next_uid + 1
+        method_b, url_b, pairs, body, tmo = prep
+        if pairs is None and tmo is None:
+            # Engine.submit's common case, inlined: one foreign call.
+            code = self.send(self.engine.ptr, method_b, url_b, None, 0, body, len(body), uid, self.hout)
+            if code:
+                raise self.engine.submit_error(code, prep, url)
+            h = self.hout.value
+        else:
+            h = self.engine.submit(prep, uid, self.s, url)
+        fut = loop.create_future()
+        self.pending[uid] = (fut, h, method, url)
+        return uid, fut
+
+    def on_readable(self) -> None:
+        """Drains completions, builds each response, frees the batch, resolves futures.
+        This is the per-request hot path: everything it needs is bound to locals."""
+        engine = self.engine
+        if engine.closed:
+            return
+        ptr = engine.ptr
+        pending = self.pending
+        s = self.s
+        resp, data, length = s.resp, s.data, s.length
+        handle_response = engine.lib.httpring_handle_response
+        headers_raw = engine.lib.httpring_response_headers_raw
+        unpack_response = RESPONSE_LAYOUT.unpack_from
+        address = _ADDRESS_SPACE
+        size = COMPLETION_LAYOUT.size
+        while True:
+            self.drain(ptr, self.buf_p, _DRAIN_BATCH, self.count)
+            n = self.count.value
+            if not n:
+                return
+            freed = []
+            try:
+                for h, uid, code, _status in COMPLETION_LAYOUT.iter_unpack(self.buf_view[: n * size]):
+                    entry = pending.pop(uid, None)
+                    if entry is None:
+                        continue  # abandoned: its owner already freed it
+                    freed.append(h)
+                    fut = entry[0]
+                    try:
+                        if code == 0 and handle_response(ptr, h, resp) == 0:
+                            status, version, body_p, body_len, _, url_p, url_len, elapsed = unpack_response(resp)
+                            headers_raw(ptr, h, data, length)
+                            raw_p: int = data.value or 0
+                            # Copies (see _engine.string_at): the handle is freed below.
+                            result: Any = new_response(
+                                status,
+                                address[body_p : body_p + body_len].tobytes(),
+                                version,
+                                address[raw_p : raw_p + length.value].tobytes(),
+                                address[url_p : url_p + url_len].tobytes(),
+                                elapsed,
+                                entry[2],
+                            )
+                            if not fut.done():
+                                fut.set_result(result)
+                            continue
+                        result = engine.read(h, entry[2], s, entry[3])
+                    except Exception as e:  # never leave a future hanging
+                        result = e
+                    if not fut.done():
+                        if result.__class__ is Response:
+                            fut.set_result(result)
+                        else:
+                            fut.set_exception(result)
+            finally:
+                # Every response above is a copy: the whole batch is freed in one call.
+                k = len(freed)
+                if k:
+                    self.free_array[:k] = freed
+                    self.free_many(ptr, self.free_array, k)
+            if n < _DRAIN_BATCH:
+                return
+
+    def abandon(self, uid: int) -> None:
+        """The awaiting task gave up (cancelled, timed out): cancel and free the request."""
+        entry = self.pending.pop(uid, None)
+        if entry is not None and not self.engine.closed:
+            h = entry[1]
+            self.engine.cancel(h)
+            self.engine.free(h)
+
+    def close(self) -> None:
+        """Stops watching the fd, fails what is pending, frees the engine client. Safe from
+        any thread: the loop-bound part is handed to the loop's thread when needed."""
+        loop = self.loop
+        if (
+            loop is not None
+            and not loop.is_closed()
+            and loop.is_running()
+            and self.thread != threading.get_ident()
+        ):
+            loop.call_soon_threadsafe(self._close_now)
+            return
+        self._close_now()
+
+    def _close_now(self) -> None:
+        loop = self.loop
+        if loop is not None and not loop.is_closed() and self.fd >= 0:
+            loop.remove_reader(self.fd)
+        self.loop = None
+        pending, self.pending = self.pending, {}
+        for fut, _h, method, url in pending.values():
+            if not fut.done() and not fut.get_loop().is_closed():
+                fut.set_exception(
+                    ClientClosed(
+                        "the client was closed while the request was pending",
+                        code=_ffi.HTTPRING_ERR_CLIENT_CLOSED,
+                        request=Request(method, url),
+                    )
+                )
+        # Freeing the client cancels and releases every handle still live.
+        self.engine.close()
+
+
+class AsyncClient(BaseClient):
+    """An asyncio HTTP client over one engine client. Use it from one event loop at a
+    time; ``async with`` or ``await client.aclose()`` closes it."""
+
+    def _setup(self) -> None:
+        self._dispatcher = _Dispatcher(self._engine)
+        self._finalizer = weakref.finalize(self, self._dispatcher.close)
+
+    async def aclose(self) -> None:
+        self._finalizer()
+
+    async def __aenter__(self) -> "AsyncClient":
+        self._engine.check_open()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self._finalizer()
+
+    @property
+    def cancelled_requests(self) -> int:
+        """Requests cancelled in the engine because their awaiting task was cancelled."""
+        return self._engine.cancelled
+
+    async def _send_one(self, prep: Prepared, method: str, url: str) -> Response:
+        d = self._dispatcher
+        uid, fut = d.submit(prep, method, url)
+        try:
+            return await fut  # type: ignore[no-any-return]
+        except BaseException:
+            # A failed request was already popped and freed by on_readable; a cancelled
+            # wait still owns its handle.
+            if uid in d.pending:
+                d.abandon(uid)
+            raise
+
+    async def request(
+        self,
+        method: str,
+        url: Any,
+        *,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        content: Any = None,
+        data: Any = None,
+        json: Any = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout)
+        # _send_one inlined: one coroutine per request, not two.
+        d = self._dispatcher
+        uid, fut = d.submit(prep, method, url_s)
+        try:
+            response: Response = await fut
+        except BaseException:
+            if uid in d.pending:
+                d.abandon(uid)
+            raise
+        if response.status_code in REDIRECT_STATUSES and self._should_follow(follow_redirects):
+            response = await self._follow(response, prep, method, url_s)
+        return response
+
+    async def get(
+        self,
+        url: Any,
+        *,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        # The body of request(), repeated so a GET is a single coroutine.
+        if params is None and headers is None and timeout is USE_CLIENT_DEFAULT:
+            hit = self._get_cache.get(url)
+            if hit is None:
+                hit = self._cache_get(url)
+            prep, url_s = hit
+        else:
+            prep, _, url_s = self._prepare("GET", url, params, headers, None, None, None, timeout)
+        d = self._dispatcher
+        uid, fut = d.submit(prep, "GET", url_s)
+        try:
+            response: Response = await fut
+        except BaseException:
+            if uid in d.pending:
+                d.abandon(uid)
+            raise
+        if response.status_code in REDIRECT_STATUSES and self._should_follow(follow_redirects):
+            response = await self._follow(response, prep, "GET", url_s)
+        return response
+
+    async def head(
+        self,
+        url: Any,
+        *,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return await self.request(
+            "HEAD", url, params=params, headers=headers, timeout=timeout,
+            follow_redirects=follow_redirects,
+        )
+
+    async def options(
+        self,
+        url: Any,
+        *,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return await self.request(
+            "OPTIONS", url, params=params, headers=headers, timeout=timeout,
+            follow_redirects=follow_redirects,
+        )
+
+    async def delete(
+        self,
+        url: Any,
+        *,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return await self.request(
+            "DELETE", url, params=params, headers=headers, timeout=timeout,
+            follow_redirects=follow_redirects,
+        )
+
+    async def post(
+        self,
+        url: Any,
+        *,
+        content: Any = None,
+        data: Any = None,
+        json: Any = None,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return await self.request(
+            "POST", url, content=content, data=data, json=json, params=params,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+        )
+
+    async def put(
+        self,
+        url: Any,
+        *,
+        content: Any = None,
+        data: Any = None,
+        json: Any = None,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return await self.request(
+            "PUT", url, content=content, data=data, json=json, params=params,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+        )
+
+    async def patch(
+        self,
+        url: Any,
+        *,
+        content: Any = None,
+        data: Any = None,
+        json: Any = None,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return await self.request(
+            "PATCH", url, content=content, data=data, json=json, params=params,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+        )
+
+    async def send(self, request: Request, *, follow_redirects: Any = USE_CLIENT_DEFAULT) -> Response:
+        prep, method, url = self._from_request(request)
+        response = await self._send_one(prep, method, url)
+        if response.status_code in REDIRECT_STATUSES and self._should_follow(follow_redirects):
+            response = await self._follow(response, prep, method, url)
+        return response
+
+    async def _follow(self, response: Response, prep: Prepared, method: str, url: str) -> Response:
+        history: List[Response] = []
+        while True:
+            nxt = self._next_request(response, prep, method, url, history)
+            if nxt is None:
+                response.history = history
+                return response
+            history.append(response)
+            prep, method, url = nxt
+            response = await self._send_one(prep, method, url)
+
+    async def send_many(
+        self,
+        requests: Iterable[Union[Request, str, Tuple[str, Any]]],
+        *,
+        return_exceptions: bool = False,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> List[Any]:
+        """Submits every request before awaiting any, then awaits them all; results in the
+        order given. Cancelling this call cancels every request still in flight."""
+        items = [self._from_request(r) for r in requests]
+        d = self._dispatcher
+        loop = _get_running_loop()
+        uids: List[int] = []
+        futures: List[Any] = []
+        try:
+            for prep, method, url in items:
+                try:
+                    uid, fut = d.submit(prep, method, url)
+                except Exception as e:
+                    if not return_exceptions:
+                        raise
+                    fut = loop.create_future()
+                    fut.set_exception(e)
+                    futures.append(fut)
+                    continue
+                uids.append(uid)
+                futures.append(fut)
+            results = await asyncio.gather(*futures, return_exceptions=return_exceptions)
+        except BaseException:
+            for uid in uids:
+                if uid in d.pending:
+                    d.abandon(uid)
+            for f in futures:
+                if f.done() and not f.cancelled():
+                    f.exception()  # mark retrieved: no "never retrieved" warnings
+            raise
+        if self._should_follow(follow_redirects):
+            for i, r in enumerate(results):
+                if isinstance(r, Response) and r.status_code in REDIRECT_STATUSES:
+                    prep, method, url = items[i]
+                    try:
+                        results[i] = await self._follow(r, prep, method, url)
+                    except Exception as e:
+                        if not return_exceptions:
+                            raise
+                        results[i] = e
+        return list(results)

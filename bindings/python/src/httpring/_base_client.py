@@ -1,0 +1,277 @@
+"""What Client and AsyncClient share: options, turning request arguments into the engine's
+encoded form, and the redirect policy (followed in Python until the engine has its own)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Dict, List, Optional, Tuple
+
+from ._config import (
+    DEFAULT_LIMITS,
+    DEFAULT_TIMEOUT,
+    USE_CLIENT_DEFAULT,
+    Limits,
+    TimeoutTypes,
+    to_timeout,
+)
+from ._engine import Engine, Prepared, Scratch, prepare_timeout
+from ._exceptions import TooManyRedirects
+from ._models import (
+    REDIRECT_STATUSES,
+    HeaderTypes,
+    Headers,
+    QueryParamTypes,
+    Request,
+    Response,
+    encode_body,
+    encode_headers,
+    encode_params,
+    has_header,
+)
+from ._urls import add_query, encode, join_base, resolve, to_str
+
+DEFAULT_MAX_REDIRECTS = 20
+
+_METHODS: Dict[str, bytes] = {
+    m: m.encode() for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+}
+_URL_CACHE_SIZE = 512
+
+# Headers that describe a body: dropped when a redirect turns the request into a GET.
+_BODY_HEADERS = (b"content-type", b"content-length", b"transfer-encoding")
+
+
+class BaseClient:
+    def __init__(
+        self,
+        *,
+        headers: HeaderTypes = None,
+        params: QueryParamTypes = None,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        base_url: Any = "",
+        follow_redirects: bool = False,
+        max_redirects: int = DEFAULT_MAX_REDIRECTS,
+        limits: Limits = DEFAULT_LIMITS,
+        http1: bool = True,
+        http2: bool = False,
+        verify: Any = True,
+        cert: Any = None,
+        proxy: Any = None,
+        trust_env: bool = True,
+        max_body_size: Optional[int] = None,
+        worker_threads: int = 1,
+    ) -> None:
+        if http2:
+            raise NotImplementedError(
+                "http2=True is not supported yet: the engine speaks HTTP/1.1 only "
+                "(HTTP/2 is on the transport roadmap); use http2=False"
+            )
+        if not http1:
+            raise ValueError("http1=False leaves no protocol: the engine speaks HTTP/1.1 only")
+        if verify is not True and verify is not False:
+            raise NotImplementedError(
+                "verify= only takes True or False for now: the engine has no TLS yet, so a "
+                "CA bundle or SSLContext cannot be honoured (https URLs raise "
+                "UnsupportedProtocol)"
+            )
+        if cert is not None:
+            raise NotImplementedError("cert= (client certificates) needs TLS, which the engine lacks yet")
+        if proxy is not None:
+            raise NotImplementedError("proxy= is not supported by the engine yet")
+        self._timeout = to_timeout(timeout)
+        self._headers = Headers(headers)
+        self._params = encode_params(params)
+        self._base_url = to_str(base_url)
+        self.follow_redirects = follow_redirects
+        self.max_redirects = max_redirects
+        self._limits = limits
+        self._verify = verify
+        self._engine = Engine(
+            timeout=self._timeout,
+            limits=limits,
+            headers=encode_headers(self._headers),
+            max_body_size=max_body_size,
+            worker_threads=worker_threads,
+        )
+        self._url_cache: Dict[str, Tuple[str, bytes]] = {}
+        # url -> (prepared GET, URL string): a bare get(url) skips _prepare entirely.
+        self._get_cache: Dict[Any, Tuple[Prepared, str]] = {}
+        self._tls = threading.local()
+        self._setup()
+
+    def _setup(self) -> None:
+        """Subclass hook, run at the end of __init__."""
+
+    # --- read-only views of the settings ---
+    @property
+    def headers(self) -> Headers:
+        """The default headers, sent by the engine with every request. Read-only: they are
+        fixed when the client is created (pass ``headers=`` per request to add more)."""
+        return _FrozenHeaders(self._headers)
+
+    @property
+    def timeout(self) -> Any:
+        return self._timeout
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @property
+    def is_closed(self) -> bool:
+        return self._engine.closed
+
+    def live_handles(self) -> int:
+        """Engine handles not yet freed (0 whenever no request is in flight)."""
+        return self._engine.live_handles()
+
+    # --- encoding ---
+    def _scratch(self) -> Scratch:
+        try:
+            return self._tls.scratch  # type: ignore[no-any-return]
+        except AttributeError:
+            s = self._tls.scratch = Scratch()
+            return s
+
+    def _url(self, url: Any, params: QueryParamTypes) -> Tuple[str, bytes]:
+        if params is None and not self._params and url.__class__ is str:
+            hit = self._url_cache.get(url)
+            if hit is not None:
+                return hit
+            joined = join_base(self._base_url, url)
+            hit = (joined, encode(joined))
+            if len(self._url_cache) >= _URL_CACHE_SIZE:
+                self._url_cache.clear()
+            self._url_cache[url] = hit
+            return hit
+        joined = join_base(self._base_url, to_str(url))
+        query = self._params
+        extra = encode_params(params)
+        if extra:
+            query = f"{query}&{extra}" if query else extra
+        joined = add_query(joined, query)
+        return joined, encode(joined)
+
+    def _prepare(
+        self,
+        method: str,
+        url: Any,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        content: Any = None,
+        data: Any = None,
+        json: Any = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+    ) -> Tuple[Prepared, str, str]:
+        method_b = _METHODS.get(method)
+        if method_b is None:
+            method = method.upper()
+            method_b = method.encode("ascii")
+        url_s, url_b = self._url(url, params)
+        pairs = encode_headers(headers) if headers else None
+        if content is None and data is None and json is None:
+            body = b""
+        else:
+            body, ctype = encode_body(content, data, json)
+            if ctype is not None and not has_header(pairs, b"content-type"):
+                pairs = (pairs or ()) + ((b"content-type", ctype),)
+        tmo = None if timeout is USE_CLIENT_DEFAULT else prepare_timeout(timeout)
+        return (method_b, url_b, pairs, body, tmo), method, url_s
+
+    def _cache_get(self, url: Any) -> Tuple[Prepared, str]:
+        prep, _, url_s = self._prepare("GET", url)
+        if url.__class__ is str:
+            if len(self._get_cache) >= _URL_CACHE_SIZE:
+                self._get_cache.clear()
+            self._get_cache[url] = (prep, url_s)
+        return prep, url_s
+
+    def build_request(
+        self,
+        method: str,
+        url: Any,
+        *,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        content: Any = None,
+        data: Any = None,
+        json: Any = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+    ) -> Request:
+        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout)
+        return _request_from(prep, method, url_s)
+
+    def _from_request(self, request: Any) -> Tuple[Prepared, str, str]:
+        """send()/send_many() items: a Request, a URL (GET), or a (method, url) tuple."""
+        if isinstance(request, Request):
+            return (
+                (request._method_b, request._url_b, request._pairs, request.content, request._timeout),
+                request.method,
+                request.url,
+            )
+        if isinstance(request, tuple):
+            return self._prepare(request[0], request[1])
+        return self._prepare("GET", request)
+
+    # --- redirects ---
+    def _should_follow(self, follow_redirects: Any) -> bool:
+        return self.follow_redirects if follow_redirects is USE_CLIENT_DEFAULT else bool(follow_redirects)
+
+    def _next_request(
+        self, response: Response, prep: Prepared, method: str, url: str, history: List[Response]
+    ) -> Optional[Tuple[Prepared, str, str]]:
+        """The request a redirect response asks for, or None if it is not a redirect."""
+        if response.status_code not in REDIRECT_STATUSES:
+            return None
+        location = response.headers.get("location")
+        if location is None:
+            return None
+        if len(history) >= self.max_redirects:
+            raise TooManyRedirects(
+                f"Exceeded maximum allowed redirects ({self.max_redirects})",
+                request=response.request,
+            )
+        next_url = resolve(response.url or url, location)
+        method_b, _, pairs, body, tmo = prep
+        status = response.status_code
+        if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+            method, method_b, body = "GET", b"GET", b""
+            if pairs:
+                pairs = tuple(p for p in pairs if p[0].lower() not in _BODY_HEADERS) or None
+        if pairs and _origin(next_url) != _origin(url):
+            # Credentials are for the origin they were given to.
+            pairs = tuple(p for p in pairs if p[0].lower() not in (b"authorization", b"cookie")) or None
+        return (method_b, encode(next_url), pairs, body, tmo), method, next_url
+
+
+_FROZEN = (
+    "a client's default headers are fixed when it is created: pass headers= per request, "
+    "or create a new client"
+)
+
+
+class _FrozenHeaders(Headers):
+    __slots__ = ()
+
+    def __setitem__(self, key: str, value: str) -> None:
+        raise TypeError(_FROZEN)
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError(_FROZEN)
+
+    def add(self, key: str, value: str) -> None:
+        raise TypeError(_FROZEN)
+
+
+def _origin(url: str) -> Tuple[str, str]:
+    scheme, _, rest = url.partition("://")
+    return scheme.lower(), rest.split("/", 1)[0].lower()
+
+
+def _request_from(prep: Prepared, method: str, url: str) -> Request:
+    r = Request.__new__(Request)
+    r.method = method
+    r.url = url
+    r._method_b, r._url_b, r._pairs, r.content, r._timeout = prep
+    r.extensions = {}
+    return r

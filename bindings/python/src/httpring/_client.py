@@ -1,0 +1,564 @@
+"""The blocking client: ``Client`` (httpx-shaped) and the handle-level API (``submit`` ->
+``Handle``, ``fileno``, ``drain``).
+
+A request is submitted, then waited for in ``httpring_handle_wait`` with the GIL released,
+in slices of a quarter second so Ctrl-C is still seen. ``send_many`` submits a whole batch,
+then collects it from the client's completion queue (``httpring_client_drain``) as
+responses arrive.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import select
+import threading
+import weakref
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Set, Tuple, Union
+
+from . import _ffi
+from ._base_client import BaseClient
+from ._config import USE_CLIENT_DEFAULT
+from ._engine import COMPLETION_LAYOUT, Engine, Prepared, Scratch
+from ._exceptions import HTTPError, InvalidHandle, from_code
+from ._models import HeaderTypes, QueryParamTypes, Request, Response
+
+_WAIT_SLICE_MS = 250
+_DRAIN_BATCH = 256
+# user_data values with this bit belong to send_many; 0 to plain requests; the rest to
+# the caller (Client.submit(user_data=...)).
+_BATCH_BIT = 1 << 63
+
+
+class Completion(NamedTuple):
+    """One finished request, as returned by ``Client.drain()``."""
+
+    handle: Optional["Handle"]
+    user_data: int
+    code: int
+    status: int
+
+    @property
+    def ok(self) -> bool:
+        return self.code == _ffi.HTTPRING_OK
+
+
+class Handle:
+    """A submitted request (``Client.submit``). Owns its engine handle: ``response()``
+    copies the result out and frees it; ``close()`` (or the context manager, or garbage
+    collection as a last resort) frees it too, cancelling the request if it is pending."""
+
+    __slots__ = ("_engine", "_h", "method", "url", "user_data", "_result", "_finalizer", "__weakref__")
+
+    def __init__(self, engine: Engine, h: int, method: str, url: str, user_data: int) -> None:
+        self._engine = engine
+        self._h = h
+        self.method = method
+        self.url = url
+        self.user_data = user_data
+        self._result: Any = None
+        self._finalizer = weakref.finalize(self, _free_handle, engine, h)
+
+    @property
+    def id(self) -> int:
+        """The engine's handle value (0 once freed)."""
+        return self._h if self._finalizer.alive else 0
+
+    def _live(self) -> int:
+        if not self._finalizer.alive:
+            raise InvalidHandle("the handle was freed", code=_ffi.HTTPRING_ERR_INVALID_HANDLE)
+        self._engine.check_open()
+        return self._h
+
+    def poll(self) -> bool:
+        """True once the request has completed (a response or a failure)."""
+        if self._result is not None:
+            return True
+        state = _ffi.httpring_state()
+        code = self._engine.lib.httpring_handle_poll(self._engine.ptr, self._live(), state)
+        if code:
+            raise from_code(code)
+        return state.value != _ffi.HTTPRING_STATE_PENDING
+
+    @property
+    def state(self) -> str:
+        """The request's state: "pending", "done" or "failed"."""
+        if self._result is not None:
+            return "done" if isinstance(self._result, Response) else "failed"
+        state = _ffi.httpring_state()
+        code = self._engine.lib.httpring_handle_poll(self._engine.ptr, self._live(), state)
+        if code:
+            raise from_code(code)
+        return ("pending", "done", "failed")[state.value]
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Blocks (GIL released) until the request completes or ``timeout`` seconds pass;
+        returns whether it completed."""
+        if self._result is not None:
+            return True
+        engine = self._engine
+        h = self._live()
+        return _wait(engine, h, timeout)
+
+    def cancel(self) -> None:
+        """Aborts the request if still pending; ``response()`` then raises RequestCancelled."""
+        if self._result is None and self._finalizer.alive:
+            self._engine.cancel(self._live())
+
+    def response(self, timeout: Optional[float] = None) -> Response:
+        """Waits for the request, then returns its Response or raises its error. The
+        engine handle is freed here; later calls return (or raise) the same result."""
+        if self._result is None:
+            h = self._live()
+            if not _wait(self._engine, h, timeout):
+                from ._exceptions import TimeoutException
+
+                raise TimeoutException(f"Handle.response: still pending after {timeout} s")
+            engine = self._engine
+            self._result = engine.read(h, self.method, Scratch(), self.url)
+            self.close()
+        if isinstance(self._result, Response):
+            return self._result
+        raise self._result
+
+    def close(self) -> None:
+        """Frees the engine handle (cancelling a pending request). Idempotent."""
+        self._finalizer()
+
+    def __enter__(self) -> "Handle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Handle {self.method} {self.url} id={self.id}>"
+
+
+def _free_handle(engine: Engine, h: int) -> None:
+    if not engine.closed:
+        engine.free(h)
+
+
+def _wait(engine: Engine, h: int, timeout: Optional[float]) -> bool:
+    wait = engine.lib.httpring_handle_wait
+    if timeout is None:
+        while True:
+            code = wait(engine.ptr, h, _WAIT_SLICE_MS, None)
+            if code != _ffi.HTTPRING_PENDING:
+                break
+    else:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            left = max(0, min(_WAIT_SLICE_MS, int((deadline - time.monotonic()) * 1000)))
+            code = wait(engine.ptr, h, left, None)
+            if code != _ffi.HTTPRING_PENDING or left == 0:
+                break
+    if code == _ffi.HTTPRING_PENDING:
+        return False
+    if code:
+        if code == _ffi.HTTPRING_ERR_CLIENT_CLOSED:
+            engine.check_open()
+        raise from_code(code)
+    return True
+
+
+class Client(BaseClient):
+    """A blocking HTTP client over one engine client (its own runtime thread and pool).
+
+    Safe to share between threads. Close it (``close()`` or ``with``) to stop the runtime.
+    """
+
+    def _setup(self) -> None:
+        self._finalizer = weakref.finalize(self, self._engine.close)
+        # Completion routing for send_many and drain (see _pump).
+        self._cv = threading.Condition()
+        self._pumping = False
+        self._mailbox: Dict[int, Tuple[int, int, int]] = {}
+        self._user_completions: List[Tuple[int, int, int, int]] = []
+        self._handles: "weakref.WeakValueDictionary[int, Handle]" = weakref.WeakValueDictionary()
+        self._poller: Optional[Any] = None
+        self._batch_seq = 0
+
+    # --- lifecycle ---
+    def close(self) -> None:
+        """Stops the runtime and closes every connection. Pending requests fail."""
+        self._finalizer()
+
+    def __enter__(self) -> "Client":
+        self._engine.check_open()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # --- requests ---
+    def request(
+        self,
+        method: str,
+        url: Any,
+        *,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        content: Any = None,
+        data: Any = None,
+        json: Any = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout)
+        response = self._send_one(prep, method, url_s)
+        if response.status_code in (301, 302, 303, 307, 308) and self._should_follow(follow_redirects):
+            response = self._follow(response, prep, method, url_s)
+        return response
+
+    def get(
+        self,
+        url: Any,
+        *,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return self.request(
+            "GET", url, params=params, headers=headers, timeout=timeout,
+            follow_redirects=follow_redirects,
+        )
+
+    def head(
+        self,
+        url: Any,
+        *,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return self.request(
+            "HEAD", url, params=params, headers=headers, timeout=timeout,
+            follow_redirects=follow_redirects,
+        )
+
+    def options(
+        self,
+        url: Any,
+        *,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return self.request(
+            "OPTIONS", url, params=params, headers=headers, timeout=timeout,
+            follow_redirects=follow_redirects,
+        )
+
+    def delete(
+        self,
+        url: Any,
+        *,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return self.request(
+            "DELETE", url, params=params, headers=headers, timeout=timeout,
+            follow_redirects=follow_redirects,
+        )
+
+    def post(
+        self,
+        url: Any,
+        *,
+        content: Any = None,
+        data: Any = None,
+        json: Any = None,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return self.request(
+            "POST", url, content=content, data=data, json=json, params=params,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+        )
+
+    def put(
+        self,
+        url: Any,
+        *,
+        content: Any = None,
+        data: Any = None,
+        json: Any = None,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return self.request(
+            "PUT", url, content=content, data=data, json=json, params=params,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+        )
+
+    def patch(
+        self,
+        url: Any,
+        *,
+        content: Any = None,
+        data: Any = None,
+        json: Any = None,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> Response:
+        return self.request(
+            "PATCH", url, content=content, data=data, json=json, params=params,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+        )
+
+    def send(self, request: Request, *, follow_redirects: Any = USE_CLIENT_DEFAULT) -> Response:
+        prep, method, url = self._from_request(request)
+        response = self._send_one(prep, method, url)
+        if response.status_code in (301, 302, 303, 307, 308) and self._should_follow(follow_redirects):
+            response = self._follow(response, prep, method, url)
+        return response
+
+    def _send_one(self, prep: Prepared, method: str, url: str) -> Response:
+        engine = self._engine
+        if engine.closed:
+            engine.check_open()
+        s = self._scratch()
+        h = engine.submit(prep, 0, s, url)
+        try:
+            _wait(engine, h, None)
+            result = engine.read(h, method, s, url)
+        finally:
+            if not engine.closed:
+                engine.free(h)
+        if result.__class__ is Response:
+            return result
+        raise result
+
+    def _follow(self, response: Response, prep: Prepared, method: str, url: str) -> Response:
+        history: List[Response] = []
+        while True:
+            nxt = self._next_request(response, prep, method, url, history)
+            if nxt is None:
+                response.history = history
+                return response
+            history.append(response)
+            prep, method, url = nxt
+            response = self._send_one(prep, method, url)
+
+    # --- batches ---
+    def send_many(
+        self,
+        requests: Iterable[Union[Request, str, Tuple[str, Any]]],
+        *,
+        return_exceptions: bool = False,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+    ) -> List[Any]:
+        """Submits every request at once, then collects the responses as they complete
+        (from the drain queue). Returns them in the order given. Items are Requests
+        (``build_request``), URLs (GET) or (method, url) tuples. With
+        ``return_exceptions=True`` failures are returned in place instead of raised."""
+        engine = self._engine
+        engine.check_open()
+        items = [self._from_request(r) for r in requests]
+        s = self._scratch()
+        results: List[Any] = [None] * len(items)
+        by_uid: Dict[int, Tuple[int, int]] = {}  # uid -> (index, handle)
+        with self._cv:
+            seq = self._batch_seq
+            self._batch_seq += len(items)
+        first_error: Optional[BaseException] = None
+        for i, (prep, method, url) in enumerate(items):
+            uid = _BATCH_BIT | ((seq + i) & (_BATCH_BIT - 1))
+            try:
+                by_uid[uid] = (i, engine.submit(prep, uid, s, url))
+            except HTTPError as e:
+                results[i] = e
+                first_error = first_error or e
+            except Exception as e:  # InvalidURL is not an HTTPError
+                results[i] = e
+                first_error = first_error or e
+        if first_error is not None and not return_exceptions:
+            engine.free_many([h for _, h in by_uid.values()])
+            with self._cv:
+                for uid in by_uid:
+                    self._mailbox.pop(uid, None)
+            raise first_error
+        try:
+            self._collect(by_uid, items, results, s)
+        except BaseException:
+            # Interrupted: free what is still ours (the engine cancels pending ones).
+            engine.free_many([h for _, h in by_uid.values()])
+            with self._cv:
+                for uid in by_uid:
+                    self._mailbox.pop(uid, None)
+            raise
+        follow = self._should_follow(follow_redirects)
+        for i, r in enumerate(results):
+            if follow and isinstance(r, Response) and r.status_code in (301, 302, 303, 307, 308):
+                prep, method, url = items[i]
+                try:
+                    results[i] = r = self._follow(r, prep, method, url)
+                except Exception as e:
+                    results[i] = e
+            if not return_exceptions and isinstance(results[i], BaseException):
+                raise results[i]
+        return results
+
+    def _collect(
+        self,
+        by_uid: Dict[int, Tuple[int, int]],
+        items: List[Tuple[Prepared, str, str]],
+        results: List[Any],
+        s: Scratch,
+    ) -> None:
+        engine = self._engine
+        wanted: Set[int] = set(by_uid)
+        while wanted:
+            mine = []
+            with self._cv:
+                for uid in list(wanted):
+                    if uid in self._mailbox:
+                        mine.append(uid)
+                        self._mailbox.pop(uid)
+                        wanted.discard(uid)
+                pump = not mine and not self._pumping
+                if pump:
+                    self._pumping = True
+                elif not mine:
+                    # Another thread is draining; it wakes us when it has routed a batch.
+                    self._cv.wait(0.05)
+                    continue
+            if pump:
+                try:
+                    self._pump(block=True)
+                finally:
+                    with self._cv:
+                        self._pumping = False
+                        self._cv.notify_all()
+                continue
+            done = []
+            for uid in mine:
+                i, h = by_uid.pop(uid)
+                _, method, url = items[i]
+                results[i] = engine.read(h, method, s, url)
+                done.append(h)
+            engine.free_many(done)
+
+    def _pump(self, block: bool) -> None:
+        """Drains the engine queue and routes each completion: batch ones to the mailbox,
+        the caller's (Client.submit) to the drain() backlog, plain requests' (user_data 0)
+        nowhere: their owner reads them by handle."""
+        engine = self._engine
+        if block:
+            if self._poller is None:
+                self._poller = select.poll()
+                self._poller.register(engine.fileno(), select.POLLIN)
+            self._poller.poll(_WAIT_SLICE_MS)
+        buf = (_ffi.httpring_completion * _DRAIN_BATCH)()
+        count = ctypes.c_size_t()
+        routed = []
+        user = []
+        while True:
+            code = engine.lib.httpring_client_drain(engine.ptr, buf, _DRAIN_BATCH, count)
+            if code:
+                raise from_code(code)
+            n = count.value
+            for h, uid, code, status in COMPLETION_LAYOUT.iter_unpack(memoryview(buf).cast("B")[: n * COMPLETION_LAYOUT.size]):
+                if uid & _BATCH_BIT:
+                    routed.append((uid, (h, code, status)))
+                elif uid:
+                    user.append((h, uid, code, status))
+            if n < _DRAIN_BATCH:
+                break
+        with self._cv:
+            self._mailbox.update(routed)
+            self._user_completions.extend(user)
+            if routed:
+                self._cv.notify_all()
+
+    # --- handle-level API ---
+    def submit(
+        self,
+        method: str,
+        url: Any,
+        *,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        content: Any = None,
+        data: Any = None,
+        json: Any = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        user_data: int = 0,
+    ) -> Handle:
+        """Starts a request and returns at once with its Handle. ``user_data`` (an int
+        below 2**63) comes back in ``drain()``'s completions."""
+        if not 0 <= user_data < _BATCH_BIT:
+            raise ValueError("user_data must be an int in 0 .. 2**63-1")
+        engine = self._engine
+        engine.check_open()
+        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout)
+        h = engine.submit(prep, user_data, self._scratch(), url_s)
+        handle = Handle(engine, h, method, url_s, user_data)
+        self._handles[h] = handle
+        return handle
+
+    def fileno(self) -> int:
+        """An fd that is readable while completions wait for ``drain()`` (level-triggered;
+        never read or close it)."""
+        return self._engine.fileno()
+
+    def drain(self, max: int = _DRAIN_BATCH) -> List[Completion]:
+        """Completed ``submit()`` requests since the last call (those with a user_data),
+        as Completion(handle, user_data, code, status). Non-blocking."""
+        self._engine.check_open()
+        with self._cv:
+            if not self._pumping:
+                self._pumping = True
+                pump = True
+            else:
+                pump = False
+        if pump:
+            try:
+                self._pump(block=False)
+            finally:
+                with self._cv:
+                    self._pumping = False
+                    self._cv.notify_all()
+        with self._cv:
+            taken = self._user_completions[:max]
+            del self._user_completions[:max]
+        return [Completion(self._handles.get(h), uid, code, status) for h, uid, code, status in taken]
+
+    def wait_any(self, handles: List[Handle], timeout: Optional[float] = None) -> Optional[int]:
+        """Blocks until one of ``handles`` completes; returns its index (None on timeout)."""
+        engine = self._engine
+        ids = (ctypes.c_uint64 * len(handles))(*[h._live() for h in handles])
+        index = ctypes.c_size_t()
+        ms = -1 if timeout is None else int(timeout * 1000)
+        code = engine.lib.httpring_handle_wait_any(engine.ptr, ids, len(handles), ms, index)
+        if code == _ffi.HTTPRING_PENDING:
+            return None
+        if code:
+            raise from_code(code)
+        return index.value
+
+    def wait_all(self, handles: List[Handle], timeout: Optional[float] = None) -> bool:
+        """Blocks until every handle completes; returns False on timeout."""
+        engine = self._engine
+        ids = (ctypes.c_uint64 * len(handles))(*[h._live() for h in handles])
+        ms = -1 if timeout is None else int(timeout * 1000)
+        code = engine.lib.httpring_handle_wait_all(engine.ptr, ids, len(handles), ms)
+        if code == _ffi.HTTPRING_PENDING:
+            return False
+        if code:
+            raise from_code(code)
+        return True

@@ -1,0 +1,302 @@
+"""One engine client (``httpring_client*``) and the few calls every request makes on it.
+
+Ownership rule: an engine handle belongs to exactly one Python owner at a time (a pending
+entry of the async client, a sync call frame, or a ``Handle`` object); the owner frees it
+exactly once, right after the response or error has been copied out. Freeing the client
+releases whatever is left, so a closed client never needs its handles freed one by one.
+
+Per request the hot path makes three foreign calls: ``httpring_client_send``,
+``httpring_handle_response`` and ``httpring_response_headers_raw``; then three copies
+(body, URL, header block, see ``string_at``) and a share of one batched
+``httpring_handles_free``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import struct
+import threading
+import weakref
+from ctypes import c_size_t, c_uint32, c_uint64, c_void_p, create_string_buffer
+from typing import Any, List, Optional, Sequence, Tuple
+
+from . import _ffi
+from ._config import Limits, Timeout, build_config
+from ._exceptions import ClientClosed, from_code
+from ._models import HeaderPairs, Request, Response, new_response
+
+# httpring_response read in one unpack instead of eight attribute reads.
+RESPONSE_LAYOUT = struct.Struct("@HIPNNPNQ")
+# httpring_completion: handle, user_data, code, status (+2 bytes of padding).
+COMPLETION_LAYOUT = struct.Struct("@QQIH2x")
+assert RESPONSE_LAYOUT.size == ctypes.sizeof(_ffi.httpring_response)
+assert COMPLETION_LAYOUT.size == ctypes.sizeof(_ffi.httpring_completion)
+
+_Header = _ffi.httpring_header
+
+# Copying engine memory out: a read-only view of the whole address space, sliced at the
+# engine's pointer, reads exactly [ptr, ptr + n) like ctypes.string_at, but without a
+# foreign call (about half the cost, three times per response). The view is 2**62 bytes
+# long, so no user-space address can fall outside it and be silently cut short.
+_ADDRESS_SPACE = memoryview((ctypes.c_char * (1 << 62)).from_address(0)).cast("B")
+
+
+def string_at(ptr: int, size: int) -> bytes:
+    """The ``size`` bytes at ``ptr`` (engine-owned memory still alive) as a new bytes."""
+    return _ADDRESS_SPACE[ptr : ptr + size].tobytes()
+
+#: A request as the engine takes it: method, URL, header pairs, body, per-request
+#: timeouts (connect, read, total in ms) or None for the client's.
+Prepared = Tuple[bytes, bytes, HeaderPairs, bytes, Optional[Tuple[int, int, int]]]
+
+
+#: Every engine client created (weakly): tests check none leaks handles.
+ALL_ENGINES: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+#: When a list, close() appends the number of handles live at close (a test hook).
+CLOSE_LOG: Optional[List[int]] = None
+
+
+class Scratch:
+    """Out-parameters reused across calls. One per thread (sync) or per loop (async):
+    ctypes writes into them while the GIL is released."""
+
+    __slots__ = ("handle", "resp", "data", "length", "state", "msg")
+
+    def __init__(self) -> None:
+        self.handle = c_uint64()
+        self.resp = _ffi.httpring_response()
+        self.data = c_void_p()
+        self.length = c_size_t()
+        self.state = c_uint32()
+        self.msg = create_string_buffer(512)
+
+
+def header_array(pairs: Sequence[Tuple[bytes, bytes]]) -> Any:
+    return (_Header * len(pairs))(*[(n, len(n), v, len(v)) for n, v in pairs])  # type: ignore[misc]
+
+
+class Engine:
+    """Owns one ``httpring_client*``; closed exactly once."""
+
+    def __init__(
+        self,
+        *,
+        timeout: Timeout,
+        limits: Limits,
+        headers: HeaderPairs,
+        max_body_size: Optional[int],
+        worker_threads: int,
+    ) -> None:
+        lib = _ffi.load()
+        self.lib = lib
+        cfg = build_config(
+            lib,
+            timeout=timeout,
+            limits=limits,
+            headers=headers or (),
+            max_body_size=max_body_size,
+            worker_threads=worker_threads,
+        )
+        try:
+            ptr = lib.httpring_client_new(cfg)
+        finally:
+            lib.httpring_config_free(cfg)
+        if not ptr:
+            raise OSError("httpring_client_new failed (out of eventfds or memory)")
+        self.ptr = ptr
+        self.closed = False
+        #: Inherited through fork(): the engine's threads did not come along.
+        self.forked = False
+        ALL_ENGINES.add(self)
+        #: Live handles seen when the client was closed (tests check it is 0).
+        self.live_at_close: Optional[int] = None
+        #: Requests cancelled through httpring_handle_cancel while still pending.
+        self.cancelled = 0
+        self._close_lock = threading.Lock()
+        # Bound C functions cached as attributes: one lookup per call, not two.
+        self._send = lib.httpring_client_send
+        self._handle_response = lib.httpring_handle_response
+        self._headers_raw = lib.httpring_response_headers_raw
+        self._free = lib.httpring_handle_free
+        self._free_many = lib.httpring_handles_free
+
+    # --- lifecycle ---
+    def check_open(self) -> None:
+        if self.forked:
+            raise ClientClosed(
+                "this client was created before os.fork(): its engine threads do not exist "
+                "in the child process. Create a new client after forking.",
+                code=_ffi.HTTPRING_ERR_CLIENT_CLOSED,
+            )
+        if self.closed:
+            raise ClientClosed(
+                "Cannot send a request, as the client has been closed.",
+                code=_ffi.HTTPRING_ERR_CLIENT_CLOSED,
+            )
+
+    def live_handles(self) -> int:
+        self.check_open()
+        n = c_size_t()
+        code = self.lib.httpring_client_live_handles(self.ptr, n)
+        if code:
+            raise from_code(code)
+        return int(n.value)
+
+    def close(self) -> None:
+        """Frees the engine client: pending requests end as cancelled, threads are joined."""
+        with self._close_lock:
+            if self.closed:
+                return
+            n = c_size_t()
+            if self.lib.httpring_client_live_handles(self.ptr, n) == _ffi.HTTPRING_OK:
+                self.live_at_close = n.value
+                if CLOSE_LOG is not None:
+                    CLOSE_LOG.append(n.value)
+            self.closed = True
+            self.lib.httpring_client_free(self.ptr)
+
+    def fileno(self) -> int:
+        self.check_open()
+        fd: int = self.lib.httpring_client_fd(self.ptr)
+        if fd < 0:
+            raise ClientClosed("the client has been closed", code=_ffi.HTTPRING_ERR_CLIENT_CLOSED)
+        return fd
+
+    # --- submit ---
+    def submit(self, prep: Prepared, user_data: int, s: Scratch, url: str = "") -> int:
+        """Starts a request; returns its handle. Invalid input raises here, no handle made."""
+        method_b, url_b, pairs, body, tmo = prep
+        if tmo is None:
+            if pairs:
+                code = self._send(
+                    self.ptr, method_b, url_b, header_array(pairs), len(pairs),
+                    body, len(body), user_data, s.handle,
+                )
+            else:
+                code = self._send(
+                    self.ptr, method_b, url_b, None, 0, body, len(body), user_data, s.handle
+                )
+        else:
+            code = self._submit_built(prep, user_data, s)
+        if code:
+            raise self.submit_error(code, prep, url)
+        return int(s.handle.value)
+
+    def _submit_built(self, prep: Prepared, user_data: int, s: Scratch) -> int:
+        """The request-builder path, for per-request timeouts. Setter errors are also
+        reported by submit, which always consumes the request."""
+        lib = self.lib
+        method_b, url_b, pairs, body, tmo = prep
+        req = lib.httpring_request_new(method_b, url_b)
+        if not req:
+            return _ffi.HTTPRING_ERR_INVALID_ARGUMENT
+        for n, v in pairs or ():
+            lib.httpring_request_add_header_bytes(req, n, len(n), v, len(v))
+        if body:
+            lib.httpring_request_set_body(req, body, len(body))
+        lib.httpring_request_set_user_data(req, user_data)
+        connect, read, total = tmo  # type: ignore[misc]
+        lib.httpring_request_set_connect_timeout_ms(req, connect)
+        lib.httpring_request_set_read_timeout_ms(req, read)
+        lib.httpring_request_set_timeout_ms(req, total)
+        code: int = lib.httpring_client_submit(self.ptr, req, s.handle)
+        return code
+
+    def submit_error(self, code: int, prep: Prepared, url: str = "") -> Exception:
+        if code == _ffi.HTTPRING_ERR_CLIENT_CLOSED:
+            self.check_open()
+        method = prep[0].decode("ascii", "replace")
+        url = url or prep[1].decode("utf-8", "replace")
+        message = ""
+        if code == _ffi.HTTPRING_ERR_UNSUPPORTED_SCHEME and url.lower().startswith("https:"):
+            message = "https is not supported by this build yet (the engine has no TLS)"
+        return from_code(code, message, request=Request(method, url), context=f"{method} {url}")
+
+    # --- results ---
+    def read(self, h: int, method: str, s: Scratch, url: str = "") -> Any:
+        """The Response of a completed handle, or the exception it failed with (returned,
+        not raised). Copies everything out; the caller frees the handle next."""
+        ptr = self.ptr
+        code = self._handle_response(ptr, h, s.resp)
+        if code:
+            return self.error(h, code, method, s, url)
+        status, version, body_p, body_len, _, url_p, url_len, elapsed = RESPONSE_LAYOUT.unpack_from(s.resp)
+        self._headers_raw(ptr, h, s.data, s.length)
+        address = _ADDRESS_SPACE
+        data: int = s.data.value or 0
+        return new_response(
+            status,
+            address[body_p : body_p + body_len].tobytes(),
+            version,
+            address[data : data + s.length.value].tobytes(),
+            address[url_p : url_p + url_len].tobytes(),
+            elapsed,
+            method,
+        )
+
+    def error(self, h: int, code: int, method: str, s: Scratch, url: str = "") -> Exception:
+        if code == _ffi.HTTPRING_ERR_CLIENT_CLOSED and self.closed:
+            return ClientClosed(
+                "the client was closed while the request was pending",
+                code=code,
+                request=Request(method, url) if url else None,
+            )
+        message = self.message(h, s)
+        request = Request(method, url) if url else None
+        return from_code(code, message, request=request, context=f"{method} {url}" if url else "")
+
+    def message(self, h: int, s: Scratch) -> str:
+        buf = s.msg
+        n = s.length
+        if self.lib.httpring_handle_error_message(self.ptr, h, buf, len(buf), n):
+            return ""
+        if n.value >= len(buf):
+            buf = create_string_buffer(n.value + 1)
+            self.lib.httpring_handle_error_message(self.ptr, h, buf, len(buf), n)
+        return buf.value.decode("utf-8", "replace")
+
+    def free(self, h: int) -> None:
+        self._free(self.ptr, h)
+
+    def free_many(self, handles: List[int]) -> None:
+        n = len(handles)
+        if n == 1:
+            self._free(self.ptr, handles[0])
+        elif n:
+            self._free_many(self.ptr, (c_uint64 * n)(*handles), n)
+
+    def cancel(self, h: int) -> None:
+        """Cancels a pending request (its connection is closed, not reused)."""
+        lib = self.lib
+        if lib.httpring_handle_cancel(self.ptr, h) == _ffi.HTTPRING_OK:
+            if lib.httpring_handle_error(self.ptr, h) == _ffi.HTTPRING_ERR_CANCELLED:
+                self.cancelled += 1
+
+
+def _after_fork_in_child() -> None:
+    """A forked child inherits engine clients whose runtime threads stayed in the parent:
+    a request would never complete and freeing would join threads that do not exist. Mark
+    them closed so the child never calls the engine with them (their memory is left)."""
+    for engine in list(ALL_ENGINES):
+        if not engine.closed:
+            engine.forked = True
+            engine.closed = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def prepare_timeout(timeout: Any) -> Optional[Tuple[int, int, int]]:
+    from ._config import USE_CLIENT_DEFAULT, to_timeout
+
+    if timeout is USE_CLIENT_DEFAULT:
+        return None
+    return to_timeout(timeout).as_ms()
+
+
+def response_or_raise(result: Any) -> Response:
+    if isinstance(result, Response):
+        return result
+    raise result

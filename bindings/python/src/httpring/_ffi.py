@@ -1,0 +1,394 @@
+"""Raw ctypes declarations of every function, struct and constant in include/httpring.h.
+
+Each C function is declared exactly once, in ``SIGNATURES`` (return type, argument types);
+``tests/test_ffi_header.py`` parses the header and fails if a name, an argument count or a
+type drifts. The friendly layer (``_engine.py`` and the clients) never calls the library
+any other way.
+
+Type conventions (the drift test holds the same table):
+- opaque ``httpring_client``/``httpring_config``/``httpring_request`` pointers are typed
+  pointers to empty Structures, so one kind can never be passed as another;
+- input byte buffers (``const uint8_t *``) are ``c_char_p``: a ``bytes`` object is passed
+  without a copy, and its length always travels separately;
+- borrowed output pointers (``const uint8_t **``) are ``POINTER(c_void_p)``: the address is
+  read as an int and the bytes copied out (``_engine.string_at``) before the handle is freed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from ctypes import (
+    CFUNCTYPE,
+    POINTER,
+    Structure,
+    c_char,
+    c_char_p,
+    c_int,
+    c_int64,
+    c_size_t,
+    c_uint16,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+from typing import Any, Dict, List, Optional, Tuple
+
+# --- enums -------------------------------------------------------------------------------
+
+# enum httpring_code: values are stable; new codes are only appended.
+HTTPRING_OK = 0
+HTTPRING_PENDING = 1
+HTTPRING_ERR_INVALID_ARGUMENT = 2
+HTTPRING_ERR_INVALID_HANDLE = 3
+HTTPRING_ERR_FOREIGN_HANDLE = 4
+HTTPRING_ERR_INVALID_URL = 5
+HTTPRING_ERR_UNSUPPORTED_SCHEME = 6
+HTTPRING_ERR_INVALID_HEADER = 7
+HTTPRING_ERR_INVALID_METHOD = 8
+HTTPRING_ERR_DNS = 9
+HTTPRING_ERR_CONNECT_REFUSED = 10
+HTTPRING_ERR_CONNECT = 11
+HTTPRING_ERR_CONNECT_TIMEOUT = 12
+HTTPRING_ERR_TIMEOUT = 13
+HTTPRING_ERR_READ_TIMEOUT = 14
+HTTPRING_ERR_CANCELLED = 15
+HTTPRING_ERR_PROTOCOL = 16
+HTTPRING_ERR_IO = 17
+HTTPRING_ERR_BODY_TOO_LARGE = 18
+HTTPRING_ERR_CLIENT_CLOSED = 19
+HTTPRING_ERR_NOT_FOUND = 20
+HTTPRING_ERR_INTERNAL = 21
+
+# enum httpring_state
+HTTPRING_STATE_PENDING = 0
+HTTPRING_STATE_DONE = 1
+HTTPRING_STATE_FAILED = 2
+
+# enum httpring_http_version
+HTTPRING_HTTP_UNKNOWN = 0
+HTTPRING_HTTP_1_0 = 10
+HTTPRING_HTTP_1_1 = 11
+HTTPRING_HTTP_2 = 20
+HTTPRING_HTTP_3 = 30
+
+# Typedefs: C enums cross the ABI as uint32_t, handles as uint64_t.
+httpring_code = c_uint32
+httpring_state = c_uint32
+httpring_http_version = c_uint32
+httpring_handle = c_uint64
+
+
+# --- opaque types ------------------------------------------------------------------------
+
+
+class httpring_client(Structure):
+    """Opaque: only ever handled through a pointer (an id checked by the engine)."""
+
+
+class httpring_config(Structure):
+    """Opaque client settings."""
+
+
+class httpring_request(Structure):
+    """Opaque request under construction."""
+
+
+# --- structs -----------------------------------------------------------------------------
+
+
+class httpring_completion(Structure):
+    _fields_ = [
+        ("handle", httpring_handle),
+        ("user_data", c_uint64),
+        ("code", httpring_code),
+        ("status", c_uint16),
+    ]
+
+
+class httpring_header(Structure):
+    _fields_ = [
+        ("name", c_char_p),
+        ("name_len", c_size_t),
+        ("value", c_char_p),
+        ("value_len", c_size_t),
+    ]
+
+
+class httpring_response(Structure):
+    _fields_ = [
+        ("status", c_uint16),
+        ("version", httpring_http_version),
+        ("body", c_void_p),
+        ("body_len", c_size_t),
+        ("header_count", c_size_t),
+        ("url", c_void_p),
+        ("url_len", c_size_t),
+        ("elapsed_us", c_uint64),
+    ]
+
+
+httpring_completion_cb = CFUNCTYPE(None, c_void_p, POINTER(httpring_completion))
+
+client_p = POINTER(httpring_client)
+config_p = POINTER(httpring_config)
+request_p = POINTER(httpring_request)
+
+# --- functions ---------------------------------------------------------------------------
+
+# name -> (restype, argtypes). Every function of the header, in header order.
+SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {}
+
+
+def _declare(name: str, restype: Any, *argtypes: Any) -> None:
+    SIGNATURES[name] = (restype, list(argtypes))
+
+
+# client
+_declare("httpring_client_new", client_p, config_p)
+_declare("httpring_client_free", httpring_code, client_p)
+_declare("httpring_client_fd", c_int, client_p)
+_declare(
+    "httpring_client_drain",
+    httpring_code,
+    client_p,
+    POINTER(httpring_completion),
+    c_size_t,
+    POINTER(c_size_t),
+)
+_declare("httpring_client_set_callback", httpring_code, client_p, httpring_completion_cb, c_void_p)
+_declare("httpring_client_live_handles", httpring_code, client_p, POINTER(c_size_t))
+_declare("httpring_client_submit", httpring_code, client_p, request_p, POINTER(httpring_handle))
+_declare(
+    "httpring_client_send",
+    httpring_code,
+    client_p,
+    c_char_p,  # method
+    c_char_p,  # url
+    POINTER(httpring_header),
+    c_size_t,
+    c_char_p,  # body
+    c_size_t,
+    c_uint64,  # user_data
+    POINTER(httpring_handle),
+)
+_declare("httpring_client_get", httpring_code, client_p, c_char_p, c_uint64, POINTER(httpring_handle))
+_declare(
+    "httpring_client_post",
+    httpring_code,
+    client_p,
+    c_char_p,  # url
+    c_char_p,  # content_type
+    c_char_p,  # body
+    c_size_t,
+    c_uint64,
+    POINTER(httpring_handle),
+)
+_declare(
+    "httpring_client_post_json",
+    httpring_code,
+    client_p,
+    c_char_p,
+    c_char_p,
+    c_size_t,
+    c_uint64,
+    POINTER(httpring_handle),
+)
+# errors and version
+_declare("httpring_error_name", c_char_p, c_uint32)
+_declare("httpring_version", c_char_p)
+# config
+_declare("httpring_config_new", config_p)
+_declare("httpring_config_free", None, config_p)
+_declare("httpring_config_set_connect_timeout_ms", httpring_code, config_p, c_uint64)
+_declare("httpring_config_set_timeout_ms", httpring_code, config_p, c_uint64)
+_declare("httpring_config_set_read_timeout_ms", httpring_code, config_p, c_uint64)
+_declare("httpring_config_set_pool_idle_timeout_ms", httpring_code, config_p, c_uint64)
+_declare("httpring_config_set_pool_max_idle_per_host", httpring_code, config_p, c_size_t)
+_declare("httpring_config_set_max_body_size", httpring_code, config_p, c_uint64)
+_declare("httpring_config_set_worker_threads", httpring_code, config_p, c_uint32)
+_declare("httpring_config_set_user_agent", httpring_code, config_p, c_char_p)
+_declare("httpring_config_add_default_header", httpring_code, config_p, c_char_p, c_char_p)
+# handles
+_declare("httpring_handle_poll", httpring_code, client_p, httpring_handle, POINTER(httpring_state))
+_declare(
+    "httpring_handle_wait",
+    httpring_code,
+    client_p,
+    httpring_handle,
+    c_int64,
+    POINTER(httpring_state),
+)
+_declare(
+    "httpring_handle_wait_any",
+    httpring_code,
+    client_p,
+    POINTER(httpring_handle),
+    c_size_t,
+    c_int64,
+    POINTER(c_size_t),
+)
+_declare(
+    "httpring_handle_wait_all",
+    httpring_code,
+    client_p,
+    POINTER(httpring_handle),
+    c_size_t,
+    c_int64,
+)
+_declare("httpring_handle_cancel", httpring_code, client_p, httpring_handle)
+_declare("httpring_handle_free", httpring_code, client_p, httpring_handle)
+_declare("httpring_handles_free", httpring_code, client_p, POINTER(httpring_handle), c_size_t)
+_declare("httpring_handle_error", httpring_code, client_p, httpring_handle)
+_declare(
+    "httpring_handle_error_message",
+    httpring_code,
+    client_p,
+    httpring_handle,
+    POINTER(c_char),
+    c_size_t,
+    POINTER(c_size_t),
+)
+_declare("httpring_handle_user_data", httpring_code, client_p, httpring_handle, POINTER(c_uint64))
+# request builder
+_declare("httpring_request_new", request_p, c_char_p, c_char_p)
+_declare("httpring_request_free", None, request_p)
+_declare("httpring_request_add_header", httpring_code, request_p, c_char_p, c_char_p)
+_declare(
+    "httpring_request_add_header_bytes",
+    httpring_code,
+    request_p,
+    c_char_p,
+    c_size_t,
+    c_char_p,
+    c_size_t,
+)
+_declare("httpring_request_set_body", httpring_code, request_p, c_char_p, c_size_t)
+_declare("httpring_request_set_user_data", httpring_code, request_p, c_uint64)
+_declare("httpring_request_set_timeout_ms", httpring_code, request_p, c_uint64)
+_declare("httpring_request_set_connect_timeout_ms", httpring_code, request_p, c_uint64)
+_declare("httpring_request_set_read_timeout_ms", httpring_code, request_p, c_uint64)
+# responses
+_declare(
+    "httpring_handle_response",
+    httpring_code,
+    client_p,
+    httpring_handle,
+    POINTER(httpring_response),
+)
+_declare(
+    "httpring_response_body",
+    httpring_code,
+    client_p,
+    httpring_handle,
+    POINTER(c_void_p),
+    POINTER(c_size_t),
+)
+_declare(
+    "httpring_response_header",
+    httpring_code,
+    client_p,
+    httpring_handle,
+    c_char_p,
+    c_size_t,
+    POINTER(c_void_p),
+    POINTER(c_size_t),
+)
+_declare(
+    "httpring_response_header_at",
+    httpring_code,
+    client_p,
+    httpring_handle,
+    c_size_t,
+    POINTER(c_void_p),
+    POINTER(c_size_t),
+    POINTER(c_void_p),
+    POINTER(c_size_t),
+)
+_declare(
+    "httpring_response_headers_raw",
+    httpring_code,
+    client_p,
+    httpring_handle,
+    POINTER(c_void_p),
+    POINTER(c_size_t),
+)
+
+
+# --- loading -----------------------------------------------------------------------------
+
+LIB_NAME = "libhttpring.so"
+
+
+def candidate_paths() -> List[str]:
+    """Where the library is looked for, in order: $HTTPRING_LIB, inside the package (a
+    pip install puts it there), then a repository checkout's target/release (development)."""
+    paths = []
+    env = os.environ.get("HTTPRING_LIB")
+    if env:
+        paths.append(env)
+    here = os.path.dirname(os.path.abspath(__file__))
+    paths.append(os.path.join(here, LIB_NAME))
+    # bindings/python/src/httpring -> repository root
+    root = os.path.normpath(os.path.join(here, "..", "..", "..", ".."))
+    paths.append(os.path.join(root, "target", "release", LIB_NAME))
+    return paths
+
+
+class Lib:
+    """The loaded library: one attribute per declared function, with argtypes set."""
+
+    path: str
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        # CDLL releases the GIL around every call: blocking waits let other threads run.
+        self._dll = ctypes.CDLL(path)
+        for name, (restype, argtypes) in SIGNATURES.items():
+            fn = getattr(self._dll, name)
+            fn.restype = restype
+            fn.argtypes = argtypes
+            setattr(self, name, fn)
+
+    def __getattr__(self, name: str) -> Any:  # pragma: no cover - typing aid only
+        raise AttributeError(f"{name} is not declared in httpring._ffi.SIGNATURES")
+
+
+_lib: Optional[Lib] = None
+
+
+def load() -> Lib:
+    """Loads the library once (on first use, not at import)."""
+    global _lib
+    if _lib is not None:
+        return _lib
+    tried = []
+    env = os.environ.get("HTTPRING_LIB")
+    for path in candidate_paths():
+        if os.path.exists(path):
+            _lib = Lib(path)
+            return _lib
+        tried.append(path)
+        if env and path == env:
+            raise OSError(f"HTTPRING_LIB={env!r} does not exist")
+    import ctypes.util
+
+    found = ctypes.util.find_library("httpring")
+    if found:
+        _lib = Lib(found)
+        return _lib
+    raise OSError(
+        "libhttpring.so not found; install the package with pip (it builds the library), "
+        "or set HTTPRING_LIB to a built library. Tried: " + ", ".join(tried)
+    )
+
+
+def error_name(code: int) -> str:
+    name: bytes = load().httpring_error_name(code)
+    return name.decode("ascii")
+
+
+def engine_version() -> str:
+    """The engine library's version, e.g. "0.1.0"."""
+    version: bytes = load().httpring_version()
+    return version.decode("ascii")

@@ -1,0 +1,503 @@
+"""Headers, Request and Response, shaped like httpx's.
+
+A Response owns plain Python copies of everything it needs (status, body, the raw header
+block, URL): the engine handle it came from is freed as soon as it is built. Headers are
+parsed from the raw block only on first access.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime
+import json as _json
+from http import HTTPStatus
+from typing import (
+    Any,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    MutableMapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
+from urllib.parse import urlencode
+
+from ._exceptions import HTTPStatusError
+from ._urls import encode as _encode_url
+
+HeaderTypes = Union["Headers", Mapping[str, str], Sequence[Tuple[str, str]], None]
+QueryParamTypes = Union[Mapping[str, Any], Sequence[Tuple[str, Any]], str, bytes, None]
+
+
+def _to_str(value: Union[str, bytes]) -> str:
+    return value if isinstance(value, str) else value.decode("latin-1")
+
+
+class Headers(MutableMapping[str, str]):
+    """A case-insensitive multi-dict. ``h["set-cookie"]`` joins repeated values with ", ";
+    ``h.get_list("set-cookie")`` returns them one by one; ``multi_items()`` lists every
+    (name, value) line. Names of response headers are lower-case."""
+
+    __slots__ = ("_list",)
+
+    def __init__(self, headers: HeaderTypes = None) -> None:
+        # (lower-case name, name as given, value)
+        self._list: List[Tuple[str, str, str]] = []
+        if headers is None:
+            return
+        if isinstance(headers, Headers):
+            self._list = list(headers._list)
+            return
+        items = headers.items() if isinstance(headers, Mapping) else headers
+        for name, value in items:
+            name, value = _to_str(name), _to_str(value)
+            self._list.append((name.lower(), name, value))
+
+    @classmethod
+    def _from_raw(cls, raw: bytes) -> "Headers":
+        """Parses the engine's "name: value\\r\\n" block (names already lower-case)."""
+        h = cls.__new__(cls)
+        try:
+            text = raw.decode("ascii")
+        except UnicodeDecodeError:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = raw.decode("latin-1")
+        out = []
+        for line in text.split("\r\n"):
+            if line:
+                name, _, value = line.partition(":")
+                out.append((name, name, value.lstrip(" ")))
+        h._list = out
+        return h
+
+    # --- multi-value access ---
+    def get_list(self, key: str, split_commas: bool = False) -> List[str]:
+        k = key.lower()
+        values = [v for lk, _, v in self._list if lk == k]
+        if not split_commas:
+            return values
+        return [part.strip() for v in values for part in v.split(",")]
+
+    getlist = get_list
+
+    def multi_items(self) -> List[Tuple[str, str]]:
+        return [(lk, v) for lk, _, v in self._list]
+
+    @property
+    def raw(self) -> List[Tuple[bytes, bytes]]:
+        return [(n.encode("latin-1"), v.encode("latin-1")) for _, n, v in self._list]
+
+    def add(self, key: str, value: str) -> None:
+        """Appends a value (httpring addition; httpx has no equivalent)."""
+        self._list.append((key.lower(), key, value))
+
+    # --- mapping protocol ---
+    def __getitem__(self, key: str) -> str:
+        k = key.lower()
+        values = [v for lk, _, v in self._list if lk == k]
+        if not values:
+            raise KeyError(key)
+        return values[0] if len(values) == 1 else ", ".join(values)
+
+    def __setitem__(self, key: str, value: str) -> None:
+        k = key.lower()
+        self._list = [item for item in self._list if item[0] != k]
+        self._list.append((k, key, value))
+
+    def __delitem__(self, key: str) -> None:
+        k = key.lower()
+        kept = [item for item in self._list if item[0] != k]
+        if len(kept) == len(self._list):
+            raise KeyError(key)
+        self._list = kept
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        k = key.lower()
+        return any(lk == k for lk, _, _ in self._list)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def keys(self) -> Any:
+        return {lk: None for lk, _, _ in self._list}.keys()
+
+    def values(self) -> Any:
+        return {k: self[k] for k in self.keys()}.values()
+
+    def items(self) -> Any:
+        return {k: self[k] for k in self.keys()}.items()
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def __eq__(self, other: object) -> bool:
+        try:
+            other_h = other if isinstance(other, Headers) else Headers(other)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return False
+        return sorted(self.multi_items()) == sorted(other_h.multi_items())
+
+    def copy(self) -> "Headers":
+        return Headers(self)
+
+    def __repr__(self) -> str:
+        return f"Headers({self.multi_items()!r})"
+
+
+# --- request encoding --------------------------------------------------------------------
+
+HeaderPairs = Optional[Tuple[Tuple[bytes, bytes], ...]]
+
+
+def _enc(value: Union[str, bytes]) -> bytes:
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+
+
+def encode_headers(headers: HeaderTypes) -> HeaderPairs:
+    """Headers as (name, value) byte pairs for the engine, or None when there are none."""
+    if not headers:
+        return None
+    if isinstance(headers, Headers):
+        items: Any = [(n, v) for _, n, v in headers._list]
+    elif isinstance(headers, Mapping):
+        items = headers.items()
+    else:
+        items = headers
+    pairs = tuple((_enc(n), _enc(v)) for n, v in items)
+    return pairs or None
+
+
+def has_header(pairs: HeaderPairs, lname: bytes) -> bool:
+    return bool(pairs) and any(n.lower() == lname for n, _ in pairs)  # type: ignore[union-attr]
+
+
+def encode_params(params: QueryParamTypes) -> str:
+    if params is None:
+        return ""
+    if isinstance(params, bytes):
+        return params.decode("ascii")
+    if isinstance(params, str):
+        return params
+    items = params.items() if isinstance(params, Mapping) else params
+    flat: List[Tuple[str, str]] = []
+    for k, v in items:
+        if isinstance(v, (list, tuple)):
+            flat.extend((k, _param_str(x)) for x in v)
+        else:
+            flat.append((k, _param_str(v)))
+    return urlencode(flat)
+
+
+def _param_str(v: Any) -> str:
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if v is None:
+        return ""
+    return str(v)
+
+
+def encode_body(
+    content: Any = None, data: Any = None, json: Any = None
+) -> Tuple[bytes, Optional[bytes]]:
+    """(body, content-type to add or None) from httpx's content= / data= / json=."""
+    if content is not None:
+        if isinstance(content, str):
+            return content.encode("utf-8"), None
+        if isinstance(content, (bytes, bytearray, memoryview)):
+            return bytes(content), None
+        # An iterable of chunks: the engine takes a whole body, so join it.
+        return b"".join(_enc(c) for c in content), None
+    if data is not None:
+        if isinstance(data, (str, bytes, bytearray, memoryview)):
+            return _enc(data) if isinstance(data, str) else bytes(data), None
+        return encode_params(data).encode("ascii"), b"application/x-www-form-urlencoded"
+    if json is not None:
+        text = _json.dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return text.encode("utf-8"), b"application/json"
+    return b"", None
+
+
+class Request:
+    """A request ready to send (``client.build_request(...)``, ``client.send(request)``,
+    ``client.send_many([...])``). Its fields are the encoded form the engine receives."""
+
+    __slots__ = ("method", "url", "_pairs", "content", "_timeout", "_method_b", "_url_b", "extensions")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: HeaderTypes = None,
+        content: bytes = b"",
+    ) -> None:
+        self.method = method.upper()
+        self.url = url
+        self._pairs = encode_headers(headers)
+        self.content = content
+        self._timeout: Optional[Tuple[int, int, int]] = None
+        self._method_b = self.method.encode("ascii")
+        self._url_b = _encode_url(url)
+        self.extensions: Dict[str, Any] = {}
+
+    @property
+    def headers(self) -> Headers:
+        """The request's own headers (the client's default headers are added by the engine)."""
+        return Headers([(n.decode("latin-1"), v.decode("latin-1")) for n, v in self._pairs or ()])
+
+    def read(self) -> bytes:
+        return self.content
+
+    def __repr__(self) -> str:
+        return f"<Request({self.method!r}, {self.url!r})>"
+
+
+# --- response ----------------------------------------------------------------------------
+
+_VERSIONS = {10: "HTTP/1.0", 11: "HTTP/1.1", 20: "HTTP/2", 30: "HTTP/3"}
+REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
+
+
+class Response:
+    """A complete response: the body is already in memory (``content``)."""
+
+    __slots__ = (
+        "status_code",
+        "content",
+        "_version",
+        "_raw_headers",
+        "_headers",
+        "_url",
+        "_elapsed_us",
+        "_method",
+        "_request",
+        "_history",
+        "_encoding",
+    )
+
+    status_code: int
+    content: bytes
+    _url: Union[str, bytes]
+    _history: Optional[List["Response"]]
+
+    def __init__(
+        self,
+        status_code: int,
+        *,
+        headers: HeaderTypes = None,
+        content: Union[bytes, str, None] = None,
+        json: Any = None,
+        url: str = "",
+        http_version: str = "HTTP/1.1",
+        request: Optional[Request] = None,
+    ) -> None:
+        self.status_code = status_code
+        body, ctype = encode_body(content=content, json=json)
+        self.content = body
+        self._version = {v: k for k, v in _VERSIONS.items()}.get(http_version, 0)
+        self._raw_headers = b""
+        hs = Headers(headers)
+        if ctype and "content-type" not in hs:
+            hs["content-type"] = ctype.decode()
+        self._headers: Optional[Headers] = hs
+        self._url = url or (request.url if request else "")
+        self._elapsed_us = 0
+        self._method = request.method if request else "GET"
+        self._request = request
+        self._history = None
+        self._encoding: Optional[str] = None
+
+    # --- metadata ---
+    @property
+    def http_version(self) -> str:
+        return _VERSIONS.get(self._version, "HTTP/1.1")
+
+    @property
+    def url(self) -> str:
+        url = self._url
+        if isinstance(url, bytes):
+            url = self._url = url.decode("utf-8", "replace")
+        return url
+
+    @property
+    def headers(self) -> Headers:
+        h = self._headers
+        if h is None:
+            h = self._headers = Headers._from_raw(self._raw_headers)
+        return h
+
+    @property
+    def elapsed(self) -> datetime.timedelta:
+        """Time from submit to the last body byte."""
+        return datetime.timedelta(microseconds=self._elapsed_us)
+
+    @property
+    def request(self) -> Request:
+        r = self._request
+        if r is None:
+            r = self._request = Request(self._method, self.url)
+        return r
+
+    @request.setter
+    def request(self, value: Request) -> None:
+        self._request = value
+
+    @property
+    def history(self) -> List["Response"]:
+        """The redirect responses that led here, oldest first (empty if none)."""
+        h = self._history
+        if h is None:
+            h = self._history = []
+        return h
+
+    @history.setter
+    def history(self, value: List["Response"]) -> None:
+        self._history = value
+
+    @property
+    def reason_phrase(self) -> str:
+        try:
+            return HTTPStatus(self.status_code).phrase
+        except ValueError:
+            return ""
+
+    # --- status helpers ---
+    @property
+    def is_informational(self) -> bool:
+        return 100 <= self.status_code < 200
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    @property
+    def is_redirect(self) -> bool:
+        return self.status_code in REDIRECT_STATUSES and "location" in self.headers
+
+    @property
+    def has_redirect_location(self) -> bool:
+        return self.is_redirect
+
+    @property
+    def is_client_error(self) -> bool:
+        return 400 <= self.status_code < 500
+
+    @property
+    def is_server_error(self) -> bool:
+        return 500 <= self.status_code < 600
+
+    @property
+    def is_error(self) -> bool:
+        return 400 <= self.status_code < 600
+
+    def raise_for_status(self) -> "Response":
+        """Raises HTTPStatusError unless the status is 2xx; returns the response."""
+        code = self.status_code
+        if 200 <= code < 300:
+            return self
+        kind = {1: "Informational response", 3: "Redirect response", 4: "Client error", 5: "Server error"}.get(
+            code // 100, "Invalid status code"
+        )
+        message = f"{kind} '{code} {self.reason_phrase}' for url '{self.url}'"
+        if 300 <= code < 400 and "location" in self.headers:
+            message += f"\nRedirect location: '{self.headers['location']}'"
+        raise HTTPStatusError(message, request=self.request, response=self)
+
+    # --- body ---
+    @property
+    def charset_encoding(self) -> Optional[str]:
+        ctype = self.headers.get("content-type")
+        if not ctype:
+            return None
+        for param in ctype.split(";")[1:]:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "charset":
+                charset = value.strip().strip("'\"")
+                try:
+                    return codecs.lookup(charset).name
+                except LookupError:
+                    return None
+        return None
+
+    @property
+    def encoding(self) -> str:
+        """The charset from Content-Type, else utf-8. Assignable, as in httpx."""
+        if self._encoding is None:
+            self._encoding = self.charset_encoding or "utf-8"
+        return self._encoding
+
+    @encoding.setter
+    def encoding(self, value: str) -> None:
+        self._encoding = value
+
+    @property
+    def text(self) -> str:
+        return self.content.decode(self.encoding, errors="replace")
+
+    def json(self, **kwargs: Any) -> Any:
+        return _json.loads(self.content, **kwargs)
+
+    def read(self) -> bytes:
+        return self.content
+
+    async def aread(self) -> bytes:
+        return self.content
+
+    def iter_bytes(self, chunk_size: Optional[int] = None) -> Iterator[bytes]:
+        body = self.content
+        if not chunk_size:
+            if body:
+                yield body
+            return
+        for i in range(0, len(body), chunk_size):
+            yield body[i : i + chunk_size]
+
+    def iter_lines(self) -> Iterator[str]:
+        yield from self.text.splitlines()
+
+    def close(self) -> None:
+        """Nothing to release: the engine handle was freed when the response was built."""
+
+    async def aclose(self) -> None:
+        pass
+
+    @property
+    def is_closed(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return f"<Response [{self.status_code} {self.reason_phrase}]>"
+
+
+def new_response(
+    status: int,
+    content: bytes,
+    version: int,
+    raw_headers: bytes,
+    url: bytes,
+    elapsed_us: int,
+    method: str,
+) -> Response:
+    """The engine's fast constructor: no parsing, no validation."""
+    r = Response.__new__(Response)
+    r.status_code = status
+    r.content = content
+    r._version = version
+    r._raw_headers = raw_headers
+    r._headers = None
+    r._url = url
+    r._elapsed_us = elapsed_us
+    r._method = method
+    r._request = None
+    r._history = None
+    r._encoding = None
+    return r

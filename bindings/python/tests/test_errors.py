@@ -1,0 +1,208 @@
+"""Engine failures mapped to httpx-shaped exceptions; options the engine cannot honour yet;
+closed clients."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+import httpring
+from httpring import _ffi
+from httpring._exceptions import CODE_EXCEPTIONS, from_code
+
+
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_hierarchy():
+    h = httpring
+    for cls in (h.ConnectTimeout, h.ReadTimeout, h.WriteTimeout, h.PoolTimeout, h.TotalTimeout):
+        assert issubclass(cls, h.TimeoutException)
+    for cls in (h.ConnectError, h.ReadError, h.WriteError, h.CloseError):
+        assert issubclass(cls, h.NetworkError)
+    for cls in (h.LocalProtocolError, h.RemoteProtocolError):
+        assert issubclass(cls, h.ProtocolError)
+    for cls in (h.TimeoutException, h.NetworkError, h.ProtocolError, h.UnsupportedProtocol):
+        assert issubclass(cls, h.TransportError)
+    assert issubclass(h.TransportError, h.RequestError)
+    assert issubclass(h.TooManyRedirects, h.RequestError)
+    assert issubclass(h.RequestError, h.HTTPError)
+    assert issubclass(h.HTTPStatusError, h.HTTPError)
+    assert issubclass(h.ClientClosed, RuntimeError)
+    assert not issubclass(h.InvalidURL, h.HTTPError)  # as in httpx
+
+
+def test_every_error_code_has_a_class():
+    for name in dir(_ffi):
+        if name.startswith("HTTPRING_ERR_") and name != "HTTPRING_ERR_NOT_FOUND":
+            assert getattr(_ffi, name) in CODE_EXCEPTIONS, name
+
+
+def test_from_code_carries_code_and_message():
+    e = from_code(_ffi.HTTPRING_ERR_READ_TIMEOUT, "no data for 1s", context="GET http://x/")
+    assert isinstance(e, httpring.ReadTimeout)
+    assert e.code == _ffi.HTTPRING_ERR_READ_TIMEOUT
+    assert e.code_name == "HTTPRING_ERR_READ_TIMEOUT"
+    assert str(e) == "no data for 1s (GET http://x/) [HTTPRING_ERR_READ_TIMEOUT]"
+    with pytest.raises(RuntimeError):
+        e.request
+    assert _ffi.error_name(_ffi.HTTPRING_ERR_DNS) == "HTTPRING_ERR_DNS"
+
+
+def test_unknown_code_is_a_transport_error():
+    e = from_code(999, "something new")
+    assert type(e) is httpring.TransportError
+    assert e.code == 999 and e.code_name == "HTTPRING_UNKNOWN"
+
+
+def test_connect_refused(client):
+    url = f"http://127.0.0.1:{free_port()}/"
+    with pytest.raises(httpring.ConnectError) as info:
+        client.get(url)
+    assert info.value.code_name == "HTTPRING_ERR_CONNECT_REFUSED"
+    assert "refused" in str(info.value)
+    assert info.value.request.url == url and info.value.request.method == "GET"
+
+
+@pytest.mark.parametrize("url", ["http://", "not a url", "http://exa mple.com/", "http://127.0.0.1:80\x00/"])
+def test_invalid_url(client, url):
+    with pytest.raises(httpring.InvalidURL):
+        client.get(url)
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/", "gopher://127.0.0.1/", "ws://127.0.0.1/"])
+def test_unsupported_scheme(client, url):
+    with pytest.raises(httpring.UnsupportedProtocol) as info:
+        client.get(url)
+    assert info.value.code_name == "HTTPRING_ERR_UNSUPPORTED_SCHEME"
+
+
+def test_https_without_tls_is_explained(client):
+    """An engine built without TLS refuses https with a clear message; one with TLS
+    tries to connect (and this port is closed)."""
+    try:
+        client.get(f"https://127.0.0.1:{free_port()}/")
+    except httpring.UnsupportedProtocol as e:
+        assert "https is not supported by this build yet" in str(e)
+    except httpring.ConnectError as e:
+        assert e.code_name == "HTTPRING_ERR_CONNECT_REFUSED"
+    else:  # pragma: no cover
+        pytest.fail("a closed port answered")
+
+
+@pytest.mark.parametrize(
+    "headers", [{"bad name": "x"}, {"x": "a\nb"}, {"x": "a\rb"}, {"x": "nul\x00"}, {"": "empty"}]
+)
+def test_invalid_header(client, testserver, headers):
+    with pytest.raises(httpring.LocalProtocolError) as info:
+        client.get(testserver.url + "/hello", headers=headers)
+    assert info.value.code_name == "HTTPRING_ERR_INVALID_HEADER"
+
+
+def test_invalid_method(client, testserver):
+    with pytest.raises(httpring.LocalProtocolError) as info:
+        client.request("GE T", testserver.url + "/hello")
+    assert info.value.code_name == "HTTPRING_ERR_INVALID_METHOD"
+
+
+def test_server_lies_about_length(client, testserver):
+    # The engine reports a body cut short as ERR_IO today; the header documents
+    # ERR_PROTOCOL for it. Either way it is a transport error with a clear message.
+    with pytest.raises((httpring.RemoteProtocolError, httpring.ReadError)) as info:
+        client.get(testserver.url + "/lie")
+    assert info.value.code in (_ffi.HTTPRING_ERR_PROTOCOL, _ffi.HTTPRING_ERR_IO)
+
+
+def test_body_too_large(testserver):
+    with httpring.Client(max_body_size=100) as c:
+        assert len(c.get(testserver.url + "/bytes/100").content) == 100
+        with pytest.raises(httpring.ResponseTooLarge) as info:
+            c.get(testserver.url + "/bytes/101")
+        assert info.value.code_name == "HTTPRING_ERR_BODY_TOO_LARGE"
+
+
+def test_options_the_engine_cannot_honour_yet():
+    with pytest.raises(NotImplementedError, match="HTTP/2"):
+        httpring.Client(http2=True)
+    with pytest.raises(NotImplementedError, match="TLS"):
+        httpring.Client(verify="/etc/ssl/certs/ca-certificates.crt")
+    with pytest.raises(NotImplementedError, match="max_connections"):
+        httpring.AsyncClient(limits=httpring.Limits(max_connections=10))
+    with pytest.raises(NotImplementedError):
+        httpring.Client(cert="client.pem")
+    with pytest.raises(NotImplementedError):
+        httpring.Client(proxy="http://127.0.0.1:3128")
+    # What it can honour is accepted.
+    httpring.Client(verify=False, http2=False, limits=httpring.Limits(max_keepalive_connections=4)).close()
+
+
+def test_bad_config_values():
+    with pytest.raises(ValueError, match="worker_threads"):
+        httpring.Client(worker_threads=0)
+    with pytest.raises(ValueError, match="max_body_size"):
+        httpring.Client(max_body_size=0)
+    with pytest.raises(ValueError, match="header"):
+        httpring.Client(headers={"bad name": "x"})
+
+
+def test_closed_client(testserver):
+    c = httpring.Client()
+    c.close()
+    c.close()  # idempotent
+    assert c.is_closed
+    with pytest.raises(httpring.ClientClosed, match="client has been closed"):
+        c.get(testserver.url + "/hello")
+    with pytest.raises(httpring.ClientClosed):
+        c.submit("GET", testserver.url + "/hello")
+    with pytest.raises(httpring.ClientClosed):
+        c.send_many([testserver.url + "/hello"])
+    with pytest.raises(httpring.ClientClosed):
+        c.live_handles()
+    with pytest.raises(RuntimeError):
+        with c:
+            pass
+
+
+def test_many_clients(testserver):
+    for _ in range(20):
+        with httpring.Client() as c:
+            assert c.get(testserver.url + "/hello").status_code == 200
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork()")
+def test_client_inherited_through_fork(testserver):
+    """The engine's threads do not survive fork(): in the child the client raises a clear
+    error instead of hanging, and closing it is a no-op; the parent is unaffected."""
+    import os
+    import warnings
+
+    c = httpring.Client()
+    assert c.get(testserver.url + "/hello").status_code == 200
+    r, w = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        code = 1
+        try:
+            c.get(testserver.url + "/hello")
+        except httpring.ClientClosed as e:
+            code = 0 if "fork" in str(e) else 2
+        except BaseException:
+            code = 3
+        c.close()
+        os.write(w, bytes([code]))
+        os._exit(0)
+    os.close(w)
+    result = os.read(r, 1)
+    os.close(r)
+    os.waitpid(pid, 0)
+    assert result == b"\x00"
+    assert c.get(testserver.url + "/hello").status_code == 200
+    c.close()

@@ -1,0 +1,111 @@
+"""Headers, Response and Request as plain Python objects (no server)."""
+
+from __future__ import annotations
+
+import pytest
+
+import httpring
+from httpring import Headers, Response
+from httpring._models import encode_body, encode_params
+from httpring._urls import add_query, encode, join_base
+
+
+def test_headers_case_insensitive_multi():
+    h = Headers([("Set-Cookie", "a=1"), ("set-cookie", "b=2"), ("X-A", "x")])
+    assert h["SET-COOKIE"] == "a=1, b=2"
+    assert h.get_list("set-cookie") == ["a=1", "b=2"]
+    assert list(h.keys()) == ["set-cookie", "x-a"]
+    assert len(h) == 2
+    assert "x-a" in h and "X-A" in h and 3 not in h
+    h["x-a"] = "y"
+    assert h["x-a"] == "y"
+    del h["set-cookie"]
+    assert "set-cookie" not in h
+    with pytest.raises(KeyError):
+        del h["nope"]
+    assert h == {"X-A": "y"}
+    assert h.copy() == h and h.copy() is not h
+    assert Headers({"a": "1, 2"}).get_list("a", split_commas=True) == ["1", "2"]
+
+
+def test_headers_from_raw():
+    h = Headers._from_raw(b"content-type: text/plain\r\nx-v: a: b\r\nset-cookie: 1\r\nset-cookie: 2\r\n")
+    assert h["content-type"] == "text/plain"
+    assert h["x-v"] == "a: b"
+    assert h.multi_items() == [("content-type", "text/plain"), ("x-v", "a: b"), ("set-cookie", "1"), ("set-cookie", "2")]
+    assert Headers._from_raw("x: caf\u00e9\r\n".encode("latin-1"))["x"] == "caf\u00e9"
+
+
+@pytest.mark.parametrize(
+    "ctype,body,text",
+    [
+        ("text/plain; charset=iso-8859-1", b"caf\xe9", "caf\u00e9"),
+        ("text/plain; charset=\"utf-8\"", "caf\u00e9".encode(), "caf\u00e9"),
+        ("text/plain", "caf\u00e9".encode(), "caf\u00e9"),
+        ("text/plain; charset=unknown-x", b"abc", "abc"),
+    ],
+)
+def test_text_charset(ctype, body, text):
+    r = Response(200, headers={"Content-Type": ctype}, content=body)
+    assert r.text == text
+
+
+def test_response_constructor_and_helpers():
+    r = Response(404, json={"error": "x"}, url="http://h/p")
+    assert r.json() == {"error": "x"}
+    assert r.headers["content-type"] == "application/json"
+    assert r.is_client_error and r.is_error and not r.is_success
+    assert r.reason_phrase == "Not Found"
+    assert list(r.iter_bytes(4)) == [r.content[i : i + 4] for i in range(0, len(r.content), 4)]
+    with pytest.raises(httpring.HTTPStatusError) as info:
+        r.raise_for_status()
+    assert info.value.response is r
+    assert Response(302, headers={"Location": "/x"}).is_redirect
+    assert not Response(302).is_redirect
+
+
+def test_encode_params_and_body():
+    assert encode_params({"a": [1, 2], "b": None, "c": False}) == "a=1&a=2&b=&c=false"
+    assert encode_params("x=1") == "x=1"
+    assert encode_body(json={"a": 1}) == (b'{"a":1}', b"application/json")
+    assert encode_body(data={"a": "b c"}) == (b"a=b+c", b"application/x-www-form-urlencoded")
+    assert encode_body(content="\u00e9") == ("\u00e9".encode(), None)
+    assert encode_body() == (b"", None)
+
+
+def test_urls():
+    assert join_base("http://h/api", "/users") == "http://h/api/users"
+    assert join_base("http://h/api/", "users") == "http://h/api/users"
+    assert join_base("http://h/api", "http://other/x") == "http://other/x"
+    assert add_query("http://h/p#f", "a=1") == "http://h/p?a=1#f"
+    assert add_query("http://h/p?x=1", "a=1") == "http://h/p?x=1&a=1"
+    assert encode("http://h/p#frag") == b"http://h/p"
+    assert encode("http://h/caf\u00e9?q=\u00e9") == b"http://h/caf%C3%A9?q=%C3%A9"
+    assert encode("http://b\u00fccher.example/") == b"http://xn--bcher-kva.example/"
+    with pytest.raises(httpring.InvalidURL):
+        encode("http://h/\x00")
+
+
+def test_request_object():
+    req = httpring.Request("post", "http://h/x", headers={"A": "1"}, content=b"b")
+    assert req.method == "POST" and req.headers["a"] == "1" and req.read() == b"b"
+    assert repr(req) == "<Request('POST', 'http://h/x')>"
+
+
+def test_version():
+    assert httpring.__version__
+    assert httpring.engine_version().count(".") == 2
+
+
+def test_string_at_copies_exactly():
+    import ctypes
+
+    from httpring._engine import string_at
+
+    buf = ctypes.create_string_buffer(b"0123456789" * 100_000)
+    addr = ctypes.addressof(buf)
+    assert string_at(addr, 10) == b"0123456789"
+    assert string_at(addr + 5, 3) == b"567"
+    assert string_at(addr, 0) == b""
+    assert string_at(addr, 1_000_000) == buf.raw[:1_000_000]
+    assert string_at(addr, 10) == ctypes.string_at(addr, 10)

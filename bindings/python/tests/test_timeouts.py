@@ -1,0 +1,126 @@
+"""Each timeout (connect, read, total) from the client config and per request, sync and
+async, and that each maps to its own exception."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+import pytest
+
+import httpring
+from httpring import Timeout
+
+
+@pytest.fixture
+def blackhole():
+    """A loopback port whose accept queue is full: new connections get no SYN-ACK, so
+    connecting hangs until the connect timeout (nothing leaves the machine)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        fillers.append(s)
+    time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/"
+    for s in fillers:
+        s.close()
+    listener.close()
+
+
+def test_timeout_object():
+    t = Timeout(5.0)
+    assert (t.connect, t.read, t.write, t.pool, t.total) == (5.0, 5.0, 5.0, 5.0, None)
+    assert t.as_ms() == (5000, 5000, 0)
+    t = Timeout(None, connect=1, total=2.5)
+    assert t.as_ms() == (1000, 0, 2500)
+    assert Timeout(Timeout(read=0.0001)).as_ms() == (0, 1, 0)
+    assert Timeout(1.0) == Timeout(1.0)
+    with pytest.raises(ValueError):
+        Timeout(-1)
+    with pytest.raises(TypeError):
+        Timeout("5")
+
+
+def test_connect_timeout(blackhole):
+    with httpring.Client(timeout=Timeout(connect=0.2)) as c:
+        t = time.perf_counter()
+        with pytest.raises(httpring.ConnectTimeout) as info:
+            c.get(blackhole)
+        assert time.perf_counter() - t < 2
+        assert info.value.code_name == "HTTPRING_ERR_CONNECT_TIMEOUT"
+        assert isinstance(info.value, httpring.TimeoutException)
+
+
+def test_connect_timeout_per_request(blackhole):
+    with httpring.Client(timeout=None) as c:
+        with pytest.raises(httpring.ConnectTimeout):
+            c.get(blackhole, timeout=Timeout(connect=0.2))
+
+
+def test_read_timeout_float(testserver):
+    with httpring.Client(timeout=0.2) as c:
+        with pytest.raises(httpring.ReadTimeout) as info:
+            c.get(testserver.url + "/stall")
+        assert "HTTPRING_ERR_READ_TIMEOUT" in str(info.value)
+        assert info.value.request.url == testserver.url + "/stall"
+
+
+def test_read_timeout_per_request(client, testserver):
+    t = time.perf_counter()
+    with pytest.raises(httpring.ReadTimeout):
+        client.get(testserver.url + "/stall", timeout=0.2)
+    assert time.perf_counter() - t < 2
+    # Other requests still use the client's timeout.
+    assert client.get(testserver.url + "/delay/300").status_code == 200
+
+
+def test_read_timeout_mid_body(client, testserver):
+    with pytest.raises(httpring.ReadTimeout):
+        client.get(testserver.url + "/stall-body", timeout=Timeout(read=0.2))
+
+
+def test_read_timeout_is_idle_time_not_total(client, testserver):
+    # 10 bytes, 50 ms apart: 500 ms in all, never 200 ms of silence.
+    r = client.get(testserver.url + "/drip/10/50", timeout=Timeout(read=0.2))
+    assert r.content == b"x" * 10
+
+
+def test_total_timeout(testserver):
+    with httpring.Client(timeout=Timeout(total=0.3)) as c:
+        with pytest.raises(httpring.TotalTimeout) as info:
+            c.get(testserver.url + "/drip/20/50")
+        assert info.value.code_name == "HTTPRING_ERR_TIMEOUT"
+
+
+def test_total_timeout_per_request(client, testserver):
+    with pytest.raises(httpring.TotalTimeout):
+        client.get(testserver.url + "/drip/20/50", timeout=Timeout(total=0.3))
+
+
+def test_no_timeout_with_none(testserver):
+    with httpring.Client(timeout=None) as c:
+        assert c.get(testserver.url + "/delay/200").status_code == 200
+
+
+def test_async_timeouts(testserver, blackhole):
+    async def main():
+        async with httpring.AsyncClient(timeout=Timeout(connect=0.2, read=0.2)) as c:
+            with pytest.raises(httpring.ConnectTimeout):
+                await c.get(blackhole)
+            with pytest.raises(httpring.ReadTimeout):
+                await c.get(testserver.url + "/stall")
+            with pytest.raises(httpring.ReadTimeout):
+                await c.get(testserver.url + "/stall", timeout=0.1)
+            with pytest.raises(httpring.TotalTimeout):
+                await c.get(testserver.url + "/drip/20/50", timeout=Timeout(read=1, total=0.3))
+            r = await c.get(testserver.url + "/delay/300", timeout=1.0)
+            assert r.status_code == 200
+
+    asyncio.run(main())
