@@ -125,6 +125,48 @@ typedef uint32_t httpring_http_version;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Values for `httpring_config_set_root_store`.
+enum httpring_root_store
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The operating system's trusted certificates (default).
+  HTTPRING_ROOTS_SYSTEM = 0,
+  // Mozilla's root certificates built into the library (webpki-roots).
+  HTTPRING_ROOTS_BUNDLED = 1,
+  // Only CAs added with `httpring_config_add_ca_pem` / `_set_ca_file`.
+  HTTPRING_ROOTS_NONE = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum httpring_root_store httpring_root_store;
+#else
+typedef uint32_t httpring_root_store;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Values for `httpring_config_set_http_version`.
+enum httpring_http_version_pref
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // HTTP/2 when TLS negotiates it by ALPN, else HTTP/1.1 (default).
+  HTTPRING_VERSION_NEGOTIATE = 0,
+  // HTTP/1.1 only.
+  HTTPRING_VERSION_HTTP1_ONLY = 1,
+  // HTTP/2 only: ALPN offers only h2, and http:// URLs use h2c prior knowledge.
+  HTTPRING_VERSION_HTTP2_ONLY = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum httpring_http_version_pref httpring_http_version_pref;
+#else
+typedef uint32_t httpring_http_version_pref;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // A client: a connection pool and a background runtime. Safe to use from any number of
 // threads at once. The pointer is an opaque id: using it after `httpring_client_free`
 // returns `HTTPRING_ERR_CLIENT_CLOSED` rather than touching freed memory.
