@@ -224,6 +224,27 @@ typedef struct httpring_header {
   size_t value_len;
 } httpring_header;
 
+// One request for `httpring_client_send_many`. Everything it points to is copied before
+// the call returns.
+typedef struct httpring_request_spec {
+  // NULL means GET.
+  const char *method;
+  const char *url;
+  // May be NULL when `nheaders` is 0.
+  const struct httpring_header *headers;
+  size_t nheaders;
+  // May be NULL when `body_len` is 0.
+  const uint8_t *body;
+  size_t body_len;
+  uint64_t user_data;
+  // Total timeout in ms: negative keeps the client's setting, 0 means no limit.
+  int64_t timeout_ms;
+  // Connect timeout, same convention.
+  int64_t connect_timeout_ms;
+  // Read (idle) timeout, same convention.
+  int64_t read_timeout_ms;
+} httpring_request_spec;
+
 // A summary of a response, filled by `httpring_handle_response`. The pointers borrow from
 // the handle and are valid until it is freed; `body` is not NUL-terminated.
 typedef struct httpring_response {
@@ -318,6 +339,20 @@ httpring_code httpring_client_send(const struct httpring_client *client,
                                    size_t body_len,
                                    uint64_t user_data,
                                    httpring_handle *out);
+
+// Submits `n` requests with one wake-up of the I/O thread: the cheapest way to start many.
+// `handles[i]` receives request i's handle, or 0 if it was refused; `codes` (may be NULL)
+// receives each request's submit code. Returns `HTTPRING_OK` if every request was
+// accepted, else the first refusal's code. Accepted requests run either way.
+//
+// # Safety
+// `reqs` is valid for `n` specs whose pointers are valid as documented; `handles` (and
+// `codes`, unless NULL) are valid for `n` writes.
+httpring_code httpring_client_send_many(const struct httpring_client *client,
+                                        const struct httpring_request_spec *reqs,
+                                        size_t n,
+                                        httpring_handle *handles,
+                                        httpring_code *codes);
 
 // Submits `GET url`.
 //

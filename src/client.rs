@@ -12,6 +12,7 @@ use crate::connect::Connector;
 use crate::error::{Error, ErrorKind, Result};
 use crate::exchange::{Completion, Exchange, State};
 use crate::handle::{Handle, Table};
+use crate::inbox::Inbox;
 use crate::pool::Pool;
 use crate::request::Request;
 use crate::response::Response;
@@ -24,6 +25,7 @@ pub(crate) struct Shared {
     pub(crate) hub: Arc<Hub>,
     pub(crate) pool: Arc<Pool>,
     pub(crate) connector: Connector,
+    pub(crate) inbox: Arc<Inbox>,
 }
 
 impl Shared {
@@ -103,6 +105,7 @@ impl Client {
                 hub,
                 pool,
                 connector,
+                inbox: Arc::default(),
             }),
             runtime: OnceLock::new(),
             start_lock: Mutex::new(()),
@@ -125,6 +128,12 @@ impl Client {
             return Ok(rt);
         }
         let rt = Runtime::start(self.shared.config.worker_threads, self.shared.hub.clone())?;
+        rt.spawn(
+            self.shared
+                .inbox
+                .clone()
+                .dispatch(Arc::downgrade(&self.shared)),
+        );
         if let Some(idle) = self.shared.config.pool_idle_timeout {
             let shared = Arc::downgrade(&self.shared);
             let every = (idle / 2).max(Duration::from_secs(1));
@@ -145,19 +154,41 @@ impl Client {
 
     /// Starts a request; it runs on the background runtime until it completes.
     pub fn submit(&self, req: Request) -> Result<Handle> {
-        let req = req.validated()?;
+        self.submit_many(std::iter::once(req))
+            .pop()
+            .expect("one result per request")
+    }
+
+    /// Starts several requests with a single wake-up of the runtime. Returns one result per
+    /// request, in order: a handle, or why that request was refused.
+    pub fn submit_many(&self, reqs: impl IntoIterator<Item = Request>) -> Vec<Result<Handle>> {
         let _open = self.gate.read().unwrap_or_else(|p| p.into_inner());
+        let mut results = Vec::new();
+        let mut accepted = Vec::new();
+        for req in reqs {
+            results.push(self.register(req).map(|(h, ex, req)| {
+                accepted.push((ex, req));
+                h
+            }));
+        }
+        if !accepted.is_empty() {
+            self.shared.inbox.push(accepted);
+        }
+        results
+    }
+
+    /// Validates a request and gives it a handle; the caller holds the gate open.
+    fn register(&self, req: Request) -> Result<(Handle, Arc<Exchange>, Request)> {
+        let req = req.validated()?;
         if self.closed.load(Ordering::SeqCst) {
             return Err(Error::closed());
         }
-        let rt = self.runtime()?;
+        self.runtime()?;
         let (handle, ex) = self
             .shared
             .table
             .insert_with(|h| Arc::new(Exchange::new(h, req.user_data)))?;
-        let task = rt.spawn(crate::exec::run(self.shared.clone(), ex.clone(), req));
-        ex.attach_task(task.abort_handle());
-        Ok(handle)
+        Ok((handle, ex, req))
     }
 
     pub fn exchange(&self, h: Handle) -> Result<Arc<Exchange>> {

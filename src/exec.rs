@@ -229,6 +229,7 @@ async fn obtain(shared: &Shared, key: &PoolKey, limits: &Limits) -> Result<Conn>
                 return Ok(conn);
             }
         }
+
         let gate = if shared.connector.may_share(key) {
             shared.pool.gate(key)
         } else {

@@ -14,6 +14,7 @@ mod error;
 mod exchange;
 mod exec;
 mod handle;
+mod inbox;
 mod pool;
 mod proxy;
 mod request;

@@ -143,6 +143,19 @@ fn parse_url(url: &[u8]) -> Result<(Uri, Bytes)> {
             ))
         }
     }
+    if let Some(a) = uri.authority() {
+        let port_text = a
+            .as_str()
+            .rsplit_once(':')
+            .map(|(_, p)| p)
+            .filter(|p| !p.contains(']'));
+        if port_text.is_some_and(|p| !p.is_empty() && a.port_u16().is_none()) {
+            return Err(Error::new(
+                ErrorKind::InvalidUrl,
+                format!("URL {text:?} has an invalid port"),
+            ));
+        }
+    }
     match uri.host() {
         Some(h) if !h.is_empty() => {}
         _ => {

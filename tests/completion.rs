@@ -190,7 +190,12 @@ fn stress_four_submitters_and_a_draining_thread() {
                 let mut got = Vec::new();
                 drain(&c, &mut got);
                 for g in &got {
-                    assert_eq!(g.code, HTTPRING_OK, "request failed");
+                    assert_eq!(
+                        g.code,
+                        HTTPRING_OK,
+                        "request failed: {}",
+                        c.message(g.handle)
+                    );
                     assert!(
                         seen.insert(g.user_data),
                         "user_data {} completed twice",
@@ -215,9 +220,7 @@ fn stress_four_submitters_and_a_draining_thread() {
                     c.get_ud(&url, t * PER_THREAD + i);
                     submitted.fetch_add(1, Ordering::SeqCst);
                     // Keep the in-flight count bounded like a real caller would.
-                    while submitted.load(Ordering::SeqCst) as isize - c.live() as isize > 0
-                        && c.live() > 256
-                    {
+                    while c.live() > 256 {
                         std::thread::yield_now();
                     }
                 }
@@ -238,5 +241,122 @@ fn stress_four_submitters_and_a_draining_thread() {
         wakeups < total / 2,
         "{wakeups} wake-ups for {total} completions"
     );
-    eprintln!("stress: {total} completions in {wakeups} wake-ups");
+    eprintln!(
+        "stress: {total} completions in {wakeups} wake-ups over {} connections",
+        srv.connections()
+    );
+    assert!(srv.connections() <= 512, "connections must be reused");
+}
+
+#[test]
+fn send_many_submits_a_batch_and_reports_each_refusal() {
+    let srv = TestServer::start();
+    let c = Client::new();
+    let good = std::ffi::CString::new(srv.url("/echo")).unwrap();
+    let bad = c"not a url";
+    let post = c"POST";
+    let hdr = httpring_header {
+        name: b"X-Batch".as_ptr(),
+        name_len: 7,
+        value: b"1".as_ptr(),
+        value_len: 1,
+    };
+    let bad_hdr = httpring_header {
+        name: b"X-Bad".as_ptr(),
+        name_len: 5,
+        value: b"a\nb".as_ptr(),
+        value_len: 3,
+    };
+    let spec =
+        |url: *const std::ffi::c_char, ud: u64, h: *const httpring_header| httpring_request_spec {
+            method: if ud % 2 == 0 {
+                std::ptr::null()
+            } else {
+                post.as_ptr()
+            },
+            url,
+            headers: h,
+            nheaders: if h.is_null() { 0 } else { 1 },
+            body: b"payload".as_ptr(),
+            body_len: if ud % 2 == 0 { 0 } else { 7 },
+            user_data: ud,
+            timeout_ms: -1,
+            connect_timeout_ms: -1,
+            read_timeout_ms: if ud == 7 { 0 } else { -1 },
+        };
+    let mut specs: Vec<_> = (0..300).map(|i| spec(good.as_ptr(), i, &hdr)).collect();
+    specs[10] = spec(bad.as_ptr(), 10, std::ptr::null());
+    specs[20] = spec(good.as_ptr(), 20, &bad_hdr);
+    let mut handles = vec![u64::MAX; specs.len()];
+    let mut codes = vec![HTTPRING_PENDING; specs.len()];
+    let rc = unsafe {
+        httpring_client_send_many(
+            c.0,
+            specs.as_ptr(),
+            specs.len(),
+            handles.as_mut_ptr(),
+            codes.as_mut_ptr(),
+        )
+    };
+    assert_eq!(rc, HTTPRING_ERR_INVALID_URL, "the first refusal");
+    assert_eq!((codes[10], handles[10]), (HTTPRING_ERR_INVALID_URL, 0));
+    assert_eq!((codes[20], handles[20]), (HTTPRING_ERR_INVALID_HEADER, 0));
+    let live: Vec<_> = handles.iter().copied().filter(|&h| h != 0).collect();
+    assert_eq!(live.len(), 298);
+    assert!(codes
+        .iter()
+        .enumerate()
+        .all(|(i, &code)| i == 10 || i == 20 || code == HTTPRING_OK));
+    assert_eq!(
+        unsafe { httpring_handle_wait_all(c.0, live.as_ptr(), live.len(), 30_000) },
+        HTTPRING_OK
+    );
+    for (i, &h) in handles.iter().enumerate() {
+        if h == 0 {
+            continue;
+        }
+        let echo = String::from_utf8(c.body(h)).unwrap();
+        let method = if i % 2 == 0 { "GET" } else { "POST" };
+        assert!(
+            echo.contains(&format!(r#""method": "{method}""#)),
+            "{i}: {echo}"
+        );
+        assert!(echo.contains(r#""x-batch": "1""#), "{echo}");
+        let mut ud = 0;
+        assert_eq!(
+            unsafe { httpring_handle_user_data(c.0, h, &mut ud) },
+            HTTPRING_OK
+        );
+        assert_eq!(ud, i as u64);
+    }
+    assert_eq!(
+        unsafe { httpring_handles_free(c.0, live.as_ptr(), live.len()) },
+        HTTPRING_OK
+    );
+    // An empty batch is fine; a NULL handles array with requests is not.
+    assert_eq!(
+        unsafe {
+            httpring_client_send_many(
+                c.0,
+                std::ptr::null(),
+                0,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        },
+        HTTPRING_OK
+    );
+    assert_eq!(
+        unsafe {
+            httpring_client_send_many(
+                c.0,
+                specs.as_ptr(),
+                1,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        },
+        HTTPRING_ERR_INVALID_ARGUMENT
+    );
+    assert_eq!(c.live(), 0);
 }

@@ -1,0 +1,64 @@
+//! Submissions on their way from caller threads to the runtime.
+//!
+//! A caller registers the request's handle, then pushes the request here; a dispatcher task
+//! on the runtime moves everything queued into tasks. Only the push that finds the dispatcher
+//! idle wakes it, so a batch of submissions (`Client::submit_many`, or several submits while
+//! the runtime is busy) costs the I/O thread one wake-up, not one per request.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+use tokio::sync::Notify;
+
+use crate::client::Shared;
+use crate::exchange::Exchange;
+use crate::request::Request;
+
+#[derive(Default)]
+pub struct Inbox {
+    queue: Mutex<Vec<(Arc<Exchange>, Request)>>,
+    /// The dispatcher has been woken and has not yet taken the queue.
+    scheduled: AtomicBool,
+    wake: Notify,
+}
+
+impl Inbox {
+    pub fn push(&self, items: impl IntoIterator<Item = (Arc<Exchange>, Request)>) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(items);
+        if !self.scheduled.swap(true, Ordering::SeqCst) {
+            self.wake.notify_one();
+        }
+    }
+
+    /// The dispatcher: spawns a task per queued request, skipping requests that were
+    /// cancelled or freed before they got here.
+    pub async fn dispatch(self: Arc<Self>, shared: Weak<Shared>) {
+        let mut batch = Vec::new();
+        loop {
+            self.wake.notified().await;
+            loop {
+                self.scheduled.store(false, Ordering::SeqCst);
+                std::mem::swap(
+                    &mut batch,
+                    &mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()),
+                );
+                if batch.is_empty() {
+                    break;
+                }
+                let Some(shared) = shared.upgrade() else {
+                    return;
+                };
+                for (ex, req) in batch.drain(..) {
+                    if ex.is_complete() {
+                        continue;
+                    }
+                    let task = tokio::spawn(crate::exec::run(shared.clone(), ex.clone(), req));
+                    ex.attach_task(task.abort_handle());
+                }
+            }
+        }
+    }
+}
