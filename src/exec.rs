@@ -34,7 +34,9 @@ pub(crate) async fn run(shared: Arc<Shared>, ex: Arc<Exchange>, req: Request) {
         shared: &shared,
         ex: &ex,
     };
-    let outcome = execute(&shared, req, ex.started).await;
+    // Boxed: the request's state machine is several KiB, and tokio copies a task's future
+    // when it is spawned and again when it finishes; a box keeps those copies small.
+    let outcome = Box::pin(execute(&shared, req, ex.started)).await;
     std::mem::forget(guard);
     shared.complete(&ex, outcome, true);
 }

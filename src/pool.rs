@@ -26,10 +26,22 @@ use tokio::task::AbortHandle;
 type Body = Full<Bytes>;
 
 /// The origin a connection is bound to.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PoolKey {
     pub https: bool,
     pub authority: Authority,
+}
+
+impl std::hash::Hash for PoolKey {
+    /// One FNV-1a pass over the lower-cased authority, then one write: `Authority`'s own
+    /// hash feeds the hasher a byte at a time, which costs a thousand instructions a lookup.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let mut x: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in self.authority.as_str().bytes() {
+            x = (x ^ b.to_ascii_lowercase() as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+        state.write_u64(x ^ self.https as u64);
+    }
 }
 
 impl PoolKey {

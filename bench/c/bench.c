@@ -105,6 +105,18 @@ static void submit(httpring_client *c, long i) {
     if (rc != HTTPRING_OK) die("submit", rc);
 }
 
+/* Submits requests first..first+count-1 with one call (one wake-up of the I/O thread). */
+static void submit_batch(httpring_client *c, long first, long count) {
+    static httpring_request_spec specs[256];
+    static httpring_handle handles[256];
+    for (long k = 0; k < count; k++) {
+        specs[k] = (httpring_request_spec){.url = url_at(first + k), .user_data = (uint64_t)(first + k),
+                                           .timeout_ms = -1, .connect_timeout_ms = -1, .read_timeout_ms = -1};
+    }
+    httpring_code rc = httpring_client_send_many(c, specs, (size_t)count, handles, NULL);
+    if (rc != HTTPRING_OK) die("send_many", rc);
+}
+
 /* Reports the first failure (once) so a failing run says why. */
 static void note_failure(httpring_client *c, const httpring_completion *d, long *failed) {
     if ((*failed)++ > 0) return;
@@ -154,6 +166,7 @@ static int run_concurrent(httpring_client *c, long inflight, long total, const c
             size_t n = 0;
             httpring_code rc = httpring_client_drain(c, done, 256, &n);
             if (rc != HTTPRING_OK) die("drain", rc);
+            httpring_handle freed[256];
             for (size_t i = 0; i < n; i++) {
                 if (done[i].code != HTTPRING_OK || done[i].status != 200) note_failure(c, &done[i], &failed);
                 else if (mode[0] == 'b') {
@@ -161,9 +174,15 @@ static int run_concurrent(httpring_client *c, long inflight, long total, const c
                     httpring_handle_response(c, done[i].handle, &r);
                     bytes += r.body_len;
                 }
-                httpring_handle_free(c, done[i].handle);
-                completed++;
-                if (submitted < total) submit(c, submitted++);
+                freed[i] = done[i].handle;
+            }
+            httpring_handles_free(c, freed, n);
+            completed += (long)n;
+            /* One completion, one new request: resubmitted as a batch. */
+            long more = (long)n < total - submitted ? (long)n : total - submitted;
+            if (more > 0) {
+                submit_batch(c, submitted, more);
+                submitted += more;
             }
             if (n < 256) break;
         }
