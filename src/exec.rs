@@ -100,7 +100,7 @@ async fn send(
         authority,
     };
     let url = req.url.clone();
-    let parts = Parts::new(shared, req);
+    let mut parts = Parts::new(shared, req);
     let mut retried = false;
     let (mut conn, resp) = loop {
         let mut conn = obtain(shared, &key, limits).await?;
@@ -113,8 +113,9 @@ async fn send(
             Err(mut e) => {
                 // A pooled connection the server closed just before we wrote: the request
                 // was never sent, so it is safe to send it once more on a new connection.
-                if e.take_message().is_some() && conn.reused && !retried {
+                if let Some(back) = e.take_message().filter(|_| conn.reused && !retried) {
                     retried = true;
+                    parts.headers = back.into_parts().0.headers;
                     continue;
                 }
                 return Err(map_hyper(e.into_error(), "sending the request"));
@@ -154,6 +155,9 @@ async fn send(
 struct Parts {
     method: Method,
     uri: Uri,
+    /// The URL text `uri` was parsed from (and shares memory with).
+    url: Bytes,
+    /// Moved into the wire request (no copy); a retry gets them back from hyper.
     headers: HeaderMap,
     body: Bytes,
 }
@@ -165,6 +169,7 @@ impl Parts {
         let Request {
             method,
             uri,
+            url,
             mut headers,
             body,
             ..
@@ -182,6 +187,7 @@ impl Parts {
         Parts {
             method,
             uri,
+            url,
             headers,
             body,
         }
@@ -190,18 +196,13 @@ impl Parts {
     /// The wire request for `conn`: HTTP/1.1 gets an origin-form target (absolute-form
     /// through an HTTP proxy) and a Host header; HTTP/2 gets the absolute URI, from which
     /// hyper derives `:scheme` and `:authority`.
-    fn build(&self, conn: &Conn) -> Result<http::Request<Full<Bytes>>> {
-        let mut headers = self.headers.clone();
+    fn build(&mut self, conn: &Conn) -> Result<http::Request<Full<Bytes>>> {
+        let mut headers = std::mem::take(&mut self.headers);
         let uri = if conn.is_h2() {
             self.uri.clone()
         } else {
             if !headers.contains_key(HOST) {
-                let authority = self.uri.authority().map(|a| a.as_str()).unwrap_or("");
-                let host = authority.rsplit('@').next().unwrap_or(authority);
-                let value = HeaderValue::from_str(host).map_err(|_| {
-                    Error::new(ErrorKind::InvalidUrl, "URL host is not a valid Host header")
-                })?;
-                headers.insert(HOST, value);
+                headers.insert(HOST, self.host()?);
             }
             if conn.absolute_form {
                 self.uri.clone()
@@ -219,6 +220,26 @@ impl Parts {
         *out.uri_mut() = uri;
         *out.headers_mut() = headers;
         Ok(out)
+    }
+}
+
+impl Parts {
+    /// The Host header: the URL's authority without user info, sharing the URL's bytes.
+    fn host(&self) -> Result<HeaderValue> {
+        let authority = self.uri.authority().map(|a| a.as_str()).unwrap_or("");
+        let host = authority.rsplit('@').next().unwrap_or(authority);
+        let bad = || Error::new(ErrorKind::InvalidUrl, "URL host is not a valid Host header");
+        let (start, end) = (
+            self.url.as_ptr() as usize,
+            self.url.as_ptr() as usize + self.url.len(),
+        );
+        let at = host.as_ptr() as usize;
+        let shared = if start <= at && at + host.len() <= end {
+            HeaderValue::from_maybe_shared(self.url.slice_ref(host.as_bytes()))
+        } else {
+            HeaderValue::from_str(host)
+        };
+        shared.map_err(|_| bad())
     }
 }
 
