@@ -239,6 +239,26 @@ async fn route(
             });
             r
         }
+        // N hops of 302 ending in a 200; /redirect-to?url=U&status=S sends one redirect.
+        "redirect" => match num(1).unwrap_or(0) {
+            0 => full(200, "text/plain", "redirected"),
+            n => {
+                let mut r = full(302, "text/plain", "");
+                r.headers_mut().insert("location", format!("/redirect/{}", n - 1).parse().unwrap());
+                r
+            }
+        },
+        "redirect-to" => {
+            let q = query.as_deref();
+            let target = query_param(q, "url").unwrap_or("/hello").to_string();
+            let status = query_param(q, "status").and_then(|s| s.parse().ok()).unwrap_or(302u16);
+            let mut r = full(200, "text/plain", "");
+            *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND);
+            if let Ok(v) = target.parse() {
+                r.headers_mut().insert("location", v);
+            }
+            r
+        }
         "stats" => full(
             200,
             "application/json",
