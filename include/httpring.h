@@ -272,7 +272,9 @@ struct httpring_client *httpring_client_new(const struct httpring_config *cfg);
 // Frees a client: every pending request completes as `HTTPRING_ERR_CANCELLED`, the runtime
 // stops, its threads are joined and every connection is closed. Afterwards every call with
 // this client (and its handles) returns `HTTPRING_ERR_CLIENT_CLOSED`; handle memory is
-// released too. May be called from a completion callback.
+// released too. May be called from a completion callback. In a child process after
+// fork(), a client made before the fork only gives `HTTPRING_ERR_CLIENT_CLOSED`; freeing it
+// there releases its id without touching the parent's runtime.
 httpring_code httpring_client_free(struct httpring_client *client);
 
 // A file descriptor that is readable while completed requests wait in the client's

@@ -55,12 +55,15 @@ pub extern "C" fn httpring_client_new(cfg: *const httpring_config) -> *mut httpr
 /// Frees a client: every pending request completes as `HTTPRING_ERR_CANCELLED`, the runtime
 /// stops, its threads are joined and every connection is closed. Afterwards every call with
 /// this client (and its handles) returns `HTTPRING_ERR_CLIENT_CLOSED`; handle memory is
-/// released too. May be called from a completion callback.
+/// released too. May be called from a completion callback. In a child process after
+/// fork(), a client made before the fork only gives `HTTPRING_ERR_CLIENT_CLOSED`; freeing it
+/// there releases its id without touching the parent's runtime.
 #[no_mangle]
 pub extern "C" fn httpring_client_free(client: *mut httpring_client) -> httpring_code {
     guard_code(|| {
-        let c = registry::unregister(client)?;
-        c.close();
+        if let Some(c) = registry::unregister(client)? {
+            c.close();
+        }
         Ok(HTTPRING_OK)
     })
 }

@@ -244,14 +244,17 @@ async fn route(
             0 => full(200, "text/plain", "redirected"),
             n => {
                 let mut r = full(302, "text/plain", "");
-                r.headers_mut().insert("location", format!("/redirect/{}", n - 1).parse().unwrap());
+                r.headers_mut()
+                    .insert("location", format!("/redirect/{}", n - 1).parse().unwrap());
                 r
             }
         },
         "redirect-to" => {
             let q = query.as_deref();
             let target = query_param(q, "url").unwrap_or("/hello").to_string();
-            let status = query_param(q, "status").and_then(|s| s.parse().ok()).unwrap_or(302u16);
+            let status = query_param(q, "status")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(302u16);
             let mut r = full(200, "text/plain", "");
             *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND);
             if let Ok(v) = target.parse() {
