@@ -1,8 +1,9 @@
 //! Running one request on the runtime: connect or reuse, send, read the body, complete.
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -10,6 +11,7 @@ use http::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, HOST};
 use http::uri::PathAndQuery;
 use http::{Method, Uri};
 use http_body_util::{BodyExt, Full};
+use hyper::body::Body as _;
 use hyper::body::Incoming;
 
 use crate::client::Shared;
@@ -292,16 +294,30 @@ async fn read_body(mut body: Incoming, declared: Option<u64>, limits: &Limits) -
     let mut first: Option<Bytes> = None;
     let mut buf = BytesMut::new();
     let mut total: u64 = 0;
-    let mut idle = pin!(tokio::time::sleep(limits.read.unwrap_or(Duration::MAX / 4)));
+    // The idle timer is made only when a frame is not already buffered: a small body that
+    // arrived with the head costs no timer at all.
+    let mut idle: Option<Pin<Box<tokio::time::Sleep>>> = None;
     loop {
-        if let Some(d) = limits.read {
-            idle.as_mut().reset(tokio::time::Instant::now() + d);
-        }
-        let frame = tokio::select! {
-            biased;
-            f = body.frame() => f,
-            _ = idle.as_mut(), if limits.read.is_some() => {
-                return Err(read_timeout_error(limits.read, "reading the response body"));
+        let ready = std::future::poll_fn(|cx| match Pin::new(&mut body).poll_frame(cx) {
+            Poll::Ready(f) => Poll::Ready(Some(f)),
+            Poll::Pending => Poll::Ready(None),
+        })
+        .await;
+        let frame = match (ready, limits.read) {
+            (Some(f), _) => f,
+            (None, None) => body.frame().await,
+            (None, Some(d)) => {
+                let deadline = tokio::time::Instant::now() + d;
+                let timer =
+                    idle.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                timer.as_mut().reset(deadline);
+                tokio::select! {
+                    biased;
+                    f = body.frame() => f,
+                    _ = timer.as_mut() => {
+                        return Err(read_timeout_error(limits.read, "reading the response body"));
+                    }
+                }
             }
         };
         let Some(frame) = frame else { break };
