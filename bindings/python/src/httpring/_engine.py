@@ -19,10 +19,10 @@ import struct
 import threading
 import weakref
 from ctypes import c_size_t, c_uint32, c_uint64, c_void_p, create_string_buffer
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 
 from . import _ffi
-from ._config import Limits, Timeout, build_config
+from ._config import Limits, Timeout, Transport, build_config
 from ._exceptions import ClientClosed, from_code
 from ._models import HeaderPairs, Request, Response, new_response
 
@@ -49,6 +49,19 @@ def string_at(ptr: int, size: int) -> bytes:
 #: A request as the engine takes it: method, URL, header pairs, body, per-request
 #: timeouts (connect, read, total in ms) or None for the client's.
 Prepared = Tuple[bytes, bytes, HeaderPairs, bytes, Optional[Tuple[int, int, int]]]
+
+
+class Stats(NamedTuple):
+    """An engine client's counters (``client.stats()``)."""
+
+    #: Handles not yet freed (0 whenever no request is in flight).
+    live_handles: int
+    #: Idle HTTP/1.1 connections plus shared HTTP/2 connections in the pool.
+    pooled_connections: int
+    #: Connections opened since the client was created.
+    connections_opened: int
+    #: Calls to the system resolver (DNS cache misses).
+    dns_lookups: int
 
 
 #: Every engine client created (weakly): tests check none leaks handles.
@@ -87,6 +100,7 @@ class Engine:
         headers: HeaderPairs,
         max_body_size: Optional[int],
         worker_threads: int,
+        transport: Optional[Transport] = None,
     ) -> None:
         lib = _ffi.load()
         self.lib = lib
@@ -97,6 +111,7 @@ class Engine:
             headers=headers or (),
             max_body_size=max_body_size,
             worker_threads=worker_threads,
+            transport=transport,
         )
         try:
             ptr = lib.httpring_client_new(cfg)
@@ -142,6 +157,14 @@ class Engine:
         if code:
             raise from_code(code)
         return int(n.value)
+
+    def stats(self) -> "Stats":
+        self.check_open()
+        out = _ffi.httpring_stats()
+        code = self.lib.httpring_client_stats(self.ptr, out)
+        if code:
+            raise from_code(code)
+        return Stats(out.live_handles, out.pooled_connections, out.connections_opened, out.dns_lookups)
 
     def close(self) -> None:
         """Frees the engine client: pending requests end as cancelled, threads are joined."""
@@ -208,10 +231,7 @@ class Engine:
             self.check_open()
         method = prep[0].decode("ascii", "replace")
         url = url or prep[1].decode("utf-8", "replace")
-        message = ""
-        if code == _ffi.HTTPRING_ERR_UNSUPPORTED_SCHEME and url.lower().startswith("https:"):
-            message = "https is not supported by this build yet (the engine has no TLS)"
-        return from_code(code, message, request=Request(method, url), context=f"{method} {url}")
+        return from_code(code, "", request=Request(method, url), context=f"{method} {url}")
 
     # --- results ---
     def read(self, h: int, method: str, s: Scratch, url: str = "") -> Any:
