@@ -40,6 +40,7 @@ ARG_TYPES = {
     "const httpring_header *": POINTER(_ffi.httpring_header),
     "httpring_response *": POINTER(_ffi.httpring_response),
     "httpring_stats *": POINTER(_ffi.httpring_stats),
+    "const httpring_request_spec *": POINTER(_ffi.httpring_request_spec),
     "httpring_code *": POINTER(c_uint32),
     "httpring_completion_cb": _ffi.httpring_completion_cb,
     "const char *": c_char_p,

@@ -21,7 +21,8 @@ from ._config import (
     to_timeout,
 )
 from ._engine import Engine, Prepared, Scratch, Stats, prepare_timeout
-from ._exceptions import TooManyRedirects
+from . import _ffi
+from ._exceptions import LocalProtocolError, TooManyRedirects
 from ._models import (
     REDIRECT_STATUSES,
     HeaderTypes,
@@ -180,6 +181,8 @@ class BaseClient:
         if method_b is None:
             method = method.upper()
             method_b = method.encode("ascii")
+            if b"\0" in method_b:  # it would cut the C string short
+                raise LocalProtocolError(f"invalid HTTP method {method!r}", code=_ffi.HTTPRING_ERR_INVALID_METHOD)
         url_s, url_b = self._url(url, params)
         pairs = encode_headers(headers) if headers else None
         if content is None and data is None and json is None:
@@ -217,8 +220,11 @@ class BaseClient:
     def _from_request(self, request: Any) -> Tuple[Prepared, str, str]:
         """send()/send_many() items: a Request, a URL (GET), or a (method, url) tuple."""
         if isinstance(request, Request):
+            content = request.content
+            if content.__class__ is not bytes:  # the engine is handed exact bytes objects
+                content = bytes(content)
             return (
-                (request._method_b, request._url_b, request._pairs, request.content, request._timeout),
+                (request._method_b, request._url_b, request._pairs, content, request._timeout),
                 request.method,
                 request.url,
             )

@@ -138,6 +138,21 @@ class httpring_header(Structure):
     ]
 
 
+class httpring_request_spec(Structure):
+    _fields_ = [
+        ("method", c_char_p),  # NULL means GET
+        ("url", c_char_p),
+        ("headers", POINTER(httpring_header)),
+        ("nheaders", c_size_t),
+        ("body", c_char_p),
+        ("body_len", c_size_t),
+        ("user_data", c_uint64),
+        ("timeout_ms", c_int64),  # negative: the client's setting; 0: no limit
+        ("connect_timeout_ms", c_int64),
+        ("read_timeout_ms", c_int64),
+    ]
+
+
 class httpring_response(Structure):
     _fields_ = [
         ("status", c_uint16),
@@ -152,7 +167,13 @@ class httpring_response(Structure):
 
 
 #: Every struct of the header (the drift test compares this list with it).
-STRUCTS = (httpring_completion, httpring_stats, httpring_header, httpring_response)
+STRUCTS = (
+    httpring_completion,
+    httpring_stats,
+    httpring_header,
+    httpring_request_spec,
+    httpring_response,
+)
 
 httpring_completion_cb = CFUNCTYPE(None, c_void_p, POINTER(httpring_completion))
 
@@ -198,6 +219,15 @@ _declare(
     c_size_t,
     c_uint64,  # user_data
     POINTER(httpring_handle),
+)
+_declare(
+    "httpring_client_send_many",
+    httpring_code,
+    client_p,
+    POINTER(httpring_request_spec),
+    c_size_t,
+    POINTER(httpring_handle),
+    POINTER(httpring_code),
 )
 _declare("httpring_client_get", httpring_code, client_p, c_char_p, c_uint64, POINTER(httpring_handle))
 _declare(
