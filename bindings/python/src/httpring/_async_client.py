@@ -45,6 +45,7 @@ class _Dispatcher:
     __slots__ = (
         "engine", "pending", "next_uid", "loop", "fd", "s", "buf", "buf_view", "buf_p",
         "count", "drain", "free_many", "free_array", "thread", "queued", "batch",
+        "flush_scheduled",
     )
 
     def __init__(self, engine: Engine) -> None:
@@ -67,6 +68,7 @@ class _Dispatcher:
         # user_data -> (prepared, future, method, url): submitted by the next flush().
         self.queued: Dict[int, Tuple[Prepared, "asyncio.Future[Any]", str, str]] = {}
         self.batch = SpecBatch(engine)
+        self.flush_scheduled = False
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Watches the fd from ``loop`` (the first loop used, or a new one once the old one
@@ -98,15 +100,16 @@ class _Dispatcher:
             self.engine.check_open()
         uid = self.next_uid = self.next_uid + 1
         fut = loop.create_future()
-        queued = self.queued
-        if not queued:
+        self.queued[uid] = (prep, fut, method, url)
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
             loop.call_soon(self.flush)
-        queued[uid] = (prep, fut, method, url)
         return uid, fut
 
     def flush(self) -> None:
         """Submits everything queued in one call. A refused request (bad URL, header...)
         fails its own future; the others run."""
+        self.flush_scheduled = False
         queued = self.queued
         if not queued:
             return
@@ -155,11 +158,20 @@ class _Dispatcher:
                 fut.set_exception(error)
 
     def on_readable(self) -> None:
-        """Drains completions, builds each response, frees the batch, resolves futures.
-        This is the per-request hot path: everything it needs is bound to locals."""
+        """The completion fd is readable: resolve what completed, then schedule a flush
+        behind the tasks those results wake, so the requests they make next go to the
+        engine in the same loop iteration, in one batch."""
+        if self.resolve_completed() and not self.flush_scheduled and self.loop is not None:
+            self.flush_scheduled = True
+            self.loop.call_soon(self.flush)
+
+    def resolve_completed(self) -> int:
+        """Drains completions, builds each response, frees the batch, resolves futures;
+        returns how many completions were drained. This is the per-request hot path:
+        everything it needs is bound to locals."""
         engine = self.engine
         if engine.closed:
-            return
+            return 0
         ptr = engine.ptr
         pending = self.pending
         s = self.s
@@ -169,11 +181,13 @@ class _Dispatcher:
         unpack_response = RESPONSE_LAYOUT.unpack_from
         address = _ADDRESS_SPACE
         size = COMPLETION_LAYOUT.size
+        total = 0
         while True:
             self.drain(ptr, self.buf_p, _DRAIN_BATCH, self.count)
             n = self.count.value
+            total += n
             if not n:
-                return
+                return total
             freed = []
             try:
                 for h, uid, code, _status in COMPLETION_LAYOUT.iter_unpack(self.buf_view[: n * size]):
@@ -215,7 +229,7 @@ class _Dispatcher:
                     self.free_array[:k] = freed
                     self.free_many(ptr, self.free_array, k)
             if n < _DRAIN_BATCH:
-                return
+                return total
 
     def abandon(self, uid: int) -> None:
         """The awaiting task gave up (cancelled, timed out): cancel and free the request,
