@@ -5,10 +5,11 @@ entry of the async client, a sync call frame, or a ``Handle`` object); the owner
 exactly once, right after the response or error has been copied out. Freeing the client
 releases whatever is left, so a closed client never needs its handles freed one by one.
 
-Per request the hot path makes three foreign calls: ``httpring_client_send``,
-``httpring_handle_response`` and ``httpring_response_headers_raw``; then three copies
-(body, URL, header block, see ``string_at``) and a share of one batched
-``httpring_handles_free``.
+Per request the hot path makes two foreign calls, ``httpring_handle_response`` and
+``httpring_response_headers_raw``, plus a share of one ``httpring_client_send_many`` (the
+async client's batches, see ``SpecBatch``) or one ``httpring_client_send`` (a blocking
+request); then three copies (body, URL, header block, see ``string_at``) and a share of one
+batched ``httpring_handles_free``.
 """
 
 from __future__ import annotations
