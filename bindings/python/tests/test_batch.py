@@ -167,3 +167,28 @@ def test_closed_while_queued(testserver):
             await task
 
     run(main())
+
+
+def test_loop_closed_with_requests_left(testserver):
+    """A loop closed without awaiting its requests (run_until_complete, then close): the
+    next loop gets a working client, and nothing leaks in the engine."""
+    c = httpring.AsyncClient()
+    loop = asyncio.new_event_loop()
+
+    async def leave_some():
+        asyncio.ensure_future(c.get(testserver.url + "/delay/5000"))
+        await asyncio.sleep(0.05)  # flushed: in flight in the engine
+        d = c._dispatcher
+        d.submit(c._prepare("GET", testserver.url + "/hello")[0], "GET", testserver.url + "/hello")
+        assert len(d.queued) == 1 and len(d.pending) == 1
+
+    loop.run_until_complete(leave_some())
+    loop.close()
+
+    async def main():
+        r = await c.get(testserver.url + "/hello")
+        assert r.status_code == 200
+        assert c.live_handles() == 0
+
+    run(main())
+    run(c.aclose())

@@ -76,13 +76,20 @@ class _Dispatcher:
         self.engine.check_open()
         old = self.loop
         if old is not None:
-            if self.pending or self.queued:
+            if old.is_closed():
+                # Whatever the closed loop left behind can never be awaited: drop what was
+                # not sent, cancel and free what was.
+                self.queued.clear()
+                for uid in list(self.pending):
+                    self.abandon(uid)
+            elif self.pending or self.queued:
                 raise RuntimeError(
                     "this AsyncClient has requests in flight on another event loop; "
                     "use one client per loop"
                 )
-            if not old.is_closed():
+            else:
                 old.remove_reader(self.fd)
+        self.flush_scheduled = False
         self.fd = self.engine.fileno()
         loop.add_reader(self.fd, self.on_readable)
         self.loop = loop
