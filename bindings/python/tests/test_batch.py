@@ -17,19 +17,35 @@ def run(coro):
     return asyncio.run(coro)
 
 
+def test_lone_request_is_sent_at_once(testserver):
+    """With nothing in flight a request does not wait for a batch (sequential latency)."""
+    async def main():
+        async with httpring.AsyncClient() as c:
+            for _ in range(3):
+                task = asyncio.ensure_future(c.get(testserver.url + "/hello"))
+                await asyncio.sleep(0)  # the task ran: its request is already in the engine
+                assert not c._dispatcher.queued and len(c._dispatcher.pending) == 1
+                assert (await task).status_code == 200
+
+    run(main())
+
+
 def test_cancelled_before_flush_is_never_submitted(testserver):
     async def main():
         async with httpring.AsyncClient() as c:
-            task = asyncio.ensure_future(c.get(testserver.url + "/hello"))
+            first = asyncio.ensure_future(c.get(testserver.url + "/delay/200"))
+            await asyncio.sleep(0)  # in flight: later requests now form a batch
+            task = asyncio.ensure_future(c.get(testserver.url + "/hello?second"))
             await asyncio.sleep(0)  # the task queues its request; the flush comes later
             assert len(c._dispatcher.queued) == 1
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
+            assert (await first).status_code == 200
             await asyncio.sleep(0.05)
             assert not c._dispatcher.queued and not c._dispatcher.pending
             s = c.stats()
-            assert s.connections_opened == 0 and s.live_handles == 0
+            assert s.connections_opened == 1 and s.live_handles == 0
             assert c.cancelled_requests == 0  # nothing reached the engine to cancel
 
     run(main())
@@ -38,11 +54,14 @@ def test_cancelled_before_flush_is_never_submitted(testserver):
 def test_wait_for_zero_never_submits(testserver):
     async def main():
         async with httpring.AsyncClient() as c:
+            first = asyncio.ensure_future(c.get(testserver.url + "/delay/100"))
+            await asyncio.sleep(0)
             for _ in range(10):
                 with pytest.raises(asyncio.TimeoutError):
                     await asyncio.wait_for(c.get(testserver.url + "/hello"), 0)
+            await first
             await asyncio.sleep(0.05)
-            assert c.stats().connections_opened == 0
+            assert c.stats().connections_opened == 1
 
     run(main())
 
@@ -61,7 +80,8 @@ def test_one_flush_per_loop_iteration(testserver):
             batch._send_many = spy
             rs = await asyncio.gather(*(c.get(testserver.url + f"/status/{200 + i % 5}") for i in range(100)))
             assert [r.status_code for r in rs] == [200 + i % 5 for i in range(100)]
-            assert sizes == [100]
+            # The first goes alone (nothing was in flight), the other 99 in one batch.
+            assert sizes == [99]
 
     run(main())
 
@@ -157,14 +177,19 @@ def test_per_request_timeout_single_request(testserver):
         assert c.get(testserver.url + "/delay/100", timeout=1.0).status_code == 200
 
 
+@pytest.mark.allow_live_at_close
 def test_closed_while_queued(testserver):
     async def main():
         c = httpring.AsyncClient()
+        first = asyncio.ensure_future(c.get(testserver.url + "/delay/1000"))
+        await asyncio.sleep(0)
         task = asyncio.ensure_future(c.get(testserver.url + "/hello"))
         await asyncio.sleep(0)
+        assert len(c._dispatcher.queued) == 1
         await c.aclose()
-        with pytest.raises(httpring.ClientClosed):
-            await task
+        for t in (first, task):
+            with pytest.raises(httpring.ClientClosed):
+                await t
 
     run(main())
 

@@ -45,7 +45,7 @@ class _Dispatcher:
     __slots__ = (
         "engine", "pending", "next_uid", "loop", "fd", "s", "buf", "buf_view", "buf_p",
         "count", "drain", "free_many", "free_array", "thread", "queued", "batch",
-        "flush_scheduled",
+        "flush_scheduled", "send", "hout",
     )
 
     def __init__(self, engine: Engine) -> None:
@@ -69,6 +69,8 @@ class _Dispatcher:
         self.queued: Dict[int, Tuple[Prepared, "asyncio.Future[Any]", str, str]] = {}
         self.batch = SpecBatch(engine)
         self.flush_scheduled = False
+        self.send = engine.lib.httpring_client_send
+        self.hout = self.s.handle
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Watches the fd from ``loop`` (the first loop used, or a new one once the old one
@@ -107,6 +109,21 @@ class _Dispatcher:
             self.engine.check_open()
         uid = self.next_uid = self.next_uid + 1
         fut = loop.create_future()
+        if not self.pending and not self.flush_scheduled:
+            # Nothing in flight and no batch forming: a lone request (sequential use)
+            # goes at once rather than waiting for company.
+            method_b, url_b, pairs, body, tmo = prep
+            if pairs is None and tmo is None:
+                code = self.send(self.engine.ptr, method_b, url_b, None, 0, body, len(body), uid, self.hout)
+                h = self.hout.value
+            else:
+                batch = self.batch
+                code = batch.send(self.engine.ptr, (prep,), (uid,))
+                h = batch.handles[0]
+            if code:
+                raise self.engine.submit_error(code, prep, url)
+            self.pending[uid] = (fut, h, method, url)
+            return uid, fut
         self.queued[uid] = (prep, fut, method, url)
         if not self.flush_scheduled:
             self.flush_scheduled = True
@@ -168,7 +185,9 @@ class _Dispatcher:
         """The completion fd is readable: resolve what completed, then schedule a flush
         behind the tasks those results wake, so the requests they make next go to the
         engine in the same loop iteration, in one batch."""
-        if self.resolve_completed() and not self.flush_scheduled and self.loop is not None:
+        # With nothing left in flight (sequential use) the next request goes at once
+        # from submit(): no flush to wait for.
+        if self.resolve_completed() and self.pending and not self.flush_scheduled and self.loop is not None:
             self.flush_scheduled = True
             self.loop.call_soon(self.flush)
 
