@@ -3,7 +3,10 @@ httpring.AsyncClient and, when installed, aiohttp and pyreqwest. Also CPU per re
 whole client process's (user+sys, so including a library's own runtime threads) and the
 asyncio thread's alone; and httpring's sequential latency.
 
-    python bench/bench_async.py URL [--concurrency 64] [--seconds 5] [--warmup 1]
+    python bench/bench_async.py URL [--concurrency 64] [--seconds 5] [--warmup 1] [--repeat 3]
+
+With --repeat N each client runs N times and the median is reported (the machine may be
+noisy).
 
 Pin it to get comparable figures: the server on core 0, this script on core 1:
     taskset -c 0 target/release/examples/testserver &
@@ -110,6 +113,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--warmup", type=float, default=1.0)
+    ap.add_argument("--repeat", type=int, default=1, help="runs per client; the median is reported")
     ap.add_argument("--only", default="", help="comma list: httpring,aiohttp,pyreqwest")
     ap.add_argument("--no-latency", action="store_true", help="skip the sequential p50")
     args = ap.parse_args()
@@ -117,14 +121,23 @@ def main() -> None:
     wanted = [b for b in (args.only.split(",") if args.only else benches)]
     results = {}
     for name in wanted:
+        runs = []
         try:
-            rps, us, own = asyncio.run(benches[name](args.url, args.concurrency, args.seconds, args.warmup))
+            for _ in range(max(1, args.repeat)):
+                runs.append(asyncio.run(benches[name](args.url, args.concurrency, args.seconds, args.warmup)))
+                if args.repeat > 1:
+                    rps, us, own = runs[-1]
+                    print(f"  {name:10s} run {len(runs)}: {rps:8.0f} req/s  {us:5.1f} us  {own:5.1f} us")
         except ImportError:
             print(f"{name:10s} not installed")
             continue
+        rps = statistics.median(r[0] for r in runs)
+        us = statistics.median(r[1] for r in runs)
+        own = statistics.median(r[2] for r in runs)
         results[name] = rps
+        median = " (median)" if len(runs) > 1 else ""
         print(
-            f"{name:10s} {rps:8.0f} req/s  CPU/request: {us:5.1f} us process, "
+            f"{name:10s} {rps:8.0f} req/s{median}  CPU/request: {us:5.1f} us process, "
             f"{own:5.1f} us asyncio thread  ({args.concurrency} in flight)"
         )
     if "httpring" in results and not args.no_latency:

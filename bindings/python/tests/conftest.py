@@ -70,7 +70,7 @@ class Backend:
 
     @property
     def is_httpbin(self) -> bool:
-        return self.name == "httpbin"
+        return self.name.startswith("httpbin")
 
     def echo(self, query: str = "") -> str:
         path = "/anything" if self.is_httpbin else "/echo"
@@ -125,16 +125,26 @@ class Backend:
         }
 
 
-@pytest.fixture(params=["testserver", "httpbin"])
-def server(request: Any, testserver: TestServer) -> Backend:
+@pytest.fixture(params=["testserver", "httpbin", "httpbin-https"])
+def server(request: Any, testserver: TestServer, monkeypatch: Any) -> Backend:
+    """The shared tests run against the project's test server and pytest-httpbin's HTTP
+    and HTTPS servers. The HTTPS one has a certificate from pytest-httpbin's own CA: it
+    is trusted through SSL_CERT_FILE, which clients honour as httpx does (verify=True with
+    trust_env=True), so the tests create their clients unchanged."""
     if request.param == "httpbin":
-        httpbin = request.getfixturevalue("httpbin")
-        return Backend("httpbin", httpbin.url)
+        return Backend("httpbin", request.getfixturevalue("httpbin").url)
+    if request.param == "httpbin-https":
+        from pytest_httpbin import certs
+
+        monkeypatch.setenv("SSL_CERT_FILE", certs.where())
+        return Backend("httpbin-https", request.getfixturevalue("httpbin_secure").url)
     return Backend("testserver", testserver.url)
 
 
 @pytest.fixture
-def client() -> Iterator[httpring.Client]:
+def client(request: Any) -> Iterator[httpring.Client]:
+    if "server" in request.fixturenames:
+        request.getfixturevalue("server")  # first: it may set SSL_CERT_FILE
     with httpring.Client() as c:
         yield c
 

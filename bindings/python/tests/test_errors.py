@@ -83,17 +83,10 @@ def test_unsupported_scheme(client, url):
     assert info.value.code_name == "HTTPRING_ERR_UNSUPPORTED_SCHEME"
 
 
-def test_https_without_tls_is_explained(client):
-    """An engine built without TLS refuses https with a clear message; one with TLS
-    tries to connect (and this port is closed)."""
-    try:
+def test_https_to_a_closed_port(client):
+    with pytest.raises(httpring.ConnectError) as info:
         client.get(f"https://127.0.0.1:{free_port()}/")
-    except httpring.UnsupportedProtocol as e:
-        assert "https is not supported by this build yet" in str(e)
-    except httpring.ConnectError as e:
-        assert e.code_name == "HTTPRING_ERR_CONNECT_REFUSED"
-    else:  # pragma: no cover
-        pytest.fail("a closed port answered")
+    assert info.value.code_name == "HTTPRING_ERR_CONNECT_REFUSED"
 
 
 @pytest.mark.parametrize(
@@ -128,18 +121,37 @@ def test_body_too_large(testserver):
 
 
 def test_options_the_engine_cannot_honour_yet():
-    with pytest.raises(NotImplementedError, match="HTTP/2"):
-        httpring.Client(http2=True)
-    with pytest.raises(NotImplementedError, match="TLS"):
-        httpring.Client(verify="/etc/ssl/certs/ca-certificates.crt")
     with pytest.raises(NotImplementedError, match="max_connections"):
         httpring.AsyncClient(limits=httpring.Limits(max_connections=10))
-    with pytest.raises(NotImplementedError):
-        httpring.Client(cert="client.pem")
-    with pytest.raises(NotImplementedError):
-        httpring.Client(proxy="http://127.0.0.1:3128")
+    with pytest.raises(NotImplementedError, match="encrypted"):
+        httpring.Client(cert=("c.pem", "k.pem", "password"))
     # What it can honour is accepted.
-    httpring.Client(verify=False, http2=False, limits=httpring.Limits(max_keepalive_connections=4)).close()
+    httpring.Client(verify=False, http2=True, limits=httpring.Limits(max_keepalive_connections=4)).close()
+
+
+def test_transport_option_errors(tmp_path):
+    with pytest.raises(ValueError, match="no protocol"):
+        httpring.Client(http1=False, http2=False)
+    with pytest.raises(FileNotFoundError, match="CA certificate bundle"):
+        httpring.Client(verify=str(tmp_path / "missing.pem"))
+    with pytest.raises(FileNotFoundError):
+        httpring.Client(cert=str(tmp_path / "missing.pem"))
+    with pytest.raises(TypeError, match="verify="):
+        httpring.Client(verify=42)
+    with pytest.raises(TypeError, match="cert="):
+        httpring.Client(cert=42)
+    junk = tmp_path / "junk.pem"
+    junk.write_bytes(b"not a certificate")
+    with pytest.raises(ValueError, match="no CA certificate"):
+        httpring.Client(verify=str(junk))
+    with pytest.raises(ValueError, match="cert"):
+        httpring.Client(cert=(str(junk), str(junk)))
+    with pytest.raises(ValueError, match="proxy"):
+        httpring.Client(proxy="ftp://proxy.invalid:21")
+    with pytest.raises(ValueError, match="resolve"):
+        httpring.Client(resolve=["example.com:80"])
+    with pytest.raises(ValueError, match="resolve"):
+        httpring.Client(resolve={"example.com": "not an address"})
 
 
 def test_bad_config_values():

@@ -24,6 +24,23 @@ with httpring.Client(base_url="http://127.0.0.1:1") as client:
     h: httpring.Handle = client.submit("GET", "/x", user_data=1)
     done: list[httpring.Completion] = client.drain()
     text: str = client.get("/y", headers={"a": "b"}).text
+    stats: httpring.Stats = client.stats()
+    opened: int = stats.connections_opened
+
+import pathlib
+import ssl
+
+def transports(ca: pathlib.Path, ctx: ssl.SSLContext) -> None:
+    httpring.Client(verify=str(ca), cert=("c.pem", "k.pem"), http2=True, proxy="http://p:3128")
+    httpring.Client(verify=ca, trust_env=False, resolve=["a.test:443:127.0.0.1"], dns_cache_ttl=5)
+    httpring.AsyncClient(verify=ctx, http1=False, http2=True, uds="/run/x.sock", no_proxy=[".corp"])
+    httpring.AsyncClient(verify=b"PEM", http2_prior_knowledge=True, resolve={("a.test", 80): ["::1"]})
+    try:
+        httpring.get("https://example.com/", verify=False)
+    except httpring.CertificateError as e:
+        reason: str = str(e)
+    except httpring.TLSError:
+        pass
 '''
 
 

@@ -11,6 +11,7 @@ from ._async_client import AsyncClient
 from ._client import Client, Completion, Handle
 from ._config import DEFAULT_TIMEOUT, USE_CLIENT_DEFAULT, Limits, Timeout
 from ._exceptions import (
+    CertificateError,
     ClientClosed,
     CloseError,
     ConnectError,
@@ -32,6 +33,7 @@ from ._exceptions import (
     RequestCancelled,
     RequestError,
     ResponseTooLarge,
+    TLSError,
     TimeoutException,
     TooManyRedirects,
     TotalTimeout,
@@ -40,6 +42,7 @@ from ._exceptions import (
     WriteError,
     WriteTimeout,
 )
+from ._engine import Stats
 from ._ffi import engine_version
 from ._models import Headers, Request, Response
 
@@ -47,6 +50,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AsyncClient",
+    "CertificateError",
     "Client",
     "ClientClosed",
     "CloseError",
@@ -76,6 +80,8 @@ __all__ = [
     "RequestError",
     "Response",
     "ResponseTooLarge",
+    "Stats",
+    "TLSError",
     "Timeout",
     "TimeoutException",
     "TooManyRedirects",
@@ -92,9 +98,15 @@ __all__ = [
 ]
 
 
+_CLIENT_OPTIONS = (
+    "verify", "cert", "http1", "http2", "http2_prior_knowledge", "proxy", "trust_env",
+    "no_proxy", "resolve", "dns_cache_ttl", "uds", "max_body_size",
+)
+
+
 def request(method: str, url: str, **kwargs: object) -> Response:
     """One request with a short-lived Client (convenient, not fast: prefer a Client)."""
-    opts = {k: kwargs.pop(k) for k in ("verify", "http2") if k in kwargs}
+    opts = {k: kwargs.pop(k) for k in _CLIENT_OPTIONS if k in kwargs}
     with Client(**opts) as client:  # type: ignore[arg-type]
         return client.request(method, url, **kwargs)  # type: ignore[arg-type]
 

@@ -21,7 +21,15 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 from . import _ffi
 from ._base_client import BaseClient
 from ._config import USE_CLIENT_DEFAULT
-from ._engine import _ADDRESS_SPACE, COMPLETION_LAYOUT, RESPONSE_LAYOUT, Engine, Prepared, Scratch
+from ._engine import (
+    _ADDRESS_SPACE,
+    COMPLETION_LAYOUT,
+    RESPONSE_LAYOUT,
+    Engine,
+    Prepared,
+    Scratch,
+    SpecBatch,
+)
 from ._exceptions import ClientClosed
 from ._models import REDIRECT_STATUSES, HeaderTypes, QueryParamTypes, Request, Response, new_response
 
@@ -36,7 +44,8 @@ class _Dispatcher:
 
     __slots__ = (
         "engine", "pending", "next_uid", "loop", "fd", "s", "buf", "buf_view", "buf_p",
-        "count", "drain", "free_many", "free_array", "thread", "send", "hout",
+        "count", "drain", "free_many", "free_array", "thread", "queued", "batch",
+        "flush_scheduled", "send", "hout",
     )
 
     def __init__(self, engine: Engine) -> None:
@@ -55,9 +64,13 @@ class _Dispatcher:
         self.drain = engine.lib.httpring_client_drain
         self.free_many = engine.lib.httpring_handles_free
         self.free_array = (ctypes.c_uint64 * _DRAIN_BATCH)()
+        self.thread: Optional[int] = None
+        # user_data -> (prepared, future, method, url): submitted by the next flush().
+        self.queued: Dict[int, Tuple[Prepared, "asyncio.Future[Any]", str, str]] = {}
+        self.batch = SpecBatch(engine)
+        self.flush_scheduled = False
         self.send = engine.lib.httpring_client_send
         self.hout = self.s.handle
-        self.thread: Optional[int] = None
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Watches the fd from ``loop`` (the first loop used, or a new one once the old one
@@ -65,43 +78,126 @@ class _Dispatcher:
         self.engine.check_open()
         old = self.loop
         if old is not None:
-            if self.pending:
+            if old.is_closed():
+                # Whatever the closed loop left behind can never be awaited: drop what was
+                # not sent, cancel and free what was.
+                self.queued.clear()
+                for uid in list(self.pending):
+                    self.abandon(uid)
+            elif self.pending or self.queued:
                 raise RuntimeError(
                     "this AsyncClient has requests in flight on another event loop; "
                     "use one client per loop"
                 )
-            if not old.is_closed():
+            else:
                 old.remove_reader(self.fd)
+        self.flush_scheduled = False
         self.fd = self.engine.fileno()
         loop.add_reader(self.fd, self.on_readable)
         self.loop = loop
         self.thread = threading.get_ident()
 
     def submit(self, prep: Prepared, method: str, url: str) -> Tuple[int, "asyncio.Future[Any]"]:
-        """Starts a request; returns its user_data key and the future it will resolve."""
+        """Queues a request; returns its user_data key and the future it will resolve.
+        The queue goes to the engine in one ``httpring_client_send_many`` call (one wake-up
+        of the I/O thread) from a callback the loop runs once every coroutine that was
+        ready has had its turn."""
         loop = _get_running_loop()
         if loop is not self.loop:
             self.bind(loop)
+        elif self.engine.closed:
+            self.engine.check_open()
         uid = self.next_uid = self.next_uid + 1
-        method_b, url_b, pairs, body, tmo = prep
-        if pairs is None and tmo is None:
-            # Engine.submit's common case, inlined: one foreign call.
-            code = self.send(self.engine.ptr, method_b, url_b, None, 0, body, len(body), uid, self.hout)
+        fut = loop.create_future()
+        if not self.pending and not self.flush_scheduled:
+            # Nothing in flight and no batch forming: a lone request (sequential use)
+            # goes at once rather than waiting for company.
+            method_b, url_b, pairs, body, tmo = prep
+            if pairs is None and tmo is None:
+                code = self.send(self.engine.ptr, method_b, url_b, None, 0, body, len(body), uid, self.hout)
+                h = self.hout.value
+            else:
+                batch = self.batch
+                code = batch.send(self.engine.ptr, (prep,), (uid,))
+                h = batch.handles[0]
             if code:
                 raise self.engine.submit_error(code, prep, url)
-            h = self.hout.value
-        else:
-            h = self.engine.submit(prep, uid, self.s, url)
-        fut = loop.create_future()
-        self.pending[uid] = (fut, h, method, url)
+            self.pending[uid] = (fut, h, method, url)
+            return uid, fut
+        self.queued[uid] = (prep, fut, method, url)
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            loop.call_soon(self.flush)
         return uid, fut
 
-    def on_readable(self) -> None:
-        """Drains completions, builds each response, frees the batch, resolves futures.
-        This is the per-request hot path: everything it needs is bound to locals."""
+    def flush(self) -> None:
+        """Submits everything queued in one call. A refused request (bad URL, header...)
+        fails its own future; the others run."""
+        self.flush_scheduled = False
+        queued = self.queued
+        if not queued:
+            return
+        self.queued = {}
         engine = self.engine
         if engine.closed:
+            for _, fut, method, url in queued.values():
+                if not fut.done():
+                    fut.set_exception(_closed_error(method, url))
             return
+        uids = list(queued)
+        entries = list(queued.values())
+        preps = [e[0] for e in entries]
+        for e in entries:
+            if e[1].done():  # cancelled since it was queued: never submit it
+                keep = [i for i, e in enumerate(entries) if not e[1].done()]
+                uids = [uids[i] for i in keep]
+                entries = [entries[i] for i in keep]
+                preps = [preps[i] for i in keep]
+                if not uids:
+                    return
+                break
+        batch = self.batch
+        try:
+            code = batch.send(engine.ptr, preps, uids)
+        except Exception as e:  # never leave a future hanging
+            for _, fut, _m, _u in entries:
+                if not fut.done():
+                    fut.set_exception(e)
+            return
+        pending = self.pending
+        handles = batch.handles[: len(uids)]
+        if code == 0:
+            for uid, h, (_, fut, method, url) in zip(uids, handles, entries):
+                pending[uid] = (fut, h, method, url)
+            return
+        codes = batch.codes[: len(uids)]
+        for uid, h, c, (prep, fut, method, url) in zip(uids, handles, codes, entries):
+            if c == 0:
+                pending[uid] = (fut, h, method, url)
+            elif not fut.done():
+                try:
+                    error: BaseException = engine.submit_error(c, prep, url)
+                except Exception as e:
+                    error = e
+                fut.set_exception(error)
+
+    def on_readable(self) -> None:
+        """The completion fd is readable: resolve what completed, then schedule a flush
+        behind the tasks those results wake, so the requests they make next go to the
+        engine in the same loop iteration, in one batch."""
+        # With nothing left in flight (sequential use) the next request goes at once
+        # from submit(): no flush to wait for.
+        if self.resolve_completed() and self.pending and not self.flush_scheduled and self.loop is not None:
+            self.flush_scheduled = True
+            self.loop.call_soon(self.flush)
+
+    def resolve_completed(self) -> int:
+        """Drains completions, builds each response, frees the batch, resolves futures;
+        returns how many completions were drained. This is the per-request hot path:
+        everything it needs is bound to locals."""
+        engine = self.engine
+        if engine.closed:
+            return 0
         ptr = engine.ptr
         pending = self.pending
         s = self.s
@@ -111,11 +207,13 @@ class _Dispatcher:
         unpack_response = RESPONSE_LAYOUT.unpack_from
         address = _ADDRESS_SPACE
         size = COMPLETION_LAYOUT.size
+        total = 0
         while True:
             self.drain(ptr, self.buf_p, _DRAIN_BATCH, self.count)
             n = self.count.value
+            total += n
             if not n:
-                return
+                return total
             freed = []
             try:
                 for h, uid, code, _status in COMPLETION_LAYOUT.iter_unpack(self.buf_view[: n * size]):
@@ -157,10 +255,13 @@ class _Dispatcher:
                     self.free_array[:k] = freed
                     self.free_many(ptr, self.free_array, k)
             if n < _DRAIN_BATCH:
-                return
+                return total
 
     def abandon(self, uid: int) -> None:
-        """The awaiting task gave up (cancelled, timed out): cancel and free the request."""
+        """The awaiting task gave up (cancelled, timed out): cancel and free the request,
+        or just drop it if it was never submitted."""
+        if self.queued.pop(uid, None) is not None:
+            return
         entry = self.pending.pop(uid, None)
         if entry is not None and not self.engine.closed:
             h = entry[1]
@@ -187,17 +288,21 @@ class _Dispatcher:
             loop.remove_reader(self.fd)
         self.loop = None
         pending, self.pending = self.pending, {}
-        for fut, _h, method, url in pending.values():
+        queued, self.queued = self.queued, {}
+        waiting = list(pending.values()) + [(fut, 0, m, u) for _, fut, m, u in queued.values()]
+        for fut, _h, method, url in waiting:
             if not fut.done() and not fut.get_loop().is_closed():
-                fut.set_exception(
-                    ClientClosed(
-                        "the client was closed while the request was pending",
-                        code=_ffi.HTTPRING_ERR_CLIENT_CLOSED,
-                        request=Request(method, url),
-                    )
-                )
+                fut.set_exception(_closed_error(method, url))
         # Freeing the client cancels and releases every handle still live.
         self.engine.close()
+
+
+def _closed_error(method: str, url: str) -> ClientClosed:
+    return ClientClosed(
+        "the client was closed while the request was pending",
+        code=_ffi.HTTPRING_ERR_CLIENT_CLOSED,
+        request=Request(method, url),
+    )
 
 
 class AsyncClient(BaseClient):
@@ -231,7 +336,7 @@ class AsyncClient(BaseClient):
         except BaseException:
             # A failed request was already popped and freed by on_readable; a cancelled
             # wait still owns its handle.
-            if uid in d.pending:
+            if uid in d.pending or uid in d.queued:
                 d.abandon(uid)
             raise
 
@@ -255,7 +360,7 @@ class AsyncClient(BaseClient):
         try:
             response: Response = await fut
         except BaseException:
-            if uid in d.pending:
+            if uid in d.pending or uid in d.queued:
                 d.abandon(uid)
             raise
         if response.status_code in REDIRECT_STATUSES and self._should_follow(follow_redirects):
@@ -284,7 +389,7 @@ class AsyncClient(BaseClient):
         try:
             response: Response = await fut
         except BaseException:
-            if uid in d.pending:
+            if uid in d.pending or uid in d.queued:
                 d.abandon(uid)
             raise
         if response.status_code in REDIRECT_STATUSES and self._should_follow(follow_redirects):
@@ -432,7 +537,7 @@ class AsyncClient(BaseClient):
             results = await asyncio.gather(*futures, return_exceptions=return_exceptions)
         except BaseException:
             for uid in uids:
-                if uid in d.pending:
+                if uid in d.pending or uid in d.queued:
                     d.abandon(uid)
             for f in futures:
                 if f.done() and not f.cancelled():

@@ -3,19 +3,26 @@ encoded form, and the redirect policy (followed in Python until the engine has i
 
 from __future__ import annotations
 
+import os
 import threading
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 from ._config import (
     DEFAULT_LIMITS,
     DEFAULT_TIMEOUT,
+    UNSET,
     USE_CLIENT_DEFAULT,
+    CertTypes,
     Limits,
+    ResolveTypes,
     TimeoutTypes,
+    Transport,
+    VerifyTypes,
     to_timeout,
 )
-from ._engine import Engine, Prepared, Scratch, prepare_timeout
-from ._exceptions import TooManyRedirects
+from ._engine import Engine, Prepared, Scratch, Stats, prepare_timeout
+from . import _ffi
+from ._exceptions import LocalProtocolError, TooManyRedirects
 from ._models import (
     REDIRECT_STATUSES,
     HeaderTypes,
@@ -54,30 +61,31 @@ class BaseClient:
         limits: Limits = DEFAULT_LIMITS,
         http1: bool = True,
         http2: bool = False,
-        verify: Any = True,
-        cert: Any = None,
+        http2_prior_knowledge: bool = False,
+        verify: VerifyTypes = True,
+        cert: Optional[CertTypes] = None,
         proxy: Any = None,
         trust_env: bool = True,
+        no_proxy: Optional[Iterable[str]] = None,
+        resolve: ResolveTypes = None,
+        dns_cache_ttl: Optional[float] = UNSET,
+        uds: Optional[Union[str, "os.PathLike[str]"]] = None,
         max_body_size: Optional[int] = None,
         worker_threads: int = 1,
     ) -> None:
-        if http2:
-            raise NotImplementedError(
-                "http2=True is not supported yet: the engine speaks HTTP/1.1 only "
-                "(HTTP/2 is on the transport roadmap); use http2=False"
-            )
-        if not http1:
-            raise ValueError("http1=False leaves no protocol: the engine speaks HTTP/1.1 only")
-        if verify is not True and verify is not False:
-            raise NotImplementedError(
-                "verify= only takes True or False for now: the engine has no TLS yet, so a "
-                "CA bundle or SSLContext cannot be honoured (https URLs raise "
-                "UnsupportedProtocol)"
-            )
-        if cert is not None:
-            raise NotImplementedError("cert= (client certificates) needs TLS, which the engine lacks yet")
-        if proxy is not None:
-            raise NotImplementedError("proxy= is not supported by the engine yet")
+        transport = Transport(
+            verify=verify,
+            cert=cert,
+            http1=http1,
+            http2=http2,
+            http2_prior_knowledge=http2_prior_knowledge,
+            proxy=proxy,
+            trust_env=trust_env,
+            no_proxy=no_proxy,
+            resolve=resolve,
+            dns_cache_ttl=dns_cache_ttl,
+            uds=uds,
+        )
         self._timeout = to_timeout(timeout)
         self._headers = Headers(headers)
         self._params = encode_params(params)
@@ -92,6 +100,7 @@ class BaseClient:
             headers=encode_headers(self._headers),
             max_body_size=max_body_size,
             worker_threads=worker_threads,
+            transport=transport,
         )
         self._url_cache: Dict[str, Tuple[str, bytes]] = {}
         # url -> (prepared GET, URL string): a bare get(url) skips _prepare entirely.
@@ -124,6 +133,11 @@ class BaseClient:
     def live_handles(self) -> int:
         """Engine handles not yet freed (0 whenever no request is in flight)."""
         return self._engine.live_handles()
+
+    def stats(self) -> Stats:
+        """The engine's counters: live handles, pooled connections, connections opened,
+        DNS lookups."""
+        return self._engine.stats()
 
     # --- encoding ---
     def _scratch(self) -> Scratch:
@@ -167,6 +181,8 @@ class BaseClient:
         if method_b is None:
             method = method.upper()
             method_b = method.encode("ascii")
+            if b"\0" in method_b:  # it would cut the C string short
+                raise LocalProtocolError(f"invalid HTTP method {method!r}", code=_ffi.HTTPRING_ERR_INVALID_METHOD)
         url_s, url_b = self._url(url, params)
         pairs = encode_headers(headers) if headers else None
         if content is None and data is None and json is None:
@@ -204,8 +220,11 @@ class BaseClient:
     def _from_request(self, request: Any) -> Tuple[Prepared, str, str]:
         """send()/send_many() items: a Request, a URL (GET), or a (method, url) tuple."""
         if isinstance(request, Request):
+            content = request.content
+            if content.__class__ is not bytes:  # the engine is handed exact bytes objects
+                content = bytes(content)
             return (
-                (request._method_b, request._url_b, request._pairs, request.content, request._timeout),
+                (request._method_b, request._url_b, request._pairs, content, request._timeout),
                 request.method,
                 request.url,
             )

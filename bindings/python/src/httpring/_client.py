@@ -18,8 +18,8 @@ from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Set, Tuple, 
 from . import _ffi
 from ._base_client import BaseClient
 from ._config import USE_CLIENT_DEFAULT
-from ._engine import COMPLETION_LAYOUT, Engine, Prepared, Scratch
-from ._exceptions import HTTPError, InvalidHandle, from_code
+from ._engine import COMPLETION_LAYOUT, Engine, Prepared, Scratch, SpecBatch
+from ._exceptions import InvalidHandle, from_code
 from ._models import HeaderTypes, QueryParamTypes, Request, Response
 
 _WAIT_SLICE_MS = 250
@@ -376,16 +376,22 @@ class Client(BaseClient):
             seq = self._batch_seq
             self._batch_seq += len(items)
         first_error: Optional[BaseException] = None
-        for i, (prep, method, url) in enumerate(items):
-            uid = _BATCH_BIT | ((seq + i) & (_BATCH_BIT - 1))
-            try:
-                by_uid[uid] = (i, engine.submit(prep, uid, s, url))
-            except HTTPError as e:
-                results[i] = e
-                first_error = first_error or e
-            except Exception as e:  # InvalidURL is not an HTTPError
-                results[i] = e
-                first_error = first_error or e
+        if items:
+            # One httpring_client_send_many call: one wake-up of the I/O thread.
+            batch = s.batch
+            if batch is None:
+                batch = s.batch = SpecBatch(engine, max(len(items), 16))
+            uids = [_BATCH_BIT | ((seq + i) & (_BATCH_BIT - 1)) for i in range(len(items))]
+            code = batch.send(engine.ptr, [it[0] for it in items], uids)
+            handles = batch.handles[: len(items)]
+            codes = batch.codes[: len(items)] if code else [0] * len(items)
+            for i, (uid, h, c) in enumerate(zip(uids, handles, codes)):
+                if c == 0:
+                    by_uid[uid] = (i, h)
+                else:
+                    prep, _, url = items[i]
+                    results[i] = e = engine.submit_error(c, prep, url)
+                    first_error = first_error or e
         if first_error is not None and not return_exceptions:
             engine.free_many([h for _, h in by_uid.values()])
             with self._cv:

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Tuple, Union
+import os
+import ssl
+from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
 
 from . import _ffi
 
@@ -165,6 +167,7 @@ def build_config(
     headers: Any,
     max_body_size: Optional[int],
     worker_threads: int,
+    transport: Optional["Transport"] = None,
 ) -> Any:
     """Returns a new ``httpring_config*``; the caller frees it after ``httpring_client_new``."""
     if limits.max_connections is not None:
@@ -198,7 +201,225 @@ def build_config(
                     lib.httpring_config_add_default_header(cfg, name, value),
                     f"header {name!r}",
                 )
+        if transport is not None:
+            transport.apply(lib, cfg)
     except BaseException:
         lib.httpring_config_free(cfg)
         raise
     return cfg
+
+
+# --- transport: TLS, HTTP versions, proxies, DNS, Unix sockets ---------------------------
+
+VerifyTypes = Union[bool, str, "os.PathLike[str]", bytes, "ssl.SSLContext"]
+CertTypes = Union[str, "os.PathLike[str]", Tuple[Any, ...]]
+ResolveTypes = Union[Mapping[Any, Any], Iterable[str], None]
+
+
+class Transport:
+    """The engine settings behind ``verify=``, ``cert=``, ``http1=``/``http2=``,
+    ``proxy=``, ``trust_env=``, ``resolve=``, ``uds=``. Checked (and files read) when the
+    client is created, so a bad path raises there rather than at the first request."""
+
+    __slots__ = (
+        "http_version", "h2c_prior_knowledge", "danger_accept_invalid_certs", "root_store",
+        "ca_pems", "client_cert", "min_tls_version", "proxy", "use_env_proxy", "no_proxy",
+        "resolve", "dns_cache_ttl_ms", "uds",
+    )
+
+    def __init__(
+        self,
+        *,
+        verify: Any = True,
+        cert: Any = None,
+        http1: bool = True,
+        http2: bool = False,
+        http2_prior_knowledge: bool = False,
+        proxy: Any = None,
+        trust_env: bool = True,
+        no_proxy: Optional[Iterable[str]] = None,
+        resolve: ResolveTypes = None,
+        dns_cache_ttl: Optional[float] = UNSET,
+        uds: Any = None,
+    ) -> None:
+        if http1 and http2:
+            self.http_version = _ffi.HTTPRING_VERSION_NEGOTIATE
+        elif http1:
+            self.http_version = _ffi.HTTPRING_VERSION_HTTP1_ONLY
+        elif http2:
+            # As httpcore does for http1=False: h2 by ALPN for https, h2c prior knowledge
+            # for http.
+            self.http_version = _ffi.HTTPRING_VERSION_HTTP2_ONLY
+        else:
+            raise ValueError("http1=False and http2=False leave no protocol to speak")
+        self.h2c_prior_knowledge = bool(http2_prior_knowledge)
+        self.danger_accept_invalid_certs = False
+        self.root_store: Optional[int] = None  # None: the engine's default (system roots)
+        self.ca_pems: List[bytes] = []
+        self.client_cert: Optional[Tuple[bytes, bytes]] = None
+        self.min_tls_version: Optional[int] = None
+        self._verify(verify, trust_env)
+        if cert is not None:
+            self.client_cert = _read_cert(cert)
+        self.proxy: Optional[bytes] = None
+        if proxy is not None:
+            # A URL string, or an object with a .url (httpx.Proxy, httpx.URL).
+            url = getattr(proxy, "url", proxy)
+            self.proxy = os.fsencode(str(url))
+        self.use_env_proxy = bool(trust_env)
+        if isinstance(no_proxy, str):
+            no_proxy = no_proxy.split(",")
+        self.no_proxy = [_host(h.strip()) for h in no_proxy or () if h.strip()]
+        self.resolve = _resolve_entries(resolve)
+        if dns_cache_ttl is UNSET:
+            self.dns_cache_ttl_ms: Optional[int] = None
+        else:
+            self.dns_cache_ttl_ms = 0 if not dns_cache_ttl else _ms(dns_cache_ttl)
+        self.uds = None if uds is None else os.fsencode(uds)
+
+    def _verify(self, verify: Any, trust_env: bool) -> None:
+        if verify is True:
+            # httpx's rule: with trust_env, SSL_CERT_FILE / SSL_CERT_DIR replace the
+            # default roots.
+            if trust_env and os.environ.get("SSL_CERT_FILE"):
+                self._trust_only(_read_ca_path(os.environ["SSL_CERT_FILE"], "SSL_CERT_FILE"))
+            elif trust_env and os.environ.get("SSL_CERT_DIR"):
+                self._trust_only(_read_ca_path(os.environ["SSL_CERT_DIR"], "SSL_CERT_DIR"))
+            return
+        if verify is False:
+            self.danger_accept_invalid_certs = True
+            return
+        if isinstance(verify, (bytes, bytearray, memoryview)):
+            self._trust_only([bytes(verify)])
+            return
+        if isinstance(verify, (str, os.PathLike)):
+            self._trust_only(_read_ca_path(verify, "verify"))
+            return
+        if isinstance(verify, ssl.SSLContext):
+            self._from_ssl_context(verify)
+            return
+        raise TypeError(
+            "verify= takes True (system roots), False (no verification), a CA bundle path, "
+            f"PEM bytes or an ssl.SSLContext; got {type(verify).__name__}"
+        )
+
+    def _trust_only(self, pems: List[bytes]) -> None:
+        """Trusts exactly these CAs (as ssl.create_default_context(cafile=...) does)."""
+        self.root_store = _ffi.HTTPRING_ROOTS_NONE
+        self.ca_pems.extend(pems)
+
+    def _from_ssl_context(self, ctx: "ssl.SSLContext") -> None:
+        """What an SSLContext can tell: whether to verify, the CA certificates loaded into
+        it from a file or cadata, the minimum TLS version. (Roots it would load lazily from
+        a directory, and any client certificate, cannot be read back: pass cert=.)"""
+        if ctx.verify_mode == ssl.CERT_NONE:
+            self.danger_accept_invalid_certs = True
+            return
+        ders = ctx.get_ca_certs(binary_form=True)
+        if ders:
+            self._trust_only([ssl.DER_cert_to_PEM_cert(d).encode("ascii") for d in ders])
+        if ctx.minimum_version == ssl.TLSVersion.TLSv1_3:
+            self.min_tls_version = 13
+        elif ctx.minimum_version in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
+            pass  # the engine's floor is TLS 1.2 anyway
+
+    def apply(self, lib: _ffi.Lib, cfg: Any) -> None:
+        _check(lib.httpring_config_set_http_version(cfg, self.http_version), "http1/http2")
+        if self.h2c_prior_knowledge:
+            _check(lib.httpring_config_set_h2c_prior_knowledge(cfg, True), "http2_prior_knowledge")
+        if self.danger_accept_invalid_certs:
+            _check(lib.httpring_config_set_danger_accept_invalid_certs(cfg, True), "verify=False")
+        if self.root_store is not None:
+            _check(lib.httpring_config_set_root_store(cfg, self.root_store), "verify")
+        for pem in self.ca_pems:
+            _check(lib.httpring_config_add_ca_pem(cfg, pem, len(pem)), "verify: no CA certificate in the PEM")
+        if self.client_cert is not None:
+            chain, key = self.client_cert
+            _check(
+                lib.httpring_config_set_client_cert_pem(cfg, chain, len(chain), key, len(key)),
+                "cert: no certificate chain or no private key in the PEM",
+            )
+        if self.min_tls_version is not None:
+            _check(lib.httpring_config_set_min_tls_version(cfg, self.min_tls_version), "minimum TLS version")
+        if self.proxy is not None:
+            _check(lib.httpring_config_set_proxy(cfg, self.proxy), f"proxy={self.proxy!r}")
+        _check(lib.httpring_config_set_use_env_proxy(cfg, self.use_env_proxy), "trust_env")
+        for host in self.no_proxy:
+            _check(lib.httpring_config_add_no_proxy(cfg, host), f"no_proxy {host!r}")
+        for host, port, addr in self.resolve:
+            _check(lib.httpring_config_add_resolve(cfg, host, port, addr), f"resolve {host!r}:{port} -> {addr!r}")
+        if self.dns_cache_ttl_ms is not None:
+            _check(lib.httpring_config_set_dns_cache_ttl_ms(cfg, self.dns_cache_ttl_ms), "dns_cache_ttl")
+        if self.uds is not None:
+            _check(lib.httpring_config_set_unix_socket(cfg, self.uds), f"uds={self.uds!r}")
+
+
+def _read(path: Any) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _read_ca_path(path: Any, what: str) -> List[bytes]:
+    """A CA bundle file, or every file of a directory (as OpenSSL's capath)."""
+    if os.path.isdir(path):
+        pems = []
+        for name in sorted(os.listdir(path)):
+            full = os.path.join(path, name)
+            if os.path.isfile(full):
+                data = _read(full)
+                if b"-----BEGIN CERTIFICATE-----" in data:
+                    pems.append(data)
+        if not pems:
+            raise ValueError(f"{what}: no PEM certificate in directory {os.fspath(path)!r}")
+        return pems
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{what}: could not find a TLS CA certificate bundle, invalid path: {os.fspath(path)!r}")
+    return [_read(path)]
+
+
+def _read_cert(cert: Any) -> Tuple[bytes, bytes]:
+    """httpx's cert=: a PEM file holding the chain and the key, (certfile, keyfile), or
+    (certfile, keyfile, password) with no password (encrypted keys are not supported)."""
+    if isinstance(cert, (str, os.PathLike)):
+        data = _read(cert)
+        return data, data
+    if isinstance(cert, tuple) and len(cert) in (2, 3):
+        if len(cert) == 3 and cert[2] is not None:
+            raise NotImplementedError(
+                "cert=(certfile, keyfile, password): encrypted private keys are not "
+                "supported; decrypt the key (openssl pkey -in key.pem -out plain.pem)"
+            )
+        certfile, keyfile = cert[0], cert[1]
+        chain = _read(certfile)
+        return chain, (_read(keyfile) if keyfile is not None else chain)
+    raise TypeError("cert= takes a PEM file path or a (certfile, keyfile) tuple")
+
+
+def _host(host: str) -> bytes:
+    return host.encode("ascii") if host.isascii() else host.encode("idna")
+
+
+def _resolve_entries(resolve: ResolveTypes) -> List[Tuple[bytes, int, bytes]]:
+    """resolve=: curl-style "host:port:addr" strings (port 0 or * for any; addr may be an
+    IPv6 literal, with or without brackets), or a mapping of "host" or ("host", port) to
+    one address or a list of them."""
+    out: List[Tuple[bytes, int, bytes]] = []
+    if resolve is None:
+        return out
+    if isinstance(resolve, Mapping):
+        for key, addrs in resolve.items():
+            host, port = (key, 0) if isinstance(key, str) else (key[0], int(key[1]))
+            for addr in [addrs] if isinstance(addrs, str) else addrs:
+                out.append((_host(host), port, str(addr).strip("[]").encode("ascii")))
+        return out
+    if isinstance(resolve, str):
+        resolve = [resolve]
+    for entry in resolve:
+        parts = entry.split(":", 2)
+        if len(parts) != 3 or not parts[0] or not parts[2]:
+            raise ValueError(f"resolve entry {entry!r}: expected 'host:port:addr'")
+        host, port_s, addr = parts
+        port = 0 if port_s in ("", "*") else int(port_s)
+        for a in addr.split(","):
+            out.append((_host(host), port, a.strip().strip("[]").encode("ascii")))
+    return out

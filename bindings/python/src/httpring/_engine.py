@@ -5,10 +5,11 @@ entry of the async client, a sync call frame, or a ``Handle`` object); the owner
 exactly once, right after the response or error has been copied out. Freeing the client
 releases whatever is left, so a closed client never needs its handles freed one by one.
 
-Per request the hot path makes three foreign calls: ``httpring_client_send``,
-``httpring_handle_response`` and ``httpring_response_headers_raw``; then three copies
-(body, URL, header block, see ``string_at``) and a share of one batched
-``httpring_handles_free``.
+Per request the hot path makes two foreign calls, ``httpring_handle_response`` and
+``httpring_response_headers_raw``, plus a share of one ``httpring_client_send_many`` (the
+async client's batches, see ``SpecBatch``) or one ``httpring_client_send`` (a blocking
+request); then three copies (body, URL, header block, see ``string_at``) and a share of one
+batched ``httpring_handles_free``.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ import struct
 import threading
 import weakref
 from ctypes import c_size_t, c_uint32, c_uint64, c_void_p, create_string_buffer
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 
 from . import _ffi
-from ._config import Limits, Timeout, build_config
+from ._config import Limits, Timeout, Transport, build_config
 from ._exceptions import ClientClosed, from_code
 from ._models import HeaderPairs, Request, Response, new_response
 
@@ -46,9 +47,134 @@ def string_at(ptr: int, size: int) -> bytes:
     """The ``size`` bytes at ``ptr`` (engine-owned memory still alive) as a new bytes."""
     return _ADDRESS_SPACE[ptr : ptr + size].tobytes()
 
+# --- batches: httpring_client_send_many --------------------------------------------------
+
+SPEC_LAYOUT = struct.Struct("@PPPNPNQqqq")
+HEADER_LAYOUT = struct.Struct("@PNPN")
+assert SPEC_LAYOUT.size == ctypes.sizeof(_ffi.httpring_request_spec)
+assert HEADER_LAYOUT.size == ctypes.sizeof(_ffi.httpring_header)
+
+
+def _bytes_data_offset() -> int:
+    """Where a bytes object's data starts, relative to id(): lets a spec be filled with
+    struct.pack_into (addresses as ints) instead of ctypes field assignments, which cost
+    several times more. CPython only (id() is the address); checked against ctypes on a
+    few objects, else 0, which selects the slower ctypes path."""
+    try:
+        offset = bytes.__basicsize__ - 1
+        for probe in (b"", b"x", b"GET", b"http://example.com/" * 3, bytes(1000)):
+            if ctypes.cast(ctypes.c_char_p(probe), c_void_p).value != id(probe) + offset:
+                return 0
+        return offset
+    except Exception:  # pragma: no cover - not CPython
+        return 0
+
+
+BYTES_DATA = _bytes_data_offset()
+
+
+class SpecBatch:
+    """Reusable arrays for ``httpring_client_send_many``: specs, header entries, handles and
+    codes, grown as needed and never shrunk. Not thread-safe: one per thread (sync) or per
+    event loop (async). The caller keeps every bytes object of the batch alive until
+    ``send`` returns (the engine copies them during the call)."""
+
+    __slots__ = (
+        "cap", "specs", "specs_p", "handles", "codes", "hcap", "hbuf", "hbase", "_send_many",
+    )
+
+    def __init__(self, engine: "Engine", cap: int = 64) -> None:
+        self._send_many = engine.lib.httpring_client_send_many
+        self.cap = 0
+        self.hcap = 0
+        self._grow(cap)
+        self._grow_headers(64)
+
+    def _grow(self, cap: int) -> None:
+        self.cap = cap
+        self.specs = (ctypes.c_char * (SPEC_LAYOUT.size * cap))()
+        self.specs_p = ctypes.cast(self.specs, ctypes.POINTER(_ffi.httpring_request_spec))
+        self.handles = (c_uint64 * cap)()
+        self.codes = (c_uint32 * cap)()
+
+    def _grow_headers(self, cap: int) -> None:
+        self.hcap = cap
+        self.hbuf = (ctypes.c_char * (HEADER_LAYOUT.size * cap))()
+        self.hbase = ctypes.addressof(self.hbuf)
+
+    def send(self, ptr: Any, preps: Sequence[Prepared], uids: Sequence[int]) -> int:
+        """Submits ``preps[i]`` with user_data ``uids[i]``; returns the overall code.
+        ``self.handles[:n]`` and ``self.codes[:n]`` then hold each request's result."""
+        n = len(preps)
+        if n > self.cap:
+            self._grow(max(n, 2 * self.cap))
+        if BYTES_DATA:
+            self._fill(preps, uids)
+            specs: Any = self.specs_p
+        else:  # not CPython: ctypes objects, which keep their bytes alive
+            specs = _spec_array(preps, uids)
+        code: int = self._send_many(ptr, specs, n, self.handles, self.codes)
+        return code
+
+    def _fill(self, preps: Sequence[Prepared], uids: Sequence[int]) -> None:
+        pack_spec = SPEC_LAYOUT.pack_into
+        pack_header = HEADER_LAYOUT.pack_into
+        specs = self.specs
+        hbuf = self.hbuf
+        hbase = self.hbase
+        size = SPEC_LAYOUT.size
+        hsize = HEADER_LAYOUT.size
+        o = BYTES_DATA
+        off = 0
+        hoff = 0
+        for (method_b, url_b, pairs, body, tmo), uid in zip(preps, uids):
+            if pairs:
+                nh = len(pairs)
+                if hoff + nh * hsize > len(hbuf):
+                    # Grow and start over: earlier specs point into the old array.
+                    self._grow_headers(2 * (self.hcap + nh))
+                    return self._fill(preps, uids)
+                h_addr = hbase + hoff
+                for name, value in pairs:
+                    pack_header(hbuf, hoff, id(name) + o, len(name), id(value) + o, len(value))
+                    hoff += hsize
+            else:
+                nh = h_addr = 0
+            if tmo is None:
+                pack_spec(specs, off, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, -1, -1, -1)
+            else:
+                connect, read, total = tmo
+                pack_spec(specs, off, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, total, connect, read)
+            off += size
+        return None
+
+
+def _spec_array(preps: Sequence[Prepared], uids: Sequence[int]) -> Any:
+    """The portable way to build the specs (ctypes objects, which keep their bytes alive)."""
+    specs = []
+    for (method_b, url_b, pairs, body, tmo), uid in zip(preps, uids):
+        total, connect, read = (-1, -1, -1) if tmo is None else (tmo[2], tmo[0], tmo[1])
+        headers = header_array(pairs) if pairs else None
+        specs.append((method_b, url_b, headers, len(pairs or ()), body, len(body), uid, total, connect, read))
+    return (_ffi.httpring_request_spec * len(specs))(*specs)  # type: ignore[misc]
+
+
 #: A request as the engine takes it: method, URL, header pairs, body, per-request
 #: timeouts (connect, read, total in ms) or None for the client's.
 Prepared = Tuple[bytes, bytes, HeaderPairs, bytes, Optional[Tuple[int, int, int]]]
+
+
+class Stats(NamedTuple):
+    """An engine client's counters (``client.stats()``)."""
+
+    #: Handles not yet freed (0 whenever no request is in flight).
+    live_handles: int
+    #: Idle HTTP/1.1 connections plus shared HTTP/2 connections in the pool.
+    pooled_connections: int
+    #: Connections opened since the client was created.
+    connections_opened: int
+    #: Calls to the system resolver (DNS cache misses).
+    dns_lookups: int
 
 
 #: Every engine client created (weakly): tests check none leaks handles.
@@ -61,9 +187,11 @@ class Scratch:
     """Out-parameters reused across calls. One per thread (sync) or per loop (async):
     ctypes writes into them while the GIL is released."""
 
-    __slots__ = ("handle", "resp", "data", "length", "state", "msg")
+    __slots__ = ("handle", "resp", "data", "length", "state", "msg", "batch")
 
     def __init__(self) -> None:
+        #: Made on first use (a per-request timeout, a send_many).
+        self.batch: Optional[SpecBatch] = None
         self.handle = c_uint64()
         self.resp = _ffi.httpring_response()
         self.data = c_void_p()
@@ -87,6 +215,7 @@ class Engine:
         headers: HeaderPairs,
         max_body_size: Optional[int],
         worker_threads: int,
+        transport: Optional[Transport] = None,
     ) -> None:
         lib = _ffi.load()
         self.lib = lib
@@ -97,6 +226,7 @@ class Engine:
             headers=headers or (),
             max_body_size=max_body_size,
             worker_threads=worker_threads,
+            transport=transport,
         )
         try:
             ptr = lib.httpring_client_new(cfg)
@@ -143,6 +273,14 @@ class Engine:
             raise from_code(code)
         return int(n.value)
 
+    def stats(self) -> "Stats":
+        self.check_open()
+        out = _ffi.httpring_stats()
+        code = self.lib.httpring_client_stats(self.ptr, out)
+        if code:
+            raise from_code(code)
+        return Stats(out.live_handles, out.pooled_connections, out.connections_opened, out.dns_lookups)
+
     def close(self) -> None:
         """Frees the engine client: pending requests end as cancelled, threads are joined."""
         with self._close_lock:
@@ -184,23 +322,12 @@ class Engine:
         return int(s.handle.value)
 
     def _submit_built(self, prep: Prepared, user_data: int, s: Scratch) -> int:
-        """The request-builder path, for per-request timeouts. Setter errors are also
-        reported by submit, which always consumes the request."""
-        lib = self.lib
-        method_b, url_b, pairs, body, tmo = prep
-        req = lib.httpring_request_new(method_b, url_b)
-        if not req:
-            return _ffi.HTTPRING_ERR_INVALID_ARGUMENT
-        for n, v in pairs or ():
-            lib.httpring_request_add_header_bytes(req, n, len(n), v, len(v))
-        if body:
-            lib.httpring_request_set_body(req, body, len(body))
-        lib.httpring_request_set_user_data(req, user_data)
-        connect, read, total = tmo  # type: ignore[misc]
-        lib.httpring_request_set_connect_timeout_ms(req, connect)
-        lib.httpring_request_set_read_timeout_ms(req, read)
-        lib.httpring_request_set_timeout_ms(req, total)
-        code: int = lib.httpring_client_submit(self.ptr, req, s.handle)
+        """Per-request timeouts: a batch of one (the spec has the timeout fields)."""
+        batch = s.batch
+        if batch is None:
+            batch = s.batch = SpecBatch(self, 1)
+        code = batch.send(self.ptr, (prep,), (user_data,))
+        s.handle.value = batch.handles[0]
         return code
 
     def submit_error(self, code: int, prep: Prepared, url: str = "") -> Exception:
@@ -208,10 +335,7 @@ class Engine:
             self.check_open()
         method = prep[0].decode("ascii", "replace")
         url = url or prep[1].decode("utf-8", "replace")
-        message = ""
-        if code == _ffi.HTTPRING_ERR_UNSUPPORTED_SCHEME and url.lower().startswith("https:"):
-            message = "https is not supported by this build yet (the engine has no TLS)"
-        return from_code(code, message, request=Request(method, url), context=f"{method} {url}")
+        return from_code(code, "", request=Request(method, url), context=f"{method} {url}")
 
     # --- results ---
     def read(self, h: int, method: str, s: Scratch, url: str = "") -> Any:

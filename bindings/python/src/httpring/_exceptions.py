@@ -6,6 +6,8 @@ HTTPError
  |    |    +-- TimeoutException: ConnectTimeout, ReadTimeout, WriteTimeout, PoolTimeout,
  |    |    |                     TotalTimeout (httpring: the whole-request deadline)
  |    |    +-- NetworkError: ConnectError, ReadError, WriteError, CloseError
+ |    |    |    ConnectError > TLSError (httpring: handshake, version, client certificate)
+ |    |    |                   > CertificateError (httpring: the server's certificate)
  |    |    +-- ProtocolError: LocalProtocolError, RemoteProtocolError
  |    |    +-- UnsupportedProtocol, ProxyError
  |    |    +-- ResponseTooLarge (httpring: over the client's max_body_size)
@@ -100,6 +102,16 @@ class ConnectError(NetworkError):
     pass
 
 
+class TLSError(ConnectError):
+    """The TLS handshake failed (protocol version, cipher, a client certificate the server
+    required or refused). A ConnectError, as httpx raises for SSL errors."""
+
+
+class CertificateError(TLSError):
+    """The server's certificate was rejected (untrusted issuer, expired, wrong host name);
+    the message carries the verifier's reason. httpx raises ConnectError for this."""
+
+
 class ReadError(NetworkError):
     pass
 
@@ -125,11 +137,11 @@ class RemoteProtocolError(ProtocolError):
 
 
 class ProxyError(TransportError):
-    pass
+    """The proxy failed or refused the tunnel."""
 
 
 class UnsupportedProtocol(TransportError):
-    """The URL's scheme is not supported by this build (https until TLS lands)."""
+    """The URL's scheme is not supported (neither http nor https)."""
 
 
 class ResponseTooLarge(TransportError):
@@ -201,6 +213,9 @@ CODE_EXCEPTIONS: Dict[int, Type[Exception]] = {
     _ffi.HTTPRING_ERR_BODY_TOO_LARGE: ResponseTooLarge,
     _ffi.HTTPRING_ERR_CLIENT_CLOSED: ClientClosed,
     _ffi.HTTPRING_ERR_INTERNAL: InternalError,
+    _ffi.HTTPRING_ERR_TLS_CERTIFICATE: CertificateError,
+    _ffi.HTTPRING_ERR_TLS: TLSError,
+    _ffi.HTTPRING_ERR_PROXY: ProxyError,
 }
 
 _DEFAULT_MESSAGES: Dict[int, str] = {

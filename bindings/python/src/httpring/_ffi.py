@@ -22,6 +22,7 @@ from ctypes import (
     CFUNCTYPE,
     POINTER,
     Structure,
+    c_bool,
     c_char,
     c_char_p,
     c_int,
@@ -59,6 +60,9 @@ HTTPRING_ERR_BODY_TOO_LARGE = 18
 HTTPRING_ERR_CLIENT_CLOSED = 19
 HTTPRING_ERR_NOT_FOUND = 20
 HTTPRING_ERR_INTERNAL = 21
+HTTPRING_ERR_TLS_CERTIFICATE = 22
+HTTPRING_ERR_TLS = 23
+HTTPRING_ERR_PROXY = 24
 
 # enum httpring_state
 HTTPRING_STATE_PENDING = 0
@@ -71,6 +75,16 @@ HTTPRING_HTTP_1_0 = 10
 HTTPRING_HTTP_1_1 = 11
 HTTPRING_HTTP_2 = 20
 HTTPRING_HTTP_3 = 30
+
+# enum httpring_root_store (values for httpring_config_set_root_store)
+HTTPRING_ROOTS_SYSTEM = 0
+HTTPRING_ROOTS_BUNDLED = 1
+HTTPRING_ROOTS_NONE = 2
+
+# enum httpring_http_version_pref (values for httpring_config_set_http_version)
+HTTPRING_VERSION_NEGOTIATE = 0
+HTTPRING_VERSION_HTTP1_ONLY = 1
+HTTPRING_VERSION_HTTP2_ONLY = 2
 
 # Typedefs: C enums cross the ABI as uint32_t, handles as uint64_t.
 httpring_code = c_uint32
@@ -106,12 +120,36 @@ class httpring_completion(Structure):
     ]
 
 
+class httpring_stats(Structure):
+    _fields_ = [
+        ("live_handles", c_size_t),
+        ("pooled_connections", c_size_t),
+        ("connections_opened", c_size_t),
+        ("dns_lookups", c_size_t),
+    ]
+
+
 class httpring_header(Structure):
     _fields_ = [
         ("name", c_char_p),
         ("name_len", c_size_t),
         ("value", c_char_p),
         ("value_len", c_size_t),
+    ]
+
+
+class httpring_request_spec(Structure):
+    _fields_ = [
+        ("method", c_char_p),  # NULL means GET
+        ("url", c_char_p),
+        ("headers", POINTER(httpring_header)),
+        ("nheaders", c_size_t),
+        ("body", c_char_p),
+        ("body_len", c_size_t),
+        ("user_data", c_uint64),
+        ("timeout_ms", c_int64),  # negative: the client's setting; 0: no limit
+        ("connect_timeout_ms", c_int64),
+        ("read_timeout_ms", c_int64),
     ]
 
 
@@ -127,6 +165,15 @@ class httpring_response(Structure):
         ("elapsed_us", c_uint64),
     ]
 
+
+#: Every struct of the header (the drift test compares this list with it).
+STRUCTS = (
+    httpring_completion,
+    httpring_stats,
+    httpring_header,
+    httpring_request_spec,
+    httpring_response,
+)
 
 httpring_completion_cb = CFUNCTYPE(None, c_void_p, POINTER(httpring_completion))
 
@@ -157,6 +204,7 @@ _declare(
     POINTER(c_size_t),
 )
 _declare("httpring_client_set_callback", httpring_code, client_p, httpring_completion_cb, c_void_p)
+_declare("httpring_client_stats", httpring_code, client_p, POINTER(httpring_stats))
 _declare("httpring_client_live_handles", httpring_code, client_p, POINTER(c_size_t))
 _declare("httpring_client_submit", httpring_code, client_p, request_p, POINTER(httpring_handle))
 _declare(
@@ -171,6 +219,15 @@ _declare(
     c_size_t,
     c_uint64,  # user_data
     POINTER(httpring_handle),
+)
+_declare(
+    "httpring_client_send_many",
+    httpring_code,
+    client_p,
+    POINTER(httpring_request_spec),
+    c_size_t,
+    POINTER(httpring_handle),
+    POINTER(httpring_code),
 )
 _declare("httpring_client_get", httpring_code, client_p, c_char_p, c_uint64, POINTER(httpring_handle))
 _declare(
@@ -209,6 +266,29 @@ _declare("httpring_config_set_max_body_size", httpring_code, config_p, c_uint64)
 _declare("httpring_config_set_worker_threads", httpring_code, config_p, c_uint32)
 _declare("httpring_config_set_user_agent", httpring_code, config_p, c_char_p)
 _declare("httpring_config_add_default_header", httpring_code, config_p, c_char_p, c_char_p)
+_declare("httpring_config_set_root_store", httpring_code, config_p, c_uint32)
+_declare("httpring_config_add_ca_pem", httpring_code, config_p, c_char_p, c_size_t)
+_declare("httpring_config_set_ca_file", httpring_code, config_p, c_char_p)
+_declare(
+    "httpring_config_set_client_cert_pem",
+    httpring_code,
+    config_p,
+    c_char_p,  # cert chain PEM
+    c_size_t,
+    c_char_p,  # key PEM
+    c_size_t,
+)
+_declare("httpring_config_set_client_cert_file", httpring_code, config_p, c_char_p, c_char_p)
+_declare("httpring_config_set_danger_accept_invalid_certs", httpring_code, config_p, c_bool)
+_declare("httpring_config_set_min_tls_version", httpring_code, config_p, c_uint32)
+_declare("httpring_config_set_http_version", httpring_code, config_p, c_uint32)
+_declare("httpring_config_set_h2c_prior_knowledge", httpring_code, config_p, c_bool)
+_declare("httpring_config_add_resolve", httpring_code, config_p, c_char_p, c_uint16, c_char_p)
+_declare("httpring_config_set_dns_cache_ttl_ms", httpring_code, config_p, c_uint64)
+_declare("httpring_config_set_proxy", httpring_code, config_p, c_char_p)
+_declare("httpring_config_set_use_env_proxy", httpring_code, config_p, c_bool)
+_declare("httpring_config_add_no_proxy", httpring_code, config_p, c_char_p)
+_declare("httpring_config_set_unix_socket", httpring_code, config_p, c_char_p)
 # handles
 _declare("httpring_handle_poll", httpring_code, client_p, httpring_handle, POINTER(httpring_state))
 _declare(

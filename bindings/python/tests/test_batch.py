@@ -1,0 +1,219 @@
+"""Submissions in batches (httpring_client_send_many): AsyncClient queues requests and
+submits them once per event-loop iteration; Client.send_many submits in one call. Checks
+the semantics survive: a request cancelled before the flush is never sent, a refused
+request fails only its own awaiter, headers/bodies/timeouts of each request stay its own."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import httpring
+from httpring import _engine
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_lone_request_is_sent_at_once(testserver):
+    """With nothing in flight a request does not wait for a batch (sequential latency)."""
+    async def main():
+        async with httpring.AsyncClient() as c:
+            for _ in range(3):
+                task = asyncio.ensure_future(c.get(testserver.url + "/hello"))
+                await asyncio.sleep(0)  # the task ran: its request is already in the engine
+                assert not c._dispatcher.queued and len(c._dispatcher.pending) == 1
+                assert (await task).status_code == 200
+
+    run(main())
+
+
+def test_cancelled_before_flush_is_never_submitted(testserver):
+    async def main():
+        async with httpring.AsyncClient() as c:
+            first = asyncio.ensure_future(c.get(testserver.url + "/delay/200"))
+            await asyncio.sleep(0)  # in flight: later requests now form a batch
+            task = asyncio.ensure_future(c.get(testserver.url + "/hello?second"))
+            await asyncio.sleep(0)  # the task queues its request; the flush comes later
+            assert len(c._dispatcher.queued) == 1
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert (await first).status_code == 200
+            await asyncio.sleep(0.05)
+            assert not c._dispatcher.queued and not c._dispatcher.pending
+            s = c.stats()
+            assert s.connections_opened == 1 and s.live_handles == 0
+            assert c.cancelled_requests == 0  # nothing reached the engine to cancel
+
+    run(main())
+
+
+def test_wait_for_zero_never_submits(testserver):
+    async def main():
+        async with httpring.AsyncClient() as c:
+            first = asyncio.ensure_future(c.get(testserver.url + "/delay/100"))
+            await asyncio.sleep(0)
+            for _ in range(10):
+                with pytest.raises(asyncio.TimeoutError):
+                    await asyncio.wait_for(c.get(testserver.url + "/hello"), 0)
+            await first
+            await asyncio.sleep(0.05)
+            assert c.stats().connections_opened == 1
+
+    run(main())
+
+
+def test_one_flush_per_loop_iteration(testserver):
+    async def main():
+        async with httpring.AsyncClient() as c:
+            batch = c._dispatcher.batch
+            sizes = []
+            send_many = batch._send_many
+
+            def spy(ptr, specs, n, handles, codes):
+                sizes.append(n)
+                return send_many(ptr, specs, n, handles, codes)
+
+            batch._send_many = spy
+            rs = await asyncio.gather(*(c.get(testserver.url + f"/status/{200 + i % 5}") for i in range(100)))
+            assert [r.status_code for r in rs] == [200 + i % 5 for i in range(100)]
+            # The first goes alone (nothing was in flight), the other 99 in one batch.
+            assert sizes == [99]
+
+    run(main())
+
+
+def test_refused_requests_fail_only_their_awaiters(testserver):
+    async def main():
+        async with httpring.AsyncClient() as c:
+            good = testserver.url + "/hello"
+            coros = [
+                c.get(good),
+                c.get(good, headers={"bad name": "x"}),
+                c.get("ftp://127.0.0.1/"),
+                c.request("GE(T", good),
+                c.get(good),
+            ]
+            out = await asyncio.gather(*coros, return_exceptions=True)
+            assert out[0].status_code == 200 and out[4].status_code == 200
+            assert isinstance(out[1], httpring.LocalProtocolError) and out[1].code_name == "HTTPRING_ERR_INVALID_HEADER"
+            assert isinstance(out[2], httpring.UnsupportedProtocol)
+            assert isinstance(out[3], httpring.LocalProtocolError) and out[3].code_name == "HTTPRING_ERR_INVALID_METHOD"
+            assert out[1].request.url == good
+            with pytest.raises(httpring.LocalProtocolError):
+                await c.get(good, headers={"x": "a\nb"})
+            assert c.live_handles() == 0
+
+    run(main())
+
+
+def _echo_batch(testserver, n):
+    """n requests whose method, headers, body and timeout differ by index."""
+    reqs = []
+    for i in range(n):
+        headers = {f"x-h{j}": f"{i}-{j}" for j in range(i % 4)}
+        method = ("GET", "POST", "PUT", "DELETE")[i % 4]
+        content = f"body {i}".encode() if method in ("POST", "PUT") else None
+        timeout = None if i % 3 else httpring.Timeout(5.0, total=10.0)
+        reqs.append((method, f"{testserver.url}/echo?i={i}", headers, content, timeout))
+    return reqs
+
+
+def _check_echo(i, r, req):
+    method, url, headers, content, _ = req
+    echo = r.json()
+    assert echo["method"] == method, i
+    assert echo["path"].endswith(f"?i={i}"), i
+    for k, v in headers.items():
+        assert echo["headers"][k] == v, (i, k)
+    assert echo["body"] == (content or b"").decode(), i
+
+
+@pytest.mark.parametrize("portable", [False, True], ids=["pack_into", "ctypes-fallback"])
+def test_batches_keep_each_request_its_own(testserver, monkeypatch, portable):
+    if portable:
+        monkeypatch.setattr(_engine, "BYTES_DATA", 0)
+    reqs = _echo_batch(testserver, 300)  # 450 header entries: the header array grows
+
+    async def main():
+        async with httpring.AsyncClient() as c:
+            out = await asyncio.gather(
+                *(c.request(m, u, headers=h, content=b, **({"timeout": t} if t else {})) for m, u, h, b, t in reqs)
+            )
+            for i, (r, req) in enumerate(zip(out, reqs)):
+                _check_echo(i, r, req)
+
+    run(main())
+    with httpring.Client() as c:
+        built = [
+            c.build_request(m, u, headers=h, content=b, **({"timeout": t} if t else {}))
+            for m, u, h, b, t in reqs
+        ]
+        for i, (r, req) in enumerate(zip(c.send_many(built), reqs)):
+            _check_echo(i, r, req)
+
+
+def test_sync_send_many_refusals(testserver):
+    with httpring.Client() as c:
+        items = [testserver.url + "/hello", ("GE(T", testserver.url + "/hello"), "gopher://x/", testserver.url + "/hello"]
+        out = c.send_many(items, return_exceptions=True)
+        assert out[0].status_code == 200 and out[3].status_code == 200
+        assert isinstance(out[1], httpring.LocalProtocolError)
+        assert isinstance(out[2], httpring.UnsupportedProtocol)
+        with pytest.raises(httpring.LocalProtocolError):  # the first refusal in order
+            c.send_many(items)
+        assert c.live_handles() == 0
+
+
+def test_per_request_timeout_single_request(testserver):
+    with httpring.Client(timeout=5.0) as c:
+        with pytest.raises(httpring.ReadTimeout):
+            c.get(testserver.url + "/stall", timeout=httpring.Timeout(read=0.1))
+        with pytest.raises(httpring.TotalTimeout):
+            c.get(testserver.url + "/drip/20/50", timeout=httpring.Timeout(total=0.2))
+        assert c.get(testserver.url + "/delay/100", timeout=1.0).status_code == 200
+
+
+@pytest.mark.allow_live_at_close
+def test_closed_while_queued(testserver):
+    async def main():
+        c = httpring.AsyncClient()
+        first = asyncio.ensure_future(c.get(testserver.url + "/delay/1000"))
+        await asyncio.sleep(0)
+        task = asyncio.ensure_future(c.get(testserver.url + "/hello"))
+        await asyncio.sleep(0)
+        assert len(c._dispatcher.queued) == 1
+        await c.aclose()
+        for t in (first, task):
+            with pytest.raises(httpring.ClientClosed):
+                await t
+
+    run(main())
+
+
+def test_loop_closed_with_requests_left(testserver):
+    """A loop closed without awaiting its requests (run_until_complete, then close): the
+    next loop gets a working client, and nothing leaks in the engine."""
+    c = httpring.AsyncClient()
+    loop = asyncio.new_event_loop()
+
+    async def leave_some():
+        asyncio.ensure_future(c.get(testserver.url + "/delay/5000"))
+        await asyncio.sleep(0.05)  # flushed: in flight in the engine
+        d = c._dispatcher
+        d.submit(c._prepare("GET", testserver.url + "/hello")[0], "GET", testserver.url + "/hello")
+        assert len(d.queued) == 1 and len(d.pending) == 1
+
+    loop.run_until_complete(leave_some())
+    loop.close()
+
+    async def main():
+        r = await c.get(testserver.url + "/hello")
+        assert r.status_code == 200
+        assert c.live_handles() == 0
+
+    run(main())
+    run(c.aclose())

@@ -1,0 +1,163 @@
+"""Transport options other than TLS: HTTP/2 over cleartext (h2c), DNS overrides and the
+resolver cache, proxies (explicit and from the environment), Unix sockets, and the
+engine's counters (client.stats())."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+
+import pytest
+
+import httpring
+
+from servers import FakeProxy, UnixServer
+
+
+def test_http_version_defaults_to_http1(testserver):
+    with httpring.Client() as c:
+        assert c.get(testserver.url + "/hello").http_version == "HTTP/1.1"
+    # http2=True negotiates by ALPN, which only exists over TLS: plain http stays 1.1.
+    with httpring.Client(http2=True) as c:
+        assert c.get(testserver.url + "/hello").http_version == "HTTP/1.1"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"http2_prior_knowledge": True}, {"http1": False, "http2": True}],
+    ids=["http2_prior_knowledge", "http1=False"],
+)
+def test_h2c_prior_knowledge(testserver, options):
+    with httpring.Client(**options) as c:
+        r = c.get(testserver.url + "/hello")
+        assert r.status_code == 200 and r.http_version == "HTTP/2"
+        assert r.text == "Hello, world!"
+        echo = c.post(testserver.url + "/echo", json={"a": 1}, headers={"X-A": "b"}).json()
+        assert echo["method"] == "POST" and echo["body"] == '{"a":1}' and echo["headers"]["x-a"] == "b"
+        # Not HEAD: the test server (hyper's HTTP/2 server) sends a body with a HEAD
+        # response, which the client rightly rejects. test_https covers HEAD over HTTP/2.
+
+
+def test_h2c_multiplexes_concurrent_requests(testserver):
+    async def main():
+        async with httpring.AsyncClient(http2_prior_knowledge=True) as c:
+            await c.get(testserver.url + "/hello")
+            before = c.stats()
+            rs = await asyncio.gather(*(c.get(testserver.url + "/delay/50") for _ in range(100)))
+            assert {r.http_version for r in rs} == {"HTTP/2"}
+            after = c.stats()
+            assert after.connections_opened == before.connections_opened
+            assert after.pooled_connections == 1
+
+    asyncio.run(main())
+
+
+def test_stats(testserver):
+    with httpring.Client() as c:
+        s = c.stats()
+        assert isinstance(s, httpring.Stats)
+        assert s == (0, 0, 0, 0)
+        c.get(testserver.url + "/hello")
+        c.get(testserver.url + "/hello")
+        s = c.stats()
+        assert s.live_handles == 0 and s.connections_opened == 1 and s.pooled_connections == 1
+        assert s.dns_lookups == 0  # an IP literal needs no lookup
+        h = c.submit("GET", testserver.url + "/delay/100")
+        assert c.stats().live_handles == 1
+        h.close()
+    with pytest.raises(httpring.ClientClosed):
+        c.stats()
+
+
+def test_resolve_overrides_dns(testserver):
+    port = testserver.port
+    for resolve in (
+        [f"api.test:{port}:127.0.0.1"],
+        [f"api.test:*:127.0.0.1"],
+        {"api.test": "127.0.0.1"},
+        {("api.test", port): ["::1", "127.0.0.1"]},
+    ):
+        with httpring.Client(resolve=resolve) as c:
+            r = c.get(f"http://api.test:{port}/echo")
+            assert r.status_code == 200
+            assert r.json()["headers"]["host"] == f"api.test:{port}"
+            assert c.stats().dns_lookups == 0
+
+
+def test_dns_cache(testserver):
+    url = f"http://localhost:{testserver.port}/hello"
+    with httpring.Client(limits=httpring.Limits(max_idle_per_host=0)) as c:
+        for _ in range(3):
+            c.get(url)
+        assert c.stats().dns_lookups == 1
+        assert c.stats().connections_opened == 3
+    with httpring.Client(dns_cache_ttl=0, limits=httpring.Limits(max_idle_per_host=0)) as c:
+        for _ in range(3):
+            c.get(url)
+        assert c.stats().dns_lookups == 3
+
+
+@pytest.fixture
+def proxy():
+    p = FakeProxy()
+    yield p
+    p.close()
+
+
+def test_explicit_proxy(proxy):
+    with httpring.Client(proxy=proxy.url) as c:
+        r = c.get("http://upstream.test/path?q=1")
+        assert r.json() == {"proxied": "GET http://upstream.test/path?q=1 HTTP/1.1"}
+        with pytest.raises(httpring.ProxyError) as info:
+            c.get("https://upstream.test/")
+        assert info.value.code_name == "HTTPRING_ERR_PROXY"
+        assert "upstream.test" in str(info.value)
+    assert proxy.seen[-1].startswith("CONNECT upstream.test:443 ")
+
+
+def test_no_proxy(proxy, testserver):
+    with httpring.Client(proxy=proxy.url, no_proxy=["127.0.0.1"]) as c:
+        assert c.get(testserver.url + "/hello").text == "Hello, world!"
+    assert proxy.seen == []
+
+
+def test_proxy_from_environment(proxy, testserver, monkeypatch):
+    monkeypatch.setenv("http_proxy", proxy.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    # A name that resolves to the test server, so a direct request succeeds too.
+    resolve = [f"direct.test:{testserver.port}:127.0.0.1"]
+    url = f"http://direct.test:{testserver.port}/hello"
+    with httpring.Client(resolve=resolve) as c:
+        assert c.get(url).json()["proxied"].startswith("GET http://direct.test:")
+    with httpring.Client(resolve=resolve, trust_env=False) as c:
+        assert c.get(url).text == "Hello, world!"
+    # Environment proxies never apply to loopback addresses.
+    with httpring.Client() as c:
+        assert c.get(testserver.url + "/hello").text == "Hello, world!"
+
+
+def test_unix_socket():
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "http.sock")
+        server = UnixServer(path)
+        try:
+            with httpring.Client(uds=path) as c:
+                r = c.get("http://unix.test/v1/info?x=1")
+                assert r.status_code == 200
+                assert r.json()["path"] == "/v1/info?x=1"
+                assert r.json()["headers"]["host"] == "unix.test"
+                assert c.post("http://unix.test/p", content=b"abc").json()["method"] == "POST"
+
+            async def main():
+                async with httpring.AsyncClient(uds=path) as ac:
+                    rs = await asyncio.gather(*(ac.get(f"http://x/{i}") for i in range(20)))
+                    return [r.json()["path"] for r in rs]
+
+            assert asyncio.run(main()) == [f"/{i}" for i in range(20)]
+        finally:
+            server.close()
+        with httpring.Client(uds=os.path.join(d, "missing.sock")) as c:
+            with pytest.raises(httpring.ConnectError):
+                c.get("http://unix.test/")
