@@ -136,7 +136,7 @@ def _check_echo(i, r, req):
 def test_batches_keep_each_request_its_own(testserver, monkeypatch, portable):
     if portable:
         monkeypatch.setattr(_engine, "BYTES_DATA", 0)
-    reqs = _echo_batch(testserver, 300)  # 450 header entries: the header array grows
+    reqs = _echo_batch(testserver, 150)  # 225 header entries: the header array grows
 
     async def main():
         async with httpring.AsyncClient() as c:
