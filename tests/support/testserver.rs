@@ -1,7 +1,7 @@
 //! `testserver`: the project's local HTTP server for the C, Python and Zig tests and for
 //! `make demo`. Prints `LISTENING <port>` once ready; runs until killed.
 //!
-//! Usage: testserver [--port N] [--pages N] [--delay-ms N] [--threads N]
+//! Usage: testserver [--port N] [--pages N] [--delay-ms N] [--threads N] [--backlog N]
 
 #[path = "server.rs"]
 mod server;
@@ -14,6 +14,7 @@ fn main() {
     let mut opts = server::Options::default();
     let mut port: u16 = 0;
     let mut threads: usize = 1;
+    let mut backlog: u32 = 1024;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -27,6 +28,7 @@ fn main() {
             "--pages" => opts.pages = value() as usize,
             "--delay-ms" => opts.page_delay = Duration::from_millis(value()),
             "--threads" => threads = value().max(1) as usize,
+            "--backlog" => backlog = value().clamp(1, u32::MAX as u64) as u32,
             other => panic!("unknown flag {other}"),
         }
     }
@@ -42,9 +44,11 @@ fn main() {
     }
     .expect("runtime");
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-            .await
-            .expect("bind");
+        // The kernel caps the backlog at net.core.somaxconn.
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_reuseaddr(true).expect("SO_REUSEADDR");
+        socket.bind(([127, 0, 0, 1], port).into()).expect("bind");
+        let listener = socket.listen(backlog).expect("listen");
         let port = listener.local_addr().unwrap().port();
         println!("LISTENING {port}");
         std::io::stdout().flush().unwrap();
