@@ -55,7 +55,8 @@ impl Connector {
     /// concurrent requests wait for one connection instead of each opening their own.
     pub fn may_share(&self, key: &PoolKey) -> bool {
         match self.version {
-            HttpVersionPref::Http1Only => false,
+            // h2c prior knowledge still applies to http:// URLs.
+            HttpVersionPref::Http1Only => self.h2c && !key.https,
             HttpVersionPref::Http2Only => true,
             HttpVersionPref::Negotiate => key.https || self.h2c,
         }
@@ -66,18 +67,7 @@ impl Connector {
         let port = key.port();
         let mut absolute_form = false;
         let io: BoxIo = if let Some(path) = &self.unix {
-            let s = tokio::net::UnixStream::connect(path).await.map_err(|e| {
-                let kind = if e.kind() == std::io::ErrorKind::ConnectionRefused {
-                    ErrorKind::ConnectRefused
-                } else {
-                    ErrorKind::Connect
-                };
-                Error::new(
-                    kind,
-                    format!("could not connect to Unix socket {}: {e}", path.display()),
-                )
-            })?;
-            Box::new(s)
+            Box::new(connect_unix(path).await?)
         } else {
             match self.proxies.for_target(key.https, host) {
                 None => Box::new(self.resolver.connect(host, port).await?),
@@ -131,6 +121,32 @@ impl Connector {
         };
         self.opened.fetch_add(1, Ordering::Relaxed);
         handshake(io, h2, absolute_form).await
+    }
+}
+
+/// A Unix socket whose accept queue is full answers EAGAIN at once (TCP would queue the
+/// SYN): back off and try again; the connect timeout bounds the whole attempt.
+async fn connect_unix(path: &std::path::Path) -> Result<tokio::net::UnixStream> {
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        match tokio::net::UnixStream::connect(path).await {
+            Ok(s) => return Ok(s),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_millis(50));
+            }
+            Err(e) => {
+                let kind = if e.kind() == std::io::ErrorKind::ConnectionRefused {
+                    ErrorKind::ConnectRefused
+                } else {
+                    ErrorKind::Connect
+                };
+                return Err(Error::new(
+                    kind,
+                    format!("could not connect to Unix socket {}: {e}", path.display()),
+                ));
+            }
+        }
     }
 }
 

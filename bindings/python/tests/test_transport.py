@@ -56,16 +56,7 @@ def test_h2c_multiplexes_concurrent_requests(testserver):
 @pytest.mark.parametrize(
     "options",
     [
-        pytest.param(
-            {"http2_prior_knowledge": True},
-            marks=pytest.mark.xfail(
-                reason="engine: Connector::may_share ignores h2c prior knowledge when the "
-                "version preference is HTTP/1.1 only, so a cold batch opens one h2c "
-                "connection per request",
-                strict=False,
-            ),
-            id="h2c+http1-for-https",
-        ),
+        pytest.param({"http2_prior_knowledge": True}, id="h2c+http1-for-https"),
         pytest.param({"http2_prior_knowledge": True, "http2": True}, id="h2c+negotiate"),
         pytest.param({"http1": False, "http2": True}, id="http2-only"),
     ],
