@@ -3,7 +3,7 @@
 //! The engine (everything outside `ffi`) is safe Rust: a [`Client`] owns a background tokio
 //! runtime, requests become [`Handle`]s in a generation-checked table, and completions reach
 //! the caller by polling, blocking waits, a drainable queue behind an eventfd, or a callback.
-//! `ffi` is the C ABI over it and the only place with `unsafe`.
+//! `ffi` is the C ABI over it, and the only module allowed raw pointers.
 
 mod client;
 mod completion;
