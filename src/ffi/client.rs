@@ -38,6 +38,9 @@ pub struct httpring_header {
 
 /// Creates a client from `cfg` (copied; NULL means defaults). The runtime starts with the
 /// first request. Returns NULL only if the system is out of resources (eventfd, memory).
+// Safe to call like every function here (as in rustls-ffi and hyper's C API): pointer
+// arguments are NULL-checked, and their validity is the caller's documented contract.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 #[no_mangle]
 pub extern "C" fn httpring_client_new(cfg: *const httpring_config) -> *mut httpring_client {
     guard(std::ptr::null_mut(), || {
