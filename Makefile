@@ -24,8 +24,12 @@ build:
 	$(CARGO) build --release --lib --example testserver
 	@ln -sf libhttpring.so $(LIB_DIR)/libhttpring.so.0  # the soname programs link against
 
+# What the tests need (valgrind, nginx, pytest, Zig, ...), installed when missing.
+deps:
+	scripts/install_deps.sh
+
 # One build, reused by the C, Python and Zig tests.
-test: build
+test: deps build
 	$(MAKE) --no-print-directory $(TEST_TARGETS)
 
 test-rust: build
