@@ -39,6 +39,13 @@ impl Shared {
             });
         }
     }
+
+    /// Completes a request as cancelled (if it has not completed) from the caller's side,
+    /// and stops its task, which drops its connection.
+    fn cancel(&self, ex: &Exchange, why: &'static str) {
+        self.complete(ex, Err(Error::new(ErrorKind::Cancelled, why)), false);
+        ex.abort_task();
+    }
 }
 
 /// A snapshot of a client's counters.
@@ -154,9 +161,10 @@ impl Client {
 
     /// Starts a request; it runs on the background runtime until it completes.
     pub fn submit(&self, req: Request) -> Result<Handle> {
-        self.submit_many(std::iter::once(req))
-            .pop()
-            .expect("one result per request")
+        let _open = self.gate.read().unwrap_or_else(|p| p.into_inner());
+        let (handle, ex, req) = self.register(req)?;
+        self.shared.inbox.push(std::iter::once((ex, req)));
+        Ok(handle)
     }
 
     /// Starts several requests with a single wake-up of the runtime. Returns one result per
@@ -240,16 +248,8 @@ impl Client {
     /// Aborts a pending request: it completes as cancelled and its connection is closed.
     /// Cancelling a completed request does nothing.
     pub fn cancel(&self, h: Handle) -> Result<()> {
-        let ex = self.exchange(h)?;
-        self.shared.complete(
-            &ex,
-            Err(Error::new(
-                ErrorKind::Cancelled,
-                "request cancelled by the caller",
-            )),
-            false,
-        );
-        ex.abort_task();
+        self.shared
+            .cancel(&*self.exchange(h)?, "request cancelled by the caller");
         Ok(())
     }
 
@@ -257,15 +257,7 @@ impl Client {
     pub fn free(&self, h: Handle) -> Result<()> {
         let ex = self.shared.table.remove(h)?;
         if !ex.is_complete() {
-            self.shared.complete(
-                &ex,
-                Err(Error::new(
-                    ErrorKind::Cancelled,
-                    "request freed while pending",
-                )),
-                false,
-            );
-            ex.abort_task();
+            self.shared.cancel(&ex, "request freed while pending");
         }
         Ok(())
     }
@@ -309,15 +301,7 @@ impl Client {
             }
         }
         for ex in self.shared.table.all() {
-            self.shared.complete(
-                &ex,
-                Err(Error::new(
-                    ErrorKind::Cancelled,
-                    "cancelled: the client was closed",
-                )),
-                false,
-            );
-            ex.abort_task();
+            self.shared.cancel(&ex, "cancelled: the client was closed");
         }
         if let Some(rt) = self.runtime.get() {
             rt.shutdown();

@@ -128,8 +128,14 @@ impl Table {
         }
     }
 
+    /// Whether `h` is live here; no clone, no error built (drain asks once per completion).
     pub fn contains(&self, h: Handle) -> bool {
-        self.get(h).is_ok()
+        h.tag() == self.tag
+            && self
+                .lock()
+                .entries
+                .get(h.index())
+                .is_some_and(|slot| slot.gen == h.gen() && slot.exchange.is_some())
     }
 
     /// Frees a handle; its id is never valid again.
