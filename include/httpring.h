@@ -429,6 +429,12 @@ httpring_code httpring_config_set_max_body_size(struct httpring_config *cfg, uin
 // work-stealing pool. Must be 1..=256.
 httpring_code httpring_config_set_worker_threads(struct httpring_config *cfg, uint32_t n);
 
+// With one worker (the default), a thread blocked in `httpring_handle_wait*` runs the
+// client's I/O itself while it waits, so a request's round trip needs no switch between
+// threads (default: on). Off: waiting threads sleep until the runtime's thread signals.
+// Either way requests progress when nobody waits.
+httpring_code httpring_config_set_wait_drives_io(struct httpring_config *cfg, bool enable);
+
 // Replaces the User-Agent sent by default.
 //
 // # Safety

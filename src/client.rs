@@ -211,7 +211,7 @@ impl Client {
     pub fn wait(&self, h: Handle, timeout: Option<Duration>) -> Result<State> {
         let ex = self.exchange(h)?;
         let deadline = timeout.map(|t| Instant::now() + t);
-        self.shared.hub.wait_until(deadline, || ex.is_complete());
+        self.block(deadline, || ex.is_complete());
         Ok(ex.state())
     }
 
@@ -221,7 +221,7 @@ impl Client {
         let exs = self.exchanges(handles)?;
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut found = None;
-        self.shared.hub.wait_until(deadline, || {
+        self.block(deadline, || {
             found = exs.iter().position(|e| e.is_complete());
             found.is_some()
         });
@@ -232,10 +232,25 @@ impl Client {
     pub fn wait_all(&self, handles: &[Handle], timeout: Option<Duration>) -> Result<bool> {
         let exs = self.exchanges(handles)?;
         let deadline = timeout.map(|t| Instant::now() + t);
-        Ok(self
-            .shared
-            .hub
-            .wait_until(deadline, || exs.iter().all(|e| e.is_complete())))
+        Ok(self.block(deadline, || exs.iter().all(|e| e.is_complete())))
+    }
+
+    /// Blocks until `done()` or the deadline. With `wait_drives_io`, the waiting thread
+    /// runs the runtime itself (no thread switch per round trip) when it can; otherwise it
+    /// sleeps until the runtime's thread signals a completion.
+    fn block(&self, deadline: Option<Instant>, mut done: impl FnMut() -> bool) -> bool {
+        if done() {
+            return true;
+        }
+        if self.shared.config.wait_drives_io && !self.is_closed() {
+            if let Some(rt) = self.runtime.get() {
+                let hub = &self.shared.hub;
+                if let Some(r) = rt.drive(hub.wait_driving(deadline, &mut done)) {
+                    return r;
+                }
+            }
+        }
+        self.shared.hub.wait_until(deadline, done)
     }
 
     fn exchanges(&self, handles: &[Handle]) -> Result<Vec<Arc<Exchange>>> {

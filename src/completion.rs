@@ -5,13 +5,15 @@
 //!   the queue is non-empty. The eventfd is written at most once per runtime tick (from the
 //!   park hook), or sooner after `FLUSH_EVERY` completions or `FLUSH_DELAY` on a runtime
 //!   too busy to park, so many completions cost the caller one wake-up;
-//! - a condition variable for threads blocked in `wait*`, notified immediately;
+//! - a condition variable for threads blocked in `wait*`, notified immediately, and wakers
+//!   for threads that drive the runtime while they wait (`Hub::wait_driving`);
 //! - an optional callback, run on the thread that completed the request.
 
 use std::collections::VecDeque;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::task::{Poll, Waker};
 use std::time::Instant;
 
 use rustix::event::{eventfd, EventfdFlags};
@@ -46,6 +48,9 @@ pub struct Hub {
     waiters: AtomicUsize,
     wait_lock: Mutex<()>,
     wait_cv: Condvar,
+    /// Callers driving the runtime while they wait (their `block_on` futures).
+    wakers: Mutex<Vec<Waker>>,
+    has_wakers: AtomicBool,
     callback: RwLock<Option<Callback>>,
 }
 
@@ -71,6 +76,8 @@ impl Hub {
             waiters: AtomicUsize::new(0),
             wait_lock: Mutex::new(()),
             wait_cv: Condvar::new(),
+            wakers: Mutex::new(Vec::new()),
+            has_wakers: AtomicBool::new(false),
             callback: RwLock::new(None),
         })
     }
@@ -123,6 +130,14 @@ impl Hub {
             let _g = lock(&self.wait_lock);
             self.wait_cv.notify_all();
         }
+        if self.has_wakers.load(Ordering::SeqCst) {
+            let woken = {
+                let mut w = lock(&self.wakers);
+                self.has_wakers.store(false, Ordering::SeqCst);
+                std::mem::take(&mut *w)
+            };
+            woken.into_iter().for_each(Waker::wake);
+        }
     }
 
     /// Signals the fd if completions were published since the last signal. Called when a
@@ -170,6 +185,40 @@ impl Hub {
             let mut buf = [0u8; 8];
             let _ = rustix::io::read(&self.eventfd, &mut buf);
             q.signaled = false;
+        }
+    }
+
+    /// Resolves when `done()` holds (true) or `deadline` passes (the last `done()`). Polled
+    /// by a caller that drives the runtime while it waits; woken by every publish.
+    pub async fn wait_driving(&self, deadline: Option<Instant>, mut done: impl FnMut() -> bool) -> bool {
+        let check = &mut done;
+        let until_done = std::future::poll_fn(|cx| {
+            if check() {
+                return Poll::Ready(true);
+            }
+            {
+                let mut w = lock(&self.wakers);
+                if !w.iter().any(|w| w.will_wake(cx.waker())) {
+                    w.push(cx.waker().clone());
+                }
+                self.has_wakers.store(true, Ordering::SeqCst);
+            }
+            // A publish between the first check and the registration found no waker.
+            if check() {
+                Poll::Ready(true)
+            } else {
+                Poll::Pending
+            }
+        });
+        match deadline {
+            None => until_done.await,
+            Some(d) => {
+                let d = tokio::time::Instant::from_std(d);
+                match tokio::time::timeout_at(d, until_done).await {
+                    Ok(v) => v,
+                    Err(_) => done(),
+                }
+            }
         }
     }
 

@@ -23,6 +23,9 @@ pub struct Config {
     /// 1 runs a current-thread runtime on one background thread (the fastest hand-off);
     /// more runs tokio's multi-thread scheduler with that many workers.
     pub worker_threads: usize,
+    /// A thread blocked in `wait*` runs the (one-worker) runtime itself while it waits,
+    /// instead of sleeping until the runtime's thread wakes it.
+    pub wait_drives_io: bool,
     /// Sent with every request unless the request sets the same name.
     pub default_headers: HeaderMap,
     pub tls: TlsOptions,
@@ -106,6 +109,7 @@ impl Default for Config {
             pool_max_idle_per_host: 256,
             max_body_size: 1 << 30,
             worker_threads: 1,
+            wait_drives_io: true,
             default_headers,
             tls: TlsOptions::default(),
             http_version: HttpVersionPref::Negotiate,

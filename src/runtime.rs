@@ -4,13 +4,16 @@
 //! cheapest hand-off, since all I/O and completions happen on one thread that parks in
 //! epoll. More workers use tokio's multi-thread scheduler. Either way the hub is flushed
 //! from the park hook, so a burst of completions costs the caller one wake-up.
+//!
+//! A current-thread runtime can also be driven by a caller blocked in `wait` (see
+//! [`Runtime::drive`]): the background thread hands the runtime over while callers wait and
+//! takes it back once none has waited for `LINGER`. A caller that waits for its own request
+//! then does the I/O on its own thread, with no thread switch in the round trip.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{JoinHandle, ThreadId};
-use std::time::Duration;
-
-use tokio::sync::oneshot;
+use std::time::{Duration, Instant};
 
 use crate::completion::Hub;
 use crate::error::{Error, ErrorKind, Result};
@@ -18,18 +21,110 @@ use crate::error::{Error, ErrorKind, Result};
 /// How long shutdown waits for blocking-pool threads (a name lookup in progress).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
+/// How long the background thread leaves the runtime to callers after the last one stopped
+/// waiting: a caller that waits again within it finds the runtime free.
+const LINGER: Duration = Duration::from_millis(1);
+
 enum Owner {
     Current {
-        stop: oneshot::Sender<()>,
         thread: JoinHandle<()>,
         thread_id: ThreadId,
     },
     Multi(tokio::runtime::Runtime),
 }
 
+/// Who drives a current-thread runtime: its background thread, or callers blocked in wait.
+struct Driving {
+    state: Mutex<DriveState>,
+    /// The background thread sleeps on it while callers may drive.
+    cv: Condvar,
+    /// Asks the background thread to leave `block_on`, freeing the runtime for a caller.
+    release: tokio::sync::Notify,
+}
+
+struct DriveState {
+    /// For callers; taken at shutdown (then nobody may drive any more).
+    rt: Option<Arc<tokio::runtime::Runtime>>,
+    /// Callers inside `drive`.
+    callers: usize,
+    /// The background thread is inside `block_on` (or about to be).
+    background: bool,
+    stop: bool,
+    last_exit: Instant,
+}
+
+impl Driving {
+    fn lock(&self) -> MutexGuard<'_, DriveState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The background thread's loop: drive the runtime until a caller wants it, give it up
+    /// while callers drive, take it back when they have been gone for `LINGER`.
+    fn background(&self, rt: Arc<tokio::runtime::Runtime>) {
+        loop {
+            rt.block_on(async {
+                loop {
+                    let asked = self.release.notified();
+                    {
+                        let s = self.lock();
+                        if s.stop || s.callers > 0 {
+                            return;
+                        }
+                    }
+                    asked.await;
+                }
+            });
+            let mut s = self.lock();
+            s.background = false;
+            loop {
+                if s.stop {
+                    while s.callers > 0 {
+                        s = self.cv.wait(s).unwrap_or_else(|p| p.into_inner());
+                    }
+                    s.rt = None;
+                    drop(s);
+                    match Arc::try_unwrap(rt) {
+                        Ok(rt) => rt.shutdown_timeout(SHUTDOWN_GRACE),
+                        Err(rt) => drop(rt),
+                    }
+                    return;
+                }
+                let idle = s.last_exit.elapsed();
+                if s.callers == 0 && idle >= LINGER {
+                    s.background = true;
+                    break;
+                }
+                let nap = if s.callers > 0 { LINGER } else { LINGER - idle };
+                s = self.cv.wait_timeout(s, nap).unwrap_or_else(|p| p.into_inner()).0;
+            }
+        }
+    }
+
+    fn stop(&self) {
+        self.lock().stop = true;
+        self.cv.notify_all();
+        self.release.notify_one();
+    }
+}
+
+/// Counts a caller out of `drive` even if the future panicked.
+struct Leave<'a>(&'a Driving);
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        let mut s = self.0.lock();
+        s.callers -= 1;
+        s.last_exit = Instant::now();
+        if s.callers == 0 && s.stop {
+            self.0.cv.notify_all();
+        }
+    }
+}
+
 pub struct Runtime {
     handle: tokio::runtime::Handle,
     owner: Mutex<Option<Owner>>,
+    driving: Option<Arc<Driving>>,
 }
 
 impl Runtime {
@@ -51,30 +146,62 @@ impl Runtime {
             .on_thread_park(move || park_hub.flush());
         let rt = builder.build().map_err(fail)?;
         let handle = rt.handle().clone();
-        let owner = if workers <= 1 {
-            let (stop, stopped) = oneshot::channel::<()>();
+        let (owner, driving) = if workers <= 1 {
+            let rt = Arc::new(rt);
+            let driving = Arc::new(Driving {
+                state: Mutex::new(DriveState {
+                    rt: Some(rt.clone()),
+                    callers: 0,
+                    background: true,
+                    stop: false,
+                    last_exit: Instant::now(),
+                }),
+                cv: Condvar::new(),
+                release: tokio::sync::Notify::new(),
+            });
+            let d = driving.clone();
             let thread = std::thread::Builder::new()
                 .name("httpring-io".into())
-                .spawn(move || {
-                    rt.block_on(async {
-                        let _ = stopped.await;
-                    });
-                    rt.shutdown_timeout(SHUTDOWN_GRACE);
-                })
+                .spawn(move || d.background(rt))
                 .map_err(fail)?;
-            Owner::Current {
-                stop,
+            let owner = Owner::Current {
                 thread_id: thread.thread().id(),
                 thread,
-            }
+            };
+            (owner, Some(driving))
         } else {
-            Owner::Multi(rt)
+            (Owner::Multi(rt), None)
         };
         handle.spawn(hub.run_flusher());
         Ok(Runtime {
             handle,
             owner: Mutex::new(Some(owner)),
+            driving,
         })
+    }
+
+    /// Runs `fut` to completion on the calling thread, driving the runtime's I/O and tasks
+    /// meanwhile, as the background thread would. `None` when that is not possible: a
+    /// multi-thread runtime, a thread already inside a runtime (a completion callback), or
+    /// a runtime shutting down; the caller then blocks some other way.
+    pub fn drive<F: Future>(&self, fut: F) -> Option<F::Output> {
+        let d = self.driving.as_deref()?;
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return None;
+        }
+        let rt = {
+            let mut s = d.lock();
+            let rt = s.rt.clone().filter(|_| !s.stop)?;
+            s.callers += 1;
+            if s.background {
+                d.release.notify_one();
+            }
+            rt
+        };
+        let _leave = Leave(d);
+        let out = rt.block_on(fut);
+        drop(rt);
+        Some(out)
     }
 
     pub fn spawn<F>(&self, fut: F) -> tokio::task::JoinHandle<()>
@@ -91,13 +218,14 @@ impl Runtime {
         let owner = self.owner.lock().unwrap_or_else(|p| p.into_inner()).take();
         match owner {
             None => {}
-            Some(Owner::Current {
-                stop,
-                thread,
-                thread_id,
-            }) => {
-                let _ = stop.send(());
-                if std::thread::current().id() != thread_id {
+            Some(Owner::Current { thread, thread_id }) => {
+                if let Some(d) = &self.driving {
+                    d.stop();
+                }
+                // Not from inside the runtime (a completion callback, on the background
+                // thread or on a caller driving it): the thread finishes once that returns.
+                let inside = tokio::runtime::Handle::try_current().is_ok();
+                if std::thread::current().id() != thread_id && !inside {
                     let _ = thread.join();
                 }
             }

@@ -123,6 +123,18 @@ pub extern "C" fn httpring_config_set_worker_threads(
     })
 }
 
+/// With one worker (the default), a thread blocked in `httpring_handle_wait*` runs the
+/// client's I/O itself while it waits, so a request's round trip needs no switch between
+/// threads (default: on). Off: waiting threads sleep until the runtime's thread signals.
+/// Either way requests progress when nobody waits.
+#[no_mangle]
+pub extern "C" fn httpring_config_set_wait_drives_io(
+    cfg: *mut httpring_config,
+    enable: bool,
+) -> httpring_code {
+    with(cfg, |c| Ok(c.wait_drives_io = enable))
+}
+
 /// Replaces the User-Agent sent by default.
 ///
 /// # Safety

@@ -283,6 +283,7 @@ _declare("httpring_config_set_danger_accept_invalid_certs", httpring_code, confi
 _declare("httpring_config_set_min_tls_version", httpring_code, config_p, c_uint32)
 _declare("httpring_config_set_http_version", httpring_code, config_p, c_uint32)
 _declare("httpring_config_set_h2c_prior_knowledge", httpring_code, config_p, c_bool)
+_declare("httpring_config_set_wait_drives_io", httpring_code, config_p, c_bool)
 _declare("httpring_config_add_resolve", httpring_code, config_p, c_char_p, c_uint16, c_char_p)
 _declare("httpring_config_set_dns_cache_ttl_ms", httpring_code, config_p, c_uint64)
 _declare("httpring_config_set_proxy", httpring_code, config_p, c_char_p)
