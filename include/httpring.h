@@ -297,7 +297,8 @@ httpring_code httpring_client_drain(const struct httpring_client *client,
 
 // Installs (or with NULL `cb`, removes) a completion callback. It is called for every
 // completion, on a runtime thread, in addition to the queue; `ctx` is passed through and
-// must be usable from that thread.
+// must be usable from that thread. (While a callback is installed, threads blocked in
+// `httpring_handle_wait*` do not drive the I/O themselves, so callbacks stay off them.)
 httpring_code httpring_client_set_callback(const struct httpring_client *client,
                                            httpring_completion_cb cb,
                                            void *ctx);

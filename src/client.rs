@@ -237,20 +237,21 @@ impl Client {
 
     /// Blocks until `done()` or the deadline. With `wait_drives_io`, the waiting thread
     /// runs the runtime itself (no thread switch per round trip) when it can; otherwise it
-    /// sleeps until the runtime's thread signals a completion.
+    /// sleeps until the runtime's thread signals a completion. A client with a completion
+    /// callback never lends the runtime out: its callbacks stay on the runtime's thread.
     fn block(&self, deadline: Option<Instant>, mut done: impl FnMut() -> bool) -> bool {
         if done() {
             return true;
         }
-        if self.shared.config.wait_drives_io && !self.is_closed() {
+        let hub = &self.shared.hub;
+        if self.shared.config.wait_drives_io && !self.is_closed() && !hub.has_callback() {
             if let Some(rt) = self.runtime.get() {
-                let hub = &self.shared.hub;
                 if let Some(r) = rt.drive(hub.wait_driving(deadline, &mut done)) {
                     return r;
                 }
             }
         }
-        self.shared.hub.wait_until(deadline, done)
+        hub.wait_until(deadline, done)
     }
 
     fn exchanges(&self, handles: &[Handle]) -> Result<Vec<Arc<Exchange>>> {

@@ -90,6 +90,13 @@ impl Hub {
         self.eventfd.as_fd()
     }
 
+    pub fn has_callback(&self) -> bool {
+        self.callback
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
     pub fn set_callback(&self, cb: Option<Callback>) {
         *self.callback.write().unwrap_or_else(|p| p.into_inner()) = cb;
     }
@@ -190,7 +197,11 @@ impl Hub {
 
     /// Resolves when `done()` holds (true) or `deadline` passes (the last `done()`). Polled
     /// by a caller that drives the runtime while it waits; woken by every publish.
-    pub async fn wait_driving(&self, deadline: Option<Instant>, mut done: impl FnMut() -> bool) -> bool {
+    pub async fn wait_driving(
+        &self,
+        deadline: Option<Instant>,
+        mut done: impl FnMut() -> bool,
+    ) -> bool {
         let check = &mut done;
         let until_done = std::future::poll_fn(|cx| {
             if check() {

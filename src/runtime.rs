@@ -95,7 +95,11 @@ impl Driving {
                     break;
                 }
                 let nap = if s.callers > 0 { LINGER } else { LINGER - idle };
-                s = self.cv.wait_timeout(s, nap).unwrap_or_else(|p| p.into_inner()).0;
+                s = self
+                    .cv
+                    .wait_timeout(s, nap)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
             }
         }
     }

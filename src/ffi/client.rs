@@ -138,7 +138,8 @@ impl CCallback {
 
 /// Installs (or with NULL `cb`, removes) a completion callback. It is called for every
 /// completion, on a runtime thread, in addition to the queue; `ctx` is passed through and
-/// must be usable from that thread.
+/// must be usable from that thread. (While a callback is installed, threads blocked in
+/// `httpring_handle_wait*` do not drive the I/O themselves, so callbacks stay off them.)
 #[no_mangle]
 pub extern "C" fn httpring_client_set_callback(
     client: *const httpring_client,
