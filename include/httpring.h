@@ -295,6 +295,20 @@ httpring_code httpring_client_drain(const struct httpring_client *client,
                                     size_t cap,
                                     size_t *count);
 
+// Like `httpring_client_drain`, but first blocks up to `timeout_ms` (negative: forever;
+// 0: just check) until at least one completion is waiting; `*count` is 0 only on timeout.
+// Like `httpring_handle_wait`, the blocked thread runs the client's I/O itself meanwhile
+// (unless turned off with `httpring_config_set_wait_drives_io`), so a loop of wait_drain
+// and resubmit keeps a whole workload on one thread, with no wake-ups between threads.
+//
+// # Safety
+// `out` is valid for writes of `cap` items (`cap` > 0); `count` is valid for a write.
+httpring_code httpring_client_wait_drain(const struct httpring_client *client,
+                                         struct httpring_completion *out,
+                                         size_t cap,
+                                         int64_t timeout_ms,
+                                         size_t *count);
+
 // Installs (or with NULL `cb`, removes) a completion callback. It is called for every
 // completion, on a runtime thread, in addition to the queue; `ctx` is passed through and
 // must be usable from that thread. (While a callback is installed, threads blocked in

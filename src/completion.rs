@@ -233,6 +233,11 @@ impl Hub {
         }
     }
 
+    /// Completions are queued (some may belong to freed handles, which drain skips).
+    pub fn has_queued(&self) -> bool {
+        !lock(&self.queue).items.is_empty()
+    }
+
     /// Blocks until `done()` holds or `deadline` passes; returns the last `done()`.
     pub fn wait_until(&self, deadline: Option<Instant>, mut done: impl FnMut() -> bool) -> bool {
         if done() {

@@ -31,7 +31,7 @@ struct Limits {
 
 /// The task body: runs the request and completes its exchange exactly once. If the task is
 /// aborted (cancel, client closed) or panics, the guard completes the exchange instead.
-pub(crate) async fn run(shared: Arc<Shared>, ex: Arc<Exchange>, req: Request) {
+pub(crate) async fn run(shared: Arc<Shared>, ex: Arc<Exchange>, req: Box<Request>) {
     let guard = CompleteOnDrop {
         shared: &shared,
         ex: &ex,
@@ -62,7 +62,7 @@ impl Drop for CompleteOnDrop<'_> {
     }
 }
 
-async fn execute(shared: &Shared, req: Request, started: Instant) -> Result<Response> {
+async fn execute(shared: &Shared, req: Box<Request>, started: Instant) -> Result<Response> {
     let cfg = &shared.config;
     let o = req.timeouts;
     let limits = Limits {
@@ -88,7 +88,7 @@ async fn execute(shared: &Shared, req: Request, started: Instant) -> Result<Resp
 
 async fn send(
     shared: &Shared,
-    req: Request,
+    req: Box<Request>,
     limits: &Limits,
     started: Instant,
 ) -> Result<Response> {
@@ -102,7 +102,7 @@ async fn send(
         authority,
     };
     let url = req.url.clone();
-    let mut parts = Parts::new(shared, req);
+    let mut parts = Parts::new(shared, *req);
     let mut retried = false;
     let (mut conn, resp) = loop {
         let mut conn = obtain(shared, &key, limits).await?;
@@ -268,7 +268,11 @@ async fn obtain(shared: &Shared, key: &PoolKey, limits: &Limits) -> Result<Conn>
             Some(Gate::Lead(guard)) => Some(guard),
             None => None,
         };
-        let conn = within(limits.connect, shared.connector.connect(key), || {
+        // Boxed: connecting (DNS, proxy, TLS) is a large state machine that most requests,
+        // which reuse a connection, never enter; inline it would make every request's
+        // future (and the copies tokio makes of it) several times bigger.
+        let connect = Box::pin(shared.connector.connect(key));
+        let conn = within(limits.connect, connect, || {
             Error::new(
                 ErrorKind::ConnectTimeout,
                 format!(

@@ -16,14 +16,14 @@ use crate::request::Request;
 
 #[derive(Default)]
 pub struct Inbox {
-    queue: Mutex<Vec<(Arc<Exchange>, Request)>>,
+    queue: Mutex<Vec<(Arc<Exchange>, Box<Request>)>>,
     /// The dispatcher has been woken and has not yet taken the queue.
     scheduled: AtomicBool,
     wake: Notify,
 }
 
 impl Inbox {
-    pub fn push(&self, items: impl IntoIterator<Item = (Arc<Exchange>, Request)>) {
+    pub fn push(&self, items: impl IntoIterator<Item = (Arc<Exchange>, Box<Request>)>) {
         self.queue
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -13,9 +13,11 @@
  * Prints one line of key=value pairs: requests/s, client CPU (user+sys, getrusage) per
  * request in microseconds over the timed part only, completions per wake-up, latency
  * percentiles in microseconds (q_us: the quantiles listed in QUANTILES below), bytes/s,
- * peak RSS. The concurrent modes keep `inflight` requests outstanding: they sleep in
- * poll(2) on the client's fd, drain completions in batches and resubmit one request per
- * completion.
+ * peak RSS. The concurrent modes keep `inflight` requests outstanding: they block in
+ * httpring_client_wait_drain (which runs the client's I/O on this thread meanwhile), or with
+ * HTTPRING_BENCH_LOOP=fd sleep in poll(2) on the client's fd and let the library's own
+ * thread do the I/O, as an event-loop caller would; they drain completions in batches and
+ * resubmit one request per completion.
  *
  * Exit status: 0 all requests succeeded with status 200; 1 some failed; 2 usage;
  * 3 the URL's scheme is not supported by this build (e.g. https before TLS exists).
@@ -127,8 +129,25 @@ static void note_failure(httpring_client *c, const httpring_completion *d, long 
     if (d->code == HTTPRING_ERR_UNSUPPORTED_SCHEME) exit(3);
 }
 
+/* Sleep until completions are queued, then drain up to cap: -1 if none came in timeout_ms. */
+static long next_batch(httpring_client *c, int fd, httpring_completion *out, size_t cap, int timeout_ms) {
+    size_t n = 0;
+    httpring_code rc;
+    if (fd >= 0) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, timeout_ms) <= 0) return -1;
+        rc = httpring_client_drain(c, out, cap, &n);
+    } else {
+        rc = httpring_client_wait_drain(c, out, cap, timeout_ms, &n);
+        if (rc == HTTPRING_OK && n == 0) return -1;
+    }
+    if (rc != HTTPRING_OK) die("drain", rc);
+    return (long)n;
+}
+
 static int run_concurrent(httpring_client *c, long inflight, long total, const char *mode, int warm) {
-    int fd = httpring_client_fd(c);
+    const char *loop = getenv("HTTPRING_BENCH_LOOP");
+    int fd = loop && strcmp(loop, "fd") == 0 ? httpring_client_fd(c) : -1;
     httpring_completion done[256];
     long submitted = 0, completed = 0, wakeups = 0, failed = 0;
     uint64_t bytes = 0;
@@ -138,34 +157,34 @@ static int run_concurrent(httpring_client *c, long inflight, long total, const c
         long left = inflight, wfailed = 0;
         for (long i = 0; i < inflight; i++) submit(c, i);
         while (left > 0) {
-            struct pollfd p = {fd, POLLIN, 0};
-            if (poll(&p, 1, 10000) <= 0) {
+            long n = next_batch(c, fd, done, 256, 10000);
+            if (n < 0) {
                 fprintf(stderr, "warm-up stalled with %ld left\n", left);
                 return 1;
             }
-            size_t n = 0;
-            httpring_client_drain(c, done, 256, &n);
-            for (size_t i = 0; i < n; i++) {
+            for (long i = 0; i < n; i++) {
                 if (done[i].code != HTTPRING_OK || done[i].status != 200) note_failure(c, &done[i], &wfailed);
                 httpring_handle_free(c, done[i].handle);
             }
-            left -= (long)n;
+            left -= n;
         }
         if (wfailed) return 1;
     }
     double t0 = now_s(), c0 = cpu_s();
     for (; submitted < inflight; submitted++) submit(c, submitted);
     while (completed < total) {
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, 30000) <= 0) {
+        long batch = next_batch(c, fd, done, 256, 30000);
+        if (batch < 0) {
             fprintf(stderr, "stalled at %ld/%ld\n", completed, total);
             return 1;
         }
         wakeups++;
-        for (;;) {
-            size_t n = 0;
-            httpring_code rc = httpring_client_drain(c, done, 256, &n);
-            if (rc != HTTPRING_OK) die("drain", rc);
+        for (int first = 1;; first = 0) {
+            size_t n = (size_t)batch;
+            if (!first) {
+                httpring_code rc = httpring_client_drain(c, done, 256, &n);
+                if (rc != HTTPRING_OK) die("drain", rc);
+            }
             httpring_handle freed[256];
             for (size_t i = 0; i < n; i++) {
                 if (done[i].code != HTTPRING_OK || done[i].status != 200) note_failure(c, &done[i], &failed);

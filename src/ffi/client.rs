@@ -104,20 +104,59 @@ pub unsafe extern "C" fn httpring_client_drain(
     cap: usize,
     count: *mut usize,
 ) -> httpring_code {
+    client_do(client, |c| unsafe { drain_into(c, out, cap, count, None) })
+}
+
+/// Like `httpring_client_drain`, but first blocks up to `timeout_ms` (negative: forever;
+/// 0: just check) until at least one completion is waiting; `*count` is 0 only on timeout.
+/// Like `httpring_handle_wait`, the blocked thread runs the client's I/O itself meanwhile
+/// (unless turned off with `httpring_config_set_wait_drives_io`), so a loop of wait_drain
+/// and resubmit keeps a whole workload on one thread, with no wake-ups between threads.
+///
+/// # Safety
+/// `out` is valid for writes of `cap` items (`cap` > 0); `count` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_client_wait_drain(
+    client: *const httpring_client,
+    out: *mut httpring_completion,
+    cap: usize,
+    timeout_ms: i64,
+    count: *mut usize,
+) -> httpring_code {
     client_do(client, |c| {
-        let count = need(count)?;
-        if cap > 0 {
-            need(out)?;
+        if cap == 0 {
+            return Err(HTTPRING_ERR_INVALID_ARGUMENT);
         }
-        let mut got: Vec<Completion> = Vec::with_capacity(cap.min(1024));
-        c.drain(&mut got, cap);
-        for (i, item) in got.iter().enumerate() {
-            // SAFETY: i < cap and the caller gave room for cap items.
-            unsafe { out.add(i).write(completion_to_c(item)) };
-        }
-        unsafe { put(count, got.len()) };
-        Ok(HTTPRING_OK)
+        unsafe { drain_into(c, out, cap, count, Some(super::handle::timeout(timeout_ms))) }
     })
+}
+
+/// Drains (after waiting, if `wait` is given) into the caller's array.
+///
+/// # Safety
+/// As for `httpring_client_drain`.
+unsafe fn drain_into(
+    c: &Client,
+    out: *mut httpring_completion,
+    cap: usize,
+    count: *mut usize,
+    wait: Option<Option<std::time::Duration>>,
+) -> Result<httpring_code, httpring_code> {
+    let count = need(count)?;
+    if cap > 0 {
+        need(out)?;
+    }
+    let mut got: Vec<Completion> = Vec::with_capacity(cap.min(1024));
+    match wait {
+        None => c.drain(&mut got, cap),
+        Some(limit) => c.wait_drain(&mut got, cap, limit),
+    }
+    for (i, item) in got.iter().enumerate() {
+        // SAFETY: i < cap and the caller gave room for cap items.
+        unsafe { out.add(i).write(completion_to_c(item)) };
+    }
+    unsafe { put(count, got.len()) };
+    Ok(HTTPRING_OK)
 }
 
 struct CCallback {

@@ -56,7 +56,7 @@ fn state_to_c(s: State) -> httpring_state {
     }
 }
 
-fn timeout(ms: i64) -> Option<Duration> {
+pub(crate) fn timeout(ms: i64) -> Option<Duration> {
     (ms >= 0).then(|| Duration::from_millis(ms as u64))
 }
 
