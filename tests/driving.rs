@@ -194,3 +194,74 @@ fn waits_can_be_told_not_to_drive() {
         HTTPRING_ERR_INVALID_ARGUMENT
     );
 }
+
+/// `httpring_client_wait_drain`: blocks until completions are queued, hands each over once,
+/// times out with a count of 0, and refuses bad arguments. Checked with the waiting thread
+/// driving the I/O and without.
+#[test]
+fn wait_drain_collects_every_completion_once() {
+    let srv = TestServer::start();
+    for drives in [true, false] {
+        let c = Client::with(|cfg| {
+            assert_eq!(httpring_config_set_wait_drives_io(cfg, drives), HTTPRING_OK);
+        });
+        let mut buf: Vec<httpring_completion> = vec![unsafe { std::mem::zeroed() }; 32];
+        let mut got = usize::MAX;
+        // Nothing in flight: a short wait times out empty.
+        let t = Instant::now();
+        assert_eq!(
+            unsafe { httpring_client_wait_drain(c.0, buf.as_mut_ptr(), buf.len(), 80, &mut got) },
+            HTTPRING_OK
+        );
+        assert_eq!(got, 0);
+        assert!((70..2000).contains(&ms_since(t)), "{} ms", ms_since(t));
+        let n = 200u64;
+        let handles: Vec<_> = (1..=n)
+            .map(|i| c.get_ud(&srv.url(if i % 3 == 0 { "/delay/3" } else { "/hello" }), i))
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        let t = Instant::now();
+        while (seen.len() as u64) < n {
+            assert!(ms_since(t) < 20_000, "only {} of {n}", seen.len());
+            got = usize::MAX;
+            assert_eq!(
+                unsafe {
+                    httpring_client_wait_drain(c.0, buf.as_mut_ptr(), buf.len(), 5000, &mut got)
+                },
+                HTTPRING_OK
+            );
+            assert!(got > 0 && got <= buf.len(), "count {got}");
+            for e in &buf[..got] {
+                assert_eq!(e.code, HTTPRING_OK);
+                assert_eq!(e.status, 200);
+                assert!(seen.insert(e.user_data), "{} twice", e.user_data);
+            }
+        }
+        // Everything was handed over: the queue is empty again.
+        assert_eq!(
+            unsafe { httpring_client_wait_drain(c.0, buf.as_mut_ptr(), buf.len(), 0, &mut got) },
+            HTTPRING_OK
+        );
+        assert_eq!(got, 0);
+        assert_eq!(
+            unsafe { httpring_client_wait_drain(c.0, buf.as_mut_ptr(), 0, 0, &mut got) },
+            HTTPRING_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            unsafe {
+                httpring_client_wait_drain(c.0, buf.as_mut_ptr(), 4, 0, std::ptr::null_mut())
+            },
+            HTTPRING_ERR_INVALID_ARGUMENT
+        );
+        for h in handles {
+            assert_eq!(c.free(h), HTTPRING_OK);
+        }
+    }
+    let mut got = 0;
+    assert_eq!(
+        unsafe {
+            httpring_client_wait_drain(std::ptr::null(), std::ptr::null_mut(), 1, 0, &mut got)
+        },
+        HTTPRING_ERR_INVALID_ARGUMENT
+    );
+}

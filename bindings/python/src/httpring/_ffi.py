@@ -203,6 +203,15 @@ _declare(
     c_size_t,
     POINTER(c_size_t),
 )
+_declare(
+    "httpring_client_wait_drain",
+    httpring_code,
+    client_p,
+    POINTER(httpring_completion),
+    c_size_t,
+    c_int64,
+    POINTER(c_size_t),
+)
 _declare("httpring_client_set_callback", httpring_code, client_p, httpring_completion_cb, c_void_p)
 _declare("httpring_client_stats", httpring_code, client_p, POINTER(httpring_stats))
 _declare("httpring_client_live_handles", httpring_code, client_p, POINTER(c_size_t))
