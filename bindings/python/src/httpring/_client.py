@@ -10,7 +10,6 @@ responses arrive.
 from __future__ import annotations
 
 import ctypes
-import select
 import threading
 import weakref
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Set, Tuple, Union
@@ -178,7 +177,6 @@ class Client(BaseClient):
         self._mailbox: Dict[int, Tuple[int, int, int]] = {}
         self._user_completions: List[Tuple[int, int, int, int]] = []
         self._handles: "weakref.WeakValueDictionary[int, Handle]" = weakref.WeakValueDictionary()
-        self._poller: Optional[Any] = None
         self._batch_seq = 0
 
     # --- lifecycle ---
@@ -464,17 +462,19 @@ class Client(BaseClient):
         the caller's (Client.submit) to the drain() backlog, plain requests' (user_data 0)
         nowhere: their owner reads them by handle."""
         engine = self._engine
-        if block:
-            if self._poller is None:
-                self._poller = select.poll()
-                self._poller.register(engine.fileno(), select.POLLIN)
-            self._poller.poll(_WAIT_SLICE_MS)
         buf = (_ffi.httpring_completion * _DRAIN_BATCH)()
         count = ctypes.c_size_t()
         routed = []
         user = []
+        # Blocking: the first call waits for completions, and this thread runs the engine's
+        # I/O meanwhile (no wake-ups between threads); the rest take what else is queued.
+        wait = block
         while True:
-            code = engine.lib.httpring_client_drain(engine.ptr, buf, _DRAIN_BATCH, count)
+            if wait:
+                code = engine.lib.httpring_client_wait_drain(engine.ptr, buf, _DRAIN_BATCH, _WAIT_SLICE_MS, count)
+                wait = False
+            else:
+                code = engine.lib.httpring_client_drain(engine.ptr, buf, _DRAIN_BATCH, count)
             if code:
                 raise from_code(code)
             n = count.value
