@@ -203,8 +203,8 @@ impl Parts {
         let uri = if conn.is_h2() {
             self.uri.clone()
         } else {
-            if !headers.contains_key(HOST) {
-                headers.insert(HOST, self.host()?);
+            if let http::header::Entry::Vacant(slot) = headers.entry(HOST) {
+                slot.insert(self.host()?);
             }
             if conn.absolute_form {
                 self.uri.clone()

@@ -26,10 +26,20 @@ use tokio::task::AbortHandle;
 type Body = Full<Bytes>;
 
 /// The origin a connection is bound to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Eq)]
 pub struct PoolKey {
     pub https: bool,
     pub authority: Authority,
+}
+
+impl PartialEq for PoolKey {
+    /// Byte equality first (the usual case: the same URL text), then the case-insensitive
+    /// comparison `Authority` does a byte at a time.
+    fn eq(&self, other: &PoolKey) -> bool {
+        self.https == other.https
+            && (self.authority.as_str() == other.authority.as_str()
+                || self.authority == other.authority)
+    }
 }
 
 impl std::hash::Hash for PoolKey {
@@ -201,7 +211,9 @@ impl Pool {
     pub fn take(&self, key: &PoolKey) -> Option<Conn> {
         let now = Instant::now();
         let mut inner = self.lock();
-        if let Some((conn, last)) = inner.shared.get_mut(key) {
+        if inner.shared.is_empty() {
+            // HTTP/1.1 only so far: skip hashing the key for the shared map.
+        } else if let Some((conn, last)) = inner.shared.get_mut(key) {
             if !conn.is_closed() {
                 *last = now;
                 return conn.share();
