@@ -261,6 +261,18 @@ typedef struct httpring_response {
   uint64_t elapsed_us;
 } httpring_response;
 
+// One handle's outcome, filled by `httpring_handles_read`.
+typedef struct httpring_result {
+  // `HTTPRING_OK` (a response arrived: the fields below are set), `HTTPRING_PENDING`, the
+  // request's error code, or a handle error (`HTTPRING_ERR_INVALID_HANDLE`, ...).
+  httpring_code code;
+  // As `httpring_handle_response` fills it; zeroed unless `code` is `HTTPRING_OK`.
+  struct httpring_response response;
+  // The header block of `httpring_response_headers_raw`; NULL/0 unless `code` is OK.
+  const uint8_t *headers;
+  size_t headers_len;
+} httpring_result;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -687,6 +699,18 @@ httpring_code httpring_request_set_connect_timeout_ms(struct httpring_request *r
 
 // Overrides the client's read (idle) timeout for this request, in ms; 0 disables it.
 httpring_code httpring_request_set_read_timeout_ms(struct httpring_request *req, uint64_t ms);
+
+// Reads `n` handles' outcomes in one call (what `httpring_handle_response` plus
+// `httpring_response_headers_raw` give for each), for bindings that pay per call. Every
+// handle gets its own `code` in `out[i]`; the pointers borrow from that handle until it is
+// freed. Returns `HTTPRING_OK` unless the arguments themselves are bad.
+//
+// # Safety
+// `handles` is valid for `n` items and `out` for `n` writes.
+httpring_code httpring_handles_read(const struct httpring_client *client,
+                                    const httpring_handle *handles,
+                                    size_t n,
+                                    struct httpring_result *out);
 
 // Fills `*out` for a completed request. Returns `HTTPRING_PENDING` if it is still running
 // and the request's error code if it failed (then `*out` is untouched).

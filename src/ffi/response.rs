@@ -8,7 +8,7 @@ use http::Version;
 use super::client::{handle, httpring_client};
 use super::code::httpring_code::{self, *};
 use super::handle::{httpring_handle, with_client};
-use super::ptr::{c_str, need, put};
+use super::ptr::{c_str, need, put, slice};
 use crate::{Client, Response};
 
 /// The HTTP version a response came with.
@@ -56,6 +56,94 @@ fn with_response(
     })
 }
 
+/// One handle's outcome, filled by `httpring_handles_read`.
+#[repr(C)]
+pub struct httpring_result {
+    /// `HTTPRING_OK` (a response arrived: the fields below are set), `HTTPRING_PENDING`, the
+    /// request's error code, or a handle error (`HTTPRING_ERR_INVALID_HANDLE`, ...).
+    pub code: httpring_code,
+    /// As `httpring_handle_response` fills it; zeroed unless `code` is `HTTPRING_OK`.
+    pub response: httpring_response,
+    /// The header block of `httpring_response_headers_raw`; NULL/0 unless `code` is OK.
+    pub headers: *const u8,
+    pub headers_len: usize,
+}
+
+fn summary(r: &Response) -> httpring_response {
+    let version = match r.version() {
+        Version::HTTP_10 => httpring_http_version::HTTPRING_HTTP_1_0,
+        Version::HTTP_11 => httpring_http_version::HTTPRING_HTTP_1_1,
+        Version::HTTP_2 => httpring_http_version::HTTPRING_HTTP_2,
+        Version::HTTP_3 => httpring_http_version::HTTPRING_HTTP_3,
+        _ => httpring_http_version::HTTPRING_HTTP_UNKNOWN,
+    };
+    httpring_response {
+        status: r.status(),
+        version,
+        body: r.body().as_ptr(),
+        body_len: r.body().len(),
+        header_count: r.header_count(),
+        url: r.url().as_ptr(),
+        url_len: r.url().len(),
+        elapsed_us: r.elapsed().as_micros() as u64,
+    }
+}
+
+/// Reads `n` handles' outcomes in one call (what `httpring_handle_response` plus
+/// `httpring_response_headers_raw` give for each), for bindings that pay per call. Every
+/// handle gets its own `code` in `out[i]`; the pointers borrow from that handle until it is
+/// freed. Returns `HTTPRING_OK` unless the arguments themselves are bad.
+///
+/// # Safety
+/// `handles` is valid for `n` items and `out` for `n` writes.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_handles_read(
+    client: *const httpring_client,
+    handles: *const httpring_handle,
+    n: usize,
+    out: *mut httpring_result,
+) -> httpring_code {
+    with_client(client, |c: &Client| {
+        let handles = unsafe { slice(handles, n)? };
+        if n > 0 {
+            need(out)?;
+        }
+        for (i, &h) in handles.iter().enumerate() {
+            let mut item = httpring_result {
+                code: HTTPRING_OK,
+                response: httpring_response {
+                    status: 0,
+                    version: httpring_http_version::HTTPRING_HTTP_UNKNOWN,
+                    body: std::ptr::null(),
+                    body_len: 0,
+                    header_count: 0,
+                    url: std::ptr::null(),
+                    url_len: 0,
+                    elapsed_us: 0,
+                },
+                headers: std::ptr::null(),
+                headers_len: 0,
+            };
+            match c.exchange(handle(h)) {
+                Err(e) => item.code = e.into(),
+                Ok(ex) => match ex.outcome() {
+                    None => item.code = HTTPRING_PENDING,
+                    Some(Err(e)) => item.code = e.into(),
+                    Some(Ok(r)) => {
+                        item.response = summary(r);
+                        let block = r.header_block();
+                        item.headers = block.as_ptr();
+                        item.headers_len = block.len();
+                    }
+                },
+            }
+            // SAFETY: i < n and the caller gave room for n items.
+            unsafe { out.add(i).write(item) };
+        }
+        Ok(HTTPRING_OK)
+    })
+}
+
 /// Fills `*out` for a completed request. Returns `HTTPRING_PENDING` if it is still running
 /// and the request's error code if it failed (then `*out` is untouched).
 ///
@@ -69,28 +157,7 @@ pub unsafe extern "C" fn httpring_handle_response(
 ) -> httpring_code {
     with_response(client, h, |r| {
         let out = need(out)?;
-        let version = match r.version() {
-            Version::HTTP_10 => httpring_http_version::HTTPRING_HTTP_1_0,
-            Version::HTTP_11 => httpring_http_version::HTTPRING_HTTP_1_1,
-            Version::HTTP_2 => httpring_http_version::HTTPRING_HTTP_2,
-            Version::HTTP_3 => httpring_http_version::HTTPRING_HTTP_3,
-            _ => httpring_http_version::HTTPRING_HTTP_UNKNOWN,
-        };
-        unsafe {
-            put(
-                out,
-                httpring_response {
-                    status: r.status(),
-                    version,
-                    body: r.body().as_ptr(),
-                    body_len: r.body().len(),
-                    header_count: r.header_count(),
-                    url: r.url().as_ptr(),
-                    url_len: r.url().len(),
-                    elapsed_us: r.elapsed().as_micros() as u64,
-                },
-            )
-        };
+        unsafe { put(out, summary(r)) };
         Ok(HTTPRING_OK)
     })
 }

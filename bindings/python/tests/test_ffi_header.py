@@ -39,6 +39,7 @@ ARG_TYPES = {
     "httpring_completion *": POINTER(_ffi.httpring_completion),
     "const httpring_header *": POINTER(_ffi.httpring_header),
     "httpring_response *": POINTER(_ffi.httpring_response),
+    "httpring_result *": POINTER(_ffi.httpring_result),
     "httpring_stats *": POINTER(_ffi.httpring_stats),
     "const httpring_request_spec *": POINTER(_ffi.httpring_request_spec),
     "httpring_code *": POINTER(c_uint32),
@@ -65,6 +66,8 @@ FIELD_OVERRIDES = {
     ("httpring_response", "body"): c_void_p,
     ("httpring_response", "url"): c_void_p,
     ("httpring_response", "version"): c_uint32,
+    ("httpring_result", "response"): _ffi.httpring_response,
+    ("httpring_result", "headers"): c_void_p,
 }
 
 

@@ -22,16 +22,14 @@ from . import _ffi
 from ._base_client import BaseClient
 from ._config import USE_CLIENT_DEFAULT
 from ._engine import (
-    _ADDRESS_SPACE,
     COMPLETION_LAYOUT,
-    RESPONSE_LAYOUT,
     Engine,
     Prepared,
     Scratch,
     SpecBatch,
 )
 from ._exceptions import ClientClosed
-from ._models import REDIRECT_STATUSES, HeaderTypes, QueryParamTypes, Request, Response, new_response
+from ._models import REDIRECT_STATUSES, HeaderTypes, QueryParamTypes, Request, Response
 
 _DRAIN_BATCH = 256
 _get_running_loop = asyncio.get_running_loop
@@ -201,11 +199,6 @@ class _Dispatcher:
         ptr = engine.ptr
         pending = self.pending
         s = self.s
-        resp, data, length = s.resp, s.data, s.length
-        handle_response = engine.lib.httpring_handle_response
-        headers_raw = engine.lib.httpring_response_headers_raw
-        unpack_response = RESPONSE_LAYOUT.unpack_from
-        address = _ADDRESS_SPACE
         size = COMPLETION_LAYOUT.size
         total = 0
         while True:
@@ -215,41 +208,29 @@ class _Dispatcher:
             if not n:
                 return total
             freed = []
+            futs = []
+            requests = []
             try:
-                for h, uid, code, _status in COMPLETION_LAYOUT.iter_unpack(self.buf_view[: n * size]):
+                for h, uid, _code, _status in COMPLETION_LAYOUT.iter_unpack(self.buf_view[: n * size]):
                     entry = pending.pop(uid, None)
                     if entry is None:
                         continue  # abandoned: its owner already freed it
                     freed.append(h)
-                    fut = entry[0]
-                    try:
-                        if code == 0 and handle_response(ptr, h, resp) == 0:
-                            status, version, body_p, body_len, _, url_p, url_len, elapsed = unpack_response(resp)
-                            headers_raw(ptr, h, data, length)
-                            raw_p: int = data.value or 0
-                            # Copies (see _engine.string_at): the handle is freed below.
-                            result: Any = new_response(
-                                status,
-                                address[body_p : body_p + body_len].tobytes(),
-                                version,
-                                address[raw_p : raw_p + length.value].tobytes(),
-                                address[url_p : url_p + url_len].tobytes(),
-                                elapsed,
-                                entry[2],
-                            )
-                            if not fut.done():
-                                fut.set_result(result)
-                            continue
-                        result = engine.read(h, entry[2], s, entry[3])
-                    except Exception as e:  # never leave a future hanging
-                        result = e
+                    futs.append(entry[0])
+                    requests.append((entry[2], entry[3]))
+                # One engine call reads the whole batch; every response is a copy.
+                try:
+                    results: List[Any] = engine.read_many(freed, requests, s)
+                except Exception as e:  # never leave a future hanging
+                    results = [e] * len(futs)
+                for fut, result in zip(futs, results):
                     if not fut.done():
                         if result.__class__ is Response:
                             fut.set_result(result)
                         else:
                             fut.set_exception(result)
             finally:
-                # Every response above is a copy: the whole batch is freed in one call.
+                # The whole batch is freed in one call.
                 k = len(freed)
                 if k:
                     self.free_array[:k] = freed

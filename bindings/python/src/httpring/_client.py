@@ -450,12 +450,19 @@ class Client(BaseClient):
                         self._cv.notify_all()
                 continue
             done = []
+            where = []
+            requests = []
             for uid in mine:
                 i, h = by_uid.pop(uid)
                 _, method, url = items[i]
-                results[i] = engine.read(h, method, s, url)
                 done.append(h)
-            engine.free_many(done)
+                where.append(i)
+                requests.append((method, url))
+            try:
+                for i, r in zip(where, engine.read_many(done, requests, s)):
+                    results[i] = r
+            finally:
+                engine.free_many(done)
 
     def _pump(self, block: bool) -> None:
         """Drains the engine queue and routes each completion: batch ones to the mailbox,

@@ -31,7 +31,10 @@ from ._models import HeaderPairs, Request, Response, new_response
 RESPONSE_LAYOUT = struct.Struct("@HIPNNPNQ")
 # httpring_completion: handle, user_data, code, status (+2 bytes of padding).
 COMPLETION_LAYOUT = struct.Struct("@QQIH2x")
+# httpring_result: code (+4 bytes of padding), an httpring_response, headers, headers_len.
+RESULT_LAYOUT = struct.Struct("@I4xHIPNNPNQPN")
 assert RESPONSE_LAYOUT.size == ctypes.sizeof(_ffi.httpring_response)
+assert RESULT_LAYOUT.size == ctypes.sizeof(_ffi.httpring_result)
 assert COMPLETION_LAYOUT.size == ctypes.sizeof(_ffi.httpring_completion)
 
 _Header = _ffi.httpring_header
@@ -250,6 +253,7 @@ class Engine:
         self._headers_raw = lib.httpring_response_headers_raw
         self._free = lib.httpring_handle_free
         self._free_many = lib.httpring_handles_free
+        self._read_many = lib.httpring_handles_read
 
     # --- lifecycle ---
     def check_open(self) -> None:
@@ -358,6 +362,37 @@ class Engine:
             elapsed,
             method,
         )
+
+    def read_many(self, hs: Sequence[int], requests: Sequence[Tuple[str, str]], s: Scratch) -> List[Any]:
+        """``read`` for several completed handles in one engine call: one Response or
+        exception per handle, in order. ``requests`` gives each one's (method, url)."""
+        n = len(hs)
+        if n == 0:
+            return []
+        out = (_ffi.httpring_result * n)()
+        code = self._read_many(self.ptr, (c_uint64 * n)(*hs), n, out)
+        if code:
+            raise from_code(code)
+        address = _ADDRESS_SPACE
+        results: List[Any] = []
+        rows = RESULT_LAYOUT.iter_unpack(memoryview(out).cast("B"))
+        for row, h, (method, url) in zip(rows, hs, requests):
+            code, status, version, body_p, body_len, _, url_p, url_len, elapsed, raw_p, raw_len = row
+            if code:
+                results.append(self.error(h, code, method, s, url))
+                continue
+            results.append(
+                new_response(
+                    status,
+                    address[body_p : body_p + body_len].tobytes(),
+                    version,
+                    address[raw_p : raw_p + raw_len].tobytes(),
+                    address[url_p : url_p + url_len].tobytes(),
+                    elapsed,
+                    method,
+                )
+            )
+        return results
 
     def error(self, h: int, code: int, method: str, s: Scratch, url: str = "") -> Exception:
         if code == _ffi.HTTPRING_ERR_CLIENT_CLOSED and self.closed:

@@ -166,6 +166,15 @@ class httpring_response(Structure):
     ]
 
 
+class httpring_result(Structure):
+    _fields_ = [
+        ("code", httpring_code),
+        ("response", httpring_response),
+        ("headers", c_void_p),
+        ("headers_len", c_size_t),
+    ]
+
+
 #: Every struct of the header (the drift test compares this list with it).
 STRUCTS = (
     httpring_completion,
@@ -173,6 +182,7 @@ STRUCTS = (
     httpring_header,
     httpring_request_spec,
     httpring_response,
+    httpring_result,
 )
 
 httpring_completion_cb = CFUNCTYPE(None, c_void_p, POINTER(httpring_completion))
@@ -329,6 +339,14 @@ _declare(
 _declare("httpring_handle_cancel", httpring_code, client_p, httpring_handle)
 _declare("httpring_handle_free", httpring_code, client_p, httpring_handle)
 _declare("httpring_handles_free", httpring_code, client_p, POINTER(httpring_handle), c_size_t)
+_declare(
+    "httpring_handles_read",
+    httpring_code,
+    client_p,
+    POINTER(httpring_handle),
+    c_size_t,
+    POINTER(httpring_result),
+)
 _declare("httpring_handle_error", httpring_code, client_p, httpring_handle)
 _declare(
     "httpring_handle_error_message",
