@@ -234,6 +234,11 @@ PEERS: List[Peer] = [
          available=need_file("bench"), httpring=True,
          notes="bench/c/bench.c: poll(2) on httpring_client_fd, drain in batches of 256, resubmit per completion; "
                "latency via httpring_handle_wait."),
+    Peer("httpring-c-wait", "httpring C driver, wait_drain", CONCURRENT,
+         driver(lambda ctx: ["env", "HTTPRING_BENCH_LOOP=wait", str(ctx.built["bench"])]),
+         available=need_file("bench"), httpring=True,
+         notes="the same driver blocking in httpring_client_wait_drain instead of poll(2): the calling thread "
+               "runs the I/O itself, so the whole run stays on one thread."),
     Peer("wrk", "wrk", ("throughput", "latency", "bulk"), wrk_cmd, available=need_tool("wrk"),
          notes="-t1, time-based; latency from its own histogram."),
     Peer("h2load", "h2load", ("throughput", "bulk", "h2", "fanout"), h2load_cmd, parser="h2load",

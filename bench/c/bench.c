@@ -13,10 +13,10 @@
  * Prints one line of key=value pairs: requests/s, client CPU (user+sys, getrusage) per
  * request in microseconds over the timed part only, completions per wake-up, latency
  * percentiles in microseconds (q_us: the quantiles listed in QUANTILES below), bytes/s,
- * peak RSS. The concurrent modes keep `inflight` requests outstanding: they block in
- * httpring_client_wait_drain (which runs the client's I/O on this thread meanwhile), or with
- * HTTPRING_BENCH_LOOP=fd sleep in poll(2) on the client's fd and let the library's own
- * thread do the I/O, as an event-loop caller would; they drain completions in batches and
+ * peak RSS. The concurrent modes keep `inflight` requests outstanding: they sleep in poll(2)
+ * on the client's fd while the library's own thread does the I/O, as an event-loop caller
+ * would, or with HTTPRING_BENCH_LOOP=wait block in httpring_client_wait_drain, which runs
+ * the client's I/O on the calling thread meanwhile; they drain completions in batches and
  * resubmit one request per completion.
  *
  * Exit status: 0 all requests succeeded with status 200; 1 some failed; 2 usage;
@@ -147,7 +147,7 @@ static long next_batch(httpring_client *c, int fd, httpring_completion *out, siz
 
 static int run_concurrent(httpring_client *c, long inflight, long total, const char *mode, int warm) {
     const char *loop = getenv("HTTPRING_BENCH_LOOP");
-    int fd = loop && strcmp(loop, "fd") == 0 ? httpring_client_fd(c) : -1;
+    int fd = loop && strcmp(loop, "wait") == 0 ? -1 : httpring_client_fd(c);
     httpring_completion done[256];
     long submitted = 0, completed = 0, wakeups = 0, failed = 0;
     uint64_t bytes = 0;
