@@ -134,7 +134,12 @@ impl Client {
         if let Some(rt) = self.runtime.get() {
             return Ok(rt);
         }
-        let rt = Runtime::start(self.shared.config.worker_threads, self.shared.hub.clone())?;
+        let inbox = self.shared.inbox.clone();
+        let rt = Runtime::start(
+            self.shared.config.worker_threads,
+            self.shared.hub.clone(),
+            Arc::new(move || inbox.kick()),
+        )?;
         rt.spawn(
             self.shared
                 .inbox
@@ -163,7 +168,9 @@ impl Client {
     pub fn submit(&self, req: Request) -> Result<Handle> {
         let _open = self.gate.read().unwrap_or_else(|p| p.into_inner());
         let (handle, ex, req) = self.register(req)?;
-        self.shared.inbox.push(std::iter::once((ex, req)));
+        self.shared
+            .inbox
+            .push(std::iter::once((ex, req)), || self.is_driven());
         Ok(handle)
     }
 
@@ -180,7 +187,7 @@ impl Client {
             }));
         }
         if !accepted.is_empty() {
-            self.shared.inbox.push(accepted);
+            self.shared.inbox.push(accepted, || self.is_driven());
         }
         results
     }
@@ -199,6 +206,10 @@ impl Client {
             .table
             .insert_with(|h| Arc::new(Exchange::new(h, req.user_data)))?;
         Ok((handle, ex, Box::new(req)))
+    }
+
+    fn is_driven(&self) -> bool {
+        self.runtime.get().is_none_or(Runtime::is_driven)
     }
 
     pub fn exchange(&self, h: Handle) -> Result<Arc<Exchange>> {

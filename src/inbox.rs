@@ -23,12 +23,34 @@ pub struct Inbox {
 }
 
 impl Inbox {
-    pub fn push(&self, items: impl IntoIterator<Item = (Arc<Exchange>, Box<Request>)>) {
+    /// Queues requests; wakes the dispatcher if the runtime is `driven` (some thread runs
+    /// it). If none does, no wake-up is spent: the next thread to take the runtime calls
+    /// `kick` first. (A caller about to wait for its request saves a syscall this way.)
+    pub fn push(
+        &self,
+        items: impl IntoIterator<Item = (Arc<Exchange>, Box<Request>)>,
+        driven: impl FnOnce() -> bool,
+    ) {
         self.queue
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .extend(items);
-        if !self.scheduled.swap(true, Ordering::SeqCst) {
+        // The queue's lock orders this check against a thread that takes the runtime and
+        // then kicks: either it sees our requests, or we see it inside.
+        if driven() && !self.scheduled.swap(true, Ordering::SeqCst) {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Wakes the dispatcher if requests wait. Run by a thread that has just taken the
+    /// runtime, on it, so the wake-up is a local schedule, not a syscall.
+    pub fn kick(&self) {
+        let waiting = !self
+            .queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty();
+        if waiting && !self.scheduled.swap(true, Ordering::SeqCst) {
             self.wake.notify_one();
         }
     }

@@ -11,6 +11,7 @@
 //! then does the I/O on its own thread, with no thread switch in the round trip.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
@@ -40,7 +41,15 @@ struct Driving {
     cv: Condvar,
     /// Asks the background thread to leave `block_on`, freeing the runtime for a caller.
     release: tokio::sync::Notify,
+    /// Threads inside `block_on` (the background thread or callers): while it is 0 nobody
+    /// runs the runtime, so waking it is pointless (see `Runtime::is_driven`).
+    inside: AtomicUsize,
+    /// Run first by whoever takes the runtime: starts work queued while nobody ran it.
+    kick: Kick,
 }
+
+/// See `Driving::kick`.
+pub type Kick = Arc<dyn Fn() + Send + Sync>;
 
 struct DriveState {
     /// For callers; taken at shutdown (then nobody may drive any more).
@@ -62,7 +71,9 @@ impl Driving {
     /// while callers drive, take it back when they have been gone for `LINGER`.
     fn background(&self, rt: Arc<tokio::runtime::Runtime>) {
         loop {
+            self.inside.fetch_add(1, Ordering::SeqCst);
             rt.block_on(async {
+                (self.kick)();
                 loop {
                     let asked = self.release.notified();
                     {
@@ -74,6 +85,7 @@ impl Driving {
                     asked.await;
                 }
             });
+            self.inside.fetch_sub(1, Ordering::SeqCst);
             let mut s = self.lock();
             s.background = false;
             loop {
@@ -116,6 +128,7 @@ struct Leave<'a>(&'a Driving);
 
 impl Drop for Leave<'_> {
     fn drop(&mut self) {
+        self.0.inside.fetch_sub(1, Ordering::SeqCst);
         let mut s = self.0.lock();
         s.callers -= 1;
         s.last_exit = Instant::now();
@@ -132,7 +145,7 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    pub fn start(workers: usize, hub: Arc<Hub>) -> Result<Runtime> {
+    pub fn start(workers: usize, hub: Arc<Hub>, kick: Kick) -> Result<Runtime> {
         let fail = |e: std::io::Error| {
             Error::new(ErrorKind::Internal, format!("starting the runtime: {e}"))
         };
@@ -162,6 +175,8 @@ impl Runtime {
                 }),
                 cv: Condvar::new(),
                 release: tokio::sync::Notify::new(),
+                inside: AtomicUsize::new(0),
+                kick,
             });
             let d = driving.clone();
             let thread = std::thread::Builder::new()
@@ -202,10 +217,22 @@ impl Runtime {
             }
             rt
         };
+        d.inside.fetch_add(1, Ordering::SeqCst);
         let _leave = Leave(d);
-        let out = rt.block_on(fut);
+        let out = rt.block_on(async {
+            (d.kick)();
+            fut.await
+        });
         drop(rt);
         Some(out)
+    }
+
+    /// Whether some thread runs the runtime right now (always, for a multi-thread one).
+    /// When none does, the next thread to take it runs the kick first.
+    pub fn is_driven(&self) -> bool {
+        self.driving
+            .as_ref()
+            .is_none_or(|d| d.inside.load(Ordering::SeqCst) > 0)
     }
 
     pub fn spawn<F>(&self, fut: F) -> tokio::task::JoinHandle<()>
