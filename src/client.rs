@@ -349,6 +349,7 @@ impl Client {
         if let Some(rt) = self.runtime.get() {
             rt.shutdown();
         }
+        self.shared.hub.clear_wakers();
         self.shared.pool.clear();
     }
 

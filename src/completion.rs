@@ -203,6 +203,8 @@ impl Hub {
         mut done: impl FnMut() -> bool,
     ) -> bool {
         let check = &mut done;
+        let mut mine: Option<Waker> = None;
+        let registered = &mut mine;
         let until_done = std::future::poll_fn(|cx| {
             if check() {
                 return Poll::Ready(true);
@@ -214,6 +216,7 @@ impl Hub {
                 }
                 self.has_wakers.store(true, Ordering::SeqCst);
             }
+            *registered = Some(cx.waker().clone());
             // A publish between the first check and the registration found no waker.
             if check() {
                 Poll::Ready(true)
@@ -221,16 +224,27 @@ impl Hub {
                 Poll::Pending
             }
         });
-        match deadline {
+        let r = match deadline {
             None => until_done.await,
             Some(d) => {
                 let d = tokio::time::Instant::from_std(d);
-                match tokio::time::timeout_at(d, until_done).await {
-                    Ok(v) => v,
-                    Err(_) => done(),
-                }
+                tokio::time::timeout_at(d, until_done)
+                    .await
+                    .ok()
+                    .unwrap_or_else(|| done())
             }
+        };
+        // A wait that timed out leaves its waker behind; it refers to the runtime, whose
+        // park hook refers to this hub: a cycle that would never be freed.
+        if let Some(w) = mine {
+            lock(&self.wakers).retain(|x| !x.will_wake(&w));
         }
+        r
+    }
+
+    /// Drops every registered waker (the client is closing: nobody drives any more).
+    pub fn clear_wakers(&self) {
+        lock(&self.wakers).clear();
     }
 
     /// Completions are queued (some may belong to freed handles, which drain skips).

@@ -1,6 +1,7 @@
 /*
  * Collecting completions: poll, wait, wait_any, wait_all, the drain queue behind the
- * client's fd (driven by poll(2)), the completion callback, and cancel.
+ * client's fd (driven by poll(2)), wait_drain (the waiting thread runs the I/O), reading a
+ * batch with httpring_handles_read, the completion callback, and cancel.
  */
 #include "check.h"
 
@@ -486,6 +487,61 @@ static void test_cancel(httpring_client *c) {
     }
 }
 
+/* A single-threaded loop without an fd: wait_drain blocks (running the client's I/O on this
+ * thread), every completion comes back once, and httpring_handles_read reads the batch. */
+static void test_wait_drain_and_read(void) {
+    CHECK_SECTION("wait_drain and handles_read");
+    httpring_client *c = httpring_client_new(NULL);
+    if (!CHECK(c != NULL)) return;
+    enum { N = 40 };
+    httpring_handle hs[N];
+    for (int i = 0; i < N; i++) hs[i] = submit_get(c, i % 4 ? "/hello" : "/json", (uint64_t)i + 1);
+    httpring_completion done[16];
+    httpring_result res[16];
+    int seen[N + 1] = {0};
+    size_t total = 0;
+    double deadline = check_now_ms() + check_slack_ms(20000);
+    while (total < N && check_now_ms() < deadline) {
+        size_t n = 99;
+        if (!CHECK_EQ_CODE(httpring_client_wait_drain(c, done, 16, check_slack_ms(5000), &n), HTTPRING_OK)) break;
+        if (!CHECK(n > 0 && n <= 16)) break;
+        httpring_handle batch[16];
+        for (size_t i = 0; i < n; i++) batch[i] = done[i].handle;
+        CHECK_EQ_CODE(httpring_handles_read(c, batch, n, res), HTTPRING_OK);
+        for (size_t i = 0; i < n; i++) {
+            uint64_t ud = done[i].user_data;
+            CHECK(ud >= 1 && ud <= N);
+            if (ud >= 1 && ud <= N) seen[ud]++;
+            CHECK_EQ_CODE(res[i].code, HTTPRING_OK);
+            CHECK_EQ_INT(res[i].response.status, 200);
+            if (ud % 4 == 1)
+                CHECK(check_contains(res[i].response.body, res[i].response.body_len, "\"ok\": true"));
+            else
+                CHECK_EQ_STR(res[i].response.body, res[i].response.body_len, "Hello, world!");
+            CHECK(check_contains(res[i].headers, res[i].headers_len, "content-length: "));
+        }
+        total += n;
+    }
+    CHECK_EQ_INT(total, N);
+    int once = 1;
+    for (int i = 1; i <= N; i++) once &= seen[i] == 1;
+    CHECK(once);
+    /* Nothing left: a short wait times out with a count of 0. */
+    size_t n = 99;
+    double t0 = check_now_ms();
+    CHECK_EQ_CODE(httpring_client_wait_drain(c, done, 16, 50, &n), HTTPRING_OK);
+    CHECK_EQ_INT(n, 0);
+    CHECK(check_now_ms() - t0 >= 40);
+    /* A freed handle reads as invalid, the rest of the batch still reads. */
+    CHECK_EQ_CODE(httpring_handle_free(c, hs[0]), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_handles_read(c, hs, 2, res), HTTPRING_OK);
+    CHECK_EQ_CODE(res[0].code, HTTPRING_ERR_INVALID_HANDLE);
+    CHECK_EQ_CODE(res[1].code, HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_client_wait_drain(c, done, 0, 0, &n), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_handles_free(c, hs + 1, N - 1), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_client_free(c), HTTPRING_OK);
+}
+
 int main(void) {
     check_base_url();
     httpring_client *c = httpring_client_new(NULL);
@@ -496,6 +552,7 @@ int main(void) {
     CHECK_EQ_CODE(httpring_client_free(c), HTTPRING_OK);
     test_drain_fd();
     test_drain_without_fd();
+    test_wait_drain_and_read();
     test_callback();
     test_free_in_callback();
     return check_summary();
