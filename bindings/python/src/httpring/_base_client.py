@@ -230,7 +230,12 @@ class BaseClient:
             )
         if isinstance(request, tuple):
             return self._prepare(request[0], request[1])
-        return self._prepare("GET", request)
+        hit = self._get_cache.get(request) if request.__class__ is str else None
+        if hit is None:
+            prep, url_s = self._cache_get(request)
+        else:
+            prep, url_s = hit
+        return prep, "GET", url_s
 
     # --- redirects ---
     def _should_follow(self, follow_redirects: Any) -> bool:

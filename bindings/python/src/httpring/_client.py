@@ -429,11 +429,15 @@ class Client(BaseClient):
         while wanted:
             mine = []
             with self._cv:
-                for uid in list(wanted):
-                    if uid in self._mailbox:
-                        mine.append(uid)
-                        self._mailbox.pop(uid)
-                        wanted.discard(uid)
+                mailbox = self._mailbox
+                # Scan the smaller side: usually the mailbox holds just our latest batch.
+                if len(mailbox) < len(wanted):
+                    mine = [uid for uid in mailbox if uid in wanted]
+                else:
+                    mine = [uid for uid in wanted if uid in mailbox]
+                for uid in mine:
+                    del mailbox[uid]
+                    wanted.discard(uid)
                 pump = not mine and not self._pumping
                 if pump:
                     self._pumping = True
