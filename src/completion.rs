@@ -231,7 +231,7 @@ impl Hub {
                 tokio::time::timeout_at(d, until_done)
                     .await
                     .ok()
-                    .unwrap_or_else(|| done())
+                    .unwrap_or_else(done)
             }
         };
         // A wait that timed out leaves its waker behind; it refers to the runtime, whose

@@ -14,13 +14,16 @@ use tokio::task::JoinSet;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 
+/// Addresses of a name, and when they were looked up.
+type Cached = (Vec<SocketAddr>, Instant);
+
 /// Delay before the next address is tried while the previous attempt is still pending.
 const HAPPY_EYEBALLS_DELAY: Duration = Duration::from_millis(250);
 
 pub struct Resolver {
     ttl: Duration,
     overrides: HashMap<(String, u16), Vec<IpAddr>>,
-    cache: Mutex<HashMap<(String, u16), (Vec<SocketAddr>, Instant)>>,
+    cache: Mutex<HashMap<(String, u16), Cached>>,
     /// Calls to the system resolver (cache misses), for tests and statistics.
     lookups: AtomicUsize,
 }

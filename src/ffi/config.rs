@@ -46,13 +46,21 @@ fn with(
     })
 }
 
+/// `with` for setters that cannot fail.
+fn set(cfg: *mut httpring_config, f: impl FnOnce(&mut Config)) -> httpring_code {
+    with(cfg, |x| {
+        f(x);
+        Ok(())
+    })
+}
+
 /// Time allowed to resolve and connect, in milliseconds; 0 means no limit.
 #[no_mangle]
 pub extern "C" fn httpring_config_set_connect_timeout_ms(
     cfg: *mut httpring_config,
     ms: u64,
 ) -> httpring_code {
-    with(cfg, |c| Ok(c.connect_timeout = millis(ms)))
+    set(cfg, |c| c.connect_timeout = millis(ms))
 }
 
 /// Time allowed for a whole request, submit to last byte, in ms; 0 (default) means no limit.
@@ -61,7 +69,7 @@ pub extern "C" fn httpring_config_set_timeout_ms(
     cfg: *mut httpring_config,
     ms: u64,
 ) -> httpring_code {
-    with(cfg, |c| Ok(c.timeout = millis(ms)))
+    set(cfg, |c| c.timeout = millis(ms))
 }
 
 /// Longest silence from the server while a response is awaited or read, in ms; 0: no limit.
@@ -70,7 +78,7 @@ pub extern "C" fn httpring_config_set_read_timeout_ms(
     cfg: *mut httpring_config,
     ms: u64,
 ) -> httpring_code {
-    with(cfg, |c| Ok(c.read_timeout = millis(ms)))
+    set(cfg, |c| c.read_timeout = millis(ms))
 }
 
 /// How long an idle keep-alive connection is kept, in ms; 0 means forever.
@@ -79,7 +87,7 @@ pub extern "C" fn httpring_config_set_pool_idle_timeout_ms(
     cfg: *mut httpring_config,
     ms: u64,
 ) -> httpring_code {
-    with(cfg, |c| Ok(c.pool_idle_timeout = millis(ms)))
+    set(cfg, |c| c.pool_idle_timeout = millis(ms))
 }
 
 /// Most idle connections kept per origin; 0 disables keep-alive reuse.
@@ -88,7 +96,7 @@ pub extern "C" fn httpring_config_set_pool_max_idle_per_host(
     cfg: *mut httpring_config,
     n: usize,
 ) -> httpring_code {
-    with(cfg, |c| Ok(c.pool_max_idle_per_host = n))
+    set(cfg, |c| c.pool_max_idle_per_host = n)
 }
 
 /// Largest response body accepted, in bytes; larger ones fail with
@@ -132,7 +140,7 @@ pub extern "C" fn httpring_config_set_wait_drives_io(
     cfg: *mut httpring_config,
     enable: bool,
 ) -> httpring_code {
-    with(cfg, |c| Ok(c.wait_drives_io = enable))
+    set(cfg, |c| c.wait_drives_io = enable)
 }
 
 /// Replaces the User-Agent sent by default.
@@ -282,7 +290,7 @@ pub extern "C" fn httpring_config_set_danger_accept_invalid_certs(
     cfg: *mut httpring_config,
     accept: bool,
 ) -> httpring_code {
-    with(cfg, |c| Ok(c.tls.danger_accept_invalid_certs = accept))
+    set(cfg, |c| c.tls.danger_accept_invalid_certs = accept)
 }
 
 /// Lowest TLS version accepted: 12 (TLS 1.2, default) or 13.
@@ -292,7 +300,10 @@ pub extern "C" fn httpring_config_set_min_tls_version(
     version: u32,
 ) -> httpring_code {
     with(cfg, |c| match version {
-        12 | 13 => Ok(c.tls.min_version = version as u8),
+        12 | 13 => {
+            c.tls.min_version = version as u8;
+            Ok(())
+        }
         _ => Err(HTTPRING_ERR_INVALID_ARGUMENT),
     })
 }
@@ -320,7 +331,7 @@ pub extern "C" fn httpring_config_set_h2c_prior_knowledge(
     cfg: *mut httpring_config,
     enable: bool,
 ) -> httpring_code {
-    with(cfg, |c| Ok(c.h2c_prior_knowledge = enable))
+    set(cfg, |c| c.h2c_prior_knowledge = enable)
 }
 
 /// Like curl's `--resolve host:port:addr`: connections to `host:port` go to `addr` (an
@@ -364,8 +375,8 @@ pub extern "C" fn httpring_config_set_dns_cache_ttl_ms(
     cfg: *mut httpring_config,
     ms: u64,
 ) -> httpring_code {
-    with(cfg, |c| {
-        Ok(c.dns_cache_ttl = std::time::Duration::from_millis(ms))
+    set(cfg, |c| {
+        c.dns_cache_ttl = std::time::Duration::from_millis(ms);
     })
 }
 
@@ -400,7 +411,7 @@ pub extern "C" fn httpring_config_set_use_env_proxy(
     cfg: *mut httpring_config,
     enable: bool,
 ) -> httpring_code {
-    with(cfg, |c| Ok(c.use_env_proxy = enable))
+    set(cfg, |c| c.use_env_proxy = enable)
 }
 
 /// Adds a host (or a domain suffix such as `.internal`, or `*`) that is never proxied.

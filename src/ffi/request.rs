@@ -57,6 +57,14 @@ fn with(
     })
 }
 
+/// `with` for setters that cannot fail.
+fn set(req: *mut httpring_request, f: impl FnOnce(&mut Request)) -> httpring_code {
+    with(req, |x| {
+        f(x);
+        Ok(())
+    })
+}
+
 /// Appends a header (repeat a name to send several values). Returns
 /// `HTTPRING_ERR_INVALID_HEADER` for a name that is not a token or a value with CR, LF or NUL.
 ///
@@ -115,7 +123,7 @@ pub extern "C" fn httpring_request_set_user_data(
     req: *mut httpring_request,
     user_data: u64,
 ) -> httpring_code {
-    with(req, |r| Ok(r.set_user_data(user_data)))
+    set(req, |r| r.set_user_data(user_data))
 }
 
 /// Overrides the client's total timeout for this request, in ms; 0 disables it.
@@ -124,7 +132,7 @@ pub extern "C" fn httpring_request_set_timeout_ms(
     req: *mut httpring_request,
     ms: u64,
 ) -> httpring_code {
-    with(req, |r| Ok(r.timeouts_mut().total = Some(millis(ms))))
+    set(req, |r| r.timeouts_mut().total = Some(millis(ms)))
 }
 
 /// Overrides the client's connect timeout for this request, in ms; 0 disables it.
@@ -133,7 +141,7 @@ pub extern "C" fn httpring_request_set_connect_timeout_ms(
     req: *mut httpring_request,
     ms: u64,
 ) -> httpring_code {
-    with(req, |r| Ok(r.timeouts_mut().connect = Some(millis(ms))))
+    set(req, |r| r.timeouts_mut().connect = Some(millis(ms)))
 }
 
 /// Overrides the client's read (idle) timeout for this request, in ms; 0 disables it.
@@ -142,5 +150,5 @@ pub extern "C" fn httpring_request_set_read_timeout_ms(
     req: *mut httpring_request,
     ms: u64,
 ) -> httpring_code {
-    with(req, |r| Ok(r.timeouts_mut().read = Some(millis(ms))))
+    set(req, |r| r.timeouts_mut().read = Some(millis(ms)))
 }
