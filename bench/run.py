@@ -237,8 +237,9 @@ PEERS: List[Peer] = [
     Peer("httpring-c-wait", "httpring C driver, wait_drain", CONCURRENT,
          driver(lambda ctx: ["env", "HTTPRING_BENCH_LOOP=wait", str(ctx.built["bench"])]),
          available=need_file("bench"), httpring=True,
-         notes="the same driver blocking in httpring_client_wait_drain instead of poll(2): the calling thread "
-               "runs the I/O itself, so the whole run stays on one thread."),
+         notes="the same driver blocking in httpring_client_wait_drain (min = half the in-flight window) "
+               "instead of poll(2): the calling thread runs the I/O itself, so the whole run stays on one "
+               "thread, and one call hands over at least half the window."),
     Peer("wrk", "wrk", ("throughput", "latency", "bulk"), wrk_cmd, available=need_tool("wrk"),
          notes="-t1, time-based; latency from its own histogram."),
     Peer("h2load", "h2load", ("throughput", "bulk", "h2", "fanout"), h2load_cmd, parser="h2load",

@@ -308,16 +308,19 @@ httpring_code httpring_client_drain(const struct httpring_client *client,
                                     size_t *count);
 
 // Like `httpring_client_drain`, but first blocks up to `timeout_ms` (negative: forever;
-// 0: just check) until at least one completion is waiting; `*count` is 0 only on timeout.
-// Like `httpring_handle_wait`, the blocked thread runs the client's I/O itself meanwhile
+// 0: just check) until at least `min` completions (1..=`cap`; 0 counts as 1) are in
+// `out`. On timeout `*count` may be anything below `min`, 0 included. Like
+// `httpring_handle_wait`, the blocked thread runs the client's I/O itself meanwhile
 // (unless turned off with `httpring_config_set_wait_drives_io`), so a loop of wait_drain
-// and resubmit keeps a whole workload on one thread, with no wake-ups between threads.
+// and resubmit keeps a whole workload on one thread. A larger `min` (as io_uring's
+// `min_complete`) lets one wake-up carry more completions.
 //
 // # Safety
 // `out` is valid for writes of `cap` items (`cap` > 0); `count` is valid for a write.
 httpring_code httpring_client_wait_drain(const struct httpring_client *client,
                                          struct httpring_completion *out,
                                          size_t cap,
+                                         size_t min,
                                          int64_t timeout_ms,
                                          size_t *count);
 

@@ -296,15 +296,30 @@ impl Client {
         self.shared.hub.drain(out, max, &self.shared.table);
     }
 
-    /// Waits up to `timeout` (None: forever) until a completion is queued, then drains up
-    /// to `max` into `out`; `out` stays empty only on timeout. The wait drives the runtime
-    /// like `wait` does.
-    pub fn wait_drain(&self, out: &mut Vec<Completion>, max: usize, timeout: Option<Duration>) {
+    /// Waits up to `timeout` (None: forever) until at least `min` completions (1 ..= `max`)
+    /// are in hand, draining up to `max` into `out` as they come. On timeout `out` holds
+    /// what came (maybe nothing). The wait drives the runtime like `wait` does. Asking for
+    /// several (as io_uring's `min_complete` does) lets one wake-up carry a whole batch.
+    pub fn wait_drain(
+        &self,
+        out: &mut Vec<Completion>,
+        max: usize,
+        min: usize,
+        timeout: Option<Duration>,
+    ) {
         let deadline = timeout.map(|t| Instant::now() + t);
         let hub = &self.shared.hub;
+        let min = min.clamp(1, max.max(1));
+        let start = out.len();
         loop {
-            self.drain(out, max);
-            if !out.is_empty() || max == 0 || !self.block(deadline, || hub.has_queued()) {
+            self.drain(out, start + max);
+            let have = out.len() - start;
+            if have >= min || max == 0 {
+                return;
+            }
+            let need = min - have;
+            if !self.block(deadline, || hub.queued() >= need) {
+                self.drain(out, start + max);
                 return;
             }
         }

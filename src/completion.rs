@@ -247,9 +247,9 @@ impl Hub {
         lock(&self.wakers).clear();
     }
 
-    /// Completions are queued (some may belong to freed handles, which drain skips).
-    pub fn has_queued(&self) -> bool {
-        !lock(&self.queue).items.is_empty()
+    /// Completions queued (some may belong to freed handles, which drain skips).
+    pub fn queued(&self) -> usize {
+        lock(&self.queue).items.len()
     }
 
     /// Blocks until `done()` holds or `deadline` passes; returns the last `done()`.

@@ -210,7 +210,7 @@ fn wait_drain_collects_every_completion_once() {
         // Nothing in flight: a short wait times out empty.
         let t = Instant::now();
         assert_eq!(
-            unsafe { httpring_client_wait_drain(c.0, buf.as_mut_ptr(), buf.len(), 80, &mut got) },
+            unsafe { httpring_client_wait_drain(c.0, buf.as_mut_ptr(), buf.len(), 1, 80, &mut got) },
             HTTPRING_OK
         );
         assert_eq!(got, 0);
@@ -226,7 +226,7 @@ fn wait_drain_collects_every_completion_once() {
             got = usize::MAX;
             assert_eq!(
                 unsafe {
-                    httpring_client_wait_drain(c.0, buf.as_mut_ptr(), buf.len(), 5000, &mut got)
+                    httpring_client_wait_drain(c.0, buf.as_mut_ptr(), buf.len(), 1, 5000, &mut got)
                 },
                 HTTPRING_OK
             );
@@ -239,28 +239,53 @@ fn wait_drain_collects_every_completion_once() {
         }
         // Everything was handed over: the queue is empty again.
         assert_eq!(
-            unsafe { httpring_client_wait_drain(c.0, buf.as_mut_ptr(), buf.len(), 0, &mut got) },
+            unsafe { httpring_client_wait_drain(c.0, buf.as_mut_ptr(), buf.len(), 1, 0, &mut got) },
             HTTPRING_OK
         );
         assert_eq!(got, 0);
         assert_eq!(
-            unsafe { httpring_client_wait_drain(c.0, buf.as_mut_ptr(), 0, 0, &mut got) },
+            unsafe { httpring_client_wait_drain(c.0, buf.as_mut_ptr(), 0, 0, 0, &mut got) },
             HTTPRING_ERR_INVALID_ARGUMENT
         );
         assert_eq!(
             unsafe {
-                httpring_client_wait_drain(c.0, buf.as_mut_ptr(), 4, 0, std::ptr::null_mut())
+                httpring_client_wait_drain(c.0, buf.as_mut_ptr(), 4, 1, 0, std::ptr::null_mut())
             },
             HTTPRING_ERR_INVALID_ARGUMENT
         );
         for h in handles {
             assert_eq!(c.free(h), HTTPRING_OK);
         }
+        // `min`: one call hands over at least that many (here all 20 of a batch).
+        let batch: Vec<_> = (0..20u64).map(|i| c.get_ud(&srv.url("/delay/2"), 1000 + i)).collect();
+        got = 0;
+        assert_eq!(
+            unsafe { httpring_client_wait_drain(c.0, buf.as_mut_ptr(), buf.len(), 20, 10_000, &mut got) },
+            HTTPRING_OK
+        );
+        assert!(got >= 20, "min 20, got {got}");
+        // And a min larger than what can ever come times out with what did come.
+        let one = c.get_ud(&srv.url("/hello"), 7);
+        let t = Instant::now();
+        assert_eq!(
+            unsafe { httpring_client_wait_drain(c.0, buf.as_mut_ptr(), buf.len(), 5, 200, &mut got) },
+            HTTPRING_OK
+        );
+        assert_eq!(got, 1);
+        assert_eq!(buf[0].user_data, 7);
+        assert!(ms_since(t) >= 190, "{} ms", ms_since(t));
+        assert_eq!(
+            unsafe { httpring_client_wait_drain(c.0, buf.as_mut_ptr(), 4, 5, 0, &mut got) },
+            HTTPRING_ERR_INVALID_ARGUMENT
+        );
+        for h in batch.into_iter().chain([one]) {
+            assert_eq!(c.free(h), HTTPRING_OK);
+        }
     }
     let mut got = 0;
     assert_eq!(
         unsafe {
-            httpring_client_wait_drain(std::ptr::null(), std::ptr::null_mut(), 1, 0, &mut got)
+            httpring_client_wait_drain(std::ptr::null(), std::ptr::null_mut(), 1, 1, 0, &mut got)
         },
         HTTPRING_ERR_INVALID_ARGUMENT
     );

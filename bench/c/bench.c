@@ -15,9 +15,9 @@
  * percentiles in microseconds (q_us: the quantiles listed in QUANTILES below), bytes/s,
  * peak RSS. The concurrent modes keep `inflight` requests outstanding: they sleep in poll(2)
  * on the client's fd while the library's own thread does the I/O, as an event-loop caller
- * would, or with HTTPRING_BENCH_LOOP=wait block in httpring_client_wait_drain, which runs
- * the client's I/O on the calling thread meanwhile; they drain completions in batches and
- * resubmit one request per completion.
+ * would, or with HTTPRING_BENCH_LOOP=wait block in httpring_client_wait_drain until half the
+ * window (HTTPRING_BENCH_MIN) has completed, running the client's I/O on the calling thread
+ * meanwhile; they drain completions in batches and resubmit one request per completion.
  *
  * Exit status: 0 all requests succeeded with status 200; 1 some failed; 2 usage;
  * 3 the URL's scheme is not supported by this build (e.g. https before TLS exists).
@@ -129,8 +129,10 @@ static void note_failure(httpring_client *c, const httpring_completion *d, long 
     if (d->code == HTTPRING_ERR_UNSUPPORTED_SCHEME) exit(3);
 }
 
-/* Sleep until completions are queued, then drain up to cap: -1 if none came in timeout_ms. */
-static long next_batch(httpring_client *c, int fd, httpring_completion *out, size_t cap, int timeout_ms) {
+/* Sleep until completions are queued (in wait mode: until `min` are), then drain up to
+ * cap: -1 if none came in timeout_ms. */
+static long next_batch(httpring_client *c, int fd, httpring_completion *out, size_t cap, size_t min,
+                       int timeout_ms) {
     size_t n = 0;
     httpring_code rc;
     if (fd >= 0) {
@@ -138,7 +140,7 @@ static long next_batch(httpring_client *c, int fd, httpring_completion *out, siz
         if (poll(&p, 1, timeout_ms) <= 0) return -1;
         rc = httpring_client_drain(c, out, cap, &n);
     } else {
-        rc = httpring_client_wait_drain(c, out, cap, timeout_ms, &n);
+        rc = httpring_client_wait_drain(c, out, cap, min, timeout_ms, &n);
         if (rc == HTTPRING_OK && n == 0) return -1;
     }
     if (rc != HTTPRING_OK) die("drain", rc);
@@ -147,6 +149,10 @@ static long next_batch(httpring_client *c, int fd, httpring_completion *out, siz
 
 static int run_concurrent(httpring_client *c, long inflight, long total, const char *mode, int warm) {
     const char *loop = getenv("HTTPRING_BENCH_LOOP");
+    /* wait mode: completions to wait for per call (HTTPRING_BENCH_MIN, default half the
+     * window), never more than are in flight. */
+    const char *min_env = getenv("HTTPRING_BENCH_MIN");
+    long min_batch = min_env ? atol(min_env) : (inflight > 1 ? inflight / 2 : 1);
     int fd = loop && strcmp(loop, "wait") == 0 ? -1 : httpring_client_fd(c);
     httpring_completion done[256];
     long submitted = 0, completed = 0, wakeups = 0, failed = 0;
@@ -157,7 +163,7 @@ static int run_concurrent(httpring_client *c, long inflight, long total, const c
         long left = inflight, wfailed = 0;
         for (long i = 0; i < inflight; i++) submit(c, i);
         while (left > 0) {
-            long n = next_batch(c, fd, done, 256, 10000);
+            long n = next_batch(c, fd, done, 256, 1, 10000);
             if (n < 0) {
                 fprintf(stderr, "warm-up stalled with %ld left\n", left);
                 return 1;
@@ -173,7 +179,9 @@ static int run_concurrent(httpring_client *c, long inflight, long total, const c
     double t0 = now_s(), c0 = cpu_s();
     for (; submitted < inflight; submitted++) submit(c, submitted);
     while (completed < total) {
-        long batch = next_batch(c, fd, done, 256, 30000);
+        long in_flight = submitted - completed;
+        long want = min_batch < in_flight ? min_batch : in_flight;
+        long batch = next_batch(c, fd, done, 256, (size_t)(want > 0 ? (want < 256 ? want : 256) : 1), 30000);
         if (batch < 0) {
             fprintf(stderr, "stalled at %ld/%ld\n", completed, total);
             return 1;

@@ -108,10 +108,12 @@ pub unsafe extern "C" fn httpring_client_drain(
 }
 
 /// Like `httpring_client_drain`, but first blocks up to `timeout_ms` (negative: forever;
-/// 0: just check) until at least one completion is waiting; `*count` is 0 only on timeout.
-/// Like `httpring_handle_wait`, the blocked thread runs the client's I/O itself meanwhile
+/// 0: just check) until at least `min` completions (1..=`cap`; 0 counts as 1) are in
+/// `out`. On timeout `*count` may be anything below `min`, 0 included. Like
+/// `httpring_handle_wait`, the blocked thread runs the client's I/O itself meanwhile
 /// (unless turned off with `httpring_config_set_wait_drives_io`), so a loop of wait_drain
-/// and resubmit keeps a whole workload on one thread, with no wake-ups between threads.
+/// and resubmit keeps a whole workload on one thread. A larger `min` (as io_uring's
+/// `min_complete`) lets one wake-up carry more completions.
 ///
 /// # Safety
 /// `out` is valid for writes of `cap` items (`cap` > 0); `count` is valid for a write.
@@ -120,14 +122,16 @@ pub unsafe extern "C" fn httpring_client_wait_drain(
     client: *const httpring_client,
     out: *mut httpring_completion,
     cap: usize,
+    min: usize,
     timeout_ms: i64,
     count: *mut usize,
 ) -> httpring_code {
     client_do(client, |c| {
-        if cap == 0 {
+        if cap == 0 || min > cap {
             return Err(HTTPRING_ERR_INVALID_ARGUMENT);
         }
-        unsafe { drain_into(c, out, cap, count, Some(super::handle::timeout(timeout_ms))) }
+        let wait = Some((min, super::handle::timeout(timeout_ms)));
+        unsafe { drain_into(c, out, cap, count, wait) }
     })
 }
 
@@ -140,7 +144,7 @@ unsafe fn drain_into(
     out: *mut httpring_completion,
     cap: usize,
     count: *mut usize,
-    wait: Option<Option<std::time::Duration>>,
+    wait: Option<(usize, Option<std::time::Duration>)>,
 ) -> Result<httpring_code, httpring_code> {
     let count = need(count)?;
     if cap > 0 {
@@ -149,7 +153,7 @@ unsafe fn drain_into(
     let mut got: Vec<Completion> = Vec::with_capacity(cap.min(1024));
     match wait {
         None => c.drain(&mut got, cap),
-        Some(limit) => c.wait_drain(&mut got, cap, limit),
+        Some((min, limit)) => c.wait_drain(&mut got, cap, min, limit),
     }
     for (i, item) in got.iter().enumerate() {
         // SAFETY: i < cap and the caller gave room for cap items.

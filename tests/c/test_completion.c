@@ -503,7 +503,7 @@ static void test_wait_drain_and_read(void) {
     double deadline = check_now_ms() + check_slack_ms(20000);
     while (total < N && check_now_ms() < deadline) {
         size_t n = 99;
-        if (!CHECK_EQ_CODE(httpring_client_wait_drain(c, done, 16, check_slack_ms(5000), &n), HTTPRING_OK)) break;
+        if (!CHECK_EQ_CODE(httpring_client_wait_drain(c, done, 16, 1, check_slack_ms(5000), &n), HTTPRING_OK)) break;
         if (!CHECK(n > 0 && n <= 16)) break;
         httpring_handle batch[16];
         for (size_t i = 0; i < n; i++) batch[i] = done[i].handle;
@@ -529,7 +529,7 @@ static void test_wait_drain_and_read(void) {
     /* Nothing left: a short wait times out with a count of 0. */
     size_t n = 99;
     double t0 = check_now_ms();
-    CHECK_EQ_CODE(httpring_client_wait_drain(c, done, 16, 50, &n), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_client_wait_drain(c, done, 16, 1, 50, &n), HTTPRING_OK);
     CHECK_EQ_INT(n, 0);
     CHECK(check_now_ms() - t0 >= 40);
     /* A freed handle reads as invalid, the rest of the batch still reads. */
@@ -537,7 +537,7 @@ static void test_wait_drain_and_read(void) {
     CHECK_EQ_CODE(httpring_handles_read(c, hs, 2, res), HTTPRING_OK);
     CHECK_EQ_CODE(res[0].code, HTTPRING_ERR_INVALID_HANDLE);
     CHECK_EQ_CODE(res[1].code, HTTPRING_OK);
-    CHECK_EQ_CODE(httpring_client_wait_drain(c, done, 0, 0, &n), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_client_wait_drain(c, done, 0, 0, 0, &n), HTTPRING_ERR_INVALID_ARGUMENT);
     CHECK_EQ_CODE(httpring_handles_free(c, hs + 1, N - 1), HTTPRING_OK);
     CHECK_EQ_CODE(httpring_client_free(c), HTTPRING_OK);
 }

@@ -514,7 +514,7 @@ class Client(BaseClient):
         wait = block
         while True:
             if wait:
-                code = engine.lib.httpring_client_wait_drain(engine.ptr, buf, _DRAIN_BATCH, _WAIT_SLICE_MS, count)
+                code = engine.lib.httpring_client_wait_drain(engine.ptr, buf, _DRAIN_BATCH, 1, _WAIT_SLICE_MS, count)
                 wait = False
             else:
                 code = engine.lib.httpring_client_drain(engine.ptr, buf, _DRAIN_BATCH, count)

@@ -219,6 +219,7 @@ _declare(
     client_p,
     POINTER(httpring_completion),
     c_size_t,
+    c_size_t,
     c_int64,
     POINTER(c_size_t),
 )
