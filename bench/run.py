@@ -120,15 +120,18 @@ SCENARIOS: List[Scenario] = [
     ),
     Scenario(
         "fanout", "5. Fan-out: {n:,} requests in flight, the server delays each by 100 ms",
-        "fanout", "testserver", "/delay/100", 10_000,
+        "fanout", "testserver", "/delay/100?close=1", 10_000,
         {"full": 10_000, "quick": 2_000}, {"full": 0, "quick": 0},
         "wall_s", "wall s", "lower",
         [("rss_mb", "peak RSS MB", "{:.1f}"), ("kib_per_req", "RSS KiB/in-flight", "{:.1f}"),
          ("cpu_us_per_req", "CPU µs/req", "{:.0f}"), ("listen_drops", "SYNs dropped", "{:.0f}")],
         fixed_count=True,
-        note="The project's test server (`testserver --threads 1 --backlog 16384`, pinned like nginx) at /delay/100: "
-             "stock nginx cannot delay. Every request is submitted at once on a cold pool, so each needs "
-             "its own connection; ideal wall time ≈ 0.1 s. Peak RSS is the client process's ru_maxrss "
+        note="The project's test server (`testserver --threads 1 --backlog 16384`, pinned like nginx) at "
+             "/delay/100?close=1: stock nginx cannot delay. Every request is submitted at once on a cold pool, so "
+             "each needs its own connection; ideal wall time ≈ 0.1 s. The server answers with `Connection: close` "
+             "and closes first, so the 10,000 TIME_WAIT sockets of a run stay on the server's side: left on the "
+             "client's side they slowed the next client's connect() (port search) by half, so whoever ran later "
+             "lost (the same client measured 0.83 s first, 1.34 s after others). Peak RSS is the client process's ru_maxrss "
              "(what `/usr/bin/time -f %M` prints), including the interpreter for Python clients. "
              "`SYNs dropped` is the kernel's ListenDrops delta: the test server listens with a backlog "
              "of 16,384 (capped by net.core.somaxconn), yet a client that opens connections faster "

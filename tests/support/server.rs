@@ -185,7 +185,14 @@ async fn route(
         }
         "delay" => {
             tokio::time::sleep(Duration::from_millis(num(1).unwrap_or(0))).await;
-            full(200, "text/plain", "ok")
+            let mut r = full(200, "text/plain", "ok");
+            // ?close=1: the server closes the connection after the response, so the
+            // TIME_WAIT state stays on the server's side (the fan-out benchmark).
+            if query_param(query.as_deref(), "close") == Some("1") {
+                r.headers_mut()
+                    .insert(hyper::header::CONNECTION, "close".parse().unwrap());
+            }
+            r
         }
         "status" => {
             let code = num(1).unwrap_or(200) as u16;
