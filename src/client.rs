@@ -14,7 +14,7 @@ use crate::exchange::{Completion, Exchange, State};
 use crate::handle::{Handle, Table};
 use crate::inbox::Inbox;
 use crate::pool::Pool;
-use crate::request::Request;
+use crate::request::{Request, UrlCache};
 use crate::response::Response;
 use crate::runtime::Runtime;
 
@@ -26,6 +26,7 @@ pub(crate) struct Shared {
     pub(crate) pool: Arc<Pool>,
     pub(crate) connector: Connector,
     pub(crate) inbox: Arc<Inbox>,
+    pub(crate) url_cache: UrlCache,
 }
 
 impl Shared {
@@ -113,12 +114,18 @@ impl Client {
                 pool,
                 connector,
                 inbox: Arc::default(),
+                url_cache: UrlCache::default(),
             }),
             runtime: OnceLock::new(),
             start_lock: Mutex::new(()),
             gate: RwLock::new(()),
             closed: AtomicBool::new(false),
         })
+    }
+
+    /// Parses request URLs for this client, remembering the last one.
+    pub fn url_cache(&self) -> &UrlCache {
+        &self.shared.url_cache
     }
 
     pub fn config(&self) -> &Config {

@@ -157,11 +157,24 @@ impl Hub {
 
     fn flush_now(&self) {
         self.unflushed.store(0, Ordering::Relaxed);
-        let mut q = lock(&self.queue);
-        if !q.signaled && !q.items.is_empty() {
-            // A full counter (EAGAIN) still leaves the fd readable, which is all we need.
-            let _ = rustix::io::write(&self.eventfd, &1u64.to_ne_bytes());
+        {
+            let mut q = lock(&self.queue);
+            if q.signaled || q.items.is_empty() {
+                return;
+            }
             q.signaled = true;
+        }
+        // Written after the lock is released: the write wakes the caller's thread, which
+        // (sharing a core) may run at once and go straight for the queue; holding the lock
+        // here made it sleep on the lock and switch back, twice per batch.
+        // A full counter (EAGAIN) still leaves the fd readable, which is all we need.
+        let _ = rustix::io::write(&self.eventfd, &1u64.to_ne_bytes());
+        // A drain may have emptied the queue and reset the flag before the write landed:
+        // then nothing is left to announce, and the fd must not stay readable.
+        let q = lock(&self.queue);
+        if !q.signaled && q.items.is_empty() {
+            let mut buf = [0u8; 8];
+            let _ = rustix::io::read(&self.eventfd, &mut buf);
         }
     }
 

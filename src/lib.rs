@@ -30,7 +30,7 @@ pub use config::{millis, Config, HttpVersionPref, RootStore, TlsOptions};
 pub use error::{Error, ErrorKind, Result};
 pub use exchange::{Completion, Exchange, State};
 pub use handle::Handle;
-pub use request::{Request, TimeoutOverrides};
+pub use request::{Request, TimeoutOverrides, UrlCache};
 pub use response::Response;
 
 /// Validates a proxy URL the way a client will use it.

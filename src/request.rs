@@ -3,6 +3,7 @@
 //! Every setter validates its input; the first failure is kept and reported by submit, so a
 //! caller that ignores a setter's result still cannot send a request it did not mean to.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -36,6 +37,15 @@ pub struct Request {
 impl Request {
     /// Starts a request. An invalid method or URL is recorded and reported by submit.
     pub fn new(method: &[u8], url: &[u8]) -> Request {
+        Request::build(method, parse_url(url))
+    }
+
+    /// `new`, reusing `cache`'s parse when the URL is the one parsed last.
+    pub fn new_cached(method: &[u8], url: &[u8], cache: &UrlCache) -> Request {
+        Request::build(method, cache.parse(url))
+    }
+
+    fn build(method: &[u8], url: Result<(Uri, Bytes)>) -> Request {
         let mut req = Request {
             method: Method::GET,
             uri: Uri::default(),
@@ -56,7 +66,7 @@ impl Request {
                 ),
             )),
         }
-        match parse_url(url) {
+        match url {
             Ok((uri, url)) => {
                 req.uri = uri;
                 req.url = url;
@@ -113,6 +123,28 @@ impl Request {
             Some(e) => Err(e),
             None => Ok(self),
         }
+    }
+}
+
+/// The URL a client parsed last. A caller that sends to one URL again and again (an API
+/// endpoint, a poller, a load test) skips the parse, which costs about as much as the rest
+/// of building the request; a different URL costs one comparison more.
+#[derive(Default)]
+pub struct UrlCache(Mutex<Option<(Uri, Bytes)>>);
+
+impl UrlCache {
+    fn parse(&self, url: &[u8]) -> Result<(Uri, Bytes)> {
+        // try_lock: submitting threads never wait on each other for a cache.
+        if let Ok(last) = self.0.try_lock() {
+            if let Some((uri, text)) = last.as_ref().filter(|(_, t)| t[..] == *url) {
+                return Ok((uri.clone(), text.clone()));
+            }
+        }
+        let parsed = parse_url(url)?;
+        if let Ok(mut last) = self.0.try_lock() {
+            *last = Some(parsed.clone());
+        }
+        Ok(parsed)
     }
 }
 

@@ -210,7 +210,9 @@ fn wait_drain_collects_every_completion_once() {
         // Nothing in flight: a short wait times out empty.
         let t = Instant::now();
         assert_eq!(
-            unsafe { httpring_client_wait_drain(c.0, buf.as_mut_ptr(), buf.len(), 1, 80, &mut got) },
+            unsafe {
+                httpring_client_wait_drain(c.0, buf.as_mut_ptr(), buf.len(), 1, 80, &mut got)
+            },
             HTTPRING_OK
         );
         assert_eq!(got, 0);
@@ -257,10 +259,14 @@ fn wait_drain_collects_every_completion_once() {
             assert_eq!(c.free(h), HTTPRING_OK);
         }
         // `min`: one call hands over at least that many (here all 20 of a batch).
-        let batch: Vec<_> = (0..20u64).map(|i| c.get_ud(&srv.url("/delay/2"), 1000 + i)).collect();
+        let batch: Vec<_> = (0..20u64)
+            .map(|i| c.get_ud(&srv.url("/delay/2"), 1000 + i))
+            .collect();
         got = 0;
         assert_eq!(
-            unsafe { httpring_client_wait_drain(c.0, buf.as_mut_ptr(), buf.len(), 20, 10_000, &mut got) },
+            unsafe {
+                httpring_client_wait_drain(c.0, buf.as_mut_ptr(), buf.len(), 20, 10_000, &mut got)
+            },
             HTTPRING_OK
         );
         assert!(got >= 20, "min 20, got {got}");
@@ -268,7 +274,9 @@ fn wait_drain_collects_every_completion_once() {
         let one = c.get_ud(&srv.url("/hello"), 7);
         let t = Instant::now();
         assert_eq!(
-            unsafe { httpring_client_wait_drain(c.0, buf.as_mut_ptr(), buf.len(), 5, 200, &mut got) },
+            unsafe {
+                httpring_client_wait_drain(c.0, buf.as_mut_ptr(), buf.len(), 5, 200, &mut got)
+            },
             HTTPRING_OK
         );
         assert_eq!(got, 1);

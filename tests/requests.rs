@@ -344,3 +344,32 @@ fn handles_read_reports_each_handle() {
         assert_eq!(c.free(h), httpring_code::HTTPRING_OK);
     }
 }
+
+/// The client remembers the last URL it parsed: repeats, alternations and a bad URL in
+/// between all go where they say.
+#[test]
+fn repeated_and_alternating_urls_reach_their_targets() {
+    let srv = TestServer::start();
+    let c = Client::new();
+    let (hello, json) = (srv.url("/hello"), srv.url("/json"));
+    for url in [&hello, &hello, &json, &hello, &json, &json] {
+        let (status, body) = c.fetch(url);
+        assert_eq!(status, 200);
+        let text = String::from_utf8(body).unwrap();
+        if url == &hello {
+            assert_eq!(text, "Hello, world!");
+        } else {
+            assert!(text.contains("\"ok\": true"), "{text}");
+        }
+    }
+    let bad = CString::new("http://[::1/").unwrap();
+    let mut h = 0;
+    assert_eq!(
+        unsafe { httpring_client_get(c.0, bad.as_ptr(), 0, &mut h) },
+        HTTPRING_ERR_INVALID_URL
+    );
+    // A URL that differs from the cached one only in its last byte.
+    assert_eq!(c.fetch(&srv.url("/hello")).1, b"Hello, world!");
+    assert_eq!(c.fetch(&srv.url("/status/204")).0, 204);
+    assert_eq!(c.fetch(&srv.url("/status/205")).0, 205);
+}

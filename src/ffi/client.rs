@@ -10,7 +10,7 @@ use super::handle::{completion_to_c, httpring_completion, httpring_handle};
 use super::ptr::{bytes, c_str, guard, guard_code, need, put, slice};
 use super::registry;
 use super::request::httpring_request;
-use crate::{millis, Client, Completion, Config, Handle, Request};
+use crate::{millis, Client, Completion, Config, Handle, Request, UrlCache};
 
 /// A client: a connection pool and a background runtime. Safe to use from any number of
 /// threads at once. The pointer is an opaque id: using it after `httpring_client_free`
@@ -261,12 +261,18 @@ fn submit(
     req: Request,
     out: *mut httpring_handle,
 ) -> httpring_code {
-    client_do(client, |c| {
-        let out = need(out)?;
-        let h = c.submit(req)?;
-        unsafe { put(out, h.0) };
-        Ok(HTTPRING_OK)
-    })
+    client_do(client, |c| submit_to(c, req, out))
+}
+
+fn submit_to(
+    c: &Client,
+    req: Request,
+    out: *mut httpring_handle,
+) -> Result<httpring_code, httpring_code> {
+    let out = need(out)?;
+    let h = c.submit(req)?;
+    unsafe { put(out, h.0) };
+    Ok(HTTPRING_OK)
 }
 
 /// Submits a built request. The request is consumed (freed) whatever the result. On
@@ -309,15 +315,15 @@ pub unsafe extern "C" fn httpring_client_send(
     user_data: u64,
     out: *mut httpring_handle,
 ) -> httpring_code {
-    guard_code(|| {
-        let mut req = unsafe { Request::new(c_str(method)?, c_str(url)?) };
+    client_do(client, |c| {
+        let mut req = unsafe { Request::new_cached(c_str(method)?, c_str(url)?, c.url_cache()) };
         for h in unsafe { slice(headers, nheaders)? } {
             let (n, v) = unsafe { (bytes(h.name, h.name_len)?, bytes(h.value, h.value_len)?) };
             req.add_header(n, v)?;
         }
         req.set_body(unsafe { bytes(body, body_len)? }.to_vec());
         req.set_user_data(user_data);
-        Ok(submit(client, req, out))
+        submit_to(c, req, out)
     })
 }
 
@@ -344,13 +350,16 @@ pub struct httpring_request_spec {
 }
 
 /// Builds an engine request from a spec; the first invalid field is reported by submit.
-unsafe fn request_from_spec(spec: &httpring_request_spec) -> Result<Request, httpring_code> {
+unsafe fn request_from_spec(
+    spec: &httpring_request_spec,
+    cache: &UrlCache,
+) -> Result<Request, httpring_code> {
     let method = if spec.method.is_null() {
         &b"GET"[..]
     } else {
         unsafe { c_str(spec.method)? }
     };
-    let mut req = Request::new(method, unsafe { c_str(spec.url)? });
+    let mut req = Request::new_cached(method, unsafe { c_str(spec.url)? }, cache);
     for h in unsafe { slice(spec.headers, spec.nheaders)? } {
         let (n, v) = unsafe { (bytes(h.name, h.name_len)?, bytes(h.value, h.value_len)?) };
         // An invalid header poisons the request; submit reports it.
@@ -390,7 +399,7 @@ pub unsafe extern "C" fn httpring_client_send_many(
         let mut built = Vec::with_capacity(n);
         let mut pre: Vec<Option<httpring_code>> = Vec::with_capacity(n);
         for spec in specs {
-            match unsafe { request_from_spec(spec) } {
+            match unsafe { request_from_spec(spec, c.url_cache()) } {
                 Ok(r) => {
                     built.push(r);
                     pre.push(None);
@@ -434,10 +443,10 @@ pub unsafe extern "C" fn httpring_client_get(
     user_data: u64,
     out: *mut httpring_handle,
 ) -> httpring_code {
-    guard_code(|| {
-        let mut req = Request::get(unsafe { c_str(url)? });
+    client_do(client, |c| {
+        let mut req = Request::new_cached(b"GET", unsafe { c_str(url)? }, c.url_cache());
         req.set_user_data(user_data);
-        Ok(submit(client, req, out))
+        submit_to(c, req, out)
     })
 }
 
@@ -455,14 +464,14 @@ pub unsafe extern "C" fn httpring_client_post(
     user_data: u64,
     out: *mut httpring_handle,
 ) -> httpring_code {
-    guard_code(|| {
-        let mut req = Request::new(b"POST", unsafe { c_str(url)? });
+    client_do(client, |c| {
+        let mut req = Request::new_cached(b"POST", unsafe { c_str(url)? }, c.url_cache());
         if !content_type.is_null() {
             req.add_header(b"content-type", unsafe { c_str(content_type)? })?;
         }
         req.set_body(unsafe { bytes(body, body_len)? }.to_vec());
         req.set_user_data(user_data);
-        Ok(submit(client, req, out))
+        submit_to(c, req, out)
     })
 }
 
