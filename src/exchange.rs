@@ -110,6 +110,11 @@ impl Exchange {
         }
     }
 
+    /// Forgets the task (it has finished its work) without stopping it.
+    pub(crate) fn detach_task(&self) {
+        drop(self.task.lock().unwrap_or_else(|p| p.into_inner()).take());
+    }
+
     /// Stops the task, if it still runs. Dropping its future closes its connection.
     pub(crate) fn abort_task(&self) {
         if let Some(t) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {

@@ -41,6 +41,10 @@ pub(crate) async fn run(shared: Arc<Shared>, ex: Arc<Exchange>, req: Box<Request
     let outcome = Box::pin(execute(&shared, req, ex.started)).await;
     std::mem::forget(guard);
     shared.complete(&ex, outcome, true);
+    // Nothing left to abort. Dropped here, the handle's reference lets the runtime free
+    // the task on its own thread when it ends, not the caller's thread when it frees the
+    // request's handle.
+    ex.detach_task();
 }
 
 struct CompleteOnDrop<'a> {
@@ -74,7 +78,13 @@ async fn execute(shared: &Shared, req: Box<Request>, started: Instant) -> Result
     match limits.total {
         Some(total) => {
             let deadline = tokio::time::Instant::from_std(started) + total;
-            match tokio::time::timeout_at(deadline, send(shared, req, &limits, started)).await {
+            // Boxed: no total timeout is the default, and this branch would otherwise add a
+            // timer entry to every request's future.
+            let limited = Box::pin(tokio::time::timeout_at(
+                deadline,
+                send(shared, req, &limits, started),
+            ));
+            match limited.await {
                 Ok(r) => r,
                 Err(_) => Err(Error::new(
                     ErrorKind::Timeout,
@@ -271,18 +281,21 @@ async fn obtain(shared: &Shared, key: &PoolKey, limits: &Limits) -> Result<Conn>
         // Boxed: connecting (DNS, proxy, TLS) is a large state machine that most requests,
         // which reuse a connection, never enter; inline it would make every request's
         // future (and the copies tokio makes of it) several times bigger.
-        let connect = Box::pin(shared.connector.connect(key));
-        let conn = within(limits.connect, connect, || {
-            Error::new(
-                ErrorKind::ConnectTimeout,
-                format!(
-                    "could not connect to {} within the connect timeout of {:?}",
-                    key.authority,
-                    limits.connect.unwrap_or_default()
-                ),
-            )
-        })
-        .await??;
+        let connect = Box::pin(within(
+            limits.connect,
+            shared.connector.connect(key),
+            || {
+                Error::new(
+                    ErrorKind::ConnectTimeout,
+                    format!(
+                        "could not connect to {} within the connect timeout of {:?}",
+                        key.authority,
+                        limits.connect.unwrap_or_default()
+                    ),
+                )
+            },
+        ));
+        let conn = connect.await??;
         if conn.is_h2() {
             return Ok(shared.pool.share(key.clone(), conn));
         }
