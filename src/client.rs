@@ -321,11 +321,12 @@ impl Client {
         loop {
             self.drain(out, start + max);
             let have = out.len() - start;
-            if have >= min || max == 0 {
+            // A closed client completes nothing more: hand over what there is.
+            if have >= min || max == 0 || self.is_closed() {
                 return;
             }
             let need = min - have;
-            if !self.block(deadline, || hub.queued() >= need) {
+            if !self.block(deadline, || hub.queued() >= need || self.is_closed()) {
                 self.drain(out, start + max);
                 return;
             }
@@ -368,6 +369,8 @@ impl Client {
         for ex in self.shared.table.all() {
             self.shared.cancel(&ex, "cancelled: the client was closed");
         }
+        // A wait_drain for more completions than were in flight would otherwise wait on.
+        self.shared.hub.wake_waiters();
         if let Some(rt) = self.runtime.get() {
             rt.shutdown();
         }

@@ -255,6 +255,21 @@ impl Hub {
         r
     }
 
+    /// Wakes every waiter (blocked or driving) to look at its condition again: the client
+    /// is closing, which may make a condition true that no completion will announce.
+    pub fn wake_waiters(&self) {
+        {
+            let _g = lock(&self.wait_lock);
+            self.wait_cv.notify_all();
+        }
+        let woken = {
+            let mut w = lock(&self.wakers);
+            self.has_wakers.store(false, Ordering::SeqCst);
+            std::mem::take(&mut *w)
+        };
+        woken.into_iter().for_each(Waker::wake);
+    }
+
     /// Drops every registered waker (the client is closing: nobody drives any more).
     pub fn clear_wakers(&self) {
         lock(&self.wakers).clear();

@@ -298,3 +298,47 @@ fn wait_drain_collects_every_completion_once() {
         HTTPRING_ERR_INVALID_ARGUMENT
     );
 }
+
+/// Freeing the client ends a `wait_drain` that asked for more completions than will ever
+/// come, whether or not the waiting thread drives the runtime.
+#[test]
+fn freeing_the_client_ends_a_wait_drain_for_more() {
+    let srv = TestServer::start();
+    for drives in [true, false] {
+        let c = Client::with(|cfg| {
+            assert_eq!(httpring_config_set_wait_drives_io(cfg, drives), HTTPRING_OK);
+        });
+        let h = c.get(&srv.url("/stall"));
+        let ptr = c.0 as usize;
+        let waiter = std::thread::spawn(move || {
+            let mut buf: Vec<httpring_completion> = vec![unsafe { std::mem::zeroed() }; 16];
+            let mut got = usize::MAX;
+            let t = Instant::now();
+            let code = unsafe {
+                httpring_client_wait_drain(
+                    ptr as *const httpring_client,
+                    buf.as_mut_ptr(),
+                    buf.len(),
+                    10,
+                    60_000,
+                    &mut got,
+                )
+            };
+            (code, got, ms_since(t))
+        });
+        std::thread::sleep(Duration::from_millis(150));
+        let _ = h;
+        let t = Instant::now();
+        drop(c);
+        assert!(ms_since(t) < 5000, "client free took {} ms", ms_since(t));
+        let (code, got, took) = waiter.join().expect("waiter");
+        assert!(
+            took < 5000,
+            "wait_drain lasted {took} ms (drives: {drives})"
+        );
+        assert!(
+            (code == HTTPRING_OK && got <= 1) || code == HTTPRING_ERR_CLIENT_CLOSED,
+            "{code:?} {got}"
+        );
+    }
+}
