@@ -138,13 +138,18 @@ impl Hub {
             self.wait_cv.notify_all();
         }
         if self.has_wakers.load(Ordering::SeqCst) {
-            let woken = {
-                let mut w = lock(&self.wakers);
-                self.has_wakers.store(false, Ordering::SeqCst);
-                std::mem::take(&mut *w)
-            };
-            woken.into_iter().for_each(Waker::wake);
+            self.wake_drivers();
         }
+    }
+
+    /// Wakes the callers that drive the runtime while they wait.
+    fn wake_drivers(&self) {
+        let woken = {
+            let mut w = lock(&self.wakers);
+            self.has_wakers.store(false, Ordering::SeqCst);
+            std::mem::take(&mut *w)
+        };
+        woken.into_iter().for_each(Waker::wake);
     }
 
     /// Signals the fd if completions were published since the last signal. Called when a
@@ -262,12 +267,7 @@ impl Hub {
             let _g = lock(&self.wait_lock);
             self.wait_cv.notify_all();
         }
-        let woken = {
-            let mut w = lock(&self.wakers);
-            self.has_wakers.store(false, Ordering::SeqCst);
-            std::mem::take(&mut *w)
-        };
-        woken.into_iter().for_each(Waker::wake);
+        self.wake_drivers();
     }
 
     /// Drops every registered waker (the client is closing: nobody drives any more).
