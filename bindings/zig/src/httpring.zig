@@ -291,6 +291,16 @@ pub const Client = struct {
         return buf[0..n];
     }
 
+    /// Blocks up to `timeout_ms` (null: forever) until at least `min` completions
+    /// (1..=`buf.len`) are in `buf`, then returns the filled part (shorter only on timeout).
+    /// While it waits, this thread runs the client's I/O itself: a loop of `waitDrain` and
+    /// resubmit needs no event loop and no second thread.
+    pub fn waitDrain(self: Client, buf: []Completion, min: usize, timeout_ms: ?u64) Error![]Completion {
+        var n: usize = 0;
+        try check(c.httpring_client_wait_drain(self.raw, @ptrCast(buf.ptr), buf.len, min, timeoutArg(timeout_ms), &n));
+        return buf[0..n];
+    }
+
     /// Blocks up to `timeout_ms` (null: forever) until the completion fd is readable.
     /// For programs without an event loop of their own; returns false on timeout.
     pub fn waitReadable(self: Client, timeout_ms: ?u31) std.posix.PollError!bool {

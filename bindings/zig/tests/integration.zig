@@ -284,6 +284,43 @@ test "completion fd loop: 1000 requests, each drained exactly once" {
     try testing.expect(wakeups < total);
 }
 
+test "waitDrain loop without an fd: 500 requests, each handed over once, batches of 8+" {
+    const total = 500;
+    const window = 64;
+    var buf: [512]u8 = undefined;
+    var client = try Client.init(.{});
+    defer client.deinit();
+
+    var seen: [total]u8 = @splat(0);
+    var submitted: usize = 0;
+    var completed: usize = 0;
+    var batch: [64]Completion = undefined;
+    while (completed < total) {
+        while (submitted < total and submitted - completed < window) : (submitted += 1) {
+            _ = try client.send(.{ .url = try url(&buf, "/hello", .{}), .user_data = submitted });
+        }
+        const want = @min(8, submitted - completed);
+        const done = try client.waitDrain(&batch, want, 10_000);
+        try testing.expect(done.len >= want); // not a timeout
+        for (done) |completion| {
+            const i = completion.user_data;
+            try testing.expect(i < total);
+            try testing.expectEqual(@as(u8, 0), seen[i]);
+            seen[i] += 1;
+            try completion.result();
+            var h = client.handle(completion.id);
+            try testing.expectEqualStrings("Hello, world!", (try h.response()).body);
+            h.deinit();
+            completed += 1;
+        }
+    }
+    for (seen) |n| try testing.expectEqual(@as(u8, 1), n);
+    try testing.expectEqual(@as(usize, 0), try client.liveHandles());
+    // Nothing in flight: a short wait times out empty.
+    try testing.expectEqual(@as(usize, 0), (try client.waitDrain(&batch, 1, 20)).len);
+    try testing.expectError(error.InvalidArgument, client.waitDrain(batch[0..4], 5, 0));
+}
+
 test "invalid requests fail at submit with their own error and no handle" {
     var buf: [512]u8 = undefined;
     var client = try Client.init(.{});
