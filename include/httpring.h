@@ -293,7 +293,8 @@ httpring_code httpring_client_free(struct httpring_client *client);
 // queue; `httpring_client_drain` empties the queue and clears readiness. Watch it for
 // reading (epoll/poll/select, asyncio `add_reader`), level-triggered; never read or close
 // it yourself. Completions are announced at most once per runtime tick, so one wake-up
-// usually carries many. Returns -1 for an invalid client.
+// usually carries many (and rarely one finds nothing left: drain then returns 0). Returns
+// -1 for an invalid client.
 int httpring_client_fd(const struct httpring_client *client);
 
 // Moves up to `cap` completions into `out` and stores how many in `*count`. Each completed

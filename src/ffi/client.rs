@@ -82,7 +82,8 @@ fn client_do(
 /// queue; `httpring_client_drain` empties the queue and clears readiness. Watch it for
 /// reading (epoll/poll/select, asyncio `add_reader`), level-triggered; never read or close
 /// it yourself. Completions are announced at most once per runtime tick, so one wake-up
-/// usually carries many. Returns -1 for an invalid client.
+/// usually carries many (and rarely one finds nothing left: drain then returns 0). Returns
+/// -1 for an invalid client.
 #[no_mangle]
 pub extern "C" fn httpring_client_fd(client: *const httpring_client) -> c_int {
     guard(-1, || match registry::lookup(client) {
