@@ -177,8 +177,6 @@ class Client(BaseClient):
         self._mailbox: Dict[int, Tuple[int, int, int]] = {}
         self._user_completions: List[Tuple[int, int, int, int]] = []
         self._handles: "weakref.WeakValueDictionary[int, Handle]" = weakref.WeakValueDictionary()
-        #: Threads inside send_many's collect loop.
-        self._collectors = 0
         self._batch_seq = 0
 
     # --- lifecycle ---
@@ -428,23 +426,6 @@ class Client(BaseClient):
     ) -> None:
         engine = self._engine
         wanted: Set[int] = set(by_uid)
-        with self._cv:
-            self._collectors += 1
-        try:
-            self._collect_loop(engine, by_uid, wanted, items, results, s)
-        finally:
-            with self._cv:
-                self._collectors -= 1
-
-    def _collect_loop(
-        self,
-        engine: Engine,
-        by_uid: Dict[int, Tuple[int, int]],
-        wanted: Set[int],
-        items: List[Tuple[Prepared, str, str]],
-        results: List[Any],
-        s: Scratch,
-    ) -> None:
         while wanted:
             mine = []
             with self._cv:
@@ -466,20 +447,7 @@ class Client(BaseClient):
                     continue
             if pump:
                 try:
-                    if self._collectors == 1:
-                        # Nobody else collects: wait (running the I/O) until the whole
-                        # batch is done, then take it in one drain and one read.
-                        hs = [h for _, h in by_uid.values()]
-                        code = engine.lib.httpring_handle_wait_all(
-                            engine.ptr, (ctypes.c_uint64 * len(hs))(*hs), len(hs), _WAIT_SLICE_MS
-                        )
-                        if code not in (_ffi.HTTPRING_OK, _ffi.HTTPRING_PENDING):
-                            if code == _ffi.HTTPRING_ERR_CLIENT_CLOSED:
-                                engine.check_open()
-                            raise from_code(code)
-                        self._pump(block=False)
-                    else:
-                        self._pump(block=True)
+                    self._pump(block=True)
                 finally:
                     with self._cv:
                         self._pumping = False
