@@ -359,10 +359,7 @@ class AsyncClient(BaseClient):
     ) -> Response:
         # The body of request(), repeated so a GET is a single coroutine.
         if params is None and headers is None and timeout is USE_CLIENT_DEFAULT:
-            hit = self._get_cache.get(url)
-            if hit is None:
-                hit = self._cache_get(url)
-            prep, url_s = hit
+            prep, url_s = self._get_prepared(url)
         else:
             prep, _, url_s = self._prepare("GET", url, params, headers, None, None, None, timeout)
         d = self._dispatcher

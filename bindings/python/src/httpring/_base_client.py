@@ -194,13 +194,18 @@ class BaseClient:
         tmo = None if timeout is USE_CLIENT_DEFAULT else prepare_timeout(timeout)
         return (method_b, url_b, pairs, body, tmo), method, url_s
 
-    def _cache_get(self, url: Any) -> Tuple[Prepared, str]:
-        prep, _, url_s = self._prepare("GET", url)
-        if url.__class__ is str:
+    def _get_prepared(self, url: Any) -> Tuple[Prepared, str]:
+        """A plain GET of ``url``, prepared once per str URL (a per-client cache)."""
+        if url.__class__ is not str:
+            prep, _, url_s = self._prepare("GET", url)
+            return prep, url_s
+        hit = self._get_cache.get(url)
+        if hit is None:
+            prep, _, url_s = self._prepare("GET", url)
             if len(self._get_cache) >= _URL_CACHE_SIZE:
                 self._get_cache.clear()
-            self._get_cache[url] = (prep, url_s)
-        return prep, url_s
+            hit = self._get_cache[url] = (prep, url_s)
+        return hit
 
     def build_request(
         self,
@@ -230,11 +235,7 @@ class BaseClient:
             )
         if isinstance(request, tuple):
             return self._prepare(request[0], request[1])
-        hit = self._get_cache.get(request) if request.__class__ is str else None
-        if hit is None:
-            prep, url_s = self._cache_get(request)
-        else:
-            prep, url_s = hit
+        prep, url_s = self._get_prepared(request)
         return prep, "GET", url_s
 
     # --- redirects ---
