@@ -1,14 +1,13 @@
 //! One request's shared state: written once by whoever completes it, read by the caller.
 
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
-
-use tokio::task::AbortHandle;
 
 use crate::error::{ErrorKind, Result};
 use crate::handle::Handle;
 use crate::response::Response;
+use crate::worker::Mailbox;
 
 /// Where a request stands. Streaming will add a "data available" state between the two.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -39,8 +38,8 @@ pub struct Exchange {
     pub(crate) started: Instant,
     state: AtomicU8,
     outcome: OnceLock<Result<Response>>,
-    /// The task running the request, so cancel can stop it; set right after spawn.
-    task: Mutex<Option<AbortHandle>>,
+    /// The worker running the request, so cancel can stop it; set before it gets the job.
+    task: Mutex<Option<Arc<Mailbox>>>,
 }
 
 impl Exchange {
@@ -99,26 +98,30 @@ impl Exchange {
             .store(if ok { DONE } else { FAILED }, Ordering::SeqCst);
     }
 
-    /// Remembers the running task; aborts it at once if the exchange already completed
-    /// (a cancel that raced the spawn).
-    pub(crate) fn attach_task(&self, task: AbortHandle) {
+    /// Remembers the worker; stops it at once if the exchange already completed (a cancel
+    /// that raced the hand-over).
+    pub(crate) fn attach_task(&self, worker: Arc<Mailbox>) {
         let mut slot = self.task.lock().unwrap_or_else(|p| p.into_inner());
         if self.is_complete() {
-            task.abort();
+            worker.stop(self.handle);
         } else {
-            *slot = Some(task);
+            *slot = Some(worker);
         }
     }
 
-    /// Forgets the task (it has finished its work) without stopping it.
+    /// Forgets the worker (the request has completed) without stopping it; clears a stop
+    /// that came in the meantime, so it cannot hit the worker's next request.
     pub(crate) fn detach_task(&self) {
-        drop(self.task.lock().unwrap_or_else(|p| p.into_inner()).take());
+        if let Some(w) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            w.forget_stop(self.handle);
+        }
     }
 
-    /// Stops the task, if it still runs. Dropping its future closes its connection.
+    /// Stops the request's work, if it still runs. Dropping it closes its connection.
     pub(crate) fn abort_task(&self) {
-        if let Some(t) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            t.abort();
+        let slot = self.task.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = slot.as_ref() {
+            w.stop(self.handle);
         }
     }
 }

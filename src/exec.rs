@@ -20,6 +20,7 @@ use crate::exchange::Exchange;
 use crate::pool::{Conn, Gate, PoolKey};
 use crate::request::Request;
 use crate::response::Response;
+use crate::worker::{Job, Mailbox};
 
 /// The limits in force for one request, after per-request overrides.
 struct Limits {
@@ -29,22 +30,51 @@ struct Limits {
     max_body: u64,
 }
 
-/// The task body: runs the request and completes its exchange exactly once. If the task is
-/// aborted (cancel, client closed) or panics, the guard completes the exchange instead.
-pub(crate) async fn run(shared: Arc<Shared>, ex: Arc<Exchange>, req: Box<Request>) {
-    let guard = CompleteOnDrop {
-        shared: &shared,
-        ex: &ex,
-    };
-    // Boxed: the request's state machine is several KiB, and tokio copies a task's future
-    // when it is spawned and again when it finishes; a box keeps those copies small.
-    let outcome = Box::pin(execute(&shared, req, ex.started)).await;
-    std::mem::forget(guard);
-    shared.complete(&ex, outcome, true);
-    // Nothing left to abort. Dropped here, the handle's reference lets the runtime free
-    // the task on its own thread when it ends, not the caller's thread when it frees the
-    // request's handle.
-    ex.detach_task();
+/// A request task: runs its request and completes its exchange exactly once (if the task
+/// is dropped (client closed) or panics, the guard completes it instead). While its HTTP/1.1
+/// connection stays fit for reuse, the task parks with it in the pool and runs the next
+/// request the dispatcher hands it (see `worker`).
+pub(crate) async fn run(shared: Arc<Shared>, mailbox: Arc<Mailbox>, first: Job) {
+    mailbox.start().await;
+    let mut job = first;
+    loop {
+        let Job { ex, req, conn } = job;
+        let guard = CompleteOnDrop {
+            shared: &shared,
+            ex: &ex,
+        };
+        let mut kept = None;
+        let handle = ex.handle;
+        let outcome = mailbox
+            .stoppable(handle, execute(&shared, req, ex.started, conn, &mut kept))
+            .await;
+        let Some(outcome) = outcome else {
+            // Cancelled (already completed as such); its connection is dropped with it.
+            drop(guard);
+            ex.detach_task();
+            return;
+        };
+        std::mem::forget(guard);
+        shared.complete(&ex, outcome, true);
+        ex.detach_task();
+        drop(ex);
+        let Some((key, conn)) = kept else { return };
+        if !shared.pool.put(key, conn, Some(mailbox.clone())) {
+            return;
+        }
+        match mailbox.next().await {
+            Some(next) => job = next,
+            None => return,
+        }
+    }
+}
+
+/// The pool key a request's URL maps to; None without a host.
+pub(crate) fn pool_key(req: &Request) -> Option<PoolKey> {
+    Some(PoolKey {
+        https: req.uri.scheme() == Some(&http::uri::Scheme::HTTPS),
+        authority: req.uri.authority()?.clone(),
+    })
 }
 
 struct CompleteOnDrop<'a> {
@@ -66,7 +96,15 @@ impl Drop for CompleteOnDrop<'_> {
     }
 }
 
-async fn execute(shared: &Shared, req: Box<Request>, started: Instant) -> Result<Response> {
+/// Runs one request on `conn` (handed over with the request) or a pooled or new connection;
+/// leaves an HTTP/1.1 connection that can take another request in `kept`.
+async fn execute(
+    shared: &Shared,
+    req: Box<Request>,
+    started: Instant,
+    conn: Option<Conn>,
+    kept: &mut Option<(PoolKey, Conn)>,
+) -> Result<Response> {
     let cfg = &shared.config;
     let o = req.timeouts;
     let limits = Limits {
@@ -82,7 +120,7 @@ async fn execute(shared: &Shared, req: Box<Request>, started: Instant) -> Result
             // timer entry to every request's future.
             let limited = Box::pin(tokio::time::timeout_at(
                 deadline,
-                send(shared, req, &limits, started),
+                send(shared, req, &limits, started, conn, kept),
             ));
             match limited.await {
                 Ok(r) => r,
@@ -92,7 +130,7 @@ async fn execute(shared: &Shared, req: Box<Request>, started: Instant) -> Result
                 )),
             }
         }
-        None => send(shared, req, &limits, started).await,
+        None => send(shared, req, &limits, started, conn, kept).await,
     }
 }
 
@@ -101,36 +139,49 @@ async fn send(
     req: Box<Request>,
     limits: &Limits,
     started: Instant,
+    mut given: Option<Conn>,
+    kept: &mut Option<(PoolKey, Conn)>,
 ) -> Result<Response> {
-    let authority = req
-        .uri
-        .authority()
-        .cloned()
-        .ok_or_else(|| Error::new(ErrorKind::InvalidUrl, "URL has no host"))?;
-    let key = PoolKey {
-        https: req.uri.scheme() == Some(&http::uri::Scheme::HTTPS),
-        authority,
-    };
+    let key = pool_key(&req).ok_or_else(|| Error::new(ErrorKind::InvalidUrl, "URL has no host"))?;
     let url = req.url.clone();
-    let mut parts = Parts::new(shared, *req);
+    let parts = Parts::new(shared, *req);
     let mut retried = false;
     let (mut conn, resp) = loop {
-        let mut conn = obtain(shared, &key, limits).await?;
-        let sent = within(limits.read, conn.send(parts.build(&conn)?), || {
+        let mut conn = match given.take() {
+            Some(mut c) => {
+                if c.ready().await {
+                    c
+                } else {
+                    obtain(shared, &key, limits).await?
+                }
+            }
+            None => obtain(shared, &key, limits).await?,
+        };
+        let wire = parts.build(&conn)?;
+        let mut timer = conn.read_timer.take();
+        let sent = within_reusing(&mut timer, limits.read, conn.send(wire), || {
             read_timeout_error(limits.read, "waiting for the response head")
         })
         .await?;
+        // HTTP/2 connections are shared by concurrent requests: each keeps its own timer.
+        if !conn.is_h2() {
+            conn.read_timer = timer;
+        }
         match sent {
             Ok(resp) => break (conn, resp),
             Err(mut e) => {
-                // A pooled connection the server closed just before we wrote: the request
-                // was never sent, so it is safe to send it once more on a new connection.
-                if let Some(back) = e.take_message().filter(|_| conn.reused && !retried) {
+                // A pooled connection the server had closed: either hyper saw it before
+                // writing (the request comes back unsent), or the server reset it without
+                // answering. Either way the request goes once more on a new connection,
+                // the second case only for idempotent methods (RFC 9110 §9.2.2), as curl
+                // and browsers do.
+                let unsent = e.take_message().is_some();
+                let err = e.into_error();
+                if conn.reused && !retried && (unsent || parts.idempotent() && stale(&err)) {
                     retried = true;
-                    parts.headers = back.into_parts().0.headers;
                     continue;
                 }
-                return Err(map_hyper(e.into_error(), "sending the request"));
+                return Err(map_hyper(err, "sending the request"));
             }
         }
     };
@@ -151,7 +202,7 @@ async fn send(
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
     if !close && !conn.is_h2() {
         conn.reused = false;
-        shared.pool.put(key, conn);
+        *kept = Some((key, conn));
     }
     Ok(Response::new(
         head.status.as_u16(),
@@ -164,20 +215,20 @@ async fn send(
 }
 
 /// The request's pieces, kept so it can be rebuilt for a retry or for another protocol.
-struct Parts {
+struct Parts<'a> {
     method: Method,
     uri: Uri,
     /// The URL text `uri` was parsed from (and shares memory with).
     url: Bytes,
-    /// Moved into the wire request (no copy); a retry gets them back from hyper.
+    /// The request's own headers (usually none); the client's defaults join them per send.
     headers: HeaderMap,
+    defaults: &'a HeaderMap,
     body: Bytes,
 }
 
-impl Parts {
-    /// Merges the client's default headers under the request's own and adds
-    /// Content-Length for bodies.
-    fn new(shared: &Shared, req: Request) -> Parts {
+impl<'a> Parts<'a> {
+    /// Adds Content-Length for bodies.
+    fn new(shared: &'a Shared, req: Request) -> Parts<'a> {
         let Request {
             method,
             uri,
@@ -186,11 +237,6 @@ impl Parts {
             body,
             ..
         } = req;
-        for (name, value) in &shared.config.default_headers {
-            if !headers.contains_key(name) {
-                headers.append(name.clone(), value.clone());
-            }
-        }
         let wants_length =
             !body.is_empty() || matches!(method, Method::POST | Method::PUT | Method::PATCH);
         if wants_length && !headers.contains_key(CONTENT_LENGTH) {
@@ -201,15 +247,27 @@ impl Parts {
             uri,
             url,
             headers,
+            defaults: &shared.config.default_headers,
             body,
         }
     }
 
-    /// The wire request for `conn`: HTTP/1.1 gets an origin-form target (absolute-form
-    /// through an HTTP proxy) and a Host header; HTTP/2 gets the absolute URI, from which
-    /// hyper derives `:scheme` and `:authority`.
-    fn build(&mut self, conn: &Conn) -> Result<http::Request<Full<Bytes>>> {
-        let mut headers = std::mem::take(&mut self.headers);
+    fn idempotent(&self) -> bool {
+        self.method.is_idempotent()
+    }
+
+    /// The wire request for `conn`: the request's headers, then the client's defaults it
+    /// does not override. HTTP/1.1 gets an origin-form target (absolute-form through an
+    /// HTTP proxy) and a Host header; HTTP/2 gets the absolute URI, from which hyper
+    /// derives `:scheme` and `:authority`.
+    fn build(&self, conn: &Conn) -> Result<http::Request<Full<Bytes>>> {
+        // Cloning an empty map allocates nothing; the defaults' values share memory.
+        let mut headers = self.headers.clone();
+        for (name, value) in self.defaults {
+            if !self.headers.contains_key(name) {
+                headers.append(name.clone(), value.clone());
+            }
+        }
         let uri = if conn.is_h2() {
             self.uri.clone()
         } else {
@@ -235,7 +293,26 @@ impl Parts {
     }
 }
 
-impl Parts {
+/// A failure that means the server closed or reset a reused connection before answering.
+fn stale(e: &hyper::Error) -> bool {
+    if e.is_incomplete_message() {
+        return true;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            return matches!(
+                io.kind(),
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
+            );
+        }
+        source = s.source();
+    }
+    false
+}
+
+impl Parts<'_> {
     /// The Host header: the URL's authority without user info, sharing the URL's bytes.
     fn host(&self) -> Result<HeaderValue> {
         let authority = self.uri.authority().map(|a| a.as_str()).unwrap_or("");
@@ -362,6 +439,31 @@ async fn read_body(mut body: Incoming, declared: Option<u64>, limits: &Limits) -
     } else {
         buf.freeze()
     })
+}
+
+/// Like [`within`], with a timer kept by the caller for its next use (see `Conn::read_timer`).
+async fn within_reusing<F: Future>(
+    timer: &mut Option<Pin<Box<tokio::time::Sleep>>>,
+    limit: Option<Duration>,
+    fut: F,
+    on_timeout: impl FnOnce() -> Error,
+) -> Result<F::Output> {
+    let Some(d) = limit else {
+        return Ok(fut.await);
+    };
+    let deadline = tokio::time::Instant::now() + d;
+    let timer = match timer {
+        Some(t) => {
+            t.as_mut().reset(deadline);
+            t
+        }
+        None => timer.insert(Box::pin(tokio::time::sleep_until(deadline))),
+    };
+    tokio::select! {
+        biased;
+        out = fut => Ok(out),
+        _ = timer.as_mut() => Err(on_timeout()),
+    }
 }
 
 /// Runs `fut` under an optional time limit; `on_timeout` builds the error.

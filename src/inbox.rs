@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 use crate::client::Shared;
 use crate::exchange::Exchange;
 use crate::request::Request;
+use crate::worker::{Job, Mailbox};
 
 #[derive(Default)]
 pub struct Inbox {
@@ -55,7 +56,8 @@ impl Inbox {
         }
     }
 
-    /// The dispatcher: spawns a task per queued request, skipping requests that were
+    /// The dispatcher: hands each queued request to a worker parked with an idle
+    /// connection to its origin, or spawns a task for it; skips requests that were
     /// cancelled or freed before they got here.
     pub async fn dispatch(self: Arc<Self>, shared: Weak<Shared>) {
         let mut batch = Vec::new();
@@ -77,8 +79,23 @@ impl Inbox {
                     if ex.is_complete() {
                         continue;
                     }
-                    let task = tokio::spawn(crate::exec::run(shared.clone(), ex.clone(), req));
-                    ex.attach_task(task.abort_handle());
+                    let parked = crate::exec::pool_key(&req).and_then(|k| shared.pool.take_parked(&k));
+                    match parked {
+                        Some((worker, conn)) => {
+                            ex.attach_task(worker.clone());
+                            worker.give(Job {
+                                ex,
+                                req,
+                                conn: Some(conn),
+                            });
+                        }
+                        None => {
+                            let worker = Arc::new(Mailbox::default());
+                            ex.attach_task(worker.clone());
+                            let job = Job { ex, req, conn: None };
+                            tokio::spawn(crate::exec::run(shared.clone(), worker, job));
+                        }
+                    }
                 }
             }
         }

@@ -21,6 +21,7 @@ mod request;
 mod response;
 mod runtime;
 mod tls;
+mod worker;
 
 pub mod ffi;
 

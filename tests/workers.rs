@@ -1,0 +1,198 @@
+//! Request tasks that park with their keep-alive connection and run the next request for
+//! the same origin: cancel must reach exactly the request named, a connection the server
+//! closed while parked must not fail the next request, and the pool's limits still apply.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use httpring::ffi::*;
+use httpring_code::*;
+use httpring_state::*;
+
+fn stats(c: &Client) -> httpring_stats {
+    let mut s = httpring_stats::default();
+    assert_eq!(unsafe { httpring_client_stats(c.0, &mut s) }, HTTPRING_OK);
+    s
+}
+
+#[test]
+fn late_cancels_do_not_reach_the_next_request_on_the_connection() {
+    let srv = TestServer::start();
+    let c = Client::new();
+    for i in 0..300 {
+        let h = c.get(&srv.url("/hello"));
+        assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "{i}: {}", c.message(h));
+        // Cancelling a finished request changes nothing, and the task that ran it (parked
+        // with the connection by now, or about to be) runs the next request unharmed.
+        assert_eq!(httpring_handle_cancel(c.0, h), HTTPRING_OK);
+        assert_eq!(c.error(h), HTTPRING_OK);
+        c.free(h);
+    }
+    assert_eq!(srv.connections(), 1);
+}
+
+#[test]
+fn cancel_stops_the_request_a_parked_task_took_over() {
+    let srv = TestServer::start();
+    let c = Client::new();
+    // Two connections, each with a parked task.
+    let a = c.get(&srv.url("/delay/50"));
+    let b = c.get(&srv.url("/delay/50"));
+    assert_eq!(c.wait(a), HTTPRING_STATE_DONE);
+    assert_eq!(c.wait(b), HTTPRING_STATE_DONE);
+    c.free(a);
+    c.free(b);
+    assert_eq!(srv.connections(), 2);
+    assert_eq!(stats(&c).pooled_connections, 2);
+
+    // Both parked tasks take a request; cancelling one leaves the other running.
+    let stalled = c.get(&srv.url("/stall"));
+    let slow = c.get(&srv.url("/delay/200"));
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(httpring_handle_cancel(c.0, stalled), HTTPRING_OK);
+    assert_eq!(c.wait(stalled), HTTPRING_STATE_FAILED);
+    assert_eq!(c.error(stalled), HTTPRING_ERR_CANCELLED);
+    assert_eq!(c.wait(slow), HTTPRING_STATE_DONE, "{}", c.message(slow));
+    assert_eq!(c.response(slow).status, 200);
+    c.free(stalled);
+    c.free(slow);
+    // The cancelled request's connection was closed; the other one is back in the pool.
+    assert_eq!(srv.connections(), 2);
+    assert_eq!(stats(&c).pooled_connections, 1);
+    assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
+    assert_eq!(srv.connections(), 2);
+}
+
+/// A server that answers one request per connection, keep-alive in words, then closes the
+/// socket without saying so: every pooled connection is dead by the time it is used again.
+fn one_shot_server() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { return };
+            count.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let mut got = Vec::new();
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        }
+    });
+    (url, accepted)
+}
+
+#[test]
+fn a_connection_closed_while_parked_does_not_fail_the_next_request() {
+    let (url, accepted) = one_shot_server();
+    let c = Client::new();
+    for i in 0..20 {
+        let (status, body) = c.fetch(&url);
+        assert_eq!((status, body.as_slice()), (200, &b"ok"[..]), "request {i}");
+        // Sometimes the close is seen before the next request, sometimes only when it is
+        // sent: both must end in a new connection.
+        if i % 2 == 0 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 20);
+}
+
+#[test]
+fn idle_limits_apply_to_parked_tasks() {
+    let srv = TestServer::start();
+    // At most one idle connection per host: of four concurrent requests' connections, one
+    // is kept.
+    let c = Client::with(|cfg| {
+        assert_eq!(httpring_config_set_pool_max_idle_per_host(cfg, 1), HTTPRING_OK);
+        assert_eq!(httpring_config_set_pool_idle_timeout_ms(cfg, 200), HTTPRING_OK);
+    });
+    let hs: Vec<_> = (0..4).map(|_| c.get(&srv.url("/delay/50"))).collect();
+    for &h in &hs {
+        assert_eq!(c.wait(h), HTTPRING_STATE_DONE);
+        c.free(h);
+    }
+    assert_eq!(srv.connections(), 4);
+    assert_eq!(stats(&c).pooled_connections, 1);
+    assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
+    assert_eq!(srv.connections(), 4);
+    // Past the idle timeout the sweep (every second at least) drops it and its task.
+    let t = Instant::now();
+    while stats(&c).pooled_connections > 0 && t.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(stats(&c).pooled_connections, 0);
+    assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
+    assert_eq!(srv.connections(), 5);
+}
+
+#[test]
+fn many_requests_with_cancels_complete_exactly_once() {
+    let srv = TestServer::start();
+    let c = Client::new();
+    let mut outstanding = Vec::new();
+    let mut next = 0u64;
+    let (mut ok, mut cancelled) = (0, 0);
+    let fd = httpring_client_fd(c.0);
+    let mut seen = std::collections::HashSet::new();
+    while next < 3_000 || !outstanding.is_empty() {
+        while next < 3_000 && outstanding.len() < 64 {
+            let path = if next % 3 == 0 { "/delay/1" } else { "/hello" };
+            let h = c.get_ud(&srv.url(path), next);
+            if next % 7 == 0 {
+                assert_eq!(httpring_handle_cancel(c.0, h), HTTPRING_OK);
+            }
+            outstanding.push(h);
+            next += 1;
+        }
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        assert!(unsafe { libc::poll(&mut p, 1, 10_000) } > 0, "no completion in 10 s");
+        let blank = httpring_completion {
+            handle: 0,
+            user_data: 0,
+            code: HTTPRING_OK,
+            status: 0,
+        };
+        let mut out = [blank; 128];
+        let mut n = 0;
+        assert_eq!(
+            unsafe { httpring_client_drain(c.0, out.as_mut_ptr(), out.len(), &mut n) },
+            HTTPRING_OK
+        );
+        for d in &out[..n] {
+            assert!(seen.insert(d.user_data), "{} completed twice", d.user_data);
+            match d.code {
+                HTTPRING_OK => {
+                    assert_eq!(d.status, 200);
+                    ok += 1;
+                }
+                HTTPRING_ERR_CANCELLED => {
+                    assert_eq!(d.user_data % 7, 0, "request {} cancelled", d.user_data);
+                    cancelled += 1;
+                }
+                other => panic!("request {}: {other:?} {}", d.user_data, c.message(d.handle)),
+            }
+            outstanding.retain(|&h| h != d.handle);
+            c.free(d.handle);
+        }
+    }
+    assert_eq!(ok + cancelled, 3_000);
+    assert!(cancelled > 0);
+    assert_eq!(c.live(), 0);
+}
