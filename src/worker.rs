@@ -12,10 +12,10 @@
 //! checks, whenever it is polled, whether the request it runs is the one named.
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 
 use crate::exchange::Exchange;
 use crate::handle::Handle;
@@ -106,20 +106,41 @@ impl Mailbox {
         .await
     }
 
-    /// Runs `fut` for request `h`; None if cancel named `h` first.
-    pub(crate) async fn stoppable<F: Future>(&self, h: Handle, fut: F) -> Option<F::Output> {
-        let mut fut = pin!(fut);
-        std::future::poll_fn(|cx| {
-            if self.stop.load(Ordering::SeqCst) == h.0 {
-                return Poll::Ready(None);
-            }
-            fut.as_mut().poll(cx).map(Some)
-        })
-        .await
+    /// Runs `fut` for request `h`; None if cancel named `h` first. A plain function
+    /// returning a future (not an `async fn`): an `async fn` would hold `fut` twice, as its
+    /// argument and as its pinned local, doubling the task's size.
+    pub(crate) fn stoppable<F: Future>(&self, h: Handle, fut: F) -> Stoppable<'_, F> {
+        Stoppable {
+            mailbox: self,
+            h,
+            fut,
+        }
     }
 
     /// Must be awaited first thing by the worker task, before anything can wake it.
     pub(crate) async fn start(&self) {
         self.register().await
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// See [`Mailbox::stoppable`].
+    pub(crate) struct Stoppable<'a, F> {
+        mailbox: &'a Mailbox,
+        h: Handle,
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<F: Future> Future for Stoppable<'_, F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if this.mailbox.stop.load(Ordering::SeqCst) == this.h.0 {
+            return Poll::Ready(None);
+        }
+        this.fut.poll(cx).map(Some)
     }
 }
