@@ -58,8 +58,8 @@ pub(crate) async fn run(shared: Arc<Shared>, mailbox: Arc<Mailbox>, first: Job) 
         shared.complete(&ex, outcome, true);
         ex.detach_task();
         drop(ex);
-        let Some((key, conn)) = kept else { return };
-        if !shared.pool.put(key, conn, Some(mailbox.clone())) {
+        let Some((key, conn, done)) = kept else { return };
+        if !shared.pool.put(key, conn, Some(mailbox.clone()), done) {
             return;
         }
         match mailbox.next().await {
@@ -96,14 +96,15 @@ impl Drop for CompleteOnDrop<'_> {
     }
 }
 
-/// Runs one request on `conn` (handed over with the request) or a pooled or new connection;
-/// leaves an HTTP/1.1 connection that can take another request in `kept`.
+/// Runs one request on `conn` (handed over with the request at the given time) or a pooled
+/// or new connection; leaves an HTTP/1.1 connection that can take another request in `kept`,
+/// with the time the request completed.
 async fn execute(
     shared: &Shared,
     req: Box<Request>,
     started: Instant,
-    conn: Option<Conn>,
-    kept: &mut Option<(PoolKey, Conn)>,
+    conn: Option<(Conn, Instant)>,
+    kept: &mut Option<(PoolKey, Conn, Instant)>,
 ) -> Result<Response> {
     let cfg = &shared.config;
     let o = req.timeouts;
@@ -139,27 +140,27 @@ async fn send(
     req: Box<Request>,
     limits: &Limits,
     started: Instant,
-    mut given: Option<Conn>,
-    kept: &mut Option<(PoolKey, Conn)>,
+    mut given: Option<(Conn, Instant)>,
+    kept: &mut Option<(PoolKey, Conn, Instant)>,
 ) -> Result<Response> {
     let key = pool_key(&req).ok_or_else(|| Error::new(ErrorKind::InvalidUrl, "URL has no host"))?;
     let url = req.url.clone();
     let parts = Parts::new(shared, *req);
     let mut retried = false;
     let (mut conn, resp) = loop {
-        let mut conn = match given.take() {
-            Some(mut c) => {
-                if c.ready().await {
-                    c
-                } else {
-                    obtain(shared, &key, limits).await?
-                }
-            }
-            None => obtain(shared, &key, limits).await?,
+        // A connection handed over by the dispatcher comes with the time of the hand-over
+        // (one clock read per batch), good enough to start the read timeout from.
+        let handed = match given.take() {
+            Some((mut c, at)) => c.ready().await.then_some((c, at)),
+            None => None,
+        };
+        let (mut conn, at) = match handed {
+            Some(handed) => handed,
+            None => (obtain(shared, &key, limits).await?, Instant::now()),
         };
         let wire = parts.build(&conn)?;
         let mut timer = conn.read_timer.take();
-        let sent = within_reusing(&mut timer, limits.read, conn.send(wire), || {
+        let sent = within_reusing(&mut timer, limits.read, at, conn.send(wire), || {
             read_timeout_error(limits.read, "waiting for the response head")
         })
         .await?;
@@ -200,9 +201,10 @@ async fn send(
         .headers
         .get(CONNECTION)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+    let done = Instant::now();
     if !close && !conn.is_h2() {
         conn.reused = false;
-        *kept = Some((key, conn));
+        *kept = Some((key, conn, done));
     }
     Ok(Response::new(
         head.status.as_u16(),
@@ -210,7 +212,7 @@ async fn send(
         head.headers,
         body,
         url,
-        started.elapsed(),
+        done.saturating_duration_since(started),
     ))
 }
 
@@ -445,13 +447,14 @@ async fn read_body(mut body: Incoming, declared: Option<u64>, limits: &Limits) -
 async fn within_reusing<F: Future>(
     timer: &mut Option<Pin<Box<tokio::time::Sleep>>>,
     limit: Option<Duration>,
+    from: Instant,
     fut: F,
     on_timeout: impl FnOnce() -> Error,
 ) -> Result<F::Output> {
     let Some(d) = limit else {
         return Ok(fut.await);
     };
-    let deadline = tokio::time::Instant::now() + d;
+    let deadline = tokio::time::Instant::from_std(from) + d;
     let timer = match timer {
         Some(t) => {
             t.as_mut().reset(deadline);

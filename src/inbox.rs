@@ -7,6 +7,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Instant;
 
 use tokio::sync::Notify;
 
@@ -75,18 +76,22 @@ impl Inbox {
                 let Some(shared) = shared.upgrade() else {
                     return;
                 };
+                // One clock read for the batch: pool expiry and the handed-over requests'
+                // read timeouts start from it.
+                let now = Instant::now();
                 for (ex, req) in batch.drain(..) {
                     if ex.is_complete() {
                         continue;
                     }
-                    let parked = crate::exec::pool_key(&req).and_then(|k| shared.pool.take_parked(&k));
+                    let parked =
+                        crate::exec::pool_key(&req).and_then(|k| shared.pool.take_parked(&k, now));
                     match parked {
                         Some((worker, conn)) => {
                             ex.attach_task(worker.clone());
                             worker.give(Job {
                                 ex,
                                 req,
-                                conn: Some(conn),
+                                conn: Some((conn, now)),
                             });
                         }
                         None => {

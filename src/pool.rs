@@ -255,8 +255,7 @@ impl Pool {
 
     /// The most recently parked worker for `key` with its connection, if the most recent
     /// idle connection has one (and has not expired or closed).
-    pub fn take_parked(&self, key: &PoolKey) -> Option<(Arc<Mailbox>, Conn)> {
-        let now = Instant::now();
+    pub fn take_parked(&self, key: &PoolKey, now: Instant) -> Option<(Arc<Mailbox>, Conn)> {
         let mut inner = self.lock();
         let list = inner.idle.get_mut(key)?;
         while let Some(mut idle) = list.pop() {
@@ -281,7 +280,7 @@ impl Pool {
 
     /// Returns an HTTP/1.1 connection whose last response was read to the end, with the
     /// worker that parks with it. False if the pool did not keep it (the worker should end).
-    pub fn put(&self, key: PoolKey, conn: Conn, worker: Option<Arc<Mailbox>>) -> bool {
+    pub fn put(&self, key: PoolKey, conn: Conn, worker: Option<Arc<Mailbox>>, now: Instant) -> bool {
         if conn.is_h2() || conn.is_closed() || self.max_idle_per_host == 0 {
             return false;
         }
@@ -292,7 +291,7 @@ impl Pool {
         }
         list.push(Idle {
             conn,
-            since: Instant::now(),
+            since: now,
             worker,
         });
         true

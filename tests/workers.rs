@@ -196,3 +196,36 @@ fn many_requests_with_cancels_complete_exactly_once() {
     assert!(cancelled > 0);
     assert_eq!(c.live(), 0);
 }
+
+#[test]
+fn read_timeout_fires_on_a_handed_over_connection_and_again_on_its_next_use() {
+    let srv = TestServer::start();
+    let c = Client::with(|cfg| {
+        assert_eq!(httpring_config_set_read_timeout_ms(cfg, 300), HTTPRING_OK);
+    });
+    // The parked connection's timer was armed (and pushed later) by the first request.
+    assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
+    assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
+    let t = Instant::now();
+    let h = c.get(&srv.url("/stall"));
+    assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
+    assert_eq!(c.error(h), HTTPRING_ERR_READ_TIMEOUT, "{}", c.message(h));
+    let ms = ms_since(t);
+    assert!((250..2000).contains(&ms), "timed out after {ms} ms");
+    c.free(h);
+    assert_eq!(srv.connections(), 1);
+    // A per-request limit on the next keep-alive request: its own 100 ms, not the client's
+    // 300 ms.
+    assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
+    let h = c
+        .submit("GET", &srv.url("/stall"), |r| {
+            assert_eq!(unsafe { httpring_request_set_read_timeout_ms(r, 100) }, HTTPRING_OK);
+        })
+        .unwrap();
+    let t = Instant::now();
+    assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
+    assert_eq!(c.error(h), HTTPRING_ERR_READ_TIMEOUT);
+    let ms = ms_since(t);
+    assert!((70..290).contains(&ms), "timed out after {ms} ms");
+    c.free(h);
+}
