@@ -443,29 +443,62 @@ async fn read_body(mut body: Incoming, declared: Option<u64>, limits: &Limits) -
     })
 }
 
-/// Like [`within`], with a timer kept by the caller for its next use (see `Conn::read_timer`).
-async fn within_reusing<F: Future>(
+/// Like [`within`], with a timer kept by the caller for its next use (see `Conn::read_timer`)
+/// and the limit counted from `from`. A plain function returning a named future: an
+/// `async fn` would hold `fut` twice (argument and pinned local), and `fut` holds the request.
+fn within_reusing<F: Future, E: FnOnce() -> Error>(
     timer: &mut Option<Pin<Box<tokio::time::Sleep>>>,
     limit: Option<Duration>,
     from: Instant,
     fut: F,
-    on_timeout: impl FnOnce() -> Error,
-) -> Result<F::Output> {
-    let Some(d) = limit else {
-        return Ok(fut.await);
-    };
-    let deadline = tokio::time::Instant::from_std(from) + d;
-    let timer = match timer {
-        Some(t) => {
-            t.as_mut().reset(deadline);
-            t
+    on_timeout: E,
+) -> Within<'_, F, E> {
+    let timer = limit.map(|d| {
+        let deadline = tokio::time::Instant::from_std(from) + d;
+        match timer {
+            Some(t) => {
+                t.as_mut().reset(deadline);
+                t
+            }
+            None => timer.insert(Box::pin(tokio::time::sleep_until(deadline))),
         }
-        None => timer.insert(Box::pin(tokio::time::sleep_until(deadline))),
-    };
-    tokio::select! {
-        biased;
-        out = fut => Ok(out),
-        _ = timer.as_mut() => Err(on_timeout()),
+    });
+    Within {
+        fut,
+        timer,
+        on_timeout: Some(on_timeout),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// See [`within_reusing`].
+    struct Within<'a, F, E> {
+        #[pin]
+        fut: F,
+        timer: Option<&'a mut Pin<Box<tokio::time::Sleep>>>,
+        on_timeout: Option<E>,
+    }
+}
+
+impl<F: Future, E: FnOnce() -> Error> Future for Within<'_, F, E> {
+    type Output = Result<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(out) = this.fut.poll(cx) {
+            return Poll::Ready(Ok(out));
+        }
+        let expired = match this.timer {
+            Some(t) => t.as_mut().poll(cx).is_ready(),
+            None => false,
+        };
+        match this.on_timeout.take() {
+            Some(on_timeout) if expired => Poll::Ready(Err(on_timeout())),
+            kept => {
+                *this.on_timeout = kept;
+                Poll::Pending
+            }
+        }
     }
 }
 

@@ -14,6 +14,9 @@
 //! which closes the socket at once.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -99,7 +102,7 @@ pub struct Conn {
     /// HTTP/1.1: the read-timeout timer, kept across the connection's requests. Moving a
     /// registered timer's deadline later is one atomic store in tokio; a new timer per request
     /// costs a timer-wheel insertion and removal (≈3% of a small request's instructions).
-    pub(crate) read_timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+    pub(crate) read_timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl Conn {
@@ -132,13 +135,22 @@ impl Conn {
         }
     }
 
-    pub async fn send(
+    /// Sends `req`; the future resolves to the response head. A plain function, not an
+    /// `async fn`, which would hold the request twice (as argument and inside hyper's future).
+    pub fn send(
         &mut self,
         req: http::Request<Body>,
-    ) -> Result<http::Response<Incoming>, TrySendError<http::Request<Body>>> {
+    ) -> Sending<
+        impl Future<Output = SendResult> + Send + 'static,
+        impl Future<Output = SendResult> + Send + 'static,
+    > {
         match &mut self.sender {
-            Sender::H1(s) => s.try_send_request(req).await,
-            Sender::H2(s) => s.try_send_request(req).await,
+            Sender::H1(s) => Sending::H1 {
+                fut: s.try_send_request(req),
+            },
+            Sender::H2(s) => Sending::H2 {
+                fut: s.try_send_request(req),
+            },
         }
     }
 
@@ -152,6 +164,28 @@ impl Conn {
                 read_timer: None,
             }),
             Sender::H1(_) => None,
+        }
+    }
+}
+
+type SendResult = Result<http::Response<Incoming>, TrySendError<http::Request<Body>>>;
+
+pin_project_lite::pin_project! {
+    /// The response future of either protocol's sender (see [`Conn::send`]).
+    #[project = SendingProj]
+    pub enum Sending<A, B> {
+        H1 { #[pin] fut: A },
+        H2 { #[pin] fut: B },
+    }
+}
+
+impl<A: Future<Output = SendResult>, B: Future<Output = SendResult>> Future for Sending<A, B> {
+    type Output = SendResult;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SendResult> {
+        match self.project() {
+            SendingProj::H1 { fut } => fut.poll(cx),
+            SendingProj::H2 { fut } => fut.poll(cx),
         }
     }
 }
