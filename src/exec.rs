@@ -58,7 +58,9 @@ pub(crate) async fn run(shared: Arc<Shared>, mailbox: Arc<Mailbox>, first: Job) 
         shared.complete(&ex, outcome, true);
         ex.detach_task();
         drop(ex);
-        let Some((key, conn, done)) = kept else { return };
+        let Some((key, conn, done)) = kept else {
+            return;
+        };
         if !shared.pool.put(key, conn, Some(mailbox.clone()), done) {
             return;
         }

@@ -97,7 +97,11 @@ impl Inbox {
                         None => {
                             let worker = Arc::new(Mailbox::default());
                             ex.attach_task(worker.clone());
-                            let job = Job { ex, req, conn: None };
+                            let job = Job {
+                                ex,
+                                req,
+                                conn: None,
+                            };
                             tokio::spawn(crate::exec::run(shared.clone(), worker, job));
                         }
                     }

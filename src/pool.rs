@@ -16,8 +16,8 @@
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -314,7 +314,13 @@ impl Pool {
 
     /// Returns an HTTP/1.1 connection whose last response was read to the end, with the
     /// worker that parks with it. False if the pool did not keep it (the worker should end).
-    pub fn put(&self, key: PoolKey, conn: Conn, worker: Option<Arc<Mailbox>>, now: Instant) -> bool {
+    pub fn put(
+        &self,
+        key: PoolKey,
+        conn: Conn,
+        worker: Option<Arc<Mailbox>>,
+        now: Instant,
+    ) -> bool {
         if conn.is_h2() || conn.is_closed() || self.max_idle_per_host == 0 {
             return false;
         }

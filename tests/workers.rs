@@ -116,8 +116,14 @@ fn idle_limits_apply_to_parked_tasks() {
     // At most one idle connection per host: of four concurrent requests' connections, one
     // is kept.
     let c = Client::with(|cfg| {
-        assert_eq!(httpring_config_set_pool_max_idle_per_host(cfg, 1), HTTPRING_OK);
-        assert_eq!(httpring_config_set_pool_idle_timeout_ms(cfg, 200), HTTPRING_OK);
+        assert_eq!(
+            httpring_config_set_pool_max_idle_per_host(cfg, 1),
+            HTTPRING_OK
+        );
+        assert_eq!(
+            httpring_config_set_pool_idle_timeout_ms(cfg, 200),
+            HTTPRING_OK
+        );
     });
     let hs: Vec<_> = (0..4).map(|_| c.get(&srv.url("/delay/50"))).collect();
     for &h in &hs {
@@ -162,7 +168,10 @@ fn many_requests_with_cancels_complete_exactly_once() {
             events: libc::POLLIN,
             revents: 0,
         };
-        assert!(unsafe { libc::poll(&mut p, 1, 10_000) } > 0, "no completion in 10 s");
+        assert!(
+            unsafe { libc::poll(&mut p, 1, 10_000) } > 0,
+            "no completion in 10 s"
+        );
         let blank = httpring_completion {
             handle: 0,
             user_data: 0,
