@@ -12,7 +12,7 @@ from __future__ import annotations
 import ctypes
 import threading
 import weakref
-from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Set, Tuple, Union
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple, Union
 
 from . import _ffi
 from ._base_client import BaseClient
@@ -367,43 +367,41 @@ class Client(BaseClient):
         engine = self._engine
         engine.check_open()
         items = [self._from_request(r) for r in requests]
+        n = len(items)
         s = self._scratch()
-        results: List[Any] = [None] * len(items)
-        by_uid: Dict[int, Tuple[int, int]] = {}  # uid -> (index, handle)
+        results: List[Any] = [None] * n
+        # Request i's user_data is base + i: a batch's ids are one contiguous range, so
+        # routing a completion is a range test and finding its request a subtraction.
         with self._cv:
             seq = self._batch_seq
-            self._batch_seq += len(items)
+            if seq + n >= _BATCH_BIT:
+                seq = 0
+            self._batch_seq = seq + n
+        base = _BATCH_BIT | seq
+        handles: List[int] = []  # 0 once freed (or never submitted)
         first_error: Optional[BaseException] = None
         if items:
             # One httpring_client_send_many call: one wake-up of the I/O thread.
             batch = s.batch
             if batch is None:
-                batch = s.batch = SpecBatch(engine, max(len(items), 16))
-            uids = [_BATCH_BIT | ((seq + i) & (_BATCH_BIT - 1)) for i in range(len(items))]
-            code = batch.send(engine.ptr, [it[0] for it in items], uids)
-            handles = batch.handles[: len(items)]
-            codes = batch.codes[: len(items)] if code else [0] * len(items)
-            for i, (uid, h, c) in enumerate(zip(uids, handles, codes)):
-                if c == 0:
-                    by_uid[uid] = (i, h)
-                else:
-                    prep, _, url = items[i]
-                    results[i] = e = engine.submit_error(c, prep, url)
-                    first_error = first_error or e
+                batch = s.batch = SpecBatch(engine, max(n, 16))
+            code = batch.send(engine.ptr, [it[0] for it in items], range(base, base + n))
+            handles = batch.handles[:n]
+            if code:
+                for i, c in enumerate(batch.codes[:n]):
+                    if c:
+                        handles[i] = 0
+                        prep, _, url = items[i]
+                        results[i] = e = engine.submit_error(c, prep, url)
+                        first_error = first_error or e
         if first_error is not None and not return_exceptions:
-            engine.free_many([h for _, h in by_uid.values()])
-            with self._cv:
-                for uid in by_uid:
-                    self._mailbox.pop(uid, None)
+            self._abandon_batch(base, handles)
             raise first_error
         try:
-            self._collect(by_uid, items, results, s)
+            self._collect(base, handles, items, results, s)
         except BaseException:
             # Interrupted: free what is still ours (the engine cancels pending ones).
-            engine.free_many([h for _, h in by_uid.values()])
-            with self._cv:
-                for uid in by_uid:
-                    self._mailbox.pop(uid, None)
+            self._abandon_batch(base, handles)
             raise
         follow = self._should_follow(follow_redirects)
         for i, r in enumerate(results):
@@ -417,27 +415,36 @@ class Client(BaseClient):
                 raise results[i]
         return results
 
+    def _abandon_batch(self, base: int, handles: List[int]) -> None:
+        """Frees a batch's requests not yet collected and forgets their completions."""
+        self._engine.free_many([h for h in handles if h])
+        with self._cv:
+            for i, h in enumerate(handles):
+                if h:
+                    self._mailbox.pop(base + i, None)
+
     def _collect(
         self,
-        by_uid: Dict[int, Tuple[int, int]],
+        base: int,
+        handles: List[int],
         items: List[Tuple[Prepared, str, str]],
         results: List[Any],
         s: Scratch,
     ) -> None:
+        """Reads the batch's responses as they complete into ``results``; frees each
+        handle (zeroing it in ``handles``) once read."""
         engine = self._engine
-        wanted: Set[int] = set(by_uid)
-        while wanted:
-            mine = []
+        wanted = range(base, base + len(handles))
+        remaining = sum(1 for h in handles if h)
+        while remaining:
+            mine: List[int] = []
             with self._cv:
                 mailbox = self._mailbox
-                # Scan the smaller side: usually the mailbox holds just our latest batch.
-                if len(mailbox) < len(wanted):
+                if mailbox:
+                    # Routed here by another thread's pump.
                     mine = [uid for uid in mailbox if uid in wanted]
-                else:
-                    mine = [uid for uid in wanted if uid in mailbox]
-                for uid in mine:
-                    del mailbox[uid]
-                    wanted.discard(uid)
+                    for uid in mine:
+                        del mailbox[uid]
                 pump = not mine and not self._pumping
                 if pump:
                     self._pumping = True
@@ -446,35 +453,36 @@ class Client(BaseClient):
                     self._cv.wait(0.05)
                     continue
             if pump:
+                # Our own completions come straight back; only others' go to the mailbox.
                 try:
-                    self._pump(block=True)
+                    mine = self._pump(block=True, keep=wanted)
                 finally:
                     with self._cv:
                         self._pumping = False
                         self._cv.notify_all()
-                continue
-            done = []
-            where = []
-            requests = []
-            for uid in mine:
-                i, h = by_uid.pop(uid)
-                _, method, url = items[i]
-                done.append(h)
-                where.append(i)
-                requests.append((method, url))
+                if not mine:
+                    continue
+            remaining -= len(mine)
+            where = [uid - base for uid in mine]
+            done = [handles[i] for i in where]
+            requests = [items[i][1:] for i in where]
+            for i in where:
+                handles[i] = 0
             try:
                 for i, r in zip(where, engine.read_many(done, requests, s)):
                     results[i] = r
             finally:
                 engine.free_many(done)
 
-    def _pump(self, block: bool) -> None:
-        """Drains the engine queue and routes each completion: batch ones to the mailbox,
-        the caller's (Client.submit) to the drain() backlog, plain requests' (user_data 0)
-        nowhere: their owner reads them by handle."""
+    def _pump(self, block: bool, keep: Optional[range] = None) -> List[int]:
+        """Drains the engine queue and routes each completion: batch ones in ``keep`` back
+        to the caller (returned), other batch ones to the mailbox, the caller's
+        (Client.submit) to the drain() backlog, plain requests' (user_data 0) nowhere:
+        their owner reads them by handle."""
         engine = self._engine
         buf = (_ffi.httpring_completion * _DRAIN_BATCH)()
         count = ctypes.c_size_t()
+        mine: List[int] = []
         routed = []
         user = []
         # Blocking: the first call waits for completions, and this thread runs the engine's
@@ -491,16 +499,21 @@ class Client(BaseClient):
             n = count.value
             for h, uid, code, status in COMPLETION_LAYOUT.iter_unpack(memoryview(buf).cast("B")[: n * COMPLETION_LAYOUT.size]):
                 if uid & _BATCH_BIT:
-                    routed.append((uid, (h, code, status)))
+                    if keep is not None and uid in keep:
+                        mine.append(uid)
+                    else:
+                        routed.append((uid, (h, code, status)))
                 elif uid:
                     user.append((h, uid, code, status))
             if n < _DRAIN_BATCH:
                 break
-        with self._cv:
-            self._mailbox.update(routed)
-            self._user_completions.extend(user)
-            if routed:
-                self._cv.notify_all()
+        if routed or user:
+            with self._cv:
+                self._mailbox.update(routed)
+                self._user_completions.extend(user)
+                if routed:
+                    self._cv.notify_all()
+        return mine
 
     # --- handle-level API ---
     def submit(
