@@ -10,6 +10,8 @@ use http_body_util::Full;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use crate::quickack::QuickAck;
+
 use crate::config::{Config, HttpVersionPref};
 use crate::dns::Resolver;
 use crate::error::{Error, ErrorKind, Result};
@@ -70,7 +72,7 @@ impl Connector {
             Box::new(connect_unix(path).await?)
         } else {
             match self.proxies.for_target(key.https, host) {
-                None => Box::new(self.resolver.connect(host, port).await?),
+                None => Box::new(QuickAck(self.resolver.connect(host, port).await?)),
                 Some(p) => {
                     let mut s = self.resolver.connect(&p.host, p.port).await.map_err(|e| {
                         Error::new(
@@ -90,7 +92,7 @@ impl Connector {
                             proxy::socks5_connect(&mut s, p, host, addr, port).await?
                         }
                     }
-                    Box::new(s)
+                    Box::new(QuickAck(s))
                 }
             }
         };

@@ -17,6 +17,7 @@ mod handle;
 mod inbox;
 mod pool;
 mod proxy;
+mod quickack;
 mod request;
 mod response;
 mod runtime;
