@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
+use http::header::HeaderMap;
+
 use crate::completion::{Callback, Hub};
 use crate::config::Config;
 use crate::connect::Connector;
@@ -27,6 +29,8 @@ pub(crate) struct Shared {
     pub(crate) connector: Connector,
     pub(crate) inbox: Arc<Inbox>,
     pub(crate) url_cache: UrlCache,
+    /// Header maps of freed responses, emptied, for new requests (see `spare_map`).
+    spare_maps: Mutex<Vec<HeaderMap>>,
 }
 
 impl Shared {
@@ -41,6 +45,30 @@ impl Shared {
         }
     }
 
+    /// An empty header map, with room for a typical response's headers when one is spare.
+    /// (A request's map becomes its response's: hyper parses the response into it.)
+    pub(crate) fn spare_map(&self) -> HeaderMap {
+        self.spare_maps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// Keeps a freed response's header map for a later request: allocated on the runtime's
+    /// thread and freed on the caller's, each map would otherwise cost two cross-thread
+    /// allocations per request. Large maps (unusual responses) and a full stock are dropped.
+    fn recycle(&self, mut map: HeaderMap) {
+        if map.capacity() > SPARE_MAP_MAX_CAPACITY {
+            return;
+        }
+        map.clear();
+        let mut spare = self.spare_maps.lock().unwrap_or_else(|p| p.into_inner());
+        if spare.len() < SPARE_MAPS_MAX {
+            spare.push(map);
+        }
+    }
+
     /// Completes a request as cancelled (if it has not completed) from the caller's side,
     /// and stops its task, which drops its connection.
     fn cancel(&self, ex: &Exchange, why: &'static str) {
@@ -48,6 +76,10 @@ impl Shared {
         ex.abort_task();
     }
 }
+
+/// Spare header maps kept per client, and the largest one kept (in headers).
+const SPARE_MAPS_MAX: usize = 256;
+const SPARE_MAP_MAX_CAPACITY: usize = 24;
 
 /// A snapshot of a client's counters.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -115,6 +147,7 @@ impl Client {
                 connector,
                 inbox: Arc::default(),
                 url_cache: UrlCache::default(),
+                spare_maps: Mutex::new(Vec::new()),
             }),
             runtime: OnceLock::new(),
             start_lock: Mutex::new(()),
@@ -291,9 +324,12 @@ impl Client {
 
     /// Releases a handle. A pending request is cancelled first.
     pub fn free(&self, h: Handle) -> Result<()> {
-        let ex = self.shared.table.remove(h)?;
+        let mut ex = self.shared.table.remove(h)?;
         if !ex.is_complete() {
             self.shared.cancel(&ex, "request freed while pending");
+        }
+        if let Some(Ok(r)) = Arc::get_mut(&mut ex).and_then(|ex| ex.outcome_mut()) {
+            self.shared.recycle(std::mem::take(&mut r.headers));
         }
         Ok(())
     }

@@ -72,6 +72,11 @@ impl Exchange {
         self.outcome.get()
     }
 
+    /// The outcome, for its last owner (to take parts of it apart when it is freed).
+    pub(crate) fn outcome_mut(&mut self) -> Option<&mut Result<Response>> {
+        self.outcome.get_mut()
+    }
+
     pub fn user_data(&self) -> u64 {
         self.user_data
     }

@@ -226,7 +226,7 @@ struct Parts<'a> {
     url: Bytes,
     /// The request's own headers (usually none); the client's defaults join them per send.
     headers: HeaderMap,
-    defaults: &'a HeaderMap,
+    shared: &'a Shared,
     body: Bytes,
 }
 
@@ -251,7 +251,7 @@ impl<'a> Parts<'a> {
             uri,
             url,
             headers,
-            defaults: &shared.config.default_headers,
+            shared,
             body,
         }
     }
@@ -265,9 +265,15 @@ impl<'a> Parts<'a> {
     /// HTTP proxy) and a Host header; HTTP/2 gets the absolute URI, from which hyper
     /// derives `:scheme` and `:authority`.
     fn build(&self, conn: &Conn) -> Result<http::Request<Full<Bytes>>> {
-        // Cloning an empty map allocates nothing; the defaults' values share memory.
-        let mut headers = self.headers.clone();
-        for (name, value) in self.defaults {
+        // hyper parses the response's headers into this map once the head is written, and
+        // freed responses hand their maps back: usually no allocation here. The defaults'
+        // values share memory.
+        let mut headers = if self.headers.is_empty() {
+            self.shared.spare_map()
+        } else {
+            self.headers.clone()
+        };
+        for (name, value) in &self.shared.config.default_headers {
             if !self.headers.contains_key(name) {
                 headers.append(name.clone(), value.clone());
             }

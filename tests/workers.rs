@@ -238,3 +238,25 @@ fn read_timeout_fires_on_a_handed_over_connection_and_again_on_its_next_use() {
     assert!((70..290).contains(&ms), "timed out after {ms} ms");
     c.free(h);
 }
+
+#[test]
+fn a_freed_responses_headers_never_reach_a_later_request() {
+    // Header maps of freed responses are reused for new requests: they must come back
+    // empty. /headers answers with x-custom and two set-cookie lines; /echo shows exactly
+    // what the server received.
+    let srv = TestServer::start();
+    let c = Client::new();
+    for round in 0..50 {
+        let h = c.get(&srv.url("/headers"));
+        assert_eq!(c.wait(h), HTTPRING_STATE_DONE);
+        assert_eq!(c.header(h, "set-cookie", 1).as_deref(), Some("b=2"));
+        c.free(h);
+        let (status, body) = c.fetch(&srv.url("/echo"));
+        assert_eq!(status, 200);
+        let body = String::from_utf8(body).unwrap();
+        for leaked in ["set-cookie", "x-custom", "content-type", "a=1"] {
+            assert!(!body.contains(leaked), "round {round}: {leaked} in {body}");
+        }
+        assert!(body.contains("user-agent"), "round {round}: {body}");
+    }
+}
