@@ -228,9 +228,67 @@ impl Drop for GateGuard {
     }
 }
 
+/// Idle HTTP/1.1 connections per origin. The origin used last keeps its list out of the map:
+/// a client busy with one origin finds it without hashing the key (twice a request).
+#[derive(Default)]
+struct IdleLists {
+    hot: Option<(PoolKey, Vec<Idle>)>,
+    rest: HashMap<PoolKey, Vec<Idle>>,
+}
+
+impl IdleLists {
+    fn get_mut(&mut self, key: &PoolKey) -> Option<&mut Vec<Idle>> {
+        match &mut self.hot {
+            Some((k, list)) if k == key => Some(list),
+            _ => self.rest.get_mut(key),
+        }
+    }
+
+    /// The list to add a connection to `key` to; `key` becomes the hot origin when the hot
+    /// list is empty (a key is in `hot` or in `rest`, never both).
+    fn list_for(&mut self, key: PoolKey) -> &mut Vec<Idle> {
+        let is_hot = matches!(&self.hot, Some((k, _)) if *k == key);
+        if !is_hot {
+            if self.hot.as_ref().is_some_and(|(_, list)| !list.is_empty()) {
+                return self.rest.entry(key).or_default();
+            }
+            let list = self.rest.remove(&key).unwrap_or_default();
+            self.hot = Some((key, list));
+        }
+        &mut self.hot.as_mut().expect("hot origin set above").1
+    }
+
+    fn lists_mut(&mut self) -> impl Iterator<Item = &mut Vec<Idle>> {
+        self.hot
+            .iter_mut()
+            .map(|(_, list)| list)
+            .chain(self.rest.values_mut())
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&mut Idle) -> bool) {
+        if let Some((_, list)) = &mut self.hot {
+            list.retain_mut(&mut keep);
+        }
+        self.rest.retain(|_, list| {
+            list.retain_mut(&mut keep);
+            !list.is_empty()
+        });
+    }
+
+    fn clear(&mut self) {
+        self.hot = None;
+        self.rest.clear();
+    }
+
+    fn count(&self) -> usize {
+        self.hot.as_ref().map_or(0, |(_, list)| list.len())
+            + self.rest.values().map(Vec::len).sum::<usize>()
+    }
+}
+
 #[derive(Default)]
 struct Inner {
-    idle: HashMap<PoolKey, Vec<Idle>>,
+    idle: IdleLists,
     shared: HashMap<PoolKey, (Conn, Instant)>,
     connecting: HashMap<PoolKey, Arc<Semaphore>>,
     /// Origins that answered ALPN with HTTP/1.1: no point waiting for a shared connection.
@@ -325,7 +383,7 @@ impl Pool {
             return false;
         }
         let mut inner = self.lock();
-        let list = inner.idle.entry(key).or_default();
+        let list = inner.idle.list_for(key);
         if list.len() >= self.max_idle_per_host {
             return false;
         }
@@ -370,15 +428,12 @@ impl Pool {
     pub fn sweep(&self) {
         let now = Instant::now();
         let mut inner = self.lock();
-        inner.idle.retain(|_, list| {
-            list.retain_mut(|i| {
-                let keep = !self.expired(i.since, now) && !i.conn.is_closed();
-                if !keep {
-                    i.dismiss();
-                }
-                keep
-            });
-            !list.is_empty()
+        inner.idle.retain(|i| {
+            let keep = !self.expired(i.since, now) && !i.conn.is_closed();
+            if !keep {
+                i.dismiss();
+            }
+            keep
         });
         inner.shared.retain(|_, (conn, last)| {
             // Only the pool's own reference left means no request is using it.
@@ -389,7 +444,7 @@ impl Pool {
 
     pub fn clear(&self) {
         let mut inner = self.lock();
-        for idle in inner.idle.values_mut().flatten() {
+        for idle in inner.idle.lists_mut().flatten() {
             idle.dismiss();
         }
         inner.idle.clear();
@@ -398,6 +453,6 @@ impl Pool {
 
     pub fn idle_count(&self) -> usize {
         let inner = self.lock();
-        inner.idle.values().map(Vec::len).sum::<usize>() + inner.shared.len()
+        inner.idle.count() + inner.shared.len()
     }
 }

@@ -260,3 +260,31 @@ fn a_freed_responses_headers_never_reach_a_later_request() {
         assert!(body.contains("user-agent"), "round {round}: {body}");
     }
 }
+
+#[test]
+fn alternating_origins_each_keep_their_one_connection() {
+    // The pool keeps the last origin's idle list apart from the others: switching between
+    // origins must neither lose a parked connection nor mix two origins' lists up.
+    let (a, b, third) = (
+        TestServer::start(),
+        TestServer::start(),
+        TestServer::start(),
+    );
+    let c = Client::new();
+    for round in 0..20 {
+        for srv in [&a, &b, &a, &third] {
+            let (status, body) = c.fetch(&srv.url("/echo"));
+            assert_eq!(status, 200, "round {round}");
+            let host = srv.base.trim_start_matches("http://");
+            assert!(
+                String::from_utf8_lossy(&body).contains(host),
+                "round {round}: answer from the wrong origin"
+            );
+        }
+    }
+    assert_eq!(
+        (a.connections(), b.connections(), third.connections()),
+        (1, 1, 1)
+    );
+    assert_eq!(stats(&c).pooled_connections, 3);
+}
