@@ -1,7 +1,7 @@
 //! One request's shared state: written once by whoever completes it, read by the caller.
 
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Instant;
 
 use crate::error::{ErrorKind, Result};
@@ -39,7 +39,7 @@ pub struct Exchange {
     state: AtomicU8,
     outcome: OnceLock<Result<Response>>,
     /// The worker running the request, so cancel can stop it; set before it gets the job.
-    task: Mutex<Option<Arc<Mailbox>>>,
+    task: Mutex<Option<Weak<Mailbox>>>,
 }
 
 impl Exchange {
@@ -103,21 +103,23 @@ impl Exchange {
             .store(if ok { DONE } else { FAILED }, Ordering::SeqCst);
     }
 
-    /// Remembers the worker; stops it at once if the exchange already completed (a cancel
-    /// that raced the hand-over).
-    pub(crate) fn attach_task(&self, worker: Arc<Mailbox>) {
+    /// Remembers the worker that is about to get the request; false (and nothing kept) if
+    /// the exchange already completed (a cancel that raced the hand-over). Held weakly: a
+    /// worker's mailbox may hold this exchange's job, and closing must not leave a cycle.
+    pub(crate) fn attach_task(&self, worker: &Arc<Mailbox>) -> bool {
         let mut slot = self.task.lock().unwrap_or_else(|p| p.into_inner());
         if self.is_complete() {
-            worker.stop(self.handle);
-        } else {
-            *slot = Some(worker);
+            return false;
         }
+        *slot = Some(Arc::downgrade(worker));
+        true
     }
 
     /// Forgets the worker (the request has completed) without stopping it; clears a stop
     /// that came in the meantime, so it cannot hit the worker's next request.
     pub(crate) fn detach_task(&self) {
-        if let Some(w) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        let worker = self.task.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(w) = worker.and_then(|w| w.upgrade()) {
             w.forget_stop(self.handle);
         }
     }
@@ -125,7 +127,7 @@ impl Exchange {
     /// Stops the request's work, if it still runs. Dropping it closes its connection.
     pub(crate) fn abort_task(&self) {
         let slot = self.task.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(w) = slot.as_ref() {
+        if let Some(w) = slot.as_ref().and_then(Weak::upgrade) {
             w.stop(self.handle);
         }
     }

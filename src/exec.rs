@@ -105,7 +105,7 @@ async fn execute(
     shared: &Shared,
     req: Box<Request>,
     started: Instant,
-    conn: Option<(Conn, Instant)>,
+    conn: Option<Conn>,
     kept: &mut Option<(PoolKey, Conn, Instant)>,
 ) -> Result<Response> {
     let cfg = &shared.config;
@@ -142,7 +142,7 @@ async fn send(
     req: Box<Request>,
     limits: &Limits,
     started: Instant,
-    mut given: Option<(Conn, Instant)>,
+    mut given: Option<Conn>,
     kept: &mut Option<(PoolKey, Conn, Instant)>,
 ) -> Result<Response> {
     let key = pool_key(&req).ok_or_else(|| Error::new(ErrorKind::InvalidUrl, "URL has no host"))?;
@@ -150,19 +150,17 @@ async fn send(
     let parts = Parts::new(shared, *req);
     let mut retried = false;
     let (mut conn, resp) = loop {
-        // A connection handed over by the dispatcher comes with the time of the hand-over
-        // (one clock read per batch), good enough to start the read timeout from.
         let handed = match given.take() {
-            Some((mut c, at)) => c.ready().await.then_some((c, at)),
+            Some(mut c) => c.ready().await.then_some(c),
             None => None,
         };
-        let (mut conn, at) = match handed {
+        let mut conn = match handed {
             Some(handed) => handed,
-            None => (obtain(shared, &key, limits).await?, Instant::now()),
+            None => obtain(shared, &key, limits).await?,
         };
         let wire = parts.build(&conn)?;
         let mut timer = conn.read_timer.take();
-        let sent = within_reusing(&mut timer, limits.read, at, conn.send(wire), || {
+        let sent = within_reusing(&mut timer, limits.read, conn.send(wire), || {
             read_timeout_error(limits.read, "waiting for the response head")
         })
         .await?;
@@ -451,18 +449,17 @@ async fn read_body(mut body: Incoming, declared: Option<u64>, limits: &Limits) -
     })
 }
 
-/// Like [`within`], with a timer kept by the caller for its next use (see `Conn::read_timer`)
-/// and the limit counted from `from`. A plain function returning a named future: an
+/// Like [`within`], with a timer kept by the caller for its next use (see `Conn::read_timer`).
+/// A plain function returning a named future: an
 /// `async fn` would hold `fut` twice (argument and pinned local), and `fut` holds the request.
 fn within_reusing<F: Future, E: FnOnce() -> Error>(
     timer: &mut Option<Pin<Box<tokio::time::Sleep>>>,
     limit: Option<Duration>,
-    from: Instant,
     fut: F,
     on_timeout: E,
 ) -> Within<'_, F, E> {
     let timer = limit.map(|d| {
-        let deadline = tokio::time::Instant::from_std(from) + d;
+        let deadline = tokio::time::Instant::now() + d;
         match timer {
             Some(t) => {
                 t.as_mut().reset(deadline);

@@ -76,33 +76,36 @@ impl Inbox {
                 let Some(shared) = shared.upgrade() else {
                     return;
                 };
-                // One clock read for the batch: pool expiry and the handed-over requests'
-                // read timeouts start from it.
+                // One clock read for the batch, for the pool's idle expiry.
                 let now = Instant::now();
                 for (ex, req) in batch.drain(..) {
                     if ex.is_complete() {
                         continue;
                     }
-                    let parked =
-                        crate::exec::pool_key(&req).and_then(|k| shared.pool.take_parked(&k, now));
-                    match parked {
+                    let key = crate::exec::pool_key(&req);
+                    match key.as_ref().and_then(|k| shared.pool.take_parked(k, now)) {
                         Some((worker, conn)) => {
-                            ex.attach_task(worker.clone());
-                            worker.give(Job {
-                                ex,
-                                req,
-                                conn: Some((conn, now)),
-                            });
+                            if ex.attach_task(&worker) {
+                                let conn = Some(conn);
+                                worker.give(Job { ex, req, conn });
+                            } else {
+                                // Cancelled meanwhile: the connection and its worker go back.
+                                let key = key.expect("a parked connection has a key");
+                                if !shared.pool.put(key, conn, Some(worker.clone()), now) {
+                                    worker.dismiss();
+                                }
+                            }
                         }
                         None => {
                             let worker = Arc::new(Mailbox::default());
-                            ex.attach_task(worker.clone());
-                            let job = Job {
-                                ex,
-                                req,
-                                conn: None,
-                            };
-                            tokio::spawn(crate::exec::run(shared.clone(), worker, job));
+                            if ex.attach_task(&worker) {
+                                let job = Job {
+                                    ex,
+                                    req,
+                                    conn: None,
+                                };
+                                tokio::spawn(crate::exec::run(shared.clone(), worker, job));
+                            }
                         }
                     }
                 }

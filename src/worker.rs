@@ -16,19 +16,17 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
 
 use crate::exchange::Exchange;
 use crate::handle::Handle;
 use crate::pool::Conn;
 use crate::request::Request;
 
-/// One request for a worker: the connection (and when it was handed over) comes along
-/// when a parked worker gets it.
+/// One request for a worker: the connection comes along when a parked worker gets it.
 pub(crate) struct Job {
     pub(crate) ex: Arc<Exchange>,
     pub(crate) req: Box<Request>,
-    pub(crate) conn: Option<(Conn, Instant)>,
+    pub(crate) conn: Option<Conn>,
 }
 
 #[derive(Default)]

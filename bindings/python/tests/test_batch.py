@@ -217,3 +217,22 @@ def test_loop_closed_with_requests_left(testserver):
 
     run(main())
     run(c.aclose())
+
+
+def test_a_batch_refused_as_a_whole_reports_every_request(testserver):
+    """When httpring_client_send_many fails as a call (a client freed underneath), it fills
+    in nothing: the batch must not read the previous batch's handles as this one's."""
+    c = httpring.Client()
+    engine = c._engine
+    assert [r.status_code for r in c.send_many([testserver.url + "/hello"] * 4)] == [200] * 4
+    batch = c._scratch().batch
+    prep, _, _ = c._from_request(testserver.url + "/hello")
+    ptr = engine.ptr
+    engine.lib.httpring_client_free(ptr)  # behind the Python client's back
+    try:
+        code = batch.send(ptr, [prep] * 4, range(1, 5))
+        assert code == httpring._ffi.HTTPRING_ERR_CLIENT_CLOSED
+        assert list(batch.codes[:4]) == [code] * 4
+        assert list(batch.handles[:4]) == [0] * 4
+    finally:
+        engine.closed = True  # already freed: close() must not free it again

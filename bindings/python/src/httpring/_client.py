@@ -441,8 +441,11 @@ class Client(BaseClient):
             with self._cv:
                 mailbox = self._mailbox
                 if mailbox:
-                    # Routed here by another thread's pump.
-                    mine = [uid for uid in mailbox if uid in wanted]
+                    # Routed here by another thread's pump. Scan the smaller side.
+                    if len(mailbox) < len(wanted):
+                        mine = [uid for uid in mailbox if uid in wanted]
+                    else:
+                        mine = [uid for uid in wanted if uid in mailbox]
                     for uid in mine:
                         del mailbox[uid]
                 pump = not mine and not self._pumping
@@ -466,13 +469,13 @@ class Client(BaseClient):
             where = [uid - base for uid in mine]
             done = [handles[i] for i in where]
             requests = [items[i][1:] for i in where]
-            for i in where:
-                handles[i] = 0
             try:
                 for i, r in zip(where, engine.read_many(done, requests, s)):
                     results[i] = r
             finally:
                 engine.free_many(done)
+                for i in where:
+                    handles[i] = 0
 
     def _pump(self, block: bool, keep: Optional[range] = None) -> List[int]:
         """Drains the engine queue and routes each completion: batch ones in ``keep`` back
@@ -488,31 +491,35 @@ class Client(BaseClient):
         # Blocking: the first call waits for completions, and this thread runs the engine's
         # I/O meanwhile (no wake-ups between threads); the rest take what else is queued.
         wait = block
-        while True:
-            if wait:
-                code = engine.lib.httpring_client_wait_drain(engine.ptr, buf, _DRAIN_BATCH, 1, _WAIT_SLICE_MS, count)
-                wait = False
-            else:
-                code = engine.lib.httpring_client_drain(engine.ptr, buf, _DRAIN_BATCH, count)
-            if code:
-                raise from_code(code)
-            n = count.value
-            for h, uid, code, status in COMPLETION_LAYOUT.iter_unpack(memoryview(buf).cast("B")[: n * COMPLETION_LAYOUT.size]):
-                if uid & _BATCH_BIT:
-                    if keep is not None and uid in keep:
-                        mine.append(uid)
-                    else:
-                        routed.append((uid, (h, code, status)))
-                elif uid:
-                    user.append((h, uid, code, status))
-            if n < _DRAIN_BATCH:
-                break
-        if routed or user:
-            with self._cv:
-                self._mailbox.update(routed)
-                self._user_completions.extend(user)
-                if routed:
-                    self._cv.notify_all()
+        try:
+            while True:
+                if wait:
+                    code = engine.lib.httpring_client_wait_drain(engine.ptr, buf, _DRAIN_BATCH, 1, _WAIT_SLICE_MS, count)
+                    wait = False
+                else:
+                    code = engine.lib.httpring_client_drain(engine.ptr, buf, _DRAIN_BATCH, count)
+                if code:
+                    raise from_code(code)
+                n = count.value
+                for h, uid, code, status in COMPLETION_LAYOUT.iter_unpack(memoryview(buf).cast("B")[: n * COMPLETION_LAYOUT.size]):
+                    if uid & _BATCH_BIT:
+                        if keep is not None and uid in keep:
+                            mine.append(uid)
+                        else:
+                            routed.append((uid, (h, code, status)))
+                    elif uid:
+                        user.append((h, uid, code, status))
+                if n < _DRAIN_BATCH:
+                    break
+        finally:
+            # Drained completions belong to other threads too: publish them even if this
+            # pump is interrupted (Ctrl-C), or their owners would wait forever.
+            if routed or user:
+                with self._cv:
+                    self._mailbox.update(routed)
+                    self._user_completions.extend(user)
+                    if routed:
+                        self._cv.notify_all()
         return mine
 
     # --- handle-level API ---

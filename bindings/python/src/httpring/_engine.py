@@ -116,7 +116,15 @@ class SpecBatch:
             specs: Any = self.specs_p
         else:  # not CPython: ctypes objects, which keep their bytes alive
             specs = _spec_array(preps, uids)
-        code: int = self._send_many(ptr, specs, n, self.handles, self.codes)
+        codes = self.codes
+        ctypes.memset(codes, 0, n * ctypes.sizeof(c_uint32))
+        code: int = self._send_many(ptr, specs, n, self.handles, codes)
+        if code and not any(codes[:n]):
+            # The call itself failed (a closed client): nothing was filled in, every
+            # request was refused with its code, and the handles are not this batch's.
+            for i in range(n):
+                codes[i] = code
+                self.handles[i] = 0
         return code
 
     def _fill(self, preps: Sequence[Prepared], uids: Sequence[int]) -> None:
