@@ -353,12 +353,6 @@ fn h2c_prior_knowledge_and_version_reporting() {
     h.free(hh);
 }
 
-fn stats(c: &Client) -> httpring_stats {
-    let mut s = httpring_stats::default();
-    assert_eq!(unsafe { httpring_client_stats(c.0, &mut s) }, HTTPRING_OK);
-    s
-}
-
 #[test]
 fn dns_overrides_cache_and_failures() {
     let srv = TestServer::start();
@@ -386,18 +380,18 @@ fn dns_overrides_cache_and_failures() {
     // The override sends a made-up name to 127.0.0.1, without asking DNS.
     let (code, msg) = outcome(&c, &format!("http://api.made-up.test:{port}/echo"));
     assert_eq!(code, HTTPRING_OK, "{msg}");
-    assert_eq!(stats(&c).dns_lookups, 0);
+    assert_eq!(c.stats().dns_lookups, 0);
     // localhost resolves through the system resolver once; the second request hits the cache.
     let local = format!("http://localhost:{port}/hello");
     assert_eq!(outcome(&c, &local).0, HTTPRING_OK);
-    assert_eq!(stats(&c).dns_lookups, 1);
+    assert_eq!(c.stats().dns_lookups, 1);
     assert_eq!(outcome(&c, &local).0, HTTPRING_OK);
     assert_eq!(
-        stats(&c).dns_lookups,
+        c.stats().dns_lookups,
         1,
         "second lookup must come from the cache"
     );
-    assert_eq!(stats(&c).connections_opened, 3);
+    assert_eq!(c.stats().connections_opened, 3);
     // A name under .invalid never resolves.
     let (code, msg) = outcome(&c, "http://nothing.invalid/");
     assert_eq!(code, HTTPRING_ERR_DNS, "{msg}");
@@ -411,7 +405,7 @@ fn dns_overrides_cache_and_failures() {
     });
     outcome(&nocache, &local);
     outcome(&nocache, &local);
-    assert_eq!(stats(&nocache).dns_lookups, 2);
+    assert_eq!(nocache.stats().dns_lookups, 2);
 }
 
 /// A small HTTP proxy: CONNECT tunnels, and absolute-form requests forwarded as they are.

@@ -15,12 +15,6 @@ use httpring::ffi::*;
 use httpring_code::*;
 use httpring_state::*;
 
-fn stats(c: &Client) -> httpring_stats {
-    let mut s = httpring_stats::default();
-    assert_eq!(unsafe { httpring_client_stats(c.0, &mut s) }, HTTPRING_OK);
-    s
-}
-
 #[test]
 fn late_cancels_do_not_reach_the_next_request_on_the_connection() {
     let srv = TestServer::start();
@@ -49,7 +43,7 @@ fn cancel_stops_the_request_a_parked_task_took_over() {
     c.free(a);
     c.free(b);
     assert_eq!(srv.connections(), 2);
-    assert_eq!(stats(&c).pooled_connections, 2);
+    assert_eq!(c.stats().pooled_connections, 2);
 
     // Both parked tasks take a request; cancelling one leaves the other running.
     let stalled = c.get(&srv.url("/stall"));
@@ -64,7 +58,7 @@ fn cancel_stops_the_request_a_parked_task_took_over() {
     c.free(slow);
     // The cancelled request's connection was closed; the other one is back in the pool.
     assert_eq!(srv.connections(), 2);
-    assert_eq!(stats(&c).pooled_connections, 1);
+    assert_eq!(c.stats().pooled_connections, 1);
     assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
     assert_eq!(srv.connections(), 2);
 }
@@ -131,15 +125,15 @@ fn idle_limits_apply_to_parked_tasks() {
         c.free(h);
     }
     assert_eq!(srv.connections(), 4);
-    assert_eq!(stats(&c).pooled_connections, 1);
+    assert_eq!(c.stats().pooled_connections, 1);
     assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
     assert_eq!(srv.connections(), 4);
     // Past the idle timeout the sweep (every second at least) drops it and its task.
     let t = Instant::now();
-    while stats(&c).pooled_connections > 0 && t.elapsed() < Duration::from_secs(5) {
+    while c.stats().pooled_connections > 0 && t.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(stats(&c).pooled_connections, 0);
+    assert_eq!(c.stats().pooled_connections, 0);
     assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
     assert_eq!(srv.connections(), 5);
 }
@@ -286,5 +280,5 @@ fn alternating_origins_each_keep_their_one_connection() {
         (a.connections(), b.connections(), third.connections()),
         (1, 1, 1)
     );
-    assert_eq!(stats(&c).pooled_connections, 3);
+    assert_eq!(c.stats().pooled_connections, 3);
 }

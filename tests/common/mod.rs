@@ -170,6 +170,16 @@ impl Client {
         out
     }
 
+    /// The client's counters.
+    pub fn stats(&self) -> httpring_stats {
+        let mut s = httpring_stats::default();
+        assert_eq!(
+            unsafe { httpring_client_stats(self.0, &mut s) },
+            httpring_code::HTTPRING_OK
+        );
+        s
+    }
+
     pub fn live(&self) -> usize {
         let mut n = usize::MAX;
         assert_eq!(
