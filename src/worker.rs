@@ -84,15 +84,6 @@ impl Mailbox {
             .compare_exchange(h.0, 0, Ordering::SeqCst, Ordering::SeqCst);
     }
 
-    /// Remembers the worker task's waker (a task's waker stays valid for its whole life).
-    async fn register(&self) {
-        std::future::poll_fn(|cx| {
-            self.lock().waker = Some(cx.waker().clone());
-            Poll::Ready(())
-        })
-        .await
-    }
-
     /// The next job, or None once dismissed.
     pub(crate) async fn next(&self) -> Option<Job> {
         std::future::poll_fn(|_| {
@@ -117,9 +108,14 @@ impl Mailbox {
         }
     }
 
-    /// Must be awaited first thing by the worker task, before anything can wake it.
+    /// Remembers the worker task's waker (a task's waker stays valid for its whole life).
+    /// Awaited first thing by the worker task, before anything can wake it.
     pub(crate) async fn start(&self) {
-        self.register().await
+        std::future::poll_fn(|cx| {
+            self.lock().waker = Some(cx.waker().clone());
+            Poll::Ready(())
+        })
+        .await
     }
 }
 
