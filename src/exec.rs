@@ -61,7 +61,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mailbox: Arc<Mailbox>, first: Job) 
         let Some((key, conn, done)) = kept else {
             return;
         };
-        if !shared.pool.put(key, conn, Some(mailbox.clone()), done) {
+        if !shared.pool.put(key, conn, mailbox.clone(), done) {
             return;
         }
         match mailbox.next().await {

@@ -91,7 +91,7 @@ impl Inbox {
                             } else {
                                 // Cancelled meanwhile: the connection and its worker go back.
                                 let key = key.expect("a parked connection has a key");
-                                if !shared.pool.put(key, conn, Some(worker.clone()), now) {
+                                if !shared.pool.put(key, conn, worker.clone(), now) {
                                     worker.dismiss();
                                 }
                             }

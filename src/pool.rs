@@ -194,15 +194,13 @@ struct Idle {
     conn: Conn,
     since: Instant,
     /// The request task parked with this connection, waiting for its next request.
-    worker: Option<Arc<Mailbox>>,
+    worker: Arc<Mailbox>,
 }
 
 impl Idle {
-    /// Tells the parked worker, if any, that its connection is gone from the pool.
-    fn dismiss(&mut self) {
-        if let Some(w) = self.worker.take() {
-            w.dismiss();
-        }
+    /// Tells the parked worker that its connection is gone from the pool.
+    fn dismiss(&self) {
+        self.worker.dismiss();
     }
 }
 
@@ -334,7 +332,7 @@ impl Pool {
             inner.shared.remove(key);
         }
         let list = inner.idle.get_mut(key)?;
-        while let Some(mut idle) = list.pop() {
+        while let Some(idle) = list.pop() {
             idle.dismiss();
             if !self.expired(idle.since, now) && !idle.conn.is_closed() {
                 let mut conn = idle.conn;
@@ -345,40 +343,26 @@ impl Pool {
         None
     }
 
-    /// The most recently parked worker for `key` with its connection, if the most recent
-    /// idle connection has one (and has not expired or closed).
+    /// The most recently parked worker for `key` with its connection (one that has not
+    /// expired or closed).
     pub fn take_parked(&self, key: &PoolKey, now: Instant) -> Option<(Arc<Mailbox>, Conn)> {
         let mut inner = self.lock();
         let list = inner.idle.get_mut(key)?;
-        while let Some(mut idle) = list.pop() {
+        while let Some(idle) = list.pop() {
             if self.expired(idle.since, now) || idle.conn.is_closed() {
                 idle.dismiss();
                 continue;
             }
-            return match idle.worker.take() {
-                Some(w) => {
-                    let mut conn = idle.conn;
-                    conn.reused = true;
-                    Some((w, conn))
-                }
-                None => {
-                    list.push(idle);
-                    None
-                }
-            };
+            let mut conn = idle.conn;
+            conn.reused = true;
+            return Some((idle.worker, conn));
         }
         None
     }
 
     /// Returns an HTTP/1.1 connection whose last response was read to the end, with the
     /// worker that parks with it. False if the pool did not keep it (the worker should end).
-    pub fn put(
-        &self,
-        key: PoolKey,
-        conn: Conn,
-        worker: Option<Arc<Mailbox>>,
-        now: Instant,
-    ) -> bool {
+    pub fn put(&self, key: PoolKey, conn: Conn, worker: Arc<Mailbox>, now: Instant) -> bool {
         if conn.is_h2() || conn.is_closed() || self.max_idle_per_host == 0 {
             return false;
         }
