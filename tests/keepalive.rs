@@ -1,0 +1,167 @@
+//! An idle keep-alive connection as the patched hyper (vendor/README.md) reads it: probe
+//! reads use the spare room of a buffer the previous responses still share, so the next
+//! response must arrive whole whatever its size, and bytes a server sends on an idle
+//! connection must never become the next request's response.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use common::*;
+use httpring::ffi::*;
+use httpring_state::*;
+
+/// Reads one request head (these tests send GETs without a body); false at EOF.
+fn read_head(r: &mut BufReader<TcpStream>) -> bool {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if r.read_line(&mut line).unwrap_or(0) == 0 {
+            return false;
+        }
+        if line == "\r\n" {
+            return true;
+        }
+    }
+}
+
+/// A server that calls `answer(connection, request, writer)` for each request head on each
+/// connection (numbered from 0), counting connections.
+fn scripted(
+    answer: impl Fn(usize, usize, &mut TcpStream) + Send + Sync + 'static,
+) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let conns = Arc::new(AtomicUsize::new(0));
+    let counted = conns.clone();
+    let answer = Arc::new(answer);
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let conn = counted.fetch_add(1, Ordering::SeqCst);
+            let answer = answer.clone();
+            thread::spawn(move || {
+                let mut w = stream.try_clone().unwrap();
+                let mut r = BufReader::new(stream);
+                let mut n = 0;
+                while read_head(&mut r) {
+                    answer(conn, n, &mut w);
+                    n += 1;
+                }
+            });
+        }
+    });
+    (base, conns)
+}
+
+fn response(extra_headers: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 200 OK\r\n{extra_headers}Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| b'a' + ((i as u8).wrapping_add(seed)) % 26)
+        .collect()
+}
+
+#[test]
+fn responses_of_any_size_follow_small_ones_while_the_small_ones_are_still_held() {
+    // Small, then 12 KiB of headers with 200 KiB of body, then small, then chunked: each
+    // response after the first is read into the space a held earlier response left.
+    let big_header = format!("X-Big: {}\r\n", "h".repeat(12 * 1024));
+    let (base, conns) = scripted(move |_, n, w| {
+        let _ = w.write_all(&match n % 4 {
+            0 => response("", b"Hello, world!"),
+            1 => response(&big_header, &pattern(200 * 1024, 1)),
+            2 => response("", b"small again"),
+            _ => {
+                let body = pattern(100 * 1024, 3);
+                let mut out = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+                for chunk in body.chunks(7_000) {
+                    out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+                    out.extend_from_slice(chunk);
+                    out.extend_from_slice(b"\r\n");
+                }
+                out.extend_from_slice(b"0\r\n\r\n");
+                out
+            }
+        });
+    });
+    let c = Client::new();
+    let mut held = Vec::new();
+    for round in 0..3 {
+        for n in 0..4 {
+            let h = c.get(&format!("{base}/{n}"));
+            assert_eq!(
+                c.wait(h),
+                HTTPRING_STATE_DONE,
+                "{round}/{n}: {}",
+                c.message(h)
+            );
+            let want: Vec<u8> = match n {
+                0 => b"Hello, world!".to_vec(),
+                1 => pattern(200 * 1024, 1),
+                2 => b"small again".to_vec(),
+                _ => pattern(100 * 1024, 3),
+            };
+            assert_eq!(c.body(h), want, "round {round}, response {n}");
+            if n == 1 {
+                assert_eq!(c.header(h, "x-big", 0).map(|v| v.len()), Some(12 * 1024));
+            }
+            held.push(h);
+        }
+    }
+    // Still intact after later responses reused the connection's buffer.
+    assert_eq!(c.body(held[0]), b"Hello, world!");
+    assert_eq!(c.body(held[1]), pattern(200 * 1024, 1));
+    for h in held {
+        c.free(h);
+    }
+    assert_eq!(conns.load(Ordering::SeqCst), 1, "one keep-alive connection");
+}
+
+#[test]
+fn bytes_sent_on_an_idle_connection_never_become_the_next_response() {
+    // The first connection sends an unsolicited response 50 ms after the real one, while
+    // the client has it parked; a request it still got would be answered "reused".
+    let (base, conns) = scripted(|conn, n, w| {
+        let body: &[u8] = match (conn, n) {
+            (0, 0) => b"first",
+            (0, _) => b"reused",
+            _ => b"fresh",
+        };
+        let _ = w.write_all(&response("", body));
+        if (conn, n) == (0, 0) {
+            thread::sleep(Duration::from_millis(50));
+            let _ = w.write_all(&response("", b"stray"));
+        }
+    });
+    let c = Client::new();
+    let (status, body) = c.fetch(&format!("{base}/a"));
+    assert_eq!((status, body.as_slice()), (200, &b"first"[..]));
+    thread::sleep(Duration::from_millis(200));
+    for i in 0..3 {
+        let (status, body) = c.fetch(&format!("{base}/b{i}"));
+        assert_eq!(
+            (status, String::from_utf8_lossy(&body).into_owned()),
+            (200, "fresh".to_string()),
+            "request {i} after the stray bytes"
+        );
+    }
+    assert_eq!(
+        conns.load(Ordering::SeqCst),
+        2,
+        "the tainted connection was dropped"
+    );
+}
