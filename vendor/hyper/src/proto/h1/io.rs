@@ -17,6 +17,9 @@ pub(crate) const INIT_BUFFER_SIZE: usize = 8192;
 /// The minimum value that can be set to max buffer size.
 pub(crate) const MINIMUM_MAX_BUFFER_SIZE: usize = INIT_BUFFER_SIZE;
 
+/// The room an idle connection's probe read allocates when the buffer has none.
+const IDLE_READ_SIZE: usize = 512;
+
 /// The default maximum read buffer size. If the buffer gets this big and
 /// a message is still not complete, a `TooLarge` error is triggered.
 // Note: if this changes, update server::conn::Http::max_buf_size docs.
@@ -251,7 +254,13 @@ where
                 .saturating_sub(self.read_buf.len()),
         );
         let spare = self.read_buf_remaining_mut();
-        if spare < next && !(idle && spare > 0) {
+        if idle {
+            // Any room will do to see EOF or stray bytes; the full buffer comes with the
+            // next message.
+            if spare == 0 {
+                self.read_buf.reserve(IDLE_READ_SIZE);
+            }
+        } else if spare < next {
             self.read_buf.reserve(next);
         }
 
