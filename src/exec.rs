@@ -188,11 +188,9 @@ async fn send(
     };
 
     let (head, body) = resp.into_parts();
-    let declared = head
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| s.parse::<u64>().ok());
+    // The length hyper will deliver: Content-Length when the response has a body (hyper has
+    // validated it), 0 for HEAD, 204 and 304 whatever their header says.
+    let declared = body.size_hint().exact();
     if declared.is_some_and(|n| n > limits.max_body) {
         return Err(too_large(limits.max_body));
     }

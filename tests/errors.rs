@@ -354,6 +354,23 @@ fn lying_server_is_a_protocol_error_and_big_bodies_are_refused() {
 }
 
 #[test]
+fn head_responses_declaring_a_big_body_are_not_refused() {
+    // A HEAD response carries the GET's Content-Length but no body: the size limit is about
+    // the body that comes, so this is not too large.
+    let srv = TestServer::start();
+    let c =
+        Client::with(|cfg| assert_eq!(httpring_config_set_max_body_size(cfg, 1000), HTTPRING_OK));
+    let h = c.submit("HEAD", &srv.url("/bytes/5000"), |_| ()).unwrap();
+    assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "{}", c.message(h));
+    assert_eq!(c.response(h).status, 200);
+    assert_eq!(c.header(h, "content-length", 0).as_deref(), Some("5000"));
+    assert!(c.body(h).is_empty());
+    c.free(h);
+    // The connection is still good for a GET after it.
+    assert_eq!(c.fetch(&srv.url("/bytes/10")).1.len(), 10);
+}
+
+#[test]
 fn handles_are_checked_double_free_stale_foreign() {
     let srv = TestServer::start();
     let a = Client::new();
