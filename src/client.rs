@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use http::header::HeaderMap;
@@ -29,8 +29,17 @@ pub(crate) struct Shared {
     pub(crate) connector: Connector,
     pub(crate) inbox: Arc<Inbox>,
     pub(crate) url_cache: UrlCache,
-    /// Header maps of freed responses, emptied, for new requests (see `spare_map`).
-    spare_maps: Mutex<Vec<HeaderMap>>,
+    /// Parts of freed requests kept for new ones (see `recycle`).
+    spares: Mutex<Spares>,
+}
+
+/// See `Shared::recycle`.
+#[derive(Default)]
+struct Spares {
+    /// Emptied header maps of freed responses (see `spare_map`).
+    maps: Vec<HeaderMap>,
+    /// Exchanges nobody else holds, their outcome already dropped (see `new_exchange`).
+    exchanges: Vec<Arc<Exchange>>,
 }
 
 impl Shared {
@@ -48,24 +57,53 @@ impl Shared {
     /// An empty header map, with room for a typical response's headers when one is spare.
     /// (A request's map becomes its response's: hyper parses the response into it.)
     pub(crate) fn spare_map(&self) -> HeaderMap {
-        self.spare_maps
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .pop()
-            .unwrap_or_default()
+        self.spares().maps.pop().unwrap_or_default()
     }
 
-    /// Keeps a freed response's header map for a later request: allocated on the runtime's
-    /// thread and freed on the caller's, each map would otherwise cost two cross-thread
-    /// allocations per request. Large maps (unusual responses) and a full stock are dropped.
-    fn recycle(&self, mut map: HeaderMap) {
-        if map.capacity() > SPARE_MAP_MAX_CAPACITY {
-            return;
+    /// A new exchange, in the memory of a freed one when there is one.
+    fn new_exchange(&self, handle: Handle, user_data: u64) -> Arc<Exchange> {
+        let spare = self.spares().exchanges.pop();
+        if let Some(mut ex) = spare {
+            // Always unique: only exchanges nobody else held were kept.
+            if let Some(e) = Arc::get_mut(&mut ex) {
+                *e = Exchange::new(handle, user_data);
+                return ex;
+            }
         }
-        map.clear();
-        let mut spare = self.spare_maps.lock().unwrap_or_else(|p| p.into_inner());
-        if spare.len() < SPARE_MAPS_MAX {
-            spare.push(map);
+        Arc::new(Exchange::new(handle, user_data))
+    }
+
+    fn spares(&self) -> MutexGuard<'_, Spares> {
+        self.spares.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps what a freed request leaves for later ones: its exchange, once nobody else
+    /// holds it, and its response's header map. Requests come and go in batches, more at a
+    /// time than malloc's per-thread cache keeps, and a header map is allocated on the
+    /// runtime's thread and freed on the caller's: each would cost a slow allocation and
+    /// free per request. The outcome (the response's body) is dropped here, not at reuse, so
+    /// its buffer is released now. Large maps (unusual responses) and a full stock are dropped.
+    fn recycle(&self, mut ex: Arc<Exchange>) {
+        let Some(e) = Arc::get_mut(&mut ex) else {
+            return;
+        };
+        let map = match e.take_outcome() {
+            Some(Ok(mut r)) if r.headers.capacity() <= SPARE_MAP_MAX_CAPACITY => {
+                let mut map = std::mem::take(&mut r.headers);
+                drop(r);
+                map.clear();
+                Some(map)
+            }
+            _ => None,
+        };
+        let mut spares = self.spares();
+        if let Some(map) = map {
+            if spares.maps.len() < SPARES_MAX {
+                spares.maps.push(map);
+            }
+        }
+        if spares.exchanges.len() < SPARES_MAX {
+            spares.exchanges.push(ex);
         }
     }
 
@@ -77,8 +115,9 @@ impl Shared {
     }
 }
 
-/// Spare header maps kept per client, and the largest one kept (in headers).
-const SPARE_MAPS_MAX: usize = 256;
+/// Spare header maps and exchanges kept per client (each), and the largest map kept (in
+/// headers).
+const SPARES_MAX: usize = 256;
 const SPARE_MAP_MAX_CAPACITY: usize = 24;
 
 /// A snapshot of a client's counters.
@@ -147,7 +186,7 @@ impl Client {
                 connector,
                 inbox: Arc::default(),
                 url_cache: UrlCache::default(),
-                spare_maps: Mutex::new(Vec::new()),
+                spares: Mutex::default(),
             }),
             runtime: OnceLock::new(),
             start_lock: Mutex::new(()),
@@ -244,7 +283,7 @@ impl Client {
         let (handle, ex) = self
             .shared
             .table
-            .insert_with(|h| Arc::new(Exchange::new(h, req.user_data)))?;
+            .insert_with(|h| self.shared.new_exchange(h, req.user_data))?;
         Ok((handle, ex, Box::new(req)))
     }
 
@@ -324,13 +363,11 @@ impl Client {
 
     /// Releases a handle. A pending request is cancelled first.
     pub fn free(&self, h: Handle) -> Result<()> {
-        let mut ex = self.shared.table.remove(h)?;
+        let ex = self.shared.table.remove(h)?;
         if !ex.is_complete() {
             self.shared.cancel(&ex, "request freed while pending");
         }
-        if let Some(Ok(r)) = Arc::get_mut(&mut ex).and_then(|ex| ex.outcome_mut()) {
-            self.shared.recycle(std::mem::take(&mut r.headers));
-        }
+        self.shared.recycle(ex);
         Ok(())
     }
 

@@ -72,9 +72,9 @@ impl Exchange {
         self.outcome.get()
     }
 
-    /// The outcome, for its last owner (to take parts of it apart when it is freed).
-    pub(crate) fn outcome_mut(&mut self) -> Option<&mut Result<Response>> {
-        self.outcome.get_mut()
+    /// The outcome, taken by its last owner when the request is freed.
+    pub(crate) fn take_outcome(&mut self) -> Option<Result<Response>> {
+        self.outcome.take()
     }
 
     pub fn user_data(&self) -> u64 {

@@ -360,3 +360,45 @@ fn send_many_submits_a_batch_and_reports_each_refusal() {
     );
     assert_eq!(c.live(), 0);
 }
+
+#[test]
+fn a_freed_request_leaves_nothing_behind_for_the_next() {
+    // Freed requests' memory serves new ones: each new request starts pending, with its own
+    // user_data and no response, and the freed handle stays invalid.
+    let srv = TestServer::start();
+    let c = Client::new();
+    let mut old = 0;
+    for i in 0..50u64 {
+        // A request that completed with a body of its own just before.
+        let size = 100 * (i as usize + 1);
+        assert_eq!(c.fetch(&srv.url(&format!("/bytes/{size}"))).1.len(), size);
+        let h = c.get_ud(&srv.url("/delay/20"), 1000 + i);
+        let mut state = httpring_state::HTTPRING_STATE_DONE;
+        assert_eq!(
+            unsafe { httpring_handle_poll(c.0, h, &mut state) },
+            HTTPRING_OK
+        );
+        assert_eq!(state, httpring_state::HTTPRING_STATE_PENDING, "request {i}");
+        assert_eq!(c.error(h), HTTPRING_PENDING, "request {i}");
+        let mut r = std::mem::MaybeUninit::<httpring_response>::uninit();
+        assert_eq!(
+            unsafe { httpring_handle_response(c.0, h, r.as_mut_ptr()) },
+            HTTPRING_PENDING
+        );
+        let mut ud = 0;
+        assert_eq!(
+            unsafe { httpring_handle_user_data(c.0, h, &mut ud) },
+            HTTPRING_OK
+        );
+        assert_eq!(ud, 1000 + i);
+        if old != 0 {
+            assert_eq!(c.free(old), HTTPRING_ERR_INVALID_HANDLE, "freed handle {i}");
+        }
+        assert_eq!(c.wait(h), httpring_state::HTTPRING_STATE_DONE);
+        assert_eq!(c.response(h).status, 200);
+        assert_eq!(c.body(h), b"ok", "request {i}");
+        assert_eq!(c.free(h), HTTPRING_OK);
+        old = h;
+    }
+    assert_eq!(c.live(), 0);
+}
