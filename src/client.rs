@@ -253,22 +253,52 @@ impl Client {
         Ok(handle)
     }
 
-    /// Starts several requests with a single wake-up of the runtime. Returns one result per
+    /// Starts several requests with a single wake-up of the runtime (or one per chunk of 32,
+    /// if the runtime takes a chunk before the next is queued). Returns one result per
     /// request, in order: a handle, or why that request was refused.
     pub fn submit_many(&self, reqs: impl IntoIterator<Item = Request>) -> Vec<Result<Handle>> {
+        let mut out = Vec::new();
+        self.submit_each(reqs.into_iter().map(|r| ((), r)), |(), r| out.push(r));
+        out
+    }
+
+    /// As `submit_many`, reporting each request's result to `on_result` with the key it came
+    /// with. Nothing is allocated per batch: the requests reach the inbox in chunks from the
+    /// stack (a batch-sized vector, a kilobyte or more, is an allocation that makes malloc
+    /// consolidate its small-chunk bins).
+    pub fn submit_each<K>(
+        &self,
+        reqs: impl IntoIterator<Item = (K, Request)>,
+        mut on_result: impl FnMut(K, Result<Handle>),
+    ) {
+        const CHUNK: usize = 32;
         let _open = self.gate.read().unwrap_or_else(|p| p.into_inner());
-        let mut results = Vec::new();
-        let mut accepted = Vec::new();
-        for req in reqs {
-            results.push(self.register(req).map(|(h, ex, req)| {
-                accepted.push((ex, req));
-                h
-            }));
+        let mut chunk: [Option<(Arc<Exchange>, Box<Request>)>; CHUNK] = Default::default();
+        let mut len = 0;
+        let flush = |chunk: &mut [Option<_>]| {
+            self.shared
+                .inbox
+                .push(chunk.iter_mut().filter_map(Option::take), || {
+                    self.is_driven()
+                });
+        };
+        for (key, req) in reqs {
+            match self.register(req) {
+                Ok((h, ex, req)) => {
+                    on_result(key, Ok(h));
+                    chunk[len] = Some((ex, req));
+                    len += 1;
+                    if len == CHUNK {
+                        flush(&mut chunk);
+                        len = 0;
+                    }
+                }
+                Err(e) => on_result(key, Err(e)),
+            }
         }
-        if !accepted.is_empty() {
-            self.shared.inbox.push(accepted, || self.is_driven());
+        if len > 0 {
+            flush(&mut chunk[..len]);
         }
-        results
     }
 
     /// Validates a request and gives it a handle; the caller holds the gate open.

@@ -397,29 +397,12 @@ pub unsafe extern "C" fn httpring_client_send_many(
         if n > 0 {
             need(handles)?;
         }
-        let mut built = Vec::with_capacity(n);
-        let mut pre: Vec<Option<httpring_code>> = Vec::with_capacity(n);
-        for spec in specs {
-            match unsafe { request_from_spec(spec, c.url_cache()) } {
-                Ok(r) => {
-                    built.push(r);
-                    pre.push(None);
-                }
-                Err(code) => pre.push(Some(code)),
-            }
-        }
-        let mut submitted = c.submit_many(built).into_iter();
-        let mut first = HTTPRING_OK;
-        for (i, p) in pre.into_iter().enumerate() {
-            let (h, code) = match p {
-                Some(code) => (0, code),
-                None => match submitted.next().expect("one result per built request") {
-                    Ok(h) => (h.0, HTTPRING_OK),
-                    Err(e) => (0, e.into()),
-                },
-            };
-            if first == HTTPRING_OK {
-                first = code;
+        // Each spec goes to the client as it is built; one that does not build is answered
+        // at once. `first`: the first failure in the caller's order.
+        let first = std::cell::Cell::new((n, HTTPRING_OK));
+        let put = |i: usize, h: u64, code: httpring_code| {
+            if code != HTTPRING_OK && i < first.get().0 {
+                first.set((i, code));
             }
             // SAFETY: i < n, and the caller gave room for n items.
             unsafe {
@@ -428,8 +411,21 @@ pub unsafe extern "C" fn httpring_client_send_many(
                     codes.add(i).write(code);
                 }
             }
-        }
-        Ok(first)
+        };
+        let reqs = specs.iter().enumerate().filter_map(|(i, spec)| {
+            match unsafe { request_from_spec(spec, c.url_cache()) } {
+                Ok(r) => Some((i, r)),
+                Err(code) => {
+                    put(i, 0, code);
+                    None
+                }
+            }
+        });
+        c.submit_each(reqs, |i, r| match r {
+            Ok(h) => put(i, h.0, HTTPRING_OK),
+            Err(e) => put(i, 0, e.into()),
+        });
+        Ok(first.get().1)
     })
 }
 
