@@ -236,9 +236,9 @@ where
     }
 
     /// A read that only has to notice EOF or unexpected bytes (an idle client
-    /// connection): it reads into whatever spare capacity is left instead of
-    /// reserving a full buffer, which would allocate a new one while the last
-    /// response's bytes still share the old one.
+    /// connection): while messages are small, it reads into whatever spare capacity
+    /// is left instead of reserving a full buffer, which would allocate a new one
+    /// while the last response's bytes still share the old one.
     pub(crate) fn poll_read_idle(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         self.poll_read_into_buf(cx, true)
     }
@@ -254,9 +254,10 @@ where
                 .saturating_sub(self.read_buf.len()),
         );
         let spare = self.read_buf_remaining_mut();
-        if idle {
-            // Any room will do to see EOF or stray bytes; the full buffer comes with the
-            // next message.
+        if idle && next <= INIT_BUFFER_SIZE {
+            // Messages are small here: any room will do to see EOF or stray bytes, and the
+            // full buffer comes with the next message. (Where they are large, the buffer
+            // is reserved as for any read, so the next one finds it ready.)
             if spare == 0 {
                 self.read_buf.reserve(IDLE_READ_SIZE);
             }
