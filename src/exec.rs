@@ -188,9 +188,17 @@ async fn send(
     };
 
     let (head, body) = resp.into_parts();
-    // The length hyper will deliver: Content-Length when the response has a body (hyper has
-    // validated it), 0 for HEAD, 204 and 304 whatever their header says.
-    let declared = body.size_hint().exact();
+    // The length that will come: none for a response that has no body (to HEAD, or 204 or
+    // 304: their Content-Length describes another response, and over HTTP/2 hyper reports it
+    // as this body's size), else Content-Length as hyper validated it.
+    let bodiless = parts.method == Method::HEAD
+        || matches!(head.status.as_u16(), 204 | 304)
+        || body.is_end_stream();
+    let declared = if bodiless {
+        Some(0)
+    } else {
+        body.size_hint().exact()
+    };
     if declared.is_some_and(|n| n > limits.max_body) {
         return Err(too_large(limits.max_body));
     }

@@ -358,16 +358,30 @@ fn head_responses_declaring_a_big_body_are_not_refused() {
     // A HEAD response carries the GET's Content-Length but no body: the size limit is about
     // the body that comes, so this is not too large.
     let srv = TestServer::start();
-    let c =
-        Client::with(|cfg| assert_eq!(httpring_config_set_max_body_size(cfg, 1000), HTTPRING_OK));
-    let h = c.submit("HEAD", &srv.url("/bytes/5000"), |_| ()).unwrap();
-    assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "{}", c.message(h));
-    assert_eq!(c.response(h).status, 200);
-    assert_eq!(c.header(h, "content-length", 0).as_deref(), Some("5000"));
-    assert!(c.body(h).is_empty());
-    c.free(h);
-    // The connection is still good for a GET after it.
-    assert_eq!(c.fetch(&srv.url("/bytes/10")).1.len(), 10);
+    for h2 in [false, true] {
+        let c = Client::with(|cfg| {
+            assert_eq!(httpring_config_set_max_body_size(cfg, 1000), HTTPRING_OK);
+            assert_eq!(
+                httpring_config_set_h2c_prior_knowledge(cfg, h2),
+                HTTPRING_OK
+            );
+        });
+        let h = c.submit("HEAD", &srv.url("/bytes/5000"), |_| ()).unwrap();
+        assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "h2={h2}: {}", c.message(h));
+        let r = c.response(h);
+        assert_eq!(r.status, 200);
+        let want = if h2 {
+            httpring_http_version::HTTPRING_HTTP_2
+        } else {
+            httpring_http_version::HTTPRING_HTTP_1_1
+        };
+        assert_eq!(r.version, want);
+        assert_eq!(c.header(h, "content-length", 0).as_deref(), Some("5000"));
+        assert!(c.body(h).is_empty());
+        c.free(h);
+        // The connection is still good for a GET after it.
+        assert_eq!(c.fetch(&srv.url("/bytes/10")).1.len(), 10);
+    }
 }
 
 #[test]

@@ -178,6 +178,13 @@ async fn route(
                 ),
             )
         }
+        "bytes" if req.method() == hyper::Method::HEAD => {
+            // The GET's Content-Length and no body (hyper's HTTP/2 server would send one).
+            let mut r = full(200, "application/octet-stream", Bytes::new());
+            r.headers_mut()
+                .insert(hyper::header::CONTENT_LENGTH, num(1).unwrap_or(0).into());
+            r
+        }
         "bytes" => {
             let n = num(1).unwrap_or(0) as usize;
             let body: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
