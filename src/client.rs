@@ -33,6 +33,36 @@ pub(crate) struct Shared {
     spares: Mutex<Spares>,
 }
 
+/// Requests `Client::submit_each` queues at a time.
+const CHUNK: usize = 32;
+
+/// Registered requests on their way to the inbox. Dropped early (a panic in the caller's
+/// iterator or callback), it still queues them: registered requests must run to complete.
+struct Chunk<'a> {
+    client: &'a Client,
+    queued: [Option<(Arc<Exchange>, Box<Request>)>; CHUNK],
+    len: usize,
+}
+
+impl Chunk<'_> {
+    fn queue(&mut self) {
+        if self.len > 0 {
+            let c = self.client;
+            c.shared.inbox.push(
+                self.queued[..self.len].iter_mut().filter_map(Option::take),
+                || c.is_driven(),
+            );
+            self.len = 0;
+        }
+    }
+}
+
+impl Drop for Chunk<'_> {
+    fn drop(&mut self) {
+        self.queue();
+    }
+}
+
 /// See `Shared::recycle`.
 #[derive(Default)]
 struct Spares {
@@ -263,42 +293,47 @@ impl Client {
     }
 
     /// As `submit_many`, reporting each request's result to `on_result` with the key it came
-    /// with. Nothing is allocated per batch: the requests reach the inbox in chunks from the
-    /// stack (a batch-sized vector, a kilobyte or more, is an allocation that makes malloc
-    /// consolidate its small-chunk bins).
+    /// with, an accepted request once it is queued. Nothing is allocated per batch: requests
+    /// reach the inbox in chunks from the stack (a batch-sized vector, a kilobyte or more, is
+    /// an allocation that makes malloc consolidate its small-chunk bins). `on_result` runs
+    /// while the client is held open: it must not close the client.
     pub fn submit_each<K>(
         &self,
         reqs: impl IntoIterator<Item = (K, Request)>,
         mut on_result: impl FnMut(K, Result<Handle>),
     ) {
-        const CHUNK: usize = 32;
         let _open = self.gate.read().unwrap_or_else(|p| p.into_inner());
-        let mut chunk: [Option<(Arc<Exchange>, Box<Request>)>; CHUNK] = Default::default();
-        let mut len = 0;
-        let flush = |chunk: &mut [Option<_>]| {
-            self.shared
-                .inbox
-                .push(chunk.iter_mut().filter_map(Option::take), || {
-                    self.is_driven()
-                });
+        let mut chunk = Chunk {
+            client: self,
+            queued: Default::default(),
+            len: 0,
         };
+        // The handles of the queued chunk, reported once it is in the inbox.
+        let mut keys: [Option<(K, Handle)>; CHUNK] = Default::default();
+        fn report<K>(
+            keys: &mut [Option<(K, Handle)>],
+            on_result: &mut impl FnMut(K, Result<Handle>),
+        ) {
+            for (key, h) in keys.iter_mut().filter_map(Option::take) {
+                on_result(key, Ok(h));
+            }
+        }
         for (key, req) in reqs {
             match self.register(req) {
                 Ok((h, ex, req)) => {
-                    on_result(key, Ok(h));
-                    chunk[len] = Some((ex, req));
-                    len += 1;
-                    if len == CHUNK {
-                        flush(&mut chunk);
-                        len = 0;
+                    chunk.queued[chunk.len] = Some((ex, req));
+                    keys[chunk.len] = Some((key, h));
+                    chunk.len += 1;
+                    if chunk.len == CHUNK {
+                        chunk.queue();
+                        report(&mut keys, &mut on_result);
                     }
                 }
                 Err(e) => on_result(key, Err(e)),
             }
         }
-        if len > 0 {
-            flush(&mut chunk[..len]);
-        }
+        chunk.queue();
+        report(&mut keys, &mut on_result);
     }
 
     /// Validates a request and gives it a handle; the caller holds the gate open.
@@ -490,5 +525,37 @@ impl Drop for Client {
     fn drop(&mut self) {
         self.close();
         release_tag(self.shared.table.tag());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_freed_exchange_serves_the_next_request_and_a_held_one_does_not() {
+        let c = Client::new(Config::default()).unwrap();
+        // Port 1 on loopback refuses at once: the request completes without a server.
+        let url = b"http://127.0.0.1:1/";
+        let a = c.submit(Request::new(b"GET", url)).unwrap();
+        assert_eq!(
+            c.wait(a, Some(Duration::from_secs(10))).unwrap(),
+            State::Failed
+        );
+        let first = Arc::as_ptr(&c.exchange(a).unwrap());
+        c.free(a).unwrap();
+        assert_eq!(c.shared.spares().exchanges.len(), 1);
+
+        let b = c.submit(Request::new(b"GET", url)).unwrap();
+        let held = c.exchange(b).unwrap();
+        assert_eq!(Arc::as_ptr(&held), first, "the freed exchange is reused");
+        assert_eq!(held.handle, b);
+        c.wait(b, Some(Duration::from_secs(10))).unwrap();
+        // Someone still holds it: freeing the handle must not recycle it.
+        c.free(b).unwrap();
+        assert!(c.shared.spares().exchanges.is_empty());
+        assert!(held.is_complete());
+        drop(held);
+        c.close();
     }
 }
