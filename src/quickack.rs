@@ -54,6 +54,10 @@ impl AsyncWrite for QuickAck {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        // One buffer (a request head, a small request): send(2) is cheaper than writev(2).
+        if let [one] = bufs {
+            return Pin::new(&mut self.0).poll_write(cx, one);
+        }
         Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
     }
 
