@@ -1,7 +1,8 @@
 //! An idle keep-alive connection as the patched hyper (vendor/README.md) reads it: probe
 //! reads use the spare room of a buffer the previous responses still share, so the next
 //! response must arrive whole whatever its size, and bytes a server sends on an idle
-//! connection must never become the next request's response.
+//! connection must never become the next request's response. Also the framing headers the
+//! patched fast paths read: `Connection` tokens and `Content-Length` values in their forms.
 
 mod common;
 
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use common::*;
 use httpring::ffi::*;
+use httpring_code::*;
 use httpring_state::*;
 
 /// Reads one request head (these tests send GETs without a body); false at EOF.
@@ -164,4 +166,90 @@ fn bytes_sent_on_an_idle_connection_never_become_the_next_response() {
         2,
         "the tainted connection was dropped"
     );
+}
+
+#[test]
+fn a_close_token_in_any_form_ends_the_connection_and_others_keep_it() {
+    // The server keeps every connection open: only the client reading `close` in the
+    // Connection header can make the second request use a new one.
+    let cases: &[(&str, usize)] = &[
+        ("Connection: close\r\n", 2),
+        ("Connection: Close\r\n", 2),
+        ("Connection:  close \t\r\n", 2),
+        ("Connection: keep-alive, close\r\n", 2),
+        ("Connection: x-other,close\r\n", 2),
+        ("Connection: keep-alive\r\nConnection: close\r\n", 2),
+        ("Connection: keep-alive\r\n", 1),
+        ("Connection: closed\r\n", 1),
+        ("Connection: x-close, keep-alive\r\n", 1),
+        ("Connection: \r\n", 1),
+        ("", 1),
+    ];
+    for &(header, want) in cases {
+        let (base, conns) = scripted(move |_, _, w| {
+            let _ = w.write_all(&response(header, b"ok"));
+        });
+        let c = Client::new();
+        for i in 0..2 {
+            let (status, body) = c.fetch(&format!("{base}/{i}"));
+            assert_eq!((status, body.as_slice()), (200, &b"ok"[..]), "{header:?}");
+        }
+        assert_eq!(
+            conns.load(Ordering::SeqCst),
+            want,
+            "connections for {header:?}"
+        );
+    }
+}
+
+#[test]
+fn content_length_is_used_only_when_every_value_agrees() {
+    // (headers, body the server sends, Some(expected body) or None for a protocol error)
+    let cases: &[(&str, &[u8], Option<&[u8]>)] = &[
+        ("Content-Length: 2\r\n", b"ok", Some(b"ok")),
+        ("Content-Length: 2 \r\n", b"ok", Some(b"ok")),
+        (
+            "Content-Length: 2\r\nContent-Length: 2\r\n",
+            b"ok",
+            Some(b"ok"),
+        ),
+        ("Content-Length: 2, 2\r\n", b"ok", Some(b"ok")),
+        (
+            "Content-Length: 2,2\r\nContent-Length: 2\r\n",
+            b"ok",
+            Some(b"ok"),
+        ),
+        ("Content-Length: 2\r\nContent-Length: 3\r\n", b"okk", None),
+        ("Content-Length: 2, 3\r\n", b"okk", None),
+        ("Content-Length: +2\r\n", b"ok", None),
+        ("Content-Length: 0x2\r\n", b"ok", None),
+        ("Content-Length: \r\n", b"", None),
+        ("Content-Length: 99999999999999999999999\r\n", b"ok", None),
+    ];
+    for &(headers, body, want) in cases {
+        let (base, _) = scripted(move |_, _, w| {
+            let mut out = format!("HTTP/1.1 200 OK\r\n{headers}\r\n").into_bytes();
+            out.extend_from_slice(body);
+            let _ = w.write_all(&out);
+        });
+        let c = Client::new();
+        let h = c.get(&format!("{base}/"));
+        let state = c.wait(h);
+        match want {
+            Some(want) => {
+                assert_eq!(state, HTTPRING_STATE_DONE, "{headers:?}: {}", c.message(h));
+                assert_eq!(c.body(h), want, "{headers:?}");
+            }
+            None => {
+                assert_eq!(state, HTTPRING_STATE_FAILED, "{headers:?} must be refused");
+                assert_eq!(
+                    c.error(h),
+                    HTTPRING_ERR_PROTOCOL,
+                    "{headers:?}: {}",
+                    c.message(h)
+                );
+            }
+        }
+        c.free(h);
+    }
 }

@@ -32,6 +32,15 @@ pub(super) fn connection_any_close(headers: &http::HeaderMap) -> bool {
 
 #[cfg(feature = "http1")]
 fn connection_has(value: &HeaderValue, needle: &str) -> bool {
+    // The usual value is one token: compare it (trimmed) without the UTF-8 check and split.
+    // Same answer: only a visible-ASCII value can equal the visible-ASCII needle.
+    let bytes = value.as_bytes();
+    if !bytes.contains(&b',') {
+        let is_space = |b: &u8| *b == b' ' || *b == b'\t';
+        let start = bytes.iter().position(|b| !is_space(b)).unwrap_or(bytes.len());
+        let end = bytes.iter().rposition(|b| !is_space(b)).map_or(start, |i| i + 1);
+        return bytes[start..end].eq_ignore_ascii_case(needle.as_bytes());
+    }
     if let Ok(s) = value.to_str() {
         for val in s.split(',') {
             if val.trim().eq_ignore_ascii_case(needle) {
@@ -80,6 +89,15 @@ pub(super) fn content_length_parse_all_values(values: ValueIter<'_, HeaderValue>
 
     let mut content_length: Option<u64> = None;
     for h in values {
+        // The usual value is one bare number: skip the UTF-8 check, split and trim.
+        if let Some(n) = from_digits(h.as_bytes()) {
+            if content_length.is_none() {
+                content_length = Some(n);
+            } else if content_length != Some(n) {
+                return None;
+            }
+            continue;
+        }
         if let Ok(line) = h.to_str() {
             for v in line.split(',') {
                 let n = from_digits(v.trim().as_bytes())?;

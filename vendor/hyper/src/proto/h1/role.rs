@@ -1,7 +1,5 @@
 use std::mem::MaybeUninit;
 
-#[cfg(feature = "client")]
-use std::fmt::{self, Write as _};
 
 use bytes::Bytes;
 use bytes::BytesMut;
@@ -1228,8 +1226,21 @@ impl Http1Transaction for Client {
 
         extend(dst, msg.head.subject.0.as_str().as_bytes());
         extend(dst, b" ");
-        //TODO: add API to http::Uri to encode without std::fmt
-        let _ = write!(FastWrite(dst), "{} ", msg.head.subject.1);
+        // What Uri's Display writes, without std::fmt.
+        let uri = &msg.head.subject.1;
+        if let Some(scheme) = uri.scheme() {
+            extend(dst, scheme.as_str().as_bytes());
+            extend(dst, b"://");
+        }
+        if let Some(authority) = uri.authority() {
+            extend(dst, authority.as_str().as_bytes());
+        }
+        extend(dst, uri.path().as_bytes());
+        if let Some(query) = uri.query() {
+            extend(dst, b"?");
+            extend(dst, query.as_bytes());
+        }
+        extend(dst, b" ");
 
         match msg.head.version {
             Version::HTTP_10 => extend(dst, b"HTTP/1.0"),
@@ -1669,23 +1680,6 @@ fn write_headers_original_case(
                 extend(dst, b"\r\n");
             }
         }
-    }
-}
-
-#[cfg(feature = "client")]
-struct FastWrite<'data>(&'data mut Vec<u8>);
-
-#[cfg(feature = "client")]
-impl fmt::Write for FastWrite<'_> {
-    #[inline]
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        extend(self.0, s.as_bytes());
-        Ok(())
-    }
-
-    #[inline]
-    fn write_fmt(&mut self, args: fmt::Arguments<'_>) -> fmt::Result {
-        fmt::write(self, args)
     }
 }
 
