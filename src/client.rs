@@ -70,6 +70,8 @@ struct Spares {
     maps: Vec<HeaderMap>,
     /// Exchanges nobody else holds, their outcome already dropped (see `new_exchange`).
     exchanges: Vec<Arc<Exchange>>,
+    /// Boxes of requests already taken apart for sending (see `keep_request_box`).
+    requests: Vec<Box<Request>>,
 }
 
 impl Shared {
@@ -90,9 +92,13 @@ impl Shared {
         self.spares().maps.pop().unwrap_or_default()
     }
 
-    /// A new exchange, in the memory of a freed one when there is one.
-    fn new_exchange(&self, handle: Handle, user_data: u64) -> Arc<Exchange> {
-        let spare = self.spares().exchanges.pop();
+    /// A new exchange, in the memory of `spare` (a freed one) when there is one.
+    fn new_exchange(
+        &self,
+        spare: Option<Arc<Exchange>>,
+        handle: Handle,
+        user_data: u64,
+    ) -> Arc<Exchange> {
         if let Some(mut ex) = spare {
             // Always unique: only exchanges nobody else held were kept.
             if let Some(e) = Arc::get_mut(&mut ex) {
@@ -101,6 +107,15 @@ impl Shared {
             }
         }
         Arc::new(Exchange::new(handle, user_data))
+    }
+
+    /// Keeps the box of a request its task has taken apart, for a later request: like
+    /// exchanges, requests are boxed and freed in batches larger than malloc's cache.
+    pub(crate) fn keep_request_box(&self, boxed: Box<Request>) {
+        let mut spares = self.spares();
+        if spares.requests.len() < SPARES_MAX {
+            spares.requests.push(boxed);
+        }
     }
 
     fn spares(&self) -> MutexGuard<'_, Spares> {
@@ -345,11 +360,22 @@ impl Client {
             return Err(Error::closed());
         }
         self.runtime()?;
+        let (spare_ex, spare_box) = {
+            let mut spares = self.shared.spares();
+            (spares.exchanges.pop(), spares.requests.pop())
+        };
         let (handle, ex) = self
             .shared
             .table
-            .insert_with(|h| self.shared.new_exchange(h, req.user_data))?;
-        Ok((handle, ex, Box::new(req)))
+            .insert_with(|h| self.shared.new_exchange(spare_ex, h, req.user_data))?;
+        let boxed = match spare_box {
+            Some(mut b) => {
+                *b = req;
+                b
+            }
+            None => Box::new(req),
+        };
+        Ok((handle, ex, boxed))
     }
 
     fn is_driven(&self) -> bool {
@@ -556,6 +582,36 @@ mod tests {
         assert!(c.shared.spares().exchanges.is_empty());
         assert!(held.is_complete());
         drop(held);
+        c.close();
+    }
+
+    #[test]
+    fn a_sent_requests_box_carries_the_next_request_whole() {
+        let c = Client::new(Config::default()).unwrap();
+        // Refused at once on loopback: each request fails naming its own port.
+        let wait_failed = |h| {
+            assert_eq!(
+                c.wait(h, Some(Duration::from_secs(10))).unwrap(),
+                State::Failed
+            );
+            match c.exchange(h).unwrap().outcome() {
+                Some(Err(e)) => e.to_string(),
+                other => panic!("expected a failure, got {other:?}"),
+            }
+        };
+        let mut a = Request::new(b"GET", b"http://127.0.0.1:1/a");
+        a.user_data = 7;
+        let a = c.submit(a).unwrap();
+        assert!(wait_failed(a).contains("127.0.0.1:1"));
+        assert_eq!(c.shared.spares().requests.len(), 1, "the box was kept");
+
+        let mut b = Request::new(b"POST", b"http://127.0.0.1:2/b");
+        b.user_data = 9;
+        let b = c.submit(b).unwrap();
+        let message = wait_failed(b);
+        assert!(message.contains("127.0.0.1:2"), "{message}");
+        assert_eq!(c.exchange(b).unwrap().user_data(), 9);
+        assert_eq!(c.shared.spares().requests.len(), 1, "reused and kept again");
         c.close();
     }
 }

@@ -139,7 +139,7 @@ async fn execute(
 
 async fn send(
     shared: &Shared,
-    req: Box<Request>,
+    mut req: Box<Request>,
     limits: &Limits,
     started: Instant,
     mut given: Option<Conn>,
@@ -147,7 +147,8 @@ async fn send(
 ) -> Result<Response> {
     let key = pool_key(&req).ok_or_else(|| Error::new(ErrorKind::InvalidUrl, "URL has no host"))?;
     let url = req.url.clone();
-    let parts = Parts::new(shared, *req);
+    let parts = Parts::new(shared, &mut req);
+    shared.keep_request_box(req);
     let mut retried = false;
     let (mut conn, resp) = loop {
         let handed = match given.take() {
@@ -235,16 +236,13 @@ struct Parts<'a> {
 }
 
 impl<'a> Parts<'a> {
-    /// Adds Content-Length for bodies.
-    fn new(shared: &'a Shared, req: Request) -> Parts<'a> {
-        let Request {
-            method,
-            uri,
-            url,
-            mut headers,
-            body,
-            ..
-        } = req;
+    /// Takes the request's pieces (leaving it empty); adds Content-Length for bodies.
+    fn new(shared: &'a Shared, req: &mut Request) -> Parts<'a> {
+        let method = std::mem::take(&mut req.method);
+        let uri = std::mem::take(&mut req.uri);
+        let url = std::mem::take(&mut req.url);
+        let mut headers = std::mem::take(&mut req.headers);
+        let body = std::mem::take(&mut req.body);
         let wants_length =
             !body.is_empty() || matches!(method, Method::POST | Method::PUT | Method::PATCH);
         if wants_length && !headers.contains_key(CONTENT_LENGTH) {
