@@ -70,7 +70,9 @@ struct Spares {
     maps: Vec<HeaderMap>,
     /// Exchanges nobody else holds, their outcome already dropped (see `new_exchange`).
     exchanges: Vec<Arc<Exchange>>,
-    /// Boxes of requests already taken apart for sending (see `keep_request_box`).
+    /// Boxes of requests already taken apart for sending (see `keep_request_box`): the
+    /// allocations are what is kept, so the boxes stay boxes.
+    #[allow(clippy::vec_box)]
     requests: Vec<Box<Request>>,
 }
 

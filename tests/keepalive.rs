@@ -204,8 +204,9 @@ fn a_close_token_in_any_form_ends_the_connection_and_others_keep_it() {
 
 #[test]
 fn content_length_is_used_only_when_every_value_agrees() {
-    // (headers, body the server sends, Some(expected body) or None for a protocol error)
-    let cases: &[(&str, &[u8], Option<&[u8]>)] = &[
+    /// Headers, the body the server sends, and the body expected (None: a protocol error).
+    type Case = (&'static str, &'static [u8], Option<&'static [u8]>);
+    let cases: &[Case] = &[
         ("Content-Length: 2\r\n", b"ok", Some(b"ok")),
         ("Content-Length: 2 \r\n", b"ok", Some(b"ok")),
         (
