@@ -254,3 +254,40 @@ fn content_length_is_used_only_when_every_value_agrees() {
         c.free(h);
     }
 }
+
+#[test]
+fn a_body_is_whole_whether_it_comes_with_its_head_late_or_with_extra_bytes() {
+    // Connection 0: request 0's body comes 50 ms after its head; request 1's response is
+    // followed, in the same write, by an unsolicited one. A request after that must not get
+    // the unsolicited bytes: it goes out on connection 1.
+    let (base, conns) = scripted(|conn, n, w| {
+        match (conn, n) {
+            (0, 0) => {
+                let _ = w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n");
+                thread::sleep(Duration::from_millis(50));
+                let _ = w.write_all(b"late!");
+            }
+            (0, 1) => {
+                let mut out = response("", b"whole");
+                out.extend_from_slice(&response("", b"stray"));
+                let _ = w.write_all(&out);
+            }
+            (0, _) => {
+                let _ = w.write_all(&response("", b"reused"));
+            }
+            _ => {
+                let _ = w.write_all(&response("", b"fresh"));
+            }
+        };
+    });
+    let c = Client::new();
+    let mut got = Vec::new();
+    for i in 0..3 {
+        let (status, body) = c.fetch(&format!("{base}/{i}"));
+        assert_eq!(status, 200);
+        got.push(String::from_utf8_lossy(&body).into_owned());
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(got, ["late!", "whole", "fresh"]);
+    assert_eq!(conns.load(Ordering::SeqCst), 2);
+}

@@ -56,6 +56,9 @@ enum Kind {
     },
     #[cfg(feature = "ffi")]
     Ffi(crate::ffi::UserBody),
+    /// A whole HTTP/1 body that was already read: one frame, then the end.
+    #[cfg(all(feature = "http1", feature = "client"))]
+    Full(Option<Bytes>),
 }
 
 /// A sender half created through [`Body::channel()`].
@@ -91,6 +94,12 @@ impl Incoming {
         let rx = Incoming::new(Kind::Chan { content_length, rx });
 
         (tx, rx)
+    }
+
+    /// A body already read whole (not empty).
+    #[cfg(all(feature = "http1", feature = "client"))]
+    pub(crate) fn full(data: Bytes) -> Incoming {
+        Incoming::new(Kind::Full(Some(data)))
     }
 
     fn new(kind: Kind) -> Incoming {
@@ -228,6 +237,8 @@ impl Body for Incoming {
 
             #[cfg(feature = "ffi")]
             Kind::Ffi(body) => body.poll_data(cx),
+            #[cfg(all(feature = "http1", feature = "client"))]
+            Kind::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
         }
     }
 
@@ -240,6 +251,8 @@ impl Body for Incoming {
             Kind::H2 { recv: h2, .. } => h2.is_end_stream(),
             #[cfg(feature = "ffi")]
             Kind::Ffi(..) => false,
+            #[cfg(all(feature = "http1", feature = "client"))]
+            Kind::Full(data) => data.is_none(),
         }
     }
 
@@ -264,6 +277,8 @@ impl Body for Incoming {
             Kind::H2 { content_length, .. } => opt_len(content_length),
             #[cfg(feature = "ffi")]
             Kind::Ffi(..) => SizeHint::default(),
+            #[cfg(all(feature = "http1", feature = "client"))]
+            Kind::Full(ref data) => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
         }
     }
 }

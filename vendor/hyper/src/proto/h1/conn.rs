@@ -189,6 +189,12 @@ where
         !matches!(self.state.writing, Writing::Init)
     }
 
+    /// Bytes read from the transport and not yet parsed.
+    #[cfg(feature = "client")]
+    pub(crate) fn read_buf_len(&self) -> usize {
+        self.io.read_buf().len()
+    }
+
     pub(crate) fn can_read_body(&self) -> bool {
         matches!(
             self.state.reading,

@@ -312,6 +312,8 @@ where
             Some(Ok((mut head, body_len, wants))) => {
                 let body = match body_len {
                     DecodedLength::ZERO => IncomingBody::empty(),
+                    #[cfg(feature = "client")]
+                    other if self.whole_body_buffered(other, wants) => self.read_whole_body(cx),
                     other => {
                         let (tx, rx) =
                             IncomingBody::new_channel(other, wants.contains(Wants::EXPECT));
@@ -351,6 +353,38 @@ where
                 Poll::Ready(Ok(()))
             }
         }
+    }
+
+    /// Whether a client's response body (of a known length, no upgrade) already sits whole
+    /// in the read buffer, as a small response's does after its head was read.
+    #[cfg(feature = "client")]
+    fn whole_body_buffered(&self, len: DecodedLength, wants: Wants) -> bool {
+        T::is_client()
+            && !wants.contains(Wants::EXPECT)
+            && !wants.contains(Wants::UPGRADE)
+            && len
+                .into_opt()
+                .is_some_and(|n| n > 0 && n <= self.conn.read_buf_len() as u64)
+    }
+
+    /// Reads the whole buffered body at once (see `whole_body_buffered`) and hands it over
+    /// complete: no body channel, and no second pass of the read loop to fill it. The
+    /// length decoder returns all `n` buffered bytes in one frame and ends the message.
+    #[cfg(feature = "client")]
+    fn read_whole_body(&mut self, cx: &mut Context<'_>) -> IncomingBody {
+        if let Poll::Ready(Some(Ok(frame))) = self.conn.poll_read_body(cx) {
+            if !self.conn.can_read_body() {
+                if let Ok(data) = frame.into_data() {
+                    return IncomingBody::full(data);
+                }
+            }
+        }
+        // Not reached (see above); should it be, the response fails and the
+        // connection closes rather than hand over a partial body.
+        self.close();
+        let (mut tx, rx) = IncomingBody::new_channel(DecodedLength::CHUNKED, false);
+        tx.send_error(crate::Error::new_body("buffered body not read whole"));
+        rx
     }
 
     fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<crate::Result<()>> {
