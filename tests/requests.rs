@@ -373,3 +373,42 @@ fn repeated_and_alternating_urls_reach_their_targets() {
     assert_eq!(c.fetch(&srv.url("/status/204")).0, 204);
     assert_eq!(c.fetch(&srv.url("/status/205")).0, 205);
 }
+
+#[test]
+fn the_host_header_is_the_urls_authority_without_user_info() {
+    let srv = TestServer::start();
+    let c = Client::new();
+    let port = srv
+        .url("/")
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    for (url, host) in [
+        (
+            format!("http://127.0.0.1:{port}/echo"),
+            format!("127.0.0.1:{port}"),
+        ),
+        (
+            format!("http://user:pw@127.0.0.1:{port}/echo"),
+            format!("127.0.0.1:{port}"),
+        ),
+        (
+            format!("http://a@b:c%40d@127.0.0.1:{port}/echo"),
+            format!("127.0.0.1:{port}"),
+        ),
+    ] {
+        let (status, body) = c.fetch(&url);
+        assert_eq!(status, 200, "{url}");
+        let echo = String::from_utf8(body).unwrap();
+        assert!(
+            echo.contains(&format!(r#""host": "{host}""#)),
+            "{url}: {echo}"
+        );
+        assert!(
+            !echo.contains("pw") && !echo.contains("c%40d"),
+            "{url}: {echo}"
+        );
+    }
+}
