@@ -291,3 +291,41 @@ fn a_body_is_whole_whether_it_comes_with_its_head_late_or_with_extra_bytes() {
     assert_eq!(got, ["late!", "whole", "fresh"]);
     assert_eq!(conns.load(Ordering::SeqCst), 2);
 }
+
+#[test]
+fn header_names_in_any_spelling_are_read_and_transfer_encoding_wins_over_length() {
+    // (head lines after the status line, body bytes, expected body)
+    type Case = (&'static str, &'static [u8], &'static [u8]);
+    let cases: &[Case] = &[
+        ("Content-Length: 2\r\nServer: s\r\n", b"ok", b"ok"),
+        ("content-length: 2\r\nserver: s\r\n", b"ok", b"ok"),
+        ("CONTENT-LENGTH: 2\r\nSERVER: s\r\n", b"ok", b"ok"),
+        ("cOnTeNt-LeNgTh: 2\r\nsErVeR: s\r\n", b"ok", b"ok"),
+        (
+            "Transfer-Encoding: chunked\r\nContent-Length: 3\r\nServer: s\r\n",
+            b"5\r\nhello\r\n0\r\n\r\n",
+            b"hello",
+        ),
+        (
+            "Content-Length: 3\r\nTRANSFER-ENCODING: chunked\r\nserver: s\r\n",
+            b"5\r\nhello\r\n0\r\n\r\n",
+            b"hello",
+        ),
+    ];
+    for &(head, body, want) in cases {
+        let (base, _) = scripted(move |_, _, w| {
+            let mut out = format!("HTTP/1.1 200 OK\r\n{head}\r\n").into_bytes();
+            out.extend_from_slice(body);
+            let _ = w.write_all(&out);
+        });
+        let c = Client::new();
+        for i in 0..2 {
+            let h = c.get(&format!("{base}/{i}"));
+            assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "{head:?}: {}", c.message(h));
+            assert_eq!(c.body(h), want, "{head:?}");
+            assert_eq!(c.header(h, "server", 0).as_deref(), Some("s"), "{head:?}");
+            assert_eq!(c.header(h, "SERVER", 0).as_deref(), Some("s"), "{head:?}");
+            c.free(h);
+        }
+    }
+}

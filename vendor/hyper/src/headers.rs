@@ -82,7 +82,9 @@ pub(super) fn content_length_parse_all(headers: &HeaderMap) -> Option<u64> {
 }
 
 #[cfg(any(feature = "client", all(feature = "server", feature = "http2")))]
-pub(super) fn content_length_parse_all_values(values: ValueIter<'_, HeaderValue>) -> Option<u64> {
+pub(super) fn content_length_parse_all_values<'a>(
+    values: impl Iterator<Item = &'a HeaderValue>,
+) -> Option<u64> {
     // If multiple Content-Length headers were sent, everything can still
     // be alright if they all contain the same value, and all parse
     // correctly. If not, then it's an error.

@@ -1128,12 +1128,29 @@ impl Http1Transaction for Client {
                 None
             };
 
+            // What the decoder needs to know about framing headers, noted on the way.
+            let mut framing = Framing::default();
+
             headers.reserve(headers_len);
             for header in &headers_indices[..headers_len] {
                 // SAFETY: array is valid up to `headers_len`
                 let header = unsafe { header.assume_init_ref() };
-                let name = header_name!(&slice[header.name.0..header.name.1]);
+                let raw_name = &slice[header.name.0..header.name.1];
+                let name = match common_response_header_name(raw_name) {
+                    Some(name) => name,
+                    None => header_name!(raw_name),
+                };
                 let value = header_value!(slice.slice(header.value.0..header.value.1));
+
+                if name == header::CONTENT_LENGTH {
+                    framing.content_lengths += 1;
+                    if framing.content_lengths == 1 {
+                        framing.content_length =
+                            headers::content_length_parse_all_values(std::iter::once(&value));
+                    }
+                } else if name == header::TRANSFER_ENCODING {
+                    framing.transfer_encoding = true;
+                }
 
                 if let header::CONNECTION = name {
                     // A message may carry more than one `Connection` line. Once
@@ -1184,7 +1201,7 @@ impl Http1Transaction for Client {
                 headers,
                 extensions,
             };
-            if let Some((decode, is_upgrade)) = Client::decoder(&head, ctx.req_method)? {
+            if let Some((decode, is_upgrade)) = Client::decoder(&head, ctx.req_method, &framing)? {
                 return Ok(Some(ParsedMessage {
                     head,
                     decode,
@@ -1283,6 +1300,43 @@ impl Http1Transaction for Client {
     }
 }
 
+/// Framing headers of a response head, noted while its headers are read (`Client::decoder`).
+#[cfg(feature = "client")]
+#[derive(Default)]
+struct Framing {
+    transfer_encoding: bool,
+    /// Content-Length lines seen.
+    content_lengths: usize,
+    /// The first Content-Length line's value, parsed as `content_length_parse_all` would.
+    content_length: Option<u64>,
+}
+
+/// The header names servers send most, spelled as they usually spell them: matched exactly
+/// (a length switch and a compare) before `HeaderName::from_bytes`, which lower-cases and
+/// looks up every name. Any other spelling takes `from_bytes`, with the same result.
+#[cfg(feature = "client")]
+fn common_response_header_name(raw: &[u8]) -> Option<HeaderName> {
+    Some(match raw {
+        b"Server" | b"server" => header::SERVER,
+        b"Date" | b"date" => header::DATE,
+        b"Content-Type" | b"content-type" => header::CONTENT_TYPE,
+        b"Content-Length" | b"content-length" => header::CONTENT_LENGTH,
+        b"Connection" | b"connection" => header::CONNECTION,
+        b"Transfer-Encoding" | b"transfer-encoding" => header::TRANSFER_ENCODING,
+        b"Content-Encoding" | b"content-encoding" => header::CONTENT_ENCODING,
+        b"Last-Modified" | b"last-modified" => header::LAST_MODIFIED,
+        b"ETag" | b"etag" => header::ETAG,
+        b"Accept-Ranges" | b"accept-ranges" => header::ACCEPT_RANGES,
+        b"Cache-Control" | b"cache-control" => header::CACHE_CONTROL,
+        b"Expires" | b"expires" => header::EXPIRES,
+        b"Vary" | b"vary" => header::VARY,
+        b"Location" | b"location" => header::LOCATION,
+        b"Set-Cookie" | b"set-cookie" => header::SET_COOKIE,
+        b"Age" | b"age" => header::AGE,
+        _ => return None,
+    })
+}
+
 #[cfg(feature = "client")]
 impl Client {
     /// Returns `Some(length, wants_upgrade)` if successful.
@@ -1291,6 +1345,7 @@ impl Client {
     fn decoder(
         inc: &MessageHead<StatusCode>,
         method: &mut Option<Method>,
+        framing: &Framing,
     ) -> Result<Option<(DecodedLength, bool)>, Parse> {
         // According to https://tools.ietf.org/html/rfc7230#section-3.3.3
         // 1. HEAD responses, and Status 1xx, 204, and 304 cannot have a body.
@@ -1327,7 +1382,7 @@ impl Client {
             }
         }
 
-        if inc.headers.contains_key(header::TRANSFER_ENCODING) {
+        if framing.transfer_encoding {
             // https://tools.ietf.org/html/rfc7230#section-3.3.3
             // If Transfer-Encoding header is present, and 'chunked' is
             // not the final encoding, and this is a Request, then it is
@@ -1341,9 +1396,13 @@ impl Client {
                 trace!("not chunked, read till eof");
                 Ok(Some((DecodedLength::CLOSE_DELIMITED, false)))
             }
-        } else if let Some(len) = headers::content_length_parse_all(&inc.headers) {
+        } else if let Some(len) = match framing.content_lengths {
+            // One Content-Length line (the usual case): its value, parsed in the loop.
+            1 => framing.content_length,
+            _ => headers::content_length_parse_all(&inc.headers),
+        } {
             Ok(Some((DecodedLength::checked_new(len)?, false)))
-        } else if inc.headers.contains_key(header::CONTENT_LENGTH) {
+        } else if framing.content_lengths > 0 {
             debug!("illegal Content-Length header");
             Err(Parse::content_length_invalid())
         } else {
