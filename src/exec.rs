@@ -468,13 +468,19 @@ fn within_reusing<F: Future, E: FnOnce() -> Error>(
 ) -> Within<'_, F, E> {
     let timer = limit.map(|d| {
         let deadline = tokio::time::Instant::now() + d;
-        match timer {
+        let sleep = match timer {
+            // The timer of an earlier request on this connection is left to fire at its
+            // earlier deadline (then `Within` moves it on): re-arming it for every request
+            // cost ~160 instructions. One that would fire too late is moved now.
             Some(t) => {
-                t.as_mut().reset(deadline);
+                if t.deadline() > deadline {
+                    t.as_mut().reset(deadline);
+                }
                 t
             }
             None => timer.insert(Box::pin(tokio::time::sleep_until(deadline))),
-        }
+        };
+        (sleep, deadline)
     });
     Within {
         fut,
@@ -488,7 +494,8 @@ pin_project_lite::pin_project! {
     struct Within<'a, F, E> {
         #[pin]
         fut: F,
-        timer: Option<&'a mut Pin<Box<tokio::time::Sleep>>>,
+        // The timer and the deadline it stands for; the timer may be set earlier.
+        timer: Option<(&'a mut Pin<Box<tokio::time::Sleep>>, tokio::time::Instant)>,
         on_timeout: Option<E>,
     }
 }
@@ -502,7 +509,16 @@ impl<F: Future, E: FnOnce() -> Error> Future for Within<'_, F, E> {
             return Poll::Ready(Ok(out));
         }
         let expired = match this.timer {
-            Some(t) => t.as_mut().poll(cx).is_ready(),
+            Some((t, deadline)) => loop {
+                if t.as_mut().poll(cx).is_pending() {
+                    break false;
+                }
+                // Fired: at the deadline, or at an earlier one it still had.
+                if t.deadline() >= *deadline {
+                    break true;
+                }
+                t.as_mut().reset(*deadline);
+            },
             None => false,
         };
         match this.on_timeout.take() {

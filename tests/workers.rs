@@ -234,6 +234,26 @@ fn read_timeout_fires_on_a_handed_over_connection_and_again_on_its_next_use() {
 }
 
 #[test]
+fn a_reused_connections_read_timeout_counts_from_its_new_request() {
+    // The connection's timer is left at the first request's deadline (300 ms after it);
+    // the stalled request comes 200 ms later and must still get its whole 300 ms.
+    let srv = TestServer::start();
+    let c = Client::with(|cfg| {
+        assert_eq!(httpring_config_set_read_timeout_ms(cfg, 300), HTTPRING_OK);
+    });
+    assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
+    std::thread::sleep(Duration::from_millis(200));
+    let t = Instant::now();
+    let h = c.get(&srv.url("/stall"));
+    assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
+    assert_eq!(c.error(h), HTTPRING_ERR_READ_TIMEOUT, "{}", c.message(h));
+    let ms = ms_since(t);
+    assert!((280..2000).contains(&ms), "timed out after {ms} ms");
+    c.free(h);
+    assert_eq!(srv.connections(), 1);
+}
+
+#[test]
 fn a_freed_responses_headers_never_reach_a_later_request() {
     // Header maps of freed responses are reused for new requests: they must come back
     // empty. /headers answers with x-custom and two set-cookie lines; /echo shows exactly
