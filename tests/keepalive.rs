@@ -61,6 +61,17 @@ fn scripted(
     (base, conns)
 }
 
+/// A server answering every request with `200 OK`, the head lines `head` (each ending in
+/// CRLF) and the raw `body` bytes.
+fn answering_200(head: &'static str, body: &'static [u8]) -> String {
+    scripted(move |_, _, w| {
+        let mut out = format!("HTTP/1.1 200 OK\r\n{head}\r\n").into_bytes();
+        out.extend_from_slice(body);
+        let _ = w.write_all(&out);
+    })
+    .0
+}
+
 fn response(extra_headers: &str, body: &[u8]) -> Vec<u8> {
     let mut out = format!(
         "HTTP/1.1 200 OK\r\n{extra_headers}Content-Length: {}\r\n\r\n",
@@ -228,11 +239,7 @@ fn content_length_is_used_only_when_every_value_agrees() {
         ("Content-Length: 99999999999999999999999\r\n", b"ok", None),
     ];
     for &(headers, body, want) in cases {
-        let (base, _) = scripted(move |_, _, w| {
-            let mut out = format!("HTTP/1.1 200 OK\r\n{headers}\r\n").into_bytes();
-            out.extend_from_slice(body);
-            let _ = w.write_all(&out);
-        });
+        let base = answering_200(headers, body);
         let c = Client::new();
         let h = c.get(&format!("{base}/"));
         let state = c.wait(h);
@@ -313,11 +320,7 @@ fn header_names_in_any_spelling_are_read_and_transfer_encoding_wins_over_length(
         ),
     ];
     for &(head, body, want) in cases {
-        let (base, _) = scripted(move |_, _, w| {
-            let mut out = format!("HTTP/1.1 200 OK\r\n{head}\r\n").into_bytes();
-            out.extend_from_slice(body);
-            let _ = w.write_all(&out);
-        });
+        let base = answering_200(head, body);
         let c = Client::new();
         for i in 0..2 {
             let h = c.get(&format!("{base}/{i}"));

@@ -200,37 +200,46 @@ fn many_requests_with_cancels_complete_exactly_once() {
     assert_eq!(c.live(), 0);
 }
 
-#[test]
-fn read_timeout_fires_on_a_handed_over_connection_and_again_on_its_next_use() {
-    let srv = TestServer::start();
-    let c = Client::with(|cfg| {
-        assert_eq!(httpring_config_set_read_timeout_ms(cfg, 300), HTTPRING_OK);
-    });
-    // The parked connection's timer was armed (and pushed later) by the first request.
-    assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
-    assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
+/// A client whose read timeout is `ms`.
+fn client_with_read_timeout(ms: u64) -> Client {
+    Client::with(|cfg| {
+        assert_eq!(httpring_config_set_read_timeout_ms(cfg, ms), HTTPRING_OK);
+    })
+}
+
+/// Requests /stall (with its own read timeout if given), which must fail with a read
+/// timeout; returns how long that took, in milliseconds.
+fn stall_ms(c: &Client, srv: &TestServer, own_timeout_ms: Option<u64>) -> u128 {
     let t = Instant::now();
-    let h = c.get(&srv.url("/stall"));
+    let h = c
+        .submit("GET", &srv.url("/stall"), |r| {
+            if let Some(ms) = own_timeout_ms {
+                assert_eq!(httpring_request_set_read_timeout_ms(r, ms), HTTPRING_OK);
+            }
+        })
+        .unwrap();
     assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
     assert_eq!(c.error(h), HTTPRING_ERR_READ_TIMEOUT, "{}", c.message(h));
     let ms = ms_since(t);
-    assert!((250..2000).contains(&ms), "timed out after {ms} ms");
     c.free(h);
+    ms
+}
+
+#[test]
+fn read_timeout_fires_on_a_handed_over_connection_and_again_on_its_next_use() {
+    let srv = TestServer::start();
+    let c = client_with_read_timeout(300);
+    // The parked connection's timer was armed (and pushed later) by the first request.
+    assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
+    assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
+    let ms = stall_ms(&c, &srv, None);
+    assert!((250..2000).contains(&ms), "timed out after {ms} ms");
     assert_eq!(srv.connections(), 1);
     // A per-request limit on the next keep-alive request: its own 100 ms, not the client's
     // 300 ms.
     assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
-    let h = c
-        .submit("GET", &srv.url("/stall"), |r| {
-            assert_eq!(httpring_request_set_read_timeout_ms(r, 100), HTTPRING_OK);
-        })
-        .unwrap();
-    let t = Instant::now();
-    assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
-    assert_eq!(c.error(h), HTTPRING_ERR_READ_TIMEOUT);
-    let ms = ms_since(t);
+    let ms = stall_ms(&c, &srv, Some(100));
     assert!((70..290).contains(&ms), "timed out after {ms} ms");
-    c.free(h);
 }
 
 #[test]
@@ -238,18 +247,11 @@ fn a_reused_connections_read_timeout_counts_from_its_new_request() {
     // The connection's timer is left at the first request's deadline (300 ms after it);
     // the stalled request comes 200 ms later and must still get its whole 300 ms.
     let srv = TestServer::start();
-    let c = Client::with(|cfg| {
-        assert_eq!(httpring_config_set_read_timeout_ms(cfg, 300), HTTPRING_OK);
-    });
+    let c = client_with_read_timeout(300);
     assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
     std::thread::sleep(Duration::from_millis(200));
-    let t = Instant::now();
-    let h = c.get(&srv.url("/stall"));
-    assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
-    assert_eq!(c.error(h), HTTPRING_ERR_READ_TIMEOUT, "{}", c.message(h));
-    let ms = ms_since(t);
+    let ms = stall_ms(&c, &srv, None);
     assert!((280..2000).contains(&ms), "timed out after {ms} ms");
-    c.free(h);
     assert_eq!(srv.connections(), 1);
 }
 
