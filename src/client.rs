@@ -362,14 +362,24 @@ impl Client {
             return Err(Error::closed());
         }
         self.runtime()?;
-        let (spare_ex, spare_box) = {
+        let (mut spare_ex, spare_box) = {
             let mut spares = self.shared.spares();
             (spares.exchanges.pop(), spares.requests.pop())
         };
-        let (handle, ex) = self
+        let inserted = self
             .shared
             .table
-            .insert_with(|h| self.shared.new_exchange(spare_ex, h, req.user_data))?;
+            .insert_with(|h| self.shared.new_exchange(spare_ex.take(), h, req.user_data));
+        let (handle, ex) = match inserted {
+            Ok(inserted) => inserted,
+            Err(e) => {
+                // No slot (too many live handles): the spares go back for later requests.
+                let mut spares = self.shared.spares();
+                spares.exchanges.extend(spare_ex);
+                spares.requests.extend(spare_box);
+                return Err(e);
+            }
+        };
         let boxed = match spare_box {
             Some(mut b) => {
                 *b = req;
