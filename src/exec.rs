@@ -171,13 +171,13 @@ async fn send(
         }
         match sent {
             Ok(resp) => break (conn, resp),
-            Err(mut e) => {
+            Err(e) => {
                 // A pooled connection the server had closed: either hyper saw it before
                 // writing (the request comes back unsent), or the server reset it without
                 // answering. Either way the request goes once more on a new connection,
                 // the second case only for idempotent methods (RFC 9110 §9.2.2), as curl
                 // and browsers do.
-                let unsent = e.take_message().is_some();
+                let unsent = e.message().is_some();
                 let err = e.into_error();
                 if conn.reused && !retried && (unsent || parts.idempotent() && stale(&err)) {
                     retried = true;

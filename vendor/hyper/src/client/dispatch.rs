@@ -25,7 +25,9 @@ pub(crate) type Promise<T> = oneshot::Receiver<Result<T, crate::Error>>;
 #[derive(Debug)]
 pub struct TrySendError<T> {
     pub(crate) error: crate::Error,
-    pub(crate) message: Option<T>,
+    /// Boxed: the error travels in the response's oneshot channel, whose slot is sized for
+    /// it; unboxed, every response paid for a whole request's worth of slot and copies.
+    pub(crate) message: Option<Box<T>>,
 }
 
 pub(crate) fn channel<T, U>() -> (Sender<T, U>, Receiver<T, U>) {
@@ -231,7 +233,7 @@ impl<T, U> Drop for Envelope<T, U> {
             let (val, cb) = *pair;
             cb.send(Err(TrySendError {
                 error: crate::Error::new_canceled().with("connection closed"),
-                message: Some(val),
+                message: Some(Box::new(val)),
             }));
         }
     }
@@ -316,7 +318,7 @@ impl<T> TrySendError<T> {
     /// after the message has been serialized onto the connection, it will not
     /// be available here.
     pub fn take_message(&mut self) -> Option<T> {
-        self.message.take()
+        self.message.take().map(|m| *m)
     }
 
     /// Returns a reference to the recovered message.
@@ -325,7 +327,7 @@ impl<T> TrySendError<T> {
     /// after the message has been serialized onto the connection, it will not
     /// be available here.
     pub fn message(&self) -> Option<&T> {
-        self.message.as_ref()
+        self.message.as_deref()
     }
 
     /// Consumes this to return the inner error.
@@ -388,7 +390,10 @@ where
                 Poll::Ready(())
             }
             Poll::Ready(Err((error, message))) => {
-                call_back.send(Err(TrySendError { error, message }));
+                call_back.send(Err(TrySendError {
+                    error,
+                    message: message.map(Box::new),
+                }));
                 Poll::Ready(())
             }
         }

@@ -278,7 +278,7 @@ where
                     let error = crate::Error::new_canceled().with("connection was not ready");
                     Err(TrySendError {
                         error,
-                        message: Some(*req),
+                        message: Some(req),
                     })
                 }
             }

@@ -208,7 +208,7 @@ where
                     let error = crate::Error::new_canceled().with("connection was not ready");
                     Err(TrySendError {
                         error,
-                        message: Some(req),
+                        message: Some(Box::new(req)),
                     })
                 }
             }
