@@ -79,6 +79,43 @@ def test_authorization_dropped_across_origins(client, base, testserver):
     assert headers["x-keep"] == "1"
 
 
+@pytest.mark.parametrize("name", ["Authorization", "Cookie", "Proxy-Authorization"])
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_default_credentials_dropped_across_origins(base, testserver, name, asynchronous):
+    # The leak that was: a client's default credentials went to the other origin, because the
+    # engine added them to every hop. They must reach the first origin and not the second.
+    target = testserver.url + "/echo"
+    headers = {name: "secret", "X-Default": "1"}
+
+    async def via_async():
+        async with httpring.AsyncClient(headers=headers, follow_redirects=True) as c:
+            first = await c.get(base + "/headers")
+            return first, await c.get(base + "/redirect-to", params={"url": target})
+
+    if asynchronous:
+        first, r = asyncio.run(via_async())
+    else:
+        with httpring.Client(headers=headers, follow_redirects=True) as c:
+            first = c.get(base + "/headers")
+            r = c.get(base + "/redirect-to", params={"url": target})
+    assert first.json()["headers"][name] == "secret"
+    assert r.history[0].status_code == 302
+    echoed = r.json()["headers"]
+    assert name.lower() not in echoed
+    assert echoed["x-default"] == "1"
+
+
+def test_default_credentials_kept_on_same_origin(base):
+    with httpring.Client(headers={"Authorization": "Bearer t"}, follow_redirects=True) as c:
+        r = c.get(base + "/redirect-to", params={"url": "/headers"})
+        assert r.json()["headers"]["Authorization"] == "Bearer t"
+        # A request's own value still wins over the default.
+        r = c.get(base + "/headers", headers={"Authorization": "Bearer mine"})
+        assert r.json()["headers"]["Authorization"] == "Bearer mine"
+        req = httpring.Request("GET", base + "/headers")
+        assert c.send(req).json()["headers"]["Authorization"] == "Bearer t"
+
+
 def test_async_follow(base):
     async def main():
         async with httpring.AsyncClient(follow_redirects=True) as c:

@@ -25,6 +25,7 @@ from . import _ffi
 from ._exceptions import LocalProtocolError, TooManyRedirects
 from ._models import (
     REDIRECT_STATUSES,
+    HeaderPairs,
     HeaderTypes,
     Headers,
     QueryParamTypes,
@@ -46,6 +47,8 @@ _URL_CACHE_SIZE = 512
 
 # Headers that describe a body: dropped when a redirect turns the request into a GET.
 _BODY_HEADERS = (b"content-type", b"content-length", b"transfer-encoding")
+# Headers that carry credentials: dropped when a redirect leaves the origin they were given to.
+_CREDENTIAL_HEADERS = (b"authorization", b"cookie", b"proxy-authorization")
 
 
 class BaseClient:
@@ -94,10 +97,16 @@ class BaseClient:
         self.max_redirects = max_redirects
         self._limits = limits
         self._verify = verify
+        # Default credentials are not handed to the engine (it would add them to every hop of
+        # a redirect, also to another origin): they join each request's own headers here, so
+        # the cross-origin strip in _next_request sees them.
+        default_pairs = encode_headers(self._headers) or ()
+        engine_pairs = tuple(p for p in default_pairs if p[0].lower() not in _CREDENTIAL_HEADERS)
+        self._credential_pairs = tuple(p for p in default_pairs if p[0].lower() in _CREDENTIAL_HEADERS)
         self._engine = Engine(
             timeout=self._timeout,
             limits=limits,
-            headers=encode_headers(self._headers),
+            headers=engine_pairs,
             max_body_size=max_body_size,
             worker_threads=worker_threads,
             transport=transport,
@@ -185,6 +194,8 @@ class BaseClient:
                 raise LocalProtocolError(f"invalid HTTP method {method!r}", code=_ffi.HTTPRING_ERR_INVALID_METHOD)
         url_s, url_b = self._url(url, params)
         pairs = encode_headers(headers) if headers else None
+        if self._credential_pairs:
+            pairs = _with_defaults(pairs, self._credential_pairs)
         if content is None and data is None and json is None:
             body = b""
         else:
@@ -228,8 +239,11 @@ class BaseClient:
             content = request.content
             if content.__class__ is not bytes:  # the engine is handed exact bytes objects
                 content = bytes(content)
+            pairs = request._pairs
+            if self._credential_pairs:
+                pairs = _with_defaults(pairs, self._credential_pairs)
             return (
-                (request._method_b, request._url_b, request._pairs, content, request._timeout),
+                (request._method_b, request._url_b, pairs, content, request._timeout),
                 request.method,
                 request.url,
             )
@@ -265,7 +279,7 @@ class BaseClient:
                 pairs = tuple(p for p in pairs if p[0].lower() not in _BODY_HEADERS) or None
         if pairs and _origin(next_url) != _origin(url):
             # Credentials are for the origin they were given to.
-            pairs = tuple(p for p in pairs if p[0].lower() not in (b"authorization", b"cookie")) or None
+            pairs = tuple(p for p in pairs if p[0].lower() not in _CREDENTIAL_HEADERS) or None
         return (method_b, encode(next_url), pairs, body, tmo), method, next_url
 
 
@@ -286,6 +300,14 @@ class _FrozenHeaders(Headers):
 
     def add(self, key: str, value: str) -> None:
         raise TypeError(_FROZEN)
+
+
+def _with_defaults(pairs: HeaderPairs, defaults: Tuple[Tuple[bytes, bytes], ...]) -> HeaderPairs:
+    """``pairs`` plus the ``defaults`` whose names it does not set (as the engine merges)."""
+    if not pairs:
+        return defaults
+    own = {p[0].lower() for p in pairs}
+    return tuple(pairs) + tuple(p for p in defaults if p[0].lower() not in own)
 
 
 def _origin(url: str) -> Tuple[str, str]:
