@@ -6,6 +6,9 @@ use crate::{Error, ErrorKind};
 
 /// The result of a call, or how a request ended. Values are stable across releases:
 /// new codes are only ever appended.
+// This enum is the one list of codes: build.rs reads the names for `httpring_error_name`
+// from it, the header is generated from it, and the bindings' tests compare their tables
+// with `httpring_error_name`. Keep one `NAME = VALUE,` per line.
 #[allow(non_camel_case_types)]
 #[repr(u32)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -66,6 +69,8 @@ pub enum httpring_code {
 
 use httpring_code::*;
 
+include!(concat!(env!("OUT_DIR"), "/code_names.rs"));
+
 impl From<ErrorKind> for httpring_code {
     fn from(kind: ErrorKind) -> Self {
         match kind {
@@ -113,34 +118,11 @@ impl From<&Error> for httpring_code {
 /// "HTTPRING_UNKNOWN". The string is static; do not free it.
 #[no_mangle]
 pub extern "C" fn httpring_error_name(code: u32) -> *const c_char {
-    let name: &'static std::ffi::CStr = match code {
-        0 => c"HTTPRING_OK",
-        1 => c"HTTPRING_PENDING",
-        2 => c"HTTPRING_ERR_INVALID_ARGUMENT",
-        3 => c"HTTPRING_ERR_INVALID_HANDLE",
-        4 => c"HTTPRING_ERR_FOREIGN_HANDLE",
-        5 => c"HTTPRING_ERR_INVALID_URL",
-        6 => c"HTTPRING_ERR_UNSUPPORTED_SCHEME",
-        7 => c"HTTPRING_ERR_INVALID_HEADER",
-        8 => c"HTTPRING_ERR_INVALID_METHOD",
-        9 => c"HTTPRING_ERR_DNS",
-        10 => c"HTTPRING_ERR_CONNECT_REFUSED",
-        11 => c"HTTPRING_ERR_CONNECT",
-        12 => c"HTTPRING_ERR_CONNECT_TIMEOUT",
-        13 => c"HTTPRING_ERR_TIMEOUT",
-        14 => c"HTTPRING_ERR_READ_TIMEOUT",
-        15 => c"HTTPRING_ERR_CANCELLED",
-        16 => c"HTTPRING_ERR_PROTOCOL",
-        17 => c"HTTPRING_ERR_IO",
-        18 => c"HTTPRING_ERR_BODY_TOO_LARGE",
-        19 => c"HTTPRING_ERR_CLIENT_CLOSED",
-        20 => c"HTTPRING_ERR_NOT_FOUND",
-        21 => c"HTTPRING_ERR_INTERNAL",
-        22 => c"HTTPRING_ERR_TLS_CERTIFICATE",
-        23 => c"HTTPRING_ERR_TLS",
-        24 => c"HTTPRING_ERR_PROXY",
-        _ => c"HTTPRING_UNKNOWN",
-    };
+    let name = usize::try_from(code)
+        .ok()
+        .and_then(|i| CODE_NAMES.get(i))
+        .copied()
+        .unwrap_or(c"HTTPRING_UNKNOWN");
     name.as_ptr()
 }
 
@@ -148,4 +130,62 @@ pub extern "C" fn httpring_error_name(code: u32) -> *const c_char {
 #[no_mangle]
 pub extern "C" fn httpring_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_own_code_and_name() {
+        use crate::ErrorKind::*;
+        let kinds = [
+            InvalidArgument,
+            InvalidHandle,
+            ForeignHandle,
+            InvalidUrl,
+            UnsupportedScheme,
+            InvalidHeader,
+            InvalidMethod,
+            Dns,
+            ConnectRefused,
+            Connect,
+            ConnectTimeout,
+            Timeout,
+            ReadTimeout,
+            Cancelled,
+            Protocol,
+            Io,
+            BodyTooLarge,
+            ClientClosed,
+            NotFound,
+            Pending,
+            Internal,
+            TlsCertificate,
+            Tls,
+            Proxy,
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for kind in kinds {
+            let code = httpring_code::from(kind) as u32;
+            assert!(seen.insert(code), "{kind:?} shares code {code}");
+            let name = unsafe { std::ffi::CStr::from_ptr(httpring_error_name(code)) };
+            let want = format!("{kind:?}")
+                .chars()
+                .fold(String::new(), |mut s, ch| {
+                    if ch.is_uppercase() && !s.is_empty() {
+                        s.push('_');
+                    }
+                    s.push(ch.to_ascii_uppercase());
+                    s
+                });
+            let name = name.to_str().unwrap();
+            assert!(name.ends_with(&want), "{kind:?} -> {name}");
+        }
+        // Every code but OK has a kind.
+        assert_eq!(seen.len() + 1, CODE_NAMES.len());
+        assert_eq!(CODE_NAMES[0], c"HTTPRING_OK");
+        let unknown = unsafe { std::ffi::CStr::from_ptr(httpring_error_name(9999)) };
+        assert_eq!(unknown, c"HTTPRING_UNKNOWN");
+    }
 }
