@@ -279,6 +279,9 @@ extern "C" {
 
 // Creates a client from `cfg` (copied; NULL means defaults). The runtime starts with the
 // first request. Returns NULL only if the system is out of resources (eventfd, memory).
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`.
 struct httpring_client *httpring_client_new(const struct httpring_config *cfg);
 
 // Frees a client: every pending request completes as `HTTPRING_ERR_CANCELLED`, the runtime
@@ -329,6 +332,10 @@ httpring_code httpring_client_wait_drain(const struct httpring_client *client,
 // completion, on a runtime thread, in addition to the queue; `ctx` is passed through and
 // must be usable from that thread. (While a callback is installed, threads blocked in
 // `httpring_handle_wait*` do not drive the I/O themselves, so callbacks stay off them.)
+//
+// # Safety
+// `ctx` must stay valid for every call of `callback` until the callback is replaced or the
+// client is freed, and `callback` must be safe to call from the client's I/O thread.
 httpring_code httpring_client_set_callback(const struct httpring_client *client,
                                            httpring_completion_cb cb,
                                            void *ctx);
@@ -438,18 +445,30 @@ struct httpring_config *httpring_config_new(void);
 void httpring_config_free(struct httpring_config *cfg);
 
 // Time allowed to resolve and connect, in milliseconds; 0 means no limit.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
 httpring_code httpring_config_set_connect_timeout_ms(struct httpring_config *cfg, uint64_t ms);
 
 // Time allowed for a whole request, submit to last byte, in ms; 0 (default) means no limit.
 httpring_code httpring_config_set_timeout_ms(struct httpring_config *cfg, uint64_t ms);
 
 // Longest silence from the server while a response is awaited or read, in ms; 0: no limit.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
 httpring_code httpring_config_set_read_timeout_ms(struct httpring_config *cfg, uint64_t ms);
 
 // How long an idle keep-alive connection is kept, in ms; 0 means forever.
 httpring_code httpring_config_set_pool_idle_timeout_ms(struct httpring_config *cfg, uint64_t ms);
 
 // Most idle connections kept per origin; 0 disables keep-alive reuse.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
 httpring_code httpring_config_set_pool_max_idle_per_host(struct httpring_config *cfg, size_t n);
 
 // Largest response body accepted, in bytes; larger ones fail with
@@ -458,12 +477,20 @@ httpring_code httpring_config_set_max_body_size(struct httpring_config *cfg, uin
 
 // Runtime threads: 1 (default) runs all I/O on one background thread; more use a
 // work-stealing pool. Must be 1..=256.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
 httpring_code httpring_config_set_worker_threads(struct httpring_config *cfg, uint32_t n);
 
 // With one worker (the default), a thread blocked in `httpring_handle_wait*` runs the
 // client's I/O itself while it waits, so a request's round trip needs no switch between
 // threads (default: on). Off: waiting threads sleep until the runtime's thread signals.
 // Either way requests progress when nobody waits.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
 httpring_code httpring_config_set_wait_drives_io(struct httpring_config *cfg, bool enable);
 
 // Replaces the User-Agent sent by default.
@@ -482,6 +509,10 @@ httpring_code httpring_config_add_default_header(struct httpring_config *cfg,
                                                  const char *value);
 
 // Chooses where trusted roots come from: one of `httpring_root_store`.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
 httpring_code httpring_config_set_root_store(struct httpring_config *cfg, uint32_t store);
 
 // Also trusts the CA certificate(s) in PEM text (`len` bytes). Fails with
@@ -519,6 +550,10 @@ httpring_code httpring_config_set_client_cert_file(struct httpring_config *cfg,
 
 // DANGER: accept any server certificate (expired, self-signed, other host). Only for
 // tests against throwaway servers; it removes all protection TLS gives.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
 httpring_code httpring_config_set_danger_accept_invalid_certs(struct httpring_config *cfg,
                                                               bool accept);
 
@@ -526,9 +561,17 @@ httpring_code httpring_config_set_danger_accept_invalid_certs(struct httpring_co
 httpring_code httpring_config_set_min_tls_version(struct httpring_config *cfg, uint32_t version);
 
 // Which HTTP versions to use: one of `httpring_http_version_pref`.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
 httpring_code httpring_config_set_http_version(struct httpring_config *cfg, uint32_t pref);
 
 // Speak HTTP/2 directly on http:// URLs (h2c with prior knowledge).
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
 httpring_code httpring_config_set_h2c_prior_knowledge(struct httpring_config *cfg, bool enable);
 
 // Like curl's `--resolve host:port:addr`: connections to `host:port` go to `addr` (an
@@ -543,6 +586,10 @@ httpring_code httpring_config_add_resolve(struct httpring_config *cfg,
                                           const char *addr);
 
 // How long resolved addresses are reused, in ms (default 60000; 0 disables the cache).
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
 httpring_code httpring_config_set_dns_cache_ttl_ms(struct httpring_config *cfg, uint64_t ms);
 
 // Sends every request through this proxy: `http://[user:pass@]host:port` (CONNECT
@@ -555,6 +602,10 @@ httpring_code httpring_config_set_proxy(struct httpring_config *cfg, const char 
 
 // Whether `http_proxy`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` are honoured when no
 // proxy is configured (default true; they never apply to loopback addresses).
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
 httpring_code httpring_config_set_use_env_proxy(struct httpring_config *cfg, bool enable);
 
 // Adds a host (or a domain suffix such as `.internal`, or `*`) that is never proxied.
@@ -696,12 +747,20 @@ httpring_code httpring_request_set_body(struct httpring_request *req,
 httpring_code httpring_request_set_user_data(struct httpring_request *req, uint64_t user_data);
 
 // Overrides the client's total timeout for this request, in ms; 0 disables it.
+//
+// # Safety
+// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+// another thread during the call.
 httpring_code httpring_request_set_timeout_ms(struct httpring_request *req, uint64_t ms);
 
 // Overrides the client's connect timeout for this request, in ms; 0 disables it.
 httpring_code httpring_request_set_connect_timeout_ms(struct httpring_request *req, uint64_t ms);
 
 // Overrides the client's read (idle) timeout for this request, in ms; 0 disables it.
+//
+// # Safety
+// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+// another thread during the call.
 httpring_code httpring_request_set_read_timeout_ms(struct httpring_request *req, uint64_t ms);
 
 // Reads `n` handles' outcomes in one call (what `httpring_handle_response` plus

@@ -3,7 +3,12 @@
 //! The engine (everything outside `ffi`) is safe Rust: a [`Client`] owns a background tokio
 //! runtime, requests become [`Handle`]s in a generation-checked table, and completions reach
 //! the caller by polling, blocking waits, a drainable queue behind an eventfd, or a callback.
-//! `ffi` is the C ABI over it, and the only module allowed raw pointers.
+//! `ffi` is the C ABI over it, and the only module allowed raw pointers and `unsafe`.
+//! Its functions are callable from Rust too: those that take caller pointers (configs,
+//! requests, buffers) are `unsafe fn`s with their contract under `# Safety`; the rest take
+//! clients and handles as ids, which are looked up, never followed.
+
+#![deny(unsafe_code)]
 
 mod client;
 mod completion;

@@ -143,7 +143,7 @@ fn callback_sees_every_completion_once() {
         SEEN.lock().unwrap().push(unsafe { (*done).user_data });
     }
     assert_eq!(
-        httpring_client_set_callback(c.0, Some(on_done), 0x1234 as *mut _),
+        unsafe { httpring_client_set_callback(c.0, Some(on_done), 0x1234 as *mut _) },
         HTTPRING_OK
     );
     let hs: Vec<_> = (0..200).map(|i| c.get_ud(&srv.url("/hello"), i)).collect();

@@ -184,13 +184,16 @@ fn drain_sees_completions_made_by_a_driving_waiter() {
 fn waits_can_be_told_not_to_drive() {
     let srv = TestServer::start();
     let c = Client::with(|cfg| {
-        assert_eq!(httpring_config_set_wait_drives_io(cfg, false), HTTPRING_OK);
+        assert_eq!(
+            unsafe { httpring_config_set_wait_drives_io(cfg, false) },
+            HTTPRING_OK
+        );
     });
     for _ in 0..20 {
         assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
     }
     assert_eq!(
-        httpring_config_set_wait_drives_io(std::ptr::null_mut(), true),
+        unsafe { httpring_config_set_wait_drives_io(std::ptr::null_mut(), true) },
         HTTPRING_ERR_INVALID_ARGUMENT
     );
 }
@@ -203,7 +206,10 @@ fn wait_drain_collects_every_completion_once() {
     let srv = TestServer::start();
     for drives in [true, false] {
         let c = Client::with(|cfg| {
-            assert_eq!(httpring_config_set_wait_drives_io(cfg, drives), HTTPRING_OK);
+            assert_eq!(
+                unsafe { httpring_config_set_wait_drives_io(cfg, drives) },
+                HTTPRING_OK
+            );
         });
         let mut buf: Vec<httpring_completion> = vec![unsafe { std::mem::zeroed() }; 32];
         let mut got = usize::MAX;
@@ -306,7 +312,10 @@ fn freeing_the_client_ends_a_wait_drain_for_more() {
     let srv = TestServer::start();
     for drives in [true, false] {
         let c = Client::with(|cfg| {
-            assert_eq!(httpring_config_set_wait_drives_io(cfg, drives), HTTPRING_OK);
+            assert_eq!(
+                unsafe { httpring_config_set_wait_drives_io(cfg, drives) },
+                HTTPRING_OK
+            );
         });
         let h = c.get(&srv.url("/stall"));
         let ptr = c.0 as usize;

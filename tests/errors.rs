@@ -221,7 +221,7 @@ fn connect_timeout_fires() {
     std::thread::sleep(Duration::from_millis(100));
     let c = Client::with(|cfg| {
         assert_eq!(
-            httpring_config_set_connect_timeout_ms(cfg, 300),
+            unsafe { httpring_config_set_connect_timeout_ms(cfg, 300) },
             HTTPRING_OK
         )
     });
@@ -244,7 +244,12 @@ fn socket_nonblocking_connect(addr: std::net::SocketAddr) -> Option<std::net::Tc
 #[test]
 fn total_timeout_fires() {
     let srv = TestServer::start();
-    let c = Client::with(|cfg| assert_eq!(httpring_config_set_timeout_ms(cfg, 300), HTTPRING_OK));
+    let c = Client::with(|cfg| {
+        assert_eq!(
+            unsafe { httpring_config_set_timeout_ms(cfg, 300) },
+            HTTPRING_OK
+        )
+    });
     let t = Instant::now();
     let h = c.get(&srv.url("/delay/3000"));
     assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
@@ -255,7 +260,10 @@ fn total_timeout_fires() {
     // A per-request override lifts it.
     let h = c
         .submit("GET", &srv.url("/delay/500"), |r| {
-            assert_eq!(httpring_request_set_timeout_ms(r, 5000), HTTPRING_OK)
+            assert_eq!(
+                unsafe { httpring_request_set_timeout_ms(r, 5000) },
+                HTTPRING_OK
+            )
         })
         .unwrap();
     assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "{}", c.message(h));
@@ -265,8 +273,12 @@ fn total_timeout_fires() {
 #[test]
 fn read_timeout_fires_waiting_for_head_and_mid_body() {
     let srv = TestServer::start();
-    let c =
-        Client::with(|cfg| assert_eq!(httpring_config_set_read_timeout_ms(cfg, 300), HTTPRING_OK));
+    let c = Client::with(|cfg| {
+        assert_eq!(
+            unsafe { httpring_config_set_read_timeout_ms(cfg, 300) },
+            HTTPRING_OK
+        )
+    });
     for path in ["/stall", "/stall-body"] {
         let t = Instant::now();
         let h = c.get(&srv.url(path));
@@ -290,7 +302,10 @@ fn read_timeout_fires_waiting_for_head_and_mid_body() {
     // Per-request override.
     let h = c
         .submit("GET", &srv.url("/stall"), |r| {
-            assert_eq!(httpring_request_set_read_timeout_ms(r, 100), HTTPRING_OK)
+            assert_eq!(
+                unsafe { httpring_request_set_read_timeout_ms(r, 100) },
+                HTTPRING_OK
+            )
         })
         .unwrap();
     let t = Instant::now();
@@ -334,8 +349,12 @@ fn cancel_aborts_a_stalled_request_and_drops_its_connection() {
 #[test]
 fn lying_server_is_a_protocol_error_and_big_bodies_are_refused() {
     let srv = TestServer::start();
-    let c =
-        Client::with(|cfg| assert_eq!(httpring_config_set_max_body_size(cfg, 1000), HTTPRING_OK));
+    let c = Client::with(|cfg| {
+        assert_eq!(
+            unsafe { httpring_config_set_max_body_size(cfg, 1000) },
+            HTTPRING_OK
+        )
+    });
     let h = c.get(&srv.url("/lie"));
     assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
     assert!(
@@ -360,9 +379,12 @@ fn head_responses_declaring_a_big_body_are_not_refused() {
     let srv = TestServer::start();
     for h2 in [false, true] {
         let c = Client::with(|cfg| {
-            assert_eq!(httpring_config_set_max_body_size(cfg, 1000), HTTPRING_OK);
             assert_eq!(
-                httpring_config_set_h2c_prior_knowledge(cfg, h2),
+                unsafe { httpring_config_set_max_body_size(cfg, 1000) },
+                HTTPRING_OK
+            );
+            assert_eq!(
+                unsafe { httpring_config_set_h2c_prior_knowledge(cfg, h2) },
                 HTTPRING_OK
             );
         });
@@ -446,7 +468,7 @@ fn pending_accessors_and_freed_clients() {
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
     assert_eq!(
-        httpring_client_set_callback(raw, Some(count), seen.cast()),
+        unsafe { httpring_client_set_callback(raw, Some(count), seen.cast()) },
         HTTPRING_OK
     );
     let more: Vec<_> = (0..5).map(|_| c.get(&srv.url("/stall"))).collect();

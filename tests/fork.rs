@@ -28,7 +28,7 @@ fn a_forked_child_sees_inherited_clients_closed_and_can_make_new_ones() {
         if httpring_client_free(parent.0) != HTTPRING_OK {
             code |= 2;
         }
-        let fresh = httpring_client_new(std::ptr::null());
+        let fresh = unsafe { httpring_client_new(std::ptr::null()) };
         let mut state = httpring_state::HTTPRING_STATE_PENDING;
         let ok = unsafe {
             httpring_client_get(fresh, url.as_ptr(), 0, &mut h) == HTTPRING_OK

@@ -249,7 +249,7 @@ fn pool_reuses_one_connection_for_sequential_requests() {
     // Disabling idle connections forces a new connection per request.
     let c2 = Client::with(|cfg| {
         assert_eq!(
-            httpring_config_set_pool_max_idle_per_host(cfg, 0),
+            unsafe { httpring_config_set_pool_max_idle_per_host(cfg, 0) },
             HTTPRING_OK
         )
     });
@@ -275,7 +275,12 @@ fn localhost_name_resolves() {
 #[test]
 fn multi_thread_runtime_serves_requests() {
     let srv = TestServer::start();
-    let c = Client::with(|cfg| assert_eq!(httpring_config_set_worker_threads(cfg, 2), HTTPRING_OK));
+    let c = Client::with(|cfg| {
+        assert_eq!(
+            unsafe { httpring_config_set_worker_threads(cfg, 2) },
+            HTTPRING_OK
+        )
+    });
     let hs: Vec<_> = (0..50).map(|_| c.get(&srv.url("/hello"))).collect();
     assert_eq!(
         unsafe { httpring_handle_wait_all(c.0, hs.as_ptr(), hs.len(), 30_000) },

@@ -205,7 +205,7 @@ fn tls_trust_expiry_names_and_the_danger_switch() {
     // The loudly named opt-out accepts all of the above.
     let careless = Client::with(|cfg| {
         assert_eq!(
-            httpring_config_set_danger_accept_invalid_certs(cfg, true),
+            unsafe { httpring_config_set_danger_accept_invalid_certs(cfg, true) },
             HTTPRING_OK
         )
     });
@@ -221,7 +221,10 @@ fn tls_trust_expiry_names_and_the_danger_switch() {
 
     // TLS 1.3 minimum still works against a server that offers 1.3.
     let modern = client_with_ca(&ca, |cfg| {
-        assert_eq!(httpring_config_set_min_tls_version(cfg, 13), HTTPRING_OK)
+        assert_eq!(
+            unsafe { httpring_config_set_min_tls_version(cfg, 13) },
+            HTTPRING_OK
+        )
     });
     assert_eq!(outcome(&modern, &url).0, HTTPRING_OK);
 
@@ -301,10 +304,12 @@ fn http2_over_tls_multiplexes_200_requests_on_one_connection() {
     // HTTP/1.1 only: same server, ALPN picks http/1.1.
     let h1 = client_with_ca(&ca, |cfg| {
         assert_eq!(
-            httpring_config_set_http_version(
-                cfg,
-                httpring_http_version_pref::HTTPRING_VERSION_HTTP1_ONLY as u32
-            ),
+            unsafe {
+                httpring_config_set_http_version(
+                    cfg,
+                    httpring_http_version_pref::HTTPRING_VERSION_HTTP1_ONLY as u32,
+                )
+            },
             HTTPRING_OK
         )
     });
@@ -322,7 +327,7 @@ fn h2c_prior_knowledge_and_version_reporting() {
     let srv = TestServer::start();
     let c = Client::with(|cfg| {
         assert_eq!(
-            httpring_config_set_h2c_prior_knowledge(cfg, true),
+            unsafe { httpring_config_set_h2c_prior_knowledge(cfg, true) },
             HTTPRING_OK
         )
     });
@@ -397,9 +402,12 @@ fn dns_overrides_cache_and_failures() {
     assert_eq!(code, HTTPRING_ERR_DNS, "{msg}");
     // With the cache disabled every connection asks again.
     let nocache = Client::with(|cfg| {
-        assert_eq!(httpring_config_set_dns_cache_ttl_ms(cfg, 0), HTTPRING_OK);
         assert_eq!(
-            httpring_config_set_pool_max_idle_per_host(cfg, 0),
+            unsafe { httpring_config_set_dns_cache_ttl_ms(cfg, 0) },
+            HTTPRING_OK
+        );
+        assert_eq!(
+            unsafe { httpring_config_set_pool_max_idle_per_host(cfg, 0) },
             HTTPRING_OK
         );
     });

@@ -111,11 +111,11 @@ fn idle_limits_apply_to_parked_tasks() {
     // is kept.
     let c = Client::with(|cfg| {
         assert_eq!(
-            httpring_config_set_pool_max_idle_per_host(cfg, 1),
+            unsafe { httpring_config_set_pool_max_idle_per_host(cfg, 1) },
             HTTPRING_OK
         );
         assert_eq!(
-            httpring_config_set_pool_idle_timeout_ms(cfg, 200),
+            unsafe { httpring_config_set_pool_idle_timeout_ms(cfg, 200) },
             HTTPRING_OK
         );
     });
@@ -203,7 +203,10 @@ fn many_requests_with_cancels_complete_exactly_once() {
 /// A client whose read timeout is `ms`.
 fn client_with_read_timeout(ms: u64) -> Client {
     Client::with(|cfg| {
-        assert_eq!(httpring_config_set_read_timeout_ms(cfg, ms), HTTPRING_OK);
+        assert_eq!(
+            unsafe { httpring_config_set_read_timeout_ms(cfg, ms) },
+            HTTPRING_OK
+        );
     })
 }
 
@@ -214,7 +217,10 @@ fn stall_ms(c: &Client, srv: &TestServer, own_timeout_ms: Option<u64>) -> u128 {
     let h = c
         .submit("GET", &srv.url("/stall"), |r| {
             if let Some(ms) = own_timeout_ms {
-                assert_eq!(httpring_request_set_read_timeout_ms(r, ms), HTTPRING_OK);
+                assert_eq!(
+                    unsafe { httpring_request_set_read_timeout_ms(r, ms) },
+                    HTTPRING_OK
+                );
             }
         })
         .unwrap();

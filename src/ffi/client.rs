@@ -41,8 +41,11 @@ pub struct httpring_header {
 // Safe to call like every function here (as in rustls-ffi and hyper's C API): pointer
 // arguments are NULL-checked, and their validity is the caller's documented contract.
 #[allow(clippy::not_unsafe_ptr_arg_deref)]
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`.
 #[no_mangle]
-pub extern "C" fn httpring_client_new(cfg: *const httpring_config) -> *mut httpring_client {
+pub unsafe extern "C" fn httpring_client_new(cfg: *const httpring_config) -> *mut httpring_client {
     guard(std::ptr::null_mut(), || {
         // SAFETY: NULL or a live config from httpring_config_new.
         let config = unsafe { cfg.as_ref() }
@@ -184,8 +187,12 @@ impl CCallback {
 /// completion, on a runtime thread, in addition to the queue; `ctx` is passed through and
 /// must be usable from that thread. (While a callback is installed, threads blocked in
 /// `httpring_handle_wait*` do not drive the I/O themselves, so callbacks stay off them.)
+///
+/// # Safety
+/// `ctx` must stay valid for every call of `callback` until the callback is replaced or the
+/// client is freed, and `callback` must be safe to call from the client's I/O thread.
 #[no_mangle]
-pub extern "C" fn httpring_client_set_callback(
+pub unsafe extern "C" fn httpring_client_set_callback(
     client: *const httpring_client,
     cb: httpring_completion_cb,
     ctx: *mut c_void,

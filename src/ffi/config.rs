@@ -55,8 +55,12 @@ fn set(cfg: *mut httpring_config, f: impl FnOnce(&mut Config)) -> httpring_code 
 }
 
 /// Time allowed to resolve and connect, in milliseconds; 0 means no limit.
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
 #[no_mangle]
-pub extern "C" fn httpring_config_set_connect_timeout_ms(
+pub unsafe extern "C" fn httpring_config_set_connect_timeout_ms(
     cfg: *mut httpring_config,
     ms: u64,
 ) -> httpring_code {
@@ -65,7 +69,7 @@ pub extern "C" fn httpring_config_set_connect_timeout_ms(
 
 /// Time allowed for a whole request, submit to last byte, in ms; 0 (default) means no limit.
 #[no_mangle]
-pub extern "C" fn httpring_config_set_timeout_ms(
+pub unsafe extern "C" fn httpring_config_set_timeout_ms(
     cfg: *mut httpring_config,
     ms: u64,
 ) -> httpring_code {
@@ -73,8 +77,12 @@ pub extern "C" fn httpring_config_set_timeout_ms(
 }
 
 /// Longest silence from the server while a response is awaited or read, in ms; 0: no limit.
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
 #[no_mangle]
-pub extern "C" fn httpring_config_set_read_timeout_ms(
+pub unsafe extern "C" fn httpring_config_set_read_timeout_ms(
     cfg: *mut httpring_config,
     ms: u64,
 ) -> httpring_code {
@@ -83,7 +91,7 @@ pub extern "C" fn httpring_config_set_read_timeout_ms(
 
 /// How long an idle keep-alive connection is kept, in ms; 0 means forever.
 #[no_mangle]
-pub extern "C" fn httpring_config_set_pool_idle_timeout_ms(
+pub unsafe extern "C" fn httpring_config_set_pool_idle_timeout_ms(
     cfg: *mut httpring_config,
     ms: u64,
 ) -> httpring_code {
@@ -91,8 +99,12 @@ pub extern "C" fn httpring_config_set_pool_idle_timeout_ms(
 }
 
 /// Most idle connections kept per origin; 0 disables keep-alive reuse.
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
 #[no_mangle]
-pub extern "C" fn httpring_config_set_pool_max_idle_per_host(
+pub unsafe extern "C" fn httpring_config_set_pool_max_idle_per_host(
     cfg: *mut httpring_config,
     n: usize,
 ) -> httpring_code {
@@ -102,7 +114,7 @@ pub extern "C" fn httpring_config_set_pool_max_idle_per_host(
 /// Largest response body accepted, in bytes; larger ones fail with
 /// `HTTPRING_ERR_BODY_TOO_LARGE`. 0 is rejected.
 #[no_mangle]
-pub extern "C" fn httpring_config_set_max_body_size(
+pub unsafe extern "C" fn httpring_config_set_max_body_size(
     cfg: *mut httpring_config,
     bytes: u64,
 ) -> httpring_code {
@@ -117,8 +129,12 @@ pub extern "C" fn httpring_config_set_max_body_size(
 
 /// Runtime threads: 1 (default) runs all I/O on one background thread; more use a
 /// work-stealing pool. Must be 1..=256.
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
 #[no_mangle]
-pub extern "C" fn httpring_config_set_worker_threads(
+pub unsafe extern "C" fn httpring_config_set_worker_threads(
     cfg: *mut httpring_config,
     n: u32,
 ) -> httpring_code {
@@ -135,8 +151,12 @@ pub extern "C" fn httpring_config_set_worker_threads(
 /// client's I/O itself while it waits, so a request's round trip needs no switch between
 /// threads (default: on). Off: waiting threads sleep until the runtime's thread signals.
 /// Either way requests progress when nobody waits.
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
 #[no_mangle]
-pub extern "C" fn httpring_config_set_wait_drives_io(
+pub unsafe extern "C" fn httpring_config_set_wait_drives_io(
     cfg: *mut httpring_config,
     enable: bool,
 ) -> httpring_code {
@@ -200,8 +220,12 @@ pub enum httpring_http_version_pref {
 }
 
 /// Chooses where trusted roots come from: one of `httpring_root_store`.
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
 #[no_mangle]
-pub extern "C" fn httpring_config_set_root_store(
+pub unsafe extern "C" fn httpring_config_set_root_store(
     cfg: *mut httpring_config,
     store: u32,
 ) -> httpring_code {
@@ -285,8 +309,12 @@ pub unsafe extern "C" fn httpring_config_set_client_cert_file(
 
 /// DANGER: accept any server certificate (expired, self-signed, other host). Only for
 /// tests against throwaway servers; it removes all protection TLS gives.
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
 #[no_mangle]
-pub extern "C" fn httpring_config_set_danger_accept_invalid_certs(
+pub unsafe extern "C" fn httpring_config_set_danger_accept_invalid_certs(
     cfg: *mut httpring_config,
     accept: bool,
 ) -> httpring_code {
@@ -295,7 +323,7 @@ pub extern "C" fn httpring_config_set_danger_accept_invalid_certs(
 
 /// Lowest TLS version accepted: 12 (TLS 1.2, default) or 13.
 #[no_mangle]
-pub extern "C" fn httpring_config_set_min_tls_version(
+pub unsafe extern "C" fn httpring_config_set_min_tls_version(
     cfg: *mut httpring_config,
     version: u32,
 ) -> httpring_code {
@@ -309,8 +337,12 @@ pub extern "C" fn httpring_config_set_min_tls_version(
 }
 
 /// Which HTTP versions to use: one of `httpring_http_version_pref`.
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
 #[no_mangle]
-pub extern "C" fn httpring_config_set_http_version(
+pub unsafe extern "C" fn httpring_config_set_http_version(
     cfg: *mut httpring_config,
     pref: u32,
 ) -> httpring_code {
@@ -326,8 +358,12 @@ pub extern "C" fn httpring_config_set_http_version(
 }
 
 /// Speak HTTP/2 directly on http:// URLs (h2c with prior knowledge).
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
 #[no_mangle]
-pub extern "C" fn httpring_config_set_h2c_prior_knowledge(
+pub unsafe extern "C" fn httpring_config_set_h2c_prior_knowledge(
     cfg: *mut httpring_config,
     enable: bool,
 ) -> httpring_code {
@@ -370,8 +406,12 @@ pub unsafe extern "C" fn httpring_config_add_resolve(
 }
 
 /// How long resolved addresses are reused, in ms (default 60000; 0 disables the cache).
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
 #[no_mangle]
-pub extern "C" fn httpring_config_set_dns_cache_ttl_ms(
+pub unsafe extern "C" fn httpring_config_set_dns_cache_ttl_ms(
     cfg: *mut httpring_config,
     ms: u64,
 ) -> httpring_code {
@@ -406,8 +446,12 @@ pub unsafe extern "C" fn httpring_config_set_proxy(
 
 /// Whether `http_proxy`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` are honoured when no
 /// proxy is configured (default true; they never apply to loopback addresses).
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
 #[no_mangle]
-pub extern "C" fn httpring_config_set_use_env_proxy(
+pub unsafe extern "C" fn httpring_config_set_use_env_proxy(
     cfg: *mut httpring_config,
     enable: bool,
 ) -> httpring_code {

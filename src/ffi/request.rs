@@ -119,7 +119,7 @@ pub unsafe extern "C" fn httpring_request_set_body(
 
 /// A caller-chosen token reported back with the completion.
 #[no_mangle]
-pub extern "C" fn httpring_request_set_user_data(
+pub unsafe extern "C" fn httpring_request_set_user_data(
     req: *mut httpring_request,
     user_data: u64,
 ) -> httpring_code {
@@ -127,8 +127,12 @@ pub extern "C" fn httpring_request_set_user_data(
 }
 
 /// Overrides the client's total timeout for this request, in ms; 0 disables it.
+///
+/// # Safety
+/// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+/// another thread during the call.
 #[no_mangle]
-pub extern "C" fn httpring_request_set_timeout_ms(
+pub unsafe extern "C" fn httpring_request_set_timeout_ms(
     req: *mut httpring_request,
     ms: u64,
 ) -> httpring_code {
@@ -137,7 +141,7 @@ pub extern "C" fn httpring_request_set_timeout_ms(
 
 /// Overrides the client's connect timeout for this request, in ms; 0 disables it.
 #[no_mangle]
-pub extern "C" fn httpring_request_set_connect_timeout_ms(
+pub unsafe extern "C" fn httpring_request_set_connect_timeout_ms(
     req: *mut httpring_request,
     ms: u64,
 ) -> httpring_code {
@@ -145,8 +149,12 @@ pub extern "C" fn httpring_request_set_connect_timeout_ms(
 }
 
 /// Overrides the client's read (idle) timeout for this request, in ms; 0 disables it.
+///
+/// # Safety
+/// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+/// another thread during the call.
 #[no_mangle]
-pub extern "C" fn httpring_request_set_read_timeout_ms(
+pub unsafe extern "C" fn httpring_request_set_read_timeout_ms(
     req: *mut httpring_request,
     ms: u64,
 ) -> httpring_code {

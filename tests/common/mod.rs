@@ -60,13 +60,13 @@ unsafe impl Sync for Client {}
 
 impl Client {
     pub fn new() -> Client {
-        Client(httpring_client_new(std::ptr::null()))
+        Client(unsafe { httpring_client_new(std::ptr::null()) })
     }
 
     pub fn with(configure: impl FnOnce(*mut httpring_config)) -> Client {
         let cfg = httpring_config_new();
         configure(cfg);
-        let c = httpring_client_new(cfg);
+        let c = unsafe { httpring_client_new(cfg) };
         unsafe { httpring_config_free(cfg) };
         assert!(!c.is_null());
         Client(c)
