@@ -800,3 +800,124 @@ test "sendMany: one batch of many requests, per-request results, refusals in pla
     try testing.expectError(error.ClientClosed, out[1]);
     try testing.expectError(error.ClientClosed, stale.stats());
 }
+
+/// A certificate authority, a server certificate for tls.httpring.test and 127.0.0.1, and a
+/// client certificate, made by `openssl` in a fresh temporary directory (its path returned).
+const make_certs =
+    \\set -e
+    \\d=$(mktemp -d /tmp/httpring-zig-tls.XXXXXX); cd "$d"
+    \\key() { openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "$@" 2>/dev/null; }
+    \\key -x509 -keyout ca.key -out ca.pem -days 2 -subj /CN=httpring-zig-test-ca \
+    \\  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign
+    \\key -keyout server.key -out server.csr -subj /CN=tls.httpring.test
+    \\printf 'subjectAltName=DNS:tls.httpring.test,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > server.ext
+    \\openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext 2>/dev/null
+    \\key -keyout client.key -out client.csr -subj /CN=httpring-zig-client
+    \\printf 'extendedKeyUsage=clientAuth\n' > client.ext
+    \\openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 -extfile client.ext 2>/dev/null
+    \\printf 'Hello over TLS' > hello.txt
+    \\printf '%s' "$d"
+;
+
+/// `openssl s_server` serving the files of `dir` (-WWW) on 127.0.0.1:`port`.
+fn startTlsServer(dir: []const u8, port: u16, extra: []const []const u8) !std.process.Child {
+    var accept_buf: [32]u8 = undefined;
+    var argv_buf: [16][]const u8 = undefined;
+    const base = [_][]const u8{ "openssl", "s_server", "-quiet", "-WWW", "-cert", "server.pem", "-key", "server.key", "-accept", try std.fmt.bufPrint(&accept_buf, "127.0.0.1:{d}", .{port}) };
+    @memcpy(argv_buf[0..base.len], &base);
+    @memcpy(argv_buf[base.len..][0..extra.len], extra);
+    var child = try std.process.spawn(io, .{
+        .argv = argv_buf[0 .. base.len + extra.len],
+        .cwd = .{ .path = dir },
+        .stdin = .ignore,
+        .stdout = .ignore,
+        .stderr = .ignore,
+    });
+    errdefer child.kill(io);
+    const addr: Io.net.IpAddress = .{ .ip4 = .loopback(port) };
+    for (0..200) |_| {
+        if (addr.connect(io, .{ .mode = .stream })) |s| {
+            s.close(io);
+            return child;
+        } else |_| try io.sleep(.fromMilliseconds(25), .awake);
+    }
+    return error.TlsServerDidNotStart;
+}
+
+fn freePort() !u16 {
+    const addr: Io.net.IpAddress = .{ .ip4 = .loopback(0) };
+    var server = try addr.listen(io, .{});
+    defer server.deinit(io);
+    return server.socket.address.getPort();
+}
+
+test "TLS options: root store, CA file and PEM, danger_accept_invalid_certs, min TLS version, client certificates" {
+    const made = std.process.run(testing.allocator, io, .{ .argv = &.{ "sh", "-c", make_certs } }) catch return error.SkipZigTest;
+    defer testing.allocator.free(made.stdout);
+    defer testing.allocator.free(made.stderr);
+    if (!made.term.success() or made.stdout.len == 0) return error.SkipZigTest; // no openssl
+    const dir = made.stdout;
+    defer {
+        const rm = std.process.run(testing.allocator, io, .{ .argv = &.{ "rm", "-rf", dir } }) catch null;
+        if (rm) |r| {
+            testing.allocator.free(r.stdout);
+            testing.allocator.free(r.stderr);
+        }
+    }
+    var path_bufs: [5][256]u8 = undefined;
+    const ca_path = try std.fmt.bufPrintSentinel(&path_bufs[0], "{s}/ca.pem", .{dir}, 0);
+    const cert_path = try std.fmt.bufPrintSentinel(&path_bufs[1], "{s}/client.pem", .{dir}, 0);
+    const key_path = try std.fmt.bufPrintSentinel(&path_bufs[2], "{s}/client.key", .{dir}, 0);
+    var pem_bufs: [3][8192]u8 = undefined;
+    const ca_pem = try Io.Dir.cwd().readFile(io, ca_path, &pem_bufs[0]);
+    const cert_pem = try Io.Dir.cwd().readFile(io, cert_path, &pem_bufs[1]);
+    const key_pem = try Io.Dir.cwd().readFile(io, key_path, &pem_bufs[2]);
+
+    // The engine reads the system roots once per process, at its first https connection
+    // with them (this test makes the process's first): they are then exactly our CA.
+    try testing.expectEqual(@as(c_int, 0), setenv("SSL_CERT_FILE", ca_path.ptr, 1));
+    defer _ = unsetenv("SSL_CERT_FILE");
+
+    // A: TLS 1.2 only. B: requires a client certificate signed by the CA.
+    const port_a = try freePort();
+    var a = try startTlsServer(dir, port_a, &.{"-tls1_2"});
+    defer a.kill(io);
+    const port_b = try freePort();
+    var b = try startTlsServer(dir, port_b, &.{ "-Verify", "1", "-CAfile", "ca.pem" });
+    defer b.kill(io);
+    const resolve = [_]httpring.Resolve{.{ .host = "tls.httpring.test", .addr = "127.0.0.1" }};
+    const url_a = try std.fmt.bufPrintSentinel(&path_bufs[3], "https://tls.httpring.test:{d}/hello.txt", .{port_a}, 0);
+    const url_b = try std.fmt.bufPrintSentinel(&path_bufs[4], "https://tls.httpring.test:{d}/hello.txt", .{port_b}, 0);
+    var body: [64]u8 = undefined;
+
+    const Case = struct { options: httpring.Options, expect: ?httpring.Error, target: [:0]const u8 };
+    const cases = [_]Case{
+        // The root store: system (our CA, through SSL_CERT_FILE) trusts it, the others do not.
+        .{ .options = .{ .resolve = &resolve }, .expect = null, .target = url_a },
+        .{ .options = .{ .resolve = &resolve, .root_store = .none }, .expect = error.TlsCertificate, .target = url_a },
+        .{ .options = .{ .resolve = &resolve, .root_store = .bundled }, .expect = error.TlsCertificate, .target = url_a },
+        // Only the CA given here.
+        .{ .options = .{ .resolve = &resolve, .root_store = .none, .ca_file = ca_path }, .expect = null, .target = url_a },
+        .{ .options = .{ .resolve = &resolve, .root_store = .none, .ca_pem = &.{ca_pem} }, .expect = null, .target = url_a },
+        .{ .options = .{ .resolve = &resolve, .root_store = .none, .danger_accept_invalid_certs = true }, .expect = null, .target = url_a },
+        // A speaks only TLS 1.2.
+        .{ .options = .{ .resolve = &resolve, .min_tls_version = .tls1_3 }, .expect = error.Tls, .target = url_a },
+        .{ .options = .{ .resolve = &resolve, .min_tls_version = .tls1_2 }, .expect = null, .target = url_a },
+        // B wants a client certificate.
+        .{ .options = .{ .resolve = &resolve }, .expect = error.Tls, .target = url_b },
+        .{ .options = .{ .resolve = &resolve, .client_cert_file = .{ .cert_path = cert_path, .key_path = key_path } }, .expect = null, .target = url_b },
+        .{ .options = .{ .resolve = &resolve, .client_cert_pem = .{ .cert = cert_pem, .key = key_pem } }, .expect = null, .target = url_b },
+    };
+    for (cases, 0..) |case, i| {
+        errdefer std.debug.print("TLS case {d} failed\n", .{i});
+        var client = try Client.init(case.options);
+        defer client.deinit();
+        if (case.expect) |err| {
+            try expectGetError(client, case.target, err);
+        } else {
+            try testing.expectEqualStrings("Hello over TLS", try getBody(client, case.target, &body));
+        }
+    }
+    // Bad TLS material is refused when the client is made.
+    try testing.expectError(error.InvalidArgument, Client.init(.{ .ca_pem = &.{"not a certificate"} }));
+}
