@@ -218,3 +218,42 @@ def test_client_inherited_through_fork(testserver):
     assert result == b"\x00"
     assert c.get(testserver.url + "/hello").status_code == 200
     c.close()
+
+
+# Codes that never become an exception, and why: success; PENDING is a return value
+# (wait/poll report it as "not finished"); NOT_FOUND only answers header lookups, which this
+# binding does not make (it parses the raw header block).
+NEVER_RAISED = {"HTTPRING_OK", "HTTPRING_PENDING", "HTTPRING_ERR_NOT_FOUND"}
+
+
+def library_codes():
+    """(code, name) for every code the loaded library names, asking it 0, 1, 2, ... until
+    it answers HTTPRING_UNKNOWN: a code added to the library shows up here."""
+    codes = []
+    code = 0
+    while True:
+        name = _ffi.error_name(code)
+        if name == "HTTPRING_UNKNOWN":
+            return codes
+        codes.append((code, name))
+        code += 1
+        assert code < 10_000, "httpring_error_name never says HTTPRING_UNKNOWN"
+
+
+def test_every_library_code_has_a_constant_and_a_specific_exception():
+    codes = library_codes()
+    assert codes[0] == (0, "HTTPRING_OK")
+    assert len(codes) > _ffi.HTTPRING_ERR_PROXY  # at least the codes this binding knows
+    for code, name in codes:
+        assert getattr(_ffi, name, None) == code, f"_ffi has no {name} = {code}"
+        if name in NEVER_RAISED:
+            continue
+        cls = CODE_EXCEPTIONS.get(code)
+        assert cls is not None, f"{name} has no exception class"
+        e = from_code(code, "x")
+        assert type(e) is cls and cls is not httpring.TransportError, name
+        assert e.code == code
+        if isinstance(e, httpring.HTTPError):
+            assert e.code_name == name
+    # Nothing maps a code the library does not have.
+    assert set(CODE_EXCEPTIONS) <= {code for code, _ in codes}

@@ -185,6 +185,29 @@ def test_enum_values_match():
     assert set(values) <= declared
 
 
+def parse_code_enum():
+    """The `enum httpring_code` block of the header, in order: [(name, value)]."""
+    text = _header_text()
+    m = re.search(r"enum httpring_code\b[^{]*\{(.*?)\}", text, re.S)
+    assert m, "enum httpring_code not found"
+    return [(n, int(v)) for n, v in re.findall(r"\b(HTTPRING_[A-Z0-9_]+)\s*=\s*(\d+)", m.group(1))]
+
+
+def test_code_enum_matches_constants_and_library():
+    """Every httpring_code of the header is an _ffi constant of the same value; the codes
+    are 0..N without gaps; the library names each one as the header does, and nothing past
+    them (so the header and the library the tests run on agree)."""
+    codes = parse_code_enum()
+    assert [v for _, v in codes] == list(range(len(codes)))
+    assert codes[0] == ("HTTPRING_OK", 0)
+    for name, value in codes:
+        assert getattr(_ffi, name, None) == value, name
+        assert _ffi.error_name(value) == name
+    assert _ffi.error_name(len(codes)) == "HTTPRING_UNKNOWN"
+    declared = {n for n in dir(_ffi) if re.match(r"HTTPRING_(OK|PENDING|ERR_[A-Z0-9_]+)$", n)}
+    assert declared == {n for n, _ in codes}
+
+
 def test_callback_typedef_matches():
     text = _header_text()
     m = re.search(r"typedef void \(\*httpring_completion_cb\)\(([^)]*)\);", text)

@@ -405,3 +405,519 @@ test "a callback sees every completion" {
     try testing.expectEqual(handles.len, counter.n.load(.seq_cst));
     try client.clearCallback();
 }
+
+// --- Client options, sendMany and stats ----------------------------------------------------
+//
+// Each option test would fail if the binding dropped the option: a made-up host name
+// (under the reserved .test domain, which never resolves) only works through the option
+// under test, or the option changes a counter or a version the test reads back.
+
+const Io = std.Io;
+const io = testing.io;
+
+extern "c" fn setenv(name: [*:0]const u8, value: [*:0]const u8, overwrite: c_int) c_int;
+extern "c" fn unsetenv(name: [*:0]const u8) c_int;
+extern "c" fn getpid() c_int;
+
+/// The test server's port (from HTTPRING_TEST_URL).
+fn serverPort() !u16 {
+    const base = try baseUrl();
+    const colon = std.mem.lastIndexOfScalar(u8, base, ':') orelse return error.BadTestUrl;
+    return std.fmt.parseInt(u16, base[colon + 1 ..], 10);
+}
+
+/// A small HTTP/1.1 server on a thread of the test, on 127.0.0.1 or a Unix socket. It
+/// answers every request with its own request line as the body (what a proxy or a
+/// Unix-socket server saw), and refuses CONNECT with 403, like a proxy that forbids tunnels.
+const LineServer = struct {
+    server: Io.net.Server,
+    thread: std.Thread = undefined,
+    port: u16 = 0,
+    unix_path: ?[]const u8 = null,
+    stop: std.atomic.Value(bool) = .init(false),
+    connections: std.atomic.Value(usize) = .init(0),
+
+    fn startTcp(self: *LineServer) !void {
+        const addr: Io.net.IpAddress = .{ .ip4 = .loopback(0) };
+        self.* = .{ .server = try addr.listen(io, .{ .reuse_address = true }) };
+        self.port = self.server.socket.address.getPort();
+        self.thread = try std.Thread.spawn(.{}, run, .{self});
+    }
+
+    fn startUnix(self: *LineServer, path: []const u8) !void {
+        Io.Dir.deleteFileAbsolute(io, path) catch {};
+        const addr = try Io.net.UnixAddress.init(path);
+        self.* = .{ .server = try addr.listen(io, .{}), .unix_path = path };
+        self.thread = try std.Thread.spawn(.{}, run, .{self});
+    }
+
+    fn deinit(self: *LineServer) void {
+        self.stop.store(true, .seq_cst);
+        // Wake the blocked accept with one last connection.
+        if (self.unix_path) |path| {
+            const addr = Io.net.UnixAddress.init(path) catch unreachable;
+            if (addr.connect(io)) |s| s.close(io) else |_| {}
+        } else {
+            const addr: Io.net.IpAddress = .{ .ip4 = .loopback(self.port) };
+            if (addr.connect(io, .{ .mode = .stream })) |s| s.close(io) else |_| {}
+        }
+        self.thread.join();
+        self.server.deinit(io);
+        if (self.unix_path) |path| Io.Dir.deleteFileAbsolute(io, path) catch {};
+    }
+
+    fn run(self: *LineServer) void {
+        while (true) {
+            const stream = self.server.accept(io) catch return;
+            defer stream.close(io);
+            if (self.stop.load(.seq_cst)) return;
+            _ = self.connections.fetchAdd(1, .seq_cst);
+            serve(stream) catch {};
+        }
+    }
+
+    fn serve(stream: Io.net.Stream) !void {
+        var buf: [8192]u8 = undefined;
+        var n: usize = 0;
+        while (std.mem.indexOf(u8, buf[0..n], "\r\n\r\n") == null) {
+            if (n == buf.len) return error.HeadTooLarge;
+            var vec = [_][]u8{buf[n..]};
+            const got = try stream.read(io, &vec);
+            if (got == 0) return;
+            n += got;
+        }
+        const line = buf[0..std.mem.indexOf(u8, buf[0..n], "\r\n").?];
+        var wbuf: [1024]u8 = undefined;
+        var w = stream.writer(io, &wbuf);
+        if (std.mem.startsWith(u8, line, "CONNECT ")) {
+            try w.interface.writeAll("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        } else {
+            try w.interface.print("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {d}\r\nConnection: close\r\n\r\n{s}", .{ line.len, line });
+        }
+        try w.interface.flush();
+    }
+};
+
+fn getBody(client: Client, target: [:0]const u8, out: []u8) ![]const u8 {
+    var h = try client.get(target);
+    defer h.deinit();
+    const r = try h.waitResponse(10_000);
+    if (r.body.len > out.len) return error.NoSpaceLeft;
+    @memcpy(out[0..r.body.len], r.body);
+    return out[0..r.body.len];
+}
+
+fn expectGetError(client: Client, target: [:0]const u8, expected: httpring.Error) !void {
+    var h = try client.get(target);
+    defer h.deinit();
+    try testing.expectError(expected, h.waitResponse(10_000));
+}
+
+test "resolve: a made-up host name reaches the test server without asking DNS" {
+    var buf: [256]u8 = undefined;
+    var body: [64]u8 = undefined;
+    const port = try serverPort();
+    var client = try Client.init(.{ .resolve = &.{
+        .{ .host = "api.httpring.test", .port = port, .addr = "127.0.0.1" },
+    } });
+    defer client.deinit();
+    const target = try std.fmt.bufPrintSentinel(&buf, "http://api.httpring.test:{d}/hello", .{port}, 0);
+    try testing.expectEqualStrings("Hello, world!", try getBody(client, target, &body));
+    try testing.expectEqual(@as(usize, 0), (try client.stats()).dns_lookups);
+}
+
+test "stats count connections, pooled connections and DNS lookups; dns_cache_ttl_ms" {
+    var buf: [256]u8 = undefined;
+    var body: [64]u8 = undefined;
+    const port = try serverPort();
+
+    // Keep-alive: three requests, one connection, which stays in the pool.
+    var pooled = try Client.init(.{});
+    defer pooled.deinit();
+    for (0..3) |_| _ = try getBody(pooled, try url(&buf, "/hello", .{}), &body);
+    var s = try pooled.stats();
+    try testing.expectEqual(@as(usize, 1), s.connections_opened);
+    try testing.expectEqual(@as(usize, 1), s.pooled_connections);
+    try testing.expectEqual(@as(usize, 0), s.live_handles);
+    var held = try pooled.get(try url(&buf, "/hello", .{}));
+    try testing.expectEqual(@as(usize, 1), (try pooled.stats()).live_handles);
+    held.deinit();
+
+    // No reuse: a connection per request, each a DNS cache hit after the first ...
+    const target = try std.fmt.bufPrintSentinel(&buf, "http://localhost:{d}/hello", .{port}, 0);
+    var cached = try Client.init(.{ .pool_max_idle_per_host = 0 });
+    defer cached.deinit();
+    for (0..3) |_| try testing.expectEqualStrings("Hello, world!", try getBody(cached, target, &body));
+    s = try cached.stats();
+    try testing.expectEqual(@as(usize, 3), s.connections_opened);
+    try testing.expectEqual(@as(usize, 0), s.pooled_connections);
+    try testing.expectEqual(@as(usize, 1), s.dns_lookups);
+
+    // ... and with the cache off, a lookup each time.
+    var uncached = try Client.init(.{ .pool_max_idle_per_host = 0, .dns_cache_ttl_ms = 0 });
+    defer uncached.deinit();
+    for (0..3) |_| try testing.expectEqualStrings("Hello, world!", try getBody(uncached, target, &body));
+    try testing.expectEqual(@as(usize, 3), (try uncached.stats()).dns_lookups);
+}
+
+test "h2c_prior_knowledge and http_version = http2_only speak HTTP/2 to the test server" {
+    var buf: [512]u8 = undefined;
+    const Case = struct { options: httpring.Options, version: httpring.HttpVersion };
+    const cases = [_]Case{
+        .{ .options = .{}, .version = .http1_1 },
+        .{ .options = .{ .h2c_prior_knowledge = true }, .version = .http2 },
+        .{ .options = .{ .http_version = .http2_only }, .version = .http2 },
+        .{ .options = .{ .http_version = .negotiate }, .version = .http1_1 },
+    };
+    for (cases) |case| {
+        var client = try Client.init(case.options);
+        defer client.deinit();
+        var h = try client.get(try url(&buf, "/hello", .{}));
+        defer h.deinit();
+        const r = try h.waitResponse(10_000);
+        try testing.expectEqualStrings("Hello, world!", r.body);
+        try testing.expectEqual(case.version, r.version);
+    }
+}
+
+test "proxy: requests go to the proxy; a refused CONNECT is error.Proxy; no_proxy bypasses it" {
+    var proxy: LineServer = undefined;
+    try proxy.startTcp();
+    defer proxy.deinit();
+    var buf: [256]u8 = undefined;
+    var body: [256]u8 = undefined;
+    const proxy_url = try std.fmt.bufPrintSentinel(&buf, "http://127.0.0.1:{d}", .{proxy.port}, 0);
+    const port = try serverPort();
+
+    var client = try Client.init(.{
+        .proxy = proxy_url,
+        .no_proxy = &.{"direct.httpring.test"},
+        .resolve = &.{.{ .host = "direct.httpring.test", .port = port, .addr = "127.0.0.1" }},
+    });
+    defer client.deinit();
+    try testing.expectEqualStrings(
+        "GET http://proxied.httpring.test/some/path?q=1 HTTP/1.1",
+        try getBody(client, "http://proxied.httpring.test/some/path?q=1", &body),
+    );
+    try testing.expectEqual(@as(usize, 1), proxy.connections.load(.seq_cst));
+    try expectGetError(client, "https://secure.httpring.test/", error.Proxy);
+    try testing.expectEqual(@as(usize, 2), proxy.connections.load(.seq_cst));
+
+    var direct_buf: [256]u8 = undefined;
+    const direct = try std.fmt.bufPrintSentinel(&direct_buf, "http://direct.httpring.test:{d}/hello", .{port}, 0);
+    try testing.expectEqualStrings("Hello, world!", try getBody(client, direct, &body));
+    try testing.expectEqual(@as(usize, 2), proxy.connections.load(.seq_cst));
+}
+
+test "use_env_proxy: http_proxy applies by default and not when turned off" {
+    var proxy: LineServer = undefined;
+    try proxy.startTcp();
+    defer proxy.deinit();
+    var buf: [256]u8 = undefined;
+    var body: [256]u8 = undefined;
+    const proxy_url = try std.fmt.bufPrintSentinel(&buf, "http://127.0.0.1:{d}", .{proxy.port}, 0);
+    try testing.expectEqual(@as(c_int, 0), setenv("http_proxy", proxy_url.ptr, 1));
+    defer _ = unsetenv("http_proxy");
+    const port = try serverPort();
+    var target_buf: [256]u8 = undefined;
+    const target = try std.fmt.bufPrintSentinel(&target_buf, "http://env.httpring.test:{d}/hello", .{port}, 0);
+    const resolve = [_]httpring.Resolve{.{ .host = "env.httpring.test", .addr = "127.0.0.1" }};
+
+    var from_env = try Client.init(.{ .resolve = &resolve });
+    defer from_env.deinit();
+    var line_buf: [256]u8 = undefined;
+    const line = try std.fmt.bufPrint(&line_buf, "GET {s} HTTP/1.1", .{target});
+    try testing.expectEqualStrings(line, try getBody(from_env, target, &body));
+
+    var no_env = try Client.init(.{ .resolve = &resolve, .use_env_proxy = false });
+    defer no_env.deinit();
+    try testing.expectEqualStrings("Hello, world!", try getBody(no_env, target, &body));
+    try testing.expectEqual(@as(usize, 1), proxy.connections.load(.seq_cst));
+}
+
+test "unix_socket: requests go over the Unix socket, URL giving only Host and path" {
+    var path_buf: [108]u8 = undefined;
+    const path = try std.fmt.bufPrintSentinel(&path_buf, "/tmp/httpring-zig-{d}.sock", .{getpid()}, 0);
+    var server: LineServer = undefined;
+    try server.startUnix(path);
+    defer server.deinit();
+    var body: [256]u8 = undefined;
+
+    var client = try Client.init(.{ .unix_socket = path });
+    defer client.deinit();
+    try testing.expectEqualStrings("GET /via/unix?x=1 HTTP/1.1", try getBody(client, "http://unix.httpring.test/via/unix?x=1", &body));
+    try testing.expectEqual(@as(usize, 1), server.connections.load(.seq_cst));
+}
+
+/// The process's thread count, from /proc/self/status.
+fn threadCount() !usize {
+    var buf: [4096]u8 = undefined;
+    const status = try Io.Dir.cwd().readFile(io, "/proc/self/status", &buf);
+    const at = std.mem.indexOf(u8, status, "\nThreads:") orelse return error.NoThreadsLine;
+    var it = std.mem.tokenizeAny(u8, status[at + "\nThreads:".len ..], " \t\n");
+    return std.fmt.parseInt(usize, it.next().?, 10);
+}
+
+test "worker_threads: more workers, more runtime threads" {
+    var buf: [512]u8 = undefined;
+    var added: [2]usize = undefined;
+    for ([_]u32{ 1, 3 }, &added) |workers, *out| {
+        const before = try threadCount();
+        var client = try Client.init(.{ .worker_threads = workers });
+        defer client.deinit();
+        var h = try client.get(try url(&buf, "/hello", .{})); // the runtime starts here
+        defer h.deinit();
+        _ = try h.waitResponse(10_000);
+        out.* = try threadCount() - before;
+    }
+    try testing.expect(added[0] >= 1);
+    try testing.expectEqual(added[0] + 2, added[1]);
+}
+
+/// Thread ids of this process, into `out`.
+fn threadIds(out: []u32) ![]u32 {
+    var dir = try Io.Dir.openDirAbsolute(io, "/proc/self/task", .{ .iterate = true });
+    defer dir.close(io);
+    var it = dir.iterate();
+    var n: usize = 0;
+    while (try it.next(io)) |entry| {
+        if (n == out.len) return error.TooManyThreads;
+        out[n] = try std.fmt.parseInt(u32, entry.name, 10);
+        n += 1;
+    }
+    return out[0..n];
+}
+
+/// Context switches (voluntary and not) of the threads in `tids`.
+fn contextSwitches(tids: []const u32) !usize {
+    var total: usize = 0;
+    for (tids) |tid| {
+        var path_buf: [64]u8 = undefined;
+        const path = try std.fmt.bufPrint(&path_buf, "/proc/self/task/{d}/status", .{tid});
+        var buf: [4096]u8 = undefined;
+        const status = Io.Dir.cwd().readFile(io, path, &buf) catch continue; // thread gone
+        var lines = std.mem.tokenizeScalar(u8, status, '\n');
+        while (lines.next()) |line| {
+            if (std.mem.indexOf(u8, line, "ctxt_switches:") == null) continue;
+            var words = std.mem.tokenizeAny(u8, line, " \t");
+            _ = words.next();
+            total += try std.fmt.parseInt(usize, words.next().?, 10);
+        }
+    }
+    return total;
+}
+
+test "wait_drives_io: the waiting thread runs the I/O, so the runtime's threads sleep" {
+    var buf: [512]u8 = undefined;
+    const rounds = 20;
+    var switches: [2]usize = undefined;
+    for ([_]bool{ true, false }, &switches) |drives, *out| {
+        var before_buf: [256]u32 = undefined;
+        const before = try threadIds(&before_buf);
+        var client = try Client.init(.{ .wait_drives_io = drives });
+        defer client.deinit();
+        var first = try client.get(try url(&buf, "/hello", .{}));
+        _ = try first.waitResponse(10_000);
+        first.deinit();
+        // The client's threads: those that appeared with its first request.
+        var now_buf: [256]u32 = undefined;
+        var mine_buf: [256]u32 = undefined;
+        var mine: usize = 0;
+        for (try threadIds(&now_buf)) |tid| {
+            if (std.mem.indexOfScalar(u32, before, tid) == null) {
+                mine_buf[mine] = tid;
+                mine += 1;
+            }
+        }
+        const start = try contextSwitches(mine_buf[0..mine]);
+        for (0..rounds) |_| {
+            var h = try client.get(try url(&buf, "/hello", .{}));
+            defer h.deinit();
+            try testing.expectEqualStrings("Hello, world!", (try h.waitResponse(10_000)).body);
+        }
+        out.* = try contextSwitches(mine_buf[0..mine]) - start;
+    }
+    // Driving: the runtime's thread is not woken per request. Not driving: it is.
+    try testing.expect(switches[0] < rounds / 2);
+    try testing.expect(switches[1] >= rounds);
+}
+
+test "sendMany: one batch of many requests, per-request results, refusals in place" {
+    var client = try Client.init(.{});
+    defer client.deinit();
+    const total = 150; // more than one chunk of max_batch
+    var urls: [total][64:0]u8 = undefined;
+    var requests: [total]httpring.Request = undefined;
+    var many_names: [300][8]u8 = undefined;
+    var many: [300]httpring.Header = undefined;
+    for (&many, &many_names, 0..) |*h, *name, i| h.* = .{ .name = try std.fmt.bufPrint(name, "x-h{d}", .{i}), .value = "v" };
+    for (&requests, &urls, 0..) |*req, *u, i| {
+        req.* = .{ .url = try url(&u.*, "/bytes/{d}", .{i}), .user_data = 1000 + i };
+    }
+    requests[3] = .{ .method = "POST", .url = try url(&urls[3], "/echo", .{}), .headers = &.{.{ .name = "X-Batch", .value = "yes" }}, .body = "batched body", .user_data = 1003 };
+    requests[5] = .{ .method = "BAD METHOD", .url = requests[5].url, .user_data = 1005 };
+    requests[7] = .{ .url = try url(&urls[7], "/stall", .{}), .read_timeout_ms = 100, .user_data = 1007 };
+    requests[9] = .{ .url = "ftp://127.0.0.1/x", .user_data = 1009 };
+    // Three requests of 90 headers do not fit one chunk's 256 header slots: the chunk ends
+    // early. One of 300 is sent on its own (the test server answers it 431: over its limit).
+    for (20..23) |i| requests[i] = .{ .url = try url(&urls[i], "/echo", .{}), .headers = many[0..90], .user_data = 1000 + i };
+    requests[100] = .{ .url = try url(&urls[100], "/echo", .{}), .headers = &many, .user_data = 1100 };
+
+    var out: [total]httpring.SubmitError!httpring.Handle = undefined;
+    try testing.expectEqual(@as(usize, total - 2), try client.sendMany(&requests, &out));
+    try testing.expectError(error.InvalidMethod, out[5]);
+    try testing.expectError(error.UnsupportedScheme, out[9]);
+    for (&out, 0..) |*result, i| {
+        var h = (result.*) catch continue;
+        defer h.deinit();
+        try testing.expectEqual(@as(u64, 1000 + i), try h.userData());
+        switch (i) {
+            3 => {
+                const echo = try parseJson((try h.waitResponse(10_000)).body);
+                defer echo.deinit();
+                try testing.expectEqualStrings("POST", field(echo.value, "method"));
+                try testing.expectEqualStrings("batched body", field(echo.value, "body"));
+                try testing.expectEqualStrings("yes", field(echo.value.object.get("headers").?, "x-batch"));
+            },
+            7 => try testing.expectError(error.ReadTimeout, h.waitResponse(10_000)),
+            20, 21, 22 => {
+                const echo = try parseJson((try h.waitResponse(10_000)).body);
+                defer echo.deinit();
+                try testing.expectEqualStrings("v", field(echo.value.object.get("headers").?, "x-h89"));
+            },
+            100 => _ = try h.waitResponse(10_000), // a response, whatever its status
+            else => try testing.expectEqual(i, (try h.waitResponse(10_000)).body.len),
+        }
+    }
+    try testing.expectEqual(@as(usize, 0), try client.liveHandles());
+    try testing.expectError(error.InvalidArgument, client.sendMany(&requests, out[0..1]));
+
+    var closed = try Client.init(.{});
+    const stale = closed;
+    closed.deinit();
+    try testing.expectEqual(@as(usize, 0), try stale.sendMany(requests[0..2], out[0..2]));
+    try testing.expectError(error.ClientClosed, out[0]);
+    try testing.expectError(error.ClientClosed, out[1]);
+    try testing.expectError(error.ClientClosed, stale.stats());
+}
+
+/// A certificate authority, a server certificate for tls.httpring.test and 127.0.0.1, and a
+/// client certificate, made by `openssl` in a fresh temporary directory (its path returned).
+const make_certs =
+    \\set -e
+    \\d=$(mktemp -d /tmp/httpring-zig-tls.XXXXXX); cd "$d"
+    \\key() { openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "$@" 2>/dev/null; }
+    \\key -x509 -keyout ca.key -out ca.pem -days 2 -subj /CN=httpring-zig-test-ca \
+    \\  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign
+    \\key -keyout server.key -out server.csr -subj /CN=tls.httpring.test
+    \\printf 'subjectAltName=DNS:tls.httpring.test,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > server.ext
+    \\openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext 2>/dev/null
+    \\key -keyout client.key -out client.csr -subj /CN=httpring-zig-client
+    \\printf 'extendedKeyUsage=clientAuth\n' > client.ext
+    \\openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 -extfile client.ext 2>/dev/null
+    \\printf 'Hello over TLS' > hello.txt
+    \\printf '%s' "$d"
+;
+
+/// `openssl s_server` serving the files of `dir` (-WWW) on 127.0.0.1:`port`.
+fn startTlsServer(dir: []const u8, port: u16, extra: []const []const u8) !std.process.Child {
+    var accept_buf: [32]u8 = undefined;
+    var argv_buf: [16][]const u8 = undefined;
+    const base = [_][]const u8{ "openssl", "s_server", "-quiet", "-WWW", "-cert", "server.pem", "-key", "server.key", "-accept", try std.fmt.bufPrint(&accept_buf, "127.0.0.1:{d}", .{port}) };
+    @memcpy(argv_buf[0..base.len], &base);
+    @memcpy(argv_buf[base.len..][0..extra.len], extra);
+    var child = try std.process.spawn(io, .{
+        .argv = argv_buf[0 .. base.len + extra.len],
+        .cwd = .{ .path = dir },
+        .stdin = .ignore,
+        .stdout = .ignore,
+        .stderr = .ignore,
+    });
+    errdefer child.kill(io);
+    const addr: Io.net.IpAddress = .{ .ip4 = .loopback(port) };
+    for (0..200) |_| {
+        if (addr.connect(io, .{ .mode = .stream })) |s| {
+            s.close(io);
+            return child;
+        } else |_| try io.sleep(.fromMilliseconds(25), .awake);
+    }
+    return error.TlsServerDidNotStart;
+}
+
+fn freePort() !u16 {
+    const addr: Io.net.IpAddress = .{ .ip4 = .loopback(0) };
+    var server = try addr.listen(io, .{});
+    defer server.deinit(io);
+    return server.socket.address.getPort();
+}
+
+test "TLS options: root store, CA file and PEM, danger_accept_invalid_certs, min TLS version, client certificates" {
+    const made = std.process.run(testing.allocator, io, .{ .argv = &.{ "sh", "-c", make_certs } }) catch return error.SkipZigTest;
+    defer testing.allocator.free(made.stdout);
+    defer testing.allocator.free(made.stderr);
+    if (!made.term.success() or made.stdout.len == 0) return error.SkipZigTest; // no openssl
+    const dir = made.stdout;
+    defer {
+        const rm = std.process.run(testing.allocator, io, .{ .argv = &.{ "rm", "-rf", dir } }) catch null;
+        if (rm) |r| {
+            testing.allocator.free(r.stdout);
+            testing.allocator.free(r.stderr);
+        }
+    }
+    var path_bufs: [5][256]u8 = undefined;
+    const ca_path = try std.fmt.bufPrintSentinel(&path_bufs[0], "{s}/ca.pem", .{dir}, 0);
+    const cert_path = try std.fmt.bufPrintSentinel(&path_bufs[1], "{s}/client.pem", .{dir}, 0);
+    const key_path = try std.fmt.bufPrintSentinel(&path_bufs[2], "{s}/client.key", .{dir}, 0);
+    var pem_bufs: [3][8192]u8 = undefined;
+    const ca_pem = try Io.Dir.cwd().readFile(io, ca_path, &pem_bufs[0]);
+    const cert_pem = try Io.Dir.cwd().readFile(io, cert_path, &pem_bufs[1]);
+    const key_pem = try Io.Dir.cwd().readFile(io, key_path, &pem_bufs[2]);
+
+    // The engine reads the system roots once per process, at its first https connection
+    // with them (this test makes the process's first): they are then exactly our CA.
+    try testing.expectEqual(@as(c_int, 0), setenv("SSL_CERT_FILE", ca_path.ptr, 1));
+    defer _ = unsetenv("SSL_CERT_FILE");
+
+    // A: TLS 1.2 only. B: requires a client certificate signed by the CA.
+    const port_a = try freePort();
+    var a = try startTlsServer(dir, port_a, &.{"-tls1_2"});
+    defer a.kill(io);
+    const port_b = try freePort();
+    var b = try startTlsServer(dir, port_b, &.{ "-Verify", "1", "-CAfile", "ca.pem" });
+    defer b.kill(io);
+    const resolve = [_]httpring.Resolve{.{ .host = "tls.httpring.test", .addr = "127.0.0.1" }};
+    const url_a = try std.fmt.bufPrintSentinel(&path_bufs[3], "https://tls.httpring.test:{d}/hello.txt", .{port_a}, 0);
+    const url_b = try std.fmt.bufPrintSentinel(&path_bufs[4], "https://tls.httpring.test:{d}/hello.txt", .{port_b}, 0);
+    var body: [64]u8 = undefined;
+
+    const Case = struct { options: httpring.Options, expect: ?httpring.Error, target: [:0]const u8 };
+    const cases = [_]Case{
+        // The root store: system (our CA, through SSL_CERT_FILE) trusts it, the others do not.
+        .{ .options = .{ .resolve = &resolve }, .expect = null, .target = url_a },
+        .{ .options = .{ .resolve = &resolve, .root_store = .none }, .expect = error.TlsCertificate, .target = url_a },
+        .{ .options = .{ .resolve = &resolve, .root_store = .bundled }, .expect = error.TlsCertificate, .target = url_a },
+        // Only the CA given here.
+        .{ .options = .{ .resolve = &resolve, .root_store = .none, .ca_file = ca_path }, .expect = null, .target = url_a },
+        .{ .options = .{ .resolve = &resolve, .root_store = .none, .ca_pem = &.{ca_pem} }, .expect = null, .target = url_a },
+        .{ .options = .{ .resolve = &resolve, .root_store = .none, .danger_accept_invalid_certs = true }, .expect = null, .target = url_a },
+        // A speaks only TLS 1.2.
+        .{ .options = .{ .resolve = &resolve, .min_tls_version = .tls1_3 }, .expect = error.Tls, .target = url_a },
+        .{ .options = .{ .resolve = &resolve, .min_tls_version = .tls1_2 }, .expect = null, .target = url_a },
+        // B wants a client certificate.
+        .{ .options = .{ .resolve = &resolve }, .expect = error.Tls, .target = url_b },
+        .{ .options = .{ .resolve = &resolve, .client_cert_file = .{ .cert_path = cert_path, .key_path = key_path } }, .expect = null, .target = url_b },
+        .{ .options = .{ .resolve = &resolve, .client_cert_pem = .{ .cert = cert_pem, .key = key_pem } }, .expect = null, .target = url_b },
+    };
+    for (cases, 0..) |case, i| {
+        errdefer std.debug.print("TLS case {d} failed\n", .{i});
+        var client = try Client.init(case.options);
+        defer client.deinit();
+        if (case.expect) |err| {
+            try expectGetError(client, case.target, err);
+        } else {
+            try testing.expectEqualStrings("Hello over TLS", try getBody(client, case.target, &body));
+        }
+    }
+    // Bad TLS material is refused when the client is made.
+    try testing.expectError(error.InvalidArgument, Client.init(.{ .ca_pem = &.{"not a certificate"} }));
+}
