@@ -452,6 +452,10 @@ void httpring_config_free(struct httpring_config *cfg);
 httpring_code httpring_config_set_connect_timeout_ms(struct httpring_config *cfg, uint64_t ms);
 
 // Time allowed for a whole request, submit to last byte, in ms; 0 (default) means no limit.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
 httpring_code httpring_config_set_timeout_ms(struct httpring_config *cfg, uint64_t ms);
 
 // Longest silence from the server while a response is awaited or read, in ms; 0: no limit.
@@ -462,6 +466,10 @@ httpring_code httpring_config_set_timeout_ms(struct httpring_config *cfg, uint64
 httpring_code httpring_config_set_read_timeout_ms(struct httpring_config *cfg, uint64_t ms);
 
 // How long an idle keep-alive connection is kept, in ms; 0 means forever.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
 httpring_code httpring_config_set_pool_idle_timeout_ms(struct httpring_config *cfg, uint64_t ms);
 
 // Most idle connections kept per origin; 0 disables keep-alive reuse.
@@ -473,6 +481,10 @@ httpring_code httpring_config_set_pool_max_idle_per_host(struct httpring_config 
 
 // Largest response body accepted, in bytes; larger ones fail with
 // `HTTPRING_ERR_BODY_TOO_LARGE`. 0 is rejected.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
 httpring_code httpring_config_set_max_body_size(struct httpring_config *cfg, uint64_t bytes);
 
 // Runtime threads: 1 (default) runs all I/O on one background thread; more use a
@@ -558,6 +570,10 @@ httpring_code httpring_config_set_danger_accept_invalid_certs(struct httpring_co
                                                               bool accept);
 
 // Lowest TLS version accepted: 12 (TLS 1.2, default) or 13.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
 httpring_code httpring_config_set_min_tls_version(struct httpring_config *cfg, uint32_t version);
 
 // Which HTTP versions to use: one of `httpring_http_version_pref`.
@@ -744,6 +760,10 @@ httpring_code httpring_request_set_body(struct httpring_request *req,
                                         size_t len);
 
 // A caller-chosen token reported back with the completion.
+//
+// # Safety
+// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+// another thread during the call.
 httpring_code httpring_request_set_user_data(struct httpring_request *req, uint64_t user_data);
 
 // Overrides the client's total timeout for this request, in ms; 0 disables it.
@@ -754,6 +774,10 @@ httpring_code httpring_request_set_user_data(struct httpring_request *req, uint6
 httpring_code httpring_request_set_timeout_ms(struct httpring_request *req, uint64_t ms);
 
 // Overrides the client's connect timeout for this request, in ms; 0 disables it.
+//
+// # Safety
+// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+// another thread during the call.
 httpring_code httpring_request_set_connect_timeout_ms(struct httpring_request *req, uint64_t ms);
 
 // Overrides the client's read (idle) timeout for this request, in ms; 0 disables it.

@@ -68,6 +68,10 @@ pub unsafe extern "C" fn httpring_config_set_connect_timeout_ms(
 }
 
 /// Time allowed for a whole request, submit to last byte, in ms; 0 (default) means no limit.
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
 #[no_mangle]
 pub unsafe extern "C" fn httpring_config_set_timeout_ms(
     cfg: *mut httpring_config,
@@ -90,6 +94,10 @@ pub unsafe extern "C" fn httpring_config_set_read_timeout_ms(
 }
 
 /// How long an idle keep-alive connection is kept, in ms; 0 means forever.
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
 #[no_mangle]
 pub unsafe extern "C" fn httpring_config_set_pool_idle_timeout_ms(
     cfg: *mut httpring_config,
@@ -113,6 +121,10 @@ pub unsafe extern "C" fn httpring_config_set_pool_max_idle_per_host(
 
 /// Largest response body accepted, in bytes; larger ones fail with
 /// `HTTPRING_ERR_BODY_TOO_LARGE`. 0 is rejected.
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
 #[no_mangle]
 pub unsafe extern "C" fn httpring_config_set_max_body_size(
     cfg: *mut httpring_config,
@@ -322,6 +334,10 @@ pub unsafe extern "C" fn httpring_config_set_danger_accept_invalid_certs(
 }
 
 /// Lowest TLS version accepted: 12 (TLS 1.2, default) or 13.
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
 #[no_mangle]
 pub unsafe extern "C" fn httpring_config_set_min_tls_version(
     cfg: *mut httpring_config,

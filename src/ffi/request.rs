@@ -118,6 +118,10 @@ pub unsafe extern "C" fn httpring_request_set_body(
 }
 
 /// A caller-chosen token reported back with the completion.
+///
+/// # Safety
+/// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+/// another thread during the call.
 #[no_mangle]
 pub unsafe extern "C" fn httpring_request_set_user_data(
     req: *mut httpring_request,
@@ -140,6 +144,10 @@ pub unsafe extern "C" fn httpring_request_set_timeout_ms(
 }
 
 /// Overrides the client's connect timeout for this request, in ms; 0 disables it.
+///
+/// # Safety
+/// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+/// another thread during the call.
 #[no_mangle]
 pub unsafe extern "C" fn httpring_request_set_connect_timeout_ms(
     req: *mut httpring_request,
