@@ -1,37 +1,17 @@
-//! The client: the engine's public face for Rust callers and for the C layer.
+//! The client: the engine's public face for Rust callers and for the C layer, on top of
+//! the layers below (docs/ARCHITECTURE.md draws them).
 
 use std::collections::HashSet;
 use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
-use http::header::HeaderMap;
-
-use crate::completion::{Callback, Hub};
 use crate::config::Config;
-use crate::connect::Connector;
+use crate::dispatch::{Callback, Hub, Runtime, Shared};
 use crate::error::{Error, ErrorKind, Result};
-use crate::exchange::{Completion, Exchange, State};
-use crate::handle::{Handle, Table};
-use crate::inbox::Inbox;
-use crate::pool::Pool;
-use crate::request::{Request, UrlCache};
-use crate::response::Response;
-use crate::runtime::Runtime;
-
-/// What the client's tasks share with it.
-pub(crate) struct Shared {
-    pub(crate) config: Config,
-    pub(crate) table: Table,
-    pub(crate) hub: Arc<Hub>,
-    pub(crate) pool: Arc<Pool>,
-    pub(crate) connector: Connector,
-    pub(crate) inbox: Arc<Inbox>,
-    pub(crate) url_cache: UrlCache,
-    /// Parts of freed requests kept for new ones (see `recycle`).
-    spares: Mutex<Spares>,
-}
+use crate::request::{Completion, Exchange, Handle, Request, State, Table, UrlCache};
+use crate::transport::Connector;
 
 /// Requests `Client::submit_each` queues at a time.
 const CHUNK: usize = 32;
@@ -48,7 +28,7 @@ impl Chunk<'_> {
     fn queue(&mut self) {
         if self.len > 0 {
             let c = self.client;
-            c.shared.inbox.push(
+            c.shared.inbox().push(
                 self.queued[..self.len].iter_mut().filter_map(Option::take),
                 || c.is_driven(),
             );
@@ -62,110 +42,6 @@ impl Drop for Chunk<'_> {
         self.queue();
     }
 }
-
-/// See `Shared::recycle`.
-#[derive(Default)]
-struct Spares {
-    /// Emptied header maps of freed responses (see `spare_map`).
-    maps: Vec<HeaderMap>,
-    /// Exchanges nobody else holds, their outcome already dropped (see `new_exchange`).
-    exchanges: Vec<Arc<Exchange>>,
-    /// Boxes of requests already taken apart for sending (see `keep_request_box`): the
-    /// allocations are what is kept, so the boxes stay boxes.
-    #[allow(clippy::vec_box)]
-    requests: Vec<Box<Request>>,
-}
-
-impl Shared {
-    /// The single place a request completes: records the outcome (first caller wins), then
-    /// publishes it; the exchange turns complete under the queue's lock, so whoever sees
-    /// it complete also finds it queued.
-    pub(crate) fn complete(&self, ex: &Exchange, outcome: Result<Response>, on_runtime: bool) {
-        if let Some(c) = ex.record(outcome) {
-            self.hub.publish(c, &self.table, on_runtime, || {
-                ex.mark_complete(c.error.is_none())
-            });
-        }
-    }
-
-    /// An empty header map, with room for a typical response's headers when one is spare.
-    /// (A request's map becomes its response's: hyper parses the response into it.)
-    pub(crate) fn spare_map(&self) -> HeaderMap {
-        self.spares().maps.pop().unwrap_or_default()
-    }
-
-    /// A new exchange, in the memory of `spare` (a freed one) when there is one.
-    fn new_exchange(
-        &self,
-        spare: Option<Arc<Exchange>>,
-        handle: Handle,
-        user_data: u64,
-    ) -> Arc<Exchange> {
-        if let Some(mut ex) = spare {
-            // Always unique: only exchanges nobody else held were kept.
-            if let Some(e) = Arc::get_mut(&mut ex) {
-                *e = Exchange::new(handle, user_data);
-                return ex;
-            }
-        }
-        Arc::new(Exchange::new(handle, user_data))
-    }
-
-    /// Keeps the box of a request its task has taken apart, for a later request: like
-    /// exchanges, requests are boxed and freed in batches larger than malloc's cache.
-    pub(crate) fn keep_request_box(&self, boxed: Box<Request>) {
-        let mut spares = self.spares();
-        if spares.requests.len() < SPARES_MAX {
-            spares.requests.push(boxed);
-        }
-    }
-
-    fn spares(&self) -> MutexGuard<'_, Spares> {
-        self.spares.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Keeps what a freed request leaves for later ones: its exchange, once nobody else
-    /// holds it, and its response's header map. Requests come and go in batches, more at a
-    /// time than malloc's per-thread cache keeps, and a header map is allocated on the
-    /// runtime's thread and freed on the caller's: each would cost a slow allocation and
-    /// free per request. The outcome (the response's body) is dropped here, not at reuse, so
-    /// its buffer is released now. Large maps (unusual responses) and a full stock are dropped.
-    fn recycle(&self, mut ex: Arc<Exchange>) {
-        let Some(e) = Arc::get_mut(&mut ex) else {
-            return;
-        };
-        let map = match e.take_outcome() {
-            Some(Ok(mut r)) if r.headers.capacity() <= SPARE_MAP_MAX_CAPACITY => {
-                let mut map = std::mem::take(&mut r.headers);
-                drop(r);
-                map.clear();
-                Some(map)
-            }
-            _ => None,
-        };
-        let mut spares = self.spares();
-        if let Some(map) = map {
-            if spares.maps.len() < SPARES_MAX {
-                spares.maps.push(map);
-            }
-        }
-        if spares.exchanges.len() < SPARES_MAX {
-            spares.exchanges.push(ex);
-        }
-    }
-
-    /// Completes a request as cancelled (if it has not completed) from the caller's side,
-    /// and stops its task, which drops its connection.
-    fn cancel(&self, ex: &Exchange, why: &'static str) {
-        self.complete(ex, Err(Error::new(ErrorKind::Cancelled, why)), false);
-        ex.abort_task();
-    }
-}
-
-/// Spare header maps and exchanges kept per client (each), and the largest map kept (in
-/// headers).
-const SPARES_MAX: usize = 256;
-const SPARE_MAP_MAX_CAPACITY: usize = 24;
 
 /// A snapshot of a client's counters.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -219,22 +95,9 @@ impl Client {
     pub fn new(config: Config) -> Result<Client> {
         let hub = Arc::new(Hub::new()?);
         let tag = take_tag()?;
-        let pool = Arc::new(Pool::new(
-            config.pool_max_idle_per_host,
-            config.pool_idle_timeout,
-        ));
         let connector = Connector::new(&config).inspect_err(|_| release_tag(tag))?;
         Ok(Client {
-            shared: Arc::new(Shared {
-                config,
-                table: Table::new(tag),
-                hub,
-                pool,
-                connector,
-                inbox: Arc::default(),
-                url_cache: UrlCache::default(),
-                spares: Mutex::default(),
-            }),
+            shared: Arc::new(Shared::new(config, Table::new(tag), hub, connector)),
             runtime: OnceLock::new(),
             start_lock: Mutex::new(()),
             gate: RwLock::new(()),
@@ -244,11 +107,11 @@ impl Client {
 
     /// Parses request URLs for this client, remembering the last one.
     pub fn url_cache(&self) -> &UrlCache {
-        &self.shared.url_cache
+        &self.shared.url_cache()
     }
 
     pub fn config(&self) -> &Config {
-        &self.shared.config
+        &self.shared.config()
     }
 
     /// The runtime, started on first use.
@@ -260,19 +123,19 @@ impl Client {
         if let Some(rt) = self.runtime.get() {
             return Ok(rt);
         }
-        let inbox = self.shared.inbox.clone();
+        let inbox = self.shared.inbox().clone();
         let rt = Runtime::start(
-            self.shared.config.worker_threads,
-            self.shared.hub.clone(),
+            self.shared.config().worker_threads,
+            self.shared.hub().clone(),
             Arc::new(move || inbox.kick()),
         )?;
         rt.spawn(
             self.shared
-                .inbox
+                .inbox()
                 .clone()
                 .dispatch(Arc::downgrade(&self.shared)),
         );
-        if let Some(idle) = self.shared.config.pool_idle_timeout {
+        if let Some(idle) = self.shared.config().pool_idle_timeout {
             let shared = Arc::downgrade(&self.shared);
             let every = (idle / 2).max(Duration::from_secs(1));
             rt.spawn(async move {
@@ -280,7 +143,7 @@ impl Client {
                 loop {
                     tick.tick().await;
                     match shared.upgrade() {
-                        Some(s) => s.pool.sweep(),
+                        Some(s) => s.pool().sweep(),
                         None => break,
                     }
                 }
@@ -295,7 +158,7 @@ impl Client {
         let _open = self.gate.read().unwrap_or_else(|p| p.into_inner());
         let (handle, ex, req) = self.register(req)?;
         self.shared
-            .inbox
+            .inbox()
             .push(std::iter::once((ex, req)), || self.is_driven());
         Ok(handle)
     }
@@ -362,32 +225,7 @@ impl Client {
             return Err(Error::closed());
         }
         self.runtime()?;
-        let (mut spare_ex, spare_box) = {
-            let mut spares = self.shared.spares();
-            (spares.exchanges.pop(), spares.requests.pop())
-        };
-        let inserted = self
-            .shared
-            .table
-            .insert_with(|h| self.shared.new_exchange(spare_ex.take(), h, req.user_data));
-        let (handle, ex) = match inserted {
-            Ok(inserted) => inserted,
-            Err(e) => {
-                // No slot (too many live handles): the spares go back for later requests.
-                let mut spares = self.shared.spares();
-                spares.exchanges.extend(spare_ex);
-                spares.requests.extend(spare_box);
-                return Err(e);
-            }
-        };
-        let boxed = match spare_box {
-            Some(mut b) => {
-                *b = req;
-                b
-            }
-            None => Box::new(req),
-        };
-        Ok((handle, ex, boxed))
+        self.shared.register(req)
     }
 
     fn is_driven(&self) -> bool {
@@ -395,7 +233,7 @@ impl Client {
     }
 
     pub fn exchange(&self, h: Handle) -> Result<Arc<Exchange>> {
-        self.shared.table.get(h)
+        self.shared.table().get(h)
     }
 
     pub fn poll(&self, h: Handle) -> Result<State> {
@@ -438,8 +276,8 @@ impl Client {
         if done() {
             return true;
         }
-        let hub = &self.shared.hub;
-        if self.shared.config.wait_drives_io && !self.is_closed() && !hub.has_callback() {
+        let hub = &self.shared.hub();
+        if self.shared.config().wait_drives_io && !self.is_closed() && !hub.has_callback() {
             if let Some(rt) = self.runtime.get() {
                 if let Some(r) = rt.drive(hub.wait_driving(deadline, &mut done)) {
                     return r;
@@ -466,7 +304,7 @@ impl Client {
 
     /// Releases a handle. A pending request is cancelled first.
     pub fn free(&self, h: Handle) -> Result<()> {
-        let ex = self.shared.table.remove(h)?;
+        let ex = self.shared.table().remove(h)?;
         if !ex.is_complete() {
             self.shared.cancel(&ex, "request freed while pending");
         }
@@ -476,7 +314,7 @@ impl Client {
 
     /// Moves up to `max` completions (of handles not yet freed) into `out`.
     pub fn drain(&self, out: &mut Vec<Completion>, max: usize) {
-        self.shared.hub.drain(out, max, &self.shared.table);
+        self.shared.hub().drain(out, max, &self.shared.table());
     }
 
     /// Waits up to `timeout` (None: forever) until at least `min` completions (1 ..= `max`)
@@ -491,7 +329,7 @@ impl Client {
         timeout: Option<Duration>,
     ) {
         let deadline = timeout.map(|t| Instant::now() + t);
-        let hub = &self.shared.hub;
+        let hub = &self.shared.hub();
         let min = min.clamp(1, max.max(1));
         let start = out.len();
         loop {
@@ -511,25 +349,25 @@ impl Client {
 
     /// A file descriptor readable while completions wait to be drained.
     pub fn fd(&self) -> BorrowedFd<'_> {
-        self.shared.hub.fd()
+        self.shared.hub().fd()
     }
 
     /// Runs `cb` for every completion, on the thread that completes the request.
     pub fn set_callback(&self, cb: Option<Callback>) {
-        self.shared.hub.set_callback(cb);
+        self.shared.hub().set_callback(cb);
     }
 
     pub fn live_handles(&self) -> usize {
-        self.shared.table.live()
+        self.shared.table().live()
     }
 
     /// Counters for tests and monitoring.
     pub fn stats(&self) -> Stats {
         Stats {
-            live_handles: self.shared.table.live(),
-            idle_connections: self.shared.pool.idle_count(),
-            connections_opened: self.shared.connector.opened(),
-            dns_lookups: self.shared.connector.resolver.lookups(),
+            live_handles: self.shared.table().live(),
+            idle_connections: self.shared.pool().idle_count(),
+            connections_opened: self.shared.connector().opened(),
+            dns_lookups: self.shared.connector().resolver.lookups(),
         }
     }
 
@@ -542,16 +380,16 @@ impl Client {
                 return;
             }
         }
-        for ex in self.shared.table.all() {
+        for ex in self.shared.table().all() {
             self.shared.cancel(&ex, "cancelled: the client was closed");
         }
         // A wait_drain for more completions than were in flight would otherwise wait on.
-        self.shared.hub.wake_waiters();
+        self.shared.hub().wake_waiters();
         if let Some(rt) = self.runtime.get() {
             rt.shutdown();
         }
-        self.shared.hub.clear_wakers();
-        self.shared.pool.clear();
+        self.shared.hub().clear_wakers();
+        self.shared.pool().clear();
     }
 
     pub fn is_closed(&self) -> bool {
@@ -562,7 +400,7 @@ impl Client {
 impl Drop for Client {
     fn drop(&mut self) {
         self.close();
-        release_tag(self.shared.table.tag());
+        release_tag(self.shared.table().tag());
     }
 }
 
@@ -582,7 +420,7 @@ mod tests {
         );
         let first = Arc::as_ptr(&c.exchange(a).unwrap());
         c.free(a).unwrap();
-        assert_eq!(c.shared.spares().exchanges.len(), 1);
+        assert_eq!(c.shared.spare_counts().0, 1);
 
         let b = c.submit(Request::new(b"GET", url)).unwrap();
         let held = c.exchange(b).unwrap();
@@ -591,7 +429,7 @@ mod tests {
         c.wait(b, Some(Duration::from_secs(10))).unwrap();
         // Someone still holds it: freeing the handle must not recycle it.
         c.free(b).unwrap();
-        assert!(c.shared.spares().exchanges.is_empty());
+        assert!((c.shared.spare_counts().0 == 0));
         assert!(held.is_complete());
         drop(held);
         c.close();
@@ -615,7 +453,7 @@ mod tests {
         a.user_data = 7;
         let a = c.submit(a).unwrap();
         assert!(wait_failed(a).contains("127.0.0.1:1"));
-        assert_eq!(c.shared.spares().requests.len(), 1, "the box was kept");
+        assert_eq!(c.shared.spare_counts().1, 1, "the box was kept");
 
         let mut b = Request::new(b"POST", b"http://127.0.0.1:2/b");
         b.user_data = 9;
@@ -623,7 +461,7 @@ mod tests {
         let message = wait_failed(b);
         assert!(message.contains("127.0.0.1:2"), "{message}");
         assert_eq!(c.exchange(b).unwrap().user_data(), 9);
-        assert_eq!(c.shared.spares().requests.len(), 1, "reused and kept again");
+        assert_eq!(c.shared.spare_counts().1, 1, "reused and kept again");
         c.close();
     }
 }

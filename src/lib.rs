@@ -10,37 +10,27 @@
 
 #![deny(unsafe_code)]
 
+// The engine's layers, bottom to top; each uses only those above it in this list.
 mod client;
-mod completion;
 mod config;
-mod connect;
-mod dns;
+mod dispatch;
 mod error;
-mod exchange;
-mod exec;
-mod handle;
-mod inbox;
+mod policy;
 mod pool;
-mod proxy;
-mod quickack;
 mod request;
-mod response;
-mod runtime;
-mod tls;
-mod worker;
+mod transport;
 
 pub mod ffi;
 
 pub use client::{Client, Stats};
-pub use completion::Callback;
 pub use config::{millis, Config, HttpVersionPref, RootStore, TlsOptions};
+pub use dispatch::Callback;
 pub use error::{Error, ErrorKind, Result};
-pub use exchange::{Completion, Exchange, State};
-pub use handle::Handle;
-pub use request::{Request, TimeoutOverrides, UrlCache};
-pub use response::Response;
+pub use request::{
+    Completion, Exchange, Handle, Request, Response, State, TimeoutOverrides, UrlCache,
+};
 
 /// Validates a proxy URL the way a client will use it.
 pub fn proxy_check(url: &str) -> Result<()> {
-    proxy::Proxy::parse(url).map(|_| ())
+    transport::Proxy::parse(url).map(|_| ())
 }

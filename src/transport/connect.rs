@@ -10,14 +10,14 @@ use http_body_util::Full;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::quickack::QuickAck;
+use super::quickack::QuickAck;
 
+use super::conn::{Conn, PoolKey, Sender};
+use super::dns::Resolver;
+use super::proxy::{self, ProxyKind, ProxyRules};
+use super::{map_hyper, tls};
 use crate::config::{Config, HttpVersionPref};
-use crate::dns::Resolver;
 use crate::error::{Error, ErrorKind, Result};
-use crate::pool::{Conn, PoolKey, Sender};
-use crate::proxy::{self, ProxyKind, ProxyRules};
-use crate::tls;
 
 trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
@@ -158,7 +158,7 @@ async fn handshake(io: BoxIo, h2: bool, absolute_form: bool) -> Result<Conn> {
         let (tx, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
             .handshake::<_, Full<Bytes>>(io)
             .await
-            .map_err(|e| crate::exec::map_hyper(e, "starting the HTTP/2 connection"))?;
+            .map_err(|e| map_hyper(e, "starting the HTTP/2 connection"))?;
         let task = tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -171,7 +171,7 @@ async fn handshake(io: BoxIo, h2: bool, absolute_form: bool) -> Result<Conn> {
         let (tx, conn) = hyper::client::conn::http1::Builder::new()
             .handshake::<_, Full<Bytes>>(io)
             .await
-            .map_err(|e| crate::exec::map_hyper(e, "starting the HTTP/1.1 connection"))?;
+            .map_err(|e| map_hyper(e, "starting the HTTP/1.1 connection"))?;
         let task = tokio::spawn(async move {
             let _ = conn.await;
         });

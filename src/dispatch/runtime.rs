@@ -16,7 +16,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
-use crate::completion::Hub;
+use super::completion::Hub;
 use crate::error::{Error, ErrorKind, Result};
 
 /// How long shutdown waits for blocking-pool threads (a name lookup in progress).

@@ -19,8 +19,7 @@ use std::time::Instant;
 use rustix::event::{eventfd, EventfdFlags};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::exchange::Completion;
-use crate::handle::Table;
+use crate::request::{Completion, Table};
 
 /// Signal the caller after this many unsignalled completions even if the tick goes on.
 const FLUSH_EVERY: usize = 64;

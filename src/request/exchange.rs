@@ -4,10 +4,9 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Instant;
 
+use super::handle::Handle;
+use super::response::Response;
 use crate::error::{ErrorKind, Result};
-use crate::handle::Handle;
-use crate::response::Response;
-use crate::worker::Mailbox;
 
 /// Where a request stands. Streaming will add a "data available" state between the two.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -39,7 +38,7 @@ pub struct Exchange {
     state: AtomicU8,
     outcome: OnceLock<Result<Response>>,
     /// The worker running the request, so cancel can stop it; set before it gets the job.
-    task: Mutex<Option<Weak<Mailbox>>>,
+    task: Mutex<Option<Weak<dyn TaskStop>>>,
 }
 
 impl Exchange {
@@ -106,12 +105,14 @@ impl Exchange {
     /// Remembers the worker that is about to get the request; false (and nothing kept) if
     /// the exchange already completed (a cancel that raced the hand-over). Held weakly: a
     /// worker's mailbox may hold this exchange's job, and closing must not leave a cycle.
-    pub(crate) fn attach_task(&self, worker: &Arc<Mailbox>) -> bool {
+    pub(crate) fn attach_task<W: TaskStop + 'static>(&self, worker: &Arc<W>) -> bool {
         let mut slot = self.task.lock().unwrap_or_else(|p| p.into_inner());
         if self.is_complete() {
             return false;
         }
-        *slot = Some(Arc::downgrade(worker));
+        let weak: Weak<W> = Arc::downgrade(worker);
+        let weak: Weak<dyn TaskStop> = weak;
+        *slot = Some(weak);
         true
     }
 
@@ -131,4 +132,13 @@ impl Exchange {
             w.stop(self.handle);
         }
     }
+}
+
+/// The task running an exchange's request, as the exchange reaches it to stop it. A pool
+/// worker (`pool::Mailbox`) implements it; the trait keeps this layer below the pool.
+pub(crate) trait TaskStop: Send + Sync {
+    /// Asks the task to stop the request with this handle, if that is what it runs.
+    fn stop(&self, h: Handle);
+    /// Withdraws a stop for this handle that came after its request completed.
+    fn forget_stop(&self, h: Handle);
 }

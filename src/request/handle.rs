@@ -6,8 +6,8 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::exchange::Exchange;
 use crate::error::{Error, ErrorKind, Result};
-use crate::exchange::Exchange;
 
 const INDEX_BITS: u32 = 24;
 const GEN_BITS: u32 = 24;

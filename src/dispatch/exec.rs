@@ -14,13 +14,11 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Body as _;
 use hyper::body::Incoming;
 
-use crate::client::Shared;
+use super::shared::Shared;
 use crate::error::{Error, ErrorKind, Result};
-use crate::exchange::Exchange;
-use crate::pool::{Conn, Gate, PoolKey};
-use crate::request::Request;
-use crate::response::Response;
-use crate::worker::{Job, Mailbox};
+use crate::pool::{Gate, Job, Mailbox};
+use crate::request::{Exchange, Request, Response};
+use crate::transport::{map_hyper, Conn, PoolKey};
 
 /// The limits in force for one request, after per-request overrides.
 struct Limits {
@@ -61,7 +59,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mailbox: Arc<Mailbox>, first: Job) 
         let Some((key, conn, done)) = kept else {
             return;
         };
-        if !shared.pool.put(key, conn, mailbox.clone(), done) {
+        if !shared.pool().put(key, conn, mailbox.clone(), done) {
             return;
         }
         match mailbox.next().await {
@@ -108,7 +106,7 @@ async fn execute(
     conn: Option<Conn>,
     kept: &mut Option<(PoolKey, Conn, Instant)>,
 ) -> Result<Response> {
-    let cfg = &shared.config;
+    let cfg = &shared.config();
     let o = req.timeouts;
     let limits = Limits {
         connect: o.connect.unwrap_or(cfg.connect_timeout),
@@ -275,7 +273,7 @@ impl<'a> Parts<'a> {
         } else {
             self.headers.clone()
         };
-        for (name, value) in &self.shared.config.default_headers {
+        for (name, value) in &self.shared.config().default_headers {
             if !self.headers.contains_key(name) {
                 headers.append(name.clone(), value.clone());
             }
@@ -352,14 +350,14 @@ impl Parts<'_> {
 /// Only one request at a time opens a connection to an origin that may speak HTTP/2.
 async fn obtain(shared: &Shared, key: &PoolKey, limits: &Limits) -> Result<Conn> {
     loop {
-        while let Some(mut conn) = shared.pool.take(key) {
+        while let Some(mut conn) = shared.pool().take(key) {
             if conn.ready().await {
                 return Ok(conn);
             }
         }
 
-        let gate = if shared.connector.may_share(key) {
-            shared.pool.gate(key)
+        let gate = if shared.connector().may_share(key) {
+            shared.pool().gate(key)
         } else {
             None
         };
@@ -376,7 +374,7 @@ async fn obtain(shared: &Shared, key: &PoolKey, limits: &Limits) -> Result<Conn>
         // future (and the copies tokio makes of it) several times bigger.
         let connect = Box::pin(within(
             limits.connect,
-            shared.connector.connect(key),
+            shared.connector().connect(key),
             || {
                 Error::new(
                     ErrorKind::ConnectTimeout,
@@ -390,10 +388,10 @@ async fn obtain(shared: &Shared, key: &PoolKey, limits: &Limits) -> Result<Conn>
         ));
         let conn = connect.await??;
         if conn.is_h2() {
-            return Ok(shared.pool.share(key.clone(), conn));
+            return Ok(shared.pool().share(key.clone(), conn));
         }
         if _lead.is_some() {
-            shared.pool.note_http1(key);
+            shared.pool().note_http1(key);
         }
         return Ok(conn);
     }
@@ -558,38 +556,4 @@ fn too_large(max: u64) -> Error {
         ErrorKind::BodyTooLarge,
         format!("response body exceeds the maximum of {max} bytes"),
     )
-}
-
-/// Classifies a hyper error and keeps its whole cause chain in the message.
-pub(crate) fn map_hyper(e: hyper::Error, what: &str) -> Error {
-    let mut message = format!("{what}: {e}");
-    let mut source = std::error::Error::source(&e);
-    let mut io = false;
-    let mut truncated = false;
-    let mut tls = false;
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        if let Some(ioe) = s.downcast_ref::<std::io::Error>() {
-            io = true;
-            // The peer closed before the announced length: a lie, not a network fault.
-            truncated |= ioe.kind() == std::io::ErrorKind::UnexpectedEof;
-            // An alert after the handshake (a client certificate the server refused).
-            tls |= ioe.get_ref().is_some_and(|i| i.is::<rustls::Error>());
-        }
-        tls |= s.is::<rustls::Error>();
-        source = s.source();
-    }
-    let kind = if tls {
-        ErrorKind::Tls
-    } else if e.is_parse() || e.is_parse_status() || e.is_incomplete_message() || truncated {
-        ErrorKind::Protocol
-    } else if io || e.is_canceled() || e.is_closed() || e.is_body_write_aborted() {
-        ErrorKind::Io
-    } else if e.is_user() {
-        ErrorKind::Internal
-    } else {
-        ErrorKind::Protocol
-    };
-    Error::new(kind, message)
 }

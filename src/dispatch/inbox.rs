@@ -11,10 +11,10 @@ use std::time::Instant;
 
 use tokio::sync::Notify;
 
-use crate::client::Shared;
-use crate::exchange::Exchange;
-use crate::request::Request;
-use crate::worker::{Job, Mailbox};
+use super::exec;
+use super::shared::Shared;
+use crate::pool::{Job, Mailbox};
+use crate::request::{Exchange, Request};
 
 #[derive(Default)]
 pub struct Inbox {
@@ -82,8 +82,8 @@ impl Inbox {
                     if ex.is_complete() {
                         continue;
                     }
-                    let key = crate::exec::pool_key(&req);
-                    match key.as_ref().and_then(|k| shared.pool.take_parked(k, now)) {
+                    let key = exec::pool_key(&req);
+                    match key.as_ref().and_then(|k| shared.pool().take_parked(k, now)) {
                         Some((worker, conn)) => {
                             if ex.attach_task(&worker) {
                                 let conn = Some(conn);
@@ -91,7 +91,7 @@ impl Inbox {
                             } else {
                                 // Cancelled meanwhile: the connection and its worker go back.
                                 let key = key.expect("a parked connection has a key");
-                                if !shared.pool.put(key, conn, worker.clone(), now) {
+                                if !shared.pool().put(key, conn, worker.clone(), now) {
                                     worker.dismiss();
                                 }
                             }
@@ -104,7 +104,7 @@ impl Inbox {
                                     req,
                                     conn: None,
                                 };
-                                tokio::spawn(crate::exec::run(shared.clone(), worker, job));
+                                tokio::spawn(exec::run(shared.clone(), worker, job));
                             }
                         }
                     }

@@ -17,10 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use crate::exchange::Exchange;
-use crate::handle::Handle;
-use crate::pool::Conn;
-use crate::request::Request;
+use crate::request::{Exchange, Handle, Request, TaskStop};
+use crate::transport::Conn;
 
 /// One request for a worker: the connection comes along when a parked worker gets it.
 pub(crate) struct Job {
@@ -138,5 +136,15 @@ impl<F: Future> Future for Stoppable<'_, F> {
             return Poll::Ready(None);
         }
         this.fut.poll(cx).map(Some)
+    }
+}
+
+impl TaskStop for Mailbox {
+    fn stop(&self, h: Handle) {
+        Mailbox::stop(self, h)
+    }
+
+    fn forget_stop(&self, h: Handle) {
+        Mailbox::forget_stop(self, h)
     }
 }

@@ -1,0 +1,10 @@
+//! Connections kept for reuse: the per-origin pool (`pool`) and the request tasks that park
+//! with an idle HTTP/1.1 connection to run the origin's next request (`worker`). Depends on
+//! `transport` (connections) and `request` (what a worker runs).
+
+#[allow(clippy::module_inception)]
+mod pool;
+mod worker;
+
+pub(crate) use pool::{Gate, Pool};
+pub(crate) use worker::{Job, Mailbox};

@@ -1,0 +1,17 @@
+//! Requests and their outcomes: the request a caller builds (`request`), the response it
+//! gets (`response`), the exchange that carries one request from submit to completion
+//! (`exchange`), and the generation-checked table of live handles (`handle`). Depends only
+//! on `config` and `error`.
+
+mod exchange;
+mod handle;
+#[allow(clippy::module_inception)]
+mod request;
+mod response;
+
+pub(crate) use exchange::TaskStop;
+pub use exchange::{Completion, Exchange, State};
+pub use handle::Handle;
+pub(crate) use handle::Table;
+pub use request::{Request, TimeoutOverrides, UrlCache};
+pub use response::Response;

@@ -1,0 +1,51 @@
+//! Transport: everything below HTTP semantics that gets a request a connection. Resolving
+//! names (`dns`), opening TCP or Unix sockets through proxies (`proxy`) with TLS (`tls`),
+//! the HTTP/1.1 or HTTP/2 handshake (`connect`), and the connection type requests use
+//! (`conn`). Depends only on `config` and `error`.
+
+mod conn;
+mod connect;
+mod dns;
+mod proxy;
+mod quickack;
+mod tls;
+
+pub(crate) use conn::{Conn, PoolKey};
+pub(crate) use connect::Connector;
+pub(crate) use proxy::Proxy;
+
+use crate::error::{Error, ErrorKind};
+
+/// Classifies a hyper error and keeps its whole cause chain in the message.
+pub(crate) fn map_hyper(e: hyper::Error, what: &str) -> Error {
+    let mut message = format!("{what}: {e}");
+    let mut source = std::error::Error::source(&e);
+    let mut io = false;
+    let mut truncated = false;
+    let mut tls = false;
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        if let Some(ioe) = s.downcast_ref::<std::io::Error>() {
+            io = true;
+            // The peer closed before the announced length: a lie, not a network fault.
+            truncated |= ioe.kind() == std::io::ErrorKind::UnexpectedEof;
+            // An alert after the handshake (a client certificate the server refused).
+            tls |= ioe.get_ref().is_some_and(|i| i.is::<rustls::Error>());
+        }
+        tls |= s.is::<rustls::Error>();
+        source = s.source();
+    }
+    let kind = if tls {
+        ErrorKind::Tls
+    } else if e.is_parse() || e.is_parse_status() || e.is_incomplete_message() || truncated {
+        ErrorKind::Protocol
+    } else if io || e.is_canceled() || e.is_closed() || e.is_body_write_aborted() {
+        ErrorKind::Io
+    } else if e.is_user() {
+        ErrorKind::Internal
+    } else {
+        ErrorKind::Protocol
+    };
+    Error::new(kind, message)
+}
