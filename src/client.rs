@@ -107,11 +107,11 @@ impl Client {
 
     /// Parses request URLs for this client, remembering the last one.
     pub fn url_cache(&self) -> &UrlCache {
-        &self.shared.url_cache()
+        self.shared.url_cache()
     }
 
     pub fn config(&self) -> &Config {
-        &self.shared.config()
+        self.shared.config()
     }
 
     /// The runtime, started on first use.
@@ -276,7 +276,7 @@ impl Client {
         if done() {
             return true;
         }
-        let hub = &self.shared.hub();
+        let hub = self.shared.hub();
         if self.shared.config().wait_drives_io && !self.is_closed() && !hub.has_callback() {
             if let Some(rt) = self.runtime.get() {
                 if let Some(r) = rt.drive(hub.wait_driving(deadline, &mut done)) {
@@ -314,7 +314,7 @@ impl Client {
 
     /// Moves up to `max` completions (of handles not yet freed) into `out`.
     pub fn drain(&self, out: &mut Vec<Completion>, max: usize) {
-        self.shared.hub().drain(out, max, &self.shared.table());
+        self.shared.hub().drain(out, max, self.shared.table());
     }
 
     /// Waits up to `timeout` (None: forever) until at least `min` completions (1 ..= `max`)
@@ -329,7 +329,7 @@ impl Client {
         timeout: Option<Duration>,
     ) {
         let deadline = timeout.map(|t| Instant::now() + t);
-        let hub = &self.shared.hub();
+        let hub = self.shared.hub();
         let min = min.clamp(1, max.max(1));
         let start = out.len();
         loop {
