@@ -75,6 +75,11 @@ enum httpring_code
   HTTPRING_ERR_TLS = 23,
   // The proxy failed or refused the tunnel.
   HTTPRING_ERR_PROXY = 24,
+  // Redirects were followed past the limit, or led back to a URL already requested.
+  HTTPRING_ERR_TOO_MANY_REDIRECTS = 25,
+  // A redirect from https to plain http was refused (allow it with
+  // `httpring_config_set_redirect_allow_insecure`).
+  HTTPRING_ERR_INSECURE_REDIRECT = 26,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -717,6 +722,73 @@ httpring_code httpring_handle_error_message(const struct httpring_client *client
 httpring_code httpring_handle_user_data(const struct httpring_client *client,
                                         httpring_handle h,
                                         uint64_t *out);
+
+// Follow redirects (301, 302, 303, 307, 308 with a `Location`) inside the engine. Off by
+// default: the redirect response itself is the result. When on, up to
+// `httpring_config_set_max_redirects` are followed within the request's total timeout;
+// 301/302 turn a POST into a GET and 303 any method but HEAD (the body and its headers
+// dropped), 307/308 keep method and body. When the origin (scheme, host, port) changes,
+// `Authorization`, `Cookie` and `Proxy-Authorization` are not sent, whether they came
+// from the request or from the client's default headers. A redirect to a URL already
+// requested, or one past the limit, fails with `HTTPRING_ERR_TOO_MANY_REDIRECTS`.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
+httpring_code httpring_config_set_follow_redirects(struct httpring_config *cfg, bool follow);
+
+// The most redirects followed for one request (default 10); 0 makes any redirect fail
+// with `HTTPRING_ERR_TOO_MANY_REDIRECTS` when following is on.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
+httpring_code httpring_config_set_max_redirects(struct httpring_config *cfg, uint32_t max);
+
+// Allow a redirect from `https://` to `http://`. Refused by default with
+// `HTTPRING_ERR_INSECURE_REDIRECT`: it would send the next request in clear text.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
+httpring_code httpring_config_set_redirect_allow_insecure(struct httpring_config *cfg, bool allow);
+
+// Overrides the client's `httpring_config_set_follow_redirects` for this request.
+//
+// # Safety
+// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+// another thread during the call.
+httpring_code httpring_request_set_follow_redirects(struct httpring_request *req, bool follow);
+
+// Overrides the client's `httpring_config_set_max_redirects` for this request.
+//
+// # Safety
+// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+// another thread during the call.
+httpring_code httpring_request_set_max_redirects(struct httpring_request *req, uint32_t max);
+
+// How many redirects were followed to get the handle's response (0 when none were).
+// The response's URL (`httpring_response.url`) is the final one.
+//
+// # Safety
+// `count` is valid for a write.
+httpring_code httpring_response_redirect_count(const struct httpring_client *client,
+                                               httpring_handle h,
+                                               size_t *count);
+
+// Redirect `index` (0 = the first) of the handle's response: the status it answered
+// with and the URL that was requested (not NUL-terminated; valid until the handle is
+// freed). `HTTPRING_ERR_NOT_FOUND` past the last one. `status`, `url` and `url_len` may
+// each be NULL.
+//
+// # Safety
+// Each of `status`, `url`, `url_len` is NULL or valid for a write.
+httpring_code httpring_response_redirect(const struct httpring_client *client,
+                                         httpring_handle h,
+                                         size_t index,
+                                         uint16_t *status,
+                                         const uint8_t **url,
+                                         size_t *url_len);
 
 // Starts a request. Returns NULL only when `method` or `url` is NULL. An invalid method or
 // URL (not UTF-8, no host, unsupported scheme) is reported by `httpring_client_submit`.

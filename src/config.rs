@@ -44,6 +44,30 @@ pub struct Config {
     pub no_proxy: Vec<String>,
     /// Send every request over this Unix domain socket instead of TCP.
     pub unix_socket: Option<PathBuf>,
+    /// Whether and how far redirects are followed (requests may override it).
+    pub redirects: RedirectPolicy,
+}
+
+/// How a client (or one request) treats redirect responses.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct RedirectPolicy {
+    /// Follow 301, 302, 303, 307 and 308 responses that carry a `Location`. Off by default,
+    /// as in libcurl: the caller gets the redirect response itself.
+    pub follow: bool,
+    /// Most redirects followed for one request; one more fails with `TooManyRedirects`.
+    pub max: u32,
+    /// Follow a redirect from `https://` to `http://` (refused by default).
+    pub allow_insecure: bool,
+}
+
+impl Default for RedirectPolicy {
+    fn default() -> Self {
+        RedirectPolicy {
+            follow: false,
+            max: 10,
+            allow_insecure: false,
+        }
+    }
 }
 
 /// Which HTTP versions a client may use.
@@ -120,6 +144,7 @@ impl Default for Config {
             use_env_proxy: true,
             no_proxy: Vec::new(),
             unix_socket: None,
+            redirects: RedirectPolicy::default(),
         }
     }
 }

@@ -56,6 +56,10 @@ pub enum ErrorKind {
     Tls,
     /// The proxy refused or failed the tunnel.
     Proxy,
+    /// More redirects than the limit, or a redirect back to a URL already requested.
+    TooManyRedirects,
+    /// A redirect from https to plain http, refused by the redirect policy.
+    InsecureRedirect,
 }
 
 /// An error: a kind to branch on and a message for humans.

@@ -23,11 +23,11 @@ mod transport;
 pub mod ffi;
 
 pub use client::{Client, Stats};
-pub use config::{millis, Config, HttpVersionPref, RootStore, TlsOptions};
+pub use config::{millis, Config, HttpVersionPref, RedirectPolicy, RootStore, TlsOptions};
 pub use dispatch::Callback;
 pub use error::{Error, ErrorKind, Result};
 pub use request::{
-    Completion, Exchange, Handle, Request, Response, State, TimeoutOverrides, UrlCache,
+    Completion, Exchange, Handle, Hop, Request, Response, State, TimeoutOverrides, UrlCache,
 };
 
 /// Validates a proxy URL the way a client will use it.

@@ -668,3 +668,40 @@ fn unix_domain_socket_transport() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_redirect_from_https_to_plain_http_is_refused_unless_allowed() {
+    let ca = ca("httpring test CA");
+    let tls = tls_server(&leaf(&ca, &["127.0.0.1"], false), None, &[b"http/1.1"]);
+    let plain = TestServer::start();
+    let target = plain.url("/hello");
+    let from = format!("https://127.0.0.1:{}/redirect-to?url={target}", tls.port);
+    let follow = |allow: bool| {
+        client_with_ca(&ca, |cfg| unsafe {
+            assert_eq!(httpring_config_set_follow_redirects(cfg, true), HTTPRING_OK);
+            assert_eq!(
+                httpring_config_set_redirect_allow_insecure(cfg, allow),
+                HTTPRING_OK
+            );
+        })
+    };
+    let (code, msg) = outcome(&follow(false), &from);
+    assert_eq!(code, HTTPRING_ERR_INSECURE_REDIRECT, "{msg}");
+    assert_eq!(
+        plain.stats.requests.load(Ordering::SeqCst),
+        0,
+        "nothing went in clear"
+    );
+    let c = follow(true);
+    let h = c.get(&from);
+    c.wait(h);
+    assert_eq!(c.error(h), HTTPRING_OK, "{}", c.message(h));
+    assert_eq!(c.body(h), b"Hello, world!");
+    let mut n = 0;
+    assert_eq!(
+        unsafe { httpring_response_redirect_count(c.0, h, &mut n) },
+        HTTPRING_OK
+    );
+    assert_eq!(n, 1);
+    c.free(h);
+}

@@ -7,7 +7,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use http::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, HOST};
+use http::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, HOST, LOCATION};
 use http::uri::PathAndQuery;
 use http::{Method, Uri};
 use http_body_util::{BodyExt, Full};
@@ -15,9 +15,11 @@ use hyper::body::Body as _;
 use hyper::body::Incoming;
 
 use super::shared::Shared;
+use crate::config::RedirectPolicy;
 use crate::error::{Error, ErrorKind, Result};
+use crate::policy::redirect;
 use crate::pool::{Gate, Job, Mailbox};
-use crate::request::{Exchange, Request, Response};
+use crate::request::{Exchange, Hop, Request, Response};
 use crate::transport::{map_hyper, Conn, PoolKey};
 
 /// The limits in force for one request, after per-request overrides.
@@ -71,9 +73,13 @@ pub(crate) async fn run(shared: Arc<Shared>, mailbox: Arc<Mailbox>, first: Job) 
 
 /// The pool key a request's URL maps to; None without a host.
 pub(crate) fn pool_key(req: &Request) -> Option<PoolKey> {
+    pool_key_of(&req.uri)
+}
+
+fn pool_key_of(uri: &Uri) -> Option<PoolKey> {
     Some(PoolKey {
-        https: req.uri.scheme() == Some(&http::uri::Scheme::HTTPS),
-        authority: req.uri.authority()?.clone(),
+        https: uri.scheme() == Some(&http::uri::Scheme::HTTPS),
+        authority: uri.authority()?.clone(),
     })
 }
 
@@ -140,13 +146,91 @@ async fn send(
     mut req: Box<Request>,
     limits: &Limits,
     started: Instant,
-    mut given: Option<Conn>,
+    given: Option<Conn>,
     kept: &mut Option<(PoolKey, Conn, Instant)>,
 ) -> Result<Response> {
     let key = pool_key(&req).ok_or_else(|| Error::new(ErrorKind::InvalidUrl, "URL has no host"))?;
-    let url = req.url.clone();
+    let client = shared.config().redirects;
+    let policy = RedirectPolicy {
+        follow: req.follow_redirects.unwrap_or(client.follow),
+        max: req.max_redirects.unwrap_or(client.max),
+        ..client
+    };
     let parts = Parts::new(shared, &mut req);
     shared.keep_request_box(req);
+    if policy.follow {
+        // Boxed: a request that follows no redirects keeps its task's future small.
+        return Box::pin(follow(
+            shared, parts, key, policy, limits, started, given, kept,
+        ))
+        .await;
+    }
+    send_parts(shared, &parts, key, limits, started, given, kept).await
+}
+
+/// Sends a request and each request its redirects ask for, until a response that is the
+/// answer (see `policy::redirect`). A connection left fit for reuse by one hop carries the
+/// next when it goes to the same origin.
+#[allow(clippy::too_many_arguments)]
+async fn follow(
+    shared: &Shared,
+    mut parts: Parts<'_>,
+    mut key: PoolKey,
+    policy: RedirectPolicy,
+    limits: &Limits,
+    started: Instant,
+    mut given: Option<Conn>,
+    kept: &mut Option<(PoolKey, Conn, Instant)>,
+) -> Result<Response> {
+    let mut hops: Vec<Hop> = Vec::new();
+    let mut visited = vec![(parts.method.clone(), parts.url.clone())];
+    loop {
+        let mut resp = send_parts(shared, &parts, key, limits, started, given.take(), kept).await?;
+        let next = policy.next(
+            &parts.method,
+            &parts.uri,
+            resp.status,
+            resp.headers.get(LOCATION),
+            hops.len(),
+            &visited,
+        )?;
+        let Some(next) = next else {
+            resp.hops = hops;
+            return Ok(resp);
+        };
+        hops.push(Hop {
+            status: resp.status,
+            url: parts.url.clone(),
+        });
+        redirect::rewrite_headers(&mut parts.headers, &next);
+        if next.to_get {
+            parts.method = Method::GET;
+            parts.body = Bytes::new();
+        }
+        parts.no_default_credentials |= next.cross_origin;
+        parts.uri = next.uri;
+        parts.url = next.url;
+        visited.push((parts.method.clone(), parts.url.clone()));
+        key = pool_key_of(&parts.uri)
+            .ok_or_else(|| Error::new(ErrorKind::InvalidUrl, "redirect URL has no host"))?;
+        given = match kept.take() {
+            Some((k, conn, _)) if k == key => Some(conn),
+            _ => None,
+        };
+    }
+}
+
+/// One request and its response on a handed-over, pooled or new connection.
+async fn send_parts(
+    shared: &Shared,
+    parts: &Parts<'_>,
+    key: PoolKey,
+    limits: &Limits,
+    started: Instant,
+    mut given: Option<Conn>,
+    kept: &mut Option<(PoolKey, Conn, Instant)>,
+) -> Result<Response> {
+    let url = parts.url.clone();
     let mut retried = false;
     let (mut conn, resp) = loop {
         let handed = match given.take() {
@@ -229,6 +313,8 @@ struct Parts<'a> {
     url: Bytes,
     /// The request's own headers (usually none); the client's defaults join them per send.
     headers: HeaderMap,
+    /// Leave out the client's default credentials (a redirect left their origin).
+    no_default_credentials: bool,
     shared: &'a Shared,
     body: Bytes,
 }
@@ -251,6 +337,7 @@ impl<'a> Parts<'a> {
             uri,
             url,
             headers,
+            no_default_credentials: false,
             shared,
             body,
         }
@@ -274,7 +361,9 @@ impl<'a> Parts<'a> {
             self.headers.clone()
         };
         for (name, value) in &self.shared.config().default_headers {
-            if !self.headers.contains_key(name) {
+            if !self.headers.contains_key(name)
+                && !(self.no_default_credentials && redirect::CREDENTIAL_HEADERS.contains(name))
+            {
                 headers.append(name.clone(), value.clone());
             }
         }

@@ -65,6 +65,11 @@ pub enum httpring_code {
     HTTPRING_ERR_TLS = 23,
     /// The proxy failed or refused the tunnel.
     HTTPRING_ERR_PROXY = 24,
+    /// Redirects were followed past the limit, or led back to a URL already requested.
+    HTTPRING_ERR_TOO_MANY_REDIRECTS = 25,
+    /// A redirect from https to plain http was refused (allow it with
+    /// `httpring_config_set_redirect_allow_insecure`).
+    HTTPRING_ERR_INSECURE_REDIRECT = 26,
 }
 
 use httpring_code::*;
@@ -98,6 +103,8 @@ impl From<ErrorKind> for httpring_code {
             ErrorKind::TlsCertificate => HTTPRING_ERR_TLS_CERTIFICATE,
             ErrorKind::Tls => HTTPRING_ERR_TLS,
             ErrorKind::Proxy => HTTPRING_ERR_PROXY,
+            ErrorKind::TooManyRedirects => HTTPRING_ERR_TOO_MANY_REDIRECTS,
+            ErrorKind::InsecureRedirect => HTTPRING_ERR_INSECURE_REDIRECT,
         }
     }
 }
@@ -164,6 +171,8 @@ mod tests {
             TlsCertificate,
             Tls,
             Proxy,
+            TooManyRedirects,
+            InsecureRedirect,
         ];
         let mut seen = std::collections::HashSet::new();
         for kind in kinds {

@@ -47,7 +47,7 @@ fn with(
 }
 
 /// `with` for setters that cannot fail.
-fn set(cfg: *mut httpring_config, f: impl FnOnce(&mut Config)) -> httpring_code {
+pub(super) fn set(cfg: *mut httpring_config, f: impl FnOnce(&mut Config)) -> httpring_code {
     with(cfg, |x| {
         f(x);
         Ok(())

@@ -58,7 +58,7 @@ fn with(
 }
 
 /// `with` for setters that cannot fail.
-fn set(req: *mut httpring_request, f: impl FnOnce(&mut Request)) -> httpring_code {
+pub(super) fn set(req: *mut httpring_request, f: impl FnOnce(&mut Request)) -> httpring_code {
     with(req, |x| {
         f(x);
         Ok(())

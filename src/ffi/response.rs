@@ -41,7 +41,7 @@ pub struct httpring_response {
 }
 
 /// Runs `f` on a handle's response; maps pending and failed requests to their codes.
-fn with_response(
+pub(super) fn with_response(
     client: *const httpring_client,
     h: httpring_handle,
     f: impl FnOnce(&Response) -> Result<httpring_code, httpring_code>,

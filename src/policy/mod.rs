@@ -1,3 +1,6 @@
 //! The web's rules a request follows between the wire and the caller: redirects, auth,
-//! cookies, decompression, retries. Empty for now (issues 17 and 19 land here); it sits
-//! above `request` and `transport` and below `dispatch`, which applies its decisions.
+//! cookies, decompression, retries. It sits above `request` and `transport` and below
+//! `dispatch`, which applies its decisions; settings live in `config`. Redirects are here
+//! now; auth, cookies, decompression (issue 17) and retries (issue 19) come next.
+
+pub(crate) mod redirect;

@@ -13,5 +13,6 @@ pub(crate) use exchange::TaskStop;
 pub use exchange::{Completion, Exchange, State};
 pub use handle::Handle;
 pub(crate) use handle::Table;
+pub(crate) use request::parse_url;
 pub use request::{Request, TimeoutOverrides, UrlCache};
-pub use response::Response;
+pub use response::{Hop, Response};

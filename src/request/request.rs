@@ -30,6 +30,9 @@ pub struct Request {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
     pub(crate) timeouts: TimeoutOverrides,
+    /// Overrides of the client's redirect policy (`None`: the client's).
+    pub(crate) follow_redirects: Option<bool>,
+    pub(crate) max_redirects: Option<u32>,
     pub(crate) user_data: u64,
     error: Option<Error>,
 }
@@ -53,6 +56,8 @@ impl Request {
             headers: HeaderMap::new(),
             body: Bytes::new(),
             timeouts: TimeoutOverrides::default(),
+            follow_redirects: None,
+            max_redirects: None,
             user_data: 0,
             error: None,
         };
@@ -103,6 +108,16 @@ impl Request {
         self.user_data = user_data;
     }
 
+    /// Follows redirects for this request, or not, whatever the client's setting.
+    pub fn set_follow_redirects(&mut self, follow: bool) {
+        self.follow_redirects = Some(follow);
+    }
+
+    /// The most redirects this request follows (when it follows them).
+    pub fn set_max_redirects(&mut self, max: u32) {
+        self.max_redirects = Some(max);
+    }
+
     pub fn timeouts_mut(&mut self) -> &mut TimeoutOverrides {
         &mut self.timeouts
     }
@@ -148,7 +163,7 @@ impl UrlCache {
     }
 }
 
-fn parse_url(url: &[u8]) -> Result<(Uri, Bytes)> {
+pub(crate) fn parse_url(url: &[u8]) -> Result<(Uri, Bytes)> {
     let text = std::str::from_utf8(url)
         .map_err(|_| Error::new(ErrorKind::InvalidUrl, "URL is not valid UTF-8"))?;
     if text.bytes().any(|b| b.is_ascii_control() || b == b' ') {

@@ -10,6 +10,13 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::Version;
 
+/// A redirect that was followed: the response's status and the URL that gave it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hop {
+    pub status: u16,
+    pub url: Bytes,
+}
+
 #[derive(Debug)]
 pub struct Response {
     pub(crate) status: u16,
@@ -18,6 +25,8 @@ pub struct Response {
     pub(crate) body: Bytes,
     pub(crate) url: Bytes,
     pub(crate) elapsed: Duration,
+    /// The redirects followed to get here, in order (empty when none were).
+    pub(crate) hops: Vec<Hop>,
     /// Built on first use: headers in iteration order, for indexed access.
     list: OnceLock<Vec<(HeaderName, HeaderValue)>>,
     /// Built on first use: "name: value\r\n" lines, for bindings that parse in one call.
@@ -40,9 +49,15 @@ impl Response {
             body,
             url,
             elapsed,
+            hops: Vec::new(),
             list: OnceLock::new(),
             block: OnceLock::new(),
         }
+    }
+
+    /// The redirects followed before this response, first to last.
+    pub fn redirects(&self) -> &[Hop] {
+        &self.hops
     }
 
     pub fn status(&self) -> u16 {

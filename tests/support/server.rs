@@ -253,7 +253,7 @@ async fn route(
             });
             r
         }
-        // N hops of 302 ending in a 200; /redirect-to?url=U&status=S sends one redirect.
+        // N hops of 302 ending in a 200; /redirect-to?url=U&status=S[&delay=MS] sends one redirect.
         "redirect" => match num(1).unwrap_or(0) {
             0 => full(200, "text/plain", "redirected"),
             n => {
@@ -263,12 +263,22 @@ async fn route(
                 r
             }
         },
+        // A redirect to itself.
+        "loop" => {
+            let mut r = full(302, "text/plain", "");
+            r.headers_mut().insert("location", "/loop".parse().unwrap());
+            r
+        }
         "redirect-to" => {
             let q = query.as_deref();
             let target = query_param(q, "url").unwrap_or("/hello").to_string();
             let status = query_param(q, "status")
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(302u16);
+            // ?delay=MS: answer after a pause (a slow hop of a redirect chain).
+            if let Some(ms) = query_param(q, "delay").and_then(|s| s.parse().ok()) {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
             let mut r = full(200, "text/plain", "");
             *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND);
             if let Ok(v) = target.parse() {

@@ -1,0 +1,128 @@
+//! Redirects: the client's policy, a request's override, and the chain a response came through.
+
+use super::client::httpring_client;
+use super::code::httpring_code::{self, *};
+use super::config::{self, httpring_config};
+use super::handle::httpring_handle;
+use super::ptr::{need, put};
+use super::request::{self, httpring_request};
+use super::response::with_response;
+
+/// Follow redirects (301, 302, 303, 307, 308 with a `Location`) inside the engine. Off by
+/// default: the redirect response itself is the result. When on, up to
+/// `httpring_config_set_max_redirects` are followed within the request's total timeout;
+/// 301/302 turn a POST into a GET and 303 any method but HEAD (the body and its headers
+/// dropped), 307/308 keep method and body. When the origin (scheme, host, port) changes,
+/// `Authorization`, `Cookie` and `Proxy-Authorization` are not sent, whether they came
+/// from the request or from the client's default headers. A redirect to a URL already
+/// requested, or one past the limit, fails with `HTTPRING_ERR_TOO_MANY_REDIRECTS`.
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_follow_redirects(
+    cfg: *mut httpring_config,
+    follow: bool,
+) -> httpring_code {
+    config::set(cfg, |c| c.redirects.follow = follow)
+}
+
+/// The most redirects followed for one request (default 10); 0 makes any redirect fail
+/// with `HTTPRING_ERR_TOO_MANY_REDIRECTS` when following is on.
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_max_redirects(
+    cfg: *mut httpring_config,
+    max: u32,
+) -> httpring_code {
+    config::set(cfg, |c| c.redirects.max = max)
+}
+
+/// Allow a redirect from `https://` to `http://`. Refused by default with
+/// `HTTPRING_ERR_INSECURE_REDIRECT`: it would send the next request in clear text.
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_redirect_allow_insecure(
+    cfg: *mut httpring_config,
+    allow: bool,
+) -> httpring_code {
+    config::set(cfg, |c| c.redirects.allow_insecure = allow)
+}
+
+/// Overrides the client's `httpring_config_set_follow_redirects` for this request.
+///
+/// # Safety
+/// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+/// another thread during the call.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_request_set_follow_redirects(
+    req: *mut httpring_request,
+    follow: bool,
+) -> httpring_code {
+    request::set(req, |r| r.set_follow_redirects(follow))
+}
+
+/// Overrides the client's `httpring_config_set_max_redirects` for this request.
+///
+/// # Safety
+/// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+/// another thread during the call.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_request_set_max_redirects(
+    req: *mut httpring_request,
+    max: u32,
+) -> httpring_code {
+    request::set(req, |r| r.set_max_redirects(max))
+}
+
+/// How many redirects were followed to get the handle's response (0 when none were).
+/// The response's URL (`httpring_response.url`) is the final one.
+///
+/// # Safety
+/// `count` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_response_redirect_count(
+    client: *const httpring_client,
+    h: httpring_handle,
+    count: *mut usize,
+) -> httpring_code {
+    with_response(client, h, |r| {
+        let count = need(count)?;
+        unsafe { put(count, r.redirects().len()) };
+        Ok(HTTPRING_OK)
+    })
+}
+
+/// Redirect `index` (0 = the first) of the handle's response: the status it answered
+/// with and the URL that was requested (not NUL-terminated; valid until the handle is
+/// freed). `HTTPRING_ERR_NOT_FOUND` past the last one. `status`, `url` and `url_len` may
+/// each be NULL.
+///
+/// # Safety
+/// Each of `status`, `url`, `url_len` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_response_redirect(
+    client: *const httpring_client,
+    h: httpring_handle,
+    index: usize,
+    status: *mut u16,
+    url: *mut *const u8,
+    url_len: *mut usize,
+) -> httpring_code {
+    with_response(client, h, |r| {
+        let hop = r.redirects().get(index).ok_or(HTTPRING_ERR_NOT_FOUND)?;
+        unsafe {
+            put(status, hop.status);
+            put(url, hop.url.as_ptr());
+            put(url_len, hop.url.len());
+        }
+        Ok(HTTPRING_OK)
+    })
+}

@@ -1,0 +1,315 @@
+//! Following redirects: which responses are redirects, where they lead, and what of the
+//! request goes along (RFC 9110 §15.4, with the method rewrites browsers, curl and httpx do).
+
+use bytes::Bytes;
+use http::header::{
+    HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH,
+    CONTENT_TYPE, COOKIE, PROXY_AUTHORIZATION, TRANSFER_ENCODING,
+};
+use http::{Method, Uri};
+
+use crate::config::RedirectPolicy;
+use crate::error::{Error, ErrorKind, Result};
+use crate::request::parse_url;
+
+/// What the next request of a redirect chain looks like.
+#[derive(Debug)]
+pub(crate) struct Next {
+    pub uri: Uri,
+    pub url: Bytes,
+    /// The method changed to GET: the body and the headers describing it are dropped.
+    pub to_get: bool,
+    /// The next request goes to another origin (scheme, host or port).
+    pub cross_origin: bool,
+}
+
+/// Headers that carry credentials: never sent to an origin they were not given for.
+pub(crate) const CREDENTIAL_HEADERS: [HeaderName; 3] = [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION];
+/// Headers that describe a request body: dropped with it.
+const BODY_HEADERS: [HeaderName; 4] = [
+    CONTENT_LENGTH,
+    CONTENT_TYPE,
+    CONTENT_ENCODING,
+    TRANSFER_ENCODING,
+];
+
+pub(crate) fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+impl RedirectPolicy {
+    /// The next request for a response, or None when the response is the answer (not a
+    /// redirect, or one without `Location`). `hops` are the redirects already followed,
+    /// `visited` the URLs requested so far (with their methods).
+    pub(crate) fn next(
+        &self,
+        method: &Method,
+        current: &Uri,
+        status: u16,
+        location: Option<&HeaderValue>,
+        hops: usize,
+        visited: &[(Method, Bytes)],
+    ) -> Result<Option<Next>> {
+        if !self.follow || !is_redirect(status) {
+            return Ok(None);
+        }
+        let Some(location) = location else {
+            return Ok(None);
+        };
+        if hops as u64 >= self.max as u64 {
+            return Err(Error::new(
+                ErrorKind::TooManyRedirects,
+                format!(
+                    "too many redirects: more than {} (the limit) after {current}",
+                    self.max
+                ),
+            ));
+        }
+        let location = std::str::from_utf8(location.as_bytes())
+            .map_err(|_| Error::new(ErrorKind::Protocol, "redirect Location is not valid UTF-8"))?;
+        let base = url::Url::parse(&current.to_string())
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("current URL: {e}")))?;
+        let mut target = base.join(location).map_err(|e| {
+            Error::new(
+                ErrorKind::Protocol,
+                format!("redirect to an invalid Location {location:?}: {e}"),
+            )
+        })?;
+        // A fragment is never sent (RFC 9110 §10.2.2 keeps the original's when the new one
+        // has none; neither goes on the wire).
+        target.set_fragment(None);
+        let (uri, url) = parse_url(target.as_str().as_bytes()).map_err(|e| {
+            Error::new(
+                e.kind(),
+                format!("redirect to {location:?}: {}", e.message()),
+            )
+        })?;
+        let from_https = current.scheme() == Some(&http::uri::Scheme::HTTPS);
+        let to_https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+        if from_https && !to_https && !self.allow_insecure {
+            return Err(Error::new(
+                ErrorKind::InsecureRedirect,
+                format!("refused a redirect from https to plain http ({target}); allow it with the client's redirect setting"),
+            ));
+        }
+        let to_get = (status == 303 && *method != Method::HEAD)
+            || (matches!(status, 301 | 302) && *method == Method::POST);
+        let next_method = if to_get { &Method::GET } else { method };
+        if visited
+            .iter()
+            .any(|(m, u)| m == next_method && u[..] == url[..])
+        {
+            return Err(Error::new(
+                ErrorKind::TooManyRedirects,
+                format!("redirect loop: {target} was requested before in this chain"),
+            ));
+        }
+        let cross_origin = !same_origin(current, &uri);
+        Ok(Some(Next {
+            uri,
+            url,
+            to_get,
+            cross_origin,
+        }))
+    }
+}
+
+/// Adjusts a request's own headers for the next hop: no body headers after a rewrite to
+/// GET, no credentials for another origin.
+pub(crate) fn rewrite_headers(headers: &mut HeaderMap, next: &Next) {
+    if next.to_get {
+        for name in &BODY_HEADERS {
+            headers.remove(name);
+        }
+    }
+    if next.cross_origin {
+        for name in &CREDENTIAL_HEADERS {
+            headers.remove(name);
+        }
+    }
+}
+
+/// Scheme, host and port equal (the host compared without case; default ports filled in).
+fn same_origin(a: &Uri, b: &Uri) -> bool {
+    let port = |u: &Uri| {
+        u.port_u16().unwrap_or(match u.scheme_str() {
+            Some("https") => 443,
+            _ => 80,
+        })
+    };
+    a.scheme() == b.scheme()
+        && a.host()
+            .zip(b.host())
+            .is_some_and(|(x, y)| x.eq_ignore_ascii_case(y))
+        && port(a) == port(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn on() -> RedirectPolicy {
+        RedirectPolicy {
+            follow: true,
+            ..Default::default()
+        }
+    }
+
+    fn next(
+        p: &RedirectPolicy,
+        method: Method,
+        from: &str,
+        status: u16,
+        to: &str,
+    ) -> Result<Option<Next>> {
+        let uri: Uri = from.parse().unwrap();
+        let loc = HeaderValue::from_str(to).unwrap();
+        p.next(&method, &uri, status, Some(&loc), 0, &[])
+    }
+
+    #[test]
+    fn off_by_default_and_only_for_redirect_statuses() {
+        assert!(next(
+            &RedirectPolicy::default(),
+            Method::GET,
+            "http://a/x",
+            302,
+            "/y"
+        )
+        .unwrap()
+        .is_none());
+        for status in [200, 300, 304, 305, 306, 404] {
+            assert!(
+                next(&on(), Method::GET, "http://a/x", status, "/y")
+                    .unwrap()
+                    .is_none(),
+                "{status}"
+            );
+        }
+        let uri: Uri = "http://a/x".parse().unwrap();
+        assert!(on()
+            .next(&Method::GET, &uri, 302, None, 0, &[])
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn resolves_relative_locations_and_drops_fragments() {
+        let cases = [
+            ("http://a/b/c?q=1", "d", "http://a/b/d"),
+            ("http://a/b/c", "/d?x=1#frag", "http://a/d?x=1"),
+            ("http://a:8080/b", "//other:81/z", "http://other:81/z"),
+            ("https://a/b", "?k=v", "https://a/b?k=v"),
+            ("http://a/b", "https://c/d", "https://c/d"),
+        ];
+        for (from, to, want) in cases {
+            let n = next(&on(), Method::GET, from, 301, to).unwrap().unwrap();
+            assert_eq!(&n.url[..], want.as_bytes(), "{from} + {to}");
+        }
+    }
+
+    #[test]
+    fn method_rewrites() {
+        for (status, method, to_get) in [
+            (301, Method::POST, true),
+            (302, Method::POST, true),
+            (303, Method::POST, true),
+            (303, Method::PUT, true),
+            (303, Method::HEAD, false),
+            (301, Method::PUT, false),
+            (307, Method::POST, false),
+            (308, Method::POST, false),
+        ] {
+            let n = next(&on(), method.clone(), "http://a/", status, "/b")
+                .unwrap()
+                .unwrap();
+            assert_eq!(n.to_get, to_get, "{status} {method}");
+        }
+    }
+
+    #[test]
+    fn origin_changes_with_scheme_host_or_port_only() {
+        let cross = |from: &str, to: &str| {
+            next(&on(), Method::GET, from, 302, to)
+                .unwrap()
+                .unwrap()
+                .cross_origin
+        };
+        assert!(!cross("http://a/x", "/y"));
+        assert!(!cross("http://a/x", "http://A:80/y"));
+        assert!(cross("http://a/x", "http://b/y"));
+        assert!(cross("http://a/x", "http://a:81/y"));
+        assert!(cross("http://a/x", "https://a/y"));
+    }
+
+    #[test]
+    fn refuses_https_to_http_unless_allowed() {
+        let e = next(&on(), Method::GET, "https://a/x", 302, "http://a/y").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InsecureRedirect);
+        let allowed = RedirectPolicy {
+            allow_insecure: true,
+            ..on()
+        };
+        assert!(
+            next(&allowed, Method::GET, "https://a/x", 302, "http://a/y")
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn limits_and_loops() {
+        let p = RedirectPolicy { max: 2, ..on() };
+        let uri: Uri = "http://a/x".parse().unwrap();
+        let loc = HeaderValue::from_static("/y");
+        assert!(p
+            .next(&Method::GET, &uri, 302, Some(&loc), 1, &[])
+            .unwrap()
+            .is_some());
+        let e = p
+            .next(&Method::GET, &uri, 302, Some(&loc), 2, &[])
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TooManyRedirects);
+        let seen = [(Method::GET, Bytes::from_static(b"http://a/y"))];
+        let e = on()
+            .next(&Method::GET, &uri, 302, Some(&loc), 1, &seen)
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TooManyRedirects);
+        assert!(e.message().contains("loop"));
+        // The same URL with another method is not a loop (a 307 after a 303, say).
+        let seen = [(Method::POST, Bytes::from_static(b"http://a/y"))];
+        assert!(on()
+            .next(&Method::GET, &uri, 302, Some(&loc), 1, &seen)
+            .unwrap()
+            .is_some());
+    }
+
+    #[test]
+    fn bad_locations_are_protocol_errors() {
+        let e = next(&on(), Method::GET, "http://a/x", 302, "http://[::1").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Protocol);
+        let e = next(&on(), Method::GET, "http://a/x", 302, "ftp://a/y").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnsupportedScheme);
+    }
+
+    #[test]
+    fn header_rewrites() {
+        let mut h = HeaderMap::new();
+        for n in [
+            "authorization",
+            "cookie",
+            "proxy-authorization",
+            "content-type",
+            "content-length",
+            "x-keep",
+        ] {
+            h.insert(HeaderName::from_static(n), HeaderValue::from_static("v"));
+        }
+        let n = next(&on(), Method::POST, "http://a/", 302, "http://b/")
+            .unwrap()
+            .unwrap();
+        rewrite_headers(&mut h, &n);
+        let left: Vec<_> = h.keys().map(|k| k.as_str()).collect();
+        assert_eq!(left, ["x-keep"]);
+    }
+}

@@ -1,0 +1,220 @@
+//! Redirects followed by the engine, through the Rust API, against in-process servers on
+//! 127.0.0.1 (two of them: two ports are two origins).
+
+mod common;
+
+use std::time::Duration;
+
+use common::TestServer;
+use httpring::{Client, Config, ErrorKind, Request, State};
+
+/// A finished request's outcome: (status, final URL, body, redirects as (status, URL)).
+type Outcome = Result<(u16, String, String, Vec<(u16, String)>), (ErrorKind, String)>;
+
+fn run(client: &Client, req: Request) -> Outcome {
+    let h = client.submit(req).expect("submit");
+    let state = client.wait(h, Some(Duration::from_secs(10))).unwrap();
+    assert_ne!(state, State::Pending, "request did not finish");
+    let ex = client.exchange(h).unwrap();
+    let out = match ex.outcome().expect("complete") {
+        Ok(r) => Ok((
+            r.status(),
+            String::from_utf8_lossy(r.url()).into_owned(),
+            String::from_utf8_lossy(r.body()).into_owned(),
+            r.redirects()
+                .iter()
+                .map(|h| (h.status, String::from_utf8_lossy(&h.url).into_owned()))
+                .collect(),
+        )),
+        Err(e) => Err((e.kind(), e.message().to_string())),
+    };
+    drop(ex);
+    client.free(h).unwrap();
+    out
+}
+
+fn following() -> Config {
+    let mut c = Config::default();
+    c.redirects.follow = true;
+    c
+}
+
+fn get(url: &str) -> Request {
+    Request::get(url.as_bytes())
+}
+
+/// `/redirect-to?status=S&url=U` on `server`.
+fn hop(server: &TestServer, status: u16, to: &str) -> String {
+    server.url(&format!("/redirect-to?status={status}&url={to}"))
+}
+
+#[test]
+fn off_by_default_the_redirect_is_the_answer() {
+    let s = TestServer::start();
+    let c = Client::new(Config::default()).unwrap();
+    let (status, url, _, hops) = run(&c, get(&s.url("/redirect/2"))).unwrap();
+    assert_eq!(status, 302);
+    assert_eq!(url, s.url("/redirect/2"));
+    assert!(hops.is_empty());
+    // A request can turn it on for itself.
+    let mut req = get(&s.url("/redirect/2"));
+    req.set_follow_redirects(true);
+    let (status, url, body, hops) = run(&c, req).unwrap();
+    assert_eq!((status, body.as_str()), (200, "redirected"));
+    assert_eq!(url, s.url("/redirect/0"));
+    assert_eq!(
+        hops,
+        vec![(302, s.url("/redirect/2")), (302, s.url("/redirect/1"))]
+    );
+}
+
+#[test]
+fn a_chain_is_followed_on_one_connection_and_reported_hop_by_hop() {
+    let s = TestServer::start();
+    let c = Client::new(following()).unwrap();
+    let (status, _, body, hops) = run(&c, get(&s.url("/redirect/5"))).unwrap();
+    assert_eq!((status, body.as_str(), hops.len()), (200, "redirected", 5));
+    assert_eq!(s.connections(), 1, "same-origin hops reuse the connection");
+    // A request can turn it off again.
+    let mut req = get(&s.url("/redirect/1"));
+    req.set_follow_redirects(false);
+    assert_eq!(run(&c, req).unwrap().0, 302);
+}
+
+#[test]
+fn every_status_rewrites_the_method_as_browsers_do() {
+    let s = TestServer::start();
+    let c = Client::new(following()).unwrap();
+    for (status, method, want_method, keeps_body) in [
+        (301, "POST", "GET", false),
+        (302, "POST", "GET", false),
+        (303, "POST", "GET", false),
+        (303, "PUT", "GET", false),
+        (301, "PUT", "PUT", true),
+        (302, "DELETE", "DELETE", true),
+        (307, "POST", "POST", true),
+        (308, "PUT", "PUT", true),
+    ] {
+        let mut req = Request::new(method.as_bytes(), hop(&s, status, "/echo").as_bytes());
+        req.add_header(b"content-type", b"text/plain").unwrap();
+        req.set_body(&b"payload"[..]);
+        let (code, _, echo, hops) = run(&c, req).unwrap();
+        let what = format!("{status} after {method}: {echo}");
+        assert_eq!(code, 200, "{what}");
+        assert_eq!(hops[0].0, status, "{what}");
+        assert!(
+            echo.contains(&format!("\"method\": \"{want_method}\"")),
+            "{what}"
+        );
+        if keeps_body {
+            assert!(echo.contains("\"body\": \"payload\""), "{what}");
+            assert!(echo.contains("\"content-type\": \"text/plain\""), "{what}");
+        } else {
+            assert!(echo.contains("\"body_len\": 0"), "{what}");
+            assert!(!echo.contains("content-type"), "{what}");
+            assert!(!echo.contains("content-length: 7"), "{what}");
+        }
+    }
+}
+
+#[test]
+fn credentials_stay_with_their_origin_whatever_their_source() {
+    let a = TestServer::start();
+    let b = TestServer::start();
+    let mut cfg = following();
+    cfg.add_default_header(b"authorization", b"Bearer default")
+        .unwrap();
+    cfg.add_default_header(b"cookie", b"session=default")
+        .unwrap();
+    cfg.add_default_header(b"x-default", b"kept").unwrap();
+    let c = Client::new(cfg).unwrap();
+
+    // Same origin: the defaults and the request's own credentials go along.
+    let mut req = get(&hop(&a, 302, "/echo"));
+    req.add_header(b"proxy-authorization", b"Basic own")
+        .unwrap();
+    let (_, _, echo, _) = run(&c, req).unwrap();
+    assert!(
+        echo.contains("\"authorization\": \"Bearer default\""),
+        "{echo}"
+    );
+    assert!(echo.contains("\"cookie\": \"session=default\""), "{echo}");
+    assert!(
+        echo.contains("\"proxy-authorization\": \"Basic own\""),
+        "{echo}"
+    );
+
+    // Another origin: none of them, from the request or the client, but the rest.
+    let mut req = get(&hop(&a, 307, &b.url("/echo")));
+    req.add_header(b"authorization", b"Bearer own").unwrap();
+    req.add_header(b"proxy-authorization", b"Basic own")
+        .unwrap();
+    req.add_header(b"x-own", b"kept").unwrap();
+    let (status, url, echo, hops) = run(&c, req).unwrap();
+    assert_eq!((status, url.as_str()), (200, b.url("/echo").as_str()));
+    assert_eq!(hops.len(), 1);
+    for gone in ["authorization", "cookie", "proxy-authorization"] {
+        assert!(
+            !echo.contains(&format!("\"{gone}\"")),
+            "{gone} leaked: {echo}"
+        );
+    }
+    assert!(echo.contains("\"x-default\": \"kept\""), "{echo}");
+    assert!(echo.contains("\"x-own\": \"kept\""), "{echo}");
+
+    // And they do not come back on a hop back to the first origin.
+    let back = hop(&b, 302, &a.url("/echo"));
+    let (_, _, echo, hops) = run(&c, get(&hop(&a, 302, &back))).unwrap();
+    assert_eq!(hops.len(), 2);
+    assert!(!echo.contains("\"authorization\""), "{echo}");
+
+    // The client's credentials still go on requests to their origin.
+    let (_, _, echo, _) = run(&c, get(&a.url("/echo"))).unwrap();
+    assert!(
+        echo.contains("\"authorization\": \"Bearer default\""),
+        "{echo}"
+    );
+}
+
+#[test]
+fn limits_loops_and_bad_locations_have_their_own_errors() {
+    let s = TestServer::start();
+    let mut cfg = following();
+    cfg.redirects.max = 3;
+    let c = Client::new(cfg).unwrap();
+    assert_eq!(run(&c, get(&s.url("/redirect/3"))).unwrap().0, 200);
+    let (kind, msg) = run(&c, get(&s.url("/redirect/4"))).unwrap_err();
+    assert_eq!(kind, ErrorKind::TooManyRedirects, "{msg}");
+    // A request may allow more than the client.
+    let mut req = get(&s.url("/redirect/4"));
+    req.set_max_redirects(4);
+    assert_eq!(run(&c, req).unwrap().0, 200);
+
+    // A loop is caught before the limit.
+    let (kind, msg) = run(&c, get(&hop(&s, 302, "/loop"))).unwrap_err();
+    assert_eq!(kind, ErrorKind::TooManyRedirects, "{msg}");
+    assert!(msg.contains("loop"), "{msg}");
+
+    let (kind, msg) = run(&c, get(&hop(&s, 302, "ftp://127.0.0.1/x"))).unwrap_err();
+    assert_eq!(kind, ErrorKind::UnsupportedScheme, "{msg}");
+    // A redirect status without Location is an answer.
+    let (status, _, _, hops) = run(&c, get(&s.url("/status/302"))).unwrap();
+    assert_eq!((status, hops.len()), (302, 0));
+}
+
+#[test]
+fn all_hops_run_inside_the_total_timeout() {
+    let s = TestServer::start();
+    // Two hops that each take 200 ms to answer: each alone fits in 300 ms, both do not.
+    let slow_hop = |to: &str| s.url(&format!("/redirect-to?delay=200&url={to}"));
+    let chain = slow_hop(&slow_hop("/hello"));
+    let mut cfg = following();
+    cfg.timeout = Some(Duration::from_millis(300));
+    let c = Client::new(cfg.clone()).unwrap();
+    let (kind, msg) = run(&c, get(&chain)).unwrap_err();
+    assert_eq!(kind, ErrorKind::Timeout, "{msg}");
+    cfg.timeout = Some(Duration::from_millis(2000));
+    let c = Client::new(cfg).unwrap();
+    let (status, _, _, hops) = run(&c, get(&chain)).unwrap();
+    assert_eq!((status, hops.len()), (200, 2));
+}
