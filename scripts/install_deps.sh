@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
 # Installs what the tests need and is missing: valgrind, a C compiler, pkg-config, curl,
-# nginx and openssl from Debian's packages (when root), and the Python packages in
-# .ci/requirements.txt (pytest, pytest-httpbin, mypy, ziglang). Quick when all is present.
+# nginx and openssl from Debian's packages (when root), the C compiler's ASan/UBSan runtimes
+# (make test-c-asan), rustfmt and clippy (make lint, through rustup), and the Python packages
+# in .ci/requirements.txt (pytest, pytest-httpbin, mypy, ziglang). Quick when all is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need_apt=()
 for pair in valgrind:valgrind cc:gcc pkg-config:pkg-config curl:curl nginx:nginx-light openssl:openssl; do
   command -v "${pair%%:*}" >/dev/null || need_apt+=("${pair#*:}")
 done
+# gcc's sanitizer runtimes (libasan, libubsan) come with libgcc-N-dev; a C compiler that
+# cannot link -fsanitize=address,undefined gets that package (clang users: libclang-rt-dev).
+if command -v cc >/dev/null; then
+  probe=$(mktemp -d)
+  if ! echo 'int main(void) { return 0; }' | cc -fsanitize=address,undefined -x c - -o "$probe/a" 2>/dev/null; then
+    gcc_major=$(cc -dumpversion 2>/dev/null | cut -d. -f1)
+    need_apt+=("libgcc-${gcc_major:-12}-dev")
+  fi
+  rm -rf "$probe"
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
@@ -26,3 +37,14 @@ PY
 if [ -n "$missing" ]; then
   python3 -m pip install -q -r .ci/requirements.txt
 fi
+# rustfmt and clippy for make lint (rustup installs them as toolchain components).
+for comp in rustfmt:fmt clippy:clippy; do
+  if ! cargo "${comp#*:}" --version >/dev/null 2>&1; then
+    if command -v rustup >/dev/null; then
+      rustup component add "${comp%%:*}"
+    else
+      echo "missing: cargo ${comp#*:} (install the ${comp%%:*} component of your Rust toolchain)" >&2
+      exit 1
+    fi
+  fi
+done

@@ -10,12 +10,16 @@
 # message (CI installs valgrind).
 #
 # Environment: HTTPRING_TESTSERVER (server binary), VALGRIND=0 to skip the valgrind pass,
-# HTTPRING_VALGRIND_SCALE (default 0.5) and HTTPRING_VALGRIND_SLOW (default 10).
+# HTTPRING_VALGRIND_SCALE (default 0.5) and HTTPRING_VALGRIND_SLOW (default 10),
+# C_TESTS_LABEL (default "C tests") names the run in its closing lines.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 [ $# -gt 0 ] || { echo "usage: $0 TEST_BINARY..." >&2; exit 2; }
 
+label_all=${C_TESTS_LABEL:-C tests}
 failures=()
+binaries=0
+checks=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
@@ -34,6 +38,9 @@ run() {
   elif ! [[ "$summary" =~ ^[0-9]+\ passed,\ 0\ failed$ ]]; then
     failures+=("$label (no clean summary line)")
   fi
+  binaries=$((binaries + 1))
+  local n=${summary%% *}
+  checks=$((checks + ${n:-0}))
   echo "=== $label: exit $rc, $((SECONDS - start)) s"
 }
 
@@ -56,8 +63,8 @@ else
 fi
 
 if [ ${#failures[@]} -gt 0 ]; then
-  echo "C tests FAILED:"
+  echo "$label_all FAILED:"
   printf '  %s\n' "${failures[@]}"
   exit 1
 fi
-echo "C tests: all passed"
+echo "$label_all: all passed ($binaries runs, $checks checks)"
