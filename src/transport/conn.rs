@@ -188,7 +188,7 @@ pub(crate) mod test_support {
     use tokio::net::{TcpListener, TcpStream};
     use tokio::task::JoinHandle;
 
-    use super::{Body, Conn, Sender};
+    use super::{Body, Conn, PoolKey, Sender};
 
     /// A listener on 127.0.0.1 that accepts connections and holds them open, never
     /// answering: enough for hyper's HTTP/1.1 handshake, which sends nothing.
@@ -213,6 +213,14 @@ pub(crate) mod test_support {
                 addr,
                 accepted,
                 task,
+            }
+        }
+
+        /// The origin key for this server (`http://127.0.0.1:port`).
+        pub(crate) fn key(&self) -> PoolKey {
+            PoolKey {
+                https: false,
+                authority: self.addr.to_string().parse().expect("authority"),
             }
         }
 
