@@ -309,3 +309,414 @@ impl Hub {
         result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU32;
+    use std::time::Duration;
+
+    use rustix::event::{PollFd, PollFlags, Timespec};
+
+    use super::*;
+    use crate::request::Exchange;
+
+    /// Whether `fd` polls readable right now (timeout 0).
+    fn readable(fd: BorrowedFd<'_>) -> bool {
+        let mut fds = [PollFd::from_borrowed_fd(fd, PollFlags::IN)];
+        let zero = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        rustix::event::poll(&mut fds, Some(&zero)).expect("poll") == 1
+            && fds[0].revents().contains(PollFlags::IN)
+    }
+
+    /// A live handle in `table` and its completion record.
+    fn completion(table: &Table, user_data: u64, status: u16) -> Completion {
+        let (handle, _) = table
+            .insert_with(|h| Arc::new(Exchange::new(h, user_data)))
+            .unwrap();
+        Completion {
+            handle,
+            user_data,
+            error: None,
+            status,
+        }
+    }
+
+    fn drain_all(hub: &Hub, table: &Table) -> Vec<Completion> {
+        let mut out = Vec::new();
+        hub.drain(&mut out, usize::MAX, table);
+        out
+    }
+
+    #[test]
+    fn publish_then_drain_hands_out_the_completion() {
+        let hub = Hub::new().unwrap();
+        let table = Table::new(1);
+        let ok = completion(&table, 42, 204);
+        let failed = Completion {
+            error: Some(ErrorKind::Timeout),
+            status: 0,
+            ..completion(&table, 43, 0)
+        };
+        let marks = AtomicU32::new(0);
+        hub.publish(ok, &table, false, || {
+            marks.fetch_add(1, Ordering::SeqCst);
+        });
+        hub.publish(failed, &table, false, || {
+            marks.fetch_add(1, Ordering::SeqCst);
+        });
+        assert_eq!(
+            marks.load(Ordering::SeqCst),
+            2,
+            "mark runs once per publish"
+        );
+        assert_eq!(hub.queued(), 2);
+        let out = drain_all(&hub, &table);
+        assert_eq!(out, vec![ok, failed], "in publish order, fields intact");
+        assert_eq!(out[0].handle, ok.handle);
+        assert_eq!((out[0].user_data, out[0].status), (42, 204));
+        assert_eq!(out[1].error, Some(ErrorKind::Timeout));
+        assert_eq!(hub.queued(), 0);
+        assert!(drain_all(&hub, &table).is_empty(), "each completion once");
+    }
+
+    #[test]
+    fn the_fd_is_readable_exactly_while_completions_wait() {
+        let hub = Hub::new().unwrap();
+        let table = Table::new(1);
+        assert!(!readable(hub.fd()));
+        let (a, b) = (completion(&table, 1, 200), completion(&table, 2, 200));
+        hub.publish(a, &table, false, || {});
+        assert!(readable(hub.fd()));
+        hub.publish(b, &table, false, || {});
+        assert!(readable(hub.fd()));
+        let mut out = Vec::new();
+        hub.drain(&mut out, 1, &table);
+        assert_eq!(out, vec![a]);
+        assert!(readable(hub.fd()), "one still waits");
+        out.clear();
+        hub.drain(&mut out, 1, &table);
+        assert_eq!(out, vec![b]);
+        assert!(!readable(hub.fd()), "cleared with the last one drained");
+        // And signalled again by the next completion.
+        hub.publish(completion(&table, 3, 200), &table, false, || {});
+        assert!(readable(hub.fd()));
+    }
+
+    #[test]
+    fn the_fd_is_written_only_once_asked_for() {
+        let hub = Hub::new().unwrap();
+        let table = Table::new(1);
+        hub.publish(completion(&table, 1, 200), &table, false, || {});
+        // Not armed: the eventfd itself was never written.
+        assert!(!readable(hub.eventfd.as_fd()));
+        // Asking for it announces what is already queued.
+        assert!(readable(hub.fd()));
+        assert_eq!(drain_all(&hub, &table).len(), 1);
+        assert!(!readable(hub.fd()));
+    }
+
+    #[test]
+    fn drain_respects_max() {
+        let hub = Hub::new().unwrap();
+        let table = Table::new(1);
+        let _ = hub.fd();
+        let cs: Vec<Completion> = (0..5).map(|i| completion(&table, i, 200)).collect();
+        for c in &cs {
+            hub.publish(*c, &table, false, || {});
+        }
+        let mut out = Vec::new();
+        hub.drain(&mut out, 2, &table);
+        assert_eq!(out, cs[..2]);
+        assert_eq!(hub.queued(), 3);
+        assert!(readable(hub.fd()));
+        // `max` bounds the length of `out`, counting what it already held.
+        hub.drain(&mut out, 3, &table);
+        assert_eq!(out, cs[..3]);
+        hub.drain(&mut out, 3, &table);
+        assert_eq!(out.len(), 3, "out was full: nothing moved");
+        assert_eq!(hub.queued(), 2);
+        out.clear();
+        hub.drain(&mut out, 0, &table);
+        assert!(out.is_empty());
+        hub.drain(&mut out, 100, &table);
+        assert_eq!(out, cs[3..]);
+        assert!(!readable(hub.fd()));
+    }
+
+    #[test]
+    fn a_completion_whose_handle_was_freed_is_not_delivered() {
+        let hub = Hub::new().unwrap();
+        let table = Table::new(1);
+        let _ = hub.fd();
+        let (freed, kept) = (completion(&table, 1, 200), completion(&table, 2, 200));
+        hub.publish(freed, &table, false, || {});
+        hub.publish(kept, &table, false, || {});
+        table.remove(freed.handle).unwrap();
+        assert_eq!(hub.queued(), 2, "still queued until drained");
+        assert_eq!(drain_all(&hub, &table), vec![kept]);
+        assert!(!readable(hub.fd()));
+
+        // A queue holding only stale entries empties and clears the fd too.
+        let lone = completion(&table, 3, 200);
+        hub.publish(lone, &table, false, || {});
+        assert!(readable(hub.fd()));
+        table.remove(lone.handle).unwrap();
+        assert!(drain_all(&hub, &table).is_empty());
+        assert_eq!(hub.queued(), 0);
+        assert!(!readable(hub.fd()));
+
+        // A stale entry does not count against `max`.
+        let (a, b) = (completion(&table, 4, 200), completion(&table, 5, 200));
+        hub.publish(a, &table, false, || {});
+        hub.publish(b, &table, false, || {});
+        table.remove(a.handle).unwrap();
+        let mut out = Vec::new();
+        hub.drain(&mut out, 1, &table);
+        assert_eq!(out, vec![b]);
+    }
+
+    #[test]
+    fn a_long_queue_sweeps_out_freed_handles() {
+        let hub = Hub::new().unwrap();
+        let table = Table::new(1);
+        let cs: Vec<Completion> = (0..1024).map(|i| completion(&table, i, 200)).collect();
+        for c in &cs[..1023] {
+            hub.publish(*c, &table, false, || {});
+        }
+        for c in &cs[..1000] {
+            table.remove(c.handle).unwrap();
+        }
+        assert_eq!(hub.queued(), 1023);
+        // The 1024th entry reaches the compaction length.
+        hub.publish(cs[1023], &table, false, || {});
+        assert_eq!(hub.queued(), 24);
+        assert_eq!(drain_all(&hub, &table), cs[1000..]);
+    }
+
+    #[test]
+    fn a_callback_sees_every_completion_in_addition_to_the_queue() {
+        let hub = Hub::new().unwrap();
+        let table = Table::new(1);
+        let seen: Arc<Mutex<Vec<(Completion, bool)>>> = Arc::default();
+        let marked = Arc::new(AtomicBool::new(false));
+        {
+            let (seen, marked) = (seen.clone(), marked.clone());
+            hub.set_callback(Some(Arc::new(move |c: &Completion| {
+                seen.lock()
+                    .unwrap()
+                    .push((*c, marked.load(Ordering::SeqCst)));
+            })));
+        }
+        assert!(hub.has_callback());
+        let c = completion(&table, 7, 201);
+        hub.publish(c, &table, true, || marked.store(true, Ordering::SeqCst));
+        // Called once, with the record, before the exchange was marked complete.
+        assert_eq!(*seen.lock().unwrap(), vec![(c, false)]);
+        assert!(marked.load(Ordering::SeqCst));
+        // The queue (header comment: "in addition to the queue") has it too.
+        assert_eq!(drain_all(&hub, &table), vec![c]);
+
+        hub.set_callback(None);
+        assert!(!hub.has_callback());
+        hub.publish(completion(&table, 8, 200), &table, true, || {});
+        assert_eq!(
+            seen.lock().unwrap().len(),
+            1,
+            "removed callbacks are not called"
+        );
+    }
+
+    #[test]
+    fn completions_on_the_runtime_are_announced_by_flush() {
+        let hub = Hub::new().unwrap();
+        let table = Table::new(1);
+        let _ = hub.fd();
+        // Nothing published: flush signals nothing.
+        hub.flush();
+        assert!(!readable(hub.fd()));
+        hub.publish(completion(&table, 1, 200), &table, true, || {});
+        hub.publish(completion(&table, 2, 200), &table, true, || {});
+        assert!(
+            !readable(hub.fd()),
+            "on the runtime: wait for the tick's end"
+        );
+        assert_eq!(hub.queued(), 2, "but queued at once");
+        hub.flush();
+        assert!(readable(hub.fd()));
+        // Already signalled: later completions of the tick need no flush.
+        hub.publish(completion(&table, 3, 200), &table, true, || {});
+        assert!(readable(hub.fd()));
+        assert_eq!(drain_all(&hub, &table).len(), 3);
+        assert!(!readable(hub.fd()));
+        // A flush after a drain emptied the queue does not leave the fd readable.
+        hub.publish(completion(&table, 4, 200), &table, true, || {});
+        assert_eq!(drain_all(&hub, &table).len(), 1);
+        hub.flush();
+        assert!(!readable(hub.fd()));
+        // Off the runtime (cancel, close): signalled at once.
+        hub.publish(completion(&table, 5, 200), &table, false, || {});
+        assert!(readable(hub.fd()));
+    }
+
+    #[test]
+    fn a_busy_tick_is_announced_after_flush_every_completions() {
+        let hub = Hub::new().unwrap();
+        let table = Table::new(1);
+        let _ = hub.fd();
+        for i in 0..FLUSH_EVERY - 1 {
+            hub.publish(completion(&table, i as u64, 200), &table, true, || {});
+        }
+        assert!(!readable(hub.fd()));
+        hub.publish(completion(&table, 99, 200), &table, true, || {});
+        assert!(readable(hub.fd()), "the {FLUSH_EVERY}th completion signals");
+        assert_eq!(drain_all(&hub, &table).len(), FLUSH_EVERY);
+        // The count starts again after a signal.
+        for i in 0..FLUSH_EVERY - 1 {
+            hub.publish(completion(&table, i as u64, 200), &table, true, || {});
+        }
+        assert!(!readable(hub.fd()));
+    }
+
+    #[tokio::test]
+    async fn the_flusher_announces_a_tick_that_never_parks() {
+        let hub = Arc::new(Hub::new().unwrap());
+        let table = Table::new(1);
+        let _ = hub.fd();
+        let flusher = tokio::spawn(hub.clone().run_flusher());
+        hub.publish(completion(&table, 1, 200), &table, true, || {});
+        assert!(!readable(hub.fd()));
+        // Nobody calls flush: the flusher does, about FLUSH_DELAY later.
+        let started = Instant::now();
+        while !readable(hub.fd()) {
+            assert!(
+                started.elapsed() < Duration::from_millis(200),
+                "never flushed"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        flusher.abort();
+    }
+
+    #[test]
+    fn wait_until_returns_at_once_when_done() {
+        let hub = Hub::new().unwrap();
+        // Even with a deadline already past.
+        assert!(hub.wait_until(Some(Instant::now()), || true));
+        assert!(hub.wait_until(None, || true));
+    }
+
+    #[test]
+    fn wait_until_times_out() {
+        let hub = Hub::new().unwrap();
+        let started = Instant::now();
+        let deadline = started + Duration::from_millis(50);
+        let mut asked = 0;
+        let r = hub.wait_until(Some(deadline), || {
+            asked += 1;
+            false
+        });
+        let took = started.elapsed();
+        assert!(!r);
+        assert!(
+            took >= Duration::from_millis(50),
+            "returned early: {took:?}"
+        );
+        assert!(
+            took < Duration::from_millis(1000),
+            "returned late: {took:?}"
+        );
+        assert!(
+            asked >= 2,
+            "looked at the condition before and after waiting"
+        );
+        assert_eq!(hub.waiters.load(Ordering::SeqCst), 0, "deregistered");
+    }
+
+    #[test]
+    fn wait_until_wakes_on_a_publish() {
+        let hub = Arc::new(Hub::new().unwrap());
+        let table = Arc::new(Table::new(1));
+        let done = Arc::new(AtomicBool::new(false));
+        let c = completion(&table, 1, 200);
+        let publisher = {
+            let (hub, table, done) = (hub.clone(), table.clone(), done.clone());
+            std::thread::spawn(move || {
+                // Publish once the waiter is blocked.
+                while hub.waiters.load(Ordering::SeqCst) == 0 {
+                    std::thread::yield_now();
+                }
+                hub.publish(c, &table, false, || done.store(true, Ordering::SeqCst));
+            })
+        };
+        let started = Instant::now();
+        // Without the notify this would sleep out the whole 3 s.
+        let r = hub.wait_until(Some(started + Duration::from_secs(3)), || {
+            done.load(Ordering::SeqCst)
+        });
+        assert!(r);
+        assert!(started.elapsed() < Duration::from_millis(1500));
+        publisher.join().unwrap();
+        assert_eq!(hub.waiters.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn wake_waiters_makes_a_waiter_look_again() {
+        let hub = Arc::new(Hub::new().unwrap());
+        let closing = Arc::new(AtomicBool::new(false));
+        let closer = {
+            let (hub, closing) = (hub.clone(), closing.clone());
+            std::thread::spawn(move || {
+                while hub.waiters.load(Ordering::SeqCst) == 0 {
+                    std::thread::yield_now();
+                }
+                closing.store(true, Ordering::SeqCst);
+                hub.wake_waiters();
+            })
+        };
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(3);
+        assert!(hub.wait_until(Some(deadline), || closing.load(Ordering::SeqCst)));
+        assert!(started.elapsed() < Duration::from_millis(1500));
+        closer.join().unwrap();
+    }
+
+    #[tokio::test]
+    async fn wait_driving_resolves_on_a_publish() {
+        let hub = Arc::new(Hub::new().unwrap());
+        let table = Arc::new(Table::new(1));
+        let done = Arc::new(AtomicBool::new(false));
+        let c = completion(&table, 1, 200);
+        let publisher = {
+            let (hub, table, done) = (hub.clone(), table.clone(), done.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                hub.publish(c, &table, true, || done.store(true, Ordering::SeqCst));
+            })
+        };
+        let started = Instant::now();
+        let r = hub
+            .wait_driving(Some(started + Duration::from_secs(3)), || {
+                done.load(Ordering::SeqCst)
+            })
+            .await;
+        assert!(r);
+        assert!(started.elapsed() < Duration::from_millis(1500));
+        publisher.await.unwrap();
+        assert!(lock(&hub.wakers).is_empty());
+    }
+
+    #[tokio::test]
+    async fn wait_driving_times_out_and_forgets_its_waker() {
+        let hub = Hub::new().unwrap();
+        let started = Instant::now();
+        let r = hub
+            .wait_driving(Some(started + Duration::from_millis(30)), || false)
+            .await;
+        assert!(!r);
+        assert!(started.elapsed() >= Duration::from_millis(30));
+        assert!(lock(&hub.wakers).is_empty(), "no waker left behind");
+    }
+}

@@ -113,3 +113,202 @@ impl Inbox {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::dispatch::Hub;
+    use crate::request::{Handle, Table};
+    use crate::transport::test_support::Silent;
+    use crate::transport::Connector;
+
+    fn item(user_data: u64) -> (Arc<Exchange>, Box<Request>) {
+        let mut req = Request::get(b"http://127.0.0.1:9/");
+        req.set_user_data(user_data);
+        (
+            Arc::new(Exchange::new(Handle(user_data), user_data)),
+            Box::new(req),
+        )
+    }
+
+    fn queued(inbox: &Inbox) -> Vec<u64> {
+        inbox
+            .queue
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(ex, _)| ex.user_data())
+            .collect()
+    }
+
+    /// Whether the dispatcher's wake-up is pending (consumes it).
+    async fn woken(inbox: &Inbox) -> bool {
+        tokio::time::timeout(Duration::ZERO, inbox.wake.notified())
+            .await
+            .is_ok()
+    }
+
+    /// Lets the spawned tasks of this single-threaded runtime run until they wait.
+    async fn settle() {
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn push_queues_in_order_and_wakes_only_a_driven_runtime() {
+        let inbox = Inbox::default();
+        inbox.push([item(1), item(2)], || false);
+        assert_eq!(queued(&inbox), [1, 2]);
+        assert!(!inbox.scheduled.load(Ordering::SeqCst));
+        assert!(
+            !woken(&inbox).await,
+            "nobody runs the runtime: no wake-up spent"
+        );
+
+        inbox.push([item(3)], || true);
+        assert_eq!(queued(&inbox), [1, 2, 3], "first in, first out");
+        assert!(inbox.scheduled.load(Ordering::SeqCst));
+        assert!(woken(&inbox).await);
+
+        // The dispatcher was woken and has not taken the queue yet: no second wake-up.
+        inbox.push([item(4)], || true);
+        assert!(!woken(&inbox).await);
+        assert_eq!(queued(&inbox), [1, 2, 3, 4]);
+    }
+
+    #[tokio::test]
+    async fn kick_wakes_only_when_requests_wait() {
+        let inbox = Inbox::default();
+        inbox.kick();
+        assert!(!inbox.scheduled.load(Ordering::SeqCst));
+        assert!(
+            !woken(&inbox).await,
+            "an empty inbox is not worth a wake-up"
+        );
+
+        inbox.push([item(1)], || false);
+        inbox.kick();
+        assert!(inbox.scheduled.load(Ordering::SeqCst));
+        assert!(woken(&inbox).await);
+        inbox.kick();
+        assert!(!woken(&inbox).await, "already scheduled");
+        assert_eq!(queued(&inbox), [1], "kick moves nothing itself");
+    }
+
+    fn shared() -> Arc<Shared> {
+        let config = Config {
+            use_env_proxy: false,
+            ..Config::default()
+        };
+        let connector = Connector::new(&config).unwrap();
+        Arc::new(Shared::new(
+            config,
+            Table::new(1),
+            Arc::new(Hub::new().unwrap()),
+            connector,
+        ))
+    }
+
+    /// A request to `server` registered with `shared`, as `Client::submit` does it.
+    fn submit(shared: &Shared, server: &Silent, user_data: u64) -> (Arc<Exchange>, Box<Request>) {
+        let mut req = Request::get(format!("http://{}/", server.addr).as_bytes());
+        req.set_user_data(user_data);
+        let (_, ex, req) = shared.register(req.validated().unwrap()).unwrap();
+        (ex, req)
+    }
+
+    /// The job handed to `worker`, if any.
+    async fn job_of(worker: &Mailbox) -> Option<u64> {
+        let job = tokio::time::timeout(Duration::from_millis(20), worker.next())
+            .await
+            .ok()??;
+        assert!(
+            job.conn.is_some(),
+            "a parked worker gets its connection along"
+        );
+        Some(job.ex.user_data())
+    }
+
+    #[tokio::test]
+    async fn the_dispatcher_hands_requests_to_parked_workers_in_order() {
+        let server = Silent::start().await;
+        let shared = shared();
+        let now = Instant::now();
+        let workers: Vec<Arc<Mailbox>> = (0..4).map(|_| Arc::default()).collect();
+        for w in &workers {
+            assert!(shared
+                .pool()
+                .put(server.key(), server.conn().await, w.clone(), now));
+        }
+        let inbox = shared.inbox().clone();
+        let dispatcher = tokio::spawn(inbox.clone().dispatch(Arc::downgrade(&shared)));
+
+        let items: Vec<_> = (1..=4).map(|i| submit(&shared, &server, i)).collect();
+        // Cancelled before the dispatcher got to it: skipped.
+        shared.cancel(&items[1].0, "cancelled in the test");
+        inbox.push(items, || false);
+        settle().await;
+        assert_eq!(queued(&inbox), [1, 2, 3, 4], "not kicked: still waiting");
+
+        inbox.kick();
+        settle().await;
+        assert!(queued(&inbox).is_empty());
+        assert!(!inbox.scheduled.load(Ordering::SeqCst));
+        // In submit order, each to the most recently parked worker; 2 took none.
+        let mut got = Vec::new();
+        for w in workers.iter().rev() {
+            got.push(job_of(w).await);
+        }
+        assert_eq!(got, [Some(1), Some(3), Some(4), None]);
+        assert_eq!(
+            shared.pool().idle_count(),
+            1,
+            "the spare worker stays parked"
+        );
+        assert_eq!(server.accepted(), 4, "no new connection was opened");
+
+        // A second round: the dispatcher, idle again, is woken by a driven push.
+        inbox.push([submit(&shared, &server, 5)], || true);
+        settle().await;
+        assert!(queued(&inbox).is_empty());
+        assert_eq!(job_of(&workers[0]).await, Some(5));
+        dispatcher.abort();
+    }
+
+    #[tokio::test]
+    async fn without_a_parked_worker_the_dispatcher_starts_a_task() {
+        let server = Silent::start().await;
+        let shared = shared();
+        let inbox = shared.inbox().clone();
+        let dispatcher = tokio::spawn(inbox.clone().dispatch(Arc::downgrade(&shared)));
+        let (ex, req) = submit(&shared, &server, 1);
+        inbox.push([(ex.clone(), req)], || true);
+        // The new task opens a connection to the origin.
+        let started = Instant::now();
+        while server.accepted() == 0 {
+            assert!(
+                started.elapsed() < Duration::from_millis(200),
+                "no connection"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert!(queued(&inbox).is_empty());
+        assert!(!ex.is_complete(), "the silent server has not answered");
+        dispatcher.abort();
+    }
+
+    #[tokio::test]
+    async fn the_dispatcher_ends_when_the_client_is_gone() {
+        let inbox = Arc::new(Inbox::default());
+        let dispatcher = tokio::spawn(inbox.clone().dispatch(Weak::new()));
+        inbox.push([item(1)], || true);
+        tokio::time::timeout(Duration::from_millis(200), dispatcher)
+            .await
+            .expect("the dispatcher returned")
+            .unwrap();
+    }
+}

@@ -272,3 +272,324 @@ impl Pool {
         inner.idle.count() + inner.shared.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::test_support::{kill, Silent};
+
+    fn key(authority: &str) -> PoolKey {
+        PoolKey {
+            https: false,
+            authority: authority.parse().expect("authority"),
+        }
+    }
+
+    fn worker() -> Arc<Mailbox> {
+        Arc::new(Mailbox::default())
+    }
+
+    /// Whether `m` was dismissed: its `next` resolves to None at once.
+    async fn dismissed(m: &Mailbox) -> bool {
+        tokio::time::timeout(Duration::from_millis(20), m.next())
+            .await
+            .is_ok_and(|job| job.is_none())
+    }
+
+    #[tokio::test]
+    async fn an_empty_pool_has_nothing() {
+        let pool = Pool::new(4, None);
+        assert!(pool.take(&key("a.test:80")).is_none());
+        assert!(pool
+            .take_parked(&key("a.test:80"), Instant::now())
+            .is_none());
+        assert_eq!(pool.idle_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn put_then_take_parked_gives_back_the_worker_and_connection() {
+        let server = Silent::start().await;
+        let pool = Pool::new(4, None);
+        let w = worker();
+        assert!(pool.put(
+            key("a.test:80"),
+            server.conn().await,
+            w.clone(),
+            Instant::now()
+        ));
+        assert_eq!(pool.idle_count(), 1);
+        let (got, conn) = pool
+            .take_parked(&key("a.test:80"), Instant::now())
+            .expect("the parked worker");
+        assert!(Arc::ptr_eq(&got, &w));
+        assert!(conn.reused, "a pooled connection is marked reused");
+        assert!(!conn.is_closed());
+        assert_eq!(pool.idle_count(), 0);
+        assert!(pool
+            .take_parked(&key("a.test:80"), Instant::now())
+            .is_none());
+        // Handed over, not dismissed: the worker is to run the next request.
+        assert!(!dismissed(&w).await);
+    }
+
+    #[tokio::test]
+    async fn take_gives_the_connection_and_dismisses_its_worker() {
+        let server = Silent::start().await;
+        let pool = Pool::new(4, None);
+        let w = worker();
+        assert!(pool.put(
+            key("a.test:80"),
+            server.conn().await,
+            w.clone(),
+            Instant::now()
+        ));
+        let conn = pool.take(&key("a.test:80")).expect("the idle connection");
+        assert!(conn.reused);
+        assert!(dismissed(&w).await, "the parked worker lost its connection");
+        assert!(pool.take(&key("a.test:80")).is_none());
+    }
+
+    #[tokio::test]
+    async fn connections_are_kept_per_origin() {
+        let server = Silent::start().await;
+        let pool = Pool::new(4, None);
+        let (wa, wb) = (worker(), worker());
+        let now = Instant::now();
+        assert!(pool.put(key("a.test:80"), server.conn().await, wa.clone(), now));
+        assert!(pool.put(key("b.test:80"), server.conn().await, wb.clone(), now));
+        assert_eq!(pool.idle_count(), 2);
+        // Another port, or https, is another origin.
+        assert!(pool.take_parked(&key("a.test:81"), now).is_none());
+        let https = PoolKey {
+            https: true,
+            ..key("a.test:80")
+        };
+        assert!(pool.take_parked(&https, now).is_none());
+        let (got_b, _) = pool.take_parked(&key("b.test:80"), now).unwrap();
+        assert!(Arc::ptr_eq(&got_b, &wb));
+        let (got_a, _) = pool.take_parked(&key("a.test:80"), now).unwrap();
+        assert!(Arc::ptr_eq(&got_a, &wa));
+        assert_eq!(pool.idle_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn several_origins_interleaved() {
+        // Exercises the hot-origin list moving between origins.
+        let server = Silent::start().await;
+        let pool = Pool::new(4, None);
+        let now = Instant::now();
+        let origins = ["a.test:80", "b.test:80", "c.test:80"];
+        let mut workers = Vec::new();
+        for round in 0..2 {
+            for o in origins {
+                let w = worker();
+                assert!(pool.put(key(o), server.conn().await, w.clone(), now));
+                workers.push((o, round, w));
+            }
+        }
+        assert_eq!(pool.idle_count(), 6);
+        // Each origin gives back its own two workers, the last parked first.
+        for o in origins.iter().rev() {
+            for round in [1, 0] {
+                let (got, _) = pool.take_parked(&key(o), now).expect("parked");
+                let want = &workers
+                    .iter()
+                    .find(|(wo, wr, _)| wo == o && *wr == round)
+                    .unwrap()
+                    .2;
+                assert!(Arc::ptr_eq(&got, want), "{o} round {round}");
+            }
+            assert!(pool.take_parked(&key(o), now).is_none());
+        }
+        assert_eq!(pool.idle_count(), 0);
+    }
+
+    #[test]
+    fn pool_key_equality_ignores_the_authoritys_case() {
+        use std::hash::{BuildHasher, RandomState};
+        let lower = key("example.com:8080");
+        let upper = key("EXAMPLE.Com:8080");
+        assert_eq!(lower, upper);
+        let s = RandomState::new();
+        assert_eq!(s.hash_one(&lower), s.hash_one(&upper));
+        assert_ne!(lower, key("example.org:8080"));
+        assert_ne!(lower, key("example.com:8081"));
+        let https = PoolKey {
+            https: true,
+            ..upper.clone()
+        };
+        assert_ne!(lower, https);
+    }
+
+    #[tokio::test]
+    async fn the_pool_finds_an_origin_in_any_letter_case() {
+        let server = Silent::start().await;
+        let pool = Pool::new(4, None);
+        let now = Instant::now();
+        // Once in the hot list, once in the map behind it.
+        assert!(pool.put(key("Hot.Example:80"), server.conn().await, worker(), now));
+        assert!(pool.put(key("cold.example:80"), server.conn().await, worker(), now));
+        assert!(pool.take_parked(&key("hot.EXAMPLE:80"), now).is_some());
+        assert!(pool.take(&key("COLD.example:80")).is_some());
+        assert_eq!(pool.idle_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn max_idle_per_host_is_respected() {
+        let server = Silent::start().await;
+        let pool = Pool::new(2, None);
+        let now = Instant::now();
+        assert!(pool.put(key("a.test:80"), server.conn().await, worker(), now));
+        assert!(pool.put(key("a.test:80"), server.conn().await, worker(), now));
+        assert!(!pool.put(key("a.test:80"), server.conn().await, worker(), now));
+        // The same origin in other letters is the same host.
+        assert!(!pool.put(key("A.TEST:80"), server.conn().await, worker(), now));
+        assert_eq!(pool.idle_count(), 2);
+        // The limit is per host: another origin has its own.
+        assert!(pool.put(key("b.test:80"), server.conn().await, worker(), now));
+        assert_eq!(pool.idle_count(), 3);
+        // Taking one makes room again.
+        assert!(pool.take_parked(&key("a.test:80"), now).is_some());
+        assert!(pool.put(key("a.test:80"), server.conn().await, worker(), now));
+        assert_eq!(pool.idle_count(), 3);
+    }
+
+    #[tokio::test]
+    async fn max_idle_zero_keeps_nothing() {
+        let server = Silent::start().await;
+        let pool = Pool::new(0, None);
+        assert!(!pool.put(
+            key("a.test:80"),
+            server.conn().await,
+            worker(),
+            Instant::now()
+        ));
+        assert_eq!(pool.idle_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_does_not_displace_the_kept_one() {
+        let server = Silent::start().await;
+        let pool = Pool::new(1, None);
+        let now = Instant::now();
+        let (kept, refused) = (worker(), worker());
+        assert!(pool.put(key("a.test:80"), server.conn().await, kept.clone(), now));
+        assert!(!pool.put(key("a.test:80"), server.conn().await, refused.clone(), now));
+        let (got, conn) = pool.take_parked(&key("a.test:80"), now).unwrap();
+        assert!(Arc::ptr_eq(&got, &kept));
+        assert!(!conn.is_closed());
+        assert!(pool.take_parked(&key("a.test:80"), now).is_none());
+    }
+
+    #[tokio::test]
+    async fn sweep_drops_entries_past_the_idle_timeout() {
+        let server = Silent::start().await;
+        let timeout = Duration::from_secs(10);
+        let pool = Pool::new(4, Some(timeout));
+        let now = Instant::now();
+        let (old, fresh) = (worker(), worker());
+        // Parked 11 s ago: expired. Parked now: not.
+        let long_ago = now - Duration::from_secs(11);
+        assert!(pool.put(key("a.test:80"), server.conn().await, old.clone(), long_ago));
+        assert!(pool.put(key("b.test:80"), server.conn().await, fresh.clone(), now));
+        assert_eq!(pool.idle_count(), 2);
+        pool.sweep();
+        assert_eq!(pool.idle_count(), 1);
+        assert!(dismissed(&old).await, "a swept worker is told to end");
+        assert!(!dismissed(&fresh).await);
+        assert!(pool
+            .take_parked(&key("a.test:80"), Instant::now())
+            .is_none());
+        assert!(pool
+            .take_parked(&key("b.test:80"), Instant::now())
+            .is_some());
+    }
+
+    #[tokio::test]
+    async fn sweep_keeps_everything_without_an_idle_timeout() {
+        let server = Silent::start().await;
+        let pool = Pool::new(4, None);
+        let long_ago = Instant::now() - Duration::from_secs(3600);
+        assert!(pool.put(key("a.test:80"), server.conn().await, worker(), long_ago));
+        pool.sweep();
+        assert_eq!(pool.idle_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn take_skips_expired_entries() {
+        let server = Silent::start().await;
+        let pool = Pool::new(4, Some(Duration::from_secs(10)));
+        let now = Instant::now();
+        let (old, fresh) = (worker(), worker());
+        assert!(pool.put(key("a.test:80"), server.conn().await, fresh.clone(), now));
+        // Parked last, so looked at first, but expired.
+        let long_ago = now - Duration::from_secs(11);
+        assert!(pool.put(key("a.test:80"), server.conn().await, old.clone(), long_ago));
+        let (got, _) = pool.take_parked(&key("a.test:80"), now).unwrap();
+        assert!(Arc::ptr_eq(&got, &fresh));
+        assert!(dismissed(&old).await);
+        assert_eq!(pool.idle_count(), 0);
+        // `take` (its own clock) skips expired ones too.
+        assert!(pool.put(key("a.test:80"), server.conn().await, worker(), long_ago));
+        assert!(pool.take(&key("a.test:80")).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_closed_connection_is_not_handed_out_or_kept() {
+        let server = Silent::start().await;
+        let pool = Pool::new(4, None);
+        let now = Instant::now();
+        let conn = server.conn().await;
+        // Kill the connection's task: hyper's sender then reports it closed.
+        kill(&conn);
+        tokio::time::timeout(Duration::from_millis(200), async {
+            while !conn.is_closed() {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the sender sees its connection gone");
+        assert!(!pool.put(key("a.test:80"), conn, worker(), now));
+        assert_eq!(pool.idle_count(), 0);
+
+        // One that dies while parked is skipped, and its worker dismissed.
+        let conn = server.conn().await;
+        let w = worker();
+        kill(&conn);
+        // No await since the abort: on this single-threaded runtime the task has not been
+        // dropped yet, so the connection still reads as open and is kept.
+        assert!(pool.put(key("a.test:80"), conn, w.clone(), now));
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+        assert!(pool
+            .take_parked(&key("a.test:80"), Instant::now())
+            .is_none());
+        assert!(dismissed(&w).await);
+        assert_eq!(pool.idle_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn clear_empties_the_pool_and_dismisses_the_workers() {
+        let server = Silent::start().await;
+        let pool = Pool::new(4, None);
+        let now = Instant::now();
+        let ws: Vec<_> = (0..3).map(|_| worker()).collect();
+        for (i, w) in ws.iter().enumerate() {
+            let k = if i == 0 { "a.test:80" } else { "b.test:80" };
+            assert!(pool.put(key(k), server.conn().await, w.clone(), now));
+        }
+        assert_eq!(pool.idle_count(), 3);
+        pool.clear();
+        assert_eq!(pool.idle_count(), 0);
+        for w in &ws {
+            assert!(dismissed(w).await);
+        }
+        assert!(pool.take(&key("a.test:80")).is_none());
+        assert!(pool.take_parked(&key("b.test:80"), now).is_none());
+        // Still usable after clearing.
+        assert!(pool.put(key("a.test:80"), server.conn().await, worker(), now));
+        assert_eq!(pool.idle_count(), 1);
+        assert!(server.accepted() >= 3);
+    }
+}

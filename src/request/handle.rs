@@ -170,3 +170,159 @@ impl Table {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn insert(t: &Table, user_data: u64) -> (Handle, Arc<Exchange>) {
+        t.insert_with(|h| Arc::new(Exchange::new(h, user_data)))
+            .expect("a slot is free")
+    }
+
+    fn kind<T>(r: Result<T>) -> ErrorKind {
+        match r {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => e.kind(),
+        }
+    }
+
+    #[test]
+    fn ids_are_never_zero_and_carry_the_tag() {
+        let t = Table::new(7);
+        for i in 0..100 {
+            let (h, ex) = insert(&t, i);
+            assert_ne!(h.0, 0);
+            assert_eq!(h.tag(), 7);
+            assert_eq!(ex.handle, h, "the exchange is built for its own handle");
+        }
+    }
+
+    #[test]
+    fn get_returns_the_exchange_made_for_the_handle() {
+        let t = Table::new(1);
+        let (a, ex_a) = insert(&t, 10);
+        let (b, ex_b) = insert(&t, 20);
+        assert_ne!(a, b);
+        let got_a = t.get(a).unwrap();
+        let got_b = t.get(b).unwrap();
+        assert!(Arc::ptr_eq(&got_a, &ex_a));
+        assert!(Arc::ptr_eq(&got_b, &ex_b));
+        assert_eq!(got_a.user_data(), 10);
+        assert_eq!(got_b.user_data(), 20);
+        assert!(t.contains(a) && t.contains(b));
+    }
+
+    #[test]
+    fn a_freed_handle_is_refused() {
+        let t = Table::new(1);
+        let (h, ex) = insert(&t, 5);
+        let removed = t.remove(h).unwrap();
+        assert!(Arc::ptr_eq(&removed, &ex));
+        assert_eq!(kind(t.get(h)), ErrorKind::InvalidHandle);
+        assert!(!t.contains(h));
+    }
+
+    #[test]
+    fn a_double_remove_fails_the_second_time() {
+        let t = Table::new(1);
+        let (h, _) = insert(&t, 0);
+        assert!(t.remove(h).is_ok());
+        assert_eq!(kind(t.remove(h)), ErrorKind::InvalidHandle);
+        assert_eq!(t.live(), 0, "the failed remove did not count twice");
+    }
+
+    #[test]
+    fn a_stale_handle_is_refused_after_its_slot_is_reused() {
+        let t = Table::new(3);
+        let (old, _) = insert(&t, 1);
+        t.remove(old).unwrap();
+        let (new, ex_new) = insert(&t, 2);
+        // Same slot, next generation: a different id.
+        assert_eq!(new.index(), old.index(), "the freed slot is reused");
+        assert_eq!(new.gen(), old.gen() + 1);
+        assert_ne!(new, old);
+        assert_eq!(kind(t.get(old)), ErrorKind::InvalidHandle);
+        assert!(!t.contains(old));
+        // Freeing the stale id must not free the slot's new occupant.
+        assert_eq!(kind(t.remove(old)), ErrorKind::InvalidHandle);
+        assert!(Arc::ptr_eq(&t.get(new).unwrap(), &ex_new));
+        assert_eq!(t.live(), 1);
+    }
+
+    #[test]
+    fn slot_reuse_keeps_ids_distinct() {
+        let t = Table::new(9);
+        let mut seen = std::collections::HashSet::new();
+        let (mut h, _) = insert(&t, 0);
+        assert!(seen.insert(h));
+        for i in 1..1000 {
+            t.remove(h).unwrap();
+            h = insert(&t, i).0;
+            assert!(seen.insert(h), "id {:#x} issued twice", h.0);
+        }
+        // One slot was used throughout.
+        assert_eq!(t.lock().entries.len(), 1);
+    }
+
+    #[test]
+    fn another_clients_handle_is_foreign() {
+        let a = Table::new(1);
+        let b = Table::new(2);
+        let (ha, ex_a) = insert(&a, 1);
+        let (hb, _) = insert(&b, 2);
+        // Same slot and generation, different tag.
+        assert_eq!((ha.index(), ha.gen()), (hb.index(), hb.gen()));
+        assert_eq!(kind(a.get(hb)), ErrorKind::ForeignHandle);
+        assert_eq!(kind(a.remove(hb)), ErrorKind::ForeignHandle);
+        assert!(!a.contains(hb));
+        // The refused remove left a's own entry alone.
+        assert_eq!(a.live(), 1);
+        assert!(Arc::ptr_eq(&a.get(ha).unwrap(), &ex_a));
+    }
+
+    #[test]
+    fn ids_never_issued_are_invalid() {
+        let t = Table::new(4);
+        assert_eq!(kind(t.get(Handle(0))), ErrorKind::InvalidHandle);
+        assert_eq!(kind(t.remove(Handle(0))), ErrorKind::InvalidHandle);
+        // Right tag, slot never allocated.
+        let h = Handle::new(4, 1, 12345);
+        assert_eq!(kind(t.get(h)), ErrorKind::InvalidHandle);
+        assert_eq!(kind(t.remove(h)), ErrorKind::InvalidHandle);
+        // Right tag and slot, generation never issued.
+        let (live, _) = insert(&t, 0);
+        let h = Handle::new(4, live.gen() + 5, live.index() as u32);
+        assert_eq!(kind(t.get(h)), ErrorKind::InvalidHandle);
+        assert!(!t.contains(h));
+    }
+
+    #[test]
+    fn live_counts_inserts_and_removes() {
+        let t = Table::new(1);
+        assert_eq!(t.live(), 0);
+        let hs: Vec<Handle> = (0..5).map(|i| insert(&t, i).0).collect();
+        assert_eq!(t.live(), 5);
+        t.remove(hs[1]).unwrap();
+        t.remove(hs[3]).unwrap();
+        assert_eq!(t.live(), 3);
+        let _ = t.remove(hs[3]);
+        assert_eq!(t.live(), 3);
+        insert(&t, 9);
+        assert_eq!(t.live(), 4);
+    }
+
+    #[test]
+    fn all_returns_exactly_the_live_exchanges() {
+        let t = Table::new(1);
+        assert!(t.all().is_empty());
+        let hs: Vec<Handle> = (0..4).map(|i| insert(&t, 100 + i).0).collect();
+        t.remove(hs[0]).unwrap();
+        t.remove(hs[2]).unwrap();
+        let mut data: Vec<u64> = t.all().iter().map(|ex| ex.user_data()).collect();
+        data.sort_unstable();
+        assert_eq!(data, vec![101, 103]);
+        let handles: Vec<Handle> = t.all().iter().map(|ex| ex.handle).collect();
+        assert!(handles.contains(&hs[1]) && handles.contains(&hs[3]));
+    }
+}

@@ -177,3 +177,80 @@ impl<A: Future<Output = SendResult>, B: Future<Output = SendResult>> Future for 
         }
     }
 }
+
+/// Real connections for the unit tests of the layers above (pool, dispatch).
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::net::SocketAddr;
+    use std::sync::{Arc, Mutex};
+
+    use hyper_util::rt::TokioIo;
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::task::JoinHandle;
+
+    use super::{Body, Conn, PoolKey, Sender};
+
+    /// A listener on 127.0.0.1 that accepts connections and holds them open, never
+    /// answering: enough for hyper's HTTP/1.1 handshake, which sends nothing.
+    pub(crate) struct Silent {
+        pub(crate) addr: SocketAddr,
+        accepted: Arc<Mutex<Vec<TcpStream>>>,
+        task: JoinHandle<()>,
+    }
+
+    impl Silent {
+        pub(crate) async fn start() -> Silent {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let addr = listener.local_addr().expect("local addr");
+            let accepted = Arc::new(Mutex::new(Vec::new()));
+            let held = accepted.clone();
+            let task = tokio::spawn(async move {
+                while let Ok((s, _)) = listener.accept().await {
+                    held.lock().unwrap().push(s);
+                }
+            });
+            Silent {
+                addr,
+                accepted,
+                task,
+            }
+        }
+
+        /// The origin key for this server (`http://127.0.0.1:port`).
+        pub(crate) fn key(&self) -> PoolKey {
+            PoolKey {
+                https: false,
+                authority: self.addr.to_string().parse().expect("authority"),
+            }
+        }
+
+        /// Connections accepted so far.
+        pub(crate) fn accepted(&self) -> usize {
+            self.accepted.lock().unwrap().len()
+        }
+
+        /// A new HTTP/1.1 connection to this server, driven by its own task (as
+        /// `connect::handshake` makes them).
+        pub(crate) async fn conn(&self) -> Conn {
+            let stream = TcpStream::connect(self.addr).await.expect("connect");
+            let (tx, conn) = hyper::client::conn::http1::handshake::<_, Body>(TokioIo::new(stream))
+                .await
+                .expect("HTTP/1.1 handshake");
+            let task = tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            Conn::new(Sender::H1(tx), task.abort_handle(), false)
+        }
+    }
+
+    /// Aborts the task driving `conn`, as if its socket had died.
+    pub(crate) fn kill(conn: &Conn) {
+        conn.task.0.abort();
+    }
+
+    impl Drop for Silent {
+        fn drop(&mut self) {
+            self.task.abort();
+        }
+    }
+}

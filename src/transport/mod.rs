@@ -10,6 +10,8 @@ mod proxy;
 mod quickack;
 mod tls;
 
+#[cfg(test)]
+pub(crate) use conn::test_support;
 pub(crate) use conn::{Conn, PoolKey};
 pub(crate) use connect::Connector;
 pub(crate) use proxy::Proxy;
