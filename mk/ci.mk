@@ -1,5 +1,5 @@
 # CI steps beyond `make test` (issue 16); .ci/run calls each, none is in TEST_TARGETS.
-#   make lint                 cargo fmt --check; cargo clippy --all-targets -- -D warnings
+#   make lint                 the engine's layer order; cargo fmt --check; cargo clippy -D warnings
 #   make test-debug           the Rust tests in the debug profile (debug assertions, overflow checks)
 #   make test-c-asan          tests/c with ASan + UBSan against the release library, natively
 #   make test-hyper-vendored  hyper's own unit tests on the patched vendor/hyper (scratch copy)
@@ -8,6 +8,7 @@
 .PHONY: lint test-debug test-c-asan c-asan-tests test-hyper-vendored test-stock-hyper
 
 lint:
+	$(PYTHON) scripts/check_layers.py
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --quiet -- -D warnings
 	@echo "lint: cargo fmt --check and cargo clippy --all-targets -D warnings: clean"

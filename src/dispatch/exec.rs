@@ -361,9 +361,9 @@ impl<'a> Parts<'a> {
             self.headers.clone()
         };
         for (name, value) in &self.shared.config().default_headers {
-            if !self.headers.contains_key(name)
-                && !(self.no_default_credentials && redirect::CREDENTIAL_HEADERS.contains(name))
-            {
+            let withheld =
+                self.no_default_credentials && redirect::CREDENTIAL_HEADERS.contains(name);
+            if !withheld && !self.headers.contains_key(name) {
                 headers.append(name.clone(), value.clone());
             }
         }

@@ -56,6 +56,7 @@ ARG_TYPES = {
     "int64_t": c_int64,
     "uint32_t": c_uint32,
     "uint16_t": c_uint16,
+    "uint16_t *": POINTER(c_uint16),
     "int": c_int,
     "bool": c_bool,
     "void": None,

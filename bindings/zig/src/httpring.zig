@@ -57,6 +57,10 @@ pub const Error = error{
     Tls,
     /// The proxy failed or refused the tunnel.
     Proxy,
+    /// Redirects followed past the limit, or back to a URL already requested.
+    TooManyRedirects,
+    /// A redirect from https to plain http was refused.
+    InsecureRedirect,
     /// A code newer than this binding.
     Unknown,
 };
@@ -114,6 +118,8 @@ const code_table = [_]struct { code: u32, err: Error }{
     .{ .code = c.HTTPRING_ERR_TLS_CERTIFICATE, .err = error.TlsCertificate },
     .{ .code = c.HTTPRING_ERR_TLS, .err = error.Tls },
     .{ .code = c.HTTPRING_ERR_PROXY, .err = error.Proxy },
+    .{ .code = c.HTTPRING_ERR_TOO_MANY_REDIRECTS, .err = error.TooManyRedirects },
+    .{ .code = c.HTTPRING_ERR_INSECURE_REDIRECT, .err = error.InsecureRedirect },
 };
 
 /// The error for a non-OK code; unknown codes give `error.Unknown`.
@@ -264,6 +270,14 @@ pub const Options = struct {
     user_agent: ?[:0]const u8 = null,
     default_headers: []const DefaultHeader = &.{},
 
+    // Redirects (followed by the engine; off by default)
+    /// Follow 301/302/303/307/308; credentials are not sent to another origin.
+    follow_redirects: ?bool = null,
+    /// The most redirects followed for one request (default 10).
+    max_redirects: ?u32 = null,
+    /// Allow a redirect from https to plain http (refused by default).
+    redirect_allow_insecure: ?bool = null,
+
     // TLS
     root_store: ?RootStore = null,
     /// CA certificates (PEM text, each item one or more certificates) trusted besides the
@@ -358,6 +372,9 @@ pub const Client = struct {
         if (o.max_body_size) |v| try check(c.httpring_config_set_max_body_size(cfg, v));
         if (o.worker_threads) |v| try check(c.httpring_config_set_worker_threads(cfg, v));
         if (o.wait_drives_io) |v| try check(c.httpring_config_set_wait_drives_io(cfg, v));
+        if (o.follow_redirects) |v| try check(c.httpring_config_set_follow_redirects(cfg, v));
+        if (o.max_redirects) |v| try check(c.httpring_config_set_max_redirects(cfg, v));
+        if (o.redirect_allow_insecure) |v| try check(c.httpring_config_set_redirect_allow_insecure(cfg, v));
         if (o.user_agent) |v| try check(c.httpring_config_set_user_agent(cfg, v.ptr));
         for (o.default_headers) |h| try check(c.httpring_config_add_default_header(cfg, h.name.ptr, h.value.ptr));
 

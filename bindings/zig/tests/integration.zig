@@ -921,3 +921,32 @@ test "TLS options: root store, CA file and PEM, danger_accept_invalid_certs, min
     // Bad TLS material is refused when the client is made.
     try testing.expectError(error.InvalidArgument, Client.init(.{ .ca_pem = &.{"not a certificate"} }));
 }
+
+test "redirects: off by default; followed when on, with the final URL; limit and loop errors" {
+    var buf: [512]u8 = undefined;
+    var final: [512]u8 = undefined;
+    {
+        var client = try Client.init(.{});
+        defer client.deinit();
+        var h = try client.get(try url(&buf, "/redirect/2", .{}));
+        defer h.deinit();
+        const r = try h.waitResponse(10_000);
+        try testing.expectEqual(@as(u16, 302), r.status);
+    }
+    var client = try Client.init(.{ .follow_redirects = true, .max_redirects = 3 });
+    defer client.deinit();
+    var ok = try client.get(try url(&buf, "/redirect/3", .{}));
+    defer ok.deinit();
+    const r = try ok.waitResponse(10_000);
+    try testing.expectEqual(@as(u16, 200), r.status);
+    try testing.expectEqualStrings("redirected", r.body);
+    try testing.expectEqualStrings(try url(&final, "/redirect/0", .{}), r.url);
+
+    var too_many = try client.get(try url(&buf, "/redirect/4", .{}));
+    defer too_many.deinit();
+    try testing.expectError(error.TooManyRedirects, too_many.waitResponse(10_000));
+
+    var looping = try client.get(try url(&buf, "/loop", .{}));
+    defer looping.deinit();
+    try testing.expectError(error.TooManyRedirects, looping.waitResponse(10_000));
+}

@@ -11,7 +11,7 @@ HTTPError
  |    |    +-- ProtocolError: LocalProtocolError, RemoteProtocolError
  |    |    +-- UnsupportedProtocol, ProxyError
  |    |    +-- ResponseTooLarge (httpring: over the client's max_body_size)
- |    +-- DecodingError, TooManyRedirects
+ |    +-- DecodingError, TooManyRedirects (InsecureRedirect)
  |    +-- RequestCancelled (httpring: cancelled through Handle.cancel)
  +-- HTTPStatusError
  +-- ClientClosed (also a RuntimeError, as httpx raises for a closed client)
@@ -156,6 +156,10 @@ class TooManyRedirects(RequestError):
     pass
 
 
+class InsecureRedirect(TooManyRedirects):
+    """A redirect from https to plain http was refused."""
+
+
 class RequestCancelled(RequestError):
     """The request was cancelled before it completed."""
 
@@ -216,6 +220,8 @@ CODE_EXCEPTIONS: Dict[int, Type[Exception]] = {
     _ffi.HTTPRING_ERR_TLS_CERTIFICATE: CertificateError,
     _ffi.HTTPRING_ERR_TLS: TLSError,
     _ffi.HTTPRING_ERR_PROXY: ProxyError,
+    _ffi.HTTPRING_ERR_TOO_MANY_REDIRECTS: TooManyRedirects,
+    _ffi.HTTPRING_ERR_INSECURE_REDIRECT: InsecureRedirect,
 }
 
 _DEFAULT_MESSAGES: Dict[int, str] = {

@@ -63,6 +63,8 @@ HTTPRING_ERR_INTERNAL = 21
 HTTPRING_ERR_TLS_CERTIFICATE = 22
 HTTPRING_ERR_TLS = 23
 HTTPRING_ERR_PROXY = 24
+HTTPRING_ERR_TOO_MANY_REDIRECTS = 25
+HTTPRING_ERR_INSECURE_REDIRECT = 26
 
 # enum httpring_state
 HTTPRING_STATE_PENDING = 0
@@ -304,6 +306,9 @@ _declare("httpring_config_set_min_tls_version", httpring_code, config_p, c_uint3
 _declare("httpring_config_set_http_version", httpring_code, config_p, c_uint32)
 _declare("httpring_config_set_h2c_prior_knowledge", httpring_code, config_p, c_bool)
 _declare("httpring_config_set_wait_drives_io", httpring_code, config_p, c_bool)
+_declare("httpring_config_set_follow_redirects", httpring_code, config_p, c_bool)
+_declare("httpring_config_set_max_redirects", httpring_code, config_p, c_uint32)
+_declare("httpring_config_set_redirect_allow_insecure", httpring_code, config_p, c_bool)
 _declare("httpring_config_add_resolve", httpring_code, config_p, c_char_p, c_uint16, c_char_p)
 _declare("httpring_config_set_dns_cache_ttl_ms", httpring_code, config_p, c_uint64)
 _declare("httpring_config_set_proxy", httpring_code, config_p, c_char_p)
@@ -377,6 +382,19 @@ _declare("httpring_request_set_user_data", httpring_code, request_p, c_uint64)
 _declare("httpring_request_set_timeout_ms", httpring_code, request_p, c_uint64)
 _declare("httpring_request_set_connect_timeout_ms", httpring_code, request_p, c_uint64)
 _declare("httpring_request_set_read_timeout_ms", httpring_code, request_p, c_uint64)
+_declare("httpring_request_set_follow_redirects", httpring_code, request_p, c_bool)
+_declare("httpring_request_set_max_redirects", httpring_code, request_p, c_uint32)
+_declare("httpring_response_redirect_count", httpring_code, client_p, httpring_handle, POINTER(c_size_t))
+_declare(
+    "httpring_response_redirect",
+    httpring_code,
+    client_p,
+    httpring_handle,
+    c_size_t,
+    POINTER(c_uint16),
+    POINTER(c_void_p),
+    POINTER(c_size_t),
+)
 # responses
 _declare(
     "httpring_handle_response",
