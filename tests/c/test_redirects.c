@@ -1,0 +1,124 @@
+/*
+ * Redirects followed by the engine, from C: off by default, on per client or per request,
+ * the hops read back from the handle, the limit and loop errors, and a client's default
+ * Authorization withheld from another origin (here the same server under the name
+ * "localhost" instead of 127.0.0.1: another host, so another origin).
+ */
+#include "check.h"
+
+static char url_buf[512];
+#define URL(path) check_url(url_buf, sizeof url_buf, (path))
+
+/* Waits for h and returns how it ended (HTTPRING_OK for a response). */
+static httpring_code finish(httpring_client *c, httpring_handle h) {
+    httpring_state st = HTTPRING_STATE_PENDING;
+    CHECK_EQ_CODE(httpring_handle_wait(c, h, check_slack_ms(10000), &st), HTTPRING_OK);
+    return httpring_handle_error(c, h);
+}
+
+static int body_has(httpring_client *c, httpring_handle h, const char *needle) {
+    const uint8_t *body = NULL;
+    size_t len = 0;
+    if (httpring_response_body(c, h, &body, &len) != HTTPRING_OK) return 0;
+    char text[4096];
+    size_t n = len < sizeof text - 1 ? len : sizeof text - 1;
+    memcpy(text, body, n);
+    text[n] = 0;
+    return strstr(text, needle) != NULL;
+}
+
+static httpring_client *client(bool follow, uint32_t max, const char *authorization) {
+    httpring_config *cfg = httpring_config_new();
+    CHECK_EQ_CODE(httpring_config_set_follow_redirects(cfg, follow), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_config_set_max_redirects(cfg, max), HTTPRING_OK);
+    if (authorization)
+        CHECK_EQ_CODE(httpring_config_add_default_header(cfg, "Authorization", authorization),
+                      HTTPRING_OK);
+    httpring_client *c = httpring_client_new(cfg);
+    httpring_config_free(cfg);
+    CHECK(c != NULL);
+    return c;
+}
+
+static void test_off_by_default_and_per_request(void) {
+    httpring_client *c = httpring_client_new(NULL);
+    httpring_handle h = 0;
+    CHECK_EQ_CODE(httpring_client_get(c, URL("/redirect/2"), 0, &h), HTTPRING_OK);
+    CHECK_EQ_CODE(finish(c, h), HTTPRING_OK);
+    size_t hops = 99;
+    CHECK_EQ_CODE(httpring_response_redirect_count(c, h, &hops), HTTPRING_OK);
+    CHECK_EQ_INT(hops, 0);
+    CHECK_EQ_CODE(httpring_response_redirect(c, h, 0, NULL, NULL, NULL), HTTPRING_ERR_NOT_FOUND);
+    httpring_handle_free(c, h);
+
+    /* The builder turns it on for one request. */
+    httpring_request *req = httpring_request_new("GET", URL("/redirect/2"));
+    CHECK_EQ_CODE(httpring_request_set_follow_redirects(req, true), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_client_submit(c, req, &h), HTTPRING_OK);
+    CHECK_EQ_CODE(finish(c, h), HTTPRING_OK);
+    CHECK(body_has(c, h, "redirected"));
+    CHECK_EQ_CODE(httpring_response_redirect_count(c, h, &hops), HTTPRING_OK);
+    CHECK_EQ_INT(hops, 2);
+    uint16_t status = 0;
+    const uint8_t *u = NULL;
+    size_t ulen = 0;
+    CHECK_EQ_CODE(httpring_response_redirect(c, h, 1, &status, &u, &ulen), HTTPRING_OK);
+    CHECK_EQ_INT(status, 302);
+    CHECK_EQ_STR(u, ulen, URL("/redirect/1"));
+    httpring_handle_free(c, h);
+    httpring_client_free(c);
+}
+
+static void test_limit_and_loop(void) {
+    httpring_client *c = client(true, 3, NULL);
+    httpring_handle h = 0;
+    CHECK_EQ_CODE(httpring_client_get(c, URL("/redirect/3"), 0, &h), HTTPRING_OK);
+    CHECK_EQ_CODE(finish(c, h), HTTPRING_OK);
+    httpring_handle_free(c, h);
+    CHECK_EQ_CODE(httpring_client_get(c, URL("/redirect/4"), 0, &h), HTTPRING_OK);
+    CHECK_EQ_CODE(finish(c, h), HTTPRING_ERR_TOO_MANY_REDIRECTS);
+    httpring_handle_free(c, h);
+    CHECK_EQ_CODE(httpring_client_get(c, URL("/loop"), 0, &h), HTTPRING_OK);
+    CHECK_EQ_CODE(finish(c, h), HTTPRING_ERR_TOO_MANY_REDIRECTS);
+    char msg[256];
+    httpring_handle_error_message(c, h, msg, sizeof msg, NULL);
+    CHECK(strstr(msg, "loop") != NULL);
+    httpring_handle_free(c, h);
+    /* NULL config or request: an error code, not a crash. */
+    CHECK_EQ_CODE(httpring_config_set_follow_redirects(NULL, true), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_request_set_max_redirects(NULL, 1), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_response_redirect_count(c, 12345, NULL), HTTPRING_ERR_INVALID_HANDLE);
+    httpring_client_free(c);
+}
+
+static void test_default_credentials_stay_home(void) {
+    httpring_client *c = client(true, 10, "Bearer secret");
+    /* Same origin: the default Authorization goes along. */
+    char path[512];
+    httpring_handle h = 0;
+    CHECK_EQ_CODE(httpring_client_get(c, URL("/redirect-to?url=/echo"), 0, &h), HTTPRING_OK);
+    CHECK_EQ_CODE(finish(c, h), HTTPRING_OK);
+    CHECK(body_has(c, h, "\"authorization\": \"Bearer secret\""));
+    httpring_handle_free(c, h);
+
+    /* Another origin: 127.0.0.1 -> localhost on the same port. */
+    const char *base = check_base_url();
+    const char *port = strrchr(base, ':');
+    CHECK(port != NULL);
+    snprintf(path, sizeof path, "/redirect-to?status=307&url=http://localhost%s/echo",
+             port ? port : ":0");
+    CHECK_EQ_CODE(httpring_client_get(c, URL(path), 0, &h), HTTPRING_OK);
+    CHECK_EQ_CODE(finish(c, h), HTTPRING_OK);
+    CHECK(body_has(c, h, "\"host\": \"localhost"));
+    CHECK(!body_has(c, h, "authorization"));
+    CHECK(body_has(c, h, "user-agent"));
+    httpring_handle_free(c, h);
+    httpring_client_free(c);
+}
+
+int main(void) {
+    test_off_by_default_and_per_request();
+    test_limit_and_loop();
+    test_default_credentials_stay_home();
+    return check_summary();
+}
