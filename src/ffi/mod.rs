@@ -17,6 +17,8 @@ mod ptr;
 mod registry;
 mod request;
 mod response;
+mod sized;
+mod version;
 
 pub use client::*;
 pub use code::*;
@@ -24,3 +26,4 @@ pub use config::*;
 pub use handle::*;
 pub use request::*;
 pub use response::*;
+pub use version::*;
