@@ -29,7 +29,7 @@
  *     httpring_completion done[64] = { HTTPRING_STRUCT_INIT(httpring_completion) };
  * (the rest is zeroed) or set `x.struct_size = sizeof x;` by hand. */
 #if defined(__cplusplus)
-#define HTTPRING_STRUCT_INIT(type) { sizeof(type) }
+#define HTTPRING_STRUCT_INIT(type) ([] { type s_{}; s_.struct_size = sizeof(type); return s_; }())
 #else
 #define HTTPRING_STRUCT_INIT(type) { .struct_size = sizeof(type) }
 #endif
