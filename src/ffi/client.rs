@@ -218,7 +218,7 @@ pub unsafe extern "C" fn httpring_client_set_callback(
 
 /// A client's counters, filled by `httpring_client_stats`. Set `struct_size` first.
 #[repr(C)]
-#[derive(Copy, Clone, Debug, Default)]
+#[derive(Copy, Clone, Debug)]
 pub struct httpring_stats {
     /// `sizeof(httpring_stats)` as the caller was compiled (see docs/ABI.md).
     pub struct_size: u32,
@@ -233,6 +233,19 @@ pub struct httpring_stats {
 }
 
 super::sized::caller_sized_v1!(httpring_stats, httpring_request_spec);
+
+/// For Rust callers: zeroed, with `struct_size` set.
+impl Default for httpring_stats {
+    fn default() -> Self {
+        httpring_stats {
+            struct_size: std::mem::size_of::<httpring_stats>() as u32,
+            live_handles: 0,
+            pooled_connections: 0,
+            connections_opened: 0,
+            dns_lookups: 0,
+        }
+    }
+}
 
 /// Fills `*out` with the client's counters. `out->struct_size` must be set (else
 /// `HTTPRING_ERR_INVALID_ARGUMENT`, nothing written).
@@ -386,6 +399,16 @@ impl httpring_request_spec {
         connect_timeout_ms: -1,
         read_timeout_ms: -1,
     };
+}
+
+/// For Rust callers: a GET of no URL yet with the client's timeouts, `struct_size` set.
+impl Default for httpring_request_spec {
+    fn default() -> Self {
+        httpring_request_spec {
+            struct_size: std::mem::size_of::<httpring_request_spec>() as u32,
+            ..Self::DEFAULT
+        }
+    }
 }
 
 /// Builds an engine request from a spec; the first invalid field is reported by submit.

@@ -47,6 +47,19 @@ pub struct httpring_completion {
 
 super::sized::caller_sized_v1!(httpring_completion);
 
+/// For Rust callers: zeroed, with `struct_size` set.
+impl Default for httpring_completion {
+    fn default() -> Self {
+        httpring_completion {
+            struct_size: std::mem::size_of::<httpring_completion>() as u32,
+            handle: 0,
+            user_data: 0,
+            code: HTTPRING_OK,
+            status: 0,
+        }
+    }
+}
+
 pub(crate) fn completion_to_c(c: &Completion) -> httpring_completion {
     httpring_completion {
         struct_size: std::mem::size_of::<httpring_completion>() as u32,

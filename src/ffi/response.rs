@@ -90,6 +90,43 @@ pub struct httpring_result {
 
 super::sized::caller_sized_v1!(httpring_response, httpring_result);
 
+/// For Rust callers: zeroed, with `struct_size` set.
+impl Default for httpring_response {
+    fn default() -> Self {
+        httpring_response {
+            struct_size: std::mem::size_of::<httpring_response>() as u32,
+            status: 0,
+            version: httpring_http_version::HTTPRING_HTTP_UNKNOWN,
+            body: std::ptr::null(),
+            body_len: 0,
+            header_count: 0,
+            url: std::ptr::null(),
+            url_len: 0,
+            elapsed_us: 0,
+        }
+    }
+}
+
+/// For Rust callers: zeroed, with `struct_size` set.
+impl Default for httpring_result {
+    fn default() -> Self {
+        httpring_result {
+            struct_size: std::mem::size_of::<httpring_result>() as u32,
+            code: HTTPRING_OK,
+            status: 0,
+            version: httpring_http_version::HTTPRING_HTTP_UNKNOWN,
+            body: std::ptr::null(),
+            body_len: 0,
+            header_count: 0,
+            url: std::ptr::null(),
+            url_len: 0,
+            elapsed_us: 0,
+            headers: std::ptr::null(),
+            headers_len: 0,
+        }
+    }
+}
+
 fn version_to_c(v: Version) -> httpring_http_version {
     match v {
         Version::HTTP_10 => httpring_http_version::HTTPRING_HTTP_1_0,
@@ -138,20 +175,7 @@ pub unsafe extern "C" fn httpring_handles_read(
             0
         };
         for (i, &h) in handles.iter().enumerate() {
-            let mut item = httpring_result {
-                struct_size: 0,
-                code: HTTPRING_OK,
-                status: 0,
-                version: httpring_http_version::HTTPRING_HTTP_UNKNOWN,
-                body: std::ptr::null(),
-                body_len: 0,
-                header_count: 0,
-                url: std::ptr::null(),
-                url_len: 0,
-                elapsed_us: 0,
-                headers: std::ptr::null(),
-                headers_len: 0,
-            };
+            let mut item = httpring_result::default();
             match c.exchange(handle(h)) {
                 Err(e) => item.code = e.into(),
                 Ok(ex) => match ex.outcome() {
