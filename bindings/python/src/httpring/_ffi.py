@@ -215,17 +215,14 @@ STRUCTS = (
     httpring_result,
 )
 
-_S = Any
-
-
-def new(cls: _S) -> Any:
+def new(cls: Any) -> Any:
     """One caller-allocated struct with struct_size set."""
     out = cls()
     out.struct_size = ctypes.sizeof(cls)
     return out
 
 
-def new_array(cls: _S, n: int) -> Any:
+def new_array(cls: Any, n: int) -> Any:
     """An array of n structs; element 0's struct_size (the stride) is set."""
     out = (cls * n)()
     if n:
