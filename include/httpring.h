@@ -15,6 +15,40 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
+/* The version of this header (from Cargo.toml); httpring_version_num() gives the loaded
+ * library's, as HTTPRING_VERSION_NUM: (major << 16) | (minor << 8) | patch. */
+#define HTTPRING_VERSION_MAJOR 0
+#define HTTPRING_VERSION_MINOR 1
+#define HTTPRING_VERSION_PATCH 0
+#define HTTPRING_VERSION_NUM 0x000100
+
+/* Structs the caller allocates start with `uint32_t struct_size`, set to sizeof(the struct)
+ * as the program was compiled; the library then reads and writes only the fields that fit
+ * (docs/ABI.md). For arrays, element 0's struct_size is the stride. Declare them with
+ *     httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
+ *     httpring_completion done[64] = { HTTPRING_STRUCT_INIT(httpring_completion) };
+ * (the rest is zeroed) or set `x.struct_size = sizeof x;` by hand. */
+#if defined(__cplusplus)
+#define HTTPRING_STRUCT_INIT(type) ([] { type s_{}; s_.struct_size = sizeof(type); return s_; }())
+#else
+#define HTTPRING_STRUCT_INIT(type) { .struct_size = sizeof(type) }
+#endif
+
+
+// `httpring_features`: https:// URLs (rustls).
+#define HTTPRING_FEATURE_TLS 1
+
+// `httpring_features`: HTTP/2, by ALPN over TLS or h2c with prior knowledge.
+#define HTTPRING_FEATURE_HTTP2 2
+
+// `httpring_features`: HTTP proxies (`http://`; CONNECT for https).
+#define HTTPRING_FEATURE_PROXY 4
+
+// `httpring_features`: SOCKS5 proxies (`socks5://`, `socks5h://`).
+#define HTTPRING_FEATURE_SOCKS 8
+
+// `httpring_features`: requests over a Unix domain socket (`httpring_config_set_unix_socket`).
+#define HTTPRING_FEATURE_UNIX_SOCKETS 16
 
 // The result of a call, or how a request ended. Values are stable across releases:
 // new codes are only ever appended.
@@ -158,11 +192,11 @@ enum httpring_http_version_pref
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
   // HTTP/2 when TLS negotiates it by ALPN, else HTTP/1.1 (default).
-  HTTPRING_VERSION_NEGOTIATE = 0,
+  HTTPRING_HTTP_PREF_NEGOTIATE = 0,
   // HTTP/1.1 only.
-  HTTPRING_VERSION_HTTP1_ONLY = 1,
+  HTTPRING_HTTP_PREF_HTTP1_ONLY = 1,
   // HTTP/2 only: ALPN offers only h2, and http:// URLs use h2c prior knowledge.
-  HTTPRING_VERSION_HTTP2_ONLY = 2,
+  HTTPRING_HTTP_PREF_HTTP2_ONLY = 2,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -191,8 +225,14 @@ typedef struct httpring_request httpring_request;
 // a freed, stale or foreign handle yields an error code, never a crash.
 typedef uint64_t httpring_handle;
 
-// One finished request, as reported by `httpring_client_drain` and the callback.
+// One finished request, as reported by `httpring_client_drain`, `_wait_drain` and the
+// callback. Before draining, set element 0's `struct_size` to `sizeof(httpring_completion)`
+// (`HTTPRING_STRUCT_INIT`); the library uses it as the array's stride and writes it into
+// every element it fills. In the callback, `struct_size` is the library's own size: check
+// it before reading a field newer than your header's version 1.
 typedef struct httpring_completion {
+  // `sizeof(httpring_completion)` as the caller was compiled (see docs/ABI.md).
+  uint32_t struct_size;
   httpring_handle handle;
   // The token given at submit.
   uint64_t user_data;
@@ -209,8 +249,10 @@ typedef struct httpring_completion {
 // read in it. It also runs for requests freed while pending (their handle is then gone).
 typedef void (*httpring_completion_cb)(void *ctx, const struct httpring_completion *completion);
 
-// A client's counters, filled by `httpring_client_stats`.
+// A client's counters, filled by `httpring_client_stats`. Set `struct_size` first.
 typedef struct httpring_stats {
+  // `sizeof(httpring_stats)` as the caller was compiled (see docs/ABI.md).
+  uint32_t struct_size;
   // Handles not yet freed.
   size_t live_handles;
   // Idle HTTP/1.1 connections plus shared HTTP/2 connections in the pool.
@@ -221,7 +263,8 @@ typedef struct httpring_stats {
   size_t dns_lookups;
 } httpring_stats;
 
-// One request header for `httpring_client_send`: bytes with explicit lengths.
+// One request header for `httpring_client_send` and `httpring_request_spec`: bytes with
+// explicit lengths. Frozen: this pair will never grow (it has no `struct_size`).
 typedef struct httpring_header {
   const uint8_t *name;
   size_t name_len;
@@ -230,8 +273,10 @@ typedef struct httpring_header {
 } httpring_header;
 
 // One request for `httpring_client_send_many`. Everything it points to is copied before
-// the call returns.
+// the call returns. Set element 0's `struct_size` (it is the array's stride).
 typedef struct httpring_request_spec {
+  // `sizeof(httpring_request_spec)` as the caller was compiled (see docs/ABI.md).
+  uint32_t struct_size;
   // NULL means GET.
   const char *method;
   const char *url;
@@ -250,9 +295,37 @@ typedef struct httpring_request_spec {
   int64_t read_timeout_ms;
 } httpring_request_spec;
 
+// One handle's outcome, filled by `httpring_handles_read`: `httpring_response`'s fields
+// side by side with the code and the raw header block (not an embedded
+// `httpring_response`, so each of the two structs can grow on its own). Set element 0's
+// `struct_size` (it is the array's stride).
+typedef struct httpring_result {
+  // `sizeof(httpring_result)` as the caller was compiled (see docs/ABI.md).
+  uint32_t struct_size;
+  // `HTTPRING_OK` (a response arrived: the fields below are set), `HTTPRING_PENDING`, the
+  // request's error code, or a handle error (`HTTPRING_ERR_INVALID_HANDLE`, ...). The
+  // fields below are zero unless it is `HTTPRING_OK`.
+  httpring_code code;
+  // As in `httpring_response`.
+  uint16_t status;
+  httpring_http_version version;
+  const uint8_t *body;
+  size_t body_len;
+  size_t header_count;
+  const uint8_t *url;
+  size_t url_len;
+  uint64_t elapsed_us;
+  // The header block of `httpring_response_headers_raw`.
+  const uint8_t *headers;
+  size_t headers_len;
+} httpring_result;
+
 // A summary of a response, filled by `httpring_handle_response`. The pointers borrow from
-// the handle and are valid until it is freed; `body` is not NUL-terminated.
+// the handle and are valid until it is freed; `body` is not NUL-terminated. Set
+// `struct_size` first (`HTTPRING_STRUCT_INIT`).
 typedef struct httpring_response {
+  // `sizeof(httpring_response)` as the caller was compiled (see docs/ABI.md).
+  uint32_t struct_size;
   uint16_t status;
   httpring_http_version version;
   const uint8_t *body;
@@ -265,18 +338,6 @@ typedef struct httpring_response {
   // From submit to the last body byte, in microseconds.
   uint64_t elapsed_us;
 } httpring_response;
-
-// One handle's outcome, filled by `httpring_handles_read`.
-typedef struct httpring_result {
-  // `HTTPRING_OK` (a response arrived: the fields below are set), `HTTPRING_PENDING`, the
-  // request's error code, or a handle error (`HTTPRING_ERR_INVALID_HANDLE`, ...).
-  httpring_code code;
-  // As `httpring_handle_response` fills it; zeroed unless `code` is `HTTPRING_OK`.
-  struct httpring_response response;
-  // The header block of `httpring_response_headers_raw`; NULL/0 unless `code` is OK.
-  const uint8_t *headers;
-  size_t headers_len;
-} httpring_result;
 
 #ifdef __cplusplus
 extern "C" {
@@ -307,10 +368,13 @@ int httpring_client_fd(const struct httpring_client *client);
 
 // Moves up to `cap` completions into `out` and stores how many in `*count`. Each completed
 // request appears once (handles freed before being drained are skipped). Works with or
-// without the fd; call it until it returns fewer than `cap`.
+// without the fd; call it until it returns fewer than `cap`. When `cap` > 0, `out[0].struct_size`
+// must be `sizeof(httpring_completion)` (it is the stride of `out`); a missing or too small
+// one is `HTTPRING_ERR_INVALID_ARGUMENT`, and then nothing is drained or written.
 //
 // # Safety
-// `out` is valid for writes of `cap` items; `count` is valid for a write.
+// `out` is valid for writes of `cap` structs of `out[0].struct_size` bytes; `count` is valid
+// for a write.
 httpring_code httpring_client_drain(const struct httpring_client *client,
                                     struct httpring_completion *out,
                                     size_t cap,
@@ -325,7 +389,8 @@ httpring_code httpring_client_drain(const struct httpring_client *client,
 // `min_complete`) lets one wake-up carry more completions.
 //
 // # Safety
-// `out` is valid for writes of `cap` items (`cap` > 0); `count` is valid for a write.
+// `out` is valid for writes of `cap` structs of `out[0].struct_size` bytes (`cap` > 0);
+// `count` is valid for a write.
 httpring_code httpring_client_wait_drain(const struct httpring_client *client,
                                          struct httpring_completion *out,
                                          size_t cap,
@@ -345,10 +410,11 @@ httpring_code httpring_client_set_callback(const struct httpring_client *client,
                                            httpring_completion_cb cb,
                                            void *ctx);
 
-// Fills `*out` with the client's counters.
+// Fills `*out` with the client's counters. `out->struct_size` must be set (else
+// `HTTPRING_ERR_INVALID_ARGUMENT`, nothing written).
 //
 // # Safety
-// `out` is valid for a write.
+// `out` is valid for a write of `out->struct_size` bytes.
 httpring_code httpring_client_stats(const struct httpring_client *client,
                                     struct httpring_stats *out);
 
@@ -389,10 +455,12 @@ httpring_code httpring_client_send(const struct httpring_client *client,
 // `handles[i]` receives request i's handle, or 0 if it was refused; `codes` (may be NULL)
 // receives each request's submit code. Returns `HTTPRING_OK` if every request was
 // accepted, else the first refusal's code. Accepted requests run either way.
+// `reqs[0].struct_size` is the stride of `reqs`: a missing or too small one is
+// `HTTPRING_ERR_INVALID_ARGUMENT`, with nothing submitted or written.
 //
 // # Safety
-// `reqs` is valid for `n` specs whose pointers are valid as documented; `handles` (and
-// `codes`, unless NULL) are valid for `n` writes.
+// `reqs` is valid for `n` specs of `reqs[0].struct_size` bytes whose pointers are valid
+// as documented; `handles` (and `codes`, unless NULL) are valid for `n` writes.
 httpring_code httpring_client_send_many(const struct httpring_client *client,
                                         const struct httpring_request_spec *reqs,
                                         size_t n,
@@ -434,9 +502,6 @@ httpring_code httpring_client_post_json(const struct httpring_client *client,
 // The name of a code, e.g. "HTTPRING_ERR_DNS". Never NULL: unknown values give
 // "HTTPRING_UNKNOWN". The string is static; do not free it.
 const char *httpring_error_name(uint32_t code);
-
-// The library version, e.g. "0.1.0". Static; do not free.
-const char *httpring_version(void);
 
 // A config with the defaults: connect timeout 10 s, read timeout 30 s, no total timeout,
 // pool idle timeout 90 s, 256 idle connections per host, 1 GiB body limit, one worker
@@ -862,10 +927,12 @@ httpring_code httpring_request_set_read_timeout_ms(struct httpring_request *req,
 // Reads `n` handles' outcomes in one call (what `httpring_handle_response` plus
 // `httpring_response_headers_raw` give for each), for bindings that pay per call. Every
 // handle gets its own `code` in `out[i]`; the pointers borrow from that handle until it is
-// freed. Returns `HTTPRING_OK` unless the arguments themselves are bad.
+// freed. Returns `HTTPRING_OK` unless the arguments themselves are bad (among them
+// `out[0].struct_size`, the stride of `out`, when missing or too small: then nothing is
+// written).
 //
 // # Safety
-// `handles` is valid for `n` items and `out` for `n` writes.
+// `handles` is valid for `n` items and `out` for `n` writes of `out[0].struct_size` bytes.
 httpring_code httpring_handles_read(const struct httpring_client *client,
                                     const httpring_handle *handles,
                                     size_t n,
@@ -873,9 +940,11 @@ httpring_code httpring_handles_read(const struct httpring_client *client,
 
 // Fills `*out` for a completed request. Returns `HTTPRING_PENDING` if it is still running
 // and the request's error code if it failed (then `*out` is untouched).
+// `out->struct_size` must be set: a missing or too small one is
+// `HTTPRING_ERR_INVALID_ARGUMENT` (checked first; nothing written).
 //
 // # Safety
-// `out` is valid for a write.
+// `out` is valid for a write of `out->struct_size` bytes.
 httpring_code httpring_handle_response(const struct httpring_client *client,
                                        httpring_handle h,
                                        struct httpring_response *out);
@@ -923,6 +992,18 @@ httpring_code httpring_response_headers_raw(const struct httpring_client *client
                                             httpring_handle h,
                                             const uint8_t **data,
                                             size_t *len);
+
+// The library version, e.g. "0.1.0". Static; do not free.
+const char *httpring_version(void);
+
+// The loaded library's version as `(major << 16) | (minor << 8) | patch`: compare it with
+// `HTTPRING_VERSION_NUM`, the version of the header a program was compiled with. A
+// library with the same major version runs programs built against any older header.
+uint32_t httpring_version_num(void);
+
+// The features this build of the library has, as `HTTPRING_FEATURE_*` bits. Bits are only
+// ever added; an unknown bit means a feature newer than your header.
+uint64_t httpring_features(void);
 
 #ifdef __cplusplus
 }  // extern "C"

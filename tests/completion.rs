@@ -62,12 +62,7 @@ fn wait_any_returns_the_first_to_finish_and_wait_all_joins() {
 
 /// Drains everything currently queued.
 fn drain(c: &Client, into: &mut Vec<httpring_completion>) -> usize {
-    let mut buf = [httpring_completion {
-        handle: 0,
-        user_data: 0,
-        code: HTTPRING_OK,
-        status: 0,
-    }; 128];
+    let mut buf = [httpring_completion::default(); 128];
     let mut total = 0;
     loop {
         let mut n = 0;
@@ -269,6 +264,7 @@ fn send_many_submits_a_batch_and_reports_each_refusal() {
     };
     let spec =
         |url: *const std::ffi::c_char, ud: u64, h: *const httpring_header| httpring_request_spec {
+            struct_size: std::mem::size_of::<httpring_request_spec>() as u32,
             method: if ud % 2 == 0 {
                 std::ptr::null()
             } else {
@@ -380,9 +376,9 @@ fn a_freed_request_leaves_nothing_behind_for_the_next() {
         );
         assert_eq!(state, httpring_state::HTTPRING_STATE_PENDING, "request {i}");
         assert_eq!(c.error(h), HTTPRING_PENDING, "request {i}");
-        let mut r = std::mem::MaybeUninit::<httpring_response>::uninit();
+        let mut r = httpring_response::default();
         assert_eq!(
-            unsafe { httpring_handle_response(c.0, h, r.as_mut_ptr()) },
+            unsafe { httpring_handle_response(c.0, h, &mut r) },
             HTTPRING_PENDING
         );
         let mut ud = 0;

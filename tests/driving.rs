@@ -147,7 +147,7 @@ fn drain_sees_completions_made_by_a_driving_waiter() {
         handles.push(c.get_ud(&srv.url("/hello"), i));
     }
     let mut seen = std::collections::HashSet::new();
-    let mut buf: Vec<httpring_completion> = vec![unsafe { std::mem::zeroed() }; 64];
+    let mut buf: Vec<httpring_completion> = vec![httpring_completion::default(); 64];
     let t = Instant::now();
     while (seen.len() as u64) < n {
         assert!(ms_since(t) < 20_000, "only {} of {n} drained", seen.len());
@@ -211,7 +211,7 @@ fn wait_drain_collects_every_completion_once() {
                 HTTPRING_OK
             );
         });
-        let mut buf: Vec<httpring_completion> = vec![unsafe { std::mem::zeroed() }; 32];
+        let mut buf: Vec<httpring_completion> = vec![httpring_completion::default(); 32];
         let mut got = usize::MAX;
         // Nothing in flight: a short wait times out empty.
         let t = Instant::now();
@@ -320,7 +320,7 @@ fn freeing_the_client_ends_a_wait_drain_for_more() {
         let h = c.get(&srv.url("/stall"));
         let ptr = c.0 as usize;
         let waiter = std::thread::spawn(move || {
-            let mut buf: Vec<httpring_completion> = vec![unsafe { std::mem::zeroed() }; 16];
+            let mut buf: Vec<httpring_completion> = vec![httpring_completion::default(); 16];
             let mut got = usize::MAX;
             let t = Instant::now();
             let code = unsafe {

@@ -183,7 +183,7 @@ fn connection_refused() {
     assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
     assert_eq!(c.error(h), HTTPRING_ERR_CONNECT_REFUSED);
     assert!(c.message(h).contains("refused"), "{}", c.message(h));
-    let mut r = unsafe { std::mem::zeroed() };
+    let mut r = httpring_response::default();
     assert_eq!(
         unsafe { httpring_handle_response(c.0, h, &mut r) },
         HTTPRING_ERR_CONNECT_REFUSED
@@ -420,7 +420,7 @@ fn handles_are_checked_double_free_stale_foreign() {
     // Double free and use after free.
     assert_eq!(a.free(h), HTTPRING_ERR_INVALID_HANDLE);
     assert_eq!(httpring_handle_cancel(a.0, h), HTTPRING_ERR_INVALID_HANDLE);
-    let mut r = unsafe { std::mem::zeroed() };
+    let mut r = httpring_response::default();
     assert_eq!(
         unsafe { httpring_handle_response(a.0, h, &mut r) },
         HTTPRING_ERR_INVALID_HANDLE
@@ -445,7 +445,7 @@ fn pending_accessors_and_freed_clients() {
     let srv = TestServer::start();
     let c = Client::new();
     let h = c.get(&srv.url("/stall"));
-    let mut r = unsafe { std::mem::zeroed() };
+    let mut r = httpring_response::default();
     assert_eq!(
         unsafe { httpring_handle_response(c.0, h, &mut r) },
         HTTPRING_PENDING

@@ -310,30 +310,25 @@ fn handles_read_reports_each_handle() {
     c.wait(freed);
     assert_eq!(c.free(freed), httpring_code::HTTPRING_OK);
     let hs = [ok, missing, refused, pending, freed];
-    let mut out: Vec<httpring_result> = (0..hs.len())
-        .map(|_| unsafe { std::mem::zeroed() })
-        .collect();
+    let mut out = vec![httpring_result::default(); hs.len()];
     assert_eq!(
         unsafe { httpring_handles_read(c.0, hs.as_ptr(), hs.len(), out.as_mut_ptr()) },
         httpring_code::HTTPRING_OK
     );
     let text = |p: *const u8, n: usize| unsafe { std::slice::from_raw_parts(p, n) }.to_vec();
     assert_eq!(out[0].code, httpring_code::HTTPRING_OK);
-    assert_eq!(out[0].response.status, 200);
-    assert_eq!(
-        text(out[0].response.body, out[0].response.body_len),
-        c.body(ok)
-    );
+    assert_eq!(out[0].status, 200);
+    assert_eq!(text(out[0].body, out[0].body_len), c.body(ok));
     let block = String::from_utf8(text(out[0].headers, out[0].headers_len)).unwrap();
     assert!(block.contains("content-length: "), "{block}");
     assert_eq!(
-        text(out[0].response.url, out[0].response.url_len),
+        text(out[0].url, out[0].url_len),
         srv.url("/hello").into_bytes()
     );
     assert_eq!(out[1].code, httpring_code::HTTPRING_OK);
-    assert_eq!(out[1].response.status, 404);
+    assert_eq!(out[1].status, 404);
     assert_eq!(out[2].code, httpring_code::HTTPRING_ERR_CONNECT_REFUSED);
-    assert!(out[2].response.body.is_null() && out[2].headers.is_null());
+    assert!(out[2].body.is_null() && out[2].headers.is_null());
     assert_eq!(out[3].code, httpring_code::HTTPRING_PENDING);
     assert_eq!(out[4].code, httpring_code::HTTPRING_ERR_INVALID_HANDLE);
     // Bad arguments.

@@ -307,7 +307,7 @@ fn http2_over_tls_multiplexes_200_requests_on_one_connection() {
             unsafe {
                 httpring_config_set_http_version(
                     cfg,
-                    httpring_http_version_pref::HTTPRING_VERSION_HTTP1_ONLY as u32,
+                    httpring_http_version_pref::HTTPRING_HTTP_PREF_HTTP1_ONLY as u32,
                 )
             },
             HTTPRING_OK

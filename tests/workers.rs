@@ -166,12 +166,7 @@ fn many_requests_with_cancels_complete_exactly_once() {
             unsafe { libc::poll(&mut p, 1, 10_000) } > 0,
             "no completion in 10 s"
         );
-        let blank = httpring_completion {
-            handle: 0,
-            user_data: 0,
-            code: HTTPRING_OK,
-            status: 0,
-        };
+        let blank = httpring_completion::default();
         let mut out = [blank; 128];
         let mut n = 0;
         assert_eq!(

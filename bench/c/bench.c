@@ -112,7 +112,8 @@ static void submit_batch(httpring_client *c, long first, long count) {
     static httpring_request_spec specs[256];
     static httpring_handle handles[256];
     for (long k = 0; k < count; k++) {
-        specs[k] = (httpring_request_spec){.url = url_at(first + k), .user_data = (uint64_t)(first + k),
+        specs[k] = (httpring_request_spec){.struct_size = sizeof(httpring_request_spec),
+                                           .url = url_at(first + k), .user_data = (uint64_t)(first + k),
                                            .timeout_ms = -1, .connect_timeout_ms = -1, .read_timeout_ms = -1};
     }
     httpring_code rc = httpring_client_send_many(c, specs, (size_t)count, handles, NULL);
@@ -154,7 +155,8 @@ static int run_concurrent(httpring_client *c, long inflight, long total, const c
     const char *min_env = getenv("HTTPRING_BENCH_MIN");
     long min_batch = min_env ? atol(min_env) : (inflight > 1 ? inflight / 2 : 1);
     int fd = loop && strcmp(loop, "wait") == 0 ? -1 : httpring_client_fd(c);
-    httpring_completion done[256];
+    httpring_completion done[256] = { HTTPRING_STRUCT_INIT(httpring_completion) };
+    httpring_response r = HTTPRING_STRUCT_INIT(httpring_response); /* reused: the library keeps struct_size */
     long submitted = 0, completed = 0, wakeups = 0, failed = 0;
     uint64_t bytes = 0;
     if (inflight > total) inflight = total;
@@ -197,7 +199,6 @@ static int run_concurrent(httpring_client *c, long inflight, long total, const c
             for (size_t i = 0; i < n; i++) {
                 if (done[i].code != HTTPRING_OK || done[i].status != 200) note_failure(c, &done[i], &failed);
                 else if (mode[0] == 'b') {
-                    httpring_response r;
                     httpring_handle_response(c, done[i].handle, &r);
                     bytes += r.body_len;
                 }
@@ -236,7 +237,7 @@ static int run_latency(httpring_client *c, long total) {
         if (rc != HTTPRING_OK) die("submit", rc);
         httpring_handle_wait(c, h, -1, &st);
         if (st != HTTPRING_STATE_DONE) {
-            httpring_completion d = {h, 0, httpring_handle_error(c, h), 0};
+            httpring_completion d = {.struct_size = sizeof d, .handle = h, .code = httpring_handle_error(c, h)};
             note_failure(c, &d, &failed);
             return 1;
         }

@@ -89,7 +89,7 @@ int main(int argc, char **argv) {
         httpring_handle h = pending[k];
         int i = index_of[k];
         double at = now_ms() - t0;
-        httpring_response r;
+        httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
         rc = httpring_handle_response(client, h, &r);
         if (rc == HTTPRING_OK) {
             double ms = r.elapsed_us / 1000.0;

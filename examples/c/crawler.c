@@ -235,7 +235,7 @@ static void extract_links(struct crawl *cr, const char *page_url, const uint8_t 
 
 /* Records the outcome of the request for urls[index] and follows its links. */
 static void handle_page(struct crawl *cr, httpring_client *client, httpring_handle h, int index) {
-    httpring_response r;
+    httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
     httpring_code rc = httpring_handle_response(client, h, &r);
     if (rc != HTTPRING_OK) {
         char msg[256];
@@ -263,7 +263,7 @@ static int crawl_concurrent(struct crawl *cr, int concurrency) {
     if (!client) return -1;
     int fd = httpring_client_fd(client);
     int next = 0, inflight = 0, status = 0;
-    httpring_completion done[64];
+    httpring_completion done[64] = { HTTPRING_STRUCT_INIT(httpring_completion) };
     while (next < cr->count || inflight > 0) {
         while (inflight < concurrency && next < cr->count) {
             httpring_handle h;

@@ -10,6 +10,7 @@ use super::handle::{completion_to_c, httpring_completion, httpring_handle};
 use super::ptr::{bytes, c_str, guard, guard_code, need, put, slice};
 use super::registry;
 use super::request::httpring_request;
+use super::sized::{read_at, struct_size, write_at};
 use crate::{millis, Client, Completion, Config, Handle, Request, UrlCache};
 
 /// A client: a connection pool and a background runtime. Safe to use from any number of
@@ -27,7 +28,8 @@ pub struct httpring_client {
 pub type httpring_completion_cb =
     Option<unsafe extern "C" fn(ctx: *mut c_void, completion: *const httpring_completion)>;
 
-/// One request header for `httpring_client_send`: bytes with explicit lengths.
+/// One request header for `httpring_client_send` and `httpring_request_spec`: bytes with
+/// explicit lengths. Frozen: this pair will never grow (it has no `struct_size`).
 #[repr(C)]
 pub struct httpring_header {
     pub name: *const u8,
@@ -97,10 +99,13 @@ pub extern "C" fn httpring_client_fd(client: *const httpring_client) -> c_int {
 
 /// Moves up to `cap` completions into `out` and stores how many in `*count`. Each completed
 /// request appears once (handles freed before being drained are skipped). Works with or
-/// without the fd; call it until it returns fewer than `cap`.
+/// without the fd; call it until it returns fewer than `cap`. When `cap` > 0, `out[0].struct_size`
+/// must be `sizeof(httpring_completion)` (it is the stride of `out`); a missing or too small
+/// one is `HTTPRING_ERR_INVALID_ARGUMENT`, and then nothing is drained or written.
 ///
 /// # Safety
-/// `out` is valid for writes of `cap` items; `count` is valid for a write.
+/// `out` is valid for writes of `cap` structs of `out[0].struct_size` bytes; `count` is valid
+/// for a write.
 #[no_mangle]
 pub unsafe extern "C" fn httpring_client_drain(
     client: *const httpring_client,
@@ -120,7 +125,8 @@ pub unsafe extern "C" fn httpring_client_drain(
 /// `min_complete`) lets one wake-up carry more completions.
 ///
 /// # Safety
-/// `out` is valid for writes of `cap` items (`cap` > 0); `count` is valid for a write.
+/// `out` is valid for writes of `cap` structs of `out[0].struct_size` bytes (`cap` > 0);
+/// `count` is valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn httpring_client_wait_drain(
     client: *const httpring_client,
@@ -151,17 +157,20 @@ unsafe fn drain_into(
     wait: Option<(usize, Option<std::time::Duration>)>,
 ) -> Result<httpring_code, httpring_code> {
     let count = need(count)?;
-    if cap > 0 {
-        need(out)?;
-    }
+    // Checked before anything is taken from the queue: a refused call loses no completion.
+    let size = if cap > 0 {
+        unsafe { struct_size(out, cap)? }
+    } else {
+        0
+    };
     let mut got: Vec<Completion> = Vec::with_capacity(cap.min(1024));
     match wait {
         None => c.drain(&mut got, cap),
         Some((min, limit)) => c.wait_drain(&mut got, cap, min, limit),
     }
     for (i, item) in got.iter().enumerate() {
-        // SAFETY: i < cap and the caller gave room for cap items.
-        unsafe { out.add(i).write(completion_to_c(item)) };
+        // SAFETY: i < cap and the caller gave room for cap structs of `size` bytes.
+        unsafe { write_at(out, i, size, completion_to_c(item)) };
     }
     unsafe { put(count, got.len()) };
     Ok(HTTPRING_OK)
@@ -207,10 +216,12 @@ pub unsafe extern "C" fn httpring_client_set_callback(
     })
 }
 
-/// A client's counters, filled by `httpring_client_stats`.
+/// A client's counters, filled by `httpring_client_stats`. Set `struct_size` first.
 #[repr(C)]
-#[derive(Copy, Clone, Debug, Default)]
+#[derive(Copy, Clone, Debug)]
 pub struct httpring_stats {
+    /// `sizeof(httpring_stats)` as the caller was compiled (see docs/ABI.md).
+    pub struct_size: u32,
     /// Handles not yet freed.
     pub live_handles: usize,
     /// Idle HTTP/1.1 connections plus shared HTTP/2 connections in the pool.
@@ -221,29 +232,42 @@ pub struct httpring_stats {
     pub dns_lookups: usize,
 }
 
-/// Fills `*out` with the client's counters.
+super::sized::caller_sized_v1!(httpring_stats, httpring_request_spec);
+
+/// For Rust callers: zeroed, with `struct_size` set.
+impl Default for httpring_stats {
+    fn default() -> Self {
+        httpring_stats {
+            struct_size: std::mem::size_of::<httpring_stats>() as u32,
+            live_handles: 0,
+            pooled_connections: 0,
+            connections_opened: 0,
+            dns_lookups: 0,
+        }
+    }
+}
+
+/// Fills `*out` with the client's counters. `out->struct_size` must be set (else
+/// `HTTPRING_ERR_INVALID_ARGUMENT`, nothing written).
 ///
 /// # Safety
-/// `out` is valid for a write.
+/// `out` is valid for a write of `out->struct_size` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn httpring_client_stats(
     client: *const httpring_client,
     out: *mut httpring_stats,
 ) -> httpring_code {
     client_do(client, |c| {
-        let out = need(out)?;
+        let size = unsafe { struct_size(out, 1)? };
         let s = c.stats();
-        unsafe {
-            put(
-                out,
-                httpring_stats {
-                    live_handles: s.live_handles,
-                    pooled_connections: s.idle_connections,
-                    connections_opened: s.connections_opened,
-                    dns_lookups: s.dns_lookups,
-                },
-            )
+        let stats = httpring_stats {
+            struct_size: 0,
+            live_handles: s.live_handles,
+            pooled_connections: s.idle_connections,
+            connections_opened: s.connections_opened,
+            dns_lookups: s.dns_lookups,
         };
+        unsafe { write_at(out, 0, size, stats) };
         Ok(HTTPRING_OK)
     })
 }
@@ -336,9 +360,12 @@ pub unsafe extern "C" fn httpring_client_send(
 }
 
 /// One request for `httpring_client_send_many`. Everything it points to is copied before
-/// the call returns.
+/// the call returns. Set element 0's `struct_size` (it is the array's stride).
 #[repr(C)]
+#[derive(Copy, Clone)]
 pub struct httpring_request_spec {
+    /// `sizeof(httpring_request_spec)` as the caller was compiled (see docs/ABI.md).
+    pub struct_size: u32,
     /// NULL means GET.
     pub method: *const c_char,
     pub url: *const c_char,
@@ -355,6 +382,33 @@ pub struct httpring_request_spec {
     pub connect_timeout_ms: i64,
     /// Read (idle) timeout, same convention.
     pub read_timeout_ms: i64,
+}
+
+impl httpring_request_spec {
+    /// What a field the caller's version does not have means: its documented default.
+    const DEFAULT: httpring_request_spec = httpring_request_spec {
+        struct_size: 0,
+        method: std::ptr::null(),
+        url: std::ptr::null(),
+        headers: std::ptr::null(),
+        nheaders: 0,
+        body: std::ptr::null(),
+        body_len: 0,
+        user_data: 0,
+        timeout_ms: -1,
+        connect_timeout_ms: -1,
+        read_timeout_ms: -1,
+    };
+}
+
+/// For Rust callers: a GET of no URL yet with the client's timeouts, `struct_size` set.
+impl Default for httpring_request_spec {
+    fn default() -> Self {
+        httpring_request_spec {
+            struct_size: std::mem::size_of::<httpring_request_spec>() as u32,
+            ..Self::DEFAULT
+        }
+    }
 }
 
 /// Builds an engine request from a spec; the first invalid field is reported by submit.
@@ -387,10 +441,12 @@ unsafe fn request_from_spec(
 /// `handles[i]` receives request i's handle, or 0 if it was refused; `codes` (may be NULL)
 /// receives each request's submit code. Returns `HTTPRING_OK` if every request was
 /// accepted, else the first refusal's code. Accepted requests run either way.
+/// `reqs[0].struct_size` is the stride of `reqs`: a missing or too small one is
+/// `HTTPRING_ERR_INVALID_ARGUMENT`, with nothing submitted or written.
 ///
 /// # Safety
-/// `reqs` is valid for `n` specs whose pointers are valid as documented; `handles` (and
-/// `codes`, unless NULL) are valid for `n` writes.
+/// `reqs` is valid for `n` specs of `reqs[0].struct_size` bytes whose pointers are valid
+/// as documented; `handles` (and `codes`, unless NULL) are valid for `n` writes.
 #[no_mangle]
 pub unsafe extern "C" fn httpring_client_send_many(
     client: *const httpring_client,
@@ -400,10 +456,12 @@ pub unsafe extern "C" fn httpring_client_send_many(
     codes: *mut httpring_code,
 ) -> httpring_code {
     client_do(client, |c| {
-        let specs = unsafe { slice(reqs, n)? };
-        if n > 0 {
+        let size = if n > 0 {
             need(handles)?;
-        }
+            unsafe { struct_size(reqs, n)? }
+        } else {
+            0
+        };
         // Each spec goes to the client as it is built; one that does not build is answered
         // at once. `first`: the first failure in the caller's order.
         let first = std::cell::Cell::new((n, HTTPRING_OK));
@@ -419,8 +477,10 @@ pub unsafe extern "C" fn httpring_client_send_many(
                 }
             }
         };
-        let reqs = specs.iter().enumerate().filter_map(|(i, spec)| {
-            match unsafe { request_from_spec(spec, c.url_cache()) } {
+        let reqs = (0..n).filter_map(|i| {
+            // SAFETY: i < n specs of `size` bytes.
+            let spec = unsafe { read_at(reqs, i, size, httpring_request_spec::DEFAULT) };
+            match unsafe { request_from_spec(&spec, c.url_cache()) } {
                 Ok(r) => Some((i, r)),
                 Err(code) => {
                     put(i, 0, code);

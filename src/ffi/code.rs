@@ -133,12 +133,6 @@ pub extern "C" fn httpring_error_name(code: u32) -> *const c_char {
     name.as_ptr()
 }
 
-/// The library version, e.g. "0.1.0". Static; do not free.
-#[no_mangle]
-pub extern "C" fn httpring_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -224,11 +224,11 @@ pub enum httpring_root_store {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum httpring_http_version_pref {
     /// HTTP/2 when TLS negotiates it by ALPN, else HTTP/1.1 (default).
-    HTTPRING_VERSION_NEGOTIATE = 0,
+    HTTPRING_HTTP_PREF_NEGOTIATE = 0,
     /// HTTP/1.1 only.
-    HTTPRING_VERSION_HTTP1_ONLY = 1,
+    HTTPRING_HTTP_PREF_HTTP1_ONLY = 1,
     /// HTTP/2 only: ALPN offers only h2, and http:// URLs use h2c prior knowledge.
-    HTTPRING_VERSION_HTTP2_ONLY = 2,
+    HTTPRING_HTTP_PREF_HTTP2_ONLY = 2,
 }
 
 /// Chooses where trusted roots come from: one of `httpring_root_store`.

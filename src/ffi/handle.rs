@@ -26,10 +26,16 @@ pub enum httpring_state {
     HTTPRING_STATE_FAILED = 2,
 }
 
-/// One finished request, as reported by `httpring_client_drain` and the callback.
+/// One finished request, as reported by `httpring_client_drain`, `_wait_drain` and the
+/// callback. Before draining, set element 0's `struct_size` to `sizeof(httpring_completion)`
+/// (`HTTPRING_STRUCT_INIT`); the library uses it as the array's stride and writes it into
+/// every element it fills. In the callback, `struct_size` is the library's own size: check
+/// it before reading a field newer than your header's version 1.
 #[repr(C)]
 #[derive(Copy, Clone, Debug)]
 pub struct httpring_completion {
+    /// `sizeof(httpring_completion)` as the caller was compiled (see docs/ABI.md).
+    pub struct_size: u32,
     pub handle: httpring_handle,
     /// The token given at submit.
     pub user_data: u64,
@@ -39,8 +45,24 @@ pub struct httpring_completion {
     pub status: u16,
 }
 
+super::sized::caller_sized_v1!(httpring_completion);
+
+/// For Rust callers: zeroed, with `struct_size` set.
+impl Default for httpring_completion {
+    fn default() -> Self {
+        httpring_completion {
+            struct_size: std::mem::size_of::<httpring_completion>() as u32,
+            handle: 0,
+            user_data: 0,
+            code: HTTPRING_OK,
+            status: 0,
+        }
+    }
+}
+
 pub(crate) fn completion_to_c(c: &Completion) -> httpring_completion {
     httpring_completion {
+        struct_size: std::mem::size_of::<httpring_completion>() as u32,
         handle: c.handle.0,
         user_data: c.user_data,
         code: c.error.map_or(HTTPRING_OK, Into::into),

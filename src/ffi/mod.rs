@@ -18,6 +18,8 @@ mod redirect;
 mod registry;
 mod request;
 mod response;
+mod sized;
+mod version;
 
 pub use client::*;
 pub use code::*;
@@ -26,3 +28,4 @@ pub use handle::*;
 pub use redirect::*;
 pub use request::*;
 pub use response::*;
+pub use version::*;

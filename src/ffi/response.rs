@@ -9,6 +9,7 @@ use super::client::{handle, httpring_client};
 use super::code::httpring_code::{self, *};
 use super::handle::{httpring_handle, with_client};
 use super::ptr::{c_str, need, put, slice};
+use super::sized::{struct_size, write_at};
 use crate::{Client, Response};
 
 /// The HTTP version a response came with.
@@ -24,9 +25,13 @@ pub enum httpring_http_version {
 }
 
 /// A summary of a response, filled by `httpring_handle_response`. The pointers borrow from
-/// the handle and are valid until it is freed; `body` is not NUL-terminated.
+/// the handle and are valid until it is freed; `body` is not NUL-terminated. Set
+/// `struct_size` first (`HTTPRING_STRUCT_INIT`).
 #[repr(C)]
+#[derive(Copy, Clone)]
 pub struct httpring_response {
+    /// `sizeof(httpring_response)` as the caller was compiled (see docs/ABI.md).
+    pub struct_size: u32,
     pub status: u16,
     pub version: httpring_http_version,
     pub body: *const u8,
@@ -56,30 +61,87 @@ pub(super) fn with_response(
     })
 }
 
-/// One handle's outcome, filled by `httpring_handles_read`.
+/// One handle's outcome, filled by `httpring_handles_read`: `httpring_response`'s fields
+/// side by side with the code and the raw header block (not an embedded
+/// `httpring_response`, so each of the two structs can grow on its own). Set element 0's
+/// `struct_size` (it is the array's stride).
 #[repr(C)]
+#[derive(Copy, Clone)]
 pub struct httpring_result {
+    /// `sizeof(httpring_result)` as the caller was compiled (see docs/ABI.md).
+    pub struct_size: u32,
     /// `HTTPRING_OK` (a response arrived: the fields below are set), `HTTPRING_PENDING`, the
-    /// request's error code, or a handle error (`HTTPRING_ERR_INVALID_HANDLE`, ...).
+    /// request's error code, or a handle error (`HTTPRING_ERR_INVALID_HANDLE`, ...). The
+    /// fields below are zero unless it is `HTTPRING_OK`.
     pub code: httpring_code,
-    /// As `httpring_handle_response` fills it; zeroed unless `code` is `HTTPRING_OK`.
-    pub response: httpring_response,
-    /// The header block of `httpring_response_headers_raw`; NULL/0 unless `code` is OK.
+    /// As in `httpring_response`.
+    pub status: u16,
+    pub version: httpring_http_version,
+    pub body: *const u8,
+    pub body_len: usize,
+    pub header_count: usize,
+    pub url: *const u8,
+    pub url_len: usize,
+    pub elapsed_us: u64,
+    /// The header block of `httpring_response_headers_raw`.
     pub headers: *const u8,
     pub headers_len: usize,
 }
 
-fn summary(r: &Response) -> httpring_response {
-    let version = match r.version() {
+super::sized::caller_sized_v1!(httpring_response, httpring_result);
+
+/// For Rust callers: zeroed, with `struct_size` set.
+impl Default for httpring_response {
+    fn default() -> Self {
+        httpring_response {
+            struct_size: std::mem::size_of::<httpring_response>() as u32,
+            status: 0,
+            version: httpring_http_version::HTTPRING_HTTP_UNKNOWN,
+            body: std::ptr::null(),
+            body_len: 0,
+            header_count: 0,
+            url: std::ptr::null(),
+            url_len: 0,
+            elapsed_us: 0,
+        }
+    }
+}
+
+/// For Rust callers: zeroed, with `struct_size` set.
+impl Default for httpring_result {
+    fn default() -> Self {
+        httpring_result {
+            struct_size: std::mem::size_of::<httpring_result>() as u32,
+            code: HTTPRING_OK,
+            status: 0,
+            version: httpring_http_version::HTTPRING_HTTP_UNKNOWN,
+            body: std::ptr::null(),
+            body_len: 0,
+            header_count: 0,
+            url: std::ptr::null(),
+            url_len: 0,
+            elapsed_us: 0,
+            headers: std::ptr::null(),
+            headers_len: 0,
+        }
+    }
+}
+
+fn version_to_c(v: Version) -> httpring_http_version {
+    match v {
         Version::HTTP_10 => httpring_http_version::HTTPRING_HTTP_1_0,
         Version::HTTP_11 => httpring_http_version::HTTPRING_HTTP_1_1,
         Version::HTTP_2 => httpring_http_version::HTTPRING_HTTP_2,
         Version::HTTP_3 => httpring_http_version::HTTPRING_HTTP_3,
         _ => httpring_http_version::HTTPRING_HTTP_UNKNOWN,
-    };
+    }
+}
+
+fn summary(r: &Response) -> httpring_response {
     httpring_response {
+        struct_size: 0,
         status: r.status(),
-        version,
+        version: version_to_c(r.version()),
         body: r.body().as_ptr(),
         body_len: r.body().len(),
         header_count: r.header_count(),
@@ -92,10 +154,12 @@ fn summary(r: &Response) -> httpring_response {
 /// Reads `n` handles' outcomes in one call (what `httpring_handle_response` plus
 /// `httpring_response_headers_raw` give for each), for bindings that pay per call. Every
 /// handle gets its own `code` in `out[i]`; the pointers borrow from that handle until it is
-/// freed. Returns `HTTPRING_OK` unless the arguments themselves are bad.
+/// freed. Returns `HTTPRING_OK` unless the arguments themselves are bad (among them
+/// `out[0].struct_size`, the stride of `out`, when missing or too small: then nothing is
+/// written).
 ///
 /// # Safety
-/// `handles` is valid for `n` items and `out` for `n` writes.
+/// `handles` is valid for `n` items and `out` for `n` writes of `out[0].struct_size` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn httpring_handles_read(
     client: *const httpring_client,
@@ -105,40 +169,35 @@ pub unsafe extern "C" fn httpring_handles_read(
 ) -> httpring_code {
     with_client(client, |c: &Client| {
         let handles = unsafe { slice(handles, n)? };
-        if n > 0 {
-            need(out)?;
-        }
+        let size = if n > 0 {
+            unsafe { struct_size(out, n)? }
+        } else {
+            0
+        };
         for (i, &h) in handles.iter().enumerate() {
-            let mut item = httpring_result {
-                code: HTTPRING_OK,
-                response: httpring_response {
-                    status: 0,
-                    version: httpring_http_version::HTTPRING_HTTP_UNKNOWN,
-                    body: std::ptr::null(),
-                    body_len: 0,
-                    header_count: 0,
-                    url: std::ptr::null(),
-                    url_len: 0,
-                    elapsed_us: 0,
-                },
-                headers: std::ptr::null(),
-                headers_len: 0,
-            };
+            let mut item = httpring_result::default();
             match c.exchange(handle(h)) {
                 Err(e) => item.code = e.into(),
                 Ok(ex) => match ex.outcome() {
                     None => item.code = HTTPRING_PENDING,
                     Some(Err(e)) => item.code = e.into(),
                     Some(Ok(r)) => {
-                        item.response = summary(r);
                         let block = r.header_block();
+                        item.status = r.status();
+                        item.version = version_to_c(r.version());
+                        item.body = r.body().as_ptr();
+                        item.body_len = r.body().len();
+                        item.header_count = r.header_count();
+                        item.url = r.url().as_ptr();
+                        item.url_len = r.url().len();
+                        item.elapsed_us = r.elapsed().as_micros() as u64;
                         item.headers = block.as_ptr();
                         item.headers_len = block.len();
                     }
                 },
             }
-            // SAFETY: i < n and the caller gave room for n items.
-            unsafe { out.add(i).write(item) };
+            // SAFETY: i < n and the caller gave room for n structs of `size` bytes.
+            unsafe { write_at(out, i, size, item) };
         }
         Ok(HTTPRING_OK)
     })
@@ -146,19 +205,28 @@ pub unsafe extern "C" fn httpring_handles_read(
 
 /// Fills `*out` for a completed request. Returns `HTTPRING_PENDING` if it is still running
 /// and the request's error code if it failed (then `*out` is untouched).
+/// `out->struct_size` must be set: a missing or too small one is
+/// `HTTPRING_ERR_INVALID_ARGUMENT` (checked first; nothing written).
 ///
 /// # Safety
-/// `out` is valid for a write.
+/// `out` is valid for a write of `out->struct_size` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn httpring_handle_response(
     client: *const httpring_client,
     h: httpring_handle,
     out: *mut httpring_response,
 ) -> httpring_code {
-    with_response(client, h, |r| {
-        let out = need(out)?;
-        unsafe { put(out, summary(r)) };
-        Ok(HTTPRING_OK)
+    with_client(client, |c: &Client| {
+        let size = unsafe { struct_size(out, 1)? };
+        let ex = c.exchange(handle(h))?;
+        match ex.outcome() {
+            None => Err(HTTPRING_PENDING),
+            Some(Err(e)) => Err(e.into()),
+            Some(Ok(r)) => {
+                unsafe { write_at(out, 0, size, summary(r)) };
+                Ok(HTTPRING_OK)
+            }
+        }
     })
 }
 

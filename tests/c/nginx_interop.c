@@ -44,10 +44,10 @@ static httpring_handle get(httpring_client *c, const char *url) {
 int main(void) {
     const char *https = env("NGINX_HTTPS_URL"), *http = env("NGINX_HTTP_URL"), *ca = env("NGINX_CA_FILE");
     char url[512];
-    httpring_response r;
+    httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
 
     CHECK_SECTION("HTTP/2 over TLS, negotiated by ALPN");
-    httpring_client *c = client(ca, HTTPRING_VERSION_NEGOTIATE);
+    httpring_client *c = client(ca, HTTPRING_HTTP_PREF_NEGOTIATE);
     snprintf(url, sizeof url, "%s/hello", https);
     httpring_handle h = get(c, url);
     CHECK_EQ_CODE(httpring_handle_response(c, h, &r), HTTPRING_OK);
@@ -70,7 +70,7 @@ int main(void) {
     }
     CHECK_EQ_INT(ok, 100);
     CHECK_EQ_CODE(httpring_handles_free(c, many, 100), HTTPRING_OK);
-    httpring_stats s;
+    httpring_stats s = HTTPRING_STRUCT_INIT(httpring_stats);
     CHECK_EQ_CODE(httpring_client_stats(c, &s), HTTPRING_OK);
     CHECK_EQ_INT(s.connections_opened, 1);
 
@@ -90,7 +90,7 @@ int main(void) {
     httpring_client_free(c);
 
     CHECK_SECTION("HTTPS over HTTP/1.1 when asked for");
-    c = client(ca, HTTPRING_VERSION_HTTP1_ONLY);
+    c = client(ca, HTTPRING_HTTP_PREF_HTTP1_ONLY);
     snprintf(url, sizeof url, "%s/hello", https);
     for (int i = 0; i < 3; i++) {
         h = get(c, url);
@@ -104,7 +104,7 @@ int main(void) {
     httpring_client_free(c);
 
     CHECK_SECTION("plain HTTP/1.1, and a certificate the client does not trust");
-    c = client(NULL, HTTPRING_VERSION_NEGOTIATE);
+    c = client(NULL, HTTPRING_HTTP_PREF_NEGOTIATE);
     snprintf(url, sizeof url, "%s/hello", http);
     h = get(c, url);
     CHECK_EQ_CODE(httpring_handle_response(c, h, &r), HTTPRING_OK);

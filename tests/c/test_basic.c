@@ -45,8 +45,7 @@ static void test_get_hello(httpring_client *c) {
     httpring_handle h = get_done(c, "/hello", 4242);
     if (!h) return;
 
-    httpring_response r;
-    memset(&r, 0, sizeof r);
+    httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
     CHECK_EQ_CODE(httpring_handle_response(c, h, &r), HTTPRING_OK);
     CHECK_EQ_INT(r.status, 200);
     CHECK_EQ_INT(r.version, HTTPRING_HTTP_1_1);
@@ -151,7 +150,7 @@ static void test_repeated_headers(httpring_client *c) {
     CHECK_EQ_STR(v, vl, "Yes");
 
     /* Both set-cookie lines are counted and adjacent in header_at order. */
-    httpring_response r;
+    httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
     CHECK_EQ_CODE(httpring_handle_response(c, h, &r), HTTPRING_OK);
     CHECK_EQ_STR(r.body, r.body_len, "headers");
     long first = -1, second = -1;
@@ -185,7 +184,7 @@ static void test_status_and_json(httpring_client *c) {
     httpring_handle h = get_done(c, "/status/404", 0);
     if (h) {
         /* Any HTTP status is a completed response, not a failure. */
-        httpring_response r;
+        httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
         CHECK_EQ_CODE(httpring_handle_response(c, h, &r), HTTPRING_OK);
         CHECK_EQ_INT(r.status, 404);
         CHECK_EQ_STR(r.body, r.body_len, "status 404");
@@ -194,7 +193,7 @@ static void test_status_and_json(httpring_client *c) {
     }
     h = get_done(c, "/json", 0);
     if (h) {
-        httpring_response r;
+        httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
         CHECK_EQ_CODE(httpring_handle_response(c, h, &r), HTTPRING_OK);
         CHECK_EQ_INT(r.status, 200);
         CHECK_EQ_STR(r.body, r.body_len, "{\"ok\": true, \"n\": 42}");
@@ -209,7 +208,7 @@ static void test_status_and_json(httpring_client *c) {
 /* Checks that the /echo response of h contains every string in `want` (NULL-terminated). */
 static void check_echo(httpring_client *c, httpring_handle h, const char *const *want) {
     if (!wait_done(c, h)) return;
-    httpring_response r;
+    httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
     if (!CHECK_EQ_CODE(httpring_handle_response(c, h, &r), HTTPRING_OK)) return;
     CHECK_EQ_INT(r.status, 200);
     for (; *want; want++) {
@@ -220,7 +219,7 @@ static void check_echo(httpring_client *c, httpring_handle h, const char *const 
 }
 
 static int echo_lacks(httpring_client *c, httpring_handle h, const char *what) {
-    httpring_response r;
+    httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
     if (httpring_handle_response(c, h, &r) != HTTPRING_OK) return 0;
     return !check_contains(r.body, r.body_len, what);
 }
@@ -315,7 +314,7 @@ static void test_send(httpring_client *c) {
     CHECK_EQ_CODE(httpring_client_send(c, "HEAD", URL("/hello"), NULL, 0, NULL, 0, 0, &h),
                   HTTPRING_OK);
     if (wait_done(c, h)) {
-        httpring_response r;
+        httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
         CHECK_EQ_CODE(httpring_handle_response(c, h, &r), HTTPRING_OK);
         CHECK_EQ_INT(r.status, 200);
         CHECK_EQ_INT(r.body_len, 0);
@@ -412,7 +411,7 @@ static void test_big_body(httpring_client *c) {
     snprintf(path, sizeof path, "/bytes/%zu", n);
     httpring_handle h = get_done(c, path, 0);
     if (!h) return;
-    httpring_response r;
+    httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
     CHECK_EQ_CODE(httpring_handle_response(c, h, &r), HTTPRING_OK);
     CHECK_EQ_INT(r.status, 200);
     CHECK_EQ_INT(r.body_len, n);
@@ -459,7 +458,7 @@ static void test_body_limit(void) {
     CHECK_EQ_CODE(httpring_client_get(c, URL("/bytes/1001"), 0, &big), HTTPRING_OK);
     httpring_handle both[2] = {ok, big};
     CHECK_EQ_CODE(httpring_handle_wait_all(c, both, 2, check_slack_ms(10000)), HTTPRING_OK);
-    httpring_response r;
+    httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
     CHECK_EQ_CODE(httpring_handle_response(c, ok, &r), HTTPRING_OK);
     CHECK_EQ_INT(r.body_len, 1000);
     CHECK_EQ_CODE(httpring_handle_error(c, big), HTTPRING_ERR_BODY_TOO_LARGE);
@@ -479,7 +478,7 @@ static void test_body_limit(void) {
 static long server_connections(httpring_client *c) {
     httpring_handle h = get_done(c, "/stats", 0);
     long n = -1;
-    httpring_response r;
+    httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
     if (h && httpring_handle_response(c, h, &r) == HTTPRING_OK) {
         char buf[256];
         size_t k = r.body_len < sizeof buf - 1 ? r.body_len : sizeof buf - 1;

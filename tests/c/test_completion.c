@@ -49,7 +49,7 @@ static void test_poll_wait(httpring_client *c) {
     CHECK_EQ_INT(st, HTTPRING_STATE_PENDING);
     CHECK_EQ_CODE(httpring_handle_poll(c, h, NULL), HTTPRING_OK);
     CHECK_EQ_CODE(httpring_handle_error(c, h), HTTPRING_PENDING);
-    httpring_response r;
+    httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
     CHECK_EQ_CODE(httpring_handle_response(c, h, &r), HTTPRING_PENDING);
     const uint8_t *b;
     size_t bl;
@@ -177,7 +177,7 @@ static void test_drain_fd(void) {
 
     int done = 0, wakeups = 0, extra = 0, wrong = 0, polls_timed_out = 0;
     double deadline = check_now_ms() + check_slack_ms(30000);
-    httpring_completion batch[16];
+    httpring_completion batch[16] = { HTTPRING_STRUCT_INIT(httpring_completion) };
     while (done < n && check_now_ms() < deadline) {
         struct pollfd p = {fd, POLLIN, 0};
         int rc = poll(&p, 1, 1000);
@@ -209,7 +209,7 @@ static void test_drain_fd(void) {
                                 httpring_error_name(e->code), e->status, want_status[i]);
                     continue;
                 }
-                httpring_response r;
+                httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
                 if (httpring_handle_response(c, e->handle, &r) != HTTPRING_OK ||
                     r.status != want_status[i] || r.body_len != want_len[i])
                     wrong++;
@@ -264,7 +264,7 @@ static void test_drain_without_fd(void) {
     CHECK_EQ_CODE(httpring_handle_wait_all(c, hs, 10, check_slack_ms(10000)), HTTPRING_OK);
     CHECK_EQ_CODE(httpring_handle_free(c, hs[3]), HTTPRING_OK);
     CHECK_EQ_CODE(httpring_handle_free(c, hs[7]), HTTPRING_OK);
-    httpring_completion out[16];
+    httpring_completion out[16] = { HTTPRING_STRUCT_INIT(httpring_completion) };
     size_t got = drain_expect(c, out, 16, 8, check_slack_ms(2000));
     CHECK_EQ_INT(got, 8);
     unsigned mask = 0;
@@ -291,7 +291,7 @@ static void test_drain_without_fd(void) {
     int total = 0;
     double deadline = check_now_ms() + check_slack_ms(2000);
     while (total < 10 && check_now_ms() < deadline) {
-        httpring_completion three[3];
+        httpring_completion three[3] = { HTTPRING_STRUCT_INIT(httpring_completion) };
         size_t k = 0;
         CHECK_EQ_CODE(httpring_client_drain(c, three, 3, &k), HTTPRING_OK);
         CHECK(k <= 3);
@@ -370,7 +370,7 @@ static void test_callback(void) {
     check_sleep_ms(50);
     CHECK_EQ_INT(atomic_load(&x.count), n + 2);
     /* The queue holds the completions of live handles only: `st` and the 5 new ones. */
-    httpring_completion out[16];
+    httpring_completion out[16] = { HTTPRING_STRUCT_INIT(httpring_completion) };
     size_t got = drain_expect(c, out, 16, 6, check_slack_ms(2000));
     CHECK_EQ_INT(got, 6);
     CHECK_EQ_CODE(httpring_handle_free(c, st), HTTPRING_OK);
@@ -439,7 +439,7 @@ static void test_cancel(httpring_client *c) {
     CHECK_EQ_INT(st, HTTPRING_STATE_FAILED);
     CHECK(took < check_slack_ms(200));
     CHECK_EQ_CODE(httpring_handle_error(c, h), HTTPRING_ERR_CANCELLED);
-    httpring_response r;
+    httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
     CHECK_EQ_CODE(httpring_handle_response(c, h, &r), HTTPRING_ERR_CANCELLED);
     char msg[128];
     size_t len = 0;
@@ -496,8 +496,8 @@ static void test_wait_drain_and_read(void) {
     enum { N = 40 };
     httpring_handle hs[N];
     for (int i = 0; i < N; i++) hs[i] = submit_get(c, i % 4 ? "/hello" : "/json", (uint64_t)i + 1);
-    httpring_completion done[16];
-    httpring_result res[16];
+    httpring_completion done[16] = { HTTPRING_STRUCT_INIT(httpring_completion) };
+    httpring_result res[16] = { HTTPRING_STRUCT_INIT(httpring_result) };
     int seen[N + 1] = {0};
     size_t total = 0;
     double deadline = check_now_ms() + check_slack_ms(20000);
@@ -513,11 +513,11 @@ static void test_wait_drain_and_read(void) {
             CHECK(ud >= 1 && ud <= N);
             if (ud >= 1 && ud <= N) seen[ud]++;
             CHECK_EQ_CODE(res[i].code, HTTPRING_OK);
-            CHECK_EQ_INT(res[i].response.status, 200);
+            CHECK_EQ_INT(res[i].status, 200);
             if (ud % 4 == 1)
-                CHECK(check_contains(res[i].response.body, res[i].response.body_len, "\"ok\": true"));
+                CHECK(check_contains(res[i].body, res[i].body_len, "\"ok\": true"));
             else
-                CHECK_EQ_STR(res[i].response.body, res[i].response.body_len, "Hello, world!");
+                CHECK_EQ_STR(res[i].body, res[i].body_len, "Hello, world!");
             CHECK(check_contains(res[i].headers, res[i].headers_len, "content-length: "));
         }
         total += n;

@@ -73,7 +73,7 @@ static void test_read_timeout(void) {
     took = check_now_ms() - t0;
     CHECK(took >= 190 && took < check_slack_ms(2000));
     CHECK(message_contains(c, h, "200ms"));
-    httpring_response r;
+    httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
     CHECK_EQ_CODE(httpring_handle_response(c, h, &r), HTTPRING_ERR_READ_TIMEOUT);
     httpring_state st;
     CHECK_EQ_CODE(httpring_handle_poll(c, h, &st), HTTPRING_OK);
@@ -154,7 +154,7 @@ static void test_total_timeout(void) {
     CHECK_EQ_CODE(httpring_request_set_timeout_ms(req, 0), HTTPRING_OK);
     CHECK_EQ_CODE(httpring_client_submit(c, req, &h), HTTPRING_OK);
     CHECK_EQ_CODE(finish(c, h, NULL), HTTPRING_OK);
-    httpring_response r;
+    httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
     CHECK_EQ_CODE(httpring_handle_response(c, h, &r), HTTPRING_OK);
     CHECK(r.elapsed_us >= 495000);
     httpring_handle_free(c, h);
@@ -190,7 +190,7 @@ static void test_connect_refused(httpring_client *c) {
     CHECK_EQ_CODE(finish(c, h, NULL), HTTPRING_ERR_CONNECT_REFUSED);
     CHECK(check_now_ms() - t0 < check_slack_ms(2000));
     CHECK(message_contains(c, h, "refused"));
-    httpring_response r;
+    httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
     CHECK_EQ_CODE(httpring_handle_response(c, h, &r), HTTPRING_ERR_CONNECT_REFUSED);
     httpring_handle_free(c, h);
 }
@@ -388,7 +388,7 @@ static void test_bad_handles(httpring_client *c) {
     CHECK_EQ_CODE(httpring_handle_free(c, h), HTTPRING_ERR_INVALID_HANDLE);
     /* Every call on the freed handle. */
     httpring_state st;
-    httpring_response r;
+    httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
     const uint8_t *p;
     size_t n;
     uint64_t ud;
@@ -462,8 +462,8 @@ static void test_freed_client(void) {
 
     httpring_handle h2 = 0;
     httpring_state st;
-    httpring_response r;
-    httpring_completion out[4];
+    httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
+    httpring_completion out[4] = { HTTPRING_STRUCT_INIT(httpring_completion) };
     size_t n;
     CHECK_EQ_CODE(httpring_client_free(c), HTTPRING_ERR_CLIENT_CLOSED);
     CHECK_EQ_CODE(httpring_client_get(c, URL("/hello"), 0, &h2), HTTPRING_ERR_CLIENT_CLOSED);

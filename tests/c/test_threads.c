@@ -48,7 +48,7 @@ static void one_echo(struct worker *w, httpring_client *c, int i) {
     }
     httpring_state st;
     rc = httpring_handle_wait(c, h, check_slack_ms(20000), &st);
-    httpring_response r;
+    httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
     if (rc != HTTPRING_OK || st != HTTPRING_STATE_DONE)
         fail(w, "wait", rc != HTTPRING_OK ? rc : httpring_handle_error(c, h));
     else if ((rc = httpring_handle_response(c, h, &r)) != HTTPRING_OK)
@@ -84,7 +84,7 @@ static void one_batch(struct worker *w, httpring_client *c, int i) {
     httpring_code rc = httpring_handle_wait_all(c, hs, (size_t)n, check_slack_ms(20000));
     if (rc != HTTPRING_OK) fail(w, "wait_all", rc);
     for (int k = 0; k < n; k++) {
-        httpring_response r;
+        httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
         rc = httpring_handle_response(c, hs[k], &r);
         if (rc != HTTPRING_OK)
             fail(w, "batch response", rc);
@@ -270,7 +270,7 @@ static void test_submit_while_draining(void) {
     int total = 0, bad = 0;
     double deadline = check_now_ms() + check_slack_ms(30000);
     while (total < 4 * per && check_now_ms() < deadline) {
-        httpring_completion out[32];
+        httpring_completion out[32] = { HTTPRING_STRUCT_INIT(httpring_completion) };
         size_t got = 0;
         if (httpring_client_drain(c, out, 32, &got) != HTTPRING_OK) {
             bad++;

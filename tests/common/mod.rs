@@ -124,7 +124,7 @@ impl Client {
     }
 
     pub fn response(&self, h: httpring_handle) -> httpring_response {
-        let mut r: httpring_response = unsafe { std::mem::zeroed() };
+        let mut r = httpring_response::default();
         let code = unsafe { httpring_handle_response(self.0, h, &mut r) };
         assert_eq!(
             code,

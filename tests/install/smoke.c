@@ -43,7 +43,7 @@ int main(void) {
     CHECK(httpring_client_post_json(client, echo, (const uint8_t *)json, strlen(json), 2, &h[1]));
     CHECK(httpring_handle_wait_all(client, h, 2, 10000));
 
-    httpring_completion done[4];
+    httpring_completion done[4] = { HTTPRING_STRUCT_INIT(httpring_completion) };
     size_t n = 0;
     CHECK(httpring_client_drain(client, done, 4, &n));
     if (n != 2) {
@@ -51,7 +51,7 @@ int main(void) {
         return 1;
     }
 
-    httpring_response r;
+    httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
     CHECK(httpring_handle_response(client, h[0], &r));
     if (r.status != 200 || r.body_len != 13 || memcmp(r.body, "Hello, world!", 13) != 0) {
         fprintf(stderr, "unexpected /hello response: %u\n", r.status);

@@ -67,7 +67,9 @@ FIELD_OVERRIDES = {
     ("httpring_response", "body"): c_void_p,
     ("httpring_response", "url"): c_void_p,
     ("httpring_response", "version"): c_uint32,
-    ("httpring_result", "response"): _ffi.httpring_response,
+    ("httpring_result", "body"): c_void_p,
+    ("httpring_result", "url"): c_void_p,
+    ("httpring_result", "version"): c_uint32,
     ("httpring_result", "headers"): c_void_p,
 }
 
@@ -177,7 +179,7 @@ def test_enum_values_match():
     for name, value in values.items():
         assert getattr(_ffi, name) == value, name
     declared = {n for n in dir(_ffi) if re.match(r"HTTPRING_[A-Z0-9_]+$", n)}
-    missing_from_header = declared - set(values)
+    missing_from_header = declared - set(values) - set(parse_defines())
     if missing_from_header:
         rust = parse_rust_enums()
         for name in sorted(missing_from_header):
@@ -252,3 +254,37 @@ def test_struct_layout_matches_c(tmp_path):
         assert int(out[sname]) == ctypes.sizeof(cls), sname
         for fname, _ in fields:
             assert int(out[f"{sname}.{fname}"]) == getattr(cls, fname).offset, f"{sname}.{fname}"
+
+
+def parse_defines():
+    """The header's numeric `#define HTTPRING_X value` lines (versions, feature bits)."""
+    with open(HEADER, encoding="utf-8") as f:
+        text = f.read()
+    return {
+        m.group(1): int(m.group(2), 0)
+        for m in re.finditer(r"^#define (HTTPRING_\w+) (0x[0-9a-fA-F]+|\d+)\s*$", text, re.M)
+    }
+
+
+def test_version_and_feature_defines_match():
+    """#define HTTPRING_VERSION_* / HTTPRING_FEATURE_* of the header, in _ffi and in the
+    loaded library (httpring_version_num, httpring_features)."""
+    defines = parse_defines()
+    assert {"HTTPRING_VERSION_NUM", "HTTPRING_FEATURE_TLS", "HTTPRING_FEATURE_HTTP2"} <= set(defines)
+    for name, value in defines.items():
+        assert getattr(_ffi, name) == value, name
+    lib = _ffi.load()
+    assert lib.httpring_version_num() == _ffi.HTTPRING_VERSION_NUM
+    features = lib.httpring_features()
+    assert features & _ffi.HTTPRING_FEATURE_TLS and features & _ffi.HTTPRING_FEATURE_HTTP2
+
+
+def test_struct_helpers_set_struct_size():
+    for cls in _ffi.STRUCTS:
+        if cls is _ffi.httpring_header:
+            assert "struct_size" not in dict(cls._fields_)  # frozen: never grows
+            continue
+        assert cls._fields_[0] == ("struct_size", c_uint32)
+        assert _ffi.new(cls).struct_size == ctypes.sizeof(cls)
+        arr = _ffi.new_array(cls, 3)
+        assert arr[0].struct_size == ctypes.sizeof(cls) and arr[1].struct_size == 0

@@ -174,6 +174,36 @@ pub fn version() [:0]const u8 {
     return std.mem.span(c.httpring_version());
 }
 
+/// The version of the header this binding was compiled against, as
+/// `(major << 16) | (minor << 8) | patch` (`HTTPRING_VERSION_NUM`).
+pub const header_version_num: u32 = c.HTTPRING_VERSION_NUM;
+
+/// The linked library's version in the same form (`httpring_version_num`): a library with
+/// the same major version runs programs built against any older header.
+pub fn versionNum() u32 {
+    return c.httpring_version_num();
+}
+
+/// What this build of the library can do (`httpring_features`).
+pub const Features = struct {
+    tls: bool,
+    http2: bool,
+    proxy: bool,
+    socks: bool,
+    unix_sockets: bool,
+};
+
+pub fn features() Features {
+    const f = c.httpring_features();
+    return .{
+        .tls = (f & c.HTTPRING_FEATURE_TLS) != 0,
+        .http2 = (f & c.HTTPRING_FEATURE_HTTP2) != 0,
+        .proxy = (f & c.HTTPRING_FEATURE_PROXY) != 0,
+        .socks = (f & c.HTTPRING_FEATURE_SOCKS) != 0,
+        .unix_sockets = (f & c.HTTPRING_FEATURE_UNIX_SOCKETS) != 0,
+    };
+}
+
 /// Where a request stands.
 pub const State = enum(u32) {
     pending = c.HTTPRING_STATE_PENDING,
@@ -218,10 +248,10 @@ pub const RootStore = enum(u32) {
 /// Which HTTP versions a client speaks (`httpring_config_set_http_version`).
 pub const HttpVersionPref = enum(u32) {
     /// HTTP/2 when TLS negotiates it by ALPN, else HTTP/1.1 (the library's default).
-    negotiate = c.HTTPRING_VERSION_NEGOTIATE,
-    http1_only = c.HTTPRING_VERSION_HTTP1_ONLY,
+    negotiate = c.HTTPRING_HTTP_PREF_NEGOTIATE,
+    http1_only = c.HTTPRING_HTTP_PREF_HTTP1_ONLY,
     /// ALPN offers only h2, and http:// URLs use h2c with prior knowledge.
-    http2_only = c.HTTPRING_VERSION_HTTP2_ONLY,
+    http2_only = c.HTTPRING_HTTP_PREF_HTTP2_ONLY,
 };
 
 /// The lowest TLS version accepted (`httpring_config_set_min_tls_version`).
@@ -492,6 +522,7 @@ pub const Client = struct {
                 for (req.headers, hs) |h, *o| o.* = .{ .name = h.name.ptr, .name_len = h.name.len, .value = h.value.ptr, .value_len = h.value.len };
                 nheaders += hs.len;
                 specs[next - first] = .{
+                    .struct_size = @sizeOf(c.httpring_request_spec),
                     .method = req.method.ptr,
                     .url = req.url.ptr,
                     .headers = hs.ptr,
@@ -534,7 +565,7 @@ pub const Client = struct {
 
     /// The client's counters: live handles, pooled and opened connections, DNS lookups.
     pub fn stats(self: Client) error{ ClientClosed, Internal, Unknown }!Stats {
-        var out: c.httpring_stats = undefined;
+        var out: c.httpring_stats = .{ .struct_size = @sizeOf(c.httpring_stats) };
         try checkIn(error{ ClientClosed, Internal, Unknown }, c.httpring_client_stats(self.raw, &out));
         return .{
             .live_handles = out.live_handles,
@@ -559,6 +590,7 @@ pub const Client = struct {
     /// completed request appears once. Call again while it returns a full buffer.
     pub fn drain(self: Client, buf: []Completion) Error![]Completion {
         var n: usize = 0;
+        if (buf.len > 0) buf[0].struct_size = @sizeOf(Completion); // the stride
         try check(c.httpring_client_drain(self.raw, @ptrCast(buf.ptr), buf.len, &n));
         return buf[0..n];
     }
@@ -569,6 +601,7 @@ pub const Client = struct {
     /// resubmit needs no event loop and no second thread.
     pub fn waitDrain(self: Client, buf: []Completion, min: usize, timeout_ms: ?u64) Error![]Completion {
         var n: usize = 0;
+        if (buf.len > 0) buf[0].struct_size = @sizeOf(Completion); // the stride
         try check(c.httpring_client_wait_drain(self.raw, @ptrCast(buf.ptr), buf.len, min, timeoutArg(timeout_ms), &n));
         return buf[0..n];
     }
@@ -657,6 +690,8 @@ pub const Client = struct {
 /// One finished request, as `Client.drain` and callbacks report it. Same layout as
 /// `httpring_completion`, so `drain` fills a Zig slice directly.
 pub const Completion = extern struct {
+    /// `sizeof(httpring_completion)`: `drain` and `waitDrain` set it (docs/ABI.md).
+    struct_size: u32,
     /// The handle id (`Client.handle(id)` gives the Handle).
     id: u64,
     user_data: u64,
@@ -672,6 +707,7 @@ pub const Completion = extern struct {
 
     comptime {
         assert(@sizeOf(Completion) == @sizeOf(c.httpring_completion));
+        assert(@offsetOf(Completion, "struct_size") == @offsetOf(c.httpring_completion, "struct_size"));
         assert(@offsetOf(Completion, "id") == @offsetOf(c.httpring_completion, "handle"));
         assert(@offsetOf(Completion, "user_data") == @offsetOf(c.httpring_completion, "user_data"));
         assert(@offsetOf(Completion, "code") == @offsetOf(c.httpring_completion, "code"));
@@ -747,7 +783,7 @@ pub const Handle = struct {
     /// The response of a finished request: `error.Pending` while it runs, the failure if it
     /// failed. Its slices borrow from the handle until `deinit`.
     pub fn response(self: Handle) Error!Response {
-        var r: c.httpring_response = .{};
+        var r: c.httpring_response = .{ .struct_size = @sizeOf(c.httpring_response) };
         try check(c.httpring_handle_response(self.client, self.id, &r));
         return .{
             .handle = self,
@@ -900,4 +936,10 @@ test "every declaration compiles" {
 
 test "version is the library's" {
     try std.testing.expect(version().len > 0);
+    try std.testing.expectEqual(header_version_num, versionNum());
+}
+
+test "features: this build has TLS and HTTP/2" {
+    const f = features();
+    try std.testing.expect(f.tls and f.http2 and f.proxy and f.socks and f.unix_sockets);
 }

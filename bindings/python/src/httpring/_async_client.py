@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import struct
 import threading
 import weakref
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
@@ -56,6 +57,7 @@ class _Dispatcher:
         self.s = Scratch()
         size = COMPLETION_LAYOUT.size
         self.buf = (ctypes.c_char * (size * _DRAIN_BATCH))()
+        struct.pack_into("@I", self.buf, 0, size)  # struct_size of element 0: the stride
         self.buf_view = memoryview(self.buf).cast("B")
         self.buf_p = ctypes.cast(self.buf, ctypes.POINTER(_ffi.httpring_completion))
         self.count = ctypes.c_size_t()

@@ -483,7 +483,7 @@ class Client(BaseClient):
         (Client.submit) to the drain() backlog, plain requests' (user_data 0) nowhere:
         their owner reads them by handle."""
         engine = self._engine
-        buf = (_ffi.httpring_completion * _DRAIN_BATCH)()
+        buf = _ffi.new_array(_ffi.httpring_completion, _DRAIN_BATCH)
         count = ctypes.c_size_t()
         mine: List[int] = []
         routed = []

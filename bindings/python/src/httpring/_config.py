@@ -243,13 +243,13 @@ class Transport:
         uds: Any = None,
     ) -> None:
         if http1 and http2:
-            self.http_version = _ffi.HTTPRING_VERSION_NEGOTIATE
+            self.http_version = _ffi.HTTPRING_HTTP_PREF_NEGOTIATE
         elif http1:
-            self.http_version = _ffi.HTTPRING_VERSION_HTTP1_ONLY
+            self.http_version = _ffi.HTTPRING_HTTP_PREF_HTTP1_ONLY
         elif http2:
             # As httpcore does for http1=False: h2 by ALPN for https, h2c prior knowledge
             # for http.
-            self.http_version = _ffi.HTTPRING_VERSION_HTTP2_ONLY
+            self.http_version = _ffi.HTTPRING_HTTP_PREF_HTTP2_ONLY
         else:
             raise ValueError("http1=False and http2=False leave no protocol to speak")
         self.h2c_prior_knowledge = bool(http2_prior_knowledge)

@@ -27,12 +27,13 @@ from ._config import Limits, Timeout, Transport, build_config
 from ._exceptions import ClientClosed, from_code
 from ._models import HeaderPairs, Request, Response, new_response
 
+# The structs read as raw bytes, struct_size skipped (4x: the library writes back ours).
 # httpring_response read in one unpack instead of eight attribute reads.
-RESPONSE_LAYOUT = struct.Struct("@HIPNNPNQ")
+RESPONSE_LAYOUT = struct.Struct("@4xHIPNNPNQ")
 # httpring_completion: handle, user_data, code, status (+2 bytes of padding).
-COMPLETION_LAYOUT = struct.Struct("@QQIH2x")
-# httpring_result: code (+4 bytes of padding), an httpring_response, headers, headers_len.
-RESULT_LAYOUT = struct.Struct("@I4xHIPNNPNQPN")
+COMPLETION_LAYOUT = struct.Struct("@4xQQIH2x")
+# httpring_result: code, httpring_response's fields, headers, headers_len.
+RESULT_LAYOUT = struct.Struct("@4xIHIPNNPNQPN")
 assert RESPONSE_LAYOUT.size == ctypes.sizeof(_ffi.httpring_response)
 assert RESULT_LAYOUT.size == ctypes.sizeof(_ffi.httpring_result)
 assert COMPLETION_LAYOUT.size == ctypes.sizeof(_ffi.httpring_completion)
@@ -52,7 +53,8 @@ def string_at(ptr: int, size: int) -> bytes:
 
 # --- batches: httpring_client_send_many --------------------------------------------------
 
-SPEC_LAYOUT = struct.Struct("@PPPNPNQqqq")
+# struct_size (set in every spec, though only the first one's is read), then the fields.
+SPEC_LAYOUT = struct.Struct("@I4xPPPNPNQqqq")
 HEADER_LAYOUT = struct.Struct("@PNPN")
 assert SPEC_LAYOUT.size == ctypes.sizeof(_ffi.httpring_request_spec)
 assert HEADER_LAYOUT.size == ctypes.sizeof(_ffi.httpring_header)
@@ -152,10 +154,10 @@ class SpecBatch:
             else:
                 nh = h_addr = 0
             if tmo is None:
-                pack_spec(specs, off, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, -1, -1, -1)
+                pack_spec(specs, off, size, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, -1, -1, -1)
             else:
                 connect, read, total = tmo
-                pack_spec(specs, off, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, total, connect, read)
+                pack_spec(specs, off, size, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, total, connect, read)
             off += size
         return None
 
@@ -166,7 +168,7 @@ def _spec_array(preps: Sequence[Prepared], uids: Sequence[int]) -> Any:
     for (method_b, url_b, pairs, body, tmo), uid in zip(preps, uids):
         total, connect, read = (-1, -1, -1) if tmo is None else (tmo[2], tmo[0], tmo[1])
         headers = header_array(pairs) if pairs else None
-        specs.append((method_b, url_b, headers, len(pairs or ()), body, len(body), uid, total, connect, read))
+        specs.append((SPEC_LAYOUT.size, method_b, url_b, headers, len(pairs or ()), body, len(body), uid, total, connect, read))
     return (_ffi.httpring_request_spec * len(specs))(*specs)  # type: ignore[misc]
 
 
@@ -204,7 +206,7 @@ class Scratch:
         #: Made on first use (a per-request timeout, a send_many).
         self.batch: Optional[SpecBatch] = None
         self.handle = c_uint64()
-        self.resp = _ffi.httpring_response()
+        self.resp = _ffi.new(_ffi.httpring_response)
         self.data = c_void_p()
         self.length = c_size_t()
         self.state = c_uint32()
@@ -287,7 +289,7 @@ class Engine:
 
     def stats(self) -> "Stats":
         self.check_open()
-        out = _ffi.httpring_stats()
+        out = _ffi.new(_ffi.httpring_stats)
         code = self.lib.httpring_client_stats(self.ptr, out)
         if code:
             raise from_code(code)
@@ -377,7 +379,7 @@ class Engine:
         n = len(hs)
         if n == 0:
             return []
-        out = (_ffi.httpring_result * n)()
+        out = _ffi.new_array(_ffi.httpring_result, n)
         code = self._read_many(self.ptr, (c_uint64 * n)(*hs), n, out)
         if code:
             raise from_code(code)

@@ -84,9 +84,23 @@ HTTPRING_ROOTS_BUNDLED = 1
 HTTPRING_ROOTS_NONE = 2
 
 # enum httpring_http_version_pref (values for httpring_config_set_http_version)
-HTTPRING_VERSION_NEGOTIATE = 0
-HTTPRING_VERSION_HTTP1_ONLY = 1
-HTTPRING_VERSION_HTTP2_ONLY = 2
+HTTPRING_HTTP_PREF_NEGOTIATE = 0
+HTTPRING_HTTP_PREF_HTTP1_ONLY = 1
+HTTPRING_HTTP_PREF_HTTP2_ONLY = 2
+
+# The header this module mirrors (#define HTTPRING_VERSION_*); httpring_version_num() gives
+# the loaded library's, to compare with HTTPRING_VERSION_NUM.
+HTTPRING_VERSION_MAJOR = 0
+HTTPRING_VERSION_MINOR = 1
+HTTPRING_VERSION_PATCH = 0
+HTTPRING_VERSION_NUM = 0x000100
+
+# Bits of httpring_features() (#define HTTPRING_FEATURE_*).
+HTTPRING_FEATURE_TLS = 1
+HTTPRING_FEATURE_HTTP2 = 2
+HTTPRING_FEATURE_PROXY = 4
+HTTPRING_FEATURE_SOCKS = 8
+HTTPRING_FEATURE_UNIX_SOCKETS = 16
 
 # Typedefs: C enums cross the ABI as uint32_t, handles as uint64_t.
 httpring_code = c_uint32
@@ -111,10 +125,14 @@ class httpring_request(Structure):
 
 
 # --- structs -----------------------------------------------------------------------------
+# Every struct but httpring_header starts with struct_size, which the caller sets to the
+# struct's size (docs/ABI.md); for arrays only element 0's is read, as the stride. Make
+# them with new()/new_array(), which set it.
 
 
 class httpring_completion(Structure):
     _fields_ = [
+        ("struct_size", c_uint32),
         ("handle", httpring_handle),
         ("user_data", c_uint64),
         ("code", httpring_code),
@@ -124,6 +142,7 @@ class httpring_completion(Structure):
 
 class httpring_stats(Structure):
     _fields_ = [
+        ("struct_size", c_uint32),
         ("live_handles", c_size_t),
         ("pooled_connections", c_size_t),
         ("connections_opened", c_size_t),
@@ -142,6 +161,7 @@ class httpring_header(Structure):
 
 class httpring_request_spec(Structure):
     _fields_ = [
+        ("struct_size", c_uint32),
         ("method", c_char_p),  # NULL means GET
         ("url", c_char_p),
         ("headers", POINTER(httpring_header)),
@@ -157,6 +177,7 @@ class httpring_request_spec(Structure):
 
 class httpring_response(Structure):
     _fields_ = [
+        ("struct_size", c_uint32),
         ("status", c_uint16),
         ("version", httpring_http_version),
         ("body", c_void_p),
@@ -169,9 +190,18 @@ class httpring_response(Structure):
 
 
 class httpring_result(Structure):
+    # httpring_response's fields side by side (not embedded: each struct grows on its own).
     _fields_ = [
+        ("struct_size", c_uint32),
         ("code", httpring_code),
-        ("response", httpring_response),
+        ("status", c_uint16),
+        ("version", httpring_http_version),
+        ("body", c_void_p),
+        ("body_len", c_size_t),
+        ("header_count", c_size_t),
+        ("url", c_void_p),
+        ("url_len", c_size_t),
+        ("elapsed_us", c_uint64),
         ("headers", c_void_p),
         ("headers_len", c_size_t),
     ]
@@ -186,6 +216,21 @@ STRUCTS = (
     httpring_response,
     httpring_result,
 )
+
+def new(cls: Any) -> Any:
+    """One caller-allocated struct with struct_size set."""
+    out = cls()
+    out.struct_size = ctypes.sizeof(cls)
+    return out
+
+
+def new_array(cls: Any, n: int) -> Any:
+    """An array of n structs; element 0's struct_size (the stride) is set."""
+    out = (cls * n)()
+    if n:
+        out[0].struct_size = ctypes.sizeof(cls)
+    return out
+
 
 httpring_completion_cb = CFUNCTYPE(None, c_void_p, POINTER(httpring_completion))
 
@@ -276,6 +321,8 @@ _declare(
 # errors and version
 _declare("httpring_error_name", c_char_p, c_uint32)
 _declare("httpring_version", c_char_p)
+_declare("httpring_version_num", c_uint32)
+_declare("httpring_features", c_uint64)
 # config
 _declare("httpring_config_new", config_p)
 _declare("httpring_config_free", None, config_p)
