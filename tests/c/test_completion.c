@@ -228,7 +228,12 @@ static void test_drain_fd(void) {
     CHECK_EQ_INT(missing, 0);
     /* Batching: far fewer wake-ups than completions (each wake-up drains everything). */
     printf("   %d completions in %d wake-ups\n", n, wakeups);
-    CHECK(wakeups >= 1 && wakeups <= n);
+    CHECK(wakeups >= 1);
+    /* Under valgrind (HTTPRING_TEST_SLOW > 1) the I/O thread runs so slowly that announcements
+     * often land after the caller drained what they announce (a wake-up that finds nothing,
+     * which the API allows); 451 wake-ups for 250 completions were seen. The batching bound
+     * holds natively. */
+    if (check_slack_ms(1) == 1) CHECK(wakeups <= n);
     /* Everything drained: the fd is quiet and the queue empty. */
     CHECK(!fd_readable(fd));
     size_t got = 99;
