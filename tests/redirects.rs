@@ -218,3 +218,34 @@ fn all_hops_run_inside_the_total_timeout() {
     let (status, _, _, hops) = run(&c, get(&chain)).unwrap();
     assert_eq!((status, hops.len()), (200, 2));
 }
+
+#[test]
+fn user_info_is_basic_auth_for_its_origin_only() {
+    let a = TestServer::start();
+    let b = TestServer::start();
+    let c = Client::new(following()).unwrap();
+    let with_user = a.base.replace("http://", "http://us%40er:p%3Ass@");
+    // "us@er:p:ss" in base64.
+    let want = "\"authorization\": \"Basic dXNAZXI6cDpzcw==\"";
+    let (_, _, echo, _) = run(&c, get(&format!("{with_user}/echo"))).unwrap();
+    assert!(echo.contains(want), "{echo}");
+    assert!(
+        echo.contains(&format!("\"host\": \"{}\"", &a.base[7..])),
+        "{echo}"
+    );
+    // The request's own Authorization wins.
+    let mut req = get(&format!("{with_user}/echo"));
+    req.add_header(b"authorization", b"Bearer mine").unwrap();
+    let (_, _, echo, _) = run(&c, req).unwrap();
+    assert!(
+        echo.contains("\"authorization\": \"Bearer mine\""),
+        "{echo}"
+    );
+    // Same-origin hop: kept; another origin: not sent.
+    let (_, _, echo, _) = run(&c, get(&format!("{with_user}/redirect-to?url=/echo"))).unwrap();
+    assert!(echo.contains(want), "{echo}");
+    let away = format!("{with_user}/redirect-to?url={}", b.url("/echo"));
+    let (_, url, echo, _) = run(&c, get(&away)).unwrap();
+    assert_eq!(url, b.url("/echo"));
+    assert!(!echo.contains("authorization"), "{echo}");
+}

@@ -406,8 +406,19 @@ fn the_host_header_is_the_urls_authority_without_user_info() {
             echo.contains(&format!(r#""host": "{host}""#)),
             "{url}: {echo}"
         );
+        // User info goes only into Authorization (Basic, decoded: tests/redirects.rs),
+        // never into Host or anywhere else.
+        let outside_auth: String = echo
+            .split(", ")
+            .filter(|kv| !kv.contains("\"authorization\""))
+            .collect();
         assert!(
-            !echo.contains("pw") && !echo.contains("c%40d"),
+            !outside_auth.contains("pw") && !outside_auth.contains("c%40d"),
+            "{url}: {echo}"
+        );
+        assert_eq!(
+            echo.contains("\"authorization\": \"Basic "),
+            url.contains('@'),
             "{url}: {echo}"
         );
     }

@@ -7,7 +7,9 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use http::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, HOST, LOCATION};
+use http::header::{
+    HeaderMap, HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, HOST, LOCATION,
+};
 use http::uri::PathAndQuery;
 use http::{Method, Uri};
 use http_body_util::{BodyExt, Full};
@@ -17,7 +19,7 @@ use hyper::body::Incoming;
 use super::shared::Shared;
 use crate::config::RedirectPolicy;
 use crate::error::{Error, ErrorKind, Result};
-use crate::policy::redirect;
+use crate::policy::{auth, redirect};
 use crate::pool::{Gate, Job, Mailbox};
 use crate::request::{Exchange, Hop, Request, Response};
 use crate::transport::{map_hyper, Conn, PoolKey};
@@ -208,6 +210,10 @@ async fn follow(
             parts.body = Bytes::new();
         }
         parts.no_default_credentials |= next.cross_origin;
+        // User info in the Location is meant for the next hop: it wins.
+        if let Some(v) = auth::basic_from_userinfo(&next.uri) {
+            parts.headers.insert(AUTHORIZATION, v);
+        }
         parts.uri = next.uri;
         parts.url = next.url;
         visited.push((parts.method.clone(), parts.url.clone()));
@@ -327,6 +333,17 @@ impl<'a> Parts<'a> {
         let url = std::mem::take(&mut req.url);
         let mut headers = std::mem::take(&mut req.headers);
         let body = std::mem::take(&mut req.body);
+        // User info in the URL: Basic auth, unless the request sets Authorization. A byte
+        // test first: nearly no URL has user info.
+        if uri
+            .authority()
+            .is_some_and(|a| a.as_str().as_bytes().contains(&b'@'))
+            && !headers.contains_key(AUTHORIZATION)
+        {
+            if let Some(v) = auth::basic_from_userinfo(&uri) {
+                headers.insert(AUTHORIZATION, v);
+            }
+        }
         let wants_length =
             !body.is_empty() || matches!(method, Method::POST | Method::PUT | Method::PATCH);
         if wants_length && !headers.contains_key(CONTENT_LENGTH) {
