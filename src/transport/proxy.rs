@@ -25,7 +25,8 @@ pub struct Proxy {
     pub kind: ProxyKind,
     pub host: String,
     pub port: u16,
-    pub auth: Option<(String, String)>,
+    /// User and password from the URL's user info, percent-decoded.
+    pub auth: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Proxy {
@@ -51,7 +52,8 @@ impl Proxy {
         let authority = uri.authority().ok_or_else(|| bad("no host"))?;
         let auth = authority.as_str().rsplit_once('@').map(|(userinfo, _)| {
             let (u, p) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-            (u.to_string(), p.to_string())
+            let decode = |s: &str| percent_encoding::percent_decode_str(s).collect::<Vec<u8>>();
+            (decode(u), decode(p))
         });
         let host = authority
             .host()
@@ -67,9 +69,14 @@ impl Proxy {
     }
 
     pub fn authorization(&self) -> Option<String> {
-        self.auth
-            .as_ref()
-            .map(|(u, p)| format!("Basic {}", base64(format!("{u}:{p}").as_bytes())))
+        use base64::Engine as _;
+        self.auth.as_ref().map(|(u, p)| {
+            let pair = [&u[..], b":", &p[..]].concat();
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(pair)
+            )
+        })
     }
 }
 
@@ -222,9 +229,9 @@ pub async fn socks5_connect<S: AsyncRead + AsyncWrite + Unpin>(
                 ));
             }
             let mut auth = vec![0x01, u.len() as u8];
-            auth.extend_from_slice(u.as_bytes());
+            auth.extend_from_slice(u);
             auth.push(p.len() as u8);
-            auth.extend_from_slice(p.as_bytes());
+            auth.extend_from_slice(p);
             stream.write_all(&auth).await.map_err(io_err)?;
             let mut reply = [0u8; 2];
             stream.read_exact(&mut reply).await.map_err(io_err)?;
@@ -292,38 +299,15 @@ fn io_err(e: std::io::Error) -> Error {
     Error::new(ErrorKind::Proxy, format!("talking to the proxy: {e}"))
 }
 
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn base64_matches_rfc4648() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+    fn proxy_user_info_is_percent_decoded() {
+        let p = Proxy::parse("http://u%40x:p%3Aq@proxy.test:3128").unwrap();
+        assert_eq!(p.auth, Some((b"u@x".to_vec(), b"p:q".to_vec())));
+        assert_eq!(p.authorization().unwrap(), "Basic dUB4OnA6cQ==");
     }
 
     #[test]
