@@ -50,6 +50,10 @@
 // `httpring_features`: requests over a Unix domain socket (`httpring_config_set_unix_socket`).
 #define HTTPRING_FEATURE_UNIX_SOCKETS 16
 
+// `httpring_features`: decoding of gzip, deflate, br and zstd responses
+// (`httpring_config_set_decompress`).
+#define HTTPRING_FEATURE_DECOMPRESS 32
+
 // The result of a call, or how a request ended. Values are stable across releases:
 // new codes are only ever appended.
 enum httpring_code
@@ -114,6 +118,9 @@ enum httpring_code
   // A redirect from https to plain http was refused (allow it with
   // `httpring_config_set_redirect_allow_insecure`).
   HTTPRING_ERR_INSECURE_REDIRECT = 26,
+  // The response body could not be decoded: corrupt or truncated gzip, deflate, br or
+  // zstd data (turn decoding off with `httpring_config_set_decompress` to get raw bytes).
+  HTTPRING_ERR_DECODING = 27,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -706,6 +713,29 @@ httpring_code httpring_config_add_no_proxy(struct httpring_config *cfg, const ch
 // # Safety
 // `path` is NULL or a NUL-terminated string.
 httpring_code httpring_config_set_unix_socket(struct httpring_config *cfg, const char *path);
+
+// Decode compressed responses (on by default). When on, requests carry
+// `Accept-Encoding: gzip, deflate, br, zstd` (unless a default header sets another) and a
+// response in one of those codings, or a stack of them, is decoded on the runtime before it
+// completes: `httpring_response.body` is the decoded body and the headers stay as received
+// (`Content-Encoding` and `Content-Length` describe the wire). The body-size limit
+// (`httpring_config_set_max_body_size`) applies to the decoded size too, so a small body
+// that would inflate past it fails with `HTTPRING_ERR_BODY_TOO_LARGE` after decoding at most
+// the limit; corrupt or truncated data fails with `HTTPRING_ERR_DECODING`. A coding it does
+// not know is delivered as received. Off: nothing is added and the body is as received.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
+httpring_code httpring_config_set_decompress(struct httpring_config *cfg, bool decompress);
+
+// Overrides the client's `httpring_config_set_decompress` for this request. Off on a
+// client where it is on also leaves out the default `Accept-Encoding`.
+//
+// # Safety
+// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+// another thread during the call.
+httpring_code httpring_request_set_decompress(struct httpring_request *req, bool decompress);
 
 // Non-blocking check. Returns `HTTPRING_OK` and the state in `*state` (may be NULL), or an
 // error for a bad client or handle.

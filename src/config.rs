@@ -46,6 +46,10 @@ pub struct Config {
     pub unix_socket: Option<PathBuf>,
     /// Whether and how far redirects are followed (requests may override it).
     pub redirects: RedirectPolicy,
+    /// Send `Accept-Encoding: gzip, deflate, br, zstd` and decode responses that use one of
+    /// them (on the runtime, the size limit applied to the decoded body). On by default;
+    /// off gives the body as received.
+    pub decompress: bool,
 }
 
 /// How a client (or one request) treats redirect responses.
@@ -145,6 +149,7 @@ impl Default for Config {
             no_proxy: Vec::new(),
             unix_socket: None,
             redirects: RedirectPolicy::default(),
+            decompress: true,
         }
     }
 }

@@ -60,6 +60,8 @@ pub enum ErrorKind {
     TooManyRedirects,
     /// A redirect from https to plain http, refused by the redirect policy.
     InsecureRedirect,
+    /// The response body could not be decoded (corrupt or truncated gzip, deflate, br, zstd).
+    Decoding,
 }
 
 /// An error: a kind to branch on and a message for humans.

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use http::header::{
-    HeaderMap, HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, HOST, LOCATION,
+    HeaderMap, HeaderValue, ACCEPT_ENCODING, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, HOST,
+    LOCATION,
 };
 use http::uri::PathAndQuery;
 use http::{Method, Uri};
@@ -19,6 +20,7 @@ use hyper::body::Incoming;
 use super::shared::Shared;
 use crate::config::RedirectPolicy;
 use crate::error::{Error, ErrorKind, Result};
+use crate::policy::decode::{self, Decoder};
 use crate::policy::{auth, redirect};
 use crate::pool::{Gate, Job, Mailbox};
 use crate::request::{Exchange, Hop, Request, Response};
@@ -291,7 +293,12 @@ async fn send_parts(
     if declared.is_some_and(|n| n > limits.max_body) {
         return Err(too_large(limits.max_body));
     }
-    let body = read_body(body, declared, limits).await?;
+    let decoder = if parts.decompress && !bodiless {
+        Decoder::for_response(&head.headers, limits.max_body)?
+    } else {
+        None
+    };
+    let body = read_body(body, declared, limits, decoder).await?;
     let close = head
         .headers
         .get(CONNECTION)
@@ -321,6 +328,10 @@ struct Parts<'a> {
     headers: HeaderMap,
     /// Leave out the client's default credentials (a redirect left their origin).
     no_default_credentials: bool,
+    /// Decode the response's content coding.
+    decompress: bool,
+    /// Leave out the `Accept-Encoding` default (this request turned decoding off).
+    no_accept_encoding: bool,
     shared: &'a Shared,
     body: Bytes,
 }
@@ -333,6 +344,11 @@ impl<'a> Parts<'a> {
         let url = std::mem::take(&mut req.url);
         let mut headers = std::mem::take(&mut req.headers);
         let body = std::mem::take(&mut req.body);
+        let client_decompress = shared.config().decompress;
+        let decompress = req.decompress.unwrap_or(client_decompress);
+        if decompress && !client_decompress && !headers.contains_key(ACCEPT_ENCODING) {
+            headers.insert(ACCEPT_ENCODING, HeaderValue::from_static(decode::ACCEPT));
+        }
         // User info in the URL: Basic auth, unless the request sets Authorization. A byte
         // test first: nearly no URL has user info.
         if uri
@@ -355,6 +371,8 @@ impl<'a> Parts<'a> {
             url,
             headers,
             no_default_credentials: false,
+            decompress,
+            no_accept_encoding: client_decompress && !decompress,
             shared,
             body,
         }
@@ -378,8 +396,9 @@ impl<'a> Parts<'a> {
             self.headers.clone()
         };
         for (name, value) in &self.shared.config().default_headers {
-            let withheld =
-                self.no_default_credentials && redirect::CREDENTIAL_HEADERS.contains(name);
+            let withheld = (self.no_default_credentials
+                && redirect::CREDENTIAL_HEADERS.contains(name))
+                || (self.no_accept_encoding && name == ACCEPT_ENCODING);
             if !withheld && !self.headers.contains_key(name) {
                 headers.append(name.clone(), value.clone());
             }
@@ -503,8 +522,14 @@ async fn obtain(shared: &Shared, key: &PoolKey, limits: &Limits) -> Result<Conn>
     }
 }
 
-/// Reads the whole body, enforcing the size limit and the read (idle) timeout between frames.
-async fn read_body(mut body: Incoming, declared: Option<u64>, limits: &Limits) -> Result<Bytes> {
+/// Reads the whole body, enforcing the size limit and the read (idle) timeout between frames;
+/// through `decoder` when the body has a content coding to undo.
+async fn read_body(
+    mut body: Incoming,
+    declared: Option<u64>,
+    limits: &Limits,
+    mut decoder: Option<Decoder>,
+) -> Result<Bytes> {
     let mut first: Option<Bytes> = None;
     let mut buf = BytesMut::new();
     let mut total: u64 = 0;
@@ -543,6 +568,10 @@ async fn read_body(mut body: Incoming, declared: Option<u64>, limits: &Limits) -
         if total > limits.max_body {
             return Err(too_large(limits.max_body));
         }
+        if let Some(d) = decoder.as_mut() {
+            d.push(&data)?;
+            continue;
+        }
         if first.is_none() && buf.is_empty() {
             first = Some(data);
         } else {
@@ -553,6 +582,9 @@ async fn read_body(mut body: Incoming, declared: Option<u64>, limits: &Limits) -
             }
             buf.extend_from_slice(&data);
         }
+    }
+    if let Some(d) = decoder {
+        return d.finish();
     }
     Ok(if buf.is_empty() {
         first.unwrap_or_default()

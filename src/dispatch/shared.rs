@@ -41,7 +41,22 @@ struct Spares {
 }
 
 impl Shared {
-    pub(crate) fn new(config: Config, table: Table, hub: Arc<Hub>, connector: Connector) -> Shared {
+    pub(crate) fn new(
+        mut config: Config,
+        table: Table,
+        hub: Arc<Hub>,
+        connector: Connector,
+    ) -> Shared {
+        // Decompression advertises what it decodes, unless the caller chose what to accept.
+        if config.decompress {
+            if let http::header::Entry::Vacant(slot) =
+                config.default_headers.entry(http::header::ACCEPT_ENCODING)
+            {
+                slot.insert(http::HeaderValue::from_static(
+                    crate::policy::decode::ACCEPT,
+                ));
+            }
+        }
         let pool = Arc::new(Pool::new(
             config.pool_max_idle_per_host,
             config.pool_idle_timeout,

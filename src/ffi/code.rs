@@ -70,6 +70,9 @@ pub enum httpring_code {
     /// A redirect from https to plain http was refused (allow it with
     /// `httpring_config_set_redirect_allow_insecure`).
     HTTPRING_ERR_INSECURE_REDIRECT = 26,
+    /// The response body could not be decoded: corrupt or truncated gzip, deflate, br or
+    /// zstd data (turn decoding off with `httpring_config_set_decompress` to get raw bytes).
+    HTTPRING_ERR_DECODING = 27,
 }
 
 use httpring_code::*;
@@ -105,6 +108,7 @@ impl From<ErrorKind> for httpring_code {
             ErrorKind::Proxy => HTTPRING_ERR_PROXY,
             ErrorKind::TooManyRedirects => HTTPRING_ERR_TOO_MANY_REDIRECTS,
             ErrorKind::InsecureRedirect => HTTPRING_ERR_INSECURE_REDIRECT,
+            ErrorKind::Decoding => HTTPRING_ERR_DECODING,
         }
     }
 }
@@ -167,6 +171,7 @@ mod tests {
             Proxy,
             TooManyRedirects,
             InsecureRedirect,
+            Decoding,
         ];
         let mut seen = std::collections::HashSet::new();
         for kind in kinds {

@@ -12,6 +12,7 @@
 mod client;
 mod code;
 mod config;
+mod content;
 mod handle;
 mod ptr;
 mod redirect;
@@ -24,6 +25,7 @@ mod version;
 pub use client::*;
 pub use code::*;
 pub use config::*;
+pub use content::*;
 pub use handle::*;
 pub use redirect::*;
 pub use request::*;

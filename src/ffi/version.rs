@@ -34,6 +34,9 @@ pub const HTTPRING_FEATURE_PROXY: u64 = 4;
 pub const HTTPRING_FEATURE_SOCKS: u64 = 8;
 /// `httpring_features`: requests over a Unix domain socket (`httpring_config_set_unix_socket`).
 pub const HTTPRING_FEATURE_UNIX_SOCKETS: u64 = 16;
+/// `httpring_features`: decoding of gzip, deflate, br and zstd responses
+/// (`httpring_config_set_decompress`).
+pub const HTTPRING_FEATURE_DECOMPRESS: u64 = 32;
 
 /// The features this build of the library has, as `HTTPRING_FEATURE_*` bits. Bits are only
 /// ever added; an unknown bit means a feature newer than your header.
@@ -60,6 +63,9 @@ pub extern "C" fn httpring_features() -> u64 {
         }
         if cfg!(unix) {
             bits |= HTTPRING_FEATURE_UNIX_SOCKETS;
+        }
+        if !crate::policy::decode::ACCEPT.is_empty() {
+            bits |= HTTPRING_FEATURE_DECOMPRESS;
         }
         bits
     })
@@ -92,7 +98,8 @@ mod tests {
             | HTTPRING_FEATURE_HTTP2
             | HTTPRING_FEATURE_PROXY
             | HTTPRING_FEATURE_SOCKS
-            | HTTPRING_FEATURE_UNIX_SOCKETS;
+            | HTTPRING_FEATURE_UNIX_SOCKETS
+            | HTTPRING_FEATURE_DECOMPRESS;
         assert_eq!(httpring_features(), all);
     }
 }

@@ -33,6 +33,8 @@ pub struct Request {
     /// Overrides of the client's redirect policy (`None`: the client's).
     pub(crate) follow_redirects: Option<bool>,
     pub(crate) max_redirects: Option<u32>,
+    /// Override of the client's `decompress`.
+    pub(crate) decompress: Option<bool>,
     pub(crate) user_data: u64,
     error: Option<Error>,
 }
@@ -58,6 +60,7 @@ impl Request {
             timeouts: TimeoutOverrides::default(),
             follow_redirects: None,
             max_redirects: None,
+            decompress: None,
             user_data: 0,
             error: None,
         };
@@ -116,6 +119,12 @@ impl Request {
     /// The most redirects this request follows (when it follows them).
     pub fn set_max_redirects(&mut self, max: u32) {
         self.max_redirects = Some(max);
+    }
+
+    /// Asks for and decodes compressed responses (`true`), or takes the body as received
+    /// (`false`), whatever the client's setting.
+    pub fn set_decompress(&mut self, decompress: bool) {
+        self.decompress = Some(decompress);
     }
 
     pub fn timeouts_mut(&mut self) -> &mut TimeoutOverrides {

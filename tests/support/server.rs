@@ -109,6 +109,84 @@ pub fn json_escape(s: &str) -> String {
     out
 }
 
+/// Text for the content-coding routes: numbered lines, cut to `n` bytes. The C, Python and
+/// Zig tests compare `/encoded/CODING/N` with `/encoded/identity/N`.
+pub fn sample_text(n: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n + 64);
+    let mut i = 0;
+    while out.len() < n {
+        out.extend_from_slice(
+            format!("line {i}: the quick brown fox jumps over the lazy dog\n").as_bytes(),
+        );
+        i += 1;
+    }
+    out.truncate(n);
+    out
+}
+
+pub fn encode(coding: &str, data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    match coding {
+        "gzip" | "x-gzip" => {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        }
+        "deflate" => {
+            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        }
+        "rawdeflate" => {
+            let mut e =
+                flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        }
+        "br" => {
+            let mut out = Vec::new();
+            {
+                let mut w = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+                w.write_all(data).unwrap();
+            }
+            out
+        }
+        "zstd" => zstd::stream::encode_all(data, 3).unwrap(),
+        "gzip-zstd" => encode("zstd", &encode("gzip", data)),
+        _ => data.to_vec(),
+    }
+}
+
+fn bomb(coding: &str, mib: usize) -> Vec<u8> {
+    let zeros = vec![0u8; 1 << 20];
+    match coding {
+        "gzip" => {
+            let member = encode("gzip", &zeros);
+            member.repeat(mib)
+        }
+        "zstd" => {
+            use std::io::Write;
+            let mut e = zstd::stream::write::Encoder::new(Vec::new(), 1).unwrap();
+            for _ in 0..mib {
+                e.write_all(&zeros).unwrap();
+            }
+            e.finish().unwrap()
+        }
+        "br" => {
+            use std::io::Write;
+            let mut out = Vec::new();
+            {
+                let mut w = brotli::CompressorWriter::new(&mut out, 4096, 1, 22);
+                for _ in 0..mib {
+                    w.write_all(&zeros).unwrap();
+                }
+            }
+            out
+        }
+        _ => zeros.repeat(mib.min(16)),
+    }
+}
+
 fn query_param<'a>(query: Option<&'a str>, key: &str) -> Option<&'a str> {
     query?
         .split('&')
@@ -284,6 +362,43 @@ async fn route(
             if let Ok(v) = target.parse() {
                 r.headers_mut().insert("location", v);
             }
+            r
+        }
+        // /encoded/CODING[/N]: N bytes of text (default 100,000) in a content coding:
+        // gzip, deflate (zlib), rawdeflate (deflate without zlib's wrapper), br, zstd,
+        // gzip-zstd (both, in that order), identity (none), or anything else (sent as is,
+        // labelled with it). ?corrupt=1 flips bytes in the middle.
+        "encoded" => {
+            let coding = parts.get(1).copied().unwrap_or("gzip");
+            let n = num(2).unwrap_or(100_000) as usize;
+            let mut body = encode(coding, &sample_text(n));
+            if query_param(query.as_deref(), "corrupt") == Some("1") && body.len() > 40 {
+                let mid = body.len() / 2;
+                for b in &mut body[mid..mid + 8] {
+                    *b ^= 0x5a;
+                }
+            }
+            let mut r = full(200, "text/plain; charset=utf-8", body);
+            let label = match coding {
+                "rawdeflate" => "deflate",
+                "gzip-zstd" => "gzip, zstd",
+                c => c,
+            };
+            if label != "identity" {
+                r.headers_mut()
+                    .insert("content-encoding", label.parse().unwrap());
+            }
+            r
+        }
+        // /bomb/CODING/MIB: MIB MiB of zeros, compressed (gzip: one member per MiB, about
+        // 1 KiB each; zstd and br: one stream). For decompression-limit tests.
+        "bomb" => {
+            let coding = parts.get(1).copied().unwrap_or("gzip");
+            let mib = num(2).unwrap_or(1024) as usize;
+            let body = bomb(coding, mib);
+            let mut r = full(200, "application/octet-stream", body);
+            r.headers_mut()
+                .insert("content-encoding", coding.parse().unwrap());
             r
         }
         "stats" => full(

@@ -61,6 +61,8 @@ pub const Error = error{
     TooManyRedirects,
     /// A redirect from https to plain http was refused.
     InsecureRedirect,
+    /// The response body could not be decoded (corrupt gzip, deflate, br or zstd).
+    Decoding,
     /// A code newer than this binding.
     Unknown,
 };
@@ -120,6 +122,7 @@ const code_table = [_]struct { code: u32, err: Error }{
     .{ .code = c.HTTPRING_ERR_PROXY, .err = error.Proxy },
     .{ .code = c.HTTPRING_ERR_TOO_MANY_REDIRECTS, .err = error.TooManyRedirects },
     .{ .code = c.HTTPRING_ERR_INSECURE_REDIRECT, .err = error.InsecureRedirect },
+    .{ .code = c.HTTPRING_ERR_DECODING, .err = error.Decoding },
 };
 
 /// The error for a non-OK code; unknown codes give `error.Unknown`.
@@ -191,6 +194,7 @@ pub const Features = struct {
     proxy: bool,
     socks: bool,
     unix_sockets: bool,
+    decompress: bool,
 };
 
 pub fn features() Features {
@@ -201,6 +205,7 @@ pub fn features() Features {
         .proxy = (f & c.HTTPRING_FEATURE_PROXY) != 0,
         .socks = (f & c.HTTPRING_FEATURE_SOCKS) != 0,
         .unix_sockets = (f & c.HTTPRING_FEATURE_UNIX_SOCKETS) != 0,
+        .decompress = (f & c.HTTPRING_FEATURE_DECOMPRESS) != 0,
     };
 }
 
@@ -307,6 +312,8 @@ pub const Options = struct {
     max_redirects: ?u32 = null,
     /// Allow a redirect from https to plain http (refused by default).
     redirect_allow_insecure: ?bool = null,
+    /// Ask for and decode gzip, deflate, br and zstd responses (on by default).
+    decompress: ?bool = null,
 
     // TLS
     root_store: ?RootStore = null,
@@ -368,6 +375,8 @@ pub const Request = struct {
     timeout_ms: ?u64 = null,
     connect_timeout_ms: ?u64 = null,
     read_timeout_ms: ?u64 = null,
+    /// Override of the client's `decompress`.
+    decompress: ?bool = null,
 };
 
 /// Headers up to this count go through the one-call C fast path from a stack array.
@@ -405,6 +414,7 @@ pub const Client = struct {
         if (o.follow_redirects) |v| try check(c.httpring_config_set_follow_redirects(cfg, v));
         if (o.max_redirects) |v| try check(c.httpring_config_set_max_redirects(cfg, v));
         if (o.redirect_allow_insecure) |v| try check(c.httpring_config_set_redirect_allow_insecure(cfg, v));
+        if (o.decompress) |v| try check(c.httpring_config_set_decompress(cfg, v));
         if (o.user_agent) |v| try check(c.httpring_config_set_user_agent(cfg, v.ptr));
         for (o.default_headers) |h| try check(c.httpring_config_add_default_header(cfg, h.name.ptr, h.value.ptr));
 
@@ -435,12 +445,13 @@ pub const Client = struct {
         self.* = undefined;
     }
 
-    /// Submits any request. Without per-request timeouts and with at most 64 headers this
+    /// Submits any request. Without per-request overrides and with at most 64 headers this
     /// is one C call (`httpring_client_send`); otherwise the request is built step by step.
     pub fn send(self: Client, req: Request) SubmitError!Handle {
         var id: c.httpring_handle = 0;
         if (req.timeout_ms == null and req.connect_timeout_ms == null and
-            req.read_timeout_ms == null and req.headers.len <= max_stack_headers)
+            req.read_timeout_ms == null and req.decompress == null and
+            req.headers.len <= max_stack_headers)
         {
             var headers: [max_stack_headers]c.httpring_header = undefined;
             for (req.headers, headers[0..req.headers.len]) |h, *out| out.* = .{
@@ -468,6 +479,7 @@ pub const Client = struct {
         if (req.timeout_ms) |v| try checkIn(SubmitError, c.httpring_request_set_timeout_ms(built, v));
         if (req.connect_timeout_ms) |v| try checkIn(SubmitError, c.httpring_request_set_connect_timeout_ms(built, v));
         if (req.read_timeout_ms) |v| try checkIn(SubmitError, c.httpring_request_set_read_timeout_ms(built, v));
+        if (req.decompress) |v| try checkIn(SubmitError, c.httpring_request_set_decompress(built, v));
     }
 
     /// `GET url`.
@@ -941,5 +953,5 @@ test "version is the library's" {
 
 test "features: this build has TLS and HTTP/2" {
     const f = features();
-    try std.testing.expect(f.tls and f.http2 and f.proxy and f.socks and f.unix_sockets);
+    try std.testing.expect(f.tls and f.http2 and f.proxy and f.socks and f.unix_sockets and f.decompress);
 }

@@ -950,3 +950,25 @@ test "redirects: off by default; followed when on, with the final URL; limit and
     defer looping.deinit();
     try testing.expectError(error.TooManyRedirects, looping.waitResponse(10_000));
 }
+
+test "content codings: each decoded by the engine; off gives raw bytes; corrupt data is Decoding" {
+    var buf: [512]u8 = undefined;
+    var plain: [20_000]u8 = undefined;
+    var decoded: [20_000]u8 = undefined;
+    var client = try Client.init(.{});
+    defer client.deinit();
+    const want = try getBody(client, try url(&buf, "/encoded/identity/20000", .{}), &plain);
+    try testing.expectEqual(@as(usize, 20_000), want.len);
+    inline for (.{ "gzip", "deflate", "br", "zstd" }) |coding| {
+        const got = try getBody(client, try url(&buf, "/encoded/" ++ coding ++ "/20000", .{}), &decoded);
+        try testing.expectEqualSlices(u8, want, got);
+    }
+    try expectGetError(client, try url(&buf, "/encoded/gzip?corrupt=1", .{}), error.Decoding);
+
+    // Off for one request: the gzip bytes as sent.
+    var h = try client.send(.{ .url = try url(&buf, "/encoded/gzip/20000", .{}), .decompress = false });
+    defer h.deinit();
+    const r = try h.waitResponse(10_000);
+    try testing.expectEqualSlices(u8, &.{ 0x1f, 0x8b }, r.body[0..2]);
+    try testing.expect(r.body.len < want.len);
+}

@@ -222,6 +222,7 @@ CODE_EXCEPTIONS: Dict[int, Type[Exception]] = {
     _ffi.HTTPRING_ERR_PROXY: ProxyError,
     _ffi.HTTPRING_ERR_TOO_MANY_REDIRECTS: TooManyRedirects,
     _ffi.HTTPRING_ERR_INSECURE_REDIRECT: InsecureRedirect,
+    _ffi.HTTPRING_ERR_DECODING: DecodingError,
 }
 
 _DEFAULT_MESSAGES: Dict[int, str] = {

@@ -65,6 +65,7 @@ HTTPRING_ERR_TLS = 23
 HTTPRING_ERR_PROXY = 24
 HTTPRING_ERR_TOO_MANY_REDIRECTS = 25
 HTTPRING_ERR_INSECURE_REDIRECT = 26
+HTTPRING_ERR_DECODING = 27
 
 # enum httpring_state
 HTTPRING_STATE_PENDING = 0
@@ -101,6 +102,7 @@ HTTPRING_FEATURE_HTTP2 = 2
 HTTPRING_FEATURE_PROXY = 4
 HTTPRING_FEATURE_SOCKS = 8
 HTTPRING_FEATURE_UNIX_SOCKETS = 16
+HTTPRING_FEATURE_DECOMPRESS = 32
 
 # Typedefs: C enums cross the ABI as uint32_t, handles as uint64_t.
 httpring_code = c_uint32
@@ -356,6 +358,7 @@ _declare("httpring_config_set_wait_drives_io", httpring_code, config_p, c_bool)
 _declare("httpring_config_set_follow_redirects", httpring_code, config_p, c_bool)
 _declare("httpring_config_set_max_redirects", httpring_code, config_p, c_uint32)
 _declare("httpring_config_set_redirect_allow_insecure", httpring_code, config_p, c_bool)
+_declare("httpring_config_set_decompress", httpring_code, config_p, c_bool)
 _declare("httpring_config_add_resolve", httpring_code, config_p, c_char_p, c_uint16, c_char_p)
 _declare("httpring_config_set_dns_cache_ttl_ms", httpring_code, config_p, c_uint64)
 _declare("httpring_config_set_proxy", httpring_code, config_p, c_char_p)
@@ -431,6 +434,7 @@ _declare("httpring_request_set_connect_timeout_ms", httpring_code, request_p, c_
 _declare("httpring_request_set_read_timeout_ms", httpring_code, request_p, c_uint64)
 _declare("httpring_request_set_follow_redirects", httpring_code, request_p, c_bool)
 _declare("httpring_request_set_max_redirects", httpring_code, request_p, c_uint32)
+_declare("httpring_request_set_decompress", httpring_code, request_p, c_bool)
 _declare("httpring_response_redirect_count", httpring_code, client_p, httpring_handle, POINTER(c_size_t))
 _declare(
     "httpring_response_redirect",
