@@ -494,3 +494,44 @@ fn pending_accessors_and_freed_clients() {
     std::mem::forget(c);
     drop(unsafe { Box::from_raw(seen) });
 }
+
+#[test]
+fn malformed_framing_is_a_protocol_error() {
+    let cases: [(&str, &'static [u8]); 5] = [
+        (
+            "invalid chunk size",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+        ),
+        (
+            "chunk size overflow",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffffff\r\nx\r\n",
+        ),
+        (
+            "chunk without its CRLF",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n",
+        ),
+        ("malformed status line", b"HTTP/1.1 abc OK\r\n\r\n"),
+        (
+            "malformed header",
+            b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+        ),
+    ];
+    let c = Client::new();
+    for (what, response) in cases {
+        let url = canned_server(response);
+        let h = c.get(&url);
+        assert_eq!(c.wait(h), HTTPRING_STATE_FAILED, "{what}");
+        assert_eq!(
+            c.error(h),
+            HTTPRING_ERR_PROTOCOL,
+            "{what}: {}",
+            c.message(h)
+        );
+        assert!(
+            !c.message(h).starts_with("sending the request"),
+            "{what}: {}",
+            c.message(h)
+        );
+        c.free(h);
+    }
+}

@@ -273,7 +273,13 @@ async fn send_parts(
                     retried = true;
                     continue;
                 }
-                return Err(map_hyper(err, "sending the request"));
+                // A head that did not parse was sent fine: say what failed.
+                let what = if err.is_parse() || err.is_parse_status() {
+                    "reading the response head"
+                } else {
+                    "sending the request"
+                };
+                return Err(map_hyper(err, what));
             }
         }
     };

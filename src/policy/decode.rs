@@ -34,6 +34,10 @@ impl Decoder {
     /// decode: no header, only `identity`, or a coding this build does not know (the body
     /// is then delivered as received, with its header, as httpx and browsers do).
     pub(crate) fn for_response(headers: &HeaderMap, max: u64) -> Result<Option<Decoder>> {
+        // One lookup for the usual answer (no coding); `get_all` costs more.
+        if !headers.contains_key(CONTENT_ENCODING) {
+            return Ok(None);
+        }
         let mut codings: Vec<Coding> = Vec::new();
         for value in headers.get_all(CONTENT_ENCODING) {
             for token in value.as_bytes().split(|&b| b == b',') {

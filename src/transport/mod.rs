@@ -30,8 +30,15 @@ pub(crate) fn map_hyper(e: hyper::Error, what: &str) -> Error {
         message.push_str(&s.to_string());
         if let Some(ioe) = s.downcast_ref::<std::io::Error>() {
             io = true;
-            // The peer closed before the announced length: a lie, not a network fault.
-            truncated |= ioe.kind() == std::io::ErrorKind::UnexpectedEof;
+            // The peer closed before the announced length: a lie, not a network fault. Bad
+            // chunked framing (size line, overflow, missing CRLF, endless trailers) hyper's
+            // body decoder reports as InvalidInput or InvalidData: the peer broke HTTP too.
+            truncated |= matches!(
+                ioe.kind(),
+                std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::InvalidData
+                    | std::io::ErrorKind::InvalidInput
+            );
             // An alert after the handshake (a client certificate the server refused).
             tls |= ioe.get_ref().is_some_and(|i| i.is::<rustls::Error>());
         }

@@ -202,3 +202,30 @@ pub fn ms_since(t: std::time::Instant) -> u128 {
 }
 
 pub const SECOND: Duration = Duration::from_secs(1);
+
+/// A raw TCP server on 127.0.0.1 that answers every connection's first request with the
+/// same bytes, then closes: for responses no HTTP server library would send.
+pub fn canned_server(response: &'static [u8]) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { return };
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = s.write_all(response);
+                let _ = s.flush();
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}/")
+}
