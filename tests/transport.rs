@@ -560,6 +560,11 @@ fn proxies_carry_requests() {
             || echo.contains(r#""path": "/echo""#),
         "{echo}"
     );
+    // The proxy's credentials go along (base64 of "user:secret"), as with CONNECT.
+    assert!(
+        echo.contains(r#""proxy-authorization": "Basic dXNlcjpzZWNyZXQ=""#),
+        "{echo}"
+    );
     via_http.free(h);
     assert_eq!(http_seen.load(Ordering::SeqCst), 2);
     assert_eq!(tls.stats.connections.load(Ordering::SeqCst), 1);

@@ -416,6 +416,14 @@ impl<'a> Parts<'a> {
                 slot.insert(self.host()?);
             }
             if conn.absolute_form {
+                // Through an HTTP proxy without a tunnel: its credentials go on every request.
+                if let Some(v) = &conn.proxy_auth {
+                    if let http::header::Entry::Vacant(slot) =
+                        headers.entry(http::header::PROXY_AUTHORIZATION)
+                    {
+                        slot.insert(v.clone());
+                    }
+                }
                 self.uri.clone()
             } else {
                 Uri::from(

@@ -82,6 +82,8 @@ pub struct Conn {
     pub(crate) reused: bool,
     /// Requests go to an HTTP proxy in absolute form.
     pub(crate) absolute_form: bool,
+    /// `Proxy-Authorization` for those absolute-form requests (the proxy URL's user info).
+    pub(crate) proxy_auth: Option<http::HeaderValue>,
     /// HTTP/1.1: the read-timeout timer, kept across the connection's requests. Moving a
     /// registered timer's deadline later is one atomic store in tokio; a new timer per request
     /// costs a timer-wheel insertion and removal (≈3% of a small request's instructions).
@@ -95,6 +97,7 @@ impl Conn {
             task: Arc::new(TaskGuard(task)),
             reused: false,
             absolute_form,
+            proxy_auth: None,
             read_timer: None,
         }
     }
@@ -149,6 +152,7 @@ impl Conn {
                 task: self.task.clone(),
                 reused: true,
                 absolute_form: self.absolute_form,
+                proxy_auth: self.proxy_auth.clone(),
                 read_timer: None,
             }),
             Sender::H1(_) => None,

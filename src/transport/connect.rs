@@ -68,6 +68,7 @@ impl Connector {
         let host = key.host();
         let port = key.port();
         let mut absolute_form = false;
+        let mut proxy_auth = None;
         let io: BoxIo = if let Some(path) = &self.unix {
             Box::new(connect_unix(path).await?)
         } else {
@@ -81,7 +82,10 @@ impl Connector {
                         )
                     })?;
                     match p.kind {
-                        ProxyKind::Http if !key.https => absolute_form = true,
+                        ProxyKind::Http if !key.https => {
+                            absolute_form = true;
+                            proxy_auth = p.authorization_value();
+                        }
                         ProxyKind::Http => proxy::http_connect(&mut s, p, host, port).await?,
                         ProxyKind::Socks5 { remote_dns } => {
                             let addr = if remote_dns {
@@ -122,7 +126,9 @@ impl Connector {
             (io, self.h2c || self.version == HttpVersionPref::Http2Only)
         };
         self.opened.fetch_add(1, Ordering::Relaxed);
-        handshake(io, h2, absolute_form).await
+        let mut conn = handshake(io, h2, absolute_form).await?;
+        conn.proxy_auth = proxy_auth;
+        Ok(conn)
     }
 }
 

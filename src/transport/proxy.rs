@@ -68,6 +68,13 @@ impl Proxy {
         })
     }
 
+    /// [`Self::authorization`] as a header value, marked sensitive.
+    pub fn authorization_value(&self) -> Option<http::HeaderValue> {
+        let mut v = http::HeaderValue::try_from(self.authorization()?).ok()?;
+        v.set_sensitive(true);
+        Some(v)
+    }
+
     pub fn authorization(&self) -> Option<String> {
         use base64::Engine as _;
         self.auth.as_ref().map(|(u, p)| {
