@@ -350,6 +350,65 @@ typedef struct httpring_response {
 extern "C" {
 #endif // __cplusplus
 
+// HTTP Basic auth (RFC 7617) on every request of the client: `Authorization: Basic
+// base64(user:password)`. A request's own `Authorization` header, its auth or user info in
+// its URL wins. `user` NULL removes the client's credentials; `password` NULL is empty. A
+// `user` with `:` is `HTTPRING_ERR_INVALID_ARGUMENT`.
+//
+// # Safety
+// `cfg` is NULL or a live config not used by another thread during the call; `user` and
+// `password` are NULL or NUL-terminated strings.
+httpring_code httpring_config_set_basic_auth(struct httpring_config *cfg,
+                                             const char *user,
+                                             const char *password);
+
+// `Authorization: Bearer TOKEN` (RFC 6750) on every request of the client. NULL removes the
+// client's credentials; a token with CR, LF or another control byte is
+// `HTTPRING_ERR_INVALID_HEADER`.
+//
+// # Safety
+// `cfg` is NULL or a live config not used by another thread during the call; `token` is
+// NULL or a NUL-terminated string.
+httpring_code httpring_config_set_bearer_auth(struct httpring_config *cfg, const char *token);
+
+// HTTP Digest auth (RFC 7616: MD5 or SHA-256, with `qop=auth` or without): requests go out
+// without credentials; a `401` carrying a Digest challenge is answered once, on the same
+// connection when it stays open, and the second answer is the result. `user` NULL removes
+// the client's credentials. Credentials must be UTF-8.
+//
+// # Safety
+// `cfg` is NULL or a live config not used by another thread during the call; `user` and
+// `password` are NULL or NUL-terminated strings.
+httpring_code httpring_config_set_digest_auth(struct httpring_config *cfg,
+                                              const char *user,
+                                              const char *password);
+
+// Basic auth for this request, over the client's credentials and URL user info.
+//
+// # Safety
+// `req` is NULL or a live, unsubmitted request not used by another thread during the call;
+// `user` and `password` are NULL or NUL-terminated strings (`user` NULL is
+// `HTTPRING_ERR_INVALID_ARGUMENT`).
+httpring_code httpring_request_set_basic_auth(struct httpring_request *req,
+                                              const char *user,
+                                              const char *password);
+
+// Bearer auth for this request, over the client's credentials and URL user info.
+//
+// # Safety
+// `req` is NULL or a live, unsubmitted request not used by another thread during the call;
+// `token` is a NUL-terminated string.
+httpring_code httpring_request_set_bearer_auth(struct httpring_request *req, const char *token);
+
+// Digest auth for this request, over the client's credentials and URL user info.
+//
+// # Safety
+// `req` is NULL or a live, unsubmitted request not used by another thread during the call;
+// `user` and `password` are NULL or NUL-terminated strings.
+httpring_code httpring_request_set_digest_auth(struct httpring_request *req,
+                                               const char *user,
+                                               const char *password);
+
 // Creates a client from `cfg` (copied; NULL means defaults). The runtime starts with the
 // first request. Returns NULL only if the system is out of resources (eventfd, memory).
 //

@@ -50,6 +50,76 @@ pub struct Config {
     /// them (on the runtime, the size limit applied to the decoded body). On by default;
     /// off gives the body as received.
     pub decompress: bool,
+    /// Credentials for every request (a request's own `Authorization`, auth or URL user
+    /// info wins). Sent to the request's origin only, never after a redirect leaves it.
+    pub auth: Option<Auth>,
+}
+
+/// Credentials a client or request sends. Build one with [`Auth::basic`], [`Auth::bearer`]
+/// or [`Auth::digest`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Auth(pub(crate) AuthScheme);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum AuthScheme {
+    /// A ready `Authorization` value (Basic, Bearer).
+    Header(HeaderValue),
+    /// Answer a `401` Digest challenge (RFC 7616).
+    Digest { user: String, password: String },
+}
+
+impl Auth {
+    /// HTTP Basic (RFC 7617) on every request. The user name may not contain `:`.
+    pub fn basic(user: &[u8], password: &[u8]) -> Result<Auth> {
+        if user.contains(&b':') {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "a Basic auth user name may not contain ':' (RFC 7617)",
+            ));
+        }
+        Ok(Auth(AuthScheme::Header(basic_value(user, password))))
+    }
+
+    /// `Authorization: Bearer TOKEN` (RFC 6750) on every request.
+    pub fn bearer(token: &[u8]) -> Result<Auth> {
+        let mut value = Vec::with_capacity(7 + token.len());
+        value.extend_from_slice(b"Bearer ");
+        value.extend_from_slice(token);
+        let (_, mut v) = parse_header(b"authorization", &value)?;
+        v.set_sensitive(true);
+        Ok(Auth(AuthScheme::Header(v)))
+    }
+
+    /// HTTP Digest (RFC 7616; MD5 or SHA-256, `qop=auth` or none): nothing is sent until the
+    /// server answers `401` with a Digest challenge, which is then answered once.
+    pub fn digest(user: &[u8], password: &[u8]) -> Result<Auth> {
+        let text = |b: &[u8]| {
+            String::from_utf8(b.to_vec()).map_err(|_| {
+                Error::new(
+                    ErrorKind::InvalidArgument,
+                    "Digest auth credentials must be UTF-8",
+                )
+            })
+        };
+        Ok(Auth(AuthScheme::Digest {
+            user: text(user)?,
+            password: text(password)?,
+        }))
+    }
+}
+
+/// An `Authorization: Basic` value (RFC 7617) for these credentials, marked sensitive.
+pub(crate) fn basic_value(user: &[u8], password: &[u8]) -> HeaderValue {
+    use base64::Engine as _;
+    let mut pair = Vec::with_capacity(user.len() + 1 + password.len());
+    pair.extend_from_slice(user);
+    pair.push(b':');
+    pair.extend_from_slice(password);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+    let mut value =
+        HeaderValue::from_str(&format!("Basic {encoded}")).expect("base64 is a valid header");
+    value.set_sensitive(true);
+    value
 }
 
 /// How a client (or one request) treats redirect responses.
@@ -150,6 +220,7 @@ impl Default for Config {
             unix_socket: None,
             redirects: RedirectPolicy::default(),
             decompress: true,
+            auth: None,
         }
     }
 }

@@ -23,7 +23,7 @@ mod transport;
 pub mod ffi;
 
 pub use client::{Client, Stats};
-pub use config::{millis, Config, HttpVersionPref, RedirectPolicy, RootStore, TlsOptions};
+pub use config::{millis, Auth, Config, HttpVersionPref, RedirectPolicy, RootStore, TlsOptions};
 pub use dispatch::Callback;
 pub use error::{Error, ErrorKind, Result};
 pub use request::{

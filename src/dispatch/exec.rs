@@ -18,8 +18,9 @@ use hyper::body::Body as _;
 use hyper::body::Incoming;
 
 use super::shared::Shared;
-use crate::config::RedirectPolicy;
+use crate::config::{AuthScheme, RedirectPolicy};
 use crate::error::{Error, ErrorKind, Result};
+use crate::policy::auth::DigestCreds;
 use crate::policy::decode::{self, Decoder};
 use crate::policy::{auth, redirect};
 use crate::pool::{Gate, Job, Mailbox};
@@ -160,7 +161,7 @@ async fn send(
         max: req.max_redirects.unwrap_or(client.max),
         ..client
     };
-    let parts = Parts::new(shared, &mut req);
+    let mut parts = Parts::new(shared, &mut req);
     shared.keep_request_box(req);
     if policy.follow {
         // Boxed: a request that follows no redirects keeps its task's future small.
@@ -169,7 +170,7 @@ async fn send(
         ))
         .await;
     }
-    send_parts(shared, &parts, key, limits, started, given, kept).await
+    send_authed(shared, &mut parts, key, limits, started, given, kept).await
 }
 
 /// Sends a request and each request its redirects ask for, until a response that is the
@@ -189,7 +190,8 @@ async fn follow(
     let mut hops: Vec<Hop> = Vec::new();
     let mut visited = vec![(parts.method.clone(), parts.url.clone())];
     loop {
-        let mut resp = send_parts(shared, &parts, key, limits, started, given.take(), kept).await?;
+        let mut resp =
+            send_authed(shared, &mut parts, key, limits, started, given.take(), kept).await?;
         let next = policy.next(
             &parts.method,
             &parts.uri,
@@ -212,6 +214,9 @@ async fn follow(
             parts.body = Bytes::new();
         }
         parts.no_default_credentials |= next.cross_origin;
+        if next.cross_origin {
+            parts.digest = None;
+        }
         // User info in the Location is meant for the next hop: it wins.
         if let Some(v) = auth::basic_from_userinfo(&next.uri) {
             parts.headers.insert(AUTHORIZATION, v);
@@ -226,6 +231,39 @@ async fn follow(
             _ => None,
         };
     }
+}
+
+/// [`send_parts`], answering a Digest challenge once when the request has Digest credentials.
+async fn send_authed(
+    shared: &Shared,
+    parts: &mut Parts<'_>,
+    key: PoolKey,
+    limits: &Limits,
+    started: Instant,
+    given: Option<Conn>,
+    kept: &mut Option<(PoolKey, Conn, Instant)>,
+) -> Result<Response> {
+    let resp = send_parts(shared, parts, key, limits, started, given, kept).await?;
+    if resp.status != 401 {
+        return Ok(resp);
+    }
+    let Some(creds) = &parts.digest else {
+        return Ok(resp);
+    };
+    let Some(answer) =
+        auth::digest_answer(creds, &parts.method, &parts.uri, &parts.body, &resp.headers)
+    else {
+        return Ok(resp);
+    };
+    parts.headers.insert(AUTHORIZATION, answer);
+    let key = pool_key_of(&parts.uri)
+        .ok_or_else(|| Error::new(ErrorKind::InvalidUrl, "URL has no host"))?;
+    let given = match kept.take() {
+        Some((k, conn, _)) if k == key => Some(conn),
+        _ => None,
+    };
+    // Boxed: only Digest requests get here.
+    Box::pin(send_parts(shared, parts, key, limits, started, given, kept)).await
 }
 
 /// One request and its response on a handed-over, pooled or new connection.
@@ -336,6 +374,8 @@ struct Parts<'a> {
     no_default_credentials: bool,
     /// Decode the response's content coding.
     decompress: bool,
+    /// Credentials to answer a Digest challenge with.
+    digest: Option<DigestCreds>,
     /// Leave out the `Accept-Encoding` default (this request turned decoding off).
     no_accept_encoding: bool,
     shared: &'a Shared,
@@ -355,15 +395,30 @@ impl<'a> Parts<'a> {
         if decompress && !client_decompress && !headers.contains_key(ACCEPT_ENCODING) {
             headers.insert(ACCEPT_ENCODING, HeaderValue::from_static(decode::ACCEPT));
         }
-        // User info in the URL: Basic auth, unless the request sets Authorization. A byte
-        // test first: nearly no URL has user info.
-        if uri
+        // Credentials, the first of: the request's Authorization header, its auth, user
+        // info in its URL (Basic), the client's auth. Byte and None tests first: nearly no
+        // request has any.
+        let userinfo = uri
             .authority()
-            .is_some_and(|a| a.as_str().as_bytes().contains(&b'@'))
+            .is_some_and(|a| a.as_str().as_bytes().contains(&b'@'));
+        let client_auth = &shared.config().auth;
+        let mut digest = None;
+        if (req.auth.is_some() || userinfo || client_auth.is_some())
             && !headers.contains_key(AUTHORIZATION)
         {
-            if let Some(v) = auth::basic_from_userinfo(&uri) {
-                headers.insert(AUTHORIZATION, v);
+            let scheme = match req.auth.take() {
+                Some(a) => Some(a.0),
+                None if userinfo => auth::basic_from_userinfo(&uri).map(AuthScheme::Header),
+                None => client_auth.as_ref().map(|a| a.0.clone()),
+            };
+            match scheme {
+                Some(AuthScheme::Header(v)) => {
+                    headers.insert(AUTHORIZATION, v);
+                }
+                Some(AuthScheme::Digest { user, password }) => {
+                    digest = Some(DigestCreds { user, password })
+                }
+                None => {}
             }
         }
         let wants_length =
@@ -378,6 +433,7 @@ impl<'a> Parts<'a> {
             headers,
             no_default_credentials: false,
             decompress,
+            digest,
             no_accept_encoding: client_decompress && !decompress,
             shared,
             body,

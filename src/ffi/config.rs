@@ -35,7 +35,7 @@ pub unsafe extern "C" fn httpring_config_free(cfg: *mut httpring_config) {
     }
 }
 
-fn with(
+pub(super) fn with(
     cfg: *mut httpring_config,
     f: impl FnOnce(&mut Config) -> Result<(), httpring_code>,
 ) -> httpring_code {

@@ -9,6 +9,7 @@
 // The crate denies `unsafe`; this module is the one place it is allowed.
 #![allow(unsafe_code)]
 
+mod auth;
 mod client;
 mod code;
 mod config;
@@ -22,6 +23,7 @@ mod response;
 mod sized;
 mod version;
 
+pub use auth::*;
 pub use client::*;
 pub use code::*;
 pub use config::*;

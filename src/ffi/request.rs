@@ -46,7 +46,7 @@ pub unsafe extern "C" fn httpring_request_free(req: *mut httpring_request) {
     }
 }
 
-fn with(
+pub(super) fn with(
     req: *mut httpring_request,
     f: impl FnOnce(&mut Request) -> Result<(), httpring_code>,
 ) -> httpring_code {

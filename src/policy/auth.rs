@@ -1,33 +1,68 @@
-//! Credentials a request carries by itself: user info in its URL becomes HTTP Basic auth
-//! (as curl and httpx do), percent-decoded, unless the request sets `Authorization`.
+//! Credentials: user info in a URL becomes HTTP Basic auth (as curl and httpx do),
+//! percent-decoded; a Digest challenge (RFC 7616) is answered through the `digest_auth` crate.
 
-use base64::Engine as _;
-use http::header::HeaderValue;
-use http::Uri;
+use std::borrow::Cow;
+
+use http::header::{HeaderMap, HeaderValue, WWW_AUTHENTICATE};
+use http::{Method, Uri};
 use percent_encoding::percent_decode_str;
+
+use crate::config::basic_value;
 
 /// `Basic base64(user:password)` for the URL's user info, or None when it has none.
 pub(crate) fn basic_from_userinfo(uri: &Uri) -> Option<HeaderValue> {
     let authority = uri.authority()?.as_str();
     let (userinfo, _) = authority.rsplit_once('@')?;
     let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-    Some(basic(
+    Some(basic_value(
         &percent_decode_str(user).collect::<Vec<u8>>(),
         &percent_decode_str(password).collect::<Vec<u8>>(),
     ))
 }
 
-/// An `Authorization: Basic` value (RFC 7617) for these credentials.
-pub(crate) fn basic(user: &[u8], password: &[u8]) -> HeaderValue {
-    let mut pair = Vec::with_capacity(user.len() + 1 + password.len());
-    pair.extend_from_slice(user);
-    pair.push(b':');
-    pair.extend_from_slice(password);
-    let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
-    let mut value =
-        HeaderValue::from_str(&format!("Basic {encoded}")).expect("base64 is a valid header");
-    value.set_sensitive(true);
-    value
+/// Digest credentials a request answers a challenge with.
+#[derive(Clone, Debug)]
+pub(crate) struct DigestCreds {
+    pub(crate) user: String,
+    pub(crate) password: String,
+}
+
+/// The `Authorization` answering the first Digest challenge in a `401`'s `WWW-Authenticate`
+/// headers, or None when there is none this client can answer (the 401 is then the result).
+pub(crate) fn digest_answer(
+    creds: &DigestCreds,
+    method: &Method,
+    uri: &Uri,
+    body: &[u8],
+    headers: &HeaderMap,
+) -> Option<HeaderValue> {
+    let target = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    for value in headers.get_all(WWW_AUTHENTICATE) {
+        let Ok(text) = value.to_str() else { continue };
+        let scheme = text.trim_start().split_whitespace().next().unwrap_or("");
+        if !scheme.eq_ignore_ascii_case("digest") {
+            continue;
+        }
+        let Ok(mut prompt) = digest_auth::parse(text) else {
+            continue;
+        };
+        let context = digest_auth::AuthContext::new_with_method(
+            creds.user.as_str(),
+            creds.password.as_str(),
+            target,
+            Some(body),
+            digest_auth::HttpMethod(Cow::Borrowed(method.as_str())),
+        );
+        let Ok(answer) = prompt.respond(&context) else {
+            continue;
+        };
+        let Ok(mut v) = HeaderValue::from_str(&answer.to_header_string()) else {
+            continue;
+        };
+        v.set_sensitive(true);
+        return Some(v);
+    }
+    None
 }
 
 #[cfg(test)]

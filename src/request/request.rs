@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::header::HeaderMap;
 use http::{Method, Uri};
 
-use crate::config::parse_header;
+use crate::config::{parse_header, Auth};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Per-request timeout overrides. `None` inherits the client's value; `Some(None)` disables.
@@ -35,6 +35,8 @@ pub struct Request {
     pub(crate) max_redirects: Option<u32>,
     /// Override of the client's `decompress`.
     pub(crate) decompress: Option<bool>,
+    /// Credentials for this request, over the client's.
+    pub(crate) auth: Option<Auth>,
     pub(crate) user_data: u64,
     error: Option<Error>,
 }
@@ -61,6 +63,7 @@ impl Request {
             follow_redirects: None,
             max_redirects: None,
             decompress: None,
+            auth: None,
             user_data: 0,
             error: None,
         };
@@ -127,6 +130,12 @@ impl Request {
         self.decompress = Some(decompress);
     }
 
+    /// Sends these credentials (instead of the client's or the URL's user info), unless the
+    /// request sets `Authorization` itself.
+    pub fn set_auth(&mut self, auth: Auth) {
+        self.auth = Some(auth);
+    }
+
     pub fn timeouts_mut(&mut self) -> &mut TimeoutOverrides {
         &mut self.timeouts
     }
@@ -135,7 +144,7 @@ impl Request {
         self.error.as_ref()
     }
 
-    fn poison(&mut self, e: Error) {
+    pub(crate) fn poison(&mut self, e: Error) {
         if self.error.is_none() {
             self.error = Some(e);
         }

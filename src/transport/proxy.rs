@@ -68,22 +68,16 @@ impl Proxy {
         })
     }
 
-    /// [`Self::authorization`] as a header value, marked sensitive.
+    /// `Proxy-Authorization: Basic` for the proxy URL's user info, marked sensitive.
     pub fn authorization_value(&self) -> Option<http::HeaderValue> {
-        let mut v = http::HeaderValue::try_from(self.authorization()?).ok()?;
-        v.set_sensitive(true);
-        Some(v)
+        self.auth
+            .as_ref()
+            .map(|(u, p)| crate::config::basic_value(u, p))
     }
 
     pub fn authorization(&self) -> Option<String> {
-        use base64::Engine as _;
-        self.auth.as_ref().map(|(u, p)| {
-            let pair = [&u[..], b":", &p[..]].concat();
-            format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(pair)
-            )
-        })
+        let v = self.authorization_value()?;
+        Some(String::from_utf8_lossy(v.as_bytes()).into_owned())
     }
 }
 

@@ -187,6 +187,17 @@ fn bomb(coding: &str, mib: usize) -> Vec<u8> {
     }
 }
 
+/// 200 "authenticated" when `ok`, else 401 with the challenge.
+fn auth_answer(ok: bool, challenge: &str) -> Resp {
+    if ok {
+        return full(200, "text/plain", "authenticated");
+    }
+    let mut r = full(401, "text/plain", "unauthorized");
+    r.headers_mut()
+        .insert("www-authenticate", challenge.parse().unwrap());
+    r
+}
+
 fn query_param<'a>(query: Option<&'a str>, key: &str) -> Option<&'a str> {
     query?
         .split('&')
@@ -202,6 +213,17 @@ async fn route(
     let path = req.uri().path().to_string();
     let query = req.uri().query().map(str::to_string);
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let method = req.method().clone();
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let authorization = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let num = |i: usize| parts.get(i).and_then(|s| s.parse::<u64>().ok());
     let resp = match parts[0] {
         "hello" => full(200, "text/plain", "Hello, world!"),
@@ -400,6 +422,68 @@ async fn route(
             r.headers_mut()
                 .insert("content-encoding", coding.parse().unwrap());
             r
+        }
+        // /basic-auth/USER/PASS, /bearer/TOKEN: 200 with the credentials checked, else 401.
+        "basic-auth" => {
+            use base64::Engine as _;
+            let want = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!(
+                    "{}:{}",
+                    parts.get(1).unwrap_or(&""),
+                    parts.get(2).unwrap_or(&"")
+                ))
+            );
+            auth_answer(
+                authorization.as_deref() == Some(want.as_str()),
+                "Basic realm=\"t\"",
+            )
+        }
+        "bearer" => {
+            let want = format!("Bearer {}", parts.get(1).unwrap_or(&""));
+            auth_answer(authorization.as_deref() == Some(want.as_str()), "Bearer")
+        }
+        // /digest-auth/QOP/USER/PASS/ALGORITHM (as httpbin): QOP auth or none, ALGORITHM MD5
+        // or SHA-256. The answer is checked by recomputing it (digest_auth, server side).
+        "digest-auth" => {
+            let qop = parts.get(1).copied().unwrap_or("auth");
+            let decode = |i: usize| {
+                percent_encoding::percent_decode_str(parts.get(i).copied().unwrap_or(""))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            let (user, pass) = (decode(2), decode(3));
+            let (user, pass) = (user.as_str(), pass.as_str());
+            let algorithm = parts.get(4).copied().unwrap_or("MD5");
+            let nonce = "dcd98b7102dd2f0e8b11d0f600bfb0c093";
+            let ok = authorization.as_deref().is_some_and(|a| {
+                let Ok(mut got) = digest_auth::AuthorizationHeader::parse(a) else {
+                    return false;
+                };
+                let sent = got.response.clone();
+                let uri = got.uri.clone();
+                let ctx = digest_auth::AuthContext::new_with_method(
+                    user,
+                    pass,
+                    uri.as_str(),
+                    None::<&[u8]>,
+                    digest_auth::HttpMethod(method.as_str().into()),
+                );
+                got.digest(&ctx);
+                got.username == user
+                    && got.response == sent
+                    && a.contains(nonce)
+                    && path_and_query == uri
+            });
+            let qop_part = if qop == "none" {
+                String::new()
+            } else {
+                format!(", qop=\"{qop}\"")
+            };
+            let challenge = format!(
+                "Digest realm=\"test@httpring\", nonce=\"{nonce}\", opaque=\"5ccc069c403ebaf9f0171e9517f40e41\", algorithm={algorithm}{qop_part}"
+            );
+            auth_answer(ok, &challenge)
         }
         "stats" => full(
             200,

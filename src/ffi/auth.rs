@@ -1,0 +1,166 @@
+//! Credentials for a client's requests or one request: Basic, Bearer, Digest.
+//!
+//! Whatever their source, credentials go to the request's origin only: when a redirect
+//! leaves it, `Authorization` is not sent (see `httpring_config_set_follow_redirects`).
+
+use std::ffi::c_char;
+
+use super::code::httpring_code::{self, *};
+use super::config::{self, httpring_config};
+use super::ptr::c_str;
+use super::request::{self, httpring_request};
+use crate::Auth;
+
+/// Builds an `Auth` from C strings; a NULL `first` means "none".
+///
+/// # Safety
+/// Each pointer is NULL or a NUL-terminated string.
+unsafe fn auth_of(
+    build: fn(&[u8], &[u8]) -> crate::Result<Auth>,
+    first: *const c_char,
+    second: *const c_char,
+) -> Result<Option<Auth>, crate::Error> {
+    if first.is_null() {
+        return Ok(None);
+    }
+    let invalid = |_| crate::Error::new(crate::ErrorKind::InvalidArgument, "NULL credential");
+    let a = unsafe { c_str(first) }.map_err(invalid)?;
+    let b = if second.is_null() {
+        &[][..]
+    } else {
+        unsafe { c_str(second) }.map_err(invalid)?
+    };
+    build(a, b).map(Some)
+}
+
+fn bearer(token: &[u8], _: &[u8]) -> crate::Result<Auth> {
+    Auth::bearer(token)
+}
+
+/// # Safety
+/// As the callers'.
+unsafe fn set_config(
+    cfg: *mut httpring_config,
+    build: fn(&[u8], &[u8]) -> crate::Result<Auth>,
+    first: *const c_char,
+    second: *const c_char,
+) -> httpring_code {
+    config::with(cfg, |c| {
+        c.auth = unsafe { auth_of(build, first, second) }.map_err(httpring_code::from)?;
+        Ok(())
+    })
+}
+
+/// # Safety
+/// As the callers'.
+unsafe fn set_request(
+    req: *mut httpring_request,
+    build: fn(&[u8], &[u8]) -> crate::Result<Auth>,
+    first: *const c_char,
+    second: *const c_char,
+) -> httpring_code {
+    request::with(req, |r| match unsafe { auth_of(build, first, second) } {
+        Ok(Some(a)) => {
+            r.set_auth(a);
+            Ok(())
+        }
+        // NULL: nothing to override with.
+        Ok(None) => Err(HTTPRING_ERR_INVALID_ARGUMENT),
+        Err(e) => {
+            let code = httpring_code::from(&e);
+            r.poison(e);
+            Err(code)
+        }
+    })
+}
+
+/// HTTP Basic auth (RFC 7617) on every request of the client: `Authorization: Basic
+/// base64(user:password)`. A request's own `Authorization` header, its auth or user info in
+/// its URL wins. `user` NULL removes the client's credentials; `password` NULL is empty. A
+/// `user` with `:` is `HTTPRING_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `cfg` is NULL or a live config not used by another thread during the call; `user` and
+/// `password` are NULL or NUL-terminated strings.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_basic_auth(
+    cfg: *mut httpring_config,
+    user: *const c_char,
+    password: *const c_char,
+) -> httpring_code {
+    unsafe { set_config(cfg, Auth::basic, user, password) }
+}
+
+/// `Authorization: Bearer TOKEN` (RFC 6750) on every request of the client. NULL removes the
+/// client's credentials; a token with CR, LF or another control byte is
+/// `HTTPRING_ERR_INVALID_HEADER`.
+///
+/// # Safety
+/// `cfg` is NULL or a live config not used by another thread during the call; `token` is
+/// NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_bearer_auth(
+    cfg: *mut httpring_config,
+    token: *const c_char,
+) -> httpring_code {
+    unsafe { set_config(cfg, bearer, token, std::ptr::null()) }
+}
+
+/// HTTP Digest auth (RFC 7616: MD5 or SHA-256, with `qop=auth` or without): requests go out
+/// without credentials; a `401` carrying a Digest challenge is answered once, on the same
+/// connection when it stays open, and the second answer is the result. `user` NULL removes
+/// the client's credentials. Credentials must be UTF-8.
+///
+/// # Safety
+/// `cfg` is NULL or a live config not used by another thread during the call; `user` and
+/// `password` are NULL or NUL-terminated strings.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_digest_auth(
+    cfg: *mut httpring_config,
+    user: *const c_char,
+    password: *const c_char,
+) -> httpring_code {
+    unsafe { set_config(cfg, Auth::digest, user, password) }
+}
+
+/// Basic auth for this request, over the client's credentials and URL user info.
+///
+/// # Safety
+/// `req` is NULL or a live, unsubmitted request not used by another thread during the call;
+/// `user` and `password` are NULL or NUL-terminated strings (`user` NULL is
+/// `HTTPRING_ERR_INVALID_ARGUMENT`).
+#[no_mangle]
+pub unsafe extern "C" fn httpring_request_set_basic_auth(
+    req: *mut httpring_request,
+    user: *const c_char,
+    password: *const c_char,
+) -> httpring_code {
+    unsafe { set_request(req, Auth::basic, user, password) }
+}
+
+/// Bearer auth for this request, over the client's credentials and URL user info.
+///
+/// # Safety
+/// `req` is NULL or a live, unsubmitted request not used by another thread during the call;
+/// `token` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_request_set_bearer_auth(
+    req: *mut httpring_request,
+    token: *const c_char,
+) -> httpring_code {
+    unsafe { set_request(req, bearer, token, std::ptr::null()) }
+}
+
+/// Digest auth for this request, over the client's credentials and URL user info.
+///
+/// # Safety
+/// `req` is NULL or a live, unsubmitted request not used by another thread during the call;
+/// `user` and `password` are NULL or NUL-terminated strings.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_request_set_digest_auth(
+    req: *mut httpring_request,
+    user: *const c_char,
+    password: *const c_char,
+) -> httpring_code {
+    unsafe { set_request(req, Auth::digest, user, password) }
+}

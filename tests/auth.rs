@@ -1,0 +1,150 @@
+//! Auth helpers in the engine (Basic, Bearer, Digest; per client and per request) and their
+//! precedence, against the in-process test server on 127.0.0.1, which checks each scheme
+//! (Digest by recomputing the answer).
+
+mod common;
+
+use std::time::Duration;
+
+use common::TestServer;
+use httpring::{Auth, Client, Config, ErrorKind, Request, State};
+
+/// (status, body) or the error.
+fn run(client: &Client, req: Request) -> Result<(u16, String), (ErrorKind, String)> {
+    let h = client.submit(req).expect("submit");
+    let state = client.wait(h, Some(Duration::from_secs(10))).unwrap();
+    assert_ne!(state, State::Pending);
+    let ex = client.exchange(h).unwrap();
+    let out = match ex.outcome().expect("complete") {
+        Ok(r) => Ok((r.status(), String::from_utf8_lossy(r.body()).into_owned())),
+        Err(e) => Err((e.kind(), e.message().to_string())),
+    };
+    drop(ex);
+    client.free(h).unwrap();
+    out
+}
+
+fn get(s: &TestServer, path: &str) -> Request {
+    Request::get(s.url(path).as_bytes())
+}
+
+fn with_auth(auth: Auth) -> Client {
+    Client::new(Config {
+        auth: Some(auth),
+        ..Config::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn basic_and_bearer_per_client_and_per_request() {
+    let s = TestServer::start();
+    let plain = Client::new(Config::default()).unwrap();
+    assert_eq!(run(&plain, get(&s, "/basic-auth/u/p")).unwrap().0, 401);
+
+    let basic = with_auth(Auth::basic(b"u", b"p").unwrap());
+    assert_eq!(run(&basic, get(&s, "/basic-auth/u/p")).unwrap().0, 200);
+    assert_eq!(run(&basic, get(&s, "/basic-auth/u/other")).unwrap().0, 401);
+
+    // A request's own auth wins over the client's; so does its Authorization header.
+    let mut req = get(&s, "/bearer/tok123");
+    req.set_auth(Auth::bearer(b"tok123").unwrap());
+    assert_eq!(run(&basic, req).unwrap().0, 200);
+    let mut req = get(&s, "/bearer/xyz");
+    req.set_auth(Auth::basic(b"u", b"p").unwrap());
+    req.add_header(b"authorization", b"Bearer xyz").unwrap();
+    assert_eq!(run(&basic, req).unwrap().0, 200);
+    // URL user info wins over the client's auth, not over the request's.
+    let url = s
+        .url("/basic-auth/x/y")
+        .replace("127.0.0.1", "x:y@127.0.0.1");
+    assert_eq!(run(&basic, Request::get(url.as_bytes())).unwrap().0, 200);
+    let mut req = Request::get(url.as_bytes());
+    req.set_auth(Auth::bearer(b"t").unwrap());
+    assert_eq!(run(&basic, req).unwrap().0, 401);
+}
+
+#[test]
+fn bad_credentials_are_refused_when_set() {
+    assert_eq!(
+        Auth::basic(b"a:b", b"p").unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+    assert_eq!(
+        Auth::bearer(b"tok\r\nX-Injected: 1").unwrap_err().kind(),
+        ErrorKind::InvalidHeader
+    );
+    assert_eq!(
+        Auth::digest(b"\xff", b"p").unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+}
+
+#[test]
+fn digest_answers_the_challenge_md5_and_sha256_with_and_without_qop() {
+    let s = TestServer::start();
+    let c = with_auth(Auth::digest(b"user", b"pass word").unwrap());
+    for path in [
+        "/digest-auth/auth/user/pass%20word/MD5",
+        "/digest-auth/auth/user/pass%20word/SHA-256",
+        "/digest-auth/none/user/pass%20word/MD5",
+        "/digest-auth/auth/user/pass%20word/SHA-256?x=1",
+    ] {
+        let (status, body) = run(&c, get(&s, path)).unwrap();
+        assert_eq!((status, body.as_str()), (200, "authenticated"), "{path}");
+    }
+    // A wrong password: the second 401 is the answer, nothing loops.
+    let (status, _) = run(&c, get(&s, "/digest-auth/auth/user/other/MD5")).unwrap();
+    assert_eq!(status, 401);
+    // No Digest challenge (a Basic one): the 401 is the answer.
+    assert_eq!(run(&c, get(&s, "/basic-auth/user/pass")).unwrap().0, 401);
+    // Without credentials, no answer.
+    let plain = Client::new(Config::default()).unwrap();
+    assert_eq!(
+        run(&plain, get(&s, "/digest-auth/auth/user/pass%20word/MD5"))
+            .unwrap()
+            .0,
+        401
+    );
+    // Per request, and a POST keeps its method and body on the second try.
+    let mut req = Request::new(b"POST", s.url("/digest-auth/auth/u/p/MD5").as_bytes());
+    req.set_auth(Auth::digest(b"u", b"p").unwrap());
+    req.set_body(&b"payload"[..]);
+    assert_eq!(run(&plain, req).unwrap().0, 200);
+}
+
+#[test]
+fn helper_credentials_stay_with_their_origin_across_redirects() {
+    let s = TestServer::start();
+    let other = TestServer::start();
+    let c = Client::new(Config {
+        auth: Some(Auth::bearer(b"secret").unwrap()),
+        redirects: httpring::RedirectPolicy {
+            follow: true,
+            ..Default::default()
+        },
+        ..Config::default()
+    })
+    .unwrap();
+    let same = run(&c, get(&s, "/redirect-to?url=/echo")).unwrap().1;
+    assert!(
+        same.contains(r#""authorization": "Bearer secret""#),
+        "{same}"
+    );
+    let away = format!("/redirect-to?status=307&url={}", other.url("/echo"));
+    let body = run(&c, get(&s, &away)).unwrap().1;
+    assert!(!body.contains("authorization"), "{body}");
+    // A request's helper credentials too.
+    let plain = Client::new(Config {
+        redirects: httpring::RedirectPolicy {
+            follow: true,
+            ..Default::default()
+        },
+        ..Config::default()
+    })
+    .unwrap();
+    let mut req = get(&s, &away);
+    req.set_auth(Auth::basic(b"u", b"p").unwrap());
+    let body = run(&plain, req).unwrap().1;
+    assert!(!body.contains("authorization"), "{body}");
+}
