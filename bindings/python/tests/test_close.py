@@ -1,14 +1,21 @@
 """Closing a busy client: the sync client from another thread while responses are being
-copied out (never a read of freed memory)."""
+copied out (never a read of freed memory), the async one without blocking its event loop
+(the engine's free can wait out a 2 s shutdown grace)."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import os
 import subprocess
 import sys
+import time
+from typing import Any, Awaitable, Tuple
 
 import pytest
+
+import httpring
 
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "src"))
 
@@ -126,3 +133,87 @@ def test_close_on_another_thread_under_load(testserver):
     assert out["bad"] == [], out
     counts = out["counts"]
     assert counts["rounds"] > 5 and counts["responses"] > 0 and counts["errors"] > 0, out
+
+
+# --- async: the free runs off the event loop ----------------------------------------------
+
+
+class SlowFree:
+    """The engine library, except that freeing a client first takes ``delay`` seconds, as
+    the engine does when it waits out a name lookup in progress (up to its 2 s shutdown
+    grace): a stalled server alone does not make the free slow."""
+
+    def __init__(self, lib: Any, delay: float) -> None:
+        self._lib = lib
+        self.delay = delay
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._lib, name)
+
+    def httpring_client_free(self, ptr: Any) -> int:
+        time.sleep(self.delay)
+        return self._lib.httpring_client_free(ptr)  # type: ignore[no-any-return]
+
+
+async def tick_gap_during(work: Awaitable[Any]) -> Tuple[float, float]:
+    """Awaits ``work`` while a task sleeps 10 ms in a loop: (the longest gap between two
+    ticks, how long ``work`` took)."""
+    gaps = []
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        last = time.monotonic()
+        while not done.is_set():
+            await asyncio.sleep(0.01)
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+
+    task = asyncio.ensure_future(ticker())
+    await asyncio.sleep(0.05)
+    start = time.monotonic()
+    await work
+    took = time.monotonic() - start
+    await asyncio.sleep(0.05)
+    done.set()
+    await task
+    return max(gaps), took
+
+
+@pytest.mark.allow_live_at_close
+def test_aclose_does_not_block_the_event_loop(testserver):
+    async def main() -> None:
+        c = httpring.AsyncClient()
+        engine = c._engine
+        engine.lib = SlowFree(engine.lib, 1.0)
+        stalled = [asyncio.ensure_future(c.get(testserver.url + "/stall")) for _ in range(5)]
+        await asyncio.sleep(0.1)
+        gap, took = await tick_gap_during(c.aclose())
+        assert gap < 0.4, f"the event loop stood still for {gap:.2f} s"
+        assert took >= 0.9, "aclose returned before the engine client was freed"
+        assert engine.freed is not None and engine.freed.done()
+        results = await asyncio.gather(*stalled, return_exceptions=True)
+        assert all(isinstance(r, httpring.ClientClosed) for r in results), results
+
+    asyncio.run(main())
+
+
+def test_finalizer_does_not_block_the_event_loop(testserver):
+    async def main() -> None:
+        c = httpring.AsyncClient()
+        engine = c._engine
+        engine.lib = SlowFree(engine.lib, 1.0)
+        assert (await c.get(testserver.url + "/hello")).status_code == 200
+
+        async def drop() -> None:
+            nonlocal c
+            del c
+            gc.collect()  # the finalizer runs here, on the loop's thread
+
+        gap, _ = await tick_gap_during(drop())
+        assert engine.closed
+        assert gap < 0.4, f"the event loop stood still for {gap:.2f} s"
+        assert engine.freed is not None
+        await asyncio.wrap_future(engine.freed)
+
+    asyncio.run(main())
