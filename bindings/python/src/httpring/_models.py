@@ -282,6 +282,19 @@ class Request:
 
 # --- response ----------------------------------------------------------------------------
 
+def _text_codec(charset: str) -> Optional[str]:
+    """The codec ``charset`` names if it decodes any bytes to text with errors="replace",
+    else None: the server picks the charset, and base64, hex, rot13 (not text codecs), idna
+    (strict errors only), punycode (ASCII only) or an unknown name must not make ``text``
+    raise."""
+    try:
+        name = codecs.lookup(charset).name
+        b"a\xff".decode(name, "replace")  # a text codec that takes any bytes
+    except (LookupError, UnicodeError, ValueError):
+        return None
+    return name
+
+
 _VERSIONS = {10: "HTTP/1.0", 11: "HTTP/1.1", 20: "HTTP/2", 30: "HTTP/3"}
 REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 
@@ -440,16 +453,13 @@ class Response:
         for param in ctype.split(";")[1:]:
             key, _, value = param.partition("=")
             if key.strip().lower() == "charset":
-                charset = value.strip().strip("'\"")
-                try:
-                    return codecs.lookup(charset).name
-                except LookupError:
-                    return None
+                return _text_codec(value.strip().strip("'\""))
         return None
 
     @property
     def encoding(self) -> str:
-        """The charset from Content-Type, else utf-8. Assignable, as in httpx."""
+        """The charset from Content-Type if it names a text codec, else utf-8. Assignable,
+        as in httpx."""
         if self._encoding is None:
             self._encoding = self.charset_encoding or "utf-8"
         return self._encoding
@@ -460,7 +470,14 @@ class Response:
 
     @property
     def text(self) -> str:
-        return self.content.decode(self.encoding, errors="replace")
+        encoding = self.encoding
+        try:
+            return self.content.decode(encoding, errors="replace")
+        except UnicodeError:
+            if encoding != self.charset_encoding:
+                raise  # assigned by the caller: theirs to fix
+            # The server's charset failed even with errors="replace" (_text_codec let it by).
+            return self.content.decode("utf-8", errors="replace")
 
     def json(self, **kwargs: Any) -> Any:
         return _json.loads(self.content, **kwargs)
