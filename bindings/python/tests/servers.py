@@ -6,6 +6,8 @@
 - ``UnixServer``: HTTP/1.1 on a Unix domain socket, same JSON.
 - ``FakeProxy``: an HTTP proxy that forwards nothing. It answers absolute-form requests
   itself ({"proxied": "<request line>"}) and refuses every CONNECT with 403.
+- ``RawServer``: HTTP/1.1 that answers each path with the exact bytes given for it (header
+  bytes no library would produce), then closes the connection.
 """
 
 from __future__ import annotations
@@ -285,3 +287,34 @@ def make_pki(directory: str) -> Dict[str, str]:
             f.write(data)
         paths[label] = path
     return paths
+
+
+class RawServer(_Threaded):
+    """``routes`` maps a request path to the whole response (status line, headers and body)
+    sent byte for byte; other paths get a 404."""
+
+    def __init__(self, routes: Dict[str, bytes]) -> None:
+        self.routes = routes
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(sock)
+
+    def serve(self, conn: socket.socket) -> None:
+        head, _ = _read_head(conn)
+        if not head:
+            return
+        path = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")[1]
+        conn.sendall(self.routes.get(path, b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"))
+
+
+def raw_response(headers: List[Tuple[bytes, bytes]], body: bytes = b"ok") -> bytes:
+    """A complete HTTP/1.1 200 response with these header lines (and Content-Length,
+    Connection: close)."""
+    lines = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+    return (
+        b"HTTP/1.1 200 OK\r\n" + lines
+        + b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body) + body
+    )

@@ -204,7 +204,8 @@ class _Dispatcher:
         size = COMPLETION_LAYOUT.size
         total = 0
         while True:
-            self.drain(ptr, self.buf_p, _DRAIN_BATCH, self.count)
+            if self.drain(ptr, self.buf_p, _DRAIN_BATCH, self.count):
+                return total  # closed meanwhile (by a finalizer): count was not written
             n = self.count.value
             total += n
             if not n:
@@ -276,8 +277,15 @@ class _Dispatcher:
         for fut, _h, method, url in waiting:
             if not fut.done() and not fut.get_loop().is_closed():
                 fut.set_exception(_closed_error(method, url))
-        # Freeing the client cancels and releases every handle still live.
-        self.engine.close()
+        # Freeing the client cancels and releases every handle still live. That can take up
+        # to the engine's shutdown grace (2 s, a name lookup in progress): never on the
+        # thread of a running event loop (see AsyncClient.aclose).
+        try:
+            asyncio.get_running_loop()
+            inline = False
+        except RuntimeError:
+            inline = True
+        self.engine.close_soon(inline)
 
 
 def _closed_error(method: str, url: str) -> ClientClosed:
@@ -297,14 +305,19 @@ class AsyncClient(BaseClient):
         self._finalizer = weakref.finalize(self, self._dispatcher.close)
 
     async def aclose(self) -> None:
+        """Closes the client; pending requests fail with ClientClosed at once. Returns once
+        the engine client is freed, which runs on another thread: the loop keeps going."""
         self._finalizer()
+        freed = self._engine.freed
+        if freed is not None and not freed.done():
+            await asyncio.wrap_future(freed)
 
     async def __aenter__(self) -> "AsyncClient":
         self._engine.check_open()
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
-        self._finalizer()
+        await self.aclose()
 
     @property
     def cancelled_requests(self) -> int:

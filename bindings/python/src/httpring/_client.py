@@ -170,7 +170,9 @@ class Client(BaseClient):
     """
 
     def _setup(self) -> None:
-        self._finalizer = weakref.finalize(self, self._engine.close)
+        # Garbage collection may run it on a thread that is reading a response: close_soon
+        # never waits there for the lock that read holds.
+        self._finalizer = weakref.finalize(self, self._engine.close_soon)
         # Completion routing for send_many and drain (see _pump).
         self._cv = threading.Condition()
         self._pumping = False
@@ -182,7 +184,8 @@ class Client(BaseClient):
     # --- lifecycle ---
     def close(self) -> None:
         """Stops the runtime and closes every connection. Pending requests fail."""
-        self._finalizer()
+        self._finalizer.detach()
+        self._engine.close()
 
     def __enter__(self) -> "Client":
         self._engine.check_open()

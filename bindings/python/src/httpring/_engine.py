@@ -20,12 +20,15 @@ import struct
 import threading
 import weakref
 from ctypes import c_size_t, c_uint32, c_uint64, c_void_p, create_string_buffer
-from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, List, NamedTuple, Optional, Sequence, Tuple
 
 from . import _ffi
 from ._config import Limits, Timeout, Transport, build_config
 from ._exceptions import ClientClosed, from_code
 from ._models import HeaderPairs, Request, Response, new_response
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 # The structs read as raw bytes, struct_size skipped (4x: the library writes back ours).
 # httpring_response read in one unpack instead of eight attribute reads.
@@ -256,7 +259,14 @@ class Engine:
         self.live_at_close: Optional[int] = None
         #: Requests cancelled through httpring_handle_cancel while still pending.
         self.cancelled = 0
+        #: Held while response memory is copied out (``read``, ``read_many``) and while the
+        #: client is freed: a close on another thread cannot free a response between the
+        #: call that returns its addresses and the copies.
+        self.lock = threading.Lock()
+        #: Makes closing happen once; never held while waiting for the engine.
         self._close_lock = threading.Lock()
+        #: Set when the client is closed; done once the engine client has been freed.
+        self.freed: "Optional[Future[None]]" = None
         # Bound C functions cached as attributes: one lookup per call, not two.
         self._send = lib.httpring_client_send
         self._handle_response = lib.httpring_handle_response
@@ -296,17 +306,56 @@ class Engine:
         return Stats(out.live_handles, out.pooled_connections, out.connections_opened, out.dns_lookups)
 
     def close(self) -> None:
-        """Frees the engine client: pending requests end as cancelled, threads are joined."""
+        """Frees the engine client: pending requests end as cancelled, threads are joined.
+        Blocks up to the engine's shutdown grace (2 s) when a name lookup is in progress."""
+        if self.begin_close():
+            self._free_client()
+
+    def close_soon(self, inline: bool = True) -> None:
+        """``close()`` for finalizers and event loops: marks the client closed at once, and
+        frees it right here only if ``inline`` and no thread holds ``lock`` (the garbage
+        collector may run a finalizer on a thread inside ``read``); else on a thread of its
+        own. ``freed`` says when it is done."""
+        if not self.begin_close():
+            return
+        if inline and self.lock.acquire(blocking=False):
+            try:
+                self._free_locked()
+            finally:
+                self.lock.release()
+            return
+        try:
+            threading.Thread(target=self._free_client, name="httpring-close").start()
+        except RuntimeError:  # no thread to be had: free here after all
+            self._free_client()
+
+    def begin_close(self) -> bool:
+        """Marks the client closed: new calls raise ClientClosed. True for the one caller
+        that must then free it."""
+        from concurrent.futures import Future
+
         with self._close_lock:
             if self.closed:
-                return
+                return False
             n = c_size_t()
             if self.lib.httpring_client_live_handles(self.ptr, n) == _ffi.HTTPRING_OK:
                 self.live_at_close = n.value
                 if CLOSE_LOG is not None:
                     CLOSE_LOG.append(n.value)
+            self.freed = Future()
             self.closed = True
+            return True
+
+    def _free_client(self) -> None:
+        with self.lock:
+            self._free_locked()
+
+    def _free_locked(self) -> None:
+        try:
             self.lib.httpring_client_free(self.ptr)
+        finally:
+            if self.freed is not None:
+                self.freed.set_result(None)
 
     def fileno(self) -> int:
         self.check_open()
@@ -356,22 +405,23 @@ class Engine:
         """The Response of a completed handle, or the exception it failed with (returned,
         not raised). Copies everything out; the caller frees the handle next."""
         ptr = self.ptr
-        code = self._handle_response(ptr, h, s.resp)
-        if code:
-            return self.error(h, code, method, s, url)
-        status, version, body_p, body_len, _, url_p, url_len, elapsed = RESPONSE_LAYOUT.unpack_from(s.resp)
-        self._headers_raw(ptr, h, s.data, s.length)
-        address = _ADDRESS_SPACE
-        data: int = s.data.value or 0
-        return new_response(
-            status,
-            address[body_p : body_p + body_len].tobytes(),
-            version,
-            address[data : data + s.length.value].tobytes(),
-            address[url_p : url_p + url_len].tobytes(),
-            elapsed,
-            method,
-        )
+        with self.lock:  # see Engine.lock: no free between the addresses and the copies
+            code = self._handle_response(ptr, h, s.resp)
+            if code:
+                return self.error(h, code, method, s, url)
+            status, version, body_p, body_len, _, url_p, url_len, elapsed = RESPONSE_LAYOUT.unpack_from(s.resp)
+            self._headers_raw(ptr, h, s.data, s.length)
+            address = _ADDRESS_SPACE
+            data: int = s.data.value or 0
+            return new_response(
+                status,
+                address[body_p : body_p + body_len].tobytes(),
+                version,
+                address[data : data + s.length.value].tobytes(),
+                address[url_p : url_p + url_len].tobytes(),
+                elapsed,
+                method,
+            )
 
     def read_many(self, hs: Sequence[int], requests: Sequence[Tuple[str, str]], s: Scratch) -> List[Any]:
         """``read`` for several completed handles in one engine call: one Response or
@@ -380,28 +430,30 @@ class Engine:
         if n == 0:
             return []
         out = _ffi.new_array(_ffi.httpring_result, n)
-        code = self._read_many(self.ptr, (c_uint64 * n)(*hs), n, out)
-        if code:
-            raise from_code(code)
+        handles = (c_uint64 * n)(*hs)
         address = _ADDRESS_SPACE
         results: List[Any] = []
-        rows = RESULT_LAYOUT.iter_unpack(memoryview(out).cast("B"))
-        for row, h, (method, url) in zip(rows, hs, requests):
-            code, status, version, body_p, body_len, _, url_p, url_len, elapsed, raw_p, raw_len = row
+        with self.lock:  # see Engine.lock: no free between the addresses and the copies
+            code = self._read_many(self.ptr, handles, n, out)
             if code:
-                results.append(self.error(h, code, method, s, url))
-                continue
-            results.append(
-                new_response(
-                    status,
-                    address[body_p : body_p + body_len].tobytes(),
-                    version,
-                    address[raw_p : raw_p + raw_len].tobytes(),
-                    address[url_p : url_p + url_len].tobytes(),
-                    elapsed,
-                    method,
+                raise from_code(code)
+            rows = RESULT_LAYOUT.iter_unpack(memoryview(out).cast("B"))
+            for row, h, (method, url) in zip(rows, hs, requests):
+                code, status, version, body_p, body_len, _, url_p, url_len, elapsed, raw_p, raw_len = row
+                if code:
+                    results.append(self.error(h, code, method, s, url))
+                    continue
+                results.append(
+                    new_response(
+                        status,
+                        address[body_p : body_p + body_len].tobytes(),
+                        version,
+                        address[raw_p : raw_p + raw_len].tobytes(),
+                        address[url_p : url_p + url_len].tobytes(),
+                        elapsed,
+                        method,
+                    )
                 )
-            )
         return results
 
     def error(self, h: int, code: int, method: str, s: Scratch, url: str = "") -> Exception:
@@ -448,9 +500,18 @@ def _after_fork_in_child() -> None:
     a request would never complete and freeing would join threads that do not exist. Mark
     them closed so the child never calls the engine with them (their memory is left)."""
     for engine in list(ALL_ENGINES):
+        # Threads of the parent may have held them at fork(): they would never be released.
+        engine.lock = threading.Lock()
+        engine._close_lock = threading.Lock()
         if not engine.closed:
             engine.forked = True
             engine.closed = True
+        if engine.freed is not None and not engine.freed.done():
+            # Being freed by a parent's thread, which the child does not have.
+            from concurrent.futures import Future
+
+            engine.freed = Future()
+            engine.freed.set_result(None)
 
 
 if hasattr(os, "register_at_fork"):

@@ -41,15 +41,18 @@ class Headers(MutableMapping[str, str]):
     ``h.get_list("set-cookie")`` returns them one by one; ``multi_items()`` lists every
     (name, value) line. Names of response headers are lower-case."""
 
-    __slots__ = ("_list",)
+    __slots__ = ("_list", "_encoding")
 
     def __init__(self, headers: HeaderTypes = None) -> None:
         # (lower-case name, name as given, value)
         self._list: List[Tuple[str, str, str]] = []
+        # The codec that turns the str names and values back into their bytes (``raw``).
+        self._encoding = "iso-8859-1"
         if headers is None:
             return
         if isinstance(headers, Headers):
             self._list = list(headers._list)
+            self._encoding = headers._encoding
             return
         items = headers.items() if isinstance(headers, Mapping) else headers
         for name, value in items:
@@ -58,15 +61,17 @@ class Headers(MutableMapping[str, str]):
 
     @classmethod
     def _from_raw(cls, raw: bytes) -> "Headers":
-        """Parses the engine's "name: value\\r\\n" block (names already lower-case)."""
+        """Parses the engine's "name: value\\r\\n" block (names already lower-case). As in
+        httpx, the whole block is decoded as ascii, else utf-8, else iso-8859-1; each of
+        these encodes the str back to exactly the bytes received (``raw``)."""
         h = cls.__new__(cls)
-        try:
-            text = raw.decode("ascii")
-        except UnicodeDecodeError:
+        for encoding in ("ascii", "utf-8", "iso-8859-1"):
             try:
-                text = raw.decode("utf-8")
+                text = raw.decode(encoding)
+                break
             except UnicodeDecodeError:
-                text = raw.decode("latin-1")
+                continue
+        h._encoding = encoding
         out = []
         for line in text.split("\r\n"):
             if line:
@@ -89,8 +94,22 @@ class Headers(MutableMapping[str, str]):
         return [(lk, v) for lk, _, v in self._list]
 
     @property
+    def encoding(self) -> str:
+        """How a response's names and values were decoded: "ascii", "utf-8" or
+        "iso-8859-1". Headers built from str say "iso-8859-1": ``raw`` encodes them so, or
+        as UTF-8 where ISO-8859-1 cannot."""
+        return self._encoding
+
+    @property
     def raw(self) -> List[Tuple[bytes, bytes]]:
-        return [(n.encode("latin-1"), v.encode("latin-1")) for _, n, v in self._list]
+        """(name, value) as bytes: for a response, the bytes received."""
+        return [(self._encode(n), self._encode(v)) for _, n, v in self._list]
+
+    def _encode(self, text: str) -> bytes:
+        try:
+            return text.encode(self._encoding)
+        except UnicodeEncodeError:  # a value added that the codec cannot express
+            return text.encode("utf-8")
 
     def add(self, key: str, value: str) -> None:
         """Appends a value (httpring addition; httpx has no equivalent)."""
@@ -263,6 +282,19 @@ class Request:
 
 # --- response ----------------------------------------------------------------------------
 
+def _text_codec(charset: str) -> Optional[str]:
+    """The codec ``charset`` names if it decodes any bytes to text with errors="replace",
+    else None: the server picks the charset, and base64, hex, rot13 (not text codecs), idna
+    (strict errors only), punycode (ASCII only) or an unknown name must not make ``text``
+    raise."""
+    try:
+        name = codecs.lookup(charset).name
+        b"a\xff".decode(name, "replace")  # a text codec that takes any bytes
+    except (LookupError, UnicodeError, ValueError):
+        return None
+    return name
+
+
 _VERSIONS = {10: "HTTP/1.0", 11: "HTTP/1.1", 20: "HTTP/2", 30: "HTTP/3"}
 REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 
@@ -421,16 +453,13 @@ class Response:
         for param in ctype.split(";")[1:]:
             key, _, value = param.partition("=")
             if key.strip().lower() == "charset":
-                charset = value.strip().strip("'\"")
-                try:
-                    return codecs.lookup(charset).name
-                except LookupError:
-                    return None
+                return _text_codec(value.strip().strip("'\""))
         return None
 
     @property
     def encoding(self) -> str:
-        """The charset from Content-Type, else utf-8. Assignable, as in httpx."""
+        """The charset from Content-Type if it names a text codec, else utf-8. Assignable,
+        as in httpx."""
         if self._encoding is None:
             self._encoding = self.charset_encoding or "utf-8"
         return self._encoding
@@ -441,7 +470,14 @@ class Response:
 
     @property
     def text(self) -> str:
-        return self.content.decode(self.encoding, errors="replace")
+        encoding = self.encoding
+        try:
+            return self.content.decode(encoding, errors="replace")
+        except UnicodeError:
+            if encoding != self.charset_encoding:
+                raise  # assigned by the caller: theirs to fix
+            # The server's charset failed even with errors="replace" (_text_codec let it by).
+            return self.content.decode("utf-8", errors="replace")
 
     def json(self, **kwargs: Any) -> Any:
         return _json.loads(self.content, **kwargs)
