@@ -170,7 +170,14 @@ async fn send(
         ))
         .await;
     }
-    send_authed(shared, &mut parts, key, limits, started, given, kept).await
+    if parts.digest.is_some() {
+        // Boxed: the plain path below stays one future, without the retry's state.
+        return Box::pin(send_authed(
+            shared, &mut parts, key, limits, started, given, kept,
+        ))
+        .await;
+    }
+    send_parts(shared, &parts, key, limits, started, given, kept).await
 }
 
 /// Sends a request and each request its redirects ask for, until a response that is the
@@ -233,7 +240,8 @@ async fn follow(
     }
 }
 
-/// [`send_parts`], answering a Digest challenge once when the request has Digest credentials.
+/// [`send_parts`], answering a Digest challenge once when the request has Digest credentials
+/// (reached only by such requests and by redirect chains, both boxed).
 async fn send_authed(
     shared: &Shared,
     parts: &mut Parts<'_>,
@@ -262,8 +270,7 @@ async fn send_authed(
         Some((k, conn, _)) if k == key => Some(conn),
         _ => None,
     };
-    // Boxed: only Digest requests get here.
-    Box::pin(send_parts(shared, parts, key, limits, started, given, kept)).await
+    send_parts(shared, parts, key, limits, started, given, kept).await
 }
 
 /// One request and its response on a handed-over, pooled or new connection.
@@ -374,8 +381,9 @@ struct Parts<'a> {
     no_default_credentials: bool,
     /// Decode the response's content coding.
     decompress: bool,
-    /// Credentials to answer a Digest challenge with.
-    digest: Option<DigestCreds>,
+    /// Credentials to answer a Digest challenge with (boxed: a pointer in every request's
+    /// future instead of two strings).
+    digest: Option<Box<DigestCreds>>,
     /// Leave out the `Accept-Encoding` default (this request turned decoding off).
     no_accept_encoding: bool,
     shared: &'a Shared,
@@ -416,7 +424,7 @@ impl<'a> Parts<'a> {
                     headers.insert(AUTHORIZATION, v);
                 }
                 Some(AuthScheme::Digest { user, password }) => {
-                    digest = Some(DigestCreds { user, password })
+                    digest = Some(Box::new(DigestCreds { user, password }))
                 }
                 None => {}
             }
@@ -477,7 +485,7 @@ impl<'a> Parts<'a> {
                     if let http::header::Entry::Vacant(slot) =
                         headers.entry(http::header::PROXY_AUTHORIZATION)
                     {
-                        slot.insert(v.clone());
+                        slot.insert((**v).clone());
                     }
                 }
                 self.uri.clone()

@@ -39,7 +39,7 @@ pub(crate) fn digest_answer(
     let target = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     for value in headers.get_all(WWW_AUTHENTICATE) {
         let Ok(text) = value.to_str() else { continue };
-        let scheme = text.trim_start().split_whitespace().next().unwrap_or("");
+        let scheme = text.split_whitespace().next().unwrap_or("");
         if !scheme.eq_ignore_ascii_case("digest") {
             continue;
         }

@@ -35,8 +35,9 @@ pub struct Request {
     pub(crate) max_redirects: Option<u32>,
     /// Override of the client's `decompress`.
     pub(crate) decompress: Option<bool>,
-    /// Credentials for this request, over the client's.
-    pub(crate) auth: Option<Auth>,
+    /// Credentials for this request, over the client's (boxed: rarely set, and every
+    /// request is initialised).
+    pub(crate) auth: Option<Box<Auth>>,
     pub(crate) user_data: u64,
     error: Option<Error>,
 }
@@ -133,7 +134,7 @@ impl Request {
     /// Sends these credentials (instead of the client's or the URL's user info), unless the
     /// request sets `Authorization` itself.
     pub fn set_auth(&mut self, auth: Auth) {
-        self.auth = Some(auth);
+        self.auth = Some(Box::new(auth));
     }
 
     pub fn timeouts_mut(&mut self) -> &mut TimeoutOverrides {

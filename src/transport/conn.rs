@@ -83,7 +83,8 @@ pub struct Conn {
     /// Requests go to an HTTP proxy in absolute form.
     pub(crate) absolute_form: bool,
     /// `Proxy-Authorization` for those absolute-form requests (the proxy URL's user info).
-    pub(crate) proxy_auth: Option<http::HeaderValue>,
+    /// Boxed: a `Conn` is moved with every request, and this is almost always None.
+    pub(crate) proxy_auth: Option<Box<http::HeaderValue>>,
     /// HTTP/1.1: the read-timeout timer, kept across the connection's requests. Moving a
     /// registered timer's deadline later is one atomic store in tokio; a new timer per request
     /// costs a timer-wheel insertion and removal (≈3% of a small request's instructions).

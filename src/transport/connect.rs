@@ -84,7 +84,7 @@ impl Connector {
                     match p.kind {
                         ProxyKind::Http if !key.https => {
                             absolute_form = true;
-                            proxy_auth = p.authorization_value();
+                            proxy_auth = p.authorization_value().map(Box::new);
                         }
                         ProxyKind::Http => proxy::http_connect(&mut s, p, host, port).await?,
                         ProxyKind::Socks5 { remote_dns } => {

@@ -314,6 +314,8 @@ pub const Options = struct {
     redirect_allow_insecure: ?bool = null,
     /// Ask for and decode gzip, deflate, br and zstd responses (on by default).
     decompress: ?bool = null,
+    /// Credentials for every request (a request's own win).
+    auth: ?Auth = null,
 
     // TLS
     root_store: ?RootStore = null,
@@ -363,6 +365,18 @@ pub const Stats = struct {
 
 };
 
+/// Credentials for a client's requests or one request. They go to the request's origin only.
+pub const Auth = union(enum) {
+    /// `Authorization: Basic` (RFC 7617); the user may not contain ':'.
+    basic: UserPassword,
+    /// `Authorization: Bearer TOKEN` (RFC 6750).
+    bearer: [:0]const u8,
+    /// Answer a 401 Digest challenge (RFC 7616: MD5, SHA-256, qop=auth) once.
+    digest: UserPassword,
+
+    pub const UserPassword = struct { user: [:0]const u8, password: [:0]const u8 = "" };
+};
+
 /// One request for `Client.send`. Everything is copied before `send` returns.
 pub const Request = struct {
     method: [:0]const u8 = "GET",
@@ -377,6 +391,8 @@ pub const Request = struct {
     read_timeout_ms: ?u64 = null,
     /// Override of the client's `decompress`.
     decompress: ?bool = null,
+    /// Credentials for this request, over the client's.
+    auth: ?Auth = null,
 };
 
 /// Headers up to this count go through the one-call C fast path from a stack array.
@@ -415,6 +431,11 @@ pub const Client = struct {
         if (o.max_redirects) |v| try check(c.httpring_config_set_max_redirects(cfg, v));
         if (o.redirect_allow_insecure) |v| try check(c.httpring_config_set_redirect_allow_insecure(cfg, v));
         if (o.decompress) |v| try check(c.httpring_config_set_decompress(cfg, v));
+        if (o.auth) |a| try check(switch (a) {
+            .basic => |b| c.httpring_config_set_basic_auth(cfg, b.user.ptr, b.password.ptr),
+            .bearer => |t| c.httpring_config_set_bearer_auth(cfg, t.ptr),
+            .digest => |d| c.httpring_config_set_digest_auth(cfg, d.user.ptr, d.password.ptr),
+        });
         if (o.user_agent) |v| try check(c.httpring_config_set_user_agent(cfg, v.ptr));
         for (o.default_headers) |h| try check(c.httpring_config_add_default_header(cfg, h.name.ptr, h.value.ptr));
 
@@ -450,7 +471,7 @@ pub const Client = struct {
     pub fn send(self: Client, req: Request) SubmitError!Handle {
         var id: c.httpring_handle = 0;
         if (req.timeout_ms == null and req.connect_timeout_ms == null and
-            req.read_timeout_ms == null and req.decompress == null and
+            req.read_timeout_ms == null and req.decompress == null and req.auth == null and
             req.headers.len <= max_stack_headers)
         {
             var headers: [max_stack_headers]c.httpring_header = undefined;
@@ -480,6 +501,11 @@ pub const Client = struct {
         if (req.connect_timeout_ms) |v| try checkIn(SubmitError, c.httpring_request_set_connect_timeout_ms(built, v));
         if (req.read_timeout_ms) |v| try checkIn(SubmitError, c.httpring_request_set_read_timeout_ms(built, v));
         if (req.decompress) |v| try checkIn(SubmitError, c.httpring_request_set_decompress(built, v));
+        if (req.auth) |a| try checkIn(SubmitError, switch (a) {
+            .basic => |b| c.httpring_request_set_basic_auth(built, b.user.ptr, b.password.ptr),
+            .bearer => |t| c.httpring_request_set_bearer_auth(built, t.ptr),
+            .digest => |d| c.httpring_request_set_digest_auth(built, d.user.ptr, d.password.ptr),
+        });
     }
 
     /// `GET url`.

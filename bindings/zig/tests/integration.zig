@@ -972,3 +972,24 @@ test "content codings: each decoded by the engine; off gives raw bytes; corrupt 
     try testing.expectEqualSlices(u8, &.{ 0x1f, 0x8b }, r.body[0..2]);
     try testing.expect(r.body.len < want.len);
 }
+
+test "auth: basic and bearer per client and request, digest answering the challenge" {
+    var buf: [512]u8 = undefined;
+    var client = try Client.init(.{ .auth = .{ .basic = .{ .user = "u", .password = "p" } } });
+    defer client.deinit();
+    inline for (.{ .{ "/basic-auth/u/p", 200 }, .{ "/basic-auth/u/x", 401 } }) |case| {
+        var h = try client.get(try url(&buf, case[0], .{}));
+        defer h.deinit();
+        try testing.expectEqual(@as(u16, case[1]), (try h.waitResponse(10_000)).status);
+    }
+    var digest = try client.send(.{
+        .url = try url(&buf, "/digest-auth/auth/zig/pw/SHA-256", .{}),
+        .auth = .{ .digest = .{ .user = "zig", .password = "pw" } },
+    });
+    defer digest.deinit();
+    try testing.expectEqual(@as(u16, 200), (try digest.waitResponse(10_000)).status);
+    var bearer = try client.send(.{ .url = try url(&buf, "/bearer/t0k", .{}), .auth = .{ .bearer = "t0k" } });
+    defer bearer.deinit();
+    try testing.expectEqual(@as(u16, 200), (try bearer.waitResponse(10_000)).status);
+    try testing.expectError(error.InvalidHeader, client.send(.{ .url = try url(&buf, "/hello", .{}), .auth = .{ .bearer = "a\nb" } }));
+}

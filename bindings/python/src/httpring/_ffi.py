@@ -359,6 +359,9 @@ _declare("httpring_config_set_follow_redirects", httpring_code, config_p, c_bool
 _declare("httpring_config_set_max_redirects", httpring_code, config_p, c_uint32)
 _declare("httpring_config_set_redirect_allow_insecure", httpring_code, config_p, c_bool)
 _declare("httpring_config_set_decompress", httpring_code, config_p, c_bool)
+_declare("httpring_config_set_basic_auth", httpring_code, config_p, c_char_p, c_char_p)
+_declare("httpring_config_set_bearer_auth", httpring_code, config_p, c_char_p)
+_declare("httpring_config_set_digest_auth", httpring_code, config_p, c_char_p, c_char_p)
 _declare("httpring_config_add_resolve", httpring_code, config_p, c_char_p, c_uint16, c_char_p)
 _declare("httpring_config_set_dns_cache_ttl_ms", httpring_code, config_p, c_uint64)
 _declare("httpring_config_set_proxy", httpring_code, config_p, c_char_p)
@@ -435,6 +438,9 @@ _declare("httpring_request_set_read_timeout_ms", httpring_code, request_p, c_uin
 _declare("httpring_request_set_follow_redirects", httpring_code, request_p, c_bool)
 _declare("httpring_request_set_max_redirects", httpring_code, request_p, c_uint32)
 _declare("httpring_request_set_decompress", httpring_code, request_p, c_bool)
+_declare("httpring_request_set_basic_auth", httpring_code, request_p, c_char_p, c_char_p)
+_declare("httpring_request_set_bearer_auth", httpring_code, request_p, c_char_p)
+_declare("httpring_request_set_digest_auth", httpring_code, request_p, c_char_p, c_char_p)
 _declare("httpring_response_redirect_count", httpring_code, client_p, httpring_handle, POINTER(c_size_t))
 _declare(
     "httpring_response_redirect",
