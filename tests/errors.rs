@@ -535,3 +535,46 @@ fn malformed_framing_is_a_protocol_error() {
         c.free(h);
     }
 }
+
+#[test]
+fn read_timeout_is_the_longest_silence_while_the_head_trickles_in() {
+    // A 19-byte head at one byte per 150 ms takes ~2.9 s; no silence reaches the 700 ms
+    // read timeout, so the request succeeds (it was a fixed deadline over the whole head).
+    let url = canned_server_paced(b"HTTP/1.1 200 OK\r\n\r\n", Duration::from_millis(150));
+    let c = Client::with(|cfg| unsafe {
+        assert_eq!(httpring_config_set_read_timeout_ms(cfg, 700), HTTPRING_OK);
+    });
+    let t = Instant::now();
+    let h = c.get(&url);
+    assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "{}", c.message(h));
+    assert!(ms_since(t) >= 2500, "{} ms", ms_since(t));
+    assert_eq!(c.response(h).status, 200);
+    c.free(h);
+    // A server that goes silent mid-head still times out: after one to two read timeouts
+    // (activity is checked when the timer fires, not on every byte).
+    let stalled = partial_head_then_silent();
+    let t = Instant::now();
+    let h = c.get(&stalled);
+    assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
+    assert_eq!(c.error(h), HTTPRING_ERR_READ_TIMEOUT, "{}", c.message(h));
+    let took = ms_since(t);
+    assert!((600..3000).contains(&took), "{took} ms");
+    c.free(h);
+}
+
+/// A server that sends part of a status line, then nothing, keeping the connection open.
+fn partial_head_then_silent() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else {
+            return;
+        };
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf);
+        let _ = s.write_all(b"HTTP/1.1 2");
+        std::thread::sleep(Duration::from_secs(10));
+    });
+    format!("http://127.0.0.1:{port}/")
+}

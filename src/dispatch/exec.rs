@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -296,9 +297,14 @@ async fn send_parts(
         };
         let wire = parts.build(&conn)?;
         let mut timer = conn.read_timer.take();
-        let sent = within_reusing(&mut timer, limits.read, conn.send(wire), || {
-            read_timeout_error(limits.read, "waiting for the response head")
-        })
+        let sending = conn.send(wire);
+        let sent = within_reusing(
+            &mut timer,
+            limits.read,
+            conn.activity.as_deref(),
+            sending,
+            || read_timeout_error(limits.read, "waiting for the response head"),
+        )
         .await?;
         // HTTP/2 connections are shared by concurrent requests: each keeps its own timer.
         if !conn.is_h2() {
@@ -671,15 +677,19 @@ async fn read_body(
     })
 }
 
-/// Like [`within`], with a timer kept by the caller for its next use (see `Conn::read_timer`).
-/// A plain function returning a named future: an
-/// `async fn` would hold `fut` twice (argument and pinned local), and `fut` holds the request.
-fn within_reusing<F: Future, E: FnOnce() -> Error>(
-    timer: &mut Option<Pin<Box<tokio::time::Sleep>>>,
+/// Like [`within`], with a timer kept by the caller for its next use (see `Conn::read_timer`),
+/// and the limit on silence rather than on the whole wait when the connection counts its
+/// reads (`activity`): when the timer fires after bytes came in, it is set one limit on, so
+/// a head trickled in byte by byte is not cut off, and a silent server fails after one to
+/// two limits. A plain function returning a named future: an `async fn` would hold `fut`
+/// twice (argument and pinned local), and `fut` holds the request.
+fn within_reusing<'a, F: Future, E: FnOnce() -> Error>(
+    timer: &'a mut Option<Pin<Box<tokio::time::Sleep>>>,
     limit: Option<Duration>,
+    activity: Option<&'a AtomicU64>,
     fut: F,
     on_timeout: E,
-) -> Within<'_, F, E> {
+) -> Within<'a, F, E> {
     let timer = limit.map(|d| {
         let deadline = tokio::time::Instant::now() + d;
         let sleep = match timer {
@@ -694,11 +704,12 @@ fn within_reusing<F: Future, E: FnOnce() -> Error>(
             }
             None => timer.insert(Box::pin(tokio::time::sleep_until(deadline))),
         };
-        (sleep, deadline)
+        (sleep, deadline, d)
     });
     Within {
         fut,
         timer,
+        idle: activity.map(|a| (a, a.load(Ordering::Relaxed))),
         on_timeout: Some(on_timeout),
     }
 }
@@ -709,7 +720,9 @@ pin_project_lite::pin_project! {
         #[pin]
         fut: F,
         // The timer and the deadline it stands for; the timer may be set earlier.
-        timer: Option<(&'a mut Pin<Box<tokio::time::Sleep>>, tokio::time::Instant)>,
+        timer: Option<(&'a mut Pin<Box<tokio::time::Sleep>>, tokio::time::Instant, Duration)>,
+        // The connection's read counter and its value when the deadline was set.
+        idle: Option<(&'a AtomicU64, u64)>,
         on_timeout: Option<E>,
     }
 }
@@ -723,14 +736,23 @@ impl<F: Future, E: FnOnce() -> Error> Future for Within<'_, F, E> {
             return Poll::Ready(Ok(out));
         }
         let expired = match this.timer {
-            Some((t, deadline)) => loop {
+            Some((t, deadline, limit)) => loop {
                 if t.as_mut().poll(cx).is_pending() {
                     break false;
                 }
                 // Fired: at the deadline, or at an earlier one it still had.
-                if t.deadline() >= *deadline {
-                    break true;
+                if t.deadline() < *deadline {
+                    t.as_mut().reset(*deadline);
+                    continue;
                 }
+                // At the deadline: bytes since it was set move it on by the limit.
+                match this.idle {
+                    Some((count, seen)) if count.load(Ordering::Relaxed) != *seen => {
+                        *seen = count.load(Ordering::Relaxed);
+                    }
+                    _ => break true,
+                }
+                *deadline = tokio::time::Instant::now() + *limit;
                 t.as_mut().reset(*deadline);
             },
             None => false,

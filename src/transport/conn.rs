@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -85,6 +86,9 @@ pub struct Conn {
     /// `Proxy-Authorization` for those absolute-form requests (the proxy URL's user info).
     /// Boxed: a `Conn` is moved with every request, and this is almost always None.
     pub(crate) proxy_auth: Option<Box<http::HeaderValue>>,
+    /// Reads on the socket so far, counted by the TCP stream (`QuickAck`): the head's read
+    /// timeout measures silence with it. None for Unix sockets (a fixed deadline there).
+    pub(crate) activity: Option<Arc<AtomicU64>>,
     /// HTTP/1.1: the read-timeout timer, kept across the connection's requests. Moving a
     /// registered timer's deadline later is one atomic store in tokio; a new timer per request
     /// costs a timer-wheel insertion and removal (≈3% of a small request's instructions).
@@ -99,6 +103,7 @@ impl Conn {
             reused: false,
             absolute_form,
             proxy_auth: None,
+            activity: None,
             read_timer: None,
         }
     }
@@ -154,6 +159,7 @@ impl Conn {
                 reused: true,
                 absolute_form: self.absolute_form,
                 proxy_auth: self.proxy_auth.clone(),
+                activity: self.activity.clone(),
                 read_timer: None,
             }),
             Sender::H1(_) => None,

@@ -69,11 +69,16 @@ impl Connector {
         let port = key.port();
         let mut absolute_form = false;
         let mut proxy_auth = None;
+        let mut activity = None;
         let io: BoxIo = if let Some(path) = &self.unix {
             Box::new(connect_unix(path).await?)
         } else {
             match self.proxies.for_target(key.https, host) {
-                None => Box::new(QuickAck(self.resolver.connect(host, port).await?)),
+                None => {
+                    let tcp = QuickAck::new(self.resolver.connect(host, port).await?);
+                    activity = Some(tcp.1.clone());
+                    Box::new(tcp)
+                }
                 Some(p) => {
                     let mut s = self.resolver.connect(&p.host, p.port).await.map_err(|e| {
                         Error::new(
@@ -96,7 +101,9 @@ impl Connector {
                             proxy::socks5_connect(&mut s, p, host, addr, port).await?
                         }
                     }
-                    Box::new(QuickAck(s))
+                    let tcp = QuickAck::new(s);
+                    activity = Some(tcp.1.clone());
+                    Box::new(tcp)
                 }
             }
         };
@@ -128,6 +135,7 @@ impl Connector {
         self.opened.fetch_add(1, Ordering::Relaxed);
         let mut conn = handshake(io, h2, absolute_form).await?;
         conn.proxy_auth = proxy_auth;
+        conn.activity = activity;
         Ok(conn)
     }
 }

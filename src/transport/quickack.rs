@@ -14,6 +14,8 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -22,7 +24,14 @@ use tokio::net::TcpStream;
 /// A read this large means a bulk transfer is under way.
 const BULK: usize = 16 * 1024;
 
-pub(crate) struct QuickAck(pub(crate) TcpStream);
+/// A TCP stream that also counts its reads (see `Conn::activity`).
+pub(crate) struct QuickAck(pub(crate) TcpStream, pub(crate) Arc<AtomicU64>);
+
+impl QuickAck {
+    pub(crate) fn new(stream: TcpStream) -> QuickAck {
+        QuickAck(stream, Arc::default())
+    }
+}
 
 impl AsyncRead for QuickAck {
     fn poll_read(
@@ -32,7 +41,15 @@ impl AsyncRead for QuickAck {
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.0).poll_read(cx, buf);
-        if buf.filled().len() - before >= BULK {
+        let n = buf.filled().len() - before;
+        if n > 0 {
+            // One writer (the connection's task): a plain store, no atomic add.
+            self.1.store(
+                self.1.load(Ordering::Relaxed).wrapping_add(1),
+                Ordering::Relaxed,
+            );
+        }
+        if n >= BULK {
             // Best effort: a socket that refuses it just keeps the kernel's ACK timing.
             let _ = rustix::net::sockopt::set_tcp_quickack(&self.0, true);
         }
@@ -98,7 +115,7 @@ mod tests {
                 s.write_all(&vec![b'x'; size]).await.unwrap();
             }
         });
-        let mut c = QuickAck(TcpStream::connect(addr).await.unwrap());
+        let mut c = QuickAck::new(TcpStream::connect(addr).await.unwrap());
         let mut buf = vec![0u8; 128 * 1024];
         for _ in 0..3 {
             c.write_all(b"ping").await.unwrap();

@@ -206,6 +206,11 @@ pub const SECOND: Duration = Duration::from_secs(1);
 /// A raw TCP server on 127.0.0.1 that answers every connection's first request with the
 /// same bytes, then closes: for responses no HTTP server library would send.
 pub fn canned_server(response: &'static [u8]) -> String {
+    canned_server_paced(response, Duration::ZERO)
+}
+
+/// [`canned_server`] writing one byte every `gap` (a trickling server).
+pub fn canned_server_paced(response: &'static [u8], gap: Duration) -> String {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -221,7 +226,17 @@ pub fn canned_server(response: &'static [u8]) -> String {
                         Ok(n) => head.extend_from_slice(&buf[..n]),
                     }
                 }
-                let _ = s.write_all(response);
+                if gap.is_zero() {
+                    let _ = s.write_all(response);
+                } else {
+                    let _ = s.set_nodelay(true);
+                    for b in response {
+                        if s.write_all(std::slice::from_ref(b)).is_err() {
+                            return;
+                        }
+                        std::thread::sleep(gap);
+                    }
+                }
                 let _ = s.flush();
                 std::thread::sleep(std::time::Duration::from_millis(100));
             });
