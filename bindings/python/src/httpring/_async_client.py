@@ -367,12 +367,13 @@ class AsyncClient(BaseClient):
         json: Any = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout)
-        if follow_redirects is USE_CLIENT_DEFAULT:
+        if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:
             ov = self._default_overrides
         else:
-            ov = self._overrides(follow_redirects)
+            ov = self._overrides(follow_redirects, auth)
         # _send_one inlined: one coroutine per request, not two.
         d = self._dispatcher
         uid, fut = d.submit(prep, method, url_s, ov)
@@ -392,16 +393,17 @@ class AsyncClient(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         # The body of request(), repeated so a GET is a single coroutine.
         if params is None and headers is None and timeout is USE_CLIENT_DEFAULT:
             prep, url_s = self._get_prepared(url)
         else:
             prep, _, url_s = self._prepare("GET", url, params, headers, None, None, None, timeout)
-        if follow_redirects is USE_CLIENT_DEFAULT:
+        if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:
             ov = self._default_overrides
         else:
-            ov = self._overrides(follow_redirects)
+            ov = self._overrides(follow_redirects, auth)
         d = self._dispatcher
         uid, fut = d.submit(prep, "GET", url_s, ov)
         try:
@@ -420,10 +422,11 @@ class AsyncClient(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
             "HEAD", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects,
+            follow_redirects=follow_redirects, auth=auth,
         )
 
     async def options(
@@ -434,10 +437,11 @@ class AsyncClient(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
             "OPTIONS", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects,
+            follow_redirects=follow_redirects, auth=auth,
         )
 
     async def delete(
@@ -448,10 +452,11 @@ class AsyncClient(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
             "DELETE", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects,
+            follow_redirects=follow_redirects, auth=auth,
         )
 
     async def post(
@@ -465,10 +470,11 @@ class AsyncClient(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
             "POST", url, content=content, data=data, json=json, params=params,
-            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth,
         )
 
     async def put(
@@ -482,10 +488,11 @@ class AsyncClient(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
             "PUT", url, content=content, data=data, json=json, params=params,
-            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth,
         )
 
     async def patch(
@@ -499,15 +506,18 @@ class AsyncClient(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
             "PATCH", url, content=content, data=data, json=json, params=params,
-            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth,
         )
 
-    async def send(self, request: Request, *, follow_redirects: Any = USE_CLIENT_DEFAULT) -> Response:
+    async def send(
+        self, request: Request, *, follow_redirects: Any = USE_CLIENT_DEFAULT, auth: Any = USE_CLIENT_DEFAULT
+    ) -> Response:
         prep, method, url = self._from_request(request)
-        return await self._send_one(prep, method, url, self._overrides(follow_redirects))
+        return await self._send_one(prep, method, url, self._overrides(follow_redirects, auth))
 
     async def send_many(
         self,
@@ -515,11 +525,12 @@ class AsyncClient(BaseClient):
         *,
         return_exceptions: bool = False,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> List[Any]:
         """Submits every request before awaiting any, then awaits them all; results in the
         order given. Cancelling this call cancels every request still in flight."""
         items = [self._from_request(r) for r in requests]
-        ov = self._overrides(follow_redirects)
+        ov = self._overrides(follow_redirects, auth)
         d = self._dispatcher
         loop = _get_running_loop()
         uids: List[int] = []

@@ -8,6 +8,7 @@ import os
 import threading
 from typing import Any, Dict, Iterable, Optional, Tuple, Union
 
+from ._auth import Auth, AuthTypes, to_auth
 from ._config import (
     DEFAULT_LIMITS,
     DEFAULT_TIMEOUT,
@@ -55,6 +56,7 @@ class BaseClient:
         base_url: Any = "",
         follow_redirects: bool = False,
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
+        auth: AuthTypes = None,
         limits: Limits = DEFAULT_LIMITS,
         http1: bool = True,
         http2: bool = False,
@@ -93,6 +95,8 @@ class BaseClient:
         self._engine_follow = self._follow = bool(follow_redirects)
         self._engine_max = self._max = max_redirects
         self._default_overrides: Optional[Overrides] = None
+        #: The client's credentials, held by the engine (this only says which they are).
+        self._auth: Optional[Auth] = to_auth(auth)
         self._limits = limits
         self._verify = verify
         # Default headers, credentials among them, are the engine's: it withholds
@@ -106,6 +110,7 @@ class BaseClient:
             transport=transport,
             follow_redirects=self._follow,
             max_redirects=max_redirects,
+            auth=self._auth,
         )
         self._url_cache: Dict[str, Tuple[str, bytes]] = {}
         # url -> (prepared GET, URL string): a bare get(url) skips _prepare entirely.
@@ -153,15 +158,25 @@ class BaseClient:
         else:
             self._default_overrides = Overrides(self._follow, self._max, None)
 
-    def _overrides(self, follow_redirects: Any) -> Optional[Overrides]:
+    def _overrides(self, follow_redirects: Any, auth: Any = USE_CLIENT_DEFAULT) -> Optional[Overrides]:
         """The settings a request cannot take through the fast calls, or None (the common
         case: the client's own)."""
-        if follow_redirects is USE_CLIENT_DEFAULT:
+        if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:
             return self._default_overrides
-        follow = bool(follow_redirects)
-        if follow == self._engine_follow and self._max == self._engine_max:
+        follow = self._follow if follow_redirects is USE_CLIENT_DEFAULT else bool(follow_redirects)
+        own: Optional[Auth] = None
+        if auth is not USE_CLIENT_DEFAULT:
+            own = to_auth(auth)
+            if own is None and self._auth is not None:
+                raise NotImplementedError(
+                    "auth=None cannot withhold the client's credentials from one request "
+                    "(the engine has no such setting): use a client without auth= for it"
+                )
+            if own == self._auth:
+                own = None  # the client's own: the engine adds them anyway
+        if own is None and follow == self._engine_follow and self._max == self._engine_max:
             return None
-        return Overrides(follow, self._max, None)
+        return Overrides(follow, self._max, own)
 
     def _follows(self, ov: Optional[Overrides]) -> bool:
         """Whether a request with ``ov`` may follow redirects (its history is read)."""

@@ -207,11 +207,12 @@ class Client(BaseClient):
         json: Any = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout)
-        if follow_redirects is USE_CLIENT_DEFAULT:
+        if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:
             return self._send_one(prep, method, url_s, self._default_overrides)
-        return self._send_one(prep, method, url_s, self._overrides(follow_redirects))
+        return self._send_one(prep, method, url_s, self._overrides(follow_redirects, auth))
 
     def get(
         self,
@@ -221,10 +222,11 @@ class Client(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
             "GET", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects,
+            follow_redirects=follow_redirects, auth=auth,
         )
 
     def head(
@@ -235,10 +237,11 @@ class Client(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
             "HEAD", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects,
+            follow_redirects=follow_redirects, auth=auth,
         )
 
     def options(
@@ -249,10 +252,11 @@ class Client(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
             "OPTIONS", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects,
+            follow_redirects=follow_redirects, auth=auth,
         )
 
     def delete(
@@ -263,10 +267,11 @@ class Client(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
             "DELETE", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects,
+            follow_redirects=follow_redirects, auth=auth,
         )
 
     def post(
@@ -280,10 +285,11 @@ class Client(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
             "POST", url, content=content, data=data, json=json, params=params,
-            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth,
         )
 
     def put(
@@ -297,10 +303,11 @@ class Client(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
             "PUT", url, content=content, data=data, json=json, params=params,
-            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth,
         )
 
     def patch(
@@ -314,15 +321,18 @@ class Client(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
             "PATCH", url, content=content, data=data, json=json, params=params,
-            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth,
         )
 
-    def send(self, request: Request, *, follow_redirects: Any = USE_CLIENT_DEFAULT) -> Response:
+    def send(
+        self, request: Request, *, follow_redirects: Any = USE_CLIENT_DEFAULT, auth: Any = USE_CLIENT_DEFAULT
+    ) -> Response:
         prep, method, url = self._from_request(request)
-        return self._send_one(prep, method, url, self._overrides(follow_redirects))
+        return self._send_one(prep, method, url, self._overrides(follow_redirects, auth))
 
     def _send_one(self, prep: Prepared, method: str, url: str, ov: Optional[Overrides] = None) -> Response:
         engine = self._engine
@@ -352,6 +362,7 @@ class Client(BaseClient):
         *,
         return_exceptions: bool = False,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> List[Any]:
         """Submits every request at once, then collects the responses as they complete
         (from the drain queue). Returns them in the order given. Items are Requests
@@ -373,7 +384,7 @@ class Client(BaseClient):
         base = _BATCH_BIT | seq
         handles: List[int] = []  # 0 once freed (or never submitted)
         first_error: Optional[BaseException] = None
-        ov = self._overrides(follow_redirects)
+        ov = self._overrides(follow_redirects, auth)
         if ov is not None:
             # Settings the spec batch cannot carry: one built request each.
             handles = [0] * n

@@ -35,6 +35,8 @@ from ._models import HeaderPairs, Request, Response, new_response
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from ._auth import Auth
+
 # The structs read as raw bytes, struct_size skipped (4x: the library writes back ours).
 # httpring_response read in one unpack instead of eight attribute reads.
 RESPONSE_LAYOUT = struct.Struct("@4xHIPNNPNQ")
@@ -194,7 +196,7 @@ class Overrides(NamedTuple):
     #: The most redirects followed (``httpring_request_set_max_redirects``).
     max_redirects: int
     #: Credentials for this request (``httpring_request_set_*_auth``), or None.
-    auth: Any
+    auth: Optional["Auth"]
 
 
 class Stats(NamedTuple):
@@ -251,7 +253,7 @@ class Engine:
         transport: Optional[Transport] = None,
         follow_redirects: bool = False,
         max_redirects: Optional[int] = None,
-        auth: Any = None,
+        auth: Optional["Auth"] = None,
     ) -> None:
         lib = _ffi.load()
         self.lib = lib
