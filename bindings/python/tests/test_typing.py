@@ -26,6 +26,12 @@ with httpring.Client(base_url="http://127.0.0.1:1") as client:
     text: str = client.get("/y", headers={"a": "b"}).text
     stats: httpring.Stats = client.stats()
     opened: int = stats.connections_opened
+    hops: list[httpring.Response] = client.get("/r", auth=("u", "p"), follow_redirects=True).history
+
+def auths() -> None:
+    httpring.Client(auth=("user", "pass"), follow_redirects=True, max_redirects=5)
+    httpring.AsyncClient(auth=httpring.DigestAuth("user", "pass"))
+    basic: httpring.Auth = httpring.BasicAuth(b"user", b"pass")
 
 import pathlib
 import ssl

@@ -8,6 +8,7 @@ httpx-shaped API.
 """
 
 from ._async_client import AsyncClient
+from ._auth import Auth, BasicAuth, DigestAuth
 from ._client import Client, Completion, Handle
 from ._config import DEFAULT_TIMEOUT, USE_CLIENT_DEFAULT, Limits, Timeout
 from ._exceptions import (
@@ -51,6 +52,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AsyncClient",
+    "Auth",
+    "BasicAuth",
     "CertificateError",
     "Client",
     "ClientClosed",
@@ -60,6 +63,7 @@ __all__ = [
     "ConnectTimeout",
     "DEFAULT_TIMEOUT",
     "DecodingError",
+    "DigestAuth",
     "HTTPError",
     "HTTPStatusError",
     "Handle",

@@ -17,7 +17,7 @@ import ctypes
 import struct
 import threading
 import weakref
-from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple, Union
 
 from . import _ffi
 from ._base_client import BaseClient
@@ -25,12 +25,13 @@ from ._config import USE_CLIENT_DEFAULT
 from ._engine import (
     COMPLETION_LAYOUT,
     Engine,
+    Overrides,
     Prepared,
     Scratch,
     SpecBatch,
 )
 from ._exceptions import ClientClosed
-from ._models import REDIRECT_STATUSES, HeaderTypes, QueryParamTypes, Request, Response
+from ._models import HeaderTypes, QueryParamTypes, Request, Response
 
 _DRAIN_BATCH = 256
 _get_running_loop = asyncio.get_running_loop
@@ -44,7 +45,7 @@ class _Dispatcher:
     __slots__ = (
         "engine", "pending", "next_uid", "loop", "fd", "s", "buf", "buf_view", "buf_p",
         "count", "drain", "free_many", "free_array", "thread", "queued", "batch",
-        "flush_scheduled", "send", "hout",
+        "flush_scheduled", "send", "hout", "follow_uids",
     )
 
     def __init__(self, engine: Engine) -> None:
@@ -71,6 +72,9 @@ class _Dispatcher:
         self.flush_scheduled = False
         self.send = engine.lib.httpring_client_send
         self.hout = self.s.handle
+        #: Pending requests that follow redirects while the client does not: their
+        #: completions are read with their history.
+        self.follow_uids: Set[int] = set()
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Watches the fd from ``loop`` (the first loop used, or a new one once the old one
@@ -97,11 +101,14 @@ class _Dispatcher:
         self.loop = loop
         self.thread = threading.get_ident()
 
-    def submit(self, prep: Prepared, method: str, url: str) -> Tuple[int, "asyncio.Future[Any]"]:
+    def submit(
+        self, prep: Prepared, method: str, url: str, ov: Optional[Overrides] = None
+    ) -> Tuple[int, "asyncio.Future[Any]"]:
         """Queues a request; returns its user_data key and the future it will resolve.
         The queue goes to the engine in one ``httpring_client_send_many`` call (one wake-up
         of the I/O thread) from a callback the loop runs once every coroutine that was
-        ready has had its turn."""
+        ready has had its turn. A request with ``ov`` (settings a batch cannot carry) is
+        built and submitted at once instead."""
         loop = _get_running_loop()
         if loop is not self.loop:
             self.bind(loop)
@@ -109,6 +116,12 @@ class _Dispatcher:
             self.engine.check_open()
         uid = self.next_uid = self.next_uid + 1
         fut = loop.create_future()
+        if ov is not None:
+            h = self.engine.submit_request(prep, uid, self.s, url, ov)
+            self.pending[uid] = (fut, h, method, url)
+            if ov.follow and not self.engine.redirects:
+                self.follow_uids.add(uid)
+            return uid, fut
         if not self.pending and not self.flush_scheduled:
             # Nothing in flight and no batch forming: a lone request (sequential use)
             # goes at once rather than waiting for company.
@@ -203,6 +216,7 @@ class _Dispatcher:
         s = self.s
         size = COMPLETION_LAYOUT.size
         total = 0
+        follow_uids = self.follow_uids
         while True:
             if self.drain(ptr, self.buf_p, _DRAIN_BATCH, self.count):
                 return total  # closed meanwhile (by a finalizer): count was not written
@@ -213,17 +227,20 @@ class _Dispatcher:
             freed = []
             futs = []
             requests = []
+            history = engine.redirects or bool(follow_uids)
             try:
                 for h, uid, _code, _status in COMPLETION_LAYOUT.iter_unpack(self.buf_view[: n * size]):
                     entry = pending.pop(uid, None)
                     if entry is None:
                         continue  # abandoned: its owner already freed it
+                    if follow_uids:
+                        follow_uids.discard(uid)
                     freed.append(h)
                     futs.append(entry[0])
                     requests.append((entry[2], entry[3]))
                 # One engine call reads the whole batch; every response is a copy.
                 try:
-                    results: List[Any] = engine.read_many(freed, requests, s)
+                    results: List[Any] = engine.read_many(freed, requests, s, history)
                 except Exception as e:  # never leave a future hanging
                     results = [e] * len(futs)
                 for fut, result in zip(futs, results):
@@ -246,6 +263,7 @@ class _Dispatcher:
         or just drop it if it was never submitted."""
         if self.queued.pop(uid, None) is not None:
             return
+        self.follow_uids.discard(uid)
         entry = self.pending.pop(uid, None)
         if entry is not None and not self.engine.closed:
             h = entry[1]
@@ -273,6 +291,7 @@ class _Dispatcher:
         self.loop = None
         pending, self.pending = self.pending, {}
         queued, self.queued = self.queued, {}
+        self.follow_uids.clear()
         waiting = list(pending.values()) + [(fut, 0, m, u) for _, fut, m, u in queued.values()]
         for fut, _h, method, url in waiting:
             if not fut.done() and not fut.get_loop().is_closed():
@@ -324,9 +343,9 @@ class AsyncClient(BaseClient):
         """Requests cancelled in the engine because their awaiting task was cancelled."""
         return self._engine.cancelled
 
-    async def _send_one(self, prep: Prepared, method: str, url: str) -> Response:
+    async def _send_one(self, prep: Prepared, method: str, url: str, ov: Optional[Overrides]) -> Response:
         d = self._dispatcher
-        uid, fut = d.submit(prep, method, url)
+        uid, fut = d.submit(prep, method, url, ov)
         try:
             return await fut  # type: ignore[no-any-return]
         except BaseException:
@@ -348,19 +367,22 @@ class AsyncClient(BaseClient):
         json: Any = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout)
+        if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:
+            ov = self._default_overrides
+        else:
+            ov = self._overrides(follow_redirects, auth)
         # _send_one inlined: one coroutine per request, not two.
         d = self._dispatcher
-        uid, fut = d.submit(prep, method, url_s)
+        uid, fut = d.submit(prep, method, url_s, ov)
         try:
             response: Response = await fut
         except BaseException:
             if uid in d.pending or uid in d.queued:
                 d.abandon(uid)
             raise
-        if response.status_code in REDIRECT_STATUSES and self._should_follow(follow_redirects):
-            response = await self._follow(response, prep, method, url_s)
         return response
 
     async def get(
@@ -371,22 +393,25 @@ class AsyncClient(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         # The body of request(), repeated so a GET is a single coroutine.
         if params is None and headers is None and timeout is USE_CLIENT_DEFAULT:
             prep, url_s = self._get_prepared(url)
         else:
             prep, _, url_s = self._prepare("GET", url, params, headers, None, None, None, timeout)
+        if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:
+            ov = self._default_overrides
+        else:
+            ov = self._overrides(follow_redirects, auth)
         d = self._dispatcher
-        uid, fut = d.submit(prep, "GET", url_s)
+        uid, fut = d.submit(prep, "GET", url_s, ov)
         try:
             response: Response = await fut
         except BaseException:
             if uid in d.pending or uid in d.queued:
                 d.abandon(uid)
             raise
-        if response.status_code in REDIRECT_STATUSES and self._should_follow(follow_redirects):
-            response = await self._follow(response, prep, "GET", url_s)
         return response
 
     async def head(
@@ -397,10 +422,11 @@ class AsyncClient(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
             "HEAD", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects,
+            follow_redirects=follow_redirects, auth=auth,
         )
 
     async def options(
@@ -411,10 +437,11 @@ class AsyncClient(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
             "OPTIONS", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects,
+            follow_redirects=follow_redirects, auth=auth,
         )
 
     async def delete(
@@ -425,10 +452,11 @@ class AsyncClient(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
             "DELETE", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects,
+            follow_redirects=follow_redirects, auth=auth,
         )
 
     async def post(
@@ -442,10 +470,11 @@ class AsyncClient(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
             "POST", url, content=content, data=data, json=json, params=params,
-            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth,
         )
 
     async def put(
@@ -459,10 +488,11 @@ class AsyncClient(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
             "PUT", url, content=content, data=data, json=json, params=params,
-            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth,
         )
 
     async def patch(
@@ -476,29 +506,18 @@ class AsyncClient(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
             "PATCH", url, content=content, data=data, json=json, params=params,
-            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth,
         )
 
-    async def send(self, request: Request, *, follow_redirects: Any = USE_CLIENT_DEFAULT) -> Response:
+    async def send(
+        self, request: Request, *, follow_redirects: Any = USE_CLIENT_DEFAULT, auth: Any = USE_CLIENT_DEFAULT
+    ) -> Response:
         prep, method, url = self._from_request(request)
-        response = await self._send_one(prep, method, url)
-        if response.status_code in REDIRECT_STATUSES and self._should_follow(follow_redirects):
-            response = await self._follow(response, prep, method, url)
-        return response
-
-    async def _follow(self, response: Response, prep: Prepared, method: str, url: str) -> Response:
-        history: List[Response] = []
-        while True:
-            nxt = self._next_request(response, prep, method, url, history)
-            if nxt is None:
-                response.history = history
-                return response
-            history.append(response)
-            prep, method, url = nxt
-            response = await self._send_one(prep, method, url)
+        return await self._send_one(prep, method, url, self._overrides(follow_redirects, auth))
 
     async def send_many(
         self,
@@ -506,10 +525,12 @@ class AsyncClient(BaseClient):
         *,
         return_exceptions: bool = False,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> List[Any]:
         """Submits every request before awaiting any, then awaits them all; results in the
         order given. Cancelling this call cancels every request still in flight."""
         items = [self._from_request(r) for r in requests]
+        ov = self._overrides(follow_redirects, auth)
         d = self._dispatcher
         loop = _get_running_loop()
         uids: List[int] = []
@@ -517,7 +538,7 @@ class AsyncClient(BaseClient):
         try:
             for prep, method, url in items:
                 try:
-                    uid, fut = d.submit(prep, method, url)
+                    uid, fut = d.submit(prep, method, url, ov)
                 except Exception as e:
                     if not return_exceptions:
                         raise
@@ -536,14 +557,4 @@ class AsyncClient(BaseClient):
                 if f.done() and not f.cancelled():
                     f.exception()  # mark retrieved: no "never retrieved" warnings
             raise
-        if self._should_follow(follow_redirects):
-            for i, r in enumerate(results):
-                if isinstance(r, Response) and r.status_code in REDIRECT_STATUSES:
-                    prep, method, url = items[i]
-                    try:
-                        results[i] = await self._follow(r, prep, method, url)
-                    except Exception as e:
-                        if not return_exceptions:
-                            raise
-                        results[i] = e
         return list(results)

@@ -1,12 +1,14 @@
-"""What Client and AsyncClient share: options, turning request arguments into the engine's
-encoded form, and the redirect policy (followed in Python until the engine has its own)."""
+"""What Client and AsyncClient share: options, and turning request arguments into the
+engine's encoded form. Redirects and credentials are the engine's: the client's settings go
+into its config; a request that asks for other ones is marked with ``Overrides``."""
 
 from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Optional, Tuple, Union
 
+from ._auth import Auth, AuthTypes, to_auth
 from ._config import (
     DEFAULT_LIMITS,
     DEFAULT_TIMEOUT,
@@ -20,12 +22,10 @@ from ._config import (
     VerifyTypes,
     to_timeout,
 )
-from ._engine import Engine, Prepared, Scratch, Stats, prepare_timeout
+from ._engine import Engine, Overrides, Prepared, Scratch, Stats, prepare_timeout
 from . import _ffi
-from ._exceptions import LocalProtocolError, TooManyRedirects
+from ._exceptions import LocalProtocolError
 from ._models import (
-    REDIRECT_STATUSES,
-    HeaderPairs,
     HeaderTypes,
     Headers,
     QueryParamTypes,
@@ -36,7 +36,7 @@ from ._models import (
     encode_params,
     has_header,
 )
-from ._urls import add_query, encode, join_base, resolve, to_str
+from ._urls import add_query, encode, join_base, to_str
 
 DEFAULT_MAX_REDIRECTS = 20
 
@@ -44,11 +44,6 @@ _METHODS: Dict[str, bytes] = {
     m: m.encode() for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 }
 _URL_CACHE_SIZE = 512
-
-# Headers that describe a body: dropped when a redirect turns the request into a GET.
-_BODY_HEADERS = (b"content-type", b"content-length", b"transfer-encoding")
-# Headers that carry credentials: dropped when a redirect leaves the origin they were given to.
-_CREDENTIAL_HEADERS = (b"authorization", b"cookie", b"proxy-authorization")
 
 
 class BaseClient:
@@ -61,6 +56,7 @@ class BaseClient:
         base_url: Any = "",
         follow_redirects: bool = False,
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
+        auth: AuthTypes = None,
         limits: Limits = DEFAULT_LIMITS,
         http1: bool = True,
         http2: bool = False,
@@ -93,23 +89,28 @@ class BaseClient:
         self._headers = Headers(headers)
         self._params = encode_params(params)
         self._base_url = to_str(base_url)
-        self.follow_redirects = follow_redirects
-        self.max_redirects = max_redirects
+        max_redirects = _check_max_redirects(max_redirects)
+        # What the engine client is configured with (fixed); follow_redirects and
+        # max_redirects may be reassigned later, as in httpx (see _sync_overrides).
+        self._engine_follow = self._follow = bool(follow_redirects)
+        self._engine_max = self._max = max_redirects
+        self._default_overrides: Optional[Overrides] = None
+        #: The client's credentials, held by the engine (this only says which they are).
+        self._auth: Optional[Auth] = to_auth(auth)
         self._limits = limits
         self._verify = verify
-        # Default credentials are not handed to the engine (it would add them to every hop of
-        # a redirect, also to another origin): they join each request's own headers here, so
-        # the cross-origin strip in _next_request sees them.
-        default_pairs = encode_headers(self._headers) or ()
-        engine_pairs = tuple(p for p in default_pairs if p[0].lower() not in _CREDENTIAL_HEADERS)
-        self._credential_pairs = tuple(p for p in default_pairs if p[0].lower() in _CREDENTIAL_HEADERS)
+        # Default headers, credentials among them, are the engine's: it withholds
+        # Authorization, Cookie and Proxy-Authorization when a redirect leaves the origin.
         self._engine = Engine(
             timeout=self._timeout,
             limits=limits,
-            headers=engine_pairs,
+            headers=encode_headers(self._headers),
             max_body_size=max_body_size,
             worker_threads=worker_threads,
             transport=transport,
+            follow_redirects=self._follow,
+            max_redirects=max_redirects,
+            auth=self._auth,
         )
         self._url_cache: Dict[str, Tuple[str, bytes]] = {}
         # url -> (prepared GET, URL string): a bare get(url) skips _prepare entirely.
@@ -126,6 +127,60 @@ class BaseClient:
         """The default headers, sent by the engine with every request. Read-only: they are
         fixed when the client is created (pass ``headers=`` per request to add more)."""
         return _FrozenHeaders(self._headers)
+
+    @property
+    def follow_redirects(self) -> bool:
+        """Whether requests follow redirects (the engine follows them). Assignable; the
+        engine client keeps the value it was created with, so after a change every request
+        goes through the engine's slower per-request path: prefer passing it to the
+        constructor."""
+        return self._follow
+
+    @follow_redirects.setter
+    def follow_redirects(self, value: bool) -> None:
+        self._follow = bool(value)
+        self._sync_overrides()
+
+    @property
+    def max_redirects(self) -> int:
+        """The most redirects followed for one request; more raise TooManyRedirects (as in
+        httpx). Assignable, with the cost ``follow_redirects`` describes."""
+        return self._max
+
+    @max_redirects.setter
+    def max_redirects(self, value: int) -> None:
+        self._max = _check_max_redirects(value)
+        self._sync_overrides()
+
+    def _sync_overrides(self) -> None:
+        if self._follow == self._engine_follow and self._max == self._engine_max:
+            self._default_overrides = None
+        else:
+            self._default_overrides = Overrides(self._follow, self._max, None)
+
+    def _overrides(self, follow_redirects: Any, auth: Any = USE_CLIENT_DEFAULT) -> Optional[Overrides]:
+        """The settings a request cannot take through the fast calls, or None (the common
+        case: the client's own)."""
+        if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:
+            return self._default_overrides
+        follow = self._follow if follow_redirects is USE_CLIENT_DEFAULT else bool(follow_redirects)
+        own: Optional[Auth] = None
+        if auth is not USE_CLIENT_DEFAULT:
+            own = to_auth(auth)
+            if own is None and self._auth is not None:
+                raise NotImplementedError(
+                    "auth=None cannot withhold the client's credentials from one request "
+                    "(the engine has no such setting): use a client without auth= for it"
+                )
+            if own == self._auth:
+                own = None  # the client's own: the engine adds them anyway
+        if own is None and follow == self._engine_follow and self._max == self._engine_max:
+            return None
+        return Overrides(follow, self._max, own)
+
+    def _follows(self, ov: Optional[Overrides]) -> bool:
+        """Whether a request with ``ov`` may follow redirects (its history is read)."""
+        return self._engine_follow if ov is None else ov.follow
 
     @property
     def timeout(self) -> Any:
@@ -194,8 +249,6 @@ class BaseClient:
                 raise LocalProtocolError(f"invalid HTTP method {method!r}", code=_ffi.HTTPRING_ERR_INVALID_METHOD)
         url_s, url_b = self._url(url, params)
         pairs = encode_headers(headers) if headers else None
-        if self._credential_pairs:
-            pairs = _with_defaults(pairs, self._credential_pairs)
         if content is None and data is None and json is None:
             body = b""
         else:
@@ -239,11 +292,8 @@ class BaseClient:
             content = request.content
             if content.__class__ is not bytes:  # the engine is handed exact bytes objects
                 content = bytes(content)
-            pairs = request._pairs
-            if self._credential_pairs:
-                pairs = _with_defaults(pairs, self._credential_pairs)
             return (
-                (request._method_b, request._url_b, pairs, content, request._timeout),
+                (request._method_b, request._url_b, request._pairs, content, request._timeout),
                 request.method,
                 request.url,
             )
@@ -251,36 +301,6 @@ class BaseClient:
             return self._prepare(request[0], request[1])
         prep, url_s = self._get_prepared(request)
         return prep, "GET", url_s
-
-    # --- redirects ---
-    def _should_follow(self, follow_redirects: Any) -> bool:
-        return self.follow_redirects if follow_redirects is USE_CLIENT_DEFAULT else bool(follow_redirects)
-
-    def _next_request(
-        self, response: Response, prep: Prepared, method: str, url: str, history: List[Response]
-    ) -> Optional[Tuple[Prepared, str, str]]:
-        """The request a redirect response asks for, or None if it is not a redirect."""
-        if response.status_code not in REDIRECT_STATUSES:
-            return None
-        location = response.headers.get("location")
-        if location is None:
-            return None
-        if len(history) >= self.max_redirects:
-            raise TooManyRedirects(
-                f"Exceeded maximum allowed redirects ({self.max_redirects})",
-                request=response.request,
-            )
-        next_url = resolve(response.url or url, location)
-        method_b, _, pairs, body, tmo = prep
-        status = response.status_code
-        if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
-            method, method_b, body = "GET", b"GET", b""
-            if pairs:
-                pairs = tuple(p for p in pairs if p[0].lower() not in _BODY_HEADERS) or None
-        if pairs and _origin(next_url) != _origin(url):
-            # Credentials are for the origin they were given to.
-            pairs = tuple(p for p in pairs if p[0].lower() not in _CREDENTIAL_HEADERS) or None
-        return (method_b, encode(next_url), pairs, body, tmo), method, next_url
 
 
 _FROZEN = (
@@ -302,17 +322,10 @@ class _FrozenHeaders(Headers):
         raise TypeError(_FROZEN)
 
 
-def _with_defaults(pairs: HeaderPairs, defaults: Tuple[Tuple[bytes, bytes], ...]) -> HeaderPairs:
-    """``pairs`` plus the ``defaults`` whose names it does not set (as the engine merges)."""
-    if not pairs:
-        return defaults
-    own = {p[0].lower() for p in pairs}
-    return tuple(pairs) + tuple(p for p in defaults if p[0].lower() not in own)
-
-
-def _origin(url: str) -> Tuple[str, str]:
-    scheme, _, rest = url.partition("://")
-    return scheme.lower(), rest.split("/", 1)[0].lower()
+def _check_max_redirects(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << 32:
+        raise ValueError(f"max_redirects must be an int from 0 to 2**32-1, got {value!r}")
+    return value
 
 
 def _request_from(prep: Prepared, method: str, url: str) -> Request:

@@ -17,7 +17,7 @@ from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple, Union
 from . import _ffi
 from ._base_client import BaseClient
 from ._config import USE_CLIENT_DEFAULT
-from ._engine import COMPLETION_LAYOUT, Engine, Prepared, Scratch, SpecBatch
+from ._engine import COMPLETION_LAYOUT, Engine, Overrides, Prepared, Scratch, SpecBatch
 from ._exceptions import InvalidHandle, from_code
 from ._models import HeaderTypes, QueryParamTypes, Request, Response
 
@@ -113,7 +113,7 @@ class Handle:
 
                 raise TimeoutException(f"Handle.response: still pending after {timeout} s")
             engine = self._engine
-            self._result = engine.read(h, self.method, Scratch(), self.url)
+            self._result = engine.read(h, self.method, Scratch(), self.url, engine.redirects)
             self.close()
         if isinstance(self._result, Response):
             return self._result
@@ -207,12 +207,12 @@ class Client(BaseClient):
         json: Any = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout)
-        response = self._send_one(prep, method, url_s)
-        if response.status_code in (301, 302, 303, 307, 308) and self._should_follow(follow_redirects):
-            response = self._follow(response, prep, method, url_s)
-        return response
+        if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:
+            return self._send_one(prep, method, url_s, self._default_overrides)
+        return self._send_one(prep, method, url_s, self._overrides(follow_redirects, auth))
 
     def get(
         self,
@@ -222,10 +222,11 @@ class Client(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
             "GET", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects,
+            follow_redirects=follow_redirects, auth=auth,
         )
 
     def head(
@@ -236,10 +237,11 @@ class Client(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
             "HEAD", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects,
+            follow_redirects=follow_redirects, auth=auth,
         )
 
     def options(
@@ -250,10 +252,11 @@ class Client(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
             "OPTIONS", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects,
+            follow_redirects=follow_redirects, auth=auth,
         )
 
     def delete(
@@ -264,10 +267,11 @@ class Client(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
             "DELETE", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects,
+            follow_redirects=follow_redirects, auth=auth,
         )
 
     def post(
@@ -281,10 +285,11 @@ class Client(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
             "POST", url, content=content, data=data, json=json, params=params,
-            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth,
         )
 
     def put(
@@ -298,10 +303,11 @@ class Client(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
             "PUT", url, content=content, data=data, json=json, params=params,
-            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth,
         )
 
     def patch(
@@ -315,45 +321,39 @@ class Client(BaseClient):
         headers: HeaderTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
             "PATCH", url, content=content, data=data, json=json, params=params,
-            headers=headers, timeout=timeout, follow_redirects=follow_redirects,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth,
         )
 
-    def send(self, request: Request, *, follow_redirects: Any = USE_CLIENT_DEFAULT) -> Response:
+    def send(
+        self, request: Request, *, follow_redirects: Any = USE_CLIENT_DEFAULT, auth: Any = USE_CLIENT_DEFAULT
+    ) -> Response:
         prep, method, url = self._from_request(request)
-        response = self._send_one(prep, method, url)
-        if response.status_code in (301, 302, 303, 307, 308) and self._should_follow(follow_redirects):
-            response = self._follow(response, prep, method, url)
-        return response
+        return self._send_one(prep, method, url, self._overrides(follow_redirects, auth))
 
-    def _send_one(self, prep: Prepared, method: str, url: str) -> Response:
+    def _send_one(self, prep: Prepared, method: str, url: str, ov: Optional[Overrides] = None) -> Response:
         engine = self._engine
         if engine.closed:
             engine.check_open()
         s = self._scratch()
-        h = engine.submit(prep, 0, s, url)
+        if ov is None:
+            h = engine.submit(prep, 0, s, url)
+            history = engine.redirects
+        else:
+            h = engine.submit_request(prep, 0, s, url, ov)
+            history = ov.follow
         try:
             _wait(engine, h, None)
-            result = engine.read(h, method, s, url)
+            result = engine.read(h, method, s, url, history)
         finally:
             if not engine.closed:
                 engine.free(h)
         if result.__class__ is Response:
             return result
         raise result
-
-    def _follow(self, response: Response, prep: Prepared, method: str, url: str) -> Response:
-        history: List[Response] = []
-        while True:
-            nxt = self._next_request(response, prep, method, url, history)
-            if nxt is None:
-                response.history = history
-                return response
-            history.append(response)
-            prep, method, url = nxt
-            response = self._send_one(prep, method, url)
 
     # --- batches ---
     def send_many(
@@ -362,6 +362,7 @@ class Client(BaseClient):
         *,
         return_exceptions: bool = False,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
     ) -> List[Any]:
         """Submits every request at once, then collects the responses as they complete
         (from the drain queue). Returns them in the order given. Items are Requests
@@ -383,7 +384,23 @@ class Client(BaseClient):
         base = _BATCH_BIT | seq
         handles: List[int] = []  # 0 once freed (or never submitted)
         first_error: Optional[BaseException] = None
-        if items:
+        ov = self._overrides(follow_redirects, auth)
+        if ov is not None:
+            # Settings the spec batch cannot carry: one built request each.
+            handles = [0] * n
+            try:
+                for i, (prep, _, url) in enumerate(items):
+                    try:
+                        handles[i] = engine.submit_request(prep, base + i, s, url, ov)
+                    except Exception as err:
+                        results[i] = err
+                        first_error = first_error or err
+                        if not return_exceptions:
+                            break
+            except BaseException:
+                self._abandon_batch(base, handles)
+                raise
+        elif items:
             # One httpring_client_send_many call: one wake-up of the I/O thread.
             batch = s.batch
             if batch is None:
@@ -401,21 +418,15 @@ class Client(BaseClient):
             self._abandon_batch(base, handles)
             raise first_error
         try:
-            self._collect(base, handles, items, results, s)
+            self._collect(base, handles, items, results, s, self._follows(ov))
         except BaseException:
             # Interrupted: free what is still ours (the engine cancels pending ones).
             self._abandon_batch(base, handles)
             raise
-        follow = self._should_follow(follow_redirects)
-        for i, r in enumerate(results):
-            if follow and isinstance(r, Response) and r.status_code in (301, 302, 303, 307, 308):
-                prep, method, url = items[i]
-                try:
-                    results[i] = r = self._follow(r, prep, method, url)
-                except Exception as e:
-                    results[i] = e
-            if not return_exceptions and isinstance(results[i], BaseException):
-                raise results[i]
+        if not return_exceptions:
+            for r in results:
+                if isinstance(r, BaseException):
+                    raise r
         return results
 
     def _abandon_batch(self, base: int, handles: List[int]) -> None:
@@ -433,6 +444,7 @@ class Client(BaseClient):
         items: List[Tuple[Prepared, str, str]],
         results: List[Any],
         s: Scratch,
+        history: bool,
     ) -> None:
         """Reads the batch's responses as they complete into ``results``; frees each
         handle (zeroing it in ``handles``) once read."""
@@ -473,7 +485,7 @@ class Client(BaseClient):
             done = [handles[i] for i in where]
             requests = [items[i][1:] for i in where]
             try:
-                for i, r in zip(where, engine.read_many(done, requests, s)):
+                for i, r in zip(where, engine.read_many(done, requests, s, history)):
                     results[i] = r
             finally:
                 engine.free_many(done)

@@ -168,8 +168,12 @@ def build_config(
     max_body_size: Optional[int],
     worker_threads: int,
     transport: Optional["Transport"] = None,
+    follow_redirects: bool = False,
+    max_redirects: Optional[int] = None,
+    auth: Any = None,
 ) -> Any:
-    """Returns a new ``httpring_config*``; the caller frees it after ``httpring_client_new``."""
+    """Returns a new ``httpring_config*``; the caller frees it after ``httpring_client_new``.
+    ``auth`` is an ``_auth.Auth`` or None."""
     if limits.max_connections is not None:
         raise NotImplementedError(
             "Limits(max_connections=...) is not supported yet: the engine has no cap on "
@@ -201,6 +205,11 @@ def build_config(
                     lib.httpring_config_add_default_header(cfg, name, value),
                     f"header {name!r}",
                 )
+        _check(lib.httpring_config_set_follow_redirects(cfg, follow_redirects), "follow_redirects")
+        if max_redirects is not None:
+            _check(lib.httpring_config_set_max_redirects(cfg, max_redirects), "max_redirects")
+        if auth is not None:
+            auth.apply_config(lib, cfg)
         if transport is not None:
             transport.apply(lib, cfg)
     except BaseException:

@@ -5,6 +5,11 @@ entry of the async client, a sync call frame, or a ``Handle`` object); the owner
 exactly once, right after the response or error has been copied out. Freeing the client
 releases whatever is left, so a closed client never needs its handles freed one by one.
 
+Redirects are followed by the engine (``follow_redirects``/``max_redirects`` are fixed in the
+client's config); a request whose own settings differ (``Overrides``: another redirect
+setting, per-request ``auth=``) goes through the request builder instead of the fast calls,
+and its hops are read back with ``httpring_response_redirect*`` (``attach_history``).
+
 Per request the hot path makes two foreign calls, ``httpring_handle_response`` and
 ``httpring_response_headers_raw``, plus a share of one ``httpring_client_send_many`` (the
 async client's batches, see ``SpecBatch``) or one ``httpring_client_send`` (a blocking
@@ -19,7 +24,7 @@ import os
 import struct
 import threading
 import weakref
-from ctypes import c_size_t, c_uint32, c_uint64, c_void_p, create_string_buffer
+from ctypes import c_size_t, c_uint16, c_uint32, c_uint64, c_void_p, create_string_buffer
 from typing import TYPE_CHECKING, Any, List, NamedTuple, Optional, Sequence, Tuple
 
 from . import _ffi
@@ -29,6 +34,8 @@ from ._models import HeaderPairs, Request, Response, new_response
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
+
+    from ._auth import Auth
 
 # The structs read as raw bytes, struct_size skipped (4x: the library writes back ours).
 # httpring_response read in one unpack instead of eight attribute reads.
@@ -180,6 +187,18 @@ def _spec_array(preps: Sequence[Prepared], uids: Sequence[int]) -> Any:
 Prepared = Tuple[bytes, bytes, HeaderPairs, bytes, Optional[Tuple[int, int, int]]]
 
 
+class Overrides(NamedTuple):
+    """A request's settings that the fast calls (``httpring_client_send``, the spec batches)
+    cannot carry: such a request is built with ``httpring_request_new`` instead."""
+
+    #: Follow redirects (``httpring_request_set_follow_redirects``).
+    follow: bool
+    #: The most redirects followed (``httpring_request_set_max_redirects``).
+    max_redirects: int
+    #: Credentials for this request (``httpring_request_set_*_auth``), or None.
+    auth: Optional["Auth"]
+
+
 class Stats(NamedTuple):
     """An engine client's counters (``client.stats()``)."""
 
@@ -232,6 +251,9 @@ class Engine:
         max_body_size: Optional[int],
         worker_threads: int,
         transport: Optional[Transport] = None,
+        follow_redirects: bool = False,
+        max_redirects: Optional[int] = None,
+        auth: Optional["Auth"] = None,
     ) -> None:
         lib = _ffi.load()
         self.lib = lib
@@ -243,7 +265,13 @@ class Engine:
             max_body_size=max_body_size,
             worker_threads=worker_threads,
             transport=transport,
+            follow_redirects=follow_redirects,
+            max_redirects=max_redirects,
+            auth=auth,
         )
+        #: The client's redirect setting, fixed in its config: when on, every response is
+        #: asked for the hops followed (``attach_history``).
+        self.redirects = follow_redirects
         try:
             ptr = lib.httpring_client_new(cfg)
         finally:
@@ -393,6 +421,41 @@ class Engine:
         s.handle.value = batch.handles[0]
         return code
 
+    def submit_request(self, prep: Prepared, user_data: int, s: Scratch, url: str, ov: Overrides) -> int:
+        """``submit`` through the request builder, with the settings of ``ov``. Returns the
+        handle; a refused setting or request raises here, no handle made."""
+        lib = self.lib
+        method_b, url_b, pairs, body, tmo = prep
+        req = lib.httpring_request_new(method_b, url_b)
+        if not req:
+            raise MemoryError("httpring_request_new failed")
+        try:
+            code = 0
+            add = lib.httpring_request_add_header_bytes
+            for name, value in pairs or ():
+                code = code or add(req, name, len(name), value, len(value))
+            if body:
+                code = code or lib.httpring_request_set_body(req, body, len(body))
+            if tmo is not None:
+                connect, read, total = tmo
+                code = code or lib.httpring_request_set_connect_timeout_ms(req, connect)
+                code = code or lib.httpring_request_set_read_timeout_ms(req, read)
+                code = code or lib.httpring_request_set_timeout_ms(req, total)
+            code = code or lib.httpring_request_set_user_data(req, user_data)
+            code = code or lib.httpring_request_set_follow_redirects(req, ov.follow)
+            code = code or lib.httpring_request_set_max_redirects(req, ov.max_redirects)
+            if code:
+                raise self.submit_error(code, prep, url)
+            if ov.auth is not None:
+                ov.auth.check(ov.auth._set(lib, req, True))
+        except BaseException:
+            lib.httpring_request_free(req)
+            raise
+        code = lib.httpring_client_submit(self.ptr, req, s.handle)  # consumes req
+        if code:
+            raise self.submit_error(code, prep, url)
+        return int(s.handle.value)
+
     def submit_error(self, code: int, prep: Prepared, url: str = "") -> Exception:
         if code == _ffi.HTTPRING_ERR_CLIENT_CLOSED:
             self.check_open()
@@ -401,9 +464,10 @@ class Engine:
         return from_code(code, "", request=Request(method, url), context=f"{method} {url}")
 
     # --- results ---
-    def read(self, h: int, method: str, s: Scratch, url: str = "") -> Any:
+    def read(self, h: int, method: str, s: Scratch, url: str = "", history: bool = False) -> Any:
         """The Response of a completed handle, or the exception it failed with (returned,
-        not raised). Copies everything out; the caller frees the handle next."""
+        not raised). Copies everything out; the caller frees the handle next. ``history``:
+        the request may have followed redirects (read them into ``Response.history``)."""
         ptr = self.ptr
         with self.lock:  # see Engine.lock: no free between the addresses and the copies
             code = self._handle_response(ptr, h, s.resp)
@@ -413,7 +477,7 @@ class Engine:
             self._headers_raw(ptr, h, s.data, s.length)
             address = _ADDRESS_SPACE
             data: int = s.data.value or 0
-            return new_response(
+            r = new_response(
                 status,
                 address[body_p : body_p + body_len].tobytes(),
                 version,
@@ -422,8 +486,13 @@ class Engine:
                 elapsed,
                 method,
             )
+            if history:
+                self.attach_history(h, r, s)
+            return r
 
-    def read_many(self, hs: Sequence[int], requests: Sequence[Tuple[str, str]], s: Scratch) -> List[Any]:
+    def read_many(
+        self, hs: Sequence[int], requests: Sequence[Tuple[str, str]], s: Scratch, history: bool = False
+    ) -> List[Any]:
         """``read`` for several completed handles in one engine call: one Response or
         exception per handle, in order. ``requests`` gives each one's (method, url)."""
         n = len(hs)
@@ -443,18 +512,46 @@ class Engine:
                 if code:
                     results.append(self.error(h, code, method, s, url))
                     continue
-                results.append(
-                    new_response(
-                        status,
-                        address[body_p : body_p + body_len].tobytes(),
-                        version,
-                        address[raw_p : raw_p + raw_len].tobytes(),
-                        address[url_p : url_p + url_len].tobytes(),
-                        elapsed,
-                        method,
-                    )
+                r = new_response(
+                    status,
+                    address[body_p : body_p + body_len].tobytes(),
+                    version,
+                    address[raw_p : raw_p + raw_len].tobytes(),
+                    address[url_p : url_p + url_len].tobytes(),
+                    elapsed,
+                    method,
                 )
+                if history:
+                    self.attach_history(h, r, s)
+                results.append(r)
         return results
+
+    def attach_history(self, h: int, r: Response, s: Scratch) -> None:
+        """Sets ``r.history`` from the redirects the engine followed for handle ``h`` (still
+        live): one Response per hop with its status, URL and method. The engine keeps no
+        hop's headers or body: a hop carries only ``location``, the URL followed next."""
+        lib = self.lib
+        n = s.length
+        if lib.httpring_response_redirect_count(self.ptr, h, n) or not n.value:
+            return
+        status = c_uint16()
+        url_p = s.data
+        hops = []
+        for i in range(n.value):
+            if lib.httpring_response_redirect(self.ptr, h, i, status, url_p, n):
+                return
+            hops.append((status.value, string_at(url_p.value or 0, n.value)))
+        method = r._method
+        history: List[Response] = []
+        for i, (code, url) in enumerate(hops):
+            target = hops[i + 1][1] if i + 1 < len(hops) else r._url
+            assert isinstance(target, bytes)
+            hop = new_response(code, b"", r._version, b"location: " + target + b"\r\n", url, 0, method)
+            hop._history = history[:]
+            history.append(hop)
+            method = redirect_method(method, code)
+        r._method = method  # the request that got this response
+        r._history = history
 
     def error(self, h: int, code: int, method: str, s: Scratch, url: str = "") -> Exception:
         if code == _ffi.HTTPRING_ERR_CLIENT_CLOSED and self.closed:
@@ -516,6 +613,14 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def redirect_method(method: str, status: int) -> str:
+    """The method of the request after a ``status`` redirect, as the engine sent it (for
+    ``Response.request`` and the history only: the engine makes the decision)."""
+    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+        return "GET"
+    return method
 
 
 def prepare_timeout(timeout: Any) -> Optional[Tuple[int, int, int]]:

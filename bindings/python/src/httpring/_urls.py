@@ -4,7 +4,7 @@ query params, fragments, and percent-encoding of non-ASCII URLs."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from ._exceptions import InvalidURL
 
@@ -57,8 +57,3 @@ def encode(url: str) -> bytes:
     if "\x00" in url:
         raise InvalidURL(f"invalid URL {url!r}: contains NUL")
     return url.encode("ascii")
-
-
-def resolve(base: str, location: str) -> str:
-    """The target of a redirect."""
-    return urljoin(base, location)
