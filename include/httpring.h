@@ -796,6 +796,70 @@ httpring_code httpring_config_set_decompress(struct httpring_config *cfg, bool d
 // another thread during the call.
 httpring_code httpring_request_set_decompress(struct httpring_request *req, bool decompress);
 
+// Keep a cookie jar (off by default, as in libcurl). Cookies responses set are stored by
+// RFC 6265's rules, done by the `cookie_store` crate: domain and path matching, `Secure`,
+// `HttpOnly`, expiry, and public suffixes (from the system's list,
+// /usr/share/publicsuffix; without it a one-label `Domain` such as `com` is refused). They
+// are sent back on every request they match, redirect hops included, after the request's own
+// `Cookie` header if it has one.
+//
+// # Safety
+// `cfg` is NULL or a live config not used by another thread during the call.
+httpring_code httpring_config_set_cookie_jar(struct httpring_config *cfg, bool on);
+
+// Adds a cookie as if `url` had answered with `Set-Cookie: set_cookie` (e.g.
+// `"sid=abc; Path=/; Secure"`). `HTTPRING_ERR_INVALID_ARGUMENT` for a client without a jar,
+// or a cookie the rules refuse (the URL's host cannot set that `Domain`);
+// `HTTPRING_ERR_INVALID_URL` for a bad URL.
+//
+// # Safety
+// `url` and `set_cookie` are NULL or NUL-terminated strings.
+httpring_code httpring_client_cookie_add(const struct httpring_client *client,
+                                         const char *url,
+                                         const char *set_cookie);
+
+// Empties the jar.
+httpring_code httpring_client_cookies_clear(const struct httpring_client *client);
+
+// Copies the jar's unexpired cookies as a Netscape cookie file (the text curl's `-c`
+// writes: one line per cookie, tab-separated domain, subdomains, path, secure, expiry (0 for
+// a session cookie), name, value; `#HttpOnly_` before the domain of HttpOnly cookies),
+// NUL-terminated and truncated to fit, into `buf` (`cap` bytes; may be NULL with cap 0), and
+// stores the full length (without NUL) in `*len`: call with cap 0 to size the buffer.
+//
+// # Safety
+// `buf` is valid for `cap` bytes; `len` is NULL or valid for a write.
+httpring_code httpring_client_cookies_export(const struct httpring_client *client,
+                                             char *buf,
+                                             size_t cap,
+                                             size_t *len);
+
+// Adds the cookies of a Netscape cookie file's text (curl's `-b` format; comments, blank
+// lines and expired cookies skipped) and stores how many were added in `*count`. A
+// malformed line is `HTTPRING_ERR_INVALID_ARGUMENT` (the cookies before it are kept).
+//
+// # Safety
+// `text` is NULL or a NUL-terminated string; `count` is NULL or valid for a write.
+httpring_code httpring_client_cookies_import(const struct httpring_client *client,
+                                             const char *text_,
+                                             size_t *count);
+
+// `httpring_client_cookies_import` from a file (curl's `--cookie FILE`).
+// `HTTPRING_ERR_NOT_FOUND` when the file cannot be read.
+//
+// # Safety
+// `path` is NULL or a NUL-terminated string; `count` is NULL or valid for a write.
+httpring_code httpring_client_cookies_load(const struct httpring_client *client,
+                                           const char *path,
+                                           size_t *count);
+
+// Writes the jar to a file in the Netscape format (curl's `--cookie-jar FILE`), replacing
+// it. `HTTPRING_ERR_IO` when the file cannot be written.
+//
+// # Safety
+// `path` is NULL or a NUL-terminated string.
+httpring_code httpring_client_cookies_save(const struct httpring_client *client, const char *path);
+
 // Non-blocking check. Returns `HTTPRING_OK` and the state in `*state` (may be NULL), or an
 // error for a bad client or handle.
 //

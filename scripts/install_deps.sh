@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need and is missing: valgrind, a C compiler, pkg-config, curl,
-# nginx and openssl from Debian's packages (when root), the C compiler's ASan/UBSan runtimes
+# nginx, openssl and the Public Suffix List from Debian's packages (when root), the C compiler's ASan/UBSan runtimes
 # (make test-c-asan), rustfmt and clippy (make lint, through rustup), and the Python packages
 # in .ci/requirements.txt (pytest, pytest-httpbin, mypy, ziglang). Quick when all is present.
 set -euo pipefail
@@ -9,6 +9,8 @@ need_apt=()
 for pair in valgrind:valgrind cc:gcc pkg-config:pkg-config curl:curl nginx:nginx-light openssl:openssl; do
   command -v "${pair%%:*}" >/dev/null || need_apt+=("${pair#*:}")
 done
+# The Public Suffix List the cookie jar reads (Debian's publicsuffix package).
+[ -f /usr/share/publicsuffix/public_suffix_list.dat ] || need_apt+=(publicsuffix)
 # gcc's sanitizer runtimes (libasan, libubsan) come with libgcc-N-dev; a C compiler that
 # cannot link -fsanitize=address,undefined gets that package (clang users: libclang-rt-dev).
 if command -v cc >/dev/null; then

@@ -361,6 +361,36 @@ impl Client {
         self.shared.table().live()
     }
 
+    fn jar(&self) -> Result<&crate::policy::cookies::Jar> {
+        self.shared.jar().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                "this client has no cookie jar (Config::cookies)",
+            )
+        })
+    }
+
+    /// Adds a cookie to the jar as if `url` had sent `set_cookie` (a `Set-Cookie` value).
+    pub fn cookie_add(&self, url: &str, set_cookie: &str) -> Result<()> {
+        self.jar()?.add(url, set_cookie)
+    }
+
+    /// Empties the jar.
+    pub fn cookies_clear(&self) -> Result<()> {
+        self.jar()?.clear();
+        Ok(())
+    }
+
+    /// The jar's unexpired cookies in the Netscape cookie-file format (curl's `-c`).
+    pub fn cookies_netscape(&self) -> Result<String> {
+        Ok(self.jar()?.to_netscape())
+    }
+
+    /// Adds the cookies of a Netscape cookie file's text (curl's `-b`); returns how many.
+    pub fn cookies_load_netscape(&self, text: &str) -> Result<usize> {
+        self.jar()?.load_netscape(text)
+    }
+
     /// Counters for tests and monitoring.
     pub fn stats(&self) -> Stats {
         Stats {

@@ -53,6 +53,9 @@ pub struct Config {
     /// Credentials for every request (a request's own `Authorization`, auth or URL user
     /// info wins). Sent to the request's origin only, never after a redirect leaves it.
     pub auth: Option<Auth>,
+    /// Keep a cookie jar: cookies responses set are sent back by RFC 6265's rules (off by
+    /// default, as in libcurl).
+    pub cookies: bool,
 }
 
 /// Credentials a client or request sends. Build one with [`Auth::basic`], [`Auth::bearer`]
@@ -221,6 +224,7 @@ impl Default for Config {
             redirects: RedirectPolicy::default(),
             decompress: true,
             auth: None,
+            cookies: false,
         }
     }
 }

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use http::header::{
-    HeaderMap, HeaderValue, ACCEPT_ENCODING, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, HOST,
-    LOCATION,
+    HeaderMap, HeaderValue, ACCEPT_ENCODING, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, COOKIE,
+    HOST, LOCATION,
 };
 use http::uri::PathAndQuery;
 use http::{Method, Uri};
@@ -22,6 +22,7 @@ use super::shared::Shared;
 use crate::config::{AuthScheme, RedirectPolicy};
 use crate::error::{Error, ErrorKind, Result};
 use crate::policy::auth::DigestCreds;
+use crate::policy::cookies::Jar;
 use crate::policy::decode::{self, Decoder};
 use crate::policy::{auth, redirect};
 use crate::pool::{Gate, Job, Mailbox};
@@ -350,6 +351,9 @@ async fn send_parts(
     if declared.is_some_and(|n| n > limits.max_body) {
         return Err(too_large(limits.max_body));
     }
+    if let Some(jar) = shared.jar() {
+        jar.store_from(&parts.uri, &head.headers);
+    }
     let decoder = if parts.decompress && !bodiless {
         Decoder::for_response(&head.headers, limits.max_body)?
     } else {
@@ -479,6 +483,9 @@ impl<'a> Parts<'a> {
                 headers.append(name.clone(), value.clone());
             }
         }
+        if let Some(jar) = self.shared.jar() {
+            self.add_jar_cookies(jar, &mut headers);
+        }
         let uri = if conn.is_h2() {
             self.uri.clone()
         } else {
@@ -532,6 +539,27 @@ fn stale(e: &hyper::Error) -> bool {
 }
 
 impl Parts<'_> {
+    /// Adds the jar's cookies for this URL, after the request's own `Cookie` if it has one.
+    fn add_jar_cookies(&self, jar: &Jar, headers: &mut HeaderMap) {
+        let Some(found) = jar.header_for(&self.uri) else {
+            return;
+        };
+        match headers.entry(COOKIE) {
+            http::header::Entry::Vacant(slot) => {
+                slot.insert(found);
+            }
+            http::header::Entry::Occupied(mut own) => {
+                let mut both = own.get().as_bytes().to_vec();
+                both.extend_from_slice(b"; ");
+                both.extend_from_slice(found.as_bytes());
+                if let Ok(mut v) = HeaderValue::from_bytes(&both) {
+                    v.set_sensitive(true);
+                    own.insert(v);
+                }
+            }
+        }
+    }
+
     /// The Host header: the URL's authority without user info, sharing the URL's bytes.
     fn host(&self) -> Result<HeaderValue> {
         let authority = self.uri.authority().map(|a| a.as_str()).unwrap_or("");

@@ -10,6 +10,7 @@ use super::completion::Hub;
 use super::inbox::Inbox;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
+use crate::policy::cookies::Jar;
 use crate::pool::Pool;
 use crate::request::{Exchange, Handle, Request, Response, Table, UrlCache};
 use crate::transport::Connector;
@@ -23,6 +24,8 @@ pub(crate) struct Shared {
     connector: Connector,
     inbox: Arc<Inbox>,
     url_cache: UrlCache,
+    /// The cookie jar, when the config asks for one.
+    jar: Option<Jar>,
     /// Parts of freed requests kept for new ones (see `recycle`).
     spares: Mutex<Spares>,
 }
@@ -61,6 +64,7 @@ impl Shared {
             config.pool_max_idle_per_host,
             config.pool_idle_timeout,
         ));
+        let jar = config.cookies.then(Jar::new);
         Shared {
             config,
             table,
@@ -69,6 +73,7 @@ impl Shared {
             connector,
             inbox: Arc::default(),
             url_cache: UrlCache::default(),
+            jar,
             spares: Mutex::default(),
         }
     }
@@ -98,6 +103,10 @@ impl Shared {
     /// Submitted requests on their way to the runtime.
     pub(crate) fn inbox(&self) -> &Arc<Inbox> {
         &self.inbox
+    }
+
+    pub(crate) fn jar(&self) -> Option<&Jar> {
+        self.jar.as_ref()
     }
 
     pub(crate) fn url_cache(&self) -> &UrlCache {

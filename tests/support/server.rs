@@ -219,6 +219,11 @@ async fn route(
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_default();
+    let cookie = req
+        .headers()
+        .get("cookie")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let authorization = req
         .headers()
         .get("authorization")
@@ -484,6 +489,47 @@ async fn route(
                 "Digest realm=\"test@httpring\", nonce=\"{nonce}\", opaque=\"5ccc069c403ebaf9f0171e9517f40e41\", algorithm={algorithm}{qop_part}"
             );
             auth_answer(ok, &challenge)
+        }
+        // /cookies: the request's Cookie header as the body. /cookies/set?k=v&...: sets each
+        // (Path=/); ?attrs=... is appended to each Set-Cookie (e.g. "Domain=x"). /cookies/delete?k
+        // expires k.
+        "cookies" => {
+            let q = query.clone().unwrap_or_default();
+            match parts.get(1).copied() {
+                Some("set") => {
+                    let attrs = query_param(Some(&q), "attrs")
+                        .unwrap_or("")
+                        .replace("%3B", ";")
+                        .replace("%20", " ");
+                    let mut r = full(200, "text/plain", "set");
+                    for kv in q
+                        .split('&')
+                        .filter(|kv| !kv.starts_with("attrs=") && kv.contains('='))
+                    {
+                        let extra = if attrs.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; {attrs}")
+                        };
+                        r.headers_mut().append(
+                            "set-cookie",
+                            format!("{kv}; Path=/{extra}").parse().unwrap(),
+                        );
+                    }
+                    r
+                }
+                Some("delete") => {
+                    let mut r = full(200, "text/plain", "deleted");
+                    for k in q.split('&').filter(|k| !k.is_empty()) {
+                        r.headers_mut().append(
+                            "set-cookie",
+                            format!("{k}=; Path=/; Max-Age=0").parse().unwrap(),
+                        );
+                    }
+                    r
+                }
+                _ => full(200, "text/plain", cookie.clone().unwrap_or_default()),
+            }
         }
         "stats" => full(
             200,
