@@ -316,6 +316,8 @@ pub const Options = struct {
     decompress: ?bool = null,
     /// Credentials for every request (a request's own win).
     auth: ?Auth = null,
+    /// Keep a cookie jar (RFC 6265; off by default).
+    cookies: ?bool = null,
 
     // TLS
     root_store: ?RootStore = null,
@@ -431,6 +433,7 @@ pub const Client = struct {
         if (o.max_redirects) |v| try check(c.httpring_config_set_max_redirects(cfg, v));
         if (o.redirect_allow_insecure) |v| try check(c.httpring_config_set_redirect_allow_insecure(cfg, v));
         if (o.decompress) |v| try check(c.httpring_config_set_decompress(cfg, v));
+        if (o.cookies) |v| try check(c.httpring_config_set_cookie_jar(cfg, v));
         if (o.auth) |a| try check(switch (a) {
             .basic => |b| c.httpring_config_set_basic_auth(cfg, b.user.ptr, b.password.ptr),
             .bearer => |t| c.httpring_config_set_bearer_auth(cfg, t.ptr),
@@ -694,6 +697,48 @@ pub const Client = struct {
     }
 
     /// Handles not yet freed.
+    /// Adds a cookie to the jar as if `url` had sent `Set-Cookie: set_cookie`.
+    pub fn cookieAdd(self: Client, url: [:0]const u8, set_cookie: [:0]const u8) Error!void {
+        try check(c.httpring_client_cookie_add(self.raw, url.ptr, set_cookie.ptr));
+    }
+
+    /// Empties the jar.
+    pub fn cookiesClear(self: Client) Error!void {
+        try check(c.httpring_client_cookies_clear(self.raw));
+    }
+
+    /// The jar as Netscape cookie-file text (curl's format), allocated with `allocator`.
+    pub fn cookiesExport(self: Client, allocator: std.mem.Allocator) (Error || error{OutOfMemory})![]u8 {
+        var len: usize = 0;
+        try check(c.httpring_client_cookies_export(self.raw, null, 0, &len));
+        const buf = try allocator.alloc(u8, len + 1);
+        errdefer allocator.free(buf);
+        var len2: usize = 0;
+        try check(c.httpring_client_cookies_export(self.raw, buf.ptr, buf.len, &len2));
+        // The jar may have changed between the calls: keep what fitted.
+        const n = @min(len2, len);
+        return allocator.realloc(buf, n) catch buf[0..n];
+    }
+
+    /// Adds the cookies of Netscape cookie-file text; returns how many.
+    pub fn cookiesImport(self: Client, text: [:0]const u8) Error!usize {
+        var n: usize = 0;
+        try check(c.httpring_client_cookies_import(self.raw, text.ptr, &n));
+        return n;
+    }
+
+    /// Writes the jar to a Netscape cookie file (curl's `--cookie-jar`).
+    pub fn cookiesSave(self: Client, path: [:0]const u8) Error!void {
+        try check(c.httpring_client_cookies_save(self.raw, path.ptr));
+    }
+
+    /// Adds the cookies of a Netscape cookie file (curl's `--cookie`); returns how many.
+    pub fn cookiesLoad(self: Client, path: [:0]const u8) Error!usize {
+        var n: usize = 0;
+        try check(c.httpring_client_cookies_load(self.raw, path.ptr, &n));
+        return n;
+    }
+
     pub fn liveHandles(self: Client) Error!usize {
         var n: usize = 0;
         try check(c.httpring_client_live_handles(self.raw, &n));

@@ -993,3 +993,29 @@ test "auth: basic and bearer per client and request, digest answering the challe
     try testing.expectEqual(@as(u16, 200), (try bearer.waitResponse(10_000)).status);
     try testing.expectError(error.InvalidHeader, client.send(.{ .url = try url(&buf, "/hello", .{}), .auth = .{ .bearer = "a\nb" } }));
 }
+
+test "cookie jar: set by one response, sent on the next; export and import; errors without a jar" {
+    var buf: [512]u8 = undefined;
+    var body: [512]u8 = undefined;
+    var client = try Client.init(.{ .cookies = true });
+    defer client.deinit();
+    _ = try getBody(client, try url(&buf, "/cookies/set?zig=1", .{}), &body);
+    try testing.expectEqualStrings("zig=1", try getBody(client, try url(&buf, "/cookies", .{}), &body));
+    try client.cookieAdd(try url(&buf, "/", .{}), "extra=2; Max-Age=600");
+    const text = try client.cookiesExport(testing.allocator);
+    defer testing.allocator.free(text);
+    try testing.expect(std.mem.indexOf(u8, text, "\tzig\t1\n") != null);
+
+    var other = try Client.init(.{ .cookies = true });
+    defer other.deinit();
+    const z = try testing.allocator.dupeSentinel(u8, text, 0);
+    defer testing.allocator.free(z);
+    try testing.expectEqual(@as(usize, 2), try other.cookiesImport(z));
+    try testing.expectEqualStrings("zig=1; extra=2", try getBody(other, try url(&buf, "/cookies", .{}), &body));
+    try other.cookiesClear();
+    try testing.expectEqualStrings("", try getBody(other, try url(&buf, "/cookies", .{}), &body));
+
+    var plain = try Client.init(.{});
+    defer plain.deinit();
+    try testing.expectError(error.InvalidArgument, plain.cookiesClear());
+}
