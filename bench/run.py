@@ -70,6 +70,8 @@ class Scenario:
     timeout: Dict[str, float] = field(default_factory=lambda: {"full": 120, "quick": 30})
     httpring_may_be_unsupported: bool = False
     note: str = ""
+    env: Dict[str, str] = field(default_factory=dict)  # added to every client's environment
+    body_bytes: int = 0  # when set, a client whose bodies are not this size (not decoded) fails
 
 
 SCENARIOS: List[Scenario] = [
@@ -106,6 +108,19 @@ SCENARIOS: List[Scenario] = [
         {"full": 2_000, "quick": 200}, {"full": 4, "quick": 1},
         "mb_per_s", "MB/s", "higher",
         [("cpu_ms_per_mb", "CPU ms/MB", "{:.2f}"), ("req_per_s", "req/s", "{:.0f}")],
+    ),
+    Scenario(
+        "gzip", "3c. Gzip: 64 KiB of text compressed by nginx, 16 in flight",
+        "bulk", "nginx", "/gzip/64k.txt", 16,
+        {"full": 10_000, "quick": 1_000}, {"full": 4, "quick": 1},
+        "mb_per_s", "MB/s", "higher",
+        [("cpu_ms_per_mb", "CPU ms/MB", "{:.2f}"), ("req_per_s", "req/s", "{:.0f}")],
+        env={"BENCH_ACCEPT_ENCODING": "gzip"}, body_bytes=65536,
+        note="nginx `gzip on` (level 1, compressed per request: ~24 KiB on the wire) for clients that "
+             "ask for gzip and decode it: MB/s and CPU ms/MB count decoded bytes, so CPU per MB includes "
+             "inflating. httpring asks by default; libcurl and pycurl get CURLOPT_ACCEPT_ENCODING "
+             "(BENCH_ACCEPT_ENCODING); aiohttp and httpx decode by default. A client whose bodies are "
+             "not 65,536 bytes did not decode and is marked failed. wrk, h2load and oha do not decode.",
     ),
     Scenario(
         "h2", "4. HTTP/2 over TLS: 64 concurrent streams on one connection",
@@ -244,11 +259,13 @@ PEERS: List[Peer] = [
                "instead of poll(2): the calling thread runs the I/O itself, so the whole run stays on one "
                "thread, and one call hands over at least half the window."),
     Peer("wrk", "wrk", ("throughput", "latency", "bulk"), wrk_cmd, available=need_tool("wrk"),
+         skip={"gzip": "does not decode"},
          notes="-t1, time-based; latency from its own histogram."),
     Peer("h2load", "h2load", ("throughput", "bulk", "h2", "fanout"), h2load_cmd, parser="h2load",
+         skip={"gzip": "does not decode"},
          available=need_tool("h2load"), notes="-t1; --h1 for HTTP/1.1 (one request per connection at a time)."),
     Peer("oha", "oha", ALL, oha_cmd, parser="oha", available=need_tool("oha"),
-         skip={"manyhosts": "with --urls-from-file oha sends every origin's requests over its 64 connections "
+         skip={"gzip": "does not decode", "manyhosts": "with --urls-from-file oha sends every origin's requests over its 64 connections "
                             "(nginx counted 64 connections for 1,000 origins): not a many-hosts client"},
          notes="tokio + hyper load generator (cargo install oha --version 1.16.0), `--worker-threads 1` like "
                "wrk's and h2load's -t1."),
@@ -746,6 +763,16 @@ def start_nginx(ctx: Ctx) -> None:
     (www / "1m.bin").write_bytes(bytes((ord("a") + i % 26) for i in range(1 << 20)))
     for f in www.iterdir():
         f.chmod(0o644)
+    # Text for the gzip scenario: numbered lines (compresses ~2.7x at level 1, like real text).
+    gz = d / "www" / "gzip"
+    gz.mkdir()
+    gz.chmod(0o755)
+    lines, i = [], 0
+    while sum(map(len, lines)) < 65536:
+        lines.append(f"{i:06d} The quick brown fox jumps over the lazy dog; {i * 7919 % 100003}\n")
+        i += 1
+    (gz / "64k.txt").write_bytes("".join(lines).encode()[:65536])
+    (gz / "64k.txt").chmod(0o644)
     v = sh([nginx, "-V"], timeout=20).stdout
     temp = "\n".join(f"    {k}_temp_path {d}/{k}_temp;" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
                      if f"--http-{k.replace('_', '-')}-temp-path" in v)
@@ -796,6 +823,8 @@ http {{
         listen 127.0.0.1:{port} backlog=4096;
         location = /hello {{ return 200 "Hello, world!"; }}
         location /files/ {{ root {d}/www; }}
+        location /gzip/ {{ root {d}/www; gzip on; gzip_types text/plain; gzip_min_length 0;
+                           gzip_comp_level 1; gzip_http_version 1.0; }}
         location = /nginx_status {{ stub_status; }}
     }}{tls}
     server {{
@@ -965,7 +994,8 @@ def run_all(ctx: Ctx) -> List[Dict[str, object]]:
                 argv = peer.build_cmd(ctx, sc, target, inflight, n)
                 a0 = accepts(ctx) if sc.server.startswith("nginx") else None
                 d0 = listen_drops()
-                r = run_client(argv, ctx.client_core, sc.timeout[ctx.profile], ctx.env, workdir)
+                env = {**ctx.env, **sc.env} if sc.env else ctx.env
+                r = run_client(argv, ctx.client_core, sc.timeout[ctx.profile], env, workdir)
                 d1 = listen_drops()
                 a1 = accepts(ctx) if a0 is not None else None
                 rec: Dict[str, object] = {
@@ -984,6 +1014,12 @@ def run_all(ctx: Ctx) -> List[Dict[str, object]]:
                             metrics["listen_drops"] = d1 - d0
                         if r.status == "ok" and float(metrics.get("failed") or 0) > 0:
                             rec["status"] = "failed"
+                        done = float(metrics.get("requests") or 0) - float(metrics.get("failed") or 0)
+                        if sc.body_bytes and done > 0 and metrics.get("bytes") is not None:
+                            per = float(metrics["bytes"]) / done  # type: ignore[arg-type]
+                            if abs(per - sc.body_bytes) > 1:
+                                rec["status"] = "failed"
+                                rec["parse_error"] = f"bodies of {per:.0f} bytes, not {sc.body_bytes}: not decoded"
                     except (ValueError, KeyError, IndexError) as e:
                         if r.status == "ok":  # a failed run may stop before its report line
                             rec["status"] = "parse-error"

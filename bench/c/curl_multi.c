@@ -94,6 +94,9 @@ static CURL *new_easy(struct xfer *x) {
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    /* The gzip scenario: ask for it and let libcurl decode (bench/run.py sets this). */
+    const char *ae = getenv("BENCH_ACCEPT_ENCODING");
+    if (ae && *ae) curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ae);
     if (h2) {
         curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
         curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);

@@ -36,6 +36,8 @@ def main() -> int:
         c.setopt(pycurl.WRITEFUNCTION, c.sink.write)
         c.setopt(pycurl.NOSIGNAL, 1)
         c.setopt(pycurl.TCP_NODELAY, 1)
+        if os.environ.get("BENCH_ACCEPT_ENCODING"):  # the gzip scenario: libcurl decodes
+            c.setopt(pycurl.ENCODING, os.environ["BENCH_ACCEPT_ENCODING"])
         if a.h2:
             c.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_2TLS)
             c.setopt(pycurl.PIPEWAIT, 1)
