@@ -222,6 +222,11 @@ typedef struct httpring_client httpring_client;
 // `httpring_client_new` (which copies it), then free with `httpring_config_free`.
 typedef struct httpring_config httpring_config;
 
+// A form being built: fields and files in the order added. Set it on a request with
+// `httpring_request_set_multipart` (which copies it), then free it with
+// `httpring_multipart_free`. Not thread-safe: build it on one thread.
+typedef struct httpring_multipart httpring_multipart;
+
 // A request being built. Setters validate at once and return the error; a request with a
 // failed setter also fails at submit, so an ignored error cannot send a wrong request.
 // Consumed by `httpring_client_submit`; otherwise free it with `httpring_request_free`.
@@ -940,6 +945,58 @@ httpring_code httpring_handle_error_message(const struct httpring_client *client
 httpring_code httpring_handle_user_data(const struct httpring_client *client,
                                         httpring_handle h,
                                         uint64_t *out);
+
+// A new, empty form. Never NULL (NULL only if memory ran out).
+struct httpring_multipart *httpring_multipart_new(void);
+
+// Frees a form. NULL is ignored.
+//
+// # Safety
+// `form` is NULL or a live form from `httpring_multipart_new`, freed once.
+void httpring_multipart_free(struct httpring_multipart *form);
+
+// Adds a text field: `name` (UTF-8) and `len` bytes of `value` (copied).
+//
+// # Safety
+// `name` is NULL or NUL-terminated; `value` is valid for `len` bytes.
+httpring_code httpring_multipart_add_field(struct httpring_multipart *form,
+                                           const char *name,
+                                           const uint8_t *value,
+                                           size_t len);
+
+// Adds a file part from memory (`len` bytes copied). `filename` may be NULL (no file name
+// is sent); `content_type` NULL means `application/octet-stream`. A content type with CR,
+// LF or another control byte is `HTTPRING_ERR_INVALID_HEADER`.
+//
+// # Safety
+// Strings are NULL or NUL-terminated; `data` is valid for `len` bytes.
+httpring_code httpring_multipart_add_bytes(struct httpring_multipart *form,
+                                           const char *name,
+                                           const uint8_t *data,
+                                           size_t len,
+                                           const char *filename,
+                                           const char *content_type);
+
+// Adds a file part read now from `path` (the whole file, copied). `filename` NULL sends the
+// path's last component; `content_type` NULL means `application/octet-stream`. A file that
+// cannot be read is `HTTPRING_ERR_NOT_FOUND`.
+//
+// # Safety
+// Strings are NULL or NUL-terminated.
+httpring_code httpring_multipart_add_file(struct httpring_multipart *form,
+                                          const char *name,
+                                          const char *path,
+                                          const char *filename,
+                                          const char *content_type);
+
+// Makes the form the request's body (encoded now, so later changes to the form do not
+// reach the request): `Content-Type: multipart/form-data; boundary=…` (replacing one set
+// before) and a `Content-Length`. Send it with POST or PUT.
+//
+// # Safety
+// `req` and `form` are NULL or live, not used by another thread during the call.
+httpring_code httpring_request_set_multipart(struct httpring_request *req,
+                                             const struct httpring_multipart *form);
 
 // Follow redirects (301, 302, 303, 307, 308 with a `Location`) inside the engine. Off by
 // default: the redirect response itself is the result. When on, up to

@@ -27,7 +27,8 @@ pub use config::{millis, Auth, Config, HttpVersionPref, RedirectPolicy, RootStor
 pub use dispatch::Callback;
 pub use error::{Error, ErrorKind, Result};
 pub use request::{
-    Completion, Exchange, Handle, Hop, Request, Response, State, TimeoutOverrides, UrlCache,
+    Completion, Exchange, Handle, Hop, Multipart, Request, Response, State, TimeoutOverrides,
+    UrlCache,
 };
 
 /// Validates a proxy URL the way a client will use it.

@@ -5,6 +5,7 @@
 
 mod exchange;
 mod handle;
+mod multipart;
 #[allow(clippy::module_inception)]
 mod request;
 mod response;
@@ -13,6 +14,7 @@ pub(crate) use exchange::TaskStop;
 pub use exchange::{Completion, Exchange, State};
 pub use handle::Handle;
 pub(crate) use handle::Table;
+pub use multipart::Multipart;
 pub(crate) use request::parse_url;
 pub use request::{Request, TimeoutOverrides, UrlCache};
 pub use response::{Hop, Response};

@@ -111,6 +111,22 @@ impl Request {
         self.body = body.into();
     }
 
+    /// A `multipart/form-data` body: the encoded parts, with their `Content-Type` (replacing
+    /// one set before) and a known length.
+    pub fn set_multipart(&mut self, form: &super::Multipart) {
+        let (body, content_type) = form.encode();
+        match http::HeaderValue::from_str(&content_type) {
+            Ok(v) => {
+                self.headers.insert(http::header::CONTENT_TYPE, v);
+                self.body = body;
+            }
+            Err(_) => self.poison(Error::new(
+                ErrorKind::Internal,
+                "multipart content type is not a header value",
+            )),
+        }
+    }
+
     pub fn set_user_data(&mut self, user_data: u64) {
         self.user_data = user_data;
     }

@@ -531,6 +531,60 @@ async fn route(
                 _ => full(200, "text/plain", cookie.clone().unwrap_or_default()),
             }
         }
+        // POST /multipart: parses the body with multer and answers one line per part:
+        // name|filename|content type|length|crc32 (empty fields for absent values).
+        "multipart" => {
+            let ct = req
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            match multer::parse_boundary(&ct) {
+                Err(e) => full(400, "text/plain", format!("no boundary: {e}")),
+                Ok(boundary) => {
+                    let stream = req.into_body().into_data_stream();
+                    let mut form = multer::Multipart::new(stream, boundary);
+                    let mut out = String::new();
+                    let mut status = 200;
+                    loop {
+                        match form.next_field().await {
+                            Ok(Some(field)) => {
+                                let name = field.name().unwrap_or("").to_string();
+                                let file = field.file_name().unwrap_or("").to_string();
+                                let ctype = field
+                                    .content_type()
+                                    .map(|m| m.to_string())
+                                    .unwrap_or_default();
+                                match field.bytes().await {
+                                    Ok(data) => {
+                                        let mut crc = flate2::Crc::new();
+                                        crc.update(&data);
+                                        out.push_str(&format!(
+                                            "{name}|{file}|{ctype}|{}|{:08x}\n",
+                                            data.len(),
+                                            crc.sum()
+                                        ));
+                                    }
+                                    Err(e) => {
+                                        status = 400;
+                                        out.push_str(&format!("error: {e}\n"));
+                                        break;
+                                    }
+                                }
+                            }
+                            Ok(None) => break,
+                            Err(e) => {
+                                status = 400;
+                                out.push_str(&format!("error: {e}\n"));
+                                break;
+                            }
+                        }
+                    }
+                    full(status, "text/plain", out)
+                }
+            }
+        }
         "stats" => full(
             200,
             "application/json",

@@ -379,6 +379,37 @@ pub const Auth = union(enum) {
     pub const UserPassword = struct { user: [:0]const u8, password: [:0]const u8 = "" };
 };
 
+/// A multipart/form-data body: fields and files in the order added; set it on a request
+/// with `Request.form` (encoded at send, so the form may be reused or freed afterwards).
+pub const Form = struct {
+    raw: *c.httpring_multipart,
+
+    pub fn init() error{OutOfMemory}!Form {
+        return .{ .raw = c.httpring_multipart_new() orelse return error.OutOfMemory };
+    }
+
+    pub fn deinit(self: *Form) void {
+        c.httpring_multipart_free(self.raw);
+        self.* = undefined;
+    }
+
+    /// A text field.
+    pub fn addField(self: Form, name: [:0]const u8, value: []const u8) Error!void {
+        try check(c.httpring_multipart_add_field(self.raw, name.ptr, value.ptr, value.len));
+    }
+
+    /// A file part from memory; null `filename` sends none, null `content_type` means
+    /// application/octet-stream.
+    pub fn addBytes(self: Form, name: [:0]const u8, data: []const u8, filename: ?[:0]const u8, content_type: ?[:0]const u8) Error!void {
+        try check(c.httpring_multipart_add_bytes(self.raw, name.ptr, data.ptr, data.len, if (filename) |f| f.ptr else null, if (content_type) |t| t.ptr else null));
+    }
+
+    /// A file part read now from `path`; null `filename` sends the path's last component.
+    pub fn addFile(self: Form, name: [:0]const u8, path: [:0]const u8, filename: ?[:0]const u8, content_type: ?[:0]const u8) Error!void {
+        try check(c.httpring_multipart_add_file(self.raw, name.ptr, path.ptr, if (filename) |f| f.ptr else null, if (content_type) |t| t.ptr else null));
+    }
+};
+
 /// One request for `Client.send`. Everything is copied before `send` returns.
 pub const Request = struct {
     method: [:0]const u8 = "GET",
@@ -395,6 +426,8 @@ pub const Request = struct {
     decompress: ?bool = null,
     /// Credentials for this request, over the client's.
     auth: ?Auth = null,
+    /// A multipart/form-data body (instead of `body`), with its Content-Type.
+    form: ?*const Form = null,
 };
 
 /// Headers up to this count go through the one-call C fast path from a stack array.
@@ -474,7 +507,7 @@ pub const Client = struct {
     pub fn send(self: Client, req: Request) SubmitError!Handle {
         var id: c.httpring_handle = 0;
         if (req.timeout_ms == null and req.connect_timeout_ms == null and
-            req.read_timeout_ms == null and req.decompress == null and req.auth == null and
+            req.read_timeout_ms == null and req.decompress == null and req.auth == null and req.form == null and
             req.headers.len <= max_stack_headers)
         {
             var headers: [max_stack_headers]c.httpring_header = undefined;
@@ -504,6 +537,7 @@ pub const Client = struct {
         if (req.connect_timeout_ms) |v| try checkIn(SubmitError, c.httpring_request_set_connect_timeout_ms(built, v));
         if (req.read_timeout_ms) |v| try checkIn(SubmitError, c.httpring_request_set_read_timeout_ms(built, v));
         if (req.decompress) |v| try checkIn(SubmitError, c.httpring_request_set_decompress(built, v));
+        if (req.form) |f| try checkIn(SubmitError, c.httpring_request_set_multipart(built, f.raw));
         if (req.auth) |a| try checkIn(SubmitError, switch (a) {
             .basic => |b| c.httpring_request_set_basic_auth(built, b.user.ptr, b.password.ptr),
             .bearer => |t| c.httpring_request_set_bearer_auth(built, t.ptr),

@@ -1019,3 +1019,21 @@ test "cookie jar: set by one response, sent on the next; export and import; erro
     defer plain.deinit();
     try testing.expectError(error.InvalidArgument, plain.cookiesClear());
 }
+
+test "multipart: fields and bytes parsed by the server's multipart parser" {
+    var buf: [512]u8 = undefined;
+    var client = try Client.init(.{});
+    defer client.deinit();
+    var form = try httpring.Form.init();
+    defer form.deinit();
+    try form.addField("who", "zig");
+    try form.addBytes("data", "\x00\r\n--x", "d.bin", "application/x-test");
+    try testing.expectError(error.NotFound, form.addFile("f", "/no/such/file", null, null));
+    var h = try client.send(.{ .method = "POST", .url = try url(&buf, "/multipart", .{}), .form = &form });
+    defer h.deinit();
+    const r = try h.waitResponse(10_000);
+    try testing.expectEqual(@as(u16, 200), r.status);
+    var lines = std.mem.splitScalar(u8, r.body, '\n');
+    try testing.expect(std.mem.startsWith(u8, lines.next().?, "who|||3|"));
+    try testing.expect(std.mem.startsWith(u8, lines.next().?, "data|d.bin|application/x-test|6|"));
+}

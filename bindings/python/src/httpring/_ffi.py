@@ -126,6 +126,10 @@ class httpring_request(Structure):
     """Opaque request under construction."""
 
 
+class httpring_multipart(Structure):
+    """Opaque multipart/form-data body under construction."""
+
+
 # --- structs -----------------------------------------------------------------------------
 # Every struct but httpring_header starts with struct_size, which the caller sets to the
 # struct's size (docs/ABI.md); for arrays only element 0's is read, as the stride. Make
@@ -239,6 +243,7 @@ httpring_completion_cb = CFUNCTYPE(None, c_void_p, POINTER(httpring_completion))
 client_p = POINTER(httpring_client)
 config_p = POINTER(httpring_config)
 request_p = POINTER(httpring_request)
+multipart_p = POINTER(httpring_multipart)
 
 # --- functions ---------------------------------------------------------------------------
 
@@ -448,6 +453,21 @@ _declare("httpring_client_cookies_export", httpring_code, client_p, POINTER(c_ch
 _declare("httpring_client_cookies_import", httpring_code, client_p, c_char_p, POINTER(c_size_t))
 _declare("httpring_client_cookies_load", httpring_code, client_p, c_char_p, POINTER(c_size_t))
 _declare("httpring_client_cookies_save", httpring_code, client_p, c_char_p)
+_declare("httpring_multipart_new", multipart_p)
+_declare("httpring_multipart_free", None, multipart_p)
+_declare("httpring_multipart_add_field", httpring_code, multipart_p, c_char_p, c_char_p, c_size_t)
+_declare(
+    "httpring_multipart_add_bytes",
+    httpring_code,
+    multipart_p,
+    c_char_p,
+    c_char_p,
+    c_size_t,
+    c_char_p,
+    c_char_p,
+)
+_declare("httpring_multipart_add_file", httpring_code, multipart_p, c_char_p, c_char_p, c_char_p, c_char_p)
+_declare("httpring_request_set_multipart", httpring_code, request_p, multipart_p)
 _declare("httpring_response_redirect_count", httpring_code, client_p, httpring_handle, POINTER(c_size_t))
 _declare(
     "httpring_response_redirect",
