@@ -225,13 +225,16 @@ class ClientJar:
         return list(self.anywhere) + parse_netscape(self.engine.cookies_export())
 
     def store(self, cookie: Cookie) -> None:
+        # An expired cookie only removes the one it replaces (as an expired Set-Cookie).
+        expired = cookie.expires is not None and cookie.expires <= time.time()
         if not cookie.domain:
             key = (cookie.path, cookie.name)
             with self._lock:
-                self._set_anywhere([c for c in self.anywhere if (c.path, c.name) != key] + [cookie])
+                kept = [c for c in self.anywhere if (c.path, c.name) != key]
+                self._set_anywhere(kept if expired else kept + [cookie])
             return
-        url, line = set_cookie_line(cookie)
-        self.engine.cookie_add(url, line, cookie.name, cookie.domain)
+        url, line = set_cookie_line(cookie, delete=expired)
+        self.engine.cookie_add(url, line, cookie.name, cookie.domain, expired)
 
     def remove(self, cookies: List[Cookie]) -> None:
         gone = {(c.path, c.name) for c in cookies if not c.domain}
@@ -242,7 +245,7 @@ class ClientJar:
             if c.domain:
                 # An expired Set-Cookie: the engine drops the cookie it replaces.
                 url, line = set_cookie_line(c, delete=True)
-                self.engine.cookie_add(url, line, c.name, c.domain)
+                self.engine.cookie_add(url, line, c.name, c.domain, expired=True)
 
     def clear(self) -> None:
         with self._lock:

@@ -415,12 +415,16 @@ class Engine:
             self.check_open()
             return self._cookies_export()
 
-    def cookie_add(self, url: bytes, line: bytes, name: str = "", domain: str = "") -> None:
-        """``Set-Cookie: line`` as if from ``url``; ValueError if the jar refuses it."""
+    def cookie_add(self, url: bytes, line: bytes, name: str = "", domain: str = "", expired: bool = False) -> None:
+        """``Set-Cookie: line`` as if from ``url``; ValueError if the jar refuses it.
+        ``expired``: the line deletes a cookie, and the jar refusing it (no such cookie)
+        is fine."""
         with self.lock:
             self.check_open()
             code = self.lib.httpring_client_cookie_add(self.ptr, url, line)
         if code == _ffi.HTTPRING_ERR_INVALID_ARGUMENT:
+            if expired:
+                return
             raise ValueError(
                 f"the cookie jar refused cookie {name!r} for domain {domain!r} (RFC 6265: "
                 "a public suffix, or a name or value a Set-Cookie cannot carry)"
