@@ -385,3 +385,25 @@ def test_cookies_copy_and_jar():
     shared["s"] = "1"
     assert [x.name for x in jar] == ["s"]
     assert httpring.Cookies(jar).jar is jar
+
+
+def test_cached_get_sees_cookie_changes(base):
+    # A bare get(url) reuses a prepared request: a change of the client's cookies with no
+    # domain must still show on the next one.
+    async def main():
+        async with httpring.AsyncClient() as c:
+            url = base + "/cookies"
+            assert (await c.get(url)).text == ""
+            c.cookies["a"] = "1"
+            assert (await c.get(url)).text == "a=1"
+            c.cookies["a"] = "2"
+            assert (await c.get(url)).text == "a=2"
+            del c.cookies["a"]
+            assert (await c.get(url)).text == ""
+
+    asyncio.run(main())
+    with httpring.Client() as c:
+        c.cookies["b"] = "1"
+        assert c.send_many([base + "/cookies"])[0].text == "b=1"
+        c.cookies = {}
+        assert c.send_many([base + "/cookies"])[0].text == ""

@@ -400,7 +400,7 @@ class AsyncClient(BaseClient):
     ) -> Response:
         # The body of request(), repeated so a GET is a single coroutine.
         if params is None and headers is None and timeout is USE_CLIENT_DEFAULT and cookies is None:
-            prep, url_s = self._get_prepared(url)
+            prep, url_s, _ = self._get_prepared(url)
         else:
             prep, _, url_s = self._prepare("GET", url, params, headers, None, None, None, timeout, cookies)
         if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:

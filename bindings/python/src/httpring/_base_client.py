@@ -117,12 +117,13 @@ class BaseClient:
             cookie_jar=True,  # httpx clients always have a jar
         )
         self._url_cache: Dict[str, Tuple[str, bytes]] = {}
-        # url -> (prepared GET, URL string): a bare get(url) skips _prepare entirely.
-        self._get_cache: Dict[Any, Tuple[Prepared, str]] = {}
+        # url -> (prepared GET, URL string, the cookie state it has): a bare get(url) skips
+        # _prepare entirely (while the client's cookies with no domain are the same).
+        self._get_cache: Dict[Any, Tuple[Prepared, str, Any]] = {}
         self._tls = threading.local()
         # The jar is the engine's; the client only keeps the cookies with no domain, sent
-        # as the request's own Cookie header (their change drops the prepared GETs).
-        self._jar = ClientJar(self._engine, self._get_cache.clear)
+        # as the request's own Cookie header.
+        self._jar = ClientJar(self._engine)
         if cookies:
             try:
                 self._jar.seed(Cookies(cookies))
@@ -287,17 +288,20 @@ class BaseClient:
         tmo = None if timeout is USE_CLIENT_DEFAULT else prepare_timeout(timeout)
         return (method_b, url_b, pairs, body, tmo), method, url_s
 
-    def _get_prepared(self, url: Any) -> Tuple[Prepared, str]:
-        """A plain GET of ``url``, prepared once per str URL (a per-client cache)."""
+    def _get_prepared(self, url: Any) -> Tuple[Prepared, str, Any]:
+        """A plain GET of ``url``, prepared once per str URL (a per-client cache): (prepared,
+        URL string, a token)."""
         if url.__class__ is not str:
             prep, _, url_s = self._prepare("GET", url)
-            return prep, url_s
+            return prep, url_s, None
         hit = self._get_cache.get(url)
-        if hit is None:
+        state = self._jar.state
+        if hit is None or hit[2] is not state:
             prep, _, url_s = self._prepare("GET", url)
             if len(self._get_cache) >= _URL_CACHE_SIZE:
                 self._get_cache.clear()
-            hit = self._get_cache[url] = (prep, url_s)
+            # ``state`` read before _prepare: if it changed since, the entry is stale at once.
+            hit = self._get_cache[url] = (prep, url_s, state)
         return hit
 
     def build_request(
@@ -329,7 +333,7 @@ class BaseClient:
             )
         if isinstance(request, tuple):
             return self._prepare(request[0], request[1])
-        prep, url_s = self._get_prepared(request)
+        prep, url_s, _ = self._get_prepared(request)
         return prep, "GET", url_s
 
 

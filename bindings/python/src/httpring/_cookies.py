@@ -206,16 +206,16 @@ class ClientJar:
     """What a client knows of its cookies: the engine jar, plus the cookies with no
     domain, which the client sends itself (``anywhere``)."""
 
-    def __init__(self, engine: "Engine", on_change: Callable[[], None]) -> None:
+    def __init__(self, engine: "Engine") -> None:
         self.engine = engine
-        #: Cookies with no domain, sent on every request (that their path and Secure allow).
+        #: (cookies with no domain, their Cookie header or None), replaced as a whole on
+        #: every change (so a new object: requests prepared with an older one are stale).
+        #: The header is there when every one of them goes everywhere (path "/", not
+        #: Secure): no URL to look at.
+        self.state: Tuple[Tuple[Cookie, ...], Optional[str]] = ((), "")
+        #: The cookies with no domain, sent on every request their path and Secure allow.
         self.anywhere: Tuple[Cookie, ...] = ()
-        #: Their Cookie header when every one of them goes everywhere (path "/", not
-        #: Secure): no URL to look at. None otherwise.
-        self._plain: Optional[str] = None
         self._lock = threading.Lock()
-        #: Called when ``anywhere`` changes (the client drops its prepared requests).
-        self._on_change = on_change
 
     def seed(self, cookies: "Cookies") -> None:
         for c in cookies._all():
@@ -253,22 +253,23 @@ class ClientJar:
         self.engine.cookies_clear()
 
     def _set_anywhere(self, cookies: List[Cookie]) -> None:
-        self.anywhere = tuple(cookies)
+        anywhere = tuple(cookies)
         if all(c.path in ("/", "") and not c.secure for c in cookies):
-            self._plain = "; ".join(_pair(c) for c in cookies)
+            plain: Optional[str] = "; ".join(_pair(c) for c in cookies)
         else:
-            self._plain = None
-        self._on_change()
+            plain = None
+        self.state = (anywhere, plain)
+        self.anywhere = anywhere
 
     def header(self, url: str, request_cookies: CookieTypes) -> str:
         """The Cookie header the client adds to a request: its cookies with no domain, then
         the request's ``cookies=`` (those matching ``url``; same name: the request's)."""
-        plain = self._plain
+        anywhere, plain = self.state
         if request_cookies is None and plain is not None:
             return plain
         target = _Target(url)
         chosen: Dict[str, str] = {}
-        for c in self.anywhere:
+        for c in anywhere:
             if target.matches(c):
                 chosen[c.name] = _pair(c)
         if request_cookies is not None:
