@@ -214,6 +214,20 @@ def test_client_cookies_set_delete_clear(base):
         assert sent(c, base) == {} and sent(c, localhost(base)) == {} and not c.cookies
 
 
+def test_client_cookies_domain_forms():
+    with httpring.Client() as c:
+        c.cookies.set("a", "1", domain="example.com")
+        c.cookies.set("b", "2", domain="host.test", path="/p")
+        assert [k.domain for k in c.cookies.jar] == [".example.com", ".host.test"]
+        assert c.cookies.get("a", domain="example.com") == "1"
+        assert c.cookies.get("a", domain=".example.com") == "1"
+        assert c.cookies.get("b", domain="host.test", path="/p") == "2"
+        assert c.cookies.get("b", domain="host.test", path="/") is None
+        c.cookies.delete("a", domain="example.com")
+        c.cookies.clear("host.test", "/p")
+        assert not c.cookies
+
+
 def test_client_cookies_update_and_assign(base):
     with httpring.Client(cookies={"old": "1"}) as c:
         c.get(base + "/cookies/set?server=1")

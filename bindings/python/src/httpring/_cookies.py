@@ -125,6 +125,10 @@ class Cookies(MutableMapping[str, str]):
     def _remove_all(self) -> None:
         self._jar.clear()
 
+    def _is(self, c: Cookie, domain: Optional[str], path: Optional[str]) -> bool:
+        """Whether ``c`` is on ``domain`` and ``path`` (None: any)."""
+        return (domain is None or c.domain == domain) and (path is None or c.path == path)
+
     @property
     def jar(self) -> CookieJar:
         """The ``http.cookiejar.CookieJar`` behind it (for ``client.cookies``, a copy)."""
@@ -146,7 +150,7 @@ class Cookies(MutableMapping[str, str]):
         ``default``; CookieConflict if several match."""
         value: Optional[str] = None
         for c in self._all():
-            if c.name == name and (domain is None or c.domain == domain) and (path is None or c.path == path):
+            if c.name == name and self._is(c, domain, path):
                 if value is not None:
                     raise CookieConflict(f"Multiple cookies exist with name={name}")
                 value = c.value if c.value is not None else ""
@@ -156,8 +160,7 @@ class Cookies(MutableMapping[str, str]):
         """Removes every cookie ``name`` (narrowed by ``domain``/``path``); none is fine."""
         self._remove(
             [
-                c for c in self._all()
-                if c.name == name and (domain is None or c.domain == domain) and (path is None or c.path == path)
+                c for c in self._all() if c.name == name and self._is(c, domain, path)
             ]
         )
 
@@ -168,7 +171,7 @@ class Cookies(MutableMapping[str, str]):
             return
         if path is not None and domain is None:
             raise TypeError("clear(path=...) needs a domain too (as CookieJar.clear)")
-        self._remove([c for c in self._all() if c.domain == domain and (path is None or c.path == path)])
+        self._remove([c for c in self._all() if self._is(c, domain, path)])
 
     def update(self, cookies: CookieTypes = None) -> None:  # type: ignore[override]
         for c in Cookies(cookies)._all():
@@ -299,6 +302,14 @@ class ClientCookies(Cookies):
 
     def _remove_all(self) -> None:
         self._client_jar.clear()
+
+    def _is(self, c: Cookie, domain: Optional[str], path: Optional[str]) -> bool:
+        # The engine writes a domain cookie's domain with a leading dot, the way
+        # http.cookiejar does for a server's: set(domain="example.com") then
+        # get(domain="example.com") must still find it. (The jar cannot hold both forms.)
+        if domain is not None and c.domain.lstrip(".") != domain.lstrip("."):
+            return False
+        return path is None or c.path == path
 
     @property
     def jar(self) -> CookieJar:
