@@ -300,6 +300,18 @@ def test_request_cookies(base):
         assert "req" not in c.cookies
 
 
+def test_default_cookie_header_kept(base):
+    # The client's default Cookie header, its cookies with no domain, then the jar's.
+    with httpring.Client(headers={"Cookie": "def=1"}, cookies={"a": "1"}) as c:
+        c.get(base + "/cookies/set?jar=j")
+        assert c.get(base + "/cookies").text == "def=1; a=1; jar=j"
+        assert c.get(base + "/cookies", cookies={"r": "1"}).text == "def=1; a=1; r=1; jar=j"
+        # The request's own Cookie header replaces the default one, as any header does.
+        assert c.get(base + "/cookies", headers={"Cookie": "own=1"}).text == "own=1; a=1; jar=j"
+    with httpring.Client(headers={"Cookie": "def=1"}) as c:
+        assert c.get(base + "/cookies", cookies={"r": "1"}).text == "def=1; r=1"
+
+
 def test_request_cookies_async_and_other_methods(base):
     async def main():
         async with httpring.AsyncClient() as c:

@@ -124,6 +124,10 @@ class BaseClient:
         # The jar is the engine's; the client only keeps the cookies with no domain, sent
         # as the request's own Cookie header.
         self._jar = ClientJar(self._engine)
+        # A request's own Cookie header replaces the client's default one in the engine:
+        # the cookies the client adds to a request start from the default.
+        default_cookie = self._headers.get("cookie")
+        self._default_cookie = default_cookie.encode("utf-8") if default_cookie else b""
         if cookies:
             try:
                 self._jar.seed(Cookies(cookies))
@@ -278,7 +282,7 @@ class BaseClient:
         url_s, url_b = self._url(url, params)
         pairs = encode_headers(headers) if headers else None
         if cookies is not None or self._jar.anywhere:
-            pairs = _with_cookies(pairs, self._jar.header(url_s, cookies))
+            pairs = _with_cookies(pairs, self._jar.header(url_s, cookies), self._default_cookie)
         if content is None and data is None and json is None:
             body = b""
         else:
@@ -356,9 +360,9 @@ class _FrozenHeaders(Headers):
         raise TypeError(_FROZEN)
 
 
-def _with_cookies(pairs: HeaderPairs, value: str) -> HeaderPairs:
-    """The request's headers with ``value`` added to its Cookie header (after the
-    request's own, if it has one)."""
+def _with_cookies(pairs: HeaderPairs, value: str, default: bytes) -> HeaderPairs:
+    """The request's headers with ``value`` added to its Cookie header, after the request's
+    own, or else after the client's ``default`` one (which the request's replaces)."""
     if not value:
         return pairs
     extra = value.encode("utf-8")
@@ -367,7 +371,7 @@ def _with_cookies(pairs: HeaderPairs, value: str) -> HeaderPairs:
             if name.lower() == b"cookie":
                 merged = old + b"; " + extra if old else extra
                 return pairs[:i] + ((name, merged),) + pairs[i + 1 :]
-    return (pairs or ()) + ((b"cookie", extra),)
+    return (pairs or ()) + ((b"cookie", default + b"; " + extra if default else extra),)
 
 
 def _check_max_redirects(value: int) -> int:
