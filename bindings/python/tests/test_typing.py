@@ -33,6 +33,21 @@ def auths() -> None:
     httpring.AsyncClient(auth=httpring.DigestAuth("user", "pass"))
     basic: httpring.Auth = httpring.BasicAuth(b"user", b"pass")
 
+def cookies(r: httpring.Response) -> None:
+    client = httpring.Client(cookies={"a": "1"})
+    jar: httpring.Cookies = client.cookies
+    jar.set("b", "2", domain="example.com", path="/")
+    value: str | None = jar.get("b", domain="example.com")
+    client.cookies = {"c": "3"}
+    client.cookies = [("d", "4")]
+    client.cookies = httpring.Cookies(r.cookies)
+    client.get("http://127.0.0.1:1/", cookies={"e": "5"})
+    names: list[str] = list(r.cookies)
+    try:
+        first: str = jar["b"]
+    except httpring.CookieConflict:
+        pass
+
 import pathlib
 import ssl
 

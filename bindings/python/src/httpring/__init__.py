@@ -10,6 +10,7 @@ httpx-shaped API.
 from ._async_client import AsyncClient
 from ._auth import Auth, BasicAuth, DigestAuth
 from ._client import Client, Completion, Handle
+from ._cookies import CookieConflict, Cookies
 from ._config import DEFAULT_TIMEOUT, USE_CLIENT_DEFAULT, Limits, Timeout
 from ._exceptions import (
     CertificateError,
@@ -59,6 +60,8 @@ __all__ = [
     "ClientClosed",
     "CloseError",
     "Completion",
+    "CookieConflict",
+    "Cookies",
     "ConnectError",
     "ConnectTimeout",
     "DEFAULT_TIMEOUT",

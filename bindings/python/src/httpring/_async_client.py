@@ -31,6 +31,7 @@ from ._engine import (
     SpecBatch,
 )
 from ._exceptions import ClientClosed
+from ._cookies import CookieTypes
 from ._models import HeaderTypes, QueryParamTypes, Request, Response
 
 _DRAIN_BATCH = 256
@@ -365,11 +366,12 @@ class AsyncClient(BaseClient):
         content: Any = None,
         data: Any = None,
         json: Any = None,
+        cookies: CookieTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
-        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout)
+        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies)
         if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:
             ov = self._default_overrides
         else:
@@ -391,15 +393,16 @@ class AsyncClient(BaseClient):
         *,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
+        cookies: CookieTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         # The body of request(), repeated so a GET is a single coroutine.
-        if params is None and headers is None and timeout is USE_CLIENT_DEFAULT:
-            prep, url_s = self._get_prepared(url)
+        if params is None and headers is None and timeout is USE_CLIENT_DEFAULT and cookies is None:
+            prep, url_s, _ = self._get_prepared(url)
         else:
-            prep, _, url_s = self._prepare("GET", url, params, headers, None, None, None, timeout)
+            prep, _, url_s = self._prepare("GET", url, params, headers, None, None, None, timeout, cookies)
         if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:
             ov = self._default_overrides
         else:
@@ -420,13 +423,14 @@ class AsyncClient(BaseClient):
         *,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
+        cookies: CookieTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
             "HEAD", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
     async def options(
@@ -435,13 +439,14 @@ class AsyncClient(BaseClient):
         *,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
+        cookies: CookieTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
             "OPTIONS", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
     async def delete(
@@ -450,13 +455,14 @@ class AsyncClient(BaseClient):
         *,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
+        cookies: CookieTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
             "DELETE", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
     async def post(
@@ -468,13 +474,14 @@ class AsyncClient(BaseClient):
         json: Any = None,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
+        cookies: CookieTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
             "POST", url, content=content, data=data, json=json, params=params,
-            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
     async def put(
@@ -486,13 +493,14 @@ class AsyncClient(BaseClient):
         json: Any = None,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
+        cookies: CookieTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
             "PUT", url, content=content, data=data, json=json, params=params,
-            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
     async def patch(
@@ -504,13 +512,14 @@ class AsyncClient(BaseClient):
         json: Any = None,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
+        cookies: CookieTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
             "PATCH", url, content=content, data=data, json=json, params=params,
-            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
     async def send(

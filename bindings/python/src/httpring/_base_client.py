@@ -9,6 +9,7 @@ import threading
 from typing import Any, Dict, Iterable, Optional, Tuple, Union
 
 from ._auth import Auth, AuthTypes, to_auth
+from ._cookies import ClientCookies, ClientJar, CookieTypes, Cookies
 from ._config import (
     DEFAULT_LIMITS,
     DEFAULT_TIMEOUT,
@@ -26,6 +27,7 @@ from ._engine import Engine, Overrides, Prepared, Scratch, Stats, prepare_timeou
 from . import _ffi
 from ._exceptions import LocalProtocolError
 from ._models import (
+    HeaderPairs,
     HeaderTypes,
     Headers,
     QueryParamTypes,
@@ -57,6 +59,7 @@ class BaseClient:
         follow_redirects: bool = False,
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
         auth: AuthTypes = None,
+        cookies: CookieTypes = None,
         limits: Limits = DEFAULT_LIMITS,
         http1: bool = True,
         http2: bool = False,
@@ -111,11 +114,26 @@ class BaseClient:
             follow_redirects=self._follow,
             max_redirects=max_redirects,
             auth=self._auth,
+            cookie_jar=True,  # httpx clients always have a jar
         )
         self._url_cache: Dict[str, Tuple[str, bytes]] = {}
-        # url -> (prepared GET, URL string): a bare get(url) skips _prepare entirely.
-        self._get_cache: Dict[Any, Tuple[Prepared, str]] = {}
+        # url -> (prepared GET, URL string, the cookie state it has): a bare get(url) skips
+        # _prepare entirely (while the client's cookies with no domain are the same).
+        self._get_cache: Dict[Any, Tuple[Prepared, str, Any]] = {}
         self._tls = threading.local()
+        # The jar is the engine's; the client only keeps the cookies with no domain, sent
+        # as the request's own Cookie header.
+        self._jar = ClientJar(self._engine)
+        # A request's own Cookie header replaces the client's default one in the engine:
+        # the cookies the client adds to a request start from the default.
+        default_cookie = self._headers.get("cookie")
+        self._default_cookie = default_cookie.encode("utf-8") if default_cookie else b""
+        if cookies:
+            try:
+                self._jar.seed(Cookies(cookies))
+            except BaseException:
+                self._engine.close()
+                raise
         self._setup()
 
     def _setup(self) -> None:
@@ -127,6 +145,19 @@ class BaseClient:
         """The default headers, sent by the engine with every request. Read-only: they are
         fixed when the client is created (pass ``headers=`` per request to add more)."""
         return _FrozenHeaders(self._headers)
+
+    @property
+    def cookies(self) -> Cookies:
+        """The client's cookies: a live view of its jar (kept by the engine, which stores
+        what responses set and sends what matches). ``set``/``delete``/``clear`` on it
+        change the jar; assigning replaces its content."""
+        return ClientCookies(self._jar)
+
+    @cookies.setter
+    def cookies(self, cookies: CookieTypes) -> None:
+        new = Cookies(cookies)
+        self._jar.clear()
+        self._jar.seed(new)
 
     @property
     def follow_redirects(self) -> bool:
@@ -240,6 +271,7 @@ class BaseClient:
         data: Any = None,
         json: Any = None,
         timeout: Any = USE_CLIENT_DEFAULT,
+        cookies: CookieTypes = None,
     ) -> Tuple[Prepared, str, str]:
         method_b = _METHODS.get(method)
         if method_b is None:
@@ -249,6 +281,8 @@ class BaseClient:
                 raise LocalProtocolError(f"invalid HTTP method {method!r}", code=_ffi.HTTPRING_ERR_INVALID_METHOD)
         url_s, url_b = self._url(url, params)
         pairs = encode_headers(headers) if headers else None
+        if cookies is not None or self._jar.anywhere:
+            pairs = _with_cookies(pairs, self._jar.header(url_s, cookies), self._default_cookie)
         if content is None and data is None and json is None:
             body = b""
         else:
@@ -258,17 +292,20 @@ class BaseClient:
         tmo = None if timeout is USE_CLIENT_DEFAULT else prepare_timeout(timeout)
         return (method_b, url_b, pairs, body, tmo), method, url_s
 
-    def _get_prepared(self, url: Any) -> Tuple[Prepared, str]:
-        """A plain GET of ``url``, prepared once per str URL (a per-client cache)."""
+    def _get_prepared(self, url: Any) -> Tuple[Prepared, str, Any]:
+        """A plain GET of ``url``, prepared once per str URL (a per-client cache): (prepared,
+        URL string, a token)."""
         if url.__class__ is not str:
             prep, _, url_s = self._prepare("GET", url)
-            return prep, url_s
+            return prep, url_s, None
         hit = self._get_cache.get(url)
-        if hit is None:
+        state = self._jar.state
+        if hit is None or hit[2] is not state:
             prep, _, url_s = self._prepare("GET", url)
             if len(self._get_cache) >= _URL_CACHE_SIZE:
                 self._get_cache.clear()
-            hit = self._get_cache[url] = (prep, url_s)
+            # ``state`` read before _prepare: if it changed since, the entry is stale at once.
+            hit = self._get_cache[url] = (prep, url_s, state)
         return hit
 
     def build_request(
@@ -282,8 +319,9 @@ class BaseClient:
         data: Any = None,
         json: Any = None,
         timeout: Any = USE_CLIENT_DEFAULT,
+        cookies: CookieTypes = None,
     ) -> Request:
-        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout)
+        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies)
         return _request_from(prep, method, url_s)
 
     def _from_request(self, request: Any) -> Tuple[Prepared, str, str]:
@@ -299,7 +337,7 @@ class BaseClient:
             )
         if isinstance(request, tuple):
             return self._prepare(request[0], request[1])
-        prep, url_s = self._get_prepared(request)
+        prep, url_s, _ = self._get_prepared(request)
         return prep, "GET", url_s
 
 
@@ -320,6 +358,20 @@ class _FrozenHeaders(Headers):
 
     def add(self, key: str, value: str) -> None:
         raise TypeError(_FROZEN)
+
+
+def _with_cookies(pairs: HeaderPairs, value: str, default: bytes) -> HeaderPairs:
+    """The request's headers with ``value`` added to its Cookie header, after the request's
+    own, or else after the client's ``default`` one (which the request's replaces)."""
+    if not value:
+        return pairs
+    extra = value.encode("utf-8")
+    if pairs:
+        for i, (name, old) in enumerate(pairs):
+            if name.lower() == b"cookie":
+                merged = old + b"; " + extra if old else extra
+                return pairs[:i] + ((name, merged),) + pairs[i + 1 :]
+    return (pairs or ()) + ((b"cookie", default + b"; " + extra if default else extra),)
 
 
 def _check_max_redirects(value: int) -> int:

@@ -19,6 +19,7 @@ from ._base_client import BaseClient
 from ._config import USE_CLIENT_DEFAULT
 from ._engine import COMPLETION_LAYOUT, Engine, Overrides, Prepared, Scratch, SpecBatch
 from ._exceptions import InvalidHandle, from_code
+from ._cookies import CookieTypes
 from ._models import HeaderTypes, QueryParamTypes, Request, Response
 
 _WAIT_SLICE_MS = 250
@@ -205,11 +206,12 @@ class Client(BaseClient):
         content: Any = None,
         data: Any = None,
         json: Any = None,
+        cookies: CookieTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
-        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout)
+        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies)
         if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:
             return self._send_one(prep, method, url_s, self._default_overrides)
         return self._send_one(prep, method, url_s, self._overrides(follow_redirects, auth))
@@ -220,13 +222,14 @@ class Client(BaseClient):
         *,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
+        cookies: CookieTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
             "GET", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
     def head(
@@ -235,13 +238,14 @@ class Client(BaseClient):
         *,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
+        cookies: CookieTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
             "HEAD", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
     def options(
@@ -250,13 +254,14 @@ class Client(BaseClient):
         *,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
+        cookies: CookieTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
             "OPTIONS", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
     def delete(
@@ -265,13 +270,14 @@ class Client(BaseClient):
         *,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
+        cookies: CookieTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
             "DELETE", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
     def post(
@@ -283,13 +289,14 @@ class Client(BaseClient):
         json: Any = None,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
+        cookies: CookieTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
             "POST", url, content=content, data=data, json=json, params=params,
-            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
     def put(
@@ -301,13 +308,14 @@ class Client(BaseClient):
         json: Any = None,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
+        cookies: CookieTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
             "PUT", url, content=content, data=data, json=json, params=params,
-            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
     def patch(
@@ -319,13 +327,14 @@ class Client(BaseClient):
         json: Any = None,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
+        cookies: CookieTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
             "PATCH", url, content=content, data=data, json=json, params=params,
-            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth,
+            headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
     def send(
@@ -549,6 +558,7 @@ class Client(BaseClient):
         data: Any = None,
         json: Any = None,
         timeout: Any = USE_CLIENT_DEFAULT,
+        cookies: CookieTypes = None,
         user_data: int = 0,
     ) -> Handle:
         """Starts a request and returns at once with its Handle. ``user_data`` (an int
@@ -557,7 +567,7 @@ class Client(BaseClient):
             raise ValueError("user_data must be an int in 0 .. 2**63-1")
         engine = self._engine
         engine.check_open()
-        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout)
+        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies)
         h = engine.submit(prep, user_data, self._scratch(), url_s)
         handle = Handle(engine, h, method, url_s, user_data)
         self._handles[h] = handle

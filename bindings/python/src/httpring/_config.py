@@ -171,6 +171,7 @@ def build_config(
     follow_redirects: bool = False,
     max_redirects: Optional[int] = None,
     auth: Any = None,
+    cookie_jar: bool = False,
 ) -> Any:
     """Returns a new ``httpring_config*``; the caller frees it after ``httpring_client_new``.
     ``auth`` is an ``_auth.Auth`` or None."""
@@ -210,6 +211,8 @@ def build_config(
             _check(lib.httpring_config_set_max_redirects(cfg, max_redirects), "max_redirects")
         if auth is not None:
             auth.apply_config(lib, cfg)
+        if cookie_jar:
+            _check(lib.httpring_config_set_cookie_jar(cfg, True), "cookie jar")
         if transport is not None:
             transport.apply(lib, cfg)
     except BaseException:

@@ -254,6 +254,7 @@ class Engine:
         follow_redirects: bool = False,
         max_redirects: Optional[int] = None,
         auth: Optional["Auth"] = None,
+        cookie_jar: bool = False,
     ) -> None:
         lib = _ffi.load()
         self.lib = lib
@@ -268,7 +269,11 @@ class Engine:
             follow_redirects=follow_redirects,
             max_redirects=max_redirects,
             auth=auth,
+            cookie_jar=cookie_jar,
         )
+        self.cookie_jar = cookie_jar
+        #: The jar's content when the client was closed (Netscape text), for reading after.
+        self.final_cookies = ""
         #: The client's redirect setting, fixed in its config: when on, every response is
         #: asked for the hops followed (``attach_history``).
         self.redirects = follow_redirects
@@ -370,6 +375,11 @@ class Engine:
                 self.live_at_close = n.value
                 if CLOSE_LOG is not None:
                     CLOSE_LOG.append(n.value)
+            if self.cookie_jar and not self.forked:
+                try:
+                    self.final_cookies = self._cookies_export()
+                except Exception:  # closing must not fail over a snapshot
+                    pass
             self.freed = Future()
             self.closed = True
             return True
@@ -384,6 +394,70 @@ class Engine:
         finally:
             if self.freed is not None:
                 self.freed.set_result(None)
+
+    # --- cookie jar (httpring_client_cookie*) ---
+    def _cookies_export(self) -> str:
+        lib = self.lib
+        n = c_size_t()
+        code = lib.httpring_client_cookies_export(self.ptr, None, 0, n)
+        while not code:
+            buf = create_string_buffer(n.value + 1)
+            code = lib.httpring_client_cookies_export(self.ptr, buf, n.value + 1, n)
+            if not code and n.value < len(buf):  # else it grew meanwhile: again
+                return buf.raw[: n.value].decode("utf-8", "replace")
+        raise from_code(code)
+
+    def cookies_export(self) -> str:
+        """The jar as Netscape cookie-file text (after close: as it was then)."""
+        with self.lock:
+            if self.closed:
+                return self.final_cookies
+            self.check_open()
+            return self._cookies_export()
+
+    def cookie_add(self, url: bytes, line: bytes, name: str = "", domain: str = "", expired: bool = False) -> None:
+        """``Set-Cookie: line`` as if from ``url``; ValueError if the jar refuses it.
+        ``expired``: the line deletes a cookie, and the jar refusing it (no such cookie)
+        is fine."""
+        with self.lock:
+            self.check_open()
+            code = self.lib.httpring_client_cookie_add(self.ptr, url, line)
+        if code == _ffi.HTTPRING_ERR_INVALID_ARGUMENT:
+            if expired:
+                return
+            raise ValueError(
+                f"the cookie jar refused cookie {name!r} for domain {domain!r} (RFC 6265: "
+                "a public suffix, or a name or value a Set-Cookie cannot carry)"
+            )
+        if code:
+            raise from_code(code, context=f"cookie {name!r} for domain {domain!r}")
+
+    def cookies_clear(self) -> None:
+        with self.lock:
+            self.check_open()
+            code = self.lib.httpring_client_cookies_clear(self.ptr)
+        if code:
+            raise from_code(code)
+
+    def cookies_save(self, path: Any) -> None:
+        with self.lock:
+            self.check_open()
+            code = self.lib.httpring_client_cookies_save(self.ptr, os.fsencode(path))
+        if code == _ffi.HTTPRING_ERR_IO:
+            raise OSError(f"cannot write cookie file {os.fsdecode(path)!r}")
+        if code:
+            raise from_code(code, context=f"saving cookies to {os.fsdecode(path)!r}")
+
+    def cookies_load(self, path: Any) -> int:
+        n = c_size_t()
+        with self.lock:
+            self.check_open()
+            code = self.lib.httpring_client_cookies_load(self.ptr, os.fsencode(path), n)
+        if code == _ffi.HTTPRING_ERR_NOT_FOUND:
+            raise FileNotFoundError(f"cannot read cookie file {os.fsdecode(path)!r}")
+        if code:
+            raise from_code(code, context=f"loading cookies from {os.fsdecode(path)!r}")
+        return int(n.value)
 
     def fileno(self) -> int:
         self.check_open()

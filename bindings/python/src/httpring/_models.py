@@ -25,6 +25,7 @@ from typing import (
 )
 from urllib.parse import urlencode
 
+from ._cookies import Cookies, parse_set_cookie
 from ._exceptions import HTTPStatusError
 from ._urls import encode as _encode_url
 
@@ -314,6 +315,7 @@ class Response:
         "_request",
         "_history",
         "_encoding",
+        "_cookies",
     )
 
     status_code: int
@@ -401,6 +403,22 @@ class Response:
             return HTTPStatus(self.status_code).phrase
         except ValueError:
             return ""
+
+    @property
+    def cookies(self) -> Cookies:
+        """The cookies this response set (its Set-Cookie headers; those a jar would refuse
+        for its URL's host, and deletions, left out). Redirect hops' are not kept."""
+        try:
+            return self._cookies
+        except AttributeError:
+            pass
+        c = Cookies()
+        values = self.headers.get_list("set-cookie")
+        if values:
+            for cookie in parse_set_cookie(values, self.url):
+                c.jar.set_cookie(cookie)
+        self._cookies: Cookies = c
+        return c
 
     # --- status helpers ---
     @property
