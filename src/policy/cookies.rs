@@ -6,6 +6,7 @@
 //! uses it), read once per process; without it every top-level label counts as a public
 //! suffix (the list's implicit `*` rule), so `Domain=com` is still refused.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use http::header::{HeaderMap, HeaderValue, SET_COOKIE};
@@ -37,6 +38,9 @@ pub(crate) struct Jar {
     /// No list: `cookie_store` only refuses suffixes a list names, so a `Domain` of one
     /// label (`com`, `localhost`) other than the request's own host is refused here.
     no_list: bool,
+    /// Set once anything was stored (cleared by `clear`): an empty jar, the usual case for
+    /// clients that turn it on by default (Python), costs a request one load.
+    used: AtomicBool,
 }
 
 impl Default for Jar {
@@ -59,6 +63,7 @@ impl Jar {
         Jar {
             store: Mutex::new(store),
             no_list,
+            used: AtomicBool::new(false),
         }
     }
 
@@ -77,6 +82,9 @@ impl Jar {
 
     /// The `Cookie` value for a request to `uri`, or None when no cookie matches.
     pub(crate) fn header_for(&self, uri: &Uri) -> Option<HeaderValue> {
+        if !self.used.load(Ordering::Relaxed) {
+            return None;
+        }
         let url = url_of(uri)?;
         let store = self.lock();
         let mut matches = store.matches(&url);
@@ -112,8 +120,12 @@ impl Jar {
             .filter_map(|s| cookie_store::RawCookie::parse(s.to_string()).ok())
             .filter(|c| self.domain_allowed(c, &url))
             .collect();
-        self.lock()
-            .store_response_cookies(cookies.into_iter(), &url);
+        if cookies.is_empty() {
+            return;
+        }
+        let mut store = self.lock();
+        self.used.store(true, Ordering::Relaxed);
+        store.store_response_cookies(cookies.into_iter(), &url);
     }
 
     /// Adds one cookie as if `url` had sent `set_cookie` (a `Set-Cookie` value).
@@ -127,14 +139,18 @@ impl Jar {
                 "cookie refused: its Domain is a public suffix",
             ));
         }
-        self.lock()
+        let mut store = self.lock();
+        self.used.store(true, Ordering::Relaxed);
+        store
             .insert_raw(&cookie, &url)
             .map(|_| ())
             .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("cookie refused: {e}")))
     }
 
     pub(crate) fn clear(&self) {
-        self.lock().clear();
+        let mut store = self.lock();
+        store.clear();
+        self.used.store(false, Ordering::Relaxed);
     }
 
     /// The unexpired cookies in the Netscape cookie-file format (curl's `-c`), session
@@ -186,6 +202,7 @@ impl Jar {
         let now = time_now();
         let mut taken = 0;
         let mut store = self.lock();
+        self.used.store(true, Ordering::Relaxed);
         for (i, line) in text.lines().enumerate() {
             let (line, http_only) = match line.strip_prefix("#HttpOnly_") {
                 Some(rest) => (rest, true),
