@@ -7,7 +7,7 @@ use super::client::httpring_client;
 use super::code::httpring_code::{self, *};
 use super::config::{self, httpring_config};
 use super::handle::with_client;
-use super::ptr::{c_str, need, put};
+use super::ptr::{c_str, copy_out, put};
 
 /// Keep a cookie jar (off by default, as in libcurl). Cookies responses set are stored by
 /// RFC 6265's rules, done by the `cookie_store` crate: domain and path matching, `Secure`,
@@ -77,16 +77,7 @@ pub unsafe extern "C" fn httpring_client_cookies_export(
 ) -> httpring_code {
     with_client(client, |c| {
         let out = c.cookies_netscape()?;
-        if cap > 0 {
-            let buf = need(buf)?;
-            let n = out.len().min(cap - 1);
-            // SAFETY: n + 1 <= cap bytes are written.
-            unsafe {
-                std::ptr::copy_nonoverlapping(out.as_ptr(), buf.cast::<u8>(), n);
-                buf.add(n).write(0);
-            }
-        }
-        unsafe { put(len, out.len()) };
+        unsafe { copy_out(out.as_bytes(), buf, cap, len)? };
         Ok(HTTPRING_OK)
     })
 }

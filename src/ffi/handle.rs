@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::client::{handle, httpring_client};
 use super::code::httpring_code::{self, *};
-use super::ptr::{guard_code, need, put, slice};
+use super::ptr::{copy_out, guard_code, need, put, slice};
 use super::registry;
 use crate::{Client, Completion, State};
 
@@ -273,16 +273,7 @@ pub unsafe extern "C" fn httpring_handle_error_message(
             Some(Err(e)) => e.message(),
             _ => "",
         };
-        if cap > 0 {
-            let buf = need(buf)?;
-            let n = msg.len().min(cap - 1);
-            // SAFETY: n + 1 <= cap bytes are written.
-            unsafe {
-                std::ptr::copy_nonoverlapping(msg.as_ptr(), buf.cast::<u8>(), n);
-                buf.add(n).write(0);
-            }
-        }
-        unsafe { put(len, msg.len()) };
+        unsafe { copy_out(msg.as_bytes(), buf, cap, len)? };
         Ok(HTTPRING_OK)
     })
 }

@@ -58,6 +58,30 @@ pub(crate) unsafe fn slice<'a, T>(p: *const T, len: usize) -> Result<&'a [T], ht
     Ok(unsafe { std::slice::from_raw_parts(p, len) })
 }
 
+/// Copies `text` into a caller's buffer of `cap` bytes, NUL-terminated and truncated to fit
+/// (nothing written when `cap` is 0), and stores its full length in `*len`.
+///
+/// # Safety
+/// `buf` is valid for `cap` bytes; `len` is NULL or valid for a write.
+pub(crate) unsafe fn copy_out(
+    text: &[u8],
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> Result<(), httpring_code> {
+    if cap > 0 {
+        let buf = need(buf)?;
+        let n = text.len().min(cap - 1);
+        // SAFETY: n + 1 <= cap bytes are written.
+        unsafe {
+            std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), n);
+            buf.add(n).write(0);
+        }
+    }
+    unsafe { put(len, text.len()) };
+    Ok(())
+}
+
 /// Writes through an optional out-pointer (NULL means the caller does not want it).
 ///
 /// # Safety
