@@ -10,7 +10,8 @@
 
 #![deny(unsafe_code)]
 
-// The engine's layers, bottom to top; each uses only those above it in this list.
+// The engine's layers (their one-way order is in docs/ARCHITECTURE.md and checked by
+// scripts/check_layers.py).
 mod client;
 mod config;
 mod dispatch;

@@ -235,10 +235,7 @@ async fn follow(
         visited.push((parts.method.clone(), parts.url.clone()));
         key = pool_key_of(&parts.uri)
             .ok_or_else(|| Error::new(ErrorKind::InvalidUrl, "redirect URL has no host"))?;
-        given = match kept.take() {
-            Some((k, conn, _)) if k == key => Some(conn),
-            _ => None,
-        };
+        given = kept_for(kept, &key);
     }
 }
 
@@ -268,11 +265,16 @@ async fn send_authed(
     parts.headers.insert(AUTHORIZATION, answer);
     let key = pool_key_of(&parts.uri)
         .ok_or_else(|| Error::new(ErrorKind::InvalidUrl, "URL has no host"))?;
-    let given = match kept.take() {
-        Some((k, conn, _)) if k == key => Some(conn),
-        _ => None,
-    };
+    let given = kept_for(kept, &key);
     send_parts(shared, parts, key, limits, started, given, kept).await
+}
+
+/// The connection the last exchange left fit for reuse, if it goes to `key` (else dropped).
+fn kept_for(kept: &mut Option<(PoolKey, Conn, Instant)>, key: &PoolKey) -> Option<Conn> {
+    match kept.take() {
+        Some((k, conn, _)) if k == *key => Some(conn),
+        _ => None,
+    }
 }
 
 /// One request and its response on a handed-over, pooled or new connection.
@@ -775,10 +777,14 @@ impl<F: Future, E: FnOnce() -> Error> Future for Within<'_, F, E> {
                 }
                 // At the deadline: bytes since it was set move it on by the limit.
                 match this.idle {
-                    Some((count, seen)) if count.load(Ordering::Relaxed) != *seen => {
-                        *seen = count.load(Ordering::Relaxed);
+                    Some((count, seen)) => {
+                        let now = count.load(Ordering::Relaxed);
+                        if now == *seen {
+                            break true;
+                        }
+                        *seen = now;
                     }
-                    _ => break true,
+                    None => break true,
                 }
                 *deadline = tokio::time::Instant::now() + *limit;
                 t.as_mut().reset(*deadline);
