@@ -121,6 +121,15 @@ enum httpring_code
   // The response body could not be decoded: corrupt or truncated gzip, deflate, br or
   // zstd data (turn decoding off with `httpring_config_set_decompress` to get raw bytes).
   HTTPRING_ERR_DECODING = 27,
+  // The request waited for a connection (under `httpring_config_set_max_connections*`)
+  // longer than the pool timeout.
+  HTTPRING_ERR_POOL_TIMEOUT = 28,
+  // Writing the request stayed blocked longer than the write timeout (the server stopped
+  // reading).
+  HTTPRING_ERR_WRITE_TIMEOUT = 29,
+  // The client already has its maximum of requests in flight
+  // (`httpring_config_set_max_in_flight`): the submit was refused, nothing was sent.
+  HTTPRING_ERR_TOO_MANY_IN_FLIGHT = 30,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -945,6 +954,63 @@ httpring_code httpring_handle_error_message(const struct httpring_client *client
 httpring_code httpring_handle_user_data(const struct httpring_client *client,
                                         httpring_handle h,
                                         uint64_t *out);
+
+// Most connections open (or opening) to one origin (scheme, host, port); 0 (default) means
+// no cap. Requests beyond it wait in one queue, in submit order across origins, for a
+// connection to the origin to finish its request (it is reused) or to close; an HTTP/2
+// connection counts once whatever it carries. Waiting counts toward the request's total
+// timeout and is limited by the pool timeout.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
+httpring_code httpring_config_set_max_connections_per_host(struct httpring_config *cfg, size_t n);
+
+// Most connections open across all origins; 0 (default) means no cap. Queued like the
+// per-host cap; a request held back only by this cap closes the longest-idle connection to
+// another origin, if there is one, to make room.
+//
+// # Safety
+// As for `httpring_config_set_max_connections_per_host`.
+httpring_code httpring_config_set_max_connections(struct httpring_config *cfg, size_t n);
+
+// Most idle keep-alive connections kept across all origins (besides the per-host
+// `httpring_config_set_pool_max_idle_per_host`); 0 (default) means no cap beyond that one.
+// A connection over the cap is closed when its request finishes.
+//
+// # Safety
+// As for `httpring_config_set_max_connections_per_host`.
+httpring_code httpring_config_set_pool_max_idle(struct httpring_config *cfg, size_t n);
+
+// Longest a request waits in the connection caps' queue, in ms; then it fails with
+// `HTTPRING_ERR_POOL_TIMEOUT`. 0 (default) means no limit (the total timeout still applies).
+//
+// # Safety
+// As for `httpring_config_set_max_connections_per_host`.
+httpring_code httpring_config_set_pool_timeout_ms(struct httpring_config *cfg, uint64_t ms);
+
+// Longest a write to the socket may stay blocked (the server not reading what is sent), in
+// ms; then the request fails with `HTTPRING_ERR_WRITE_TIMEOUT` and its connection closes.
+// 0 (default) means no limit. Applies to TCP connections (not Unix sockets).
+//
+// # Safety
+// As for `httpring_config_set_max_connections_per_host`.
+httpring_code httpring_config_set_write_timeout_ms(struct httpring_config *cfg, uint64_t ms);
+
+// Most requests submitted and not yet completed; a submit beyond it fails at once with
+// `HTTPRING_ERR_TOO_MANY_IN_FLIGHT` and no handle (nothing is queued or sent). A request
+// counts until it completes, whether or not its handle was freed. 0 (default): no cap.
+//
+// # Safety
+// As for `httpring_config_set_max_connections_per_host`.
+httpring_code httpring_config_set_max_in_flight(struct httpring_config *cfg, size_t n);
+
+// Overrides the client's pool timeout for this request, in ms; 0 disables it.
+//
+// # Safety
+// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+// another thread during the call.
+httpring_code httpring_request_set_pool_timeout_ms(struct httpring_request *req, uint64_t ms);
 
 // A new, empty form. Never NULL (NULL only if memory ran out).
 struct httpring_multipart *httpring_multipart_new(void);

@@ -18,6 +18,21 @@ pub struct Config {
     pub read_timeout: Option<Duration>,
     pub pool_idle_timeout: Option<Duration>,
     pub pool_max_idle_per_host: usize,
+    /// Most idle connections kept across all origins (None: only the per-host cap).
+    pub pool_max_idle: Option<usize>,
+    /// Most connections open (or opening) to one origin; requests beyond wait in a queue
+    /// in arrival order for a connection to finish or close. None: no cap.
+    pub max_connections_per_host: Option<usize>,
+    /// Most connections open across all origins, queued the same way. None: no cap.
+    pub max_connections: Option<usize>,
+    /// Longest a request waits in that queue; then it fails with `PoolTimeout`.
+    pub pool_timeout: Option<Duration>,
+    /// Longest a write to the socket may stay blocked (the server not reading); then the
+    /// request fails with `WriteTimeout`.
+    pub write_timeout: Option<Duration>,
+    /// Most requests submitted and not yet completed; a submit beyond fails at once with
+    /// `TooManyInFlight`. None: no cap.
+    pub max_in_flight: Option<usize>,
     /// Largest accepted response body in bytes.
     pub max_body_size: u64,
     /// 1 runs a current-thread runtime on one background thread (the fastest hand-off);
@@ -208,6 +223,12 @@ impl Default for Config {
             read_timeout: Some(Duration::from_secs(30)),
             pool_idle_timeout: Some(Duration::from_secs(90)),
             pool_max_idle_per_host: 256,
+            pool_max_idle: None,
+            max_connections_per_host: None,
+            max_connections: None,
+            pool_timeout: None,
+            write_timeout: None,
+            max_in_flight: None,
             max_body_size: 1 << 30,
             worker_threads: 1,
             wait_drives_io: true,

@@ -62,6 +62,12 @@ pub enum ErrorKind {
     InsecureRedirect,
     /// The response body could not be decoded (corrupt or truncated gzip, deflate, br, zstd).
     Decoding,
+    /// The request waited in the connection queue (the connection caps) past the pool timeout.
+    PoolTimeout,
+    /// A write to the server stayed blocked past the write timeout (the server stopped reading).
+    WriteTimeout,
+    /// The client's cap on requests in flight was reached: the submit was refused.
+    TooManyInFlight,
 }
 
 /// An error: a kind to branch on and a message for humans.

@@ -25,15 +25,17 @@ use crate::policy::auth::DigestCreds;
 use crate::policy::cookies::Jar;
 use crate::policy::decode::{self, Decoder};
 use crate::policy::{auth, redirect};
-use crate::pool::{Gate, Job, Mailbox};
+use crate::pool::{Gate, Grant, Job, Limiter, Mailbox};
 use crate::request::{Exchange, Hop, Request, Response};
-use crate::transport::{map_hyper, Conn, PoolKey};
+use crate::transport::{map_hyper, Conn, Hold, PoolKey};
 
 /// The limits in force for one request, after per-request overrides.
 struct Limits {
     connect: Option<Duration>,
     total: Option<Duration>,
     read: Option<Duration>,
+    /// Longest wait in the queue of the connection caps.
+    pool: Option<Duration>,
     max_body: u64,
 }
 
@@ -125,6 +127,7 @@ async fn execute(
         connect: o.connect.unwrap_or(cfg.connect_timeout),
         total: o.total.unwrap_or(cfg.timeout),
         read: o.read.unwrap_or(cfg.read_timeout),
+        pool: o.pool.unwrap_or(cfg.pool_timeout),
         max_body: cfg.max_body_size,
     };
     match limits.total {
@@ -608,12 +611,27 @@ async fn obtain(shared: &Shared, key: &PoolKey, limits: &Limits) -> Result<Conn>
             Some(Gate::Lead(guard)) => Some(guard),
             None => None,
         };
+        let permit = match shared.pool().limiter() {
+            None => None,
+            // Boxed: only clients with connection caps wait here.
+            Some(limiter) => match Box::pin(room(shared, limiter, key, limits)).await? {
+                Grant::Connect(p) => Some(p),
+                Grant::Conn(mut conn) => {
+                    if conn.ready().await {
+                        return Ok(conn);
+                    }
+                    continue;
+                }
+            },
+        };
         // Boxed: connecting (DNS, proxy, TLS) is a large state machine that most requests,
         // which reuse a connection, never enter; inline it would make every request's
         // future (and the copies tokio makes of it) several times bigger.
         let connect = Box::pin(within(
             limits.connect,
-            shared.connector().connect(key),
+            shared
+                .connector()
+                .connect(key, permit.map(|p| Box::new(p) as Hold)),
             || {
                 Error::new(
                     ErrorKind::ConnectTimeout,
@@ -634,6 +652,37 @@ async fn obtain(shared: &Shared, key: &PoolKey, limits: &Limits) -> Result<Conn>
         }
         return Ok(conn);
     }
+}
+
+/// Room for a connection to `key` under the caps: a permit to open one, or a connection a
+/// finished request handed over, waiting in the queue for at most the pool timeout.
+async fn room(
+    shared: &Shared,
+    limiter: &Arc<Limiter>,
+    key: &PoolKey,
+    limits: &Limits,
+) -> Result<Grant> {
+    let mut rx = match limiter.acquire(key) {
+        Ok(permit) => return Ok(Grant::Connect(permit)),
+        Err(rx) => rx,
+    };
+    // Held back by the total cap while other origins keep connections idle: close the
+    // longest-idle one; its place goes to the queue (to this request if it is first).
+    if limiter.total_is_full(key) {
+        shared.pool().evict_idle_except(key);
+    }
+    let waited = within(limits.pool, &mut rx, || {
+        Error::new(
+            ErrorKind::PoolTimeout,
+            format!(
+                "no connection to {} became free within the pool timeout of {:?}",
+                key.authority,
+                limits.pool.unwrap_or_default()
+            ),
+        )
+    })
+    .await?;
+    waited.map_err(|_| Error::new(ErrorKind::Internal, "the connection queue dropped a waiter"))
 }
 
 /// Reads the whole body, enforcing the size limit and the read (idle) timeout between frames;

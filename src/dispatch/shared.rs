@@ -2,6 +2,7 @@
 //! pool, connector and inbox, and the spares it recycles. Fields are private: the layers
 //! above reach them through the methods here.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use http::header::HeaderMap;
@@ -11,7 +12,7 @@ use super::inbox::Inbox;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::policy::cookies::Jar;
-use crate::pool::Pool;
+use crate::pool::{Pool, PoolLimits};
 use crate::request::{Exchange, Handle, Request, Response, Table, UrlCache};
 use crate::transport::Connector;
 
@@ -28,6 +29,8 @@ pub(crate) struct Shared {
     jar: Option<Jar>,
     /// Parts of freed requests kept for new ones (see `recycle`).
     spares: Mutex<Spares>,
+    /// Requests registered and not yet completed; counted only under `max_in_flight`.
+    in_flight: AtomicUsize,
 }
 
 /// See `Shared::recycle`.
@@ -60,10 +63,13 @@ impl Shared {
                 ));
             }
         }
-        let pool = Arc::new(Pool::new(
-            config.pool_max_idle_per_host,
-            config.pool_idle_timeout,
-        ));
+        let pool = Arc::new(Pool::with_limits(PoolLimits {
+            max_idle_per_host: config.pool_max_idle_per_host,
+            max_idle: config.pool_max_idle,
+            idle_timeout: config.pool_idle_timeout,
+            max_per_host: config.max_connections_per_host,
+            max_total: config.max_connections,
+        }));
         let jar = config.cookies.then(Jar::new);
         Shared {
             config,
@@ -75,6 +81,7 @@ impl Shared {
             url_cache: UrlCache::default(),
             jar,
             spares: Mutex::default(),
+            in_flight: AtomicUsize::new(0),
         }
     }
 
@@ -118,6 +125,9 @@ impl Shared {
     /// it complete also finds it queued.
     pub(crate) fn complete(&self, ex: &Exchange, outcome: Result<Response>, on_runtime: bool) {
         if let Some(c) = ex.record(outcome) {
+            if self.config.max_in_flight.is_some() {
+                self.in_flight.fetch_sub(1, Ordering::AcqRel);
+            }
             self.hub.publish(c, &self.table, on_runtime, || {
                 ex.mark_complete(c.error.is_none())
             });
@@ -135,6 +145,15 @@ impl Shared {
     /// through the inbox into the request's task as one pointer rather than a few hundred
     /// bytes at every step.
     pub(crate) fn register(&self, req: Request) -> Result<(Handle, Arc<Exchange>, Box<Request>)> {
+        if let Some(max) = self.config.max_in_flight {
+            if self.in_flight.fetch_add(1, Ordering::AcqRel) >= max {
+                self.in_flight.fetch_sub(1, Ordering::AcqRel);
+                return Err(Error::new(
+                    ErrorKind::TooManyInFlight,
+                    format!("the client already has its maximum of {max} requests in flight"),
+                ));
+            }
+        }
         let (mut spare_ex, spare_box) = {
             let mut spares = self.spares();
             (spares.exchanges.pop(), spares.requests.pop())
@@ -145,6 +164,9 @@ impl Shared {
         let (handle, ex) = match inserted {
             Ok(inserted) => inserted,
             Err(e) => {
+                if self.config.max_in_flight.is_some() {
+                    self.in_flight.fetch_sub(1, Ordering::AcqRel);
+                }
                 // No slot (too many live handles): the spares go back for later requests.
                 let mut spares = self.spares();
                 spares.exchanges.extend(spare_ex);

@@ -73,6 +73,15 @@ pub enum httpring_code {
     /// The response body could not be decoded: corrupt or truncated gzip, deflate, br or
     /// zstd data (turn decoding off with `httpring_config_set_decompress` to get raw bytes).
     HTTPRING_ERR_DECODING = 27,
+    /// The request waited for a connection (under `httpring_config_set_max_connections*`)
+    /// longer than the pool timeout.
+    HTTPRING_ERR_POOL_TIMEOUT = 28,
+    /// Writing the request stayed blocked longer than the write timeout (the server stopped
+    /// reading).
+    HTTPRING_ERR_WRITE_TIMEOUT = 29,
+    /// The client already has its maximum of requests in flight
+    /// (`httpring_config_set_max_in_flight`): the submit was refused, nothing was sent.
+    HTTPRING_ERR_TOO_MANY_IN_FLIGHT = 30,
 }
 
 use httpring_code::*;
@@ -109,6 +118,9 @@ impl From<ErrorKind> for httpring_code {
             ErrorKind::TooManyRedirects => HTTPRING_ERR_TOO_MANY_REDIRECTS,
             ErrorKind::InsecureRedirect => HTTPRING_ERR_INSECURE_REDIRECT,
             ErrorKind::Decoding => HTTPRING_ERR_DECODING,
+            ErrorKind::PoolTimeout => HTTPRING_ERR_POOL_TIMEOUT,
+            ErrorKind::WriteTimeout => HTTPRING_ERR_WRITE_TIMEOUT,
+            ErrorKind::TooManyInFlight => HTTPRING_ERR_TOO_MANY_IN_FLIGHT,
         }
     }
 }
@@ -172,6 +184,9 @@ mod tests {
             TooManyRedirects,
             InsecureRedirect,
             Decoding,
+            PoolTimeout,
+            WriteTimeout,
+            TooManyInFlight,
         ];
         let mut seen = std::collections::HashSet::new();
         for kind in kinds {

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
+use super::limit::{Limiter, Returned};
 use super::worker::Mailbox;
 use crate::transport::{Conn, PoolKey};
 
@@ -128,16 +129,46 @@ struct Inner {
 pub struct Pool {
     inner: Mutex<Inner>,
     max_idle_per_host: usize,
+    /// Most idle connections kept across origins (None: no cap but the per-host one).
+    max_idle: Option<usize>,
     idle_timeout: Option<Duration>,
+    /// Caps on open connections (None: no caps).
+    limiter: Option<Arc<Limiter>>,
+}
+
+/// How many connections a pool keeps and may open.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct PoolLimits {
+    pub max_idle_per_host: usize,
+    pub max_idle: Option<usize>,
+    pub idle_timeout: Option<Duration>,
+    pub max_per_host: Option<usize>,
+    pub max_total: Option<usize>,
 }
 
 impl Pool {
+    #[cfg(test)]
     pub fn new(max_idle_per_host: usize, idle_timeout: Option<Duration>) -> Pool {
-        Pool {
-            inner: Mutex::new(Inner::default()),
+        Pool::with_limits(PoolLimits {
             max_idle_per_host,
             idle_timeout,
+            ..PoolLimits::default()
+        })
+    }
+
+    pub fn with_limits(l: PoolLimits) -> Pool {
+        Pool {
+            inner: Mutex::new(Inner::default()),
+            max_idle_per_host: l.max_idle_per_host,
+            max_idle: l.max_idle,
+            idle_timeout: l.idle_timeout,
+            limiter: Limiter::new(l.max_per_host, l.max_total),
         }
+    }
+
+    /// The caps on open connections, if any.
+    pub(crate) fn limiter(&self) -> Option<&Arc<Limiter>> {
+        self.limiter.as_ref()
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -194,11 +225,26 @@ impl Pool {
 
     /// Returns an HTTP/1.1 connection whose last response was read to the end, with the
     /// worker that parks with it. False if the pool did not keep it (the worker should end).
-    pub fn put(&self, key: PoolKey, conn: Conn, worker: Arc<Mailbox>, now: Instant) -> bool {
-        if conn.is_h2() || conn.is_closed() || self.max_idle_per_host == 0 {
+    /// Under connection caps, a request waiting for the origin takes the connection first
+    /// (or it closes to make room for a waiter for another origin; see `limit`).
+    pub fn put(&self, key: PoolKey, mut conn: Conn, worker: Arc<Mailbox>, now: Instant) -> bool {
+        if conn.is_h2() || conn.is_closed() {
+            return false;
+        }
+        if let Some(limiter) = &self.limiter {
+            conn.reused = true;
+            match limiter.hand_over(&key, conn) {
+                Returned::Keep(c) => conn = c,
+                Returned::Taken | Returned::Close => return false,
+            }
+        }
+        if self.max_idle_per_host == 0 {
             return false;
         }
         let mut inner = self.lock();
+        if self.max_idle.is_some_and(|max| inner.idle.count() >= max) {
+            return false;
+        }
         let list = inner.idle.list_for(key);
         if list.len() >= self.max_idle_per_host {
             return false;
@@ -234,6 +280,39 @@ impl Pool {
             key: key.clone(),
             done,
         }))
+    }
+
+    /// Closes the longest-idle connection to an origin other than `key` (to make room under
+    /// the total cap); false if there is none.
+    pub fn evict_idle_except(&self, key: &PoolKey) -> bool {
+        let evicted = {
+            let mut inner = self.lock();
+            let mut oldest: Option<(Instant, PoolKey)> = None;
+            if let Some((k, list)) = &inner.idle.hot {
+                if let Some(i) = list.first().filter(|_| k != key) {
+                    oldest = Some((i.since, k.clone()));
+                }
+            }
+            for (k, list) in &inner.idle.rest {
+                if let Some(i) = list.first().filter(|_| k != key) {
+                    if oldest.as_ref().is_none_or(|(t, _)| i.since < *t) {
+                        oldest = Some((i.since, k.clone()));
+                    }
+                }
+            }
+            let Some((_, k)) = oldest else {
+                return false;
+            };
+            inner.idle.get_mut(&k).map(|list| list.remove(0))
+        };
+        // Dropped outside the lock: its permit goes to a waiter.
+        match evicted {
+            Some(idle) => {
+                idle.dismiss();
+                true
+            }
+            None => false,
+        }
     }
 
     pub fn note_http1(&self, key: &PoolKey) {

@@ -19,6 +19,7 @@ pub struct TimeoutOverrides {
     pub connect: Option<Option<Duration>>,
     pub total: Option<Option<Duration>>,
     pub read: Option<Option<Duration>>,
+    pub pool: Option<Option<Duration>>,
 }
 
 #[derive(Debug)]

@@ -61,6 +61,35 @@ impl PoolKey {
     }
 }
 
+/// Something a connection keeps until its socket is closed (its place under the client's
+/// connection caps).
+pub type Hold = Box<dyn Send + Sync>;
+
+pin_project_lite::pin_project! {
+    /// A connection's driving future with what it holds: fields drop in order, so the
+    /// socket is closed before `hold` is let go (whether the connection ended or its task
+    /// was aborted).
+    pub(crate) struct Driven<F> {
+        #[pin]
+        fut: F,
+        hold: Option<Hold>,
+    }
+}
+
+impl<F> Driven<F> {
+    pub(crate) fn new(fut: F, hold: Option<Hold>) -> Driven<F> {
+        Driven { fut, hold }
+    }
+}
+
+impl<F: Future> Future for Driven<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.project().fut.poll(cx).map(|_| ())
+    }
+}
+
 pub enum Sender {
     H1(http1::SendRequest<Body>),
     H2(http2::SendRequest<Body>),

@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::quickack::QuickAck;
 
-use super::conn::{Conn, PoolKey, Sender};
+use super::conn::{Conn, Driven, Hold, PoolKey, Sender};
 use super::dns::Resolver;
 use super::proxy::{self, ProxyKind, ProxyRules};
 use super::{map_hyper, tls};
@@ -31,6 +31,7 @@ pub struct Connector {
     unix: Option<PathBuf>,
     version: HttpVersionPref,
     h2c: bool,
+    write_timeout: Option<std::time::Duration>,
     opened: AtomicUsize,
 }
 
@@ -44,6 +45,7 @@ impl Connector {
             unix: cfg.unix_socket.clone(),
             version: cfg.http_version,
             h2c: cfg.h2c_prior_knowledge,
+            write_timeout: cfg.write_timeout,
             opened: AtomicUsize::new(0),
         })
     }
@@ -64,7 +66,8 @@ impl Connector {
         }
     }
 
-    pub async fn connect(&self, key: &PoolKey) -> Result<Conn> {
+    /// A new connection to `key`; `hold` is kept until its socket closes.
+    pub async fn connect(&self, key: &PoolKey, hold: Option<Hold>) -> Result<Conn> {
         let host = key.host();
         let port = key.port();
         let mut absolute_form = false;
@@ -75,7 +78,8 @@ impl Connector {
         } else {
             match self.proxies.for_target(key.https, host) {
                 None => {
-                    let tcp = QuickAck::new(self.resolver.connect(host, port).await?);
+                    let tcp =
+                        QuickAck::new(self.resolver.connect(host, port).await?, self.write_timeout);
                     activity = Some(tcp.1.clone());
                     Box::new(tcp)
                 }
@@ -101,7 +105,7 @@ impl Connector {
                             proxy::socks5_connect(&mut s, p, host, addr, port).await?
                         }
                     }
-                    let tcp = QuickAck::new(s);
+                    let tcp = QuickAck::new(s, self.write_timeout);
                     activity = Some(tcp.1.clone());
                     Box::new(tcp)
                 }
@@ -133,7 +137,7 @@ impl Connector {
             (io, self.h2c || self.version == HttpVersionPref::Http2Only)
         };
         self.opened.fetch_add(1, Ordering::Relaxed);
-        let mut conn = handshake(io, h2, absolute_form).await?;
+        let mut conn = handshake(io, h2, absolute_form, hold).await?;
         conn.proxy_auth = proxy_auth;
         conn.activity = activity;
         Ok(conn)
@@ -166,16 +170,14 @@ async fn connect_unix(path: &std::path::Path) -> Result<tokio::net::UnixStream> 
     }
 }
 
-async fn handshake(io: BoxIo, h2: bool, absolute_form: bool) -> Result<Conn> {
+async fn handshake(io: BoxIo, h2: bool, absolute_form: bool, hold: Option<Hold>) -> Result<Conn> {
     let io = TokioIo::new(io);
     if h2 {
         let (tx, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
             .handshake::<_, Full<Bytes>>(io)
             .await
             .map_err(|e| map_hyper(e, "starting the HTTP/2 connection"))?;
-        let task = tokio::spawn(async move {
-            let _ = conn.await;
-        });
+        let task = tokio::spawn(Driven::new(conn, hold));
         Ok(Conn::new(
             Sender::H2(tx),
             task.abort_handle(),
@@ -186,9 +188,7 @@ async fn handshake(io: BoxIo, h2: bool, absolute_form: bool) -> Result<Conn> {
             .handshake::<_, Full<Bytes>>(io)
             .await
             .map_err(|e| map_hyper(e, "starting the HTTP/1.1 connection"))?;
-        let task = tokio::spawn(async move {
-            let _ = conn.await;
-        });
+        let task = tokio::spawn(Driven::new(conn, hold));
         Ok(Conn::new(
             Sender::H1(tx),
             task.abort_handle(),

@@ -12,7 +12,7 @@ mod tls;
 
 #[cfg(test)]
 pub(crate) use conn::test_support;
-pub(crate) use conn::{Conn, PoolKey};
+pub(crate) use conn::{Conn, Hold, PoolKey};
 pub(crate) use connect::Connector;
 pub(crate) use proxy::Proxy;
 
@@ -25,6 +25,7 @@ pub(crate) fn map_hyper(e: hyper::Error, what: &str) -> Error {
     let mut io = false;
     let mut truncated = false;
     let mut tls = false;
+    let mut write_timeout = false;
     while let Some(s) = source {
         message.push_str(": ");
         message.push_str(&s.to_string());
@@ -41,11 +42,16 @@ pub(crate) fn map_hyper(e: hyper::Error, what: &str) -> Error {
             );
             // An alert after the handshake (a client certificate the server refused).
             tls |= ioe.get_ref().is_some_and(|i| i.is::<rustls::Error>());
+            write_timeout |= ioe
+                .get_ref()
+                .is_some_and(|i| i.is::<quickack::WriteTimedOut>());
         }
         tls |= s.is::<rustls::Error>();
         source = s.source();
     }
-    let kind = if tls {
+    let kind = if write_timeout {
+        ErrorKind::WriteTimeout
+    } else if tls {
         ErrorKind::Tls
     } else if e.is_parse() || e.is_parse_status() || e.is_incomplete_message() || truncated {
         ErrorKind::Protocol

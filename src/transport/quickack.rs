@@ -12,24 +12,93 @@
 //! After a read of at least [`BULK`] bytes the socket is switched to quick-ACK mode (one
 //! `setsockopt`); small responses, one read each, pay nothing.
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::time::Sleep;
 
 /// A read this large means a bulk transfer is under way.
 const BULK: usize = 16 * 1024;
 
-/// A TCP stream that also counts its reads (see `Conn::activity`).
-pub(crate) struct QuickAck(pub(crate) TcpStream, pub(crate) Arc<AtomicU64>);
+/// A TCP stream that also counts its reads (see `Conn::activity`) and limits how long a
+/// write may stay blocked.
+pub(crate) struct QuickAck(
+    pub(crate) TcpStream,
+    pub(crate) Arc<AtomicU64>,
+    Option<Box<WriteLimit>>,
+);
+
+/// The write timeout: armed when a write finds the socket's buffer full, disarmed by the
+/// next write that goes through.
+struct WriteLimit {
+    limit: Duration,
+    timer: Option<Pin<Box<Sleep>>>,
+    armed: bool,
+}
+
+/// The cause inside the `io::Error` a write that stayed blocked too long fails with
+/// (`map_hyper` turns it into `ErrorKind::WriteTimeout`).
+#[derive(Debug)]
+pub(crate) struct WriteTimedOut(pub(crate) Duration);
+
+impl std::fmt::Display for WriteTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the server took no data for {:?} (write timeout)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for WriteTimedOut {}
 
 impl QuickAck {
-    pub(crate) fn new(stream: TcpStream) -> QuickAck {
-        QuickAck(stream, Arc::default())
+    pub(crate) fn new(stream: TcpStream, write_timeout: Option<Duration>) -> QuickAck {
+        let limit = write_timeout.map(|limit| {
+            Box::new(WriteLimit {
+                limit,
+                timer: None,
+                armed: false,
+            })
+        });
+        QuickAck(stream, Arc::default(), limit)
+    }
+
+    /// Applies the write timeout to a write's outcome.
+    fn limited<T>(&mut self, cx: &mut Context<'_>, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        let Some(w) = self.2.as_deref_mut() else {
+            return r;
+        };
+        if r.is_ready() {
+            w.armed = false;
+            return r;
+        }
+        let deadline = tokio::time::Instant::now() + w.limit;
+        let timer = match &mut w.timer {
+            Some(t) => {
+                if !w.armed {
+                    t.as_mut().reset(deadline);
+                }
+                t
+            }
+            None => w.timer.insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        w.armed = true;
+        if timer.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                WriteTimedOut(w.limit),
+            )));
+        }
+        Poll::Pending
     }
 }
 
@@ -63,7 +132,8 @@ impl AsyncWrite for QuickAck {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
+        let r = Pin::new(&mut self.0).poll_write(cx, buf);
+        self.limited(cx, r)
     }
 
     fn poll_write_vectored(
@@ -72,10 +142,11 @@ impl AsyncWrite for QuickAck {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         // One buffer (a request head, a small request): send(2) is cheaper than writev(2).
-        if let [one] = bufs {
-            return Pin::new(&mut self.0).poll_write(cx, one);
-        }
-        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+        let r = match bufs {
+            [one] => Pin::new(&mut self.0).poll_write(cx, one),
+            _ => Pin::new(&mut self.0).poll_write_vectored(cx, bufs),
+        };
+        self.limited(cx, r)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -115,7 +186,7 @@ mod tests {
                 s.write_all(&vec![b'x'; size]).await.unwrap();
             }
         });
-        let mut c = QuickAck::new(TcpStream::connect(addr).await.unwrap());
+        let mut c = QuickAck::new(TcpStream::connect(addr).await.unwrap(), None);
         let mut buf = vec![0u8; 128 * 1024];
         for _ in 0..3 {
             c.write_all(b"ping").await.unwrap();

@@ -25,12 +25,16 @@ impl TestServer {
     }
 
     pub fn with_options(opts: server::Options) -> TestServer {
+        Self::with_stats(opts, Arc::default())
+    }
+
+    /// A server counting into `stats` (shared by several servers to count across them).
+    pub fn with_stats(opts: server::Options, stats: Arc<server::Stats>) -> TestServer {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
-        let stats = Arc::new(server::Stats::default());
         let listener = rt
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .unwrap();

@@ -42,6 +42,29 @@ impl Default for Options {
 pub struct Stats {
     pub connections: AtomicUsize,
     pub requests: AtomicUsize,
+    /// Connections open now, and the most open at once.
+    pub open: AtomicUsize,
+    pub max_open: AtomicUsize,
+    /// Requests being handled now (until their response head is ready), and the most at once.
+    pub active: AtomicUsize,
+    pub max_active: AtomicUsize,
+}
+
+/// Counts a request as active while it lives.
+struct Active(Arc<Stats>);
+
+impl Active {
+    fn new(stats: &Arc<Stats>) -> Active {
+        let now = stats.active.fetch_add(1, Ordering::SeqCst) + 1;
+        stats.max_active.fetch_max(now, Ordering::SeqCst);
+        Active(stats.clone())
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A body fed from a channel: `Err` items abort the connection mid-body (a lying server).
@@ -210,6 +233,7 @@ async fn route(
     stats: Arc<Stats>,
 ) -> Result<Resp, Infallible> {
     stats.requests.fetch_add(1, Ordering::Relaxed);
+    let _active = Active::new(&stats);
     let path = req.uri().path().to_string();
     let query = req.uri().query().map(str::to_string);
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -585,15 +609,28 @@ async fn route(
                 }
             }
         }
-        "stats" => full(
-            200,
-            "application/json",
-            format!(
-                "{{\"connections\": {}, \"requests\": {}}}",
-                stats.connections.load(Ordering::Relaxed),
-                stats.requests.load(Ordering::Relaxed)
-            ),
-        ),
+        // The counters; ?reset=1 first restarts the "most at once" ones (from the connections
+        // open now, and from no request).
+        "stats" => {
+            if query_param(query.as_deref(), "reset") == Some("1") {
+                stats
+                    .max_open
+                    .store(stats.open.load(Ordering::SeqCst), Ordering::SeqCst);
+                stats.max_active.store(0, Ordering::SeqCst);
+            }
+            full(
+                200,
+                "application/json",
+                format!(
+                    "{{\"connections\": {}, \"requests\": {}, \"open\": {}, \"max_open\": {}, \"max_active\": {}}}",
+                    stats.connections.load(Ordering::Relaxed),
+                    stats.requests.load(Ordering::Relaxed),
+                    stats.open.load(Ordering::SeqCst),
+                    stats.max_open.load(Ordering::SeqCst),
+                    stats.max_active.load(Ordering::SeqCst),
+                ),
+            )
+        }
         "" => full(
             200,
             "text/html",
@@ -646,8 +683,12 @@ where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     stats.connections.fetch_add(1, Ordering::Relaxed);
+    let now = stats.open.fetch_add(1, Ordering::SeqCst) + 1;
+    stats.max_open.fetch_max(now, Ordering::SeqCst);
+    let counted = stats.clone();
     let svc = service_fn(move |req| route(req, opts.clone(), stats.clone()));
     let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
         .serve_connection(TokioIo::new(io), svc)
         .await;
+    counted.open.fetch_sub(1, Ordering::SeqCst);
 }

@@ -63,6 +63,12 @@ pub const Error = error{
     InsecureRedirect,
     /// The response body could not be decoded (corrupt gzip, deflate, br or zstd).
     Decoding,
+    /// The request waited for a connection (under the connection caps) past the pool timeout.
+    PoolTimeout,
+    /// Writing the request stayed blocked past the write timeout.
+    WriteTimeout,
+    /// The client's cap on requests in flight was reached; nothing was sent.
+    TooManyInFlight,
     /// A code newer than this binding.
     Unknown,
 };
@@ -70,6 +76,7 @@ pub const Error = error{
 /// What submitting a request can fail with (`Client.get`, `send`, `sendMany`, ...): invalid
 /// input is refused before any handle exists. Network failures come later, from the handle.
 pub const SubmitError = error{
+    TooManyInFlight,
     InvalidArgument,
     InvalidUrl,
     UnsupportedScheme,
@@ -123,6 +130,9 @@ const code_table = [_]struct { code: u32, err: Error }{
     .{ .code = c.HTTPRING_ERR_TOO_MANY_REDIRECTS, .err = error.TooManyRedirects },
     .{ .code = c.HTTPRING_ERR_INSECURE_REDIRECT, .err = error.InsecureRedirect },
     .{ .code = c.HTTPRING_ERR_DECODING, .err = error.Decoding },
+    .{ .code = c.HTTPRING_ERR_POOL_TIMEOUT, .err = error.PoolTimeout },
+    .{ .code = c.HTTPRING_ERR_WRITE_TIMEOUT, .err = error.WriteTimeout },
+    .{ .code = c.HTTPRING_ERR_TOO_MANY_IN_FLIGHT, .err = error.TooManyInFlight },
 };
 
 /// The error for a non-OK code; unknown codes give `error.Unknown`.

@@ -13,6 +13,7 @@ HTTPError
  |    |    +-- ResponseTooLarge (httpring: over the client's max_body_size)
  |    +-- DecodingError, TooManyRedirects (InsecureRedirect)
  |    +-- RequestCancelled (httpring: cancelled through Handle.cancel)
+ |    +-- TooManyInFlight (httpring: over Limits.max_in_flight; nothing was sent)
  +-- HTTPStatusError
  +-- ClientClosed (also a RuntimeError, as httpx raises for a closed client)
  +-- InvalidHandle, InternalError
@@ -83,11 +84,12 @@ class ReadTimeout(TimeoutException):
 
 
 class WriteTimeout(TimeoutException):
-    """Declared for httpx compatibility; the engine has no write timeout yet."""
+    """A write to the server stayed blocked longer than ``Timeout.write`` (the server
+    stopped reading the request)."""
 
 
 class PoolTimeout(TimeoutException):
-    """Declared for httpx compatibility; the engine has no pool-wait timeout yet."""
+    """The request waited for a connection under ``Limits`` longer than ``Timeout.pool``."""
 
 
 class TotalTimeout(TimeoutException):
@@ -160,6 +162,11 @@ class InsecureRedirect(TooManyRedirects):
     """A redirect from https to plain http was refused."""
 
 
+class TooManyInFlight(RequestError):
+    """The client's cap on requests in flight (``Limits(max_in_flight=...)``) was reached:
+    the request was refused before anything was sent."""
+
+
 class RequestCancelled(RequestError):
     """The request was cancelled before it completed."""
 
@@ -223,6 +230,9 @@ CODE_EXCEPTIONS: Dict[int, Type[Exception]] = {
     _ffi.HTTPRING_ERR_TOO_MANY_REDIRECTS: TooManyRedirects,
     _ffi.HTTPRING_ERR_INSECURE_REDIRECT: InsecureRedirect,
     _ffi.HTTPRING_ERR_DECODING: DecodingError,
+    _ffi.HTTPRING_ERR_POOL_TIMEOUT: PoolTimeout,
+    _ffi.HTTPRING_ERR_WRITE_TIMEOUT: WriteTimeout,
+    _ffi.HTTPRING_ERR_TOO_MANY_IN_FLIGHT: TooManyInFlight,
 }
 
 _DEFAULT_MESSAGES: Dict[int, str] = {

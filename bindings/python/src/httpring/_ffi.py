@@ -66,6 +66,9 @@ HTTPRING_ERR_PROXY = 24
 HTTPRING_ERR_TOO_MANY_REDIRECTS = 25
 HTTPRING_ERR_INSECURE_REDIRECT = 26
 HTTPRING_ERR_DECODING = 27
+HTTPRING_ERR_POOL_TIMEOUT = 28
+HTTPRING_ERR_WRITE_TIMEOUT = 29
+HTTPRING_ERR_TOO_MANY_IN_FLIGHT = 30
 
 # enum httpring_state
 HTTPRING_STATE_PENDING = 0
@@ -338,6 +341,12 @@ _declare("httpring_config_set_timeout_ms", httpring_code, config_p, c_uint64)
 _declare("httpring_config_set_read_timeout_ms", httpring_code, config_p, c_uint64)
 _declare("httpring_config_set_pool_idle_timeout_ms", httpring_code, config_p, c_uint64)
 _declare("httpring_config_set_pool_max_idle_per_host", httpring_code, config_p, c_size_t)
+_declare("httpring_config_set_pool_max_idle", httpring_code, config_p, c_size_t)
+_declare("httpring_config_set_max_connections_per_host", httpring_code, config_p, c_size_t)
+_declare("httpring_config_set_max_connections", httpring_code, config_p, c_size_t)
+_declare("httpring_config_set_pool_timeout_ms", httpring_code, config_p, c_uint64)
+_declare("httpring_config_set_write_timeout_ms", httpring_code, config_p, c_uint64)
+_declare("httpring_config_set_max_in_flight", httpring_code, config_p, c_size_t)
 _declare("httpring_config_set_max_body_size", httpring_code, config_p, c_uint64)
 _declare("httpring_config_set_worker_threads", httpring_code, config_p, c_uint32)
 _declare("httpring_config_set_user_agent", httpring_code, config_p, c_char_p)
@@ -441,6 +450,7 @@ _declare("httpring_request_set_user_data", httpring_code, request_p, c_uint64)
 _declare("httpring_request_set_timeout_ms", httpring_code, request_p, c_uint64)
 _declare("httpring_request_set_connect_timeout_ms", httpring_code, request_p, c_uint64)
 _declare("httpring_request_set_read_timeout_ms", httpring_code, request_p, c_uint64)
+_declare("httpring_request_set_pool_timeout_ms", httpring_code, request_p, c_uint64)
 _declare("httpring_request_set_follow_redirects", httpring_code, request_p, c_bool)
 _declare("httpring_request_set_max_redirects", httpring_code, request_p, c_uint32)
 _declare("httpring_request_set_decompress", httpring_code, request_p, c_bool)

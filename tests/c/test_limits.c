@@ -1,0 +1,178 @@
+/*
+ * Resource limits from C: a per-host connection cap under a burst (counted on the server),
+ * the pool timeout's code, the in-flight cap refusing a submit, and the write timeout
+ * against a listener that never reads.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check.h"
+
+static char url_buf[512];
+#define URL(path) check_url(url_buf, sizeof url_buf, (path))
+
+static httpring_client *client_with(void (*setup)(httpring_config *)) {
+    httpring_config *cfg = httpring_config_new();
+    setup(cfg);
+    httpring_client *c = httpring_client_new(cfg);
+    httpring_config_free(cfg);
+    CHECK(c != NULL);
+    return c;
+}
+
+static httpring_state finish(httpring_client *c, httpring_handle h) {
+    httpring_state st = HTTPRING_STATE_PENDING;
+    CHECK_EQ_CODE(httpring_handle_wait(c, h, check_slack_ms(30000), &st), HTTPRING_OK);
+    return st;
+}
+
+/* A number from the test server's /stats JSON ("name": N), or -1. */
+static long stat_of(httpring_client *c, const char *query, const char *name) {
+    httpring_handle h = 0;
+    char path[64];
+    snprintf(path, sizeof path, "/stats%s", query);
+    CHECK_EQ_CODE(httpring_client_get(c, URL(path), 0, &h), HTTPRING_OK);
+    long value = -1;
+    if (finish(c, h) == HTTPRING_STATE_DONE) {
+        const uint8_t *body = NULL;
+        size_t len = 0;
+        CHECK_EQ_CODE(httpring_response_body(c, h, &body, &len), HTTPRING_OK);
+        char text[512] = {0};
+        memcpy(text, body, len < sizeof text - 1 ? len : sizeof text - 1);
+        char key[64];
+        snprintf(key, sizeof key, "\"%s\": ", name);
+        const char *at = strstr(text, key);
+        if (at) value = strtol(at + strlen(key), NULL, 10);
+    }
+    httpring_handle_free(c, h);
+    return value;
+}
+
+static void cap8(httpring_config *cfg) {
+    CHECK_EQ_CODE(httpring_config_set_max_connections_per_host(cfg, 8), HTTPRING_OK);
+}
+
+static void test_per_host_cap(void) {
+    CHECK_SECTION("a burst under a per-host cap of 8");
+    httpring_client *c = client_with(cap8);
+    CHECK(stat_of(c, "?reset=1", "max_active") >= 0);
+    int n = check_scaled(1000, 100);
+    httpring_handle *hs = calloc((size_t)n, sizeof *hs);
+    for (int i = 0; i < n; i++)
+        CHECK_EQ_CODE(httpring_client_get(c, URL("/delay/2"), (uint64_t)i, &hs[i]), HTTPRING_OK);
+    int ok = 0;
+    for (int i = 0; i < n; i++) {
+        httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
+        if (finish(c, hs[i]) == HTTPRING_STATE_DONE &&
+            httpring_handle_response(c, hs[i], &r) == HTTPRING_OK && r.status == 200)
+            ok++;
+        httpring_handle_free(c, hs[i]);
+    }
+    free(hs);
+    CHECK_EQ_INT(ok, n);
+    /* Read through the same client: its /stats request reuses one of its connections. */
+    long max_open = stat_of(c, "", "max_open");
+    long max_active = stat_of(c, "", "max_active");
+    printf("   %d requests: at most %ld connections open, %ld requests at once\n", n, max_open,
+           max_active);
+    CHECK(max_open >= 1 && max_open <= 8);
+    CHECK(max_active >= 2 && max_active <= 8);
+    httpring_client_free(c);
+}
+
+static void cap1_pool200(httpring_config *cfg) {
+    CHECK_EQ_CODE(httpring_config_set_max_connections_per_host(cfg, 1), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_config_set_pool_timeout_ms(cfg, 200), HTTPRING_OK);
+}
+
+static void test_pool_timeout(void) {
+    CHECK_SECTION("the pool timeout");
+    httpring_client *c = client_with(cap1_pool200);
+    httpring_handle slow = 0, queued = 0, patient = 0;
+    CHECK_EQ_CODE(httpring_client_get(c, URL("/delay/1500"), 0, &slow), HTTPRING_OK);
+    double t0 = check_now_ms();
+    CHECK_EQ_CODE(httpring_client_get(c, URL("/hello"), 0, &queued), HTTPRING_OK);
+    CHECK_EQ_INT(finish(c, queued), HTTPRING_STATE_FAILED);
+    CHECK_EQ_CODE(httpring_handle_error(c, queued), HTTPRING_ERR_POOL_TIMEOUT);
+    CHECK(check_now_ms() - t0 >= 180);
+    /* A request's own pool timeout wins: this one waits for the slow one to finish. */
+    httpring_request *req = httpring_request_new("GET", URL("/hello"));
+    CHECK_EQ_CODE(httpring_request_set_pool_timeout_ms(req, 10000), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_client_submit(c, req, &patient), HTTPRING_OK);
+    CHECK_EQ_INT(finish(c, slow), HTTPRING_STATE_DONE);
+    CHECK_EQ_INT(finish(c, patient), HTTPRING_STATE_DONE);
+    httpring_handle_free(c, slow);
+    httpring_handle_free(c, queued);
+    httpring_handle_free(c, patient);
+    httpring_client_free(c);
+}
+
+static void in_flight2(httpring_config *cfg) {
+    CHECK_EQ_CODE(httpring_config_set_max_in_flight(cfg, 2), HTTPRING_OK);
+}
+
+static void test_in_flight_cap(void) {
+    CHECK_SECTION("the in-flight cap");
+    httpring_client *c = client_with(in_flight2);
+    httpring_handle a = 0, b = 0, refused = 0, d = 0;
+    CHECK_EQ_CODE(httpring_client_get(c, URL("/delay/300"), 0, &a), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_client_get(c, URL("/delay/300"), 0, &b), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_client_get(c, URL("/hello"), 0, &refused),
+                  HTTPRING_ERR_TOO_MANY_IN_FLIGHT);
+    CHECK(refused == 0);
+    CHECK_EQ_INT(finish(c, a), HTTPRING_STATE_DONE);
+    CHECK_EQ_CODE(httpring_client_get(c, URL("/hello"), 0, &d), HTTPRING_OK);
+    CHECK_EQ_INT(finish(c, d), HTTPRING_STATE_DONE);
+    CHECK_EQ_INT(finish(c, b), HTTPRING_STATE_DONE);
+    httpring_handle_free(c, a);
+    httpring_handle_free(c, b);
+    httpring_handle_free(c, d);
+    httpring_client_free(c);
+}
+
+static void write300(httpring_config *cfg) {
+    CHECK_EQ_CODE(httpring_config_set_write_timeout_ms(cfg, 300), HTTPRING_OK);
+}
+
+static void test_write_timeout(void) {
+    CHECK_SECTION("the write timeout against a listener that never reads");
+    /* Listening but never accepting: the kernel completes the handshake, then the
+     * request fills the socket buffers and the client's write blocks. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {0};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0);
+    CHECK(listen(fd, 4) == 0);
+    socklen_t alen = sizeof addr;
+    CHECK(getsockname(fd, (struct sockaddr *)&addr, &alen) == 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/upload", ntohs(addr.sin_port));
+
+    httpring_client *c = client_with(write300);
+    size_t len = 64u << 20;
+    uint8_t *body = malloc(len);
+    memset(body, 'x', len);
+    httpring_request *req = httpring_request_new("POST", url);
+    CHECK_EQ_CODE(httpring_request_set_body(req, body, len), HTTPRING_OK);
+    free(body); /* copied at set_body */
+    httpring_handle h = 0;
+    double t0 = check_now_ms();
+    CHECK_EQ_CODE(httpring_client_submit(c, req, &h), HTTPRING_OK);
+    CHECK_EQ_INT(finish(c, h), HTTPRING_STATE_FAILED);
+    CHECK_EQ_CODE(httpring_handle_error(c, h), HTTPRING_ERR_WRITE_TIMEOUT);
+    CHECK(check_now_ms() - t0 < check_slack_ms(5000));
+    httpring_handle_free(c, h);
+    httpring_client_free(c);
+    close(fd);
+}
+
+int main(void) {
+    test_per_host_cap();
+    test_pool_timeout();
+    test_in_flight_cap();
+    test_write_timeout();
+    return check_summary();
+}

@@ -1,0 +1,292 @@
+//! Resource limits through the C API: connection caps (per origin, in total) and their
+//! queue, the pool timeout, the in-flight cap, the write timeout.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::fd::FromRawFd;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{server, Client, TestServer};
+use httpring::ffi::*;
+
+use httpring_code::*;
+use httpring_state::*;
+
+/// Submits every URL, waits for all, returns how many completed with 200.
+fn run_all(c: &Client, urls: &[String]) -> usize {
+    let handles: Vec<_> = urls.iter().map(|u| c.get(u)).collect();
+    let mut ok = 0;
+    for h in handles {
+        if c.wait(h) == HTTPRING_STATE_DONE && c.response(h).status == 200 {
+            ok += 1;
+        } else {
+            eprintln!("failed: {:?} {}", c.error(h), c.message(h));
+        }
+        c.free(h);
+    }
+    ok
+}
+
+#[test]
+fn a_per_host_cap_bounds_open_connections_and_every_request_succeeds() {
+    let srv = TestServer::start();
+    let c = Client::with(|cfg| unsafe {
+        httpring_config_set_max_connections_per_host(cfg, 8);
+    });
+    // A short delay so that requests overlap and the cap is what holds them back.
+    let urls: Vec<_> = (0..1000).map(|_| srv.url("/delay/2")).collect();
+    assert_eq!(run_all(&c, &urls), 1000);
+    let max_open = srv.stats.max_open.load(Ordering::SeqCst);
+    assert!(
+        max_open <= 8,
+        "the server saw {max_open} connections open at once"
+    );
+    // Reused, not reopened: at most the cap was ever opened.
+    assert!(
+        srv.connections() <= 8,
+        "{} connections opened",
+        srv.connections()
+    );
+    assert!(srv.connections() >= 2, "requests ran in parallel");
+}
+
+#[test]
+fn without_a_cap_the_same_burst_opens_more_connections() {
+    // The control for the test above: the cap is what bounds the connections.
+    let srv = TestServer::start();
+    let c = Client::new();
+    let urls: Vec<_> = (0..200).map(|_| srv.url("/delay/20")).collect();
+    assert_eq!(run_all(&c, &urls), 200);
+    assert!(srv.stats.max_open.load(Ordering::SeqCst) > 8);
+}
+
+#[test]
+fn a_total_cap_is_shared_by_origins_and_both_progress() {
+    let stats = Arc::new(server::Stats::default());
+    let a = TestServer::with_stats(server::Options::default(), stats.clone());
+    let b = TestServer::with_stats(server::Options::default(), stats.clone());
+    let c = Client::with(|cfg| unsafe {
+        httpring_config_set_max_connections(cfg, 4);
+    });
+    let urls: Vec<_> = (0..400)
+        .map(|i| {
+            if i % 2 == 0 {
+                a.url("/delay/2")
+            } else {
+                b.url("/delay/2")
+            }
+        })
+        .collect();
+    assert_eq!(run_all(&c, &urls), 400);
+    // One request at a time per HTTP/1.1 connection: requests the servers handled at once
+    // bound the connections the client had open. (The servers' own count of open
+    // connections can lag: a connection the client closed to make room for the other
+    // origin may still read as open there when the new one arrives.)
+    let max_active = stats.max_active.load(Ordering::SeqCst);
+    assert!(
+        max_active <= 4,
+        "{max_active} requests handled at once across both servers"
+    );
+    assert!(max_active >= 2, "requests ran in parallel");
+    assert_eq!(stats.requests.load(Ordering::SeqCst), 400);
+}
+
+#[test]
+fn a_total_cap_closes_an_idle_connection_to_another_origin() {
+    let a = TestServer::start();
+    let b = TestServer::start();
+    let c = Client::with(|cfg| unsafe {
+        httpring_config_set_max_connections(cfg, 1);
+        httpring_config_set_pool_timeout_ms(cfg, 2_000);
+    });
+    assert_eq!(c.fetch(&a.url("/hello")).0, 200);
+    // The idle connection to `a` holds the only place: it is closed for `b`.
+    assert_eq!(c.fetch(&b.url("/hello")).0, 200);
+    assert_eq!(c.fetch(&a.url("/hello")).0, 200);
+    assert_eq!(
+        a.connections(),
+        2,
+        "the connection to a was closed and reopened"
+    );
+    assert_eq!(b.connections(), 1);
+}
+
+#[test]
+fn waiting_past_the_pool_timeout_fails_with_its_code() {
+    let srv = TestServer::start();
+    let c = Client::with(|cfg| unsafe {
+        httpring_config_set_max_connections_per_host(cfg, 1);
+        httpring_config_set_pool_timeout_ms(cfg, 200);
+    });
+    let slow = c.get(&srv.url("/delay/1500"));
+    let t = Instant::now();
+    let queued = c.get(&srv.url("/hello"));
+    assert_eq!(c.wait(queued), HTTPRING_STATE_FAILED);
+    assert_eq!(c.error(queued), HTTPRING_ERR_POOL_TIMEOUT);
+    let waited = t.elapsed();
+    assert!(
+        waited >= Duration::from_millis(180) && waited < Duration::from_millis(1400),
+        "failed after {waited:?}"
+    );
+    assert!(
+        c.message(queued).contains("pool timeout"),
+        "{}",
+        c.message(queued)
+    );
+    // A request's own pool timeout wins over the client's.
+    let patient = c
+        .submit("GET", &srv.url("/hello"), |r| unsafe {
+            httpring_request_set_pool_timeout_ms(r, 5_000);
+        })
+        .unwrap();
+    assert_eq!(c.wait(slow), HTTPRING_STATE_DONE);
+    assert_eq!(
+        c.wait(patient),
+        HTTPRING_STATE_DONE,
+        "{}",
+        c.message(patient)
+    );
+    assert_eq!(srv.connections(), 1);
+}
+
+#[test]
+fn a_cancelled_waiter_leaves_the_queue_and_the_next_one_is_served() {
+    let srv = TestServer::start();
+    let c = Client::with(|cfg| unsafe {
+        httpring_config_set_max_connections_per_host(cfg, 1);
+    });
+    let slow = c.get(&srv.url("/delay/300"));
+    let gone = c.get(&srv.url("/hello"));
+    let next = c.get(&srv.url("/hello"));
+    assert_eq!(httpring_handle_cancel(c.0, gone), HTTPRING_OK);
+    assert_eq!(c.wait(gone), HTTPRING_STATE_FAILED);
+    assert_eq!(c.error(gone), HTTPRING_ERR_CANCELLED);
+    assert_eq!(c.wait(slow), HTTPRING_STATE_DONE);
+    assert_eq!(c.wait(next), HTTPRING_STATE_DONE);
+    assert_eq!(srv.connections(), 1);
+}
+
+#[test]
+fn the_in_flight_cap_refuses_the_next_submit_until_one_completes() {
+    let srv = TestServer::start();
+    let c = Client::with(|cfg| unsafe {
+        httpring_config_set_max_in_flight(cfg, 2);
+    });
+    let a = c.get(&srv.url("/delay/300"));
+    let b = c.get(&srv.url("/delay/300"));
+    let refused = c.submit("GET", &srv.url("/hello"), |_| {});
+    assert_eq!(refused, Err(HTTPRING_ERR_TOO_MANY_IN_FLIGHT));
+    assert_eq!(c.live(), 2, "a refused submit makes no handle");
+    assert_eq!(c.wait(a), HTTPRING_STATE_DONE);
+    // Completed (not yet freed) no longer counts.
+    let d = c.submit("GET", &srv.url("/hello"), |_| {}).unwrap();
+    assert_eq!(c.wait(d), HTTPRING_STATE_DONE);
+    assert_eq!(c.wait(b), HTTPRING_STATE_DONE);
+    // Cancelled and failed requests give their place back too.
+    let e = c.get(&srv.url("/delay/5000"));
+    assert_eq!(httpring_handle_cancel(c.0, e), HTTPRING_OK);
+    let f = c.get("http://127.0.0.1:1/refused");
+    assert_eq!(c.wait(f), HTTPRING_STATE_FAILED);
+    for _ in 0..2 {
+        let h = c.submit("GET", &srv.url("/hello"), |_| {}).unwrap();
+        assert_eq!(c.wait(h), HTTPRING_STATE_DONE);
+    }
+}
+
+/// A listener on 127.0.0.1 with a backlog of `backlog`, served by one thread, one
+/// connection at a time, each answered once and closed (like a small single-threaded
+/// server). Returns its base URL.
+fn single_threaded_server(backlog: i32) -> String {
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) };
+    assert!(fd >= 0);
+    let addr = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: 0,
+        sin_addr: libc::in_addr {
+            s_addr: u32::from_ne_bytes([127, 0, 0, 1]),
+        },
+        sin_zero: [0; 8],
+    };
+    let rc = unsafe {
+        libc::bind(
+            fd,
+            (&addr as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0);
+    assert_eq!(unsafe { libc::listen(fd, backlog) }, 0);
+    let listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { return };
+            let mut head = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+#[test]
+fn a_burst_at_a_small_single_threaded_server_succeeds_under_a_cap() {
+    let base = single_threaded_server(5);
+    let c = Client::with(|cfg| unsafe {
+        httpring_config_set_max_connections_per_host(cfg, 4);
+        httpring_config_set_read_timeout_ms(cfg, 10_000);
+    });
+    let urls: Vec<_> = (0..1000).map(|i| format!("{base}/{i}")).collect();
+    let t = Instant::now();
+    assert_eq!(run_all(&c, &urls), 1000);
+    eprintln!("1000 requests, one connection each, in {:?}", t.elapsed());
+}
+
+#[test]
+fn a_write_blocked_past_the_write_timeout_fails_with_its_code() {
+    // A server that accepts and never reads: the request's body fills the socket buffers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming() {
+            held.push(s);
+        }
+    });
+    let c = Client::with(|cfg| unsafe {
+        httpring_config_set_write_timeout_ms(cfg, 300);
+        httpring_config_set_read_timeout_ms(cfg, 20_000);
+    });
+    let body = vec![b'x'; 64 << 20];
+    let t = Instant::now();
+    let h = c
+        .submit(
+            "POST",
+            &format!("http://127.0.0.1:{port}/upload"),
+            |r| unsafe {
+                assert_eq!(
+                    httpring_request_set_body(r, body.as_ptr(), body.len()),
+                    HTTPRING_OK
+                );
+            },
+        )
+        .unwrap();
+    assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
+    assert_eq!(c.error(h), HTTPRING_ERR_WRITE_TIMEOUT, "{}", c.message(h));
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert!(c.message(h).contains("write timeout"), "{}", c.message(h));
+}
