@@ -35,6 +35,9 @@
  * with) a library without it; then the pointer is NULL. */
 extern httpring_code httpring_config_set_ca_file(struct httpring_config *cfg, const char *path)
     __attribute__((weak));
+/* Likewise for libraries older than the connection caps. */
+extern httpring_code httpring_config_set_max_connections_per_host(struct httpring_config *cfg,
+                                                                  size_t n) __attribute__((weak));
 
 static const double QUANTILES[] = {0, 1, 5, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.99, 100};
 #define NQ (sizeof QUANTILES / sizeof QUANTILES[0])
@@ -286,6 +289,13 @@ int main(int argc, char **argv) {
     if (ca && *ca && httpring_config_set_ca_file) {
         httpring_code crc = httpring_config_set_ca_file(cfg, ca);
         if (crc != HTTPRING_OK) die("httpring_config_set_ca_file", crc);
+    }
+    /* HTTPRING_BENCH_MAX_CONNS_PER_HOST=N: run under a per-origin connection cap (the cost
+     * of the caps, measured against the same run without). */
+    const char *cap = getenv("HTTPRING_BENCH_MAX_CONNS_PER_HOST");
+    if (cap && *cap && httpring_config_set_max_connections_per_host) {
+        httpring_code crc = httpring_config_set_max_connections_per_host(cfg, (size_t)atol(cap));
+        if (crc != HTTPRING_OK) die("httpring_config_set_max_connections_per_host", crc);
     }
     httpring_client *c = httpring_client_new(cfg);
     httpring_config_free(cfg);

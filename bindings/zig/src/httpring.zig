@@ -306,6 +306,19 @@ pub const Options = struct {
     pool_idle_timeout_ms: ?u64 = null,
     /// 0 disables keep-alive reuse.
     pool_max_idle_per_host: ?usize = null,
+    /// Most idle connections kept across origins; 0 means no cap beyond the per-host one.
+    pool_max_idle: ?usize = null,
+    /// Most connections open to one origin / in total (0: no cap); requests beyond wait in
+    /// one queue in submit order.
+    max_connections_per_host: ?usize = null,
+    max_connections: ?usize = null,
+    /// Longest wait in that queue (`error.PoolTimeout`); 0 means no limit.
+    pool_timeout_ms: ?u64 = null,
+    /// Longest a socket write may stay blocked (`error.WriteTimeout`); 0 means no limit.
+    write_timeout_ms: ?u64 = null,
+    /// Most requests submitted and not completed; a submit beyond fails with
+    /// `error.TooManyInFlight`. 0 means no cap.
+    max_in_flight: ?usize = null,
     /// Larger response bodies fail with `error.BodyTooLarge`; 0 is rejected.
     max_body_size: ?u64 = null,
     /// Runtime threads, 1..=256 (default 1).
@@ -432,6 +445,8 @@ pub const Request = struct {
     timeout_ms: ?u64 = null,
     connect_timeout_ms: ?u64 = null,
     read_timeout_ms: ?u64 = null,
+    /// Longest wait for a connection under the client's connection caps.
+    pool_timeout_ms: ?u64 = null,
     /// Override of the client's `decompress`.
     decompress: ?bool = null,
     /// Credentials for this request, over the client's.
@@ -469,6 +484,12 @@ pub const Client = struct {
         if (o.read_timeout_ms) |v| try check(c.httpring_config_set_read_timeout_ms(cfg, v));
         if (o.pool_idle_timeout_ms) |v| try check(c.httpring_config_set_pool_idle_timeout_ms(cfg, v));
         if (o.pool_max_idle_per_host) |v| try check(c.httpring_config_set_pool_max_idle_per_host(cfg, v));
+        if (o.pool_max_idle) |v| try check(c.httpring_config_set_pool_max_idle(cfg, v));
+        if (o.max_connections_per_host) |v| try check(c.httpring_config_set_max_connections_per_host(cfg, v));
+        if (o.max_connections) |v| try check(c.httpring_config_set_max_connections(cfg, v));
+        if (o.pool_timeout_ms) |v| try check(c.httpring_config_set_pool_timeout_ms(cfg, v));
+        if (o.write_timeout_ms) |v| try check(c.httpring_config_set_write_timeout_ms(cfg, v));
+        if (o.max_in_flight) |v| try check(c.httpring_config_set_max_in_flight(cfg, v));
         if (o.max_body_size) |v| try check(c.httpring_config_set_max_body_size(cfg, v));
         if (o.worker_threads) |v| try check(c.httpring_config_set_worker_threads(cfg, v));
         if (o.wait_drives_io) |v| try check(c.httpring_config_set_wait_drives_io(cfg, v));
@@ -517,8 +538,7 @@ pub const Client = struct {
     pub fn send(self: Client, req: Request) SubmitError!Handle {
         var id: c.httpring_handle = 0;
         if (req.timeout_ms == null and req.connect_timeout_ms == null and
-            req.read_timeout_ms == null and req.decompress == null and req.auth == null and req.form == null and
-            req.headers.len <= max_stack_headers)
+            req.read_timeout_ms == null and !needsBuilder(req) and req.headers.len <= max_stack_headers)
         {
             var headers: [max_stack_headers]c.httpring_header = undefined;
             for (req.headers, headers[0..req.headers.len]) |h, *out| out.* = .{
@@ -539,6 +559,12 @@ pub const Client = struct {
         return .{ .client = self.raw, .id = id };
     }
 
+    /// Whether a request has settings only the request builder carries (not the one-call
+    /// paths' arguments or `httpring_request_spec`).
+    fn needsBuilder(req: Request) bool {
+        return req.decompress != null or req.auth != null or req.form != null or req.pool_timeout_ms != null;
+    }
+
     fn buildRequest(built: *c.httpring_request, req: Request) SubmitError!void {
         for (req.headers) |h| try checkIn(SubmitError, c.httpring_request_add_header_bytes(built, h.name.ptr, h.name.len, h.value.ptr, h.value.len));
         if (req.body.len > 0) try checkIn(SubmitError, c.httpring_request_set_body(built, req.body.ptr, req.body.len));
@@ -546,6 +572,7 @@ pub const Client = struct {
         if (req.timeout_ms) |v| try checkIn(SubmitError, c.httpring_request_set_timeout_ms(built, v));
         if (req.connect_timeout_ms) |v| try checkIn(SubmitError, c.httpring_request_set_connect_timeout_ms(built, v));
         if (req.read_timeout_ms) |v| try checkIn(SubmitError, c.httpring_request_set_read_timeout_ms(built, v));
+        if (req.pool_timeout_ms) |v| try checkIn(SubmitError, c.httpring_request_set_pool_timeout_ms(built, v));
         if (req.decompress) |v| try checkIn(SubmitError, c.httpring_request_set_decompress(built, v));
         if (req.form) |f| try checkIn(SubmitError, c.httpring_request_set_multipart(built, f.raw));
         if (req.auth) |a| try checkIn(SubmitError, switch (a) {
@@ -581,7 +608,8 @@ pub const Client = struct {
     /// `max_batch` (`httpring_client_send_many`), and stores in `out[i]` request i's handle
     /// or why it was refused at submit. Returns how many were accepted; accepted requests run
     /// whatever happened to the others. `out.len` must be at least `requests.len`. A request
-    /// with more than `max_batch_headers` headers is sent on its own with `send`.
+    /// with more than `max_batch_headers` headers, or with settings a batch entry cannot carry
+    /// (auth, form, decompress, pool timeout), is sent on its own with `send`.
     pub fn sendMany(self: Client, requests: []const Request, out: []SubmitError!Handle) error{InvalidArgument}!usize {
         if (out.len < requests.len) return error.InvalidArgument;
         var specs: [max_batch]c.httpring_request_spec = undefined;
@@ -591,7 +619,7 @@ pub const Client = struct {
         var accepted: usize = 0;
         var next: usize = 0;
         while (next < requests.len) {
-            if (requests[next].headers.len > max_batch_headers) {
+            if (requests[next].headers.len > max_batch_headers or needsBuilder(requests[next])) {
                 out[next] = self.send(requests[next]);
                 if (out[next]) |_| accepted += 1 else |_| {}
                 next += 1;
@@ -602,7 +630,7 @@ pub const Client = struct {
             var nheaders: usize = 0;
             while (next < requests.len and next - first < max_batch) : (next += 1) {
                 const req = requests[next];
-                if (req.headers.len > max_batch_headers - nheaders) break;
+                if (req.headers.len > max_batch_headers - nheaders or needsBuilder(req)) break;
                 const hs = headers[nheaders..][0..req.headers.len];
                 for (req.headers, hs) |h, *o| o.* = .{ .name = h.name.ptr, .name_len = h.name.len, .value = h.value.ptr, .value_len = h.value.len };
                 nheaders += hs.len;

@@ -1037,3 +1037,44 @@ test "multipart: fields and bytes parsed by the server's multipart parser" {
     try testing.expect(std.mem.startsWith(u8, lines.next().?, "who|||3|"));
     try testing.expect(std.mem.startsWith(u8, lines.next().?, "data|d.bin|application/x-test|6|"));
 }
+
+test "limits: pool timeout under a connection cap, a request's own pool timeout, the in-flight cap" {
+    var buf: [512]u8 = undefined;
+    var client = try Client.init(.{ .max_connections_per_host = 1, .pool_timeout_ms = 150 });
+    defer client.deinit();
+    var slow = try client.get(try url(&buf, "/delay/800", .{}));
+    defer slow.deinit();
+    try expectGetError(client, try url(&buf, "/hello", .{}), error.PoolTimeout);
+    var patient = try client.send(.{ .url = try url(&buf, "/hello", .{}), .pool_timeout_ms = 10_000 });
+    defer patient.deinit();
+    try testing.expectEqual(@as(u16, 200), (try patient.waitResponse(10_000)).status);
+    try testing.expectEqual(@as(u16, 200), (try slow.waitResponse(10_000)).status);
+
+    var capped = try Client.init(.{ .max_in_flight = 1 });
+    defer capped.deinit();
+    var first = try capped.get(try url(&buf, "/delay/300", .{}));
+    defer first.deinit();
+    try testing.expectError(error.TooManyInFlight, capped.get(try url(&buf, "/hello", .{})));
+    _ = try first.waitResponse(10_000);
+    var again = try capped.get(try url(&buf, "/hello", .{}));
+    defer again.deinit();
+    try testing.expectEqual(@as(u16, 200), (try again.waitResponse(10_000)).status);
+}
+
+test "sendMany: a request with settings a batch entry cannot carry keeps them" {
+    var buf: [512]u8 = undefined;
+    var buf2: [512]u8 = undefined;
+    var client = try Client.init(.{});
+    defer client.deinit();
+    const reqs = [_]httpring.Request{
+        .{ .url = try url(&buf, "/basic-auth/u/p", .{}), .auth = .{ .basic = .{ .user = "u", .password = "p" } } },
+        .{ .url = try url(&buf2, "/hello", .{}) },
+    };
+    var out: [2]httpring.SubmitError!httpring.Handle = undefined;
+    try testing.expectEqual(@as(usize, 2), try client.sendMany(&reqs, &out));
+    for (&out) |*o| {
+        var h = try o.*;
+        defer h.deinit();
+        try testing.expectEqual(@as(u16, 200), (try h.waitResponse(10_000)).status);
+    }
+}
