@@ -360,6 +360,50 @@ typedef struct httpring_response {
   uint64_t elapsed_us;
 } httpring_response;
 
+// What `httpring_handle_info` reports about a request, running or complete. Set
+// `struct_size` to `sizeof(httpring_info)` (see docs/ABI.md): fields may be added.
+typedef struct httpring_info {
+  // `sizeof(httpring_info)` as the caller was compiled.
+  uint32_t struct_size;
+  // Attempts made so far: 1, or more when the request was retried.
+  uint32_t attempts;
+  // Response body bytes received so far, as sent (before any decoding); counting starts
+  // again for each attempt and redirect hop.
+  uint64_t bytes_received;
+  // The response body's announced length, or -1 while unknown (no response head yet, or
+  // none announced).
+  int64_t content_length;
+  // Where the time went, in microseconds, once the response was read to the end (zero
+  // before, and for a request that failed). The phases add up to `total_us`; for a
+  // retried or redirected request they describe the last exchange and `queued_us` holds
+  // the time before it. Submit until a connection was looked for:
+  uint64_t queued_us;
+  // Waiting for a connection (the connection caps' queue, another request opening the
+  // HTTP/2 connection, a kept connection becoming ready).
+  uint64_t pool_us;
+  // A new connection's name resolution, TCP connect (with any proxy handshake) and TLS
+  // handshake; zero on a reused connection.
+  uint64_t dns_us;
+  uint64_t connect_us;
+  uint64_t tls_us;
+  // Writing the request (until the socket took its last byte; zero for Unix sockets),
+  // waiting for the response's first byte, reading the rest.
+  uint64_t send_us;
+  uint64_t wait_us;
+  uint64_t receive_us;
+  // Submit to the last byte.
+  uint64_t total_us;
+  // The TLS version as on the wire (0x0303: TLS 1.2, 0x0304: TLS 1.3); 0 without TLS.
+  uint16_t tls_version;
+  // The connection had carried a request before this one.
+  bool reused;
+  // The peer's address, "ip:port" or "[ipv6]:port", NUL-terminated (the proxy's when
+  // going through one; empty for Unix sockets or before a response).
+  char remote_addr[48];
+  // The protocol ALPN selected ("h2", "http/1.1"), NUL-terminated; empty without ALPN.
+  char alpn[16];
+} httpring_info;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -1268,6 +1312,67 @@ httpring_code httpring_response_headers_raw(const struct httpring_client *client
                                             httpring_handle h,
                                             const uint8_t **data,
                                             size_t *len);
+
+// Retry failed attempts up to `max_retries` times (0, the default: never). Retried:
+// failures to connect (nothing was sent: any method); for idempotent methods (GET, HEAD,
+// PUT, DELETE, OPTIONS, TRACE) also a connection that failed or timed out before any byte
+// of a response, and the statuses of `httpring_config_set_retry_statuses` (429, 502, 503,
+// 504 by default). The wait is exponential backoff with jitter
+// (`httpring_config_set_retry_backoff_ms`), or what the response's `Retry-After` asks
+// (seconds or an HTTP date) when that is not beyond the backoff cap; past it the response is
+// the result. Every attempt and wait is inside the request's total timeout: a wait that
+// would pass it ends the retries with the last outcome. A retried request repeats its
+// redirects. `httpring_handle_info` reports the attempts.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
+httpring_code httpring_config_set_retries(struct httpring_config *cfg, uint32_t max_retries);
+
+// The first backoff wait and the cap, in ms (defaults 100 and 10000): retry n waits between
+// half and all of `first_ms * 2^(n-1)`, at most `max_ms`. `first_ms` must be at least 1 and
+// `max_ms` at least `first_ms`, else `HTTPRING_ERR_INVALID_ARGUMENT`.
+//
+// # Safety
+// As for `httpring_config_set_retries`.
+httpring_code httpring_config_set_retry_backoff_ms(struct httpring_config *cfg,
+                                                   uint64_t first_ms,
+                                                   uint64_t max_ms);
+
+// The response statuses that are retried (replacing the default 429, 502, 503, 504); `n`
+// = 0 retries no status. Each must be 100..=599, else `HTTPRING_ERR_INVALID_ARGUMENT`.
+//
+// # Safety
+// `statuses` is valid for reads of `n` values (or NULL with `n` = 0); `cfg` as for
+// `httpring_config_set_retries`.
+httpring_code httpring_config_set_retry_statuses(struct httpring_config *cfg,
+                                                 const uint16_t *statuses,
+                                                 size_t n);
+
+// Also retry methods that are not idempotent (POST, PATCH, ...) after a failure that may
+// have reached the server, or a retryable status. Off by default: such a request may
+// have been processed, and sending it again could do it twice.
+//
+// # Safety
+// As for `httpring_config_set_retries`.
+httpring_code httpring_config_set_retry_non_idempotent(struct httpring_config *cfg, bool allow);
+
+// Overrides the client's retry count for this request (0: no retries); the rest of the
+// policy is the client's.
+//
+// # Safety
+// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+// another thread during the call.
+httpring_code httpring_request_set_retries(struct httpring_request *req, uint32_t max_retries);
+
+// Fills `*out` for a live handle, whatever its state: progress while it runs (safe to call
+// from any thread, as often as wanted), the final figures once it completed.
+//
+// # Safety
+// `out` is valid for a write of `out->struct_size` bytes.
+httpring_code httpring_handle_info(const struct httpring_client *client,
+                                   httpring_handle h,
+                                   struct httpring_info *out);
 
 // The library version, e.g. "0.1.0". Static; do not free.
 const char *httpring_version(void);

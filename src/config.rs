@@ -71,6 +71,8 @@ pub struct Config {
     /// Keep a cookie jar: cookies responses set are sent back by RFC 6265's rules (off by
     /// default, as in libcurl).
     pub cookies: bool,
+    /// Whether and how failed attempts are tried again (off by default).
+    pub retry: RetryPolicy,
 }
 
 /// Credentials a client or request sends. Build one with [`Auth::basic`], [`Auth::bearer`]
@@ -138,6 +140,34 @@ pub(crate) fn basic_value(user: &[u8], password: &[u8]) -> HeaderValue {
         HeaderValue::from_str(&format!("Basic {encoded}")).expect("base64 is a valid header");
     value.set_sensitive(true);
     value
+}
+
+/// A client's (or request's) retry settings. Off unless `max_retries` > 0.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts after the first; 0 turns retries off.
+    pub max_retries: u32,
+    /// Response statuses that are retried.
+    pub statuses: Vec<u16>,
+    /// Also retry methods that are not idempotent (POST, PATCH) after a failure that may
+    /// have reached the server, or a retryable status.
+    pub non_idempotent: bool,
+    /// The first wait; each retry doubles it.
+    pub backoff: Duration,
+    /// The longest wait, for backoff and for `Retry-After`.
+    pub backoff_max: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 0,
+            statuses: vec![429, 502, 503, 504],
+            non_idempotent: false,
+            backoff: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(10),
+        }
+    }
 }
 
 /// How a client (or one request) treats redirect responses.
@@ -246,6 +276,7 @@ impl Default for Config {
             decompress: true,
             auth: None,
             cookies: false,
+            retry: RetryPolicy::default(),
         }
     }
 }

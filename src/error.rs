@@ -75,6 +75,8 @@ pub enum ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     message: String,
+    /// Failed before any byte of a response (the request may have reached the server).
+    unanswered: bool,
 }
 
 impl Error {
@@ -82,7 +84,19 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            unanswered: false,
         }
+    }
+
+    /// Marks a failure that came before any byte of a response.
+    pub(crate) fn unanswered(mut self) -> Self {
+        self.unanswered = true;
+        self
+    }
+
+    /// Whether the failure came before any byte of a response (see `unanswered`).
+    pub fn is_unanswered(&self) -> bool {
+        self.unanswered
     }
 
     pub fn kind(&self) -> ErrorKind {

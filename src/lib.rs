@@ -24,12 +24,14 @@ mod transport;
 pub mod ffi;
 
 pub use client::{Client, Stats};
-pub use config::{millis, Auth, Config, HttpVersionPref, RedirectPolicy, RootStore, TlsOptions};
+pub use config::{
+    millis, Auth, Config, HttpVersionPref, RedirectPolicy, RetryPolicy, RootStore, TlsOptions,
+};
 pub use dispatch::Callback;
 pub use error::{Error, ErrorKind, Result};
 pub use request::{
     Completion, Exchange, Handle, Hop, Multipart, Request, Response, State, TimeoutOverrides,
-    UrlCache,
+    Timing, UrlCache,
 };
 
 /// Validates a proxy URL the way a client will use it.

@@ -269,6 +269,44 @@ fn mutual_tls_required_given_and_not_given() {
 }
 
 #[test]
+fn timing_over_tls_shows_the_handshake_version_and_alpn() {
+    let ca = ca("httpring test CA");
+    for (alpn, want) in [
+        (&[b"h2".as_slice(), b"http/1.1"][..], "h2"),
+        (&[b"http/1.1".as_slice()][..], "http/1.1"),
+    ] {
+        let server = tls_server(&leaf(&ca, &["127.0.0.1"], false), None, alpn);
+        let c = client_with_ca(&ca, |_| {});
+        let url = format!("https://127.0.0.1:{}/hello", server.port);
+        for reused in [false, true] {
+            let h = c.get(&url);
+            c.wait(h);
+            let mut i = httpring_info::default();
+            assert_eq!(unsafe { httpring_handle_info(c.0, h, &mut i) }, HTTPRING_OK);
+            let alpn_text = unsafe { std::ffi::CStr::from_ptr(i.alpn.as_ptr()) };
+            assert_eq!(alpn_text.to_str().unwrap(), want);
+            assert_eq!(i.tls_version, 0x0304, "TLS 1.3 by default");
+            assert_eq!(i.reused, reused);
+            if reused {
+                assert_eq!(i.tls_us, 0);
+            } else {
+                assert!(i.tls_us > 0, "a handshake takes time");
+            }
+            let sum = i.queued_us
+                + i.pool_us
+                + i.dns_us
+                + i.connect_us
+                + i.tls_us
+                + i.send_us
+                + i.wait_us
+                + i.receive_us;
+            assert!(sum <= i.total_us && i.total_us - sum <= 8);
+            c.free(h);
+        }
+    }
+}
+
+#[test]
 fn http2_over_tls_multiplexes_200_requests_on_one_connection() {
     let ca = ca("httpring test CA");
     let server = tls_server(

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use http::header::{
     HeaderMap, HeaderValue, ACCEPT_ENCODING, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, COOKIE,
-    HOST, LOCATION,
+    HOST, LOCATION, RETRY_AFTER,
 };
 use http::uri::PathAndQuery;
 use http::{Method, Uri};
@@ -19,14 +19,15 @@ use hyper::body::Body as _;
 use hyper::body::Incoming;
 
 use super::shared::Shared;
-use crate::config::{AuthScheme, RedirectPolicy};
+use crate::config::{AuthScheme, RedirectPolicy, RetryPolicy};
 use crate::error::{Error, ErrorKind, Result};
 use crate::policy::auth::DigestCreds;
 use crate::policy::cookies::Jar;
 use crate::policy::decode::{self, Decoder};
+use crate::policy::retry::{self, Attempt};
 use crate::policy::{auth, redirect};
 use crate::pool::{Gate, Grant, Job, Limiter, Mailbox};
-use crate::request::{Exchange, Hop, Request, Response};
+use crate::request::{Exchange, Hop, Request, Response, Stamps};
 use crate::transport::{map_hyper, Conn, Hold, PoolKey};
 
 /// The limits in force for one request, after per-request overrides.
@@ -55,7 +56,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mailbox: Arc<Mailbox>, first: Job) 
         let mut kept = None;
         let handle = ex.handle;
         let outcome = mailbox
-            .stoppable(handle, execute(&shared, req, ex.started, conn, &mut kept))
+            .stoppable(handle, execute(&shared, req, &ex, conn, &mut kept))
             .await;
         let Some(outcome) = outcome else {
             // Cancelled (already completed as such); its connection is dropped with it.
@@ -117,10 +118,11 @@ impl Drop for CompleteOnDrop<'_> {
 async fn execute(
     shared: &Shared,
     req: Box<Request>,
-    started: Instant,
+    ex: &Exchange,
     conn: Option<Conn>,
     kept: &mut Option<(PoolKey, Conn, Instant)>,
 ) -> Result<Response> {
+    let started = ex.started;
     let cfg = &shared.config();
     let o = req.timeouts;
     let limits = Limits {
@@ -137,7 +139,7 @@ async fn execute(
             // timer entry to every request's future.
             let limited = Box::pin(tokio::time::timeout_at(
                 deadline,
-                send(shared, req, &limits, started, conn, kept),
+                send(shared, req, &limits, ex, conn, kept),
             ));
             match limited.await {
                 Ok(r) => r,
@@ -147,7 +149,7 @@ async fn execute(
                 )),
             }
         }
-        None => send(shared, req, &limits, started, conn, kept).await,
+        None => send(shared, req, &limits, ex, conn, kept).await,
     }
 }
 
@@ -155,7 +157,7 @@ async fn send(
     shared: &Shared,
     mut req: Box<Request>,
     limits: &Limits,
-    started: Instant,
+    ex: &Exchange,
     given: Option<Conn>,
     kept: &mut Option<(PoolKey, Conn, Instant)>,
 ) -> Result<Response> {
@@ -166,23 +168,99 @@ async fn send(
         max: req.max_redirects.unwrap_or(client.max),
         ..client
     };
+    let retries = req.retries.unwrap_or(shared.config().retry.max_retries);
     let mut parts = Parts::new(shared, &mut req);
     shared.keep_request_box(req);
-    if policy.follow {
-        // Boxed: a request that follows no redirects keeps its task's future small.
-        return Box::pin(follow(
-            shared, parts, key, policy, limits, started, given, kept,
+    if retries > 0 {
+        // Boxed: retries are off by default.
+        return Box::pin(retrying(
+            shared, parts, key, policy, retries, limits, ex, given, kept,
         ))
         .await;
+    }
+    if policy.follow {
+        // Boxed: a request that follows no redirects keeps its task's future small.
+        return Box::pin(follow(shared, parts, key, policy, limits, ex, given, kept)).await;
     }
     if parts.digest.is_some() {
         // Boxed: the plain path below stays one future, without the retry's state.
         return Box::pin(send_authed(
-            shared, &mut parts, key, limits, started, given, kept,
+            shared, &mut parts, key, limits, ex, given, kept,
         ))
         .await;
     }
-    send_parts(shared, &parts, key, limits, started, given, kept).await
+    send_parts(shared, &parts, key, limits, ex, given, kept).await
+}
+
+/// Runs the request (with its redirects and Digest answer) until an attempt ends in a way
+/// the retry policy does not retry, or the next wait would pass the total timeout; records
+/// the attempts in the exchange.
+#[allow(clippy::too_many_arguments)]
+async fn retrying(
+    shared: &Shared,
+    parts: Parts<'_>,
+    key: PoolKey,
+    policy: RedirectPolicy,
+    retries: u32,
+    limits: &Limits,
+    ex: &Exchange,
+    mut given: Option<Conn>,
+    kept: &mut Option<(PoolKey, Conn, Instant)>,
+) -> Result<Response> {
+    let retry = RetryPolicy {
+        max_retries: retries,
+        ..shared.config().retry.clone()
+    };
+    let deadline = limits.total.map(|t| ex.started + t);
+    let idempotent = parts.idempotent();
+    let mut done = 0;
+    loop {
+        let mut attempt = parts.clone();
+        let out = if policy.follow {
+            Box::pin(follow(
+                shared,
+                attempt,
+                key.clone(),
+                policy,
+                limits,
+                ex,
+                given.take(),
+                kept,
+            ))
+            .await
+        } else {
+            send_authed(
+                shared,
+                &mut attempt,
+                key.clone(),
+                limits,
+                ex,
+                given.take(),
+                kept,
+            )
+            .await
+        };
+        let wait = match &out {
+            Ok(r) => retry::next_wait(
+                &retry,
+                done,
+                idempotent,
+                Attempt::Status(r.status, r.headers.get(RETRY_AFTER)),
+            ),
+            Err(e) => retry::next_wait(&retry, done, idempotent, Attempt::Failed(e)),
+        };
+        let Some(wait) = wait else {
+            return out;
+        };
+        if deadline.is_some_and(|d| Instant::now() + wait >= d) {
+            return out;
+        }
+        drop(out);
+        done += 1;
+        ex.set_attempts(done + 1);
+        tokio::time::sleep(wait).await;
+        given = kept_for(kept, &key);
+    }
 }
 
 /// Sends a request and each request its redirects ask for, until a response that is the
@@ -195,15 +273,14 @@ async fn follow(
     mut key: PoolKey,
     policy: RedirectPolicy,
     limits: &Limits,
-    started: Instant,
+    ex: &Exchange,
     mut given: Option<Conn>,
     kept: &mut Option<(PoolKey, Conn, Instant)>,
 ) -> Result<Response> {
     let mut hops: Vec<Hop> = Vec::new();
     let mut visited = vec![(parts.method.clone(), parts.url.clone())];
     loop {
-        let mut resp =
-            send_authed(shared, &mut parts, key, limits, started, given.take(), kept).await?;
+        let mut resp = send_authed(shared, &mut parts, key, limits, ex, given.take(), kept).await?;
         let next = policy.next(
             &parts.method,
             &parts.uri,
@@ -249,11 +326,11 @@ async fn send_authed(
     parts: &mut Parts<'_>,
     key: PoolKey,
     limits: &Limits,
-    started: Instant,
+    ex: &Exchange,
     given: Option<Conn>,
     kept: &mut Option<(PoolKey, Conn, Instant)>,
 ) -> Result<Response> {
-    let resp = send_parts(shared, parts, key, limits, started, given, kept).await?;
+    let resp = send_parts(shared, parts, key, limits, ex, given, kept).await?;
     if resp.status != 401 {
         return Ok(resp);
     }
@@ -269,7 +346,7 @@ async fn send_authed(
     let key = pool_key_of(&parts.uri)
         .ok_or_else(|| Error::new(ErrorKind::InvalidUrl, "URL has no host"))?;
     let given = kept_for(kept, &key);
-    send_parts(shared, parts, key, limits, started, given, kept).await
+    send_parts(shared, parts, key, limits, ex, given, kept).await
 }
 
 /// The connection the last exchange left fit for reuse, if it goes to `key` (else dropped).
@@ -286,20 +363,21 @@ async fn send_parts(
     parts: &Parts<'_>,
     key: PoolKey,
     limits: &Limits,
-    started: Instant,
+    ex: &Exchange,
     mut given: Option<Conn>,
     kept: &mut Option<(PoolKey, Conn, Instant)>,
 ) -> Result<Response> {
     let url = parts.url.clone();
     let mut retried = false;
-    let (mut conn, resp) = loop {
+    let (mut conn, resp, conn_start, conn_ready) = loop {
+        let conn_start = Instant::now();
         let handed = match given.take() {
             Some(mut c) => c.ready().await.then_some(c),
             None => None,
         };
-        let mut conn = match handed {
-            Some(handed) => handed,
-            None => obtain(shared, &key, limits).await?,
+        let (mut conn, conn_ready) = match handed {
+            Some(handed) => (handed, conn_start),
+            None => (obtain(shared, &key, limits).await?, Instant::now()),
         };
         let wire = parts.build(&conn)?;
         let mut timer = conn.read_timer.take();
@@ -309,7 +387,7 @@ async fn send_parts(
             limits.read,
             conn.activity.as_deref(),
             sending,
-            || read_timeout_error(limits.read, "waiting for the response head"),
+            || read_timeout_error(limits.read, "waiting for the response head").unanswered(),
         )
         .await?;
         // HTTP/2 connections are shared by concurrent requests: each keeps its own timer.
@@ -317,7 +395,7 @@ async fn send_parts(
             conn.read_timer = timer;
         }
         match sent {
-            Ok(resp) => break (conn, resp),
+            Ok(resp) => break (conn, resp, conn_start, conn_ready),
             Err(e) => {
                 // A pooled connection the server had closed: either hyper saw it before
                 // writing (the request comes back unsent), or the server reset it without
@@ -331,16 +409,15 @@ async fn send_parts(
                     continue;
                 }
                 // A head that did not parse was sent fine: say what failed.
-                let what = if err.is_parse() || err.is_parse_status() {
-                    "reading the response head"
-                } else {
-                    "sending the request"
-                };
-                return Err(map_hyper(err, what));
+                if err.is_parse() || err.is_parse_status() {
+                    return Err(map_hyper(err, "reading the response head"));
+                }
+                return Err(map_hyper(err, "sending the request").unanswered());
             }
         }
     };
 
+    let first_byte = Instant::now();
     let (head, body) = resp.into_parts();
     // The length that will come: none for a response that has no body (to HEAD, or 204 or
     // 304: their Content-Length describes another response, and over HTTP/2 hyper reports it
@@ -364,12 +441,25 @@ async fn send_parts(
     } else {
         None
     };
-    let body = read_body(body, declared, limits, decoder).await?;
+    ex.start_body(declared);
+    let body = read_body(body, declared, limits, decoder, ex).await?;
     let close = head
         .headers
         .get(CONNECTION)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
     let done = Instant::now();
+    let facts = conn.facts();
+    let stamps = Stamps {
+        look: conn_start,
+        ready: conn_ready,
+        first: first_byte,
+        written: facts
+            .written
+            .as_deref()
+            .map_or(0, |w| w.load(std::sync::atomic::Ordering::Relaxed)),
+        reused: conn.reused,
+        facts: facts.clone(),
+    };
     if !close && !conn.is_h2() {
         conn.reused = false;
         *kept = Some((key, conn, done));
@@ -380,11 +470,13 @@ async fn send_parts(
         head.headers,
         body,
         url,
-        done.saturating_duration_since(started),
+        done.saturating_duration_since(ex.started),
+        stamps,
     ))
 }
 
 /// The request's pieces, kept so it can be rebuilt for a retry or for another protocol.
+#[derive(Clone)]
 struct Parts<'a> {
     method: Method,
     uri: Uri,
@@ -692,6 +784,7 @@ async fn read_body(
     declared: Option<u64>,
     limits: &Limits,
     mut decoder: Option<Decoder>,
+    ex: &Exchange,
 ) -> Result<Bytes> {
     let mut first: Option<Bytes> = None;
     let mut buf = BytesMut::new();
@@ -728,6 +821,7 @@ async fn read_body(
             continue;
         };
         total += data.len() as u64;
+        ex.add_received(data.len());
         if total > limits.max_body {
             return Err(too_large(limits.max_body));
         }

@@ -23,6 +23,7 @@ mod redirect;
 mod registry;
 mod request;
 mod response;
+mod retry;
 mod sized;
 mod version;
 
@@ -38,4 +39,5 @@ pub use multipart::*;
 pub use redirect::*;
 pub use request::*;
 pub use response::*;
+pub use retry::*;
 pub use version::*;

@@ -126,6 +126,7 @@ mod tests {
         assert_eq!(offset_of!(httpring_request_spec, struct_size), 0);
         assert_eq!(offset_of!(httpring_response, struct_size), 0);
         assert_eq!(offset_of!(httpring_result, struct_size), 0);
+        assert_eq!(offset_of!(httpring_info, struct_size), 0);
         // x86-64 / aarch64 Linux sizes of version 1.
         if size_of::<usize>() == 8 {
             assert_eq!(size_of::<httpring_completion>(), 32);
@@ -134,6 +135,7 @@ mod tests {
             assert_eq!(size_of::<httpring_response>(), 64);
             assert_eq!(size_of::<httpring_result>(), 80);
             assert_eq!(size_of::<httpring_header>(), 32);
+            assert_eq!(size_of::<httpring_info>(), 168);
         }
     }
 }

@@ -7,3 +7,4 @@ pub(crate) mod auth;
 pub(crate) mod cookies;
 pub(crate) mod decode;
 pub(crate) mod redirect;
+pub mod retry;

@@ -259,7 +259,9 @@ impl Pool {
 
     /// Keeps a new HTTP/2 connection for sharing and returns a handle on it for the caller.
     pub fn share(&self, key: PoolKey, conn: Conn) -> Conn {
-        let mine = conn.share().expect("HTTP/2 connection");
+        let mut mine = conn.share().expect("HTTP/2 connection");
+        // The request that opened it: its first, not a reused one.
+        mine.reused = false;
         self.lock().shared.insert(key, (conn, Instant::now()));
         mine
     }

@@ -1,11 +1,11 @@
 //! One request's shared state: written once by whoever completes it, read by the caller.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Instant;
 
 use super::handle::Handle;
-use super::response::Response;
+use super::response::{Response, Timing};
 use crate::error::{ErrorKind, Result};
 
 /// Where a request stands. Streaming will add a "data available" state between the two.
@@ -36,6 +36,12 @@ pub struct Exchange {
     pub(crate) user_data: u64,
     pub(crate) started: Instant,
     state: AtomicU8,
+    /// Attempts made so far (more than one when retried).
+    attempts: AtomicU32,
+    /// Response body bytes received so far (before decoding), and the announced length
+    /// (-1: unknown or no response head yet). Written by the request's task only.
+    received: AtomicU64,
+    content_length: AtomicI64,
     outcome: OnceLock<Result<Response>>,
     /// The worker running the request, so cancel can stop it; set before it gets the job.
     task: Mutex<Option<Weak<dyn TaskStop>>>,
@@ -48,6 +54,9 @@ impl Exchange {
             user_data,
             started: Instant::now(),
             state: AtomicU8::new(PENDING),
+            attempts: AtomicU32::new(1),
+            received: AtomicU64::new(0),
+            content_length: AtomicI64::new(-1),
             outcome: OnceLock::new(),
             task: Mutex::new(None),
         }
@@ -59,6 +68,49 @@ impl Exchange {
             DONE => State::Done,
             _ => State::Failed,
         }
+    }
+
+    /// Attempts made so far: 1, or more when the request was retried.
+    pub fn attempts(&self) -> u32 {
+        self.attempts.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_attempts(&self, n: u32) {
+        self.attempts.store(n, Ordering::Relaxed);
+    }
+
+    /// Response body bytes received so far and the announced length (None: unknown), while
+    /// the request runs and after. A retry or a redirect hop starts them again.
+    pub fn progress(&self) -> (u64, Option<u64>) {
+        let len = self.content_length.load(Ordering::Relaxed);
+        (
+            self.received.load(Ordering::Relaxed),
+            u64::try_from(len).ok(),
+        )
+    }
+
+    /// Where the time went: zero until a response was read to the end, and for a request
+    /// that failed.
+    pub fn timing(&self) -> Timing {
+        match self.outcome() {
+            Some(Ok(r)) => r.stamps.timing(self.started, r.elapsed),
+            _ => Timing::default(),
+        }
+    }
+
+    /// A response head arrived: its body's announced length, and nothing received yet.
+    pub(crate) fn start_body(&self, declared: Option<u64>) {
+        self.received.store(0, Ordering::Relaxed);
+        self.content_length.store(
+            declared.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX)),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// `n` more body bytes arrived (one writer: a load and a store, no atomic add).
+    pub(crate) fn add_received(&self, n: usize) {
+        let now = self.received.load(Ordering::Relaxed) + n as u64;
+        self.received.store(now, Ordering::Relaxed);
     }
 
     pub fn is_complete(&self) -> bool {

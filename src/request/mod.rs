@@ -17,4 +17,5 @@ pub(crate) use handle::Table;
 pub use multipart::Multipart;
 pub(crate) use request::parse_url;
 pub use request::{Request, TimeoutOverrides, UrlCache};
-pub use response::{Hop, Response};
+pub(crate) use response::Stamps;
+pub use response::{Hop, Response, Timing};

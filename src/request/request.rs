@@ -36,6 +36,8 @@ pub struct Request {
     pub(crate) max_redirects: Option<u32>,
     /// Override of the client's `decompress`.
     pub(crate) decompress: Option<bool>,
+    /// Override of the client's retry count.
+    pub(crate) retries: Option<u32>,
     /// Credentials for this request, over the client's (boxed: rarely set, and every
     /// request is initialised).
     pub(crate) auth: Option<Box<Auth>>,
@@ -65,6 +67,7 @@ impl Request {
             follow_redirects: None,
             max_redirects: None,
             decompress: None,
+            retries: None,
             auth: None,
             user_data: 0,
             error: None,
@@ -144,6 +147,12 @@ impl Request {
 
     /// Asks for and decodes compressed responses (`true`), or takes the body as received
     /// (`false`), whatever the client's setting.
+    /// Retries for this request (0: none), over the client's policy's count; the rest of
+    /// the policy is the client's.
+    pub fn set_retries(&mut self, retries: u32) {
+        self.retries = Some(retries);
+    }
+
     pub fn set_decompress(&mut self, decompress: bool) {
         self.decompress = Some(decompress);
     }

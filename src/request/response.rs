@@ -3,18 +3,101 @@
 //! Everything here is immutable once built, so borrowed pointers into it (body, header bytes,
 //! URL) stay valid for as long as the handle lives.
 
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::Version;
+
+use crate::transport::{last_write, ConnFacts};
 
 /// A redirect that was followed: the response's status and the URL that gave it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hop {
     pub status: u16,
     pub url: Bytes,
+}
+
+/// Where a request's time went, phase by phase; the phases add up to `total`. For a
+/// retried or redirected request they describe the last exchange, and `queued` holds all
+/// the time before it.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Timing {
+    /// Submit until the (last) exchange began looking for a connection.
+    pub queued: Duration,
+    /// Waiting for a connection: the pool's queue, an HTTP/2 connection being opened by
+    /// another request, or a parked connection becoming ready.
+    pub pool: Duration,
+    /// Opening a new connection: resolving, TCP connect (and proxy), TLS handshake; zero on
+    /// a reused connection.
+    pub dns: Duration,
+    pub connect: Duration,
+    pub tls: Duration,
+    /// Writing the request; then waiting for the first byte of the response; then reading
+    /// the rest of it.
+    pub send: Duration,
+    pub wait: Duration,
+    pub receive: Duration,
+    /// Submit to the last byte.
+    pub total: Duration,
+    /// The exchange ran on a connection that had carried a request before.
+    pub reused: bool,
+    /// The peer's address (the proxy's when going through one); None for Unix sockets.
+    pub remote: Option<SocketAddr>,
+    /// The TLS version as on the wire (0x0303: TLS 1.2, 0x0304: TLS 1.3), 0 without TLS.
+    pub tls_version: u16,
+    /// The protocol ALPN selected ("h2", "http/1.1"), if any.
+    pub alpn: Option<&'static str>,
+}
+
+/// The instants of a response's exchange, turned into a [`Timing`] when asked.
+#[derive(Debug)]
+pub(crate) struct Stamps {
+    /// Looking for a connection; having one; the response's first byte.
+    pub(crate) look: Instant,
+    pub(crate) ready: Instant,
+    pub(crate) first: Instant,
+    /// The connection's write clock when the response arrived (see `transport::last_write`).
+    pub(crate) written: u64,
+    pub(crate) reused: bool,
+    pub(crate) facts: Arc<ConnFacts>,
+}
+
+impl Stamps {
+    /// The phases, from the request's submit time and its total.
+    pub(crate) fn timing(&self, started: Instant, total: Duration) -> Timing {
+        let (look, ready, first) = (self.look, self.ready, self.first);
+        let done = started + total;
+        let facts = &self.facts;
+        // The last write that took time, if it belongs to this exchange.
+        let written = last_write(self.written).map_or(ready, |w| w.clamp(ready, first));
+        let opening = ready.saturating_duration_since(look);
+        let setup = facts.dns + facts.connect + facts.tls;
+        // A reused connection was set up for an earlier request, and one another request
+        // opened (HTTP/2) for that one: neither's setup is this exchange's.
+        let (dns, connect, tls) = if self.reused || setup > opening {
+            Default::default()
+        } else {
+            (facts.dns, facts.connect, facts.tls)
+        };
+        Timing {
+            queued: look.saturating_duration_since(started),
+            pool: opening - (dns + connect + tls),
+            dns,
+            connect,
+            tls,
+            send: written.saturating_duration_since(ready),
+            wait: first.saturating_duration_since(written),
+            receive: done.saturating_duration_since(first),
+            total,
+            reused: self.reused,
+            remote: facts.remote,
+            tls_version: facts.tls_version,
+            alpn: facts.alpn,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -27,6 +110,8 @@ pub struct Response {
     pub(crate) elapsed: Duration,
     /// The redirects followed to get here, in order (empty when none were).
     pub(crate) hops: Vec<Hop>,
+    /// When its exchange's steps happened (see `Exchange::timing`).
+    pub(crate) stamps: Stamps,
     /// Built on first use: headers in iteration order, for indexed access.
     list: OnceLock<Vec<(HeaderName, HeaderValue)>>,
     /// Built on first use: "name: value\r\n" lines, for bindings that parse in one call.
@@ -41,6 +126,7 @@ impl Response {
         body: Bytes,
         url: Bytes,
         elapsed: Duration,
+        stamps: Stamps,
     ) -> Self {
         Response {
             status,
@@ -50,6 +136,7 @@ impl Response {
             url,
             elapsed,
             hops: Vec::new(),
+            stamps,
             list: OnceLock::new(),
             block: OnceLock::new(),
         }

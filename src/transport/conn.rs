@@ -98,6 +98,23 @@ pub enum Sender {
 /// Aborts a connection's task when dropped.
 struct TaskGuard(AbortHandle);
 
+/// How a connection was made and what it negotiated (for a request's timing record).
+#[derive(Debug, Default)]
+pub struct ConnFacts {
+    /// The peer's address (None for a Unix socket); the proxy's when going through one.
+    pub remote: Option<std::net::SocketAddr>,
+    /// Name resolution, TCP connect (and proxy handshake), TLS handshake.
+    pub dns: std::time::Duration,
+    pub connect: std::time::Duration,
+    pub tls: std::time::Duration,
+    /// The TLS version as on the wire (0x0303: 1.2, 0x0304: 1.3); 0 without TLS.
+    pub tls_version: u16,
+    /// The protocol ALPN chose ("h2", "http/1.1"), if any.
+    pub alpn: Option<&'static str>,
+    /// When the socket last took bytes (see `quickack::last_write`); None for Unix sockets.
+    pub(crate) written: Option<Arc<AtomicU64>>,
+}
+
 impl Drop for TaskGuard {
     fn drop(&mut self) {
         self.0.abort();
@@ -108,6 +125,9 @@ pub struct Conn {
     sender: Sender,
     /// HTTP/1.1: owned here. HTTP/2: shared with the pool's entry.
     task: Arc<TaskGuard>,
+    /// How it was made (kept apart from `task`: a response may keep these after the
+    /// connection closed).
+    facts: Arc<ConnFacts>,
     /// Served a request before this one (a stale keep-alive connection may be retried).
     pub(crate) reused: bool,
     /// Requests go to an HTTP proxy in absolute form.
@@ -125,16 +145,22 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(sender: Sender, task: AbortHandle, absolute_form: bool) -> Conn {
+    pub fn new(sender: Sender, task: AbortHandle, absolute_form: bool, facts: ConnFacts) -> Conn {
         Conn {
             sender,
             task: Arc::new(TaskGuard(task)),
+            facts: Arc::new(facts),
             reused: false,
             absolute_form,
             proxy_auth: None,
             activity: None,
             read_timer: None,
         }
+    }
+
+    /// How the connection was made and what it negotiated.
+    pub fn facts(&self) -> &Arc<ConnFacts> {
+        &self.facts
     }
 
     pub fn is_h2(&self) -> bool {
@@ -185,6 +211,7 @@ impl Conn {
             Sender::H2(s) => Some(Conn {
                 sender: Sender::H2(s.clone()),
                 task: self.task.clone(),
+                facts: self.facts.clone(),
                 reused: true,
                 absolute_form: self.absolute_form,
                 proxy_auth: self.proxy_auth.clone(),
@@ -228,7 +255,7 @@ pub(crate) mod test_support {
     use tokio::net::{TcpListener, TcpStream};
     use tokio::task::JoinHandle;
 
-    use super::{Body, Conn, PoolKey, Sender};
+    use super::{Body, Conn, ConnFacts, PoolKey, Sender};
 
     /// A listener on 127.0.0.1 that accepts connections and holds them open, never
     /// answering: enough for hyper's HTTP/1.1 handshake, which sends nothing.
@@ -279,7 +306,12 @@ pub(crate) mod test_support {
             let task = tokio::spawn(async move {
                 let _ = conn.await;
             });
-            Conn::new(Sender::H1(tx), task.abort_handle(), false)
+            Conn::new(
+                Sender::H1(tx),
+                task.abort_handle(),
+                false,
+                ConnFacts::default(),
+            )
         }
     }
 

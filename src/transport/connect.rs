@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -12,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::quickack::QuickAck;
 
-use super::conn::{Conn, Driven, Hold, PoolKey, Sender};
+use super::conn::{Conn, ConnFacts, Driven, Hold, PoolKey, Sender};
 use super::dns::Resolver;
 use super::proxy::{self, ProxyKind, ProxyRules};
 use super::{map_hyper, tls};
@@ -73,23 +74,33 @@ impl Connector {
         let mut absolute_form = false;
         let mut proxy_auth = None;
         let mut activity = None;
+        let mut facts = ConnFacts::default();
+        let start = Instant::now();
+        // The TCP stream with the clocks the connection keeps.
+        let mut wrap = |s: tokio::net::TcpStream, facts: &mut ConnFacts| -> BoxIo {
+            facts.remote = s.peer_addr().ok();
+            let tcp = QuickAck::new(s, self.write_timeout);
+            activity = Some(tcp.1.clone());
+            facts.written = Some(tcp.3.clone());
+            Box::new(tcp)
+        };
         let io: BoxIo = if let Some(path) = &self.unix {
             Box::new(connect_unix(path).await?)
         } else {
             match self.proxies.for_target(key.https, host) {
                 None => {
-                    let tcp =
-                        QuickAck::new(self.resolver.connect(host, port).await?, self.write_timeout);
-                    activity = Some(tcp.1.clone());
-                    Box::new(tcp)
+                    let (s, dns) = self.resolver.connect(host, port).await?;
+                    facts.dns = dns;
+                    wrap(s, &mut facts)
                 }
                 Some(p) => {
-                    let mut s = self.resolver.connect(&p.host, p.port).await.map_err(|e| {
-                        Error::new(
-                            e.kind(),
-                            format!("proxy {}:{}: {}", p.host, p.port, e.message()),
-                        )
-                    })?;
+                    let (mut s, dns) =
+                        self.resolver.connect(&p.host, p.port).await.map_err(|e| {
+                            Error::new(
+                                e.kind(),
+                                format!("proxy {}:{}: {}", p.host, p.port, e.message()),
+                            )
+                        })?;
                     match p.kind {
                         ProxyKind::Http if !key.https => {
                             absolute_form = true;
@@ -105,12 +116,13 @@ impl Connector {
                             proxy::socks5_connect(&mut s, p, host, addr, port).await?
                         }
                     }
-                    let tcp = QuickAck::new(s, self.write_timeout);
-                    activity = Some(tcp.1.clone());
-                    Box::new(tcp)
+                    facts.dns = dns;
+                    wrap(s, &mut facts)
                 }
             }
         };
+        facts.connect = start.elapsed().saturating_sub(facts.dns);
+        let tls_start = Instant::now();
         let (io, h2): (BoxIo, bool) = if key.https {
             let name = tls::server_name(host)?;
             let connector = self
@@ -125,7 +137,15 @@ impl Connector {
                 .connect(name, io)
                 .await
                 .map_err(|e| tls::handshake_error(e, host))?;
-            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+            let session = stream.get_ref().1;
+            let h2 = session.alpn_protocol() == Some(b"h2");
+            facts.tls = tls_start.elapsed();
+            facts.tls_version = session.protocol_version().map_or(0, u16::from);
+            facts.alpn = match session.alpn_protocol() {
+                Some(b"h2") => Some("h2"),
+                Some(b"http/1.1") => Some("http/1.1"),
+                _ => None,
+            };
             if self.version == HttpVersionPref::Http2Only && !h2 {
                 return Err(Error::new(
                     ErrorKind::Protocol,
@@ -137,7 +157,7 @@ impl Connector {
             (io, self.h2c || self.version == HttpVersionPref::Http2Only)
         };
         self.opened.fetch_add(1, Ordering::Relaxed);
-        let mut conn = handshake(io, h2, absolute_form, hold).await?;
+        let mut conn = handshake(io, h2, absolute_form, hold, facts).await?;
         conn.proxy_auth = proxy_auth;
         conn.activity = activity;
         Ok(conn)
@@ -170,7 +190,13 @@ async fn connect_unix(path: &std::path::Path) -> Result<tokio::net::UnixStream> 
     }
 }
 
-async fn handshake(io: BoxIo, h2: bool, absolute_form: bool, hold: Option<Hold>) -> Result<Conn> {
+async fn handshake(
+    io: BoxIo,
+    h2: bool,
+    absolute_form: bool,
+    hold: Option<Hold>,
+    facts: ConnFacts,
+) -> Result<Conn> {
     let io = TokioIo::new(io);
     if h2 {
         let (tx, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
@@ -182,6 +208,7 @@ async fn handshake(io: BoxIo, h2: bool, absolute_form: bool, hold: Option<Hold>)
             Sender::H2(tx),
             task.abort_handle(),
             absolute_form,
+            facts,
         ))
     } else {
         let (tx, conn) = hyper::client::conn::http1::Builder::new()
@@ -193,6 +220,7 @@ async fn handshake(io: BoxIo, h2: bool, absolute_form: bool, hold: Option<Hold>)
             Sender::H1(tx),
             task.abort_handle(),
             absolute_form,
+            facts,
         ))
     }
 }

@@ -88,9 +88,12 @@ impl Resolver {
         Ok(addrs)
     }
 
-    /// Resolves and connects, trying addresses in happy-eyeballs order.
-    pub async fn connect(&self, host: &str, port: u16) -> Result<TcpStream> {
+    /// Resolves and connects, trying addresses in happy-eyeballs order; also returns how
+    /// long resolving took.
+    pub async fn connect(&self, host: &str, port: u16) -> Result<(TcpStream, Duration)> {
+        let start = Instant::now();
         let addrs = interleave(self.resolve(host, port).await?);
+        let dns = start.elapsed();
         let stream = if addrs.len() == 1 {
             TcpStream::connect(addrs[0])
                 .await
@@ -99,7 +102,7 @@ impl Resolver {
             race(addrs).await?
         };
         let _ = stream.set_nodelay(true);
-        Ok(stream)
+        Ok((stream, dns))
     }
 }
 

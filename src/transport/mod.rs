@@ -12,9 +12,10 @@ mod tls;
 
 #[cfg(test)]
 pub(crate) use conn::test_support;
-pub(crate) use conn::{Conn, Hold, PoolKey};
+pub(crate) use conn::{Conn, ConnFacts, Hold, PoolKey};
 pub(crate) use connect::Connector;
 pub(crate) use proxy::Proxy;
+pub(crate) use quickack::last_write;
 
 use crate::error::{Error, ErrorKind};
 

@@ -33,7 +33,27 @@ pub(crate) struct QuickAck(
     pub(crate) TcpStream,
     pub(crate) Arc<AtomicU64>,
     Option<Box<WriteLimit>>,
+    /// When the socket last took bytes, in ns since `EPOCH` (see `last_write`).
+    pub(crate) Arc<AtomicU64>,
+    /// A write found the socket full since the clock was last set.
+    bool,
 );
+
+/// The zero of the write clock (`last_write`).
+static EPOCH: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
+
+fn epoch() -> tokio::time::Instant {
+    *EPOCH.get_or_init(tokio::time::Instant::now)
+}
+
+/// When a socket whose write clock read `clock` last took bytes that took time (see
+/// `QuickAck::after_write`); None before any. For a request, when its writing ended.
+pub(crate) fn last_write(clock: u64) -> Option<std::time::Instant> {
+    match clock {
+        0 => None,
+        ns => Some((epoch() + Duration::from_nanos(ns)).into_std()),
+    }
+}
 
 /// The write timeout: armed when a write finds the socket's buffer full, disarmed by the
 /// next write that goes through.
@@ -69,11 +89,29 @@ impl QuickAck {
                 armed: false,
             })
         });
-        QuickAck(stream, Arc::default(), limit)
+        epoch();
+        QuickAck(stream, Arc::default(), limit, Arc::default(), false)
     }
 
-    /// Applies the write timeout to a write's outcome.
-    fn limited<T>(&mut self, cx: &mut Context<'_>, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+    /// Sets the write clock and applies the write timeout after a write.
+    fn after_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        r: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        if let Poll::Ready(Ok(n)) = &r {
+            // The clock is read only for writes that can take time: a large one, or the
+            // first after the socket was full. A small request the socket takes at once
+            // leaves the clock alone (its write counts as instantaneous).
+            if *n >= BULK || self.4 {
+                self.4 = false;
+                // At least 1: 0 means "never written".
+                let ns = epoch().elapsed().as_nanos().max(1) as u64;
+                self.3.store(ns, Ordering::Relaxed);
+            }
+        } else if r.is_pending() {
+            self.4 = true;
+        }
         let Some(w) = self.2.as_deref_mut() else {
             return r;
         };
@@ -133,7 +171,7 @@ impl AsyncWrite for QuickAck {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let r = Pin::new(&mut self.0).poll_write(cx, buf);
-        self.limited(cx, r)
+        self.after_write(cx, r)
     }
 
     fn poll_write_vectored(
@@ -146,7 +184,7 @@ impl AsyncWrite for QuickAck {
             [one] => Pin::new(&mut self.0).poll_write(cx, one),
             _ => Pin::new(&mut self.0).poll_write_vectored(cx, bufs),
         };
-        self.limited(cx, r)
+        self.after_write(cx, r)
     }
 
     fn is_write_vectored(&self) -> bool {

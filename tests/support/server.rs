@@ -319,6 +319,31 @@ async fn route(
             let body: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
             full(200, "application/octet-stream", body)
         }
+        // /flaky/KEY/N: 503 with `Retry-After: 0` for the first N requests naming KEY, then
+        // 200 "ok" (a service that recovers; the retry tests).
+        "flaky" => {
+            static SEEN: std::sync::Mutex<Option<std::collections::HashMap<String, u64>>> =
+                std::sync::Mutex::new(None);
+            let key = parts.get(1).copied().unwrap_or("").to_string();
+            let fails = num(2).unwrap_or(1);
+            let n = {
+                let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
+                let count = seen
+                    .get_or_insert_with(Default::default)
+                    .entry(key)
+                    .or_insert(0);
+                *count += 1;
+                *count
+            };
+            if n <= fails {
+                let mut r = full(503, "text/plain", format!("attempt {n}: busy"));
+                r.headers_mut()
+                    .insert(hyper::header::RETRY_AFTER, "0".parse().unwrap());
+                r
+            } else {
+                full(200, "text/plain", "ok")
+            }
+        }
         "delay" => {
             tokio::time::sleep(Duration::from_millis(num(1).unwrap_or(0))).await;
             let mut r = full(200, "text/plain", "ok");

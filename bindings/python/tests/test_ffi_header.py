@@ -43,6 +43,10 @@ ARG_TYPES = {
     "httpring_response *": POINTER(_ffi.httpring_response),
     "httpring_result *": POINTER(_ffi.httpring_result),
     "httpring_stats *": POINTER(_ffi.httpring_stats),
+    "httpring_info *": POINTER(_ffi.httpring_info),
+    "const uint16_t *": POINTER(c_uint16),
+    "char[48]": c_char * 48,
+    "char[16]": c_char * 16,
     "const httpring_request_spec *": POINTER(_ffi.httpring_request_spec),
     "httpring_code *": POINTER(c_uint32),
     "httpring_completion_cb": _ffi.httpring_completion_cb,
@@ -93,7 +97,10 @@ def _norm(ctype: str) -> str:
 
 
 def _split_decl(decl: str):
-    """'const char *name' -> ('const char *', 'name')."""
+    """'const char *name' -> ('const char *', 'name'); 'char name[48]' -> ('char[48]', 'name')."""
+    arr = re.match(r"^(.*?)(\w+)\s*\[(\d+)\]\s*$", decl.strip(), re.S)
+    if arr:
+        return f"{_norm(arr.group(1))}[{arr.group(3)}]", arr.group(2)
     m = re.match(r"^(.*?)(\w+)\s*$", decl.strip(), re.S)
     assert m, decl
     return _norm(m.group(1)), m.group(2)

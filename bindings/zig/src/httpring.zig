@@ -98,6 +98,32 @@ pub const HandleError = error{
     Unknown,
 };
 
+/// What `Handle.info` reports: `raw` is the C struct (attempts, bytes_received,
+/// content_length, the `*_us` phases that add up to `total_us`, tls_version, reused); the
+/// methods give its text fields as slices.
+pub const Info = struct {
+    raw: c.httpring_info,
+
+    fn text(buf: []const u8) []const u8 {
+        return std.mem.sliceTo(buf, 0);
+    }
+
+    /// "ip:port" of the peer; empty before a response, or for Unix sockets.
+    pub fn remoteAddr(self: *const Info) []const u8 {
+        return text(&self.raw.remote_addr);
+    }
+
+    /// "h2", "http/1.1", or empty without ALPN.
+    pub fn alpn(self: *const Info) []const u8 {
+        return text(&self.raw.alpn);
+    }
+
+    /// The announced body length, if known.
+    pub fn contentLength(self: *const Info) ?u64 {
+        return if (self.raw.content_length < 0) null else @intCast(self.raw.content_length);
+    }
+};
+
 /// Creating a client or its config can also run out of memory or descriptors.
 pub const InitError = Error || error{SystemResources};
 
@@ -319,6 +345,16 @@ pub const Options = struct {
     /// Most requests submitted and not completed; a submit beyond fails with
     /// `error.TooManyInFlight`. 0 means no cap.
     max_in_flight: ?usize = null,
+    /// Retries of failed attempts (0, the default: none): connect failures, for idempotent
+    /// methods also failures before any response byte and `retry_statuses`.
+    retries: ?u32 = null,
+    /// The first backoff wait and its cap, in ms (defaults 100 and 10000).
+    retry_backoff_ms: ?struct { first: u64, max: u64 } = null,
+    /// Statuses retried (default 429, 502, 503, 504).
+    retry_statuses: ?[]const u16 = null,
+    /// Also retry non-idempotent methods (POST, PATCH) after failures that may have reached
+    /// the server, and on retryable statuses.
+    retry_non_idempotent: ?bool = null,
     /// Larger response bodies fail with `error.BodyTooLarge`; 0 is rejected.
     max_body_size: ?u64 = null,
     /// Runtime threads, 1..=256 (default 1).
@@ -447,6 +483,8 @@ pub const Request = struct {
     read_timeout_ms: ?u64 = null,
     /// Longest wait for a connection under the client's connection caps.
     pool_timeout_ms: ?u64 = null,
+    /// Retries for this request, over the client's count.
+    retries: ?u32 = null,
     /// Override of the client's `decompress`.
     decompress: ?bool = null,
     /// Credentials for this request, over the client's.
@@ -490,6 +528,10 @@ pub const Client = struct {
         if (o.pool_timeout_ms) |v| try check(c.httpring_config_set_pool_timeout_ms(cfg, v));
         if (o.write_timeout_ms) |v| try check(c.httpring_config_set_write_timeout_ms(cfg, v));
         if (o.max_in_flight) |v| try check(c.httpring_config_set_max_in_flight(cfg, v));
+        if (o.retries) |v| try check(c.httpring_config_set_retries(cfg, v));
+        if (o.retry_backoff_ms) |v| try check(c.httpring_config_set_retry_backoff_ms(cfg, v.first, v.max));
+        if (o.retry_statuses) |v| try check(c.httpring_config_set_retry_statuses(cfg, v.ptr, v.len));
+        if (o.retry_non_idempotent) |v| try check(c.httpring_config_set_retry_non_idempotent(cfg, v));
         if (o.max_body_size) |v| try check(c.httpring_config_set_max_body_size(cfg, v));
         if (o.worker_threads) |v| try check(c.httpring_config_set_worker_threads(cfg, v));
         if (o.wait_drives_io) |v| try check(c.httpring_config_set_wait_drives_io(cfg, v));
@@ -562,7 +604,8 @@ pub const Client = struct {
     /// Whether a request has settings only the request builder carries (not the one-call
     /// paths' arguments or `httpring_request_spec`).
     fn needsBuilder(req: Request) bool {
-        return req.decompress != null or req.auth != null or req.form != null or req.pool_timeout_ms != null;
+        return req.decompress != null or req.auth != null or req.form != null or req.pool_timeout_ms != null or
+            req.retries != null;
     }
 
     fn buildRequest(built: *c.httpring_request, req: Request) SubmitError!void {
@@ -573,6 +616,7 @@ pub const Client = struct {
         if (req.connect_timeout_ms) |v| try checkIn(SubmitError, c.httpring_request_set_connect_timeout_ms(built, v));
         if (req.read_timeout_ms) |v| try checkIn(SubmitError, c.httpring_request_set_read_timeout_ms(built, v));
         if (req.pool_timeout_ms) |v| try checkIn(SubmitError, c.httpring_request_set_pool_timeout_ms(built, v));
+        if (req.retries) |v| try checkIn(SubmitError, c.httpring_request_set_retries(built, v));
         if (req.decompress) |v| try checkIn(SubmitError, c.httpring_request_set_decompress(built, v));
         if (req.form) |f| try checkIn(SubmitError, c.httpring_request_set_multipart(built, f.raw));
         if (req.auth) |a| try checkIn(SubmitError, switch (a) {
@@ -875,6 +919,14 @@ pub const Completion = extern struct {
 pub const Handle = struct {
     client: *c.httpring_client,
     id: u64,
+
+    /// Attempts, progress and (once the response was read) where the time went; any time,
+    /// from any thread.
+    pub fn info(self: Handle) HandleError!Info {
+        var out: c.httpring_info = .{ .struct_size = @sizeOf(c.httpring_info) };
+        try checkIn(HandleError, c.httpring_handle_info(self.client, self.id, &out));
+        return .{ .raw = out };
+    }
 
     /// Non-blocking state check.
     pub fn poll(self: Handle) HandleError!State {

@@ -1078,3 +1078,25 @@ test "sendMany: a request with settings a batch entry cannot carry keeps them" {
         try testing.expectEqual(@as(u16, 200), (try h.waitResponse(10_000)).status);
     }
 }
+
+test "retries and info: a flaky service retried to success; timing that adds up" {
+    var buf: [512]u8 = undefined;
+    var client = try Client.init(.{ .retries = 3, .retry_backoff_ms = .{ .first = 5, .max = 50 } });
+    defer client.deinit();
+    var h = try client.get(try url(&buf, "/flaky/zig-get/2", .{}));
+    defer h.deinit();
+    try testing.expectEqual(@as(u16, 200), (try h.waitResponse(10_000)).status);
+    const i = try h.info();
+    try testing.expectEqual(@as(u32, 3), i.raw.attempts);
+    const r = i.raw;
+    const sum = r.queued_us + r.pool_us + r.dns_us + r.connect_us + r.tls_us + r.send_us + r.wait_us + r.receive_us;
+    try testing.expect(sum <= r.total_us and r.total_us - sum <= 8);
+    try testing.expect(std.mem.startsWith(u8, i.remoteAddr(), "127.0.0.1:"));
+    try testing.expectEqualStrings("", i.alpn());
+    try testing.expectEqual(@as(?u64, 2), i.contentLength());
+
+    var once = try client.send(.{ .url = try url(&buf, "/flaky/zig-once/1", .{}), .retries = 0 });
+    defer once.deinit();
+    try testing.expectEqual(@as(u16, 503), (try once.waitResponse(10_000)).status);
+    try testing.expectEqual(@as(u32, 1), (try once.info()).raw.attempts);
+}

@@ -216,8 +216,31 @@ class httpring_result(Structure):
     ]
 
 
+class httpring_info(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("attempts", c_uint32),
+        ("bytes_received", c_uint64),
+        ("content_length", c_int64),
+        ("queued_us", c_uint64),
+        ("pool_us", c_uint64),
+        ("dns_us", c_uint64),
+        ("connect_us", c_uint64),
+        ("tls_us", c_uint64),
+        ("send_us", c_uint64),
+        ("wait_us", c_uint64),
+        ("receive_us", c_uint64),
+        ("total_us", c_uint64),
+        ("tls_version", c_uint16),
+        ("reused", c_bool),
+        ("remote_addr", c_char * 48),
+        ("alpn", c_char * 16),
+    ]
+
+
 #: Every struct of the header (the drift test compares this list with it).
 STRUCTS = (
+    httpring_info,
     httpring_completion,
     httpring_stats,
     httpring_header,
@@ -347,6 +370,10 @@ _declare("httpring_config_set_max_connections", httpring_code, config_p, c_size_
 _declare("httpring_config_set_pool_timeout_ms", httpring_code, config_p, c_uint64)
 _declare("httpring_config_set_write_timeout_ms", httpring_code, config_p, c_uint64)
 _declare("httpring_config_set_max_in_flight", httpring_code, config_p, c_size_t)
+_declare("httpring_config_set_retries", httpring_code, config_p, c_uint32)
+_declare("httpring_config_set_retry_backoff_ms", httpring_code, config_p, c_uint64, c_uint64)
+_declare("httpring_config_set_retry_statuses", httpring_code, config_p, POINTER(c_uint16), c_size_t)
+_declare("httpring_config_set_retry_non_idempotent", httpring_code, config_p, c_bool)
 _declare("httpring_config_set_max_body_size", httpring_code, config_p, c_uint64)
 _declare("httpring_config_set_worker_threads", httpring_code, config_p, c_uint32)
 _declare("httpring_config_set_user_agent", httpring_code, config_p, c_char_p)
@@ -385,6 +412,7 @@ _declare("httpring_config_add_no_proxy", httpring_code, config_p, c_char_p)
 _declare("httpring_config_set_unix_socket", httpring_code, config_p, c_char_p)
 # handles
 _declare("httpring_handle_poll", httpring_code, client_p, httpring_handle, POINTER(httpring_state))
+_declare("httpring_handle_info", httpring_code, client_p, httpring_handle, POINTER(httpring_info))
 _declare(
     "httpring_handle_wait",
     httpring_code,
@@ -451,6 +479,7 @@ _declare("httpring_request_set_timeout_ms", httpring_code, request_p, c_uint64)
 _declare("httpring_request_set_connect_timeout_ms", httpring_code, request_p, c_uint64)
 _declare("httpring_request_set_read_timeout_ms", httpring_code, request_p, c_uint64)
 _declare("httpring_request_set_pool_timeout_ms", httpring_code, request_p, c_uint64)
+_declare("httpring_request_set_retries", httpring_code, request_p, c_uint32)
 _declare("httpring_request_set_follow_redirects", httpring_code, request_p, c_bool)
 _declare("httpring_request_set_max_redirects", httpring_code, request_p, c_uint32)
 _declare("httpring_request_set_decompress", httpring_code, request_p, c_bool)
