@@ -1,7 +1,6 @@
 //! The web's rules a request follows between the wire and the caller: redirects, auth,
 //! cookies, decompression, retries. It sits above `request` and `transport` and below
-//! `dispatch`, which applies its decisions; settings live in `config`. Redirects, auth,
-//! content decoding and the cookie jar are here now; retries (issue 19) come next.
+//! `dispatch`, which applies its decisions; settings live in `config`.
 
 pub(crate) mod auth;
 pub(crate) mod cookies;
