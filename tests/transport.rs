@@ -361,6 +361,52 @@ fn http2_over_tls_multiplexes_200_requests_on_one_connection() {
 }
 
 #[test]
+fn streams_an_http2_server_refuses_are_sent_again() {
+    // A burst opens more streams than the server allows before its SETTINGS arrive: the
+    // server refuses the excess (REFUSED_STREAM), which it never processed (RFC 9113 §8.7),
+    // so they are sent again, whatever the method.
+    let srv = TestServer::with_options(common::server::Options {
+        h2_max_streams: Some(2),
+        ..Default::default()
+    });
+    let c = Client::with(|cfg| unsafe {
+        assert_eq!(
+            httpring_config_set_h2c_prior_knowledge(cfg, true),
+            HTTPRING_OK
+        );
+    });
+    let hs: Vec<_> = (0..50)
+        .map(|i| {
+            if i % 2 == 0 {
+                c.get(&srv.url("/delay/20"))
+            } else {
+                c.submit("POST", &srv.url("/echo"), |_| {}).unwrap()
+            }
+        })
+        .collect();
+    assert_eq!(
+        unsafe { httpring_handle_wait_all(c.0, hs.as_ptr(), hs.len(), 30_000) },
+        HTTPRING_OK
+    );
+    let failed: Vec<_> = hs
+        .iter()
+        .filter(|&&h| c.error(h) != HTTPRING_OK)
+        .map(|&h| c.message(h))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed: {:?}",
+        failed.len(),
+        failed.first()
+    );
+    assert_eq!(
+        srv.stats.requests.load(Ordering::SeqCst),
+        50,
+        "each processed once"
+    );
+}
+
+#[test]
 fn h2c_prior_knowledge_and_version_reporting() {
     let srv = TestServer::start();
     let c = Client::with(|cfg| {

@@ -369,6 +369,7 @@ async fn send_parts(
 ) -> Result<Response> {
     let url = parts.url.clone();
     let mut retried = false;
+    let mut refusals = 0;
     let (mut conn, resp, conn_start, conn_ready) = loop {
         let conn_start = Instant::now();
         let handed = match given.take() {
@@ -406,6 +407,13 @@ async fn send_parts(
                 let err = e.into_error();
                 if conn.reused && !retried && (unsent || parts.idempotent() && stale(&err)) {
                     retried = true;
+                    continue;
+                }
+                // An HTTP/2 stream the server refused was never processed (RFC 9113 §8.7):
+                // any method goes again (the usual cause, a burst sent before the server's
+                // stream limit was known, is queued properly the second time).
+                if refusals < MAX_REFUSALS && refused(&err) {
+                    refusals += 1;
                     continue;
                 }
                 // A head that did not parse was sent fine: say what failed.
@@ -614,6 +622,21 @@ impl<'a> Parts<'a> {
         *out.headers_mut() = headers;
         Ok(out)
     }
+}
+
+/// Times one request is sent again after HTTP/2 refused its stream.
+const MAX_REFUSALS: u32 = 3;
+
+/// Whether HTTP/2 refused the request's stream (RST_STREAM with REFUSED_STREAM).
+fn refused(e: &hyper::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h2) = s.downcast_ref::<h2::Error>() {
+            return h2.reason() == Some(h2::Reason::REFUSED_STREAM);
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// A failure that means the server closed or reset a reused connection before answering.

@@ -27,6 +27,8 @@ pub struct Options {
     pub pages: usize,
     /// Delay before each /site/ page is served.
     pub page_delay: Duration,
+    /// HTTP/2: the most concurrent streams a client may open (SETTINGS_MAX_CONCURRENT_STREAMS).
+    pub h2_max_streams: Option<u32>,
 }
 
 impl Default for Options {
@@ -34,6 +36,7 @@ impl Default for Options {
         Options {
             pages: 40,
             page_delay: Duration::ZERO,
+            h2_max_streams: None,
         }
     }
 }
@@ -711,9 +714,13 @@ where
     let now = stats.open.fetch_add(1, Ordering::SeqCst) + 1;
     stats.max_open.fetch_max(now, Ordering::SeqCst);
     let counted = stats.clone();
+    let max_streams = opts.h2_max_streams;
     let svc = service_fn(move |req| route(req, opts.clone(), stats.clone()));
-    let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
-        .serve_connection(TokioIo::new(io), svc)
-        .await;
+    let mut builder =
+        hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    if let Some(n) = max_streams {
+        builder.http2().max_concurrent_streams(n);
+    }
+    let _ = builder.serve_connection(TokioIo::new(io), svc).await;
     counted.open.fetch_sub(1, Ordering::SeqCst);
 }
