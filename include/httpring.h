@@ -632,10 +632,7 @@ const char *httpring_error_name(uint32_t code);
 // thread, a `User-Agent: httpring/VERSION` header. Free with `httpring_config_free`.
 struct httpring_config *httpring_config_new(void);
 
-// Frees a config. NULL is ignored.
-//
-// # Safety
-// `cfg` is NULL or came from `httpring_config_new` and was not freed before.
+// Frees a config. NULL, and a config already freed, are ignored.
 void httpring_config_free(struct httpring_config *cfg);
 
 // Time allowed to resolve and connect, in milliseconds; 0 means no limit.
@@ -1059,10 +1056,7 @@ httpring_code httpring_request_set_pool_timeout_ms(struct httpring_request *req,
 // A new, empty form. Never NULL (NULL only if memory ran out).
 struct httpring_multipart *httpring_multipart_new(void);
 
-// Frees a form. NULL is ignored.
-//
-// # Safety
-// `form` is NULL or a live form from `httpring_multipart_new`, freed once.
+// Frees a form. NULL, and a form already freed, are ignored.
 void httpring_multipart_free(struct httpring_multipart *form);
 
 // Adds a text field: `name` (UTF-8) and `len` bytes of `value` (copied).
@@ -1182,10 +1176,8 @@ httpring_code httpring_response_redirect(const struct httpring_client *client,
 // `method` and `url` are NULL or NUL-terminated strings.
 struct httpring_request *httpring_request_new(const char *method, const char *url);
 
-// Frees a request that was not submitted. NULL is ignored.
-//
-// # Safety
-// `req` is NULL or a live, unsubmitted request.
+// Frees a request that was not submitted. NULL, and a request already freed or
+// submitted, are ignored.
 void httpring_request_free(struct httpring_request *req);
 
 // Appends a header (repeat a name to send several values). Returns

@@ -238,7 +238,7 @@ fn tls_trust_expiry_names_and_the_danger_switch() {
         unsafe { httpring_config_set_ca_file(cfg, c"/nonexistent/ca.pem".as_ptr()) },
         HTTPRING_ERR_INVALID_ARGUMENT
     );
-    unsafe { httpring_config_free(cfg) };
+    httpring_config_free(cfg);
 }
 
 #[test]

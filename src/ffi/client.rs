@@ -5,11 +5,11 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
 use super::code::httpring_code::{self, *};
-use super::config::httpring_config;
+use super::config::{httpring_config, CONFIGS};
 use super::handle::{completion_to_c, httpring_completion, httpring_handle};
 use super::ptr::{bytes, c_str, guard, guard_code, need, put, slice};
 use super::registry;
-use super::request::httpring_request;
+use super::request::{httpring_request, REQUESTS};
 use super::sized::{read_at, struct_size, write_at};
 use crate::{millis, Client, Completion, Config, Handle, Request, UrlCache};
 
@@ -49,10 +49,15 @@ pub struct httpring_header {
 #[no_mangle]
 pub unsafe extern "C" fn httpring_client_new(cfg: *const httpring_config) -> *mut httpring_client {
     guard(std::ptr::null_mut(), || {
-        // SAFETY: NULL or a live config from httpring_config_new.
-        let config = unsafe { cfg.as_ref() }
-            .map(|c| c.inner.clone())
-            .unwrap_or_else(Config::default);
+        let config = if cfg.is_null() {
+            Config::default()
+        } else {
+            match CONFIGS.with(cfg, |c| c.inner.clone()) {
+                Ok(c) => c,
+                // A freed or made-up config: no client rather than a guess.
+                Err(_) => return std::ptr::null_mut(),
+            }
+        };
         match Client::new(config) {
             Ok(c) => registry::register(c),
             Err(_) => std::ptr::null_mut(),
@@ -321,10 +326,10 @@ pub unsafe extern "C" fn httpring_client_submit(
     out: *mut httpring_handle,
 ) -> httpring_code {
     guard_code(|| {
-        if req.is_null() {
-            return Err(HTTPRING_ERR_INVALID_ARGUMENT);
-        }
-        let req = unsafe { Box::from_raw(req) }.inner;
+        let req = REQUESTS
+            .take(req)
+            .ok_or(HTTPRING_ERR_INVALID_ARGUMENT)?
+            .inner;
         Ok(submit(client, req, out))
     })
 }

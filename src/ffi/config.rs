@@ -3,6 +3,7 @@
 use std::ffi::c_char;
 
 use super::code::httpring_code::{self, *};
+use super::objects::Objects;
 use super::ptr::{bytes, c_str, guard, guard_code};
 use crate::{millis, Config};
 
@@ -12,27 +13,25 @@ pub struct httpring_config {
     pub(crate) inner: Config,
 }
 
+/// Live configs (see `objects`).
+pub(super) static CONFIGS: Objects<httpring_config> = Objects::new();
+
 /// A config with the defaults: connect timeout 10 s, read timeout 30 s, no total timeout,
 /// pool idle timeout 90 s, 256 idle connections per host, 1 GiB body limit, one worker
 /// thread, a `User-Agent: httpring/VERSION` header. Free with `httpring_config_free`.
 #[no_mangle]
 pub extern "C" fn httpring_config_new() -> *mut httpring_config {
     guard(std::ptr::null_mut(), || {
-        Box::into_raw(Box::new(httpring_config {
+        CONFIGS.insert(httpring_config {
             inner: Config::default(),
-        }))
+        })
     })
 }
 
-/// Frees a config. NULL is ignored.
-///
-/// # Safety
-/// `cfg` is NULL or came from `httpring_config_new` and was not freed before.
+/// Frees a config. NULL, and a config already freed, are ignored.
 #[no_mangle]
-pub unsafe extern "C" fn httpring_config_free(cfg: *mut httpring_config) {
-    if !cfg.is_null() {
-        guard((), || drop(unsafe { Box::from_raw(cfg) }));
-    }
+pub extern "C" fn httpring_config_free(cfg: *mut httpring_config) {
+    guard((), || drop(CONFIGS.take(cfg)));
 }
 
 pub(super) fn with(
@@ -40,9 +39,9 @@ pub(super) fn with(
     f: impl FnOnce(&mut Config) -> Result<(), httpring_code>,
 ) -> httpring_code {
     guard_code(|| {
-        // SAFETY: the caller passes NULL or a live config it does not share across threads.
-        let cfg = unsafe { cfg.as_mut() }.ok_or(HTTPRING_ERR_INVALID_ARGUMENT)?;
-        f(&mut cfg.inner).map(|()| HTTPRING_OK)
+        CONFIGS
+            .with(cfg, |c| f(&mut c.inner))?
+            .map(|()| HTTPRING_OK)
     })
 }
 

@@ -18,6 +18,7 @@ mod cookies;
 mod handle;
 mod limits;
 mod multipart;
+mod objects;
 mod ptr;
 mod redirect;
 mod registry;

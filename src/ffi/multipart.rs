@@ -4,6 +4,7 @@
 use std::ffi::c_char;
 
 use super::code::httpring_code::{self, *};
+use super::objects::Objects;
 use super::ptr::{bytes, c_str, guard, guard_code};
 use super::request::{self, httpring_request};
 use crate::Multipart;
@@ -15,36 +16,30 @@ pub struct httpring_multipart {
     inner: Multipart,
 }
 
+/// Live forms (see `objects`).
+static FORMS: Objects<httpring_multipart> = Objects::new();
+
 /// A new, empty form. Never NULL (NULL only if memory ran out).
 #[no_mangle]
 pub extern "C" fn httpring_multipart_new() -> *mut httpring_multipart {
     guard(std::ptr::null_mut(), || {
-        Box::into_raw(Box::new(httpring_multipart {
+        FORMS.insert(httpring_multipart {
             inner: Multipart::new(),
-        }))
+        })
     })
 }
 
-/// Frees a form. NULL is ignored.
-///
-/// # Safety
-/// `form` is NULL or a live form from `httpring_multipart_new`, freed once.
+/// Frees a form. NULL, and a form already freed, are ignored.
 #[no_mangle]
-pub unsafe extern "C" fn httpring_multipart_free(form: *mut httpring_multipart) {
-    if !form.is_null() {
-        guard((), || drop(unsafe { Box::from_raw(form) }));
-    }
+pub extern "C" fn httpring_multipart_free(form: *mut httpring_multipart) {
+    guard((), || drop(FORMS.take(form)));
 }
 
 fn with(
     form: *mut httpring_multipart,
     f: impl FnOnce(&mut Multipart) -> Result<(), httpring_code>,
 ) -> httpring_code {
-    guard_code(|| {
-        // SAFETY: NULL or a live form owned by the calling thread.
-        let form = unsafe { form.as_mut() }.ok_or(HTTPRING_ERR_INVALID_ARGUMENT)?;
-        f(&mut form.inner).map(|()| HTTPRING_OK)
-    })
+    guard_code(|| FORMS.with(form, |m| f(&mut m.inner))?.map(|()| HTTPRING_OK))
 }
 
 /// A UTF-8 string argument (NULL is an error).
@@ -135,10 +130,5 @@ pub unsafe extern "C" fn httpring_request_set_multipart(
     req: *mut httpring_request,
     form: *const httpring_multipart,
 ) -> httpring_code {
-    request::with(req, |r| {
-        // SAFETY: NULL or a live form.
-        let form = unsafe { form.as_ref() }.ok_or(HTTPRING_ERR_INVALID_ARGUMENT)?;
-        r.set_multipart(&form.inner);
-        Ok(())
-    })
+    request::with(req, |r| FORMS.with(form, |m| r.set_multipart(&m.inner)))
 }

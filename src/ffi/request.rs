@@ -4,6 +4,7 @@
 use std::ffi::c_char;
 
 use super::code::httpring_code::{self, *};
+use super::objects::Objects;
 use super::ptr::{bytes, c_str, guard, guard_code};
 use crate::{millis, Request};
 
@@ -14,6 +15,9 @@ use crate::{millis, Request};
 pub struct httpring_request {
     pub(crate) inner: Request,
 }
+
+/// Live (unsubmitted) requests (see `objects`).
+pub(super) static REQUESTS: Objects<httpring_request> = Objects::new();
 
 /// Starts a request. Returns NULL only when `method` or `url` is NULL. An invalid method or
 /// URL (not UTF-8, no host, unsupported scheme) is reported by `httpring_client_submit`.
@@ -27,23 +31,19 @@ pub unsafe extern "C" fn httpring_request_new(
 ) -> *mut httpring_request {
     guard(std::ptr::null_mut(), || {
         match unsafe { (c_str(method), c_str(url)) } {
-            (Ok(m), Ok(u)) => Box::into_raw(Box::new(httpring_request {
+            (Ok(m), Ok(u)) => REQUESTS.insert(httpring_request {
                 inner: Request::new(m, u),
-            })),
+            }),
             _ => std::ptr::null_mut(),
         }
     })
 }
 
-/// Frees a request that was not submitted. NULL is ignored.
-///
-/// # Safety
-/// `req` is NULL or a live, unsubmitted request.
+/// Frees a request that was not submitted. NULL, and a request already freed or
+/// submitted, are ignored.
 #[no_mangle]
-pub unsafe extern "C" fn httpring_request_free(req: *mut httpring_request) {
-    if !req.is_null() {
-        guard((), || drop(unsafe { Box::from_raw(req) }));
-    }
+pub extern "C" fn httpring_request_free(req: *mut httpring_request) {
+    guard((), || drop(REQUESTS.take(req)));
 }
 
 pub(super) fn with(
@@ -51,9 +51,9 @@ pub(super) fn with(
     f: impl FnOnce(&mut Request) -> Result<(), httpring_code>,
 ) -> httpring_code {
     guard_code(|| {
-        // SAFETY: NULL or a live request owned by the calling thread.
-        let req = unsafe { req.as_mut() }.ok_or(HTTPRING_ERR_INVALID_ARGUMENT)?;
-        f(&mut req.inner).map(|()| HTTPRING_OK)
+        REQUESTS
+            .with(req, |r| f(&mut r.inner))?
+            .map(|()| HTTPRING_OK)
     })
 }
 

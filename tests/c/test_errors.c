@@ -653,6 +653,51 @@ static void test_dns(httpring_client *c) {
     httpring_handle_free(c, h);
 }
 
+/* Builders (configs, requests, forms) are checked ids like handles: a freed, submitted or
+ * made-up one gives HTTPRING_ERR_INVALID_ARGUMENT, freeing twice does nothing (valgrind and
+ * ASan see no invalid access). */
+static void test_stale_builders(httpring_client *c) {
+    CHECK_SECTION("freed, submitted and made-up builders");
+    httpring_config *cfg = httpring_config_new();
+    CHECK_EQ_CODE(httpring_config_set_timeout_ms(cfg, 1000), HTTPRING_OK);
+    httpring_config_free(cfg);
+    httpring_config_free(cfg);
+    CHECK_EQ_CODE(httpring_config_set_timeout_ms(cfg, 1000), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK(httpring_client_new(cfg) == NULL);
+    httpring_config *made_up = (httpring_config *)(uintptr_t)0x10;
+    CHECK_EQ_CODE(httpring_config_set_timeout_ms(made_up, 1), HTTPRING_ERR_INVALID_ARGUMENT);
+    httpring_config_free(made_up);
+
+    char url[512];
+    check_url(url, sizeof url, "/hello");
+    httpring_request *req = httpring_request_new("GET", url);
+    httpring_handle h = 0;
+    CHECK_EQ_CODE(httpring_client_submit(c, req, &h), HTTPRING_OK);
+    /* Consumed by submit: using or submitting it again is refused, freeing it is a no-op. */
+    CHECK_EQ_CODE(httpring_request_set_timeout_ms(req, 5), HTTPRING_ERR_INVALID_ARGUMENT);
+    httpring_handle h2 = 0;
+    CHECK_EQ_CODE(httpring_client_submit(c, req, &h2), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK(h2 == 0);
+    httpring_request_free(req);
+    httpring_state st = HTTPRING_STATE_PENDING;
+    CHECK_EQ_CODE(httpring_handle_wait(c, h, check_slack_ms(10000), &st), HTTPRING_OK);
+    CHECK_EQ_INT(st, HTTPRING_STATE_DONE);
+    httpring_handle_free(c, h);
+    req = httpring_request_new("GET", url);
+    httpring_request_free(req);
+    httpring_request_free(req);
+    CHECK_EQ_CODE(httpring_request_add_header(req, "a", "b"), HTTPRING_ERR_INVALID_ARGUMENT);
+
+    httpring_multipart *form = httpring_multipart_new();
+    CHECK_EQ_CODE(httpring_multipart_add_field(form, "a", (const uint8_t *)"b", 1), HTTPRING_OK);
+    httpring_multipart_free(form);
+    httpring_multipart_free(form);
+    CHECK_EQ_CODE(httpring_multipart_add_field(form, "a", (const uint8_t *)"b", 1), HTTPRING_ERR_INVALID_ARGUMENT);
+    req = httpring_request_new("POST", url);
+    CHECK_EQ_CODE(httpring_request_set_multipart(req, form), HTTPRING_ERR_INVALID_ARGUMENT);
+    httpring_request_free(req);
+}
+
 int main(void) {
     check_base_url();
     httpring_client *c = httpring_client_new(NULL);
@@ -664,6 +709,7 @@ int main(void) {
     test_lying_server(c);
     test_error_messages(c);
     test_dns(c);
+    test_stale_builders(c);
     CHECK_EQ_CODE(httpring_client_free(c), HTTPRING_OK);
     test_config_errors();
     test_read_timeout();

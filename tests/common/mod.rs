@@ -71,7 +71,7 @@ impl Client {
         let cfg = httpring_config_new();
         configure(cfg);
         let c = unsafe { httpring_client_new(cfg) };
-        unsafe { httpring_config_free(cfg) };
+        httpring_config_free(cfg);
         assert!(!c.is_null());
         Client(c)
     }
