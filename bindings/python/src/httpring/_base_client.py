@@ -38,6 +38,7 @@ from ._models import (
     encode_params,
     has_header,
 )
+from ._multipart import Form, encode_multipart
 from ._urls import add_query, encode, join_base, to_str
 
 DEFAULT_MAX_REDIRECTS = 20
@@ -272,6 +273,7 @@ class BaseClient:
         json: Any = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         cookies: CookieTypes = None,
+        files: Any = None,
     ) -> Tuple[Prepared, str, str]:
         method_b = _METHODS.get(method)
         if method_b is None:
@@ -283,7 +285,10 @@ class BaseClient:
         pairs = encode_headers(headers) if headers else None
         if cookies is not None or self._jar.anywhere:
             pairs = _with_cookies(pairs, self._jar.header(url_s, cookies), self._default_cookie)
-        if content is None and data is None and json is None:
+        if files and content is None:
+            # The engine encodes the form and sets its Content-Type (see _multipart).
+            body: bytes = encode_multipart(data, files)
+        elif content is None and data is None and json is None:
             body = b""
         else:
             body, ctype = encode_body(content, data, json)
@@ -320,15 +325,17 @@ class BaseClient:
         json: Any = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         cookies: CookieTypes = None,
+        files: Any = None,
     ) -> Request:
-        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies)
+        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies, files)
         return _request_from(prep, method, url_s)
 
     def _from_request(self, request: Any) -> Tuple[Prepared, str, str]:
         """send()/send_many() items: a Request, a URL (GET), or a (method, url) tuple."""
         if isinstance(request, Request):
             content = request.content
-            if content.__class__ is not bytes:  # the engine is handed exact bytes objects
+            if content.__class__ is not bytes and content.__class__ is not Form:
+                # The engine is handed exact bytes objects (or a multipart Form).
                 content = bytes(content)
             return (
                 (request._method_b, request._url_b, request._pairs, content, request._timeout),
