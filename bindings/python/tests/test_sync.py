@@ -196,7 +196,7 @@ def test_large_body(client, server):
 
 def test_send_built_request(client, server):
     req = client.build_request("POST", server.echo(), params={"p": "1"}, json={"k": "v"})
-    assert req.method == "POST" and req.url.endswith("?p=1")
+    assert req.method == "POST" and req.url.query == b"p=1"
     assert req.headers["content-type"] == "application/json"
     r = client.send(req)
     echo = server.parse_echo(r)

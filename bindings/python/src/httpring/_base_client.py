@@ -351,7 +351,7 @@ class BaseClient:
             return (
                 (request._method_b, request._url_b, request._pairs, content, request._timeout),
                 request.method,
-                request.url,
+                request._url,
             )
         if isinstance(request, tuple):
             return self._prepare(request[0], request[1])
