@@ -108,8 +108,8 @@ class _Dispatcher:
         """Queues a request; returns its user_data key and the future it will resolve.
         The queue goes to the engine in one ``httpring_client_send_many`` call (one wake-up
         of the I/O thread) from a callback the loop runs once every coroutine that was
-        ready has had its turn. A request with ``ov`` (settings a batch cannot carry) is
-        built and submitted at once instead."""
+        ready has had its turn. A request with ``ov`` (settings a batch cannot carry) or a
+        multipart body is built and submitted at once instead."""
         loop = _get_running_loop()
         if loop is not self.loop:
             self.bind(loop)
