@@ -48,6 +48,22 @@ def cookies(r: httpring.Response) -> None:
     except httpring.CookieConflict:
         pass
 
+def forms_headers_urls(r: httpring.Response) -> None:
+    client = httpring.Client(headers={"a": "b"})
+    client.post("http://127.0.0.1:1/", data={"k": ["1", "2"]}, files={"f": ("a.txt", b"x", "text/plain")})
+    client.build_request("PUT", "http://127.0.0.1:1/", files=[("f", open("a.bin", "rb"))])
+    client.headers["X-Key"] = "v"
+    client.headers = {"a": "c"}
+    headers: httpring.Headers = client.headers
+    url: httpring.URL = r.url
+    host: str = url.host
+    port: int | None = url.port
+    query: bytes = url.query
+    first: str = url.params["q"]
+    text: str = str(url.join("/next").copy_with(fragment="x"))
+    same: bool = r.request.url == "http://127.0.0.1:1/"
+    params: httpring.QueryParams = httpring.QueryParams({"a": "1"}).add("b", 2)
+
 import pathlib
 import ssl
 

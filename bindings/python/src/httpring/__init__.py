@@ -48,6 +48,7 @@ from ._exceptions import (
 from ._engine import Stats
 from ._ffi import engine_version
 from ._models import Headers, Request, Response
+from ._urls import URL, QueryParams
 
 __version__ = "0.1.0"
 
@@ -80,6 +81,7 @@ __all__ = [
     "PoolTimeout",
     "ProtocolError",
     "ProxyError",
+    "QueryParams",
     "ReadError",
     "ReadTimeout",
     "RemoteProtocolError",
@@ -96,6 +98,7 @@ __all__ = [
     "InsecureRedirect",
     "TotalTimeout",
     "TransportError",
+    "URL",
     "USE_CLIENT_DEFAULT",
     "UnsupportedProtocol",
     "WriteError",

@@ -108,8 +108,8 @@ class _Dispatcher:
         """Queues a request; returns its user_data key and the future it will resolve.
         The queue goes to the engine in one ``httpring_client_send_many`` call (one wake-up
         of the I/O thread) from a callback the loop runs once every coroutine that was
-        ready has had its turn. A request with ``ov`` (settings a batch cannot carry) is
-        built and submitted at once instead."""
+        ready has had its turn. A request with ``ov`` (settings a batch cannot carry) or a
+        multipart body is built and submitted at once instead."""
         loop = _get_running_loop()
         if loop is not self.loop:
             self.bind(loop)
@@ -117,10 +117,10 @@ class _Dispatcher:
             self.engine.check_open()
         uid = self.next_uid = self.next_uid + 1
         fut = loop.create_future()
-        if ov is not None:
+        if ov is not None or prep[3].__class__ is not bytes:  # (a multipart Form)
             h = self.engine.submit_request(prep, uid, self.s, url, ov)
             self.pending[uid] = (fut, h, method, url)
-            if ov.follow and not self.engine.redirects:
+            if ov is not None and ov.follow and not self.engine.redirects:
                 self.follow_uids.add(uid)
             return uid, fut
         if not self.pending and not self.flush_scheduled:
@@ -365,13 +365,14 @@ class AsyncClient(BaseClient):
         headers: HeaderTypes = None,
         content: Any = None,
         data: Any = None,
+        files: Any = None,
         json: Any = None,
         cookies: CookieTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
-        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies)
+        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies, files)
         if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:
             ov = self._default_overrides
         else:
@@ -471,6 +472,7 @@ class AsyncClient(BaseClient):
         *,
         content: Any = None,
         data: Any = None,
+        files: Any = None,
         json: Any = None,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
@@ -480,7 +482,7 @@ class AsyncClient(BaseClient):
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
-            "POST", url, content=content, data=data, json=json, params=params,
+            "POST", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
@@ -490,6 +492,7 @@ class AsyncClient(BaseClient):
         *,
         content: Any = None,
         data: Any = None,
+        files: Any = None,
         json: Any = None,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
@@ -499,7 +502,7 @@ class AsyncClient(BaseClient):
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
-            "PUT", url, content=content, data=data, json=json, params=params,
+            "PUT", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
@@ -509,6 +512,7 @@ class AsyncClient(BaseClient):
         *,
         content: Any = None,
         data: Any = None,
+        files: Any = None,
         json: Any = None,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
@@ -518,7 +522,7 @@ class AsyncClient(BaseClient):
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
-            "PATCH", url, content=content, data=data, json=json, params=params,
+            "PATCH", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Dict, Iterable, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, NoReturn, Optional, Tuple, Union
 
 from ._auth import Auth, AuthTypes, to_auth
 from ._cookies import ClientCookies, ClientJar, CookieTypes, Cookies
@@ -38,6 +38,7 @@ from ._models import (
     encode_params,
     has_header,
 )
+from ._multipart import Form, encode_multipart
 from ._urls import add_query, encode, join_base, to_str
 
 DEFAULT_MAX_REDIRECTS = 20
@@ -89,7 +90,7 @@ class BaseClient:
             uds=uds,
         )
         self._timeout = to_timeout(timeout)
-        self._headers = Headers(headers)
+        self._headers = _ClientHeaders(headers)
         self._params = encode_params(params)
         self._base_url = to_str(base_url)
         max_redirects = _check_max_redirects(max_redirects)
@@ -139,12 +140,19 @@ class BaseClient:
     def _setup(self) -> None:
         """Subclass hook, run at the end of __init__."""
 
-    # --- read-only views of the settings ---
+    # --- views of the settings ---
     @property
     def headers(self) -> Headers:
-        """The default headers, sent by the engine with every request. Read-only: they are
-        fixed when the client is created (pass ``headers=`` per request to add more)."""
-        return _FrozenHeaders(self._headers)
+        """The default headers, sent with every request (a request's own header of the same
+        name wins). Mutable, as in httpx: changes apply to the requests made after them.
+        Those given to the constructor are the engine's (it sends them with every request);
+        a change to one of them is sent as the request's own header, and one of them cannot
+        be removed (NotImplementedError)."""
+        return self._headers
+
+    @headers.setter
+    def headers(self, headers: HeaderTypes) -> None:
+        self._headers = self._headers.replaced(Headers(headers))
 
     @property
     def cookies(self) -> Cookies:
@@ -272,6 +280,7 @@ class BaseClient:
         json: Any = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         cookies: CookieTypes = None,
+        files: Any = None,
     ) -> Tuple[Prepared, str, str]:
         method_b = _METHODS.get(method)
         if method_b is None:
@@ -281,9 +290,15 @@ class BaseClient:
                 raise LocalProtocolError(f"invalid HTTP method {method!r}", code=_ffi.HTTPRING_ERR_INVALID_METHOD)
         url_s, url_b = self._url(url, params)
         pairs = encode_headers(headers) if headers else None
+        changed = self._headers.changed
+        if changed is not None:
+            pairs = _with_defaults(pairs, changed)
         if cookies is not None or self._jar.anywhere:
             pairs = _with_cookies(pairs, self._jar.header(url_s, cookies), self._default_cookie)
-        if content is None and data is None and json is None:
+        if files and content is None:
+            # The engine encodes the form and sets its Content-Type (see _multipart).
+            body: bytes = encode_multipart(data, files)
+        elif content is None and data is None and json is None:
             body = b""
         else:
             body, ctype = encode_body(content, data, json)
@@ -300,12 +315,13 @@ class BaseClient:
             return prep, url_s, None
         hit = self._get_cache.get(url)
         state = self._jar.state
-        if hit is None or hit[2] is not state:
+        changed = self._headers.changed
+        if hit is None or hit[2][0] is not state or hit[2][1] is not changed:
             prep, _, url_s = self._prepare("GET", url)
             if len(self._get_cache) >= _URL_CACHE_SIZE:
                 self._get_cache.clear()
-            # ``state`` read before _prepare: if it changed since, the entry is stale at once.
-            hit = self._get_cache[url] = (prep, url_s, state)
+            # Both read before _prepare: if either changed since, the entry is stale at once.
+            hit = self._get_cache[url] = (prep, url_s, (state, changed))
         return hit
 
     def build_request(
@@ -320,20 +336,22 @@ class BaseClient:
         json: Any = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         cookies: CookieTypes = None,
+        files: Any = None,
     ) -> Request:
-        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies)
+        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies, files)
         return _request_from(prep, method, url_s)
 
     def _from_request(self, request: Any) -> Tuple[Prepared, str, str]:
         """send()/send_many() items: a Request, a URL (GET), or a (method, url) tuple."""
         if isinstance(request, Request):
             content = request.content
-            if content.__class__ is not bytes:  # the engine is handed exact bytes objects
+            if content.__class__ is not bytes and content.__class__ is not Form:
+                # The engine is handed exact bytes objects (or a multipart Form).
                 content = bytes(content)
             return (
                 (request._method_b, request._url_b, request._pairs, content, request._timeout),
                 request.method,
-                request.url,
+                request._url,
             )
         if isinstance(request, tuple):
             return self._prepare(request[0], request[1])
@@ -341,23 +359,87 @@ class BaseClient:
         return prep, "GET", url_s
 
 
-_FROZEN = (
-    "a client's default headers are fixed when it is created: pass headers= per request, "
-    "or create a new client"
-)
+class _ClientHeaders(Headers):
+    """``client.headers``. The engine client was created with the headers first given
+    (``engine``, by lower-case name) and sends them with every request; it cannot change
+    them. So each change here recomputes ``changed``: the header pairs, for every name
+    whose values now differ from the engine's, that each request then carries as its own
+    (which replace the engine's values of that name). Removing a name the engine has
+    cannot be expressed that way: it raises, before anything changes."""
 
+    __slots__ = ("engine", "changed")
 
-class _FrozenHeaders(Headers):
-    __slots__ = ()
+    def __init__(self, headers: HeaderTypes = None, engine: Optional[Dict[str, List[str]]] = None) -> None:
+        super().__init__(headers)
+        if engine is None:
+            engine = {}
+            for lk, _, v in self._list:
+                engine.setdefault(lk, []).append(v)
+        self.engine: Dict[str, List[str]] = engine
+        #: None while every name has the engine's values (the common case: nothing to add).
+        self.changed: HeaderPairs = None
+        self._update()
+
+    def replaced(self, headers: Headers) -> "_ClientHeaders":
+        """The client's headers after ``client.headers = headers``."""
+        _check_kept(self.engine, headers)
+        return _ClientHeaders(headers, self.engine)
+
+    def _update(self) -> None:
+        now: Dict[str, List[Tuple[str, str]]] = {}
+        for lk, name, value in self._list:
+            now.setdefault(lk, []).append((name, value))
+        changed = [
+            item
+            for lk, items in now.items()
+            if [v for _, v in items] != self.engine.get(lk)
+            for item in items
+        ]
+        self.changed = encode_headers(changed) if changed else None
 
     def __setitem__(self, key: str, value: str) -> None:
-        raise TypeError(_FROZEN)
+        super().__setitem__(key, value)
+        self._update()
 
     def __delitem__(self, key: str) -> None:
-        raise TypeError(_FROZEN)
+        if key.lower() in self.engine:
+            _refuse_removal([key.lower()])
+        super().__delitem__(key)
+        self._update()
 
     def add(self, key: str, value: str) -> None:
-        raise TypeError(_FROZEN)
+        super().add(key, value)
+        self._update()
+
+    def clear(self) -> None:
+        _check_kept(self.engine, ())
+        self._list = []
+        self._update()
+
+
+def _check_kept(engine: Dict[str, List[str]], headers: Any) -> None:
+    kept = Headers(headers)
+    missing = [lk for lk in engine if lk not in kept]
+    if missing:
+        _refuse_removal(missing)
+
+
+def _refuse_removal(names: List[str]) -> NoReturn:
+    raise NotImplementedError(
+        f"cannot remove {', '.join(names)} from client.headers: the headers a client is "
+        "created with are the engine's, which sends them with every request (their values "
+        "can be changed). Create the client without them: headers set on client.headers "
+        "later can be removed"
+    )
+
+
+def _with_defaults(pairs: HeaderPairs, changed: Tuple[Tuple[bytes, bytes], ...]) -> HeaderPairs:
+    """The request's headers, then the client's changed defaults it does not override."""
+    if not pairs:
+        return changed
+    own = {name.lower() for name, _ in pairs}
+    extra = tuple(p for p in changed if p[0].lower() not in own)
+    return pairs + extra if extra else pairs
 
 
 def _with_cookies(pairs: HeaderPairs, value: str, default: bytes) -> HeaderPairs:

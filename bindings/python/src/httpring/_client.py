@@ -205,13 +205,14 @@ class Client(BaseClient):
         headers: HeaderTypes = None,
         content: Any = None,
         data: Any = None,
+        files: Any = None,
         json: Any = None,
         cookies: CookieTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
-        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies)
+        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies, files)
         if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:
             return self._send_one(prep, method, url_s, self._default_overrides)
         return self._send_one(prep, method, url_s, self._overrides(follow_redirects, auth))
@@ -286,6 +287,7 @@ class Client(BaseClient):
         *,
         content: Any = None,
         data: Any = None,
+        files: Any = None,
         json: Any = None,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
@@ -295,7 +297,7 @@ class Client(BaseClient):
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
-            "POST", url, content=content, data=data, json=json, params=params,
+            "POST", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
@@ -305,6 +307,7 @@ class Client(BaseClient):
         *,
         content: Any = None,
         data: Any = None,
+        files: Any = None,
         json: Any = None,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
@@ -314,7 +317,7 @@ class Client(BaseClient):
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
-            "PUT", url, content=content, data=data, json=json, params=params,
+            "PUT", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
@@ -324,6 +327,7 @@ class Client(BaseClient):
         *,
         content: Any = None,
         data: Any = None,
+        files: Any = None,
         json: Any = None,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
@@ -333,7 +337,7 @@ class Client(BaseClient):
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
-            "PATCH", url, content=content, data=data, json=json, params=params,
+            "PATCH", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
@@ -394,8 +398,8 @@ class Client(BaseClient):
         handles: List[int] = []  # 0 once freed (or never submitted)
         first_error: Optional[BaseException] = None
         ov = self._overrides(follow_redirects, auth)
-        if ov is not None:
-            # Settings the spec batch cannot carry: one built request each.
+        if ov is not None or any(it[0][3].__class__ is not bytes for it in items):
+            # Settings or a multipart body the spec batch cannot carry: one built request each.
             handles = [0] * n
             try:
                 for i, (prep, _, url) in enumerate(items):
@@ -556,6 +560,7 @@ class Client(BaseClient):
         headers: HeaderTypes = None,
         content: Any = None,
         data: Any = None,
+        files: Any = None,
         json: Any = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         cookies: CookieTypes = None,
@@ -567,7 +572,7 @@ class Client(BaseClient):
             raise ValueError("user_data must be an int in 0 .. 2**63-1")
         engine = self._engine
         engine.check_open()
-        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies)
+        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies, files)
         h = engine.submit(prep, user_data, self._scratch(), url_s)
         handle = Handle(engine, h, method, url_s, user_data)
         self._handles[h] = handle

@@ -31,6 +31,7 @@ from . import _ffi
 from ._config import Limits, Timeout, Transport, build_config
 from ._exceptions import ClientClosed, from_code
 from ._models import HeaderPairs, Request, Response, new_response
+from ._multipart import Form
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -183,7 +184,9 @@ def _spec_array(preps: Sequence[Prepared], uids: Sequence[int]) -> Any:
 
 
 #: A request as the engine takes it: method, URL, header pairs, body, per-request
-#: timeouts (connect, read, total in ms) or None for the client's.
+#: timeouts (connect, read, total in ms) or None for the client's. A body that is not
+#: exactly ``bytes`` is a multipart ``Form``: ``submit`` hands it to the request builder,
+#: and it never goes into a ``SpecBatch``.
 Prepared = Tuple[bytes, bytes, HeaderPairs, bytes, Optional[Tuple[int, int, int]]]
 
 
@@ -470,6 +473,8 @@ class Engine:
     def submit(self, prep: Prepared, user_data: int, s: Scratch, url: str = "") -> int:
         """Starts a request; returns its handle. Invalid input raises here, no handle made."""
         method_b, url_b, pairs, body, tmo = prep
+        if body.__class__ is not bytes:  # a multipart Form: only the builder takes one
+            return self.submit_request(prep, user_data, s, url, None)
         if tmo is None:
             if pairs:
                 code = self._send(
@@ -495,9 +500,12 @@ class Engine:
         s.handle.value = batch.handles[0]
         return code
 
-    def submit_request(self, prep: Prepared, user_data: int, s: Scratch, url: str, ov: Overrides) -> int:
-        """``submit`` through the request builder, with the settings of ``ov``. Returns the
-        handle; a refused setting or request raises here, no handle made."""
+    def submit_request(
+        self, prep: Prepared, user_data: int, s: Scratch, url: str, ov: Optional[Overrides]
+    ) -> int:
+        """``submit`` through the request builder, with the settings of ``ov`` (None: the
+        client's), and a multipart body (``_multipart.Form``) if the body is one. Returns
+        the handle; a refused setting or request raises here, no handle made."""
         lib = self.lib
         method_b, url_b, pairs, body, tmo = prep
         req = lib.httpring_request_new(method_b, url_b)
@@ -508,7 +516,9 @@ class Engine:
             add = lib.httpring_request_add_header_bytes
             for name, value in pairs or ():
                 code = code or add(req, name, len(name), value, len(value))
-            if body:
+            if isinstance(body, Form):
+                code = code or body.attach(lib, req)
+            elif body:
                 code = code or lib.httpring_request_set_body(req, body, len(body))
             if tmo is not None:
                 connect, read, total = tmo
@@ -516,11 +526,12 @@ class Engine:
                 code = code or lib.httpring_request_set_read_timeout_ms(req, read)
                 code = code or lib.httpring_request_set_timeout_ms(req, total)
             code = code or lib.httpring_request_set_user_data(req, user_data)
-            code = code or lib.httpring_request_set_follow_redirects(req, ov.follow)
-            code = code or lib.httpring_request_set_max_redirects(req, ov.max_redirects)
+            if ov is not None:
+                code = code or lib.httpring_request_set_follow_redirects(req, ov.follow)
+                code = code or lib.httpring_request_set_max_redirects(req, ov.max_redirects)
             if code:
                 raise self.submit_error(code, prep, url)
-            if ov.auth is not None:
+            if ov is not None and ov.auth is not None:
                 ov.auth.check(ov.auth._set(lib, req, True))
         except BaseException:
             lib.httpring_request_free(req)

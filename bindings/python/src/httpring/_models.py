@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 
 from ._cookies import Cookies, parse_set_cookie
 from ._exceptions import HTTPStatusError
+from ._urls import URL, to_str
 from ._urls import encode as _encode_url
 
 HeaderTypes = Union["Headers", Mapping[str, str], Sequence[Tuple[str, str]], None]
@@ -250,7 +251,7 @@ class Request:
     """A request ready to send (``client.build_request(...)``, ``client.send(request)``,
     ``client.send_many([...])``). Its fields are the encoded form the engine receives."""
 
-    __slots__ = ("method", "url", "_pairs", "content", "_timeout", "_method_b", "_url_b", "extensions")
+    __slots__ = ("method", "_url", "_pairs", "content", "_timeout", "_method_b", "_url_b", "extensions")
 
     def __init__(
         self,
@@ -270,6 +271,15 @@ class Request:
         self.extensions: Dict[str, Any] = {}
 
     @property
+    def url(self) -> URL:
+        return URL(self._url)
+
+    @url.setter
+    def url(self, url: Union[URL, str]) -> None:
+        self._url = to_str(url)
+        self._url_b = _encode_url(self._url)
+
+    @property
     def headers(self) -> Headers:
         """The request's own headers (the client's default headers are added by the engine)."""
         return Headers([(n.decode("latin-1"), v.decode("latin-1")) for n, v in self._pairs or ()])
@@ -278,7 +288,7 @@ class Request:
         return self.content
 
     def __repr__(self) -> str:
-        return f"<Request({self.method!r}, {self.url!r})>"
+        return f"<Request({self.method!r}, {self._url!r})>"
 
 
 # --- response ----------------------------------------------------------------------------
@@ -320,7 +330,7 @@ class Response:
 
     status_code: int
     content: bytes
-    _url: Union[str, bytes]
+    _url: Union[str, bytes, URL]
     _history: Optional[List["Response"]]
 
     def __init__(
@@ -356,10 +366,12 @@ class Response:
         return _VERSIONS.get(self._version, "HTTP/1.1")
 
     @property
-    def url(self) -> str:
+    def url(self) -> URL:
         url = self._url
-        if isinstance(url, bytes):
-            url = self._url = url.decode("utf-8", "replace")
+        if url.__class__ is not URL:
+            text = url.decode("utf-8", "replace") if isinstance(url, bytes) else to_str(url)
+            url = self._url = URL(text)
+        assert isinstance(url, URL)
         return url
 
     @property
@@ -378,7 +390,7 @@ class Response:
     def request(self) -> Request:
         r = self._request
         if r is None:
-            r = self._request = Request(self._method, self.url)
+            r = self._request = Request(self._method, str(self.url))
         return r
 
     @request.setter
@@ -415,7 +427,7 @@ class Response:
         c = Cookies()
         values = self.headers.get_list("set-cookie")
         if values:
-            for cookie in parse_set_cookie(values, self.url):
+            for cookie in parse_set_cookie(values, str(self.url)):
                 c.jar.set_cookie(cookie)
         self._cookies: Cookies = c
         return c
