@@ -49,6 +49,7 @@ from ._exceptions import (
 )
 from ._engine import Stats
 from ._ffi import engine_version
+from ._urls import URL, QueryParams
 from ._models import HeaderTypes, Headers, QueryParamTypes, Request, Response
 
 __version__ = "0.1.0"
@@ -82,6 +83,7 @@ __all__ = [
     "PoolTimeout",
     "ProtocolError",
     "ProxyError",
+    "QueryParams",
     "ReadError",
     "ReadTimeout",
     "RemoteProtocolError",
@@ -98,6 +100,7 @@ __all__ = [
     "InsecureRedirect",
     "TotalTimeout",
     "TransportError",
+    "URL",
     "USE_CLIENT_DEFAULT",
     "UnsupportedProtocol",
     "WriteError",

@@ -20,7 +20,7 @@ import weakref
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple, Union
 
 from . import _ffi
-from ._base_client import BaseClient
+from ._base_client import BaseClient, _bind
 from ._config import USE_CLIENT_DEFAULT
 from ._engine import (
     COMPLETION_LAYOUT,
@@ -385,6 +385,7 @@ class AsyncClient(BaseClient):
             if uid in d.pending or uid in d.queued:
                 d.abandon(uid)
             raise
+        response._sent = (prep, self._headers)
         return response
 
     async def get(
@@ -415,6 +416,7 @@ class AsyncClient(BaseClient):
             if uid in d.pending or uid in d.queued:
                 d.abandon(uid)
             raise
+        response._sent = (prep, self._headers)
         return response
 
     async def head(
@@ -526,7 +528,10 @@ class AsyncClient(BaseClient):
         self, request: Request, *, follow_redirects: Any = USE_CLIENT_DEFAULT, auth: Any = USE_CLIENT_DEFAULT
     ) -> Response:
         prep, method, url = self._from_request(request)
-        return await self._send_one(prep, method, url, self._overrides(follow_redirects, auth))
+        response = await self._send_one(prep, method, url, self._overrides(follow_redirects, auth))
+        if isinstance(request, Request):
+            _bind(response, request, prep)
+        return response
 
     async def send_many(
         self,
@@ -538,7 +543,8 @@ class AsyncClient(BaseClient):
     ) -> List[Any]:
         """Submits every request before awaiting any, then awaits them all; results in the
         order given. Cancelling this call cancels every request still in flight."""
-        items = [self._from_request(r) for r in requests]
+        given = list(requests)
+        items = [self._from_request(r) for r in given]
         ov = self._overrides(follow_redirects, auth)
         d = self._dispatcher
         loop = _get_running_loop()
@@ -566,4 +572,10 @@ class AsyncClient(BaseClient):
                 if f.done() and not f.cancelled():
                     f.exception()  # mark retrieved: no "never retrieved" warnings
             raise
+        for r, item, it in zip(results, given, items):
+            if r.__class__ is Response:
+                if isinstance(item, Request):
+                    _bind(r, item, it[0])
+                else:
+                    r._sent = (it[0], self._headers)
         return list(results)

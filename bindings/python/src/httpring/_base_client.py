@@ -37,6 +37,7 @@ from ._models import (
     encode_headers,
     encode_params,
     has_header,
+    request_from,
 )
 from ._urls import add_query, encode, join_base, to_str
 
@@ -322,7 +323,7 @@ class BaseClient:
         cookies: CookieTypes = None,
     ) -> Request:
         prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies)
-        return _request_from(prep, method, url_s)
+        return request_from(prep, method, url_s, self._headers)
 
     def _from_request(self, request: Any) -> Tuple[Prepared, str, str]:
         """send()/send_many() items: a Request, a URL (GET), or a (method, url) tuple."""
@@ -330,10 +331,11 @@ class BaseClient:
             content = request.content
             if content.__class__ is not bytes:  # the engine is handed exact bytes objects
                 content = bytes(content)
+            pairs = request._pairs if request._headers is None else request._wire_pairs()
             return (
-                (request._method_b, request._url_b, request._pairs, content, request._timeout),
-                request.method,
-                request.url,
+                (request._method_b, request._url_b, pairs, content, request._timeout),
+                request._method,
+                request._url,
             )
         if isinstance(request, tuple):
             return self._prepare(request[0], request[1])
@@ -380,10 +382,10 @@ def _check_max_redirects(value: int) -> int:
     return value
 
 
-def _request_from(prep: Prepared, method: str, url: str) -> Request:
-    r = Request.__new__(Request)
-    r.method = method
-    r.url = url
-    r._method_b, r._url_b, r._pairs, r.content, r._timeout = prep
-    r.extensions = {}
-    return r
+def _bind(response: Response, request: Request, prep: Prepared) -> None:
+    """Makes ``request`` the response's ``request``, unless the engine followed redirects:
+    then the last hop's (its method and URL, the caller's headers)."""
+    if response._history:
+        response._sent = (prep, request._defaults)
+    else:
+        response._request = request

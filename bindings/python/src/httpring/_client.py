@@ -15,7 +15,7 @@ import weakref
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple, Union
 
 from . import _ffi
-from ._base_client import BaseClient
+from ._base_client import BaseClient, _bind
 from ._config import USE_CLIENT_DEFAULT
 from ._engine import COMPLETION_LAYOUT, Engine, Overrides, Prepared, Scratch, SpecBatch
 from ._exceptions import InvalidHandle, from_code
@@ -341,7 +341,10 @@ class Client(BaseClient):
         self, request: Request, *, follow_redirects: Any = USE_CLIENT_DEFAULT, auth: Any = USE_CLIENT_DEFAULT
     ) -> Response:
         prep, method, url = self._from_request(request)
-        return self._send_one(prep, method, url, self._overrides(follow_redirects, auth))
+        response = self._send_one(prep, method, url, self._overrides(follow_redirects, auth))
+        if isinstance(request, Request):
+            _bind(response, request, prep)
+        return response
 
     def _send_one(self, prep: Prepared, method: str, url: str, ov: Optional[Overrides] = None) -> Response:
         engine = self._engine
@@ -361,6 +364,7 @@ class Client(BaseClient):
             if not engine.closed:
                 engine.free(h)
         if result.__class__ is Response:
+            result._sent = (prep, self._headers)
             return result
         raise result
 
@@ -379,7 +383,8 @@ class Client(BaseClient):
         ``return_exceptions=True`` failures are returned in place instead of raised."""
         engine = self._engine
         engine.check_open()
-        items = [self._from_request(r) for r in requests]
+        given = list(requests)
+        items = [self._from_request(r) for r in given]
         n = len(items)
         s = self._scratch()
         results: List[Any] = [None] * n
@@ -436,6 +441,12 @@ class Client(BaseClient):
             for r in results:
                 if isinstance(r, BaseException):
                     raise r
+        for r, item, it in zip(results, given, items):
+            if r.__class__ is Response:
+                if isinstance(item, Request):
+                    _bind(r, item, it[0])
+                else:
+                    r._sent = (it[0], self._headers)
         return results
 
     def _abandon_batch(self, base: int, handles: List[int]) -> None:
