@@ -173,3 +173,328 @@ def test_reason_phrase_is_the_standard_one():
         assert r.status_code == 200 and r.text == "ok" and r.reason_phrase == "OK"
     finally:
         server.close()
+
+
+# --- event hooks ---------------------------------------------------------------------------
+
+def test_event_hooks_see_request_and_response(testserver):
+    seen = []
+
+    def log_request(request):
+        seen.append(("request", request.method, str(request.url), request.headers.get("x-client")))
+        request.headers["X-Signed"] = "sig-" + request.method  # what a hook changes is sent
+
+    def log_response(response):
+        seen.append(("response", response.status_code, response.request.method))
+
+    with httpx.Client(headers={"X-Client": "c"}, event_hooks={"request": [log_request], "response": [log_response]}) as client:
+        r = client.post(testserver.url + "/echo", json={"a": 1})
+        echoed = r.json()
+        assert echoed["headers"]["x-signed"] == "sig-POST"
+        assert echoed["headers"]["x-client"] == "c" and echoed["body"] == '{"a":1}'
+        assert r.request.headers["x-signed"] == "sig-POST"
+        assert seen == [
+            ("request", "POST", testserver.url + "/echo", "c"),
+            ("response", 200, "POST"),
+        ]
+        # send() runs them too.
+        seen.clear()
+        client.send(client.build_request("GET", testserver.url + "/hello"))
+        assert seen == [("request", "GET", testserver.url + "/hello", "c"), ("response", 200, "GET")]
+
+
+def test_response_hook_raise_for_status_propagates(testserver):
+    def raise_on_4xx_5xx(response):
+        response.raise_for_status()
+
+    with httpx.Client(event_hooks={"response": [raise_on_4xx_5xx]}) as client:
+        assert client.get(testserver.url + "/hello").text == "Hello, world!"
+        with pytest.raises(httpx.HTTPStatusError) as info:
+            client.get(testserver.url + "/status/404")
+        assert info.value.response.status_code == 404
+        assert info.value.request.url == testserver.url + "/status/404"
+
+
+def test_request_hook_exception_stops_the_request(testserver):
+    class Refused(Exception):
+        pass
+
+    def refuse(request):
+        raise Refused(request.url.path)
+
+    before = testserver.stats()["requests"]
+    with httpx.Client(event_hooks={"request": [refuse]}) as client:
+        with pytest.raises(Refused, match="/hello"):
+            client.get(testserver.url + "/hello")
+    # Nothing was sent: the server saw only the two /stats requests.
+    assert testserver.stats()["requests"] == before + 1
+
+
+def test_event_hooks_property(testserver):
+    calls = []
+    client = httpx.Client()
+    try:
+        assert client.event_hooks == {"request": [], "response": []}
+        client.event_hooks = {"request": [lambda request: calls.append("req")]}
+        assert len(client.event_hooks["request"]) == 1 and client.event_hooks["response"] == []
+        client.event_hooks["response"].append(lambda response: calls.append(response.status_code))
+        client.get(testserver.url + "/status/201")
+        assert calls == ["req", 201]
+        client.event_hooks = {"request": [], "response": []}
+        client.get(testserver.url + "/hello")
+        assert calls == ["req", 201]
+    finally:
+        client.close()
+
+
+def test_event_hooks_with_send_many(testserver):
+    urls = []
+    statuses = []
+    with httpx.Client(event_hooks={"request": [lambda r: urls.append(r.url.path)], "response": [lambda r: statuses.append(r.status_code)]}) as client:
+        out = client.send_many([testserver.url + "/hello", testserver.url + "/status/404"])
+    assert [r.status_code for r in out] == [200, 404]
+    assert urls == ["/hello", "/status/404"] and sorted(statuses) == [200, 404]
+    assert out[1].request.url == testserver.url + "/status/404"
+
+
+def test_async_event_hooks_are_awaited(testserver):
+    seen = []
+
+    async def on_request(request):
+        await asyncio.sleep(0)
+        request.headers["X-Hooked"] = "yes"
+        seen.append(("request", request.url.path))
+
+    async def on_response(response):
+        await asyncio.sleep(0)
+        seen.append(("response", response.status_code))
+        response.raise_for_status()
+
+    async def main():
+        async with httpx.AsyncClient(event_hooks={"request": [on_request], "response": [on_response]}) as client:
+            r = await client.get(testserver.url + "/echo")
+            assert r.json()["headers"]["x-hooked"] == "yes"
+            with pytest.raises(httpx.HTTPStatusError):
+                await client.get(testserver.url + "/status/500")
+            rs = await asyncio.gather(*(client.post(testserver.url + "/echo", content=b"x") for _ in range(3)))
+            assert all(r.json()["headers"]["x-hooked"] == "yes" for r in rs)
+
+    run(main())
+    assert seen[:4] == [("request", "/echo"), ("response", 200), ("request", "/status/500"), ("response", 500)]
+    assert len(seen) == 10
+
+
+# --- MockTransport: no network ------------------------------------------------------------
+
+# Nothing listens on port 1: a request that reached the network would fail to connect.
+NOWHERE = "http://127.0.0.1:1"
+
+
+def users_api(request):
+    if request.url.path == "/users" and request.method == "GET":
+        return httpx.Response(200, json=[{"id": 1}], headers={"X-Page": request.url.params.get("page", "1")})
+    if request.url.path == "/users" and request.method == "POST":
+        return httpx.Response(201, json={"id": 2, **json.loads(request.content)})
+    if request.url.path == "/login":
+        return httpx.Response(204, headers={"Set-Cookie": "sid=abc; Path=/"})
+    if request.url.path == "/me":
+        return httpx.Response(200, text=request.headers.get("cookie", ""))
+    return httpx.Response(404, text="no route")
+
+
+def test_mock_transport():
+    transport = httpx.MockTransport(users_api)
+    with httpx.Client(transport=transport, base_url=NOWHERE, headers={"Authorization": "Bearer t"}) as client:
+        r = client.get("/users", params={"page": 2})
+        assert r.status_code == 200 and r.json() == [{"id": 1}] and r.headers["x-page"] == "2"
+        assert r.url == NOWHERE + "/users?page=2" and r.request.url == r.url
+        assert r.request.headers["authorization"] == "Bearer t"
+        r = client.post("/users", json={"name": "ann"})
+        assert r.status_code == 201 and r.json() == {"id": 2, "name": "ann"}
+        assert r.request.headers["content-type"] == "application/json"
+        assert client.get("/nope").status_code == 404
+        with pytest.raises(httpx.HTTPStatusError):
+            client.get("/nope").raise_for_status()
+        # Cookies a mocked response sets are kept and sent, as from a server.
+        client.get("/login")
+        assert client.cookies["sid"] == "abc"
+        assert client.get("/me").text == "sid=abc"
+        assert client.get("/me", cookies={"extra": "1"}).text in ("extra=1; sid=abc", "sid=abc; extra=1")
+
+
+def test_mock_transport_handler_sees_the_request():
+    received = []
+
+    def handler(request):
+        received.append(request)
+        return httpx.Response(200, content=b"ok")
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        r = client.put(NOWHERE + "/items/7", content=b"payload", headers={"X-Id": "7"})
+    request = received[0]
+    assert isinstance(request, httpx.Request) and r.request is request
+    assert request.method == "PUT" and request.url == NOWHERE + "/items/7"
+    assert request.headers["x-id"] == "7" and request.content == b"payload" and request.read() == b"payload"
+    assert r.text == "ok"
+
+
+def test_mock_transport_with_event_hooks_and_module_style_errors():
+    def handler(request):
+        if request.url.path == "/boom":
+            raise httpx.ConnectError("mocked failure", request=request)
+        return httpx.Response(500)
+
+    seen = []
+    with httpx.Client(
+        transport=httpx.MockTransport(handler),
+        event_hooks={"request": [lambda r: seen.append(r.url.path)], "response": [lambda r: r.raise_for_status()]},
+    ) as client:
+        with pytest.raises(httpx.HTTPStatusError) as info:
+            client.get(NOWHERE + "/fails")
+        assert info.value.response.status_code == 500
+        with pytest.raises(httpx.ConnectError, match="mocked failure"):
+            client.get(NOWHERE + "/boom")
+    assert seen == ["/fails", "/boom"]
+
+
+def test_mock_transport_async_handler_and_sync_handler():
+    async def async_handler(request):
+        await asyncio.sleep(0)
+        return httpx.Response(200, json={"path": request.url.path})
+
+    def sync_handler(request):
+        return httpx.Response(200, json={"path": request.url.path, "sync": True})
+
+    async def main():
+        async with httpx.AsyncClient(transport=httpx.MockTransport(async_handler)) as client:
+            rs = await asyncio.gather(*(client.get(f"{NOWHERE}/a/{i}") for i in range(5)))
+            assert [r.json()["path"] for r in rs] == [f"/a/{i}" for i in range(5)]
+            r = await client.post(NOWHERE + "/b", json={"x": 1})
+            assert r.json() == {"path": "/b"} and r.request.content == b'{"x":1}'
+        async with httpx.AsyncClient(transport=httpx.MockTransport(sync_handler)) as client:
+            r = await client.get(NOWHERE + "/c")
+            assert r.json() == {"path": "/c", "sync": True}
+
+    run(main())
+
+
+def test_async_mock_transport_with_hooks():
+    seen = []
+
+    async def on_request(request):
+        seen.append(request.method)
+
+    async def on_response(response):
+        response.raise_for_status()
+
+    async def main():
+        async with httpx.AsyncClient(
+            transport=httpx.MockTransport(lambda request: httpx.Response(403)),
+            event_hooks={"request": [on_request], "response": [on_response]},
+        ) as client:
+            with pytest.raises(httpx.HTTPStatusError) as info:
+                await client.delete(NOWHERE + "/x")
+            assert info.value.response.status_code == 403
+
+    run(main())
+    assert seen == ["DELETE"]
+
+
+def test_custom_transports():
+    class Recorder(httpx.BaseTransport):
+        def __init__(self):
+            self.paths = []
+            self.closed = False
+
+        def handle_request(self, request):
+            self.paths.append(request.url.path)
+            return httpx.Response(200, text=f"{request.method} {request.url.path}")
+
+        def close(self):
+            self.closed = True
+
+    class AsyncRecorder(httpx.AsyncBaseTransport):
+        def __init__(self):
+            self.closed = False
+
+        async def handle_async_request(self, request):
+            return httpx.Response(202, text=request.url.path)
+
+        async def aclose(self):
+            self.closed = True
+
+    transport = Recorder()
+    with httpx.Client(transport=transport) as client:
+        assert client.get(NOWHERE + "/one").text == "GET /one"
+        assert client.post(NOWHERE + "/two").text == "POST /two"
+    assert transport.paths == ["/one", "/two"] and transport.closed
+
+    atransport = AsyncRecorder()
+
+    async def main():
+        async with httpx.AsyncClient(transport=atransport) as client:
+            r = await client.get(NOWHERE + "/three")
+            assert r.status_code == 202 and r.text == "/three"
+
+    run(main())
+    assert atransport.closed
+
+
+def test_sync_client_rejects_async_handler():
+    async def handler(request):
+        return httpx.Response(200)
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(TypeError, match="async handler"):
+            client.get(NOWHERE + "/")
+
+
+# --- httpring's own additions around hooks and transports (httpx has no send_many/submit) --
+
+def test_async_event_hooks_with_send_many(testserver):
+    paths = []
+
+    async def on_request(request):
+        paths.append(request.url.path)
+
+    async def main():
+        async with httpx.AsyncClient(event_hooks={"request": [on_request], "response": [lambda r: r.raise_for_status()]}) as client:
+            out = await client.send_many([testserver.url + "/hello", testserver.url + "/status/500"], return_exceptions=True)
+            assert out[0].text == "Hello, world!"
+            assert isinstance(out[1], httpx.HTTPStatusError) and out[1].response.status_code == 500
+            with pytest.raises(httpx.HTTPStatusError):
+                await client.send_many([testserver.url + "/status/500"])
+
+    run(main())
+    assert paths == ["/hello", "/status/500", "/status/500"]
+
+
+def test_mock_transport_send_many_and_submit():
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, text=request.url.path))
+    with httpx.Client(transport=transport) as client:
+        out = client.send_many([NOWHERE + "/a", ("POST", NOWHERE + "/b"), client.build_request("GET", NOWHERE + "/c")])
+        assert [r.text for r in out] == ["/a", "/b", "/c"] and out[1].request.method == "POST"
+        with pytest.raises(NotImplementedError, match="transport"):
+            client.submit("GET", NOWHERE + "/d")
+
+    async def main():
+        async with httpx.AsyncClient(transport=transport) as client:
+            out = await client.send_many([NOWHERE + "/e", NOWHERE + "/f"])
+            assert [r.text for r in out] == ["/e", "/f"]
+
+    run(main())
+
+
+def test_transport_type_is_checked():
+    class SyncOnly(httpx.BaseTransport):
+        def handle_request(self, request):
+            return httpx.Response(200)
+
+    with pytest.raises(TypeError, match="handle_async_request"):
+        httpx.AsyncClient(transport=SyncOnly())
+    with pytest.raises(TypeError, match="handle_request"):
+        httpx.Client(transport=object())
+    client = httpx.Client(transport=SyncOnly())
+    client.close()
+    with pytest.raises(httpx.ClientClosed):
+        client.get(NOWHERE + "/")

@@ -49,14 +49,17 @@ from ._exceptions import (
 )
 from ._engine import Stats
 from ._ffi import engine_version
+from ._transports import AsyncBaseTransport, BaseTransport, MockTransport
 from ._urls import URL, QueryParams
 from ._models import HeaderTypes, Headers, QueryParamTypes, Request, Response
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncBaseTransport",
     "AsyncClient",
     "Auth",
+    "BaseTransport",
     "BasicAuth",
     "CertificateError",
     "Client",
@@ -79,6 +82,7 @@ __all__ = [
     "InvalidURL",
     "Limits",
     "LocalProtocolError",
+    "MockTransport",
     "NetworkError",
     "PoolTimeout",
     "ProtocolError",
