@@ -1,6 +1,8 @@
 """httpx's API, as code written for httpx uses it: only the import line differs from an
 httpx test suite. Runs against the project's test server on 127.0.0.1 (``testserver``)
-or with no network at all (``MockTransport``)."""
+or with no network at all (``MockTransport``). With ``import httpx`` instead, every test
+but those of the last section (httpring's own API, and its reason phrase) passes with
+httpx too."""
 
 from __future__ import annotations
 
@@ -161,20 +163,6 @@ def test_reason_phrase_and_raise_for_status_from_server(testserver):
         assert ok.raise_for_status() is ok and ok.raise_for_status().json()["n"] == 42
 
 
-def test_reason_phrase_is_the_standard_one():
-    """The engine does not expose the status line's reason (include/httpring.h has no
-    accessor): reason_phrase is the standard phrase for the code, whatever the server
-    wrote. Change this test when the engine exposes it."""
-    from servers import RawServer
-
-    server = RawServer({"/": b"HTTP/1.1 200 Everything Fine\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"})
-    try:
-        r = httpx.get(server.url + "/")
-        assert r.status_code == 200 and r.text == "ok" and r.reason_phrase == "OK"
-    finally:
-        server.close()
-
-
 # --- event hooks ---------------------------------------------------------------------------
 
 def test_event_hooks_see_request_and_response(testserver):
@@ -245,16 +233,6 @@ def test_event_hooks_property(testserver):
         assert calls == ["req", 201]
     finally:
         client.close()
-
-
-def test_event_hooks_with_send_many(testserver):
-    urls = []
-    statuses = []
-    with httpx.Client(event_hooks={"request": [lambda r: urls.append(r.url.path)], "response": [lambda r: statuses.append(r.status_code)]}) as client:
-        out = client.send_many([testserver.url + "/hello", testserver.url + "/status/404"])
-    assert [r.status_code for r in out] == [200, 404]
-    assert urls == ["/hello", "/status/404"] and sorted(statuses) == [200, 404]
-    assert out[1].request.url == testserver.url + "/status/404"
 
 
 def test_async_event_hooks_are_awaited(testserver):
@@ -440,6 +418,35 @@ def test_custom_transports():
     assert atransport.closed
 
 
+def test_errors_carry_the_request(testserver):
+    def handler(request):
+        raise httpx.ReadTimeout("mocked timeout", request=request)
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(httpx.ReadTimeout) as info:
+            client.get(NOWHERE + "/slow", headers={"X-Id": "1"})
+    assert info.value.request.url == NOWHERE + "/slow" and info.value.request.headers["x-id"] == "1"
+
+    def add_header(request):
+        request.headers["X-Hooked"] = "1"
+
+    with httpx.Client(event_hooks={"request": [add_header]}) as client:
+        with pytest.raises(httpx.ConnectError) as info:
+            client.get("http://127.0.0.1:1/refused")
+    assert info.value.request.url == "http://127.0.0.1:1/refused"
+    assert info.value.request.headers["x-hooked"] == "1"
+
+
+def test_transport_error_without_request_gets_one():
+    def handler(request):
+        raise httpx.ConnectError("down")
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(httpx.ConnectError) as info:
+            client.get(NOWHERE + "/x")
+    assert info.value.request.url == NOWHERE + "/x"
+
+
 def test_sync_client_rejects_async_handler():
     async def handler(request):
         return httpx.Response(200)
@@ -449,7 +456,7 @@ def test_sync_client_rejects_async_handler():
             client.get(NOWHERE + "/")
 
 
-# --- httpring's own additions around hooks and transports (httpx has no send_many/submit) --
+# --- httpring's own: send_many, submit, checks httpx does not make, the reason phrase -------
 
 def test_async_event_hooks_with_send_many(testserver):
     paths = []
@@ -498,3 +505,27 @@ def test_transport_type_is_checked():
     client.close()
     with pytest.raises(httpx.ClientClosed):
         client.get(NOWHERE + "/")
+
+
+def test_event_hooks_with_send_many(testserver):
+    urls = []
+    statuses = []
+    with httpx.Client(event_hooks={"request": [lambda r: urls.append(r.url.path)], "response": [lambda r: statuses.append(r.status_code)]}) as client:
+        out = client.send_many([testserver.url + "/hello", testserver.url + "/status/404"])
+    assert [r.status_code for r in out] == [200, 404]
+    assert urls == ["/hello", "/status/404"] and sorted(statuses) == [200, 404]
+    assert out[1].request.url == testserver.url + "/status/404"
+
+
+def test_reason_phrase_is_the_standard_one():
+    """The engine does not expose the status line's reason (include/httpring.h has no
+    accessor): reason_phrase is the standard phrase for the code, whatever the server
+    wrote. Change this test when the engine exposes it."""
+    from servers import RawServer
+
+    server = RawServer({"/": b"HTTP/1.1 200 Everything Fine\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"})
+    try:
+        r = httpx.get(server.url + "/")
+        assert r.status_code == 200 and r.text == "ok" and r.reason_phrase == "OK"
+    finally:
+        server.close()

@@ -21,7 +21,7 @@ import weakref
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple, Union
 
 from . import _ffi
-from ._base_client import BaseClient, _bind
+from ._base_client import BaseClient, _bind, _tie
 from ._config import USE_CLIENT_DEFAULT
 from ._engine import (
     COMPLETION_LAYOUT,
@@ -31,7 +31,7 @@ from ._engine import (
     Scratch,
     SpecBatch,
 )
-from ._exceptions import ClientClosed
+from ._exceptions import ClientClosed, RequestError
 from ._cookies import CookieTypes
 from ._models import HeaderTypes, QueryParamTypes, Request, Response, request_from
 
@@ -360,12 +360,16 @@ class AsyncClient(BaseClient):
             self._add_jar_cookies(request)
         if self._request_hooks:
             await self._call_hooks(self._request_hooks, request)
-        if transport is None:
-            prep, method, url = self._from_request(request)
-            response = await self._send_one(prep, method, url, ov)
-            _bind(response, request, prep)
-        else:
-            response = self._received(await transport.handle_async_request(request), request)
+        try:
+            if transport is None:
+                prep, method, url = self._from_request(request)
+                response = await self._send_one(prep, method, url, ov)
+                _bind(response, request, prep)
+            else:
+                response = self._received(await transport.handle_async_request(request), request)
+        except RequestError as e:
+            _tie(e, request, transport is None)
+            raise
         if self._response_hooks:
             await self._call_hooks(self._response_hooks, response)
         return response

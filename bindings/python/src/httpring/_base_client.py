@@ -476,3 +476,10 @@ def _bind(response: Response, request: Request, prep: Prepared) -> None:
         response._sent = (prep, request._defaults)
     else:
         response._request = request
+
+
+def _tie(error: HTTPError, request: Request, engine: bool) -> None:
+    """A failed request's error carries the Request the hooks and the transport saw (the
+    engine's carry a bare one; a transport's may carry none)."""
+    if engine or error._request is None:
+        error.request = request

@@ -15,10 +15,10 @@ import weakref
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple, Union
 
 from . import _ffi
-from ._base_client import BaseClient, _bind
+from ._base_client import BaseClient, _bind, _tie
 from ._config import USE_CLIENT_DEFAULT
 from ._engine import COMPLETION_LAYOUT, Engine, Overrides, Prepared, Scratch, SpecBatch
-from ._exceptions import InvalidHandle, from_code
+from ._exceptions import InvalidHandle, RequestError, from_code
 from ._cookies import CookieTypes
 from ._models import HeaderTypes, QueryParamTypes, Request, Response, request_from
 
@@ -371,12 +371,16 @@ class Client(BaseClient):
             self._add_jar_cookies(request)
         for hook in self._request_hooks:
             hook(request)
-        if transport is None:
-            prep, method, url = self._from_request(request)
-            response = self._send_one(prep, method, url, ov)
-            _bind(response, request, prep)
-        else:
-            response = self._received(transport.handle_request(request), request)
+        try:
+            if transport is None:
+                prep, method, url = self._from_request(request)
+                response = self._send_one(prep, method, url, ov)
+                _bind(response, request, prep)
+            else:
+                response = self._received(transport.handle_request(request), request)
+        except RequestError as e:
+            _tie(e, request, transport is None)
+            raise
         for hook in self._response_hooks:
             hook(response)
         return response
