@@ -616,7 +616,11 @@ class AsyncClient(BaseClient):
             results = await self._send_many(requests, return_exceptions, follow_redirects, auth)
         else:
             async def one(request: Request) -> Response:
-                return self._received(await transport.handle_async_request(request), request)
+                try:
+                    return self._received(await transport.handle_async_request(request), request)
+                except RequestError as e:
+                    _tie(e, request, False)
+                    raise
 
             tasks = [asyncio.ensure_future(one(r)) for r in requests]
             try:

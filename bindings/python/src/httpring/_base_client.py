@@ -172,10 +172,6 @@ class BaseClient:
         self._request_hooks = list(event_hooks.get("request", []))
         self._response_hooks = list(event_hooks.get("response", []))
 
-    def _intercepted(self) -> bool:
-        """Whether requests go through hooks or a transport (not straight to the engine)."""
-        return self._transport is not None or bool(self._request_hooks) or bool(self._response_hooks)
-
     def _as_request(self, item: Any) -> Request:
         """send_many()'s items as Requests."""
         if isinstance(item, Request):
@@ -215,6 +211,7 @@ class BaseClient:
             if "\0" in value:
                 continue
             try:
+                # expired=True: a refused line is ignored (not raised), as by a jar.
                 self._engine.cookie_add(url, value.encode("utf-8"), expired=True)
             except (ValueError, HTTPError, InvalidURL):
                 pass  # refused, as a jar ignores a cookie its rules refuse

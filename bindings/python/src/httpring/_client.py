@@ -449,6 +449,8 @@ class Client(BaseClient):
                 try:
                     results.append(self._received(transport.handle_request(request), request))
                 except Exception as e:
+                    if isinstance(e, RequestError):
+                        _tie(e, request, False)
                     if not return_exceptions:
                         raise
                     results.append(e)
