@@ -12,6 +12,7 @@ SRC = os.path.join(os.path.dirname(__file__), "..", "src")
 
 CALLER = '''
 import asyncio
+from typing import Any
 import httpring
 
 async def main() -> int:
@@ -78,6 +79,35 @@ def transports(ca: pathlib.Path, ctx: ssl.SSLContext) -> None:
         reason: str = str(e)
     except httpring.TLSError:
         pass
+
+def httpx_surface() -> None:
+    def handler(request: httpring.Request) -> httpring.Response:
+        path: str = request.url.path
+        return httpring.Response(200, json={"path": path}, request=request)
+
+    async def ahandler(request: httpring.Request) -> httpring.Response:
+        return httpring.Response(201, text=request.method)
+
+    def on_request(request: httpring.Request) -> None:
+        request.headers["x-signed"] = "1"
+
+    async def on_response(response: httpring.Response) -> None:
+        response.raise_for_status()
+
+    with httpring.Client(transport=httpring.MockTransport(handler), event_hooks={"request": [on_request]}) as c:
+        r: httpring.Response = c.put("http://127.0.0.1:1/x", content=b"b").raise_for_status()
+        phrase: str = r.reason_phrase
+        sent: httpring.Request = r.request
+        hooks: dict[str, list[Any]] = c.event_hooks
+    httpring.AsyncClient(transport=httpring.MockTransport(ahandler), event_hooks={"response": [on_response]})
+    req = httpring.Request("POST", "http://127.0.0.1:1/", params={"a": "1"}, json=[1])
+    port: int | None = req.url.port
+    resp = httpring.patch("http://127.0.0.1:1/", data={"a": "b"}, timeout=1.0, follow_redirects=True)
+    httpring.delete("http://127.0.0.1:1/"); httpring.head("http://127.0.0.1:1/"); httpring.options("http://127.0.0.1:1/")
+
+class Custom(httpring.BaseTransport):
+    def handle_request(self, request: httpring.Request) -> httpring.Response:
+        return httpring.Response(204)
 '''
 
 

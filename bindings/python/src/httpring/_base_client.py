@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Dict, Iterable, List, NoReturn, Optional, Tuple, Union
+import time
+from typing import Any, Callable, Dict, Iterable, List, Mapping, NoReturn, Optional, Tuple, Union
 
 from ._auth import Auth, AuthTypes, to_auth
-from ._cookies import ClientCookies, ClientJar, CookieTypes, Cookies
+from ._cookies import ClientCookies, ClientJar, CookieTypes, Cookies, _pair, _Target, parse_netscape
 from ._config import (
     DEFAULT_LIMITS,
     DEFAULT_TIMEOUT,
@@ -25,7 +26,8 @@ from ._config import (
 )
 from ._engine import Engine, Overrides, Prepared, Scratch, Stats, prepare_timeout
 from . import _ffi
-from ._exceptions import LocalProtocolError
+from ._exceptions import HTTPError, InvalidURL, LocalProtocolError
+from ._transports import TransportTypes
 from ._models import (
     HeaderPairs,
     HeaderTypes,
@@ -37,6 +39,7 @@ from ._models import (
     encode_headers,
     encode_params,
     has_header,
+    request_from,
 )
 from ._multipart import Form, encode_multipart
 from ._urls import add_query, encode, join_base, to_str
@@ -47,6 +50,10 @@ _METHODS: Dict[str, bytes] = {
     m: m.encode() for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 }
 _URL_CACHE_SIZE = 512
+
+#: An event hook: called with the Request or the Response (AsyncClient awaits what an
+#: async one returns).
+EventHook = Callable[..., Any]
 
 
 class BaseClient:
@@ -75,8 +82,16 @@ class BaseClient:
         uds: Optional[Union[str, "os.PathLike[str]"]] = None,
         max_body_size: Optional[int] = None,
         worker_threads: int = 1,
+        event_hooks: Optional[Mapping[str, List[EventHook]]] = None,
+        transport: TransportTypes = None,
     ) -> None:
-        transport = Transport(
+        #: ``transport=`` (a MockTransport...): requests go to it instead of the engine.
+        self._transport: Any = transport
+        self._request_hooks: List[EventHook] = []
+        self._response_hooks: List[EventHook] = []
+        if event_hooks is not None:
+            self.event_hooks = event_hooks
+        engine_transport = Transport(
             verify=verify,
             cert=cert,
             http1=http1,
@@ -111,7 +126,7 @@ class BaseClient:
             headers=encode_headers(self._headers),
             max_body_size=max_body_size,
             worker_threads=worker_threads,
-            transport=transport,
+            transport=engine_transport,
             follow_redirects=self._follow,
             max_redirects=max_redirects,
             auth=self._auth,
@@ -139,6 +154,76 @@ class BaseClient:
 
     def _setup(self) -> None:
         """Subclass hook, run at the end of __init__."""
+
+    # --- event hooks and transports ---
+    @property
+    def event_hooks(self) -> Dict[str, List[EventHook]]:
+        """``{"request": [...], "response": [...]}``, as in httpx: request hooks are called
+        with each Request before it is sent, response hooks with each Response once its
+        head is in (before the caller sees it; ``raise_for_status()`` there raises to the
+        caller). The lists are live: append to them, or assign a new mapping. Redirect hops
+        the engine follows do not run them."""
+        return {"request": self._request_hooks, "response": self._response_hooks}
+
+    @event_hooks.setter
+    def event_hooks(self, event_hooks: Mapping[str, List[EventHook]]) -> None:
+        unknown = set(event_hooks) - {"request", "response"}
+        if unknown:
+            raise ValueError(f"unknown event hook kind(s): {sorted(unknown)} (use 'request' and 'response')")
+        self._request_hooks = list(event_hooks.get("request", []))
+        self._response_hooks = list(event_hooks.get("response", []))
+
+    def _as_request(self, item: Any) -> Request:
+        """send_many()'s items as Requests."""
+        if isinstance(item, Request):
+            return item
+        prep, method, url = self._from_request(item)
+        return request_from(prep, method, url, self._headers)
+
+    def _add_jar_cookies(self, request: Request) -> None:
+        """For a transport: the cookies of the engine's jar that the engine would send with
+        ``request``, added to its Cookie header (those the client sends itself are there)."""
+        target = _Target(request._url)
+        now = time.time()
+        jar = [
+            c for c in parse_netscape(self._engine.cookies_export())
+            if target.matches(c) and (c.expires is None or c.expires > now)
+        ]
+        if not jar:
+            return
+        headers = request.headers
+        own = headers.get("cookie")
+        present = {part.split("=", 1)[0].strip() for part in own.split(";")} if own else set()
+        extra = [_pair(c) for c in jar if c.name not in present]
+        if extra:
+            headers["Cookie"] = "; ".join(([own] if own else []) + extra)
+
+    def _store_cookies(self, response: Response) -> None:
+        """For a transport: the response's Set-Cookie headers into the engine's jar, which
+        keeps what its rules let the response's URL set."""
+        values = response.headers.get_list("set-cookie")
+        if not values:
+            return
+        try:
+            url = encode(str(response.url))
+        except InvalidURL:
+            return
+        for value in values:
+            if "\0" in value:
+                continue
+            try:
+                # expired=True: a refused line is ignored (not raised), as by a jar.
+                self._engine.cookie_add(url, value.encode("utf-8"), expired=True)
+            except (ValueError, HTTPError, InvalidURL):
+                pass  # refused, as a jar ignores a cookie its rules refuse
+
+    def _received(self, response: Any, request: Request) -> Response:
+        """A transport's response: checked, tied to its request, its cookies kept."""
+        if not isinstance(response, Response):
+            raise TypeError(f"the transport returned {type(response).__name__}, not an httpring.Response")
+        response.request = request
+        self._store_cookies(response)
+        return response
 
     # --- views of the settings ---
     @property
@@ -339,7 +424,7 @@ class BaseClient:
         files: Any = None,
     ) -> Request:
         prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies, files)
-        return _request_from(prep, method, url_s)
+        return request_from(prep, method, url_s, self._headers)
 
     def _from_request(self, request: Any) -> Tuple[Prepared, str, str]:
         """send()/send_many() items: a Request, a URL (GET), or a (method, url) tuple."""
@@ -348,9 +433,10 @@ class BaseClient:
             if content.__class__ is not bytes and content.__class__ is not Form:
                 # The engine is handed exact bytes objects (or a multipart Form).
                 content = bytes(content)
+            pairs = request._pairs if request._headers is None else request._wire_pairs()
             return (
-                (request._method_b, request._url_b, request._pairs, content, request._timeout),
-                request.method,
+                (request._method_b, request._url_b, pairs, content, request._timeout),
+                request._method,
                 request._url,
             )
         if isinstance(request, tuple):
@@ -462,10 +548,17 @@ def _check_max_redirects(value: int) -> int:
     return value
 
 
-def _request_from(prep: Prepared, method: str, url: str) -> Request:
-    r = Request.__new__(Request)
-    r.method = method
-    r.url = url
-    r._method_b, r._url_b, r._pairs, r.content, r._timeout = prep
-    r.extensions = {}
-    return r
+def _bind(response: Response, request: Request, prep: Prepared) -> None:
+    """Makes ``request`` the response's ``request``, unless the engine followed redirects:
+    then the last hop's (its method and URL, the caller's headers)."""
+    if response._history:
+        response._sent = (prep, request._defaults)
+    else:
+        response._request = request
+
+
+def _tie(error: HTTPError, request: Request, engine: bool) -> None:
+    """A failed request's error carries the Request the hooks and the transport saw (the
+    engine's carry a bare one; a transport's may carry none)."""
+    if engine or error._request is None:
+        error.request = request
