@@ -275,3 +275,101 @@ def test_urlencoded_list_of_pairs(client, testserver):
     r = client.post(testserver.url + "/echo", data=[("k", "1"), ("k", "2")])
     assert r.json()["body"] == "k=1&k=2"
     assert r.json()["headers"]["content-type"] == "application/x-www-form-urlencoded"
+
+
+# --- a form in a Request that Python code sees -------------------------------------------
+# httpring.Request(files=...), build_request, event hooks, transports and Response.request
+# hold the form encoded in Python, in the engine's layout: content and Content-Type as in
+# httpx.
+
+def werkzeug_parts(content, content_type):
+    """(form, files) as werkzeug parses a multipart body: {name: [values]},
+    {name: [(filename, content type, bytes)]}."""
+    wrappers = pytest.importorskip("werkzeug.wrappers")
+    wr = wrappers.Request.from_values(
+        input_stream=io.BytesIO(content), content_length=len(content), content_type=content_type, method="POST"
+    )
+    form = {k: wr.form.getlist(k) for k in wr.form}
+    files = {k: [(f.filename, f.content_type, f.read()) for f in wr.files.getlist(k)] for k in wr.files}
+    return form, files
+
+
+FORM = dict(
+    data={"a": "1", "many": ["x", "y"], "q\"uote": "\u00e9"},
+    files={"up": ("r\u00e9sum\u00e9.txt", b"one\r\n--two"), "bin": b"\x00\xff", "typed": (None, b"t", "application/x-t")},
+)
+FORM_FIELDS = {"a": ["1"], "many": ["x", "y"], 'q"uote': ["\u00e9"], "typed": ["t"]}
+FORM_FILES = {
+    "up": [("r\u00e9sum\u00e9.txt", "text/plain", b"one\r\n--two")],
+    "bin": [("upload", "application/octet-stream", b"\x00\xff")],
+}
+
+
+def test_request_constructed_with_files():
+    req = httpring.Request("POST", "http://127.0.0.1:1/up", headers={"Content-Type": "text/plain"}, **FORM)
+    ctype = req.headers["content-type"]
+    assert ctype.startswith("multipart/form-data; boundary=httpring-")
+    assert req.headers.get_list("content-type") == [ctype]  # the one given is replaced
+    assert werkzeug_parts(req.content, ctype) == (FORM_FIELDS, FORM_FILES)
+    assert req.read() == req.content
+    # content= wins over files=, as in httpx.
+    assert httpring.Request("POST", "http://127.0.0.1:1/", content=b"raw", files={"f": b"x"}).content == b"raw"
+
+
+def test_constructed_and_built_requests_are_sent_as_shown(client, mp):
+    expected = [part("d", "1"), part("f", b"abc", "a.txt", "text/plain")]
+    req = httpring.Request("POST", mp, data={"d": "1"}, files={"f": ("a.txt", b"abc")})
+    assert parts(client.send(req)) == expected
+    built = client.build_request("POST", mp, data={"d": "1"}, files={"f": ("a.txt", b"abc")})
+    assert built.headers["content-type"].startswith("multipart/form-data; boundary=")
+    assert werkzeug_parts(built.content, built.headers["content-type"]) == ({"d": ["1"]}, {"f": [("a.txt", "text/plain", b"abc")]})
+    assert parts(client.send(built)) == expected
+
+
+def test_python_encoding_matches_the_engines(client, testserver):
+    # The same form encoded by the engine (sent straight) and by Python (a built request):
+    # byte for byte the same once the boundaries are set aside.
+    form = dict(data={"k": "v", "n\"l\r\n": "w"}, files={"f": ("a\"b.txt", b"body"), "g": b"raw", "h": (None, b"x", "text/x")})
+    engine = client.post(testserver.url + "/echo", **form).json()
+    built = client.build_request("POST", testserver.url + "/echo", **form)
+    engine_boundary = engine["headers"]["content-type"].split("boundary=")[1]
+    python_boundary = built.headers["content-type"].split("boundary=")[1]
+    assert engine["body"].replace(engine_boundary, "B") == built.content.decode().replace(python_boundary, "B")
+
+
+def test_mock_transport_sees_the_form():
+    seen = []
+
+    def handler(request):
+        seen.append(werkzeug_parts(request.content, request.headers["content-type"]))
+        return httpring.Response(201)
+
+    with httpring.Client(transport=httpring.MockTransport(handler)) as c:
+        assert c.post("http://api.test/up", **FORM).status_code == 201
+        c.send(c.build_request("PUT", "http://api.test/up", **FORM))
+        c.send_many([c.build_request("POST", "http://api.test/up", **FORM)])
+
+    async def run():
+        async with httpring.AsyncClient(transport=httpring.MockTransport(handler)) as ac:
+            await ac.post("http://api.test/up", **FORM)
+
+    asyncio.run(run())
+    assert seen == [(FORM_FIELDS, FORM_FILES)] * 4
+
+
+def test_hooks_and_response_request_see_the_form(client, mp):
+    seen = []
+    with httpring.Client(event_hooks={"request": [lambda r: seen.append((r.headers["content-type"], r.content))]}) as c:
+        r = c.post(mp, files={"f": ("a.txt", b"abc")})
+    assert parts(r) == [part("f", b"abc", "a.txt", "text/plain")]
+    assert werkzeug_parts(seen[0][1], seen[0][0]) == ({}, {"f": [("a.txt", "text/plain", b"abc")]})
+    # Sent straight to the engine: Response.request shows the same form encoded in Python
+    # (with a boundary of its own, not the one the engine chose).
+    r = client.post(mp, files={"f": ("a.txt", b"abc")})
+    sent = r.request
+    assert werkzeug_parts(sent.content, sent.headers["content-type"]) == ({}, {"f": [("a.txt", "text/plain", b"abc")]})
+
+
+def test_bad_content_type_refused_in_python_too():
+    with pytest.raises(httpring.LocalProtocolError):
+        httpring.Request("POST", "http://127.0.0.1:1/", files={"f": ("a", b"x", "text/plain\r\nX: 1")})

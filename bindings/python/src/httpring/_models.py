@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 
 from ._cookies import Cookies, _pair, _Target, parse_set_cookie
 from ._exceptions import HTTPStatusError
+from ._multipart import Form, encode_multipart, with_encoded_form
 from ._urls import URL
 from ._urls import add_query as _add_query
 from ._urls import encode as _encode_url
@@ -280,8 +281,6 @@ class Request:
         stream: Any = None,
         extensions: Optional[Dict[str, Any]] = None,
     ) -> None:
-        if files is not None:
-            raise NotImplementedError("files= (multipart uploads) is not supported by httpring's Python binding")
         if content is None and stream is not None:
             content = stream
         method_s = method.decode("ascii") if isinstance(method, bytes) else method
@@ -293,9 +292,13 @@ class Request:
         self._url: str = url_s
         self._url_b = _encode_url(url_s)
         pairs = encode_headers(headers)
-        body, ctype = encode_body(content, data, json)
-        if ctype is not None and not has_header(pairs, b"content-type"):
-            pairs = (pairs or ()) + ((b"content-type", ctype),)
+        if files and content is None:
+            # multipart/form-data, encoded here (see _multipart) with its Content-Type.
+            pairs, body = with_encoded_form(pairs, encode_multipart(data, files))
+        else:
+            body, ctype = encode_body(content, data, json)
+            if ctype is not None and not has_header(pairs, b"content-type"):
+                pairs = (pairs or ()) + ((b"content-type", ctype),)
         if cookies is not None:
             target = _Target(url_s)
             chosen = {c.name: _pair(c) for c in Cookies(cookies)._all() if target.matches(c)}
@@ -394,6 +397,9 @@ def request_from(
     r._method = method
     r._url = url
     r._method_b, r._url_b, r._pairs, r.content, r._timeout = prep
+    if r.content.__class__ is Form:
+        # What the engine would encode, encoded here: a Request shows its body.
+        r._pairs, r.content = with_encoded_form(r._pairs, r.content)
     r.extensions = {}
     r._defaults = None if defaults is None else _Defaults(defaults, getattr(defaults, "engine", None))
     r._headers = None

@@ -1,14 +1,23 @@
 """``files=`` (with ``data=``) as in httpx, translated for the engine's multipart builder
 (``httpring_multipart_*``): the engine chooses the boundary, encodes the body and sets
 ``Content-Type: multipart/form-data; boundary=...`` and the length. Here the httpx forms are
-only read into parts (names, bytes, file names, content types)."""
+read into parts (names, bytes, file names, content types).
+
+A request that Python code gets to see (``httpring.Request(..., files=...)``,
+``build_request``, what event hooks and transports receive, ``Response.request``) holds the
+form encoded here instead (``Form.encode``, the engine's layout byte for byte, with a
+boundary of its own), so its ``content`` and ``Content-Type`` are what httpx would show."""
 
 from __future__ import annotations
 
 import io
 import mimetypes
+import os
 from pathlib import Path
 from typing import Any, List, Mapping, Optional, Tuple
+
+from . import _ffi
+from ._exceptions import LocalProtocolError
 
 #: One part: name, bytes, file name (None: none sent), content type (None: none for a
 #: field, the engine's application/octet-stream for a file part).
@@ -22,11 +31,37 @@ class Form(bytes):
     never the fast calls that take a body as bytes."""
 
     parts: List[Part]
+    _encoded: Optional[Tuple[bytes, bytes]]
 
     def __new__(cls, parts: List[Part]) -> "Form":
         form = super().__new__(cls, b"")
         form.parts = parts
+        form._encoded = None
         return form
+
+    def encode(self) -> Tuple[bytes, bytes]:
+        """(body, Content-Type value) encoded in Python as the engine encodes them
+        (``src/request/multipart.rs``): names and file names escaped as the WHATWG form
+        encoding does, a random boundary that occurs in no part. Computed once per form."""
+        if self._encoded is None:
+            while True:
+                boundary = b"httpring-" + os.urandom(16).hex().encode("ascii")
+                if not any(boundary in data for _, data, _, _, _ in self.parts):
+                    break
+            out: List[bytes] = []
+            for name, data, filename, ctype, _ in self.parts:
+                out.append(b"--" + boundary + b'\r\nContent-Disposition: form-data; name="' + _escape(name) + b'"')
+                if filename is not None:
+                    out.append(b'; filename="' + _escape(filename) + b'"')
+                out.append(b"\r\n")
+                if filename is not None or ctype is not None:
+                    out.append(b"Content-Type: " + (ctype or b"application/octet-stream") + b"\r\n")
+                out.append(b"\r\n")
+                out.append(data)
+                out.append(b"\r\n")
+            out.append(b"--" + boundary + b"--\r\n")
+            self._encoded = (b"".join(out), b"multipart/form-data; boundary=" + boundary)
+        return self._encoded
 
     def attach(self, lib: Any, req: Any) -> int:
         """Builds the engine's form and sets it on ``req``; returns the first failing code."""
@@ -51,6 +86,18 @@ class Form(bytes):
 
     def __reduce__(self) -> Any:  # not pickled as an empty bytes
         return (Form, (self.parts,))
+
+
+def with_encoded_form(pairs: Any, form: Form) -> Tuple[Any, bytes]:
+    """A request's header pairs and body with ``form`` encoded in Python: its
+    Content-Type replaces one given (as the engine's builder does)."""
+    body, ctype = form.encode()
+    kept = tuple(p for p in pairs or () if p[0].lower() != b"content-type")
+    return kept + ((b"content-type", ctype),), body
+
+
+def _escape(text: bytes) -> bytes:
+    return text.replace(b'"', b"%22").replace(b"\r", b"%0D").replace(b"\n", b"%0A")
 
 
 def encode_multipart(data: Any, files: Any) -> Form:
@@ -130,6 +177,12 @@ def _file_part(name: Any, value: Any) -> Part:
             )
         ctype = header_value  # as httpx: the header wins over the third item
     what = f"files[{name!r}]"
+    if isinstance(ctype, str) and (not ctype or any(ord(c) < 0x20 or c == "\x7f" for c in ctype)):
+        # As the engine's builder refuses it (the part's head would break).
+        raise LocalProtocolError(
+            f"{what}: a part's content type may not be empty or hold CR, LF or control bytes: {ctype!r}",
+            code=_ffi.HTTPRING_ERR_INVALID_HEADER,
+        )
     return (
         _c_text(name, "a form field name"),
         _read(content),
