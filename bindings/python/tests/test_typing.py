@@ -49,6 +49,17 @@ def cookies(r: httpring.Response) -> None:
     except httpring.CookieConflict:
         pass
 
+def limits() -> None:
+    lim = httpring.Limits(max_connections=8, max_keepalive_connections=0, keepalive_expiry=None,
+                          max_connections_per_host=2, max_in_flight=100)
+    n: int | None = lim.max_connections
+    client = httpring.Client(limits=lim, timeout=httpring.Timeout(5.0, pool=0.5, write=None))
+    try:
+        client.get("http://127.0.0.1:1/", timeout=httpring.Timeout(1.0, pool=0.1))
+    except (httpring.PoolTimeout, httpring.WriteTimeout, httpring.TooManyInFlight):
+        pass
+    default: httpring.Limits = httpring.DEFAULT_LIMITS
+
 def forms_headers_urls(r: httpring.Response) -> None:
     client = httpring.Client(headers={"a": "b"})
     client.post("http://127.0.0.1:1/", data={"k": ["1", "2"]}, files={"f": ("a.txt", b"x", "text/plain")})

@@ -13,7 +13,7 @@ from ._async_client import AsyncClient
 from ._auth import Auth, AuthTypes, BasicAuth, DigestAuth
 from ._client import Client, Completion, Handle
 from ._cookies import CookieConflict, CookieTypes, Cookies
-from ._config import DEFAULT_TIMEOUT, USE_CLIENT_DEFAULT, Limits, Timeout, TimeoutTypes, VerifyTypes
+from ._config import DEFAULT_LIMITS, DEFAULT_TIMEOUT, USE_CLIENT_DEFAULT, Limits, Timeout, TimeoutTypes, VerifyTypes
 from ._exceptions import (
     CertificateError,
     ClientClosed,
@@ -39,6 +39,7 @@ from ._exceptions import (
     ResponseTooLarge,
     TLSError,
     TimeoutException,
+    TooManyInFlight,
     TooManyRedirects,
     InsecureRedirect,
     TotalTimeout,
@@ -70,6 +71,7 @@ __all__ = [
     "Cookies",
     "ConnectError",
     "ConnectTimeout",
+    "DEFAULT_LIMITS",
     "DEFAULT_TIMEOUT",
     "DecodingError",
     "DigestAuth",
@@ -100,6 +102,7 @@ __all__ = [
     "TLSError",
     "Timeout",
     "TimeoutException",
+    "TooManyInFlight",
     "TooManyRedirects",
     "InsecureRedirect",
     "TotalTimeout",

@@ -30,6 +30,7 @@ from ._engine import (
     Prepared,
     Scratch,
     SpecBatch,
+    built_only,
 )
 from ._exceptions import ClientClosed, RequestError
 from ._cookies import CookieTypes
@@ -109,8 +110,9 @@ class _Dispatcher:
         """Queues a request; returns its user_data key and the future it will resolve.
         The queue goes to the engine in one ``httpring_client_send_many`` call (one wake-up
         of the I/O thread) from a callback the loop runs once every coroutine that was
-        ready has had its turn. A request with ``ov`` (settings a batch cannot carry) or a
-        multipart body is built and submitted at once instead."""
+        ready has had its turn. A request with ``ov`` (settings a batch cannot carry), a
+        multipart body or a pool timeout of its own (``built_only``) is built and submitted
+        at once instead."""
         loop = _get_running_loop()
         if loop is not self.loop:
             self.bind(loop)
@@ -118,7 +120,7 @@ class _Dispatcher:
             self.engine.check_open()
         uid = self.next_uid = self.next_uid + 1
         fut = loop.create_future()
-        if ov is not None or prep[3].__class__ is not bytes:  # (a multipart Form)
+        if ov is not None or built_only(prep):
             h = self.engine.submit_request(prep, uid, self.s, url, ov)
             self.pending[uid] = (fut, h, method, url)
             if ov is not None and ov.follow and not self.engine.redirects:

@@ -389,7 +389,7 @@ class BaseClient:
             body, ctype = encode_body(content, data, json)
             if ctype is not None and not has_header(pairs, b"content-type"):
                 pairs = (pairs or ()) + ((b"content-type", ctype),)
-        tmo = None if timeout is USE_CLIENT_DEFAULT else prepare_timeout(timeout)
+        tmo = None if timeout is USE_CLIENT_DEFAULT else prepare_timeout(timeout, self._timeout)
         return (method_b, url_b, pairs, body, tmo), method, url_s
 
     def _get_prepared(self, url: Any) -> Tuple[Prepared, str, Any]:

@@ -17,7 +17,7 @@ from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple, Union
 from . import _ffi
 from ._base_client import BaseClient, _bind, _tie
 from ._config import USE_CLIENT_DEFAULT
-from ._engine import COMPLETION_LAYOUT, Engine, Overrides, Prepared, Scratch, SpecBatch
+from ._engine import COMPLETION_LAYOUT, Engine, Overrides, Prepared, Scratch, SpecBatch, built_only
 from ._exceptions import InvalidHandle, RequestError, from_code
 from ._cookies import CookieTypes
 from ._models import HeaderTypes, QueryParamTypes, Request, Response, request_from
@@ -489,8 +489,9 @@ class Client(BaseClient):
         handles: List[int] = []  # 0 once freed (or never submitted)
         first_error: Optional[BaseException] = None
         ov = self._overrides(follow_redirects, auth)
-        if ov is not None or any(it[0][3].__class__ is not bytes for it in items):
-            # Settings or a multipart body the spec batch cannot carry: one built request each.
+        if ov is not None or any(built_only(it[0]) for it in items):
+            # Settings, a multipart body or a pool timeout the spec batch cannot carry: one
+            # built request each.
             handles = [0] * n
             try:
                 for i, (prep, _, url) in enumerate(items):

@@ -167,7 +167,7 @@ class SpecBatch:
             if tmo is None:
                 pack_spec(specs, off, size, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, -1, -1, -1)
             else:
-                connect, read, total = tmo
+                connect, read, total = tmo[0], tmo[1], tmo[2]
                 pack_spec(specs, off, size, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, total, connect, read)
             off += size
         return None
@@ -184,10 +184,17 @@ def _spec_array(preps: Sequence[Prepared], uids: Sequence[int]) -> Any:
 
 
 #: A request as the engine takes it: method, URL, header pairs, body, per-request
-#: timeouts (connect, read, total in ms) or None for the client's. A body that is not
-#: exactly ``bytes`` is a multipart ``Form``: ``submit`` hands it to the request builder,
-#: and it never goes into a ``SpecBatch``.
-Prepared = Tuple[bytes, bytes, HeaderPairs, bytes, Optional[Tuple[int, int, int]]]
+#: timeouts (connect, read, total, pool in ms; pool -1 for the client's) or None for the
+#: client's. A body that is not exactly ``bytes`` is a multipart ``Form``, and a pool
+#: timeout of its own only the request builder takes: such a request (``built_only``)
+#: goes through ``submit_request``, never into a ``SpecBatch``.
+Prepared = Tuple[bytes, bytes, HeaderPairs, bytes, Optional[Tuple[int, int, int, int]]]
+
+
+def built_only(prep: Prepared) -> bool:
+    """Whether only the request builder can take ``prep`` (see ``Prepared``)."""
+    tmo = prep[4]
+    return prep[3].__class__ is not bytes or (tmo is not None and tmo[3] >= 0)
 
 
 class Overrides(NamedTuple):
@@ -473,7 +480,7 @@ class Engine:
     def submit(self, prep: Prepared, user_data: int, s: Scratch, url: str = "") -> int:
         """Starts a request; returns its handle. Invalid input raises here, no handle made."""
         method_b, url_b, pairs, body, tmo = prep
-        if body.__class__ is not bytes:  # a multipart Form: only the builder takes one
+        if body.__class__ is not bytes or (tmo is not None and tmo[3] >= 0):  # built_only
             return self.submit_request(prep, user_data, s, url, None)
         if tmo is None:
             if pairs:
@@ -521,10 +528,12 @@ class Engine:
             elif body:
                 code = code or lib.httpring_request_set_body(req, body, len(body))
             if tmo is not None:
-                connect, read, total = tmo
+                connect, read, total, pool = tmo
                 code = code or lib.httpring_request_set_connect_timeout_ms(req, connect)
                 code = code or lib.httpring_request_set_read_timeout_ms(req, read)
                 code = code or lib.httpring_request_set_timeout_ms(req, total)
+                if pool >= 0:
+                    code = code or lib.httpring_request_set_pool_timeout_ms(req, pool)
             code = code or lib.httpring_request_set_user_data(req, user_data)
             if ov is not None:
                 code = code or lib.httpring_request_set_follow_redirects(req, ov.follow)
@@ -708,12 +717,13 @@ def redirect_method(method: str, status: int) -> str:
     return method
 
 
-def prepare_timeout(timeout: Any) -> Optional[Tuple[int, int, int]]:
+def prepare_timeout(timeout: Any, client: Timeout) -> Optional[Tuple[int, int, int, int]]:
+    """A request's ``timeout=`` for a client whose timeout is ``client`` (see ``Prepared``)."""
     from ._config import USE_CLIENT_DEFAULT, to_timeout
 
     if timeout is USE_CLIENT_DEFAULT:
         return None
-    return to_timeout(timeout).as_ms()
+    return to_timeout(timeout).for_request(client)
 
 
 def response_or_raise(result: Any) -> Response:
