@@ -17,7 +17,7 @@ import re
 import subprocess
 import sys
 import time
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urldefrag, urlsplit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -51,7 +51,7 @@ def links(base: str, response: httpring.Response) -> "list[str]":
     origin = urlsplit(base)[:2]
     out = []
     for href in HREF.findall(response.text):
-        url = urldefrag(urljoin(response.url, href))[0]
+        url = urldefrag(str(response.url.join(href)))[0]
         if urlsplit(url)[:2] == origin:
             out.append(url)
     return out

@@ -57,7 +57,7 @@ def test_https_httpbin_trusted(httpbin_secure, verify):
         r = c.get(httpbin_secure.url + "/get", params={"a": "1"})
         assert r.status_code == 200
         assert r.json()["args"] == {"a": "1"}
-        assert r.url.startswith("https://")
+        assert r.url.scheme == "https"
         assert r.http_version == "HTTP/1.1"
 
 

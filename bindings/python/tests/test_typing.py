@@ -12,6 +12,7 @@ SRC = os.path.join(os.path.dirname(__file__), "..", "src")
 
 CALLER = '''
 import asyncio
+from typing import Any
 import httpring
 
 async def main() -> int:
@@ -48,6 +49,33 @@ def cookies(r: httpring.Response) -> None:
     except httpring.CookieConflict:
         pass
 
+def limits() -> None:
+    lim = httpring.Limits(max_connections=8, max_keepalive_connections=0, keepalive_expiry=None,
+                          max_connections_per_host=2, max_in_flight=100)
+    n: int | None = lim.max_connections
+    client = httpring.Client(limits=lim, timeout=httpring.Timeout(5.0, pool=0.5, write=None))
+    try:
+        client.get("http://127.0.0.1:1/", timeout=httpring.Timeout(1.0, pool=0.1))
+    except (httpring.PoolTimeout, httpring.WriteTimeout, httpring.TooManyInFlight):
+        pass
+    default: httpring.Limits = httpring.DEFAULT_LIMITS
+
+def forms_headers_urls(r: httpring.Response) -> None:
+    client = httpring.Client(headers={"a": "b"})
+    client.post("http://127.0.0.1:1/", data={"k": ["1", "2"]}, files={"f": ("a.txt", b"x", "text/plain")})
+    client.build_request("PUT", "http://127.0.0.1:1/", files=[("f", open("a.bin", "rb"))])
+    client.headers["X-Key"] = "v"
+    client.headers = {"a": "c"}
+    headers: httpring.Headers = client.headers
+    url: httpring.URL = r.url
+    host: str = url.host
+    port: int | None = url.port
+    query: bytes = url.query
+    first: str = url.params["q"]
+    text: str = str(url.join("/next").copy_with(fragment="x"))
+    same: bool = r.request.url == "http://127.0.0.1:1/"
+    params: httpring.QueryParams = httpring.QueryParams({"a": "1"}).add("b", 2)
+
 import pathlib
 import ssl
 
@@ -62,6 +90,35 @@ def transports(ca: pathlib.Path, ctx: ssl.SSLContext) -> None:
         reason: str = str(e)
     except httpring.TLSError:
         pass
+
+def httpx_surface() -> None:
+    def handler(request: httpring.Request) -> httpring.Response:
+        path: str = request.url.path
+        return httpring.Response(200, json={"path": path}, request=request)
+
+    async def ahandler(request: httpring.Request) -> httpring.Response:
+        return httpring.Response(201, text=request.method)
+
+    def on_request(request: httpring.Request) -> None:
+        request.headers["x-signed"] = "1"
+
+    async def on_response(response: httpring.Response) -> None:
+        response.raise_for_status()
+
+    with httpring.Client(transport=httpring.MockTransport(handler), event_hooks={"request": [on_request]}) as c:
+        r: httpring.Response = c.put("http://127.0.0.1:1/x", content=b"b").raise_for_status()
+        phrase: str = r.reason_phrase
+        sent: httpring.Request = r.request
+        hooks: dict[str, list[Any]] = c.event_hooks
+    httpring.AsyncClient(transport=httpring.MockTransport(ahandler), event_hooks={"response": [on_response]})
+    req = httpring.Request("POST", "http://127.0.0.1:1/", params={"a": "1"}, json=[1])
+    port: int | None = req.url.port
+    resp = httpring.patch("http://127.0.0.1:1/", data={"a": "b"}, timeout=1.0, follow_redirects=True)
+    httpring.delete("http://127.0.0.1:1/"); httpring.head("http://127.0.0.1:1/"); httpring.options("http://127.0.0.1:1/")
+
+class Custom(httpring.BaseTransport):
+    def handle_request(self, request: httpring.Request) -> httpring.Response:
+        return httpring.Response(204)
 '''
 
 

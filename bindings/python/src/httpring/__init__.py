@@ -7,11 +7,13 @@ httpx-shaped API.
         print(r.status_code, r.text)
 """
 
+from typing import Any
+
 from ._async_client import AsyncClient
-from ._auth import Auth, BasicAuth, DigestAuth
+from ._auth import Auth, AuthTypes, BasicAuth, DigestAuth
 from ._client import Client, Completion, Handle
-from ._cookies import CookieConflict, Cookies
-from ._config import DEFAULT_TIMEOUT, USE_CLIENT_DEFAULT, Limits, Timeout
+from ._cookies import CookieConflict, CookieTypes, Cookies
+from ._config import DEFAULT_LIMITS, DEFAULT_TIMEOUT, USE_CLIENT_DEFAULT, Limits, Timeout, TimeoutTypes, VerifyTypes
 from ._exceptions import (
     CertificateError,
     ClientClosed,
@@ -37,6 +39,7 @@ from ._exceptions import (
     ResponseTooLarge,
     TLSError,
     TimeoutException,
+    TooManyInFlight,
     TooManyRedirects,
     InsecureRedirect,
     TotalTimeout,
@@ -47,13 +50,17 @@ from ._exceptions import (
 )
 from ._engine import Stats
 from ._ffi import engine_version
-from ._models import Headers, Request, Response
+from ._transports import AsyncBaseTransport, BaseTransport, MockTransport
+from ._urls import URL, QueryParams
+from ._models import HeaderTypes, Headers, QueryParamTypes, Request, Response
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncBaseTransport",
     "AsyncClient",
     "Auth",
+    "BaseTransport",
     "BasicAuth",
     "CertificateError",
     "Client",
@@ -64,6 +71,7 @@ __all__ = [
     "Cookies",
     "ConnectError",
     "ConnectTimeout",
+    "DEFAULT_LIMITS",
     "DEFAULT_TIMEOUT",
     "DecodingError",
     "DigestAuth",
@@ -76,10 +84,12 @@ __all__ = [
     "InvalidURL",
     "Limits",
     "LocalProtocolError",
+    "MockTransport",
     "NetworkError",
     "PoolTimeout",
     "ProtocolError",
     "ProxyError",
+    "QueryParams",
     "ReadError",
     "ReadTimeout",
     "RemoteProtocolError",
@@ -92,10 +102,12 @@ __all__ = [
     "TLSError",
     "Timeout",
     "TimeoutException",
+    "TooManyInFlight",
     "TooManyRedirects",
     "InsecureRedirect",
     "TotalTimeout",
     "TransportError",
+    "URL",
     "USE_CLIENT_DEFAULT",
     "UnsupportedProtocol",
     "WriteError",
@@ -103,26 +115,213 @@ __all__ = [
     "engine_version",
     "request",
     "get",
+    "options",
+    "head",
+    "delete",
     "post",
+    "put",
+    "patch",
 ]
 
 
-_CLIENT_OPTIONS = (
-    "verify", "cert", "http1", "http2", "http2_prior_knowledge", "proxy", "trust_env",
-    "no_proxy", "resolve", "dns_cache_ttl", "uds", "max_body_size",
-)
+def request(
+    method: str,
+    url: Any,
+    *,
+    params: QueryParamTypes = None,
+    content: Any = None,
+    data: Any = None,
+    files: Any = None,
+    json: Any = None,
+    headers: HeaderTypes = None,
+    cookies: CookieTypes = None,
+    auth: AuthTypes = None,
+    proxy: Any = None,
+    timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+    follow_redirects: bool = False,
+    verify: VerifyTypes = True,
+    trust_env: bool = True,
+    **client_options: Any,
+) -> Response:
+    """One request with a short-lived Client, as ``httpx.request`` (convenient, not fast:
+    prefer a Client). ``client_options`` are other Client options (``http2=``,
+    ``resolve=``, ``cert=``...)."""
+    with Client(
+        cookies=cookies,
+        proxy=proxy,
+        verify=verify,
+        timeout=timeout,
+        trust_env=trust_env,
+        auth=auth,
+        follow_redirects=follow_redirects,
+        **client_options,
+    ) as client:
+        return client.request(
+            method, url, params=params, content=content, data=data, files=files, json=json, headers=headers
+        )
 
 
-def request(method: str, url: str, **kwargs: object) -> Response:
-    """One request with a short-lived Client (convenient, not fast: prefer a Client)."""
-    opts = {k: kwargs.pop(k) for k in _CLIENT_OPTIONS if k in kwargs}
-    with Client(**opts) as client:  # type: ignore[arg-type]
-        return client.request(method, url, **kwargs)  # type: ignore[arg-type]
+def get(
+    url: Any,
+    *,
+    params: QueryParamTypes = None,
+    headers: HeaderTypes = None,
+    cookies: CookieTypes = None,
+    auth: AuthTypes = None,
+    proxy: Any = None,
+    follow_redirects: bool = False,
+    verify: VerifyTypes = True,
+    timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+    trust_env: bool = True,
+    **client_options: Any,
+) -> Response:
+    """A GET with a short-lived Client, as ``httpx.get``."""
+    return request(
+        "GET", url, params=params, headers=headers, cookies=cookies, auth=auth, proxy=proxy,
+        follow_redirects=follow_redirects, verify=verify, timeout=timeout, trust_env=trust_env,
+        **client_options,
+    )
 
 
-def get(url: str, **kwargs: object) -> Response:
-    return request("GET", url, **kwargs)
+def options(
+    url: Any,
+    *,
+    params: QueryParamTypes = None,
+    headers: HeaderTypes = None,
+    cookies: CookieTypes = None,
+    auth: AuthTypes = None,
+    proxy: Any = None,
+    follow_redirects: bool = False,
+    verify: VerifyTypes = True,
+    timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+    trust_env: bool = True,
+    **client_options: Any,
+) -> Response:
+    """An OPTIONS request with a short-lived Client, as ``httpx.options``."""
+    return request(
+        "OPTIONS", url, params=params, headers=headers, cookies=cookies, auth=auth, proxy=proxy,
+        follow_redirects=follow_redirects, verify=verify, timeout=timeout, trust_env=trust_env,
+        **client_options,
+    )
 
 
-def post(url: str, **kwargs: object) -> Response:
-    return request("POST", url, **kwargs)
+def head(
+    url: Any,
+    *,
+    params: QueryParamTypes = None,
+    headers: HeaderTypes = None,
+    cookies: CookieTypes = None,
+    auth: AuthTypes = None,
+    proxy: Any = None,
+    follow_redirects: bool = False,
+    verify: VerifyTypes = True,
+    timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+    trust_env: bool = True,
+    **client_options: Any,
+) -> Response:
+    """A HEAD request with a short-lived Client, as ``httpx.head``."""
+    return request(
+        "HEAD", url, params=params, headers=headers, cookies=cookies, auth=auth, proxy=proxy,
+        follow_redirects=follow_redirects, verify=verify, timeout=timeout, trust_env=trust_env,
+        **client_options,
+    )
+
+
+def delete(
+    url: Any,
+    *,
+    params: QueryParamTypes = None,
+    headers: HeaderTypes = None,
+    cookies: CookieTypes = None,
+    auth: AuthTypes = None,
+    proxy: Any = None,
+    follow_redirects: bool = False,
+    verify: VerifyTypes = True,
+    timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+    trust_env: bool = True,
+    **client_options: Any,
+) -> Response:
+    """A DELETE with a short-lived Client, as ``httpx.delete``."""
+    return request(
+        "DELETE", url, params=params, headers=headers, cookies=cookies, auth=auth, proxy=proxy,
+        follow_redirects=follow_redirects, verify=verify, timeout=timeout, trust_env=trust_env,
+        **client_options,
+    )
+
+
+def post(
+    url: Any,
+    *,
+    content: Any = None,
+    data: Any = None,
+    files: Any = None,
+    json: Any = None,
+    params: QueryParamTypes = None,
+    headers: HeaderTypes = None,
+    cookies: CookieTypes = None,
+    auth: AuthTypes = None,
+    proxy: Any = None,
+    follow_redirects: bool = False,
+    verify: VerifyTypes = True,
+    timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+    trust_env: bool = True,
+    **client_options: Any,
+) -> Response:
+    """A POST with a short-lived Client, as ``httpx.post``."""
+    return request(
+        "POST", url, content=content, data=data, files=files, json=json, params=params,
+        headers=headers, cookies=cookies, auth=auth, proxy=proxy, follow_redirects=follow_redirects,
+        verify=verify, timeout=timeout, trust_env=trust_env, **client_options,
+    )
+
+
+def put(
+    url: Any,
+    *,
+    content: Any = None,
+    data: Any = None,
+    files: Any = None,
+    json: Any = None,
+    params: QueryParamTypes = None,
+    headers: HeaderTypes = None,
+    cookies: CookieTypes = None,
+    auth: AuthTypes = None,
+    proxy: Any = None,
+    follow_redirects: bool = False,
+    verify: VerifyTypes = True,
+    timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+    trust_env: bool = True,
+    **client_options: Any,
+) -> Response:
+    """A PUT with a short-lived Client, as ``httpx.put``."""
+    return request(
+        "PUT", url, content=content, data=data, files=files, json=json, params=params,
+        headers=headers, cookies=cookies, auth=auth, proxy=proxy, follow_redirects=follow_redirects,
+        verify=verify, timeout=timeout, trust_env=trust_env, **client_options,
+    )
+
+
+def patch(
+    url: Any,
+    *,
+    content: Any = None,
+    data: Any = None,
+    files: Any = None,
+    json: Any = None,
+    params: QueryParamTypes = None,
+    headers: HeaderTypes = None,
+    cookies: CookieTypes = None,
+    auth: AuthTypes = None,
+    proxy: Any = None,
+    follow_redirects: bool = False,
+    verify: VerifyTypes = True,
+    timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+    trust_env: bool = True,
+    **client_options: Any,
+) -> Response:
+    """A PATCH with a short-lived Client, as ``httpx.patch``."""
+    return request(
+        "PATCH", url, content=content, data=data, files=files, json=json, params=params,
+        headers=headers, cookies=cookies, auth=auth, proxy=proxy, follow_redirects=follow_redirects,
+        verify=verify, timeout=timeout, trust_env=trust_env, **client_options,
+    )

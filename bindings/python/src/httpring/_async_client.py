@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import inspect
 import struct
 import threading
 import weakref
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple, Union
 
 from . import _ffi
-from ._base_client import BaseClient
+from ._base_client import BaseClient, _bind, _tie
 from ._config import USE_CLIENT_DEFAULT
 from ._engine import (
     COMPLETION_LAYOUT,
@@ -29,10 +30,11 @@ from ._engine import (
     Prepared,
     Scratch,
     SpecBatch,
+    built_only,
 )
-from ._exceptions import ClientClosed
+from ._exceptions import ClientClosed, RequestError
 from ._cookies import CookieTypes
-from ._models import HeaderTypes, QueryParamTypes, Request, Response
+from ._models import HeaderTypes, QueryParamTypes, Request, Response, request_from
 
 _DRAIN_BATCH = 256
 _get_running_loop = asyncio.get_running_loop
@@ -108,8 +110,9 @@ class _Dispatcher:
         """Queues a request; returns its user_data key and the future it will resolve.
         The queue goes to the engine in one ``httpring_client_send_many`` call (one wake-up
         of the I/O thread) from a callback the loop runs once every coroutine that was
-        ready has had its turn. A request with ``ov`` (settings a batch cannot carry) is
-        built and submitted at once instead."""
+        ready has had its turn. A request with ``ov`` (settings a batch cannot carry), a
+        multipart body or a pool timeout of its own (``built_only``) is built and submitted
+        at once instead."""
         loop = _get_running_loop()
         if loop is not self.loop:
             self.bind(loop)
@@ -117,10 +120,10 @@ class _Dispatcher:
             self.engine.check_open()
         uid = self.next_uid = self.next_uid + 1
         fut = loop.create_future()
-        if ov is not None:
+        if ov is not None or built_only(prep):
             h = self.engine.submit_request(prep, uid, self.s, url, ov)
             self.pending[uid] = (fut, h, method, url)
-            if ov.follow and not self.engine.redirects:
+            if ov is not None and ov.follow and not self.engine.redirects:
                 self.follow_uids.add(uid)
             return uid, fut
         if not self.pending and not self.flush_scheduled:
@@ -321,6 +324,14 @@ class AsyncClient(BaseClient):
     time; ``async with`` or ``await client.aclose()`` closes it."""
 
     def _setup(self) -> None:
+        transport = self._transport
+        if transport is not None and not callable(getattr(transport, "handle_async_request", None)):
+            self._engine.close()
+            raise TypeError(
+                "AsyncClient(transport=...) needs a transport with handle_async_request() (an "
+                f"httpring.AsyncBaseTransport), not {type(transport).__name__}"
+            )
+        self._transport_closed = False
         self._dispatcher = _Dispatcher(self._engine)
         self._finalizer = weakref.finalize(self, self._dispatcher.close)
 
@@ -328,9 +339,42 @@ class AsyncClient(BaseClient):
         """Closes the client; pending requests fail with ClientClosed at once. Returns once
         the engine client is freed, which runs on another thread: the loop keeps going."""
         self._finalizer()
+        transport = self._transport
+        if transport is not None and not self._transport_closed:
+            self._transport_closed = True
+            await transport.aclose()
         freed = self._engine.freed
         if freed is not None and not freed.done():
             await asyncio.wrap_future(freed)
+
+    async def _call_hooks(self, hooks: List[Any], arg: Any) -> None:
+        for hook in hooks:
+            result = hook(arg)
+            if inspect.isawaitable(result):
+                await result
+
+    async def _send_hooked(self, request: Request, ov: Optional[Overrides]) -> Response:
+        """A request through the event hooks (awaited when async), then the transport or
+        the engine."""
+        transport = self._transport
+        if transport is not None:
+            self._engine.check_open()
+            self._add_jar_cookies(request)
+        if self._request_hooks:
+            await self._call_hooks(self._request_hooks, request)
+        try:
+            if transport is None:
+                prep, method, url = self._from_request(request)
+                response = await self._send_one(prep, method, url, ov)
+                _bind(response, request, prep)
+            else:
+                response = self._received(await transport.handle_async_request(request), request)
+        except RequestError as e:
+            _tie(e, request, transport is None)
+            raise
+        if self._response_hooks:
+            await self._call_hooks(self._response_hooks, response)
+        return response
 
     async def __aenter__(self) -> "AsyncClient":
         self._engine.check_open()
@@ -365,17 +409,20 @@ class AsyncClient(BaseClient):
         headers: HeaderTypes = None,
         content: Any = None,
         data: Any = None,
+        files: Any = None,
         json: Any = None,
         cookies: CookieTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
-        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies)
+        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies, files)
         if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:
             ov = self._default_overrides
         else:
             ov = self._overrides(follow_redirects, auth)
+        if self._transport is not None or self._request_hooks or self._response_hooks:
+            return await self._send_hooked(request_from(prep, method, url_s, self._headers), ov)
         # _send_one inlined: one coroutine per request, not two.
         d = self._dispatcher
         uid, fut = d.submit(prep, method, url_s, ov)
@@ -385,6 +432,7 @@ class AsyncClient(BaseClient):
             if uid in d.pending or uid in d.queued:
                 d.abandon(uid)
             raise
+        response._sent = (prep, self._headers)
         return response
 
     async def get(
@@ -407,6 +455,8 @@ class AsyncClient(BaseClient):
             ov = self._default_overrides
         else:
             ov = self._overrides(follow_redirects, auth)
+        if self._transport is not None or self._request_hooks or self._response_hooks:
+            return await self._send_hooked(request_from(prep, "GET", url_s, self._headers), ov)
         d = self._dispatcher
         uid, fut = d.submit(prep, "GET", url_s, ov)
         try:
@@ -415,6 +465,7 @@ class AsyncClient(BaseClient):
             if uid in d.pending or uid in d.queued:
                 d.abandon(uid)
             raise
+        response._sent = (prep, self._headers)
         return response
 
     async def head(
@@ -471,6 +522,7 @@ class AsyncClient(BaseClient):
         *,
         content: Any = None,
         data: Any = None,
+        files: Any = None,
         json: Any = None,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
@@ -480,7 +532,7 @@ class AsyncClient(BaseClient):
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
-            "POST", url, content=content, data=data, json=json, params=params,
+            "POST", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
@@ -490,6 +542,7 @@ class AsyncClient(BaseClient):
         *,
         content: Any = None,
         data: Any = None,
+        files: Any = None,
         json: Any = None,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
@@ -499,7 +552,7 @@ class AsyncClient(BaseClient):
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
-            "PUT", url, content=content, data=data, json=json, params=params,
+            "PUT", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
@@ -509,6 +562,7 @@ class AsyncClient(BaseClient):
         *,
         content: Any = None,
         data: Any = None,
+        files: Any = None,
         json: Any = None,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
@@ -518,15 +572,20 @@ class AsyncClient(BaseClient):
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return await self.request(
-            "PATCH", url, content=content, data=data, json=json, params=params,
+            "PATCH", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
     async def send(
         self, request: Request, *, follow_redirects: Any = USE_CLIENT_DEFAULT, auth: Any = USE_CLIENT_DEFAULT
     ) -> Response:
+        if self._transport is not None or self._request_hooks or self._response_hooks:
+            return await self._send_hooked(self._as_request(request), self._overrides(follow_redirects, auth))
         prep, method, url = self._from_request(request)
-        return await self._send_one(prep, method, url, self._overrides(follow_redirects, auth))
+        response = await self._send_one(prep, method, url, self._overrides(follow_redirects, auth))
+        if isinstance(request, Request):
+            _bind(response, request, prep)
+        return response
 
     async def send_many(
         self,
@@ -537,8 +596,60 @@ class AsyncClient(BaseClient):
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> List[Any]:
         """Submits every request before awaiting any, then awaits them all; results in the
-        order given. Cancelling this call cancels every request still in flight."""
-        items = [self._from_request(r) for r in requests]
+        order given. Cancelling this call cancels every request still in flight.
+
+        With event hooks, every request hook runs (on every request) before anything is
+        sent; a response hook that raises fails its request."""
+        given = list(requests)
+        if self._transport is not None or self._request_hooks or self._response_hooks:
+            return await self._send_many_hooked(given, return_exceptions, follow_redirects, auth)
+        return await self._send_many(given, return_exceptions, follow_redirects, auth)
+
+    async def _send_many_hooked(
+        self, given: List[Any], return_exceptions: bool, follow_redirects: Any, auth: Any
+    ) -> List[Any]:
+        self._engine.check_open()
+        requests = [self._as_request(r) for r in given]
+        transport = self._transport
+        if transport is not None:
+            for request in requests:
+                self._add_jar_cookies(request)
+        if self._request_hooks:
+            for request in requests:
+                await self._call_hooks(self._request_hooks, request)
+        results: List[Any]
+        if transport is None:
+            results = await self._send_many(requests, return_exceptions, follow_redirects, auth)
+        else:
+            async def one(request: Request) -> Response:
+                try:
+                    return self._received(await transport.handle_async_request(request), request)
+                except RequestError as e:
+                    _tie(e, request, False)
+                    raise
+
+            tasks = [asyncio.ensure_future(one(r)) for r in requests]
+            try:
+                results = list(await asyncio.gather(*tasks, return_exceptions=return_exceptions))
+            except BaseException:
+                for t in tasks:
+                    t.cancel()
+                raise
+        if self._response_hooks:
+            for i, r in enumerate(results):
+                if isinstance(r, Response):
+                    try:
+                        await self._call_hooks(self._response_hooks, r)
+                    except Exception as e:
+                        if not return_exceptions:
+                            raise
+                        results[i] = e
+        return results
+
+    async def _send_many(
+        self, given: List[Any], return_exceptions: bool, follow_redirects: Any, auth: Any
+    ) -> List[Any]:
+        items = [self._from_request(r) for r in given]
         ov = self._overrides(follow_redirects, auth)
         d = self._dispatcher
         loop = _get_running_loop()
@@ -566,4 +677,10 @@ class AsyncClient(BaseClient):
                 if f.done() and not f.cancelled():
                     f.exception()  # mark retrieved: no "never retrieved" warnings
             raise
+        for r, item, it in zip(results, given, items):
+            if r.__class__ is Response:
+                if isinstance(item, Request):
+                    _bind(r, item, it[0])
+                else:
+                    r._sent = (it[0], self._headers)
         return list(results)

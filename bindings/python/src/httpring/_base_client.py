@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Dict, Iterable, Optional, Tuple, Union
+import time
+from typing import Any, Callable, Dict, Iterable, List, Mapping, NoReturn, Optional, Tuple, Union
 
 from ._auth import Auth, AuthTypes, to_auth
-from ._cookies import ClientCookies, ClientJar, CookieTypes, Cookies
+from ._cookies import ClientCookies, ClientJar, CookieTypes, Cookies, _pair, _Target, parse_netscape
 from ._config import (
     DEFAULT_LIMITS,
     DEFAULT_TIMEOUT,
@@ -25,7 +26,8 @@ from ._config import (
 )
 from ._engine import Engine, Overrides, Prepared, Scratch, Stats, prepare_timeout
 from . import _ffi
-from ._exceptions import LocalProtocolError
+from ._exceptions import HTTPError, InvalidURL, LocalProtocolError
+from ._transports import TransportTypes
 from ._models import (
     HeaderPairs,
     HeaderTypes,
@@ -37,7 +39,9 @@ from ._models import (
     encode_headers,
     encode_params,
     has_header,
+    request_from,
 )
+from ._multipart import Form, encode_multipart
 from ._urls import add_query, encode, join_base, to_str
 
 DEFAULT_MAX_REDIRECTS = 20
@@ -46,6 +50,10 @@ _METHODS: Dict[str, bytes] = {
     m: m.encode() for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 }
 _URL_CACHE_SIZE = 512
+
+#: An event hook: called with the Request or the Response (AsyncClient awaits what an
+#: async one returns).
+EventHook = Callable[..., Any]
 
 
 class BaseClient:
@@ -74,8 +82,16 @@ class BaseClient:
         uds: Optional[Union[str, "os.PathLike[str]"]] = None,
         max_body_size: Optional[int] = None,
         worker_threads: int = 1,
+        event_hooks: Optional[Mapping[str, List[EventHook]]] = None,
+        transport: TransportTypes = None,
     ) -> None:
-        transport = Transport(
+        #: ``transport=`` (a MockTransport...): requests go to it instead of the engine.
+        self._transport: Any = transport
+        self._request_hooks: List[EventHook] = []
+        self._response_hooks: List[EventHook] = []
+        if event_hooks is not None:
+            self.event_hooks = event_hooks
+        engine_transport = Transport(
             verify=verify,
             cert=cert,
             http1=http1,
@@ -89,7 +105,7 @@ class BaseClient:
             uds=uds,
         )
         self._timeout = to_timeout(timeout)
-        self._headers = Headers(headers)
+        self._headers = _ClientHeaders(headers)
         self._params = encode_params(params)
         self._base_url = to_str(base_url)
         max_redirects = _check_max_redirects(max_redirects)
@@ -110,7 +126,7 @@ class BaseClient:
             headers=encode_headers(self._headers),
             max_body_size=max_body_size,
             worker_threads=worker_threads,
-            transport=transport,
+            transport=engine_transport,
             follow_redirects=self._follow,
             max_redirects=max_redirects,
             auth=self._auth,
@@ -139,12 +155,89 @@ class BaseClient:
     def _setup(self) -> None:
         """Subclass hook, run at the end of __init__."""
 
-    # --- read-only views of the settings ---
+    # --- event hooks and transports ---
+    @property
+    def event_hooks(self) -> Dict[str, List[EventHook]]:
+        """``{"request": [...], "response": [...]}``, as in httpx: request hooks are called
+        with each Request before it is sent, response hooks with each Response once its
+        head is in (before the caller sees it; ``raise_for_status()`` there raises to the
+        caller). The lists are live: append to them, or assign a new mapping. Redirect hops
+        the engine follows do not run them."""
+        return {"request": self._request_hooks, "response": self._response_hooks}
+
+    @event_hooks.setter
+    def event_hooks(self, event_hooks: Mapping[str, List[EventHook]]) -> None:
+        unknown = set(event_hooks) - {"request", "response"}
+        if unknown:
+            raise ValueError(f"unknown event hook kind(s): {sorted(unknown)} (use 'request' and 'response')")
+        self._request_hooks = list(event_hooks.get("request", []))
+        self._response_hooks = list(event_hooks.get("response", []))
+
+    def _as_request(self, item: Any) -> Request:
+        """send_many()'s items as Requests."""
+        if isinstance(item, Request):
+            return item
+        prep, method, url = self._from_request(item)
+        return request_from(prep, method, url, self._headers)
+
+    def _add_jar_cookies(self, request: Request) -> None:
+        """For a transport: the cookies of the engine's jar that the engine would send with
+        ``request``, added to its Cookie header (those the client sends itself are there)."""
+        target = _Target(request._url)
+        now = time.time()
+        jar = [
+            c for c in parse_netscape(self._engine.cookies_export())
+            if target.matches(c) and (c.expires is None or c.expires > now)
+        ]
+        if not jar:
+            return
+        headers = request.headers
+        own = headers.get("cookie")
+        present = {part.split("=", 1)[0].strip() for part in own.split(";")} if own else set()
+        extra = [_pair(c) for c in jar if c.name not in present]
+        if extra:
+            headers["Cookie"] = "; ".join(([own] if own else []) + extra)
+
+    def _store_cookies(self, response: Response) -> None:
+        """For a transport: the response's Set-Cookie headers into the engine's jar, which
+        keeps what its rules let the response's URL set."""
+        values = response.headers.get_list("set-cookie")
+        if not values:
+            return
+        try:
+            url = encode(str(response.url))
+        except InvalidURL:
+            return
+        for value in values:
+            if "\0" in value:
+                continue
+            try:
+                # expired=True: a refused line is ignored (not raised), as by a jar.
+                self._engine.cookie_add(url, value.encode("utf-8"), expired=True)
+            except (ValueError, HTTPError, InvalidURL):
+                pass  # refused, as a jar ignores a cookie its rules refuse
+
+    def _received(self, response: Any, request: Request) -> Response:
+        """A transport's response: checked, tied to its request, its cookies kept."""
+        if not isinstance(response, Response):
+            raise TypeError(f"the transport returned {type(response).__name__}, not an httpring.Response")
+        response.request = request
+        self._store_cookies(response)
+        return response
+
+    # --- views of the settings ---
     @property
     def headers(self) -> Headers:
-        """The default headers, sent by the engine with every request. Read-only: they are
-        fixed when the client is created (pass ``headers=`` per request to add more)."""
-        return _FrozenHeaders(self._headers)
+        """The default headers, sent with every request (a request's own header of the same
+        name wins). Mutable, as in httpx: changes apply to the requests made after them.
+        Those given to the constructor are the engine's (it sends them with every request);
+        a change to one of them is sent as the request's own header, and one of them cannot
+        be removed (NotImplementedError)."""
+        return self._headers
+
+    @headers.setter
+    def headers(self, headers: HeaderTypes) -> None:
+        self._headers = self._headers.replaced(Headers(headers))
 
     @property
     def cookies(self) -> Cookies:
@@ -272,6 +365,7 @@ class BaseClient:
         json: Any = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         cookies: CookieTypes = None,
+        files: Any = None,
     ) -> Tuple[Prepared, str, str]:
         method_b = _METHODS.get(method)
         if method_b is None:
@@ -281,15 +375,21 @@ class BaseClient:
                 raise LocalProtocolError(f"invalid HTTP method {method!r}", code=_ffi.HTTPRING_ERR_INVALID_METHOD)
         url_s, url_b = self._url(url, params)
         pairs = encode_headers(headers) if headers else None
+        changed = self._headers.changed
+        if changed is not None:
+            pairs = _with_defaults(pairs, changed)
         if cookies is not None or self._jar.anywhere:
             pairs = _with_cookies(pairs, self._jar.header(url_s, cookies), self._default_cookie)
-        if content is None and data is None and json is None:
+        if files and content is None:
+            # The engine encodes the form and sets its Content-Type (see _multipart).
+            body: bytes = encode_multipart(data, files)
+        elif content is None and data is None and json is None:
             body = b""
         else:
             body, ctype = encode_body(content, data, json)
             if ctype is not None and not has_header(pairs, b"content-type"):
                 pairs = (pairs or ()) + ((b"content-type", ctype),)
-        tmo = None if timeout is USE_CLIENT_DEFAULT else prepare_timeout(timeout)
+        tmo = None if timeout is USE_CLIENT_DEFAULT else prepare_timeout(timeout, self._timeout)
         return (method_b, url_b, pairs, body, tmo), method, url_s
 
     def _get_prepared(self, url: Any) -> Tuple[Prepared, str, Any]:
@@ -300,12 +400,13 @@ class BaseClient:
             return prep, url_s, None
         hit = self._get_cache.get(url)
         state = self._jar.state
-        if hit is None or hit[2] is not state:
+        changed = self._headers.changed
+        if hit is None or hit[2][0] is not state or hit[2][1] is not changed:
             prep, _, url_s = self._prepare("GET", url)
             if len(self._get_cache) >= _URL_CACHE_SIZE:
                 self._get_cache.clear()
-            # ``state`` read before _prepare: if it changed since, the entry is stale at once.
-            hit = self._get_cache[url] = (prep, url_s, state)
+            # Both read before _prepare: if either changed since, the entry is stale at once.
+            hit = self._get_cache[url] = (prep, url_s, (state, changed))
         return hit
 
     def build_request(
@@ -320,20 +421,23 @@ class BaseClient:
         json: Any = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         cookies: CookieTypes = None,
+        files: Any = None,
     ) -> Request:
-        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies)
-        return _request_from(prep, method, url_s)
+        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies, files)
+        return request_from(prep, method, url_s, self._headers)
 
     def _from_request(self, request: Any) -> Tuple[Prepared, str, str]:
         """send()/send_many() items: a Request, a URL (GET), or a (method, url) tuple."""
         if isinstance(request, Request):
             content = request.content
-            if content.__class__ is not bytes:  # the engine is handed exact bytes objects
+            if content.__class__ is not bytes and content.__class__ is not Form:
+                # The engine is handed exact bytes objects (or a multipart Form).
                 content = bytes(content)
+            pairs = request._pairs if request._headers is None else request._wire_pairs()
             return (
-                (request._method_b, request._url_b, request._pairs, content, request._timeout),
-                request.method,
-                request.url,
+                (request._method_b, request._url_b, pairs, content, request._timeout),
+                request._method,
+                request._url,
             )
         if isinstance(request, tuple):
             return self._prepare(request[0], request[1])
@@ -341,23 +445,87 @@ class BaseClient:
         return prep, "GET", url_s
 
 
-_FROZEN = (
-    "a client's default headers are fixed when it is created: pass headers= per request, "
-    "or create a new client"
-)
+class _ClientHeaders(Headers):
+    """``client.headers``. The engine client was created with the headers first given
+    (``engine``, by lower-case name) and sends them with every request; it cannot change
+    them. So each change here recomputes ``changed``: the header pairs, for every name
+    whose values now differ from the engine's, that each request then carries as its own
+    (which replace the engine's values of that name). Removing a name the engine has
+    cannot be expressed that way: it raises, before anything changes."""
 
+    __slots__ = ("engine", "changed")
 
-class _FrozenHeaders(Headers):
-    __slots__ = ()
+    def __init__(self, headers: HeaderTypes = None, engine: Optional[Dict[str, List[str]]] = None) -> None:
+        super().__init__(headers)
+        if engine is None:
+            engine = {}
+            for lk, _, v in self._list:
+                engine.setdefault(lk, []).append(v)
+        self.engine: Dict[str, List[str]] = engine
+        #: None while every name has the engine's values (the common case: nothing to add).
+        self.changed: HeaderPairs = None
+        self._update()
+
+    def replaced(self, headers: Headers) -> "_ClientHeaders":
+        """The client's headers after ``client.headers = headers``."""
+        _check_kept(self.engine, headers)
+        return _ClientHeaders(headers, self.engine)
+
+    def _update(self) -> None:
+        now: Dict[str, List[Tuple[str, str]]] = {}
+        for lk, name, value in self._list:
+            now.setdefault(lk, []).append((name, value))
+        changed = [
+            item
+            for lk, items in now.items()
+            if [v for _, v in items] != self.engine.get(lk)
+            for item in items
+        ]
+        self.changed = encode_headers(changed) if changed else None
 
     def __setitem__(self, key: str, value: str) -> None:
-        raise TypeError(_FROZEN)
+        super().__setitem__(key, value)
+        self._update()
 
     def __delitem__(self, key: str) -> None:
-        raise TypeError(_FROZEN)
+        if key.lower() in self.engine:
+            _refuse_removal([key.lower()])
+        super().__delitem__(key)
+        self._update()
 
     def add(self, key: str, value: str) -> None:
-        raise TypeError(_FROZEN)
+        super().add(key, value)
+        self._update()
+
+    def clear(self) -> None:
+        _check_kept(self.engine, ())
+        self._list = []
+        self._update()
+
+
+def _check_kept(engine: Dict[str, List[str]], headers: Any) -> None:
+    kept = Headers(headers)
+    missing = [lk for lk in engine if lk not in kept]
+    if missing:
+        _refuse_removal(missing)
+
+
+def _refuse_removal(names: List[str]) -> NoReturn:
+    raise NotImplementedError(
+        f"cannot remove {', '.join(names)} from client.headers: the headers a client is "
+        "created with are the engine's, which sends them with every request (their values "
+        "can be changed). Create the client without them: headers set on client.headers "
+        "later can be removed"
+    )
+
+
+def _with_defaults(pairs: HeaderPairs, changed: Tuple[Tuple[bytes, bytes], ...]) -> HeaderPairs:
+    """The request's headers, then the client's changed defaults it does not override."""
+    if not pairs:
+        return changed
+    own = {name.lower() for name, _ in pairs}
+    extra = tuple(p for p in changed if p[0].lower() not in own)
+    return pairs + extra if extra else pairs
 
 
 def _with_cookies(pairs: HeaderPairs, value: str, default: bytes) -> HeaderPairs:
@@ -380,10 +548,17 @@ def _check_max_redirects(value: int) -> int:
     return value
 
 
-def _request_from(prep: Prepared, method: str, url: str) -> Request:
-    r = Request.__new__(Request)
-    r.method = method
-    r.url = url
-    r._method_b, r._url_b, r._pairs, r.content, r._timeout = prep
-    r.extensions = {}
-    return r
+def _bind(response: Response, request: Request, prep: Prepared) -> None:
+    """Makes ``request`` the response's ``request``, unless the engine followed redirects:
+    then the last hop's (its method and URL, the caller's headers)."""
+    if response._history:
+        response._sent = (prep, request._defaults)
+    else:
+        response._request = request
+
+
+def _tie(error: HTTPError, request: Request, engine: bool) -> None:
+    """A failed request's error carries the Request the hooks and the transport saw (the
+    engine's carry a bare one; a transport's may carry none)."""
+    if engine or error._request is None:
+        error.request = request

@@ -15,12 +15,12 @@ import weakref
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple, Union
 
 from . import _ffi
-from ._base_client import BaseClient
+from ._base_client import BaseClient, _bind, _tie
 from ._config import USE_CLIENT_DEFAULT
-from ._engine import COMPLETION_LAYOUT, Engine, Overrides, Prepared, Scratch, SpecBatch
-from ._exceptions import InvalidHandle, from_code
+from ._engine import COMPLETION_LAYOUT, Engine, Overrides, Prepared, Scratch, SpecBatch, built_only
+from ._exceptions import InvalidHandle, RequestError, from_code
 from ._cookies import CookieTypes
-from ._models import HeaderTypes, QueryParamTypes, Request, Response
+from ._models import HeaderTypes, QueryParamTypes, Request, Response, request_from
 
 _WAIT_SLICE_MS = 250
 _DRAIN_BATCH = 256
@@ -171,6 +171,14 @@ class Client(BaseClient):
     """
 
     def _setup(self) -> None:
+        transport = self._transport
+        if transport is not None and not callable(getattr(transport, "handle_request", None)):
+            self._engine.close()
+            raise TypeError(
+                f"Client(transport=...) needs a transport with handle_request() (an httpring.BaseTransport), "
+                f"not {type(transport).__name__}"
+            )
+        self._transport_closed = False
         # Garbage collection may run it on a thread that is reading a response: close_soon
         # never waits there for the lock that read holds.
         self._finalizer = weakref.finalize(self, self._engine.close_soon)
@@ -187,6 +195,10 @@ class Client(BaseClient):
         """Stops the runtime and closes every connection. Pending requests fail."""
         self._finalizer.detach()
         self._engine.close()
+        transport = self._transport
+        if transport is not None and not self._transport_closed:
+            self._transport_closed = True
+            transport.close()
 
     def __enter__(self) -> "Client":
         self._engine.check_open()
@@ -205,13 +217,17 @@ class Client(BaseClient):
         headers: HeaderTypes = None,
         content: Any = None,
         data: Any = None,
+        files: Any = None,
         json: Any = None,
         cookies: CookieTypes = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
-        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies)
+        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies, files)
+        if self._transport is not None or self._request_hooks or self._response_hooks:
+            request = request_from(prep, method, url_s, self._headers)
+            return self._send_hooked(request, self._overrides(follow_redirects, auth))
         if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:
             return self._send_one(prep, method, url_s, self._default_overrides)
         return self._send_one(prep, method, url_s, self._overrides(follow_redirects, auth))
@@ -286,6 +302,7 @@ class Client(BaseClient):
         *,
         content: Any = None,
         data: Any = None,
+        files: Any = None,
         json: Any = None,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
@@ -295,7 +312,7 @@ class Client(BaseClient):
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
-            "POST", url, content=content, data=data, json=json, params=params,
+            "POST", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
@@ -305,6 +322,7 @@ class Client(BaseClient):
         *,
         content: Any = None,
         data: Any = None,
+        files: Any = None,
         json: Any = None,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
@@ -314,7 +332,7 @@ class Client(BaseClient):
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
-            "PUT", url, content=content, data=data, json=json, params=params,
+            "PUT", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
@@ -324,6 +342,7 @@ class Client(BaseClient):
         *,
         content: Any = None,
         data: Any = None,
+        files: Any = None,
         json: Any = None,
         params: QueryParamTypes = None,
         headers: HeaderTypes = None,
@@ -333,15 +352,42 @@ class Client(BaseClient):
         auth: Any = USE_CLIENT_DEFAULT,
     ) -> Response:
         return self.request(
-            "PATCH", url, content=content, data=data, json=json, params=params,
+            "PATCH", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
         )
 
     def send(
         self, request: Request, *, follow_redirects: Any = USE_CLIENT_DEFAULT, auth: Any = USE_CLIENT_DEFAULT
     ) -> Response:
+        if self._transport is not None or self._request_hooks or self._response_hooks:
+            return self._send_hooked(self._as_request(request), self._overrides(follow_redirects, auth))
         prep, method, url = self._from_request(request)
-        return self._send_one(prep, method, url, self._overrides(follow_redirects, auth))
+        response = self._send_one(prep, method, url, self._overrides(follow_redirects, auth))
+        if isinstance(request, Request):
+            _bind(response, request, prep)
+        return response
+
+    def _send_hooked(self, request: Request, ov: Optional[Overrides]) -> Response:
+        """A request through the event hooks, then the transport or the engine."""
+        transport = self._transport
+        if transport is not None:
+            self._engine.check_open()
+            self._add_jar_cookies(request)
+        for hook in self._request_hooks:
+            hook(request)
+        try:
+            if transport is None:
+                prep, method, url = self._from_request(request)
+                response = self._send_one(prep, method, url, ov)
+                _bind(response, request, prep)
+            else:
+                response = self._received(transport.handle_request(request), request)
+        except RequestError as e:
+            _tie(e, request, transport is None)
+            raise
+        for hook in self._response_hooks:
+            hook(response)
+        return response
 
     def _send_one(self, prep: Prepared, method: str, url: str, ov: Optional[Overrides] = None) -> Response:
         engine = self._engine
@@ -361,6 +407,7 @@ class Client(BaseClient):
             if not engine.closed:
                 engine.free(h)
         if result.__class__ is Response:
+            result._sent = (prep, self._headers)
             return result
         raise result
 
@@ -376,10 +423,58 @@ class Client(BaseClient):
         """Submits every request at once, then collects the responses as they complete
         (from the drain queue). Returns them in the order given. Items are Requests
         (``build_request``), URLs (GET) or (method, url) tuples. With
-        ``return_exceptions=True`` failures are returned in place instead of raised."""
+        ``return_exceptions=True`` failures are returned in place instead of raised.
+
+        With event hooks, every request hook runs (on every request) before anything is
+        sent; a response hook that raises fails its request."""
+        given = list(requests)
+        if self._transport is not None or self._request_hooks or self._response_hooks:
+            return self._send_many_hooked(given, return_exceptions, follow_redirects, auth)
+        return self._send_many(given, return_exceptions, follow_redirects, auth)
+
+    def _send_many_hooked(
+        self, given: List[Any], return_exceptions: bool, follow_redirects: Any, auth: Any
+    ) -> List[Any]:
+        self._engine.check_open()
+        requests = [self._as_request(r) for r in given]
+        transport = self._transport
+        if transport is not None:
+            for request in requests:
+                self._add_jar_cookies(request)
+        for request in requests:
+            for hook in self._request_hooks:
+                hook(request)
+        results: List[Any]
+        if transport is None:
+            results = self._send_many(requests, return_exceptions, follow_redirects, auth)
+        else:
+            results = []
+            for request in requests:
+                try:
+                    results.append(self._received(transport.handle_request(request), request))
+                except Exception as e:
+                    if isinstance(e, RequestError):
+                        _tie(e, request, False)
+                    if not return_exceptions:
+                        raise
+                    results.append(e)
+        for i, r in enumerate(results):
+            if isinstance(r, Response):
+                try:
+                    for hook in self._response_hooks:
+                        hook(r)
+                except Exception as e:
+                    if not return_exceptions:
+                        raise
+                    results[i] = e
+        return results
+
+    def _send_many(
+        self, given: List[Any], return_exceptions: bool, follow_redirects: Any, auth: Any
+    ) -> List[Any]:
         engine = self._engine
         engine.check_open()
-        items = [self._from_request(r) for r in requests]
+        items = [self._from_request(r) for r in given]
         n = len(items)
         s = self._scratch()
         results: List[Any] = [None] * n
@@ -394,8 +489,9 @@ class Client(BaseClient):
         handles: List[int] = []  # 0 once freed (or never submitted)
         first_error: Optional[BaseException] = None
         ov = self._overrides(follow_redirects, auth)
-        if ov is not None:
-            # Settings the spec batch cannot carry: one built request each.
+        if ov is not None or any(built_only(it[0]) for it in items):
+            # Settings, a multipart body or a pool timeout the spec batch cannot carry: one
+            # built request each.
             handles = [0] * n
             try:
                 for i, (prep, _, url) in enumerate(items):
@@ -436,6 +532,12 @@ class Client(BaseClient):
             for r in results:
                 if isinstance(r, BaseException):
                     raise r
+        for r, item, it in zip(results, given, items):
+            if r.__class__ is Response:
+                if isinstance(item, Request):
+                    _bind(r, item, it[0])
+                else:
+                    r._sent = (it[0], self._headers)
         return results
 
     def _abandon_batch(self, base: int, handles: List[int]) -> None:
@@ -556,6 +658,7 @@ class Client(BaseClient):
         headers: HeaderTypes = None,
         content: Any = None,
         data: Any = None,
+        files: Any = None,
         json: Any = None,
         timeout: Any = USE_CLIENT_DEFAULT,
         cookies: CookieTypes = None,
@@ -565,9 +668,14 @@ class Client(BaseClient):
         below 2**63) comes back in ``drain()``'s completions."""
         if not 0 <= user_data < _BATCH_BIT:
             raise ValueError("user_data must be an int in 0 .. 2**63-1")
+        if self._transport is not None:
+            raise NotImplementedError(
+                "submit() hands the request to the engine: a client with transport= has none "
+                "(use request()/send()/send_many())"
+            )
         engine = self._engine
         engine.check_open()
-        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies)
+        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies, files)
         h = engine.submit(prep, user_data, self._scratch(), url_s)
         handle = Handle(engine, h, method, url_s, user_data)
         self._handles[h] = handle

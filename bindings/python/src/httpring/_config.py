@@ -32,13 +32,18 @@ USE_CLIENT_DEFAULT: Any = _UseClientDefault()
 class Timeout:
     """Timeouts in seconds; ``None`` means no limit.
 
-    ``Timeout(5.0)`` sets connect, read, write and pool to 5 s, as in httpx. ``total`` is
-    httpring's addition: a deadline for the whole request (submit to last body byte), off
-    unless given. ``write`` and ``pool`` are accepted for httpx compatibility but the engine
-    has no such timeouts yet, so they have no effect.
+    ``Timeout(5.0)`` sets connect, read, write and pool to 5 s, as in httpx. ``pool`` bounds
+    the wait for a connection under ``Limits`` (``PoolTimeout``); ``write`` how long a write
+    to the server may stay blocked (``WriteTimeout``). ``total`` is httpring's addition: a
+    deadline for the whole request (submit to last body byte), off unless given.
+
+    Per request (``timeout=`` on a request), every field applies to that request except
+    ``write``: the engine's write timeout belongs to the connection, so a request keeps the
+    client's unless one is named (``Timeout(write=...)`` or the third item of a tuple), and
+    a named one different from the client's raises ``NotImplementedError``.
     """
 
-    __slots__ = ("connect", "read", "write", "pool", "total")
+    __slots__ = ("connect", "read", "write", "pool", "total", "_write_given")
 
     connect: Optional[float]
     read: Optional[float]
@@ -56,15 +61,19 @@ class Timeout:
         pool: Optional[float] = UNSET,
         total: Optional[float] = UNSET,
     ) -> None:
+        #: Whether ``write`` was named (not only implied by the default value).
+        self._write_given = write is not UNSET
         if isinstance(timeout, Timeout):
             base = timeout
             self.connect, self.read, self.write, self.pool, self.total = (
                 base.connect, base.read, base.write, base.pool, base.total,
             )
+            self._write_given = self._write_given or base._write_given
         elif isinstance(timeout, tuple):
             # httpx accepts (connect, read, write, pool).
             self.connect, self.read, self.write, self.pool = (tuple(timeout) + (None,) * 4)[:4]
             self.total = None
+            self._write_given = self._write_given or len(timeout) >= 3
         else:
             default = None if timeout is UNSET else timeout
             self.connect = self.read = self.write = self.pool = default
@@ -79,7 +88,7 @@ class Timeout:
             self.pool = pool
         if total is not UNSET:
             self.total = total
-        for name in self.__slots__:
+        for name in _TIMEOUT_FIELDS:
             value = getattr(self, name)
             if value is not None:
                 if not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -91,14 +100,30 @@ class Timeout:
         """(connect, read, total) in the engine's milliseconds; 0 means no limit."""
         return (_ms(self.connect), _ms(self.read), _ms(self.total))
 
+    def for_request(self, client: "Timeout") -> Tuple[int, int, int, int]:
+        """This timeout given for one request of a client whose timeout is ``client``:
+        (connect, read, total, pool) in ms, 0 for no limit, pool -1 when it is the
+        client's (then the request need not go through the request builder)."""
+        if self._write_given and self.write != client.write:
+            raise NotImplementedError(
+                f"a per-request write timeout ({self.write!r} s) different from the client's "
+                f"({client.write!r} s): the engine's write timeout is per connection, not per "
+                "request; set it on the client (Client(timeout=Timeout(..., write=...)))"
+            )
+        pool = -1 if self.pool == client.pool else _ms(self.pool)
+        return (_ms(self.connect), _ms(self.read), _ms(self.total), pool)
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Timeout) and all(
-            getattr(self, n) == getattr(other, n) for n in self.__slots__
+            getattr(self, n) == getattr(other, n) for n in _TIMEOUT_FIELDS
         )
 
     def __repr__(self) -> str:
-        parts = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        parts = ", ".join(f"{n}={getattr(self, n)!r}" for n in _TIMEOUT_FIELDS)
         return f"Timeout({parts})"
+
+
+_TIMEOUT_FIELDS = ("connect", "read", "write", "pool", "total")
 
 
 def _ms(seconds: Optional[float]) -> int:
@@ -118,40 +143,101 @@ def to_timeout(value: TimeoutTypes) -> Timeout:
 
 
 class Limits:
-    """Connection-pool settings the engine has.
+    """Connection-pool limits, as ``httpx.Limits``; ``None`` means no limit.
 
-    ``max_idle_per_host``: idle keep-alive connections kept per origin (0 disables reuse).
-    ``max_keepalive_connections`` (httpx's name) is accepted and applied per host too.
-    ``keepalive_expiry``: seconds an idle connection is kept (None: forever).
-    ``max_connections`` must stay None: the engine has no connection cap yet.
+    ``max_connections``: connections open at once, across all origins; requests beyond it
+    wait in one queue, in arrival order, up to ``Timeout.pool`` (``PoolTimeout``).
+    ``max_keepalive_connections``: idle keep-alive connections kept, across all origins
+    (0: none, every request opens a connection). ``keepalive_expiry``: seconds an idle
+    connection is kept.
+
+    httpring's additions: ``max_connections_per_host`` (connections open at once to one
+    origin, queued as above), ``max_in_flight`` (requests submitted and not completed; one
+    more fails at once with ``TooManyInFlight``, nothing sent) and ``max_idle_per_host``
+    (idle connections kept per origin; the engine's default is 256).
+
+    ``Limits()`` has no caps, as httpx's; a client given no ``limits=`` uses httpx's
+    defaults, ``DEFAULT_LIMITS`` = ``Limits(max_connections=100,
+    max_keepalive_connections=20, keepalive_expiry=5.0)``.
     """
 
-    __slots__ = ("max_connections", "max_keepalive_connections", "keepalive_expiry", "max_idle_per_host")
+    __slots__ = (
+        "max_connections", "max_keepalive_connections", "keepalive_expiry",
+        "max_connections_per_host", "max_in_flight", "max_idle_per_host",
+    )
+
+    max_connections: Optional[int]
+    max_keepalive_connections: Optional[int]
+    keepalive_expiry: Optional[float]
+    max_connections_per_host: Optional[int]
+    max_in_flight: Optional[int]
+    max_idle_per_host: Optional[int]
 
     def __init__(
         self,
         *,
         max_connections: Optional[int] = None,
         max_keepalive_connections: Optional[int] = None,
-        keepalive_expiry: Optional[float] = 90.0,
+        keepalive_expiry: Optional[float] = 5.0,
+        max_connections_per_host: Optional[int] = None,
+        max_in_flight: Optional[int] = None,
         max_idle_per_host: Optional[int] = None,
     ) -> None:
-        self.max_connections = max_connections
-        self.max_keepalive_connections = max_keepalive_connections
+        self.max_connections = _count("max_connections", max_connections, 1)
+        self.max_keepalive_connections = _count("max_keepalive_connections", max_keepalive_connections, 0)
+        if keepalive_expiry is not None:
+            if not isinstance(keepalive_expiry, (int, float)) or isinstance(keepalive_expiry, bool):
+                raise TypeError("Limits.keepalive_expiry must be a number of seconds or None")
+            if keepalive_expiry < 0 or keepalive_expiry != keepalive_expiry:
+                raise ValueError(f"Limits.keepalive_expiry must be >= 0, got {keepalive_expiry!r}")
         self.keepalive_expiry = keepalive_expiry
-        self.max_idle_per_host = max_idle_per_host
+        self.max_connections_per_host = _count("max_connections_per_host", max_connections_per_host, 1)
+        self.max_in_flight = _count("max_in_flight", max_in_flight, 1)
+        self.max_idle_per_host = _count("max_idle_per_host", max_idle_per_host, 0)
 
-    def idle_per_host(self) -> Optional[int]:
+    def apply(self, lib: _ffi.Lib, cfg: Any) -> None:
+        if self.max_connections is not None:
+            _check(lib.httpring_config_set_max_connections(cfg, self.max_connections), "max_connections")
+        if self.max_connections_per_host is not None:
+            _check(
+                lib.httpring_config_set_max_connections_per_host(cfg, self.max_connections_per_host),
+                "max_connections_per_host",
+            )
         if self.max_idle_per_host is not None:
-            return self.max_idle_per_host
-        return self.max_keepalive_connections
+            _check(lib.httpring_config_set_pool_max_idle_per_host(cfg, self.max_idle_per_host), "max_idle_per_host")
+        keepalive = self.max_keepalive_connections
+        if keepalive == 0:
+            # The engine's total idle cap reads 0 as "no cap": no reuse is the per-host 0.
+            _check(lib.httpring_config_set_pool_max_idle_per_host(cfg, 0), "max_keepalive_connections")
+        elif keepalive is not None:
+            _check(lib.httpring_config_set_pool_max_idle(cfg, keepalive), "max_keepalive_connections")
+        _check(lib.httpring_config_set_pool_idle_timeout_ms(cfg, _ms(self.keepalive_expiry)), "keepalive_expiry")
+        if self.max_in_flight is not None:
+            _check(lib.httpring_config_set_max_in_flight(cfg, self.max_in_flight), "max_in_flight")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Limits) and all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
 
     def __repr__(self) -> str:
-        parts = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        parts = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__ if n in _HTTPX_LIMITS or getattr(self, n) is not None)
         return f"Limits({parts})"
 
 
-DEFAULT_LIMITS = Limits()
+_HTTPX_LIMITS = ("max_connections", "max_keepalive_connections", "keepalive_expiry")
+
+
+def _count(name: str, value: Optional[int], least: int) -> Optional[int]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"Limits.{name} must be an int or None, got {value!r}")
+    if value < least:
+        raise ValueError(f"Limits.{name} must be >= {least} (None: no limit), got {value!r}")
+    return value
+
+
+#: httpx's defaults for a client given no ``limits=``.
+DEFAULT_LIMITS = Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
 
 
 def _check(code: int, what: str) -> None:
@@ -175,11 +261,6 @@ def build_config(
 ) -> Any:
     """Returns a new ``httpring_config*``; the caller frees it after ``httpring_client_new``.
     ``auth`` is an ``_auth.Auth`` or None."""
-    if limits.max_connections is not None:
-        raise NotImplementedError(
-            "Limits(max_connections=...) is not supported yet: the engine has no cap on "
-            "open connections (see the roadmap); leave it None"
-        )
     cfg = lib.httpring_config_new()
     if not cfg:
         raise MemoryError("httpring_config_new failed")
@@ -188,13 +269,9 @@ def build_config(
         _check(lib.httpring_config_set_connect_timeout_ms(cfg, connect), "connect timeout")
         _check(lib.httpring_config_set_read_timeout_ms(cfg, read), "read timeout")
         _check(lib.httpring_config_set_timeout_ms(cfg, total), "total timeout")
-        idle = limits.idle_per_host()
-        if idle is not None:
-            _check(lib.httpring_config_set_pool_max_idle_per_host(cfg, idle), "max idle per host")
-        _check(
-            lib.httpring_config_set_pool_idle_timeout_ms(cfg, _ms(limits.keepalive_expiry)),
-            "keepalive_expiry",
-        )
+        _check(lib.httpring_config_set_pool_timeout_ms(cfg, _ms(timeout.pool)), "pool timeout")
+        _check(lib.httpring_config_set_write_timeout_ms(cfg, _ms(timeout.write)), "write timeout")
+        limits.apply(lib, cfg)
         if max_body_size is not None:
             _check(lib.httpring_config_set_max_body_size(cfg, max_body_size), "max_body_size")
         _check(lib.httpring_config_set_worker_threads(cfg, worker_threads), "worker_threads")

@@ -31,6 +31,7 @@ from . import _ffi
 from ._config import Limits, Timeout, Transport, build_config
 from ._exceptions import ClientClosed, from_code
 from ._models import HeaderPairs, Request, Response, new_response
+from ._multipart import Form
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -166,7 +167,7 @@ class SpecBatch:
             if tmo is None:
                 pack_spec(specs, off, size, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, -1, -1, -1)
             else:
-                connect, read, total = tmo
+                connect, read, total = tmo[0], tmo[1], tmo[2]
                 pack_spec(specs, off, size, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, total, connect, read)
             off += size
         return None
@@ -183,8 +184,17 @@ def _spec_array(preps: Sequence[Prepared], uids: Sequence[int]) -> Any:
 
 
 #: A request as the engine takes it: method, URL, header pairs, body, per-request
-#: timeouts (connect, read, total in ms) or None for the client's.
-Prepared = Tuple[bytes, bytes, HeaderPairs, bytes, Optional[Tuple[int, int, int]]]
+#: timeouts (connect, read, total, pool in ms; pool -1 for the client's) or None for the
+#: client's. A body that is not exactly ``bytes`` is a multipart ``Form``, and a pool
+#: timeout of its own only the request builder takes: such a request (``built_only``)
+#: goes through ``submit_request``, never into a ``SpecBatch``.
+Prepared = Tuple[bytes, bytes, HeaderPairs, bytes, Optional[Tuple[int, int, int, int]]]
+
+
+def built_only(prep: Prepared) -> bool:
+    """Whether only the request builder can take ``prep`` (see ``Prepared``)."""
+    tmo = prep[4]
+    return prep[3].__class__ is not bytes or (tmo is not None and tmo[3] >= 0)
 
 
 class Overrides(NamedTuple):
@@ -470,6 +480,8 @@ class Engine:
     def submit(self, prep: Prepared, user_data: int, s: Scratch, url: str = "") -> int:
         """Starts a request; returns its handle. Invalid input raises here, no handle made."""
         method_b, url_b, pairs, body, tmo = prep
+        if body.__class__ is not bytes or (tmo is not None and tmo[3] >= 0):  # built_only
+            return self.submit_request(prep, user_data, s, url, None)
         if tmo is None:
             if pairs:
                 code = self._send(
@@ -495,9 +507,12 @@ class Engine:
         s.handle.value = batch.handles[0]
         return code
 
-    def submit_request(self, prep: Prepared, user_data: int, s: Scratch, url: str, ov: Overrides) -> int:
-        """``submit`` through the request builder, with the settings of ``ov``. Returns the
-        handle; a refused setting or request raises here, no handle made."""
+    def submit_request(
+        self, prep: Prepared, user_data: int, s: Scratch, url: str, ov: Optional[Overrides]
+    ) -> int:
+        """``submit`` through the request builder, with the settings of ``ov`` (None: the
+        client's), and a multipart body (``_multipart.Form``) if the body is one. Returns
+        the handle; a refused setting or request raises here, no handle made."""
         lib = self.lib
         method_b, url_b, pairs, body, tmo = prep
         req = lib.httpring_request_new(method_b, url_b)
@@ -508,19 +523,24 @@ class Engine:
             add = lib.httpring_request_add_header_bytes
             for name, value in pairs or ():
                 code = code or add(req, name, len(name), value, len(value))
-            if body:
+            if isinstance(body, Form):
+                code = code or body.attach(lib, req)
+            elif body:
                 code = code or lib.httpring_request_set_body(req, body, len(body))
             if tmo is not None:
-                connect, read, total = tmo
+                connect, read, total, pool = tmo
                 code = code or lib.httpring_request_set_connect_timeout_ms(req, connect)
                 code = code or lib.httpring_request_set_read_timeout_ms(req, read)
                 code = code or lib.httpring_request_set_timeout_ms(req, total)
+                if pool >= 0:
+                    code = code or lib.httpring_request_set_pool_timeout_ms(req, pool)
             code = code or lib.httpring_request_set_user_data(req, user_data)
-            code = code or lib.httpring_request_set_follow_redirects(req, ov.follow)
-            code = code or lib.httpring_request_set_max_redirects(req, ov.max_redirects)
+            if ov is not None:
+                code = code or lib.httpring_request_set_follow_redirects(req, ov.follow)
+                code = code or lib.httpring_request_set_max_redirects(req, ov.max_redirects)
             if code:
                 raise self.submit_error(code, prep, url)
-            if ov.auth is not None:
+            if ov is not None and ov.auth is not None:
                 ov.auth.check(ov.auth._set(lib, req, True))
         except BaseException:
             lib.httpring_request_free(req)
@@ -697,12 +717,13 @@ def redirect_method(method: str, status: int) -> str:
     return method
 
 
-def prepare_timeout(timeout: Any) -> Optional[Tuple[int, int, int]]:
+def prepare_timeout(timeout: Any, client: Timeout) -> Optional[Tuple[int, int, int, int]]:
+    """A request's ``timeout=`` for a client whose timeout is ``client`` (see ``Prepared``)."""
     from ._config import USE_CLIENT_DEFAULT, to_timeout
 
     if timeout is USE_CLIENT_DEFAULT:
         return None
-    return to_timeout(timeout).as_ms()
+    return to_timeout(timeout).for_request(client)
 
 
 def response_or_raise(result: Any) -> Response:

@@ -25,9 +25,13 @@ from typing import (
 )
 from urllib.parse import urlencode
 
-from ._cookies import Cookies, parse_set_cookie
+from ._cookies import Cookies, _pair, _Target, parse_set_cookie
 from ._exceptions import HTTPStatusError
+from ._multipart import Form, encode_multipart, with_encoded_form
+from ._urls import URL
+from ._urls import add_query as _add_query
 from ._urls import encode as _encode_url
+from ._urls import to_str as _to_url_str
 
 HeaderTypes = Union["Headers", Mapping[str, str], Sequence[Tuple[str, str]], None]
 QueryParamTypes = Union[Mapping[str, Any], Sequence[Tuple[str, Any]], str, bytes, None]
@@ -247,38 +251,170 @@ def encode_body(
 
 
 class Request:
-    """A request ready to send (``client.build_request(...)``, ``client.send(request)``,
-    ``client.send_many([...])``). Its fields are the encoded form the engine receives."""
+    """A request, as httpx.Request: built by users (``Request("GET", url, headers=...,
+    content=...)``) or by a client (``client.build_request(...)``), sent with
+    ``client.send(request)``, handed to event hooks and transports, and found on
+    ``Response.request``.
 
-    __slots__ = ("method", "url", "_pairs", "content", "_timeout", "_method_b", "_url_b", "extensions")
+    ``headers`` are the client's default headers (for one a client built) merged with the
+    request's own, as httpx shows them; the engine adds its own (User-Agent, Host...)
+    when it sends the request. Changes made to ``headers``, ``url`` or ``method`` (by a
+    request hook, say) are what is sent."""
+
+    __slots__ = (
+        "_method", "_url", "_pairs", "content", "_timeout", "_method_b", "_url_b", "extensions",
+        "_defaults", "_headers",
+    )
 
     def __init__(
         self,
-        method: str,
-        url: str,
+        method: Union[str, bytes],
+        url: Any,
         *,
+        params: QueryParamTypes = None,
         headers: HeaderTypes = None,
-        content: bytes = b"",
+        cookies: Any = None,
+        content: Any = None,
+        data: Any = None,
+        files: Any = None,
+        json: Any = None,
+        stream: Any = None,
+        extensions: Optional[Dict[str, Any]] = None,
     ) -> None:
-        self.method = method.upper()
-        self.url = url
-        self._pairs = encode_headers(headers)
-        self.content = content
-        self._timeout: Optional[Tuple[int, int, int]] = None
-        self._method_b = self.method.encode("ascii")
-        self._url_b = _encode_url(url)
-        self.extensions: Dict[str, Any] = {}
+        if content is None and stream is not None:
+            content = stream
+        method_s = method.decode("ascii") if isinstance(method, bytes) else method
+        self._method = method_s.upper()
+        self._method_b = self._method.encode("ascii")
+        url_s = _to_url_str(url)
+        if params is not None:
+            url_s = _add_query(url_s, encode_params(params))
+        self._url: str = url_s
+        self._url_b = _encode_url(url_s)
+        pairs = encode_headers(headers)
+        if files and content is None:
+            # multipart/form-data, encoded here (see _multipart) with its Content-Type.
+            pairs, body = with_encoded_form(pairs, encode_multipart(data, files))
+        else:
+            body, ctype = encode_body(content, data, json)
+            if ctype is not None and not has_header(pairs, b"content-type"):
+                pairs = (pairs or ()) + ((b"content-type", ctype),)
+        if cookies is not None:
+            target = _Target(url_s)
+            chosen = {c.name: _pair(c) for c in Cookies(cookies)._all() if target.matches(c)}
+            if chosen:
+                pairs = (pairs or ()) + ((b"cookie", "; ".join(chosen.values()).encode("utf-8")),)
+        self._pairs = pairs
+        self.content = body
+        self._timeout: Optional[Tuple[int, int, int, int]] = None
+        self.extensions: Dict[str, Any] = extensions if extensions is not None else {}
+        self._defaults: Optional[_Defaults] = None
+        self._headers: Optional[Headers] = None
+
+    @property
+    def method(self) -> str:
+        return self._method
+
+    @method.setter
+    def method(self, value: str) -> None:
+        method_b = value.upper().encode("ascii")
+        self._method, self._method_b = method_b.decode("ascii"), method_b
+
+    @property
+    def url(self) -> URL:
+        """The URL, as an ``httpring.URL`` (httpx.URL's interface); assigning a URL or a str
+        changes what is sent."""
+        return URL(self._url)
+
+    @url.setter
+    def url(self, value: Union[URL, str]) -> None:
+        url_s = _to_url_str(value)
+        self._url_b = _encode_url(url_s)
+        self._url = url_s
 
     @property
     def headers(self) -> Headers:
-        """The request's own headers (the client's default headers are added by the engine)."""
-        return Headers([(n.decode("latin-1"), v.decode("latin-1")) for n, v in self._pairs or ()])
+        """The headers: the client's defaults (for a request a client built) merged with
+        the request's own. A live object: what is changed in it is sent."""
+        h = self._headers
+        if h is None:
+            h = Headers(self._defaults)
+            own = Headers([(n.decode("latin-1"), v.decode("latin-1")) for n, v in self._pairs or ()])
+            for name in own.keys():
+                if name in h:
+                    del h[name]
+            h._list.extend(own._list)
+            self._headers = h
+        return h
+
+    @headers.setter
+    def headers(self, value: HeaderTypes) -> None:
+        self._headers = Headers(value)
+
+    def _wire_pairs(self) -> HeaderPairs:
+        """The headers to hand to the engine: the request's own, or, once ``headers`` was
+        read (and maybe changed), those of it that are not the client's defaults as they
+        are (the engine adds those itself; a request's own header replaces a default)."""
+        h = self._headers
+        if h is None:
+            return self._pairs
+        # Exact bytes for the values the request came with (``headers`` decoded them).
+        sent = {(n.decode("latin-1"), v.decode("latin-1")): (n, v) for n, v in self._pairs or ()}
+        # Left out: the names whose values are those the engine client sends by itself (the
+        # headers the client was created with; not later changes to client.headers, which
+        # travel as the request's own).
+        engine = self._defaults.engine if self._defaults is not None else None
+        same = set()
+        if engine:
+            for name in {lk for lk, _, _ in h._list}:
+                if h.get_list(name) == engine.get(name):
+                    same.add(name)
+        pairs = tuple(
+            sent.get((n, v)) or (_enc(n), _enc(v)) for lk, n, v in h._list if lk not in same
+        )
+        return pairs or None
 
     def read(self) -> bytes:
         return self.content
 
+    async def aread(self) -> bytes:
+        return self.content
+
     def __repr__(self) -> str:
-        return f"<Request({self.method!r}, {self.url!r})>"
+        return f"<Request({self._method!r}, {str(self._url)!r})>"
+
+
+def request_from(
+    prep: Tuple[bytes, bytes, HeaderPairs, bytes, Optional[Tuple[int, int, int, int]]],
+    method: str,
+    url: str,
+    defaults: Optional[Headers] = None,
+) -> Request:
+    """A Request of an encoded one (the engine's form), without encoding anything again.
+    ``defaults`` are the client's headers (``client.headers``), copied: a request keeps
+    those it was built with, as in httpx."""
+    r = Request.__new__(Request)
+    r._method = method
+    r._url = url
+    r._method_b, r._url_b, r._pairs, r.content, r._timeout = prep
+    if r.content.__class__ is Form:
+        # What the engine would encode, encoded here: a Request shows its body.
+        r._pairs, r.content = with_encoded_form(r._pairs, r.content)
+    r.extensions = {}
+    r._defaults = None if defaults is None else _Defaults(defaults, getattr(defaults, "engine", None))
+    r._headers = None
+    return r
+
+
+class _Defaults(Headers):
+    """A copy of a client's headers for a request it built, with ``engine``: the values
+    (by lower-case name) of those the engine client sends by itself."""
+
+    __slots__ = ("engine",)
+
+    def __init__(self, headers: HeaderTypes, engine: Optional[Dict[str, List[str]]]) -> None:
+        super().__init__(headers)
+        self.engine = engine
 
 
 # --- response ----------------------------------------------------------------------------
@@ -313,42 +449,73 @@ class Response:
         "_elapsed_us",
         "_method",
         "_request",
+        "_sent",
         "_history",
+        "_extensions",
         "_encoding",
         "_cookies",
     )
 
     status_code: int
     content: bytes
-    _url: Union[str, bytes]
+    _url: Union[str, bytes, URL]
     _history: Optional[List["Response"]]
+    #: What the client sent, for ``request`` (set on demand): (prepared, default headers).
+    _sent: Optional[Tuple[Any, Optional[Headers]]]
 
     def __init__(
         self,
         status_code: int,
         *,
         headers: HeaderTypes = None,
-        content: Union[bytes, str, None] = None,
+        content: Any = None,
+        text: Optional[str] = None,
+        html: Optional[str] = None,
         json: Any = None,
-        url: str = "",
-        http_version: str = "HTTP/1.1",
+        stream: Any = None,
         request: Optional[Request] = None,
+        extensions: Optional[Dict[str, Any]] = None,
+        history: Optional[List["Response"]] = None,
+        url: Any = "",
+        http_version: str = "HTTP/1.1",
     ) -> None:
+        """A response built by hand, as httpx.Response: for a MockTransport's handler, or a
+        test. ``content`` (bytes, str or an iterable of bytes), ``text``, ``html`` or
+        ``json`` is the body; Content-Type and Content-Length are added as httpx adds
+        them. ``url`` and ``http_version`` are httpring's (httpx takes the URL from the
+        request)."""
         self.status_code = status_code
-        body, ctype = encode_body(content=content, json=json)
+        hs = Headers(headers)
+        if content is None and stream is not None:
+            content = stream
+        ctype: Optional[str] = None
+        if content is not None:
+            body, _ = encode_body(content=content)
+        elif text is not None:
+            body, ctype = text.encode("utf-8"), "text/plain; charset=utf-8"
+        elif html is not None:
+            body, ctype = html.encode("utf-8"), "text/html; charset=utf-8"
+        elif json is not None:
+            body, ctype_b = encode_body(json=json)
+            ctype = ctype_b.decode() if ctype_b else None
+        else:
+            body = b""
+        if body and "content-length" not in hs:
+            hs["Content-Length"] = str(len(body))
+        if ctype and "content-type" not in hs:
+            hs["Content-Type"] = ctype
         self.content = body
         self._version = {v: k for k, v in _VERSIONS.items()}.get(http_version, 0)
         self._raw_headers = b""
-        hs = Headers(headers)
-        if ctype and "content-type" not in hs:
-            hs["content-type"] = ctype.decode()
         self._headers: Optional[Headers] = hs
-        self._url = url or (request.url if request else "")
+        self._url = _to_url_str(url) if url else (request._url if request else "")
         self._elapsed_us = 0
         self._method = request.method if request else "GET"
         self._request = request
-        self._history = None
+        self._sent = None
+        self._history = list(history) if history is not None else None
         self._encoding: Optional[str] = None
+        self._extensions: Dict[str, Any] = extensions if extensions is not None else {}
 
     # --- metadata ---
     @property
@@ -356,10 +523,12 @@ class Response:
         return _VERSIONS.get(self._version, "HTTP/1.1")
 
     @property
-    def url(self) -> str:
+    def url(self) -> URL:
         url = self._url
-        if isinstance(url, bytes):
-            url = self._url = url.decode("utf-8", "replace")
+        if url.__class__ is not URL:
+            text = url.decode("utf-8", "replace") if isinstance(url, bytes) else _to_url_str(url)
+            url = self._url = URL(text)
+        assert isinstance(url, URL)
         return url
 
     @property
@@ -376,14 +545,42 @@ class Response:
 
     @property
     def request(self) -> Request:
+        """The request that got this response: its method, URL and headers as the caller
+        gave them (the last hop's method and URL after redirects)."""
         r = self._request
         if r is None:
-            r = self._request = Request(self._method, self.url)
+            try:
+                sent = self._sent
+            except AttributeError:
+                sent = None
+            url = str(self.url)
+            if sent is None:
+                r = Request(self._method, url)
+            else:
+                prep, defaults = sent
+                method = self._method
+                body = prep[3] if method.encode("ascii") == prep[0] else b""
+                r = request_from(
+                    (method.encode("ascii"), _encode_url(url), prep[2], body, prep[4]), method, url, defaults
+                )
+            self._request = r
         return r
 
     @request.setter
     def request(self, value: Request) -> None:
         self._request = value
+        if not self._url:
+            self._url = value._url
+        self._method = value.method
+
+    @property
+    def extensions(self) -> Dict[str, Any]:
+        try:
+            return self._extensions
+        except AttributeError:
+            e: Dict[str, Any] = {}
+            self._extensions = e
+            return e
 
     @property
     def history(self) -> List["Response"]:
@@ -415,7 +612,7 @@ class Response:
         c = Cookies()
         values = self.headers.get_list("set-cookie")
         if values:
-            for cookie in parse_set_cookie(values, self.url):
+            for cookie in parse_set_cookie(values, str(self.url)):
                 c.jar.set_cookie(cookie)
         self._cookies: Cookies = c
         return c

@@ -1,0 +1,288 @@
+"""Limits (httpx's max_connections, max_keepalive_connections, keepalive_expiry; httpring's
+max_connections_per_host and max_in_flight) and the pool and write timeouts, against a
+test server of this module's own, whose /stats counts what the limits are about:
+"connections" (opened since it started), "open" (now), "max_open" and "max_active" (most
+open connections and most requests in progress at once since /stats?reset=1). Everything
+talks to 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+import pytest
+
+import httpring
+from httpring import Limits, Timeout
+
+import conftest
+
+
+@pytest.fixture(scope="module")
+def srv():
+    server = conftest.TestServer()
+    yield server
+    server.stop()
+
+
+def settle(client, url, own=1):
+    """Waits (through ``client``, whose connections are the only ones that may stay open)
+    until the server has seen every other connection close, then restarts its "most at
+    once" counters. ``own``: how many connections ``client`` may hold."""
+    for _ in range(200):
+        if client.get(url + "/stats").json()["open"] <= own:
+            break
+        time.sleep(0.01)
+    client.get(url + "/stats?reset=1")
+
+
+async def asettle(client, url, own=1):
+    for _ in range(200):
+        if (await client.get(url + "/stats")).json()["open"] <= own:
+            break
+        await asyncio.sleep(0.01)
+    await client.get(url + "/stats?reset=1")
+
+
+def opened(srv):
+    """Connections the server has accepted, not counting the one asking."""
+    with httpring.Client(limits=Limits(max_keepalive_connections=0)) as c:
+        return c.get(srv.url + "/stats").json()["connections"] - 1
+
+
+# --- the settings ---------------------------------------------------------------------
+
+def test_httpx_defaults():
+    assert Limits() == Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=5.0)
+    assert httpring.DEFAULT_LIMITS == Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
+    with httpring.Client() as c:
+        assert c._limits == httpring.DEFAULT_LIMITS
+    assert repr(httpring.DEFAULT_LIMITS) == "Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)"
+    assert repr(Limits(max_in_flight=3)).endswith("keepalive_expiry=5.0, max_in_flight=3)")
+    httpx = pytest.importorskip("httpx")
+    fields = ("max_connections", "max_keepalive_connections", "keepalive_expiry")
+    assert [getattr(Limits(), f) for f in fields] == [getattr(httpx.Limits(), f) for f in fields]
+    from httpx._config import DEFAULT_LIMITS
+
+    assert [getattr(httpring.DEFAULT_LIMITS, f) for f in fields] == [getattr(DEFAULT_LIMITS, f) for f in fields]
+
+
+def test_limits_checked():
+    for bad in (dict(max_connections=0), dict(max_connections_per_host=0), dict(max_in_flight=0),
+                dict(max_keepalive_connections=-1), dict(keepalive_expiry=-1.0), dict(max_idle_per_host=-1)):
+        with pytest.raises(ValueError, match="Limits"):
+            Limits(**bad)
+    for bad in (dict(max_connections=1.5), dict(max_in_flight=True), dict(keepalive_expiry="5")):
+        with pytest.raises(TypeError, match="Limits"):
+            Limits(**bad)
+
+
+def test_timeout_fields():
+    assert Timeout(5.0) == Timeout(connect=5.0, read=5.0, write=5.0, pool=5.0)
+    assert Timeout(5.0, pool=None).pool is None
+    # Per request, write applies only when named, and then must be the client's.
+    client = Timeout(5.0)
+    assert Timeout(10.0).for_request(client) == (10000, 10000, 0, 10000)
+    assert Timeout(10.0, pool=5.0).for_request(client) == (10000, 10000, 0, -1)  # the client's pool
+    assert Timeout(1.0, write=5.0).for_request(client)[3] == 1000
+    with pytest.raises(NotImplementedError, match="per connection"):
+        Timeout(1.0, write=2.0).for_request(client)
+    with pytest.raises(NotImplementedError, match="write timeout"):
+        Timeout((1.0, 1.0, 2.0, 1.0)).for_request(client)
+
+
+# --- max_connections and max_connections_per_host ---------------------------------------
+
+def test_burst_capped_by_max_connections(srv):
+    async def burst(limits):
+        async with httpring.AsyncClient(limits=limits) as c:
+            await asettle(c, srv.url)
+            before = (await c.get(srv.url + "/stats")).json()["connections"]
+            rs = await asyncio.gather(*(c.get(srv.url + "/delay/20") for _ in range(200)))
+            stats = (await c.get(srv.url + "/stats")).json()
+            return rs, stats, stats["connections"] - before
+
+    rs, stats, new = asyncio.run(burst(Limits(max_connections=8)))
+    assert [r.status_code for r in rs] == [200] * 200
+    assert 2 <= stats["max_open"] <= 8
+    assert stats["max_active"] <= 8
+    assert new <= 8  # reused: max_keepalive_connections (None) keeps them all
+    # Uncapped, the same burst opens far more at once.
+    rs, stats, _ = asyncio.run(burst(Limits()))
+    assert [r.status_code for r in rs] == [200] * 200
+    assert stats["max_open"] > 8
+
+
+def test_default_client_caps_at_100(srv):
+    async def main():
+        async with httpring.AsyncClient() as c:
+            await asettle(c, srv.url, own=20)
+            rs = await asyncio.gather(*(c.get(srv.url + "/delay/100") for _ in range(150)))
+            return rs, (await c.get(srv.url + "/stats")).json()
+
+    rs, stats = asyncio.run(main())
+    assert [r.status_code for r in rs] == [200] * 150
+    assert 20 < stats["max_open"] <= 100
+
+
+def test_per_host_cap_sync_send_many(srv):
+    with httpring.Client(limits=Limits(max_connections_per_host=4)) as c:
+        settle(c, srv.url)
+        rs = c.send_many([srv.url + "/delay/20"] * 50)
+        stats = c.get(srv.url + "/stats").json()
+    assert [r.status_code for r in rs] == [200] * 50
+    assert 2 <= stats["max_open"] <= 4
+
+
+# --- pool timeout ---------------------------------------------------------------------
+
+def test_pool_timeout_async(srv):
+    async def main():
+        async with httpring.AsyncClient(limits=Limits(max_connections=1), timeout=Timeout(5.0, pool=0.2)) as c:
+            holder = asyncio.ensure_future(c.get(srv.url + "/delay/1500"))
+            await asyncio.sleep(0.1)
+            t = time.monotonic()
+            with pytest.raises(httpring.PoolTimeout) as info:
+                await c.get(srv.url + "/hello")
+            waited = time.monotonic() - t
+            assert info.value.code_name == "HTTPRING_ERR_POOL_TIMEOUT"
+            assert isinstance(info.value, httpring.TimeoutException)
+            assert (await holder).status_code == 200
+            # A pool timeout of its own: this one waits for the connection.
+            holder = asyncio.ensure_future(c.get(srv.url + "/delay/300"))
+            await asyncio.sleep(0.05)
+            r = await c.get(srv.url + "/hello", timeout=Timeout(5.0, pool=3.0))
+            assert r.status_code == 200 and (await holder).status_code == 200
+            return waited
+
+    waited = asyncio.run(main())
+    assert 0.15 <= waited < 1.0
+
+
+def test_pool_timeout_per_request_sync(srv):
+    # The client waits as long as it takes (pool=None); one request only 0.2 s.
+    with httpring.Client(limits=Limits(max_connections=1), timeout=Timeout(5.0, pool=None)) as c:
+        holder = c.submit("GET", srv.url + "/delay/1500")
+        time.sleep(0.1)
+        t = time.monotonic()
+        with pytest.raises(httpring.PoolTimeout):
+            c.get(srv.url + "/hello", timeout=Timeout(5.0, pool=0.2))
+        assert time.monotonic() - t < 1.0
+        # send_many with the same per-request setting (built requests).
+        out = c.send_many([c.build_request("GET", srv.url + "/hello", timeout=Timeout(5.0, pool=0.2))], return_exceptions=True)
+        assert isinstance(out[0], httpring.PoolTimeout)
+        assert holder.response().status_code == 200
+        assert c.get(srv.url + "/hello").status_code == 200
+
+
+# --- max_in_flight --------------------------------------------------------------------
+
+def test_too_many_in_flight_sync(srv):
+    with httpring.Client(limits=Limits(max_in_flight=2)) as c:
+        a = c.submit("GET", srv.url + "/delay/300")
+        b = c.submit("GET", srv.url + "/delay/300")
+        with pytest.raises(httpring.TooManyInFlight) as info:
+            c.submit("GET", srv.url + "/hello")
+        assert info.value.code_name == "HTTPRING_ERR_TOO_MANY_IN_FLIGHT"
+        with pytest.raises(httpring.TooManyInFlight):
+            c.get(srv.url + "/hello")
+        assert a.response().status_code == b.response().status_code == 200
+        assert c.get(srv.url + "/hello").status_code == 200  # room again
+
+
+def test_too_many_in_flight_async(srv):
+    async def main():
+        async with httpring.AsyncClient(limits=Limits(max_in_flight=2)) as c:
+            out = await asyncio.gather(*(c.get(srv.url + "/delay/200") for _ in range(3)), return_exceptions=True)
+            after = await c.get(srv.url + "/hello")
+            return out, after
+
+    out, after = asyncio.run(main())
+    assert sorted(type(r).__name__ for r in out) == ["Response", "Response", "TooManyInFlight"]
+    assert after.status_code == 200
+
+
+# --- write timeout --------------------------------------------------------------------
+
+@pytest.fixture
+def unaccepting():
+    """A port that completes handshakes (the listen backlog) but never accepts: nothing
+    reads what is sent, so writes block once the socket buffers are full."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    listener.close()
+
+
+BIG = b"\0" * (64 << 20)
+
+
+def test_write_timeout(unaccepting):
+    with httpring.Client(timeout=Timeout(5.0, write=0.3)) as c:
+        t = time.monotonic()
+        with pytest.raises(httpring.WriteTimeout) as info:
+            c.post(unaccepting, content=BIG)
+        assert time.monotonic() - t < 4.0  # well before the read timeout would fire
+        assert info.value.code_name == "HTTPRING_ERR_WRITE_TIMEOUT"
+
+
+def test_write_timeout_async(unaccepting):
+    async def main():
+        async with httpring.AsyncClient(timeout=Timeout(5.0, write=0.3)) as c:
+            with pytest.raises(httpring.WriteTimeout):
+                await c.put(unaccepting, content=BIG)
+
+    asyncio.run(main())
+
+
+def test_per_request_write_timeout(srv):
+    with httpring.Client(timeout=Timeout(5.0, write=0.3)) as c:
+        with pytest.raises(NotImplementedError, match="per connection"):
+            c.post(srv.url + "/echo", content=b"x", timeout=Timeout(5.0, write=1.0))
+        with pytest.raises(NotImplementedError, match="per connection"):
+            c.build_request("POST", srv.url + "/echo", timeout=Timeout(write=None))
+        # The client's own value, or none named: accepted (the client's applies).
+        assert c.post(srv.url + "/echo", content=b"x", timeout=Timeout(5.0, write=0.3)).status_code == 200
+        assert c.post(srv.url + "/echo", content=b"x", timeout=10).status_code == 200
+        assert c.live_handles() == 0
+
+
+# --- keep-alive: max_keepalive_connections, keepalive_expiry ------------------------------
+
+def test_no_keepalive_opens_a_connection_per_request(srv):
+    before = opened(srv)
+    with httpring.Client(limits=Limits(max_keepalive_connections=0)) as c:
+        for _ in range(5):
+            assert c.get(srv.url + "/hello").status_code == 200
+        assert c.stats().connections_opened == 5
+    assert opened(srv) - before == 5 + 1  # and the first opened()'s own
+    before = opened(srv)
+    with httpring.Client() as c:
+        for _ in range(5):
+            c.get(srv.url + "/hello")
+        assert c.stats().connections_opened == 1
+    assert opened(srv) - before == 1 + 1
+
+
+def test_max_keepalive_connections_caps_idle(srv):
+    with httpring.Client(limits=Limits(max_keepalive_connections=2)) as c:
+        assert [r.status_code for r in c.send_many([srv.url + "/delay/50"] * 8)] == [200] * 8
+        assert c.stats().connections_opened == 8
+        for _ in range(100):
+            if c.stats().pooled_connections <= 2:
+                break
+            time.sleep(0.01)
+        assert c.stats().pooled_connections == 2
+        c.send_many([srv.url + "/delay/50"] * 8)
+        assert c.stats().connections_opened == 8 + 6  # 2 reused
+
+
+def test_keepalive_expiry(srv):
+    for expiry, expected in ((0.1, 2), (5.0, 1)):
+        with httpring.Client(limits=Limits(keepalive_expiry=expiry)) as c:
+            c.get(srv.url + "/hello")
+            time.sleep(0.4)
+            c.get(srv.url + "/hello")
+            assert c.stats().connections_opened == expected, expiry
