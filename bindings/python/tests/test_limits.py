@@ -55,17 +55,19 @@ def opened(srv):
 
 def test_httpx_defaults():
     assert Limits() == Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=5.0)
-    assert httpring.DEFAULT_LIMITS == Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
+    assert httpring.DEFAULT_LIMITS == Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=5.0)
     with httpring.Client() as c:
         assert c._limits == httpring.DEFAULT_LIMITS
-    assert repr(httpring.DEFAULT_LIMITS) == "Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)"
+    assert repr(httpring.DEFAULT_LIMITS) == "Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=5.0)"
     assert repr(Limits(max_in_flight=3)).endswith("keepalive_expiry=5.0, max_in_flight=3)")
     httpx = pytest.importorskip("httpx")
     fields = ("max_connections", "max_keepalive_connections", "keepalive_expiry")
     assert [getattr(Limits(), f) for f in fields] == [getattr(httpx.Limits(), f) for f in fields]
     from httpx._config import DEFAULT_LIMITS
 
-    assert [getattr(httpring.DEFAULT_LIMITS, f) for f in fields] == [getattr(DEFAULT_LIMITS, f) for f in fields]
+    # httpx's, except that idle connections are capped by max_connections alone.
+    theirs = [getattr(DEFAULT_LIMITS, f) for f in fields]
+    assert [getattr(httpring.DEFAULT_LIMITS, f) for f in fields] == [theirs[0], theirs[0], theirs[2]]
 
 
 def test_limits_checked():

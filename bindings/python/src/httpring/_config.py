@@ -156,9 +156,11 @@ class Limits:
     more fails at once with ``TooManyInFlight``, nothing sent) and ``max_idle_per_host``
     (idle connections kept per origin; the engine's default is 256).
 
-    ``Limits()`` has no caps, as httpx's; a client given no ``limits=`` uses httpx's
-    defaults, ``DEFAULT_LIMITS`` = ``Limits(max_connections=100,
-    max_keepalive_connections=20, keepalive_expiry=5.0)``.
+    ``Limits()`` has no caps, as httpx's; a client given no ``limits=`` uses
+    ``DEFAULT_LIMITS`` = ``Limits(max_connections=100, max_keepalive_connections=100,
+    keepalive_expiry=5.0)``: httpx's, except that every connection under the cap may stay
+    idle (httpx keeps 20, which closes and reopens connections whenever more than 20 are
+    between requests: 64 requests in flight from asyncio ran at 0.44x).
     """
 
     __slots__ = (
@@ -236,8 +238,9 @@ def _count(name: str, value: Optional[int], least: int) -> Optional[int]:
     return value
 
 
-#: httpx's defaults for a client given no ``limits=``.
-DEFAULT_LIMITS = Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
+#: For a client given no ``limits=``: httpx's defaults, except that idle connections are
+#: capped by ``max_connections`` alone (see ``Limits``).
+DEFAULT_LIMITS = Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=5.0)
 
 
 def _check(code: int, what: str) -> None:
