@@ -1093,6 +1093,19 @@ httpring_code httpring_multipart_add_file(struct httpring_multipart *form,
                                           const char *filename,
                                           const char *content_type);
 
+// The form's body and `Content-Type` value as `httpring_request_set_multipart` sends them
+// (the same boundary), for a caller that shows or logs the request: `*body`/`*body_len` and
+// `*content_type`/`*content_type_len` (not NUL-terminated), borrowed until the form is
+// changed or freed.
+//
+// # Safety
+// The out-pointers are valid for writes.
+httpring_code httpring_multipart_encoded(const struct httpring_multipart *form,
+                                         const uint8_t **body,
+                                         size_t *body_len,
+                                         const uint8_t **content_type,
+                                         size_t *content_type_len);
+
 // Makes the form the request's body (encoded now, so later changes to the form do not
 // reach the request): `Content-Type: multipart/form-data; boundary=…` (replacing one set
 // before) and a `Content-Length`. Send it with POST or PUT.

@@ -5,7 +5,7 @@ use std::ffi::c_char;
 
 use super::code::httpring_code::{self, *};
 use super::objects::Objects;
-use super::ptr::{bytes, c_str, guard, guard_code};
+use super::ptr::{bytes, c_str, guard, guard_code, need, put};
 use super::request::{self, httpring_request};
 use crate::Multipart;
 
@@ -116,6 +116,43 @@ pub unsafe extern "C" fn httpring_multipart_add_file(
         let (filename, ct) = unsafe { (optional(filename)?, optional(content_type)?) };
         m.add_file(name, std::path::Path::new(path), filename, ct)
             .map_err(httpring_code::from)
+    })
+}
+
+/// The form's body and `Content-Type` value as `httpring_request_set_multipart` sends them
+/// (the same boundary), for a caller that shows or logs the request: `*body`/`*body_len` and
+/// `*content_type`/`*content_type_len` (not NUL-terminated), borrowed until the form is
+/// changed or freed.
+///
+/// # Safety
+/// The out-pointers are valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_multipart_encoded(
+    form: *const httpring_multipart,
+    body: *mut *const u8,
+    body_len: *mut usize,
+    content_type: *mut *const u8,
+    content_type_len: *mut usize,
+) -> httpring_code {
+    guard_code(|| {
+        let (b, bl, c, cl) = (
+            need(body)?,
+            need(body_len)?,
+            need(content_type)?,
+            need(content_type_len)?,
+        );
+        // Pointers into the form's kept encoding: valid until the form is changed or freed.
+        let (data, dl, ctype, ctl) = FORMS.with(form, |m| {
+            let (data, ctype) = m.inner.encoded();
+            (data.as_ptr(), data.len(), ctype.as_ptr(), ctype.len())
+        })?;
+        unsafe {
+            put(b, data);
+            put(bl, dl);
+            put(c, ctype);
+            put(cl, ctl);
+        }
+        Ok(HTTPRING_OK)
     })
 }
 

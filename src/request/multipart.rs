@@ -27,6 +27,9 @@ struct Part {
 #[derive(Clone, Debug, Default)]
 pub struct Multipart {
     parts: Vec<Part>,
+    /// The encoding, made on first use and kept until a part is added: every reader (the
+    /// request it is set on, `httpring_multipart_encoded`) sees the same boundary.
+    encoded: std::sync::OnceLock<(Bytes, String)>,
 }
 
 impl Multipart {
@@ -36,6 +39,7 @@ impl Multipart {
 
     /// A text field (`Content-Disposition: form-data; name="…"`, no content type).
     pub fn add_field(&mut self, name: &str, value: impl Into<Bytes>) {
+        self.encoded = std::sync::OnceLock::new();
         self.parts.push(Part {
             name: name.to_string(),
             data: value.into(),
@@ -55,6 +59,7 @@ impl Multipart {
         if let Some(ct) = content_type {
             check_content_type(ct)?;
         }
+        self.encoded = std::sync::OnceLock::new();
         self.parts.push(Part {
             name: name.to_string(),
             data: data.into(),
@@ -89,8 +94,18 @@ impl Multipart {
     }
 
     /// The body and its `Content-Type` (with the boundary). The boundary is random and
-    /// checked against every part, so no content can end a part early.
+    /// checked against every part, so no content can end a part early. The same until a
+    /// part is added.
     pub fn encode(&self) -> (Bytes, String) {
+        self.encoded().clone()
+    }
+
+    /// [`Multipart::encode`] by reference: valid until the form is changed.
+    pub fn encoded(&self) -> &(Bytes, String) {
+        self.encoded.get_or_init(|| self.encode_new())
+    }
+
+    fn encode_new(&self) -> (Bytes, String) {
         let boundary = loop {
             let b = random_boundary();
             if !self.parts.iter().any(|p| contains(&p.data, b.as_bytes())) {

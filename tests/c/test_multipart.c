@@ -43,6 +43,31 @@ static void test_form(void) {
     CHECK_EQ_CODE(httpring_multipart_add_field(form, NULL, NULL, 0), HTTPRING_ERR_INVALID_ARGUMENT);
 
     httpring_client *c = httpring_client_new(NULL);
+
+    /* The encoding a caller can show is the one sent: same boundary, same length. */
+    const uint8_t *enc = NULL, *ctype = NULL;
+    size_t enc_len = 0, ctype_len = 0;
+    CHECK_EQ_CODE(httpring_multipart_encoded(form, &enc, &enc_len, &ctype, &ctype_len), HTTPRING_OK);
+    CHECK(ctype_len > 30 && memcmp(ctype, "multipart/form-data; boundary=", 30) == 0);
+    CHECK(enc_len > N && check_contains(enc, enc_len, "name=\"blob\"; filename=\"b.bin\""));
+    char boundary[128] = {0};
+    memcpy(boundary, ctype + 30, ctype_len - 30 < sizeof boundary - 1 ? ctype_len - 30 : sizeof boundary - 1);
+    httpring_request *echo = httpring_request_new("POST", URL("/echo"));
+    CHECK_EQ_CODE(httpring_request_set_multipart(echo, form), HTTPRING_OK);
+    httpring_handle eh = 0;
+    CHECK_EQ_CODE(httpring_client_submit(c, echo, &eh), HTTPRING_OK);
+    httpring_state est = HTTPRING_STATE_PENDING;
+    CHECK_EQ_CODE(httpring_handle_wait(c, eh, check_slack_ms(10000), &est), HTTPRING_OK);
+    httpring_response er = HTTPRING_STRUCT_INIT(httpring_response);
+    CHECK_EQ_CODE(httpring_handle_response(c, eh, &er), HTTPRING_OK);
+    char want_len[64];
+    snprintf(want_len, sizeof want_len, "\"body_len\": %zu", enc_len);
+    CHECK(check_contains(er.body, er.body_len, want_len));
+    CHECK(check_contains(er.body, er.body_len, boundary));
+    httpring_handle_free(c, eh);
+    CHECK_EQ_CODE(httpring_multipart_encoded(form, NULL, &enc_len, &ctype, &ctype_len),
+                  HTTPRING_ERR_INVALID_ARGUMENT);
+
     httpring_request *req = httpring_request_new("POST", URL("/multipart"));
     CHECK_EQ_CODE(httpring_request_set_multipart(req, form), HTTPRING_OK);
     httpring_multipart_free(form); /* the request holds its own copy */

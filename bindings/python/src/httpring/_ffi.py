@@ -507,6 +507,15 @@ _declare(
 )
 _declare("httpring_multipart_add_file", httpring_code, multipart_p, c_char_p, c_char_p, c_char_p, c_char_p)
 _declare("httpring_request_set_multipart", httpring_code, request_p, multipart_p)
+_declare(
+    "httpring_multipart_encoded",
+    httpring_code,
+    multipart_p,
+    POINTER(c_void_p),
+    POINTER(c_size_t),
+    POINTER(c_void_p),
+    POINTER(c_size_t),
+)
 _declare("httpring_response_redirect_count", httpring_code, client_p, httpring_handle, POINTER(c_size_t))
 _declare(
     "httpring_response_redirect",
