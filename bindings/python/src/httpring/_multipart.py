@@ -5,14 +5,14 @@ read into parts (names, bytes, file names, content types).
 
 A request that Python code gets to see (``httpring.Request(..., files=...)``,
 ``build_request``, what event hooks and transports receive, ``Response.request``) holds the
-form encoded here instead (``Form.encode``, the engine's layout byte for byte, with a
+form as the engine encoded it (``Form.encode`` through ``httpring_multipart_encoded``, with a
 boundary of its own), so its ``content`` and ``Content-Type`` are what httpx would show."""
 
 from __future__ import annotations
 
+import ctypes
 import io
 import mimetypes
-import os
 from pathlib import Path
 from typing import Any, List, Mapping, Optional, Tuple
 
@@ -40,43 +40,50 @@ class Form(bytes):
         return form
 
     def encode(self) -> Tuple[bytes, bytes]:
-        """(body, Content-Type value) encoded in Python as the engine encodes them
-        (``src/request/multipart.rs``): names and file names escaped as the WHATWG form
-        encoding does, a random boundary that occurs in no part. Computed once per form."""
+        """(body, Content-Type value) as the engine encodes them
+        (``httpring_multipart_encoded``), with a boundary of this form's own. Computed once
+        per form."""
         if self._encoded is None:
-            while True:
-                boundary = b"httpring-" + os.urandom(16).hex().encode("ascii")
-                if not any(boundary in data for _, data, _, _, _ in self.parts):
-                    break
-            out: List[bytes] = []
-            for name, data, filename, ctype, _ in self.parts:
-                out.append(b"--" + boundary + b'\r\nContent-Disposition: form-data; name="' + _escape(name) + b'"')
-                if filename is not None:
-                    out.append(b'; filename="' + _escape(filename) + b'"')
-                out.append(b"\r\n")
-                if filename is not None or ctype is not None:
-                    out.append(b"Content-Type: " + (ctype or b"application/octet-stream") + b"\r\n")
-                out.append(b"\r\n")
-                out.append(data)
-                out.append(b"\r\n")
-            out.append(b"--" + boundary + b"--\r\n")
-            self._encoded = (b"".join(out), b"multipart/form-data; boundary=" + boundary)
+            lib = _ffi.load()
+            form = self._build(lib)
+            try:
+                body, blen = ctypes.c_void_p(), ctypes.c_size_t()
+                ctype, clen = ctypes.c_void_p(), ctypes.c_size_t()
+                code = lib.httpring_multipart_encoded(
+                    form, ctypes.byref(body), ctypes.byref(blen), ctypes.byref(ctype), ctypes.byref(clen)
+                )
+                if code:
+                    raise LocalProtocolError(f"the form could not be encoded (code {code})", code=int(code))
+                self._encoded = (
+                    ctypes.string_at(body.value or 0, blen.value) if blen.value else b"",
+                    ctypes.string_at(ctype.value or 0, clen.value),
+                )
+            finally:
+                lib.httpring_multipart_free(form)
         return self._encoded
 
-    def attach(self, lib: Any, req: Any) -> int:
-        """Builds the engine's form and sets it on ``req``; returns the first failing code."""
+    def _build(self, lib: Any) -> Any:
+        """The engine's form with these parts (the caller frees it)."""
         form = lib.httpring_multipart_new()
         if not form:
             raise MemoryError("httpring_multipart_new failed")
+        for name, data, filename, ctype, is_field in self.parts:
+            if is_field:
+                code = lib.httpring_multipart_add_field(form, name, data, len(data))
+            else:
+                code = lib.httpring_multipart_add_bytes(form, name, data, len(data), filename, ctype)
+            if code:
+                lib.httpring_multipart_free(form)
+                raise LocalProtocolError(f"invalid form part {name!r} (code {code})", code=int(code))
+        return form
+
+    def attach(self, lib: Any, req: Any) -> int:
+        """Builds the engine's form and sets it on ``req``; returns the first failing code."""
         try:
-            code = 0
-            for name, data, filename, ctype, is_field in self.parts:
-                if is_field:
-                    code = lib.httpring_multipart_add_field(form, name, data, len(data))
-                else:
-                    code = lib.httpring_multipart_add_bytes(form, name, data, len(data), filename, ctype)
-                if code:
-                    return int(code)
+            form = self._build(lib)
+        except LocalProtocolError as e:
+            return int(e.code or _ffi.HTTPRING_ERR_INVALID_ARGUMENT)
+        try:
             return int(lib.httpring_request_set_multipart(req, form))
         finally:
             lib.httpring_multipart_free(form)
@@ -94,10 +101,6 @@ def with_encoded_form(pairs: Any, form: Form) -> Tuple[Any, bytes]:
     body, ctype = form.encode()
     kept = tuple(p for p in pairs or () if p[0].lower() != b"content-type")
     return kept + ((b"content-type", ctype),), body
-
-
-def _escape(text: bytes) -> bytes:
-    return text.replace(b'"', b"%22").replace(b"\r", b"%0D").replace(b"\n", b"%0A")
 
 
 def encode_multipart(data: Any, files: Any) -> Form:
