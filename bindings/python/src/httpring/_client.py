@@ -17,7 +17,7 @@ from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple, Union
 from . import _ffi
 from ._base_client import BaseClient, _bind, _tie
 from ._config import USE_CLIENT_DEFAULT
-from ._engine import COMPLETION_LAYOUT, Engine, Overrides, Prepared, Scratch, SpecBatch, built_only
+from ._engine import COMPLETION_LAYOUT, Engine, Overrides, Prepared, Scratch, SpecBatch, built_only, with_retries
 from ._exceptions import InvalidHandle, RequestError, from_code
 from ._cookies import CookieTypes
 from ._models import HeaderTypes, QueryParamTypes, Request, Response, request_from
@@ -223,8 +223,11 @@ class Client(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
-        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies, files)
+        prep, method, url_s = self._prepare(
+            method, url, params, headers, content, data, json, timeout, cookies, files, retries
+        )
         if self._transport is not None or self._request_hooks or self._response_hooks:
             request = request_from(prep, method, url_s, self._headers)
             return self._send_hooked(request, self._overrides(follow_redirects, auth))
@@ -242,10 +245,11 @@ class Client(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
         return self.request(
             "GET", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth, cookies=cookies,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries,
         )
 
     def head(
@@ -258,10 +262,11 @@ class Client(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
         return self.request(
             "HEAD", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth, cookies=cookies,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries,
         )
 
     def options(
@@ -274,10 +279,11 @@ class Client(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
         return self.request(
             "OPTIONS", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth, cookies=cookies,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries,
         )
 
     def delete(
@@ -290,10 +296,11 @@ class Client(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
         return self.request(
             "DELETE", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth, cookies=cookies,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries,
         )
 
     def post(
@@ -310,10 +317,12 @@ class Client(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
         return self.request(
             "POST", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
+            retries=retries,
         )
 
     def put(
@@ -330,10 +339,12 @@ class Client(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
         return self.request(
             "PUT", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
+            retries=retries,
         )
 
     def patch(
@@ -350,24 +361,35 @@ class Client(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
         return self.request(
             "PATCH", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
+            retries=retries,
         )
 
     def send(
-        self, request: Request, *, follow_redirects: Any = USE_CLIENT_DEFAULT, auth: Any = USE_CLIENT_DEFAULT
+        self,
+        request: Request,
+        *,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
+        """Sends a Request (``build_request``), as httpx. ``retries``: this request's most
+        retries (else the Request's own, from ``build_request(retries=)``, else the
+        client's)."""
         if self._transport is not None or self._request_hooks or self._response_hooks:
-            return self._send_hooked(self._as_request(request), self._overrides(follow_redirects, auth))
+            return self._send_hooked(self._as_request(request), self._overrides(follow_redirects, auth), retries)
         prep, method, url = self._from_request(request)
+        prep = with_retries(prep, retries)
         response = self._send_one(prep, method, url, self._overrides(follow_redirects, auth))
         if isinstance(request, Request):
             _bind(response, request, prep)
         return response
 
-    def _send_hooked(self, request: Request, ov: Optional[Overrides]) -> Response:
+    def _send_hooked(self, request: Request, ov: Optional[Overrides], retries: Optional[int] = None) -> Response:
         """A request through the event hooks, then the transport or the engine."""
         transport = self._transport
         if transport is not None:
@@ -378,6 +400,7 @@ class Client(BaseClient):
         try:
             if transport is None:
                 prep, method, url = self._from_request(request)
+                prep = with_retries(prep, retries)
                 response = self._send_one(prep, method, url, ov)
                 _bind(response, request, prep)
             else:
@@ -663,9 +686,11 @@ class Client(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         cookies: CookieTypes = None,
         user_data: int = 0,
+        retries: Optional[int] = None,
     ) -> Handle:
         """Starts a request and returns at once with its Handle. ``user_data`` (an int
-        below 2**63) comes back in ``drain()``'s completions."""
+        below 2**63) comes back in ``drain()``'s completions; ``retries``: this request's
+        most retries, over the client's policy."""
         if not 0 <= user_data < _BATCH_BIT:
             raise ValueError("user_data must be an int in 0 .. 2**63-1")
         if self._transport is not None:
@@ -675,7 +700,9 @@ class Client(BaseClient):
             )
         engine = self._engine
         engine.check_open()
-        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies, files)
+        prep, method, url_s = self._prepare(
+            method, url, params, headers, content, data, json, timeout, cookies, files, retries
+        )
         h = engine.submit(prep, user_data, self._scratch(), url_s)
         handle = Handle(engine, h, method, url_s, user_data)
         self._handles[h] = handle

@@ -306,7 +306,8 @@ class Request:
                 pairs = (pairs or ()) + ((b"cookie", "; ".join(chosen.values()).encode("utf-8")),)
         self._pairs = pairs
         self.content = body
-        self._timeout: Optional[Tuple[int, int, int, int]] = None
+        # Its own timeouts and retry count (``_engine.PerRequest``), None for the client's.
+        self._timeout: Optional[Tuple[int, int, int, int, int]] = None
         self.extensions: Dict[str, Any] = extensions if extensions is not None else {}
         self._defaults: Optional[_Defaults] = None
         self._headers: Optional[Headers] = None
@@ -385,7 +386,7 @@ class Request:
 
 
 def request_from(
-    prep: Tuple[bytes, bytes, HeaderPairs, bytes, Optional[Tuple[int, int, int, int]]],
+    prep: Tuple[bytes, bytes, HeaderPairs, bytes, Optional[Tuple[int, int, int, int, int]]],
     method: str,
     url: str,
     defaults: Optional[Headers] = None,
