@@ -88,6 +88,7 @@ class BaseClient:
         event_hooks: Optional[Mapping[str, List[EventHook]]] = None,
         transport: TransportTypes = None,
         retries: RetryTypes = None,
+        timing: bool = False,
     ) -> None:
         #: ``transport=`` (a MockTransport...): requests go to it instead of the engine.
         self._transport: Any = transport
@@ -138,6 +139,7 @@ class BaseClient:
             auth=self._auth,
             cookie_jar=True,  # httpx clients always have a jar
             retries=self._retries,
+            timing=bool(timing),
         )
         self._url_cache: Dict[str, Tuple[str, bytes]] = {}
         # url -> (prepared GET, URL string, the cookie state it has): a bare get(url) skips

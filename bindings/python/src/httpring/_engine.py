@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any, List, NamedTuple, Optional, Sequence, Tup
 
 from . import _ffi
 from ._config import Limits, Retry, Timeout, Transport, build_config, retry_count
-from ._exceptions import ClientClosed, from_code
-from ._models import HeaderPairs, Request, Response, new_response
+from ._exceptions import ClientClosed, HTTPError, from_code
+from ._models import INFO_LAYOUT, HeaderPairs, Request, Response, info_attempts, new_response
 from ._multipart import Form
 
 if TYPE_CHECKING:
@@ -48,6 +48,8 @@ RESULT_LAYOUT = struct.Struct("@4xIHIPNNPNQPN")
 assert RESPONSE_LAYOUT.size == ctypes.sizeof(_ffi.httpring_response)
 assert RESULT_LAYOUT.size == ctypes.sizeof(_ffi.httpring_result)
 assert COMPLETION_LAYOUT.size == ctypes.sizeof(_ffi.httpring_completion)
+# httpring_info (_models.INFO_LAYOUT): the struct module adds no trailing padding.
+assert INFO_LAYOUT.size <= ctypes.sizeof(_ffi.httpring_info) < INFO_LAYOUT.size + 8
 
 _Header = _ffi.httpring_header
 
@@ -247,7 +249,7 @@ class Scratch:
     """Out-parameters reused across calls. One per thread (sync) or per loop (async):
     ctypes writes into them while the GIL is released."""
 
-    __slots__ = ("handle", "resp", "data", "length", "state", "msg", "batch")
+    __slots__ = ("handle", "resp", "data", "length", "state", "msg", "batch", "info")
 
     def __init__(self) -> None:
         #: Made on first use (a per-request timeout, a send_many).
@@ -258,6 +260,7 @@ class Scratch:
         self.length = c_size_t()
         self.state = c_uint32()
         self.msg = create_string_buffer(512)
+        self.info = _ffi.new(_ffi.httpring_info)
 
 
 def header_array(pairs: Sequence[Tuple[bytes, bytes]]) -> Any:
@@ -281,6 +284,7 @@ class Engine:
         auth: Optional["Auth"] = None,
         cookie_jar: bool = False,
         retries: Optional[Retry] = None,
+        timing: bool = False,
     ) -> None:
         lib = _ffi.load()
         self.lib = lib
@@ -299,6 +303,9 @@ class Engine:
             retries=retries,
         )
         self.cookie_jar = cookie_jar
+        #: Read every response's ``httpring_info`` before its handle is freed (one more
+        #: foreign call per response), for ``Response.extensions["timing"]``.
+        self.timing = timing
         #: The jar's content when the client was closed (Netscape text), for reading after.
         self.final_cookies = ""
         #: The client's redirect setting, fixed in its config: when on, every response is
@@ -334,6 +341,7 @@ class Engine:
         self._free = lib.httpring_handle_free
         self._free_many = lib.httpring_handles_free
         self._read_many = lib.httpring_handles_read
+        self._info = lib.httpring_handle_info
 
     # --- lifecycle ---
     def check_open(self) -> None:
@@ -602,6 +610,8 @@ class Engine:
                 elapsed,
                 method,
             )
+            if self.timing:
+                r._info = self.info(h, s)
             if history:
                 self.attach_history(h, r, s)
             return r
@@ -618,6 +628,7 @@ class Engine:
         handles = (c_uint64 * n)(*hs)
         address = _ADDRESS_SPACE
         results: List[Any] = []
+        timing = self.timing
         with self.lock:  # see Engine.lock: no free between the addresses and the copies
             code = self._read_many(self.ptr, handles, n, out)
             if code:
@@ -637,6 +648,8 @@ class Engine:
                     elapsed,
                     method,
                 )
+                if timing:
+                    r._info = self.info(h, s)
                 if history:
                     self.attach_history(h, r, s)
                 results.append(r)
@@ -678,7 +691,20 @@ class Engine:
             )
         message = self.message(h, s)
         request = Request(method, url) if url else None
-        return from_code(code, message, request=request, context=f"{method} {url}" if url else "")
+        error = from_code(code, message, request=request, context=f"{method} {url}" if url else "")
+        if isinstance(error, HTTPError):
+            info = self.info(h, s)
+            if info is not None:
+                error.attempts = info_attempts(info)
+        return error
+
+    def info(self, h: int, s: Scratch) -> Optional[bytes]:
+        """Handle ``h``'s ``httpring_info`` (attempts, progress, timing) as raw bytes
+        (``_models.INFO_LAYOUT``), or None if the engine has none for it."""
+        out = s.info
+        if self._info(self.ptr, h, out):
+            return None
+        return bytes(out)
 
     def message(self, h: int, s: Scratch) -> str:
         buf = s.msg
