@@ -20,7 +20,7 @@ from ._config import USE_CLIENT_DEFAULT
 from ._engine import COMPLETION_LAYOUT, Engine, Overrides, Prepared, Scratch, SpecBatch, built_only, with_retries
 from ._exceptions import InvalidHandle, RequestError, from_code
 from ._cookies import CookieTypes
-from ._models import HeaderTypes, QueryParamTypes, Request, Response, request_from
+from ._models import INFO_LAYOUT, HeaderTypes, QueryParamTypes, Request, Response, info_attempts, request_from
 
 _WAIT_SLICE_MS = 250
 _DRAIN_BATCH = 256
@@ -45,9 +45,13 @@ class Completion(NamedTuple):
 class Handle:
     """A submitted request (``Client.submit``). Owns its engine handle: ``response()``
     copies the result out and frees it; ``close()`` (or the context manager, or garbage
-    collection as a last resort) frees it too, cancelling the request if it is pending."""
+    collection as a last resort) frees it too, cancelling the request if it is pending.
 
-    __slots__ = ("_engine", "_h", "method", "url", "user_data", "_result", "_finalizer", "__weakref__")
+    ``progress()`` and ``attempts`` read the engine's live figures (``httpring_handle_info``)
+    while the request runs, and the final ones after ``response()``; the Response it returns
+    always has ``extensions["timing"]``."""
+
+    __slots__ = ("_engine", "_h", "method", "url", "user_data", "_result", "_final", "_finalizer", "__weakref__")
 
     def __init__(self, engine: Engine, h: int, method: str, url: str, user_data: int) -> None:
         self._engine = engine
@@ -56,6 +60,8 @@ class Handle:
         self.url = url
         self.user_data = user_data
         self._result: Any = None
+        #: The raw httpring_info read by response() before the handle was freed.
+        self._final: Optional[bytes] = None
         self._finalizer = weakref.finalize(self, _free_handle, engine, h)
 
     @property
@@ -99,6 +105,28 @@ class Handle:
         h = self._live()
         return _wait(engine, h, timeout)
 
+    def _info(self) -> bytes:
+        """The request's raw ``httpring_info``: live, or as ``response()`` last read it."""
+        if self._final is not None:
+            return self._final
+        info = self._engine.info(self._live(), Scratch())
+        if info is None:  # pragma: no cover - a live handle always has one
+            raise InvalidHandle("the engine has no info for this handle", code=_ffi.HTTPRING_ERR_INVALID_HANDLE)
+        return info
+
+    def progress(self) -> Tuple[int, Optional[int]]:
+        """(bytes received, content length or None while unknown): the response body's
+        bytes as they arrive (before any decoding; counting restarts on each attempt and
+        redirect hop), and the length the response announced. Safe from any thread, as
+        often as wanted."""
+        _, received, length = INFO_LAYOUT.unpack_from(self._info())[:3]
+        return received, (None if length < 0 else length)
+
+    @property
+    def attempts(self) -> int:
+        """Attempts made so far: 1, or more when the engine retried (``retries=``)."""
+        return info_attempts(self._info())
+
     def cancel(self) -> None:
         """Aborts the request if still pending; ``response()`` then raises RequestCancelled."""
         if self._result is None and self._finalizer.alive:
@@ -114,7 +142,14 @@ class Handle:
 
                 raise TimeoutException(f"Handle.response: still pending after {timeout} s")
             engine = self._engine
-            self._result = engine.read(h, self.method, Scratch(), self.url, engine.redirects)
+            s = Scratch()
+            result = engine.read(h, self.method, s, self.url, engine.redirects)
+            # The final figures, kept for progress() and attempts once the handle is freed
+            # (already read for the Response when the client records timing).
+            self._final = getattr(result, "_info", None) or engine.info(h, s)
+            if result.__class__ is Response:
+                result._info = self._final
+            self._result = result
             self.close()
         if isinstance(self._result, Response):
             return self._result
