@@ -255,6 +255,9 @@ def test_per_request_retries_sync(testserver):
         r = c.send(c.build_request("GET", flaky(testserver, 1)), retries=1)
         assert (r.status_code, attempts(r)) == (200, 2)
         assert r.request.method == "GET"
+        # send_many: a built request keeps its own.
+        rs = c.send_many([c.build_request("GET", flaky(testserver, 1), retries=1), flaky(testserver, 1)])
+        assert [(r.status_code, attempts(r)) for r in rs] == [(200, 2), (503, 1)]
     # ... and 0 turns a client's retries off for one request.
     with httpring.Client(retries=3, timing=True) as c:
         r = c.get(flaky(testserver, 1), retries=0)

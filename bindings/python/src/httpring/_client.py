@@ -109,7 +109,7 @@ class Handle:
         """The request's raw ``httpring_info``: live, or as ``response()`` last read it."""
         if self._final is not None:
             return self._final
-        info = self._engine.info(self._live(), Scratch())
+        info = self._engine.info(self._live(), _ffi.new(_ffi.httpring_info))
         if info is None:  # pragma: no cover - a live handle always has one
             raise InvalidHandle("the engine has no info for this handle", code=_ffi.HTTPRING_ERR_INVALID_HANDLE)
         return info
@@ -146,7 +146,7 @@ class Handle:
             result = engine.read(h, self.method, s, self.url, engine.redirects)
             # The final figures, kept for progress() and attempts once the handle is freed
             # (already read for the Response when the client records timing).
-            self._final = getattr(result, "_info", None) or engine.info(h, s)
+            self._final = getattr(result, "_info", None) or engine.info(h, s.info)
             if result.__class__ is Response:
                 result._info = self._final
             self._result = result

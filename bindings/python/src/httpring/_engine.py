@@ -611,7 +611,7 @@ class Engine:
                 method,
             )
             if self.timing:
-                r._info = self.info(h, s)
+                r._info = self.info(h, s.info)
             if history:
                 self.attach_history(h, r, s)
             return r
@@ -649,7 +649,7 @@ class Engine:
                     method,
                 )
                 if timing:
-                    r._info = self.info(h, s)
+                    r._info = self.info(h, s.info)
                 if history:
                     self.attach_history(h, r, s)
                 results.append(r)
@@ -693,15 +693,15 @@ class Engine:
         request = Request(method, url) if url else None
         error = from_code(code, message, request=request, context=f"{method} {url}" if url else "")
         if isinstance(error, HTTPError):
-            info = self.info(h, s)
+            info = self.info(h, s.info)
             if info is not None:
                 error.attempts = info_attempts(info)
         return error
 
-    def info(self, h: int, s: Scratch) -> Optional[bytes]:
+    def info(self, h: int, out: Any) -> Optional[bytes]:
         """Handle ``h``'s ``httpring_info`` (attempts, progress, timing) as raw bytes
-        (``_models.INFO_LAYOUT``), or None if the engine has none for it."""
-        out = s.info
+        (``_models.INFO_LAYOUT``), or None if the engine has none for it. ``out``: an
+        ``httpring_info`` the call may write (``Scratch.info``)."""
         if self._info(self.ptr, h, out):
             return None
         return bytes(out)
