@@ -116,6 +116,25 @@ def httpx_surface() -> None:
     resp = httpring.patch("http://127.0.0.1:1/", data={"a": "b"}, timeout=1.0, follow_redirects=True)
     httpring.delete("http://127.0.0.1:1/"); httpring.head("http://127.0.0.1:1/"); httpring.options("http://127.0.0.1:1/")
 
+async def retries_and_timing() -> None:
+    policy = httpring.Retry(max_retries=2, statuses=(503,), backoff=0.05, backoff_max=1.0, non_idempotent=True)
+    with httpring.Client(retries=policy, timing=True) as c:
+        r = c.get("http://127.0.0.1:1/", retries=1)
+        timing: dict[str, Any] = r.extensions["timing"]
+        total: float = timing["total"]
+        same: bool = r.elapsed.total_seconds() == total
+        c.send(c.build_request("GET", "http://127.0.0.1:1/", retries=0), retries=2)
+        h = c.submit("GET", "http://127.0.0.1:1/", retries=3)
+        received, length = h.progress()
+        got: int = received + (length or 0) + h.attempts
+        kept: httpring.Retry | None = c.retries
+    async with httpring.AsyncClient(retries=3) as ac:
+        await ac.post("http://127.0.0.1:1/", content=b"x", retries=0)
+    try:
+        httpring.get("http://127.0.0.1:1/", retries=2)
+    except httpring.HTTPError as e:
+        tries: int | None = e.attempts
+
 class Custom(httpring.BaseTransport):
     def handle_request(self, request: httpring.Request) -> httpring.Response:
         return httpring.Response(204)

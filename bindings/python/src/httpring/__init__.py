@@ -13,7 +13,16 @@ from ._async_client import AsyncClient
 from ._auth import Auth, AuthTypes, BasicAuth, DigestAuth
 from ._client import Client, Completion, Handle
 from ._cookies import CookieConflict, CookieTypes, Cookies
-from ._config import DEFAULT_LIMITS, DEFAULT_TIMEOUT, USE_CLIENT_DEFAULT, Limits, Timeout, TimeoutTypes, VerifyTypes
+from ._config import (
+    DEFAULT_LIMITS,
+    DEFAULT_TIMEOUT,
+    USE_CLIENT_DEFAULT,
+    Limits,
+    Retry,
+    Timeout,
+    TimeoutTypes,
+    VerifyTypes,
+)
 from ._exceptions import (
     CertificateError,
     ClientClosed,
@@ -98,6 +107,7 @@ __all__ = [
     "RequestError",
     "Response",
     "ResponseTooLarge",
+    "Retry",
     "Stats",
     "TLSError",
     "Timeout",

@@ -31,6 +31,7 @@ from ._engine import (
     Scratch,
     SpecBatch,
     built_only,
+    with_retries,
 )
 from ._exceptions import ClientClosed, RequestError
 from ._cookies import CookieTypes
@@ -353,7 +354,9 @@ class AsyncClient(BaseClient):
             if inspect.isawaitable(result):
                 await result
 
-    async def _send_hooked(self, request: Request, ov: Optional[Overrides]) -> Response:
+    async def _send_hooked(
+        self, request: Request, ov: Optional[Overrides], retries: Optional[int] = None
+    ) -> Response:
         """A request through the event hooks (awaited when async), then the transport or
         the engine."""
         transport = self._transport
@@ -365,6 +368,7 @@ class AsyncClient(BaseClient):
         try:
             if transport is None:
                 prep, method, url = self._from_request(request)
+                prep = with_retries(prep, retries)
                 response = await self._send_one(prep, method, url, ov)
                 _bind(response, request, prep)
             else:
@@ -415,8 +419,11 @@ class AsyncClient(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
-        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies, files)
+        prep, method, url_s = self._prepare(
+            method, url, params, headers, content, data, json, timeout, cookies, files, retries
+        )
         if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:
             ov = self._default_overrides
         else:
@@ -445,12 +452,15 @@ class AsyncClient(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
         # The body of request(), repeated so a GET is a single coroutine.
-        if params is None and headers is None and timeout is USE_CLIENT_DEFAULT and cookies is None:
+        if params is None and headers is None and timeout is USE_CLIENT_DEFAULT and cookies is None and retries is None:
             prep, url_s, _ = self._get_prepared(url)
         else:
-            prep, _, url_s = self._prepare("GET", url, params, headers, None, None, None, timeout, cookies)
+            prep, _, url_s = self._prepare(
+                "GET", url, params, headers, None, None, None, timeout, cookies, None, retries
+            )
         if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:
             ov = self._default_overrides
         else:
@@ -478,10 +488,11 @@ class AsyncClient(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
         return await self.request(
             "HEAD", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth, cookies=cookies,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries,
         )
 
     async def options(
@@ -494,10 +505,11 @@ class AsyncClient(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
         return await self.request(
             "OPTIONS", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth, cookies=cookies,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries,
         )
 
     async def delete(
@@ -510,10 +522,11 @@ class AsyncClient(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
         return await self.request(
             "DELETE", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth, cookies=cookies,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries,
         )
 
     async def post(
@@ -530,10 +543,12 @@ class AsyncClient(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
         return await self.request(
             "POST", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
+            retries=retries,
         )
 
     async def put(
@@ -550,10 +565,12 @@ class AsyncClient(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
         return await self.request(
             "PUT", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
+            retries=retries,
         )
 
     async def patch(
@@ -570,18 +587,31 @@ class AsyncClient(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
         return await self.request(
             "PATCH", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
+            retries=retries,
         )
 
     async def send(
-        self, request: Request, *, follow_redirects: Any = USE_CLIENT_DEFAULT, auth: Any = USE_CLIENT_DEFAULT
+        self,
+        request: Request,
+        *,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
+        """Sends a Request (``build_request``), as httpx. ``retries``: this request's most
+        retries (else the Request's own, from ``build_request(retries=)``, else the
+        client's)."""
         if self._transport is not None or self._request_hooks or self._response_hooks:
-            return await self._send_hooked(self._as_request(request), self._overrides(follow_redirects, auth))
+            return await self._send_hooked(
+                self._as_request(request), self._overrides(follow_redirects, auth), retries
+            )
         prep, method, url = self._from_request(request)
+        prep = with_retries(prep, retries)
         response = await self._send_one(prep, method, url, self._overrides(follow_redirects, auth))
         if isinstance(request, Request):
             _bind(response, request, prep)

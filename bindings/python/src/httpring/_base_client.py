@@ -15,16 +15,19 @@ from ._config import (
     DEFAULT_LIMITS,
     DEFAULT_TIMEOUT,
     UNSET,
+    Retry,
     USE_CLIENT_DEFAULT,
     CertTypes,
     Limits,
     ResolveTypes,
+    RetryTypes,
     TimeoutTypes,
     Transport,
     VerifyTypes,
+    to_retry,
     to_timeout,
 )
-from ._engine import Engine, Overrides, Prepared, Scratch, Stats, prepare_timeout
+from ._engine import Engine, Overrides, Prepared, Scratch, Stats, prepare_timeout, with_retries
 from . import _ffi
 from ._exceptions import HTTPError, InvalidURL, LocalProtocolError
 from ._transports import TransportTypes
@@ -84,6 +87,8 @@ class BaseClient:
         worker_threads: int = 1,
         event_hooks: Optional[Mapping[str, List[EventHook]]] = None,
         transport: TransportTypes = None,
+        retries: RetryTypes = None,
+        timing: bool = False,
     ) -> None:
         #: ``transport=`` (a MockTransport...): requests go to it instead of the engine.
         self._transport: Any = transport
@@ -118,6 +123,8 @@ class BaseClient:
         self._auth: Optional[Auth] = to_auth(auth)
         self._limits = limits
         self._verify = verify
+        #: The engine's retry policy (None: no retries).
+        self._retries = to_retry(retries)
         # Default headers, credentials among them, are the engine's: it withholds
         # Authorization, Cookie and Proxy-Authorization when a redirect leaves the origin.
         self._engine = Engine(
@@ -131,6 +138,8 @@ class BaseClient:
             max_redirects=max_redirects,
             auth=self._auth,
             cookie_jar=True,  # httpx clients always have a jar
+            retries=self._retries,
+            timing=bool(timing),
         )
         self._url_cache: Dict[str, Tuple[str, bytes]] = {}
         # url -> (prepared GET, URL string, the cookie state it has): a bare get(url) skips
@@ -311,6 +320,13 @@ class BaseClient:
         return self._timeout
 
     @property
+    def retries(self) -> Optional[Retry]:
+        """The client's retry policy (``retries=``), or None: no retries. Fixed when the
+        client is created (the engine holds it); ``retries=`` on a request sets that
+        request's count."""
+        return self._retries
+
+    @property
     def base_url(self) -> str:
         return self._base_url
 
@@ -366,6 +382,7 @@ class BaseClient:
         timeout: Any = USE_CLIENT_DEFAULT,
         cookies: CookieTypes = None,
         files: Any = None,
+        retries: Optional[int] = None,
     ) -> Tuple[Prepared, str, str]:
         method_b = _METHODS.get(method)
         if method_b is None:
@@ -390,7 +407,11 @@ class BaseClient:
             if ctype is not None and not has_header(pairs, b"content-type"):
                 pairs = (pairs or ()) + ((b"content-type", ctype),)
         tmo = None if timeout is USE_CLIENT_DEFAULT else prepare_timeout(timeout, self._timeout)
-        return (method_b, url_b, pairs, body, tmo), method, url_s
+        prep: Prepared = (method_b, url_b, pairs, body, tmo)
+        if retries is not None:
+            # Only the request builder takes it (see _engine.built_only).
+            prep = with_retries(prep, retries)
+        return prep, method, url_s
 
     def _get_prepared(self, url: Any) -> Tuple[Prepared, str, Any]:
         """A plain GET of ``url``, prepared once per str URL (a per-client cache): (prepared,
@@ -422,8 +443,13 @@ class BaseClient:
         timeout: Any = USE_CLIENT_DEFAULT,
         cookies: CookieTypes = None,
         files: Any = None,
+        retries: Optional[int] = None,
     ) -> Request:
-        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies, files)
+        """A Request, as ``httpx.Client.build_request``; ``retries=`` (httpring's): this
+        request's most retries, over the client's policy (``send`` keeps it)."""
+        prep, method, url_s = self._prepare(
+            method, url, params, headers, content, data, json, timeout, cookies, files, retries
+        )
         return request_from(prep, method, url_s, self._headers)
 
     def _from_request(self, request: Any) -> Tuple[Prepared, str, str]:

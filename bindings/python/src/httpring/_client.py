@@ -17,10 +17,10 @@ from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple, Union
 from . import _ffi
 from ._base_client import BaseClient, _bind, _tie
 from ._config import USE_CLIENT_DEFAULT
-from ._engine import COMPLETION_LAYOUT, Engine, Overrides, Prepared, Scratch, SpecBatch, built_only
+from ._engine import COMPLETION_LAYOUT, Engine, Overrides, Prepared, Scratch, SpecBatch, built_only, with_retries
 from ._exceptions import InvalidHandle, RequestError, from_code
 from ._cookies import CookieTypes
-from ._models import HeaderTypes, QueryParamTypes, Request, Response, request_from
+from ._models import INFO_LAYOUT, HeaderTypes, QueryParamTypes, Request, Response, info_attempts, request_from
 
 _WAIT_SLICE_MS = 250
 _DRAIN_BATCH = 256
@@ -45,9 +45,13 @@ class Completion(NamedTuple):
 class Handle:
     """A submitted request (``Client.submit``). Owns its engine handle: ``response()``
     copies the result out and frees it; ``close()`` (or the context manager, or garbage
-    collection as a last resort) frees it too, cancelling the request if it is pending."""
+    collection as a last resort) frees it too, cancelling the request if it is pending.
 
-    __slots__ = ("_engine", "_h", "method", "url", "user_data", "_result", "_finalizer", "__weakref__")
+    ``progress()`` and ``attempts`` read the engine's live figures (``httpring_handle_info``)
+    while the request runs, and the final ones after ``response()``; the Response it returns
+    always has ``extensions["timing"]``."""
+
+    __slots__ = ("_engine", "_h", "method", "url", "user_data", "_result", "_final", "_finalizer", "__weakref__")
 
     def __init__(self, engine: Engine, h: int, method: str, url: str, user_data: int) -> None:
         self._engine = engine
@@ -56,6 +60,8 @@ class Handle:
         self.url = url
         self.user_data = user_data
         self._result: Any = None
+        #: The raw httpring_info read by response() before the handle was freed.
+        self._final: Optional[bytes] = None
         self._finalizer = weakref.finalize(self, _free_handle, engine, h)
 
     @property
@@ -99,6 +105,28 @@ class Handle:
         h = self._live()
         return _wait(engine, h, timeout)
 
+    def _info(self) -> bytes:
+        """The request's raw ``httpring_info``: live, or as ``response()`` last read it."""
+        if self._final is not None:
+            return self._final
+        info = self._engine.info(self._live(), _ffi.new(_ffi.httpring_info))
+        if info is None:  # pragma: no cover - a live handle always has one
+            raise InvalidHandle("the engine has no info for this handle", code=_ffi.HTTPRING_ERR_INVALID_HANDLE)
+        return info
+
+    def progress(self) -> Tuple[int, Optional[int]]:
+        """(bytes received, content length or None while unknown): the response body's
+        bytes as they arrive (before any decoding; counting restarts on each attempt and
+        redirect hop), and the length the response announced. Safe from any thread, as
+        often as wanted."""
+        _, received, length = INFO_LAYOUT.unpack_from(self._info())[:3]
+        return received, (None if length < 0 else length)
+
+    @property
+    def attempts(self) -> int:
+        """Attempts made so far: 1, or more when the engine retried (``retries=``)."""
+        return info_attempts(self._info())
+
     def cancel(self) -> None:
         """Aborts the request if still pending; ``response()`` then raises RequestCancelled."""
         if self._result is None and self._finalizer.alive:
@@ -114,7 +142,14 @@ class Handle:
 
                 raise TimeoutException(f"Handle.response: still pending after {timeout} s")
             engine = self._engine
-            self._result = engine.read(h, self.method, Scratch(), self.url, engine.redirects)
+            s = Scratch()
+            result = engine.read(h, self.method, s, self.url, engine.redirects)
+            # The final figures, kept for progress() and attempts once the handle is freed
+            # (already read for the Response when the client records timing).
+            self._final = getattr(result, "_info", None) or engine.info(h, s.info)
+            if result.__class__ is Response:
+                result._info = self._final
+            self._result = result
             self.close()
         if isinstance(self._result, Response):
             return self._result
@@ -223,8 +258,11 @@ class Client(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
-        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies, files)
+        prep, method, url_s = self._prepare(
+            method, url, params, headers, content, data, json, timeout, cookies, files, retries
+        )
         if self._transport is not None or self._request_hooks or self._response_hooks:
             request = request_from(prep, method, url_s, self._headers)
             return self._send_hooked(request, self._overrides(follow_redirects, auth))
@@ -242,10 +280,11 @@ class Client(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
         return self.request(
             "GET", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth, cookies=cookies,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries,
         )
 
     def head(
@@ -258,10 +297,11 @@ class Client(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
         return self.request(
             "HEAD", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth, cookies=cookies,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries,
         )
 
     def options(
@@ -274,10 +314,11 @@ class Client(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
         return self.request(
             "OPTIONS", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth, cookies=cookies,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries,
         )
 
     def delete(
@@ -290,10 +331,11 @@ class Client(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
         return self.request(
             "DELETE", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth, cookies=cookies,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries,
         )
 
     def post(
@@ -310,10 +352,12 @@ class Client(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
         return self.request(
             "POST", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
+            retries=retries,
         )
 
     def put(
@@ -330,10 +374,12 @@ class Client(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
         return self.request(
             "PUT", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
+            retries=retries,
         )
 
     def patch(
@@ -350,24 +396,35 @@ class Client(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
         return self.request(
             "PATCH", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
+            retries=retries,
         )
 
     def send(
-        self, request: Request, *, follow_redirects: Any = USE_CLIENT_DEFAULT, auth: Any = USE_CLIENT_DEFAULT
+        self,
+        request: Request,
+        *,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
     ) -> Response:
+        """Sends a Request (``build_request``), as httpx. ``retries``: this request's most
+        retries (else the Request's own, from ``build_request(retries=)``, else the
+        client's)."""
         if self._transport is not None or self._request_hooks or self._response_hooks:
-            return self._send_hooked(self._as_request(request), self._overrides(follow_redirects, auth))
+            return self._send_hooked(self._as_request(request), self._overrides(follow_redirects, auth), retries)
         prep, method, url = self._from_request(request)
+        prep = with_retries(prep, retries)
         response = self._send_one(prep, method, url, self._overrides(follow_redirects, auth))
         if isinstance(request, Request):
             _bind(response, request, prep)
         return response
 
-    def _send_hooked(self, request: Request, ov: Optional[Overrides]) -> Response:
+    def _send_hooked(self, request: Request, ov: Optional[Overrides], retries: Optional[int] = None) -> Response:
         """A request through the event hooks, then the transport or the engine."""
         transport = self._transport
         if transport is not None:
@@ -378,6 +435,7 @@ class Client(BaseClient):
         try:
             if transport is None:
                 prep, method, url = self._from_request(request)
+                prep = with_retries(prep, retries)
                 response = self._send_one(prep, method, url, ov)
                 _bind(response, request, prep)
             else:
@@ -663,9 +721,11 @@ class Client(BaseClient):
         timeout: Any = USE_CLIENT_DEFAULT,
         cookies: CookieTypes = None,
         user_data: int = 0,
+        retries: Optional[int] = None,
     ) -> Handle:
         """Starts a request and returns at once with its Handle. ``user_data`` (an int
-        below 2**63) comes back in ``drain()``'s completions."""
+        below 2**63) comes back in ``drain()``'s completions; ``retries``: this request's
+        most retries, over the client's policy."""
         if not 0 <= user_data < _BATCH_BIT:
             raise ValueError("user_data must be an int in 0 .. 2**63-1")
         if self._transport is not None:
@@ -675,7 +735,9 @@ class Client(BaseClient):
             )
         engine = self._engine
         engine.check_open()
-        prep, method, url_s = self._prepare(method, url, params, headers, content, data, json, timeout, cookies, files)
+        prep, method, url_s = self._prepare(
+            method, url, params, headers, content, data, json, timeout, cookies, files, retries
+        )
         h = engine.submit(prep, user_data, self._scratch(), url_s)
         handle = Handle(engine, h, method, url_s, user_data)
         self._handles[h] = handle

@@ -1,11 +1,12 @@
-"""Client settings: Timeout and Limits (httpx-shaped) and their translation to an engine
-``httpring_config``."""
+"""Client settings: Timeout and Limits (httpx-shaped), the Retry policy, and their
+translation to an engine ``httpring_config``."""
 
 from __future__ import annotations
 
 import math
 import os
 import ssl
+from ctypes import c_uint16
 from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
 
 from . import _ffi
@@ -243,6 +244,104 @@ def _count(name: str, value: Optional[int], least: int) -> Optional[int]:
 DEFAULT_LIMITS = Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=5.0)
 
 
+class Retry:
+    """The engine's retry policy (off unless a client is given one: ``Client(retries=...)``).
+
+    ``max_retries``: attempts after the first. The engine retries failures to connect (any
+    method: nothing was sent); for idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS,
+    TRACE) also a connection that failed or timed out before any byte of a response, and a
+    response whose status is in ``statuses``; other methods (POST, PATCH) only with
+    ``non_idempotent=True`` (they may have been processed: sent again, they could be done
+    twice). Retry n waits between half and all of ``backoff * 2**(n-1)`` seconds, at most
+    ``backoff_max``, or what the response's ``Retry-After`` asks when that is within
+    ``backoff_max`` (beyond it the response is the result). Every attempt and wait is
+    inside the request's total timeout (``Timeout(total=...)``).
+
+    The engine decides and retries; ``response.extensions["timing"]["attempts"]`` (with
+    ``Client(timing=True)``) and ``HTTPError.attempts`` tell how many attempts were made.
+    """
+
+    __slots__ = ("max_retries", "statuses", "backoff", "backoff_max", "non_idempotent")
+
+    max_retries: int
+    statuses: Tuple[int, ...]
+    backoff: float
+    backoff_max: float
+    non_idempotent: bool
+
+    def __init__(
+        self,
+        max_retries: int = 3,
+        *,
+        statuses: Iterable[int] = (429, 502, 503, 504),
+        backoff: float = 0.1,
+        backoff_max: float = 10.0,
+        non_idempotent: bool = False,
+    ) -> None:
+        self.max_retries = retry_count(max_retries, "Retry.max_retries")
+        codes = []
+        for status in statuses:
+            if isinstance(status, bool) or not isinstance(status, int):
+                raise TypeError(f"Retry.statuses must hold ints, got {status!r}")
+            if not 100 <= status <= 599:
+                raise ValueError(f"Retry.statuses: {status!r} is not a status code (100..599)")
+            codes.append(status)
+        self.statuses = tuple(codes)
+        for name, value in (("backoff", backoff), ("backoff_max", backoff_max)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"Retry.{name} must be a number of seconds, got {value!r}")
+            # The engine's least wait is 1 ms (a positive value is rounded up to it).
+            if not 0 < value < _MAX_BACKOFF:
+                raise ValueError(f"Retry.{name} must be > 0 seconds (and finite), got {value!r}")
+        if backoff_max < backoff:
+            raise ValueError(f"Retry.backoff_max ({backoff_max!r} s) must be >= Retry.backoff ({backoff!r} s)")
+        self.backoff = float(backoff)
+        self.backoff_max = float(backoff_max)
+        self.non_idempotent = bool(non_idempotent)
+
+    def apply(self, lib: _ffi.Lib, cfg: Any) -> None:
+        _check(lib.httpring_config_set_retries(cfg, self.max_retries), "Retry.max_retries")
+        _check(
+            lib.httpring_config_set_retry_backoff_ms(cfg, _ms(self.backoff), _ms(self.backoff_max)),
+            "Retry.backoff",
+        )
+        n = len(self.statuses)
+        _check(lib.httpring_config_set_retry_statuses(cfg, (c_uint16 * n)(*self.statuses), n), "Retry.statuses")
+        _check(lib.httpring_config_set_retry_non_idempotent(cfg, self.non_idempotent), "Retry.non_idempotent")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Retry) and all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"Retry({parts})"
+
+
+#: Backoffs are sent to the engine in ms as a uint64_t; a year is plenty.
+_MAX_BACKOFF = 365 * 86400.0
+
+RetryTypes = Union[Retry, int, None]
+
+
+def retry_count(value: Any, what: str) -> int:
+    """A number of retries (the engine's uint32_t)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, got {value!r}")
+    if not 0 <= value < 1 << 32:
+        raise ValueError(f"{what} must be from 0 to 2**32-1, got {value!r}")
+    return value
+
+
+def to_retry(value: RetryTypes) -> Optional[Retry]:
+    """``retries=`` of a client: a Retry, an int (``Retry(max_retries=n)``) or None (no
+    retries)."""
+    if value is None or isinstance(value, Retry):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"retries= takes an int (the most retries), an httpring.Retry or None, not {value!r}")
+    return Retry(retry_count(value, "retries"))
+
+
 def _check(code: int, what: str) -> None:
     if code != _ffi.HTTPRING_OK:
         raise ValueError(f"{what}: {_ffi.error_name(code)}")
@@ -261,6 +360,7 @@ def build_config(
     max_redirects: Optional[int] = None,
     auth: Any = None,
     cookie_jar: bool = False,
+    retries: Optional[Retry] = None,
 ) -> Any:
     """Returns a new ``httpring_config*``; the caller frees it after ``httpring_client_new``.
     ``auth`` is an ``_auth.Auth`` or None."""
@@ -295,6 +395,8 @@ def build_config(
             _check(lib.httpring_config_set_cookie_jar(cfg, True), "cookie jar")
         if transport is not None:
             transport.apply(lib, cfg)
+        if retries is not None:
+            retries.apply(lib, cfg)
     except BaseException:
         lib.httpring_config_free(cfg)
         raise

@@ -28,9 +28,9 @@ from ctypes import c_size_t, c_uint16, c_uint32, c_uint64, c_void_p, create_stri
 from typing import TYPE_CHECKING, Any, List, NamedTuple, Optional, Sequence, Tuple
 
 from . import _ffi
-from ._config import Limits, Timeout, Transport, build_config
-from ._exceptions import ClientClosed, from_code
-from ._models import HeaderPairs, Request, Response, new_response
+from ._config import Limits, Retry, Timeout, Transport, build_config, retry_count
+from ._exceptions import ClientClosed, HTTPError, from_code
+from ._models import INFO_LAYOUT, HeaderPairs, Request, Response, info_attempts, new_response
 from ._multipart import Form
 
 if TYPE_CHECKING:
@@ -48,6 +48,8 @@ RESULT_LAYOUT = struct.Struct("@4xIHIPNNPNQPN")
 assert RESPONSE_LAYOUT.size == ctypes.sizeof(_ffi.httpring_response)
 assert RESULT_LAYOUT.size == ctypes.sizeof(_ffi.httpring_result)
 assert COMPLETION_LAYOUT.size == ctypes.sizeof(_ffi.httpring_completion)
+# httpring_info (_models.INFO_LAYOUT): the struct module adds no trailing padding.
+assert INFO_LAYOUT.size <= ctypes.sizeof(_ffi.httpring_info) < INFO_LAYOUT.size + 8
 
 _Header = _ffi.httpring_header
 
@@ -183,18 +185,33 @@ def _spec_array(preps: Sequence[Prepared], uids: Sequence[int]) -> Any:
     return (_ffi.httpring_request_spec * len(specs))(*specs)  # type: ignore[misc]
 
 
-#: A request as the engine takes it: method, URL, header pairs, body, per-request
-#: timeouts (connect, read, total, pool in ms; pool -1 for the client's) or None for the
-#: client's. A body that is not exactly ``bytes`` is a multipart ``Form``, and a pool
-#: timeout of its own only the request builder takes: such a request (``built_only``)
-#: goes through ``submit_request``, never into a ``SpecBatch``.
-Prepared = Tuple[bytes, bytes, HeaderPairs, bytes, Optional[Tuple[int, int, int, int]]]
+#: A request's own settings: timeouts (connect, read, total, pool) in ms (0: no limit)
+#: and a retry count, each -1 for the client's.
+PerRequest = Tuple[int, int, int, int, int]
+
+#: A request as the engine takes it: method, URL, header pairs, body, and its own settings
+#: (``PerRequest``) or None for the client's. A body that is not exactly ``bytes`` is a
+#: multipart ``Form``, and a pool timeout or a retry count of its own only the request
+#: builder takes: such a request (``built_only``) goes through ``submit_request``, never
+#: into a ``SpecBatch``.
+Prepared = Tuple[bytes, bytes, HeaderPairs, bytes, Optional[PerRequest]]
+
+#: ``PerRequest`` with every setting the client's.
+CLIENT_SETTINGS: PerRequest = (-1, -1, -1, -1, -1)
 
 
 def built_only(prep: Prepared) -> bool:
     """Whether only the request builder can take ``prep`` (see ``Prepared``)."""
     tmo = prep[4]
-    return prep[3].__class__ is not bytes or (tmo is not None and tmo[3] >= 0)
+    return prep[3].__class__ is not bytes or (tmo is not None and (tmo[3] >= 0 or tmo[4] >= 0))
+
+
+def with_retries(prep: Prepared, retries: Optional[int]) -> Prepared:
+    """``prep`` with a retry count of its own (``retries=`` of a request; None: as it is)."""
+    if retries is None:
+        return prep
+    tmo = prep[4] or CLIENT_SETTINGS
+    return (prep[0], prep[1], prep[2], prep[3], tmo[:4] + (retry_count(retries, "retries"),))
 
 
 class Overrides(NamedTuple):
@@ -232,7 +249,7 @@ class Scratch:
     """Out-parameters reused across calls. One per thread (sync) or per loop (async):
     ctypes writes into them while the GIL is released."""
 
-    __slots__ = ("handle", "resp", "data", "length", "state", "msg", "batch")
+    __slots__ = ("handle", "resp", "data", "length", "state", "msg", "batch", "info")
 
     def __init__(self) -> None:
         #: Made on first use (a per-request timeout, a send_many).
@@ -243,6 +260,7 @@ class Scratch:
         self.length = c_size_t()
         self.state = c_uint32()
         self.msg = create_string_buffer(512)
+        self.info = _ffi.new(_ffi.httpring_info)
 
 
 def header_array(pairs: Sequence[Tuple[bytes, bytes]]) -> Any:
@@ -265,6 +283,8 @@ class Engine:
         max_redirects: Optional[int] = None,
         auth: Optional["Auth"] = None,
         cookie_jar: bool = False,
+        retries: Optional[Retry] = None,
+        timing: bool = False,
     ) -> None:
         lib = _ffi.load()
         self.lib = lib
@@ -280,8 +300,12 @@ class Engine:
             max_redirects=max_redirects,
             auth=auth,
             cookie_jar=cookie_jar,
+            retries=retries,
         )
         self.cookie_jar = cookie_jar
+        #: Read every response's ``httpring_info`` before its handle is freed (one more
+        #: foreign call per response), for ``Response.extensions["timing"]``.
+        self.timing = timing
         #: The jar's content when the client was closed (Netscape text), for reading after.
         self.final_cookies = ""
         #: The client's redirect setting, fixed in its config: when on, every response is
@@ -317,6 +341,7 @@ class Engine:
         self._free = lib.httpring_handle_free
         self._free_many = lib.httpring_handles_free
         self._read_many = lib.httpring_handles_read
+        self._info = lib.httpring_handle_info
 
     # --- lifecycle ---
     def check_open(self) -> None:
@@ -480,7 +505,7 @@ class Engine:
     def submit(self, prep: Prepared, user_data: int, s: Scratch, url: str = "") -> int:
         """Starts a request; returns its handle. Invalid input raises here, no handle made."""
         method_b, url_b, pairs, body, tmo = prep
-        if body.__class__ is not bytes or (tmo is not None and tmo[3] >= 0):  # built_only
+        if body.__class__ is not bytes or (tmo is not None and (tmo[3] >= 0 or tmo[4] >= 0)):  # built_only
             return self.submit_request(prep, user_data, s, url, None)
         if tmo is None:
             if pairs:
@@ -528,12 +553,17 @@ class Engine:
             elif body:
                 code = code or lib.httpring_request_set_body(req, body, len(body))
             if tmo is not None:
-                connect, read, total, pool = tmo
-                code = code or lib.httpring_request_set_connect_timeout_ms(req, connect)
-                code = code or lib.httpring_request_set_read_timeout_ms(req, read)
-                code = code or lib.httpring_request_set_timeout_ms(req, total)
+                connect, read, total, pool, retries = tmo
+                if connect >= 0:
+                    code = code or lib.httpring_request_set_connect_timeout_ms(req, connect)
+                if read >= 0:
+                    code = code or lib.httpring_request_set_read_timeout_ms(req, read)
+                if total >= 0:
+                    code = code or lib.httpring_request_set_timeout_ms(req, total)
                 if pool >= 0:
                     code = code or lib.httpring_request_set_pool_timeout_ms(req, pool)
+                if retries >= 0:
+                    code = code or lib.httpring_request_set_retries(req, retries)
             code = code or lib.httpring_request_set_user_data(req, user_data)
             if ov is not None:
                 code = code or lib.httpring_request_set_follow_redirects(req, ov.follow)
@@ -580,6 +610,8 @@ class Engine:
                 elapsed,
                 method,
             )
+            if self.timing:
+                r._info = self.info(h, s.info)
             if history:
                 self.attach_history(h, r, s)
             return r
@@ -596,6 +628,7 @@ class Engine:
         handles = (c_uint64 * n)(*hs)
         address = _ADDRESS_SPACE
         results: List[Any] = []
+        timing = self.timing
         with self.lock:  # see Engine.lock: no free between the addresses and the copies
             code = self._read_many(self.ptr, handles, n, out)
             if code:
@@ -615,6 +648,8 @@ class Engine:
                     elapsed,
                     method,
                 )
+                if timing:
+                    r._info = self.info(h, s.info)
                 if history:
                     self.attach_history(h, r, s)
                 results.append(r)
@@ -656,7 +691,20 @@ class Engine:
             )
         message = self.message(h, s)
         request = Request(method, url) if url else None
-        return from_code(code, message, request=request, context=f"{method} {url}" if url else "")
+        error = from_code(code, message, request=request, context=f"{method} {url}" if url else "")
+        if isinstance(error, HTTPError):
+            info = self.info(h, s.info)
+            if info is not None:
+                error.attempts = info_attempts(info)
+        return error
+
+    def info(self, h: int, out: Any) -> Optional[bytes]:
+        """Handle ``h``'s ``httpring_info`` (attempts, progress, timing) as raw bytes
+        (``_models.INFO_LAYOUT``), or None if the engine has none for it. ``out``: an
+        ``httpring_info`` the call may write (``Scratch.info``)."""
+        if self._info(self.ptr, h, out):
+            return None
+        return bytes(out)
 
     def message(self, h: int, s: Scratch) -> str:
         buf = s.msg
@@ -717,13 +765,14 @@ def redirect_method(method: str, status: int) -> str:
     return method
 
 
-def prepare_timeout(timeout: Any, client: Timeout) -> Optional[Tuple[int, int, int, int]]:
-    """A request's ``timeout=`` for a client whose timeout is ``client`` (see ``Prepared``)."""
+def prepare_timeout(timeout: Any, client: Timeout) -> Optional[PerRequest]:
+    """A request's ``timeout=`` for a client whose timeout is ``client`` (see ``Prepared``:
+    the retry count is the client's)."""
     from ._config import USE_CLIENT_DEFAULT, to_timeout
 
     if timeout is USE_CLIENT_DEFAULT:
         return None
-    return to_timeout(timeout).for_request(client)
+    return to_timeout(timeout).for_request(client) + (-1,)
 
 
 def response_or_raise(result: Any) -> Response:

@@ -35,6 +35,10 @@ class HTTPError(Exception):
 
     #: The engine's code (an ``httpring_code`` value), or None when raised by Python.
     code: Optional[int]
+    #: For a request that failed in the engine: the attempts it made (1, or more when it
+    #: was retried: see ``httpring.Retry``). None when unknown (the request was refused
+    #: before it started, or the error was raised by Python).
+    attempts: Optional[int] = None
 
     def __init__(
         self,

@@ -1,8 +1,9 @@
 """Headers, Request and Response, shaped like httpx's.
 
 A Response owns plain Python copies of everything it needs (status, body, the raw header
-block, URL): the engine handle it came from is freed as soon as it is built. Headers are
-parsed from the raw block only on first access.
+block, URL, and with ``Client(timing=True)`` the raw ``httpring_info``): the engine handle
+it came from is freed as soon as it is built. Headers are parsed from the raw block, and
+the timing record from the raw info, only on first access.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import codecs
 import datetime
 import json as _json
+import struct
 from http import HTTPStatus
 from typing import (
     Any,
@@ -306,7 +308,8 @@ class Request:
                 pairs = (pairs or ()) + ((b"cookie", "; ".join(chosen.values()).encode("utf-8")),)
         self._pairs = pairs
         self.content = body
-        self._timeout: Optional[Tuple[int, int, int, int]] = None
+        # Its own timeouts and retry count (``_engine.PerRequest``), None for the client's.
+        self._timeout: Optional[Tuple[int, int, int, int, int]] = None
         self.extensions: Dict[str, Any] = extensions if extensions is not None else {}
         self._defaults: Optional[_Defaults] = None
         self._headers: Optional[Headers] = None
@@ -385,7 +388,7 @@ class Request:
 
 
 def request_from(
-    prep: Tuple[bytes, bytes, HeaderPairs, bytes, Optional[Tuple[int, int, int, int]]],
+    prep: Tuple[bytes, bytes, HeaderPairs, bytes, Optional[Tuple[int, int, int, int, int]]],
     method: str,
     url: str,
     defaults: Optional[Headers] = None,
@@ -435,6 +438,41 @@ def _text_codec(charset: str) -> Optional[str]:
 _VERSIONS = {10: "HTTP/1.0", 11: "HTTP/1.1", 20: "HTTP/2", 30: "HTTP/3"}
 REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 
+#: ``httpring_info`` read as raw bytes, struct_size skipped (checked against ctypes in
+#: _engine): attempts, bytes_received, content_length, the nine phases (µs), tls_version,
+#: reused, remote_addr, alpn.
+INFO_LAYOUT = struct.Struct("@4xIQq9QH?48s16s")
+
+#: The phases of the timing record, in ``httpring_info``'s order; they add up to "total".
+TIMING_PHASES = ("queued", "pool", "dns", "connect", "tls", "send", "wait", "receive", "total")
+
+_TLS_VERSIONS = {0x0301: "TLSv1", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2", 0x0304: "TLSv1.3"}
+
+
+def info_attempts(raw: bytes) -> int:
+    """The attempts counted in a raw ``httpring_info``."""
+    attempts: int = INFO_LAYOUT.unpack_from(raw)[0]
+    return attempts
+
+
+def timing_record(raw: bytes) -> Dict[str, Any]:
+    """``Response.extensions["timing"]`` from the raw ``httpring_info`` of its handle:
+    seconds (floats) per phase, then what the engine knows of the exchange."""
+    fields = INFO_LAYOUT.unpack_from(raw)
+    attempts = fields[0]
+    phases = fields[3:12]
+    tls_version, reused, remote, alpn = fields[12:16]
+    record: Dict[str, Any] = {name: us / 1e6 for name, us in zip(TIMING_PHASES, phases)}
+    record["attempts"] = attempts
+    record["reused"] = bool(reused)
+    record["remote_address"] = remote.split(b"\0", 1)[0].decode("ascii", "replace")
+    record["tls_version"] = (
+        _TLS_VERSIONS.get(tls_version, f"0x{tls_version:04x}") if tls_version else None
+    )
+    alpn_s = alpn.split(b"\0", 1)[0].decode("ascii", "replace")
+    record["alpn"] = alpn_s or None
+    return record
+
 
 class Response:
     """A complete response: the body is already in memory (``content``)."""
@@ -454,6 +492,7 @@ class Response:
         "_extensions",
         "_encoding",
         "_cookies",
+        "_info",
     )
 
     status_code: int
@@ -462,6 +501,8 @@ class Response:
     _history: Optional[List["Response"]]
     #: What the client sent, for ``request`` (set on demand): (prepared, default headers).
     _sent: Optional[Tuple[Any, Optional[Headers]]]
+    #: The handle's raw ``httpring_info`` (set only when read: see ``extensions``).
+    _info: Optional[bytes]
 
     def __init__(
         self,
@@ -540,7 +581,8 @@ class Response:
 
     @property
     def elapsed(self) -> datetime.timedelta:
-        """Time from submit to the last body byte."""
+        """Time from submit to the last body byte (the engine's; ``total`` of the timing
+        record), retries and redirects included."""
         return datetime.timedelta(microseconds=self._elapsed_us)
 
     @property
@@ -575,10 +617,22 @@ class Response:
 
     @property
     def extensions(self) -> Dict[str, Any]:
+        """httpx's mapping of extra information. httpring's: ``"timing"``, for a response
+        the engine read with ``Client(timing=True)`` (or through ``Handle.response()``): a
+        dict of the phases in seconds ("queued", "pool", "dns", "connect", "tls", "send",
+        "wait", "receive", which add up to "total" within a few µs, and "total", equal to
+        ``elapsed``), "attempts", "reused" (the connection carried a request before),
+        "remote_address" ("ip:port", "" for a Unix socket), "tls_version" ("TLSv1.3",
+        or None) and "alpn" ("h2", "http/1.1", or None). For a retried or redirected
+        request the phases describe the last exchange, and "queued" holds the time before
+        it. Built on first access."""
         try:
             return self._extensions
         except AttributeError:
             e: Dict[str, Any] = {}
+            info = getattr(self, "_info", None)
+            if info is not None:
+                e["timing"] = timing_record(info)
             self._extensions = e
             return e
 
