@@ -290,3 +290,31 @@ fn a_write_blocked_past_the_write_timeout_fails_with_its_code() {
     );
     assert!(c.message(h).contains("write timeout"), "{}", c.message(h));
 }
+
+#[test]
+fn a_request_waiting_to_retry_lets_a_queued_one_use_its_connection() {
+    let srv = TestServer::start();
+    let c = Client::with(|cfg| unsafe {
+        httpring_config_set_max_connections_per_host(cfg, 1);
+        httpring_config_set_retries(cfg, 2);
+        httpring_config_set_retry_backoff_ms(cfg, 400, 400);
+    });
+    // Always 503: two retries, each after a 200-400 ms wait.
+    let busy = c.get(&srv.url("/status/503"));
+    std::thread::sleep(Duration::from_millis(50));
+    let other = c.get(&srv.url("/hello"));
+    assert_eq!(c.wait(other), HTTPRING_STATE_DONE);
+    // Served during a wait of the retrying request, which is still under way.
+    let mut state = HTTPRING_STATE_DONE;
+    assert_eq!(
+        unsafe { httpring_handle_poll(c.0, busy, &mut state) },
+        HTTPRING_OK
+    );
+    assert_eq!(
+        state, HTTPRING_STATE_PENDING,
+        "the queued request waited for all attempts"
+    );
+    assert_eq!(c.wait(busy), HTTPRING_STATE_DONE);
+    assert_eq!(c.response(busy).status, 503);
+    assert_eq!(srv.connections(), 1, "one connection, shared in turn");
+}

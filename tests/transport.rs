@@ -361,6 +361,51 @@ fn http2_over_tls_multiplexes_200_requests_on_one_connection() {
 }
 
 #[test]
+fn an_unused_http2_connection_makes_room_under_the_total_cap() {
+    // Two HTTP/2 origins, room for one connection: the idle shared connection to the first
+    // is closed for the second (it used to hold its place until the idle sweep).
+    let ca = ca("httpring test CA");
+    let leaf = leaf(&ca, &["127.0.0.1"], false);
+    let a = tls_server(&leaf, None, &[b"h2"]);
+    let b = tls_server(&leaf, None, &[b"h2"]);
+    let c = client_with_ca(&ca, |cfg| unsafe {
+        assert_eq!(httpring_config_set_max_connections(cfg, 1), HTTPRING_OK);
+        assert_eq!(httpring_config_set_pool_timeout_ms(cfg, 5_000), HTTPRING_OK);
+    });
+    for (srv, n) in [(&a, 1), (&b, 1), (&a, 2)] {
+        let h = c.get(&format!("https://127.0.0.1:{}/hello", srv.port));
+        assert_eq!(
+            c.wait(h),
+            httpring_state::HTTPRING_STATE_DONE,
+            "{}",
+            c.message(h)
+        );
+        assert_eq!(
+            c.response(h).version,
+            httpring_http_version::HTTPRING_HTTP_2
+        );
+        c.free(h);
+        assert_eq!(srv.stats.connections.load(Ordering::SeqCst), n);
+    }
+    // A waiter queued while the other origin's stream runs gets the place when it ends.
+    let slow = c.get(&format!("https://127.0.0.1:{}/delay/200", a.port));
+    let t = std::time::Instant::now();
+    let queued = c.get(&format!("https://127.0.0.1:{}/hello", b.port));
+    assert_eq!(
+        c.wait(queued),
+        httpring_state::HTTPRING_STATE_DONE,
+        "{}",
+        c.message(queued)
+    );
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(c.wait(slow), httpring_state::HTTPRING_STATE_DONE);
+}
+
+#[test]
 fn streams_an_http2_server_refuses_are_sent_again() {
     // A burst opens more streams than the server allows before its SETTINGS arrive: the
     // server refuses the excess (REFUSED_STREAM), which it never processed (RFC 9113 §8.7),

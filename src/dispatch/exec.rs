@@ -26,7 +26,7 @@ use crate::policy::cookies::Jar;
 use crate::policy::decode::{self, Decoder};
 use crate::policy::retry::{self, Attempt};
 use crate::policy::{auth, redirect};
-use crate::pool::{Gate, Grant, Job, Limiter, Mailbox};
+use crate::pool::{Gate, Grant, Job, Limiter, Mailbox, Returned};
 use crate::request::{Exchange, Hop, Request, Response, Stamps};
 use crate::transport::{map_hyper, Conn, Hold, PoolKey};
 
@@ -256,9 +256,19 @@ async fn retrying(
             return out;
         }
         drop(out);
+        // Under connection caps, the connection is not held through the wait: a request
+        // queued for its origin takes it (we open or find another after the wait).
+        if let Some(limiter) = shared.pool().limiter() {
+            if let Some((k, mut conn, t)) = kept.take() {
+                conn.reused = true;
+                if let Returned::Keep(conn) = limiter.hand_over(&k, conn) {
+                    *kept = Some((k, conn, t));
+                }
+            }
+        }
+        tokio::time::sleep(wait).await;
         done += 1;
         ex.set_attempts(done + 1);
-        tokio::time::sleep(wait).await;
         given = kept_for(kept, &key);
     }
 }
@@ -377,7 +387,12 @@ async fn send_parts(
             None => None,
         };
         let (mut conn, conn_ready) = match handed {
-            Some(handed) => (handed, conn_start),
+            Some(mut handed) => {
+                // Handed over by the last exchange (a redirect hop, a Digest answer, a
+                // retry), which marked it fresh for the stale-connection rule: it is reused.
+                handed.reused = true;
+                (handed, conn_start)
+            }
             None => (obtain(shared, &key, limits).await?, Instant::now()),
         };
         let wire = parts.build(&conn)?;
@@ -426,6 +441,12 @@ async fn send_parts(
     };
 
     let first_byte = Instant::now();
+    // The socket's write clock now: later writes (another HTTP/2 stream's) are not ours.
+    let written = conn
+        .facts()
+        .written
+        .as_deref()
+        .map_or(0, |w| w.load(std::sync::atomic::Ordering::Relaxed));
     let (head, body) = resp.into_parts();
     // The length that will come: none for a response that has no body (to HEAD, or 204 or
     // 304: their Content-Length describes another response, and over HTTP/2 hyper reports it
@@ -461,16 +482,20 @@ async fn send_parts(
         look: conn_start,
         ready: conn_ready,
         first: first_byte,
-        written: facts
-            .written
-            .as_deref()
-            .map_or(0, |w| w.load(std::sync::atomic::Ordering::Relaxed)),
+        written,
         reused: conn.reused,
         facts: facts.clone(),
     };
     if !close && !conn.is_h2() {
         conn.reused = false;
         *kept = Some((key, conn, done));
+    } else if let Some(limiter) = shared.pool().limiter() {
+        // An HTTP/2 connection this was maybe the last stream on: if a waiter for another
+        // origin is held back by the total cap alone, an unused one makes room for it.
+        drop(conn);
+        if let Some(waiting) = limiter.first_held_by_total() {
+            shared.pool().evict_idle_except(&waiting);
+        }
     }
     Ok(Response::new(
         head.status.as_u16(),
@@ -720,7 +745,11 @@ async fn obtain(shared: &Shared, key: &PoolKey, limits: &Limits) -> Result<Conn>
         };
         let _lead = match gate {
             Some(Gate::Wait(done)) => {
-                let _ = done.acquire().await;
+                // Bounded like a wait in the caps' queue: the leader may itself be queued.
+                let _ = within(limits.pool, done.acquire(), || {
+                    pool_timeout_error(key, limits)
+                })
+                .await?;
                 continue;
             }
             Some(Gate::Lead(guard)) => Some(guard),
@@ -781,23 +810,31 @@ async fn room(
         Ok(permit) => return Ok(Grant::Connect(permit)),
         Err(rx) => rx,
     };
+    // A connection parked between our look at the pool and our place in the queue (its
+    // request found no waiter yet): take it, leaving the queue (a grant already sent to
+    // us goes back when the receiver is dropped).
+    if let Some(conn) = shared.pool().take(key) {
+        drop(rx);
+        return Ok(Grant::Conn(conn));
+    }
     // Held back by the total cap while other origins keep connections idle: close the
     // longest-idle one; its place goes to the queue (to this request if it is first).
     if limiter.total_is_full(key) {
         shared.pool().evict_idle_except(key);
     }
-    let waited = within(limits.pool, &mut rx, || {
-        Error::new(
-            ErrorKind::PoolTimeout,
-            format!(
-                "no connection to {} became free within the pool timeout of {:?}",
-                key.authority,
-                limits.pool.unwrap_or_default()
-            ),
-        )
-    })
-    .await?;
+    let waited = within(limits.pool, &mut rx, || pool_timeout_error(key, limits)).await?;
     waited.map_err(|_| Error::new(ErrorKind::Internal, "the connection queue dropped a waiter"))
+}
+
+fn pool_timeout_error(key: &PoolKey, limits: &Limits) -> Error {
+    Error::new(
+        ErrorKind::PoolTimeout,
+        format!(
+            "no connection to {} became free within the pool timeout of {:?}",
+            key.authority,
+            limits.pool.unwrap_or_default()
+        ),
+    )
 }
 
 /// Reads the whole body, enforcing the size limit and the read (idle) timeout between frames;

@@ -126,6 +126,20 @@ impl Limiter {
         s.total >= self.total && s.open.get(key).copied().unwrap_or(0) < self.per_origin
     }
 
+    /// The origin of the first waiter held back by the total cap alone, if any.
+    pub(crate) fn first_held_by_total(&self) -> Option<PoolKey> {
+        let s = self.lock();
+        if s.total < self.total {
+            return None;
+        }
+        s.queue
+            .iter()
+            .find(|w| {
+                !w.tx.is_closed() && s.open.get(&w.key).copied().unwrap_or(0) < self.per_origin
+            })
+            .map(|w| w.key.clone())
+    }
+
     /// Offers a connection to `key` whose request finished to the queue, in order: the
     /// first waiter that is either for `key` (it takes the connection) or held back by the
     /// total cap alone (the connection closes to make room for it).

@@ -8,6 +8,6 @@ mod limit;
 mod pool;
 mod worker;
 
-pub(crate) use limit::{Grant, Limiter};
+pub(crate) use limit::{Grant, Limiter, Returned};
 pub(crate) use pool::{Gate, Pool, PoolLimits};
 pub(crate) use worker::{Job, Mailbox};

@@ -285,36 +285,47 @@ impl Pool {
     }
 
     /// Closes the longest-idle connection to an origin other than `key` (to make room under
-    /// the total cap); false if there is none.
+    /// the total cap): an idle HTTP/1.1 one, or a shared HTTP/2 one no request is using;
+    /// false if there is none.
     pub fn evict_idle_except(&self, key: &PoolKey) -> bool {
-        let evicted = {
-            let mut inner = self.lock();
-            let mut oldest: Option<(Instant, PoolKey)> = None;
-            if let Some((k, list)) = &inner.idle.hot {
-                if let Some(i) = list.first().filter(|_| k != key) {
-                    oldest = Some((i.since, k.clone()));
-                }
-            }
-            for (k, list) in &inner.idle.rest {
-                if let Some(i) = list.first().filter(|_| k != key) {
-                    if oldest.as_ref().is_none_or(|(t, _)| i.since < *t) {
-                        oldest = Some((i.since, k.clone()));
-                    }
-                }
-            }
-            let Some((_, k)) = oldest else {
-                return false;
-            };
-            inner.idle.get_mut(&k).map(|list| list.remove(0))
-        };
-        // Dropped outside the lock: its permit goes to a waiter.
-        match evicted {
-            Some(idle) => {
-                idle.dismiss();
-                true
-            }
-            None => false,
+        enum Oldest {
+            Idle(PoolKey),
+            Shared(PoolKey),
         }
+        let mut inner = self.lock();
+        let mut oldest: Option<(Instant, Oldest)> = None;
+        let mut consider = |since: Instant, which: Oldest| {
+            if oldest.as_ref().is_none_or(|(t, _)| since < *t) {
+                oldest = Some((since, which));
+            }
+        };
+        if let Some((k, list)) = &inner.idle.hot {
+            if let Some(i) = list.first().filter(|_| k != key) {
+                consider(i.since, Oldest::Idle(k.clone()));
+            }
+        }
+        for (k, list) in &inner.idle.rest {
+            if let Some(i) = list.first().filter(|_| k != key) {
+                consider(i.since, Oldest::Idle(k.clone()));
+            }
+        }
+        for (k, (conn, last)) in &inner.shared {
+            if k != key && !conn.shared_elsewhere() {
+                consider(*last, Oldest::Shared(k.clone()));
+            }
+        }
+        let evicted = match oldest.map(|(_, which)| which) {
+            Some(Oldest::Idle(k)) => inner.idle.get_mut(&k).map(|list| {
+                let idle = list.remove(0);
+                idle.dismiss();
+                idle.conn
+            }),
+            Some(Oldest::Shared(k)) => inner.shared.remove(&k).map(|(conn, _)| conn),
+            None => None,
+        };
+        drop(inner);
+        // Dropped outside the lock: its place goes to a waiter once its task ends.
+        evicted.is_some()
     }
 
     pub fn note_http1(&self, key: &PoolKey) {

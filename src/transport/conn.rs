@@ -67,8 +67,9 @@ pub type Hold = Box<dyn Send + Sync>;
 
 pin_project_lite::pin_project! {
     /// A connection's driving future with what it holds: fields drop in order, so the
-    /// socket is closed before `hold` is let go (whether the connection ended or its task
-    /// was aborted).
+    /// connection goes before `hold` is let go (whether it ended or its task was aborted).
+    /// HTTP/1.1: that closes the socket. HTTP/2: hyper drives the socket in a task of its
+    /// own, which ends once this one has (a graceful close may outlive `hold` briefly).
     pub(crate) struct Driven<F> {
         #[pin]
         fut: F,
