@@ -139,6 +139,31 @@ typedef uint32_t httpring_code;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// What a completion announces (`httpring_completion.event`).
+enum httpring_event
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The request completed: its whole response, or why it failed. Exactly once per
+  // request, unless `HTTPRING_EVENT_HEAD` comes instead.
+  HTTPRING_EVENT_DONE = 0,
+  // A streamed request (`httpring_request_set_stream`) completed with its response head;
+  // read its body with `httpring_handle_read`. Exactly once, instead of DONE. (A streamed
+  // request that fails before its head completes with DONE and an error code.)
+  HTTPRING_EVENT_HEAD = 1,
+  // A streamed body has something for a reader whose last read returned
+  // `HTTPRING_PENDING`: data, its end, or an error. Any number of times after HEAD.
+  HTTPRING_EVENT_BODY = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum httpring_event httpring_event;
+#else
+typedef uint32_t httpring_event;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // Where a request stands.
 enum httpring_state
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -261,6 +286,9 @@ typedef struct httpring_completion {
   httpring_code code;
   // The HTTP status, or 0 when the request failed.
   uint16_t status;
+  // Version 2 (0.2): what this announces; always `HTTPRING_EVENT_DONE` for requests that
+  // are not streamed.
+  httpring_event event;
 } httpring_completion;
 
 // Called once for every completed request, with a completion that is valid only during
@@ -1378,6 +1406,81 @@ httpring_code httpring_request_set_retries(struct httpring_request *req, uint32_
 httpring_code httpring_handle_info(const struct httpring_client *client,
                                    httpring_handle h,
                                    struct httpring_info *out);
+
+// Streams the response body of this request. The request then completes (poll, wait,
+// drain, callback) as soon as the response head arrives, with event `HTTPRING_EVENT_HEAD`:
+// status, version and headers are readable as usual, `httpring_response_body` is empty, and
+// the body is read with `httpring_handle_read`. After the head, and after each
+// `HTTPRING_EVENT_BODY` event, read until `httpring_handle_read` returns `HTTPRING_PENDING`:
+// the next data, the end or an error is then announced by one `HTTPRING_EVENT_BODY`
+// completion (edge-triggered, like `EPOLLET`), or wait for it with
+// `httpring_handle_wait_body`.
+//
+// At most `httpring_config_set_stream_buffer` bytes wait unread; then the library stops
+// reading the body (HTTP/1.1: the socket; HTTP/2: no more flow-control window), so a
+// caller that does not read holds the server back and memory stays flat. The total timeout
+// covers the request until its head; the read timeout applies between pieces of the body
+// while the buffer has room. The body-size limit does not apply (the body is not held
+// whole). Content codings are decoded as the body arrives. `httpring_handle_cancel` or
+// `httpring_handle_free` before the end stops the body and closes its connection (never
+// reused half-read); a body read to the end returns its connection to the pool.
+//
+// # Safety
+// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+// another thread during the call.
+httpring_code httpring_request_set_stream(struct httpring_request *req, bool stream);
+
+// Bytes of a streamed body buffered before the library stops reading it from the server
+// (default 262144, 256 KiB); at least 1. One piece from the server may take it past this
+// by up to the piece's size.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
+httpring_code httpring_config_set_stream_buffer(struct httpring_config *cfg, size_t bytes);
+
+// Reads up to `cap` bytes of a streamed response's body into `buf` (never blocks):
+// - `HTTPRING_OK`, `*n` > 0: that many bytes were copied;
+// - `HTTPRING_OK`, `*n` == 0: the body ended and every byte was read (trailers, if any,
+//   are readable with `httpring_handle_trailer`);
+// - `HTTPRING_PENDING`: nothing to read yet (or the head has not arrived); an
+//   `HTTPRING_EVENT_BODY` completion will announce the next data, end or error;
+// - an error code: the body failed after the bytes before the failure were read
+//   (`HTTPRING_ERR_READ_TIMEOUT`, `_IO`, `_PROTOCOL`, `_DECODING`, `_CANCELLED`, ...;
+//   `httpring_handle_error_message` says more), or the request failed before its head,
+//   or it was not marked streaming (`HTTPRING_ERR_INVALID_ARGUMENT`).
+//
+// May be called from any thread, one reader per handle at a time.
+//
+// # Safety
+// `buf` is valid for writes of `cap` bytes (`cap` > 0); `n` is valid for a write.
+httpring_code httpring_handle_read(const struct httpring_client *client,
+                                   httpring_handle h,
+                                   uint8_t *buf,
+                                   size_t cap,
+                                   size_t *n);
+
+// Blocks up to `timeout_ms` (negative: forever; 0: just check) until `httpring_handle_read`
+// would not return `HTTPRING_PENDING`: data, the end or an error is there. Returns
+// `HTTPRING_OK` then, `HTTPRING_PENDING` if the time ran out. For callers that block on one
+// stream; an event loop drains `HTTPRING_EVENT_BODY` completions instead. The head must
+// have arrived (wait for the request first).
+httpring_code httpring_handle_wait_body(const struct httpring_client *client,
+                                        httpring_handle h,
+                                        int64_t timeout_ms);
+
+// The `nth` (0-based) value of trailer field `name` (case-insensitive) of a streamed body
+// that ended with trailers. `HTTPRING_ERR_NOT_FOUND` when there is no such field (or no
+// trailers, or the body has not ended). The value stays valid until the handle is freed.
+//
+// # Safety
+// `name` is NUL-terminated; `value` and `value_len` are valid for writes.
+httpring_code httpring_handle_trailer(const struct httpring_client *client,
+                                      httpring_handle h,
+                                      const char *name,
+                                      size_t nth,
+                                      const uint8_t **value,
+                                      size_t *value_len);
 
 // The library version, e.g. "0.1.0". Static; do not free.
 const char *httpring_version(void);

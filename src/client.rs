@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use crate::config::Config;
 use crate::dispatch::{Callback, Hub, Runtime, Shared};
 use crate::error::{Error, ErrorKind, Result};
-use crate::request::{Completion, Exchange, Handle, Request, State, Table, UrlCache};
+use crate::request::{
+    BodyStream, Completion, Exchange, Handle, Read, Request, State, Table, UrlCache,
+};
 use crate::transport::Connector;
 
 /// Requests `Client::submit_each` queues at a time.
@@ -297,19 +299,58 @@ impl Client {
     /// Aborts a pending request: it completes as cancelled and its connection is closed.
     /// Cancelling a completed request does nothing.
     pub fn cancel(&self, h: Handle) -> Result<()> {
-        self.shared
-            .cancel(&*self.exchange(h)?, "request cancelled by the caller");
+        let ex = self.exchange(h)?;
+        self.shared.cancel(&ex, "request cancelled by the caller");
+        // A streamed body still arriving stops, and its connection closes.
+        if let Some(s) = ex.stream() {
+            s.close(Error::new(
+                ErrorKind::Cancelled,
+                "body cancelled by the caller",
+            ));
+        }
         Ok(())
     }
 
-    /// Releases a handle. A pending request is cancelled first.
+    /// Releases a handle. A pending request is cancelled first; a streamed body still
+    /// arriving stops, and its connection closes.
     pub fn free(&self, h: Handle) -> Result<()> {
         let ex = self.shared.table().remove(h)?;
         if !ex.is_complete() {
             self.shared.cancel(&ex, "request freed while pending");
         }
+        if let Some(s) = ex.stream() {
+            s.close(Error::new(ErrorKind::Cancelled, "handle freed"));
+        }
         self.shared.recycle(ex);
         Ok(())
+    }
+
+    /// Reads a streamed response's body into `buf` (see [`BodyStream::read`]).
+    pub fn read(&self, h: Handle, buf: &mut [u8]) -> Result<Read> {
+        Ok(self.body_stream(h)?.read(buf))
+    }
+
+    /// Blocks until reading the streamed body would not return `Read::Pending`, or the
+    /// timeout passes (None: forever); true if readable.
+    pub fn wait_body(&self, h: Handle, timeout: Option<Duration>) -> Result<bool> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        Ok(self.body_stream(h)?.wait(deadline))
+    }
+
+    /// The body stream of a handle whose streamed request completed with its head.
+    pub fn body_stream(&self, h: Handle) -> Result<Arc<BodyStream>> {
+        let ex = self.exchange(h)?;
+        if let Some(s) = ex.stream() {
+            return Ok(s.clone());
+        }
+        Err(match ex.outcome() {
+            None => Error::new(ErrorKind::Pending, "the response head has not arrived yet"),
+            Some(Err(e)) => e.clone(),
+            Some(Ok(_)) => Error::new(
+                ErrorKind::InvalidArgument,
+                "the request was not marked streaming: its body is in the response",
+            ),
+        })
     }
 
     /// Moves up to `max` completions (of handles not yet freed) into `out`.

@@ -33,8 +33,11 @@ pub struct Config {
     /// Most requests submitted and not yet completed; a submit beyond fails at once with
     /// `TooManyInFlight`. None: no cap.
     pub max_in_flight: Option<usize>,
-    /// Largest accepted response body in bytes.
+    /// Largest accepted response body in bytes (a streamed body is not held whole, and not
+    /// limited by it).
     pub max_body_size: u64,
+    /// Bytes of a streamed body buffered before the engine stops reading it from the server.
+    pub stream_buffer: usize,
     /// 1 runs a current-thread runtime on one background thread (the fastest hand-off);
     /// more runs tokio's multi-thread scheduler with that many workers.
     pub worker_threads: usize,
@@ -260,6 +263,7 @@ impl Default for Config {
             write_timeout: None,
             max_in_flight: None,
             max_body_size: 1 << 30,
+            stream_buffer: 256 << 10,
             worker_threads: 1,
             wait_drives_io: true,
             default_headers,

@@ -341,6 +341,7 @@ mod tests {
             user_data,
             error: None,
             status,
+            event: Default::default(),
         }
     }
 

@@ -27,7 +27,7 @@ use crate::policy::decode::{self, Decoder};
 use crate::policy::retry::{self, Attempt};
 use crate::policy::{auth, redirect};
 use crate::pool::{Gate, Grant, Job, Limiter, Mailbox, Returned};
-use crate::request::{Exchange, Hop, Request, Response, Stamps};
+use crate::request::{BodyStream, Exchange, Hop, Request, Response, Stamps};
 use crate::transport::{map_hyper, Conn, Hold, PoolKey};
 
 /// The limits in force for one request, after per-request overrides.
@@ -53,7 +53,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mailbox: Arc<Mailbox>, first: Job) 
             shared: &shared,
             ex: &ex,
         };
-        let mut kept = None;
+        let mut kept = Kept::default();
         let handle = ex.handle;
         let outcome = mailbox
             .stoppable(handle, execute(&shared, req, &ex, conn, &mut kept))
@@ -65,10 +65,21 @@ pub(crate) async fn run(shared: Arc<Shared>, mailbox: Arc<Mailbox>, first: Job) 
             return;
         };
         std::mem::forget(guard);
+        let stream = match &outcome {
+            Ok(r) => r.stream.clone(),
+            Err(_) => None,
+        };
         shared.complete(&ex, outcome, true);
         ex.detach_task();
+        if let (Some(stream), Some(tail)) = (stream, kept.tail.take()) {
+            // Unless a cancel completed the request first, its reader now has the head:
+            // the body follows at the reader's pace. (Boxed: streaming is the exception.)
+            if ex.stream().is_some_and(|s| Arc::ptr_eq(s, &stream)) {
+                kept.conn = Box::pin(pump(&shared, &ex, tail)).await;
+            }
+        }
         drop(ex);
-        let Some((key, conn, done)) = kept else {
+        let Some((key, conn, done)) = kept.conn else {
             return;
         };
         if !shared.pool().put(key, conn, mailbox.clone(), done) {
@@ -91,6 +102,14 @@ fn pool_key_of(uri: &Uri) -> Option<PoolKey> {
         https: uri.scheme() == Some(&http::uri::Scheme::HTTPS),
         authority: uri.authority()?.clone(),
     })
+}
+
+/// What an exchange leaves behind for the task: an HTTP/1.1 connection fit for the next
+/// request (with the time it became free), and for a streamed response its unread body.
+#[derive(Default)]
+struct Kept {
+    conn: Option<(PoolKey, Conn, Instant)>,
+    tail: Option<Tail>,
 }
 
 struct CompleteOnDrop<'a> {
@@ -120,7 +139,7 @@ async fn execute(
     req: Box<Request>,
     ex: &Exchange,
     conn: Option<Conn>,
-    kept: &mut Option<(PoolKey, Conn, Instant)>,
+    kept: &mut Kept,
 ) -> Result<Response> {
     let started = ex.started;
     let cfg = &shared.config();
@@ -159,7 +178,7 @@ async fn send(
     limits: &Limits,
     ex: &Exchange,
     given: Option<Conn>,
-    kept: &mut Option<(PoolKey, Conn, Instant)>,
+    kept: &mut Kept,
 ) -> Result<Response> {
     let key = pool_key(&req).ok_or_else(|| Error::new(ErrorKind::InvalidUrl, "URL has no host"))?;
     let client = shared.config().redirects;
@@ -205,7 +224,7 @@ async fn retrying(
     limits: &Limits,
     ex: &Exchange,
     mut given: Option<Conn>,
-    kept: &mut Option<(PoolKey, Conn, Instant)>,
+    kept: &mut Kept,
 ) -> Result<Response> {
     let retry = RetryPolicy {
         max_retries: retries,
@@ -256,13 +275,15 @@ async fn retrying(
             return out;
         }
         drop(out);
+        // A streamed answer not taken: its connection closes.
+        kept.tail = None;
         // Under connection caps, the connection is not held through the wait: a request
         // queued for its origin takes it (we open or find another after the wait).
         if let Some(limiter) = shared.pool().limiter() {
-            if let Some((k, mut conn, t)) = kept.take() {
+            if let Some((k, mut conn, t)) = kept.conn.take() {
                 conn.reused = true;
                 if let Returned::Keep(conn) = limiter.hand_over(&k, conn) {
-                    *kept = Some((k, conn, t));
+                    kept.conn = Some((k, conn, t));
                 }
             }
         }
@@ -285,7 +306,7 @@ async fn follow(
     limits: &Limits,
     ex: &Exchange,
     mut given: Option<Conn>,
-    kept: &mut Option<(PoolKey, Conn, Instant)>,
+    kept: &mut Kept,
 ) -> Result<Response> {
     let mut hops: Vec<Hop> = Vec::new();
     let mut visited = vec![(parts.method.clone(), parts.url.clone())];
@@ -338,7 +359,7 @@ async fn send_authed(
     limits: &Limits,
     ex: &Exchange,
     given: Option<Conn>,
-    kept: &mut Option<(PoolKey, Conn, Instant)>,
+    kept: &mut Kept,
 ) -> Result<Response> {
     let resp = send_parts(shared, parts, key, limits, ex, given, kept).await?;
     if resp.status != 401 {
@@ -360,8 +381,8 @@ async fn send_authed(
 }
 
 /// The connection the last exchange left fit for reuse, if it goes to `key` (else dropped).
-fn kept_for(kept: &mut Option<(PoolKey, Conn, Instant)>, key: &PoolKey) -> Option<Conn> {
-    match kept.take() {
+fn kept_for(kept: &mut Kept, key: &PoolKey) -> Option<Conn> {
+    match kept.conn.take() {
         Some((k, conn, _)) if k == *key => Some(conn),
         _ => None,
     }
@@ -375,12 +396,15 @@ async fn send_parts(
     limits: &Limits,
     ex: &Exchange,
     mut given: Option<Conn>,
-    kept: &mut Option<(PoolKey, Conn, Instant)>,
+    kept: &mut Kept,
 ) -> Result<Response> {
+    // The unread body of an earlier answer (a redirect, a challenge) is not wanted: its
+    // connection closes now, before this exchange looks for one.
+    kept.tail = None;
     let url = parts.url.clone();
     let mut retried = false;
     let mut refusals = 0;
-    let (mut conn, resp, conn_start, conn_ready) = loop {
+    let (conn, resp, conn_start, conn_ready) = loop {
         let conn_start = Instant::now();
         let handed = match given.take() {
             Some(mut c) => c.ready().await.then_some(c),
@@ -459,44 +483,64 @@ async fn send_parts(
     } else {
         body.size_hint().exact()
     };
-    if declared.is_some_and(|n| n > limits.max_body) {
-        return Err(too_large(limits.max_body));
+    // A streamed body is not held whole: the size limit is for buffered ones.
+    let max_body = if parts.stream {
+        u64::MAX
+    } else {
+        limits.max_body
+    };
+    if declared.is_some_and(|n| n > max_body) {
+        return Err(too_large(max_body));
     }
     if let Some(jar) = shared.jar() {
         jar.store_from(&parts.uri, &head.headers);
     }
     let decoder = if parts.decompress && !bodiless {
-        Decoder::for_response(&head.headers, limits.max_body)?
+        Decoder::for_response(&head.headers, max_body)?
     } else {
         None
     };
     ex.start_body(declared);
-    let body = read_body(body, declared, limits, decoder, ex).await?;
     let close = head
         .headers
         .get(CONNECTION)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
-    let done = Instant::now();
-    let facts = conn.facts();
-    let stamps = Stamps {
+    let stamps = |conn: &Conn| Stamps {
         look: conn_start,
         ready: conn_ready,
         first: first_byte,
         written,
         reused: conn.reused,
-        facts: facts.clone(),
+        facts: conn.facts().clone(),
     };
-    if !close && !conn.is_h2() {
-        conn.reused = false;
-        *kept = Some((key, conn, done));
-    } else if let Some(limiter) = shared.pool().limiter() {
-        // An HTTP/2 connection this was maybe the last stream on: if a waiter for another
-        // origin is held back by the total cap alone, an unused one makes room for it.
-        drop(conn);
-        if let Some(waiting) = limiter.first_held_by_total() {
-            shared.pool().evict_idle_except(&waiting);
-        }
+    if parts.stream {
+        // Complete with the head; the task reads the body into the stream afterwards.
+        let stream = Arc::new(BodyStream::new(shared.config().stream_buffer));
+        let mut resp = Response::new(
+            head.status.as_u16(),
+            head.version,
+            head.headers,
+            Bytes::new(),
+            url,
+            first_byte.saturating_duration_since(ex.started),
+            stamps(&conn),
+        );
+        resp.stream = Some(stream.clone());
+        kept.tail = Some(Tail {
+            body,
+            decoder,
+            stream,
+            read: limits.read,
+            conn,
+            key,
+            close,
+        });
+        return Ok(resp);
     }
+    let body = read_body(body, declared, limits, decoder, ex).await?;
+    let done = Instant::now();
+    let stamps = stamps(&conn);
+    kept.conn = keep_or_release(shared, key, conn, close, done);
     Ok(Response::new(
         head.status.as_u16(),
         head.version,
@@ -506,6 +550,155 @@ async fn send_parts(
         done.saturating_duration_since(ex.started),
         stamps,
     ))
+}
+
+/// A connection whose response was read to the end: an HTTP/1.1 one the server keeps open is
+/// returned for the next request; any other is let go, and under a total connection cap an
+/// unused HTTP/2 one may be closed to make room for a waiter of another origin.
+fn keep_or_release(
+    shared: &Shared,
+    key: PoolKey,
+    mut conn: Conn,
+    close: bool,
+    done: Instant,
+) -> Option<(PoolKey, Conn, Instant)> {
+    if !close && !conn.is_h2() {
+        conn.reused = false;
+        return Some((key, conn, done));
+    }
+    if let Some(limiter) = shared.pool().limiter() {
+        drop(conn);
+        if let Some(waiting) = limiter.first_held_by_total() {
+            shared.pool().evict_idle_except(&waiting);
+        }
+    }
+    None
+}
+
+/// The unread body of a streamed response and the connection it arrives on.
+struct Tail {
+    body: Incoming,
+    decoder: Option<Decoder>,
+    stream: Arc<BodyStream>,
+    /// The read (idle) timeout between frames, counted only while the stream has room.
+    read: Option<Duration>,
+    conn: Conn,
+    key: PoolKey,
+    /// The server said `Connection: close`.
+    close: bool,
+}
+
+/// What the body pump waits for next.
+enum Step {
+    Frame(Option<std::result::Result<hyper::body::Frame<Bytes>, hyper::Error>>),
+    Gone,
+    Silent,
+}
+
+/// Reads a streamed body into its stream as the reader makes room, announcing data to a
+/// reader that found the stream empty; returns the connection when the body ended and it is
+/// fit for reuse. A reader that goes away (cancel, free) stops it, and its connection closes.
+async fn pump(shared: &Shared, ex: &Exchange, tail: Tail) -> Option<(PoolKey, Conn, Instant)> {
+    let Tail {
+        mut body,
+        mut decoder,
+        stream,
+        read,
+        conn,
+        key,
+        close,
+    } = tail;
+    // If the task is dropped (the client closes), the reader learns it.
+    struct Abandoned<'a>(&'a BodyStream, bool);
+    impl Drop for Abandoned<'_> {
+        fn drop(&mut self) {
+            if self.1 {
+                self.0.finish(Err(Error::closed()), None);
+            }
+        }
+    }
+    let mut guard = Abandoned(&stream, true);
+    let announce = |tell: bool| {
+        if tell {
+            shared.announce(ex);
+        }
+    };
+    let mut idle: Option<Pin<Box<tokio::time::Sleep>>> = None;
+    let end = loop {
+        // Room first: while the reader lags, the server is held back, not timed.
+        if !std::future::poll_fn(|cx| stream.poll_wanted(cx, true)).await {
+            guard.1 = false;
+            return None;
+        }
+        if let Some(d) = read {
+            let deadline = tokio::time::Instant::now() + d;
+            match idle.as_mut() {
+                Some(t) => t.as_mut().reset(deadline),
+                None => idle = Some(Box::pin(tokio::time::sleep_until(deadline))),
+            }
+        }
+        let step = std::future::poll_fn(|cx| {
+            if let Poll::Ready(f) = Pin::new(&mut body).poll_frame(cx) {
+                return Poll::Ready(Step::Frame(f));
+            }
+            if stream.poll_wanted(cx, false).is_ready() {
+                return Poll::Ready(Step::Gone);
+            }
+            match idle.as_mut().map(|t| t.as_mut().poll(cx)) {
+                Some(Poll::Ready(())) => Poll::Ready(Step::Silent),
+                _ => Poll::Pending,
+            }
+        })
+        .await;
+        let frame = match step {
+            Step::Gone => {
+                guard.1 = false;
+                return None;
+            }
+            Step::Silent => break Err(read_timeout_error(read, "reading the response body")),
+            Step::Frame(None) => break Ok(None),
+            Step::Frame(Some(Err(e))) => break Err(map_hyper(e, "reading the response body")),
+            Step::Frame(Some(Ok(f))) => f,
+        };
+        let frame = match frame.into_data() {
+            Ok(data) => data,
+            Err(frame) => match frame.into_trailers() {
+                Ok(t) => break Ok(Some(t)),
+                Err(_) => continue,
+            },
+        };
+        ex.add_received(frame.len());
+        let data = match decoder.as_mut() {
+            Some(d) => match d.push(&frame) {
+                Ok(()) => d.take(),
+                Err(e) => break Err(e),
+            },
+            None => frame,
+        };
+        announce(stream.push(data));
+    };
+    guard.1 = false;
+    let end = match end {
+        Ok(trailers) => {
+            let rest = match decoder {
+                Some(d) => d.finish(),
+                None => Ok(Bytes::new()),
+            };
+            match rest {
+                Ok(rest) => {
+                    announce(stream.push(rest));
+                    announce(stream.finish(Ok(()), trailers));
+                    let done = Instant::now();
+                    return keep_or_release(shared, key, conn, close, done);
+                }
+                Err(e) => e,
+            }
+        }
+        Err(e) => e,
+    };
+    announce(stream.finish(Err(end), None));
+    drop(conn);
+    None
 }
 
 /// The request's pieces, kept so it can be rebuilt for a retry or for another protocol.
@@ -528,6 +721,8 @@ struct Parts<'a> {
     no_accept_encoding: bool,
     shared: &'a Shared,
     body: Bytes,
+    /// Complete with the head; the body goes to a stream.
+    stream: bool,
 }
 
 impl<'a> Parts<'a> {
@@ -585,6 +780,7 @@ impl<'a> Parts<'a> {
             no_accept_encoding: client_decompress && !decompress,
             shared,
             body,
+            stream: req.stream,
         }
     }
 

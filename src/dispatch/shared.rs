@@ -134,6 +134,12 @@ impl Shared {
         }
     }
 
+    /// Tells a streamed body's reader, through the same paths as completions, that its body
+    /// has something (data, its end, an error) after a read found nothing.
+    pub(crate) fn announce(&self, ex: &Exchange) {
+        self.hub.publish(ex.body_event(), &self.table, true, || {});
+    }
+
     /// An empty header map, with room for a typical response's headers when one is spare.
     /// (A request's map becomes its response's: hyper parses the response into it.)
     pub(crate) fn spare_map(&self) -> HeaderMap {

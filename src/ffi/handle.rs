@@ -7,7 +7,7 @@ use super::client::{handle, httpring_client};
 use super::code::httpring_code::{self, *};
 use super::ptr::{copy_out, guard_code, need, put, slice};
 use super::registry;
-use crate::{Client, Completion, State};
+use crate::{Client, Completion, Event, State};
 
 /// An opaque request handle. 0 is never a valid handle. A handle is checked on every use:
 /// a freed, stale or foreign handle yields an error code, never a crash.
@@ -24,6 +24,23 @@ pub enum httpring_state {
     HTTPRING_STATE_DONE = 1,
     /// The request failed; see `httpring_handle_error`.
     HTTPRING_STATE_FAILED = 2,
+}
+
+/// What a completion announces (`httpring_completion.event`).
+#[repr(u32)]
+#[allow(non_camel_case_types)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum httpring_event {
+    /// The request completed: its whole response, or why it failed. Exactly once per
+    /// request, unless `HTTPRING_EVENT_HEAD` comes instead.
+    HTTPRING_EVENT_DONE = 0,
+    /// A streamed request (`httpring_request_set_stream`) completed with its response head;
+    /// read its body with `httpring_handle_read`. Exactly once, instead of DONE. (A streamed
+    /// request that fails before its head completes with DONE and an error code.)
+    HTTPRING_EVENT_HEAD = 1,
+    /// A streamed body has something for a reader whose last read returned
+    /// `HTTPRING_PENDING`: data, its end, or an error. Any number of times after HEAD.
+    HTTPRING_EVENT_BODY = 2,
 }
 
 /// One finished request, as reported by `httpring_client_drain`, `_wait_drain` and the
@@ -43,9 +60,15 @@ pub struct httpring_completion {
     pub code: httpring_code,
     /// The HTTP status, or 0 when the request failed.
     pub status: u16,
+    /// Version 2 (0.2): what this announces; always `HTTPRING_EVENT_DONE` for requests that
+    /// are not streamed.
+    pub event: httpring_event,
 }
 
-super::sized::caller_sized_v1!(httpring_completion);
+// SAFETY: repr(C), `struct_size: u32` first; version 1 ended after `status`.
+unsafe impl super::sized::CallerSized for httpring_completion {
+    const SIZES: &'static [usize] = &[32, std::mem::size_of::<httpring_completion>()];
+}
 
 /// For Rust callers: zeroed, with `struct_size` set.
 impl Default for httpring_completion {
@@ -56,6 +79,7 @@ impl Default for httpring_completion {
             user_data: 0,
             code: HTTPRING_OK,
             status: 0,
+            event: httpring_event::HTTPRING_EVENT_DONE,
         }
     }
 }
@@ -67,6 +91,11 @@ pub(crate) fn completion_to_c(c: &Completion) -> httpring_completion {
         user_data: c.user_data,
         code: c.error.map_or(HTTPRING_OK, Into::into),
         status: c.status,
+        event: match c.event {
+            Event::Done => httpring_event::HTTPRING_EVENT_DONE,
+            Event::Head => httpring_event::HTTPRING_EVENT_HEAD,
+            Event::Body => httpring_event::HTTPRING_EVENT_BODY,
+        },
     }
 }
 
@@ -269,9 +298,18 @@ pub unsafe extern "C" fn httpring_handle_error_message(
 ) -> httpring_code {
     with_client(client, |c| {
         let ex = c.exchange(handle(h))?;
+        let failed;
         let msg = match ex.outcome() {
             Some(Err(e)) => e.message(),
-            _ => "",
+            // A streamed body that failed after its head.
+            Some(Ok(r)) => match r.stream().and_then(|s| s.failure()) {
+                Some(e) => {
+                    failed = e;
+                    failed.message()
+                }
+                None => "",
+            },
+            None => "",
         };
         unsafe { copy_out(msg.as_bytes(), buf, cap, len)? };
         Ok(HTTPRING_OK)

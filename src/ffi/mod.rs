@@ -26,6 +26,7 @@ mod request;
 mod response;
 mod retry;
 mod sized;
+mod stream;
 mod version;
 
 pub use auth::*;
@@ -41,4 +42,5 @@ pub use redirect::*;
 pub use request::*;
 pub use response::*;
 pub use retry::*;
+pub use stream::*;
 pub use version::*;

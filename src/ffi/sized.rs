@@ -129,7 +129,7 @@ mod tests {
         assert_eq!(offset_of!(httpring_info, struct_size), 0);
         // x86-64 / aarch64 Linux sizes of version 1.
         if size_of::<usize>() == 8 {
-            assert_eq!(size_of::<httpring_completion>(), 32);
+            assert_eq!(size_of::<httpring_completion>(), 40);
             assert_eq!(size_of::<httpring_stats>(), 40);
             assert_eq!(size_of::<httpring_request_spec>(), 88);
             assert_eq!(size_of::<httpring_response>(), 64);

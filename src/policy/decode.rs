@@ -7,6 +7,7 @@
 //! [`Sink`] that enforces the limit, so memory stays bounded whatever the input.
 
 use std::io::{self, Write};
+use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
 use http::header::{HeaderMap, CONTENT_ENCODING};
@@ -27,6 +28,8 @@ const ZSTD_WINDOW_LOG_MAX: u32 = 23;
 pub(crate) struct Decoder {
     stage: Box<dyn Stage>,
     fed: bool,
+    /// What the chain has decoded and nobody has taken yet (the sink writes here).
+    out: Arc<Mutex<BytesMut>>,
 }
 
 impl Decoder {
@@ -64,14 +67,20 @@ impl Decoder {
             ));
         }
         // The first coding listed was applied first, so it is undone last: nearest the sink.
+        let out = Arc::new(Mutex::new(BytesMut::new()));
         let mut stage: Box<dyn Stage> = Box::new(Sink {
-            out: BytesMut::new(),
+            out: out.clone(),
+            written: 0,
             max,
         });
         for c in codings {
             stage = c.stage(stage)?;
         }
-        Ok(Some(Decoder { stage, fed: false }))
+        Ok(Some(Decoder {
+            stage,
+            fed: false,
+            out,
+        }))
     }
 
     /// Decodes the next piece of the body.
@@ -83,14 +92,19 @@ impl Decoder {
         Ok(())
     }
 
-    /// The decoded body, once the whole encoded body was pushed. An empty body decodes to
-    /// an empty body (servers send `Content-Encoding: gzip` on empty responses).
+    /// What was decoded since the last take (for a body delivered as it arrives).
+    pub(crate) fn take(&mut self) -> Bytes {
+        lock(&self.out).split().freeze()
+    }
+
+    /// The rest of the decoded body, once the whole encoded body was pushed. An empty body
+    /// decodes to an empty body (servers send `Content-Encoding: gzip` on empty responses).
     pub(crate) fn finish(self) -> Result<Bytes> {
         if !self.fed {
             return Ok(Bytes::new());
         }
-        let sink = self.stage.end().map_err(decode_error)?;
-        Ok(sink.out.freeze())
+        self.stage.end().map_err(decode_error)?;
+        Ok(lock(&self.out).split().freeze())
     }
 }
 
@@ -148,10 +162,16 @@ trait Stage: Write + Send {
     fn end(self: Box<Self>) -> io::Result<Sink>;
 }
 
-/// The end of the chain: the decoded body, refusing to grow past the limit.
+/// The end of the chain: the decoded body, refusing to grow past the limit. (The buffer is
+/// shared with the `Decoder`, which takes from it while a streamed body is decoded.)
 struct Sink {
-    out: BytesMut,
+    out: Arc<Mutex<BytesMut>>,
+    written: u64,
     max: u64,
+}
+
+fn lock(m: &Mutex<BytesMut>) -> std::sync::MutexGuard<'_, BytesMut> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The payload of the error [`Sink`] returns at the limit, told apart from decode errors.
@@ -172,10 +192,11 @@ impl std::error::Error for OverLimit {}
 
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if (self.out.len() + buf.len()) as u64 > self.max {
+        if self.written + buf.len() as u64 > self.max {
             return Err(io::Error::other(OverLimit(self.max)));
         }
-        self.out.extend_from_slice(buf);
+        self.written += buf.len() as u64;
+        lock(&self.out).extend_from_slice(buf);
         Ok(buf.len())
     }
 

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use super::handle::Handle;
 use super::response::{Response, Timing};
+use super::stream::BodyStream;
 use crate::error::{ErrorKind, Result};
 
 /// Where a request stands. Streaming will add a "data available" state between the two.
@@ -20,6 +21,21 @@ const PENDING: u8 = 0;
 const DONE: u8 = 1;
 const FAILED: u8 = 2;
 
+/// What an announcement is about.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum Event {
+    /// The request completed: its whole response, or why it failed. Once per request
+    /// unless `Head` comes instead.
+    #[default]
+    Done,
+    /// A streamed request completed with its response head; its body is read from the
+    /// response's stream (once per request, instead of `Done`).
+    Head,
+    /// A streamed body has something for a reader that found it empty: bytes, its end, or
+    /// an error. Any number of times after `Head`.
+    Body,
+}
+
 /// What a completed request reports in bulk (drain, callbacks).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Completion {
@@ -29,6 +45,7 @@ pub struct Completion {
     pub error: Option<ErrorKind>,
     /// The HTTP status, 0 when the request failed.
     pub status: u16,
+    pub event: Event,
 }
 
 pub struct Exchange {
@@ -123,6 +140,28 @@ impl Exchange {
         self.outcome.get()
     }
 
+    /// The body stream of a streamed response, once its head arrived.
+    pub fn stream(&self) -> Option<&Arc<BodyStream>> {
+        match self.outcome.get() {
+            Some(Ok(r)) => r.stream.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The announcement that a streamed body has something for its reader.
+    pub(crate) fn body_event(&self) -> Completion {
+        Completion {
+            handle: self.handle,
+            user_data: self.user_data,
+            error: None,
+            status: match self.outcome.get() {
+                Some(Ok(r)) => r.status,
+                _ => 0,
+            },
+            event: Event::Body,
+        }
+    }
+
     /// The outcome, taken by its last owner when the request is freed.
     pub(crate) fn take_outcome(&mut self) -> Option<Result<Response>> {
         self.outcome.take()
@@ -136,9 +175,10 @@ impl Exchange {
     /// one caller that wins; every later attempt (a task finishing after a cancel) gets None.
     /// The exchange still reads as pending until `mark_complete`.
     pub(crate) fn record(&self, outcome: Result<Response>) -> Option<Completion> {
-        let (error, status) = match &outcome {
-            Ok(r) => (None, r.status),
-            Err(e) => (Some(e.kind()), 0),
+        let (error, status, event) = match &outcome {
+            Ok(r) if r.stream.is_some() => (None, r.status, Event::Head),
+            Ok(r) => (None, r.status, Event::Done),
+            Err(e) => (Some(e.kind()), 0, Event::Done),
         };
         self.outcome.set(outcome).ok()?;
         Some(Completion {
@@ -146,6 +186,7 @@ impl Exchange {
             user_data: self.user_data,
             error,
             status,
+            event,
         })
     }
 

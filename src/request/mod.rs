@@ -1,6 +1,7 @@
 //! Requests and their outcomes: the request a caller builds (`request`), the response it
 //! gets (`response`), the exchange that carries one request from submit to completion
-//! (`exchange`), and the generation-checked table of live handles (`handle`). Depends only
+//! (`exchange`), a streamed body between the task and the caller (`stream`), and the
+//! generation-checked table of live handles (`handle`). Depends only
 //! on `config` and `error`.
 
 mod exchange;
@@ -9,9 +10,10 @@ mod multipart;
 #[allow(clippy::module_inception)]
 mod request;
 mod response;
+mod stream;
 
 pub(crate) use exchange::TaskStop;
-pub use exchange::{Completion, Exchange, State};
+pub use exchange::{Completion, Event, Exchange, State};
 pub use handle::Handle;
 pub(crate) use handle::Table;
 pub use multipart::Multipart;
@@ -19,3 +21,4 @@ pub(crate) use request::parse_url;
 pub use request::{Request, TimeoutOverrides, UrlCache};
 pub(crate) use response::Stamps;
 pub use response::{Hop, Response, Timing};
+pub use stream::{BodyStream, Read};

@@ -38,6 +38,8 @@ pub struct Request {
     pub(crate) decompress: Option<bool>,
     /// Override of the client's retry count.
     pub(crate) retries: Option<u32>,
+    /// Complete with the head and deliver the body as a stream.
+    pub(crate) stream: bool,
     /// Credentials for this request, over the client's (boxed: rarely set, and every
     /// request is initialised).
     pub(crate) auth: Option<Box<Auth>>,
@@ -68,6 +70,7 @@ impl Request {
             max_redirects: None,
             decompress: None,
             retries: None,
+            stream: false,
             auth: None,
             user_data: 0,
             error: None,
@@ -151,6 +154,12 @@ impl Request {
     /// the policy is the client's.
     pub fn set_retries(&mut self, retries: u32) {
         self.retries = Some(retries);
+    }
+
+    /// Completes the request when the response head arrives; the body is then read from
+    /// [`Response::stream`](crate::Response::stream) as it comes, with bounded buffering.
+    pub fn set_stream(&mut self, stream: bool) {
+        self.stream = stream;
     }
 
     pub fn set_decompress(&mut self, decompress: bool) {

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::Version;
 
+use super::stream::BodyStream;
 use crate::transport::{last_write, ConnFacts};
 
 /// A redirect that was followed: the response's status and the URL that gave it.
@@ -112,6 +113,8 @@ pub struct Response {
     pub(crate) hops: Vec<Hop>,
     /// When its exchange's steps happened (see `Exchange::timing`).
     pub(crate) stamps: Stamps,
+    /// A streamed response's body, read through this instead of `body` (which is empty).
+    pub(crate) stream: Option<Arc<BodyStream>>,
     /// Built on first use: headers in iteration order, for indexed access.
     list: OnceLock<Vec<(HeaderName, HeaderValue)>>,
     /// Built on first use: "name: value\r\n" lines, for bindings that parse in one call.
@@ -137,6 +140,7 @@ impl Response {
             elapsed,
             hops: Vec::new(),
             stamps,
+            stream: None,
             list: OnceLock::new(),
             block: OnceLock::new(),
         }
@@ -155,8 +159,14 @@ impl Response {
         self.version
     }
 
+    /// The body; empty for a streamed response (see [`Response::stream`]).
     pub fn body(&self) -> &[u8] {
         &self.body
+    }
+
+    /// The body of a response to a request marked streaming, read as it arrives.
+    pub fn stream(&self) -> Option<&Arc<BodyStream>> {
+        self.stream.as_ref()
     }
 
     pub fn url(&self) -> &[u8] {

@@ -7,7 +7,7 @@
 
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -51,6 +51,9 @@ pub struct Stats {
     /// Requests being handled now (until their response head is ready), and the most at once.
     pub active: AtomicUsize,
     pub max_active: AtomicUsize,
+    /// Body bytes the /stream/ route has handed to hyper so far (what a client that stops
+    /// reading holds back).
+    pub sent: AtomicU64,
 }
 
 /// Counts a request as active while it lives.
@@ -74,6 +77,8 @@ impl Drop for Active {
 pub struct ChanBody {
     rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
     size: Option<u64>,
+    /// Sent after the last data frame.
+    trailers: Option<http::HeaderMap>,
 }
 
 impl Body for ChanBody {
@@ -83,7 +88,10 @@ impl Body for ChanBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        self.rx.poll_recv(cx).map(|o| o.map(|r| r.map(Frame::data)))
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(None) => Poll::Ready(self.trailers.take().map(|t| Ok(Frame::trailers(t)))),
+            p => p.map(|o| o.map(|r| r.map(Frame::data))),
+        }
     }
     fn size_hint(&self) -> hyper::body::SizeHint {
         match self.size {
@@ -114,7 +122,18 @@ fn chan(size: Option<u64>) -> (mpsc::Sender<Result<Bytes, std::io::Error>>, Resp
     if let Some(n) = size {
         b = b.header("content-length", n);
     }
-    (tx, b.body(ChanBody { rx, size }.boxed()).unwrap())
+    (
+        tx,
+        b.body(
+            ChanBody {
+                rx,
+                size,
+                trailers: None,
+            }
+            .boxed(),
+        )
+        .unwrap(),
+    )
 }
 
 pub fn json_escape(s: &str) -> String {
@@ -387,6 +406,73 @@ async fn route(
             });
             r
         }
+        // /stream/N[/CHUNK]: N bytes (the letters a..z over and over) in CHUNK-byte pieces
+        // (default 64 KiB), made as they are sent, counted in `Stats::sent`; `?chunked=1`
+        // leaves out Content-Length.
+        "stream" => {
+            let n = num(1).unwrap_or(0);
+            let piece = num(2).unwrap_or(64 << 10).max(1) as usize;
+            let chunked = query_param(query.as_deref(), "chunked") == Some("1");
+            let (tx, r) = chan((!chunked).then_some(n));
+            let pattern: Bytes = (0..piece + 26).map(|i| b'a' + (i % 26) as u8).collect();
+            let stats = stats.clone();
+            tokio::spawn(async move {
+                let mut at = 0u64;
+                while at < n {
+                    let len = (n - at).min(piece as u64) as usize;
+                    let off = (at % 26) as usize;
+                    if tx.send(Ok(pattern.slice(off..off + len))).await.is_err() {
+                        break;
+                    }
+                    at += len as u64;
+                    stats.sent.fetch_add(len as u64, Ordering::SeqCst);
+                }
+            });
+            r
+        }
+        // /events/N/MS: server-sent events, one every MS ms; each is
+        // "data: I T\n\n" with T the time it was sent in microseconds since the Unix epoch.
+        "events" => {
+            let (n, ms) = (num(1).unwrap_or(10), num(2).unwrap_or(200));
+            let (tx, mut r) = chan(None);
+            r.headers_mut()
+                .insert("content-type", "text/event-stream".parse().unwrap());
+            tokio::spawn(async move {
+                for i in 0..n {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    let t = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_micros();
+                    let ev = format!("data: {i} {t}\n\n");
+                    if tx.send(Ok(Bytes::from(ev))).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            r
+        }
+        // A chunked body "abc" that ends with the trailer field x-checksum: 42.
+        "trailers" => {
+            let (tx, rx) = mpsc::channel(1);
+            tokio::spawn(async move {
+                let _ = tx.send(Ok(Bytes::from_static(b"abc"))).await;
+            });
+            let mut t = http::HeaderMap::new();
+            t.insert("x-checksum", "42".parse().unwrap());
+            Response::builder()
+                .status(200)
+                .header("trailer", "x-checksum")
+                .body(
+                    ChanBody {
+                        rx,
+                        size: None,
+                        trailers: Some(t),
+                    }
+                    .boxed(),
+                )
+                .unwrap()
+        }
         // N one-byte chunks, MS apart.
         "drip" => {
             let (n, ms) = (num(1).unwrap_or(5), num(2).unwrap_or(100));
@@ -650,12 +736,13 @@ async fn route(
                 200,
                 "application/json",
                 format!(
-                    "{{\"connections\": {}, \"requests\": {}, \"open\": {}, \"max_open\": {}, \"max_active\": {}}}",
+                    "{{\"connections\": {}, \"requests\": {}, \"open\": {}, \"max_open\": {}, \"max_active\": {}, \"sent\": {}}}",
                     stats.connections.load(Ordering::Relaxed),
                     stats.requests.load(Ordering::Relaxed),
                     stats.open.load(Ordering::SeqCst),
                     stats.max_open.load(Ordering::SeqCst),
                     stats.max_active.load(Ordering::SeqCst),
+                    stats.sent.load(Ordering::SeqCst),
                 ),
             )
         }

@@ -54,6 +54,8 @@ ARG_TYPES = {
     "char *": POINTER(c_char),
     "const uint8_t *": c_char_p,
     "const uint8_t **": POINTER(c_void_p),
+    "uint8_t *": c_void_p,
+    "httpring_event": c_uint32,
     "void *": c_void_p,
     "size_t": c_size_t,
     "size_t *": POINTER(c_size_t),

@@ -898,6 +898,17 @@ pub const Completion = extern struct {
     code: u32,
     /// The HTTP status, 0 when the request failed.
     status: u16,
+    /// What this announces: `HTTPRING_EVENT_DONE` (0) for requests that are not streamed;
+    /// `_HEAD` (1) and `_BODY` (2) for streamed ones (see `event()`).
+    event_raw: u32 = 0,
+
+    pub const Event = enum(u32) { done = 0, head = 1, body = 2, _ };
+
+    /// Completed (done), a streamed request's head arrived (head), or its body has
+    /// something for a reader that found it empty (body).
+    pub fn event(self: Completion) Event {
+        return @enumFromInt(self.event_raw);
+    }
 
     /// `{}` when a response arrived, else the failure.
     pub fn result(self: Completion) Error!void {
@@ -911,6 +922,7 @@ pub const Completion = extern struct {
         assert(@offsetOf(Completion, "user_data") == @offsetOf(c.httpring_completion, "user_data"));
         assert(@offsetOf(Completion, "code") == @offsetOf(c.httpring_completion, "code"));
         assert(@offsetOf(Completion, "status") == @offsetOf(c.httpring_completion, "status"));
+        assert(@offsetOf(Completion, "event_raw") == @offsetOf(c.httpring_completion, "event"));
     }
 };
 

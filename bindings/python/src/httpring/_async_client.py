@@ -234,7 +234,7 @@ class _Dispatcher:
             requests = []
             history = engine.redirects or bool(follow_uids)
             try:
-                for h, uid, _code, _status in COMPLETION_LAYOUT.iter_unpack(self.buf_view[: n * size]):
+                for h, uid, _code, _status, _event in COMPLETION_LAYOUT.iter_unpack(self.buf_view[: n * size]):
                     entry = pending.pop(uid, None)
                     if entry is None:
                         continue  # abandoned: its owner already freed it

@@ -685,7 +685,7 @@ class Client(BaseClient):
                 if code:
                     raise from_code(code)
                 n = count.value
-                for h, uid, code, status in COMPLETION_LAYOUT.iter_unpack(memoryview(buf).cast("B")[: n * COMPLETION_LAYOUT.size]):
+                for h, uid, code, status, _event in COMPLETION_LAYOUT.iter_unpack(memoryview(buf).cast("B")[: n * COMPLETION_LAYOUT.size]):
                     if uid & _BATCH_BIT:
                         if keep is not None and uid in keep:
                             mine.append(uid)

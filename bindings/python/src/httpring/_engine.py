@@ -41,8 +41,9 @@ if TYPE_CHECKING:
 # The structs read as raw bytes, struct_size skipped (4x: the library writes back ours).
 # httpring_response read in one unpack instead of eight attribute reads.
 RESPONSE_LAYOUT = struct.Struct("@4xHIPNNPNQ")
-# httpring_completion: handle, user_data, code, status (+2 bytes of padding).
-COMPLETION_LAYOUT = struct.Struct("@4xQQIH2x")
+# httpring_completion (version 2): handle, user_data, code, status (+2 bytes of padding),
+# event (HTTPRING_EVENT_*, +4 bytes of padding).
+COMPLETION_LAYOUT = struct.Struct("@4xQQIH2xI4x")
 # httpring_result: code, httpring_response's fields, headers, headers_len.
 RESULT_LAYOUT = struct.Struct("@4xIHIPNNPNQPN")
 assert RESPONSE_LAYOUT.size == ctypes.sizeof(_ffi.httpring_response)

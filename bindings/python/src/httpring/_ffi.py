@@ -75,6 +75,11 @@ HTTPRING_STATE_PENDING = 0
 HTTPRING_STATE_DONE = 1
 HTTPRING_STATE_FAILED = 2
 
+# enum httpring_event (httpring_completion.event)
+HTTPRING_EVENT_DONE = 0
+HTTPRING_EVENT_HEAD = 1
+HTTPRING_EVENT_BODY = 2
+
 # enum httpring_http_version
 HTTPRING_HTTP_UNKNOWN = 0
 HTTPRING_HTTP_1_0 = 10
@@ -146,6 +151,7 @@ class httpring_completion(Structure):
         ("user_data", c_uint64),
         ("code", httpring_code),
         ("status", c_uint16),
+        ("event", c_uint32),  # version 2: HTTPRING_EVENT_*
     ]
 
 
@@ -420,6 +426,29 @@ _declare(
     httpring_handle,
     c_int64,
     POINTER(httpring_state),
+)
+# streamed bodies
+_declare("httpring_request_set_stream", httpring_code, request_p, c_bool)
+_declare("httpring_config_set_stream_buffer", httpring_code, config_p, c_size_t)
+_declare(
+    "httpring_handle_read",
+    httpring_code,
+    client_p,
+    httpring_handle,
+    c_void_p,
+    c_size_t,
+    POINTER(c_size_t),
+)
+_declare("httpring_handle_wait_body", httpring_code, client_p, httpring_handle, c_int64)
+_declare(
+    "httpring_handle_trailer",
+    httpring_code,
+    client_p,
+    httpring_handle,
+    c_char_p,
+    c_size_t,
+    POINTER(c_void_p),
+    POINTER(c_size_t),
 )
 _declare(
     "httpring_handle_wait_any",

@@ -1,0 +1,375 @@
+//! A streamed response body: the request's task fills it as frames arrive, the caller reads
+//! it at its own pace, and no more than a bounded amount waits between them. When the buffer
+//! is full the task stops reading the body, so hyper stops reading the socket (HTTP/1.1) or
+//! granting flow-control window (HTTP/2) and the server is held back by TCP or HTTP/2 itself.
+//!
+//! Readiness is edge-triggered, as with `EPOLLET`: a read that finds nothing arms the stream,
+//! and the next data (or the end, or an error) is announced once. A caller reads until it
+//! gets [`Read::Pending`], then waits for the announcement (or blocks in [`BodyStream::wait`]).
+
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use bytes::{Buf, Bytes};
+use http::HeaderMap;
+
+use crate::error::{Error, Result};
+
+/// What one read found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Read {
+    /// This many bytes were copied (at least one).
+    Data(usize),
+    /// The body ended; every byte was read.
+    End,
+    /// Nothing buffered yet: the next data, end or error will be announced.
+    Pending,
+    /// The body failed (after the bytes before the failure were read).
+    Failed(Error),
+}
+
+pub struct BodyStream {
+    state: Mutex<State>,
+    /// Blocked readers ([`BodyStream::wait`]) sleep here.
+    readable: Condvar,
+    /// Bytes buffered before the task stops reading.
+    cap: usize,
+    /// The trailer fields, if the body ended with some.
+    trailers: OnceLock<HeaderMap>,
+}
+
+struct State {
+    chunks: VecDeque<Bytes>,
+    buffered: usize,
+    /// Ok: the whole body arrived; Err: why it stopped. Set once.
+    end: Option<Result<()>>,
+    /// A read found nothing: the next change is announced.
+    armed: bool,
+    /// The reader is gone (handle freed or cancelled): the task stops.
+    closed: bool,
+    /// The task, waiting for room or for the reader to go.
+    task: Option<Waker>,
+    /// Readers blocked in `wait`.
+    waiting: usize,
+}
+
+impl std::fmt::Debug for BodyStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.lock();
+        f.debug_struct("BodyStream")
+            .field("buffered", &s.buffered)
+            .field("cap", &self.cap)
+            .field("ended", &s.end.is_some())
+            .finish()
+    }
+}
+
+impl BodyStream {
+    pub(crate) fn new(cap: usize) -> BodyStream {
+        BodyStream {
+            state: Mutex::new(State {
+                chunks: VecDeque::new(),
+                buffered: 0,
+                end: None,
+                armed: false,
+                closed: false,
+                task: None,
+                waiting: 0,
+            }),
+            readable: Condvar::new(),
+            cap: cap.max(1),
+            trailers: OnceLock::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Copies buffered bytes into `buf` (an empty `buf` only reports what a read would find).
+    pub fn read(&self, buf: &mut [u8]) -> Read {
+        let mut s = self.lock();
+        if s.buffered == 0 {
+            return match &s.end {
+                Some(Ok(())) => Read::End,
+                Some(Err(e)) => Read::Failed(e.clone()),
+                None => {
+                    s.armed = true;
+                    Read::Pending
+                }
+            };
+        }
+        if buf.is_empty() {
+            return Read::Data(0);
+        }
+        let was_full = s.buffered >= self.cap;
+        let mut n = 0;
+        while n < buf.len() {
+            let Some(chunk) = s.chunks.front_mut() else {
+                break;
+            };
+            let take = chunk.len().min(buf.len() - n);
+            buf[n..n + take].copy_from_slice(&chunk[..take]);
+            chunk.advance(take);
+            n += take;
+            if chunk.is_empty() {
+                s.chunks.pop_front();
+            }
+        }
+        s.buffered -= n;
+        if was_full && s.buffered < self.cap {
+            if let Some(w) = s.task.take() {
+                drop(s);
+                w.wake();
+            }
+        }
+        Read::Data(n)
+    }
+
+    /// Why the body stopped, if it failed (or was closed by its reader).
+    pub fn failure(&self) -> Option<Error> {
+        match &self.lock().end {
+            Some(Err(e)) => Some(e.clone()),
+            _ => None,
+        }
+    }
+
+    /// Bytes buffered now.
+    pub fn buffered(&self) -> usize {
+        self.lock().buffered
+    }
+
+    /// Blocks until a read would not return `Pending`, or `deadline` passes: true if
+    /// readable. (The runtime keeps running on its own thread meanwhile.)
+    pub fn wait(&self, deadline: Option<Instant>) -> bool {
+        let mut s = self.lock();
+        s.waiting += 1;
+        let ready = loop {
+            if s.buffered > 0 || s.end.is_some() {
+                break true;
+            }
+            match deadline {
+                None => s = self.readable.wait(s).unwrap_or_else(|p| p.into_inner()),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        break false;
+                    }
+                    s = self
+                        .readable
+                        .wait_timeout(s, d - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
+            }
+        };
+        s.waiting -= 1;
+        ready
+    }
+
+    /// The trailer fields that ended the body, if any (readable once the body ended).
+    pub fn trailers(&self) -> Option<&HeaderMap> {
+        self.trailers.get()
+    }
+
+    /// The reader gives up (cancel, free): buffered data is dropped, later reads fail with
+    /// `why` unless the body had already ended, and the task stops reading. Returns whether
+    /// the body was still arriving.
+    pub(crate) fn close(&self, why: Error) -> bool {
+        let mut s = self.lock();
+        s.closed = true;
+        s.chunks.clear();
+        s.buffered = 0;
+        let arriving = s.end.is_none();
+        if arriving {
+            s.end = Some(Err(why));
+        }
+        let task = s.task.take();
+        let waiting = s.waiting > 0;
+        drop(s);
+        if waiting {
+            self.readable.notify_all();
+        }
+        if let Some(w) = task {
+            w.wake();
+        }
+        arriving
+    }
+
+    /// For the task: Ready(true) when there is room for more, Ready(false) when the reader is
+    /// gone; with `need_room` false, only the reader going counts.
+    pub(crate) fn poll_wanted(&self, cx: &mut Context<'_>, need_room: bool) -> Poll<bool> {
+        let mut s = self.lock();
+        if s.closed {
+            return Poll::Ready(false);
+        }
+        if need_room && s.buffered < self.cap {
+            return Poll::Ready(true);
+        }
+        match &mut s.task {
+            Some(w) => w.clone_from(cx.waker()),
+            None => s.task = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// For the task: appends decoded body bytes. Returns true when the reader is to be told
+    /// (it found the stream empty since it was last told).
+    pub(crate) fn push(&self, data: Bytes) -> bool {
+        if data.is_empty() {
+            return false;
+        }
+        let mut s = self.lock();
+        if s.closed {
+            return false;
+        }
+        s.buffered += data.len();
+        s.chunks.push_back(data);
+        self.announce(s)
+    }
+
+    /// For the task: the body ended (Ok) or failed. Returns true when the reader is to be
+    /// told. The first end counts.
+    pub(crate) fn finish(&self, end: Result<()>, trailers: Option<HeaderMap>) -> bool {
+        if let Some(t) = trailers {
+            let _ = self.trailers.set(t);
+        }
+        let mut s = self.lock();
+        if s.end.is_some() {
+            return false;
+        }
+        s.end = Some(end);
+        self.announce(s)
+    }
+
+    fn announce(&self, mut s: MutexGuard<'_, State>) -> bool {
+        let tell = std::mem::take(&mut s.armed);
+        let waiting = s.waiting > 0;
+        drop(s);
+        if waiting {
+            self.readable.notify_all();
+        }
+        tell
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct Count(std::sync::atomic::AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    fn woken(c: &Arc<Count>) -> usize {
+        c.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[test]
+    fn reads_come_in_order_across_chunks_then_end() {
+        let s = BodyStream::new(1024);
+        assert!(!s.push(Bytes::from_static(b"hello ")));
+        assert!(!s.push(Bytes::from_static(b"world")));
+        let mut buf = [0u8; 4];
+        let mut got = Vec::new();
+        loop {
+            match s.read(&mut buf) {
+                Read::Data(n) => got.extend_from_slice(&buf[..n]),
+                Read::Pending => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(got, b"hello world");
+        assert!(
+            s.finish(Ok(()), None),
+            "a reader that found nothing is told"
+        );
+        assert_eq!(s.read(&mut buf), Read::End);
+        assert_eq!(s.read(&mut buf), Read::End);
+    }
+
+    #[test]
+    fn announcements_are_edge_triggered() {
+        let s = BodyStream::new(1024);
+        // Nobody looked yet: nothing to announce.
+        assert!(!s.push(Bytes::from_static(b"a")));
+        let mut buf = [0u8; 8];
+        assert_eq!(s.read(&mut buf), Read::Data(1));
+        assert_eq!(s.read(&mut buf), Read::Pending);
+        assert!(s.push(Bytes::from_static(b"b")), "first data after Pending");
+        assert!(
+            !s.push(Bytes::from_static(b"c")),
+            "told once until the next Pending"
+        );
+        assert_eq!(s.read(&mut buf), Read::Data(2));
+    }
+
+    #[test]
+    fn data_before_a_failure_is_read_first() {
+        let s = BodyStream::new(1024);
+        s.push(Bytes::from_static(b"abc"));
+        s.finish(Err(Error::new(ErrorKind::Io, "reset")), None);
+        let mut buf = [0u8; 8];
+        assert_eq!(s.read(&mut buf), Read::Data(3));
+        match s.read(&mut buf) {
+            Read::Failed(e) => assert_eq!(e.kind(), ErrorKind::Io),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_full_buffer_holds_the_task_until_a_read_makes_room() {
+        let s = BodyStream::new(4);
+        let count = Arc::new(Count(0.into()));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert_eq!(s.poll_wanted(&mut cx, true), Poll::Ready(true));
+        s.push(Bytes::from_static(b"12345"));
+        assert_eq!(s.poll_wanted(&mut cx, true), Poll::Pending);
+        let mut buf = [0u8; 1];
+        assert_eq!(s.read(&mut buf), Read::Data(1));
+        assert_eq!(woken(&count), 0, "still full");
+        assert_eq!(s.read(&mut buf), Read::Data(1));
+        assert_eq!(woken(&count), 1, "room again");
+        assert_eq!(s.poll_wanted(&mut cx, true), Poll::Ready(true));
+    }
+
+    #[test]
+    fn closing_stops_the_task_and_fails_later_reads() {
+        let s = BodyStream::new(4);
+        let count = Arc::new(Count(0.into()));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert_eq!(s.poll_wanted(&mut cx, false), Poll::Pending);
+        s.push(Bytes::from_static(b"xy"));
+        assert!(s.close(Error::new(ErrorKind::Cancelled, "cancelled")));
+        assert_eq!(woken(&count), 1);
+        assert_eq!(s.poll_wanted(&mut cx, true), Poll::Ready(false));
+        assert!(!s.push(Bytes::from_static(b"z")));
+        match s.read(&mut [0u8; 4]) {
+            Read::Failed(e) => assert_eq!(e.kind(), ErrorKind::Cancelled),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_blocked_reader_wakes_on_data_and_times_out_without() {
+        let s = Arc::new(BodyStream::new(16));
+        let t0 = Instant::now();
+        assert!(!s.wait(Some(t0 + std::time::Duration::from_millis(30))));
+        assert!(t0.elapsed() >= std::time::Duration::from_millis(30));
+        let s2 = s.clone();
+        let th = std::thread::spawn(move || s2.wait(None));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        s.push(Bytes::from_static(b"x"));
+        assert!(th.join().unwrap());
+    }
+}

@@ -1,0 +1,409 @@
+//! Streamed response bodies through the C API: completion at the head, reads as the body
+//! arrives, backpressure on the server, edge-triggered body events, cancel/free/close
+//! mid-stream, the read timeout between pieces, trailers, decoding, connection reuse.
+
+mod common;
+
+use std::ffi::CString;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use common::*;
+use httpring::ffi::*;
+use httpring_code::*;
+
+fn pattern_at(i: u64) -> u8 {
+    b'a' + (i % 26) as u8
+}
+
+fn stream_client(h2c: bool, buffer: usize) -> Client {
+    Client::with(|cfg| unsafe {
+        assert_eq!(httpring_config_set_stream_buffer(cfg, buffer), HTTPRING_OK);
+        if h2c {
+            assert_eq!(
+                httpring_config_set_h2c_prior_knowledge(cfg, true),
+                HTTPRING_OK
+            );
+        }
+    })
+}
+
+fn submit_stream(c: &Client, url: &str) -> httpring_handle {
+    c.submit("GET", url, |r| unsafe {
+        assert_eq!(httpring_request_set_stream(r, true), HTTPRING_OK);
+    })
+    .unwrap()
+}
+
+/// One read: Ok(Some(bytes)) data, Ok(None) end, Err(code) pending or failed.
+fn read(c: &Client, h: httpring_handle, buf: &mut [u8]) -> Result<Option<usize>, httpring_code> {
+    let mut n = usize::MAX;
+    match unsafe { httpring_handle_read(c.0, h, buf.as_mut_ptr(), buf.len(), &mut n) } {
+        HTTPRING_OK if n == 0 => Ok(None),
+        HTTPRING_OK => Ok(Some(n)),
+        code => {
+            assert_eq!(n, 0);
+            Err(code)
+        }
+    }
+}
+
+/// Reads the body to its end or failure, blocking in wait_body between reads; checks the
+/// bytes against the /stream/ pattern. Returns (bytes, how it ended).
+fn read_all(c: &Client, h: httpring_handle, check: bool) -> (u64, httpring_code) {
+    let mut buf = vec![0u8; 100_000];
+    let mut total = 0u64;
+    loop {
+        match read(c, h, &mut buf) {
+            Ok(Some(n)) => {
+                if check {
+                    for (i, &b) in buf[..n].iter().enumerate() {
+                        assert_eq!(b, pattern_at(total + i as u64), "byte {}", total + i as u64);
+                    }
+                }
+                total += n as u64;
+            }
+            Ok(None) => return (total, HTTPRING_OK),
+            Err(HTTPRING_PENDING) => {
+                assert_eq!(httpring_handle_wait_body(c.0, h, 30_000), HTTPRING_OK);
+            }
+            Err(code) => return (total, code),
+        }
+    }
+}
+
+#[test]
+fn a_streamed_body_arrives_whole_over_http1_and_http2() {
+    let srv = TestServer::start();
+    for h2c in [false, true] {
+        let c = stream_client(h2c, 64 << 10);
+        let n = 5_000_000u64;
+        let h = submit_stream(&c, &srv.url(&format!("/stream/{n}/30000")));
+        assert_eq!(c.wait(h), httpring_state::HTTPRING_STATE_DONE);
+        let r = c.response(h);
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body_len, 0, "the body is read from the stream");
+        assert_eq!(c.header(h, "content-length", 0).as_deref(), Some("5000000"));
+        assert_eq!(read_all(&c, h, true), (n, HTTPRING_OK), "h2c={h2c}");
+        // The end stays the end.
+        assert_eq!(read(&c, h, &mut [0u8; 8]), Ok(None));
+        let mut info = httpring_info::default();
+        assert_eq!(
+            unsafe { httpring_handle_info(c.0, h, &mut info) },
+            HTTPRING_OK
+        );
+        assert_eq!(info.bytes_received, n);
+        assert_eq!(c.free(h), HTTPRING_OK);
+    }
+}
+
+#[test]
+fn reads_before_the_head_or_of_a_buffered_request_say_so() {
+    let srv = TestServer::start();
+    let c = stream_client(false, 1024);
+    let h = submit_stream(&c, &srv.url("/delay/300"));
+    assert_eq!(read(&c, h, &mut [0u8; 8]), Err(HTTPRING_PENDING));
+    c.wait(h);
+    assert_eq!(read(&c, h, &mut [0u8; 8]), Ok(Some(2)));
+    let plain = c.get(&srv.url("/hello"));
+    c.wait(plain);
+    assert_eq!(
+        read(&c, plain, &mut [0u8; 8]),
+        Err(HTTPRING_ERR_INVALID_ARGUMENT)
+    );
+    let mut n = 0;
+    assert_eq!(
+        unsafe { httpring_handle_read(c.0, h, std::ptr::null_mut(), 8, &mut n) },
+        HTTPRING_ERR_INVALID_ARGUMENT
+    );
+    assert_eq!(
+        unsafe { httpring_handle_read(c.0, 12345, [0u8; 4].as_mut_ptr(), 4, &mut n) },
+        HTTPRING_ERR_INVALID_HANDLE
+    );
+    // A request that fails before its head completes as failed, as a buffered one does.
+    let dead = submit_stream(&c, "http://127.0.0.1:1/");
+    assert_eq!(c.wait(dead), httpring_state::HTTPRING_STATE_FAILED);
+    assert_eq!(
+        read(&c, dead, &mut [0u8; 8]),
+        Err(HTTPRING_ERR_CONNECT_REFUSED)
+    );
+}
+
+#[test]
+fn a_reader_that_stops_holds_the_server_back() {
+    for h2c in [false, true] {
+        let srv = TestServer::start();
+        let c = stream_client(h2c, 64 << 10);
+        let n = 400u64 << 20;
+        let h = submit_stream(&c, &srv.url(&format!("/stream/{n}/16384")));
+        c.wait(h);
+        // Nobody reads: what the server could hand over is the stream's buffer, hyper's,
+        // the HTTP/2 windows and the socket buffers, a few MiB, not the 400 MiB body.
+        std::thread::sleep(Duration::from_millis(700));
+        let held = srv.stats.sent.load(Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(300));
+        let later = srv.stats.sent.load(Ordering::SeqCst);
+        assert!(
+            held < 48 << 20,
+            "h2c={h2c}: server sent {held} bytes to a reader that reads nothing"
+        );
+        assert_eq!(later, held, "h2c={h2c}: the server is blocked");
+        // Reading resumes the transfer, to the end.
+        assert_eq!(read_all(&c, h, false), (n, HTTPRING_OK), "h2c={h2c}");
+        assert_eq!(srv.stats.sent.load(Ordering::SeqCst), n);
+    }
+}
+
+#[test]
+fn body_events_are_edge_triggered_and_prompt() {
+    let srv = TestServer::start();
+    let c = stream_client(false, 64 << 10);
+    assert!(httpring_client_fd(c.0) >= 0);
+    let h = submit_stream(&c, &srv.url("/events/6/100"));
+    let mut done = [httpring_completion::default(); 16];
+    let (mut heads, mut bodies) = (0, 0);
+    let mut text = Vec::new();
+    let mut lags = Vec::new();
+    let mut buf = [0u8; 4096];
+    let started = Instant::now();
+    'outer: loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "stream did not end"
+        );
+        let mut got = 0;
+        assert_eq!(
+            unsafe { httpring_client_wait_drain(c.0, done.as_mut_ptr(), 16, 1, 5_000, &mut got) },
+            HTTPRING_OK
+        );
+        for d in &done[..got] {
+            assert_eq!(d.handle, h);
+            match d.event {
+                httpring_event::HTTPRING_EVENT_HEAD => heads += 1,
+                httpring_event::HTTPRING_EVENT_BODY => bodies += 1,
+                e => panic!("unexpected {e:?}"),
+            }
+            // Read until PENDING: the next change is then announced once.
+            loop {
+                match read(&c, h, &mut buf) {
+                    Ok(Some(n)) => {
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .unwrap()
+                            .as_micros();
+                        for line in String::from_utf8_lossy(&buf[..n]).lines() {
+                            if let Some(ev) = line.strip_prefix("data: ") {
+                                let sent: u128 = ev.split(' ').nth(1).unwrap().parse().unwrap();
+                                lags.push(now.saturating_sub(sent));
+                            }
+                        }
+                        text.extend_from_slice(&buf[..n]);
+                    }
+                    Ok(None) => break 'outer,
+                    Err(HTTPRING_PENDING) => break,
+                    Err(code) => panic!("{code:?}"),
+                }
+            }
+        }
+    }
+    assert_eq!(heads, 1);
+    assert_eq!(lags.len(), 6, "{}", String::from_utf8_lossy(&text));
+    // One announcement per event (it arrives after the reader found the stream empty),
+    // and one for the end; never more than that.
+    assert!((1..=7).contains(&bodies), "{bodies} body events");
+    lags.sort();
+    let median = lags[lags.len() / 2];
+    assert!(
+        median < 50_000,
+        "events reached the reader {median} µs after they were sent: {lags:?}"
+    );
+}
+
+#[test]
+fn cancel_free_and_close_mid_stream_stop_the_body_and_its_connection() {
+    let srv = TestServer::start();
+    let c = stream_client(false, 32 << 10);
+    let url = srv.url(&format!("/stream/{}/16384", 1u64 << 30));
+    let h = submit_stream(&c, &url);
+    c.wait(h);
+    assert!(matches!(
+        read(&c, h, &mut [0u8; 1000]),
+        Ok(Some(_)) | Err(HTTPRING_PENDING)
+    ));
+    assert_eq!(httpring_handle_cancel(c.0, h), HTTPRING_OK);
+    assert_eq!(read_all(&c, h, false).1, HTTPRING_ERR_CANCELLED);
+    assert!(c.message(h).contains("cancel"), "{}", c.message(h));
+    assert_eq!(c.free(h), HTTPRING_OK);
+    // The half-read connection is closed, not pooled.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while srv.stats.open.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(srv.stats.open.load(Ordering::SeqCst), 0);
+    assert_eq!(c.stats().pooled_connections, 0);
+
+    // Freed mid-stream, unread.
+    let h = submit_stream(&c, &url);
+    c.wait(h);
+    assert_eq!(c.free(h), HTTPRING_OK);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while srv.stats.open.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(srv.stats.open.load(Ordering::SeqCst), 0);
+    assert_eq!(c.live(), 0);
+
+    // The client closed while another thread waits for the body.
+    let c2 = stream_client(false, 32 << 10);
+    let h = submit_stream(&c2, &srv.url("/stall-body"));
+    c2.wait(h);
+    assert_eq!(httpring_handle_wait_body(c2.0, h, 5_000), HTTPRING_OK);
+    assert_eq!(read(&c2, h, &mut [0u8; 100]), Ok(Some(10)));
+    let ptr = c2.0 as usize;
+    let waiter = std::thread::spawn(move || {
+        httpring_handle_wait_body(ptr as *mut httpring_client, h, 30_000)
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let t = Instant::now();
+    drop(c2);
+    let woke = waiter.join().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert!(
+        matches!(woke, HTTPRING_OK | HTTPRING_ERR_CLIENT_CLOSED),
+        "{woke:?}"
+    );
+}
+
+#[test]
+fn the_read_timeout_counts_server_silence_not_a_slow_reader() {
+    let srv = TestServer::start();
+    let c = Client::with(|cfg| unsafe {
+        httpring_config_set_read_timeout_ms(cfg, 200);
+        httpring_config_set_stream_buffer(cfg, 4096);
+    });
+    // The server goes silent after 10 bytes.
+    let h = submit_stream(&c, &srv.url("/stall-body"));
+    c.wait(h);
+    let t = Instant::now();
+    assert_eq!(read_all(&c, h, false), (10, HTTPRING_ERR_READ_TIMEOUT));
+    assert!(t.elapsed() < Duration::from_secs(3));
+    assert!(c.message(h).contains("no data"), "{}", c.message(h));
+    // A reader slower than the timeout, with a server that always has more: no timeout.
+    let h = submit_stream(&c, &srv.url("/stream/40000/1000"));
+    c.wait(h);
+    let mut buf = [0u8; 10_000];
+    let mut total = 0;
+    loop {
+        std::thread::sleep(Duration::from_millis(90));
+        match read(&c, h, &mut buf) {
+            Ok(Some(n)) => total += n,
+            Ok(None) => break,
+            Err(HTTPRING_PENDING) => {
+                assert_eq!(httpring_handle_wait_body(c.0, h, 5_000), HTTPRING_OK);
+            }
+            Err(code) => panic!("{code:?}: {}", c.message(h)),
+        }
+    }
+    assert_eq!(total, 40_000);
+}
+
+#[test]
+fn trailers_are_readable_at_the_end() {
+    let srv = TestServer::start();
+    for h2c in [false, true] {
+        let c = stream_client(h2c, 1024);
+        let h = c
+            .submit("GET", &srv.url("/trailers"), |r| unsafe {
+                httpring_request_set_stream(r, true);
+                // HTTP/1.1 servers send trailers only to clients that say they take them.
+                let (n, v) = (
+                    CString::new("TE").unwrap(),
+                    CString::new("trailers").unwrap(),
+                );
+                httpring_request_add_header(r, n.as_ptr(), v.as_ptr());
+            })
+            .unwrap();
+        c.wait(h);
+        let mut buf = [0u8; 16];
+        let mut body = Vec::new();
+        loop {
+            match read(&c, h, &mut buf) {
+                Ok(Some(n)) => body.extend_from_slice(&buf[..n]),
+                Ok(None) => break,
+                Err(HTTPRING_PENDING) => {
+                    httpring_handle_wait_body(c.0, h, 5_000);
+                }
+                Err(code) => panic!("{code:?}"),
+            }
+        }
+        assert_eq!(body, b"abc");
+        let name = CString::new("X-Checksum").unwrap();
+        let (mut p, mut n) = (std::ptr::null(), 0);
+        assert_eq!(
+            unsafe { httpring_handle_trailer(c.0, h, name.as_ptr(), 0, &mut p, &mut n) },
+            HTTPRING_OK,
+            "h2c={h2c}"
+        );
+        assert_eq!(unsafe { std::slice::from_raw_parts(p, n) }, b"42");
+        assert_eq!(
+            unsafe { httpring_handle_trailer(c.0, h, name.as_ptr(), 1, &mut p, &mut n) },
+            HTTPRING_ERR_NOT_FOUND
+        );
+    }
+}
+
+#[test]
+fn a_compressed_body_is_decoded_as_it_streams() {
+    let srv = TestServer::start();
+    let c = stream_client(false, 8 << 10);
+    for coding in ["gzip", "br", "zstd", "deflate"] {
+        let h = submit_stream(&c, &srv.url(&format!("/encoded/{coding}/300000")));
+        c.wait(h);
+        let mut buf = vec![0u8; 7000];
+        let mut body = Vec::new();
+        loop {
+            match read(&c, h, &mut buf) {
+                Ok(Some(n)) => body.extend_from_slice(&buf[..n]),
+                Ok(None) => break,
+                Err(HTTPRING_PENDING) => {
+                    httpring_handle_wait_body(c.0, h, 5_000);
+                }
+                Err(code) => panic!("{coding}: {code:?} {}", c.message(h)),
+            }
+        }
+        assert_eq!(body, server::sample_text(300_000), "{coding}");
+        c.free(h);
+    }
+}
+
+#[test]
+fn a_body_read_to_the_end_returns_its_connection() {
+    let srv = TestServer::start();
+    let c = stream_client(false, 1 << 20);
+    for _ in 0..5 {
+        let h = submit_stream(&c, &srv.url("/stream/100000"));
+        c.wait(h);
+        assert_eq!(read_all(&c, h, true), (100_000, HTTPRING_OK));
+        c.free(h);
+        // Buffered requests in between share the same connection.
+        assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
+    }
+    assert_eq!(srv.connections(), 1);
+}
+
+#[test]
+fn a_server_that_breaks_mid_body_fails_the_read() {
+    let srv = TestServer::start();
+    let c = stream_client(false, 1024);
+    let h = submit_stream(&c, &srv.url("/lie"));
+    c.wait(h);
+    // (hyper's server may drop the 10 bytes it had with the connection.)
+    let (n, code) = read_all(&c, h, false);
+    assert!(n <= 10);
+    assert!(
+        matches!(code, HTTPRING_ERR_PROTOCOL | HTTPRING_ERR_IO),
+        "{code:?}: {}",
+        c.message(h)
+    );
+    assert!(!c.message(h).is_empty());
+}
