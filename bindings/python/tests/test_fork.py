@@ -504,7 +504,8 @@ def test_a_connection_the_parent_closes_ends_while_a_child_lives():
         "engine defect: a fork() while another thread holds the client registry's lock "
         "(src/ffi/registry.rs, CLIENTS: every call's lookup takes it shared) leaves the lock "
         "held forever in the child, whose first httpring_client_new then blocks in "
-        "registry::register. About 1 fork in 300-1500 with two threads busy on a client."
+        "registry::register. Seen once in a few hundred to a few thousand forks with two "
+        "threads busy on a client."
     ),
 )
 def test_fork_while_other_threads_call_the_engine(testserver):
