@@ -65,16 +65,13 @@ pub(crate) async fn run(shared: Arc<Shared>, mailbox: Arc<Mailbox>, first: Job) 
             return;
         };
         std::mem::forget(guard);
-        let stream = match &outcome {
-            Ok(r) => r.stream.clone(),
-            Err(_) => None,
-        };
         shared.complete(&ex, outcome, true);
         ex.detach_task();
-        if let (Some(stream), Some(tail)) = (stream, kept.tail.take()) {
-            // Unless a cancel completed the request first, its reader now has the head:
-            // the body follows at the reader's pace. (Boxed: streaming is the exception.)
-            if ex.stream().is_some_and(|s| Arc::ptr_eq(s, &stream)) {
+        if let Some(tail) = kept.tail.take() {
+            // A streamed response's reader now has the head (unless a cancel completed the
+            // request first: then the exchange has no stream and the tail is dropped): the
+            // body follows at the reader's pace. (Boxed: streaming is the exception.)
+            if ex.stream().is_some() {
                 kept.conn = Box::pin(pump(&shared, &ex, tail)).await;
             }
         }
@@ -109,7 +106,8 @@ fn pool_key_of(uri: &Uri) -> Option<PoolKey> {
 #[derive(Default)]
 struct Kept {
     conn: Option<(PoolKey, Conn, Instant)>,
-    tail: Option<Tail>,
+    /// Boxed: streaming is the exception, and this travels through every request's future.
+    tail: Option<Box<Tail>>,
 }
 
 struct CompleteOnDrop<'a> {
@@ -526,7 +524,7 @@ async fn send_parts(
             stamps(&conn),
         );
         resp.stream = Some(stream.clone());
-        kept.tail = Some(Tail {
+        kept.tail = Some(Box::new(Tail {
             body,
             decoder,
             stream,
@@ -534,13 +532,13 @@ async fn send_parts(
             conn,
             key,
             close,
-        });
+        }));
         return Ok(resp);
     }
     let body = read_body(body, declared, limits, decoder, ex).await?;
     let done = Instant::now();
     let stamps = stamps(&conn);
-    kept.conn = keep_or_release(shared, key, conn, close, done);
+    keep_or_release(shared, &mut kept.conn, key, conn, close, done);
     Ok(Response::new(
         head.status.as_u16(),
         head.version,
@@ -555,16 +553,20 @@ async fn send_parts(
 /// A connection whose response was read to the end: an HTTP/1.1 one the server keeps open is
 /// returned for the next request; any other is let go, and under a total connection cap an
 /// unused HTTP/2 one may be closed to make room for a waiter of another origin.
+/// (Written in place and inlined: a `Conn` is large, and this runs for every request.)
+#[inline(always)]
 fn keep_or_release(
     shared: &Shared,
+    kept: &mut Option<(PoolKey, Conn, Instant)>,
     key: PoolKey,
     mut conn: Conn,
     close: bool,
     done: Instant,
-) -> Option<(PoolKey, Conn, Instant)> {
+) {
     if !close && !conn.is_h2() {
         conn.reused = false;
-        return Some((key, conn, done));
+        *kept = Some((key, conn, done));
+        return;
     }
     if let Some(limiter) = shared.pool().limiter() {
         drop(conn);
@@ -572,7 +574,6 @@ fn keep_or_release(
             shared.pool().evict_idle_except(&waiting);
         }
     }
-    None
 }
 
 /// The unread body of a streamed response and the connection it arrives on.
@@ -598,7 +599,11 @@ enum Step {
 /// Reads a streamed body into its stream as the reader makes room, announcing data to a
 /// reader that found the stream empty; returns the connection when the body ended and it is
 /// fit for reuse. A reader that goes away (cancel, free) stops it, and its connection closes.
-async fn pump(shared: &Shared, ex: &Exchange, tail: Tail) -> Option<(PoolKey, Conn, Instant)> {
+async fn pump(
+    shared: &Shared,
+    ex: &Exchange,
+    tail: Box<Tail>,
+) -> Option<(PoolKey, Conn, Instant)> {
     let Tail {
         mut body,
         mut decoder,
@@ -607,7 +612,7 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Tail) -> Option<(PoolKey, Co
         conn,
         key,
         close,
-    } = tail;
+    } = *tail;
     // If the task is dropped (the client closes), the reader learns it.
     struct Abandoned<'a>(&'a BodyStream, bool);
     impl Drop for Abandoned<'_> {
@@ -688,8 +693,9 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Tail) -> Option<(PoolKey, Co
                 Ok(rest) => {
                     announce(stream.push(rest));
                     announce(stream.finish(Ok(()), trailers));
-                    let done = Instant::now();
-                    return keep_or_release(shared, key, conn, close, done);
+                    let mut kept = None;
+                    keep_or_release(shared, &mut kept, key, conn, close, Instant::now());
+                    return kept;
                 }
                 Err(e) => e,
             }
