@@ -43,7 +43,7 @@ from ._engine import (
 )
 from ._exceptions import ClientClosed, RequestError
 from ._cookies import CookieTypes
-from ._models import HeaderTypes, QueryParamTypes, Request, Response, attach_body, request_from
+from ._models import HeaderTypes, QueryParamTypes, Request, Response, attach_body, join_async, request_from
 from ._stream import AsyncBody
 
 _DRAIN_BATCH = 256
@@ -492,6 +492,8 @@ class AsyncClient(BaseClient):
         """``Client.stream`` for asyncio (``async with client.stream(...) as r``): read the
         body with ``aiter_bytes()``, ``aiter_text()``, ``aiter_lines()``, ``aiter_raw()``
         or ``aread()``; leaving the block closes the response."""
+        if content is not None and hasattr(content, "__aiter__"):
+            content = await join_async(content)
         prep, method, url_s = self._prepare(
             method, url, params, headers, content, data, json, timeout, cookies, files, retries
         )
@@ -553,6 +555,10 @@ class AsyncClient(BaseClient):
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
     ) -> Response:
+        if content is not None and content.__class__ is not bytes and hasattr(content, "__aiter__"):
+            # An async iterator of chunks: joined, as Client joins an iterator (the engine
+            # sends whole bodies).
+            content = await join_async(content)
         prep, method, url_s = self._prepare(
             method, url, params, headers, content, data, json, timeout, cookies, files, retries
         )

@@ -247,6 +247,14 @@ def _param_str(v: Any) -> str:
     return str(v)
 
 
+async def join_async(content: Any) -> Any:
+    """``content`` joined into bytes if it is an async iterable of chunks (AsyncClient's
+    ``content=``: the engine has no streamed request bodies), else as it is."""
+    if hasattr(content, "__aiter__"):
+        return b"".join([_enc(c) async for c in content])
+    return content
+
+
 def encode_body(
     content: Any = None, data: Any = None, json: Any = None
 ) -> Tuple[bytes, Optional[bytes]]:
@@ -256,6 +264,11 @@ def encode_body(
             return content.encode("utf-8"), None
         if isinstance(content, (bytes, bytearray, memoryview)):
             return bytes(content), None
+        if hasattr(content, "__aiter__"):
+            raise TypeError(
+                "content= is an async iterator: only AsyncClient's request methods and "
+                "stream() take one (they join it first: the engine sends whole bodies)"
+            )
         # An iterable of chunks: the engine takes a whole body, so join it.
         return b"".join(_enc(c) for c in content), None
     if data is not None:
