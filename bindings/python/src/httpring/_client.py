@@ -499,7 +499,7 @@ class Client(BaseClient):
         block gets the Response once its head is in, and reads the body with
         ``iter_bytes()``, ``iter_text()``, ``iter_lines()``, ``iter_raw()`` or ``read()``.
         Leaving the block closes the response: a body not read to its end is stopped and
-        its connection closed. At most 256 KiB of the body wait unread: a reader that
+        its connection closed (HTTP/2: its stream reset). At most 256 KiB of the body wait unread: a reader that
         stops holds the server back. ``timeout``'s read timeout applies between pieces of
         the body; ``total`` only until the head. ``content=`` is sent whole (the engine
         has no streamed request bodies: an iterator is joined first)."""

@@ -1002,8 +1002,9 @@ class _StreamedResponse(Response):
 
     def close(self) -> None:
         """Closes the response: frees its engine handle, which stops a body still arriving
-        and closes its connection (a body read to its end has returned it to the pool).
-        Leaving ``client.stream(...)`` does it."""
+        and closes its connection (over HTTP/2: resets its stream). A body read to its end
+        has returned its connection to the pool already. Leaving ``client.stream(...)``
+        does it."""
         body = self._stream
         if body.is_async:
             raise RuntimeError("Attempted to call a sync close on an async stream.")

@@ -5,8 +5,8 @@ its response head arrives (``HTTPRING_EVENT_HEAD`` instead of ``HTTPRING_EVENT_D
 Its handle then stays live, owned by the Response's body (``SyncBody`` or ``AsyncBody``),
 which reads the body with ``httpring_handle_read`` as the caller iterates, and frees the
 handle when the response is closed: after the end of the body (the connection goes back
-to the pool) or before it (the engine stops the body and closes the connection; a
-half-read connection is never reused). At most the engine's stream buffer (256 KiB) waits
+to the pool) or before it (the engine stops the body and closes the connection, never
+reused half-read; over HTTP/2 it resets the stream, and the shared connection stays). At most the engine's stream buffer (256 KiB) waits
 unread; then the engine stops reading from the server, so a caller that does not read
 holds the server back and memory stays flat.
 
