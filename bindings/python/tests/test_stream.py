@@ -312,6 +312,9 @@ def test_http2_a_stalled_stream_does_not_hold_up_the_connection(testserver):
             assert got == 20_000_000
             assert c.stats().connections_opened == 1
         assert c.live_handles() == 0
+        # Closed mid-body: its stream was reset, and the shared connection goes on.
+        assert c.get(testserver.url + "/hello").text == "Hello, world!"
+        assert c.stats().connections_opened == 1
 
     async def main() -> None:
         async with httpring.AsyncClient(http1=False, http2=True) as ac:
