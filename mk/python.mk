@@ -21,3 +21,4 @@ bench-python: build
 demo-python: build
 	$(PY_ENV) $(PYTHON) examples/python/async_http_demo.py
 	$(PY_ENV) $(PYTHON) examples/python/async_web_crawler.py
+	$(PY_ENV) $(PYTHON) examples/python/sse_events.py

@@ -54,6 +54,20 @@ def test_crawler_given_url(testserver):
     assert "concurrent:   10 pages" in out
 
 
+def test_sse_events_local_server():
+    out = run_example("sse_events.py")
+    assert out.startswith("200 HTTP/1.1 text/event-stream")
+    events = re.findall(r"#(\d) message: (\d) \d+  \(sent ([\d.]+) ms ago\)", out)
+    assert [(n, i) for n, i, _ in events] == [("1", "0"), ("2", "1"), ("3", "2"), ("4", "3"), ("5", "4")]
+    assert out.rstrip().endswith("5 events")
+
+
+def test_sse_events_given_url_async(testserver):
+    out = run_example("sse_events.py", testserver.url + "/events/4/20", "--async", "--max", "3")
+    assert len(re.findall(r"#\d message: ", out)) == 3
+    assert out.rstrip().endswith("3 events")
+
+
 def test_readme_quickstart():
     with open(README, encoding="utf-8") as f:
         code = re.search(r"```python\n(.*?)```", f.read(), re.S).group(1)

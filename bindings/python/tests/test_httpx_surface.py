@@ -262,6 +262,59 @@ def test_async_event_hooks_are_awaited(testserver):
     assert len(seen) == 10
 
 
+# --- streaming ------------------------------------------------------------------------------
+
+def test_stream_as_httpx_code_uses_it(testserver):
+    with httpx.Client() as client:
+        with client.stream("GET", testserver.url + "/stream/100000") as r:
+            assert r.status_code == 200 and not r.is_stream_consumed and not r.is_closed
+            with pytest.raises(httpx.ResponseNotRead):
+                r.content
+            chunks = list(r.iter_bytes(chunk_size=30000))
+            assert [len(c) for c in chunks] == [30000, 30000, 30000, 10000]
+            assert r.is_stream_consumed and r.is_closed
+            with pytest.raises(httpx.StreamConsumed):
+                list(r.iter_bytes())
+        with client.stream("GET", testserver.url + "/events/3/10") as r:
+            lines = [line for line in r.iter_lines() if line]
+            assert [line.split()[:2] for line in lines] == [["data:", "0"], ["data:", "1"], ["data:", "2"]]
+        with client.stream("POST", testserver.url + "/echo", json={"a": 1}) as r:
+            assert r.read() == r.content and r.json()["body"] == '{"a":1}'
+            assert "".join(r.iter_text(chunk_size=5)) == r.text
+        response = client.send(client.build_request("GET", testserver.url + "/hello"), stream=True)
+        assert response.read() == b"Hello, world!"
+        response.close()
+        with client.stream("GET", testserver.url + "/hello") as r:
+            pass
+        with pytest.raises(httpx.StreamClosed):
+            r.read()
+    with httpx.stream("GET", testserver.url + "/stream/1000") as r:
+        assert len(b"".join(r.iter_raw())) == 1000
+
+
+def test_async_stream_as_httpx_code_uses_it(testserver):
+    async def main() -> None:
+        async with httpx.AsyncClient() as client:
+            async with client.stream("GET", testserver.url + "/stream/100000") as r:
+                got = b"".join([chunk async for chunk in r.aiter_bytes()])
+                assert len(got) == 100000 and got[:3] == b"abc"
+            async with client.stream("GET", testserver.url + "/events/2/10") as r:
+                assert [line async for line in r.aiter_lines() if line][1].startswith("data: 1 ")
+            async with client.stream("GET", testserver.url + "/json") as r:
+                await r.aread()
+                assert r.json() == (await client.get(testserver.url + "/json")).json()
+            async with client.stream("GET", testserver.url + "/hello") as r:
+                assert "".join([t async for t in r.aiter_text()]) == "Hello, world!"
+                with pytest.raises(httpx.StreamConsumed):
+                    await r.aread()
+            with pytest.raises(httpx.ReadTimeout):
+                async with client.stream("GET", testserver.url + "/stall-body", timeout=httpx.Timeout(5.0, read=0.3)) as r:
+                    async for _ in r.aiter_bytes():
+                        pass
+
+    run(main())
+
+
 # --- MockTransport: no network ------------------------------------------------------------
 
 # Nothing listens on port 1: a request that reached the network would fail to connect.

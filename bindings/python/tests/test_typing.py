@@ -135,6 +135,40 @@ async def retries_and_timing() -> None:
     except httpring.HTTPError as e:
         tries: int | None = e.attempts
 
+def streaming(client: httpring.Client) -> int:
+    total = 0
+    with client.stream("GET", "http://127.0.0.1:1/", params={"a": 1}, timeout=httpring.Timeout(5, read=1)) as r:
+        for chunk in r.iter_bytes(chunk_size=1024):
+            total += len(chunk)
+        lines: list[str] = list(r.iter_lines())
+        texts: list[str] = list(r.iter_text())
+        raw: list[bytes] = list(r.iter_raw())
+        done: bool = r.is_stream_consumed and r.is_closed
+    with httpring.stream("POST", "http://127.0.0.1:1/", json={"a": 1}) as r2:
+        body: bytes = r2.read()
+    r3 = client.send(client.build_request("GET", "http://127.0.0.1:1/"), stream=True)
+    r3.close()
+    try:
+        r3.content
+    except (httpring.ResponseNotRead, httpring.StreamConsumed, httpring.StreamClosed) as e:
+        err: httpring.StreamError = e
+    return total
+
+async def astreaming(client: httpring.AsyncClient) -> str:
+    async with client.stream("GET", "http://127.0.0.1:1/") as r:
+        async for line in r.aiter_lines():
+            return line
+        async for chunk in r.aiter_bytes(10):
+            pass
+        async for text in r.aiter_text():
+            pass
+        async for piece in r.aiter_raw():
+            pass
+        body: bytes = await r.aread()
+    r2 = await client.send(client.build_request("GET", "http://127.0.0.1:1/"), stream=True)
+    await r2.aclose()
+    return ""
+
 class Custom(httpring.BaseTransport):
     def handle_request(self, request: httpring.Request) -> httpring.Response:
         return httpring.Response(204)

@@ -7,7 +7,8 @@ httpx-shaped API.
         print(r.status_code, r.text)
 """
 
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
 from ._async_client import AsyncClient
 from ._auth import Auth, AuthTypes, BasicAuth, DigestAuth
@@ -45,7 +46,11 @@ from ._exceptions import (
     RemoteProtocolError,
     RequestCancelled,
     RequestError,
+    ResponseNotRead,
     ResponseTooLarge,
+    StreamClosed,
+    StreamConsumed,
+    StreamError,
     TLSError,
     TimeoutException,
     TooManyInFlight,
@@ -106,9 +111,13 @@ __all__ = [
     "RequestCancelled",
     "RequestError",
     "Response",
+    "ResponseNotRead",
     "ResponseTooLarge",
     "Retry",
     "Stats",
+    "StreamClosed",
+    "StreamConsumed",
+    "StreamError",
     "TLSError",
     "Timeout",
     "TimeoutException",
@@ -124,6 +133,7 @@ __all__ = [
     "WriteTimeout",
     "engine_version",
     "request",
+    "stream",
     "get",
     "options",
     "head",
@@ -169,6 +179,45 @@ def request(
         return client.request(
             method, url, params=params, content=content, data=data, files=files, json=json, headers=headers
         )
+
+
+@contextlib.contextmanager
+def stream(
+    method: str,
+    url: Any,
+    *,
+    params: QueryParamTypes = None,
+    content: Any = None,
+    data: Any = None,
+    files: Any = None,
+    json: Any = None,
+    headers: HeaderTypes = None,
+    cookies: CookieTypes = None,
+    auth: AuthTypes = None,
+    proxy: Any = None,
+    timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+    follow_redirects: bool = False,
+    verify: VerifyTypes = True,
+    trust_env: bool = True,
+    **client_options: Any,
+) -> Iterator[Response]:
+    """A streamed request with a short-lived Client, as ``httpx.stream``: ``with
+    httpring.stream("GET", url) as r: for chunk in r.iter_bytes(): ...`` (see
+    ``Client.stream``)."""
+    with Client(
+        cookies=cookies,
+        proxy=proxy,
+        verify=verify,
+        timeout=timeout,
+        trust_env=trust_env,
+        auth=auth,
+        follow_redirects=follow_redirects,
+        **client_options,
+    ) as client:
+        with client.stream(
+            method, url, params=params, content=content, data=data, files=files, json=json, headers=headers
+        ) as response:
+            yield response
 
 
 def get(

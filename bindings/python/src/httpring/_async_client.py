@@ -8,17 +8,25 @@ No thread per request, no polling: an idle client costs nothing.
 
 Cancelling the task that awaits a request cancels the engine request
 (``httpring_handle_cancel``, which closes its connection) and frees the handle.
+
+A streamed request (``stream()``) completes with its head (``HTTPRING_EVENT_HEAD``): the
+response is built from the head and its future resolved, and the handle goes to the
+Response's body (``_stream.AsyncBody``), registered under its user_data. Its body's
+``HTTPRING_EVENT_BODY`` completions come through the same fd and drain, and wake its
+reader. A completion's event is one int test on the hot path: a request that is not
+streamed only ever completes with ``HTTPRING_EVENT_DONE`` (0).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import inspect
 import struct
 import threading
 import weakref
-from typing import Any, Dict, Iterable, List, Optional, Set, Tuple, Union
+from typing import Any, AsyncIterator, Dict, Iterable, List, Optional, Set, Tuple, Union
 
 from . import _ffi
 from ._base_client import BaseClient, _bind, _tie
@@ -35,7 +43,8 @@ from ._engine import (
 )
 from ._exceptions import ClientClosed, RequestError
 from ._cookies import CookieTypes
-from ._models import HeaderTypes, QueryParamTypes, Request, Response, request_from
+from ._models import HeaderTypes, QueryParamTypes, Request, Response, attach_body, join_async, request_from
+from ._stream import AsyncBody
 
 _DRAIN_BATCH = 256
 _get_running_loop = asyncio.get_running_loop
@@ -49,7 +58,7 @@ class _Dispatcher:
     __slots__ = (
         "engine", "pending", "next_uid", "loop", "fd", "s", "buf", "buf_view", "buf_p",
         "count", "drain", "free_many", "free_array", "thread", "queued", "batch",
-        "flush_scheduled", "send", "hout", "follow_uids",
+        "flush_scheduled", "send", "hout", "follow_uids", "streams",
     )
 
     def __init__(self, engine: Engine) -> None:
@@ -79,6 +88,9 @@ class _Dispatcher:
         #: Pending requests that follow redirects while the client does not: their
         #: completions are read with their history.
         self.follow_uids: Set[int] = set()
+        #: user_data -> the body of a streamed response (head in, handle live), for its
+        #: BODY completions. Weak: a response dropped unclosed is freed by its finalizer.
+        self.streams: "weakref.WeakValueDictionary[int, AsyncBody]" = weakref.WeakValueDictionary()
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Watches the fd from ``loop`` (the first loop used, or a new one once the old one
@@ -88,11 +100,14 @@ class _Dispatcher:
         if old is not None:
             if old.is_closed():
                 # Whatever the closed loop left behind can never be awaited: drop what was
-                # not sent, cancel and free what was.
+                # not sent, cancel and free what was. Streamed bodies stay with their
+                # responses (a reader on the new loop may read one on).
                 self.queued.clear()
                 for uid in list(self.pending):
                     self.abandon(uid)
-            elif self.pending or self.queued:
+                for body in list(self.streams.values()):
+                    body.waiter = None
+            elif self.pending or self.queued or any(b.waiter is not None for b in self.streams.values()):
                 raise RuntimeError(
                     "this AsyncClient has requests in flight on another event loop; "
                     "use one client per loop"
@@ -146,6 +161,24 @@ class _Dispatcher:
         if not self.flush_scheduled:
             self.flush_scheduled = True
             loop.call_soon(self.flush)
+        return uid, fut
+
+    def submit_stream(
+        self, prep: Prepared, method: str, url: str, ov: Optional[Overrides]
+    ) -> Tuple[int, "asyncio.Future[Any]"]:
+        """``submit`` for a streamed request (always built, submitted at once): its future
+        resolves with the Response once the head is in (``stream_event``)."""
+        loop = _get_running_loop()
+        if loop is not self.loop:
+            self.bind(loop)
+        elif self.engine.closed:
+            self.engine.check_open()
+        uid = self.next_uid = self.next_uid + 1
+        fut = loop.create_future()
+        h = self.engine.submit_request(prep, uid, self.s, url, ov, stream=True)
+        self.pending[uid] = (fut, h, method, url)
+        if ov is not None and ov.follow and not self.engine.redirects:
+            self.follow_uids.add(uid)
         return uid, fut
 
     def flush(self) -> None:
@@ -234,7 +267,10 @@ class _Dispatcher:
             requests = []
             history = engine.redirects or bool(follow_uids)
             try:
-                for h, uid, _code, _status, _event in COMPLETION_LAYOUT.iter_unpack(self.buf_view[: n * size]):
+                for h, uid, _code, _status, event in COMPLETION_LAYOUT.iter_unpack(self.buf_view[: n * size]):
+                    if event:  # HEAD or BODY: a streamed request's
+                        self.stream_event(h, uid, event)
+                        continue
                     entry = pending.pop(uid, None)
                     if entry is None:
                         continue  # abandoned: its owner already freed it
@@ -262,6 +298,37 @@ class _Dispatcher:
                     self.free_many(ptr, self.free_array, k)
             if n < _DRAIN_BATCH:
                 return total
+
+    def stream_event(self, h: int, uid: int, event: int) -> None:
+        """A streamed request's head arrived (HEAD): its future gets the Response, whose
+        body owns the handle from now on. Or its body has something for its reader
+        (BODY). Events of handles freed meanwhile are skipped by the engine; one for a
+        body closed since it was queued finds no body here and is dropped."""
+        if event != _ffi.HTTPRING_EVENT_HEAD:
+            body = self.streams.get(uid)
+            if body is not None:
+                body.wake()
+            return
+        entry = self.pending.pop(uid, None)
+        if entry is None:
+            return  # abandoned: its owner already freed it
+        history = self.engine.redirects or uid in self.follow_uids
+        self.follow_uids.discard(uid)
+        fut, _, method, url = entry
+        engine = self.engine
+        try:
+            result: Any = engine.read(h, method, self.s, url, history)
+        except Exception as e:  # never leave a future hanging
+            result = e
+        if result.__class__ is not Response or fut.done():
+            engine.free(h)  # failed, or nobody waits for it any more
+            if not fut.done():
+                fut.set_exception(result)
+            return
+        body = AsyncBody(self, h, uid, method, url)
+        self.streams[uid] = body
+        attach_body(result, body)
+        fut.set_result(result)
 
     def abandon(self, uid: int) -> None:
         """The awaiting task gave up (cancelled, timed out): cancel and free the request,
@@ -301,6 +368,10 @@ class _Dispatcher:
         for fut, _h, method, url in waiting:
             if not fut.done() and not fut.get_loop().is_closed():
                 fut.set_exception(_closed_error(method, url))
+        # Readers of streamed bodies fail too (freeing the client frees their handles).
+        for body in list(self.streams.values()):
+            body.fail(_closed_error(body.method, body.url))
+        self.streams.clear()
         # Freeing the client cancels and releases every handle still live. That can take up
         # to the engine's shutdown grace (2 s, a name lookup in progress): never on the
         # thread of a running event loop (see AsyncClient.aclose).
@@ -355,7 +426,7 @@ class AsyncClient(BaseClient):
                 await result
 
     async def _send_hooked(
-        self, request: Request, ov: Optional[Overrides], retries: Optional[int] = None
+        self, request: Request, ov: Optional[Overrides], retries: Optional[int] = None, stream: bool = False
     ) -> Response:
         """A request through the event hooks (awaited when async), then the transport or
         the engine."""
@@ -369,7 +440,10 @@ class AsyncClient(BaseClient):
             if transport is None:
                 prep, method, url = self._from_request(request)
                 prep = with_retries(prep, retries)
-                response = await self._send_one(prep, method, url, ov)
+                if stream:
+                    response = await self._open_stream(prep, method, url, ov)
+                else:
+                    response = await self._send_one(prep, method, url, ov)
                 _bind(response, request, prep)
             else:
                 response = self._received(await transport.handle_async_request(request), request)
@@ -377,7 +451,11 @@ class AsyncClient(BaseClient):
             _tie(e, request, transport is None)
             raise
         if self._response_hooks:
-            await self._call_hooks(self._response_hooks, response)
+            try:
+                await self._call_hooks(self._response_hooks, response)
+            except BaseException:
+                await response.aclose()  # a streamed response nobody will get to close
+                raise
         return response
 
     async def __aenter__(self) -> "AsyncClient":
@@ -391,6 +469,62 @@ class AsyncClient(BaseClient):
     def cancelled_requests(self) -> int:
         """Requests cancelled in the engine because their awaiting task was cancelled."""
         return self._engine.cancelled
+
+    # --- streaming ---
+    @contextlib.asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        url: Any,
+        *,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        content: Any = None,
+        data: Any = None,
+        files: Any = None,
+        json: Any = None,
+        cookies: CookieTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
+    ) -> AsyncIterator[Response]:
+        """``Client.stream`` for asyncio (``async with client.stream(...) as r``): read the
+        body with ``aiter_bytes()``, ``aiter_text()``, ``aiter_lines()``, ``aiter_raw()``
+        or ``aread()``; leaving the block closes the response."""
+        if content is not None and hasattr(content, "__aiter__"):
+            content = await join_async(content)
+        prep, method, url_s = self._prepare(
+            method, url, params, headers, content, data, json, timeout, cookies, files, retries
+        )
+        ov = self._overrides(follow_redirects, auth)
+        if self._transport is not None or self._request_hooks or self._response_hooks:
+            response = await self._send_hooked(request_from(prep, method, url_s, self._headers), ov, None, True)
+        else:
+            response = await self._open_stream(prep, method, url_s, ov)
+        try:
+            yield response
+        finally:
+            await response.aclose()
+
+    async def _open_stream(self, prep: Prepared, method: str, url: str, ov: Optional[Overrides]) -> Response:
+        """Submits a streamed request; returns its Response once the head is in."""
+        d = self._dispatcher
+        uid, fut = d.submit_stream(prep, method, url, ov)
+        try:
+            response: Response = await fut
+        except BaseException:
+            if uid in d.pending:
+                d.abandon(uid)
+            elif fut.done() and not fut.cancelled() and fut.exception() is None:
+                # The head came, but this task was cancelled before it could take it.
+                await fut.result().aclose()
+            raise
+        body = getattr(response, "_stream", None)  # always there: it completed with its head
+        if isinstance(body, AsyncBody):
+            body.client = self
+        response._sent = (prep, self._headers)
+        return response
 
     async def _send_one(self, prep: Prepared, method: str, url: str, ov: Optional[Overrides]) -> Response:
         d = self._dispatcher
@@ -421,6 +555,10 @@ class AsyncClient(BaseClient):
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
     ) -> Response:
+        if content is not None and content.__class__ is not bytes and hasattr(content, "__aiter__"):
+            # An async iterator of chunks: joined, as Client joins an iterator (the engine
+            # sends whole bodies).
+            content = await join_async(content)
         prep, method, url_s = self._prepare(
             method, url, params, headers, content, data, json, timeout, cookies, files, retries
         )
@@ -599,20 +737,26 @@ class AsyncClient(BaseClient):
         self,
         request: Request,
         *,
+        stream: bool = False,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
     ) -> Response:
         """Sends a Request (``build_request``), as httpx. ``retries``: this request's most
         retries (else the Request's own, from ``build_request(retries=)``, else the
-        client's)."""
+        client's). ``stream=True``: returns once the head is in, the body unread (see
+        ``stream()``); close the response (``await response.aclose()``)."""
         if self._transport is not None or self._request_hooks or self._response_hooks:
             return await self._send_hooked(
-                self._as_request(request), self._overrides(follow_redirects, auth), retries
+                self._as_request(request), self._overrides(follow_redirects, auth), retries, stream
             )
         prep, method, url = self._from_request(request)
         prep = with_retries(prep, retries)
-        response = await self._send_one(prep, method, url, self._overrides(follow_redirects, auth))
+        ov = self._overrides(follow_redirects, auth)
+        if stream:
+            response = await self._open_stream(prep, method, url, ov)
+        else:
+            response = await self._send_one(prep, method, url, ov)
         if isinstance(request, Request):
             _bind(response, request, prep)
         return response

@@ -4,23 +4,35 @@
 A request is submitted, then waited for in ``httpring_handle_wait`` with the GIL released,
 in slices of a quarter second so Ctrl-C is still seen. ``send_many`` submits a whole batch,
 then collects it from the client's completion queue (``httpring_client_drain``) as
-responses arrive.
+responses arrive. ``stream()`` waits for the head the same way, then hands the handle to
+the Response's body (``_stream.SyncBody``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import threading
 import weakref
-from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 from . import _ffi
 from ._base_client import BaseClient, _bind, _tie
 from ._config import USE_CLIENT_DEFAULT
 from ._engine import COMPLETION_LAYOUT, Engine, Overrides, Prepared, Scratch, SpecBatch, built_only, with_retries
-from ._exceptions import InvalidHandle, RequestError, from_code
+from ._exceptions import ClientClosed, InvalidHandle, RequestError, from_code
 from ._cookies import CookieTypes
-from ._models import INFO_LAYOUT, HeaderTypes, QueryParamTypes, Request, Response, info_attempts, request_from
+from ._models import (
+    INFO_LAYOUT,
+    HeaderTypes,
+    QueryParamTypes,
+    Request,
+    Response,
+    attach_body,
+    info_attempts,
+    request_from,
+)
+from ._stream import SyncBody
 
 _WAIT_SLICE_MS = 250
 _DRAIN_BATCH = 256
@@ -408,23 +420,33 @@ class Client(BaseClient):
         self,
         request: Request,
         *,
+        stream: bool = False,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
     ) -> Response:
         """Sends a Request (``build_request``), as httpx. ``retries``: this request's most
         retries (else the Request's own, from ``build_request(retries=)``, else the
-        client's)."""
+        client's). ``stream=True``: returns once the head is in, the body unread (see
+        ``stream()``); close the response."""
         if self._transport is not None or self._request_hooks or self._response_hooks:
-            return self._send_hooked(self._as_request(request), self._overrides(follow_redirects, auth), retries)
+            return self._send_hooked(
+                self._as_request(request), self._overrides(follow_redirects, auth), retries, stream
+            )
         prep, method, url = self._from_request(request)
         prep = with_retries(prep, retries)
-        response = self._send_one(prep, method, url, self._overrides(follow_redirects, auth))
+        ov = self._overrides(follow_redirects, auth)
+        if stream:
+            response = self._open_stream(prep, method, url, ov)
+        else:
+            response = self._send_one(prep, method, url, ov)
         if isinstance(request, Request):
             _bind(response, request, prep)
         return response
 
-    def _send_hooked(self, request: Request, ov: Optional[Overrides], retries: Optional[int] = None) -> Response:
+    def _send_hooked(
+        self, request: Request, ov: Optional[Overrides], retries: Optional[int] = None, stream: bool = False
+    ) -> Response:
         """A request through the event hooks, then the transport or the engine."""
         transport = self._transport
         if transport is not None:
@@ -436,16 +458,101 @@ class Client(BaseClient):
             if transport is None:
                 prep, method, url = self._from_request(request)
                 prep = with_retries(prep, retries)
-                response = self._send_one(prep, method, url, ov)
+                if stream:
+                    response = self._open_stream(prep, method, url, ov)
+                else:
+                    response = self._send_one(prep, method, url, ov)
                 _bind(response, request, prep)
             else:
                 response = self._received(transport.handle_request(request), request)
         except RequestError as e:
             _tie(e, request, transport is None)
             raise
-        for hook in self._response_hooks:
-            hook(response)
+        try:
+            for hook in self._response_hooks:
+                hook(response)
+        except BaseException:
+            response.close()  # a streamed response nobody will get to close
+            raise
         return response
+
+    # --- streaming ---
+    @contextlib.contextmanager
+    def stream(
+        self,
+        method: str,
+        url: Any,
+        *,
+        params: QueryParamTypes = None,
+        headers: HeaderTypes = None,
+        content: Any = None,
+        data: Any = None,
+        files: Any = None,
+        json: Any = None,
+        cookies: CookieTypes = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        follow_redirects: Any = USE_CLIENT_DEFAULT,
+        auth: Any = USE_CLIENT_DEFAULT,
+        retries: Optional[int] = None,
+    ) -> Iterator[Response]:
+        """A request whose body is read as it arrives, as httpx's ``client.stream()``: the
+        block gets the Response once its head is in, and reads the body with
+        ``iter_bytes()``, ``iter_text()``, ``iter_lines()``, ``iter_raw()`` or ``read()``.
+        Leaving the block closes the response: a body not read to its end is stopped and
+        its connection closed (HTTP/2: its stream reset). At most 256 KiB of the body wait unread: a reader that
+        stops holds the server back. ``timeout``'s read timeout applies between pieces of
+        the body; ``total`` only until the head. ``content=`` is sent whole (the engine
+        has no streamed request bodies: an iterator is joined first)."""
+        prep, method, url_s = self._prepare(
+            method, url, params, headers, content, data, json, timeout, cookies, files, retries
+        )
+        ov = self._overrides(follow_redirects, auth)
+        if self._transport is not None or self._request_hooks or self._response_hooks:
+            response = self._send_hooked(request_from(prep, method, url_s, self._headers), ov, None, True)
+        else:
+            response = self._open_stream(prep, method, url_s, ov)
+        try:
+            yield response
+        finally:
+            response.close()
+
+    def _open_stream(self, prep: Prepared, method: str, url: str, ov: Optional[Overrides]) -> Response:
+        """Submits a streamed request, waits for its head, and returns the Response, which
+        owns the handle from then on (``_stream.SyncBody``)."""
+        engine = self._engine
+        engine.check_open()
+        s = self._scratch()
+        h = engine.submit_request(prep, 0, s, url, ov, stream=True)
+        try:
+            _wait(engine, h, None)
+            result = engine.read(h, method, s, url, self._follows(ov))
+        except BaseException:
+            if not engine.closed:
+                engine.free(h)
+            raise
+        if result.__class__ is not Response:
+            if not engine.closed:
+                engine.free(h)
+            raise result
+        attach_body(result, SyncBody(engine, h, method, url, self._scratch, self._sweep))
+        result._sent = (prep, self._headers)
+        return result
+
+    def _sweep(self) -> None:
+        """Drains the queue (a streamed body's BODY completions, which nobody asks for,
+        stay there while its handle lives), unless another thread is draining it."""
+        with self._cv:
+            if self._pumping or self._engine.closed:
+                return
+            self._pumping = True
+        try:
+            self._pump(block=False)
+        except ClientClosed:
+            pass  # closed meanwhile: the reader's next read says so
+        finally:
+            with self._cv:
+                self._pumping = False
+                self._cv.notify_all()
 
     def _send_one(self, prep: Prepared, method: str, url: str, ov: Optional[Overrides] = None) -> Response:
         engine = self._engine
@@ -665,7 +772,8 @@ class Client(BaseClient):
         """Drains the engine queue and routes each completion: batch ones in ``keep`` back
         to the caller (returned), other batch ones to the mailbox, the caller's
         (Client.submit) to the drain() backlog, plain requests' (user_data 0) nowhere:
-        their owner reads them by handle."""
+        their owner reads them by handle. Streamed requests have user_data 0 too: their
+        HEAD and BODY completions (``event``) go nowhere, their readers wait by handle."""
         engine = self._engine
         buf = _ffi.new_array(_ffi.httpring_completion, _DRAIN_BATCH)
         count = ctypes.c_size_t()

@@ -246,15 +246,36 @@ ALL_ENGINES: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 CLOSE_LOG: Optional[List[int]] = None
 
 
+#: Bytes one ``httpring_handle_read`` may copy: the engine's default stream buffer, so one
+#: read can empty it (a read copies what is buffered, up to this).
+READ_BUFFER_SIZE = 256 * 1024
+
+
+class ReadBuffer:
+    """Where ``httpring_handle_read`` copies a streamed body's bytes; each read is copied
+    out into a new bytes (``view[:n].tobytes()``) before the buffer is used again."""
+
+    __slots__ = ("buf", "addr", "size", "view", "n")
+
+    def __init__(self, size: int = READ_BUFFER_SIZE) -> None:
+        self.buf = (ctypes.c_char * size)()
+        self.addr = ctypes.addressof(self.buf)
+        self.size = size
+        self.view = memoryview(self.buf).cast("B")
+        self.n = c_size_t()
+
+
 class Scratch:
     """Out-parameters reused across calls. One per thread (sync) or per loop (async):
     ctypes writes into them while the GIL is released."""
 
-    __slots__ = ("handle", "resp", "data", "length", "state", "msg", "batch", "info")
+    __slots__ = ("handle", "resp", "data", "length", "state", "msg", "batch", "info", "_read")
 
     def __init__(self) -> None:
         #: Made on first use (a per-request timeout, a send_many).
         self.batch: Optional[SpecBatch] = None
+        #: Made on first use (a streamed body read on this thread or loop).
+        self._read: Optional[ReadBuffer] = None
         self.handle = c_uint64()
         self.resp = _ffi.new(_ffi.httpring_response)
         self.data = c_void_p()
@@ -262,6 +283,13 @@ class Scratch:
         self.state = c_uint32()
         self.msg = create_string_buffer(512)
         self.info = _ffi.new(_ffi.httpring_info)
+
+    def read_buffer(self) -> ReadBuffer:
+        """The buffer streamed bodies are read into on this thread (or loop)."""
+        rb = self._read
+        if rb is None:
+            rb = self._read = ReadBuffer()
+        return rb
 
 
 def header_array(pairs: Sequence[Tuple[bytes, bytes]]) -> Any:
@@ -534,11 +562,19 @@ class Engine:
         return code
 
     def submit_request(
-        self, prep: Prepared, user_data: int, s: Scratch, url: str, ov: Optional[Overrides]
+        self,
+        prep: Prepared,
+        user_data: int,
+        s: Scratch,
+        url: str,
+        ov: Optional[Overrides],
+        stream: bool = False,
     ) -> int:
         """``submit`` through the request builder, with the settings of ``ov`` (None: the
         client's), and a multipart body (``_multipart.Form``) if the body is one. Returns
-        the handle; a refused setting or request raises here, no handle made."""
+        the handle; a refused setting or request raises here, no handle made. ``stream``:
+        the request completes with its head (``HTTPRING_EVENT_HEAD``) and its body is read
+        with ``httpring_handle_read`` (see ``_stream``)."""
         lib = self.lib
         method_b, url_b, pairs, body, tmo = prep
         req = lib.httpring_request_new(method_b, url_b)
@@ -566,6 +602,8 @@ class Engine:
                 if retries >= 0:
                     code = code or lib.httpring_request_set_retries(req, retries)
             code = code or lib.httpring_request_set_user_data(req, user_data)
+            if stream:
+                code = code or lib.httpring_request_set_stream(req, True)
             if ov is not None:
                 code = code or lib.httpring_request_set_follow_redirects(req, ov.follow)
                 code = code or lib.httpring_request_set_max_redirects(req, ov.max_redirects)

@@ -18,6 +18,8 @@ HTTPError
  +-- ClientClosed (also a RuntimeError, as httpx raises for a closed client)
  +-- InvalidHandle, InternalError
 InvalidURL (not an HTTPError, as in httpx)
+StreamError (a RuntimeError, not an HTTPError, as in httpx: a streamed response used wrongly)
+ +-- StreamConsumed, StreamClosed, ResponseNotRead
 """
 
 from __future__ import annotations
@@ -193,6 +195,45 @@ class InvalidHandle(HTTPError, ValueError):
 
 class InternalError(HTTPError):
     """A bug in httpring (the engine caught a panic). Please report it."""
+
+
+class StreamError(RuntimeError):
+    """A streamed response's body was used in a way that cannot work (httpx's base class
+    of the three below): a programming error, not a failure of the request."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
+class StreamConsumed(StreamError):
+    """The body of a streamed response was iterated (or read) before: it can be iterated
+    once. ``read()`` keeps it (``content``), and ``iter_bytes()``/``iter_text()``/
+    ``iter_lines()`` then iterate what was kept."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Attempted to read or stream some content, but the content has already been "
+            "streamed. For responses, this could be due to attempting to stream the response "
+            "content more than once."
+        )
+
+
+class StreamClosed(StreamError):
+    """The streamed response was closed before its body was read (leaving
+    ``client.stream(...)``, or ``close()``)."""
+
+    def __init__(self) -> None:
+        super().__init__("Attempted to read or stream content, but the stream has been closed.")
+
+
+class ResponseNotRead(StreamError):
+    """``content`` (or ``text``, ``json()``) of a streamed response whose body was not read
+    with ``read()``/``aread()``."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Attempted to access streaming response content, without having called `read()`."
+        )
 
 
 class InvalidURL(Exception):

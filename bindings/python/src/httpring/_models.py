@@ -14,7 +14,9 @@ import json as _json
 import struct
 from http import HTTPStatus
 from typing import (
+    TYPE_CHECKING,
     Any,
+    AsyncIterator,
     Dict,
     Iterator,
     List,
@@ -24,16 +26,30 @@ from typing import (
     Sequence,
     Tuple,
     Union,
+    cast,
 )
 from urllib.parse import urlencode
 
 from ._cookies import Cookies, _pair, _Target, parse_set_cookie
-from ._exceptions import HTTPStatusError
+from ._exceptions import HTTPStatusError, ResponseNotRead, StreamClosed, StreamConsumed
 from ._multipart import Form, encode_multipart, with_encoded_form
+from ._stream import (
+    LineDecoder,
+    TextDecoder,
+    adecode_text,
+    arechunk,
+    arechunk_text,
+    decode_text,
+    rechunk,
+    rechunk_text,
+)
 from ._urls import URL
 from ._urls import add_query as _add_query
 from ._urls import encode as _encode_url
 from ._urls import to_str as _to_url_str
+
+if TYPE_CHECKING:
+    from ._stream import AsyncBody, Body, SyncBody
 
 HeaderTypes = Union["Headers", Mapping[str, str], Sequence[Tuple[str, str]], None]
 QueryParamTypes = Union[Mapping[str, Any], Sequence[Tuple[str, Any]], str, bytes, None]
@@ -231,6 +247,14 @@ def _param_str(v: Any) -> str:
     return str(v)
 
 
+async def join_async(content: Any) -> Any:
+    """``content`` joined into bytes if it is an async iterable of chunks (AsyncClient's
+    ``content=``: the engine has no streamed request bodies), else as it is."""
+    if hasattr(content, "__aiter__"):
+        return b"".join([_enc(c) async for c in content])
+    return content
+
+
 def encode_body(
     content: Any = None, data: Any = None, json: Any = None
 ) -> Tuple[bytes, Optional[bytes]]:
@@ -240,6 +264,11 @@ def encode_body(
             return content.encode("utf-8"), None
         if isinstance(content, (bytes, bytearray, memoryview)):
             return bytes(content), None
+        if hasattr(content, "__aiter__"):
+            raise TypeError(
+                "content= is an async iterator: only AsyncClient's request methods and "
+                "stream() take one (they join it first: the engine sends whole bodies)"
+            )
         # An iterable of chunks: the engine takes a whole body, so join it.
         return b"".join(_enc(c) for c in content), None
     if data is not None:
@@ -475,7 +504,11 @@ def timing_record(raw: bytes) -> Dict[str, Any]:
 
 
 class Response:
-    """A complete response: the body is already in memory (``content``)."""
+    """A response. Its body is in memory (``content``), unless it was streamed
+    (``client.stream(...)``, ``send(..., stream=True)``): then the body is read with
+    ``iter_bytes()``/``iter_text()``/``iter_lines()``/``iter_raw()`` (``aiter_*`` for an
+    AsyncClient's) or ``read()``/``aread()``, and ``content`` raises ResponseNotRead until
+    it was read."""
 
     __slots__ = (
         "status_code",
@@ -493,6 +526,7 @@ class Response:
         "_encoding",
         "_cookies",
         "_info",
+        "_stream",
     )
 
     status_code: int
@@ -503,6 +537,8 @@ class Response:
     _sent: Optional[Tuple[Any, Optional[Headers]]]
     #: The handle's raw ``httpring_info`` (set only when read: see ``extensions``).
     _info: Optional[bytes]
+    #: A streamed response's body (``_StreamedResponse`` only; unset on the others).
+    _stream: "Body"
 
     def __init__(
         self,
@@ -582,7 +618,9 @@ class Response:
     @property
     def elapsed(self) -> datetime.timedelta:
         """Time from submit to the last body byte (the engine's; ``total`` of the timing
-        record), retries and redirects included."""
+        record), retries and redirects included. For a streamed response: to the head
+        until the response is closed, then to the close (measured in Python from the head
+        on), as httpx sets it when a streamed response is closed."""
         return datetime.timedelta(microseconds=self._elapsed_us)
 
     @property
@@ -751,13 +789,35 @@ class Response:
     def json(self, **kwargs: Any) -> Any:
         return _json.loads(self.content, **kwargs)
 
+    # --- the body as httpx streams it. Here the body is in memory already; a streamed
+    # response (``_StreamedResponse``) reads it as it arrives. ---
+    @property
+    def is_stream_consumed(self) -> bool:
+        """Whether the body was iterated (or read): always, for a response that was not
+        streamed, as in httpx."""
+        return True
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the response is closed (its engine handle freed): always, for a response
+        that was not streamed (the handle was freed when it was built)."""
+        return True
+
     def read(self) -> bytes:
+        """The body (``content``)."""
         return self.content
 
     async def aread(self) -> bytes:
         return self.content
 
+    def iter_raw(self, chunk_size: Optional[int] = None) -> Iterator[bytes]:
+        """The body of a streamed response as received; for the others, StreamConsumed (the
+        body was read), as httpx raises."""
+        raise StreamConsumed()
+        yield b""  # pragma: no cover - a generator, as the streamed one
+
     def iter_bytes(self, chunk_size: Optional[int] = None) -> Iterator[bytes]:
+        """The body, whole or in ``chunk_size``-byte chunks."""
         body = self.content
         if not chunk_size:
             if body:
@@ -766,8 +826,29 @@ class Response:
         for i in range(0, len(body), chunk_size):
             yield body[i : i + chunk_size]
 
+    def iter_text(self, chunk_size: Optional[int] = None) -> Iterator[str]:
+        """``text``, whole or in ``chunk_size``-character chunks."""
+        yield from rechunk_text((self.text,), chunk_size)
+
     def iter_lines(self) -> Iterator[str]:
+        """``text.splitlines()``."""
         yield from self.text.splitlines()
+
+    async def aiter_raw(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
+        raise StreamConsumed()
+        yield b""  # pragma: no cover - an async generator, as the streamed one
+
+    async def aiter_bytes(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
+        for chunk in self.iter_bytes(chunk_size):
+            yield chunk
+
+    async def aiter_text(self, chunk_size: Optional[int] = None) -> AsyncIterator[str]:
+        for text in self.iter_text(chunk_size):
+            yield text
+
+    async def aiter_lines(self) -> AsyncIterator[str]:
+        for line in self.iter_lines():
+            yield line
 
     def close(self) -> None:
         """Nothing to release: the engine handle was freed when the response was built."""
@@ -775,12 +856,174 @@ class Response:
     async def aclose(self) -> None:
         pass
 
-    @property
-    def is_closed(self) -> bool:
-        return True
-
     def __repr__(self) -> str:
         return f"<Response [{self.status_code} {self.reason_phrase}]>"
+
+
+#: The ``content`` slot itself: reading it through the descriptor tells an unset slot (an
+#: AttributeError) without going through ``_StreamedResponse.__getattr__``.
+_CONTENT: Any = Response.__dict__["content"]
+
+
+class _StreamedResponse(Response):
+    """A streamed response (``client.stream(...)``, ``send(..., stream=True)``): a Response
+    whose body is read as it arrives, through ``_stream`` (which owns the engine handle).
+    ``content`` is unset until ``read()``/``aread()`` sets it, and reading it before raises
+    ResponseNotRead. A subclass (``attach_body`` swaps the class of the Response built
+    from the head; no slot of its own), so that the hook this takes costs the responses
+    that are not streamed nothing: a class with ``__getattr__`` makes every attribute read
+    on its instances slower."""
+
+    __slots__ = ()
+
+    if not TYPE_CHECKING:  # hidden from type checkers: no attribute is unknown to them
+
+        def __getattr__(self, name: str) -> Any:
+            # Called only for a slot never set.
+            if name == "content":
+                raise ResponseNotRead()
+            raise AttributeError(f"'Response' object has no attribute '{name}'")
+
+    def _unread(self) -> bool:
+        """The body was not read into ``content``."""
+        try:
+            _CONTENT.__get__(self, Response)
+        except AttributeError:
+            return True
+        return False
+
+    @property
+    def is_stream_consumed(self) -> bool:
+        """Whether the body was iterated (or read): it can be iterated once."""
+        return self._stream.consumed
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the response is closed: closed (``close()``, leaving
+        ``client.stream(...)``) or read to its end."""
+        return self._stream.closed
+
+    def _start(self, asynchronous: bool) -> "Body":
+        """The body, for its one iteration."""
+        body = self._stream
+        if body.is_async != asynchronous:
+            raise RuntimeError(
+                "Attempted to call an async iterator on a sync stream." if asynchronous
+                else "Attempted to call a sync iterator on an async stream."
+            )
+        if body.consumed:
+            raise StreamConsumed()
+        if body.closed:
+            raise StreamClosed()
+        body.consumed = True
+        return body
+
+    def read(self) -> bytes:
+        """Reads the rest of the body and keeps it as ``content``."""
+        if self._unread():
+            self.content = b"".join(self.iter_bytes())
+        return self.content
+
+    async def aread(self) -> bytes:
+        """``read()`` for an AsyncClient's streamed response."""
+        if self._unread():
+            self.content = b"".join([chunk async for chunk in self.aiter_bytes()])
+        return self.content
+
+    def iter_raw(self, chunk_size: Optional[int] = None) -> Iterator[bytes]:
+        """The body as it arrives (or in ``chunk_size``-byte chunks), then closes the
+        response. The engine decodes content codings as the body arrives, so these are the
+        decoded bytes ``iter_bytes`` gives too (httpx: the bytes as received). Raises
+        StreamConsumed on a second iteration."""
+        body = cast("SyncBody", self._start(False))
+        yield from rechunk(body.pieces(), chunk_size)
+        self.close()
+
+    def iter_bytes(self, chunk_size: Optional[int] = None) -> Iterator[bytes]:
+        """The (decoded) body as it arrives, or in ``chunk_size``-byte chunks."""
+        yield from (self.iter_raw if self._unread() else super().iter_bytes)(chunk_size)
+
+    def _text_decoder(self) -> TextDecoder:
+        encoding = self.encoding
+        return TextDecoder(encoding, encoding == self.charset_encoding)
+
+    def iter_text(self, chunk_size: Optional[int] = None) -> Iterator[str]:
+        """The body decoded as ``text`` decodes it, as it arrives, or in
+        ``chunk_size``-character chunks."""
+        if self._unread():
+            yield from rechunk_text(decode_text(self.iter_bytes(), self._text_decoder()), chunk_size)
+        else:
+            yield from super().iter_text(chunk_size)
+
+    def iter_lines(self) -> Iterator[str]:
+        """The body's lines (as ``text.splitlines()`` gives them), each as soon as its end
+        arrived."""
+        if not self._unread():
+            yield from super().iter_lines()
+            return
+        lines = LineDecoder()
+        for text in self.iter_text():
+            yield from lines.decode(text)
+        yield from lines.flush()
+
+    async def aiter_raw(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
+        """``iter_raw`` for an AsyncClient's streamed response."""
+        body = cast("AsyncBody", self._start(True))
+        async for chunk in arechunk(body.apieces(), chunk_size):
+            yield chunk
+        await self.aclose()
+
+    async def aiter_bytes(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
+        """``iter_bytes`` for an AsyncClient's streamed response."""
+        async for chunk in (self.aiter_raw if self._unread() else super().aiter_bytes)(chunk_size):
+            yield chunk
+
+    async def aiter_text(self, chunk_size: Optional[int] = None) -> AsyncIterator[str]:
+        """``iter_text`` for an AsyncClient's streamed response."""
+        if self._unread():
+            texts = arechunk_text(adecode_text(self.aiter_bytes(), self._text_decoder()), chunk_size)
+        else:
+            texts = super().aiter_text(chunk_size)
+        async for text in texts:
+            yield text
+
+    async def aiter_lines(self) -> AsyncIterator[str]:
+        """``iter_lines`` for an AsyncClient's streamed response."""
+        if not self._unread():
+            async for line in super().aiter_lines():
+                yield line
+            return
+        lines = LineDecoder()
+        async for text in self.aiter_text():
+            for line in lines.decode(text):
+                yield line
+        for line in lines.flush():
+            yield line
+
+    def close(self) -> None:
+        """Closes the response: frees its engine handle, which stops a body still arriving
+        and closes its connection (over HTTP/2: resets its stream). A body read to its end
+        has returned its connection to the pool already. Leaving ``client.stream(...)``
+        does it."""
+        body = self._stream
+        if body.is_async:
+            raise RuntimeError("Attempted to call a sync close on an async stream.")
+        self._elapsed_us += body.close()
+
+    async def aclose(self) -> None:
+        """``close()`` for an AsyncClient's streamed response."""
+        body = self._stream
+        if not body.is_async:
+            raise RuntimeError("Attempted to call an async close on a sync stream.")
+        self._elapsed_us += body.close()
+
+
+def attach_body(r: Response, body: "Body") -> None:
+    """Makes ``r`` (built from a streamed request's head, with an empty body) a streamed
+    response: ``content`` unset until read, the body read through ``body``."""
+    del r.content
+    r._stream = body
+    r.__class__ = _StreamedResponse
 
 
 def new_response(

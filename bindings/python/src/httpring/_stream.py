@@ -1,0 +1,412 @@
+"""Streamed response bodies: ``client.stream(...)`` and ``client.send(request, stream=True)``.
+
+A streamed request is built with ``httpring_request_set_stream``: it completes as soon as
+its response head arrives (``HTTPRING_EVENT_HEAD`` instead of ``HTTPRING_EVENT_DONE``).
+Its handle then stays live, owned by the Response's body (``SyncBody`` or ``AsyncBody``),
+which reads the body with ``httpring_handle_read`` as the caller iterates, and frees the
+handle when the response is closed: after the end of the body (the connection goes back
+to the pool) or before it (the engine stops the body and closes the connection, never
+reused half-read; over HTTP/2 it resets the stream, and the shared connection stays). At most the engine's stream buffer (256 KiB) waits
+unread; then the engine stops reading from the server, so a caller that does not read
+holds the server back and memory stays flat.
+
+Readiness is edge-triggered: once a read returns ``HTTPRING_PENDING``, the next data, the
+end or an error is announced once, by an ``HTTPRING_EVENT_BODY`` completion on the
+client's queue, and by waking ``httpring_handle_wait_body``.
+
+- Sync: a reader that finds nothing blocks in ``httpring_handle_wait_body`` (GIL released,
+  in slices of a quarter second so Ctrl-C is seen); the engine's read timeout ends a
+  silence with ``ReadTimeout``. The BODY completions also land in the client's queue, where
+  nothing asks for them (user_data 0: see ``Client._pump``); the reader has the queue
+  swept now and then so that a stream that lasts for days does not grow it.
+- Async: a reader that finds nothing awaits a future of its own, which the AsyncClient's
+  dispatcher resolves when it drains the BODY completion for that handle (the client's one
+  fd, on the event loop). No thread per stream, and the loop never blocks.
+
+Each read copies what the engine buffered (up to 256 KiB) into a buffer per thread (sync)
+or per event loop (async), and from there into a new bytes object.
+
+Content codings are decoded by the engine as the body arrives: the bytes read are the
+decoded body. ``iter_raw`` therefore yields the same bytes as ``iter_bytes`` (see the
+README: the choice between raw and decoded is made after the request was sent, too late
+for the engine's per-request decompression setting).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import time
+import weakref
+from typing import TYPE_CHECKING, AsyncIterator, Callable, Iterable, Iterator, List, Optional
+
+from . import _ffi
+from ._exceptions import StreamClosed
+
+if TYPE_CHECKING:
+    from ._async_client import _Dispatcher
+    from ._engine import Engine, Scratch
+
+_OK = _ffi.HTTPRING_OK
+_PENDING = _ffi.HTTPRING_PENDING
+_WAIT_SLICE_MS = 250
+#: A sync reader has the client's queue swept of its BODY completions every this many
+#: waits (one per wait: a 200 MB download makes a few hundred, a stream of events one per
+#: event).
+SWEEP_EVERY = 256
+
+
+def _free(engine: "Engine", h: int) -> None:
+    if not engine.closed:
+        engine.free(h)
+
+
+class Body:
+    """A streamed response's body: the engine handle (owned: ``close()`` frees it, and the
+    garbage collector as a last resort) and how far reading it went."""
+
+    __slots__ = (
+        "engine", "h", "method", "url", "consumed", "closed", "ended", "head_time",
+        "_finalizer", "__weakref__",
+    )
+
+    #: An AsyncClient's body: read with the ``aiter_*`` methods.
+    is_async = False
+
+    def __init__(self, engine: "Engine", h: int, method: str, url: str) -> None:
+        self.engine = engine
+        self.h = h
+        self.method = method
+        self.url = url
+        #: Iteration started (httpx's ``is_stream_consumed``).
+        self.consumed = False
+        #: The handle was freed (httpx's ``is_closed``).
+        self.closed = False
+        #: Every byte was read.
+        self.ended = False
+        self.head_time = time.monotonic()
+        self._finalizer = weakref.finalize(self, _free, engine, h)
+
+    def close(self) -> int:
+        """Frees the handle. Returns the µs since the head arrived the first time (the
+        response adds them to ``elapsed``), 0 after."""
+        if self.closed:
+            return 0
+        self.closed = True
+        self._finalizer()
+        return max(1, int((time.monotonic() - self.head_time) * 1e6))
+
+    def error(self, code: int, s: "Scratch") -> Exception:
+        """The exception a failed read raises: the request's error class for the engine's
+        code (ReadTimeout, RemoteProtocolError, ReadError, DecodingError...) with its
+        message, or StreamClosed if the response was closed meanwhile."""
+        if self.closed:
+            return StreamClosed()
+        return self.engine.error(self.h, code, self.method, s, self.url)
+
+
+class SyncBody(Body):
+    """A Client's streamed body: read on the caller's thread, blocking in
+    ``httpring_handle_wait_body`` while there is nothing to read."""
+
+    __slots__ = ("scratch", "sweep")
+
+    def __init__(
+        self,
+        engine: "Engine",
+        h: int,
+        method: str,
+        url: str,
+        scratch: "Callable[[], Scratch]",
+        sweep: Callable[[], None],
+    ) -> None:
+        super().__init__(engine, h, method, url)
+        #: The calling thread's Scratch (its read buffer): a body may be read from any
+        #: thread, one at a time. Bound to the client, which it keeps alive.
+        self.scratch = scratch
+        #: Drains the client's queue (where this body's BODY completions go unasked).
+        self.sweep = sweep
+
+    def pieces(self) -> Iterator[bytes]:
+        """The body as the engine hands it over (each piece at most 256 KiB, never empty);
+        raises the request's error class if the body fails."""
+        engine = self.engine
+        read = engine.lib.httpring_handle_read
+        wait = engine.lib.httpring_handle_wait_body
+        ptr = engine.ptr
+        h = self.h
+        waits = 0
+        while True:
+            if self.closed:
+                raise StreamClosed()
+            s = self.scratch()
+            rb = s.read_buffer()
+            code = read(ptr, h, rb.addr, rb.size, rb.n)
+            if code == _OK:
+                n = rb.n.value
+                if not n:
+                    self.ended = True
+                    return
+                yield rb.view[:n].tobytes()
+            elif code == _PENDING:
+                code = wait(ptr, h, _WAIT_SLICE_MS)
+                while code == _PENDING:
+                    code = wait(ptr, h, _WAIT_SLICE_MS)
+                if code != _OK:  # the client was closed, or the handle freed meanwhile
+                    raise self.error(code, s)
+                waits += 1
+                if waits % SWEEP_EVERY == 0:
+                    self.sweep()
+            else:
+                raise self.error(code, s)
+
+
+class AsyncBody(Body):
+    """An AsyncClient's streamed body: read on the event loop, awaiting the dispatcher's
+    word (``wake``) while there is nothing to read."""
+
+    __slots__ = ("dispatcher", "uid", "waiter", "client")
+
+    is_async = True
+
+    def __init__(self, dispatcher: "_Dispatcher", h: int, uid: int, method: str, url: str) -> None:
+        super().__init__(dispatcher.engine, h, method, url)
+        self.dispatcher = dispatcher
+        #: The request's user_data: the key of its BODY completions.
+        self.uid = uid
+        #: What the reader awaits after a read found nothing.
+        self.waiter: "Optional[asyncio.Future[None]]" = None
+        #: The AsyncClient, kept alive while its response is (the dispatcher does not keep
+        #: it, so that a forgotten client is closed when collected): set by the client.
+        self.client: object = None
+
+    def wake(self) -> None:
+        """The dispatcher drained a BODY completion for this handle (or the body was
+        closed): the reader reads again."""
+        w = self.waiter
+        if w is not None:
+            self.waiter = None
+            if not w.done():
+                w.set_result(None)
+
+    def fail(self, exc: BaseException) -> None:
+        """The client was closed: the reader raises ``exc``."""
+        w = self.waiter
+        if w is not None:
+            self.waiter = None
+            if not w.done() and not w.get_loop().is_closed():
+                w.set_exception(exc)
+
+    def close(self) -> int:
+        us = super().close()
+        if us:
+            self.dispatcher.streams.pop(self.uid, None)
+            self.wake()
+        return us
+
+    async def apieces(self) -> AsyncIterator[bytes]:
+        """``SyncBody.pieces``, awaiting instead of blocking."""
+        d = self.dispatcher
+        engine = self.engine
+        read = engine.lib.httpring_handle_read
+        ptr = engine.ptr
+        h = self.h
+        s = d.s
+        rb = s.read_buffer()
+        while True:
+            if self.closed:
+                raise StreamClosed()
+            code = read(ptr, h, rb.addr, rb.size, rb.n)
+            if code == _OK:
+                n = rb.n.value
+                if not n:
+                    self.ended = True
+                    return
+                # Copied out before anything else can use the loop's buffer.
+                yield rb.view[:n].tobytes()
+            elif code == _PENDING:
+                loop = asyncio.get_running_loop()
+                if loop is not d.loop:
+                    if d.loop is None or engine.closed:  # the client was closed
+                        raise self.error(_ffi.HTTPRING_ERR_CLIENT_CLOSED, s)
+                    raise RuntimeError(
+                        "a streamed response of an AsyncClient is read on the event loop the "
+                        "client uses"
+                    )
+                fut: "asyncio.Future[None]" = loop.create_future()
+                self.waiter = fut
+                try:
+                    await fut
+                finally:
+                    if self.waiter is fut:
+                        self.waiter = None
+            else:
+                raise self.error(code, s)
+
+
+# --- re-chunking and decoding (httpx's semantics) -------------------------------------------
+
+def rechunk(pieces: Iterable[bytes], size: Optional[int]) -> Iterator[bytes]:
+    """``pieces`` as they come (``size`` None or 0), or cut and joined into ``size``-byte
+    chunks, the last one shorter."""
+    if not size:
+        yield from pieces
+        return
+    buf = bytearray()
+    for piece in pieces:
+        if not buf and len(piece) == size:
+            yield piece
+            continue
+        buf += piece
+        while len(buf) >= size:
+            yield bytes(buf[:size])
+            del buf[:size]  # amortised O(1): a bytearray moves its start
+    if buf:
+        yield bytes(buf)
+
+
+async def arechunk(pieces: AsyncIterator[bytes], size: Optional[int]) -> AsyncIterator[bytes]:
+    """``rechunk`` of an async iterator."""
+    if not size:
+        async for piece in pieces:
+            yield piece
+        return
+    buf = bytearray()
+    async for piece in pieces:
+        if not buf and len(piece) == size:
+            yield piece
+            continue
+        buf += piece
+        while len(buf) >= size:
+            yield bytes(buf[:size])
+            del buf[:size]
+    if buf:
+        yield bytes(buf)
+
+
+def rechunk_text(texts: Iterable[str], size: Optional[int]) -> Iterator[str]:
+    """``rechunk`` for str: ``size``-character chunks."""
+    if not size:
+        for text in texts:
+            if text:
+                yield text
+        return
+    parts: List[str] = []
+    have = 0
+    for text in texts:
+        parts.append(text)
+        have += len(text)
+        if have >= size:
+            joined = "".join(parts)
+            cut = len(joined) - len(joined) % size
+            for i in range(0, cut, size):
+                yield joined[i : i + size]
+            rest = joined[cut:]
+            parts = [rest] if rest else []
+            have = len(rest)
+    if have:
+        yield "".join(parts)
+
+
+async def arechunk_text(texts: AsyncIterator[str], size: Optional[int]) -> AsyncIterator[str]:
+    """``rechunk_text`` of an async iterator."""
+    parts: List[str] = []
+    have = 0
+    async for text in texts:
+        if not size:
+            if text:
+                yield text
+            continue
+        parts.append(text)
+        have += len(text)
+        if have >= size:
+            joined = "".join(parts)
+            cut = len(joined) - len(joined) % size
+            for i in range(0, cut, size):
+                yield joined[i : i + size]
+            rest = joined[cut:]
+            parts = [rest] if rest else []
+            have = len(rest)
+    if have:
+        yield "".join(parts)
+
+
+def decode_text(chunks: Iterable[bytes], decoder: "TextDecoder") -> Iterator[str]:
+    """``chunks`` decoded as they come, then what the decoder held back."""
+    for chunk in chunks:
+        yield decoder.decode(chunk)
+    yield decoder.decode(b"", True)
+
+
+async def adecode_text(chunks: AsyncIterator[bytes], decoder: "TextDecoder") -> AsyncIterator[str]:
+    """``decode_text`` of an async iterator."""
+    async for chunk in chunks:
+        yield decoder.decode(chunk)
+    yield decoder.decode(b"", True)
+
+
+class TextDecoder:
+    """Bytes to str as they arrive, with errors="replace". ``fallback``: the codec is the
+    server's charset; if it fails even so (see ``Response.text``), the rest is decoded as
+    UTF-8."""
+
+    __slots__ = ("_decoder", "_fallback")
+
+    def __init__(self, encoding: str, fallback: bool) -> None:
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        self._fallback = fallback
+
+    def decode(self, data: bytes, final: bool = False) -> str:
+        try:
+            return self._decoder.decode(data, final)
+        except UnicodeError:
+            if not self._fallback:
+                raise
+            self._fallback = False
+            self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            return self._decoder.decode(data, final)
+
+
+_NEWLINES = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+class LineDecoder:
+    """The lines ``str.splitlines()`` would give, from text arriving in pieces: a line is
+    given once its end is seen. A "\\r" ending a piece waits for the next one (it may be the
+    first half of "\\r\\n"). An unfinished line is kept as a list of pieces, so a long line
+    costs no repeated copying."""
+
+    __slots__ = ("_buffer", "_cr")
+
+    def __init__(self) -> None:
+        self._buffer: List[str] = []
+        self._cr = False
+
+    def decode(self, text: str) -> List[str]:
+        if self._cr:
+            text = "\r" + text
+            self._cr = False
+        if text.endswith("\r"):
+            self._cr = True
+            text = text[:-1]
+        if not text:
+            return []
+        ended = text[-1] in _NEWLINES
+        lines = text.splitlines()
+        if len(lines) == 1 and not ended:
+            self._buffer.append(lines[0])
+            return []
+        if self._buffer:
+            lines[0] = "".join(self._buffer) + lines[0]
+            self._buffer = []
+        if not ended:
+            self._buffer = [lines.pop()]
+        return lines
+
+    def flush(self) -> List[str]:
+        if not self._buffer and not self._cr:
+            return []
+        line = "".join(self._buffer)
+        self._buffer = []
+        self._cr = False
+        return [line]

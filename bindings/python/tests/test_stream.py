@@ -1,0 +1,868 @@
+"""Streamed responses (``client.stream``, ``send(stream=True)``, ``httpring.stream``): the body
+read as it arrives, with flat memory, a server held back by a reader that stops, events as
+they are sent, httpx's rules (StreamConsumed, ResponseNotRead, StreamClosed), and errors in
+the middle of a body raised as the request's exception classes. Every server is on
+127.0.0.1 and started by the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from typing import Callable, Iterator, List, Sequence
+
+import pytest
+
+import httpring
+import conftest
+from servers import _read_head, _Threaded
+
+ALPHABET = bytes(range(ord("a"), ord("z") + 1))
+#: Long enough to compare any piece read (at most 256 KiB) at any offset.
+PATTERN = ALPHABET * ((300 << 10) // 26 + 2)
+
+
+def check_pattern(chunk: bytes, offset: int) -> None:
+    """The /stream route's body: byte i is 'a' + i % 26."""
+    start = offset % 26
+    assert chunk == PATTERN[start : start + len(chunk)], f"wrong bytes at offset {offset}"
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 60))
+
+
+# --- a body as it arrives --------------------------------------------------------------------
+
+def test_stream_50_mb_sync(testserver):
+    n = 50_000_000
+    with httpring.Client() as c:
+        with c.stream("GET", f"{testserver.url}/stream/{n}") as r:
+            assert r.status_code == 200 and r.headers["content-length"] == str(n)
+            assert not r.is_stream_consumed and not r.is_closed
+            got = 0
+            pieces = 0
+            for chunk in r.iter_bytes():
+                check_pattern(chunk, got)
+                got += len(chunk)
+                pieces += 1
+            assert got == n and pieces > 1
+            assert r.is_stream_consumed and r.is_closed  # read to its end: closed
+        assert c.live_handles() == 0
+        # The connection went back to the pool: the next request reuses it.
+        opened = c.stats().connections_opened
+        assert c.get(testserver.url + "/hello").status_code == 200
+        assert c.stats().connections_opened == opened
+
+
+def test_stream_50_mb_async(testserver):
+    n = 50_000_000
+
+    async def main() -> None:
+        async with httpring.AsyncClient() as c:
+            async with c.stream("GET", f"{testserver.url}/stream/{n}?chunked=1") as r:
+                assert r.status_code == 200 and "content-length" not in r.headers
+                got = 0
+                async for chunk in r.aiter_bytes():
+                    check_pattern(chunk, got)
+                    got += len(chunk)
+                assert got == n and r.is_closed
+            assert c.live_handles() == 0
+            opened = c.stats().connections_opened
+            assert (await c.get(testserver.url + "/hello")).status_code == 200
+            assert c.stats().connections_opened == opened
+
+    run(main())
+
+
+def test_iter_bytes_and_iter_raw_chunk_size(testserver):
+    with httpring.Client() as c:
+        with c.stream("GET", f"{testserver.url}/stream/100000/7000") as r:
+            chunks = list(r.iter_bytes(chunk_size=4096))
+        assert [len(x) for x in chunks] == [4096] * 24 + [100000 - 24 * 4096]
+        check_pattern(b"".join(chunks), 0)
+        with c.stream("GET", f"{testserver.url}/stream/100000/7000") as r:
+            raw = list(r.iter_raw(1000))
+        assert len(raw) == 100 and all(len(x) == 1000 for x in raw)
+        check_pattern(b"".join(raw), 0)
+
+
+MEMORY_CHILD = r"""
+import asyncio, resource, sys, httpring
+url, n = sys.argv[1], int(sys.argv[2])
+def peak():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def sync():
+    with httpring.Client() as c:
+        c.get(url + "/hello")
+        before = peak(); got = 0
+        with c.stream("GET", f"{url}/stream/{n}") as r:
+            for chunk in r.iter_bytes():
+                got += len(chunk)
+        assert got == n, got
+        return peak() - before
+async def main():
+    async with httpring.AsyncClient() as c:
+        await c.get(url + "/hello")
+        before = peak(); got = 0
+        async with c.stream("GET", f"{url}/stream/{n}") as r:
+            async for chunk in r.aiter_bytes():
+                got += len(chunk)
+        assert got == n, got
+        return peak() - before
+print(sync(), asyncio.run(main()))
+"""
+
+
+def test_memory_stays_flat(testserver):
+    """Peak RSS (in a fresh process, so the peak is this stream's) grows far less than the
+    200 MB streamed, sync and async. The server is another process."""
+    n = 200_000_000
+    out = subprocess.run(
+        [sys.executable, "-c", MEMORY_CHILD, testserver.url, str(n)],
+        capture_output=True, text=True, timeout=120, env=os.environ,
+    )
+    assert out.returncode == 0, out.stderr
+    sync_growth, async_growth = map(int, out.stdout.split())
+    assert sync_growth < 40 << 20, f"sync: peak RSS grew {sync_growth >> 20} MiB"
+    assert async_growth < 40 << 20, f"async: peak RSS grew {async_growth >> 20} MiB"
+
+
+# --- a reader that stops holds the server back; closing closes the connection -------------
+
+@pytest.fixture
+def own_server() -> Iterator[conftest.TestServer]:
+    """A test server of this test's own: its /stats count only this test's connections."""
+    server = conftest.TestServer()
+    yield server
+    server.stop()
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_a_reader_that_stops_holds_the_server_back_sync(own_server):
+    body = 1_000_000_000
+    open_before = own_server.stats()["open"]  # counts the /stats request's own connection
+    with httpring.Client() as c:
+        with c.stream("GET", f"{own_server.url}/stream/{body}") as r:
+            chunk = next(r.iter_bytes())
+            check_pattern(chunk, 0)
+            time.sleep(0.7)
+            first = own_server.stats()["sent"]
+            time.sleep(0.3)
+            second = own_server.stats()["sent"]
+            assert first == second, "the server kept sending to a reader that stopped"
+            # What waits: the engine's 256 KiB, hyper's buffer, the sockets' buffers.
+            assert first < 64 << 20, f"{first} bytes sent to a reader that read {len(chunk)}"
+            assert own_server.stats()["open"] == open_before + 1
+        assert c.live_handles() == 0
+        # Closed early: the connection is closed, not pooled.
+        assert c.stats().pooled_connections == 0
+    assert wait_for(lambda: own_server.stats()["open"] == open_before), own_server.stats()
+    assert own_server.stats()["sent"] < 64 << 20
+
+
+def test_a_reader_that_stops_holds_the_server_back_async(own_server):
+    body = 1_000_000_000
+    open_before = own_server.stats()["open"]
+
+    async def main() -> None:
+        async with httpring.AsyncClient() as c:
+            async with c.stream("GET", f"{own_server.url}/stream/{body}") as r:
+                async for chunk in r.aiter_bytes():
+                    check_pattern(chunk, 0)
+                    break
+                await asyncio.sleep(0.7)
+                first = own_server.stats()["sent"]
+                await asyncio.sleep(0.3)
+                assert own_server.stats()["sent"] == first
+                assert first < 64 << 20
+            assert c.live_handles() == 0 and c.stats().pooled_connections == 0
+
+    run(main())
+    assert wait_for(lambda: own_server.stats()["open"] == open_before), own_server.stats()
+
+
+# --- server-sent events: each line as it is sent ------------------------------------------
+
+def check_events(lines: Sequence[str], arrivals: Sequence[int], count: int) -> float:
+    """The lines are exactly the events (``data: I T`` then a blank line); returns the
+    median lag, in ms, from T (µs since the epoch, when the server sent it) to arrival."""
+    assert lines[1::2] == [""] * count
+    data = lines[0::2]
+    assert [line.split()[:2] for line in data] == [["data:", str(i)] for i in range(count)]
+    lags = [(arrived - int(line.split()[2])) / 1000 for line, arrived in zip(data, arrivals[0::2])]
+    return statistics.median(lags)
+
+
+def test_server_sent_events_sync(testserver):
+    lines: List[str] = []
+    arrivals: List[int] = []
+    with httpring.Client() as c:
+        with c.stream("GET", testserver.url + "/events/5/200") as r:
+            assert r.headers["content-type"].startswith("text/event-stream")
+            for line in r.iter_lines():
+                arrivals.append(time.time_ns() // 1000)
+                lines.append(line)
+    assert len(lines) == 10
+    assert check_events(lines, arrivals, 5) < 50
+    # Lines came as the events were sent (200 ms apart), not all at the end.
+    assert arrivals[-2] - arrivals[0] > 600_000
+
+
+def test_server_sent_events_async(testserver):
+    lines: List[str] = []
+    arrivals: List[int] = []
+
+    async def main() -> None:
+        async with httpring.AsyncClient() as c:
+            async with c.stream("GET", testserver.url + "/events/5/200") as r:
+                async for line in r.aiter_lines():
+                    arrivals.append(time.time_ns() // 1000)
+                    lines.append(line)
+
+    run(main())
+    assert len(lines) == 10
+    assert check_events(lines, arrivals, 5) < 50
+    assert arrivals[-2] - arrivals[0] > 600_000
+
+
+def test_many_streams_and_requests_at_once_async(testserver):
+    """BODY completions of many bodies, interleaved with other requests' completions on
+    the same drain, each reach their own reader."""
+
+    async def one(c: httpring.AsyncClient, i: int) -> int:
+        n = 300_000 + i * 1000
+        got = 0
+        async with c.stream("GET", f"{testserver.url}/stream/{n}/{1000 + i}") as r:
+            async for chunk in r.aiter_bytes():
+                check_pattern(chunk, got)
+                got += len(chunk)
+        return got - n
+
+    async def events(c: httpring.AsyncClient) -> int:
+        async with c.stream("GET", testserver.url + "/events/3/20") as r:
+            return len([line async for line in r.aiter_lines() if line])
+
+    async def main() -> None:
+        async with httpring.AsyncClient() as c:
+            results = await asyncio.gather(
+                *(one(c, i) for i in range(20)),
+                *(events(c) for _ in range(5)),
+                *(c.get(testserver.url + "/hello") for _ in range(20)),
+            )
+            assert results[:20] == [0] * 20
+            assert results[20:25] == [3] * 5
+            assert all(r.text == "Hello, world!" for r in results[25:])
+            assert c.live_handles() == 0
+
+    run(main())
+
+
+def test_many_streams_from_threads_sync(testserver):
+    errors: List[BaseException] = []
+    with httpring.Client() as c:
+
+        def reader(i: int) -> None:
+            try:
+                n = 2_000_000 + i
+                got = 0
+                with c.stream("GET", f"{testserver.url}/stream/{n}/{3000 + i}") as r:
+                    for chunk in r.iter_bytes():
+                        check_pattern(chunk, got)
+                        got += len(chunk)
+                assert got == n
+                assert c.get(testserver.url + "/hello").status_code == 200
+            except BaseException as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=reader, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors, errors
+        assert c.live_handles() == 0
+
+
+def test_http2_a_stalled_stream_does_not_hold_up_the_connection(testserver):
+    """Over HTTP/2 (h2c) a stream its reader left alone is held back by flow control, while
+    another stream on the same connection goes on."""
+    with httpring.Client(http1=False, http2=True) as c:
+        with c.stream("GET", f"{testserver.url}/stream/1000000000") as stalled:
+            assert stalled.http_version == "HTTP/2"
+            check_pattern(next(stalled.iter_bytes()), 0)
+            with c.stream("GET", f"{testserver.url}/stream/20000000") as r:
+                got = 0
+                for chunk in r.iter_bytes():
+                    check_pattern(chunk, got)
+                    got += len(chunk)
+            assert got == 20_000_000
+            assert c.stats().connections_opened == 1
+        assert c.live_handles() == 0
+        # Closed mid-body: its stream was reset, and the shared connection goes on.
+        assert c.get(testserver.url + "/hello").text == "Hello, world!"
+        assert c.stats().connections_opened == 1
+
+    async def main() -> None:
+        async with httpring.AsyncClient(http1=False, http2=True) as ac:
+            async with ac.stream("GET", f"{testserver.url}/stream/1000000000") as stalled:
+                async for _ in stalled.aiter_raw():
+                    break
+                async with ac.stream("GET", f"{testserver.url}/stream/20000000") as r:
+                    assert len(await r.aread()) == 20_000_000
+                assert ac.stats().connections_opened == 1
+
+    run(main())
+
+
+def test_a_response_keeps_its_async_client(testserver):
+    import gc
+
+    async def open_one() -> httpring.Response:
+        client = httpring.AsyncClient()
+        return await client.send(client.build_request("GET", f"{testserver.url}/stream/300000"), stream=True)
+
+    async def main() -> None:
+        r = await open_one()
+        gc.collect()  # the client is not collected (and closed) under its response
+        assert len(await r.aread()) == 300000 and r.is_closed
+
+    run(main())
+
+
+# --- text and lines --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("coding", ["gzip", "br", "zstd", "deflate"])
+def test_streamed_encoded_body_is_decoded(testserver, coding):
+    url = f"{testserver.url}/encoded/{coding}/300000"
+    with httpring.Client() as c:
+        whole = c.get(url)
+        with c.stream("GET", url) as r:
+            assert r.headers["content-encoding"] == coding  # as received, as in httpx
+            streamed = b"".join(r.iter_bytes())
+        assert streamed == whole.content and len(streamed) == 300000
+        with c.stream("GET", url) as r:
+            assert "".join(r.iter_text()) == whole.text
+        with c.stream("GET", url) as r:
+            assert list(r.iter_lines()) == whole.text.splitlines()
+        with c.stream("GET", url) as r:
+            chunks = list(r.iter_text(chunk_size=1000))
+        assert "".join(chunks) == whole.text
+        assert all(len(x) == 1000 for x in chunks[:-1]) and 0 < len(chunks[-1]) <= 1000
+
+
+def test_streamed_encoded_body_async(testserver):
+    url = f"{testserver.url}/encoded/gzip/300000"
+
+    async def main() -> None:
+        async with httpring.AsyncClient() as c:
+            whole = await c.get(url)
+            async with c.stream("GET", url) as r:
+                assert b"".join([x async for x in r.aiter_bytes(5000)]) == whole.content
+            async with c.stream("GET", url) as r:
+                assert [x async for x in r.aiter_lines()] == whole.text.splitlines()
+            async with c.stream("GET", url) as r:
+                chunks = [x async for x in r.aiter_text(chunk_size=999)]
+            assert "".join(chunks) == whole.text and {len(x) for x in chunks[:-1]} == {999}
+            async with c.stream("GET", url) as r:
+                raw = [x async for x in r.aiter_raw()]
+            assert b"".join(raw) == whole.content  # decoded: see iter_raw
+
+    run(main())
+
+
+class PiecesServer(_Threaded):
+    """Answers every request with ``pieces``, sent one by one with a pause between them, so
+    the client reads them separately: a character or a line end cut in two."""
+
+    def __init__(self, pieces: Sequence[bytes]) -> None:
+        self.pieces = pieces
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+        super().__init__(sock)
+
+    def serve(self, conn: socket.socket) -> None:
+        if not _read_head(conn)[0]:
+            return
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for piece in self.pieces:
+            conn.sendall(piece)
+            time.sleep(0.03)
+
+
+def split_response(charset: str, text: str, cuts: Sequence[int]) -> List[bytes]:
+    body = text.encode(charset)
+    head = (
+        f"HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset={charset}\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    ).encode()
+    bounds = [0, *cuts, len(body)]
+    return [head] + [body[a:b] for a, b in zip(bounds, bounds[1:])]
+
+
+def test_text_and_lines_cut_anywhere():
+    text = "caf\u00e9\r\nna\u00efve \u20ac\rlast"
+    body = text.encode("utf-8")
+    # "é" cut in two, "\r\n" cut in two, "€" cut after its first byte, a lone "\r".
+    cuts = [4, 6, 13]
+    assert body[3:5] == "\u00e9".encode() and body[5:7] == b"\r\n"
+    server = PiecesServer(split_response("utf-8", text, cuts))
+    try:
+        with httpring.Client() as c:
+            with c.stream("GET", server.url) as r:
+                assert list(r.iter_lines()) == text.splitlines() == ["caf\u00e9", "na\u00efve \u20ac", "last"]
+            with c.stream("GET", server.url) as r:
+                pieces = list(r.iter_text())
+            assert "".join(pieces) == text and len(pieces) > 2
+
+            async def main() -> List[str]:
+                async with httpring.AsyncClient() as ac:
+                    async with ac.stream("GET", server.url) as r:
+                        return [line async for line in r.aiter_lines()]
+
+            assert run(main()) == text.splitlines()
+    finally:
+        server.close()
+
+
+def test_text_uses_the_charset():
+    text = "na\u00efve caf\u00e9\n" * 3
+    server = PiecesServer(split_response("latin-1", text, [5, 20]))
+    try:
+        with httpring.Client() as c:
+            with c.stream("GET", server.url) as r:
+                assert r.encoding == "iso8859-1"
+                assert "".join(r.iter_text()) == text
+    finally:
+        server.close()
+
+
+# --- httpx's rules ------------------------------------------------------------------------------
+
+def test_read_inside_the_block(testserver):
+    with httpring.Client() as c:
+        with c.stream("GET", testserver.url + "/json") as r:
+            with pytest.raises(httpring.ResponseNotRead):
+                r.content
+            with pytest.raises(httpring.ResponseNotRead):
+                r.json()
+            assert r.read() == r.content and r.json() == c.get(testserver.url + "/json").json()
+            assert r.read() is r.content  # kept
+            assert r.is_stream_consumed and r.is_closed
+            # Iterating what read() kept is fine, as in httpx.
+            assert b"".join(r.iter_bytes()) == r.content
+            assert "".join(r.iter_text()) == r.text
+            with pytest.raises(httpring.StreamConsumed):
+                list(r.iter_raw())
+        assert r.content and r.elapsed.total_seconds() > 0
+        assert c.live_handles() == 0
+
+
+def test_content_after_iteration_needs_read(testserver):
+    with httpring.Client() as c:
+        with c.stream("GET", testserver.url + "/stream/1000") as r:
+            assert len(b"".join(r.iter_bytes())) == 1000
+            with pytest.raises(httpring.ResponseNotRead):
+                r.content
+            with pytest.raises(httpring.ResponseNotRead):
+                r.text
+            with pytest.raises(httpring.StreamConsumed):
+                list(r.iter_bytes())
+            with pytest.raises(httpring.StreamConsumed):
+                list(r.iter_lines())
+            with pytest.raises(httpring.StreamConsumed):
+                r.read()
+        # A body closed before it was read.
+        with c.stream("GET", testserver.url + "/stream/1000") as r:
+            pass
+        assert r.is_closed and not r.is_stream_consumed
+        with pytest.raises(httpring.StreamClosed):
+            list(r.iter_bytes())
+        with pytest.raises(httpring.StreamClosed):
+            r.read()
+        assert isinstance(httpring.StreamClosed(), httpring.StreamError)
+        assert isinstance(httpring.ResponseNotRead(), RuntimeError)
+        assert not isinstance(httpring.StreamConsumed(), httpring.HTTPError)
+
+
+def test_async_rules(testserver):
+    async def main() -> None:
+        async with httpring.AsyncClient() as c:
+            async with c.stream("GET", testserver.url + "/stream/1000") as r:
+                with pytest.raises(RuntimeError, match="sync iterator on an async stream"):
+                    list(r.iter_bytes())
+                with pytest.raises(RuntimeError, match="sync close on an async stream"):
+                    r.close()
+                assert await r.aread() == r.content and len(r.content) == 1000
+                with pytest.raises(httpring.StreamConsumed):
+                    [x async for x in r.aiter_raw()]
+                assert [x async for x in r.aiter_bytes()] == [r.content]
+            async with c.stream("GET", testserver.url + "/stream/1000") as r:
+                assert [x async for x in r.aiter_text()] and r.is_closed
+                with pytest.raises(httpring.ResponseNotRead):
+                    r.content
+                with pytest.raises(httpring.StreamConsumed):
+                    await r.aread()
+            assert c.live_handles() == 0
+
+    run(main())
+
+
+def test_responses_not_streamed_follow_the_same_rules(testserver):
+    with httpring.Client() as c:
+        r = c.get(testserver.url + "/stream/1000")
+    assert r.is_stream_consumed and r.is_closed
+    assert r.read() == r.content and b"".join(r.iter_bytes(100)) == r.content
+    assert "".join(r.iter_text(300)) == r.text and list(r.iter_lines()) == [r.text]
+    with pytest.raises(httpring.StreamConsumed):
+        list(r.iter_raw())
+    r.close()
+
+    async def main() -> None:
+        assert await r.aread() == r.content
+        assert b"".join([x async for x in r.aiter_bytes()]) == r.content
+        assert [x async for x in r.aiter_lines()] == [r.text]
+        await r.aclose()
+
+    run(main())
+    built = httpring.Response(200, content=b"a\nb")
+    assert list(built.iter_lines()) == ["a", "b"] and built.is_closed
+
+
+# --- errors in the middle of a body ------------------------------------------------------------
+
+def test_read_timeout_mid_body(testserver):
+    got: List[bytes] = []
+    with httpring.Client() as c:
+        with c.stream("GET", testserver.url + "/stall-body", timeout=httpring.Timeout(5.0, read=0.3)) as r:
+            assert r.status_code == 200
+            start = time.monotonic()
+            with pytest.raises(httpring.ReadTimeout) as info:
+                for chunk in r.iter_bytes():
+                    got.append(chunk)
+            assert 0.25 < time.monotonic() - start < 3
+        assert b"".join(got) == b"0123456789"
+        assert info.value.code_name == "HTTPRING_ERR_READ_TIMEOUT"
+        assert info.value.request.url == testserver.url + "/stall-body"
+        assert c.live_handles() == 0
+
+
+def test_read_timeout_mid_body_async(testserver):
+    async def main() -> None:
+        got: List[bytes] = []
+        async with httpring.AsyncClient(timeout=httpring.Timeout(5.0, read=0.3)) as c:
+            with pytest.raises(httpring.ReadTimeout):
+                async with c.stream("GET", testserver.url + "/stall-body") as r:
+                    async for chunk in r.aiter_bytes():
+                        got.append(chunk)
+            assert b"".join(got) == b"0123456789"
+            assert c.live_handles() == 0
+            assert (await c.get(testserver.url + "/hello")).status_code == 200
+
+    run(main())
+
+
+def test_body_cut_short(testserver):
+    # /lie announces 100 bytes and breaks the connection (this server sends none of them).
+    with httpring.Client() as c:
+        with pytest.raises((httpring.RemoteProtocolError, httpring.ReadError)):
+            with c.stream("GET", testserver.url + "/lie") as r:
+                for chunk in r.iter_bytes():
+                    assert b"0123456789".startswith(chunk)
+        assert c.live_handles() == 0
+
+    async def main() -> None:
+        async with httpring.AsyncClient() as ac:
+            async with ac.stream("GET", testserver.url + "/lie") as r:
+                with pytest.raises((httpring.RemoteProtocolError, httpring.ReadError)):
+                    await r.aread()
+
+    run(main())
+
+
+def test_body_cut_short_after_some_bytes():
+    head = b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n"
+    server = PiecesServer([head, b"01234", b"56789"])  # then closed: 10 of 100 bytes
+    try:
+        got: List[bytes] = []
+        with httpring.Client() as c:
+            with c.stream("GET", server.url) as r:
+                with pytest.raises(httpring.RemoteProtocolError) as info:
+                    for chunk in r.iter_bytes():
+                        got.append(chunk)
+        assert b"".join(got) == b"0123456789" and len(got) == 2
+        assert info.value.code_name == "HTTPRING_ERR_PROTOCOL"
+
+        async def main() -> List[bytes]:
+            out: List[bytes] = []
+            async with httpring.AsyncClient() as ac:
+                async with ac.stream("GET", server.url) as r:
+                    with pytest.raises(httpring.RemoteProtocolError):
+                        async for chunk in r.aiter_raw():
+                            out.append(chunk)
+            return out
+
+        assert b"".join(run(main())) == b"0123456789"
+    finally:
+        server.close()
+
+
+def test_errors_before_the_head(testserver):
+    with httpring.Client(timeout=2) as c:
+        with pytest.raises(httpring.ConnectError):
+            with c.stream("GET", "http://127.0.0.1:1/"):
+                pass  # pragma: no cover
+        with pytest.raises(httpring.UnsupportedProtocol):
+            with c.stream("GET", "ftp://127.0.0.1/"):
+                pass  # pragma: no cover
+        assert c.live_handles() == 0
+
+    async def main() -> None:
+        async with httpring.AsyncClient(timeout=2) as ac:
+            with pytest.raises(httpring.ConnectError):
+                async with ac.stream("GET", "http://127.0.0.1:1/"):
+                    pass  # pragma: no cover
+            assert ac.live_handles() == 0
+
+    run(main())
+
+
+# --- leaving early, closing, cancelling ---------------------------------------------------------
+
+def test_leaving_early_frees_the_handle(testserver):
+    with httpring.Client() as c:
+        for _ in range(3):
+            with c.stream("GET", f"{testserver.url}/stream/100000000") as r:
+                for chunk in r.iter_bytes():
+                    break
+            assert r.is_closed and c.live_handles() == 0
+        # An exception out of the block closes too.
+        with pytest.raises(KeyError):
+            with c.stream("GET", f"{testserver.url}/stream/100000000") as r:
+                raise KeyError("x")
+        assert r.is_closed and c.live_handles() == 0
+        assert c.get(testserver.url + "/hello").status_code == 200
+
+
+def test_leaving_early_async(testserver):
+    async def main() -> None:
+        async with httpring.AsyncClient() as c:
+            for _ in range(3):
+                async with c.stream("GET", f"{testserver.url}/stream/100000000") as r:
+                    async for line in r.aiter_lines():
+                        break
+                assert r.is_closed and c.live_handles() == 0
+            assert (await c.get(testserver.url + "/hello")).status_code == 200
+
+    run(main())
+
+
+def test_a_response_dropped_unclosed_is_freed(testserver):
+    import gc
+
+    with httpring.Client() as c:
+        r = c.send(c.build_request("GET", f"{testserver.url}/stream/10000000"), stream=True)
+        assert c.live_handles() == 1
+        del r
+        gc.collect()
+        assert c.live_handles() == 0
+
+    async def main() -> None:
+        async with httpring.AsyncClient() as ac:
+            r = await ac.send(ac.build_request("GET", f"{testserver.url}/stream/10000000"), stream=True)
+            assert ac.live_handles() == 1
+            del r
+            # The loop's callback that resumed this task holds the head's future (and so
+            # the response) until this step ends.
+            await asyncio.sleep(0)
+            gc.collect()
+            assert ac.live_handles() == 0
+
+    run(main())
+
+
+def test_cancelling_the_reading_task(testserver):
+    async def main() -> None:
+        async with httpring.AsyncClient() as c:
+            started = asyncio.Event()
+
+            async def reader() -> None:
+                async with c.stream("GET", testserver.url + "/events/100/100") as r:
+                    async for _ in r.aiter_lines():
+                        started.set()
+
+            task = asyncio.ensure_future(reader())
+            await started.wait()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert c.live_handles() == 0
+            # Cancelled while waiting for the head.
+            task = asyncio.ensure_future(reader())
+            await asyncio.sleep(0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert c.live_handles() == 0
+            assert (await c.get(testserver.url + "/hello")).status_code == 200
+
+    run(main())
+
+
+@pytest.mark.allow_live_at_close
+def test_closing_the_client_under_a_reader_sync(testserver):
+    c = httpring.Client(timeout=httpring.Timeout(5.0, read=30))
+    errors: List[BaseException] = []
+
+    def reader() -> None:
+        try:
+            with c.stream("GET", testserver.url + "/stall-body") as r:
+                for _ in r.iter_bytes():
+                    pass
+        except BaseException as e:
+            errors.append(e)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    time.sleep(0.3)
+    c.close()
+    t.join(5)
+    assert not t.is_alive()
+    assert len(errors) == 1 and isinstance(errors[0], httpring.ClientClosed), errors
+
+
+@pytest.mark.allow_live_at_close
+def test_closing_the_client_under_a_reader_async(testserver):
+    async def main() -> None:
+        c = httpring.AsyncClient(timeout=httpring.Timeout(5.0, read=30))
+        async with c.stream("GET", testserver.url + "/stall-body") as r:
+            chunks = r.aiter_bytes()
+            assert await chunks.__anext__() == b"0123456789"
+            waiting = asyncio.ensure_future(chunks.__anext__())
+            await asyncio.sleep(0.1)
+            await c.aclose()
+            with pytest.raises(httpring.ClientClosed):
+                await asyncio.wait_for(waiting, 5)
+
+    run(main())
+
+
+# --- the other ways in ---------------------------------------------------------------------------
+
+def test_module_stream_and_send(testserver):
+    with httpring.stream("GET", testserver.url + "/stream/5000", params={"chunked": "1"}) as r:
+        assert r.request.url == testserver.url + "/stream/5000?chunked=1"
+        assert len(r.read()) == 5000
+    with httpring.Client() as c:
+        request = c.build_request("POST", testserver.url + "/echo", json={"a": 1})
+        r = c.send(request, stream=True)
+        try:
+            assert r.request is request and not r.is_closed
+            r.read()
+            assert r.json()["body"] == '{"a":1}' and r.is_closed
+        finally:
+            r.close()
+        # Redirects followed before the head.
+        with c.stream("GET", testserver.url + "/redirect-to?url=/hello", follow_redirects=True) as r:
+            assert r.read() == b"Hello, world!" and len(r.history) == 1
+        assert c.live_handles() == 0
+
+
+def test_response_hooks_see_the_head(testserver):
+    seen: List[httpring.Response] = []
+
+    def hook(response: httpring.Response) -> None:
+        seen.append(response)
+        assert not response.is_stream_consumed
+        response.raise_for_status()
+
+    with httpring.Client(event_hooks={"response": [hook]}) as c:
+        with c.stream("GET", testserver.url + "/stream/100") as r:
+            assert r is seen[0] and len(r.read()) == 100
+        with pytest.raises(httpring.HTTPStatusError):
+            with c.stream("GET", testserver.url + "/status/404"):
+                pass  # pragma: no cover
+        assert c.live_handles() == 0
+
+    async def ahook(response: httpring.Response) -> None:
+        await response.aread()
+
+    async def main() -> None:
+        async with httpring.AsyncClient(event_hooks={"response": [ahook]}) as ac:
+            async with ac.stream("GET", testserver.url + "/stream/100") as r:
+                assert len(r.content) == 100
+            assert ac.live_handles() == 0
+
+    run(main())
+
+
+def test_mock_transport_streams_the_content():
+    transport = httpring.MockTransport(lambda request: httpring.Response(200, content=b"a\nb\nc"))
+    with httpring.Client(transport=transport) as c:
+        with c.stream("GET", "http://127.0.0.1:1/") as r:
+            assert list(r.iter_lines()) == ["a", "b", "c"]
+
+
+def test_content_iterators_are_sent_whole(testserver):
+    """The engine has no streamed request bodies: an iterator given as content= is joined
+    first (httpx would send it chunked), an async one by AsyncClient."""
+    with httpring.Client() as c:
+        with c.stream("POST", testserver.url + "/echo", content=iter([b"ab", b"cd"])) as r:
+            r.read()
+            assert r.json()["body"] == "abcd"
+
+    async def chunks():
+        yield b"ab"
+        yield "cd"
+
+    async def main() -> None:
+        async with httpring.AsyncClient() as ac:
+            assert (await ac.post(testserver.url + "/echo", content=chunks())).json()["body"] == "abcd"
+            async with ac.stream("PUT", testserver.url + "/echo", content=chunks()) as r:
+                await r.aread()
+                assert r.json()["method"] == "PUT" and r.json()["body"] == "abcd"
+            with httpring.Client() as c:
+                with pytest.raises(TypeError, match="async iterator"):
+                    c.post(testserver.url + "/echo", content=chunks())
+
+    run(main())
+
+
+def test_a_long_sync_stream_sweeps_the_queue(testserver, monkeypatch):
+    """A sync reader's BODY completions, which nobody drains, are swept from the queue
+    now and then; completions of submit() that land meanwhile still reach drain()."""
+    from httpring import _stream
+
+    monkeypatch.setattr(_stream, "SWEEP_EVERY", 2)
+    sweeps = []
+    original = httpring.Client._sweep
+
+    def counting(self: httpring.Client) -> None:
+        sweeps.append(1)
+        original(self)
+
+    monkeypatch.setattr(httpring.Client, "_sweep", counting)
+    with httpring.Client() as c:
+        h = c.submit("GET", testserver.url + "/hello", user_data=7)
+        with c.stream("GET", testserver.url + "/events/8/10") as r:
+            assert len([line for line in r.iter_lines() if line]) == 8
+        assert len(sweeps) >= 2
+        assert h.wait(5)
+        done = c.drain()
+        assert [(d.user_data, d.status) for d in done] == [(7, 200)]
+        assert h.response().text == "Hello, world!"
