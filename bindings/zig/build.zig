@@ -3,6 +3,7 @@
 //!   zig build test      unit tests, and integration tests against $HTTPRING_TEST_URL
 //!   zig build demo      examples/zig/async_demo.zig (args after --: URLs)
 //!   zig build crawler   examples/zig/crawler.zig (args after --: start URL)
+//!   zig build sse       examples/zig/sse.zig (args after --: URL [MAX_EVENTS])
 //!
 //! -Dlib-dir=DIR holds libhttpring.so/.a (default ../../target/release, from `make build`);
 //! -Dinclude-dir=DIR holds httpring.h (default ../../include). Relative paths are taken
@@ -66,6 +67,7 @@ pub fn build(b: *std.Build) void {
 
     addExample(b, test_step, httpring, target, optimize, "demo", "async_demo", "Fetch 4 URLs at once (args: URLs; default: the test server)");
     addExample(b, test_step, httpring, target, optimize, "crawler", "crawler", "Crawl the test site in parallel, then sequentially (args: start URL)");
+    addExample(b, test_step, httpring, target, optimize, "sse", "sse", "Print server-sent events as they arrive (args: URL [MAX_EVENTS]; default: the test server)");
 }
 
 fn addExample(

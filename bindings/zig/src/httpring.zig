@@ -98,6 +98,45 @@ pub const HandleError = error{
     Unknown,
 };
 
+/// What reading a streamed body can fail with (`Handle.read`, `readAvailable`, `waitBody`,
+/// and `BodyReader.err` behind a reader's `error.ReadFailed`): how the body failed after
+/// the bytes before the failure were read (`ReadTimeout`, `Io`, `Protocol`, `Decoding`,
+/// `Cancelled`, ...), how the request failed before its head (any of its failures),
+/// `InvalidArgument` for a request not sent with `Request.stream`, or a handle error. Every
+/// `Error` but `Pending`, which these calls report as null or false.
+pub const ReadError = error{
+    InvalidArgument,
+    InvalidHandle,
+    ForeignHandle,
+    InvalidUrl,
+    UnsupportedScheme,
+    InvalidHeader,
+    InvalidMethod,
+    Dns,
+    ConnectRefused,
+    Connect,
+    ConnectTimeout,
+    Timeout,
+    ReadTimeout,
+    Cancelled,
+    Protocol,
+    Io,
+    BodyTooLarge,
+    ClientClosed,
+    NotFound,
+    Internal,
+    TlsCertificate,
+    Tls,
+    Proxy,
+    TooManyRedirects,
+    InsecureRedirect,
+    Decoding,
+    PoolTimeout,
+    WriteTimeout,
+    TooManyInFlight,
+    Unknown,
+};
+
 /// What `Handle.info` reports: `raw` is the C struct (attempts, bytes_received,
 /// content_length, the `*_us` phases that add up to `total_us`, tls_version, reused); the
 /// methods give its text fields as slices.
@@ -355,8 +394,12 @@ pub const Options = struct {
     /// Also retry non-idempotent methods (POST, PATCH) after failures that may have reached
     /// the server, and on retryable statuses.
     retry_non_idempotent: ?bool = null,
-    /// Larger response bodies fail with `error.BodyTooLarge`; 0 is rejected.
+    /// Larger response bodies fail with `error.BodyTooLarge`; 0 is rejected. Streamed
+    /// bodies (`Request.stream`) are not limited.
     max_body_size: ?u64 = null,
+    /// Bytes of a streamed body (`Request.stream`) buffered unread before the library stops
+    /// reading it and so holds the server back (default 262144, 256 KiB); 0 is rejected.
+    stream_buffer: ?usize = null,
     /// Runtime threads, 1..=256 (default 1).
     worker_threads: ?u32 = null,
     /// Whether a thread blocked in a wait runs the client's I/O itself (default true).
@@ -491,6 +534,12 @@ pub const Request = struct {
     auth: ?Auth = null,
     /// A multipart/form-data body (instead of `body`), with its Content-Type.
     form: ?*const Form = null,
+    /// Stream the response body: the request completes (`Completion.event()` `.head`) as
+    /// soon as the response head arrives, with an empty `Response.body`, and the body is
+    /// read as it arrives with `Handle.read`, `readAvailable` or `Handle.reader`. The total
+    /// timeout covers the request up to its head; the read timeout applies between pieces
+    /// of the body.
+    stream: bool = false,
 };
 
 /// Headers up to this count go through the one-call C fast path from a stack array.
@@ -533,6 +582,7 @@ pub const Client = struct {
         if (o.retry_statuses) |v| try check(c.httpring_config_set_retry_statuses(cfg, v.ptr, v.len));
         if (o.retry_non_idempotent) |v| try check(c.httpring_config_set_retry_non_idempotent(cfg, v));
         if (o.max_body_size) |v| try check(c.httpring_config_set_max_body_size(cfg, v));
+        if (o.stream_buffer) |v| try check(c.httpring_config_set_stream_buffer(cfg, v));
         if (o.worker_threads) |v| try check(c.httpring_config_set_worker_threads(cfg, v));
         if (o.wait_drives_io) |v| try check(c.httpring_config_set_wait_drives_io(cfg, v));
         if (o.follow_redirects) |v| try check(c.httpring_config_set_follow_redirects(cfg, v));
@@ -605,7 +655,7 @@ pub const Client = struct {
     /// paths' arguments or `httpring_request_spec`).
     fn needsBuilder(req: Request) bool {
         return req.decompress != null or req.auth != null or req.form != null or req.pool_timeout_ms != null or
-            req.retries != null;
+            req.retries != null or req.stream;
     }
 
     fn buildRequest(built: *c.httpring_request, req: Request) SubmitError!void {
@@ -619,6 +669,7 @@ pub const Client = struct {
         if (req.retries) |v| try checkIn(SubmitError, c.httpring_request_set_retries(built, v));
         if (req.decompress) |v| try checkIn(SubmitError, c.httpring_request_set_decompress(built, v));
         if (req.form) |f| try checkIn(SubmitError, c.httpring_request_set_multipart(built, f.raw));
+        if (req.stream) try checkIn(SubmitError, c.httpring_request_set_stream(built, true));
         if (req.auth) |a| try checkIn(SubmitError, switch (a) {
             .basic => |b| c.httpring_request_set_basic_auth(built, b.user.ptr, b.password.ptr),
             .bearer => |t| c.httpring_request_set_bearer_auth(built, t.ptr),
@@ -653,7 +704,7 @@ pub const Client = struct {
     /// or why it was refused at submit. Returns how many were accepted; accepted requests run
     /// whatever happened to the others. `out.len` must be at least `requests.len`. A request
     /// with more than `max_batch_headers` headers, or with settings a batch entry cannot carry
-    /// (auth, form, decompress, pool timeout), is sent on its own with `send`.
+    /// (auth, form, decompress, pool timeout, retries, stream), is sent on its own with `send`.
     pub fn sendMany(self: Client, requests: []const Request, out: []SubmitError!Handle) error{InvalidArgument}!usize {
         if (out.len < requests.len) return error.InvalidArgument;
         var specs: [max_batch]c.httpring_request_spec = undefined;
@@ -1015,12 +1066,151 @@ pub const Handle = struct {
         };
     }
 
-    /// Waits (null: forever) and returns the response, or the failure.
+    /// Waits (null: forever) and returns the response, or the failure. For a streamed
+    /// request (`Request.stream`) this is its head: status, version and headers, and an
+    /// empty body.
     pub fn waitResponse(self: Handle, timeout_ms: ?u64) Error!Response {
         if (try self.wait(timeout_ms) == .pending) return error.Pending;
         return self.response();
     }
+
+    // Streamed bodies (`Request.stream`)
+
+    /// Copies what has arrived of a streamed body into `buf` (not empty) without blocking:
+    /// the count (> 0), 0 once the body ended and every byte was read, or null when there is
+    /// nothing yet (the next piece, or the head itself, has not arrived). Readiness is
+    /// edge-triggered: after the head (`Completion.event()` `.head`) and after each `.body`
+    /// completion, read until null; the next data, the end or a failure is then announced by
+    /// one `.body` completion (through `Client.drain`, the wait calls and the callback), or
+    /// wait for it with `waitBody`. A failure comes after the bytes before it were read.
+    /// May be called from any thread, one reader per handle at a time.
+    pub fn readAvailable(self: Handle, buf: []u8) ReadError!?usize {
+        var n: usize = 0;
+        const code = c.httpring_handle_read(self.client, self.id, buf.ptr, buf.len, &n);
+        if (code == c.HTTPRING_PENDING) return null;
+        try checkIn(ReadError, code);
+        return n;
+    }
+
+    /// Blocks until some of a streamed body is there (waiting for the head first), then
+    /// copies it into `buf` (not empty): the count, or 0 once the body ended. It waits as
+    /// long as the server is silent: the read timeout (`Options.read_timeout_ms`,
+    /// `Request.read_timeout_ms`) is what ends a silence with `error.ReadTimeout`.
+    pub fn read(self: Handle, buf: []u8) ReadError!usize {
+        while (true) {
+            if (try self.readAvailable(buf)) |n| return n;
+            _ = try self.waitBody(null);
+        }
+    }
+
+    /// Blocks up to `timeout_ms` (null: forever; 0: just check) until `readAvailable` would
+    /// not return null: data, the end or a failure is there. Waits for the head first when
+    /// it has not arrived (the one timeout covers both). Returns false if the time ran out;
+    /// a request that failed before its head returns its failure. For a thread that follows
+    /// one stream; an event loop drains `.body` completions instead.
+    pub fn waitBody(self: Handle, timeout_ms: ?u64) ReadError!bool {
+        const start = if (timeout_ms != null) monotonicMs() else 0;
+        if (try self.wait(timeout_ms) == .pending) return false;
+        const left: ?u64 = if (timeout_ms) |ms| ms -| (monotonicMs() - start) else null;
+        const code = c.httpring_handle_wait_body(self.client, self.id, timeoutArg(left));
+        if (code == c.HTTPRING_PENDING) return false;
+        try checkIn(ReadError, code);
+        return true;
+    }
+
+    /// The `nth` (0-based) value of trailer field `name` (any case) of a streamed body that
+    /// ended with trailers, or null (no such field, no trailers, the body has not ended yet,
+    /// or a bad handle). HTTP/1.1 servers send trailers only to requests with `TE: trailers`.
+    /// The slice borrows from the handle until `deinit`.
+    pub fn trailer(self: Handle, name: []const u8, nth: usize) ?[]const u8 {
+        var name_z: [256]u8 = undefined;
+        if (name.len >= name_z.len or std.mem.indexOfScalar(u8, name, 0) != null) return null;
+        @memcpy(name_z[0..name.len], name);
+        name_z[name.len] = 0;
+        var value: [*c]const u8 = null;
+        var value_len: usize = 0;
+        const code = c.httpring_handle_trailer(self.client, self.id, &name_z, nth, &value, &value_len);
+        return if (code == c.HTTPRING_OK) bytes(value, value_len) else null;
+    }
+
+    /// The streamed body as a `std.Io.Reader` that buffers in `buffer` (whose size bounds
+    /// what `peek` and `takeDelimiter` can hold). See `BodyReader`.
+    pub fn reader(self: Handle, buffer: []u8) BodyReader {
+        return .init(self, buffer);
+    }
 };
+
+/// A streamed body (`Request.stream`) as a `std.Io.Reader`: `interface` works with the std
+/// reader API (`takeDelimiter`, `peekGreedy`, `streamRemaining`, `allocRemaining`, ...) and
+/// blocks like `Handle.read` until data, the end or a failure arrives. The end is
+/// `error.EndOfStream` (or null, or the end of what `*Remaining` returns); a failure is
+/// `error.ReadFailed`, and `err` holds its cause (`error.ReadTimeout`, ...). Use it in
+/// place: `interface` finds its BodyReader by address, so take `&reader.interface` and do
+/// not copy the BodyReader after that.
+///
+///     var buf: [4096]u8 = undefined;
+///     var body = handle.reader(&buf);
+///     while (body.interface.takeDelimiter('\n') catch |err| switch (err) {
+///         error.ReadFailed => return body.err.?, // why: error.ReadTimeout, ...
+///         error.StreamTooLong => return error.LineTooLong, // a line longer than buf
+///     }) |line| {
+///         // one line, without its '\n'
+///     }
+pub const BodyReader = struct {
+    handle: Handle,
+    /// Why the reader failed: set whenever `interface` returns `error.ReadFailed`.
+    err: ?ReadError = null,
+    interface: std.Io.Reader,
+
+    /// Scratch for `discard` when the interface's buffer is smaller.
+    const discard_scratch = 4096;
+
+    pub fn init(handle: Handle, buffer: []u8) BodyReader {
+        return .{
+            .handle = handle,
+            .interface = .{
+                .vtable = &.{ .stream = stream, .discard = discard },
+                .buffer = buffer,
+                .seek = 0,
+                .end = 0,
+            },
+        };
+    }
+
+    /// Blocks for the next bytes into `dest` (empty: returns 0 at once).
+    fn readSome(r: *BodyReader, dest: []u8) std.Io.Reader.Error!usize {
+        if (dest.len == 0) return 0;
+        const n = r.handle.read(dest) catch |err| {
+            r.err = err;
+            return error.ReadFailed;
+        };
+        if (n == 0) return error.EndOfStream;
+        return n;
+    }
+
+    fn stream(io_r: *std.Io.Reader, w: *std.Io.Writer, limit: std.Io.Limit) std.Io.Reader.StreamError!usize {
+        const r: *BodyReader = @alignCast(@fieldParentPtr("interface", io_r));
+        const dest = limit.slice(try w.writableSliceGreedy(1));
+        const n = try r.readSome(dest);
+        w.advance(n);
+        return n;
+    }
+
+    fn discard(io_r: *std.Io.Reader, limit: std.Io.Limit) std.Io.Reader.Error!usize {
+        const r: *BodyReader = @alignCast(@fieldParentPtr("interface", io_r));
+        // Called with the buffer empty: its bytes are free to overwrite.
+        var scratch: [discard_scratch]u8 = undefined;
+        const into: []u8 = if (io_r.buffer.len > scratch.len) io_r.buffer else &scratch;
+        return r.readSome(limit.slice(into));
+    }
+};
+
+/// Milliseconds on the monotonic clock, to share one timeout between two waits.
+fn monotonicMs() u64 {
+    var ts: std.c.timespec = undefined;
+    _ = std.c.clock_gettime(.MONOTONIC, &ts);
+    return @as(u64, @intCast(ts.sec)) * std.time.ms_per_s + @as(u64, @intCast(ts.nsec)) / std.time.ns_per_ms;
+}
 
 fn bytes(ptr: [*c]const u8, len: usize) []const u8 {
     if (len == 0) return "";
@@ -1138,7 +1328,7 @@ test "per-call error sets keep their own errors and turn others into Unknown" {
     try std.testing.expectError(error.Unknown, checkIn(SubmitError, c.HTTPRING_ERR_READ_TIMEOUT));
     try checkIn(SubmitError, c.HTTPRING_OK);
     // Every member of the subsets is a real code (or Unknown).
-    inline for (.{ SubmitError, HandleError }) |E| {
+    inline for (.{ SubmitError, HandleError, ReadError }) |E| {
         inline for (@typeInfo(E).error_set.error_names.?) |name| {
             const err: Error = @field(E, name);
             if (err != error.Unknown) try std.testing.expectEqual(err, errorFromCode(codeFromError(err)));
@@ -1146,11 +1336,27 @@ test "per-call error sets keep their own errors and turn others into Unknown" {
     }
 }
 
+test "ReadError is every Error but Pending, and holds every HandleError" {
+    const errors = @typeInfo(Error).error_set.error_names.?;
+    try std.testing.expectEqual(errors.len - 1, @typeInfo(ReadError).error_set.error_names.?.len);
+    inline for (errors) |name| {
+        const err = @field(Error, name);
+        if (err != error.Pending) try std.testing.expectEqual(err, narrow(ReadError, err));
+    }
+    inline for (@typeInfo(HandleError).error_set.error_names.?) |name| {
+        const err: ReadError = @field(HandleError, name); // coerces: a subset
+        try std.testing.expectEqual(err, narrow(ReadError, err));
+    }
+    try std.testing.expectError(error.ReadTimeout, checkIn(ReadError, c.HTTPRING_ERR_READ_TIMEOUT));
+    try std.testing.expectError(error.Unknown, checkIn(ReadError, c.HTTPRING_PENDING));
+}
+
 test "every declaration compiles" {
     std.testing.refAllDecls(@This());
     std.testing.refAllDecls(Client);
     std.testing.refAllDecls(Handle);
     std.testing.refAllDecls(Response);
+    std.testing.refAllDecls(BodyReader);
 }
 
 test "version is the library's" {

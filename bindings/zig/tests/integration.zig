@@ -1100,3 +1100,319 @@ test "retries and info: a flaky service retried to success; timing that adds up"
     try testing.expectEqual(@as(u16, 503), (try once.waitResponse(10_000)).status);
     try testing.expectEqual(@as(u32, 1), (try once.info()).raw.attempts);
 }
+
+// --- Streamed bodies (Request.stream) ------------------------------------------------------
+
+/// Checks `data` against the test server's /stream pattern ('a' + i % 26) from body offset
+/// `at`.
+fn checkPattern(data: []const u8, at: u64) !void {
+    var want: u8 = 'a' + @as(u8, @intCast(at % 26));
+    for (data, 0..) |byte, i| {
+        if (byte != want) {
+            std.debug.print("body byte {d} is {c}, not {c}\n", .{ at + i, byte, want });
+            return error.TestUnexpectedResult;
+        }
+        want = if (want == 'z') 'a' else want + 1;
+    }
+}
+
+fn milliseconds(start: Io.Clock.Timestamp) i64 {
+    return start.untilNow(io).raw.toMilliseconds();
+}
+
+test "stream: 20 MB through BodyReader, every byte in order, after a head with an empty body" {
+    var buf: [512]u8 = undefined;
+    var client = try Client.init(.{});
+    defer client.deinit();
+    const total = 20_000_000;
+    var h = try client.send(.{ .url = try url(&buf, "/stream/{d}", .{total}), .stream = true });
+    defer h.deinit();
+    const head = try h.waitResponse(10_000);
+    try testing.expectEqual(@as(u16, 200), head.status);
+    try testing.expectEqualStrings("", head.body);
+    try testing.expectEqualStrings("20000000", head.header("content-length").?);
+
+    var body_buf: [64 << 10]u8 = undefined;
+    var body = h.reader(&body_buf);
+    var at: u64 = 0;
+    while (true) {
+        const data = body.interface.peekGreedy(1) catch |err| switch (err) {
+            error.EndOfStream => break,
+            error.ReadFailed => return body.err.?,
+        };
+        try checkPattern(data, at);
+        at += data.len;
+        body.interface.toss(data.len);
+    }
+    try testing.expectEqual(@as(u64, total), at);
+    try testing.expect(body.err == null);
+    // The end stays the end, for the reader and the handle.
+    try testing.expectError(error.EndOfStream, body.interface.takeByte());
+    try testing.expectEqual(@as(?usize, 0), try h.readAvailable(&buf));
+    try testing.expectEqual(@as(usize, 0), try h.read(&buf));
+}
+
+test "stream: allocRemaining, streamRemaining, discardRemaining; StreamTooLong past a limit" {
+    var buf: [512]u8 = undefined;
+    var client = try Client.init(.{});
+    defer client.deinit();
+    const Case = struct { path: []const u8, buffer: usize };
+    // An empty buffer: the std reader then streams straight into its writer.
+    for ([_]Case{ .{ .path = "/stream/1000000/777", .buffer = 0 }, .{ .path = "/stream/1000000/100000", .buffer = 4096 } }) |case| {
+        var h = try client.send(.{ .url = try url(&buf, "{s}", .{case.path}), .stream = true });
+        defer h.deinit();
+        var body_buf: [4096]u8 = undefined;
+        var body = h.reader(body_buf[0..case.buffer]);
+        const all = try body.interface.allocRemaining(testing.allocator, .limited(2_000_000));
+        defer testing.allocator.free(all);
+        try testing.expectEqual(@as(usize, 1_000_000), all.len);
+        try checkPattern(all, 0);
+    }
+
+    var counted = try client.send(.{ .url = try url(&buf, "/stream/3000000", .{}), .stream = true });
+    defer counted.deinit();
+    var scratch: [8192]u8 = undefined;
+    var sink: Io.Writer.Discarding = .init(&scratch);
+    var counted_body = counted.reader(&.{});
+    try testing.expectEqual(@as(usize, 3_000_000), try counted_body.interface.streamRemaining(&sink.writer));
+
+    for ([_]usize{ 0, 100, 1 << 20 }) |buffer| {
+        var dropped = try client.send(.{ .url = try url(&buf, "/stream/500000/3000", .{}), .stream = true });
+        defer dropped.deinit();
+        var body_buf: [1 << 20]u8 = undefined;
+        var dropped_body = dropped.reader(body_buf[0..buffer]);
+        try testing.expectEqual(@as(usize, 500_000), try dropped_body.interface.discardRemaining());
+    }
+
+    var long = try client.send(.{ .url = try url(&buf, "/stream/100000", .{}), .stream = true });
+    defer long.deinit();
+    var long_body = long.reader(&.{});
+    try testing.expectError(error.StreamTooLong, long_body.interface.allocRemaining(testing.allocator, .limited(1000)));
+}
+
+test "stream: server-sent events read line by line with takeDelimiter, each as it is sent" {
+    var buf: [512]u8 = undefined;
+    var client = try Client.init(.{});
+    defer client.deinit();
+    var h = try client.send(.{
+        .url = try url(&buf, "/events/5/100", .{}),
+        .headers = &.{.{ .name = "Accept", .value = "text/event-stream" }},
+        .stream = true,
+    });
+    defer h.deinit();
+    const head = try h.waitResponse(10_000);
+    try testing.expectEqualStrings("text/event-stream", head.header("content-type").?);
+
+    var line_buf: [256]u8 = undefined;
+    var body = h.reader(&line_buf);
+    var lags_us: [5]i64 = undefined;
+    var events: usize = 0;
+    var blank: usize = 0;
+    while (body.interface.takeDelimiter('\n') catch |err| switch (err) {
+        error.ReadFailed => return body.err.?,
+        error.StreamTooLong => return err,
+    }) |line| {
+        const now_us = Io.Timestamp.now(io, .real).toMicroseconds();
+        if (line.len == 0) {
+            blank += 1; // the blank line that ends an event
+            continue;
+        }
+        // "data: I T", T the send time in µs since the Unix epoch.
+        try testing.expect(std.mem.startsWith(u8, line, "data: "));
+        try testing.expect(events < lags_us.len);
+        var words = std.mem.tokenizeScalar(u8, line["data: ".len..], ' ');
+        try testing.expectEqual(events, try std.fmt.parseInt(usize, words.next().?, 10));
+        lags_us[events] = now_us - try std.fmt.parseInt(i64, words.next().?, 10);
+        events += 1;
+    }
+    try testing.expectEqual(@as(usize, 5), events);
+    try testing.expectEqual(@as(usize, 5), blank);
+    std.mem.sort(i64, &lags_us, {}, std.sort.asc(i64));
+    errdefer std.debug.print("SSE lag (µs) sorted: {any}\n", .{lags_us});
+    try testing.expect(lags_us[2] < 50_000); // the median
+    try testing.expect(lags_us[0] > -50_000); // (the same clock on both ends)
+}
+
+test "stream: a body that stalls fails with error.ReadTimeout after its first 10 bytes" {
+    var buf: [512]u8 = undefined;
+    var client = try Client.init(.{});
+    defer client.deinit();
+    var h = try client.send(.{ .url = try url(&buf, "/stall-body", .{}), .stream = true, .read_timeout_ms = 300 });
+    defer h.deinit();
+    const head = try h.waitResponse(10_000);
+    try testing.expectEqualStrings("100", head.header("content-length").?);
+
+    var body_buf: [64]u8 = undefined;
+    var body = h.reader(&body_buf);
+    try testing.expectEqualStrings("0123456789", try body.interface.take(10));
+    try testing.expectEqual(@as(?usize, null), try h.readAvailable(&buf)); // nothing yet
+    try testing.expect(!try h.waitBody(0));
+    const start = Io.Clock.Timestamp.now(io, .awake);
+    try testing.expectError(error.ReadFailed, body.interface.takeByte());
+    const waited = milliseconds(start);
+    try testing.expectEqual(@as(?httpring.ReadError, error.ReadTimeout), body.err);
+    try testing.expect(waited >= 200 and waited < 5_000);
+
+    // The failure stays, for the reader and the handle, and has a message.
+    try testing.expectError(error.ReadFailed, body.interface.takeByte());
+    try testing.expectError(error.ReadTimeout, h.readAvailable(&buf));
+    try testing.expectError(error.ReadTimeout, h.read(&buf));
+    try testing.expect(try h.waitBody(0));
+    var msg: [256]u8 = undefined;
+    try testing.expect((try h.errorMessage(&msg)).len > 0);
+}
+
+test "stream: deinit mid-body frees it; the client's live handles go to 0; client deinit mid-body" {
+    var buf: [512]u8 = undefined;
+    var client = try Client.init(.{ .stream_buffer = 32 << 10 });
+    defer client.deinit();
+    var big = try client.send(.{ .url = try url(&buf, "/stream/1073741824", .{}), .stream = true });
+    var stalled = try client.send(.{ .url = try url(&buf, "/stall-body", .{}), .stream = true });
+    _ = try big.waitResponse(10_000);
+    _ = try stalled.waitResponse(10_000);
+
+    var body_buf: [16 << 10]u8 = undefined;
+    var body = big.reader(&body_buf);
+    try body.interface.discardAll(1 << 20); // 1 MiB in, 1023 to go
+    try testing.expectEqual(@as(usize, 2), try client.liveHandles());
+    const copy = big;
+    big.deinit();
+    try testing.expectError(error.InvalidHandle, copy.read(&buf));
+    body.interface.tossBuffered();
+    try testing.expectError(error.ReadFailed, body.interface.takeByte());
+    try testing.expectEqual(@as(?httpring.ReadError, error.InvalidHandle), body.err);
+    stalled.deinit();
+    try testing.expectEqual(@as(usize, 0), try client.liveHandles());
+    try testing.expectEqual(@as(usize, 0), (try client.stats()).live_handles);
+
+    // The client goes on.
+    var hello = try client.get(try url(&buf, "/hello", .{}));
+    defer hello.deinit();
+    try testing.expectEqualStrings("Hello, world!", (try hello.waitResponse(10_000)).body);
+
+    // A client freed mid-body: its handles report ClientClosed.
+    var other = try Client.init(.{});
+    var mid = try other.send(.{ .url = try url(&buf, "/stream/1073741824", .{}), .stream = true });
+    _ = try mid.waitResponse(10_000);
+    try testing.expect(try mid.read(&buf) > 0);
+    other.deinit();
+    try testing.expectError(error.ClientClosed, mid.read(&buf));
+}
+
+test "stream: trailers after the body, over HTTP/1.1 (with TE: trailers) and HTTP/2" {
+    var buf: [512]u8 = undefined;
+    for ([_]httpring.Options{ .{}, .{ .h2c_prior_knowledge = true } }) |options| {
+        var client = try Client.init(options);
+        defer client.deinit();
+        var h = try client.send(.{
+            .url = try url(&buf, "/trailers", .{}),
+            .headers = &.{.{ .name = "TE", .value = "trailers" }},
+            .stream = true,
+        });
+        defer h.deinit();
+        _ = try h.waitResponse(10_000);
+        var body_buf: [64]u8 = undefined;
+        var body = h.reader(&body_buf);
+        const all = try body.interface.allocRemaining(testing.allocator, .limited(1024));
+        defer testing.allocator.free(all);
+        try testing.expectEqualStrings("abc", all);
+        try testing.expectEqualStrings("42", h.trailer("x-checksum", 0).?);
+        try testing.expectEqualStrings("42", h.trailer("X-Checksum", 0).?);
+        try testing.expect(h.trailer("x-checksum", 1) == null);
+        try testing.expect(h.trailer("x-missing", 0) == null);
+        try testing.expect(h.trailer("", 0) == null);
+        const long_name: [300]u8 = @splat('x');
+        try testing.expect(h.trailer(&long_name, 0) == null);
+    }
+
+    // HTTP/1.1 without `TE: trailers`: the server leaves them out.
+    var client = try Client.init(.{});
+    defer client.deinit();
+    var h = try client.send(.{ .url = try url(&buf, "/trailers", .{}), .stream = true });
+    defer h.deinit();
+    var body_buf: [64]u8 = undefined;
+    var body = h.reader(&body_buf);
+    try testing.expectEqualStrings("abc", try body.interface.take(3));
+    try testing.expectError(error.EndOfStream, body.interface.takeByte());
+    try testing.expect(h.trailer("x-checksum", 0) == null);
+}
+
+test "stream: an event loop reads until null and is woken by .body completions" {
+    var buf: [512]u8 = undefined;
+    var client = try Client.init(.{ .stream_buffer = 16 << 10 });
+    defer client.deinit();
+    const total = 1_000_000;
+    var h = try client.send(.{ .url = try url(&buf, "/stream/{d}/1000", .{total}), .stream = true, .user_data = 7 });
+    defer h.deinit();
+    var batch: [8]Completion = undefined;
+    var heads: usize = 0;
+    var bodies: usize = 0;
+    var got: u64 = 0;
+    var ended = false;
+    var chunk: [4096]u8 = undefined;
+    while (!ended) {
+        const done = try client.waitDrain(&batch, 1, 10_000);
+        try testing.expect(done.len > 0);
+        for (done) |completion| {
+            try testing.expectEqual(h.id, completion.id);
+            try testing.expectEqual(@as(u64, 7), completion.user_data);
+            try completion.result();
+            switch (completion.event()) {
+                .head => heads += 1,
+                .body => bodies += 1,
+                else => return error.TestUnexpectedResult,
+            }
+            // Edge-triggered: read until null, or the end.
+            while (try h.readAvailable(&chunk)) |n| {
+                if (n == 0) {
+                    ended = true;
+                    break;
+                }
+                try checkPattern(chunk[0..n], got);
+                got += n;
+            }
+        }
+    }
+    try testing.expectEqual(@as(usize, 1), heads);
+    try testing.expect(bodies >= 1);
+    try testing.expectEqual(@as(u64, total), got);
+}
+
+test "stream: waits and errors: before the head, a failed request, a request not streamed" {
+    var buf: [512]u8 = undefined;
+    try testing.expectError(error.InvalidArgument, Client.init(.{ .stream_buffer = 0 }));
+    var client = try Client.init(.{});
+    defer client.deinit();
+
+    // Before the head: nothing to read; waitBody's one timeout covers the head too.
+    var slow = try client.send(.{ .url = try url(&buf, "/delay/300", .{}), .stream = true });
+    defer slow.deinit();
+    try testing.expectEqual(@as(?usize, null), try slow.readAvailable(&buf));
+    const start = Io.Clock.Timestamp.now(io, .awake);
+    try testing.expect(!try slow.waitBody(100));
+    const waited = milliseconds(start);
+    try testing.expect(waited >= 90 and waited < 1_000);
+    try testing.expect(try slow.waitBody(10_000));
+    var body = slow.reader(&.{});
+    const all = try body.interface.allocRemaining(testing.allocator, .limited(1024));
+    defer testing.allocator.free(all);
+    try testing.expect(all.len > 0);
+
+    // A request that fails before its head: the failure from every read.
+    var refused = try client.send(.{ .url = "http://127.0.0.1:1/", .stream = true });
+    defer refused.deinit();
+    try testing.expectError(error.ConnectRefused, refused.waitBody(10_000));
+    try testing.expectError(error.ConnectRefused, refused.readAvailable(&buf));
+    try testing.expectError(error.ConnectRefused, refused.read(&buf));
+    var refused_body = refused.reader(&buf);
+    try testing.expectError(error.ReadFailed, refused_body.interface.takeByte());
+    try testing.expectEqual(@as(?httpring.ReadError, error.ConnectRefused), refused_body.err);
+
+    // Not streamed: the body is in the response, and reads are InvalidArgument.
+    var whole = try client.get(try url(&buf, "/hello", .{}));
+    defer whole.deinit();
+    try testing.expectEqualStrings("Hello, world!", (try whole.waitResponse(10_000)).body);
+    try testing.expectError(error.InvalidArgument, whole.readAvailable(&buf));
+    try testing.expectError(error.InvalidArgument, whole.waitBody(0));
+    try testing.expectError(error.InvalidArgument, whole.readAvailable(buf[0..0]));
+}
