@@ -331,9 +331,14 @@ impl Client {
     }
 
     /// Blocks until reading the streamed body would not return `Read::Pending`, or the
-    /// timeout passes (None: forever); true if readable.
+    /// timeout passes (None: forever); true if readable. Waits for the head first if it has
+    /// not arrived. A reader that blocks here is not also sent `Event::Body` announcements.
     pub fn wait_body(&self, h: Handle, timeout: Option<Duration>) -> Result<bool> {
         let deadline = timeout.map(|t| Instant::now() + t);
+        // Before the head, the wait covers it too.
+        if self.wait(h, timeout)? == State::Pending {
+            return Ok(false);
+        }
         Ok(self.body_stream(h)?.wait(deadline))
     }
 

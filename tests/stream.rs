@@ -103,8 +103,18 @@ fn reads_before_the_head_or_of_a_buffered_request_say_so() {
     let c = stream_client(false, 1024);
     let h = submit_stream(&c, &srv.url("/delay/300"));
     assert_eq!(read(&c, h, &mut [0u8; 8]), Err(HTTPRING_PENDING));
-    c.wait(h);
+    // Waiting for the body waits for the head first.
+    assert_eq!(httpring_handle_wait_body(c.0, h, 0), HTTPRING_PENDING);
+    assert_eq!(httpring_handle_wait_body(c.0, h, 30_000), HTTPRING_OK);
+    assert_eq!(c.stats().live_handles, 1);
     assert_eq!(read(&c, h, &mut [0u8; 8]), Ok(Some(2)));
+    // A reader that blocked in wait_body is not sent body events: only the head's
+    // completion is queued.
+    let mut done = [httpring_completion::default(); 8];
+    let mut got = 0;
+    unsafe { httpring_client_drain(c.0, done.as_mut_ptr(), 8, &mut got) };
+    assert_eq!(got, 1);
+    assert_eq!(done[0].event, httpring_event::HTTPRING_EVENT_HEAD);
     let plain = c.get(&srv.url("/hello"));
     c.wait(plain);
     assert_eq!(

@@ -110,10 +110,11 @@ pub unsafe extern "C" fn httpring_handle_read(
 }
 
 /// Blocks up to `timeout_ms` (negative: forever; 0: just check) until `httpring_handle_read`
-/// would not return `HTTPRING_PENDING`: data, the end or an error is there. Returns
-/// `HTTPRING_OK` then, `HTTPRING_PENDING` if the time ran out. For callers that block on one
-/// stream; an event loop drains `HTTPRING_EVENT_BODY` completions instead. The head must
-/// have arrived (wait for the request first).
+/// would not return `HTTPRING_PENDING`: data, the end or an error is there (waiting for the
+/// head first if it has not arrived). Returns `HTTPRING_OK` then, `HTTPRING_PENDING` if the
+/// time ran out. For callers that block on one stream; an event loop drains
+/// `HTTPRING_EVENT_BODY` completions instead. Once a reader has blocked here, the stream's
+/// changes are no longer announced as completions (nobody would drain them).
 #[no_mangle]
 pub extern "C" fn httpring_handle_wait_body(
     client: *const httpring_client,

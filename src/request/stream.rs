@@ -53,6 +53,9 @@ struct State {
     task: Option<Waker>,
     /// Readers blocked in `wait`.
     waiting: usize,
+    /// A reader has blocked in `wait`: it learns of changes there, so none are announced
+    /// (they would pile up in a queue nobody drains).
+    blocking: bool,
 }
 
 impl std::fmt::Debug for BodyStream {
@@ -77,6 +80,7 @@ impl BodyStream {
                 closed: false,
                 task: None,
                 waiting: 0,
+                blocking: false,
             }),
             readable: Condvar::new(),
             cap: cap.max(1),
@@ -96,7 +100,7 @@ impl BodyStream {
                 Some(Ok(())) => Read::End,
                 Some(Err(e)) => Read::Failed(e.clone()),
                 None => {
-                    s.armed = true;
+                    s.armed = !s.blocking;
                     Read::Pending
                 }
             };
@@ -142,9 +146,13 @@ impl BodyStream {
     }
 
     /// Blocks until a read would not return `Pending`, or `deadline` passes: true if
-    /// readable. (The runtime keeps running on its own thread meanwhile.)
+    /// readable. (The runtime keeps running on its own thread meanwhile.) From the first
+    /// call on, the stream's changes are no longer announced: a blocking reader learns of
+    /// them here.
     pub fn wait(&self, deadline: Option<Instant>) -> bool {
         let mut s = self.lock();
+        s.blocking = true;
+        s.armed = false;
         s.waiting += 1;
         let ready = loop {
             if s.buffered > 0 || s.end.is_some() {
@@ -358,6 +366,18 @@ mod tests {
             Read::Failed(e) => assert_eq!(e.kind(), ErrorKind::Cancelled),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_blocking_reader_is_not_announced_to() {
+        let s = BodyStream::new(16);
+        assert_eq!(s.read(&mut [0u8; 4]), Read::Pending);
+        assert!(!s.wait(Some(Instant::now())));
+        assert!(!s.push(Bytes::from_static(b"x")), "the armed read was taken by the wait");
+        assert_eq!(s.read(&mut [0u8; 4]), Read::Data(1));
+        assert_eq!(s.read(&mut [0u8; 4]), Read::Pending);
+        assert!(!s.push(Bytes::from_static(b"y")));
+        assert!(!s.finish(Ok(()), None));
     }
 
     #[test]
