@@ -87,6 +87,12 @@ fn take_tag() -> Result<u16> {
     ))
 }
 
+/// Holds the live-tag lock (across a fork(), so no child inherits it held by a thread that
+/// does not exist there).
+pub(crate) fn hold_tags() -> std::sync::MutexGuard<'static, Option<HashSet<u16>>> {
+    LIVE_TAGS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn release_tag(tag: u16) {
     if let Some(live) = LIVE_TAGS.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
         live.remove(&tag);

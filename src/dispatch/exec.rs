@@ -599,11 +599,7 @@ enum Step {
 /// Reads a streamed body into its stream as the reader makes room, announcing data to a
 /// reader that found the stream empty; returns the connection when the body ended and it is
 /// fit for reuse. A reader that goes away (cancel, free) stops it, and its connection closes.
-async fn pump(
-    shared: &Shared,
-    ex: &Exchange,
-    tail: Box<Tail>,
-) -> Option<(PoolKey, Conn, Instant)> {
+async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKey, Conn, Instant)> {
     let Tail {
         mut body,
         mut decoder,

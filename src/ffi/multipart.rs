@@ -17,7 +17,7 @@ pub struct httpring_multipart {
 }
 
 /// Live forms (see `objects`).
-static FORMS: Objects<httpring_multipart> = Objects::new();
+pub(super) static FORMS: Objects<httpring_multipart> = Objects::new();
 
 /// A new, empty form. Never NULL (NULL only if memory ran out).
 #[no_mangle]

@@ -36,8 +36,20 @@ impl<T> Objects<T> {
             .unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Takes every shard's lock, in order, into `held` (around a fork(): see
+    /// `registry::before_fork`).
+    pub(crate) fn hold_all(&'static self, held: &mut Vec<Box<dyn std::any::Any>>)
+    where
+        T: 'static,
+    {
+        for s in &self.shards {
+            held.push(Box::new(s.lock().unwrap_or_else(|p| p.into_inner())));
+        }
+    }
+
     /// Keeps `value`; the pointer the caller gets is its id.
     pub(crate) fn insert(&self, value: T) -> *mut T {
+        super::registry::handle_forks();
         let id = NEXT_ID.fetch_add(16, Ordering::Relaxed);
         self.shard(id)
             .get_or_insert_with(HashMap::new)

@@ -5,7 +5,9 @@
 //! made before the fork is dead in the child. A fork counter bumped by a `pthread_atfork`
 //! child handler marks such clients: in the child they report `HTTPRING_ERR_CLIENT_CLOSED`,
 //! and freeing one releases its id without touching the runtime (its memory is left alone
-//! rather than risk waiting for threads that do not exist). New clients work normally.
+//! rather than risk waiting for threads that do not exist). New clients work normally: the
+//! handlers hold this library's process-wide locks across the fork, so none is inherited
+//! held.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -26,17 +28,62 @@ struct Entry {
     forks: u64,
 }
 
+thread_local! {
+    /// The process-wide locks the forking thread holds across a fork().
+    static HELD: std::cell::RefCell<Vec<Box<dyn std::any::Any>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Before fork(): takes every process-wide lock this library has, in the order its code
+/// nests them (a request's lock, then a form's; configs; live tags; the registry), so the
+/// child cannot inherit one held by a thread that does not exist there (its first call
+/// would wait forever). Threads inside calls finish their short critical sections first.
+extern "C" fn before_fork() {
+    let _ = std::panic::catch_unwind(|| {
+        let mut held: Vec<Box<dyn std::any::Any>> = Vec::with_capacity(64);
+        super::request::REQUESTS.hold_all(&mut held);
+        super::multipart::FORMS.hold_all(&mut held);
+        super::config::CONFIGS.hold_all(&mut held);
+        held.push(Box::new(crate::client::hold_tags()));
+        held.push(Box::new(CLIENTS.write().unwrap_or_else(|p| p.into_inner())));
+        HELD.with(|h| *h.borrow_mut() = held);
+    });
+}
+
+/// After fork(), in the parent: lets the locks go; connections closed from now on are shut
+/// down (a child holds copies of their sockets).
+extern "C" fn after_fork_in_parent() {
+    crate::transport::FORKED.store(true, Ordering::Relaxed);
+    let _ = std::panic::catch_unwind(|| HELD.with(|h| h.borrow_mut().clear()));
+}
+
+/// After fork(), in the child: the clients made before are dead here (see the module
+/// comment); the locks are free again.
 extern "C" fn in_child_after_fork() {
     FORKS.fetch_add(1, Ordering::SeqCst);
+    crate::transport::FORKED.store(true, Ordering::Relaxed);
+    let _ = std::panic::catch_unwind(|| HELD.with(|h| h.borrow_mut().clear()));
+}
+
+/// Installs the fork handlers, once, before the library first takes one of its locks.
+pub(crate) fn handle_forks() {
+    AT_FORK.call_once(|| {
+        LazyLock::force(&CLIENTS);
+        // SAFETY: the handlers only take and release this library's own locks and touch
+        // atomics, and catch panics.
+        unsafe {
+            libc::pthread_atfork(
+                Some(before_fork),
+                Some(after_fork_in_parent),
+                Some(in_child_after_fork),
+            )
+        };
+    });
 }
 /// Ids step by 16 so they look like aligned pointers; they are never reused.
 static NEXT_ID: AtomicUsize = AtomicUsize::new(16);
 
 pub(crate) fn register(client: Client) -> *mut httpring_client {
-    AT_FORK.call_once(|| {
-        // SAFETY: the handler only bumps an atomic, which is async-signal-safe.
-        unsafe { libc::pthread_atfork(None, None, Some(in_child_after_fork)) };
-    });
+    handle_forks();
     let id = NEXT_ID.fetch_add(16, Ordering::Relaxed);
     let entry = Entry {
         client: Arc::new(client),

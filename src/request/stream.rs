@@ -373,7 +373,10 @@ mod tests {
         let s = BodyStream::new(16);
         assert_eq!(s.read(&mut [0u8; 4]), Read::Pending);
         assert!(!s.wait(Some(Instant::now())));
-        assert!(!s.push(Bytes::from_static(b"x")), "the armed read was taken by the wait");
+        assert!(
+            !s.push(Bytes::from_static(b"x")),
+            "the armed read was taken by the wait"
+        );
         assert_eq!(s.read(&mut [0u8; 4]), Read::Data(1));
         assert_eq!(s.read(&mut [0u8; 4]), Read::Pending);
         assert!(!s.push(Bytes::from_static(b"y")));

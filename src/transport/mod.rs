@@ -15,7 +15,7 @@ pub(crate) use conn::test_support;
 pub(crate) use conn::{Conn, ConnFacts, Hold, PoolKey};
 pub(crate) use connect::Connector;
 pub(crate) use proxy::Proxy;
-pub(crate) use quickack::last_write;
+pub(crate) use quickack::{last_write, FORKED};
 
 use crate::error::{Error, ErrorKind};
 

@@ -15,7 +15,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -38,6 +38,20 @@ pub(crate) struct QuickAck(
     /// A write found the socket full since the clock was last set.
     bool,
 );
+
+/// The process has fork()ed (set by the C layer's fork handlers, in parent and child).
+pub(crate) static FORKED: AtomicBool = AtomicBool::new(false);
+
+impl Drop for QuickAck {
+    fn drop(&mut self) {
+        // A forked child holds a copy of this socket; closing ours alone would leave the
+        // connection open (no FIN to the server) until the child exits. A shutdown ends it
+        // now whoever holds copies. (Only after a fork: it costs a system call.)
+        if FORKED.load(Ordering::Relaxed) {
+            let _ = rustix::net::shutdown(&self.0, rustix::net::Shutdown::Both);
+        }
+    }
+}
 
 /// The zero of the write clock (`last_write`).
 static EPOCH: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();

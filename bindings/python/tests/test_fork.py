@@ -457,15 +457,6 @@ class EofServer:
         self.listener.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine defect: a forked child inherits the sockets of its parent's pooled "
-        "connections and never closes them, so a connection the parent closes stays open "
-        "(no FIN reaches the server) until the child exits. The engine closes a connection "
-        "by dropping its fd; shutdown(2) before the close would end it whoever else holds it."
-    ),
-)
 def test_a_connection_the_parent_closes_ends_while_a_child_lives():
     server = EofServer()
     parent = httpring.Client()
@@ -496,16 +487,9 @@ def test_a_connection_the_parent_closes_ends_while_a_child_lives():
 
 @pytest.mark.skipif(
     not os.environ.get("HTTPRING_FORK_STRESS"),
-    reason="a stress reproducer: set HTTPRING_FORK_STRESS=<forks> (e.g. 3000) to run it",
-)
-@pytest.mark.xfail(
-    strict=False,
     reason=(
-        "engine defect: a fork() while another thread holds the client registry's lock "
-        "(src/ffi/registry.rs, CLIENTS: every call's lookup takes it shared) leaves the lock "
-        "held forever in the child, whose first httpring_client_new then blocks in "
-        "registry::register. Seen once in a few hundred to a few thousand forks with two "
-        "threads busy on a client."
+        "a stress run (a fork while other threads are inside calls: the engine holds its "
+        "locks across the fork); set HTTPRING_FORK_STRESS=<forks> (e.g. 3000) to run it"
     ),
 )
 def test_fork_while_other_threads_call_the_engine(testserver):
