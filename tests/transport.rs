@@ -839,3 +839,62 @@ fn a_redirect_from_https_to_plain_http_is_refused_unless_allowed() {
     assert_eq!(n, 1);
     c.free(h);
 }
+
+/// An h2c server that answers a head and part of the body, then resets the TCP connection
+/// (SO_LINGER 0 and close): a network failure, reported as I/O, not as a protocol error.
+#[test]
+fn a_tcp_reset_mid_body_over_http2_is_io() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    rt.spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            stream.set_linger(Some(std::time::Duration::ZERO)).unwrap();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(|_req| async {
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(TenThenSilence(false)))
+                });
+                let conn =
+                    hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), svc);
+                // Dropped after 300 ms, mid-body: the socket closes with a reset.
+                let _ = tokio::time::timeout(std::time::Duration::from_millis(300), conn).await;
+            });
+        }
+    });
+    let c = Client::with(|cfg| unsafe {
+        assert_eq!(
+            httpring_config_set_h2c_prior_knowledge(cfg, true),
+            HTTPRING_OK
+        );
+    });
+    let h = c.get(&format!("http://127.0.0.1:{port}/"));
+    assert_eq!(c.wait(h), httpring_state::HTTPRING_STATE_FAILED);
+    assert_eq!(c.error(h), HTTPRING_ERR_IO, "{}", c.message(h));
+}
+
+/// 10 bytes, then nothing, ever.
+struct TenThenSilence(bool);
+
+impl hyper::body::Body for TenThenSilence {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<bytes::Bytes>, std::io::Error>>> {
+        if std::mem::replace(&mut self.0, true) {
+            return std::task::Poll::Pending;
+        }
+        std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(
+            bytes::Bytes::from_static(b"0123456789"),
+        ))))
+    }
+}

@@ -48,6 +48,8 @@ pub(crate) fn map_hyper(e: hyper::Error, what: &str) -> Error {
                 .is_some_and(|i| i.is::<quickack::WriteTimedOut>());
         }
         tls |= s.is::<rustls::Error>();
+        // HTTP/2 carries a socket failure (a reset) inside its own error, not as a source.
+        io |= s.downcast_ref::<h2::Error>().is_some_and(h2::Error::is_io);
         source = s.source();
     }
     let kind = if write_timeout {
