@@ -856,6 +856,8 @@ fn a_tcp_reset_mid_body_over_http2_is_io() {
             let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
+            // A zero linger makes the close a reset (and never blocks).
+            #[allow(deprecated)]
             stream.set_linger(Some(std::time::Duration::ZERO)).unwrap();
             tokio::spawn(async move {
                 let svc = hyper::service::service_fn(|_req| async {
