@@ -93,6 +93,28 @@ fn a_streamed_body_arrives_whole_over_http1_and_http2() {
             HTTPRING_OK
         );
         assert_eq!(info.bytes_received, n);
+        // The timing runs to the end of the body: reading 5 MB took time after the head.
+        assert!(info.receive_us > 0);
+        let sum = info.queued_us
+            + info.pool_us
+            + info.dns_us
+            + info.connect_us
+            + info.tls_us
+            + info.send_us
+            + info.wait_us
+            + info.receive_us;
+        // Each phase is rounded down to whole µs on its own.
+        assert!(
+            sum <= info.total_us && info.total_us - sum < 10,
+            "{sum} vs {}",
+            info.total_us
+        );
+        assert!(
+            info.total_us > r.elapsed_us,
+            "{} vs {}",
+            info.total_us,
+            r.elapsed_us
+        );
         assert_eq!(c.free(h), HTTPRING_OK);
     }
 }

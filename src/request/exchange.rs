@@ -107,10 +107,17 @@ impl Exchange {
     }
 
     /// Where the time went: zero until a response was read to the end, and for a request
-    /// that failed.
+    /// that failed. For a streamed response, until its body ended: up to the head (no
+    /// `receive` time) before.
     pub fn timing(&self) -> Timing {
         match self.outcome() {
-            Some(Ok(r)) => r.stamps.timing(self.started, r.elapsed),
+            Some(Ok(r)) => {
+                let total = match r.stream.as_ref().and_then(|s| s.ended()) {
+                    Some(end) => end.saturating_duration_since(self.started),
+                    None => r.elapsed,
+                };
+                r.stamps.timing(self.started, total)
+            }
             _ => Timing::default(),
         }
     }

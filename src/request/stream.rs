@@ -38,6 +38,8 @@ pub struct BodyStream {
     cap: usize,
     /// The trailer fields, if the body ended with some.
     trailers: OnceLock<HeaderMap>,
+    /// When the whole body had arrived.
+    ended: OnceLock<Instant>,
 }
 
 struct State {
@@ -85,6 +87,7 @@ impl BodyStream {
             readable: Condvar::new(),
             cap: cap.max(1),
             trailers: OnceLock::new(),
+            ended: OnceLock::new(),
         }
     }
 
@@ -130,6 +133,11 @@ impl BodyStream {
             }
         }
         Read::Data(n)
+    }
+
+    /// When the whole body had arrived (None before, or when it failed).
+    pub fn ended(&self) -> Option<Instant> {
+        self.ended.get().copied()
     }
 
     /// Why the body stopped, if it failed (or was closed by its reader).
@@ -247,6 +255,9 @@ impl BodyStream {
         let mut s = self.lock();
         if s.end.is_some() {
             return false;
+        }
+        if end.is_ok() {
+            let _ = self.ended.set(Instant::now());
         }
         s.end = Some(end);
         self.announce(s)
