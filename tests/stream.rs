@@ -72,6 +72,22 @@ fn read_all(c: &Client, h: httpring_handle, check: bool) -> (u64, httpring_code)
     }
 }
 
+/// The whole body, read `piece` bytes at a time; panics if it fails.
+fn read_to_vec(c: &Client, h: httpring_handle, piece: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; piece];
+    let mut body = Vec::new();
+    loop {
+        match read(c, h, &mut buf) {
+            Ok(Some(n)) => body.extend_from_slice(&buf[..n]),
+            Ok(None) => return body,
+            Err(HTTPRING_PENDING) => {
+                httpring_handle_wait_body(c.0, h, 5_000);
+            }
+            Err(code) => panic!("{code:?}: {}", c.message(h)),
+        }
+    }
+}
+
 #[test]
 fn a_streamed_body_arrives_whole_over_http1_and_http2() {
     let srv = TestServer::start();
@@ -356,19 +372,7 @@ fn trailers_are_readable_at_the_end() {
             })
             .unwrap();
         c.wait(h);
-        let mut buf = [0u8; 16];
-        let mut body = Vec::new();
-        loop {
-            match read(&c, h, &mut buf) {
-                Ok(Some(n)) => body.extend_from_slice(&buf[..n]),
-                Ok(None) => break,
-                Err(HTTPRING_PENDING) => {
-                    httpring_handle_wait_body(c.0, h, 5_000);
-                }
-                Err(code) => panic!("{code:?}"),
-            }
-        }
-        assert_eq!(body, b"abc");
+        assert_eq!(read_to_vec(&c, h, 16), b"abc");
         let name = CString::new("X-Checksum").unwrap();
         let (mut p, mut n) = (std::ptr::null(), 0);
         assert_eq!(
@@ -391,19 +395,7 @@ fn a_compressed_body_is_decoded_as_it_streams() {
     for coding in ["gzip", "br", "zstd", "deflate"] {
         let h = submit_stream(&c, &srv.url(&format!("/encoded/{coding}/300000")));
         c.wait(h);
-        let mut buf = vec![0u8; 7000];
-        let mut body = Vec::new();
-        loop {
-            match read(&c, h, &mut buf) {
-                Ok(Some(n)) => body.extend_from_slice(&buf[..n]),
-                Ok(None) => break,
-                Err(HTTPRING_PENDING) => {
-                    httpring_handle_wait_body(c.0, h, 5_000);
-                }
-                Err(code) => panic!("{coding}: {code:?} {}", c.message(h)),
-            }
-        }
-        assert_eq!(body, server::sample_text(300_000), "{coding}");
+        assert_eq!(read_to_vec(&c, h, 7000), server::sample_text(300_000), "{coding}");
         c.free(h);
     }
 }

@@ -265,16 +265,30 @@ pub unsafe extern "C" fn httpring_response_header(
     value: *mut *const u8,
     value_len: *mut usize,
 ) -> httpring_code {
-    with_response(client, h, |r| {
-        let name = unsafe { c_str(name)? };
-        let (value, value_len) = (need(value)?, need(value_len)?);
-        let v = r.header(name, nth).ok_or(HTTPRING_ERR_NOT_FOUND)?;
-        unsafe {
-            put(value, v.as_ptr());
-            put(value_len, v.len());
-        }
-        Ok(HTTPRING_OK)
+    with_response(client, h, |r| unsafe {
+        lookup(name, value, value_len, |name| r.header(name, nth))
     })
+}
+
+/// Looks a field up by the NUL-terminated `name` and hands out a borrowed pointer to its
+/// value; `HTTPRING_ERR_NOT_FOUND` when `find` finds none.
+///
+/// # Safety
+/// `name` is NUL-terminated; `value` and `value_len` are NULL or valid for writes.
+pub(super) unsafe fn lookup<'a>(
+    name: *const c_char,
+    value: *mut *const u8,
+    value_len: *mut usize,
+    find: impl FnOnce(&[u8]) -> Option<&'a [u8]>,
+) -> Result<httpring_code, httpring_code> {
+    let name = unsafe { c_str(name)? };
+    let (value, value_len) = (need(value)?, need(value_len)?);
+    let v = find(name).ok_or(HTTPRING_ERR_NOT_FOUND)?;
+    unsafe {
+        put(value, v.as_ptr());
+        put(value_len, v.len());
+    }
+    Ok(HTTPRING_OK)
 }
 
 /// The header line at `index` (0 ..< header_count): names are lower-case; values of a

@@ -7,9 +7,9 @@ use super::client::{handle, httpring_client};
 use super::code::httpring_code::{self, *};
 use super::config::{self, httpring_config};
 use super::handle::{httpring_handle, timeout, with_client};
-use super::ptr::{c_str, need, put};
+use super::ptr::{need, put};
 use super::request::{self, httpring_request};
-use super::response::with_response;
+use super::response::{lookup, with_response};
 use crate::Read;
 
 /// Streams the response body of this request. The request then completes (poll, wait,
@@ -142,19 +142,11 @@ pub unsafe extern "C" fn httpring_handle_trailer(
     value: *mut *const u8,
     value_len: *mut usize,
 ) -> httpring_code {
-    with_response(client, h, |r| {
-        let name = unsafe { c_str(name)? };
-        let (value, value_len) = (need(value)?, need(value_len)?);
-        let name = http::HeaderName::from_bytes(name).map_err(|_| HTTPRING_ERR_NOT_FOUND)?;
-        let v = r
-            .stream()
-            .and_then(|s| s.trailers())
-            .and_then(|t| t.get_all(name).iter().nth(nth))
-            .ok_or(HTTPRING_ERR_NOT_FOUND)?;
-        unsafe {
-            put(value, v.as_bytes().as_ptr());
-            put(value_len, v.as_bytes().len());
-        }
-        Ok(HTTPRING_OK)
+    with_response(client, h, |r| unsafe {
+        lookup(name, value, value_len, |name| {
+            let name = http::HeaderName::from_bytes(name).ok()?;
+            let t = r.stream()?.trailers()?;
+            t.get_all(name).iter().nth(nth).map(|v| v.as_bytes())
+        })
     })
 }

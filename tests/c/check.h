@@ -154,6 +154,29 @@ static inline int check_contains(const void *data, size_t len, const char *needl
     return 0;
 }
 
+/* A number from the test server's /stats JSON ("name": N; `query` e.g. "?reset=1" or ""),
+ * fetched with client `c`; -1 when the request fails or the name is missing. */
+static inline long long check_server_stat(httpring_client *c, const char *query, const char *name) {
+    char url[512], path[96];
+    snprintf(path, sizeof path, "/stats%s", query);
+    httpring_handle h = 0;
+    if (httpring_client_get(c, check_url(url, sizeof url, path), 0, &h) != HTTPRING_OK) return -1;
+    long long value = -1;
+    httpring_state st = HTTPRING_STATE_PENDING;
+    httpring_handle_wait(c, h, check_slack_ms(30000), &st);
+    const uint8_t *body = NULL;
+    size_t len = 0;
+    if (st == HTTPRING_STATE_DONE && httpring_response_body(c, h, &body, &len) == HTTPRING_OK) {
+        char text[512] = {0}, key[64];
+        memcpy(text, body, len < sizeof text - 1 ? len : sizeof text - 1);
+        snprintf(key, sizeof key, "\"%s\": ", name);
+        const char *at = strstr(text, key);
+        if (at) value = strtoll(at + strlen(key), NULL, 10);
+    }
+    httpring_handle_free(c, h);
+    return value;
+}
+
 /* Prints a section name, so a failure's context shows in the log. */
 #define CHECK_SECTION(name) printf("-- %s\n", (name))
 

@@ -28,28 +28,6 @@ static httpring_state finish(httpring_client *c, httpring_handle h) {
     return st;
 }
 
-/* A number from the test server's /stats JSON ("name": N), or -1. */
-static long stat_of(httpring_client *c, const char *query, const char *name) {
-    httpring_handle h = 0;
-    char path[64];
-    snprintf(path, sizeof path, "/stats%s", query);
-    CHECK_EQ_CODE(httpring_client_get(c, URL(path), 0, &h), HTTPRING_OK);
-    long value = -1;
-    if (finish(c, h) == HTTPRING_STATE_DONE) {
-        const uint8_t *body = NULL;
-        size_t len = 0;
-        CHECK_EQ_CODE(httpring_response_body(c, h, &body, &len), HTTPRING_OK);
-        char text[512] = {0};
-        memcpy(text, body, len < sizeof text - 1 ? len : sizeof text - 1);
-        char key[64];
-        snprintf(key, sizeof key, "\"%s\": ", name);
-        const char *at = strstr(text, key);
-        if (at) value = strtol(at + strlen(key), NULL, 10);
-    }
-    httpring_handle_free(c, h);
-    return value;
-}
-
 static void cap8(httpring_config *cfg) {
     CHECK_EQ_CODE(httpring_config_set_max_connections_per_host(cfg, 8), HTTPRING_OK);
 }
@@ -57,7 +35,7 @@ static void cap8(httpring_config *cfg) {
 static void test_per_host_cap(void) {
     CHECK_SECTION("a burst under a per-host cap of 8");
     httpring_client *c = client_with(cap8);
-    CHECK(stat_of(c, "?reset=1", "max_active") >= 0);
+    CHECK(check_server_stat(c, "?reset=1", "max_active") >= 0);
     int n = check_scaled(1000, 100);
     httpring_handle *hs = calloc((size_t)n, sizeof *hs);
     for (int i = 0; i < n; i++)
@@ -73,8 +51,8 @@ static void test_per_host_cap(void) {
     free(hs);
     CHECK_EQ_INT(ok, n);
     /* Read through the same client: its /stats request reuses one of its connections. */
-    long max_open = stat_of(c, "", "max_open");
-    long max_active = stat_of(c, "", "max_active");
+    long max_open = check_server_stat(c, "", "max_open");
+    long max_active = check_server_stat(c, "", "max_active");
     printf("   %d requests: at most %ld connections open, %ld requests at once\n", n, max_open,
            max_active);
     CHECK(max_open >= 1 && max_open <= 8);
