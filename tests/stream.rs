@@ -395,7 +395,11 @@ fn a_compressed_body_is_decoded_as_it_streams() {
     for coding in ["gzip", "br", "zstd", "deflate"] {
         let h = submit_stream(&c, &srv.url(&format!("/encoded/{coding}/300000")));
         c.wait(h);
-        assert_eq!(read_to_vec(&c, h, 7000), server::sample_text(300_000), "{coding}");
+        assert_eq!(
+            read_to_vec(&c, h, 7000),
+            server::sample_text(300_000),
+            "{coding}"
+        );
         c.free(h);
     }
 }
