@@ -6,11 +6,11 @@
 
 use std::ffi::CString;
 
+use httpring::ffi::httpring_code;
 use httpring::ffi::{
     httpring_request_add_header, httpring_request_add_header_bytes, httpring_request_free,
     httpring_request_new,
 };
-use httpring::ffi::httpring_code;
 use httpring::Request;
 use libfuzzer_sys::fuzz_target;
 
@@ -28,7 +28,10 @@ fuzz_target!(|data: &[u8]| {
         assert!(!name.is_empty(), "empty name accepted");
         assert!(!name.iter().any(forbidden), "name with CR/LF/NUL accepted");
         assert!(!name.contains(&b':'), "name with ':' accepted");
-        assert!(!value.iter().any(forbidden), "value with CR/LF/NUL accepted");
+        assert!(
+            !value.iter().any(forbidden),
+            "value with CR/LF/NUL accepted"
+        );
     }
 
     unsafe {
@@ -41,7 +44,11 @@ fuzz_target!(|data: &[u8]| {
             value.as_ptr(),
             value.len(),
         );
-        assert_eq!(code == httpring_code::HTTPRING_OK, rust_ok, "C and Rust disagree: code {code:?}");
+        assert_eq!(
+            code == httpring_code::HTTPRING_OK,
+            rust_ok,
+            "C and Rust disagree: code {code:?}"
+        );
         // NUL-terminated: the strings end at their first NUL.
         let cut = |b: &[u8]| {
             CString::new(&b[..b.iter().position(|&x| x == 0).unwrap_or(b.len())]).unwrap()

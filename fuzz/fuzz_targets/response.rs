@@ -112,7 +112,10 @@ fuzz_target!(|data: &[u8]| {
         let mut buf = [0u8; 16 << 10];
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
-            assert!(std::time::Instant::now() < deadline, "streamed body never ended");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "streamed body never ended"
+            );
             match client.read(h, &mut buf) {
                 Ok(BodyRead::Data(_)) => {}
                 Ok(BodyRead::Pending) => {
