@@ -38,3 +38,30 @@ pub use request::{
 pub fn proxy_check(url: &str) -> Result<()> {
     transport::Proxy::parse(url).map(|_| ())
 }
+
+/// Hooks for the fuzz targets in fuzz/ (cargo feature `fuzzing`, off by default): not part of
+/// the API, no stability promised.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Decodes `chunks` as one body sent with `Content-Encoding: coding`, as the engine does
+    /// (taking the output after each chunk), with the body-size limit `max`. Returns the
+    /// decoded length; `Ok(None)` when the coding is not one the engine decodes.
+    pub fn decode(coding: &[u8], chunks: &[&[u8]], max: u64) -> crate::Result<Option<u64>> {
+        let mut headers = http::HeaderMap::new();
+        let Ok(value) = http::HeaderValue::from_bytes(coding) else {
+            return Ok(None);
+        };
+        headers.insert(http::header::CONTENT_ENCODING, value);
+        let Some(mut d) = crate::policy::decode::Decoder::for_response(&headers, max)? else {
+            return Ok(None);
+        };
+        let mut n = 0;
+        for c in chunks {
+            d.push(c)?;
+            n += d.take().len() as u64;
+        }
+        n += d.finish()?.len() as u64;
+        Ok(Some(n))
+    }
+}
