@@ -228,9 +228,18 @@ impl Jar {
             if expires != 0 && expires <= now {
                 continue;
             }
-            let host = domain.trim_start_matches('.');
-            if host.is_empty() || name.is_empty() {
+            let written = domain.trim_start_matches('.');
+            if written.is_empty() || name.is_empty() {
                 return Err(bad("empty domain or name"));
+            }
+            let scheme = if secure { "https" } else { "http" };
+            let url = parse_url(&format!("{scheme}://{written}{path}"))
+                .map_err(|_| bad("domain or path does not form a URL"))?;
+            // The host as a URL reads it (percent-decoded, IDNA): what the jar keeps and
+            // writes back, so it must still be a host ("%2E" is ".", which is none).
+            let host = url.host_str().unwrap_or("").trim_start_matches('.');
+            if host.is_empty() {
+                return Err(bad("the domain is not a host name"));
             }
             let mut c = cookie_store::RawCookie::new(name.to_string(), value.to_string());
             c.set_path(path.to_string());
@@ -244,9 +253,6 @@ impl Jar {
                     .map_err(|_| bad("expiry out of range"))?;
                 c.set_expires(at);
             }
-            let scheme = if secure { "https" } else { "http" };
-            let url = parse_url(&format!("{scheme}://{host}{path}"))
-                .map_err(|_| bad("domain or path does not form a URL"))?;
             store
                 .insert_raw(&c, &url)
                 .map_err(|e| bad(&format!("cookie refused: {e}")))?;
@@ -380,5 +386,29 @@ mod tests {
         assert!(err.message().contains("line 3"), "{}", err.message());
         k.clear();
         assert_eq!(sent(&k, "http://a.example.com/"), "");
+    }
+
+    /// Found by the config_strings fuzz target (fuzz/regressions/config_strings): a domain
+    /// that is a host only before percent-decoding was taken, then written back as ".",
+    /// which no longer loaded.
+    #[test]
+    fn a_domain_that_decodes_to_no_host_is_refused_and_what_loads_loads_again() {
+        let j = jar();
+        let err = j.load_netscape("%2E\t\t\t\t0\ta\t\n").unwrap_err();
+        assert!(
+            err.message().contains("not a host name"),
+            "{}",
+            err.message()
+        );
+        assert!(!j.to_netscape().contains("\ta\t"));
+        // A percent-encoded letter is a host: kept as the URL reads it, and the export loads.
+        assert_eq!(
+            j.load_netscape("%61.com\tFALSE\t/\tFALSE\t0\tn\tv\n")
+                .unwrap(),
+            1
+        );
+        let text = j.to_netscape();
+        assert!(text.contains("a.com\tFALSE\t/\tFALSE\t0\tn\tv"), "{text}");
+        assert_eq!(jar().load_netscape(&text).unwrap(), 1);
     }
 }
