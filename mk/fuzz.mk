@@ -5,7 +5,8 @@
 # A crash, panic, hang (-timeout) or memory blow-up (-rss_limit_mb) fails the target; the
 # input is left in fuzz/artifacts/TARGET/ (reproduce: cd fuzz && cargo +nightly fuzz run
 # TARGET artifacts/TARGET/crash-...). New corpus entries go to fuzz/corpus/TARGET/ (ignored
-# by git; only the seed-* files are tracked). cargo-fuzz is installed when missing.
+# by git; only the seed-* files are tracked). The nightly toolchain and cargo-fuzz are
+# installed when missing.
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS ?= url header config_strings decode response
 FUZZ_CARGO   ?= cargo +nightly
@@ -14,6 +15,7 @@ FUZZ_FLAGS   ?= -timeout=20 -rss_limit_mb=2048 -print_final_stats=1
 .PHONY: fuzz fuzz-ci fuzz-build fuzz-tool
 
 fuzz-tool:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
 
 fuzz-build: fuzz-tool
