@@ -307,12 +307,15 @@ impl Client {
     pub fn cancel(&self, h: Handle) -> Result<()> {
         let ex = self.exchange(h)?;
         self.shared.cancel(&ex, "request cancelled by the caller");
-        // A streamed body still arriving stops, and its connection closes.
+        // A streamed body stops (its connection closes if it was still arriving); a reader
+        // waiting for an announcement gets one.
         if let Some(s) = ex.stream() {
-            s.close(Error::new(
+            if s.close(Error::new(
                 ErrorKind::Cancelled,
                 "body cancelled by the caller",
-            ));
+            )) {
+                self.shared.announce(&ex, false);
+            }
         }
         Ok(())
     }

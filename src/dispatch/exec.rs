@@ -621,7 +621,7 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
     let mut guard = Abandoned(&stream, true);
     let announce = |tell: bool| {
         if tell {
-            shared.announce(ex);
+            shared.announce(ex, true);
         }
     };
     let mut idle: Option<Pin<Box<tokio::time::Sleep>>> = None;

@@ -136,8 +136,10 @@ impl Shared {
 
     /// Tells a streamed body's reader, through the same paths as completions, that its body
     /// has something (data, its end, an error) after a read found nothing.
-    pub(crate) fn announce(&self, ex: &Exchange) {
-        self.hub.publish(ex.body_event(), &self.table, true, || {});
+    /// (`on_runtime` false: from a caller's thread, the fd is signalled at once.)
+    pub(crate) fn announce(&self, ex: &Exchange, on_runtime: bool) {
+        self.hub
+            .publish(ex.body_event(), &self.table, on_runtime, || {});
     }
 
     /// An empty header map, with room for a typical response's headers when one is spare.

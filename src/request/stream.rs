@@ -191,18 +191,21 @@ impl BodyStream {
     }
 
     /// The reader gives up (cancel, free): buffered data is dropped, later reads fail with
-    /// `why` unless the body had already ended, and the task stops reading. Returns whether
-    /// the body was still arriving.
+    /// `why` unless the reader had already read the whole body, and the task stops reading.
+    /// Returns true when a reader that found the stream empty is to be told.
     pub(crate) fn close(&self, why: Error) -> bool {
         let mut s = self.lock();
         s.closed = true;
+        // A body that arrived whole but was not read to its end is cut off too: its unread
+        // bytes are gone, so reads must not report a clean end.
+        let read_whole = matches!(s.end, Some(Ok(()))) && s.buffered == 0;
         s.chunks.clear();
         s.buffered = 0;
-        let arriving = s.end.is_none();
-        if arriving {
+        if !read_whole && !matches!(s.end, Some(Err(_))) {
             s.end = Some(Err(why));
         }
         let task = s.task.take();
+        let tell = std::mem::take(&mut s.armed);
         let waiting = s.waiting > 0;
         drop(s);
         if waiting {
@@ -211,7 +214,7 @@ impl BodyStream {
         if let Some(w) = task {
             w.wake();
         }
-        arriving
+        tell
     }
 
     /// For the task: Ready(true) when there is room for more, Ready(false) when the reader is
@@ -369,7 +372,7 @@ mod tests {
         let mut cx = Context::from_waker(&waker);
         assert_eq!(s.poll_wanted(&mut cx, false), Poll::Pending);
         s.push(Bytes::from_static(b"xy"));
-        assert!(s.close(Error::new(ErrorKind::Cancelled, "cancelled")));
+        assert!(!s.close(Error::new(ErrorKind::Cancelled, "cancelled")));
         assert_eq!(woken(&count), 1);
         assert_eq!(s.poll_wanted(&mut cx, true), Poll::Ready(false));
         assert!(!s.push(Bytes::from_static(b"z")));
@@ -377,6 +380,33 @@ mod tests {
             Read::Failed(e) => assert_eq!(e.kind(), ErrorKind::Cancelled),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn closing_a_body_that_arrived_but_was_not_read_fails_its_reads() {
+        let s = BodyStream::new(1024);
+        s.push(Bytes::from_static(b"abc"));
+        s.finish(Ok(()), None);
+        assert!(!s.close(Error::new(ErrorKind::Cancelled, "cancelled")));
+        match s.read(&mut [0u8; 8]) {
+            Read::Failed(e) => assert_eq!(e.kind(), ErrorKind::Cancelled),
+            other => panic!("{other:?}"),
+        }
+        // Read to its end first: the end stands.
+        let s = BodyStream::new(1024);
+        s.push(Bytes::from_static(b"abc"));
+        s.finish(Ok(()), None);
+        assert_eq!(s.read(&mut [0u8; 8]), Read::Data(3));
+        s.close(Error::new(ErrorKind::Cancelled, "cancelled"));
+        assert_eq!(s.read(&mut [0u8; 8]), Read::End);
+    }
+
+    #[test]
+    fn closing_tells_a_reader_that_found_nothing() {
+        let s = BodyStream::new(1024);
+        assert_eq!(s.read(&mut [0u8; 8]), Read::Pending);
+        assert!(s.close(Error::new(ErrorKind::Cancelled, "cancelled")));
+        assert!(!s.close(Error::new(ErrorKind::Cancelled, "again")));
     }
 
     #[test]

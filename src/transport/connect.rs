@@ -200,6 +200,10 @@ async fn handshake(
     let io = TokioIo::new(io);
     if h2 {
         let (tx, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+            // h2 closes a connection after 1,024 streams it reset itself (a guard for
+            // servers); here those are the caller's cancels and frees mid-body, and the soak
+            // saw a busy connection taken down with every request on it (hyperium/h2#856).
+            .max_local_error_reset_streams(None)
             .handshake::<_, Full<Bytes>>(io)
             .await
             .map_err(|e| map_hyper(e, "starting the HTTP/2 connection"))?;

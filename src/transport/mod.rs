@@ -20,6 +20,12 @@ pub(crate) use quickack::{last_write, FORKED};
 use crate::error::{Error, ErrorKind};
 
 /// Classifies a hyper error and keeps its whole cause chain in the message.
+/// The connection's task had ended when the request was handed to it (hyper calls this a
+/// user error; here it is a connection that died, e.g. an HTTP/2 connection going down).
+fn dispatch_gone(e: &hyper::Error) -> bool {
+    e.is_user() && e.to_string().contains("dispatch task is gone")
+}
+
 pub(crate) fn map_hyper(e: hyper::Error, what: &str) -> Error {
     let mut message = format!("{what}: {e}");
     let mut source = std::error::Error::source(&e);
@@ -58,9 +64,14 @@ pub(crate) fn map_hyper(e: hyper::Error, what: &str) -> Error {
         ErrorKind::Tls
     } else if e.is_parse() || e.is_parse_status() || e.is_incomplete_message() || truncated {
         ErrorKind::Protocol
-    } else if io || e.is_canceled() || e.is_closed() || e.is_body_write_aborted() {
+    } else if io
+        || e.is_canceled()
+        || e.is_closed()
+        || e.is_body_write_aborted()
+        || dispatch_gone(&e)
+    {
         ErrorKind::Io
-    } else if e.is_user() {
+    } else if e.is_user() && !dispatch_gone(&e) {
         ErrorKind::Internal
     } else {
         ErrorKind::Protocol
