@@ -127,7 +127,8 @@ SCENARIOS: List[Scenario] = [
              "has no stream flag). The pool is warmed with buffered requests. Bytes count when a body has "
              "ended whole (1 MiB, else the run is marked failed). The Python row reads "
              "`async with client.stream(...)` + `aiter_bytes()`. `× buffered` is the client's MB/s here over "
-             "its own MB/s in 3b, measured in the same run (issue 18's target: ≥ 0.9× for the C driver). "
+             "its own MB/s in 3b, measured in the same run: when both run, they alternate repetition by "
+             "repetition (issue 18's target: ≥ 0.9× for the C driver). "
              "Only httpring streams here; a library or binding without streamed bodies is reported "
              "as not supported.",
     ),
@@ -1004,56 +1005,74 @@ def run_all(ctx: Ctx) -> List[Dict[str, object]]:
             log(f"skip {p.name}: {why}")
     workdir = ctx.tmp / "client"
     workdir.mkdir()
+    # A scenario compared with a baseline scenario (Scenario.baseline) runs interleaved with it,
+    # repetition by repetition, so a drift of the machine does not land on one side of the ratio.
+    groups: List[List[Scenario]] = []
     for sc in scenarios:
-        target = target_for(ctx, sc)
-        log(f"\n== {title(ctx, sc)}")
-        if target is None:
-            log(f"   skipped: no server for {sc.server}")
-            continue
+        g = next((g for g in groups if any(x.id == sc.baseline for x in g)), None)
+        if g is not None:
+            g.append(sc)
+        else:
+            groups.append([sc])
+    for group in groups:
+        live = []
+        for sc in group:
+            target = target_for(ctx, sc)
+            if target is None:
+                log(f"\n== {title(ctx, sc)}")
+                log(f"   skipped: no server for {sc.server}")
+                continue
+            live.append((sc, target))
         # Repetitions outermost: a slow drift of the machine spreads over every client.
         for rep in range(reps):
-            for peer in peers:
-                if peer.name in ctx.skipped or sc.mode not in peer.modes or sc.id in peer.skip:
-                    continue
-                n = count_for(ctx, sc, peer)
-                inflight = n if sc.mode == "fanout" else sc.inflight
-                argv = peer.build_cmd(ctx, sc, target, inflight, n)
-                a0 = accepts(ctx) if sc.server.startswith("nginx") else None
-                d0 = listen_drops()
-                env = {**ctx.env, **sc.env} if sc.env else ctx.env
-                r = run_client(argv, ctx.client_core, sc.timeout[ctx.profile], env, workdir)
-                d1 = listen_drops()
-                a1 = accepts(ctx) if a0 is not None else None
-                rec: Dict[str, object] = {
-                    "scenario": sc.id, "client": peer.name, "rep": rep + 1, "argv": argv,
-                    "status": r.status, "rc": r.rc, "elapsed_s": round(r.elapsed, 4),
-                    "utime_s": r.utime, "stime_s": r.stime, "maxrss_kb": r.maxrss_kb,
-                    "stdout": r.stdout[-2000:], "stderr": r.stderr[-2000:],
-                }
-                metrics: Dict[str, object] = {}
-                if r.status in ("ok", "failed"):
-                    try:
-                        metrics = derive(sc, PARSERS[peer.parser](r.stdout), r)
-                        if a0 is not None and a1 is not None:
-                            metrics["conns"] = a1 - a0 - 1  # minus our own status request
-                        if d0 is not None and d1 is not None:
-                            metrics["listen_drops"] = d1 - d0
-                        if r.status == "ok" and float(metrics.get("failed") or 0) > 0:
-                            rec["status"] = "failed"
-                        done = float(metrics.get("requests") or 0) - float(metrics.get("failed") or 0)
-                        if sc.body_bytes and done > 0 and metrics.get("bytes") is not None:
-                            per = float(metrics["bytes"]) / done  # type: ignore[arg-type]
-                            if abs(per - sc.body_bytes) > 1:
+            for sc, target in live:
+                if len(live) > 1 and reps > 1:
+                    log(f"\n== {title(ctx, sc)} (repetition {rep + 1} of {reps}, alternating with "
+                        f"{', '.join(x.id for x, _ in live if x is not sc)})")
+                elif rep == 0:
+                    log(f"\n== {title(ctx, sc)}")
+                for peer in peers:
+                    if peer.name in ctx.skipped or sc.mode not in peer.modes or sc.id in peer.skip:
+                        continue
+                    n = count_for(ctx, sc, peer)
+                    inflight = n if sc.mode == "fanout" else sc.inflight
+                    argv = peer.build_cmd(ctx, sc, target, inflight, n)
+                    a0 = accepts(ctx) if sc.server.startswith("nginx") else None
+                    d0 = listen_drops()
+                    env = {**ctx.env, **sc.env} if sc.env else ctx.env
+                    r = run_client(argv, ctx.client_core, sc.timeout[ctx.profile], env, workdir)
+                    d1 = listen_drops()
+                    a1 = accepts(ctx) if a0 is not None else None
+                    rec: Dict[str, object] = {
+                        "scenario": sc.id, "client": peer.name, "rep": rep + 1, "argv": argv,
+                        "status": r.status, "rc": r.rc, "elapsed_s": round(r.elapsed, 4),
+                        "utime_s": r.utime, "stime_s": r.stime, "maxrss_kb": r.maxrss_kb,
+                        "stdout": r.stdout[-2000:], "stderr": r.stderr[-2000:],
+                    }
+                    metrics: Dict[str, object] = {}
+                    if r.status in ("ok", "failed"):
+                        try:
+                            metrics = derive(sc, PARSERS[peer.parser](r.stdout), r)
+                            if a0 is not None and a1 is not None:
+                                metrics["conns"] = a1 - a0 - 1  # minus our own status request
+                            if d0 is not None and d1 is not None:
+                                metrics["listen_drops"] = d1 - d0
+                            if r.status == "ok" and float(metrics.get("failed") or 0) > 0:
                                 rec["status"] = "failed"
-                                why = ": not decoded" if "BENCH_ACCEPT_ENCODING" in sc.env else ""
-                                rec["parse_error"] = f"bodies of {per:.0f} bytes, not {sc.body_bytes}{why}"
-                    except (ValueError, KeyError, IndexError) as e:
-                        if r.status == "ok":  # a failed run may stop before its report line
-                            rec["status"] = "parse-error"
-                        rec["parse_error"] = str(e)
-                rec["metrics"] = metrics
-                runs.append(rec)
-                log(progress_line(sc, peer, rep, reps, rec))
+                            done = float(metrics.get("requests") or 0) - float(metrics.get("failed") or 0)
+                            if sc.body_bytes and done > 0 and metrics.get("bytes") is not None:
+                                per = float(metrics["bytes"]) / done  # type: ignore[arg-type]
+                                if abs(per - sc.body_bytes) > 1:
+                                    rec["status"] = "failed"
+                                    why = ": not decoded" if "BENCH_ACCEPT_ENCODING" in sc.env else ""
+                                    rec["parse_error"] = f"bodies of {per:.0f} bytes, not {sc.body_bytes}{why}"
+                        except (ValueError, KeyError, IndexError) as e:
+                            if r.status == "ok":  # a failed run may stop before its report line
+                                rec["status"] = "parse-error"
+                            rec["parse_error"] = str(e)
+                    rec["metrics"] = metrics
+                    runs.append(rec)
+                    log(progress_line(sc, peer, rep, reps, rec))
     return runs
 
 
