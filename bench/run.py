@@ -72,6 +72,8 @@ class Scenario:
     note: str = ""
     env: Dict[str, str] = field(default_factory=dict)  # added to every client's environment
     body_bytes: int = 0  # when set, a client whose bodies are not this size (not decoded) fails
+    baseline: str = ""  # a scenario id: the table also shows each client's metric there and the ratio to it
+    baseline_label: str = ""  # what the baseline is called in those columns
 
 
 SCENARIOS: List[Scenario] = [
@@ -110,7 +112,28 @@ SCENARIOS: List[Scenario] = [
         [("cpu_ms_per_mb", "CPU ms/MB", "{:.2f}"), ("req_per_s", "req/s", "{:.0f}")],
     ),
     Scenario(
-        "gzip", "3c. Gzip: 64 KiB of text compressed by nginx, 16 in flight",
+        "stream-1m", "3c. Streamed: 1 MiB responses, 16 in flight",
+        "stream", "nginx", "/files/1m.bin", 16,
+        {"full": 2_000, "quick": 200}, {"full": 4, "quick": 1},
+        "mb_per_s", "MB/s", "higher",
+        [("cpu_ms_per_mb", "CPU ms/MB", "{:.2f}"), ("req_per_s", "req/s", "{:.0f}"),
+         ("body_events_per_req", "BODY events/req", "{:.1f}")],
+        httpring_may_be_unsupported=True, body_bytes=1 << 20, baseline="bulk-1m", baseline_label="buffered (3b)",
+        note="3b's requests with the body streamed (issue 18): the C driver submits each request with "
+             "httpring_request_set_stream, so it completes at its head (HTTPRING_EVENT_HEAD); the same "
+             "poll/drain loop (or wait_drain loop) then reads the body with httpring_handle_read into one "
+             "256 KiB buffer until HTTPRING_PENDING, again after each HTTPRING_EVENT_BODY completion, and "
+             "frees the request and submits the next one when its body ends (one by one: a request spec "
+             "has no stream flag). The pool is warmed with buffered requests. Bytes count when a body has "
+             "ended whole (1 MiB, else the run is marked failed). The Python row reads "
+             "`async with client.stream(...)` + `aiter_bytes()`. `× buffered` is the client's MB/s here over "
+             "its own MB/s in 3b, measured in the same run: when both run, they alternate repetition by "
+             "repetition (issue 18's target: ≥ 0.9× for the C driver). "
+             "Only httpring streams here; a library or binding without streamed bodies is reported "
+             "as not supported.",
+    ),
+    Scenario(
+        "gzip", "3d. Gzip: 64 KiB of text compressed by nginx, 16 in flight",
         "bulk", "nginx", "/gzip/64k.txt", 16,
         {"full": 10_000, "quick": 1_000}, {"full": 4, "quick": 1},
         "mb_per_s", "MB/s", "higher",
@@ -248,11 +271,12 @@ ALL = ("throughput", "latency", "bulk", "h2", "fanout", "manyhosts")
 CONCURRENT = ("throughput", "bulk", "h2", "fanout", "manyhosts")
 
 PEERS: List[Peer] = [
-    Peer("httpring-c", "httpring C driver", ALL, driver(lambda ctx: [str(ctx.built["bench"])]),
+    Peer("httpring-c", "httpring C driver", ALL + ("stream",), driver(lambda ctx: [str(ctx.built["bench"])]),
          available=need_file("bench"), httpring=True,
          notes="bench/c/bench.c: poll(2) on httpring_client_fd, drain in batches of 256, resubmit per completion; "
-               "latency via httpring_handle_wait."),
-    Peer("httpring-c-wait", "httpring C driver, wait_drain", CONCURRENT,
+               "latency via httpring_handle_wait; streamed: HEAD and BODY completions through the same loop, "
+               "httpring_handle_read until HTTPRING_PENDING."),
+    Peer("httpring-c-wait", "httpring C driver, wait_drain", CONCURRENT + ("stream",),
          driver(lambda ctx: ["env", "HTTPRING_BENCH_LOOP=wait", str(ctx.built["bench"])]),
          available=need_file("bench"), httpring=True,
          notes="the same driver blocking in httpring_client_wait_drain (min = half the in-flight window) "
@@ -271,11 +295,12 @@ PEERS: List[Peer] = [
                "wrk's and h2load's -t1."),
     Peer("curl-multi", "libcurl multi (C)", ALL, driver(lambda ctx: [str(ctx.built["curl_multi"])]),
          available=need_file("curl_multi"), notes="bench/c/curl_multi.c: curl_multi_perform/poll, one thread."),
-    Peer("httpring-py-async", "httpring Python AsyncClient", ALL, py_driver("hr_async.py"),
+    Peer("httpring-py-async", "httpring Python AsyncClient", ALL + ("stream",), py_driver("hr_async.py"),
          available=need_binding, httpring=True,
          notes="bench/python/hr_async.py: `await client.get(url)`, one task per request, a semaphore of 64 "
-               "(the same harness as aiohttp, httpx and pyreqwest); latency: sequential awaits.",
-         scale={"throughput": 0.25, "latency": 0.25, "bulk": 0.5, "h2": 0.25}),
+               "(the same harness as aiohttp, httpx and pyreqwest); latency: sequential awaits; streamed: "
+               "`async with client.stream(\"GET\", url)` + `aiter_bytes()`.",
+         scale={"throughput": 0.25, "latency": 0.25, "bulk": 0.5, "stream": 0.5, "h2": 0.25}),
     Peer("httpring-py-batch", "httpring Python send_many", CONCURRENT, py_driver("hr_batch.py"),
          available=need_binding, httpring=True,
          notes="bench/python/hr_batch.py: `Client.send_many(urls)` with 64 URLs a call, one call after another "
@@ -304,7 +329,8 @@ PEERS: List[Peer] = [
          skip={"fanout": "httpx's pool is far too slow at this size (500 in flight took 9 s in a trial run)"}),
 ]
 
-# Targets from issue 7: (scenario, client, metric, relation, other client or constant, factor)
+# Targets from issues 7 and 18: (scenario, client, metric, relation, other client or constant or
+# (scenario, client) measured in the same run, factor)
 TARGETS = [
     ("throughput", "httpring-c", "req_per_s", ">=", "wrk", 0.8),
     ("throughput", "httpring-c", "cpu_us_per_req", "<=", "wrk", 1.5),
@@ -317,6 +343,7 @@ TARGETS = [
     ("h2", "httpring-c", "req_per_s", ">=", "h2load", 0.7),
     ("fanout", "httpring-c", "wall_s", "<", 1.0, 1.0),
     ("fanout", "httpring-c", "kib_per_req", "<", 16.0, 1.0),
+    ("stream-1m", "httpring-c", "mb_per_s", ">=", ("bulk-1m", "httpring-c"), 0.9),  # issue 18
 ]
 
 # What the full run installs (the quick run installs nothing but nginx, if it is missing).
@@ -952,7 +979,7 @@ def derive(sc: Scenario, m: Dict[str, object], r: RunResult) -> Dict[str, object
     elif n:
         m["cpu_us_per_req"] = proc_cpu * 1e6 / n
         m["cpu_src"] = "process"
-    if sc.mode == "bulk" and m.get("bytes") and wall:
+    if sc.mode in ("bulk", "stream") and m.get("bytes") and wall:
         b = float(m["bytes"])  # type: ignore[arg-type]
         m.setdefault("mb_per_s", b / wall / 1e6)
         if "cpu_ms_per_mb" not in m:
@@ -978,55 +1005,74 @@ def run_all(ctx: Ctx) -> List[Dict[str, object]]:
             log(f"skip {p.name}: {why}")
     workdir = ctx.tmp / "client"
     workdir.mkdir()
+    # A scenario compared with a baseline scenario (Scenario.baseline) runs interleaved with it,
+    # repetition by repetition, so a drift of the machine does not land on one side of the ratio.
+    groups: List[List[Scenario]] = []
     for sc in scenarios:
-        target = target_for(ctx, sc)
-        log(f"\n== {title(ctx, sc)}")
-        if target is None:
-            log(f"   skipped: no server for {sc.server}")
-            continue
+        g = next((g for g in groups if any(x.id == sc.baseline for x in g)), None)
+        if g is not None:
+            g.append(sc)
+        else:
+            groups.append([sc])
+    for group in groups:
+        live = []
+        for sc in group:
+            target = target_for(ctx, sc)
+            if target is None:
+                log(f"\n== {title(ctx, sc)}")
+                log(f"   skipped: no server for {sc.server}")
+                continue
+            live.append((sc, target))
         # Repetitions outermost: a slow drift of the machine spreads over every client.
         for rep in range(reps):
-            for peer in peers:
-                if peer.name in ctx.skipped or sc.mode not in peer.modes or sc.id in peer.skip:
-                    continue
-                n = count_for(ctx, sc, peer)
-                inflight = n if sc.mode == "fanout" else sc.inflight
-                argv = peer.build_cmd(ctx, sc, target, inflight, n)
-                a0 = accepts(ctx) if sc.server.startswith("nginx") else None
-                d0 = listen_drops()
-                env = {**ctx.env, **sc.env} if sc.env else ctx.env
-                r = run_client(argv, ctx.client_core, sc.timeout[ctx.profile], env, workdir)
-                d1 = listen_drops()
-                a1 = accepts(ctx) if a0 is not None else None
-                rec: Dict[str, object] = {
-                    "scenario": sc.id, "client": peer.name, "rep": rep + 1, "argv": argv,
-                    "status": r.status, "rc": r.rc, "elapsed_s": round(r.elapsed, 4),
-                    "utime_s": r.utime, "stime_s": r.stime, "maxrss_kb": r.maxrss_kb,
-                    "stdout": r.stdout[-2000:], "stderr": r.stderr[-2000:],
-                }
-                metrics: Dict[str, object] = {}
-                if r.status in ("ok", "failed"):
-                    try:
-                        metrics = derive(sc, PARSERS[peer.parser](r.stdout), r)
-                        if a0 is not None and a1 is not None:
-                            metrics["conns"] = a1 - a0 - 1  # minus our own status request
-                        if d0 is not None and d1 is not None:
-                            metrics["listen_drops"] = d1 - d0
-                        if r.status == "ok" and float(metrics.get("failed") or 0) > 0:
-                            rec["status"] = "failed"
-                        done = float(metrics.get("requests") or 0) - float(metrics.get("failed") or 0)
-                        if sc.body_bytes and done > 0 and metrics.get("bytes") is not None:
-                            per = float(metrics["bytes"]) / done  # type: ignore[arg-type]
-                            if abs(per - sc.body_bytes) > 1:
+            for sc, target in live:
+                if len(live) > 1 and reps > 1:
+                    log(f"\n== {title(ctx, sc)} (repetition {rep + 1} of {reps}, alternating with "
+                        f"{', '.join(x.id for x, _ in live if x is not sc)})")
+                elif rep == 0:
+                    log(f"\n== {title(ctx, sc)}")
+                for peer in peers:
+                    if peer.name in ctx.skipped or sc.mode not in peer.modes or sc.id in peer.skip:
+                        continue
+                    n = count_for(ctx, sc, peer)
+                    inflight = n if sc.mode == "fanout" else sc.inflight
+                    argv = peer.build_cmd(ctx, sc, target, inflight, n)
+                    a0 = accepts(ctx) if sc.server.startswith("nginx") else None
+                    d0 = listen_drops()
+                    env = {**ctx.env, **sc.env} if sc.env else ctx.env
+                    r = run_client(argv, ctx.client_core, sc.timeout[ctx.profile], env, workdir)
+                    d1 = listen_drops()
+                    a1 = accepts(ctx) if a0 is not None else None
+                    rec: Dict[str, object] = {
+                        "scenario": sc.id, "client": peer.name, "rep": rep + 1, "argv": argv,
+                        "status": r.status, "rc": r.rc, "elapsed_s": round(r.elapsed, 4),
+                        "utime_s": r.utime, "stime_s": r.stime, "maxrss_kb": r.maxrss_kb,
+                        "stdout": r.stdout[-2000:], "stderr": r.stderr[-2000:],
+                    }
+                    metrics: Dict[str, object] = {}
+                    if r.status in ("ok", "failed"):
+                        try:
+                            metrics = derive(sc, PARSERS[peer.parser](r.stdout), r)
+                            if a0 is not None and a1 is not None:
+                                metrics["conns"] = a1 - a0 - 1  # minus our own status request
+                            if d0 is not None and d1 is not None:
+                                metrics["listen_drops"] = d1 - d0
+                            if r.status == "ok" and float(metrics.get("failed") or 0) > 0:
                                 rec["status"] = "failed"
-                                rec["parse_error"] = f"bodies of {per:.0f} bytes, not {sc.body_bytes}: not decoded"
-                    except (ValueError, KeyError, IndexError) as e:
-                        if r.status == "ok":  # a failed run may stop before its report line
-                            rec["status"] = "parse-error"
-                        rec["parse_error"] = str(e)
-                rec["metrics"] = metrics
-                runs.append(rec)
-                log(progress_line(sc, peer, rep, reps, rec))
+                            done = float(metrics.get("requests") or 0) - float(metrics.get("failed") or 0)
+                            if sc.body_bytes and done > 0 and metrics.get("bytes") is not None:
+                                per = float(metrics["bytes"]) / done  # type: ignore[arg-type]
+                                if abs(per - sc.body_bytes) > 1:
+                                    rec["status"] = "failed"
+                                    why = ": not decoded" if "BENCH_ACCEPT_ENCODING" in sc.env else ""
+                                    rec["parse_error"] = f"bodies of {per:.0f} bytes, not {sc.body_bytes}{why}"
+                        except (ValueError, KeyError, IndexError) as e:
+                            if r.status == "ok":  # a failed run may stop before its report line
+                                rec["status"] = "parse-error"
+                            rec["parse_error"] = str(e)
+                    rec["metrics"] = metrics
+                    runs.append(rec)
+                    log(progress_line(sc, peer, rep, reps, rec))
     return runs
 
 
@@ -1168,7 +1214,10 @@ def write_report(ctx: Ctx, runs: List[Dict[str, object]], meta: Dict[str, object
             lines += [sc.note, ""]
         base = summ.get((sc.id, "httpring-c"), {}).get(sc.metric)
         base_med = base["median"] if isinstance(base, dict) else None
-        hdr = ["client", f"{sc.metric_label} (median)", "min–max"] + [c[1] for c in sc.columns] + ["× httpring C"]
+        bl = sc.baseline_label or sc.baseline
+        extra_hdr = [f"{bl} {sc.metric_label}", f"× {bl.split(' (')[0]}"] if sc.baseline else []
+        hdr = (["client", f"{sc.metric_label} (median)", "min–max"] + [c[1] for c in sc.columns] + extra_hdr
+               + ["× httpring C"])
         lines.append("| " + " | ".join(hdr) + " |")
         lines.append("|" + "|".join(["---"] + ["---:"] * (len(hdr) - 1)) + "|")
         mf = metric_fmt(sc)
@@ -1190,6 +1239,11 @@ def write_report(ctx: Ctx, runs: List[Dict[str, object]], meta: Dict[str, object
                 if key.startswith("cpu_") and isinstance(v, dict) and s.get("cpu_src") == "process":
                     c += " †"
                 cells.append(c)
+            if sc.baseline:  # this client's own result in the baseline scenario, same run
+                b = summ.get((sc.baseline, p.name), {}).get(sc.metric)
+                cells.append(fmt(b["median"], mf) if isinstance(b, dict) else "—")
+                cells.append(f"{m['median'] / b['median']:.2f}×" if (m and isinstance(b, dict) and b["median"])
+                             else "—")
             ratio = (m["median"] / base_med) if (m and base_med) else None
             cells.append(f"{ratio:.2f}×" if ratio is not None else "—")
             if s["ok"] < s["runs"]:
@@ -1199,13 +1253,23 @@ def write_report(ctx: Ctx, runs: List[Dict[str, object]], meta: Dict[str, object
         if footnotes:
             lines += footnotes + [""]
     # Targets
-    tl = ["## Targets from issue 7 (this run)", "", "| target | measured | met |", "|---|---|---|"]
+    tl = ["## Targets from issues 7 and 18 (this run)", "", "| target | measured | met |", "|---|---|---|"]
     for scid, client, key, rel, other, factor in TARGETS:
         a = summ.get((scid, client), {}).get(key)
         if not isinstance(a, dict):
-            tl.append(f"| {client} {key} ({scid}) {rel} {factor}× {other} | no result | — |")
+            oname = f"{other[1]} ({other[0]})" if isinstance(other, tuple) else other
+            tl.append(f"| {client} {key} ({scid}) {rel} {factor}× {oname} | no result | — |")
             continue
-        if isinstance(other, str):
+        if isinstance(other, tuple):  # another scenario's result, same run
+            oscid, oclient = other
+            b = summ.get((oscid, oclient), {}).get(key)
+            desc = f"{client} {key} ({scid}) {rel} {factor}× {oclient} ({oscid})"
+            if not isinstance(b, dict):
+                tl.append(f"| {desc} | {oscid}: no result | — |")
+                continue
+            bound = b["median"] * factor
+            got = f"{a['median']:.1f} vs {b['median']:.1f}: {a['median'] / b['median']:.2f}×"
+        elif isinstance(other, str):
             b = summ.get((scid, other), {}).get(key)
             if not isinstance(b, dict):
                 tl.append(f"| {client} {key} ({scid}) {rel} {factor}× {other} | {other}: no result | — |")

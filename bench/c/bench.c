@@ -2,6 +2,7 @@
  *
  *   bench throughput URL [inflight=64] [requests=200000]   keep-alive, warmed-up pool
  *   bench bulk       URL [inflight=16] [requests=2000]     as throughput, also counts bytes
+ *   bench stream     URL [inflight=16] [requests=2000]     as bulk, bodies streamed (below)
  *   bench h2         URL [inflight=64] [requests=100000]   as throughput (an https:// URL)
  *   bench fanout     URL [inflight=10000] [requests=inflight]  cold pool: all submitted at once
  *   bench manyhosts  URL [inflight=64] [requests=5000]     cold pool, URLs taken in turn
@@ -18,6 +19,14 @@
  * would, or with HTTPRING_BENCH_LOOP=wait block in httpring_client_wait_drain until half the
  * window (HTTPRING_BENCH_MIN) has completed, running the client's I/O on the calling thread
  * meanwhile; they drain completions in batches and resubmit one request per completion.
+ *
+ * stream: every request is submitted with httpring_request_set_stream, so it completes at
+ * its head (HTTPRING_EVENT_HEAD); the same loop then reads each body with httpring_handle_read
+ * into one reusable 256 KiB buffer until HTTPRING_PENDING, again after each
+ * HTTPRING_EVENT_BODY completion (edge-triggered), and frees the request and submits the next
+ * one when its body ends. Bytes count once a body has ended whole (as many bytes as its
+ * Content-Length says, when it has one); body_events_per_req is the BODY completions per
+ * request, completions_per_wakeup counts every completion (HEAD and BODY).
  *
  * Exit status: 0 all requests succeeded with status 200; 1 some failed; 2 usage;
  * 3 the URL's scheme is not supported by this build (e.g. https before TLS exists).
@@ -38,6 +47,10 @@ extern httpring_code httpring_config_set_ca_file(struct httpring_config *cfg, co
 /* Likewise for libraries older than the connection caps. */
 extern httpring_code httpring_config_set_max_connections_per_host(struct httpring_config *cfg,
                                                                   size_t n) __attribute__((weak));
+/* Likewise for libraries older than streamed bodies: mode stream then exits with 3. */
+extern httpring_code httpring_request_set_stream(struct httpring_request *req, bool stream) __attribute__((weak));
+extern httpring_code httpring_handle_read(const struct httpring_client *client, httpring_handle h, uint8_t *buf,
+                                          size_t cap, size_t *n) __attribute__((weak));
 
 static const double QUANTILES[] = {0, 1, 5, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.99, 100};
 #define NQ (sizeof QUANTILES / sizeof QUANTILES[0])
@@ -124,13 +137,109 @@ static void submit_batch(httpring_client *c, long first, long count) {
 }
 
 /* Reports the first failure (once) so a failing run says why. */
-static void note_failure(httpring_client *c, const httpring_completion *d, long *failed) {
+static void note_failure_why(httpring_client *c, httpring_handle h, httpring_code code, unsigned status,
+                             const char *why, long *failed) {
     if ((*failed)++ > 0) return;
     char msg[256] = "";
     size_t len = 0;
-    httpring_handle_error_message(c, d->handle, msg, sizeof msg, &len);
-    fprintf(stderr, "first failure: %s status=%u %s\n", httpring_error_name(d->code), d->status, msg);
-    if (d->code == HTTPRING_ERR_UNSUPPORTED_SCHEME) exit(3);
+    if (!why) httpring_handle_error_message(c, h, msg, sizeof msg, &len);
+    fprintf(stderr, "first failure: %s status=%u %s\n", httpring_error_name(code), status, why ? why : msg);
+    if (code == HTTPRING_ERR_UNSUPPORTED_SCHEME) exit(3);
+}
+
+static void note_failure(httpring_client *c, const httpring_completion *d, long *failed) {
+    note_failure_why(c, d->handle, d->code, d->status, NULL, failed);
+}
+
+/* Streamed requests: submitted one by one (httpring_request_spec has no stream flag). */
+static void submit_stream(httpring_client *c, long i) {
+    httpring_request *req = httpring_request_new("GET", url_at(i));
+    if (!req) die("httpring_request_new", HTTPRING_ERR_INVALID_ARGUMENT);
+    httpring_code rc = httpring_request_set_stream(req, true);
+    if (rc == HTTPRING_OK) rc = httpring_request_set_user_data(req, (uint64_t)i);
+    if (rc != HTTPRING_OK) {
+        httpring_request_free(req);
+        die("httpring_request_set_stream", rc);
+    }
+    httpring_handle h;
+    rc = httpring_client_submit(c, req, &h);
+    if (rc != HTTPRING_OK) die("submit", rc);
+}
+
+/* Where each streamed request (by user_data, its number) stands. */
+enum { ST_HEAD, ST_BODY, ST_OVER };
+typedef struct {
+    uint8_t *state;
+    uint64_t *got;    /* bytes read so far */
+    int64_t *expect;  /* Content-Length, or -1 */
+    long body_events;
+} streams;
+
+/* One completion of a streamed request: its head, a BODY announcement, or DONE when it failed
+ * before its head. Reads the body until PENDING. Returns 1 when the request is over (its body
+ * ended, or it failed): the caller frees it and submits the next one. */
+static int stream_step(httpring_client *c, streams *s, long total, const httpring_completion *d, uint64_t *bytes,
+                       long *failed) {
+    static uint8_t buf[256 << 10];
+    long i = (long)d->user_data;
+    if (i < 0 || i >= total || s->state[i] == ST_OVER) { /* never expected: the API announces once */
+        note_failure_why(c, d->handle, d->code, d->status, "a completion for a request already over", failed);
+        return 0;
+    }
+    if (d->event == HTTPRING_EVENT_BODY) {
+        s->body_events++;
+        if (s->state[i] != ST_BODY) {
+            note_failure_why(c, d->handle, d->code, d->status, "a BODY completion before the head", failed);
+            s->state[i] = ST_OVER;
+            return 1;
+        }
+    } else {
+        if (s->state[i] != ST_HEAD) {
+            note_failure_why(c, d->handle, d->code, d->status, "a second head", failed);
+            s->state[i] = ST_OVER;
+            return 1;
+        }
+        if (d->code != HTTPRING_OK || d->status != 200 || d->event != HTTPRING_EVENT_HEAD) {
+            note_failure_why(c, d->handle, d->code, d->status,
+                             d->code == HTTPRING_OK && d->status == 200 ? "a streamed request completed DONE, not HEAD"
+                                                                        : NULL,
+                             failed);
+            s->state[i] = ST_OVER;
+            return 1;
+        }
+        s->state[i] = ST_BODY;
+        s->got[i] = 0;
+        s->expect[i] = -1;
+        const uint8_t *v = NULL, *enc = NULL;
+        size_t vlen = 0, elen = 0;
+        if (httpring_response_header(c, d->handle, "content-length", 0, &v, &vlen) == HTTPRING_OK && vlen < 20 &&
+            httpring_response_header(c, d->handle, "content-encoding", 0, &enc, &elen) != HTTPRING_OK) {
+            int64_t n = 0;
+            for (size_t k = 0; k < vlen && v[k] >= '0' && v[k] <= '9'; k++) n = n * 10 + (v[k] - '0');
+            s->expect[i] = n;
+        }
+    }
+    for (;;) {
+        size_t n = 0;
+        httpring_code rc = httpring_handle_read(c, d->handle, buf, sizeof buf, &n);
+        if (rc == HTTPRING_PENDING) return 0;
+        if (rc == HTTPRING_OK && n > 0) {
+            s->got[i] += n;
+            continue;
+        }
+        s->state[i] = ST_OVER;
+        if (rc != HTTPRING_OK) {
+            note_failure_why(c, d->handle, rc, d->status, NULL, failed);
+        } else if (s->expect[i] >= 0 && s->got[i] != (uint64_t)s->expect[i]) {
+            char why[128];
+            snprintf(why, sizeof why, "a body of %llu bytes, Content-Length %lld", (unsigned long long)s->got[i],
+                     (long long)s->expect[i]);
+            note_failure_why(c, d->handle, HTTPRING_OK, d->status, why, failed);
+        } else {
+            *bytes += s->got[i]; /* counted once, when the whole body is in */
+        }
+        return 1;
+    }
 }
 
 /* Sleep until completions are queued (in wait mode: until `min` are), then drain up to
@@ -160,10 +269,22 @@ static int run_concurrent(httpring_client *c, long inflight, long total, const c
     int fd = loop && strcmp(loop, "wait") == 0 ? -1 : httpring_client_fd(c);
     httpring_completion done[256] = { HTTPRING_STRUCT_INIT(httpring_completion) };
     httpring_response r = HTTPRING_STRUCT_INIT(httpring_response); /* reused: the library keeps struct_size */
-    long submitted = 0, completed = 0, wakeups = 0, failed = 0;
+    long submitted = 0, completed = 0, wakeups = 0, failed = 0, events = 0;
     uint64_t bytes = 0;
+    int stream = strcmp(mode, "stream") == 0;
     if (inflight > total) inflight = total;
-    /* Warm up the pool so connection setup is not measured. */
+    streams s = {0};
+    if (stream) {
+        if (!httpring_request_set_stream || !httpring_handle_read) {
+            fprintf(stderr, "this library has no streamed bodies (httpring_request_set_stream)\n");
+            exit(3);
+        }
+        s.state = calloc((size_t)total, 1);
+        s.got = calloc((size_t)total, sizeof *s.got);
+        s.expect = calloc((size_t)total, sizeof *s.expect);
+        if (!s.state || !s.got || !s.expect) die("calloc", HTTPRING_ERR_INVALID_ARGUMENT);
+    }
+    /* Warm up the pool so connection setup is not measured (stream: with buffered requests). */
     if (warm) {
         long left = inflight, wfailed = 0;
         for (long i = 0; i < inflight; i++) submit(c, i);
@@ -182,7 +303,10 @@ static int run_concurrent(httpring_client *c, long inflight, long total, const c
         if (wfailed) return 1;
     }
     double t0 = now_s(), c0 = cpu_s();
-    for (; submitted < inflight; submitted++) submit(c, submitted);
+    for (; submitted < inflight; submitted++) {
+        if (stream) submit_stream(c, submitted);
+        else submit(c, submitted);
+    }
     while (completed < total) {
         long in_flight = submitted - completed;
         long want = min_batch < in_flight ? min_batch : in_flight;
@@ -199,19 +323,28 @@ static int run_concurrent(httpring_client *c, long inflight, long total, const c
                 if (rc != HTTPRING_OK) die("drain", rc);
             }
             httpring_handle freed[256];
+            size_t over = 0;
+            events += (long)n;
             for (size_t i = 0; i < n; i++) {
+                if (stream) {
+                    if (stream_step(c, &s, total, &done[i], &bytes, &failed)) freed[over++] = done[i].handle;
+                    continue;
+                }
                 if (done[i].code != HTTPRING_OK || done[i].status != 200) note_failure(c, &done[i], &failed);
                 else if (mode[0] == 'b') {
                     httpring_handle_response(c, done[i].handle, &r);
                     bytes += r.body_len;
                 }
-                freed[i] = done[i].handle;
+                freed[over++] = done[i].handle;
             }
-            httpring_handles_free(c, freed, n);
-            completed += (long)n;
-            /* One completion, one new request: resubmitted as a batch. */
-            long more = (long)n < total - submitted ? (long)n : total - submitted;
-            if (more > 0) {
+            httpring_handles_free(c, freed, over);
+            completed += (long)over;
+            /* One request over, one new request: resubmitted as a batch (stream: one by one). */
+            long more = (long)over < total - submitted ? (long)over : total - submitted;
+            if (more > 0 && stream) {
+                for (long k = 0; k < more; k++) submit_stream(c, submitted + k);
+                submitted += more;
+            } else if (more > 0) {
                 submit_batch(c, submitted, more);
                 submitted += more;
             }
@@ -221,12 +354,16 @@ static int run_concurrent(httpring_client *c, long inflight, long total, const c
     double wall = now_s() - t0, cpu = cpu_s() - c0;
     printf("mode=%s requests=%ld inflight=%ld urls=%zu failed=%ld wall_s=%.4f req_per_s=%.0f cpu_us_per_req=%.2f "
            "completions_per_wakeup=%.1f maxrss_kb=%ld",
-           mode, total, inflight, nurls, failed, wall, total / wall, cpu * 1e6 / total, (double)total / wakeups,
+           mode, total, inflight, nurls, failed, wall, total / wall, cpu * 1e6 / total, (double)events / wakeups,
            maxrss_kb());
-    if (mode[0] == 'b')
+    if (mode[0] == 'b' || stream)
         printf(" bytes=%llu mb_per_s=%.1f cpu_ms_per_mb=%.3f", (unsigned long long)bytes, bytes / wall / 1e6,
                cpu * 1e3 / (bytes / 1e6));
+    if (stream) printf(" body_events_per_req=%.2f", (double)s.body_events / total);
     printf("\n");
+    free(s.state);
+    free(s.got);
+    free(s.expect);
     return failed != 0;
 }
 
@@ -270,7 +407,7 @@ static int run_latency(httpring_client *c, long total) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s throughput|bulk|h2|fanout|manyhosts|latency URL|@FILE [inflight] [requests]\n",
+        fprintf(stderr, "usage: %s throughput|bulk|stream|h2|fanout|manyhosts|latency URL|@FILE [inflight] [requests]\n",
                 argv[0]);
         return 2;
     }
@@ -305,7 +442,7 @@ int main(int argc, char **argv) {
         rc = run_latency(c, a3 ? a3 : 20000);
     } else if (strcmp(mode, "throughput") == 0) {
         rc = run_concurrent(c, a3 ? a3 : 64, a4 ? a4 : 200000, mode, 1);
-    } else if (strcmp(mode, "bulk") == 0) {
+    } else if (strcmp(mode, "bulk") == 0 || strcmp(mode, "stream") == 0) {
         rc = run_concurrent(c, a3 ? a3 : 16, a4 ? a4 : 2000, mode, 1);
     } else if (strcmp(mode, "h2") == 0) {
         rc = run_concurrent(c, a3 ? a3 : 64, a4 ? a4 : 100000, mode, 1);

@@ -4,8 +4,9 @@ Every driver takes the same command line as the C drivers:
 
     python3 DRIVER.py MODE URL|@FILE [inflight] [requests]
 
-MODE is throughput, bulk, h2, fanout, manyhosts (concurrent: `requests` requests, `inflight`
-at a time, URLs taken in turn) or latency (one at a time). It prints one line of key=value
+MODE is throughput, bulk, stream, h2, fanout, manyhosts (concurrent: `requests` requests,
+`inflight` at a time, URLs taken in turn) or latency (one at a time); stream is bulk with the
+bodies read as they arrive (only drivers that can stream take it). It prints one line of key=value
 pairs, like bench/c/bench.c. CPU is the process's user+sys time (getrusage) over the timed
 part only, so interpreter start-up and imports are not charged to the requests.
 
@@ -25,6 +26,7 @@ QUANTILES = (0, 1, 5, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.99, 100)
 DEFAULTS = {  # mode: (inflight, requests, warm-up)
     "throughput": (64, 50000, True),
     "bulk": (16, 2000, True),
+    "stream": (16, 2000, True),
     "h2": (64, 20000, True),
     "fanout": (10000, 0, False),
     "manyhosts": (64, 5000, False),
@@ -124,7 +126,7 @@ def report_concurrent(a: Args, t: Tally, wall: float, used: float, **extra: obje
         f"maxrss_kb={maxrss_kb()}",
     ]
     fields += [f"{k}={v}" for k, v in extra.items()]
-    if a.mode == "bulk" and t.bytes:
+    if a.mode in ("bulk", "stream") and t.bytes:
         fields += [
             f"bytes={t.bytes}",
             f"mb_per_s={t.bytes / wall / 1e6:.1f}",

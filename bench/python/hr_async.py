@@ -1,6 +1,7 @@
 """httpring through its Python binding, asyncio: httpring.AsyncClient, one coroutine per
 request, a semaphore bounding the requests in flight (the same harness as aiohttp, httpx and
-pyreqwest). Latency: one coroutine, sequential awaits."""
+pyreqwest). Latency: one coroutine, sequential awaits. Stream: `async with client.stream(...)`,
+the body read with `aiter_bytes()` (pieces as they arrive), its bytes counted."""
 
 import asyncio
 import os
@@ -29,6 +30,17 @@ def main() -> int:
             async def fetch(u: str):
                 r = await client.get(u)
                 return r.status_code, len(r.content)
+
+            if a.mode == "stream":
+                if not hasattr(client, "stream"):
+                    unsupported("httpring.AsyncClient.stream (a binding older than streamed bodies)")
+
+                async def fetch(u: str):  # noqa: F811 - the streamed variant
+                    n = 0
+                    async with client.stream("GET", u) as r:
+                        async for piece in r.aiter_bytes():
+                            n += len(piece)
+                    return r.status_code, n
 
             try:
                 if a.mode == "latency":
