@@ -6,6 +6,8 @@
  * written past the size it declares, a newer program's extra fields are neither read nor
  * written, and a missing or too small struct_size is refused with nothing written.
  */
+#include <stddef.h>
+
 #include "check.h"
 
 static char url_buf[512];
@@ -112,8 +114,11 @@ static void test_version_and_features(void) {
     CHECK(f & HTTPRING_FEATURE_UNIX_SOCKETS);
     CHECK_EQ_INT(httpring_features(), f);
 
-    /* The header's structs are version 1 today: these sizes are the promise. */
-    CHECK_EQ_INT(sizeof(httpring_completion), sizeof(old_completion));
+    /* The header's structs are version 1 today but for httpring_completion (version 2 adds
+     * `event` after version 1's 32 bytes): these sizes are the promise. */
+    CHECK_EQ_INT(sizeof(old_completion), 32);
+    CHECK_EQ_INT(sizeof(httpring_completion), 40);
+    CHECK_EQ_INT(offsetof(httpring_completion, event), sizeof(old_completion));
     CHECK_EQ_INT(sizeof(httpring_stats), sizeof(old_stats));
     CHECK_EQ_INT(sizeof(httpring_request_spec), sizeof(old_request_spec));
     CHECK_EQ_INT(sizeof(httpring_response), sizeof(old_response));
@@ -144,16 +149,25 @@ static void check_drain(httpring_client *c, size_t size, int wait) {
         CHECK(e.user_data >= 100 && e.user_data < 100 + N);
         CHECK_EQ_CODE(e.code, HTTPRING_OK);
         CHECK_EQ_INT(e.status, 200);
-        CHECK(untouched(i * size + sizeof(old_completion), (i + 1) * size)); /* newer fields */
+        /* A version 1 caller gets version 1's fields; a caller of version 2 or newer also gets
+         * `event` (DONE for a request that is not streamed); nothing past what it knows. */
+        size_t written = size >= sizeof(httpring_completion) ? sizeof(httpring_completion) : sizeof(old_completion);
+        if (written == sizeof(httpring_completion)) {
+            httpring_completion v2;
+            memcpy(&v2, buf + i * size, sizeof v2);
+            CHECK_EQ_INT(v2.event, HTTPRING_EVENT_DONE);
+        }
+        CHECK(untouched(i * size + written, (i + 1) * size)); /* newer fields */
     }
     CHECK(untouched(n * size, end + 64)); /* past the last element filled */
     httpring_handles_free(c, hs, N);
 }
 
 static void test_drain(httpring_client *c) {
-    CHECK_SECTION("drain / wait_drain with version 1's and a newer program's struct_size");
+    CHECK_SECTION("drain / wait_drain with version 1's, version 2's and a newer program's struct_size");
     check_drain(c, sizeof(old_completion), 0);
     check_drain(c, sizeof(old_completion), 1);
+    check_drain(c, sizeof(httpring_completion), 0);
     check_drain(c, sizeof(old_completion) + NEWER, 0);
     check_drain(c, sizeof(old_completion) + NEWER, 1);
 }
