@@ -298,18 +298,11 @@ pub unsafe extern "C" fn httpring_handle_error_message(
 ) -> httpring_code {
     with_client(client, |c| {
         let ex = c.exchange(handle(h))?;
-        let failed;
-        let msg = match ex.outcome() {
-            Some(Err(e)) => e.message(),
-            // A streamed body that failed after its head.
-            Some(Ok(r)) => match r.stream().and_then(|s| s.failure()) {
-                Some(e) => {
-                    failed = e;
-                    failed.message()
-                }
-                None => "",
-            },
-            None => "",
+        // A streamed body that failed after its head has its own error.
+        let body_failure = ex.stream().and_then(|s| s.failure());
+        let msg = match (ex.outcome(), &body_failure) {
+            (Some(Err(e)), _) | (_, Some(e)) => e.message(),
+            _ => "",
         };
         unsafe { copy_out(msg.as_bytes(), buf, cap, len)? };
         Ok(HTTPRING_OK)

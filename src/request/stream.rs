@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 /// What one read found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Read {
-    /// This many bytes were copied (at least one).
+    /// This many bytes were copied (at least one, unless `buf` was empty).
     Data(usize),
     /// The body ended; every byte was read.
     End,
@@ -95,7 +95,7 @@ impl BodyStream {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Copies buffered bytes into `buf` (an empty `buf` only reports what a read would find).
+    /// Copies buffered bytes into `buf` (`Data(0)` only for an empty `buf`).
     pub fn read(&self, buf: &mut [u8]) -> Read {
         let mut s = self.lock();
         if s.buffered == 0 {
@@ -107,9 +107,6 @@ impl BodyStream {
                     Read::Pending
                 }
             };
-        }
-        if buf.is_empty() {
-            return Read::Data(0);
         }
         let was_full = s.buffered >= self.cap;
         let mut n = 0;
