@@ -296,8 +296,11 @@ fn retries_stay_inside_the_total_timeout_and_a_request_may_turn_them_off() {
     let h = c.get(&srv.url);
     assert_eq!(c.wait(h), HTTPRING_STATE_DONE);
     assert_eq!(c.response(h).status, 503, "the last outcome");
+    // The engine starts no wait that would end past the deadline, so the last answer comes
+    // before it; the slack is only for this thread's wake-up on a loaded machine (CI once
+    // measured 451 ms), far less than the one more 100 ms wait it would take to overshoot.
     assert!(
-        t.elapsed() < Duration::from_millis(450),
+        t.elapsed() < Duration::from_millis(450 + 90),
         "{:?}",
         t.elapsed()
     );
