@@ -130,6 +130,9 @@ enum httpring_code
   // The client already has its maximum of requests in flight
   // (`httpring_config_set_max_in_flight`): the submit was refused, nothing was sent.
   HTTPRING_ERR_TOO_MANY_IN_FLIGHT = 30,
+  // A streamed request body failed: its callback returned an error, or the body gave
+  // fewer or more bytes than the length it declared.
+  HTTPRING_ERR_BODY_SOURCE = 31,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -155,6 +158,9 @@ enum httpring_event
   // A streamed body has something for a reader whose last read returned
   // `HTTPRING_PENDING`: data, its end, or an error. Any number of times after HEAD.
   HTTPRING_EVENT_BODY = 2,
+  // A request body written with `httpring_handle_write` has room again after a write
+  // took less than it was given. Any number of times before the request completes.
+  HTTPRING_EVENT_WRITABLE = 3,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -431,6 +437,15 @@ typedef struct httpring_info {
   // The protocol ALPN selected ("h2", "http/1.1"), NUL-terminated; empty without ALPN.
   char alpn[16];
 } httpring_info;
+
+// A request body's source (`httpring_request_set_body_callback`): writes up to `cap` bytes
+// into `buf` and returns
+// - `HTTPRING_OK` with `*written` > 0: that many bytes are the body's next ones;
+// - `HTTPRING_OK` with `*written` == 0: the body is complete;
+// - `HTTPRING_PENDING`: nothing yet; call `httpring_handle_resume_body` when there is;
+// - anything else: the source failed, and the request fails with
+//   `HTTPRING_ERR_BODY_SOURCE`.
+typedef httpring_code (*httpring_body_cb)(void *user_data, uint8_t *buf, size_t cap, size_t *written);
 
 #ifdef __cplusplus
 extern "C" {
@@ -1482,6 +1497,78 @@ httpring_code httpring_handle_trailer(const struct httpring_client *client,
                                       size_t nth,
                                       const uint8_t **value,
                                       size_t *value_len);
+
+// Streams the request body from `cb`, which the library calls whenever it can send more
+// (on the thread running the client's runtime: keep it short, never block in it). With
+// `length` >= 0 the body is sent with that `Content-Length` and must be exactly that long
+// (else the request fails with `HTTPRING_ERR_BODY_SOURCE`); with -1 it is sent chunked
+// (HTTP/1.1) or as DATA frames until the callback ends it (HTTP/2). Memory stays flat: the
+// callback is asked for more only as the connection takes it (at most 64 KiB a call).
+//
+// The body can be sent only once: such a request is not retried, a Digest challenge is
+// not answered, and a 307 or 308 redirect is not followed (its response is the answer);
+// 301, 302 and 303 redirects that turn the request into a GET are followed. Once the
+// request has completed, or `httpring_handle_cancel` / `httpring_handle_free` returned,
+// `cb` is never called again, so `user_data` may be freed then (a streamed response's
+// request completes with its head; the callback may run on until the handle is freed or
+// cancelled). The callback may call `httpring_handle_cancel` on its own request, but must
+// not free the client.
+//
+// # Safety
+// `req` is NULL or a live, unsubmitted request; `cb` may be called from another thread
+// with `user_data` until the request ends as above.
+httpring_code httpring_request_set_body_callback(struct httpring_request *req,
+                                                 httpring_body_cb cb,
+                                                 void *user_data,
+                                                 int64_t length_or_minus_one);
+
+// Streams the request body from an open file descriptor, read from its current offset to
+// its end (or to `length` bytes when `length` >= 0). Meant for regular files: the reads
+// run on the client's runtime thread. The descriptor is not closed; keep it open until the
+// request completes.
+httpring_code httpring_request_set_body_fd(struct httpring_request *req,
+                                           int fd,
+                                           int64_t length_or_minus_one);
+
+// The request body will be written after submit with `httpring_handle_write` and ended
+// with `httpring_handle_finish_body`. `length` >= 0 sends that `Content-Length` (writes
+// past it are refused; finishing short fails the request); -1 sends it chunked (HTTP/1.1)
+// or as DATA frames (HTTP/2). At most `httpring_config_set_stream_buffer` bytes wait
+// unsent. Sent once, as for `httpring_request_set_body_callback`.
+httpring_code httpring_request_set_body_writer(struct httpring_request *req,
+                                               int64_t length_or_minus_one);
+
+// Writes up to `len` bytes of the request body (never blocks): `*written` says how many
+// were taken, maybe fewer than `len`. When none fit, returns `HTTPRING_PENDING`: one
+// `HTTPRING_EVENT_WRITABLE` completion will announce room (or wait for it with
+// `httpring_handle_wait_writable`). Errors: `HTTPRING_ERR_INVALID_ARGUMENT` for a request
+// without a body writer, for writes after the finish or past the length; the request's
+// own error (`_CANCELLED`, `_IO`, ...) once it has ended.
+//
+// # Safety
+// `data` is valid for `len` bytes (or NULL with `len` 0); `written` is valid for a write.
+httpring_code httpring_handle_write(const struct httpring_client *client,
+                                    httpring_handle h,
+                                    const uint8_t *data,
+                                    size_t len,
+                                    size_t *written);
+
+// Ends a body written with `httpring_handle_write`. With a declared length, finishing
+// before it was reached fails the request (and returns `HTTPRING_ERR_BODY_SOURCE`).
+httpring_code httpring_handle_finish_body(const struct httpring_client *client, httpring_handle h);
+
+// Blocks up to `timeout_ms` (negative: forever; 0: just check) until
+// `httpring_handle_write` would take at least one byte, or the request has ended.
+// `HTTPRING_OK` then, `HTTPRING_PENDING` if the time ran out. Once a writer has blocked
+// here, room is no longer announced with completions.
+httpring_code httpring_handle_wait_writable(const struct httpring_client *client,
+                                            httpring_handle h,
+                                            int64_t timeout_ms);
+
+// Tells the library that a body callback which returned `HTTPRING_PENDING` has more (or
+// its end): it is called again soon. May be called from any thread, also from the
+// callback itself; extra calls do no harm.
+httpring_code httpring_handle_resume_body(const struct httpring_client *client, httpring_handle h);
 
 // The library version, e.g. "0.1.0". Static; do not free.
 const char *httpring_version(void);

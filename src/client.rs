@@ -233,7 +233,21 @@ impl Client {
             return Err(Error::closed());
         }
         self.runtime()?;
-        self.shared.register(req)
+        let registered = self.shared.register(req)?;
+        if let Some(up) = registered.1.upload() {
+            // Weak: the exchange holds the upload, and the client's table the exchange.
+            let shared = Arc::downgrade(&self.shared);
+            let ex = Arc::downgrade(&registered.1);
+            up.bind(
+                self.shared.config().stream_buffer,
+                Box::new(move || {
+                    if let (Some(s), Some(e)) = (shared.upgrade(), ex.upgrade()) {
+                        s.announce_writable(&e, true);
+                    }
+                }),
+            );
+        }
+        Ok(registered)
     }
 
     fn is_driven(&self) -> bool {
@@ -307,6 +321,14 @@ impl Client {
     pub fn cancel(&self, h: Handle) -> Result<()> {
         let ex = self.exchange(h)?;
         self.shared.cancel(&ex, "request cancelled by the caller");
+        if let Some(up) = ex.upload() {
+            if up.close(Error::new(
+                ErrorKind::Cancelled,
+                "request cancelled by the caller",
+            )) {
+                self.shared.announce_writable(&ex, false);
+            }
+        }
         // A streamed body stops (its connection closes if it was still arriving); a reader
         // waiting for an announcement gets one.
         if let Some(s) = ex.stream() {
@@ -329,6 +351,9 @@ impl Client {
         }
         if let Some(s) = ex.stream() {
             s.close(Error::new(ErrorKind::Cancelled, "handle freed"));
+        }
+        if let Some(up) = ex.upload() {
+            up.close(Error::new(ErrorKind::Cancelled, "handle freed"));
         }
         self.shared.recycle(ex);
         Ok(())
@@ -365,6 +390,17 @@ impl Client {
                 "the request was not marked streaming: its body is in the response",
             ),
         })
+    }
+
+    /// The streamed body of a request submitted with one (see [`Upload`](crate::Upload)).
+    pub fn upload(&self, h: Handle) -> Result<Arc<crate::Upload>> {
+        match self.exchange(h)?.upload() {
+            Some(up) => Ok(up.clone()),
+            None => Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "the request was not submitted with a streamed body",
+            )),
+        }
     }
 
     /// Moves up to `max` completions (of handles not yet freed) into `out`.

@@ -68,6 +68,9 @@ pub enum ErrorKind {
     WriteTimeout,
     /// The client's cap on requests in flight was reached: the submit was refused.
     TooManyInFlight,
+    /// A streamed request body failed: its callback reported an error, or it gave fewer or
+    /// more bytes than the length it declared.
+    BodySource,
 }
 
 /// An error: a kind to branch on and a message for humans.

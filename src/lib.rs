@@ -30,8 +30,8 @@ pub use config::{
 pub use dispatch::Callback;
 pub use error::{Error, ErrorKind, Result};
 pub use request::{
-    BodyStream, Completion, Event, Exchange, Handle, Hop, Multipart, Read, Request, Response,
-    State, TimeoutOverrides, Timing, UrlCache,
+    BodyStream, Completion, Event, Exchange, Handle, Hop, Multipart, Pull, PullFn, Read, Request,
+    Response, State, TimeoutOverrides, Timing, Upload, UrlCache,
 };
 
 /// Validates a proxy URL the way a client will use it.

@@ -334,7 +334,7 @@ mod tests {
     /// A live handle in `table` and its completion record.
     fn completion(table: &Table, user_data: u64, status: u16) -> Completion {
         let (handle, _) = table
-            .insert_with(|h| Arc::new(Exchange::new(h, user_data)))
+            .insert_with(|h| Arc::new(Exchange::new(h, user_data, None)))
             .unwrap();
         Completion {
             handle,

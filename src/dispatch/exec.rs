@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use crate::transport::Body;
 use bytes::{Bytes, BytesMut};
 use http::header::{
     HeaderMap, HeaderValue, ACCEPT_ENCODING, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, COOKIE,
@@ -27,7 +28,7 @@ use crate::policy::decode::{self, Decoder};
 use crate::policy::retry::{self, Attempt};
 use crate::policy::{auth, redirect};
 use crate::pool::{Gate, Grant, Job, Limiter, Mailbox, Returned};
-use crate::request::{BodyStream, Exchange, Hop, Request, Response, Stamps};
+use crate::request::{BodyStream, Exchange, Hop, Request, Response, Stamps, Upload, UploadBody};
 use crate::transport::{map_hyper, Conn, Hold, PoolKey};
 
 /// The limits in force for one request, after per-request overrides.
@@ -266,7 +267,7 @@ async fn retrying(
             ),
             Err(e) => retry::next_wait(&retry, done, idempotent, Attempt::Failed(e)),
         };
-        let Some(wait) = wait else {
+        let Some(wait) = wait.filter(|_| parts.can_resend()) else {
             return out;
         };
         if deadline.is_some_and(|d| Instant::now() + wait >= d) {
@@ -318,7 +319,8 @@ async fn follow(
             hops.len(),
             &visited,
         )?;
-        let Some(next) = next else {
+        // A streamed body that has gone cannot go to the next hop unless the hop drops it.
+        let Some(next) = next.filter(|n| n.to_get || parts.can_resend()) else {
             resp.hops = hops;
             return Ok(resp);
         };
@@ -330,6 +332,9 @@ async fn follow(
         if next.to_get {
             parts.method = Method::GET;
             parts.body = Bytes::new();
+            if let Some(up) = parts.upload.take() {
+                up.close(Error::new(ErrorKind::Cancelled, "redirected to a GET"));
+            }
         }
         parts.no_default_credentials |= next.cross_origin;
         if next.cross_origin {
@@ -363,7 +368,7 @@ async fn send_authed(
     if resp.status != 401 {
         return Ok(resp);
     }
-    let Some(creds) = &parts.digest else {
+    let Some(creds) = parts.digest.as_ref().filter(|_| parts.can_resend()) else {
         return Ok(resp);
     };
     let Some(answer) =
@@ -442,14 +447,19 @@ async fn send_parts(
                 // and browsers do.
                 let unsent = e.message().is_some();
                 let err = e.into_error();
-                if conn.reused && !retried && (unsent || parts.idempotent() && stale(&err)) {
+                if let Some(e) = parts.upload.as_ref().and_then(|up| up.failure()) {
+                    return Err(e);
+                }
+                let again = parts.can_resend();
+                if again && conn.reused && !retried && (unsent || parts.idempotent() && stale(&err))
+                {
                     retried = true;
                     continue;
                 }
                 // An HTTP/2 stream the server refused was never processed (RFC 9113 §8.7):
                 // any method goes again (the usual cause, a burst sent before the server's
                 // stream limit was known, is queued properly the second time).
-                if refusals < MAX_REFUSALS && refused(&err) {
+                if again && refusals < MAX_REFUSALS && refused(&err) {
                     refusals += 1;
                     continue;
                 }
@@ -723,6 +733,8 @@ struct Parts<'a> {
     no_accept_encoding: bool,
     shared: &'a Shared,
     body: Bytes,
+    /// A streamed body instead of `body`: sent once.
+    upload: Option<Arc<Upload>>,
     /// Complete with the head; the body goes to a stream.
     stream: bool,
 }
@@ -735,6 +747,7 @@ impl<'a> Parts<'a> {
         let url = std::mem::take(&mut req.url);
         let mut headers = std::mem::take(&mut req.headers);
         let body = std::mem::take(&mut req.body);
+        let upload = req.upload.take();
         let client_decompress = shared.config().decompress;
         let decompress = req.decompress.unwrap_or(client_decompress);
         if decompress && !client_decompress && !headers.contains_key(ACCEPT_ENCODING) {
@@ -769,7 +782,17 @@ impl<'a> Parts<'a> {
         let wants_length =
             !body.is_empty() || matches!(method, Method::POST | Method::PUT | Method::PATCH);
         if wants_length && !headers.contains_key(CONTENT_LENGTH) {
-            headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+            match &upload {
+                None => {
+                    headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+                }
+                // Unknown: chunked (HTTP/1.1) or DATA frames to the end (HTTP/2).
+                Some(up) => {
+                    if let Some(len) = up.length() {
+                        headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+                    }
+                }
+            }
         }
         Parts {
             method,
@@ -782,6 +805,7 @@ impl<'a> Parts<'a> {
             no_accept_encoding: client_decompress && !decompress,
             shared,
             body,
+            upload,
             stream: req.stream,
         }
     }
@@ -790,11 +814,16 @@ impl<'a> Parts<'a> {
         self.method.is_idempotent()
     }
 
+    /// Whether the body can go again (a streamed one only if it was never started).
+    fn can_resend(&self) -> bool {
+        self.upload.as_ref().is_none_or(|up| up.can_resend())
+    }
+
     /// The wire request for `conn`: the request's headers, then the client's defaults it
     /// does not override. HTTP/1.1 gets an origin-form target (absolute-form through an
     /// HTTP proxy) and a Host header; HTTP/2 gets the absolute URI, from which hyper
     /// derives `:scheme` and `:authority`.
-    fn build(&self, conn: &Conn) -> Result<http::Request<Full<Bytes>>> {
+    fn build(&self, conn: &Conn) -> Result<http::Request<Body>> {
         // hyper parses the response's headers into this map once the head is written, and
         // freed responses hand their maps back: usually no allocation here. The defaults'
         // values share memory.
@@ -839,7 +868,21 @@ impl<'a> Parts<'a> {
                 )
             }
         };
-        let mut out = http::Request::new(Full::new(self.body.clone()));
+        let body = match &self.upload {
+            None => Body::Full(Full::new(self.body.clone())),
+            Some(up) => {
+                if !up.can_resend() {
+                    return Err(up.failure().unwrap_or_else(|| {
+                        Error::new(
+                            ErrorKind::BodySource,
+                            "a streamed request body cannot be sent twice",
+                        )
+                    }));
+                }
+                Body::Stream(Box::pin(UploadBody::new(up.clone(), conn.activity.clone())))
+            }
+        };
+        let mut out = http::Request::new(body);
         *out.method_mut() = self.method.clone();
         *out.uri_mut() = uri;
         *out.headers_mut() = headers;

@@ -129,7 +129,7 @@ mod tests {
         let mut req = Request::get(b"http://127.0.0.1:9/");
         req.set_user_data(user_data);
         (
-            Arc::new(Exchange::new(Handle(user_data), user_data)),
+            Arc::new(Exchange::new(Handle(user_data), user_data, None)),
             Box::new(req),
         )
     }

@@ -142,6 +142,12 @@ impl Shared {
             .publish(ex.body_event(), &self.table, on_runtime, || {});
     }
 
+    /// Tells the writer of a pushed request body that it has room again.
+    pub(crate) fn announce_writable(&self, ex: &Exchange, on_runtime: bool) {
+        self.hub
+            .publish(ex.writable_event(), &self.table, on_runtime, || {});
+    }
+
     /// An empty header map, with room for a typical response's headers when one is spare.
     /// (A request's map becomes its response's: hyper parses the response into it.)
     pub(crate) fn spare_map(&self) -> HeaderMap {
@@ -168,7 +174,7 @@ impl Shared {
         };
         let inserted = self
             .table
-            .insert_with(|h| self.new_exchange(spare_ex.take(), h, req.user_data));
+            .insert_with(|h| self.new_exchange(spare_ex.take(), h, &req));
         let (handle, ex) = match inserted {
             Ok(inserted) => inserted,
             Err(e) => {
@@ -204,16 +210,17 @@ impl Shared {
         &self,
         spare: Option<Arc<Exchange>>,
         handle: Handle,
-        user_data: u64,
+        req: &Request,
     ) -> Arc<Exchange> {
+        let upload = req.upload.clone();
         if let Some(mut ex) = spare {
             // Always unique: only exchanges nobody else held were kept.
             if let Some(e) = Arc::get_mut(&mut ex) {
-                *e = Exchange::new(handle, user_data);
+                *e = Exchange::new(handle, req.user_data, upload);
                 return ex;
             }
         }
-        Arc::new(Exchange::new(handle, user_data))
+        Arc::new(Exchange::new(handle, req.user_data, upload))
     }
 
     /// Keeps the box of a request its task has taken apart, for a later request: like

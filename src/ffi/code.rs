@@ -82,6 +82,9 @@ pub enum httpring_code {
     /// The client already has its maximum of requests in flight
     /// (`httpring_config_set_max_in_flight`): the submit was refused, nothing was sent.
     HTTPRING_ERR_TOO_MANY_IN_FLIGHT = 30,
+    /// A streamed request body failed: its callback returned an error, or the body gave
+    /// fewer or more bytes than the length it declared.
+    HTTPRING_ERR_BODY_SOURCE = 31,
 }
 
 use httpring_code::*;
@@ -121,6 +124,7 @@ impl From<ErrorKind> for httpring_code {
             ErrorKind::PoolTimeout => HTTPRING_ERR_POOL_TIMEOUT,
             ErrorKind::WriteTimeout => HTTPRING_ERR_WRITE_TIMEOUT,
             ErrorKind::TooManyInFlight => HTTPRING_ERR_TOO_MANY_IN_FLIGHT,
+            ErrorKind::BodySource => HTTPRING_ERR_BODY_SOURCE,
         }
     }
 }
@@ -187,6 +191,7 @@ mod tests {
             PoolTimeout,
             WriteTimeout,
             TooManyInFlight,
+            BodySource,
         ];
         let mut seen = std::collections::HashSet::new();
         for kind in kinds {

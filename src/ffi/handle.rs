@@ -41,6 +41,9 @@ pub enum httpring_event {
     /// A streamed body has something for a reader whose last read returned
     /// `HTTPRING_PENDING`: data, its end, or an error. Any number of times after HEAD.
     HTTPRING_EVENT_BODY = 2,
+    /// A request body written with `httpring_handle_write` has room again after a write
+    /// took less than it was given. Any number of times before the request completes.
+    HTTPRING_EVENT_WRITABLE = 3,
 }
 
 /// One finished request, as reported by `httpring_client_drain`, `_wait_drain` and the
@@ -95,6 +98,7 @@ pub(crate) fn completion_to_c(c: &Completion) -> httpring_completion {
             Event::Done => httpring_event::HTTPRING_EVENT_DONE,
             Event::Head => httpring_event::HTTPRING_EVENT_HEAD,
             Event::Body => httpring_event::HTTPRING_EVENT_BODY,
+            Event::Writable => httpring_event::HTTPRING_EVENT_WRITABLE,
         },
     }
 }

@@ -27,6 +27,7 @@ mod response;
 mod retry;
 mod sized;
 mod stream;
+mod upload;
 mod version;
 
 pub use auth::*;
@@ -43,4 +44,5 @@ pub use request::*;
 pub use response::*;
 pub use retry::*;
 pub use stream::*;
+pub use upload::*;
 pub use version::*;

@@ -7,7 +7,8 @@ use std::time::Instant;
 use super::handle::Handle;
 use super::response::{Response, Timing};
 use super::stream::BodyStream;
-use crate::error::{ErrorKind, Result};
+use super::upload::Upload;
+use crate::error::{Error, ErrorKind, Result};
 
 /// Where a request stands. Streaming will add a "data available" state between the two.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -34,6 +35,9 @@ pub enum Event {
     /// A streamed body has something for a reader that found it empty: bytes, its end, or
     /// an error. Any number of times after `Head`.
     Body,
+    /// A request body written through the handle has room again after a write found none.
+    /// Any number of times before the request completes.
+    Writable,
 }
 
 /// What a completed request reports in bulk (drain, callbacks).
@@ -62,10 +66,12 @@ pub struct Exchange {
     outcome: OnceLock<Result<Response>>,
     /// The worker running the request, so cancel can stop it; set before it gets the job.
     task: Mutex<Option<Weak<dyn TaskStop>>>,
+    /// The request's streamed body, if it has one.
+    upload: Option<Arc<Upload>>,
 }
 
 impl Exchange {
-    pub(crate) fn new(handle: Handle, user_data: u64) -> Exchange {
+    pub(crate) fn new(handle: Handle, user_data: u64, upload: Option<Arc<Upload>>) -> Exchange {
         Exchange {
             handle,
             user_data,
@@ -76,7 +82,13 @@ impl Exchange {
             content_length: AtomicI64::new(-1),
             outcome: OnceLock::new(),
             task: Mutex::new(None),
+            upload,
         }
+    }
+
+    /// The request's streamed body, if it has one.
+    pub fn upload(&self) -> Option<&Arc<Upload>> {
+        self.upload.as_ref()
     }
 
     pub fn state(&self) -> State {
@@ -169,6 +181,15 @@ impl Exchange {
         }
     }
 
+    /// The announcement that a pushed request body has room for more.
+    pub(crate) fn writable_event(&self) -> Completion {
+        Completion {
+            event: Event::Writable,
+            status: 0,
+            ..self.body_event()
+        }
+    }
+
     /// The outcome, taken by its last owner when the request is freed.
     pub(crate) fn take_outcome(&mut self) -> Option<Result<Response>> {
         self.outcome.take()
@@ -188,6 +209,14 @@ impl Exchange {
             Err(e) => (Some(e.kind()), 0, Event::Done),
         };
         self.outcome.set(outcome).ok()?;
+        // The request is over (a streamed response's body may still be read): its body's
+        // source is not called again.
+        if let (Some(up), false) = (&self.upload, event == Event::Head) {
+            up.close(Error::new(
+                ErrorKind::Cancelled,
+                "the request has completed: its body is no longer sent",
+            ));
+        }
         Some(Completion {
             handle: self.handle,
             user_data: self.user_data,

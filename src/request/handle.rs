@@ -176,7 +176,7 @@ mod tests {
     use super::*;
 
     fn insert(t: &Table, user_data: u64) -> (Handle, Arc<Exchange>) {
-        t.insert_with(|h| Arc::new(Exchange::new(h, user_data)))
+        t.insert_with(|h| Arc::new(Exchange::new(h, user_data, None)))
             .expect("a slot is free")
     }
 

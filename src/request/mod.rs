@@ -1,6 +1,7 @@
 //! Requests and their outcomes: the request a caller builds (`request`), the response it
 //! gets (`response`), the exchange that carries one request from submit to completion
-//! (`exchange`), a streamed body between the task and the caller (`stream`), and the
+//! (`exchange`), a streamed body between the task and the caller (`stream`), a streamed request
+//! body from the caller (`upload`), and the
 //! generation-checked table of live handles (`handle`). Depends only
 //! on `config` and `error`.
 
@@ -11,6 +12,7 @@ mod multipart;
 mod request;
 mod response;
 mod stream;
+mod upload;
 
 pub(crate) use exchange::TaskStop;
 pub use exchange::{Completion, Event, Exchange, State};
@@ -22,3 +24,5 @@ pub use request::{Request, TimeoutOverrides, UrlCache};
 pub(crate) use response::Stamps;
 pub use response::{Hop, Response, Timing};
 pub use stream::{BodyStream, Read};
+pub(crate) use upload::UploadBody;
+pub use upload::{Pull, PullFn, Upload};

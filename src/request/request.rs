@@ -3,7 +3,7 @@
 //! Every setter validates its input; the first failure is kept and reported by submit, so a
 //! caller that ignores a setter's result still cannot send a request it did not mean to.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -30,6 +30,8 @@ pub struct Request {
     pub(crate) url: Bytes,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
+    /// A streamed body (instead of `body`).
+    pub(crate) upload: Option<Arc<super::Upload>>,
     pub(crate) timeouts: TimeoutOverrides,
     /// Overrides of the client's redirect policy (`None`: the client's).
     pub(crate) follow_redirects: Option<bool>,
@@ -65,6 +67,7 @@ impl Request {
             url: Bytes::new(),
             headers: HeaderMap::new(),
             body: Bytes::new(),
+            upload: None,
             timeouts: TimeoutOverrides::default(),
             follow_redirects: None,
             max_redirects: None,
@@ -116,6 +119,15 @@ impl Request {
 
     pub fn set_body(&mut self, body: impl Into<Bytes>) {
         self.body = body.into();
+        self.upload = None;
+    }
+
+    /// A streamed body (see [`Upload`](super::Upload)), replacing any other. It is sent
+    /// once: the request is not retried, a Digest challenge is not answered, and a redirect
+    /// that keeps the method (307, 308) is not followed, once the body has started.
+    pub fn set_upload(&mut self, upload: Arc<super::Upload>) {
+        self.body = Bytes::new();
+        self.upload = Some(upload);
     }
 
     /// A `multipart/form-data` body: the encoded parts, with their `Content-Type` (replacing
@@ -126,6 +138,7 @@ impl Request {
             Ok(v) => {
                 self.headers.insert(http::header::CONTENT_TYPE, v);
                 self.body = body;
+                self.upload = None;
             }
             Err(_) => self.poison(Error::new(
                 ErrorKind::Internal,

@@ -14,7 +14,40 @@ use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2, TrySendError};
 use tokio::task::AbortHandle;
 
-pub(crate) type Body = Full<Bytes>;
+/// A request body: bytes in hand (nearly every request), or a stream the caller feeds.
+pub enum Body {
+    Full(Full<Bytes>),
+    Stream(Pin<Box<dyn hyper::body::Body<Data = Bytes, Error = crate::Error> + Send>>),
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = crate::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, crate::Error>>> {
+        match self.get_mut() {
+            Body::Full(b) => Pin::new(b).poll_frame(cx).map_err(|never| match never {}),
+            Body::Stream(b) => b.as_mut().poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Body::Full(b) => b.is_end_stream(),
+            Body::Stream(b) => b.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            Body::Full(b) => b.size_hint(),
+            Body::Stream(b) => b.size_hint(),
+        }
+    }
+}
 
 /// The origin a connection is bound to.
 #[derive(Clone, Debug, Eq)]

@@ -6,14 +6,12 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::quickack::QuickAck;
 
-use super::conn::{Conn, ConnFacts, Driven, Hold, PoolKey, Sender};
+use super::conn::{Body, Conn, ConnFacts, Driven, Hold, PoolKey, Sender};
 use super::dns::Resolver;
 use super::proxy::{self, ProxyKind, ProxyRules};
 use super::{map_hyper, tls};
@@ -204,7 +202,7 @@ async fn handshake(
             // servers); here those are the caller's cancels and frees mid-body, and the soak
             // saw a busy connection taken down with every request on it (hyperium/h2#856).
             .max_local_error_reset_streams(None)
-            .handshake::<_, Full<Bytes>>(io)
+            .handshake::<_, Body>(io)
             .await
             .map_err(|e| map_hyper(e, "starting the HTTP/2 connection"))?;
         let task = tokio::spawn(Driven::new(conn, hold));
@@ -216,7 +214,7 @@ async fn handshake(
         ))
     } else {
         let (tx, conn) = hyper::client::conn::http1::Builder::new()
-            .handshake::<_, Full<Bytes>>(io)
+            .handshake::<_, Body>(io)
             .await
             .map_err(|e| map_hyper(e, "starting the HTTP/1.1 connection"))?;
         let task = tokio::spawn(Driven::new(conn, hold));

@@ -12,7 +12,7 @@ mod tls;
 
 #[cfg(test)]
 pub(crate) use conn::test_support;
-pub(crate) use conn::{Conn, ConnFacts, Hold, PoolKey};
+pub(crate) use conn::{Body, Conn, ConnFacts, Hold, PoolKey};
 pub(crate) use connect::Connector;
 pub(crate) use proxy::Proxy;
 pub(crate) use quickack::{last_write, FORKED};
@@ -34,6 +34,10 @@ pub(crate) fn map_hyper(e: hyper::Error, what: &str) -> Error {
     let mut tls = false;
     let mut write_timeout = false;
     while let Some(s) = source {
+        // A streamed request body's own failure (its source, or the request ending).
+        if let Some(own) = s.downcast_ref::<Error>() {
+            return own.clone();
+        }
         message.push_str(": ");
         message.push_str(&s.to_string());
         if let Some(ioe) = s.downcast_ref::<std::io::Error>() {

@@ -54,6 +54,8 @@ pub struct Stats {
     /// Body bytes the /stream/ route has handed to hyper so far (what a client that stops
     /// reading holds back).
     pub sent: AtomicU64,
+    /// Request body bytes the /upload route has read so far.
+    pub received: AtomicU64,
 }
 
 /// Counts a request as active while it lives.
@@ -430,6 +432,53 @@ async fn route(
             });
             r
         }
+        // /upload[?pause_ms=N]: reads the request body piece by piece (counted in
+        // `Stats::received`), pausing N ms after each piece when asked (a slow server), and
+        // answers with what came: its length, its FNV-1a 64 hash, and how it was framed.
+        "upload" => {
+            let pause = query_param(query.as_deref(), "pause_ms")
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+            let chunked = req.headers().contains_key("transfer-encoding");
+            let length = req
+                .headers()
+                .get("content-length")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("null")
+                .to_string();
+            let version = format!("{:?}", req.version());
+            let mut body = req.into_body();
+            let (mut n, mut hash) = (0u64, 0xcbf2_9ce4_8422_2325u64);
+            let mut failed = String::new();
+            while let Some(frame) = body.frame().await {
+                match frame {
+                    Ok(f) => {
+                        if let Ok(d) = f.into_data() {
+                            for b in d.iter() {
+                                hash = (hash ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+                            }
+                            n += d.len() as u64;
+                            stats.received.fetch_add(d.len() as u64, Ordering::SeqCst);
+                            if pause > 0 {
+                                tokio::time::sleep(Duration::from_millis(pause)).await;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        failed = e.to_string();
+                        break;
+                    }
+                }
+            }
+            full(
+                if failed.is_empty() { 200 } else { 400 },
+                "application/json",
+                format!(
+                    "{{\"received\": {n}, \"fnv\": \"{hash:016x}\", \"chunked\": {chunked}, \"content_length\": {length}, \"version\": \"{version}\", \"error\": {}}}",
+                    json_escape(&failed)
+                ),
+            )
+        }
         // /events/N/MS: server-sent events, one every MS ms; each is
         // "data: I T\n\n" with T the time it was sent in microseconds since the Unix epoch.
         "events" => {
@@ -736,13 +785,14 @@ async fn route(
                 200,
                 "application/json",
                 format!(
-                    "{{\"connections\": {}, \"requests\": {}, \"open\": {}, \"max_open\": {}, \"max_active\": {}, \"sent\": {}}}",
+                    "{{\"connections\": {}, \"requests\": {}, \"open\": {}, \"max_open\": {}, \"max_active\": {}, \"sent\": {}, \"received\": {}}}",
                     stats.connections.load(Ordering::Relaxed),
                     stats.requests.load(Ordering::Relaxed),
                     stats.open.load(Ordering::SeqCst),
                     stats.max_open.load(Ordering::SeqCst),
                     stats.max_active.load(Ordering::SeqCst),
                     stats.sent.load(Ordering::SeqCst),
+                    stats.received.load(Ordering::SeqCst),
                 ),
             )
         }
