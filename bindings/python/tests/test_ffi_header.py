@@ -50,6 +50,7 @@ ARG_TYPES = {
     "const httpring_request_spec *": POINTER(_ffi.httpring_request_spec),
     "httpring_code *": POINTER(c_uint32),
     "httpring_completion_cb": _ffi.httpring_completion_cb,
+    "httpring_body_cb": _ffi.httpring_body_cb,
     "const char *": c_char_p,
     "char *": POINTER(c_char),
     "const uint8_t *": c_char_p,

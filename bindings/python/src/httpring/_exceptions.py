@@ -14,6 +14,7 @@ HTTPError
  |    +-- DecodingError, TooManyRedirects (InsecureRedirect)
  |    +-- RequestCancelled (httpring: cancelled through Handle.cancel)
  |    +-- TooManyInFlight (httpring: over Limits.max_in_flight; nothing was sent)
+ |    +-- BodySourceError (httpring: a streamed request body's source failed or broke its length)
  +-- HTTPStatusError
  +-- ClientClosed (also a RuntimeError, as httpx raises for a closed client)
  +-- InvalidHandle, InternalError
@@ -173,6 +174,11 @@ class TooManyInFlight(RequestError):
     the request was refused before anything was sent."""
 
 
+class BodySourceError(RequestError):
+    """A streamed request body failed: its source raised or returned an error, or it gave
+    fewer or more bytes than the length it declared."""
+
+
 class RequestCancelled(RequestError):
     """The request was cancelled before it completed."""
 
@@ -278,6 +284,7 @@ CODE_EXCEPTIONS: Dict[int, Type[Exception]] = {
     _ffi.HTTPRING_ERR_POOL_TIMEOUT: PoolTimeout,
     _ffi.HTTPRING_ERR_WRITE_TIMEOUT: WriteTimeout,
     _ffi.HTTPRING_ERR_TOO_MANY_IN_FLIGHT: TooManyInFlight,
+    _ffi.HTTPRING_ERR_BODY_SOURCE: BodySourceError,
 }
 
 _DEFAULT_MESSAGES: Dict[int, str] = {

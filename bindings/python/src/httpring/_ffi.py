@@ -69,6 +69,7 @@ HTTPRING_ERR_DECODING = 27
 HTTPRING_ERR_POOL_TIMEOUT = 28
 HTTPRING_ERR_WRITE_TIMEOUT = 29
 HTTPRING_ERR_TOO_MANY_IN_FLIGHT = 30
+HTTPRING_ERR_BODY_SOURCE = 31
 
 # enum httpring_state
 HTTPRING_STATE_PENDING = 0
@@ -79,6 +80,7 @@ HTTPRING_STATE_FAILED = 2
 HTTPRING_EVENT_DONE = 0
 HTTPRING_EVENT_HEAD = 1
 HTTPRING_EVENT_BODY = 2
+HTTPRING_EVENT_WRITABLE = 3
 
 # enum httpring_http_version
 HTTPRING_HTTP_UNKNOWN = 0
@@ -271,6 +273,7 @@ def new_array(cls: Any, n: int) -> Any:
 
 
 httpring_completion_cb = CFUNCTYPE(None, c_void_p, POINTER(httpring_completion))
+httpring_body_cb = CFUNCTYPE(httpring_code, c_void_p, c_void_p, c_size_t, POINTER(c_size_t))
 
 client_p = POINTER(httpring_client)
 config_p = POINTER(httpring_config)
@@ -440,6 +443,29 @@ _declare(
     POINTER(c_size_t),
 )
 _declare("httpring_handle_wait_body", httpring_code, client_p, httpring_handle, c_int64)
+# streamed request bodies
+_declare(
+    "httpring_request_set_body_callback",
+    httpring_code,
+    request_p,
+    httpring_body_cb,
+    c_void_p,
+    c_int64,
+)
+_declare("httpring_request_set_body_fd", httpring_code, request_p, c_int, c_int64)
+_declare("httpring_request_set_body_writer", httpring_code, request_p, c_int64)
+_declare(
+    "httpring_handle_write",
+    httpring_code,
+    client_p,
+    httpring_handle,
+    c_char_p,
+    c_size_t,
+    POINTER(c_size_t),
+)
+_declare("httpring_handle_finish_body", httpring_code, client_p, httpring_handle)
+_declare("httpring_handle_wait_writable", httpring_code, client_p, httpring_handle, c_int64)
+_declare("httpring_handle_resume_body", httpring_code, client_p, httpring_handle)
 _declare(
     "httpring_handle_trailer",
     httpring_code,
