@@ -15,7 +15,7 @@ use http::header::{
 };
 use http::uri::PathAndQuery;
 use http::{Method, Uri};
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Body as _;
 use hyper::body::Incoming;
 
@@ -869,7 +869,7 @@ impl<'a> Parts<'a> {
             }
         };
         let body = match &self.upload {
-            None => Body::Full(Full::new(self.body.clone())),
+            None => Body::Full(self.body.clone()),
             Some(up) => {
                 if !up.can_resend() {
                     return Err(up.failure().unwrap_or_else(|| {

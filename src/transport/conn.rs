@@ -15,38 +15,71 @@ use hyper::client::conn::{http1, http2, TrySendError};
 use tokio::task::AbortHandle;
 
 /// A request body: bytes in hand (nearly every request), or a stream the caller feeds.
+/// The same size as hyper's `Full<Bytes>` (an empty `Bytes` is "sent"; the stream lives in
+/// the room beside `Bytes`'s non-null vtable pointer), so requests without a stream move
+/// through hyper as cheaply as before.
 pub enum Body {
-    Full(Full<Bytes>),
-    Stream(Pin<Box<dyn hyper::body::Body<Data = Bytes, Error = crate::Error> + Send>>),
+    Full(Bytes),
+    Stream(Stream),
 }
+
+const _: () = assert!(std::mem::size_of::<Body>() == std::mem::size_of::<Full<Bytes>>());
 
 impl hyper::body::Body for Body {
     type Data = Bytes;
     type Error = crate::Error;
 
+    #[inline]
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, crate::Error>>> {
         match self.get_mut() {
-            Body::Full(b) => Pin::new(b).poll_frame(cx).map_err(|never| match never {}),
-            Body::Stream(b) => b.as_mut().poll_frame(cx),
+            Body::Full(b) if b.is_empty() => Poll::Ready(None),
+            Body::Full(b) => Poll::Ready(Some(Ok(hyper::body::Frame::data(std::mem::take(b))))),
+            Body::Stream(b) => poll_stream(b, cx),
         }
     }
 
+    #[inline]
     fn is_end_stream(&self) -> bool {
         match self {
-            Body::Full(b) => b.is_end_stream(),
-            Body::Stream(b) => b.is_end_stream(),
+            Body::Full(b) => b.is_empty(),
+            Body::Stream(b) => stream_ended(b),
         }
     }
 
+    #[inline]
     fn size_hint(&self) -> hyper::body::SizeHint {
         match self {
-            Body::Full(b) => b.size_hint(),
-            Body::Stream(b) => b.size_hint(),
+            Body::Full(b) => hyper::body::SizeHint::with_exact(b.len() as u64),
+            Body::Stream(b) => stream_size(b),
         }
     }
+}
+
+// Out of line: hyper's request loop stays as small as it is for `Full<Bytes>`.
+type Stream = Pin<Box<dyn hyper::body::Body<Data = Bytes, Error = crate::Error> + Send>>;
+
+#[cold]
+#[inline(never)]
+fn poll_stream(
+    b: &mut Stream,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<hyper::body::Frame<Bytes>, crate::Error>>> {
+    b.as_mut().poll_frame(cx)
+}
+
+#[cold]
+#[inline(never)]
+fn stream_ended(b: &Stream) -> bool {
+    b.is_end_stream()
+}
+
+#[cold]
+#[inline(never)]
+fn stream_size(b: &Stream) -> hyper::body::SizeHint {
+    b.size_hint()
 }
 
 /// The origin a connection is bound to.
