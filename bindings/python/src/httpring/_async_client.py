@@ -399,8 +399,8 @@ def _closed_error(method: str, url: str) -> ClientClosed:
 
 
 class AsyncClient(BaseClient):
-    """An asyncio HTTP client over one engine client. Use it from one event loop at a
-    time; ``async with`` or ``await client.aclose()`` closes it."""
+    """An asyncio (or trio) HTTP client over one engine client. Use it from one event
+    loop or trio run at a time; ``async with`` or ``await client.aclose()`` closes it."""
 
     def _setup(self) -> None:
         transport = self._transport
@@ -501,9 +501,9 @@ class AsyncClient(BaseClient):
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
     ) -> AsyncIterator[Response]:
-        """``Client.stream`` for asyncio (``async with client.stream(...) as r``): read the
-        body with ``aiter_bytes()``, ``aiter_text()``, ``aiter_lines()``, ``aiter_raw()``
-        or ``aread()``; leaving the block closes the response."""
+        """``Client.stream`` for asyncio and trio (``async with client.stream(...) as r``):
+        read the body with ``aiter_bytes()``, ``aiter_text()``, ``aiter_lines()``,
+        ``aiter_raw()`` or ``aread()``; leaving the block closes the response."""
         if content is not None and hasattr(content, "__aiter__"):
             content = await join_async(content)
         prep, method, url_s = self._prepare(
