@@ -244,6 +244,44 @@ async def test_unclosed_client_is_freed_by_gc(testserver):
     await anyio.to_thread.run_sync(engine.freed.result)
 
 
+@pytest.mark.anyio
+async def test_hooks_and_transports(testserver):
+    """Async event hooks, streamed responses through hooks, and send_many through an async
+    MockTransport (run concurrently: a task group under trio)."""
+    seen = []
+
+    async def on_response(r):
+        await anyio.sleep(0)
+        seen.append(r.status_code)
+
+    async with httpring.AsyncClient(event_hooks={"response": [on_response]}) as c:
+        assert (await c.get(testserver.url + "/hello")).text == "Hello, world!"
+        out = await c.send_many([testserver.url + "/status/201", testserver.url + "/status/202"])
+        assert [r.status_code for r in out] == [201, 202]
+        async with c.stream("GET", testserver.url + "/stream/5000") as r:
+            assert len(await r.aread()) == 5000
+        assert c.live_handles() == 0
+    assert seen == [200, 201, 202, 200]
+
+    started = []
+
+    async def handler(request):
+        started.append(request.url.path)
+        await anyio.sleep(0.2)
+        if request.url.path == "/bad":
+            raise httpring.ConnectError("no", request=request)
+        return httpring.Response(200, content=request.url.path.encode())
+
+    async with httpring.AsyncClient(transport=httpring.MockTransport(handler), event_hooks={"response": [on_response]}) as c:
+        t = time.perf_counter()
+        out = await c.send_many(["http://x/a", "http://x/b", "http://x/bad"], return_exceptions=True)
+        assert time.perf_counter() - t < 0.5, "the transport's requests ran one after the other"
+        assert [r.content for r in out[:2]] == [b"/a", b"/b"]
+        assert isinstance(out[2], httpring.ConnectError)
+        with pytest.raises(httpring.ConnectError):
+            await c.send_many(["http://x/c", "http://x/bad"])
+
+
 # --- asyncio only ---------------------------------------------------------------------------
 
 def test_wait_for_expiry_cancels_engine_request(testserver):
