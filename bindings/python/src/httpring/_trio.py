@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Future
-from typing import Any, Callable, Dict, Generator, List, Optional, Sequence, TypeVar
+from typing import Any, Callable, Dict, Generator, List, Optional, Sequence
 
 import trio
 from trio.lowlevel import (
@@ -42,8 +42,6 @@ from trio.lowlevel import (
     wait_readable,
     wait_task_rescheduled,
 )
-
-T = TypeVar("T")
 
 _LOOP: "RunVar[TrioLoop]" = RunVar("httpring_loop")
 _log = logging.getLogger("httpring")
