@@ -2,7 +2,7 @@
 # Installs what the tests need and is missing: valgrind, a C compiler, pkg-config, curl,
 # nginx, openssl and the Public Suffix List from Debian's packages (when root), the C compiler's ASan/UBSan runtimes
 # (make test-c-asan), rustfmt and clippy (make lint, through rustup), and the Python packages
-# in .ci/requirements.txt (pytest, pytest-httpbin, mypy, ziglang). Quick when all is present.
+# in .ci/requirements.txt (pytest, pytest-httpbin, mypy, anyio, trio, ziglang). Quick when all is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need_apt=()
@@ -33,7 +33,15 @@ fi
 missing=$(python3 - <<'PY'
 import importlib.util
 mods = {"pytest": "pytest", "pytest_httpbin": "pytest-httpbin", "mypy": "mypy", "ziglang": "ziglang"}
-print(" ".join(p for m, p in mods.items() if importlib.util.find_spec(m) is None))
+missing = [p for m, p in mods.items() if importlib.util.find_spec(m) is None]
+# anyio's trio backend needs trio 0.32 or newer: an older trio is as good as missing.
+try:
+    import anyio, trio
+    if tuple(int(x) for x in trio.__version__.split(".")[:2]) < (0, 32):
+        missing.append("trio")
+except Exception:
+    missing.append("anyio/trio")
+print(" ".join(missing))
 PY
 )
 if [ -n "$missing" ]; then

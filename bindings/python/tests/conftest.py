@@ -1,6 +1,7 @@
 """Fixtures: the project's test server (started once per session), pytest-httpbin's local
-server, a `server` fixture that runs a test against both, and a leak check after every
-test (every engine client created during the test ends with 0 live handles)."""
+server, a `server` fixture that runs a test against both, the async backends an
+`@pytest.mark.anyio` test runs under (asyncio and trio), and a leak check after every test
+(every engine client created during the test ends with 0 live handles)."""
 
 from __future__ import annotations
 
@@ -139,6 +140,12 @@ def server(request: Any, testserver: TestServer, monkeypatch: Any) -> Backend:
         monkeypatch.setenv("SSL_CERT_FILE", certs.where())
         return Backend("httpbin-https", request.getfixturevalue("httpbin_secure").url)
     return Backend("testserver", testserver.url)
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: Any) -> str:
+    """anyio's pytest plugin runs each `@pytest.mark.anyio` test under both."""
+    return request.param  # type: ignore[no-any-return]
 
 
 @pytest.fixture

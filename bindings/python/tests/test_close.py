@@ -1,10 +1,9 @@
 """Closing a busy client: the sync client from another thread while responses are being
 copied out (never a read of freed memory), the async one without blocking its event loop
-(the engine's free can wait out a 2 s shutdown grace)."""
+(the engine's free can wait out a 2 s shutdown grace), under asyncio and trio."""
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import json
 import os
@@ -13,6 +12,7 @@ import sys
 import time
 from typing import Any, Awaitable, Tuple
 
+import anyio
 import pytest
 
 import httpring
@@ -159,61 +159,66 @@ async def tick_gap_during(work: Awaitable[Any]) -> Tuple[float, float]:
     """Awaits ``work`` while a task sleeps 10 ms in a loop: (the longest gap between two
     ticks, how long ``work`` took)."""
     gaps = []
-    done = asyncio.Event()
+    done = anyio.Event()
 
     async def ticker() -> None:
         last = time.monotonic()
         while not done.is_set():
-            await asyncio.sleep(0.01)
+            await anyio.sleep(0.01)
             now = time.monotonic()
             gaps.append(now - last)
             last = now
 
-    task = asyncio.ensure_future(ticker())
-    await asyncio.sleep(0.05)
-    start = time.monotonic()
-    await work
-    took = time.monotonic() - start
-    await asyncio.sleep(0.05)
-    done.set()
-    await task
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(ticker)
+        await anyio.sleep(0.05)
+        start = time.monotonic()
+        await work
+        took = time.monotonic() - start
+        await anyio.sleep(0.05)
+        done.set()
     return max(gaps), took
 
 
+@pytest.mark.anyio
 @pytest.mark.allow_live_at_close
-def test_aclose_does_not_block_the_event_loop(testserver):
-    async def main() -> None:
-        c = httpring.AsyncClient()
-        engine = c._engine
-        engine.lib = SlowFree(engine.lib, 1.0)
-        stalled = [asyncio.ensure_future(c.get(testserver.url + "/stall")) for _ in range(5)]
-        await asyncio.sleep(0.1)
+async def test_aclose_does_not_block_the_event_loop(testserver):
+    c = httpring.AsyncClient()
+    engine = c._engine
+    engine.lib = SlowFree(engine.lib, 1.0)
+    results = []
+
+    async def stall() -> None:
+        try:
+            await c.get(testserver.url + "/stall")
+        except Exception as e:
+            results.append(e)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(5):
+            tg.start_soon(stall)
+        await anyio.sleep(0.1)
         gap, took = await tick_gap_during(c.aclose())
-        assert gap < 0.4, f"the event loop stood still for {gap:.2f} s"
-        assert took >= 0.9, "aclose returned before the engine client was freed"
-        assert engine.freed is not None and engine.freed.done()
-        results = await asyncio.gather(*stalled, return_exceptions=True)
-        assert all(isinstance(r, httpring.ClientClosed) for r in results), results
-
-    asyncio.run(main())
+    assert gap < 0.4, f"the event loop stood still for {gap:.2f} s"
+    assert took >= 0.9, "aclose returned before the engine client was freed"
+    assert engine.freed is not None and engine.freed.done()
+    assert len(results) == 5 and all(isinstance(r, httpring.ClientClosed) for r in results), results
 
 
-def test_finalizer_does_not_block_the_event_loop(testserver):
-    async def main() -> None:
-        c = httpring.AsyncClient()
-        engine = c._engine
-        engine.lib = SlowFree(engine.lib, 1.0)
-        assert (await c.get(testserver.url + "/hello")).status_code == 200
+@pytest.mark.anyio
+async def test_finalizer_does_not_block_the_event_loop(testserver):
+    c = httpring.AsyncClient()
+    engine = c._engine
+    engine.lib = SlowFree(engine.lib, 1.0)
+    assert (await c.get(testserver.url + "/hello")).status_code == 200
 
-        async def drop() -> None:
-            nonlocal c
-            del c
-            gc.collect()  # the finalizer runs here, on the loop's thread
+    async def drop() -> None:
+        nonlocal c
+        del c
+        gc.collect()  # the finalizer runs here, on the loop's thread
 
-        gap, _ = await tick_gap_during(drop())
-        assert engine.closed
-        assert gap < 0.4, f"the event loop stood still for {gap:.2f} s"
-        assert engine.freed is not None
-        await asyncio.wrap_future(engine.freed)
-
-    asyncio.run(main())
+    gap, _ = await tick_gap_during(drop())
+    assert engine.closed
+    assert gap < 0.4, f"the event loop stood still for {gap:.2f} s"
+    assert engine.freed is not None
+    await anyio.to_thread.run_sync(engine.freed.result)

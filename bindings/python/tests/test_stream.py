@@ -7,6 +7,7 @@ the middle of a body raised as the request's exception classes. Every server is 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import socket
 import statistics
@@ -14,8 +15,9 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable, Iterator, List, Sequence
+from typing import Any, Callable, Iterator, List, Sequence
 
+import anyio
 import pytest
 
 import httpring
@@ -35,6 +37,17 @@ def check_pattern(chunk: bytes, offset: int) -> None:
 
 def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 60))
+
+
+def run_on(backend: str, main: Callable[[], Any]) -> Any:
+    """Runs ``main()`` under asyncio or trio (the ``anyio_backend`` fixture: the test runs
+    on both), 60 s at most."""
+
+    async def bounded() -> Any:
+        with anyio.fail_after(60):
+            return await main()
+
+    return anyio.run(bounded, backend=backend)
 
 
 # --- a body as it arrives --------------------------------------------------------------------
@@ -60,7 +73,7 @@ def test_stream_50_mb_sync(testserver):
         assert c.stats().connections_opened == opened
 
 
-def test_stream_50_mb_async(testserver):
+def test_stream_50_mb_async(testserver, anyio_backend):
     n = 50_000_000
 
     async def main() -> None:
@@ -77,7 +90,7 @@ def test_stream_50_mb_async(testserver):
             assert (await c.get(testserver.url + "/hello")).status_code == 200
             assert c.stats().connections_opened == opened
 
-    run(main())
+    run_on(anyio_backend, main)
 
 
 def test_iter_bytes_and_iter_raw_chunk_size(testserver):
@@ -174,7 +187,7 @@ def test_a_reader_that_stops_holds_the_server_back_sync(own_server):
     assert own_server.stats()["sent"] < 64 << 20
 
 
-def test_a_reader_that_stops_holds_the_server_back_async(own_server):
+def test_a_reader_that_stops_holds_the_server_back_async(own_server, anyio_backend):
     body = 1_000_000_000
     open_before = own_server.stats()["open"]
 
@@ -184,14 +197,14 @@ def test_a_reader_that_stops_holds_the_server_back_async(own_server):
                 async for chunk in r.aiter_bytes():
                     check_pattern(chunk, 0)
                     break
-                await asyncio.sleep(0.7)
+                await anyio.sleep(0.7)
                 first = own_server.stats()["sent"]
-                await asyncio.sleep(0.3)
+                await anyio.sleep(0.3)
                 assert own_server.stats()["sent"] == first
                 assert first < 64 << 20
             assert c.live_handles() == 0 and c.stats().pooled_connections == 0
 
-    run(main())
+    run_on(anyio_backend, main)
     assert wait_for(lambda: own_server.stats()["open"] == open_before), own_server.stats()
 
 
@@ -222,7 +235,7 @@ def test_server_sent_events_sync(testserver):
     assert arrivals[-2] - arrivals[0] > 600_000
 
 
-def test_server_sent_events_async(testserver):
+def test_server_sent_events_async(testserver, anyio_backend):
     lines: List[str] = []
     arrivals: List[int] = []
 
@@ -233,13 +246,13 @@ def test_server_sent_events_async(testserver):
                     arrivals.append(time.time_ns() // 1000)
                     lines.append(line)
 
-    run(main())
+    run_on(anyio_backend, main)
     assert len(lines) == 10
     assert check_events(lines, arrivals, 5) < 50
     assert arrivals[-2] - arrivals[0] > 600_000
 
 
-def test_many_streams_and_requests_at_once_async(testserver):
+def test_many_streams_and_requests_at_once_async(testserver, anyio_backend):
     """BODY completions of many bodies, interleaved with other requests' completions on
     the same drain, each reach their own reader."""
 
@@ -258,17 +271,22 @@ def test_many_streams_and_requests_at_once_async(testserver):
 
     async def main() -> None:
         async with httpring.AsyncClient() as c:
-            results = await asyncio.gather(
-                *(one(c, i) for i in range(20)),
-                *(events(c) for _ in range(5)),
-                *(c.get(testserver.url + "/hello") for _ in range(20)),
-            )
+            jobs = [*(one(c, i) for i in range(20)), *(events(c) for _ in range(5))]
+            jobs += [c.get(testserver.url + "/hello") for _ in range(20)]
+            results: List[Any] = [None] * len(jobs)
+
+            async def run_job(i: int) -> None:
+                results[i] = await jobs[i]
+
+            async with anyio.create_task_group() as tg:
+                for i in range(len(jobs)):
+                    tg.start_soon(run_job, i)
             assert results[:20] == [0] * 20
             assert results[20:25] == [3] * 5
             assert all(r.text == "Hello, world!" for r in results[25:])
             assert c.live_handles() == 0
 
-    run(main())
+    run_on(anyio_backend, main)
 
 
 def test_many_streams_from_threads_sync(testserver):
@@ -328,9 +346,7 @@ def test_http2_a_stalled_stream_does_not_hold_up_the_connection(testserver):
     run(main())
 
 
-def test_a_response_keeps_its_async_client(testserver):
-    import gc
-
+def test_a_response_keeps_its_async_client(testserver, anyio_backend):
     async def open_one() -> httpring.Response:
         client = httpring.AsyncClient()
         return await client.send(client.build_request("GET", f"{testserver.url}/stream/300000"), stream=True)
@@ -340,7 +356,7 @@ def test_a_response_keeps_its_async_client(testserver):
         gc.collect()  # the client is not collected (and closed) under its response
         assert len(await r.aread()) == 300000 and r.is_closed
 
-    run(main())
+    run_on(anyio_backend, main)
 
 
 # --- text and lines --------------------------------------------------------------------------
@@ -364,7 +380,7 @@ def test_streamed_encoded_body_is_decoded(testserver, coding):
         assert all(len(x) == 1000 for x in chunks[:-1]) and 0 < len(chunks[-1]) <= 1000
 
 
-def test_streamed_encoded_body_async(testserver):
+def test_streamed_encoded_body_async(testserver, anyio_backend):
     url = f"{testserver.url}/encoded/gzip/300000"
 
     async def main() -> None:
@@ -381,7 +397,7 @@ def test_streamed_encoded_body_async(testserver):
                 raw = [x async for x in r.aiter_raw()]
             assert b"".join(raw) == whole.content  # decoded: see iter_raw
 
-    run(main())
+    run_on(anyio_backend, main)
 
 
 class PiecesServer(_Threaded):
@@ -500,7 +516,7 @@ def test_content_after_iteration_needs_read(testserver):
         assert not isinstance(httpring.StreamConsumed(), httpring.HTTPError)
 
 
-def test_async_rules(testserver):
+def test_async_rules(testserver, anyio_backend):
     async def main() -> None:
         async with httpring.AsyncClient() as c:
             async with c.stream("GET", testserver.url + "/stream/1000") as r:
@@ -520,7 +536,7 @@ def test_async_rules(testserver):
                     await r.aread()
             assert c.live_handles() == 0
 
-    run(main())
+    run_on(anyio_backend, main)
 
 
 def test_responses_not_streamed_follow_the_same_rules(testserver):
@@ -562,7 +578,7 @@ def test_read_timeout_mid_body(testserver):
         assert c.live_handles() == 0
 
 
-def test_read_timeout_mid_body_async(testserver):
+def test_read_timeout_mid_body_async(testserver, anyio_backend):
     async def main() -> None:
         got: List[bytes] = []
         async with httpring.AsyncClient(timeout=httpring.Timeout(5.0, read=0.3)) as c:
@@ -574,7 +590,7 @@ def test_read_timeout_mid_body_async(testserver):
             assert c.live_handles() == 0
             assert (await c.get(testserver.url + "/hello")).status_code == 200
 
-    run(main())
+    run_on(anyio_backend, main)
 
 
 def test_body_cut_short(testserver):
@@ -659,7 +675,7 @@ def test_leaving_early_frees_the_handle(testserver):
         assert c.get(testserver.url + "/hello").status_code == 200
 
 
-def test_leaving_early_async(testserver):
+def test_leaving_early_async(testserver, anyio_backend):
     async def main() -> None:
         async with httpring.AsyncClient() as c:
             for _ in range(3):
@@ -669,12 +685,10 @@ def test_leaving_early_async(testserver):
                 assert r.is_closed and c.live_handles() == 0
             assert (await c.get(testserver.url + "/hello")).status_code == 200
 
-    run(main())
+    run_on(anyio_backend, main)
 
 
-def test_a_response_dropped_unclosed_is_freed(testserver):
-    import gc
-
+def test_a_response_dropped_unclosed_is_freed(testserver, anyio_backend):
     with httpring.Client() as c:
         r = c.send(c.build_request("GET", f"{testserver.url}/stream/10000000"), stream=True)
         assert c.live_handles() == 1
@@ -689,39 +703,44 @@ def test_a_response_dropped_unclosed_is_freed(testserver):
             del r
             # The loop's callback that resumed this task holds the head's future (and so
             # the response) until this step ends.
-            await asyncio.sleep(0)
+            await anyio.sleep(0)
             gc.collect()
             assert ac.live_handles() == 0
 
-    run(main())
+    run_on(anyio_backend, main)
 
 
-def test_cancelling_the_reading_task(testserver):
+def test_cancelling_the_reading_task(testserver, anyio_backend):
+    """A cancel scope (asyncio: the task's cancellation) that ends a reader, mid-body or
+    while the head is awaited, frees the handle; the client goes on."""
+
     async def main() -> None:
         async with httpring.AsyncClient() as c:
-            started = asyncio.Event()
+            lines: List[str] = []
 
             async def reader() -> None:
                 async with c.stream("GET", testserver.url + "/events/100/100") as r:
-                    async for _ in r.aiter_lines():
-                        started.set()
+                    async for line in r.aiter_lines():
+                        lines.append(line)
+                        if len(lines) == 2:
+                            started.set()
 
-            task = asyncio.ensure_future(reader())
-            await started.wait()
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
+            async with anyio.create_task_group() as tg:
+                started = anyio.Event()
+                tg.start_soon(reader)
+                await started.wait()
+                tg.cancel_scope.cancel()
+            assert lines[0].startswith("data: 0 ") and len(lines) < 20
             assert c.live_handles() == 0
             # Cancelled while waiting for the head.
-            task = asyncio.ensure_future(reader())
-            await asyncio.sleep(0)
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(reader)
+                await anyio.sleep(0)
+                tg.cancel_scope.cancel()
             assert c.live_handles() == 0
             assert (await c.get(testserver.url + "/hello")).status_code == 200
 
-    run(main())
+    run_on(anyio_backend, main)
 
 
 @pytest.mark.allow_live_at_close
@@ -747,19 +766,29 @@ def test_closing_the_client_under_a_reader_sync(testserver):
 
 
 @pytest.mark.allow_live_at_close
-def test_closing_the_client_under_a_reader_async(testserver):
+def test_closing_the_client_under_a_reader_async(testserver, anyio_backend):
+    errors: List[BaseException] = []
+
     async def main() -> None:
         c = httpring.AsyncClient(timeout=httpring.Timeout(5.0, read=30))
         async with c.stream("GET", testserver.url + "/stall-body") as r:
             chunks = r.aiter_bytes()
             assert await chunks.__anext__() == b"0123456789"
-            waiting = asyncio.ensure_future(chunks.__anext__())
-            await asyncio.sleep(0.1)
-            await c.aclose()
-            with pytest.raises(httpring.ClientClosed):
-                await asyncio.wait_for(waiting, 5)
 
-    run(main())
+            async def wait_more() -> None:
+                try:
+                    await chunks.__anext__()
+                except Exception as e:
+                    errors.append(e)
+
+            with anyio.fail_after(5):
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(wait_more)
+                    await anyio.sleep(0.1)
+                    await c.aclose()
+
+    run_on(anyio_backend, main)
+    assert len(errors) == 1 and isinstance(errors[0], httpring.ClientClosed), errors
 
 
 # --- the other ways in ---------------------------------------------------------------------------

@@ -15,6 +15,11 @@ Response's body (``_stream.AsyncBody``), registered under its user_data. Its bod
 ``HTTPRING_EVENT_BODY`` completions come through the same fd and drain, and wake its
 reader. A completion's event is one int test on the hot path: a request that is not
 streamed only ever completes with ``HTTPRING_EVENT_DONE`` (0).
+
+Under trio the same dispatcher runs on a ``_trio.TrioLoop`` (the loop calls above, done
+with trio.lowlevel: a task per client waiting in ``wait_readable(fd)``, futures that park
+the awaiting task), found when there is no running asyncio loop: asyncio pays one
+``is None`` test per request for it.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import inspect
 import struct
 import threading
 import weakref
-from typing import Any, AsyncIterator, Dict, Iterable, List, Optional, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Iterable, List, Optional, Set, Tuple, Union
 
 from . import _ffi
 from ._base_client import BaseClient, _bind, _tie
@@ -44,10 +49,13 @@ from ._engine import (
 from ._exceptions import ClientClosed, RequestError
 from ._cookies import CookieTypes
 from ._models import HeaderTypes, QueryParamTypes, Request, Response, attach_body, join_async, request_from
+from ._loops import in_trio, running_asyncio_loop as _running_asyncio_loop, running_loop
 from ._stream import AsyncBody
 
+if TYPE_CHECKING:
+    from ._loops import Fut, Loop
+
 _DRAIN_BATCH = 256
-_get_running_loop = asyncio.get_running_loop
 
 
 class _Dispatcher:
@@ -64,9 +72,10 @@ class _Dispatcher:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         # user_data -> (future, handle, method, url)
-        self.pending: Dict[int, Tuple["asyncio.Future[Any]", int, str, str]] = {}
+        self.pending: Dict[int, Tuple["Fut", int, str, str]] = {}
         self.next_uid = 0
-        self.loop: Optional[asyncio.AbstractEventLoop] = None
+        #: The asyncio loop, or trio run (TrioLoop), watching the fd.
+        self.loop: "Optional[Loop]" = None
         self.fd = -1
         self.s = Scratch()
         size = COMPLETION_LAYOUT.size
@@ -80,7 +89,7 @@ class _Dispatcher:
         self.free_array = (ctypes.c_uint64 * _DRAIN_BATCH)()
         self.thread: Optional[int] = None
         # user_data -> (prepared, future, method, url): submitted by the next flush().
-        self.queued: Dict[int, Tuple[Prepared, "asyncio.Future[Any]", str, str]] = {}
+        self.queued: Dict[int, Tuple[Prepared, "Fut", str, str]] = {}
         self.batch = SpecBatch(engine)
         self.flush_scheduled = False
         self.send = engine.lib.httpring_client_send
@@ -92,7 +101,7 @@ class _Dispatcher:
         #: BODY completions. Weak: a response dropped unclosed is freed by its finalizer.
         self.streams: "weakref.WeakValueDictionary[int, AsyncBody]" = weakref.WeakValueDictionary()
 
-    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+    def bind(self, loop: "Loop") -> None:
         """Watches the fd from ``loop`` (the first loop used, or a new one once the old one
         has no requests in flight)."""
         self.engine.check_open()
@@ -122,14 +131,16 @@ class _Dispatcher:
 
     def submit(
         self, prep: Prepared, method: str, url: str, ov: Optional[Overrides] = None
-    ) -> Tuple[int, "asyncio.Future[Any]"]:
+    ) -> Tuple[int, "Fut"]:
         """Queues a request; returns its user_data key and the future it will resolve.
         The queue goes to the engine in one ``httpring_client_send_many`` call (one wake-up
         of the I/O thread) from a callback the loop runs once every coroutine that was
         ready has had its turn. A request with ``ov`` (settings a batch cannot carry), a
         multipart body or a pool timeout of its own (``built_only``) is built and submitted
         at once instead."""
-        loop = _get_running_loop()
+        loop: Optional[Loop] = _running_asyncio_loop()
+        if loop is None:
+            loop = running_loop()
         if loop is not self.loop:
             self.bind(loop)
         elif self.engine.closed:
@@ -165,10 +176,10 @@ class _Dispatcher:
 
     def submit_stream(
         self, prep: Prepared, method: str, url: str, ov: Optional[Overrides]
-    ) -> Tuple[int, "asyncio.Future[Any]"]:
+    ) -> Tuple[int, "Fut"]:
         """``submit`` for a streamed request (always built, submitted at once): its future
         resolves with the Response once the head is in (``stream_event``)."""
-        loop = _get_running_loop()
+        loop = running_loop()
         if loop is not self.loop:
             self.bind(loop)
         elif self.engine.closed:
@@ -374,12 +385,8 @@ class _Dispatcher:
         self.streams.clear()
         # Freeing the client cancels and releases every handle still live. That can take up
         # to the engine's shutdown grace (2 s, a name lookup in progress): never on the
-        # thread of a running event loop (see AsyncClient.aclose).
-        try:
-            asyncio.get_running_loop()
-            inline = False
-        except RuntimeError:
-            inline = True
+        # thread of a running event loop or trio run (see AsyncClient.aclose).
+        inline = _running_asyncio_loop() is None and not in_trio()
         self.engine.close_soon(inline)
 
 
@@ -392,8 +399,8 @@ def _closed_error(method: str, url: str) -> ClientClosed:
 
 
 class AsyncClient(BaseClient):
-    """An asyncio HTTP client over one engine client. Use it from one event loop at a
-    time; ``async with`` or ``await client.aclose()`` closes it."""
+    """An asyncio (or trio) HTTP client over one engine client. Use it from one event
+    loop or trio run at a time; ``async with`` or ``await client.aclose()`` closes it."""
 
     def _setup(self) -> None:
         transport = self._transport
@@ -417,7 +424,12 @@ class AsyncClient(BaseClient):
             await transport.aclose()
         freed = self._engine.freed
         if freed is not None and not freed.done():
-            await asyncio.wrap_future(freed)
+            if _running_asyncio_loop() is not None:
+                await asyncio.wrap_future(freed)
+            else:
+                from . import _trio
+
+                await _trio.wait_future(freed)
 
     async def _call_hooks(self, hooks: List[Any], arg: Any) -> None:
         for hook in hooks:
@@ -489,9 +501,9 @@ class AsyncClient(BaseClient):
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
     ) -> AsyncIterator[Response]:
-        """``Client.stream`` for asyncio (``async with client.stream(...) as r``): read the
-        body with ``aiter_bytes()``, ``aiter_text()``, ``aiter_lines()``, ``aiter_raw()``
-        or ``aread()``; leaving the block closes the response."""
+        """``Client.stream`` for asyncio and trio (``async with client.stream(...) as r``):
+        read the body with ``aiter_bytes()``, ``aiter_text()``, ``aiter_lines()``,
+        ``aiter_raw()`` or ``aread()``; leaving the block closes the response."""
         if content is not None and hasattr(content, "__aiter__"):
             content = await join_async(content)
         prep, method, url_s = self._prepare(
@@ -802,13 +814,18 @@ class AsyncClient(BaseClient):
                     _tie(e, request, False)
                     raise
 
-            tasks = [asyncio.ensure_future(one(r)) for r in requests]
-            try:
-                results = list(await asyncio.gather(*tasks, return_exceptions=return_exceptions))
-            except BaseException:
-                for t in tasks:
-                    t.cancel()
-                raise
+            if _running_asyncio_loop() is None:  # trio
+                from . import _trio
+
+                results = await _trio.gather([one(r) for r in requests], return_exceptions)
+            else:
+                tasks = [asyncio.ensure_future(one(r)) for r in requests]
+                try:
+                    results = list(await asyncio.gather(*tasks, return_exceptions=return_exceptions))
+                except BaseException:
+                    for t in tasks:
+                        t.cancel()
+                    raise
         if self._response_hooks:
             for i, r in enumerate(results):
                 if isinstance(r, Response):
@@ -826,7 +843,7 @@ class AsyncClient(BaseClient):
         items = [self._from_request(r) for r in given]
         ov = self._overrides(follow_redirects, auth)
         d = self._dispatcher
-        loop = _get_running_loop()
+        loop = running_loop()
         uids: List[int] = []
         futures: List[Any] = []
         try:
@@ -842,7 +859,12 @@ class AsyncClient(BaseClient):
                     continue
                 uids.append(uid)
                 futures.append(fut)
-            results = await asyncio.gather(*futures, return_exceptions=return_exceptions)
+            if _running_asyncio_loop() is None:  # trio
+                from . import _trio
+
+                results = await _trio.gather(futures, return_exceptions)
+            else:
+                results = await asyncio.gather(*futures, return_exceptions=return_exceptions)
         except BaseException:
             for uid in uids:
                 if uid in d.pending or uid in d.queued:

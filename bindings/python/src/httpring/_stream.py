@@ -21,7 +21,8 @@ client's queue, and by waking ``httpring_handle_wait_body``.
   swept now and then so that a stream that lasts for days does not grow it.
 - Async: a reader that finds nothing awaits a future of its own, which the AsyncClient's
   dispatcher resolves when it drains the BODY completion for that handle (the client's one
-  fd, on the event loop). No thread per stream, and the loop never blocks.
+  fd, on the event loop). No thread per stream, and the loop never blocks. Under trio the
+  future is a ``_trio.TrioFuture`` (the task parks until the dispatcher wakes it).
 
 Each read copies what the engine buffered (up to 256 KiB) into a buffer per thread (sync)
 or per event loop (async), and from there into a new bytes object.
@@ -34,7 +35,6 @@ for the engine's per-request decompression setting).
 
 from __future__ import annotations
 
-import asyncio
 import codecs
 import time
 import weakref
@@ -42,10 +42,12 @@ from typing import TYPE_CHECKING, AsyncIterator, Callable, Iterable, Iterator, L
 
 from . import _ffi
 from ._exceptions import StreamClosed
+from ._loops import running_loop
 
 if TYPE_CHECKING:
     from ._async_client import _Dispatcher
     from ._engine import Engine, Scratch
+    from ._loops import Fut
 
 _OK = _ffi.HTTPRING_OK
 _PENDING = _ffi.HTTPRING_PENDING
@@ -175,7 +177,7 @@ class AsyncBody(Body):
         #: The request's user_data: the key of its BODY completions.
         self.uid = uid
         #: What the reader awaits after a read found nothing.
-        self.waiter: "Optional[asyncio.Future[None]]" = None
+        self.waiter: "Optional[Fut]" = None
         #: The AsyncClient, kept alive while its response is (the dispatcher does not keep
         #: it, so that a forgotten client is closed when collected): set by the client.
         self.client: object = None
@@ -225,7 +227,7 @@ class AsyncBody(Body):
                 # Copied out before anything else can use the loop's buffer.
                 yield rb.view[:n].tobytes()
             elif code == _PENDING:
-                loop = asyncio.get_running_loop()
+                loop = running_loop()
                 if loop is not d.loop:
                     if d.loop is None or engine.closed:  # the client was closed
                         raise self.error(_ffi.HTTPRING_ERR_CLIENT_CLOSED, s)
@@ -233,7 +235,7 @@ class AsyncBody(Body):
                         "a streamed response of an AsyncClient is read on the event loop the "
                         "client uses"
                     )
-                fut: "asyncio.Future[None]" = loop.create_future()
+                fut: Fut = loop.create_future()
                 self.waiter = fut
                 try:
                     await fut
