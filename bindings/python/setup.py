@@ -1,21 +1,35 @@
 """Builds the Rust library with cargo and ships it inside the package.
 
-The package lives in the httpring repository (bindings/python), so the build finds the
-repository root two levels up and runs `cargo build --release --lib` there (honouring
-CARGO_TARGET_DIR). Set HTTPRING_LIB to a built libhttpring.so to package that instead.
-Everything else is in pyproject.toml.
+In the httpring repository (bindings/python) the crate is the repository root, two levels
+up; in an sdist it is rust/ beside this file (the sdist command copies what cargo needs
+there). The build runs `cargo build --release --lib` in the crate (honouring
+CARGO_TARGET_DIR). Set HTTPRING_LIB to a built libhttpring.so to package that instead
+(`make wheel` does, with the library `make build` made). Everything else is in pyproject.toml.
 """
 
 import os
 import shutil
 import subprocess
 
-from setuptools import setup
+from setuptools import Distribution, setup
 from setuptools.command.build_py import build_py
+from setuptools.command.sdist import sdist
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 LIB_NAME = "libhttpring.so"
+# What `cargo build --release --lib` reads, relative to the crate; the sdist carries these
+# under rust/. vendor/ holds the patched hyper Cargo.toml's [patch] points at.
+CRATE_FILES = ("Cargo.toml", "Cargo.lock", "build.rs", "cbindgen.toml", "src", "include", "vendor")
+CRATE_IGNORE = shutil.ignore_patterns("target", "__pycache__", "*.orig", "*.rej", "*.swp")
+
+
+def crate_dir() -> str:
+    """The Rust crate: rust/ in an unpacked sdist, else the repository root."""
+    bundled = os.path.join(HERE, "rust")
+    if os.path.isfile(os.path.join(bundled, "Cargo.toml")):
+        return bundled
+    return ROOT
 
 
 def _cargo() -> str:
@@ -38,14 +52,15 @@ def library() -> str:
         if not os.path.isfile(prebuilt):
             raise RuntimeError(f"HTTPRING_LIB={prebuilt!r} is not a file")
         return prebuilt
-    if not os.path.isfile(os.path.join(ROOT, "Cargo.toml")):
+    crate = crate_dir()
+    if not os.path.isfile(os.path.join(crate, "Cargo.toml")):
         raise RuntimeError(
-            f"no Cargo.toml at {ROOT}: build from a checkout of the httpring repository "
-            "(pip install ./bindings/python), or set HTTPRING_LIB"
+            f"no Cargo.toml at {crate}: build from a checkout of the httpring repository "
+            "(pip install ./bindings/python) or from its sdist, or set HTTPRING_LIB"
         )
-    subprocess.run([_cargo(), "build", "--release", "--lib"], cwd=ROOT, check=True)
+    subprocess.run([_cargo(), "build", "--release", "--lib"], cwd=crate, check=True)
     target = os.environ.get("CARGO_TARGET_DIR") or "target"
-    return os.path.join(ROOT, target, "release", LIB_NAME)
+    return os.path.join(crate, target, "release", LIB_NAME)
 
 
 class BuildPyWithLibrary(build_py):
@@ -56,19 +71,42 @@ class BuildPyWithLibrary(build_py):
         self.copy_file(library(), dest)
 
 
-cmdclass = {"build_py": BuildPyWithLibrary}
+class SdistWithCrate(sdist):
+    """The sdist also carries the Rust crate (CRATE_FILES, under rust/), so that building
+    it runs cargo on the same sources; never target/ or other build output."""
 
-try:  # A wheel holding a native library is platform-specific, not pure Python.
+    def make_release_tree(self, base_dir: str, files: list) -> None:
+        super().make_release_tree(base_dir, files)
+        crate = crate_dir()
+        for name in CRATE_FILES:
+            src, dest = os.path.join(crate, name), os.path.join(base_dir, "rust", name)
+            if os.path.isdir(src):
+                shutil.copytree(src, dest, ignore=CRATE_IGNORE)
+            elif os.path.isfile(src):
+                self.mkpath(os.path.dirname(dest))
+                self.copy_file(src, dest)
+            else:
+                raise RuntimeError(f"{src} missing: the sdist needs it to build the library")
+
+
+cmdclass = {"build_py": BuildPyWithLibrary, "sdist": SdistWithCrate}
+
+
+class BinaryDistribution(Distribution):
+    """A wheel holding a native library is platform-specific, not pure Python: the package
+    installs to platlib (the wheel's root is not purelib), where auditwheel looks for ELF files."""
+
+    def has_ext_modules(self) -> bool:
+        return True
+
+
+try:
     try:
         from setuptools.command.bdist_wheel import bdist_wheel as _bdist_wheel
     except ImportError:
         from wheel.bdist_wheel import bdist_wheel as _bdist_wheel
 
     class BdistWheel(_bdist_wheel):
-        def finalize_options(self) -> None:
-            super().finalize_options()
-            self.root_is_pure = False
-
         def get_tag(self):
             # ctypes only: any Python 3, no ABI tag, this platform.
             return ("py3", "none", super().get_tag()[2])
@@ -77,4 +115,4 @@ try:  # A wheel holding a native library is platform-specific, not pure Python.
 except ImportError:
     pass
 
-setup(cmdclass=cmdclass)
+setup(cmdclass=cmdclass, distclass=BinaryDistribution)
