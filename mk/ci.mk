@@ -26,13 +26,14 @@ test-debug:
 # are joined when a client is freed; a client left open at exit stays reachable from its
 # threads), so no suppressions file. Any report fails the binary: halt_on_error, UBSan
 # without recovery, LSan's non-zero exit; run_c_tests.sh also wants the clean summary line.
-# Time limits get a factor 3 (HTTPRING_TEST_SLOW); valgrind stays in test-c.
+# Time limits get a factor 3 (HTTPRING_TEST_SLOW); valgrind stays in test-c. The completion fd
+# is the portable self-pipe here (HTTPRING_SIGNAL=pipe), Linux's eventfd in `make test`.
 ASAN_BUILD   := $(BUILD)/c-asan
 ASAN_CFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 C_ASAN_TESTS := $(patsubst tests/c/%.c,$(ASAN_BUILD)/%,$(wildcard tests/c/test_*.c))
 ASAN_ENV     := ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1 \
                 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-                HTTPRING_TEST_SLOW=3 VALGRIND=0 C_TESTS_LABEL=test-c-asan
+                HTTPRING_TEST_SLOW=3 VALGRIND=0 C_TESTS_LABEL=test-c-asan HTTPRING_SIGNAL=pipe
 
 $(ASAN_BUILD)/%: tests/c/%.c include/httpring.h tests/c/check.h $(LIB)
 	@mkdir -p $(dir $@)

@@ -548,3 +548,32 @@ fn a_file_descriptor_is_a_body_source() {
     drop(file);
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn finishing_short_of_the_length_fails_the_request_and_later_writes_say_why() {
+    let srv = TestServer::start();
+    let c = Client::new();
+    let h = c
+        .submit("POST", &srv.url("/upload"), |r| {
+            assert_eq!(httpring_request_set_body_writer(r, 10), HTTPRING_OK);
+        })
+        .unwrap();
+    let mut n = 0;
+    assert_eq!(
+        unsafe { httpring_handle_write(c.0, h, b"abc".as_ptr(), 3, &mut n) },
+        HTTPRING_OK
+    );
+    assert_eq!(n, 3);
+    assert_eq!(
+        httpring_handle_finish_body(c.0, h),
+        HTTPRING_ERR_BODY_SOURCE
+    );
+    assert_eq!(c.wait(h), httpring_state::HTTPRING_STATE_FAILED);
+    assert_eq!(c.error(h), HTTPRING_ERR_BODY_SOURCE);
+    assert!(c.message(h).contains("3 of its 10"), "{}", c.message(h));
+    assert_eq!(
+        unsafe { httpring_handle_write(c.0, h, b"x".as_ptr(), 1, &mut n) },
+        HTTPRING_ERR_BODY_SOURCE
+    );
+    c.free(h);
+}

@@ -1,7 +1,7 @@
 //! The completion hub: how finished requests reach the caller.
 //!
 //! Three paths, all fed from one place (`Hub::publish`), so every completion is counted once:
-//! - a queue the caller drains in batches, announced by an eventfd that is readable while
+//! - a queue the caller drains in batches, announced by an fd (an eventfd, or a self-pipe: `signal`) readable while
 //!   the queue is non-empty. The eventfd is written at most once per runtime tick (from the
 //!   park hook), or sooner after `FLUSH_EVERY` completions or `FLUSH_DELAY` on a runtime
 //!   too busy to park, so many completions cost the caller one wake-up;
@@ -10,15 +10,14 @@
 //! - an optional callback, run on the thread that completed the request.
 
 use std::collections::VecDeque;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::task::{Poll, Waker};
 use std::time::Instant;
 
-use rustix::event::{eventfd, EventfdFlags};
-
-use crate::error::{Error, ErrorKind, Result};
+use super::signal::Signal;
+use crate::error::Result;
 use crate::request::{Completion, Table};
 
 /// Signal the caller after this many unsignalled completions even if the tick goes on.
@@ -38,7 +37,8 @@ struct Queue {
 
 pub struct Hub {
     queue: Mutex<Queue>,
-    eventfd: OwnedFd,
+    /// Readable while completions wait (an eventfd, or a self-pipe).
+    eventfd: Signal,
     /// The caller asked for the fd: only then is it worth writing.
     armed: AtomicBool,
     flush_pending: AtomicBool,
@@ -59,8 +59,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Hub {
     pub fn new() -> Result<Hub> {
-        let eventfd = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)
-            .map_err(|e| Error::new(ErrorKind::Internal, format!("eventfd: {e}")))?;
+        let eventfd = Signal::new()?;
         Ok(Hub {
             queue: Mutex::new(Queue {
                 items: VecDeque::new(),
@@ -86,7 +85,7 @@ impl Hub {
         if !self.armed.swap(true, Ordering::SeqCst) {
             self.flush_now();
         }
-        self.eventfd.as_fd()
+        self.eventfd.fd()
     }
 
     pub fn has_callback(&self) -> bool {
@@ -172,13 +171,12 @@ impl Hub {
         // (sharing a core) may run at once and go straight for the queue; holding the lock
         // here made it sleep on the lock and switch back, twice per batch.
         // A full counter (EAGAIN) still leaves the fd readable, which is all we need.
-        let _ = rustix::io::write(&self.eventfd, &1u64.to_ne_bytes());
+        self.eventfd.raise();
         // A drain may have emptied the queue and reset the flag before the write landed:
         // then nothing is left to announce, and the fd must not stay readable.
         let q = lock(&self.queue);
         if !q.signaled && q.items.is_empty() {
-            let mut buf = [0u8; 8];
-            let _ = rustix::io::read(&self.eventfd, &mut buf);
+            self.eventfd.clear();
         }
     }
 
@@ -206,8 +204,7 @@ impl Hub {
             }
         }
         if q.items.is_empty() && q.signaled {
-            let mut buf = [0u8; 8];
-            let _ = rustix::io::read(&self.eventfd, &mut buf);
+            self.eventfd.clear();
             q.signaled = false;
         }
     }
@@ -318,6 +315,7 @@ mod tests {
     use rustix::event::{PollFd, PollFlags, Timespec};
 
     use super::*;
+    use crate::error::ErrorKind;
     use crate::request::Exchange;
 
     /// Whether `fd` polls readable right now (timeout 0).
@@ -412,7 +410,7 @@ mod tests {
         let table = Table::new(1);
         hub.publish(completion(&table, 1, 200), &table, false, || {});
         // Not armed: the eventfd itself was never written.
-        assert!(!readable(hub.eventfd.as_fd()));
+        assert!(!readable(hub.eventfd.fd()));
         // Asking for it announces what is already queued.
         assert!(readable(hub.fd()));
         assert_eq!(drain_all(&hub, &table).len(), 1);

@@ -8,6 +8,7 @@ mod exec;
 mod inbox;
 mod runtime;
 mod shared;
+mod signal;
 
 pub use completion::Callback;
 pub(crate) use completion::Hub;

@@ -43,7 +43,8 @@ pub unsafe extern "C" fn httpring_request_set_stream(
 
 /// Bytes of a streamed body buffered before the library stops reading it from the server
 /// (default 262144, 256 KiB); at least 1. One piece from the server may take it past this
-/// by up to the piece's size.
+/// by up to the piece's size. Also the most bytes of a request body written with
+/// `httpring_handle_write` that wait unsent.
 ///
 /// # Safety
 /// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread

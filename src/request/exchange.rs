@@ -212,10 +212,14 @@ impl Exchange {
         // The request is over (a streamed response's body may still be read): its body's
         // source is not called again.
         if let (Some(up), false) = (&self.upload, event == Event::Head) {
-            up.close(Error::new(
-                ErrorKind::Cancelled,
-                "the request has completed: its body is no longer sent",
-            ));
+            // Writes after it get the request's own error, or say it is over.
+            up.close(match self.outcome.get() {
+                Some(Err(e)) => e.clone(),
+                _ => Error::new(
+                    ErrorKind::Cancelled,
+                    "the request has completed: its body is no longer sent",
+                ),
+            });
         }
         Some(Completion {
             handle: self.handle,

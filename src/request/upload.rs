@@ -73,6 +73,8 @@ struct State {
     task: Option<Waker>,
     /// `resume` came since the pull function last returned.
     resumed: bool,
+    /// The pull function said "not yet": it is not called again until `resume`.
+    parked: bool,
     /// The thread calling the pull function now.
     calling: Option<ThreadId>,
     /// A write found no room: the next room is announced.
@@ -110,6 +112,7 @@ impl Upload {
                 started: false,
                 task: None,
                 resumed: false,
+                parked: false,
                 calling: None,
                 armed: false,
                 blocking: false,
@@ -248,6 +251,7 @@ impl Upload {
             return Err(e.clone());
         }
         s.resumed = true;
+        s.parked = false;
         let task = s.task.take();
         drop(s);
         if let Some(w) = task {
@@ -353,6 +357,10 @@ impl Upload {
             s.finished = true;
             return Poll::Ready(None);
         }
+        if s.parked {
+            store(&mut s.task, cx);
+            return Poll::Pending;
+        }
         self.poll_pull(s, cx)
     }
 
@@ -421,6 +429,7 @@ impl Upload {
                     // Resumed while the function ran: ask again on the next poll.
                     cx.waker().wake_by_ref();
                 } else {
+                    s.parked = true;
                     store(&mut s.task, cx);
                 }
                 Poll::Pending
@@ -604,6 +613,11 @@ mod tests {
         let count = Arc::new(Count(0.into()));
         let w = cx_of(&count);
         assert!(next(&u, &w).is_pending());
+        assert!(
+            next(&u, &w).is_pending(),
+            "polled again: not called before a resume"
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert_eq!(count.0.load(Ordering::SeqCst), 0);
         u.resume().unwrap();
         assert_eq!(count.0.load(Ordering::SeqCst), 1);

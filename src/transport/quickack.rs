@@ -170,6 +170,8 @@ impl AsyncRead for QuickAck {
                 Ordering::Relaxed,
             );
         }
+        // Linux only (other systems have no quick-ACK switch; their ACK timing stays).
+        #[cfg(target_os = "linux")]
         if n >= BULK {
             // Best effort: a socket that refuses it just keeps the kernel's ACK timing.
             let _ = rustix::net::sockopt::set_tcp_quickack(&self.0, true);
@@ -214,7 +216,7 @@ impl AsyncWrite for QuickAck {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -6,6 +6,7 @@
 #include "check.h"
 
 #include <poll.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -146,6 +147,13 @@ static void test_drain_fd(void) {
     CHECK(fd >= 0);
     CHECK_EQ_INT(httpring_client_fd(c), fd); /* the same fd every time */
     CHECK(!fd_readable(fd));
+    /* The portable self-pipe when forced (HTTPRING_SIGNAL=pipe), else Linux's eventfd. */
+    struct stat st;
+    CHECK_EQ_INT(fstat(fd, &st), 0);
+    const char *signal = getenv("HTTPRING_SIGNAL");
+    int want_pipe = signal && strcmp(signal, "pipe") == 0;
+    printf("   completion fd: %s\n", S_ISFIFO(st.st_mode) ? "self-pipe" : "eventfd");
+    CHECK_EQ_INT(!!S_ISFIFO(st.st_mode), want_pipe);
 
     httpring_handle *handles = calloc((size_t)n, sizeof *handles);
     int *seen = calloc((size_t)n, sizeof *seen);
