@@ -69,6 +69,9 @@ pub const Error = error{
     WriteTimeout,
     /// The client's cap on requests in flight was reached; nothing was sent.
     TooManyInFlight,
+    /// A streamed request body failed: its source (callback, reader, file) failed, or it
+    /// gave fewer or more bytes than its declared length.
+    BodySource,
     /// A code newer than this binding.
     Unknown,
 };
@@ -134,6 +137,7 @@ pub const ReadError = error{
     PoolTimeout,
     WriteTimeout,
     TooManyInFlight,
+    BodySource,
     Unknown,
 };
 
@@ -198,6 +202,7 @@ const code_table = [_]struct { code: u32, err: Error }{
     .{ .code = c.HTTPRING_ERR_POOL_TIMEOUT, .err = error.PoolTimeout },
     .{ .code = c.HTTPRING_ERR_WRITE_TIMEOUT, .err = error.WriteTimeout },
     .{ .code = c.HTTPRING_ERR_TOO_MANY_IN_FLIGHT, .err = error.TooManyInFlight },
+    .{ .code = c.HTTPRING_ERR_BODY_SOURCE, .err = error.BodySource },
 };
 
 /// The error for a non-OK code; unknown codes give `error.Unknown`.
@@ -1318,6 +1323,7 @@ test "every code the library names maps to its own error and back" {
     try std.testing.expectEqualStrings("HTTPRING_ERR_TLS_CERTIFICATE", errorName(error.TlsCertificate));
     try std.testing.expectEqualStrings("HTTPRING_ERR_TLS", errorName(error.Tls));
     try std.testing.expectEqualStrings("HTTPRING_ERR_PROXY", errorName(error.Proxy));
+    try std.testing.expectEqualStrings("HTTPRING_ERR_BODY_SOURCE", errorName(error.BodySource));
 }
 
 test "per-call error sets keep their own errors and turn others into Unknown" {
