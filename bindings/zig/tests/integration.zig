@@ -1480,11 +1480,11 @@ fn expectUploaded(h: httpring.Handle, total: u64, want: Fnv, length: ?u64) !void
     try testing.expectEqual(length, up.content_length);
 }
 
-test "upload: MBs through BodyWriter, chunked and with a Content-Length, held back by a slow server" {
+test "upload: 10 MB through BodyWriter, chunked and with a Content-Length, held back by a slow server" {
     var buf: [512]u8 = undefined;
     var client = try Client.init(.{ .stream_buffer = 64 << 10 });
     defer client.deinit();
-    const total: u64 = 3_000_000;
+    const total: u64 = 10_000_000;
     const want = Fnv.ofPattern(total);
     for ([_]?u64{ null, total }) |length| {
         var h = try client.send(.{
@@ -1501,7 +1501,9 @@ test "upload: MBs through BodyWriter, chunked and with a Content-Length, held ba
             const n = try h.writeAvailable(&piece);
             if (n == 0) break;
             at += n;
-            try testing.expect(at < 1_000_000); // bounded: never the whole body
+            // Bounded: the library's buffer and what the kernel's socket buffers absorb
+            // (on loopback up to a few MB), far from the whole body.
+            try testing.expect(at < total / 2);
         }
         try testing.expect(at >= 16 << 10);
         // The rest through the writer, which blocks while the server is behind, in pieces
@@ -1541,7 +1543,7 @@ test "upload: an event loop writes until 0 and is woken by .writable completions
         .user_data = 9,
     });
     defer h.deinit();
-    const total: u64 = 1_000_000;
+    const total: u64 = 3_000_000;
     var piece: [64 << 10]u8 = undefined;
     var at: u64 = 0;
     var writable: usize = 0;
@@ -1564,7 +1566,8 @@ test "upload: an event loop writes until 0 and is woken by .writable completions
         try done[0].result();
         writable += 1;
     }
-    try testing.expect(writable > 3);
+    // How often depends on what the kernel's socket buffers absorb: at least once.
+    try testing.expect(writable >= 1);
     try h.finishBody();
     try expectUploaded(h, total, Fnv.ofPattern(total), null);
 }
