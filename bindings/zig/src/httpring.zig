@@ -413,6 +413,7 @@ pub const Options = struct {
     max_body_size: ?u64 = null,
     /// Bytes of a streamed body (`Request.stream`) buffered unread before the library stops
     /// reading it and so holds the server back (default 262144, 256 KiB); 0 is rejected.
+    /// Also the most bytes of a pushed request body (`BodySource.writer`) waiting unsent.
     stream_buffer: ?usize = null,
     /// Runtime threads, 1..=256 (default 1).
     worker_threads: ?u32 = null,
