@@ -1572,7 +1572,7 @@ test "upload: an event loop writes until 0 and is woken by .writable completions
     try expectUploaded(h, total, Fnv.ofPattern(total), null);
 }
 
-test "upload: a file body by descriptor, to its end or a length; a std.Io.Reader body" {
+test "upload: a file body by descriptor, to its end or a length; std.Io.Reader bodies, and a failing one" {
     var buf: [512]u8 = undefined;
     var client = try Client.init(.{});
     defer client.deinit();
@@ -1624,6 +1624,18 @@ test "upload: a file body by descriptor, to its end or a length; a std.Io.Reader
         });
         defer h.deinit();
         try expectUploaded(h, size, whole, null);
+    }
+    // A reader that fails: the request fails with error.BodySource.
+    {
+        var broken: std.Io.Reader = .failing;
+        var h = try client.send(.{
+            .method = "POST",
+            .url = try url(&buf, "/upload", .{}),
+            .body_source = .fromReader(&broken, null),
+        });
+        defer h.deinit();
+        try testing.expectEqual(httpring.State.failed, try h.wait(10_000));
+        try testing.expectError(error.BodySource, h.result());
     }
 }
 
