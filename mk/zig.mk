@@ -21,12 +21,12 @@ test-zig:
 zig-examples:
 	cd bindings/zig && $(ZIG) build $(ZIG_FLAGS)
 
-# The Zig crawler, async demo and SSE reader against the local test site (like `make demo`
-# for C).
+# The Zig crawler, async demo, SSE reader and upload against the local test site (like
+# `make demo` for C).
 zig-demo:
 	$(WITH_SERVER) --delay-ms $(DEMO_DELAY) --pages 60 -- sh -c 'cd bindings/zig && \
 	  $(ZIG) build demo $(ZIG_FLAGS) && $(ZIG) build crawler $(ZIG_FLAGS) -- "$$HTTPRING_TEST_URL/site/0" && \
-	  $(ZIG) build sse $(ZIG_FLAGS)'
+	  $(ZIG) build sse $(ZIG_FLAGS) && $(ZIG) build upload $(ZIG_FLAGS)'
 
 .PHONY: clean-zig
 clean: clean-zig

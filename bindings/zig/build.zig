@@ -4,6 +4,7 @@
 //!   zig build demo      examples/zig/async_demo.zig (args after --: URLs)
 //!   zig build crawler   examples/zig/crawler.zig (args after --: start URL)
 //!   zig build sse       examples/zig/sse.zig (args after --: URL [MAX_EVENTS])
+//!   zig build upload    examples/zig/upload.zig (args after --: [URL [FILE | ROWS]])
 //!
 //! -Dlib-dir=DIR holds libhttpring.so/.a (default ../../target/release, from `make build`);
 //! -Dinclude-dir=DIR holds httpring.h (default ../../include). Relative paths are taken
@@ -67,6 +68,7 @@ pub fn build(b: *std.Build) void {
 
     addExample(b, test_step, httpring, target, optimize, "demo", "async_demo", "Fetch 4 URLs at once (args: URLs; default: the test server)");
     addExample(b, test_step, httpring, target, optimize, "crawler", "crawler", "Crawl the test site in parallel, then sequentially (args: start URL)");
+    addExample(b, test_step, httpring, target, optimize, "upload", "upload", "Upload generated rows through the body writer, or a file (args: [URL [FILE | ROWS]]; default: the test server)");
     addExample(b, test_step, httpring, target, optimize, "sse", "sse", "Print server-sent events as they arrive (args: URL [MAX_EVENTS]; default: the test server)");
 }
 

@@ -69,6 +69,9 @@ pub const Error = error{
     WriteTimeout,
     /// The client's cap on requests in flight was reached; nothing was sent.
     TooManyInFlight,
+    /// A streamed request body failed: its source (callback, reader, file) failed, or it
+    /// gave fewer or more bytes than its declared length.
+    BodySource,
     /// A code newer than this binding.
     Unknown,
 };
@@ -134,8 +137,18 @@ pub const ReadError = error{
     PoolTimeout,
     WriteTimeout,
     TooManyInFlight,
+    BodySource,
     Unknown,
 };
+
+/// What writing a request body can fail with (`Handle.write`, `writeAvailable`,
+/// `finishBody`, `resumeBody`, and `BodyWriter.err` behind a writer's `error.WriteFailed`):
+/// `InvalidArgument` for a request without `.body_source = .{ .writer = ... }`, for a write
+/// after `finishBody` or past the declared length; `BodySource` from `finishBody` short of
+/// the declared length; the request's own failure once it has ended (`Cancelled`, `Io`,
+/// `WriteTimeout`, ...); or a handle error. The same set as `ReadError`: every `Error` but
+/// `Pending`, which these calls report as 0 or false.
+pub const WriteError = ReadError;
 
 /// What `Handle.info` reports: `raw` is the C struct (attempts, bytes_received,
 /// content_length, the `*_us` phases that add up to `total_us`, tls_version, reused); the
@@ -198,6 +211,7 @@ const code_table = [_]struct { code: u32, err: Error }{
     .{ .code = c.HTTPRING_ERR_POOL_TIMEOUT, .err = error.PoolTimeout },
     .{ .code = c.HTTPRING_ERR_WRITE_TIMEOUT, .err = error.WriteTimeout },
     .{ .code = c.HTTPRING_ERR_TOO_MANY_IN_FLIGHT, .err = error.TooManyInFlight },
+    .{ .code = c.HTTPRING_ERR_BODY_SOURCE, .err = error.BodySource },
 };
 
 /// The error for a non-OK code; unknown codes give `error.Unknown`.
@@ -399,6 +413,7 @@ pub const Options = struct {
     max_body_size: ?u64 = null,
     /// Bytes of a streamed body (`Request.stream`) buffered unread before the library stops
     /// reading it and so holds the server back (default 262144, 256 KiB); 0 is rejected.
+    /// Also the most bytes of a pushed request body (`BodySource.writer`) waiting unsent.
     stream_buffer: ?usize = null,
     /// Runtime threads, 1..=256 (default 1).
     worker_threads: ?u32 = null,
@@ -512,6 +527,121 @@ pub const Form = struct {
     }
 };
 
+/// A request body streamed instead of `Request.body` (`Request.body_source`): sent as it
+/// comes, so memory stays flat whatever its size. A `length` of null sends it chunked
+/// (HTTP/1.1) or as DATA frames until it ends (HTTP/2); a number sends that
+/// `Content-Length`, and the body must be exactly that long, else the request fails with
+/// `error.BodySource`.
+///
+/// Such a body can be sent only once: the request is not retried, a Digest challenge is not
+/// answered, and a 307 or 308 redirect is not followed (its response is the answer); 301,
+/// 302 and 303 redirects that turn the request into a GET are followed.
+pub const BodySource = union(enum) {
+    /// Pushed after submit through the handle: `Handle.bodyWriter` (a `std.Io.Writer`),
+    /// or `Handle.write` / `writeAvailable`, then `Handle.finishBody`. The value is the
+    /// length (null: unknown). At most `Options.stream_buffer` bytes wait unsent; a writer
+    /// that gets ahead of the connection blocks, or is told to wait for a `.writable`
+    /// completion.
+    writer: ?u64,
+    /// Read by the library from an open descriptor, from its current offset to its end (or
+    /// `length` bytes). Meant for regular files: the reads run on the client's I/O thread.
+    /// The descriptor is not closed; keep it open until the request completes.
+    file: File,
+    /// Read from a `std.Io.Reader` on the client's I/O thread, whenever the connection can
+    /// take more (see `fromReader`).
+    reader: Reader,
+    /// A pull callback (see `fromCallback`).
+    callback: Callback,
+
+    pub const File = struct { fd: std.posix.fd_t, length: ?u64 = null };
+    pub const Reader = struct { reader: *std.Io.Reader, length: ?u64 = null };
+    /// The raw C form: `func(context, buf, cap, &written)` as `httpring_body_cb` documents.
+    pub const Callback = struct { func: c.httpring_body_cb, context: ?*anyopaque, length: ?u64 = null };
+
+    /// What a pull function (`fromCallback`) returns instead of a count: `Pending` when it
+    /// has nothing yet (then call `Handle.resumeBody` once it has), `Failed` to fail the
+    /// request with `error.BodySource`.
+    pub const PullError = error{ Pending, Failed };
+
+    /// The body is the rest of `file` (from its current offset), or its next `length` bytes.
+    pub fn fromFile(file: std.Io.File, length: ?u64) BodySource {
+        return .{ .file = .{ .fd = file.handle, .length = length } };
+    }
+
+    /// The body is what `reader` gives until its end (or exactly `length` bytes; a reader
+    /// that ends sooner or gives more fails the request with `error.BodySource`, as does a
+    /// reader's `error.ReadFailed`). The reader is used from the client's I/O thread, which
+    /// also runs every other request of the client: it must not block for long (a reader
+    /// over a regular file, or over memory, is fine; one over a socket or a pipe is not:
+    /// push such data with `.writer` instead). It must stay valid, and not be used by
+    /// anyone else, until the request completes or `Handle.cancel` / `deinit` returned.
+    pub fn fromReader(reader: *std.Io.Reader, length: ?u64) BodySource {
+        return .{ .reader = .{ .reader = reader, .length = length } };
+    }
+
+    /// The body comes from `pull(context, buf)`, called on the client's I/O thread whenever
+    /// the connection can take more (`buf` holds at most 64 KiB): it returns how many bytes
+    /// it put into `buf`, 0 at the end, `error.Pending` when it has nothing yet (and calls
+    /// `Handle.resumeBody` once it has, from any thread), or `error.Failed`. It must not
+    /// block, and `context` (a pointer) must be usable from that thread and stay valid
+    /// until the request completes or `Handle.cancel` / `deinit` returned.
+    pub fn fromCallback(
+        context: anytype,
+        comptime pull: fn (@TypeOf(context), []u8) PullError!usize,
+        length: ?u64,
+    ) BodySource {
+        const Context = @TypeOf(context);
+        comptime assert(@typeInfo(Context) == .pointer);
+        const Trampoline = struct {
+            fn call(ctx: ?*anyopaque, buf: [*c]u8, cap: usize, written: [*c]usize) callconv(.c) c.httpring_code {
+                const typed: Context = @ptrCast(@alignCast(ctx));
+                const n = pull(typed, buf[0..cap]) catch |err| return switch (err) {
+                    error.Pending => c.HTTPRING_PENDING,
+                    error.Failed => c.HTTPRING_ERR_BODY_SOURCE,
+                };
+                written.* = n;
+                return c.HTTPRING_OK;
+            }
+        };
+        return .{ .callback = .{ .func = Trampoline.call, .context = @ptrCast(@constCast(context)), .length = length } };
+    }
+
+    /// The `httpring_body_cb` behind `fromReader`.
+    fn pullReader(ctx: ?*anyopaque, buf: [*c]u8, cap: usize, written: [*c]usize) callconv(.c) c.httpring_code {
+        const r: *std.Io.Reader = @ptrCast(@alignCast(ctx));
+        var vec = [1][]u8{buf[0..cap]};
+        while (true) {
+            // 0 is not the end: the reader only refilled its own buffer.
+            const n = r.readVec(&vec) catch |err| switch (err) {
+                error.EndOfStream => {
+                    written.* = 0;
+                    return c.HTTPRING_OK;
+                },
+                error.ReadFailed => return c.HTTPRING_ERR_IO,
+            };
+            if (n > 0) {
+                written.* = n;
+                return c.HTTPRING_OK;
+            }
+        }
+    }
+
+    /// The C length argument: -1 for unknown.
+    fn lengthArg(length: ?u64) error{InvalidArgument}!i64 {
+        const n = length orelse return -1;
+        return std.math.cast(i64, n) orelse error.InvalidArgument;
+    }
+
+    fn apply(self: BodySource, built: *c.httpring_request) SubmitError!void {
+        try checkIn(SubmitError, switch (self) {
+            .writer => |length| c.httpring_request_set_body_writer(built, try lengthArg(length)),
+            .file => |f| c.httpring_request_set_body_fd(built, f.fd, try lengthArg(f.length)),
+            .reader => |r| c.httpring_request_set_body_callback(built, pullReader, r.reader, try lengthArg(r.length)),
+            .callback => |cb| c.httpring_request_set_body_callback(built, cb.func, cb.context, try lengthArg(cb.length)),
+        });
+    }
+};
+
 /// One request for `Client.send`. Everything is copied before `send` returns.
 pub const Request = struct {
     method: [:0]const u8 = "GET",
@@ -540,6 +670,11 @@ pub const Request = struct {
     /// timeout covers the request up to its head; the read timeout applies between pieces
     /// of the body.
     stream: bool = false,
+    /// A streamed request body instead of `body` (which must then be empty): pushed after
+    /// submit (`.{ .writer = length }`, then `Handle.bodyWriter`), read from a file
+    /// (`.fromFile(file, length)`), a `std.Io.Reader` (`.fromReader`) or a pull function
+    /// (`.fromCallback`). See `BodySource`.
+    body_source: ?BodySource = null,
 };
 
 /// Headers up to this count go through the one-call C fast path from a stack array.
@@ -655,7 +790,7 @@ pub const Client = struct {
     /// paths' arguments or `httpring_request_spec`).
     fn needsBuilder(req: Request) bool {
         return req.decompress != null or req.auth != null or req.form != null or req.pool_timeout_ms != null or
-            req.retries != null or req.stream;
+            req.retries != null or req.stream or req.body_source != null;
     }
 
     fn buildRequest(built: *c.httpring_request, req: Request) SubmitError!void {
@@ -670,6 +805,10 @@ pub const Client = struct {
         if (req.decompress) |v| try checkIn(SubmitError, c.httpring_request_set_decompress(built, v));
         if (req.form) |f| try checkIn(SubmitError, c.httpring_request_set_multipart(built, f.raw));
         if (req.stream) try checkIn(SubmitError, c.httpring_request_set_stream(built, true));
+        if (req.body_source) |source| {
+            if (req.body.len > 0 or req.form != null) return error.InvalidArgument; // two bodies
+            try source.apply(built);
+        }
         if (req.auth) |a| try checkIn(SubmitError, switch (a) {
             .basic => |b| c.httpring_request_set_basic_auth(built, b.user.ptr, b.password.ptr),
             .bearer => |t| c.httpring_request_set_bearer_auth(built, t.ptr),
@@ -704,7 +843,8 @@ pub const Client = struct {
     /// or why it was refused at submit. Returns how many were accepted; accepted requests run
     /// whatever happened to the others. `out.len` must be at least `requests.len`. A request
     /// with more than `max_batch_headers` headers, or with settings a batch entry cannot carry
-    /// (auth, form, decompress, pool timeout, retries, stream), is sent on its own with `send`.
+    /// (auth, form, decompress, pool timeout, retries, stream, body_source), is sent on its own
+    /// with `send`.
     pub fn sendMany(self: Client, requests: []const Request, out: []SubmitError!Handle) error{InvalidArgument}!usize {
         if (out.len < requests.len) return error.InvalidArgument;
         var specs: [max_batch]c.httpring_request_spec = undefined;
@@ -950,13 +1090,22 @@ pub const Completion = extern struct {
     /// The HTTP status, 0 when the request failed.
     status: u16,
     /// What this announces: `HTTPRING_EVENT_DONE` (0) for requests that are not streamed;
-    /// `_HEAD` (1) and `_BODY` (2) for streamed ones (see `event()`).
+    /// `_HEAD` (1) and `_BODY` (2) for streamed ones; `_WRITABLE` (3) for a pushed request
+    /// body (see `event()`).
     event_raw: u32 = 0,
 
-    pub const Event = enum(u32) { done = 0, head = 1, body = 2, _ };
+    pub const Event = enum(u32) {
+        done = c.HTTPRING_EVENT_DONE,
+        head = c.HTTPRING_EVENT_HEAD,
+        body = c.HTTPRING_EVENT_BODY,
+        writable = c.HTTPRING_EVENT_WRITABLE,
+        _,
+    };
 
-    /// Completed (done), a streamed request's head arrived (head), or its body has
-    /// something for a reader that found it empty (body).
+    /// Completed (done), a streamed request's head arrived (head), its body has something
+    /// for a reader that found it empty (body), or its pushed request body
+    /// (`.body_source = .{ .writer = ... }`) has room again after a write that found none
+    /// (writable; the request has not completed).
     pub fn event(self: Completion) Event {
         return @enumFromInt(self.event_raw);
     }
@@ -1138,6 +1287,143 @@ pub const Handle = struct {
     pub fn reader(self: Handle, buffer: []u8) BodyReader {
         return .init(self, buffer);
     }
+
+    // Pushed request bodies (`Request.body_source = .{ .writer = length }`)
+
+    /// Hands up to `data.len` bytes of the request body to the library without blocking and
+    /// returns how many it took: maybe fewer than given, and 0 when its buffer
+    /// (`Options.stream_buffer`) is full. Room is then announced by one `.writable`
+    /// completion (through `Client.drain`, the wait calls and the callback), or wait for it
+    /// with `waitWritable`. Fails with `error.InvalidArgument` for a request without a body
+    /// writer, after `finishBody`, and for a write that would pass the declared length
+    /// (nothing of it is taken); with the request's failure once it has ended.
+    pub fn writeAvailable(self: Handle, data: []const u8) WriteError!usize {
+        var n: usize = 0;
+        const code = c.httpring_handle_write(self.client, self.id, data.ptr, data.len, &n);
+        if (code == c.HTTPRING_PENDING) return 0;
+        try checkIn(WriteError, code);
+        return n;
+    }
+
+    /// Blocks until the library takes some of `data` (not empty), then returns how many.
+    /// Waits as long as the server does not read: the write timeout
+    /// (`Options.write_timeout_ms`) is what ends that wait with `error.WriteTimeout`.
+    pub fn write(self: Handle, data: []const u8) WriteError!usize {
+        while (true) {
+            const n = try self.writeAvailable(data);
+            if (n > 0 or data.len == 0) return n;
+            _ = try self.waitWritable(null);
+        }
+    }
+
+    /// `write` until all of `data` is taken.
+    pub fn writeAll(self: Handle, data: []const u8) WriteError!void {
+        var done: usize = 0;
+        while (done < data.len) done += try self.write(data[done..]);
+    }
+
+    /// Blocks up to `timeout_ms` (null: forever; 0: just check) until `writeAvailable` would
+    /// take at least one byte, or the request has ended (the next write says how). Returns
+    /// false if the time ran out. For a thread that writes one body; an event loop waits for
+    /// `.writable` completions instead. Once a writer has blocked here, room is no longer
+    /// announced with completions.
+    pub fn waitWritable(self: Handle, timeout_ms: ?u64) HandleError!bool {
+        const code = c.httpring_handle_wait_writable(self.client, self.id, timeoutArg(timeout_ms));
+        if (code == c.HTTPRING_PENDING) return false;
+        try checkIn(HandleError, code);
+        return true;
+    }
+
+    /// Ends a pushed request body (the request then completes as usual). With a declared
+    /// length, finishing short of it fails the request and returns `error.BodySource`.
+    pub fn finishBody(self: Handle) WriteError!void {
+        try checkIn(WriteError, c.httpring_handle_finish_body(self.client, self.id));
+    }
+
+    /// Tells the library that a pull source (`BodySource.fromCallback`) which returned
+    /// `error.Pending` has more, or its end: it is called again soon. From any thread, also
+    /// from the pull function itself; extra calls do no harm. Fails with the request's end
+    /// once it has ended.
+    pub fn resumeBody(self: Handle) WriteError!void {
+        try checkIn(WriteError, c.httpring_handle_resume_body(self.client, self.id));
+    }
+
+    /// The pushed request body as a `std.Io.Writer` that buffers in `buffer`. See
+    /// `BodyWriter`.
+    pub fn bodyWriter(self: Handle, buffer: []u8) BodyWriter {
+        return .init(self, buffer);
+    }
+};
+
+/// A pushed request body (`Request.body_source = .{ .writer = length }`) as a
+/// `std.Io.Writer`: `interface` works with the std writer API (`writeAll`, `print`,
+/// `sendFileAll`, a reader's `streamRemaining`, ...), collects small writes in the buffer
+/// and hands them to the library with `Handle.write`, blocking while the library's buffer
+/// (`Options.stream_buffer`) is full, that is while the connection does not take more. End
+/// the body with `finish` (which flushes). A failure is `error.WriteFailed`, and `err` holds
+/// its cause (`error.InvalidArgument` for a write past the declared length,
+/// `error.Cancelled`, `error.Io`, ...). Use it in place: `interface` finds its BodyWriter by
+/// address, so take `&writer.interface` and do not copy the BodyWriter after that.
+///
+///     var h = try client.send(.{ .method = "PUT", .url = url, .body_source = .{ .writer = null } });
+///     defer h.deinit();
+///     var buf: [64 * 1024]u8 = undefined;
+///     var body = h.bodyWriter(&buf);
+///     body.interface.print("{d} rows\n", .{rows.len}) catch return body.err.?;
+///     for (rows) |row| body.interface.writeAll(row) catch return body.err.?;
+///     try body.finish();
+///     const r = try h.waitResponse(null);
+pub const BodyWriter = struct {
+    handle: Handle,
+    /// Why the writer failed: set whenever `interface` returns `error.WriteFailed`.
+    err: ?WriteError = null,
+    interface: std.Io.Writer,
+
+    pub fn init(handle: Handle, buffer: []u8) BodyWriter {
+        return .{
+            .handle = handle,
+            .interface = .{ .vtable = &.{ .drain = drain }, .buffer = buffer, .end = 0 },
+        };
+    }
+
+    /// Flushes what is buffered and ends the body (`Handle.finishBody`): with a declared
+    /// length, short of it fails the request with `error.BodySource`.
+    pub fn finish(w: *BodyWriter) WriteError!void {
+        w.interface.flush() catch return w.err.?;
+        try w.handle.finishBody();
+    }
+
+    /// Blocks until the library takes some of `data` (not empty).
+    fn writeSome(w: *BodyWriter, data: []const u8) std.Io.Writer.Error!usize {
+        return w.handle.write(data) catch |err| {
+            w.err = err;
+            return error.WriteFailed;
+        };
+    }
+
+    fn drain(io_w: *std.Io.Writer, data: []const []const u8, splat: usize) std.Io.Writer.Error!usize {
+        const w: *BodyWriter = @alignCast(@fieldParentPtr("interface", io_w));
+        // What is buffered goes first, all of it.
+        const buffered = io_w.buffered();
+        var done: usize = 0;
+        while (done < buffered.len) done += w.writeSome(buffered[done..]) catch |err| {
+            _ = io_w.consume(done);
+            return err;
+        };
+        io_w.end = 0;
+        // Then the first bytes of `data`; the caller comes back for the rest.
+        for (data[0 .. data.len - 1]) |slice| {
+            if (slice.len > 0) return w.writeSome(slice);
+        }
+        const pattern = data[data.len - 1];
+        if (pattern.len == 0 or splat == 0) return 0;
+        // A repeated pattern: as many copies as the (now empty) buffer holds, else one.
+        const copies = @min(splat, io_w.buffer.len / pattern.len);
+        if (copies == 0) return w.writeSome(pattern);
+        for (0..copies) |i| @memcpy(io_w.buffer[i * pattern.len ..][0..pattern.len], pattern);
+        io_w.end = copies * pattern.len;
+        return io_w.end;
+    }
 };
 
 /// A streamed body (`Request.stream`) as a `std.Io.Reader`: `interface` works with the std
@@ -1318,6 +1604,7 @@ test "every code the library names maps to its own error and back" {
     try std.testing.expectEqualStrings("HTTPRING_ERR_TLS_CERTIFICATE", errorName(error.TlsCertificate));
     try std.testing.expectEqualStrings("HTTPRING_ERR_TLS", errorName(error.Tls));
     try std.testing.expectEqualStrings("HTTPRING_ERR_PROXY", errorName(error.Proxy));
+    try std.testing.expectEqualStrings("HTTPRING_ERR_BODY_SOURCE", errorName(error.BodySource));
 }
 
 test "per-call error sets keep their own errors and turn others into Unknown" {
@@ -1357,6 +1644,8 @@ test "every declaration compiles" {
     std.testing.refAllDecls(Handle);
     std.testing.refAllDecls(Response);
     std.testing.refAllDecls(BodyReader);
+    std.testing.refAllDecls(BodyWriter);
+    std.testing.refAllDecls(BodySource);
 }
 
 test "version is the library's" {

@@ -1416,3 +1416,393 @@ test "stream: waits and errors: before the head, a failed request, a request not
     try testing.expectError(error.InvalidArgument, whole.waitBody(0));
     try testing.expectError(error.InvalidArgument, whole.readAvailable(buf[0..0]));
 }
+
+// --- Streamed request bodies (Request.body_source) -----------------------------------------
+
+/// Byte `i` of the upload tests' bodies (the Rust tests' pattern).
+fn byteAt(i: u64) u8 {
+    return @truncate((i *% 31) >> 3);
+}
+
+fn fillPattern(out: []u8, at: u64) void {
+    for (out, 0..) |*b, i| b.* = byteAt(at + i);
+}
+
+/// FNV-1a 64, the test server's /upload hash.
+const Fnv = struct {
+    h: u64 = 0xcbf2_9ce4_8422_2325,
+
+    fn update(self: *Fnv, data: []const u8) void {
+        for (data) |b| self.h = (self.h ^ b) *% 0x100_0000_01b3;
+    }
+
+    fn hex(self: Fnv) [16]u8 {
+        var out: [16]u8 = undefined;
+        _ = std.fmt.bufPrint(&out, "{x:0>16}", .{self.h}) catch unreachable;
+        return out;
+    }
+
+    fn ofPattern(total: u64) Fnv {
+        var f: Fnv = .{};
+        var i: u64 = 0;
+        while (i < total) : (i += 1) f.update(&.{byteAt(i)});
+        return f;
+    }
+};
+
+/// The /upload answer.
+const Upload = struct {
+    received: u64,
+    fnv: []const u8,
+    chunked: bool,
+    content_length: ?u64,
+    version: []const u8,
+    @"error": []const u8,
+};
+
+/// Waits for `h`'s response and checks that /upload received `total` bytes hashing to
+/// `want`, framed as `length` says (null: chunked).
+fn expectUploaded(h: httpring.Handle, total: u64, want: Fnv, length: ?u64) !void {
+    const r = h.waitResponse(30_000) catch |err| {
+        var msg: [256]u8 = undefined;
+        std.debug.print("upload failed: {s}: {s}\n", .{ @errorName(err), h.errorMessage(&msg) catch "" });
+        return err;
+    };
+    errdefer std.debug.print("/upload answered {d}: {s}\n", .{ r.status, r.body });
+    try testing.expectEqual(@as(u16, 200), r.status);
+    const parsed = try std.json.parseFromSlice(Upload, testing.allocator, r.body, .{});
+    defer parsed.deinit();
+    const up = parsed.value;
+    try testing.expectEqualStrings("", up.@"error");
+    try testing.expectEqual(total, up.received);
+    try testing.expectEqualStrings(&want.hex(), up.fnv);
+    try testing.expectEqual(length == null, up.chunked);
+    try testing.expectEqual(length, up.content_length);
+}
+
+test "upload: 10 MB through BodyWriter, chunked and with a Content-Length, held back by a slow server" {
+    var buf: [512]u8 = undefined;
+    var client = try Client.init(.{ .stream_buffer = 64 << 10 });
+    defer client.deinit();
+    const total: u64 = 10_000_000;
+    const want = Fnv.ofPattern(total);
+    for ([_]?u64{ null, total }) |length| {
+        var h = try client.send(.{
+            .method = "POST",
+            .url = try url(&buf, "/upload?pause_ms=1", .{}),
+            .body_source = .{ .writer = length },
+        });
+        defer h.deinit();
+        // Without blocking, the library takes about its buffer's worth, then says "full".
+        var piece: [10_000]u8 = undefined;
+        var at: u64 = 0;
+        while (true) {
+            fillPattern(&piece, at);
+            const n = try h.writeAvailable(&piece);
+            if (n == 0) break;
+            at += n;
+            // Bounded: the library's buffer and what the kernel's socket buffers absorb
+            // (on loopback up to a few MB), far from the whole body.
+            try testing.expect(at < total / 2);
+        }
+        try testing.expect(at >= 16 << 10);
+        // The rest through the writer, which blocks while the server is behind, in pieces
+        // of odd sizes through a small buffer (and a few formatted bytes).
+        var wbuf: [8 << 10]u8 = undefined;
+        var body = h.bodyWriter(&wbuf);
+        const w = &body.interface;
+        const sizes = [_]usize{ 1, 100, 7_777, 31, 20_000, 4_096 };
+        var k: usize = 0;
+        while (at < total) : (k += 1) {
+            const n: usize = @intCast(@min(total - at, sizes[k % sizes.len]));
+            fillPattern(piece[0..@min(n, piece.len)], at);
+            if (n <= piece.len) {
+                w.writeAll(piece[0..n]) catch return body.err.?;
+            } else {
+                // Larger than the piece: byte by byte through the std writer's buffer.
+                for (0..n) |i| w.writeByte(byteAt(at + i)) catch return body.err.?;
+            }
+            at += n;
+        }
+        try body.finish();
+        try testing.expect(body.err == null);
+        try expectUploaded(h, total, want, length);
+        // Over: more bytes are refused.
+        try testing.expect(std.meta.isError(h.writeAvailable("x")));
+    }
+}
+
+test "upload: an event loop writes until 0 and is woken by .writable completions" {
+    var buf: [512]u8 = undefined;
+    var client = try Client.init(.{ .stream_buffer = 16 << 10 });
+    defer client.deinit();
+    var h = try client.send(.{
+        .method = "PUT",
+        .url = try url(&buf, "/upload?pause_ms=2", .{}),
+        .body_source = .{ .writer = null },
+        .user_data = 9,
+    });
+    defer h.deinit();
+    const total: u64 = 3_000_000;
+    var piece: [64 << 10]u8 = undefined;
+    var at: u64 = 0;
+    var writable: usize = 0;
+    var batch: [4]Completion = undefined;
+    while (at < total) {
+        // Edge-triggered: write until 0, then one .writable completion announces room.
+        while (at < total) {
+            const len: usize = @intCast(@min(total - at, piece.len));
+            fillPattern(piece[0..len], at);
+            const n = try h.writeAvailable(piece[0..len]);
+            if (n == 0) break;
+            at += n;
+        }
+        if (at == total) break;
+        const done = try client.waitDrain(&batch, 1, 10_000);
+        try testing.expectEqual(@as(usize, 1), done.len);
+        try testing.expectEqual(h.id, done[0].id);
+        try testing.expectEqual(@as(u64, 9), done[0].user_data);
+        try testing.expectEqual(Completion.Event.writable, done[0].event());
+        try done[0].result();
+        writable += 1;
+    }
+    // How often depends on what the kernel's socket buffers absorb: at least once.
+    try testing.expect(writable >= 1);
+    try h.finishBody();
+    try expectUploaded(h, total, Fnv.ofPattern(total), null);
+}
+
+test "upload: a file body by descriptor, to its end or a length; std.Io.Reader bodies, and a failing one" {
+    var buf: [512]u8 = undefined;
+    var client = try Client.init(.{});
+    defer client.deinit();
+    var tmp = testing.tmpDir(.{});
+    defer tmp.cleanup();
+    const size = 500_000;
+    const data = try testing.allocator.alloc(u8, size);
+    defer testing.allocator.free(data);
+    fillPattern(data, 0);
+    try tmp.dir.writeFile(io, .{ .sub_path = "body.bin", .data = data });
+    var whole: Fnv = .{};
+    whole.update(data);
+    var head: Fnv = .{};
+    head.update(data[0..123_456]);
+
+    for ([_]?u64{ null, 123_456 }) |length| {
+        const file = try tmp.dir.openFile(io, "body.bin", .{});
+        defer file.close(io);
+        var h = try client.send(.{
+            .method = "PUT",
+            .url = try url(&buf, "/upload", .{}),
+            .body_source = .fromFile(file, length),
+        });
+        defer h.deinit();
+        if (length) |n| try expectUploaded(h, n, head, n) else try expectUploaded(h, size, whole, null);
+    }
+
+    // A file reader (from the file's current offset) with its length, and a reader over
+    // memory without one.
+    {
+        const file = try tmp.dir.openFile(io, "body.bin", .{});
+        defer file.close(io);
+        var rbuf: [4096]u8 = undefined;
+        var file_reader = file.reader(io, &rbuf);
+        var h = try client.send(.{
+            .method = "POST",
+            .url = try url(&buf, "/upload", .{}),
+            .body_source = .fromReader(&file_reader.interface, size),
+        });
+        defer h.deinit();
+        try expectUploaded(h, size, whole, size);
+    }
+    {
+        var memory: std.Io.Reader = .fixed(data);
+        var h = try client.send(.{
+            .method = "POST",
+            .url = try url(&buf, "/upload", .{}),
+            .body_source = .fromReader(&memory, null),
+        });
+        defer h.deinit();
+        try expectUploaded(h, size, whole, null);
+    }
+    // A reader that fails: the request fails with error.BodySource.
+    {
+        var broken: std.Io.Reader = .failing;
+        var h = try client.send(.{
+            .method = "POST",
+            .url = try url(&buf, "/upload", .{}),
+            .body_source = .fromReader(&broken, null),
+        });
+        defer h.deinit();
+        try testing.expectEqual(httpring.State.failed, try h.wait(10_000));
+        try testing.expectError(error.BodySource, h.result());
+    }
+}
+
+/// A pull source for `BodySource.fromCallback`: `total` bytes of the pattern in pieces of
+/// at most `piece`; "pending" until `ready` (the test then resumes it), and it fails at
+/// `fail_at` when set.
+const PullSource = struct {
+    total: u64,
+    piece: usize = 10_000,
+    fail_at: ?u64 = null,
+    at: u64 = 0,
+    ready: std.atomic.Value(bool) = .init(false),
+    calls: std.atomic.Value(usize) = .init(0),
+
+    fn pull(self: *PullSource, out: []u8) httpring.BodySource.PullError!usize {
+        _ = self.calls.fetchAdd(1, .seq_cst);
+        if (!self.ready.load(.seq_cst)) return error.Pending;
+        if (self.fail_at) |f| if (self.at >= f) return error.Failed;
+        const n: usize = @intCast(@min(self.total - self.at, @min(out.len, self.piece)));
+        fillPattern(out[0..n], self.at);
+        self.at += n;
+        return n;
+    }
+};
+
+test "upload: a pull callback, pending until resumed; a failing one is error.BodySource" {
+    var buf: [512]u8 = undefined;
+    var client = try Client.init(.{});
+    defer client.deinit();
+    const total: u64 = 1_000_000;
+    var source: PullSource = .{ .total = total };
+    var h = try client.send(.{
+        .method = "POST",
+        .url = try url(&buf, "/upload", .{}),
+        .body_source = .fromCallback(&source, PullSource.pull, null),
+    });
+    defer h.deinit();
+    var tries: usize = 0;
+    while (source.calls.load(.seq_cst) == 0 and tries < 10_000) : (tries += 1) {
+        try io.sleep(.fromMilliseconds(1), .awake);
+    }
+    // Pending: nothing is sent until the source has something and says so.
+    try io.sleep(.fromMilliseconds(50), .awake);
+    try testing.expectEqual(httpring.State.pending, try h.poll());
+    const asked = source.calls.load(.seq_cst);
+    try testing.expect(asked >= 1);
+    source.ready.store(true, .seq_cst);
+    try h.resumeBody();
+    try expectUploaded(h, total, Fnv.ofPattern(total), null);
+    try testing.expect(source.calls.load(.seq_cst) > asked + 50); // asked piece by piece
+    // Over: resuming is refused with the request's end.
+    try testing.expect(std.meta.isError(h.resumeBody()));
+
+    var failing: PullSource = .{ .total = total, .fail_at = 200_000, .ready = .init(true) };
+    var bad = try client.send(.{
+        .method = "POST",
+        .url = try url(&buf, "/upload", .{}),
+        .body_source = .fromCallback(&failing, PullSource.pull, null),
+    });
+    defer bad.deinit();
+    try testing.expectEqual(httpring.State.failed, try bad.wait(10_000));
+    try testing.expectError(error.BodySource, bad.result());
+    try testing.expectError(error.BodySource, bad.waitResponse(0));
+    var msg: [256]u8 = undefined;
+    try testing.expect(std.mem.indexOf(u8, try bad.errorMessage(&msg), "callback") != null);
+}
+
+test "upload: past the declared length is InvalidArgument; finishing short is BodySource" {
+    var buf: [512]u8 = undefined;
+    var client = try Client.init(.{});
+    defer client.deinit();
+
+    // 11 bytes into a body of 10: the writer's flush is refused whole, and nothing is taken.
+    var h = try client.send(.{
+        .method = "POST",
+        .url = try url(&buf, "/upload", .{}),
+        .body_source = .{ .writer = 10 },
+    });
+    defer h.deinit();
+    var wbuf: [64]u8 = undefined;
+    var body = h.bodyWriter(&wbuf);
+    try body.interface.writeAll("0123456789x"); // buffered, not sent yet
+    try testing.expectError(error.InvalidArgument, body.finish());
+    try testing.expectEqual(@as(?httpring.WriteError, error.InvalidArgument), body.err);
+    try testing.expectError(error.InvalidArgument, h.writeAvailable("0123456789x"));
+    try h.writeAll("0123456789");
+    try testing.expectError(error.InvalidArgument, h.write("x"));
+    try h.finishBody();
+    var ten: Fnv = .{};
+    ten.update("0123456789");
+    try expectUploaded(h, 10, ten, 10);
+
+    // Finishing at 3 of 10 bytes fails the request.
+    var short = try client.send(.{
+        .method = "POST",
+        .url = try url(&buf, "/upload", .{}),
+        .body_source = .{ .writer = 10 },
+    });
+    defer short.deinit();
+    var short_body = short.bodyWriter(&wbuf);
+    try short_body.interface.writeAll("abc");
+    try testing.expectError(error.BodySource, short_body.finish());
+    try testing.expectEqual(httpring.State.failed, try short.wait(10_000));
+    try testing.expectError(error.BodySource, short.result());
+    var msg: [256]u8 = undefined;
+    try testing.expect(std.mem.indexOf(u8, try short.errorMessage(&msg), "3 of its 10") != null);
+    // The request is over: writes fail.
+    try testing.expect(std.meta.isError(short.writeAvailable("x")));
+
+    // A cancelled request: the blocked writer wakes up with error.Cancelled.
+    var cancelled = try client.send(.{
+        .method = "POST",
+        .url = try url(&buf, "/upload?pause_ms=50", .{}),
+        .body_source = .{ .writer = null },
+    });
+    defer cancelled.deinit();
+    const Canceller = struct {
+        fn run(handle: httpring.Handle) void {
+            io.sleep(.fromMilliseconds(100), .awake) catch {};
+            handle.cancel() catch {};
+        }
+    };
+    const thread = try std.Thread.spawn(.{}, Canceller.run, .{cancelled});
+    var big: [64 << 10]u8 = @splat('z');
+    var cbody = cancelled.bodyWriter(&.{});
+    const err = while (true) {
+        cbody.interface.writeAll(&big) catch break cbody.err.?;
+    };
+    thread.join();
+    try testing.expectEqual(error.Cancelled, err);
+    try testing.expectError(error.Cancelled, cancelled.result());
+}
+
+test "upload: misuse: two bodies, a length past i64, writes to a request without a writer" {
+    var buf: [512]u8 = undefined;
+    var client = try Client.init(.{});
+    defer client.deinit();
+    const target = try url(&buf, "/upload", .{});
+    try testing.expectError(error.InvalidArgument, client.send(.{ .method = "POST", .url = target, .body = "x", .body_source = .{ .writer = null } }));
+    try testing.expectError(error.InvalidArgument, client.send(.{ .method = "POST", .url = target, .body_source = .{ .writer = std.math.maxInt(u64) } }));
+    try testing.expectError(error.InvalidArgument, client.send(.{ .method = "POST", .url = target, .body_source = .{ .file = .{ .fd = -1 } } }));
+    try testing.expectEqual(@as(usize, 0), try client.liveHandles());
+
+    var plain = try client.send(.{ .method = "POST", .url = target, .body = "abc" });
+    defer plain.deinit();
+    try testing.expectError(error.InvalidArgument, plain.writeAvailable("x"));
+    try testing.expectError(error.InvalidArgument, plain.waitWritable(0));
+    try testing.expectError(error.InvalidArgument, plain.finishBody());
+    var abc: Fnv = .{};
+    abc.update("abc");
+    try expectUploaded(plain, 3, abc, 3);
+
+    // sendMany sends a request with a body source on its own, and it works.
+    var out: [2]httpring.SubmitError!httpring.Handle = undefined;
+    var hello_buf: [512]u8 = undefined;
+    const requests = [_]httpring.Request{
+        .{ .url = try url(&hello_buf, "/hello", .{}) },
+        .{ .method = "POST", .url = target, .body_source = .{ .writer = 2 } },
+    };
+    try testing.expectEqual(@as(usize, 2), try client.sendMany(&requests, &out));
+    var hello = try out[0];
+    defer hello.deinit();
+    var pushed = try out[1];
+    defer pushed.deinit();
+    try pushed.writeAll("hi");
+    try pushed.finishBody();
+    var hi: Fnv = .{};
+    hi.update("hi");
+    try expectUploaded(pushed, 2, hi, 2);
+}
