@@ -151,9 +151,6 @@ class Upload(bytes):
     def __repr__(self) -> str:
         return f"<Upload {type(self.source).__name__}>"
 
-    def __reduce__(self) -> Any:  # not picklable: the source is a live iterator
-        raise TypeError("a streamed request body cannot be pickled")
-
 
 def _enc(piece: Any) -> bytes:
     if piece.__class__ is bytes:
@@ -294,4 +291,3 @@ def write_all(engine: "Engine", h: int, up: Upload) -> None:
         # An error here ends the request (a body short of its Content-Length fails it):
         # its result says how.
         lib.httpring_handle_finish_body(engine.ptr, h)
-
