@@ -285,10 +285,13 @@ def test_request_objects_and_transports(testserver):
             c.post(testserver.url + "/upload", content=agen())
 
 
-def test_a_streamed_response_after_an_upload(testserver):
+def test_a_streamed_response_after_an_upload_and_module_functions(testserver):
     with httpring.Client() as c:
         with c.stream("POST", testserver.url + "/upload", content=pieces(b"s" * MB)) as r:
             assert r.read() and r.json()["received"] == MB
+    assert httpring.post(testserver.url + "/upload", content=iter([b"m"] * 5)).json()["chunked"]
+    with httpring.stream("PATCH", testserver.url + "/upload", content=pieces(b"p" * 1000)) as r:
+        assert r.read() and r.json()["received"] == 1000
 
 
 # --- AsyncClient (asyncio and trio) ---

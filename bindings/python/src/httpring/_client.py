@@ -534,7 +534,7 @@ class Client(BaseClient):
         its connection closed (HTTP/2: its stream reset). At most 256 KiB of the body wait unread: a reader that
         stops holds the server back. ``timeout``'s read timeout applies between pieces of
         the body; ``total`` only until the head. ``content=`` may be an iterator of bytes
-        or a file, sent as it is read (see ``request()``)."""
+        or a file, sent as it is read (see ``_upload``) before the head is awaited."""
         prep, method, url_s = self._prepare(
             method, url, params, headers, content, data, json, timeout, cookies, files, retries
         )
