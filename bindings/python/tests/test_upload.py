@@ -13,6 +13,7 @@ import random
 import subprocess
 import sys
 import textwrap
+import time
 from typing import Any, AsyncIterator, Dict, Iterator, List
 
 import anyio
@@ -149,6 +150,39 @@ def test_an_iterator_that_raises_cancels_the_request(testserver):
             c.post(testserver.url + "/upload?pause_ms=1", content=source())
         assert c.live_handles() == 0
         assert c.post(testserver.url + "/upload", content=iter([b"ok"])).json()["received"] == 2
+
+
+def endless() -> Iterator[bytes]:
+    while True:
+        yield b"x" * 65536
+
+
+async def aendless() -> AsyncIterator[bytes]:
+    while True:
+        yield b"x" * 65536
+
+
+def test_a_stalled_server_ends_the_writer_with_the_engines_timeout(testserver):
+    """The server takes a piece a second: the writer, blocked for room, sees the request
+    fail with the engine's timeout and raises it (it never waits on forever)."""
+    limits = httpring.Limits(stream_buffer=16 * 1024)
+    with httpring.Client(limits=limits, timeout=httpring.Timeout(5.0, write=0.3)) as c:
+        t = time.monotonic()
+        with pytest.raises(httpring.TimeoutException):
+            c.post(testserver.url + "/upload?pause_ms=1000", content=endless())
+        assert time.monotonic() - t < 3
+        assert c.live_handles() == 0
+
+
+@pytest.mark.anyio
+async def test_async_stalled_server(testserver):
+    limits = httpring.Limits(stream_buffer=16 * 1024)
+    async with httpring.AsyncClient(limits=limits, timeout=httpring.Timeout(5.0, write=0.3)) as c:
+        t = time.monotonic()
+        with pytest.raises(httpring.TimeoutException):
+            await c.post(testserver.url + "/upload?pause_ms=1000", content=aendless())
+        assert time.monotonic() - t < 3
+        assert c.live_handles() == 0
 
 
 def test_http2(testserver, payload, payload_fnv):
