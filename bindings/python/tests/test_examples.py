@@ -97,3 +97,19 @@ def test_readme_quickstart():
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("200 text/html")
     assert "[200, 200, 200, 200, 200, 200, 200, 200, 200, 200]" in out.stdout
+
+
+def test_upload_local_server():
+    out = run_example("upload.py", "--mb", "32")
+    assert out.startswith("200 HTTP/1.1") and '"received": 33554432' in out and '"chunked": true' in out
+    growth = float(re.search(r"peak RSS grew by ([\d.]+) MiB", out).group(1))
+    assert growth < 16
+
+
+def test_upload_given_url_async_and_file(testserver, tmp_path):
+    out = run_example("upload.py", testserver.url + "/upload", "--mb", "4", "--async")
+    assert '"received": 4194304' in out
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"x" * 100_000)
+    out = run_example("upload.py", testserver.url + "/upload", "--file", str(path))
+    assert '"received": 100000' in out and '"content_length": 100000' in out

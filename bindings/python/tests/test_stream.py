@@ -847,9 +847,9 @@ def test_mock_transport_streams_the_content():
             assert list(r.iter_lines()) == ["a", "b", "c"]
 
 
-def test_content_iterators_are_sent_whole(testserver):
-    """The engine has no streamed request bodies: an iterator given as content= is joined
-    first (httpx would send it chunked), an async one by AsyncClient."""
+def test_content_iterators_stream_with_a_streamed_response(testserver):
+    """An iterator given as content= is sent as it is read (chunked), with a streamed
+    response too; an async one by AsyncClient only (Client refuses it before sending)."""
     with httpring.Client() as c:
         with c.stream("POST", testserver.url + "/echo", content=iter([b"ab", b"cd"])) as r:
             r.read()

@@ -12,7 +12,7 @@ SRC = os.path.join(os.path.dirname(__file__), "..", "src")
 
 CALLER = '''
 import asyncio
-from typing import Any
+from typing import Any, Iterator
 import httpring
 
 async def main() -> int:
@@ -59,6 +59,19 @@ def limits() -> None:
     except (httpring.PoolTimeout, httpring.WriteTimeout, httpring.TooManyInFlight):
         pass
     default: httpring.Limits = httpring.DEFAULT_LIMITS
+
+def uploads() -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b"x"
+    with httpring.Client(limits=httpring.Limits(stream_buffer=65536)) as client:
+        r: httpring.Response = client.post("http://127.0.0.1:1/", content=chunks())
+        request = client.build_request("PUT", "http://127.0.0.1:1/", content=chunks())
+        try:
+            body: bytes = request.content
+        except httpring.RequestNotRead:
+            body = request.read()
+        with open(__file__, "rb") as f:
+            client.put("http://127.0.0.1:1/", content=f)
 
 def forms_headers_urls(r: httpring.Response) -> None:
     client = httpring.Client(headers={"a": "b"})

@@ -16,6 +16,11 @@ Response's body (``_stream.AsyncBody``), registered under its user_data. Its bod
 reader. A completion's event is one int test on the hot path: a request that is not
 streamed only ever completes with ``HTTPRING_EVENT_DONE`` (0).
 
+A request body given as an iterator or async iterator (``_upload.Upload``) is written by
+the task that sent the request (``_Dispatcher.upload``): when the engine's buffer is full,
+the task awaits the handle's ``HTTPRING_EVENT_WRITABLE`` completion, which comes through
+the same fd and drain (no thread per upload); the request's completion wakes it too.
+
 Under trio the same dispatcher runs on a ``_trio.TrioLoop`` (the loop calls above, done
 with trio.lowlevel: a task per client waiting in ``wait_readable(fd)``, futures that park
 the awaiting task), found when there is no running asyncio loop: asyncio pays one
@@ -48,9 +53,10 @@ from ._engine import (
 )
 from ._exceptions import ClientClosed, RequestError
 from ._cookies import CookieTypes
-from ._models import HeaderTypes, QueryParamTypes, Request, Response, attach_body, join_async, request_from
+from ._models import HeaderTypes, QueryParamTypes, Request, Response, attach_body, request_from
 from ._loops import in_trio, running_asyncio_loop as _running_asyncio_loop, running_loop
 from ._stream import AsyncBody
+from ._upload import Upload, address, running, write_error
 
 if TYPE_CHECKING:
     from ._loops import Fut, Loop
@@ -66,7 +72,7 @@ class _Dispatcher:
     __slots__ = (
         "engine", "pending", "next_uid", "loop", "fd", "s", "buf", "buf_view", "buf_p",
         "count", "drain", "free_many", "free_array", "thread", "queued", "batch",
-        "flush_scheduled", "send", "hout", "follow_uids", "streams",
+        "flush_scheduled", "send", "hout", "follow_uids", "streams", "writers",
     )
 
     def __init__(self, engine: Engine) -> None:
@@ -100,6 +106,9 @@ class _Dispatcher:
         #: user_data -> the body of a streamed response (head in, handle live), for its
         #: BODY completions. Weak: a response dropped unclosed is freed by its finalizer.
         self.streams: "weakref.WeakValueDictionary[int, AsyncBody]" = weakref.WeakValueDictionary()
+        #: user_data -> the future a task writing that request's body awaits (room in the
+        #: engine's buffer: HTTPRING_EVENT_WRITABLE, or the request's end).
+        self.writers: Dict[int, "Fut"] = {}
 
     def bind(self, loop: "Loop") -> None:
         """Watches the fd from ``loop`` (the first loop used, or a new one once the old one
@@ -116,6 +125,7 @@ class _Dispatcher:
                     self.abandon(uid)
                 for body in list(self.streams.values()):
                     body.waiter = None
+                self.writers.clear()
             elif self.pending or self.queued or any(b.waiter is not None for b in self.streams.values()):
                 raise RuntimeError(
                     "this AsyncClient has requests in flight on another event loop; "
@@ -266,6 +276,7 @@ class _Dispatcher:
         size = COMPLETION_LAYOUT.size
         total = 0
         follow_uids = self.follow_uids
+        writers = self.writers
         while True:
             if self.drain(ptr, self.buf_p, _DRAIN_BATCH, self.count):
                 return total  # closed meanwhile (by a finalizer): count was not written
@@ -279,12 +290,14 @@ class _Dispatcher:
             history = engine.redirects or bool(follow_uids)
             try:
                 for h, uid, _code, _status, event in COMPLETION_LAYOUT.iter_unpack(self.buf_view[: n * size]):
-                    if event:  # HEAD or BODY: a streamed request's
+                    if event:  # HEAD or BODY (a streamed request's), WRITABLE (an upload's)
                         self.stream_event(h, uid, event)
                         continue
                     entry = pending.pop(uid, None)
                     if entry is None:
                         continue  # abandoned: its owner already freed it
+                    if writers:
+                        self.wake_writer(uid)  # its body is no longer sent
                     if follow_uids:
                         follow_uids.discard(uid)
                     freed.append(h)
@@ -314,7 +327,11 @@ class _Dispatcher:
         """A streamed request's head arrived (HEAD): its future gets the Response, whose
         body owns the handle from now on. Or its body has something for its reader
         (BODY). Events of handles freed meanwhile are skipped by the engine; one for a
-        body closed since it was queued finds no body here and is dropped."""
+        body closed since it was queued finds no body here and is dropped. Or a request
+        body being written has room (WRITABLE): its writer is woken."""
+        if event == _ffi.HTTPRING_EVENT_WRITABLE:
+            self.wake_writer(uid)
+            return
         if event != _ffi.HTTPRING_EVENT_HEAD:
             body = self.streams.get(uid)
             if body is not None:
@@ -323,6 +340,8 @@ class _Dispatcher:
         entry = self.pending.pop(uid, None)
         if entry is None:
             return  # abandoned: its owner already freed it
+        if self.writers:
+            self.wake_writer(uid)
         history = self.engine.redirects or uid in self.follow_uids
         self.follow_uids.discard(uid)
         fut, _, method, url = entry
@@ -340,6 +359,60 @@ class _Dispatcher:
         self.streams[uid] = body
         attach_body(result, body)
         fut.set_result(result)
+
+    def wake_writer(self, uid: int) -> None:
+        w = self.writers.pop(uid, None)
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    async def upload(self, uid: int, fut: "Fut", body: Upload) -> None:
+        """Writes the body of request ``uid`` (submitted, its response awaited with
+        ``fut``) from its iterator or async iterator, then ends it. When the engine's
+        buffer is full, awaits room (``HTTPRING_EVENT_WRITABLE``). Stops early once the
+        request has its answer or failed (``fut`` then says which). Raises what the
+        iterator raises; the caller then abandons the request."""
+        entry = self.pending.get(uid)
+        if entry is None or self.loop is None:
+            return  # failed at once
+        h = entry[1]
+        engine = self.engine
+        write = engine.lib.httpring_handle_write
+        n = ctypes.c_size_t()
+        total = 0
+        async for chunk in body.achunks():
+            size = len(chunk)
+            off = 0
+            while off < size:
+                if engine.closed:
+                    return
+                data = chunk if not off else ctypes.c_char_p(address(chunk) + off)
+                code = write(engine.ptr, h, data, size - off, n)
+                if code == _ffi.HTTPRING_OK:
+                    off += n.value
+                    total += n.value
+                elif code == _ffi.HTTPRING_PENDING:
+                    # Full: one WRITABLE completion will announce room. The request's
+                    # completion (or head) wakes the writer too: it then stops, as a
+                    # server may answer without reading the rest.
+                    if fut.done():
+                        return
+                    loop = self.loop
+                    if loop is None:
+                        return  # closed
+                    w = self.writers[uid] = loop.create_future()
+                    try:
+                        await w
+                    finally:
+                        if self.writers.get(uid) is w:
+                            del self.writers[uid]
+                elif code == _ffi.HTTPRING_ERR_INVALID_ARGUMENT and running(engine, h):
+                    raise write_error(body, total + size - off)
+                else:
+                    return  # the request ended: its result says how
+        if not engine.closed:
+            # An error here ends the request (a body short of its Content-Length fails
+            # it): its result says how.
+            engine.lib.httpring_handle_finish_body(engine.ptr, h)
 
     def abandon(self, uid: int) -> None:
         """The awaiting task gave up (cancelled, timed out): cancel and free the request,
@@ -383,11 +456,26 @@ class _Dispatcher:
         for body in list(self.streams.values()):
             body.fail(_closed_error(body.method, body.url))
         self.streams.clear()
+        # Tasks writing request bodies stop (the engine client is going away).
+        writers, self.writers = self.writers, {}
+        for w in writers.values():
+            if not w.done() and not w.get_loop().is_closed():
+                w.set_result(None)
         # Freeing the client cancels and releases every handle still live. That can take up
         # to the engine's shutdown grace (2 s, a name lookup in progress): never on the
         # thread of a running event loop or trio run (see AsyncClient.aclose).
         inline = _running_asyncio_loop() is None and not in_trio()
         self.engine.close_soon(inline)
+
+
+async def _whole(item: Tuple[Prepared, str, str]) -> Tuple[Prepared, str, str]:
+    """A prepared request with an ``Upload`` body read whole."""
+    prep, method, url = item
+    body = prep[3]
+    if body.__class__ is not Upload:
+        return item
+    assert isinstance(body, Upload)
+    return (prep[0], prep[1], prep[2], await body.aread(), prep[4]), method, url
 
 
 def _closed_error(method: str, url: str) -> ClientClosed:
@@ -458,6 +546,7 @@ class AsyncClient(BaseClient):
                     response = await self._send_one(prep, method, url, ov)
                 _bind(response, request, prep)
             else:
+                await request.aread()  # a body given as an iterator, read whole (as httpx's MockTransport)
                 response = self._received(await transport.handle_async_request(request), request)
         except RequestError as e:
             _tie(e, request, transport is None)
@@ -503,9 +592,8 @@ class AsyncClient(BaseClient):
     ) -> AsyncIterator[Response]:
         """``Client.stream`` for asyncio and trio (``async with client.stream(...) as r``):
         read the body with ``aiter_bytes()``, ``aiter_text()``, ``aiter_lines()``,
-        ``aiter_raw()`` or ``aread()``; leaving the block closes the response."""
-        if content is not None and hasattr(content, "__aiter__"):
-            content = await join_async(content)
+        ``aiter_raw()`` or ``aread()``; leaving the block closes the response. ``content=``
+        may be an async iterator (or an iterator, a file) of bytes, sent as it is read."""
         prep, method, url_s = self._prepare(
             method, url, params, headers, content, data, json, timeout, cookies, files, retries
         )
@@ -524,6 +612,9 @@ class AsyncClient(BaseClient):
         d = self._dispatcher
         uid, fut = d.submit_stream(prep, method, url, ov)
         try:
+            up = prep[3]
+            if up.__class__ is Upload and up.writer:
+                await d.upload(uid, fut, up)
             response: Response = await fut
         except BaseException:
             if uid in d.pending:
@@ -542,6 +633,9 @@ class AsyncClient(BaseClient):
         d = self._dispatcher
         uid, fut = d.submit(prep, method, url, ov)
         try:
+            body = prep[3]
+            if body.__class__ is Upload and body.writer:
+                await d.upload(uid, fut, body)
             return await fut  # type: ignore[no-any-return]
         except BaseException:
             # A failed request was already popped and freed by on_readable; a cancelled
@@ -567,10 +661,6 @@ class AsyncClient(BaseClient):
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
     ) -> Response:
-        if content is not None and content.__class__ is not bytes and hasattr(content, "__aiter__"):
-            # An async iterator of chunks: joined, as Client joins an iterator (the engine
-            # sends whole bodies).
-            content = await join_async(content)
         prep, method, url_s = self._prepare(
             method, url, params, headers, content, data, json, timeout, cookies, files, retries
         )
@@ -584,6 +674,11 @@ class AsyncClient(BaseClient):
         d = self._dispatcher
         uid, fut = d.submit(prep, method, url_s, ov)
         try:
+            if content is not None:
+                body = prep[3]
+                if body.__class__ is Upload and body.writer:
+                    # An iterator or async iterator of chunks: written as the engine takes them.
+                    await d.upload(uid, fut, body)
             response: Response = await fut
         except BaseException:
             if uid in d.pending or uid in d.queued:
@@ -809,6 +904,7 @@ class AsyncClient(BaseClient):
         else:
             async def one(request: Request) -> Response:
                 try:
+                    await request.aread()
                     return self._received(await transport.handle_async_request(request), request)
                 except RequestError as e:
                     _tie(e, request, False)
@@ -841,6 +937,9 @@ class AsyncClient(BaseClient):
         self, given: List[Any], return_exceptions: bool, follow_redirects: Any, auth: Any
     ) -> List[Any]:
         items = [self._from_request(r) for r in given]
+        if any(it[0][3].__class__ is Upload for it in items):
+            # Bodies given as iterators: read whole (nobody writes them as they go here).
+            items = [await _whole(it) for it in items]
         ov = self._overrides(follow_redirects, auth)
         d = self._dispatcher
         loop = running_loop()

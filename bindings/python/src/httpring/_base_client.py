@@ -45,6 +45,7 @@ from ._models import (
     request_from,
 )
 from ._multipart import Form, encode_multipart
+from ._upload import Upload
 from ._urls import add_query, encode, join_base, to_str
 
 DEFAULT_MAX_REDIRECTS = 20
@@ -403,7 +404,7 @@ class BaseClient:
         elif content is None and data is None and json is None:
             body = b""
         else:
-            body, ctype = encode_body(content, data, json)
+            body, ctype = encode_body(content, data, json, True)
             if ctype is not None and not has_header(pairs, b"content-type"):
                 pairs = (pairs or ()) + ((b"content-type", ctype),)
         tmo = None if timeout is USE_CLIENT_DEFAULT else prepare_timeout(timeout, self._timeout)
@@ -455,9 +456,10 @@ class BaseClient:
     def _from_request(self, request: Any) -> Tuple[Prepared, str, str]:
         """send()/send_many() items: a Request, a URL (GET), or a (method, url) tuple."""
         if isinstance(request, Request):
-            content = request.content
-            if content.__class__ is not bytes and content.__class__ is not Form:
-                # The engine is handed exact bytes objects (or a multipart Form).
+            content = request._content
+            if content.__class__ is not bytes and content.__class__ is not Form and content.__class__ is not Upload:
+                # The engine is handed exact bytes objects (or a multipart Form, or an
+                # Upload: a body sent as it is read).
                 content = bytes(content)
             pairs = request._pairs if request._headers is None else request._wire_pairs()
             return (

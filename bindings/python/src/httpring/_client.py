@@ -33,6 +33,7 @@ from ._models import (
     request_from,
 )
 from ._stream import SyncBody
+from ._upload import Upload, write_all
 
 _WAIT_SLICE_MS = 250
 _DRAIN_BATCH = 256
@@ -186,6 +187,25 @@ def _free_handle(engine: Engine, h: int) -> None:
         engine.free(h)
 
 
+def _check_sync(body: Upload) -> None:
+    if body.is_async:
+        raise TypeError(
+            "content= is an async iterator: only AsyncClient sends one (give Client an "
+            "iterator of bytes)"
+        )
+
+
+def _upload(engine: Engine, h: int, body: Upload) -> None:
+    """Writes the body of request ``h`` from its iterator (``_upload.write_all``). If the
+    iterator raises (or Ctrl-C), the request is cancelled, and that is raised."""
+    try:
+        write_all(engine, h, body)
+    except BaseException:
+        if not engine.closed:
+            engine.cancel(h)
+        raise
+
+
 def _wait(engine: Engine, h: int, timeout: Optional[float]) -> bool:
     wait = engine.lib.httpring_handle_wait
     if timeout is None:
@@ -209,6 +229,17 @@ def _wait(engine: Engine, h: int, timeout: Optional[float]) -> bool:
             engine.check_open()
         raise from_code(code)
     return True
+
+
+def _whole(item: Tuple[Prepared, str, str]) -> Tuple[Prepared, str, str]:
+    """A prepared request with an ``Upload`` body read whole (send_many, submit: no one
+    writes their bodies as they go)."""
+    prep, method, url = item
+    body = prep[3]
+    if body.__class__ is not Upload:
+        return item
+    assert isinstance(body, Upload)
+    return (prep[0], prep[1], prep[2], body.read(), prep[4]), method, url
 
 
 class Client(BaseClient):
@@ -464,6 +495,7 @@ class Client(BaseClient):
                     response = self._send_one(prep, method, url, ov)
                 _bind(response, request, prep)
             else:
+                request.read()  # a body given as an iterator, read whole (as httpx's MockTransport)
                 response = self._received(transport.handle_request(request), request)
         except RequestError as e:
             _tie(e, request, transport is None)
@@ -501,8 +533,8 @@ class Client(BaseClient):
         Leaving the block closes the response: a body not read to its end is stopped and
         its connection closed (HTTP/2: its stream reset). At most 256 KiB of the body wait unread: a reader that
         stops holds the server back. ``timeout``'s read timeout applies between pieces of
-        the body; ``total`` only until the head. ``content=`` is sent whole (the engine
-        has no streamed request bodies: an iterator is joined first)."""
+        the body; ``total`` only until the head. ``content=`` may be an iterator of bytes
+        or a file, sent as it is read (see ``_upload``) before the head is awaited."""
         prep, method, url_s = self._prepare(
             method, url, params, headers, content, data, json, timeout, cookies, files, retries
         )
@@ -522,8 +554,13 @@ class Client(BaseClient):
         engine = self._engine
         engine.check_open()
         s = self._scratch()
+        body = prep[3]
+        if body.__class__ is Upload:
+            _check_sync(body)
         h = engine.submit_request(prep, 0, s, url, ov, stream=True)
         try:
+            if body.__class__ is Upload and body.writer:
+                _upload(engine, h, body)
             _wait(engine, h, None)
             result = engine.read(h, method, s, url, self._follows(ov))
         except BaseException:
@@ -559,6 +596,9 @@ class Client(BaseClient):
         if engine.closed:
             engine.check_open()
         s = self._scratch()
+        body = prep[3]
+        if body.__class__ is Upload:
+            _check_sync(body)
         if ov is None:
             h = engine.submit(prep, 0, s, url)
             history = engine.redirects
@@ -566,6 +606,8 @@ class Client(BaseClient):
             h = engine.submit_request(prep, 0, s, url, ov)
             history = ov.follow
         try:
+            if body.__class__ is Upload and body.writer:
+                _upload(engine, h, body)
             _wait(engine, h, None)
             result = engine.read(h, method, s, url, history)
         finally:
@@ -616,6 +658,7 @@ class Client(BaseClient):
             results = []
             for request in requests:
                 try:
+                    request.read()
                     results.append(self._received(transport.handle_request(request), request))
                 except Exception as e:
                     if isinstance(e, RequestError):
@@ -640,6 +683,8 @@ class Client(BaseClient):
         engine = self._engine
         engine.check_open()
         items = [self._from_request(r) for r in given]
+        if any(it[0][3].__class__ is Upload for it in items):
+            items = [_whole(it) for it in items]
         n = len(items)
         s = self._scratch()
         results: List[Any] = [None] * n
@@ -846,6 +891,9 @@ class Client(BaseClient):
         prep, method, url_s = self._prepare(
             method, url, params, headers, content, data, json, timeout, cookies, files, retries
         )
+        if prep[3].__class__ is Upload:
+            # Nobody would write it after submit() returns: read whole, sent as bytes.
+            prep = _whole((prep, method, url_s))[0]
         h = engine.submit(prep, user_data, self._scratch(), url_s)
         handle = Handle(engine, h, method, url_s, user_data)
         self._handles[h] = handle

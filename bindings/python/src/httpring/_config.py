@@ -154,8 +154,11 @@ class Limits:
 
     httpring's additions: ``max_connections_per_host`` (connections open at once to one
     origin, queued as above), ``max_in_flight`` (requests submitted and not completed; one
-    more fails at once with ``TooManyInFlight``, nothing sent) and ``max_idle_per_host``
-    (idle connections kept per origin; the engine's default is 256).
+    more fails at once with ``TooManyInFlight``, nothing sent), ``max_idle_per_host``
+    (idle connections kept per origin; the engine's default is 256) and ``stream_buffer``
+    (bytes of a streamed body buffered in the engine: of a streamed response, read from the
+    server and not yet by the caller; of a request body given as an iterator, written and
+    not yet sent. The engine's default is 256 KiB).
 
     ``Limits()`` has no caps, as httpx's; a client given no ``limits=`` uses
     ``DEFAULT_LIMITS`` = ``Limits(max_connections=100, max_keepalive_connections=100,
@@ -166,7 +169,7 @@ class Limits:
 
     __slots__ = (
         "max_connections", "max_keepalive_connections", "keepalive_expiry",
-        "max_connections_per_host", "max_in_flight", "max_idle_per_host",
+        "max_connections_per_host", "max_in_flight", "max_idle_per_host", "stream_buffer",
     )
 
     max_connections: Optional[int]
@@ -175,6 +178,7 @@ class Limits:
     max_connections_per_host: Optional[int]
     max_in_flight: Optional[int]
     max_idle_per_host: Optional[int]
+    stream_buffer: Optional[int]
 
     def __init__(
         self,
@@ -185,6 +189,7 @@ class Limits:
         max_connections_per_host: Optional[int] = None,
         max_in_flight: Optional[int] = None,
         max_idle_per_host: Optional[int] = None,
+        stream_buffer: Optional[int] = None,
     ) -> None:
         self.max_connections = _count("max_connections", max_connections, 1)
         self.max_keepalive_connections = _count("max_keepalive_connections", max_keepalive_connections, 0)
@@ -197,6 +202,7 @@ class Limits:
         self.max_connections_per_host = _count("max_connections_per_host", max_connections_per_host, 1)
         self.max_in_flight = _count("max_in_flight", max_in_flight, 1)
         self.max_idle_per_host = _count("max_idle_per_host", max_idle_per_host, 0)
+        self.stream_buffer = _count("stream_buffer", stream_buffer, 1)
 
     def apply(self, lib: _ffi.Lib, cfg: Any) -> None:
         if self.max_connections is not None:
@@ -217,6 +223,8 @@ class Limits:
         _check(lib.httpring_config_set_pool_idle_timeout_ms(cfg, _ms(self.keepalive_expiry)), "keepalive_expiry")
         if self.max_in_flight is not None:
             _check(lib.httpring_config_set_max_in_flight(cfg, self.max_in_flight), "max_in_flight")
+        if self.stream_buffer is not None:
+            _check(lib.httpring_config_set_stream_buffer(cfg, self.stream_buffer), "stream_buffer")
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Limits) and all(getattr(self, n) == getattr(other, n) for n in self.__slots__)

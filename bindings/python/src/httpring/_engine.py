@@ -32,6 +32,7 @@ from ._config import Limits, Retry, Timeout, Transport, build_config, retry_coun
 from ._exceptions import ClientClosed, HTTPError, from_code
 from ._models import INFO_LAYOUT, HeaderPairs, Request, Response, info_attempts, new_response
 from ._multipart import Form
+from ._upload import Upload
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -192,7 +193,7 @@ PerRequest = Tuple[int, int, int, int, int]
 
 #: A request as the engine takes it: method, URL, header pairs, body, and its own settings
 #: (``PerRequest``) or None for the client's. A body that is not exactly ``bytes`` is a
-#: multipart ``Form``, and a pool timeout or a retry count of its own only the request
+#: multipart ``Form`` or an ``Upload`` (sent as it is read, see ``_upload``), and a pool timeout or a retry count of its own only the request
 #: builder takes: such a request (``built_only``) goes through ``submit_request``, never
 #: into a ``SpecBatch``.
 Prepared = Tuple[bytes, bytes, HeaderPairs, bytes, Optional[PerRequest]]
@@ -587,6 +588,8 @@ class Engine:
                 code = code or add(req, name, len(name), value, len(value))
             if isinstance(body, Form):
                 code = code or body.attach(lib, req)
+            elif body.__class__ is Upload:
+                code = code or body.attach(lib, req, pairs)
             elif body:
                 code = code or lib.httpring_request_set_body(req, body, len(body))
             if tmo is not None:

@@ -20,7 +20,7 @@ HTTPError
  +-- InvalidHandle, InternalError
 InvalidURL (not an HTTPError, as in httpx)
 StreamError (a RuntimeError, not an HTTPError, as in httpx: a streamed response used wrongly)
- +-- StreamConsumed, StreamClosed, ResponseNotRead
+ +-- StreamConsumed, StreamClosed, ResponseNotRead, RequestNotRead
 """
 
 from __future__ import annotations
@@ -204,8 +204,9 @@ class InternalError(HTTPError):
 
 
 class StreamError(RuntimeError):
-    """A streamed response's body was used in a way that cannot work (httpx's base class
-    of the three below): a programming error, not a failure of the request."""
+    """A streamed response's (or request's) body was used in a way that cannot work
+    (httpx's base class of the four below): a programming error, not a failure of the
+    request."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -239,6 +240,16 @@ class ResponseNotRead(StreamError):
     def __init__(self) -> None:
         super().__init__(
             "Attempted to access streaming response content, without having called `read()`."
+        )
+
+
+class RequestNotRead(StreamError):
+    """``content`` of a Request whose body is an iterator, an async iterator or a file
+    (sent as it is read), before ``read()``/``aread()``."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Attempted to access streaming request content, without having called `read()`."
         )
 
 

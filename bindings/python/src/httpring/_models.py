@@ -31,8 +31,9 @@ from typing import (
 from urllib.parse import urlencode
 
 from ._cookies import Cookies, _pair, _Target, parse_set_cookie
-from ._exceptions import HTTPStatusError, ResponseNotRead, StreamClosed, StreamConsumed
+from ._exceptions import HTTPStatusError, RequestNotRead, ResponseNotRead, StreamClosed, StreamConsumed
 from ._multipart import Form, encode_multipart, with_encoded_form
+from ._upload import Upload, is_streamed
 from ._stream import (
     LineDecoder,
     TextDecoder,
@@ -247,29 +248,22 @@ def _param_str(v: Any) -> str:
     return str(v)
 
 
-async def join_async(content: Any) -> Any:
-    """``content`` joined into bytes if it is an async iterable of chunks (AsyncClient's
-    ``content=``: the engine has no streamed request bodies), else as it is."""
-    if hasattr(content, "__aiter__"):
-        return b"".join([_enc(c) async for c in content])
-    return content
-
-
 def encode_body(
-    content: Any = None, data: Any = None, json: Any = None
+    content: Any = None, data: Any = None, json: Any = None, stream: bool = False
 ) -> Tuple[bytes, Optional[bytes]]:
-    """(body, content-type to add or None) from httpx's content= / data= / json=."""
+    """(body, content-type to add or None) from httpx's content= / data= / json=.
+    ``stream`` (a request's body): an iterator, async iterator or file given as content=
+    becomes an ``Upload``, sent as it is read; else (a Response's) it is joined."""
     if content is not None:
         if isinstance(content, str):
             return content.encode("utf-8"), None
         if isinstance(content, (bytes, bytearray, memoryview)):
             return bytes(content), None
+        if stream and is_streamed(content):
+            return Upload(content), None
         if hasattr(content, "__aiter__"):
-            raise TypeError(
-                "content= is an async iterator: only AsyncClient's request methods and "
-                "stream() take one (they join it first: the engine sends whole bodies)"
-            )
-        # An iterable of chunks: the engine takes a whole body, so join it.
+            raise TypeError("content= is an async iterator: a Response takes bytes or an iterator of them")
+        # An iterable of chunks (a Response's content): joined.
         return b"".join(_enc(c) for c in content), None
     if data is not None:
         if isinstance(data, (str, bytes, bytearray, memoryview)):
@@ -293,7 +287,7 @@ class Request:
     request hook, say) are what is sent."""
 
     __slots__ = (
-        "_method", "_url", "_pairs", "content", "_timeout", "_method_b", "_url_b", "extensions",
+        "_method", "_url", "_pairs", "_content", "_timeout", "_method_b", "_url_b", "extensions",
         "_defaults", "_headers",
     )
 
@@ -327,7 +321,7 @@ class Request:
             # multipart/form-data, encoded here (see _multipart) with its Content-Type.
             pairs, body = with_encoded_form(pairs, encode_multipart(data, files))
         else:
-            body, ctype = encode_body(content, data, json)
+            body, ctype = encode_body(content, data, json, True)
             if ctype is not None and not has_header(pairs, b"content-type"):
                 pairs = (pairs or ()) + ((b"content-type", ctype),)
         if cookies is not None:
@@ -336,7 +330,7 @@ class Request:
             if chosen:
                 pairs = (pairs or ()) + ((b"cookie", "; ".join(chosen.values()).encode("utf-8")),)
         self._pairs = pairs
-        self.content = body
+        self._content = body
         # Its own timeouts and retry count (``_engine.PerRequest``), None for the client's.
         self._timeout: Optional[Tuple[int, int, int, int, int]] = None
         self.extensions: Dict[str, Any] = extensions if extensions is not None else {}
@@ -406,11 +400,38 @@ class Request:
         )
         return pairs or None
 
+    @property
+    def content(self) -> bytes:
+        """The body. One given as an iterator, an async iterator or a file is sent as it is
+        read: RequestNotRead until ``read()``/``aread()`` (which read it whole, and then
+        send that)."""
+        content = self._content
+        if content.__class__ is Upload:
+            raise RequestNotRead()
+        return content
+
+    @content.setter
+    def content(self, value: bytes) -> None:
+        self._content = value
+
+    @property
+    def stream(self) -> Any:
+        """The iterator, async iterator or file given as ``content=`` while it is unread,
+        else the body (bytes)."""
+        content = self._content
+        return content.source if content.__class__ is Upload else content
+
     def read(self) -> bytes:
-        return self.content
+        content = self._content
+        if content.__class__ is Upload:
+            content = self._content = content.read()
+        return content
 
     async def aread(self) -> bytes:
-        return self.content
+        content = self._content
+        if content.__class__ is Upload:
+            content = self._content = await content.aread()
+        return content
 
     def __repr__(self) -> str:
         return f"<Request({self._method!r}, {str(self._url)!r})>"
@@ -428,10 +449,10 @@ def request_from(
     r = Request.__new__(Request)
     r._method = method
     r._url = url
-    r._method_b, r._url_b, r._pairs, r.content, r._timeout = prep
-    if r.content.__class__ is Form:
+    r._method_b, r._url_b, r._pairs, r._content, r._timeout = prep
+    if r._content.__class__ is Form:
         # What the engine would encode, encoded here: a Request shows its body.
-        r._pairs, r.content = with_encoded_form(r._pairs, r.content)
+        r._pairs, r._content = with_encoded_form(r._pairs, r._content)
     r.extensions = {}
     r._defaults = None if defaults is None else _Defaults(defaults, getattr(defaults, "engine", None))
     r._headers = None
