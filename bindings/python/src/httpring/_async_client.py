@@ -53,7 +53,9 @@ from ._loops import in_trio, running_asyncio_loop as _running_asyncio_loop, runn
 from ._stream import AsyncBody
 
 if TYPE_CHECKING:
+    from ._cookies import Cookies  # what CookieTypes and HeaderTypes name (for pdoc)
     from ._loops import Fut, Loop
+    from ._models import Headers
 
 _DRAIN_BATCH = 256
 
