@@ -25,3 +25,16 @@ docs-c:
 	@command -v $(DOXYGEN) >/dev/null || { echo "docs: doxygen missing (make deps, or apt-get install doxygen)"; exit 1; }
 	rm -rf $(DOCS_OUT)/c && mkdir -p $(DOCS_OUT)/c
 	HTTPRING_VERSION=$(VERSION) DOCS_C_OUT=$(DOCS_OUT)/c $(DOXYGEN) docs/reference/Doxyfile
+
+# The code examples of README.md, bindings/python/README.md and bindings/zig/README.md run
+# as tests against the test server (scripts/check_readme_examples.py: python blocks run, C
+# and Zig ones are compiled, linked to $(LIB) and run; fragments inside a small main; a block
+# that cannot run is marked `<!-- not run: reason -->` in the README). ~15 s. Like test-zig,
+# it uses the library as it is: `make test` builds it first.
+.PHONY: test-readme
+TEST_TARGETS += test-readme
+
+test-readme:
+	@test -f $(LIB) || { echo "test-readme: $(LIB) missing: run 'make build' first"; exit 1; }
+	HTTPRING_LIB=$(LIB) HTTPRING_TESTSERVER=$${HTTPRING_TESTSERVER:-$(TESTSERVER)} CC='$(CC)' CFLAGS='$(CFLAGS)' \
+	  ZIG='$(ZIG)' $(PYTHON) scripts/check_readme_examples.py
