@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the tests need and is missing: valgrind, a C compiler, pkg-config, curl,
-# nginx, openssl and the Public Suffix List from Debian's packages (when root), the C compiler's ASan/UBSan runtimes
+# nginx, openssl, doxygen (make docs) and the Public Suffix List from Debian's packages (when root), the C compiler's ASan/UBSan runtimes
 # (make test-c-asan), rustfmt and clippy (make lint, through rustup), and the Python packages
-# in .ci/requirements.txt (pytest, pytest-httpbin, mypy, anyio, trio, ziglang). Quick when all is present.
+# in .ci/requirements.txt (pytest, pytest-httpbin, mypy, anyio, trio, ziglang, pdoc). Quick when all is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need_apt=()
-for pair in valgrind:valgrind cc:gcc pkg-config:pkg-config curl:curl nginx:nginx-light openssl:openssl; do
+for pair in valgrind:valgrind cc:gcc pkg-config:pkg-config curl:curl nginx:nginx-light openssl:openssl doxygen:doxygen; do
   command -v "${pair%%:*}" >/dev/null || need_apt+=("${pair#*:}")
 done
 # The Public Suffix List the cookie jar reads (Debian's publicsuffix package).
@@ -32,7 +32,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 missing=$(python3 - <<'PY'
 import importlib.util
-mods = {"pytest": "pytest", "pytest_httpbin": "pytest-httpbin", "mypy": "mypy", "ziglang": "ziglang"}
+mods = {"pytest": "pytest", "pytest_httpbin": "pytest-httpbin", "mypy": "mypy", "ziglang": "ziglang", "pdoc": "pdoc"}
 missing = [p for m, p in mods.items() if importlib.util.find_spec(m) is None]
 # anyio's trio backend needs trio 0.32 or newer: an older trio is as good as missing.
 try:

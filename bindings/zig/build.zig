@@ -5,6 +5,7 @@
 //!   zig build crawler   examples/zig/crawler.zig (args after --: start URL)
 //!   zig build sse       examples/zig/sse.zig (args after --: URL [MAX_EVENTS])
 //!   zig build upload    examples/zig/upload.zig (args after --: [URL [FILE | ROWS]])
+//!   zig build readme -Dreadme-example=FILE   a README's program (scripts/check_readme_examples.py)
 //!
 //! -Dlib-dir=DIR holds libhttpring.so/.a (default ../../target/release, from `make build`);
 //! -Dinclude-dir=DIR holds httpring.h (default ../../include). Relative paths are taken
@@ -70,6 +71,24 @@ pub fn build(b: *std.Build) void {
     addExample(b, test_step, httpring, target, optimize, "crawler", "crawler", "Crawl the test site in parallel, then sequentially (args: start URL)");
     addExample(b, test_step, httpring, target, optimize, "upload", "upload", "Upload generated rows through the body writer, or a file (args: [URL [FILE | ROWS]]; default: the test server)");
     addExample(b, test_step, httpring, target, optimize, "sse", "sse", "Print server-sent events as they arrive (args: URL [MAX_EVENTS]; default: the test server)");
+
+    // A program from a README (scripts/check_readme_examples.py writes it out): `zig build
+    // readme -Dreadme-example=FILE` builds and runs it, `readme-build` only builds it.
+    if (b.option([]const u8, "readme-example", "A README's Zig program to build (zig build readme / readme-build)")) |file| {
+        const exe = b.addExecutable(.{
+            .name = "readme-example",
+            .root_module = b.createModule(.{
+                .root_source_file = b.graph.cwdRelativePath(file),
+                .target = target,
+                .optimize = optimize,
+                .imports = &.{.{ .name = "httpring", .module = httpring }},
+            }),
+        });
+        b.step("readme-build", "Build -Dreadme-example").dependOn(&exe.step);
+        const run = b.addRunArtifact(exe);
+        run.has_side_effects = true;
+        b.step("readme", "Build and run -Dreadme-example").dependOn(&run.step);
+    }
 }
 
 fn addExample(

@@ -59,7 +59,9 @@ from ._stream import AsyncBody
 from ._upload import Upload, address, running, write_error
 
 if TYPE_CHECKING:
+    from ._cookies import Cookies  # what CookieTypes and HeaderTypes name (for pdoc)
     from ._loops import Fut, Loop
+    from ._models import Headers
 
 _DRAIN_BATCH = 256
 

@@ -14,7 +14,7 @@ import contextlib
 import ctypes
 import threading
 import weakref
-from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 from . import _ffi
 from ._base_client import BaseClient, _bind, _tie
@@ -34,6 +34,10 @@ from ._models import (
 )
 from ._stream import SyncBody
 from ._upload import Upload, write_all
+
+if TYPE_CHECKING:  # what HeaderTypes and CookieTypes name, for tools that resolve them (pdoc)
+    from ._cookies import Cookies
+    from ._models import Headers
 
 _WAIT_SLICE_MS = 250
 _DRAIN_BATCH = 256
