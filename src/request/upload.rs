@@ -454,8 +454,10 @@ fn store(slot: &mut Option<Waker>, cx: &Context<'_>) {
     }
 }
 
-/// The body hyper sends: the upload's pieces. Each piece counts as activity on the
-/// connection, so a long upload is not taken for a silent server while the head is awaited.
+/// The body hyper sends: the upload's pieces. Each piece hyper takes counts as activity on
+/// the connection (as large socket writes do), so an upload that lasts longer than the read
+/// timeout is not taken for a silent server while the head is awaited: the timeout runs from
+/// the last piece.
 pub(crate) struct UploadBody {
     upload: Arc<Upload>,
     activity: Option<Arc<AtomicU64>>,
@@ -476,7 +478,7 @@ impl hyper::body::Body for UploadBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<std::result::Result<Frame<Bytes>, Error>>> {
         let r = self.upload.poll_next(cx);
-        if let (Poll::Ready(Some(Ok(_))), Some(a)) = (&r, &self.activity) {
+        if let (Poll::Ready(_), Some(a)) = (&r, &self.activity) {
             a.fetch_add(1, Ordering::Relaxed);
         }
         r.map(|o| o.map(|r| r.map(Frame::data)))

@@ -202,8 +202,9 @@ pub struct Conn {
     /// `Proxy-Authorization` for those absolute-form requests (the proxy URL's user info).
     /// Boxed: a `Conn` is moved with every request, and this is almost always None.
     pub(crate) proxy_auth: Option<Box<http::HeaderValue>>,
-    /// Reads on the socket so far, counted by the TCP stream (`QuickAck`): the head's read
-    /// timeout measures silence with it. None for Unix sockets (a fixed deadline there).
+    /// Reads on the socket so far, and writes of a large body, counted by the TCP stream
+    /// (`QuickAck`): the head's read timeout measures silence with it. None for Unix sockets
+    /// (a fixed deadline there).
     pub(crate) activity: Option<Arc<AtomicU64>>,
     /// HTTP/1.1: the read-timeout timer, kept across the connection's requests. Moving a
     /// registered timer's deadline later is one atomic store in tokio; a new timer per request

@@ -27,8 +27,8 @@ use tokio::time::Sleep;
 /// A read this large means a bulk transfer is under way.
 const BULK: usize = 16 * 1024;
 
-/// A TCP stream that also counts its reads (see `Conn::activity`) and limits how long a
-/// write may stay blocked.
+/// A TCP stream that also counts its reads and large writes (see `Conn::activity`) and limits
+/// how long a write may stay blocked.
 pub(crate) struct QuickAck(
     pub(crate) TcpStream,
     pub(crate) Arc<AtomicU64>,
@@ -122,6 +122,12 @@ impl QuickAck {
                 // At least 1: 0 means "never written".
                 let ns = epoch().elapsed().as_nanos().max(1) as u64;
                 self.3.store(ns, Ordering::Relaxed);
+                // Progress of a large body counts as activity: the head's read timeout is
+                // the server's silence after the request has gone, not the upload's length.
+                self.1.store(
+                    self.1.load(Ordering::Relaxed).wrapping_add(1),
+                    Ordering::Relaxed,
+                );
             }
         } else if r.is_pending() {
             self.4 = true;
