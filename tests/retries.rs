@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::Client;
+use common::{attempts, Client};
 use httpring::ffi::*;
 
 use httpring_code::*;
@@ -137,15 +137,6 @@ fn with_retries(n: u32, more: impl FnOnce(*mut httpring_config)) -> Client {
         );
         more(cfg);
     })
-}
-
-fn attempts(c: &Client, h: httpring_handle) -> u32 {
-    let mut info = httpring_info::default();
-    assert_eq!(
-        unsafe { httpring_handle_info(c.0, h, &mut info) },
-        HTTPRING_OK
-    );
-    info.attempts
 }
 
 fn post(c: &Client, url: &str) -> httpring_handle {

@@ -93,6 +93,13 @@ unsafe extern "C" fn source_cb(
     HTTPRING_OK
 }
 
+/// One `httpring_handle_write` of `data`: its code and the bytes it took.
+fn write(c: &Client, h: httpring_handle, data: &[u8]) -> (httpring_code, usize) {
+    let mut n = usize::MAX;
+    let code = unsafe { httpring_handle_write(c.0, h, data.as_ptr(), data.len(), &mut n) };
+    (code, n)
+}
+
 fn with_source(r: *mut httpring_request, s: &mut Box<Source>, length: i64) {
     let ptr: *mut Source = &mut **s;
     assert_eq!(
@@ -212,11 +219,7 @@ fn a_callback_that_is_not_ready_is_called_again_once_resumed() {
     assert!(s.calls.load(Ordering::SeqCst) > 3);
     // Finished: resume is refused with the request's end, and a write is not for it.
     assert_ne!(httpring_handle_resume_body(c.0, h), HTTPRING_OK);
-    let mut n = 0;
-    assert_eq!(
-        unsafe { httpring_handle_write(c.0, h, b"x".as_ptr(), 1, &mut n) },
-        HTTPRING_ERR_INVALID_ARGUMENT
-    );
+    assert_eq!(write(&c, h, b"x").0, HTTPRING_ERR_INVALID_ARGUMENT);
     c.free(h);
 }
 
@@ -357,8 +360,7 @@ fn write_all(c: &Client, h: httpring_handle, total: u64, piece: usize) -> usize 
         for (i, b) in buf[..len].iter_mut().enumerate() {
             *b = byte_at(at + i as u64);
         }
-        let mut n = usize::MAX;
-        let code = unsafe { httpring_handle_write(c.0, h, buf.as_ptr(), len, &mut n) };
+        let (code, n) = write(c, h, &buf[..len]);
         match code {
             HTTPRING_OK => at += n as u64,
             HTTPRING_PENDING => {
@@ -397,12 +399,7 @@ fn a_written_body_is_held_back_by_a_slow_server_and_arrives_whole() {
         let full = write_all(&c, h, total, 50_000);
         assert!(full > 0, "h2 {h2}: the producer was never told to wait");
         // Past the length: refused, nothing taken.
-        let mut n = 9;
-        assert_eq!(
-            unsafe { httpring_handle_write(c.0, h, b"x".as_ptr(), 1, &mut n) },
-            HTTPRING_ERR_INVALID_ARGUMENT
-        );
-        assert_eq!(n, 0);
+        assert_eq!(write(&c, h, b"x"), (HTTPRING_ERR_INVALID_ARGUMENT, 0));
         assert_eq!(httpring_handle_finish_body(c.0, h), HTTPRING_OK);
         assert_eq!(
             c.wait(h),
@@ -415,10 +412,7 @@ fn a_written_body_is_held_back_by_a_slow_server_and_arrives_whole() {
         assert_eq!(field(&body, "fnv"), fnv((0..total).map(byte_at)));
         assert_eq!(field(&body, "content_length"), total.to_string());
         // Over: writes fail, finish too.
-        assert_ne!(
-            unsafe { httpring_handle_write(c.0, h, b"x".as_ptr(), 1, &mut n) },
-            HTTPRING_OK
-        );
+        assert_ne!(write(&c, h, b"x").0, HTTPRING_OK);
         c.free(h);
     }
 }
@@ -442,8 +436,8 @@ fn room_is_announced_once_through_the_completion_queue() {
     let mut writable_events = 0;
     let t = Instant::now();
     while sent < 2_000_000 && t.elapsed() < Duration::from_secs(20) {
-        let mut n = 0;
-        match unsafe { httpring_handle_write(c.0, h, piece.as_ptr(), piece.len(), &mut n) } {
+        let (code, n) = write(&c, h, &piece);
+        match code {
             HTTPRING_OK => sent += n as u64,
             HTTPRING_PENDING => {
                 // Wait for the announcement through the queue (as an event loop would).
@@ -511,15 +505,6 @@ fn a_body_sent_once_is_not_resent_by_retries_or_307_but_a_303_becomes_a_get() {
     assert!(String::from_utf8_lossy(&body).contains("\"method\": \"GET\""));
 }
 
-fn attempts(c: &Client, h: httpring_handle) -> u32 {
-    let mut info = httpring_info::default();
-    assert_eq!(
-        unsafe { httpring_handle_info(c.0, h, &mut info) },
-        HTTPRING_OK
-    );
-    info.attempts
-}
-
 #[test]
 fn a_file_descriptor_is_a_body_source() {
     let srv = TestServer::start();
@@ -560,12 +545,7 @@ fn finishing_short_of_the_length_fails_the_request_and_later_writes_say_why() {
             assert_eq!(httpring_request_set_body_writer(r, 10), HTTPRING_OK);
         })
         .unwrap();
-    let mut n = 0;
-    assert_eq!(
-        unsafe { httpring_handle_write(c.0, h, b"abc".as_ptr(), 3, &mut n) },
-        HTTPRING_OK
-    );
-    assert_eq!(n, 3);
+    assert_eq!(write(&c, h, b"abc"), (HTTPRING_OK, 3));
     assert_eq!(
         httpring_handle_finish_body(c.0, h),
         HTTPRING_ERR_BODY_SOURCE
@@ -573,10 +553,7 @@ fn finishing_short_of_the_length_fails_the_request_and_later_writes_say_why() {
     assert_eq!(c.wait(h), httpring_state::HTTPRING_STATE_FAILED);
     assert_eq!(c.error(h), HTTPRING_ERR_BODY_SOURCE);
     assert!(c.message(h).contains("3 of its 10"), "{}", c.message(h));
-    assert_eq!(
-        unsafe { httpring_handle_write(c.0, h, b"x".as_ptr(), 1, &mut n) },
-        HTTPRING_ERR_BODY_SOURCE
-    );
+    assert_eq!(write(&c, h, b"x").0, HTTPRING_ERR_BODY_SOURCE);
     c.free(h);
 }
 

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "httpring.h"
@@ -175,6 +176,16 @@ static inline long long check_server_stat(httpring_client *c, const char *query,
     }
     httpring_handle_free(c, h);
     return value;
+}
+
+/* Prints the process's peak RSS and checks it stays under `mib` MiB. Native runs only
+ * (valgrind and the sanitizers, which set HTTPRING_TEST_SLOW, inflate it). */
+static inline void check_peak_rss_below(long mib) {
+    if (check_env_factor("HTTPRING_TEST_SLOW") > 1.0) return;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("   peak RSS %ld KiB\n", ru.ru_maxrss);
+    CHECK(ru.ru_maxrss < mib * 1024);
 }
 
 /* Prints a section name, so a failure's context shows in the log. */

@@ -5,7 +5,6 @@
  * client free mid-stream (clean under valgrind), trailers.
  */
 #include <poll.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include "check.h"
@@ -92,12 +91,7 @@ static void test_download(int h2c) {
     printf("   %llu MiB in %.0f ms (%.0f MiB/s)\n", n >> 20, ms, (n >> 20) / (ms / 1000.0));
     CHECK_EQ_CODE(httpring_handle_free(c, h), HTTPRING_OK);
     httpring_client_free(c);
-    if (check_env_factor("HTTPRING_TEST_SLOW") <= 1.0) {
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        printf("   peak RSS %ld KiB\n", ru.ru_maxrss);
-        CHECK(ru.ru_maxrss < 64 * 1024);
-    }
+    check_peak_rss_below(64);
 }
 
 static void test_backpressure(int h2c) {

@@ -7,7 +7,6 @@
  */
 #include <poll.h>
 #include <pthread.h>
-#include <sys/resource.h>
 
 #include "check.h"
 
@@ -104,12 +103,7 @@ static void test_callback_upload(int h2c) {
            s.total >> 20, ms, (s.total >> 20) / (ms / 1000.0), s.calls);
     CHECK_EQ_CODE(httpring_handle_free(c, h), HTTPRING_OK);
     httpring_client_free(c);
-    if (check_env_factor("HTTPRING_TEST_SLOW") <= 1.0) {
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        printf("   peak RSS %ld KiB\n", ru.ru_maxrss);
-        CHECK(ru.ru_maxrss < 64 * 1024);
-    }
+    check_peak_rss_below(64);
 }
 
 /* A producer in an fd-driven loop: writes until told to wait, then waits for the WRITABLE

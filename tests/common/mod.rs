@@ -248,3 +248,13 @@ pub fn canned_server_paced(response: &'static [u8], gap: Duration) -> String {
     });
     format!("http://127.0.0.1:{port}/")
 }
+
+/// Attempts a request made (1, or more when retried), from `httpring_handle_info`.
+pub fn attempts(c: &Client, h: httpring_handle) -> u32 {
+    let mut info = httpring_info::default();
+    assert_eq!(
+        unsafe { httpring_handle_info(c.0, h, &mut info) },
+        httpring_code::HTTPRING_OK
+    );
+    info.attempts
+}
