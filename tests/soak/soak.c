@@ -3,7 +3,8 @@
  *
  * N submitter threads (default 4) each keep up to K requests (default 64) in flight on ONE
  * shared client, with a random route per request: plain answers, sizes, delays, redirects,
- * gzip, 503s, streamed bodies and server-sent events, and faults — a server that never
+ * gzip, 503s, streamed bodies and server-sent events, uploads whose body comes from a callback
+ * (checked on the server; a call after its request ended is a defect), and faults — a server that never
  * answers (total timeout), one that stops mid-body (read timeout), one that breaks the
  * connection mid-body, a refused port, invalid URLs (refused at submit). The submitters also
  * cancel random requests and free random ones while pending. One collector thread drains
@@ -118,19 +119,22 @@ enum route {
     R_REFUSED,    /* a port nobody listens on */
     R_STREAM,     /* /stream/N, streamed */
     R_EVENTS,     /* /events/N/MS, streamed */
+    R_UPLOAD,     /* POST /upload, the body from a callback */
     R_INVALID,    /* refused at submit: no record */
     R_COUNT
 };
 
 static const char *route_name[R_COUNT] = {
     "hello", "bytes", "delay", "delay-timeout", "drip", "status-503", "redirect", "gzip",
-    "stall", "stall-body", "lie", "refused-port", "stream", "events", "invalid-url",
+    "stall", "stall-body", "lie", "refused-port", "stream", "events", "upload", "invalid-url",
 };
 /* Weights, out of their sum. */
 static const int route_weight[R_COUNT] = {
-    26, 14, 8, 2, 3, 5, 6, 6, 2, 3, 4, 3, 9, 4, 1,
+    26, 14, 8, 2, 3, 5, 6, 6, 2, 3, 4, 3, 9, 4, 6, 1,
 };
 static int is_stream(int r) { return r == R_STREAM || r == R_EVENTS; }
+/* Routes only the request builder can submit (a streamed response or a body source). */
+static int needs_builder(int r) { return is_stream(r) || r == R_UPLOAD; }
 /* Routes that need a per-request timeout shorter than the client's. */
 static int needs_timeout(int r) {
     return r == R_DELAY_TIMEOUT || r == R_STALL || r == R_STALL_BODY;
@@ -215,6 +219,10 @@ static void make_plan(uint64_t *s, int route, struct plan *p) {
     case R_EVENTS:
         p->n = rnd_range(s, 1, 8);
         snprintf(p->url, sizeof p->url, "%s/events/%u/%u", base_url, p->n, rnd_range(s, 1, 40));
+        break;
+    case R_UPLOAD:
+        p->n = rnd_below(s, 4) == 0 ? rnd_range(s, 65536, 1 << 20) : rnd_below(s, 65536);
+        snprintf(p->url, sizeof p->url, "%s/upload", base_url);
         break;
     case R_INVALID: {
         static const char *bad[] = {"http://", "not a url", "http://[::1/x", "ftp://example.com/",
@@ -528,11 +536,45 @@ static void submit_invalid(struct submitter *s, const struct plan *p) {
     }
 }
 
+static uint8_t pattern[READ_BUF + 32]; /* 'a'..'z' repeated: /bytes/, /stream/, uploads */
+
+/* Upload bodies: what each ring slot's callback has handed over. The callback gets the id as
+ * user_data; a call for an id its slot no longer holds (the request was freed or completed
+ * and the slot reused) is an engine defect: the callback must not outlive its request. */
+static struct {
+    _Atomic uint64_t id;
+    uint32_t total, at;
+} up_state[RING];
+static counter c_upload_late;
+
+static httpring_code upload_cb(void *user_data, uint8_t *buf, size_t cap, size_t *written) {
+    uint64_t id = (uint64_t)(uintptr_t)user_data;
+    uint32_t i = (uint32_t)(id % RING);
+    if (atomic_load(&up_state[i].id) != id) {
+        bump(&c_upload_late);
+        return HTTPRING_ERR_INTERNAL;
+    }
+    size_t n = up_state[i].total - up_state[i].at;
+    if (n > cap) n = cap;
+    memcpy(buf, pattern + (up_state[i].at % 26), n);
+    up_state[i].at += (uint32_t)n;
+    *written = n;
+    return HTTPRING_OK;
+}
+
 /* One request through the builder (any route; the only way to stream). */
 static void submit_builder(struct submitter *s, const struct plan *p, int lane) {
     uint64_t id = new_record(s, p);
-    httpring_request *req = httpring_request_new("GET", p->url);
+    httpring_request *req = httpring_request_new(p->route == R_UPLOAD ? "POST" : "GET", p->url);
     httpring_request_set_user_data(req, id);
+    if (p->route == R_UPLOAD) {
+        uint32_t i = (uint32_t)(id % RING);
+        up_state[i].total = p->n;
+        up_state[i].at = 0;
+        atomic_store(&up_state[i].id, id);
+        int64_t len = rnd_below(&s->rng, 2) ? (int64_t)p->n : -1;
+        httpring_request_set_body_callback(req, upload_cb, (void *)(uintptr_t)id, len);
+    }
     if (p->timeout_ms > 0) httpring_request_set_timeout_ms(req, (uint64_t)p->timeout_ms);
     if (p->read_timeout_ms > 0) httpring_request_set_read_timeout_ms(req, (uint64_t)p->read_timeout_ms);
     if (is_stream(p->route)) httpring_request_set_stream(req, true);
@@ -576,7 +618,7 @@ static void submit_batch(struct submitter *s, int room_left) {
     for (int i = 0; i < b; i++) {
         int route;
         do route = pick_route(&s->rng);
-        while (is_stream(route));
+        while (needs_builder(route));
         int lane = route == R_INVALID ? -1 : free_lane(s);
         if (lane < 0 && route != R_INVALID) break;
         make_plan(&s->rng, route, &plans[n]);
@@ -712,13 +754,13 @@ static void *submitter_main(void *arg) {
             continue;
         }
         uint32_t api = rnd_below(&s->rng, 10);
-        if (!is_stream(route) && api < 3 && room_left >= 2) {
+        if (!needs_builder(route) && api < 3 && room_left >= 2) {
             submit_batch(s, room_left);
             continue;
         }
         int lane = free_lane(s);
         if (lane < 0) continue;
-        if (is_stream(route) || needs_timeout(route) || api < 7) submit_builder(s, &p, lane);
+        if (needs_builder(route) || needs_timeout(route) || api < 7) submit_builder(s, &p, lane);
         else submit_simple(s, &p, lane);
     }
     return NULL;
@@ -726,7 +768,6 @@ static void *submitter_main(void *arg) {
 
 /* ---------------------------------------------------------------- collector */
 
-static uint8_t pattern[READ_BUF + 32]; /* 'a'..'z' repeated: /bytes/ and /stream/ bodies */
 static const char gzip_text[] = "line 0: the quick brown fox jumps over the lazy dog\nline 1: the";
 
 static int body_is_pattern(const uint8_t *b, size_t len, uint64_t offset) {
@@ -781,7 +822,7 @@ static void unexpected(uint64_t id, httpring_handle h, int route, const char *wh
 static void check_done(uint64_t id, httpring_handle h, int route, uint32_t n, httpring_code code,
                        int cancelled) {
     int want_ok = route == R_HELLO || route == R_BYTES || route == R_DELAY || route == R_DRIP ||
-                  route == R_STATUS503 || route == R_REDIRECT || route == R_GZIP;
+                  route == R_STATUS503 || route == R_REDIRECT || route == R_GZIP || route == R_UPLOAD;
     if (cancelled && code == HTTPRING_ERR_CANCELLED) return;
     if (want_ok) {
         if (code != HTTPRING_OK) {
@@ -831,6 +872,13 @@ static void check_done(uint64_t id, httpring_handle h, int route, uint32_t n, ht
         httpring_response_redirect_count(client, h, &hops);
         if (r.body_len != 10 || memcmp(r.body, "redirected", 10) != 0 || hops != n)
             bad_body(id, route, "not redirected, or the wrong hop count");
+        break;
+    }
+    case R_UPLOAD: {
+        char want[48];
+        int k = snprintf(want, sizeof want, "{\"received\": %u,", n);
+        if (r.body_len < (size_t)k || memcmp(r.body, want, (size_t)k) != 0)
+            bad_body(id, route, "the server did not receive the whole upload");
         break;
     }
     case R_GZIP: {
@@ -1470,6 +1518,7 @@ int main(int argc, char **argv) {
         {"hangs", get(&c_hangs)},
         {"unexpected outcomes", get(&c_unexpected)},
         {"engine panics (HTTPRING_ERR_INTERNAL)", get(&c_internal)},
+        {"upload callbacks after their request ended", get(&c_upload_late)},
         {"bad bodies", get(&c_bad_body)},
         {"delivered after the handle was freed", get(&c_after_free)},
         {"BODY before HEAD", get(&c_body_before_head)},
