@@ -501,6 +501,11 @@ httpring_code httpring_request_set_basic_auth(struct httpring_request *req,
 // `token` is a NUL-terminated string.
 httpring_code httpring_request_set_bearer_auth(struct httpring_request *req, const char *token);
 
+// Sends none of the client's credentials (`httpring_config_set_*_auth`) with this request;
+// credentials set on the request itself, its own `Authorization` header and user info in its
+// URL still go. (httpx's `auth=None` on a client with auth.)
+httpring_code httpring_request_set_no_auth(struct httpring_request *req);
+
 // Digest auth for this request, over the client's credentials and URL user info.
 //
 // # Safety
@@ -1255,6 +1260,15 @@ httpring_code httpring_request_add_header_bytes(struct httpring_request *req,
                                                 size_t name_len,
                                                 const uint8_t *value,
                                                 size_t value_len);
+
+// Leaves the client's default header `name` (case-insensitive; all its values) out of this
+// request. `HTTPRING_ERR_INVALID_HEADER` for a name that is not a token. (A header the
+// request sets itself replaces a default of that name anyway.)
+//
+// # Safety
+// `name` is NULL or a NUL-terminated string.
+httpring_code httpring_request_remove_default_header(struct httpring_request *req,
+                                                     const char *name);
 
 // Sets the body (copied). `data` may be NULL when `len` is 0.
 //

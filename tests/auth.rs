@@ -148,3 +148,49 @@ fn helper_credentials_stay_with_their_origin_across_redirects() {
     let body = run(&plain, req).unwrap().1;
     assert!(!body.contains("authorization"), "{body}");
 }
+
+#[test]
+fn a_request_may_leave_out_the_clients_credentials_and_default_headers() {
+    let s = TestServer::start();
+    let mut cfg = Config {
+        auth: Some(Auth::basic(b"u", b"p").unwrap()),
+        ..Config::default()
+    };
+    cfg.add_default_header(b"x-team", b"blue").unwrap();
+    cfg.add_default_header(b"x-trace", b"1").unwrap();
+    let client = Client::new(cfg).unwrap();
+    // By default both go.
+    let (_, body) = run(&client, get(&s, "/echo")).unwrap();
+    assert!(body.contains("\"authorization\": \"Basic dTpw\""), "{body}");
+    assert!(body.contains("\"x-team\": \"blue\""), "{body}");
+    // No client auth: no Authorization; the defaults stay.
+    let mut req = get(&s, "/echo");
+    req.set_no_client_auth();
+    let (_, body) = run(&client, req).unwrap();
+    assert!(!body.contains("authorization"), "{body}");
+    assert!(body.contains("\"x-team\": \"blue\""), "{body}");
+    // ... but the request's own credentials still go, and URL user info too.
+    let mut req = get(&s, "/bearer/t1");
+    req.set_no_client_auth();
+    req.set_auth(Auth::bearer(b"t1").unwrap());
+    assert_eq!(run(&client, req).unwrap().0, 200);
+    let url = s
+        .url("/basic-auth/x/y")
+        .replace("127.0.0.1", "x:y@127.0.0.1");
+    let mut req = Request::get(url.as_bytes());
+    req.set_no_client_auth();
+    assert_eq!(run(&client, req).unwrap().0, 200);
+    // A default header left out (any case); the other stays; a bad name is refused.
+    let mut req = get(&s, "/echo");
+    req.withhold_default_header(b"X-Team").unwrap();
+    let (_, body) = run(&client, req).unwrap();
+    assert!(!body.contains("x-team"), "{body}");
+    assert!(body.contains("\"x-trace\": \"1\""), "{body}");
+    assert!(body.contains("authorization"), "{body}");
+    let mut req = get(&s, "/echo");
+    assert!(req.withhold_default_header(b"bad name").is_err());
+    assert_eq!(
+        client.submit(req).unwrap_err().kind(),
+        ErrorKind::InvalidHeader
+    );
+}

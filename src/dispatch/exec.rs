@@ -731,6 +731,8 @@ struct Parts<'a> {
     digest: Option<Box<DigestCreds>>,
     /// Leave out the `Accept-Encoding` default (this request turned decoding off).
     no_accept_encoding: bool,
+    /// Client default headers this request leaves out.
+    withheld: Option<Box<Vec<http::HeaderName>>>,
     shared: &'a Shared,
     body: Bytes,
     /// A streamed body instead of `body`: sent once.
@@ -759,7 +761,10 @@ impl<'a> Parts<'a> {
         let userinfo = uri
             .authority()
             .is_some_and(|a| a.as_str().as_bytes().contains(&b'@'));
-        let client_auth = &shared.config().auth;
+        let client_auth = match req.no_client_auth {
+            false => &shared.config().auth,
+            true => &None,
+        };
         let mut digest = None;
         if (req.auth.is_some() || userinfo || client_auth.is_some())
             && !headers.contains_key(AUTHORIZATION)
@@ -803,6 +808,7 @@ impl<'a> Parts<'a> {
             decompress,
             digest,
             no_accept_encoding: client_decompress && !decompress,
+            withheld: req.withheld.take(),
             shared,
             body,
             upload,
@@ -835,7 +841,8 @@ impl<'a> Parts<'a> {
         for (name, value) in &self.shared.config().default_headers {
             let withheld = (self.no_default_credentials
                 && redirect::CREDENTIAL_HEADERS.contains(name))
-                || (self.no_accept_encoding && name == ACCEPT_ENCODING);
+                || (self.no_accept_encoding && name == ACCEPT_ENCODING)
+                || self.withheld.as_ref().is_some_and(|w| w.contains(name));
             if !withheld && !self.headers.contains_key(name) {
                 headers.append(name.clone(), value.clone());
             }

@@ -151,6 +151,14 @@ pub unsafe extern "C" fn httpring_request_set_bearer_auth(
     unsafe { set_request(req, bearer, token, std::ptr::null()) }
 }
 
+/// Sends none of the client's credentials (`httpring_config_set_*_auth`) with this request;
+/// credentials set on the request itself, its own `Authorization` header and user info in its
+/// URL still go. (httpx's `auth=None` on a client with auth.)
+#[no_mangle]
+pub extern "C" fn httpring_request_set_no_auth(req: *mut httpring_request) -> httpring_code {
+    request::set(req, |r| r.set_no_client_auth())
+}
+
 /// Digest auth for this request, over the client's credentials and URL user info.
 ///
 /// # Safety

@@ -101,6 +101,23 @@ pub unsafe extern "C" fn httpring_request_add_header_bytes(
     })
 }
 
+/// Leaves the client's default header `name` (case-insensitive; all its values) out of this
+/// request. `HTTPRING_ERR_INVALID_HEADER` for a name that is not a token. (A header the
+/// request sets itself replaces a default of that name anyway.)
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_request_remove_default_header(
+    req: *mut httpring_request,
+    name: *const c_char,
+) -> httpring_code {
+    with(req, |r| {
+        let name = unsafe { c_str(name) }?;
+        r.withhold_default_header(name).map_err(|e| e.into())
+    })
+}
+
 /// Sets the body (copied). `data` may be NULL when `len` is 0.
 ///
 /// # Safety

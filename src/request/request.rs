@@ -45,6 +45,10 @@ pub struct Request {
     /// Credentials for this request, over the client's (boxed: rarely set, and every
     /// request is initialised).
     pub(crate) auth: Option<Box<Auth>>,
+    /// Leave out the client's credentials (its auth setting).
+    pub(crate) no_client_auth: bool,
+    /// Client default headers this request leaves out (boxed: rarely set).
+    pub(crate) withheld: Option<Box<Vec<http::HeaderName>>>,
     pub(crate) user_data: u64,
     error: Option<Error>,
 }
@@ -75,6 +79,8 @@ impl Request {
             retries: None,
             stream: false,
             auth: None,
+            no_client_auth: false,
+            withheld: None,
             user_data: 0,
             error: None,
         };
@@ -183,6 +189,30 @@ impl Request {
     /// request sets `Authorization` itself.
     pub fn set_auth(&mut self, auth: Auth) {
         self.auth = Some(Box::new(auth));
+    }
+
+    /// Sends none of the client's credentials (its auth setting); the request's own auth,
+    /// `Authorization` header or URL user info still go.
+    pub fn set_no_client_auth(&mut self) {
+        self.no_client_auth = true;
+    }
+
+    /// Leaves out the client's default header `name` (all its values) for this request.
+    pub fn withhold_default_header(&mut self, name: &[u8]) -> Result<()> {
+        match http::HeaderName::from_bytes(name) {
+            Ok(n) => {
+                self.withheld.get_or_insert_with(Default::default).push(n);
+                Ok(())
+            }
+            Err(_) => {
+                let e = Error::new(
+                    ErrorKind::InvalidHeader,
+                    format!("invalid header name {:?}", String::from_utf8_lossy(name)),
+                );
+                self.poison(e.clone());
+                Err(e)
+            }
+        }
     }
 
     pub fn timeouts_mut(&mut self) -> &mut TimeoutOverrides {

@@ -299,18 +299,21 @@ class BaseClient:
             return self._default_overrides
         follow = self._follow if follow_redirects is USE_CLIENT_DEFAULT else bool(follow_redirects)
         own: Optional[Auth] = None
+        no_auth = False
         if auth is not USE_CLIENT_DEFAULT:
             own = to_auth(auth)
-            if own is None and self._auth is not None:
-                raise NotImplementedError(
-                    "auth=None cannot withhold the client's credentials from one request "
-                    "(the engine has no such setting): use a client without auth= for it"
-                )
+            # auth=None on a client with auth: the engine leaves the client's out.
+            no_auth = own is None and self._auth is not None
             if own == self._auth:
                 own = None  # the client's own: the engine adds them anyway
-        if own is None and follow == self._engine_follow and self._max == self._engine_max:
+        if (
+            own is None
+            and not no_auth
+            and follow == self._engine_follow
+            and self._max == self._engine_max
+        ):
             return None
-        return Overrides(follow, self._max, own)
+        return Overrides(follow, self._max, own, no_auth)
 
     def _follows(self, ov: Optional[Overrides]) -> bool:
         """Whether a request with ``ov`` may follow redirects (its history is read)."""

@@ -226,6 +226,8 @@ class Overrides(NamedTuple):
     max_redirects: int
     #: Credentials for this request (``httpring_request_set_*_auth``), or None.
     auth: Optional["Auth"]
+    #: Leave out the client's credentials (``httpring_request_set_no_auth``: ``auth=None``).
+    no_auth: bool = False
 
 
 class Stats(NamedTuple):
@@ -610,6 +612,8 @@ class Engine:
             if ov is not None:
                 code = code or lib.httpring_request_set_follow_redirects(req, ov.follow)
                 code = code or lib.httpring_request_set_max_redirects(req, ov.max_redirects)
+                if ov.no_auth:
+                    code = code or lib.httpring_request_set_no_auth(req)
             if code:
                 raise self.submit_error(code, prep, url)
             if ov is not None and ov.auth is not None:

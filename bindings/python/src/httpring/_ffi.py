@@ -454,6 +454,8 @@ _declare(
 )
 _declare("httpring_request_set_body_fd", httpring_code, request_p, c_int, c_int64)
 _declare("httpring_request_set_body_writer", httpring_code, request_p, c_int64)
+_declare("httpring_request_set_no_auth", httpring_code, request_p)
+_declare("httpring_request_remove_default_header", httpring_code, request_p, c_char_p)
 _declare(
     "httpring_handle_write",
     httpring_code,
