@@ -47,7 +47,9 @@ pub struct Request {
     pub(crate) auth: Option<Box<Auth>>,
     /// Leave out the client's credentials (its auth setting).
     pub(crate) no_client_auth: bool,
-    /// Client default headers this request leaves out (boxed: rarely set).
+    /// Client default headers this request leaves out (boxed: one pointer in every request
+    /// for something rarely set).
+    #[allow(clippy::box_collection)]
     pub(crate) withheld: Option<Box<Vec<http::HeaderName>>>,
     pub(crate) user_data: u64,
     error: Option<Error>,
