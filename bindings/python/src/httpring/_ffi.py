@@ -672,12 +672,43 @@ class Lib:
 
 _lib: Optional[Lib] = None
 
+# Every response body becomes a new bytes object, freed when the caller drops it. glibc
+# gives the top of its heap back to the kernel whenever more than its trim threshold is
+# free there, and that threshold starts at 128 KiB (blocks of 128 KiB and more are mmapped,
+# each freed block unmapped): dropping one body after another then shrinks and regrows the
+# heap every time, 16 page faults per 64 KiB body, about half the CPU of a bulk download.
+# glibc raises both thresholds by itself the first time it frees a block it had mmapped
+# (mmap threshold: that block's size, up to 32 MiB; trim threshold: twice it), as a program
+# that handles one large buffer soon does. This does it once, at load, with a 16 MiB block:
+# the heap then keeps up to 32 MiB of freed memory (never more than the process's peak).
+# Measured, AsyncClient, 16 in flight: 64 KiB bodies 800 -> 1,650 MB/s, 1 MiB bodies
+# 1,100 -> 3,400 MB/s. Nothing changes when the process set its own thresholds (mallopt,
+# GLIBC_TUNABLES: glibc then never adjusts), outside glibc, or with HTTPRING_MALLOC_TRIM=keep.
+SETTLE_MALLOC_BLOCK = 16 << 20
+
+
+def _settle_malloc() -> None:
+    if os.environ.get("HTTPRING_MALLOC_TRIM") == "keep":
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        libc.gnu_get_libc_version  # glibc only: the dynamic threshold is its behaviour
+    except (OSError, AttributeError):
+        return
+    malloc, free = libc.malloc, libc.free
+    malloc.restype = ctypes.c_void_p
+    malloc.argtypes = (ctypes.c_size_t,)
+    free.restype = None
+    free.argtypes = (ctypes.c_void_p,)
+    free(malloc(SETTLE_MALLOC_BLOCK))
+
 
 def load() -> Lib:
     """Loads the library once (on first use, not at import)."""
     global _lib
     if _lib is not None:
         return _lib
+    _settle_malloc()
     tried = []
     env = os.environ.get("HTTPRING_LIB")
     for path in candidate_paths():
