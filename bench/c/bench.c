@@ -45,6 +45,8 @@
 extern httpring_code httpring_config_set_ca_file(struct httpring_config *cfg, const char *path)
     __attribute__((weak));
 /* Likewise for libraries older than the connection caps. */
+extern httpring_code httpring_config_set_max_connections(struct httpring_config *cfg, size_t n)
+    __attribute__((weak));
 extern httpring_code httpring_config_set_max_connections_per_host(struct httpring_config *cfg,
                                                                   size_t n) __attribute__((weak));
 /* Likewise for libraries older than streamed bodies: mode stream then exits with 3. */
@@ -427,12 +429,18 @@ int main(int argc, char **argv) {
         httpring_code crc = httpring_config_set_ca_file(cfg, ca);
         if (crc != HTTPRING_OK) die("httpring_config_set_ca_file", crc);
     }
-    /* HTTPRING_BENCH_MAX_CONNS_PER_HOST=N: run under a per-origin connection cap (the cost
-     * of the caps, measured against the same run without). */
+    /* HTTPRING_BENCH_MAX_CONNS_PER_HOST=N, HTTPRING_BENCH_MAX_CONNS=N: run under a per-origin
+     * and a total connection cap (the cost of the caps, measured against the same run
+     * without: scenario throughput-capped). */
     const char *cap = getenv("HTTPRING_BENCH_MAX_CONNS_PER_HOST");
     if (cap && *cap && httpring_config_set_max_connections_per_host) {
         httpring_code crc = httpring_config_set_max_connections_per_host(cfg, (size_t)atol(cap));
         if (crc != HTTPRING_OK) die("httpring_config_set_max_connections_per_host", crc);
+    }
+    const char *total = getenv("HTTPRING_BENCH_MAX_CONNS");
+    if (total && *total && httpring_config_set_max_connections) {
+        httpring_code crc = httpring_config_set_max_connections(cfg, (size_t)atol(total));
+        if (crc != HTTPRING_OK) die("httpring_config_set_max_connections", crc);
     }
     httpring_client *c = httpring_client_new(cfg);
     httpring_config_free(cfg);

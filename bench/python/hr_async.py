@@ -21,9 +21,16 @@ def main() -> int:
         missing("httpring (Python binding)", e)
     raise_nofile()
 
+    # HTTPRING_BENCH_MAX_CONNS / _PER_HOST: the connection caps (scenario throughput-capped);
+    # without them the client has the binding's default Limits (100 connections in total).
+    caps = {k: int(os.environ[e]) for k, e in (("max_connections", "HTTPRING_BENCH_MAX_CONNS"),
+                                               ("max_connections_per_host", "HTTPRING_BENCH_MAX_CONNS_PER_HOST"))
+            if os.environ.get(e)}
+    kw = {"limits": httpring.Limits(**caps)} if caps else {}
+
     async def run() -> int:
         try:
-            client = httpring.AsyncClient(http2=True, verify=False) if a.h2 else httpring.AsyncClient()
+            client = httpring.AsyncClient(http2=True, verify=False, **kw) if a.h2 else httpring.AsyncClient(**kw)
         except NotImplementedError as e:
             unsupported(f"httpring.AsyncClient(http2=True): {e}")
         async with client:
