@@ -7,8 +7,9 @@ releases whatever is left, so a closed client never needs its handles freed one 
 
 Redirects are followed by the engine (``follow_redirects``/``max_redirects`` are fixed in the
 client's config); a request whose own settings differ (``Overrides``: another redirect
-setting, per-request ``auth=``) goes through the request builder instead of the fast calls,
-and its hops are read back with ``httpring_response_redirect*`` (``attach_history``).
+setting, per-request ``auth=``, client default headers to leave out) goes through the
+request builder instead of the fast calls, and its hops are read back with
+``httpring_response_redirect*`` (``attach_history``).
 
 Per request the hot path makes two foreign calls, ``httpring_handle_response`` and
 ``httpring_response_headers_raw``, plus a share of one ``httpring_client_send_many`` (the
@@ -228,6 +229,10 @@ class Overrides(NamedTuple):
     auth: Optional["Auth"]
     #: Leave out the client's credentials (``httpring_request_set_no_auth``: ``auth=None``).
     no_auth: bool = False
+    #: The client's default headers to leave out, by lower-case name
+    #: (``httpring_request_remove_default_header``): removed from ``client.headers``, or
+    #: dropped from a redirect's next request.
+    withhold: Tuple[bytes, ...] = ()
 
 
 class Stats(NamedTuple):
@@ -614,6 +619,8 @@ class Engine:
                 code = code or lib.httpring_request_set_max_redirects(req, ov.max_redirects)
                 if ov.no_auth:
                     code = code or lib.httpring_request_set_no_auth(req)
+                for name in ov.withhold:
+                    code = code or lib.httpring_request_remove_default_header(req, name)
             if code:
                 raise self.submit_error(code, prep, url)
             if ov is not None and ov.auth is not None:
