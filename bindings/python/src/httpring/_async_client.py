@@ -542,6 +542,7 @@ class AsyncClient(BaseClient):
             if transport is None:
                 prep, method, url = self._from_request(request)
                 prep = with_retries(prep, retries)
+                ov = self._request_overrides(ov, request)
                 if stream:
                     response = await self._open_stream(prep, method, url, ov)
                 else:
@@ -861,7 +862,7 @@ class AsyncClient(BaseClient):
             )
         prep, method, url = self._from_request(request)
         prep = with_retries(prep, retries)
-        ov = self._overrides(follow_redirects, auth)
+        ov = self._request_overrides(self._overrides(follow_redirects, auth), request)
         if stream:
             response = await self._open_stream(prep, method, url, ov)
         else:
@@ -948,9 +949,9 @@ class AsyncClient(BaseClient):
         uids: List[int] = []
         futures: List[Any] = []
         try:
-            for prep, method, url in items:
+            for (prep, method, url), item in zip(items, given):
                 try:
-                    uid, fut = d.submit(prep, method, url, ov)
+                    uid, fut = d.submit(prep, method, url, self._request_overrides(ov, item))
                 except Exception as e:
                     if not return_exceptions:
                         raise

@@ -470,7 +470,7 @@ class Client(BaseClient):
             )
         prep, method, url = self._from_request(request)
         prep = with_retries(prep, retries)
-        ov = self._overrides(follow_redirects, auth)
+        ov = self._request_overrides(self._overrides(follow_redirects, auth), request)
         if stream:
             response = self._open_stream(prep, method, url, ov)
         else:
@@ -493,6 +493,7 @@ class Client(BaseClient):
             if transport is None:
                 prep, method, url = self._from_request(request)
                 prep = with_retries(prep, retries)
+                ov = self._request_overrides(ov, request)
                 if stream:
                     response = self._open_stream(prep, method, url, ov)
                 else:
@@ -703,14 +704,15 @@ class Client(BaseClient):
         handles: List[int] = []  # 0 once freed (or never submitted)
         first_error: Optional[BaseException] = None
         ov = self._overrides(follow_redirects, auth)
-        if ov is not None or any(built_only(it[0]) for it in items):
+        ovs = [self._request_overrides(ov, r) for r in given]
+        if any(o is not None for o in ovs) or any(built_only(it[0]) for it in items):
             # Settings, a multipart body or a pool timeout the spec batch cannot carry: one
             # built request each.
             handles = [0] * n
             try:
                 for i, (prep, _, url) in enumerate(items):
                     try:
-                        handles[i] = engine.submit_request(prep, base + i, s, url, ov)
+                        handles[i] = engine.submit_request(prep, base + i, s, url, ovs[i])
                     except Exception as err:
                         results[i] = err
                         first_error = first_error or err
@@ -898,7 +900,13 @@ class Client(BaseClient):
         if prep[3].__class__ is Upload:
             # Nobody would write it after submit() returns: read whole, sent as bytes.
             prep = _whole((prep, method, url_s))[0]
-        h = engine.submit(prep, user_data, self._scratch(), url_s)
+        removed = self._headers.removed
+        if removed:
+            # The client's settings otherwise, as every handle has them.
+            ov = Overrides(self._engine_follow, self._engine_max, None, False, removed)
+            h = engine.submit_request(prep, user_data, self._scratch(), url_s, ov)
+        else:
+            h = engine.submit(prep, user_data, self._scratch(), url_s)
         handle = Handle(engine, h, method, url_s, user_data)
         self._handles[h] = handle
         return handle
