@@ -33,6 +33,7 @@ from ._config import Limits, Retry, Timeout, Transport, build_config, retry_coun
 from ._exceptions import ClientClosed, HTTPError, from_code
 from ._models import INFO_LAYOUT, HeaderPairs, Request, Response, info_attempts, new_response
 from ._multipart import Form
+from ._redirects import redirect_method
 from ._upload import Upload
 
 if TYPE_CHECKING:
@@ -808,14 +809,6 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def redirect_method(method: str, status: int) -> str:
-    """The method of the request after a ``status`` redirect, as the engine sent it (for
-    ``Response.request`` and the history only: the engine makes the decision)."""
-    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
-        return "GET"
-    return method
 
 
 def prepare_timeout(timeout: Any, client: Timeout) -> Optional[PerRequest]:
