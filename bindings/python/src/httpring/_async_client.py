@@ -550,7 +550,9 @@ class AsyncClient(BaseClient):
                 _bind(response, request, prep)
             else:
                 await request.aread()  # a body given as an iterator, read whole (as httpx's MockTransport)
-                response = self._received(await transport.handle_async_request(request), request)
+                response = self._received(
+                    await transport.handle_async_request(request), request, self._follows(ov)
+                )
         except RequestError as e:
             _tie(e, request, transport is None)
             raise
@@ -630,6 +632,8 @@ class AsyncClient(BaseClient):
         if isinstance(body, AsyncBody):
             body.client = self
         response._sent = (prep, self._headers)
+        if self._follows(ov):
+            response._next_request = None
         return response
 
     async def _send_one(self, prep: Prepared, method: str, url: str, ov: Optional[Overrides]) -> Response:
@@ -639,13 +643,16 @@ class AsyncClient(BaseClient):
             body = prep[3]
             if body.__class__ is Upload and body.writer:
                 await d.upload(uid, fut, body)
-            return await fut  # type: ignore[no-any-return]
+            response: Response = await fut
         except BaseException:
             # A failed request was already popped and freed by on_readable; a cancelled
             # wait still owns its handle.
             if uid in d.pending or uid in d.queued:
                 d.abandon(uid)
             raise
+        if self._follows(ov):  # followed redirects: no next_request
+            response._next_request = None
+        return response
 
     async def request(
         self,
@@ -688,6 +695,8 @@ class AsyncClient(BaseClient):
                 d.abandon(uid)
             raise
         response._sent = (prep, self._headers)
+        if self._engine_follow if ov is None else ov.follow:  # followed: no next_request
+            response._next_request = None
         return response
 
     async def get(
@@ -724,6 +733,8 @@ class AsyncClient(BaseClient):
                 d.abandon(uid)
             raise
         response._sent = (prep, self._headers)
+        if self._engine_follow if ov is None else ov.follow:  # followed: no next_request
+            response._next_request = None
         return response
 
     async def head(
@@ -905,10 +916,12 @@ class AsyncClient(BaseClient):
         if transport is None:
             results = await self._send_many(requests, return_exceptions, follow_redirects, auth)
         else:
+            follow = self._follows(self._overrides(follow_redirects, auth))
+
             async def one(request: Request) -> Response:
                 try:
                     await request.aread()
-                    return self._received(await transport.handle_async_request(request), request)
+                    return self._received(await transport.handle_async_request(request), request, follow)
                 except RequestError as e:
                     _tie(e, request, False)
                     raise
@@ -975,10 +988,13 @@ class AsyncClient(BaseClient):
                 if f.done() and not f.cancelled():
                     f.exception()  # mark retrieved: no "never retrieved" warnings
             raise
+        follow = self._follows(ov)
         for r, item, it in zip(results, given, items):
             if r.__class__ is Response:
                 if isinstance(item, Request):
                     _bind(r, item, it[0])
                 else:
                     r._sent = (it[0], self._headers)
+                if follow:
+                    r._next_request = None
         return list(results)

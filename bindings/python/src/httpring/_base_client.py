@@ -46,6 +46,7 @@ from ._models import (
     request_from,
 )
 from ._multipart import Form, encode_multipart
+from ._redirects import CREDENTIAL_HEADERS, next_request
 from ._upload import Upload
 from ._urls import add_query, encode, join_base, to_str
 
@@ -231,12 +232,16 @@ class BaseClient:
             except (ValueError, HTTPError, InvalidURL):
                 pass  # refused, as a jar ignores a cookie its rules refuse
 
-    def _received(self, response: Any, request: Request) -> Response:
-        """A transport's response: checked, tied to its request, its cookies kept."""
+    def _received(self, response: Any, request: Request, follow: bool) -> Response:
+        """A transport's response: checked, tied to its request, its cookies kept, and, for
+        a request that was not to follow redirects, its ``next_request`` (as httpx sets it:
+        a transport's redirects are never followed)."""
         if not isinstance(response, Response):
             raise TypeError(f"the transport returned {type(response).__name__}, not an httpring.Response")
         response.request = request
         self._store_cookies(response)
+        if not follow:
+            response.next_request = next_request(response)
         return response
 
     # --- views of the settings ---
@@ -328,19 +333,28 @@ class BaseClient:
     def _request_overrides(self, ov: Optional[Overrides], request: Any) -> Optional[Overrides]:
         """``ov`` for sending ``request`` (``send``, ``send_many``, event hooks): a Request
         the client built leaves out the default headers missing from its headers (as it
-        was built, or as they were changed since), not those the client leaves out now."""
+        was built, or as they were changed since), not those the client leaves out now.
+        A redirect's next request to another origin (``Response.next_request``) leaves out
+        the client's credentials: its default Authorization, Cookie and
+        Proxy-Authorization, and its ``auth=`` (``httpring_request_set_no_auth``), as the
+        engine does on the redirects it follows."""
         if not isinstance(request, Request):
             return ov
         withhold = request._withheld()
+        cross = request._cross_origin
         if withhold is None:
-            return ov
+            if not cross:
+                return ov
+            withhold = () if ov is None else ov.withhold  # the client's
+        if cross:
+            withhold += tuple(n for n in CREDENTIAL_HEADERS if n not in withhold)
         if ov is None:
             if not withhold:
                 return None
-            return Overrides(self._engine_follow, self._engine_max, None, False, withhold)
-        if withhold == ov.withhold:
+            return Overrides(self._engine_follow, self._engine_max, None, cross, withhold)
+        if withhold == ov.withhold and (ov.no_auth or not cross):
             return ov
-        return ov._replace(withhold=withhold)
+        return ov._replace(withhold=withhold, no_auth=ov.no_auth or cross)
 
     def _follows(self, ov: Optional[Overrides]) -> bool:
         """Whether a request with ``ov`` may follow redirects (its history is read)."""

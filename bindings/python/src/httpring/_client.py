@@ -166,6 +166,7 @@ class Handle:
             self._final = getattr(result, "_info", None) or engine.info(h, s.info)
             if result.__class__ is Response:
                 result._info = self._final
+                result._next_request = None  # the request's headers and body are not kept
             self._result = result
             self.close()
         if isinstance(self._result, Response):
@@ -501,7 +502,7 @@ class Client(BaseClient):
                 _bind(response, request, prep)
             else:
                 request.read()  # a body given as an iterator, read whole (as httpx's MockTransport)
-                response = self._received(transport.handle_request(request), request)
+                response = self._received(transport.handle_request(request), request, self._follows(ov))
         except RequestError as e:
             _tie(e, request, transport is None)
             raise
@@ -567,7 +568,8 @@ class Client(BaseClient):
             if body.__class__ is Upload and body.writer:
                 _upload(engine, h, body)
             _wait(engine, h, None)
-            result = engine.read(h, method, s, url, self._follows(ov))
+            follow = self._follows(ov)
+            result = engine.read(h, method, s, url, follow)
         except BaseException:
             if not engine.closed:
                 engine.free(h)
@@ -578,6 +580,8 @@ class Client(BaseClient):
             raise result
         attach_body(result, SyncBody(engine, h, method, url, self._scratch, self._sweep))
         result._sent = (prep, self._headers)
+        if follow:
+            result._next_request = None
         return result
 
     def _sweep(self) -> None:
@@ -620,6 +624,8 @@ class Client(BaseClient):
                 engine.free(h)
         if result.__class__ is Response:
             result._sent = (prep, self._headers)
+            if history:  # followed redirects: no next_request
+                result._next_request = None
             return result
         raise result
 
@@ -661,10 +667,11 @@ class Client(BaseClient):
             results = self._send_many(requests, return_exceptions, follow_redirects, auth)
         else:
             results = []
+            follow = self._follows(self._overrides(follow_redirects, auth))
             for request in requests:
                 try:
                     request.read()
-                    results.append(self._received(transport.handle_request(request), request))
+                    results.append(self._received(transport.handle_request(request), request, follow))
                 except Exception as e:
                     if isinstance(e, RequestError):
                         _tie(e, request, False)
@@ -738,8 +745,9 @@ class Client(BaseClient):
         if first_error is not None and not return_exceptions:
             self._abandon_batch(base, handles)
             raise first_error
+        follow = self._follows(ov)
         try:
-            self._collect(base, handles, items, results, s, self._follows(ov))
+            self._collect(base, handles, items, results, s, follow)
         except BaseException:
             # Interrupted: free what is still ours (the engine cancels pending ones).
             self._abandon_batch(base, handles)
@@ -754,6 +762,8 @@ class Client(BaseClient):
                     _bind(r, item, it[0])
                 else:
                     r._sent = (it[0], self._headers)
+                if follow:
+                    r._next_request = None
         return results
 
     def _abandon_batch(self, base: int, handles: List[int]) -> None:

@@ -575,6 +575,7 @@ class Response:
         "_cookies",
         "_info",
         "_stream",
+        "_next_request",
     )
 
     status_code: int
@@ -587,6 +588,9 @@ class Response:
     _info: Optional[bytes]
     #: A streamed response's body (``_StreamedResponse`` only; unset on the others).
     _stream: "Body"
+    #: ``next_request``, once known: unset on a response the engine read for a request
+    #: that did not follow redirects (built on first access), None on the others.
+    _next_request: Optional[Request]
 
     def __init__(
         self,
@@ -641,6 +645,7 @@ class Response:
         self._history = list(history) if history is not None else None
         self._encoding: Optional[str] = None
         self._extensions: Dict[str, Any] = extensions if extensions is not None else {}
+        self._next_request = None
 
     # --- metadata ---
     @property
@@ -721,6 +726,26 @@ class Response:
                 e["timing"] = timing_record(info)
             self._extensions = e
             return e
+
+    @property
+    def next_request(self) -> Optional[Request]:
+        """For a redirect the client was asked not to follow (``follow_redirects=False``,
+        the default), the Request it leads to, as httpx builds it: ``client.send(...)`` it
+        to take the next hop. None otherwise (not a redirect; redirects followed; a
+        response built by hand or by ``Handle.response()``). Sent to another origin, it
+        carries none of the client's credentials. Built on first access; assignable."""
+        try:
+            return self._next_request
+        except AttributeError:
+            pass
+        from ._redirects import next_request
+
+        nxt = self._next_request = next_request(self)
+        return nxt
+
+    @next_request.setter
+    def next_request(self, value: Optional[Request]) -> None:
+        self._next_request = value
 
     @property
     def history(self) -> List["Response"]:
