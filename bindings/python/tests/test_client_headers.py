@@ -198,6 +198,27 @@ def test_every_way_of_sending_sees_changes(echo):
         assert h["x-late"] == "yes" and h["x-own"] == "1"
 
 
+def test_response_request_keeps_the_headers_it_was_sent_with(echo):
+    async def via_async():
+        async with httpring.AsyncClient(headers={"X-A": "1"}) as c:
+            rs = [await c.get(echo), await c.post(echo, content=b"x"), *await c.send_many([echo])]
+            async with c.stream("GET", echo) as r:
+                rs.append(r)
+            c.headers["X-A"] = "2"
+            c.headers["X-B"] = "b"
+            return rs
+
+    with httpring.Client(headers={"X-A": "1"}) as c:
+        rs = [c.get(echo), c.post(echo, content=b"x"), *c.send_many([echo])]
+        with c.stream("GET", echo) as r:
+            rs.append(r)
+        c.headers["X-A"] = "2"
+        del c.headers["x-a"]
+        c.headers["X-B"] = "b"
+    for r in rs + asyncio.run(via_async()):
+        assert r.request.headers == {"X-A": "1"}, r.request.headers
+
+
 def test_async_cached_gets_follow_changes(echo):
     async def main():
         async with httpring.AsyncClient(headers={"X-A": "1"}) as c:

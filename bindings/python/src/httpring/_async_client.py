@@ -631,7 +631,7 @@ class AsyncClient(BaseClient):
         body = getattr(response, "_stream", None)  # always there: it completed with its head
         if isinstance(body, AsyncBody):
             body.client = self
-        response._sent = (prep, self._headers)
+        response._sent = (prep, self._sent_headers)
         if self._follows(ov):
             response._next_request = None
         return response
@@ -694,7 +694,7 @@ class AsyncClient(BaseClient):
             if uid in d.pending or uid in d.queued:
                 d.abandon(uid)
             raise
-        response._sent = (prep, self._headers)
+        response._sent = (prep, self._sent_headers)
         if self._engine_follow if ov is None else ov.follow:  # followed: no next_request
             response._next_request = None
         return response
@@ -732,7 +732,7 @@ class AsyncClient(BaseClient):
             if uid in d.pending or uid in d.queued:
                 d.abandon(uid)
             raise
-        response._sent = (prep, self._headers)
+        response._sent = (prep, self._sent_headers)
         if self._engine_follow if ov is None else ov.follow:  # followed: no next_request
             response._next_request = None
         return response
@@ -994,7 +994,7 @@ class AsyncClient(BaseClient):
                 if isinstance(item, Request):
                     _bind(r, item, it[0])
                 else:
-                    r._sent = (it[0], self._headers)
+                    r._sent = (it[0], self._sent_headers)
                 if follow:
                     r._next_request = None
         return list(results)

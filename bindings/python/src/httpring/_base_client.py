@@ -39,6 +39,7 @@ from ._models import (
     QueryParamTypes,
     Request,
     Response,
+    _Defaults,
     encode_body,
     encode_headers,
     encode_params,
@@ -122,6 +123,9 @@ class BaseClient:
         self._engine_follow = self._follow = bool(follow_redirects)
         self._engine_max = self._max = max_redirects
         self._default_overrides: Optional[Overrides] = None
+        #: ``client.headers`` as they are, for the requests of the responses sent now
+        #: (``Response.request``; renewed by each change, not changed in place).
+        self._sent_headers: _Defaults = self._headers.snapshot
         # Removing one of the engine's default headers makes every request leave it out
         # (_sync_overrides); weakly, so the headers do not keep the client alive.
         self._headers.on_change = weakref.WeakMethod(self._sync_overrides)
@@ -299,6 +303,7 @@ class BaseClient:
     def _sync_overrides(self) -> None:
         """The settings every request takes when it names none of its own: None (the fast
         calls) while they are the engine client's."""
+        self._sent_headers = self._headers.snapshot
         removed = self._headers.removed
         if self._follow == self._engine_follow and self._max == self._engine_max and not removed:
             self._default_overrides = None
@@ -526,7 +531,7 @@ class _ClientHeaders(Headers):
     (which replace the engine's values of that name); and ``removed``: the engine's names
     no longer here, which each request asks the engine to leave out."""
 
-    __slots__ = ("engine", "changed", "removed", "on_change")
+    __slots__ = ("engine", "changed", "removed", "snapshot", "on_change")
 
     def __init__(self, headers: HeaderTypes = None, engine: Optional[Dict[str, List[str]]] = None) -> None:
         super().__init__(headers)
@@ -561,6 +566,8 @@ class _ClientHeaders(Headers):
         ]
         self.changed = encode_headers(changed) if changed else None
         self.removed = tuple(lk.encode("utf-8") for lk in self.engine if lk not in now)
+        #: A copy, for requests sent before the next change.
+        self.snapshot = _Defaults(self, self.engine, self.removed)
         ref = self.on_change
         sync = ref() if ref is not None else None
         if sync is not None:

@@ -579,7 +579,7 @@ class Client(BaseClient):
                 engine.free(h)
             raise result
         attach_body(result, SyncBody(engine, h, method, url, self._scratch, self._sweep))
-        result._sent = (prep, self._headers)
+        result._sent = (prep, self._sent_headers)
         if follow:
             result._next_request = None
         return result
@@ -623,7 +623,7 @@ class Client(BaseClient):
             if not engine.closed:
                 engine.free(h)
         if result.__class__ is Response:
-            result._sent = (prep, self._headers)
+            result._sent = (prep, self._sent_headers)
             if history:  # followed redirects: no next_request
                 result._next_request = None
             return result
@@ -761,7 +761,7 @@ class Client(BaseClient):
                 if isinstance(item, Request):
                     _bind(r, item, it[0])
                 else:
-                    r._sent = (it[0], self._headers)
+                    r._sent = (it[0], self._sent_headers)
                 if follow:
                     r._next_request = None
         return results
