@@ -5,8 +5,6 @@ the engine's (method, body, credentials across origins). Against the project's t
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 import httpring
@@ -178,20 +176,19 @@ def test_removed_default_header_stays_removed(testserver):
         assert "x-fixed" not in echoed and echoed["x-other"] == "o"
 
 
+@pytest.mark.anyio
 @pytest.mark.parametrize("options", CLIENTS[:2])
-def test_async(testserver, other, options):
-    async def main():
-        async with httpring.AsyncClient(**options) as c:
-            r = await c.post(to(testserver.url, other.url + "/echo", 307), content=b"x")
-            assert r.next_request.method == "POST"
-            away = got(await c.send(r.next_request))
-            rs = await c.send_many([to(testserver.url, "/echo"), to(testserver.url, other.url + "/echo")])
-            near, far = [got(await c.send(r.next_request)) for r in rs]
-            async with c.stream("GET", to(testserver.url, other.url + "/echo")) as r:
-                streamed = got(await c.send(r.next_request))
-            return away, near, far, streamed
-
-    away, near, far, streamed = asyncio.run(main())
+async def test_async(testserver, other, options):
+    async with httpring.AsyncClient(**options) as c:
+        r = await c.post(to(testserver.url, other.url + "/echo", 307), content=b"x")
+        assert r.next_request.method == "POST"
+        away = got(await c.send(r.next_request))
+        rs = await c.send_many([to(testserver.url, "/echo"), to(testserver.url, other.url + "/echo")])
+        near, far = [got(await c.send(r.next_request)) for r in rs]
+        async with c.stream("GET", to(testserver.url, other.url + "/echo")) as r:
+            streamed = got(await c.send(r.next_request))
+        r = await c.get(to(testserver.url, "/echo"), follow_redirects=True)
+        assert r.status_code == 200 and r.next_request is None
     assert away["method"] == "POST" and away["body"] == "x"
     assert "authorization" not in away["headers"]
     assert "authorization" in near["headers"]
