@@ -1,8 +1,9 @@
 """A mutable ``client.headers``, as in httpx: changes reach the requests made after them.
 
 The headers a client is created with are the engine's (sent with every request); the
-binding sends whatever differs from them as each request's own headers. Checked against
-the test server's /echo, which answers with the headers it received."""
+binding sends whatever differs from them as each request's own headers, and asks the
+engine to leave out those removed since. Checked against the test server's /echo, which
+answers with the headers it received."""
 
 from __future__ import annotations
 
@@ -66,22 +67,118 @@ def test_assignment(echo):
         assert "x-two" not in got(c.get(echo))
 
 
-def test_constructor_headers_cannot_be_removed(echo):
+def test_constructor_headers_can_be_removed(echo):
     with httpring.Client(headers={"X-Fixed": "f", "X-Other": "o"}) as c:
-        with pytest.raises(NotImplementedError, match="x-fixed"):
-            del c.headers["X-Fixed"]
-        with pytest.raises(NotImplementedError, match="x-other"):
-            c.headers = {"X-Fixed": "new"}
-        with pytest.raises(NotImplementedError):
-            c.headers.clear()
-        # Nothing changed by the refused calls.
-        assert c.headers == {"X-Fixed": "f", "X-Other": "o"}
+        del c.headers["X-Fixed"]
+        assert c.headers == {"X-Other": "o"}
         h = got(c.get(echo))
-        assert h["x-fixed"] == "f" and h["x-other"] == "o"
-        # Their values can change, by assignment too.
-        c.headers = {"x-fixed": "1", "X-OTHER": "2", "X-New": "3"}
+        assert "x-fixed" not in h and h["x-other"] == "o"
+        # Assignment and clear() remove the names they leave out, as in httpx.
+        c.headers = {"x-fixed": "1", "X-New": "3"}
         h = got(c.get(echo))
-        assert (h["x-fixed"], h["x-other"], h["x-new"]) == ("1", "2", "3")
+        assert (h["x-fixed"], h["x-new"]) == ("1", "3") and "x-other" not in h
+        c.headers.clear()
+        h = got(c.get(echo))
+        assert not {"x-fixed", "x-other", "x-new"} & set(h)
+        assert h["user-agent"].startswith("httpring/")  # the engine's own default stays
+
+
+def test_removed_header_left_out_of_every_way_of_sending(testserver, echo):
+    headers = {"X-Fixed": "f", "X-Other": "o"}
+    with httpring.Client(headers=headers) as c:
+        before = c.build_request("GET", echo)
+        c.headers.pop("X-Fixed")
+        after = c.build_request("GET", echo)
+        assert "x-fixed" not in after.headers
+        sent = [
+            c.get(echo),
+            c.post(echo, content=b"x"),
+            c.post(echo, files={"f": b"x"}, headers={"X-Own": "1"}),
+            c.get(echo, timeout=5.0),
+            c.get(echo, auth=("u", "p")),
+            c.get(testserver.url + "/redirect-to?url=/echo", follow_redirects=True),
+            c.send(after),
+            *c.send_many([echo, ("POST", echo), c.build_request("GET", echo)]),
+            c.submit("GET", echo).response(),
+        ]
+        with c.stream("GET", echo) as r:
+            r.read()
+            sent.append(r)
+        for r in sent:
+            h = got(r)
+            assert "x-fixed" not in h and h["x-other"] == "o", h
+        # A request built before the removal keeps what it was built with (as in httpx).
+        assert got(c.send(before))["x-fixed"] == "f"
+
+
+def test_removed_header_comes_back_when_set_again(echo):
+    with httpring.Client(headers={"X-Fixed": "f"}) as c:
+        del c.headers["x-fixed"]
+        assert "x-fixed" not in got(c.get(echo))
+        c.headers["X-Fixed"] = "again"
+        assert got(c.get(echo))["x-fixed"] == "again"
+        del c.headers["X-Fixed"]
+        c.headers["X-Fixed"] = "f"  # the engine's own value: the engine sends it again
+        assert got(c.get(echo))["x-fixed"] == "f"
+        assert c._default_overrides is None  # and every request is back on the fast calls
+
+
+@pytest.mark.parametrize("name", ["User-Agent", "Accept-Encoding"])
+def test_removed_header_the_engine_would_also_send(echo, name):
+    # The engine sends a User-Agent and an Accept-Encoding of its own; a client given one
+    # replaces it, and removing it leaves the name out entirely.
+    with httpring.Client() as c:
+        assert name.lower() in got(c.get(echo))
+    with httpring.Client(headers={name: "mine", "X-Other": "o"}) as c:
+        assert got(c.get(echo))[name.lower()] == "mine"
+        del c.headers[name]
+        h = got(c.get(echo))
+        assert name.lower() not in h and h["x-other"] == "o"
+        assert name.lower() not in got(c.get(echo, follow_redirects=True))
+
+
+def test_removed_header_of_a_built_request(echo):
+    # Deleting a client default from a built request's headers leaves it out too.
+    with httpring.Client(headers={"X-Fixed": "f", "X-Other": "o"}) as c:
+        req = c.build_request("GET", echo)
+        del req.headers["X-Fixed"]
+        h = got(c.send(req))
+        assert "x-fixed" not in h and h["x-other"] == "o"
+        assert got(c.get(echo))["x-fixed"] == "f"  # the client's are untouched
+
+
+def test_removed_cookie_header_and_cookies_without_domain(testserver):
+    base = testserver.url
+    with httpring.Client(headers={"Cookie": "fixed=1"}, cookies={"any": "a"}) as c:
+        assert c.get(base + "/cookies").text == "fixed=1; any=a"
+        del c.headers["Cookie"]
+        assert c.get(base + "/cookies").text == "any=a"
+
+
+def test_async_removed_header(testserver, echo):
+    async def main():
+        async with httpring.AsyncClient(headers={"X-Fixed": "f", "User-Agent": "me/1", "X-Other": "o"}) as c:
+            seen = [got(await c.get(echo))]
+            del c.headers["x-fixed"]
+            c.headers.pop("user-agent")
+            req = c.build_request("POST", echo, content=b"x")
+            rs = await asyncio.gather(*(c.get(echo) for _ in range(5)), c.send(req))
+            rs += await c.send_many([echo, ("POST", echo)])
+            rs.append(await c.get(testserver.url + "/redirect-to?url=/echo", follow_redirects=True))
+            async with c.stream("GET", echo) as r:
+                await r.aread()
+                rs.append(r)
+            seen += [got(r) for r in rs]
+            c.headers["X-Fixed"] = "back"
+            seen.append(got(await c.get(echo)))
+            return seen
+
+    first, *removed, last = asyncio.run(main())
+    assert first["x-fixed"] == "f" and first["user-agent"] == "me/1"
+    assert len(removed) == 10
+    for h in removed:
+        assert "x-fixed" not in h and "user-agent" not in h and h["x-other"] == "o", h
+    assert last["x-fixed"] == "back" and "user-agent" not in last
 
 
 def test_every_way_of_sending_sees_changes(echo):
@@ -99,6 +196,27 @@ def test_every_way_of_sending_sees_changes(echo):
         assert got(c.get(echo, follow_redirects=True))["x-late"] == "yes"
         h = got(c.post(echo, files={"f": b"x"}, headers={"X-Own": "1"}))
         assert h["x-late"] == "yes" and h["x-own"] == "1"
+
+
+def test_response_request_keeps_the_headers_it_was_sent_with(echo):
+    async def via_async():
+        async with httpring.AsyncClient(headers={"X-A": "1"}) as c:
+            rs = [await c.get(echo), await c.post(echo, content=b"x"), *await c.send_many([echo])]
+            async with c.stream("GET", echo) as r:
+                rs.append(r)
+            c.headers["X-A"] = "2"
+            c.headers["X-B"] = "b"
+            return rs
+
+    with httpring.Client(headers={"X-A": "1"}) as c:
+        rs = [c.get(echo), c.post(echo, content=b"x"), *c.send_many([echo])]
+        with c.stream("GET", echo) as r:
+            rs.append(r)
+        c.headers["X-A"] = "2"
+        del c.headers["x-a"]
+        c.headers["X-B"] = "b"
+    for r in rs + asyncio.run(via_async()):
+        assert r.request.headers == {"X-A": "1"}, r.request.headers
 
 
 def test_async_cached_gets_follow_changes(echo):

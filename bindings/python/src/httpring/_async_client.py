@@ -542,6 +542,7 @@ class AsyncClient(BaseClient):
             if transport is None:
                 prep, method, url = self._from_request(request)
                 prep = with_retries(prep, retries)
+                ov = self._request_overrides(ov, request)
                 if stream:
                     response = await self._open_stream(prep, method, url, ov)
                 else:
@@ -549,7 +550,9 @@ class AsyncClient(BaseClient):
                 _bind(response, request, prep)
             else:
                 await request.aread()  # a body given as an iterator, read whole (as httpx's MockTransport)
-                response = self._received(await transport.handle_async_request(request), request)
+                response = self._received(
+                    await transport.handle_async_request(request), request, self._follows(ov)
+                )
         except RequestError as e:
             _tie(e, request, transport is None)
             raise
@@ -628,7 +631,9 @@ class AsyncClient(BaseClient):
         body = getattr(response, "_stream", None)  # always there: it completed with its head
         if isinstance(body, AsyncBody):
             body.client = self
-        response._sent = (prep, self._headers)
+        response._sent = (prep, self._sent_headers)
+        if self._follows(ov):
+            response._next_request = None
         return response
 
     async def _send_one(self, prep: Prepared, method: str, url: str, ov: Optional[Overrides]) -> Response:
@@ -638,13 +643,16 @@ class AsyncClient(BaseClient):
             body = prep[3]
             if body.__class__ is Upload and body.writer:
                 await d.upload(uid, fut, body)
-            return await fut  # type: ignore[no-any-return]
+            response: Response = await fut
         except BaseException:
             # A failed request was already popped and freed by on_readable; a cancelled
             # wait still owns its handle.
             if uid in d.pending or uid in d.queued:
                 d.abandon(uid)
             raise
+        if self._follows(ov):  # followed redirects: no next_request
+            response._next_request = None
+        return response
 
     async def request(
         self,
@@ -686,7 +694,9 @@ class AsyncClient(BaseClient):
             if uid in d.pending or uid in d.queued:
                 d.abandon(uid)
             raise
-        response._sent = (prep, self._headers)
+        response._sent = (prep, self._sent_headers)
+        if self._engine_follow if ov is None else ov.follow:  # followed: no next_request
+            response._next_request = None
         return response
 
     async def get(
@@ -722,7 +732,9 @@ class AsyncClient(BaseClient):
             if uid in d.pending or uid in d.queued:
                 d.abandon(uid)
             raise
-        response._sent = (prep, self._headers)
+        response._sent = (prep, self._sent_headers)
+        if self._engine_follow if ov is None else ov.follow:  # followed: no next_request
+            response._next_request = None
         return response
 
     async def head(
@@ -861,7 +873,7 @@ class AsyncClient(BaseClient):
             )
         prep, method, url = self._from_request(request)
         prep = with_retries(prep, retries)
-        ov = self._overrides(follow_redirects, auth)
+        ov = self._request_overrides(self._overrides(follow_redirects, auth), request)
         if stream:
             response = await self._open_stream(prep, method, url, ov)
         else:
@@ -904,10 +916,12 @@ class AsyncClient(BaseClient):
         if transport is None:
             results = await self._send_many(requests, return_exceptions, follow_redirects, auth)
         else:
+            follow = self._follows(self._overrides(follow_redirects, auth))
+
             async def one(request: Request) -> Response:
                 try:
                     await request.aread()
-                    return self._received(await transport.handle_async_request(request), request)
+                    return self._received(await transport.handle_async_request(request), request, follow)
                 except RequestError as e:
                     _tie(e, request, False)
                     raise
@@ -948,9 +962,9 @@ class AsyncClient(BaseClient):
         uids: List[int] = []
         futures: List[Any] = []
         try:
-            for prep, method, url in items:
+            for (prep, method, url), item in zip(items, given):
                 try:
-                    uid, fut = d.submit(prep, method, url, ov)
+                    uid, fut = d.submit(prep, method, url, self._request_overrides(ov, item))
                 except Exception as e:
                     if not return_exceptions:
                         raise
@@ -974,10 +988,13 @@ class AsyncClient(BaseClient):
                 if f.done() and not f.cancelled():
                     f.exception()  # mark retrieved: no "never retrieved" warnings
             raise
+        follow = self._follows(ov)
         for r, item, it in zip(results, given, items):
             if r.__class__ is Response:
                 if isinstance(item, Request):
                     _bind(r, item, it[0])
                 else:
-                    r._sent = (it[0], self._headers)
+                    r._sent = (it[0], self._sent_headers)
+                if follow:
+                    r._next_request = None
         return list(results)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, Iterable, List, Mapping, NoReturn, Optional, Tuple, Union
+import weakref
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from ._auth import Auth, AuthTypes, to_auth
 from ._cookies import ClientCookies, ClientJar, CookieTypes, Cookies, _pair, _Target, parse_netscape
@@ -38,6 +39,7 @@ from ._models import (
     QueryParamTypes,
     Request,
     Response,
+    _Defaults,
     encode_body,
     encode_headers,
     encode_params,
@@ -45,6 +47,7 @@ from ._models import (
     request_from,
 )
 from ._multipart import Form, encode_multipart
+from ._redirects import CREDENTIAL_HEADERS, next_request
 from ._upload import Upload
 from ._urls import add_query, encode, join_base, to_str
 
@@ -120,6 +123,12 @@ class BaseClient:
         self._engine_follow = self._follow = bool(follow_redirects)
         self._engine_max = self._max = max_redirects
         self._default_overrides: Optional[Overrides] = None
+        #: ``client.headers`` as they are, for the requests of the responses sent now
+        #: (``Response.request``; renewed by each change, not changed in place).
+        self._sent_headers: _Defaults = self._headers.snapshot
+        # Removing one of the engine's default headers makes every request leave it out
+        # (_sync_overrides); weakly, so the headers do not keep the client alive.
+        self._headers.on_change = weakref.WeakMethod(self._sync_overrides)
         #: The client's credentials, held by the engine (this only says which they are).
         self._auth: Optional[Auth] = to_auth(auth)
         self._limits = limits
@@ -227,12 +236,16 @@ class BaseClient:
             except (ValueError, HTTPError, InvalidURL):
                 pass  # refused, as a jar ignores a cookie its rules refuse
 
-    def _received(self, response: Any, request: Request) -> Response:
-        """A transport's response: checked, tied to its request, its cookies kept."""
+    def _received(self, response: Any, request: Request, follow: bool) -> Response:
+        """A transport's response: checked, tied to its request, its cookies kept, and, for
+        a request that was not to follow redirects, its ``next_request`` (as httpx sets it:
+        a transport's redirects are never followed)."""
         if not isinstance(response, Response):
             raise TypeError(f"the transport returned {type(response).__name__}, not an httpring.Response")
         response.request = request
         self._store_cookies(response)
+        if not follow:
+            response.next_request = next_request(response)
         return response
 
     # --- views of the settings ---
@@ -241,13 +254,14 @@ class BaseClient:
         """The default headers, sent with every request (a request's own header of the same
         name wins). Mutable, as in httpx: changes apply to the requests made after them.
         Those given to the constructor are the engine's (it sends them with every request);
-        a change to one of them is sent as the request's own header, and one of them cannot
-        be removed (NotImplementedError)."""
+        a change to one of them is sent as the request's own header, and removing one makes
+        every later request leave it out (through the engine's per-request path)."""
         return self._headers
 
     @headers.setter
     def headers(self, headers: HeaderTypes) -> None:
         self._headers = self._headers.replaced(Headers(headers))
+        self._sync_overrides()
 
     @property
     def cookies(self) -> Cookies:
@@ -287,10 +301,14 @@ class BaseClient:
         self._sync_overrides()
 
     def _sync_overrides(self) -> None:
-        if self._follow == self._engine_follow and self._max == self._engine_max:
+        """The settings every request takes when it names none of its own: None (the fast
+        calls) while they are the engine client's."""
+        self._sent_headers = self._headers.snapshot
+        removed = self._headers.removed
+        if self._follow == self._engine_follow and self._max == self._engine_max and not removed:
             self._default_overrides = None
         else:
-            self._default_overrides = Overrides(self._follow, self._max, None)
+            self._default_overrides = Overrides(self._follow, self._max, None, False, removed)
 
     def _overrides(self, follow_redirects: Any, auth: Any = USE_CLIENT_DEFAULT) -> Optional[Overrides]:
         """The settings a request cannot take through the fast calls, or None (the common
@@ -306,14 +324,42 @@ class BaseClient:
             no_auth = own is None and self._auth is not None
             if own == self._auth:
                 own = None  # the client's own: the engine adds them anyway
+        removed = self._headers.removed
         if (
             own is None
             and not no_auth
             and follow == self._engine_follow
             and self._max == self._engine_max
+            and not removed
         ):
             return None
-        return Overrides(follow, self._max, own, no_auth)
+        return Overrides(follow, self._max, own, no_auth, removed)
+
+    def _request_overrides(self, ov: Optional[Overrides], request: Any) -> Optional[Overrides]:
+        """``ov`` for sending ``request`` (``send``, ``send_many``, event hooks): a Request
+        the client built leaves out the default headers missing from its headers (as it
+        was built, or as they were changed since), not those the client leaves out now.
+        A redirect's next request to another origin (``Response.next_request``) leaves out
+        the client's credentials: its default Authorization, Cookie and
+        Proxy-Authorization, and its ``auth=`` (``httpring_request_set_no_auth``), as the
+        engine does on the redirects it follows."""
+        if not isinstance(request, Request):
+            return ov
+        withhold = request._withheld()
+        cross = request._cross_origin
+        if withhold is None:
+            if not cross:
+                return ov
+            withhold = () if ov is None else ov.withhold  # the client's
+        if cross:
+            withhold += tuple(n for n in CREDENTIAL_HEADERS if n not in withhold)
+        if ov is None:
+            if not withhold:
+                return None
+            return Overrides(self._engine_follow, self._engine_max, None, cross, withhold)
+        if withhold == ov.withhold and (ov.no_auth or not cross):
+            return ov
+        return ov._replace(withhold=withhold, no_auth=ov.no_auth or cross)
 
     def _follows(self, ov: Optional[Overrides]) -> bool:
         """Whether a request with ``ov`` may follow redirects (its history is read)."""
@@ -400,7 +446,8 @@ class BaseClient:
         if changed is not None:
             pairs = _with_defaults(pairs, changed)
         if cookies is not None or self._jar.anywhere:
-            pairs = _with_cookies(pairs, self._jar.header(url_s, cookies), self._default_cookie)
+            default = self._default_cookie if b"cookie" not in self._headers.removed else b""
+            pairs = _with_cookies(pairs, self._jar.header(url_s, cookies), default)
         if files and content is None:
             # The engine encodes the form and sets its Content-Type (see _multipart).
             body: bytes = encode_multipart(data, files)
@@ -481,10 +528,10 @@ class _ClientHeaders(Headers):
     (``engine``, by lower-case name) and sends them with every request; it cannot change
     them. So each change here recomputes ``changed``: the header pairs, for every name
     whose values now differ from the engine's, that each request then carries as its own
-    (which replace the engine's values of that name). Removing a name the engine has
-    cannot be expressed that way: it raises, before anything changes."""
+    (which replace the engine's values of that name); and ``removed``: the engine's names
+    no longer here, which each request asks the engine to leave out."""
 
-    __slots__ = ("engine", "changed")
+    __slots__ = ("engine", "changed", "removed", "snapshot", "on_change")
 
     def __init__(self, headers: HeaderTypes = None, engine: Optional[Dict[str, List[str]]] = None) -> None:
         super().__init__(headers)
@@ -495,12 +542,17 @@ class _ClientHeaders(Headers):
         self.engine: Dict[str, List[str]] = engine
         #: None while every name has the engine's values (the common case: nothing to add).
         self.changed: HeaderPairs = None
+        #: The engine's names removed since (lower-case bytes); () in the common case.
+        self.removed: Tuple[bytes, ...] = ()
+        #: Called (a weak method of the client) after each change.
+        self.on_change: Optional[Callable[[], Optional[Callable[[], None]]]] = None
         self._update()
 
     def replaced(self, headers: Headers) -> "_ClientHeaders":
         """The client's headers after ``client.headers = headers``."""
-        _check_kept(self.engine, headers)
-        return _ClientHeaders(headers, self.engine)
+        new = _ClientHeaders(headers, self.engine)
+        new.on_change = self.on_change
+        return new
 
     def _update(self) -> None:
         now: Dict[str, List[Tuple[str, str]]] = {}
@@ -513,14 +565,19 @@ class _ClientHeaders(Headers):
             for item in items
         ]
         self.changed = encode_headers(changed) if changed else None
+        self.removed = tuple(lk.encode("utf-8") for lk in self.engine if lk not in now)
+        #: A copy, for requests sent before the next change.
+        self.snapshot = _Defaults(self, self.engine, self.removed)
+        ref = self.on_change
+        sync = ref() if ref is not None else None
+        if sync is not None:
+            sync()
 
     def __setitem__(self, key: str, value: str) -> None:
         super().__setitem__(key, value)
         self._update()
 
     def __delitem__(self, key: str) -> None:
-        if key.lower() in self.engine:
-            _refuse_removal([key.lower()])
         super().__delitem__(key)
         self._update()
 
@@ -529,25 +586,8 @@ class _ClientHeaders(Headers):
         self._update()
 
     def clear(self) -> None:
-        _check_kept(self.engine, ())
         self._list = []
         self._update()
-
-
-def _check_kept(engine: Dict[str, List[str]], headers: Any) -> None:
-    kept = Headers(headers)
-    missing = [lk for lk in engine if lk not in kept]
-    if missing:
-        _refuse_removal(missing)
-
-
-def _refuse_removal(names: List[str]) -> NoReturn:
-    raise NotImplementedError(
-        f"cannot remove {', '.join(names)} from client.headers: the headers a client is "
-        "created with are the engine's, which sends them with every request (their values "
-        "can be changed). Create the client without them: headers set on client.headers "
-        "later can be removed"
-    )
 
 
 def _with_defaults(pairs: HeaderPairs, changed: Tuple[Tuple[bytes, bytes], ...]) -> HeaderPairs:

@@ -166,6 +166,7 @@ class Handle:
             self._final = getattr(result, "_info", None) or engine.info(h, s.info)
             if result.__class__ is Response:
                 result._info = self._final
+                result._next_request = None  # the request's headers and body are not kept
             self._result = result
             self.close()
         if isinstance(self._result, Response):
@@ -470,7 +471,7 @@ class Client(BaseClient):
             )
         prep, method, url = self._from_request(request)
         prep = with_retries(prep, retries)
-        ov = self._overrides(follow_redirects, auth)
+        ov = self._request_overrides(self._overrides(follow_redirects, auth), request)
         if stream:
             response = self._open_stream(prep, method, url, ov)
         else:
@@ -493,6 +494,7 @@ class Client(BaseClient):
             if transport is None:
                 prep, method, url = self._from_request(request)
                 prep = with_retries(prep, retries)
+                ov = self._request_overrides(ov, request)
                 if stream:
                     response = self._open_stream(prep, method, url, ov)
                 else:
@@ -500,7 +502,7 @@ class Client(BaseClient):
                 _bind(response, request, prep)
             else:
                 request.read()  # a body given as an iterator, read whole (as httpx's MockTransport)
-                response = self._received(transport.handle_request(request), request)
+                response = self._received(transport.handle_request(request), request, self._follows(ov))
         except RequestError as e:
             _tie(e, request, transport is None)
             raise
@@ -566,7 +568,8 @@ class Client(BaseClient):
             if body.__class__ is Upload and body.writer:
                 _upload(engine, h, body)
             _wait(engine, h, None)
-            result = engine.read(h, method, s, url, self._follows(ov))
+            follow = self._follows(ov)
+            result = engine.read(h, method, s, url, follow)
         except BaseException:
             if not engine.closed:
                 engine.free(h)
@@ -576,7 +579,9 @@ class Client(BaseClient):
                 engine.free(h)
             raise result
         attach_body(result, SyncBody(engine, h, method, url, self._scratch, self._sweep))
-        result._sent = (prep, self._headers)
+        result._sent = (prep, self._sent_headers)
+        if follow:
+            result._next_request = None
         return result
 
     def _sweep(self) -> None:
@@ -618,7 +623,9 @@ class Client(BaseClient):
             if not engine.closed:
                 engine.free(h)
         if result.__class__ is Response:
-            result._sent = (prep, self._headers)
+            result._sent = (prep, self._sent_headers)
+            if history:  # followed redirects: no next_request
+                result._next_request = None
             return result
         raise result
 
@@ -660,10 +667,11 @@ class Client(BaseClient):
             results = self._send_many(requests, return_exceptions, follow_redirects, auth)
         else:
             results = []
+            follow = self._follows(self._overrides(follow_redirects, auth))
             for request in requests:
                 try:
                     request.read()
-                    results.append(self._received(transport.handle_request(request), request))
+                    results.append(self._received(transport.handle_request(request), request, follow))
                 except Exception as e:
                     if isinstance(e, RequestError):
                         _tie(e, request, False)
@@ -703,14 +711,15 @@ class Client(BaseClient):
         handles: List[int] = []  # 0 once freed (or never submitted)
         first_error: Optional[BaseException] = None
         ov = self._overrides(follow_redirects, auth)
-        if ov is not None or any(built_only(it[0]) for it in items):
+        ovs = [self._request_overrides(ov, r) for r in given]
+        if any(o is not None for o in ovs) or any(built_only(it[0]) for it in items):
             # Settings, a multipart body or a pool timeout the spec batch cannot carry: one
             # built request each.
             handles = [0] * n
             try:
                 for i, (prep, _, url) in enumerate(items):
                     try:
-                        handles[i] = engine.submit_request(prep, base + i, s, url, ov)
+                        handles[i] = engine.submit_request(prep, base + i, s, url, ovs[i])
                     except Exception as err:
                         results[i] = err
                         first_error = first_error or err
@@ -736,8 +745,9 @@ class Client(BaseClient):
         if first_error is not None and not return_exceptions:
             self._abandon_batch(base, handles)
             raise first_error
+        follow = self._follows(ov)
         try:
-            self._collect(base, handles, items, results, s, self._follows(ov))
+            self._collect(base, handles, items, results, s, follow)
         except BaseException:
             # Interrupted: free what is still ours (the engine cancels pending ones).
             self._abandon_batch(base, handles)
@@ -751,7 +761,9 @@ class Client(BaseClient):
                 if isinstance(item, Request):
                     _bind(r, item, it[0])
                 else:
-                    r._sent = (it[0], self._headers)
+                    r._sent = (it[0], self._sent_headers)
+                if follow:
+                    r._next_request = None
         return results
 
     def _abandon_batch(self, base: int, handles: List[int]) -> None:
@@ -898,7 +910,13 @@ class Client(BaseClient):
         if prep[3].__class__ is Upload:
             # Nobody would write it after submit() returns: read whole, sent as bytes.
             prep = _whole((prep, method, url_s))[0]
-        h = engine.submit(prep, user_data, self._scratch(), url_s)
+        removed = self._headers.removed
+        if removed:
+            # The client's settings otherwise, as every handle has them.
+            ov = Overrides(self._engine_follow, self._engine_max, None, False, removed)
+            h = engine.submit_request(prep, user_data, self._scratch(), url_s, ov)
+        else:
+            h = engine.submit(prep, user_data, self._scratch(), url_s)
         handle = Handle(engine, h, method, url_s, user_data)
         self._handles[h] = handle
         return handle

@@ -7,8 +7,9 @@ releases whatever is left, so a closed client never needs its handles freed one 
 
 Redirects are followed by the engine (``follow_redirects``/``max_redirects`` are fixed in the
 client's config); a request whose own settings differ (``Overrides``: another redirect
-setting, per-request ``auth=``) goes through the request builder instead of the fast calls,
-and its hops are read back with ``httpring_response_redirect*`` (``attach_history``).
+setting, per-request ``auth=``, client default headers to leave out) goes through the
+request builder instead of the fast calls, and its hops are read back with
+``httpring_response_redirect*`` (``attach_history``).
 
 Per request the hot path makes two foreign calls, ``httpring_handle_response`` and
 ``httpring_response_headers_raw``, plus a share of one ``httpring_client_send_many`` (the
@@ -32,6 +33,7 @@ from ._config import Limits, Retry, Timeout, Transport, build_config, retry_coun
 from ._exceptions import ClientClosed, HTTPError, from_code
 from ._models import INFO_LAYOUT, HeaderPairs, Request, Response, info_attempts, new_response
 from ._multipart import Form
+from ._redirects import redirect_method
 from ._upload import Upload
 
 if TYPE_CHECKING:
@@ -228,6 +230,10 @@ class Overrides(NamedTuple):
     auth: Optional["Auth"]
     #: Leave out the client's credentials (``httpring_request_set_no_auth``: ``auth=None``).
     no_auth: bool = False
+    #: The client's default headers to leave out, by lower-case name
+    #: (``httpring_request_remove_default_header``): removed from ``client.headers``, or
+    #: dropped from a redirect's next request.
+    withhold: Tuple[bytes, ...] = ()
 
 
 class Stats(NamedTuple):
@@ -614,6 +620,8 @@ class Engine:
                 code = code or lib.httpring_request_set_max_redirects(req, ov.max_redirects)
                 if ov.no_auth:
                     code = code or lib.httpring_request_set_no_auth(req)
+                for name in ov.withhold:
+                    code = code or lib.httpring_request_remove_default_header(req, name)
             if code:
                 raise self.submit_error(code, prep, url)
             if ov is not None and ov.auth is not None:
@@ -801,14 +809,6 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def redirect_method(method: str, status: int) -> str:
-    """The method of the request after a ``status`` redirect, as the engine sent it (for
-    ``Response.request`` and the history only: the engine makes the decision)."""
-    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
-        return "GET"
-    return method
 
 
 def prepare_timeout(timeout: Any, client: Timeout) -> Optional[PerRequest]:

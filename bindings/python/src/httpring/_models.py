@@ -288,7 +288,7 @@ class Request:
 
     __slots__ = (
         "_method", "_url", "_pairs", "_content", "_timeout", "_method_b", "_url_b", "extensions",
-        "_defaults", "_headers",
+        "_defaults", "_headers", "_cross_origin",
     )
 
     def __init__(
@@ -336,6 +336,9 @@ class Request:
         self.extensions: Dict[str, Any] = extensions if extensions is not None else {}
         self._defaults: Optional[_Defaults] = None
         self._headers: Optional[Headers] = None
+        #: A redirect's next request to another origin (``Response.next_request``): sent
+        #: without the client's credentials.
+        self._cross_origin = False
 
     @property
     def method(self) -> str:
@@ -400,6 +403,19 @@ class Request:
         )
         return pairs or None
 
+    def _withheld(self) -> Optional[Tuple[bytes, ...]]:
+        """The engine client's default headers this request leaves out (lower-case names):
+        those missing from its headers as the client had them when it built the request
+        (removed from ``client.headers``), or as ``headers`` was changed since. None for a
+        Request no client built: the client's current choice applies."""
+        d = self._defaults
+        if d is None:
+            return None
+        h = self._headers
+        if h is None:
+            return d.removed
+        return tuple(lk.encode("utf-8") for lk in d.engine or () if lk not in h)
+
     @property
     def content(self) -> bytes:
         """The body. One given as an iterator, an async iterator or a file is sent as it is
@@ -454,20 +470,31 @@ def request_from(
         # What the engine would encode, encoded here: a Request shows its body.
         r._pairs, r._content = with_encoded_form(r._pairs, r._content)
     r.extensions = {}
-    r._defaults = None if defaults is None else _Defaults(defaults, getattr(defaults, "engine", None))
+    r._defaults = (
+        None if defaults is None
+        else _Defaults(defaults, getattr(defaults, "engine", None), getattr(defaults, "removed", ()))
+    )
     r._headers = None
+    r._cross_origin = False
     return r
 
 
 class _Defaults(Headers):
     """A copy of a client's headers for a request it built, with ``engine``: the values
-    (by lower-case name) of those the engine client sends by itself."""
+    (by lower-case name) of those the engine client sends by itself, and ``removed``: the
+    names of those the client had removed (lower-case bytes), which the request leaves out."""
 
-    __slots__ = ("engine",)
+    __slots__ = ("engine", "removed")
 
-    def __init__(self, headers: HeaderTypes, engine: Optional[Dict[str, List[str]]]) -> None:
+    def __init__(
+        self,
+        headers: HeaderTypes,
+        engine: Optional[Dict[str, List[str]]],
+        removed: Tuple[bytes, ...] = (),
+    ) -> None:
         super().__init__(headers)
         self.engine = engine
+        self.removed = removed
 
 
 # --- response ----------------------------------------------------------------------------
@@ -548,6 +575,7 @@ class Response:
         "_cookies",
         "_info",
         "_stream",
+        "_next_request",
     )
 
     status_code: int
@@ -560,6 +588,9 @@ class Response:
     _info: Optional[bytes]
     #: A streamed response's body (``_StreamedResponse`` only; unset on the others).
     _stream: "Body"
+    #: ``next_request``, once known: unset on a response the engine read for a request
+    #: that did not follow redirects (built on first access), None on the others.
+    _next_request: Optional[Request]
 
     def __init__(
         self,
@@ -614,6 +645,7 @@ class Response:
         self._history = list(history) if history is not None else None
         self._encoding: Optional[str] = None
         self._extensions: Dict[str, Any] = extensions if extensions is not None else {}
+        self._next_request = None
 
     # --- metadata ---
     @property
@@ -694,6 +726,26 @@ class Response:
                 e["timing"] = timing_record(info)
             self._extensions = e
             return e
+
+    @property
+    def next_request(self) -> Optional[Request]:
+        """For a redirect the client was asked not to follow (``follow_redirects=False``,
+        the default), the Request it leads to, as httpx builds it: ``client.send(...)`` it
+        to take the next hop. None otherwise (not a redirect; redirects followed; a
+        response built by hand or by ``Handle.response()``). Sent to another origin, it
+        carries none of the client's credentials. Built on first access; assignable."""
+        try:
+            return self._next_request
+        except AttributeError:
+            pass
+        from ._redirects import next_request
+
+        nxt = self._next_request = next_request(self)
+        return nxt
+
+    @next_request.setter
+    def next_request(self, value: Optional[Request]) -> None:
+        self._next_request = value
 
     @property
     def history(self) -> List["Response"]:
