@@ -7,7 +7,7 @@ mod common;
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -35,7 +35,9 @@ struct Source {
     piece: usize,
     calls: AtomicUsize,
     pending_first: usize,
-    resume: Option<(usize, httpring_handle)>,
+    /// The client and handle to resume, set by the test once submit returned (a callback
+    /// may already be running on the runtime thread then: hence a cell of its own).
+    resume: Arc<OnceLock<(usize, httpring_handle)>>,
     /// Set by the test once the request is over: a call after it is a defect.
     over: Arc<AtomicBool>,
     late_calls: Arc<AtomicUsize>,
@@ -50,7 +52,7 @@ impl Source {
             piece,
             calls: AtomicUsize::new(0),
             pending_first: 0,
-            resume: None,
+            resume: Arc::default(),
             over: Arc::new(AtomicBool::new(false)),
             late_calls: Arc::new(AtomicUsize::new(0)),
             fail_at: None,
@@ -70,9 +72,7 @@ unsafe extern "C" fn source_cb(
     }
     let call = s.calls.fetch_add(1, Ordering::SeqCst);
     if call < s.pending_first {
-        if let Some((client, h)) = s.resume {
-            let client = client as *const httpring_client;
-            let client = client as usize;
+        if let Some(&(client, h)) = s.resume.get() {
             std::thread::spawn(move || {
                 std::thread::sleep(Duration::from_millis(20));
                 httpring_handle_resume_body(client as *const httpring_client, h);
@@ -196,6 +196,7 @@ fn a_callback_that_is_not_ready_is_called_again_once_resumed() {
     // The handle is known only after submit: the resumes reach it through the pointer.
     let slot = Arc::new(AtomicU64::new(0));
     let ptr: *mut Source = &mut *s;
+    let resume = s.resume.clone();
     let h = c
         .submit("PUT", &srv.url("/upload"), |r| {
             assert_eq!(
@@ -205,7 +206,7 @@ fn a_callback_that_is_not_ready_is_called_again_once_resumed() {
         })
         .unwrap();
     slot.store(h, Ordering::SeqCst);
-    unsafe { (*ptr).resume = Some((c.0 as usize, h)) };
+    resume.set((c.0 as usize, h)).unwrap();
     // Before the handle was stored the callback may have said "pending" with nobody to
     // resume it: resuming now is harmless.
     assert_eq!(httpring_handle_resume_body(c.0, h), HTTPRING_OK);
@@ -230,7 +231,7 @@ unsafe extern "C" fn resume_cb(
     written: *mut usize,
 ) -> httpring_code {
     let s = unsafe { &*(user_data as *const Source) };
-    if s.calls.load(Ordering::SeqCst) < s.pending_first && s.resume.is_none() {
+    if s.calls.load(Ordering::SeqCst) < s.pending_first && s.resume.get().is_none() {
         // Not yet resumable: count the call and say "pending" (the test resumes).
         s.calls.fetch_add(1, Ordering::SeqCst);
         return HTTPRING_PENDING;
@@ -570,7 +571,7 @@ unsafe extern "C" fn paced_cb(
         return HTTPRING_OK;
     }
     if s.calls.fetch_add(1, Ordering::SeqCst) % 2 == 1 {
-        if let Some((client, h)) = s.resume {
+        if let Some(&(client, h)) = s.resume.get() {
             std::thread::spawn(move || {
                 std::thread::sleep(Duration::from_millis(100));
                 httpring_handle_resume_body(client as *const httpring_client, h);
@@ -600,6 +601,7 @@ fn an_upload_longer_than_the_read_timeout_is_not_a_silent_server() {
     ] {
         let mut s = Source::new(320_000, 16_000);
         let ptr: *mut Source = &mut *s;
+        let resume = s.resume.clone();
         let t = Instant::now();
         let h = c
             .submit("POST", &srv.url(path), |r| {
@@ -611,7 +613,7 @@ fn an_upload_longer_than_the_read_timeout_is_not_a_silent_server() {
                 );
             })
             .unwrap();
-        unsafe { (*ptr).resume = Some((c.0 as usize, h)) };
+        resume.set((c.0 as usize, h)).unwrap();
         // A "not yet" said before the handle was known has nobody to resume it.
         assert_eq!(httpring_handle_resume_body(c.0, h), HTTPRING_OK);
         c.wait(h);

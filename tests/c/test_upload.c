@@ -7,6 +7,7 @@
  */
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "check.h"
 
@@ -29,9 +30,9 @@ static unsigned long long fnv_step(unsigned long long h, const uint8_t *p, size_
 /* A generated body: `total` bytes of byte_at, hashed as it is handed over. */
 struct source {
     unsigned long long total, at, hash;
-    int calls;
-    volatile int over; /* set once the request has ended: a call after is a defect */
-    volatile int late;
+    atomic_int calls; /* read by the test's thread while the callback runs on the runtime's */
+    atomic_int over;  /* set once the request has ended: a call after is a defect */
+    atomic_int late;
 };
 
 static httpring_code source_cb(void *user_data, uint8_t *buf, size_t cap, size_t *written) {
@@ -100,7 +101,7 @@ static void test_callback_upload(int h2c) {
     answer_field(c, h, "chunked", got, sizeof got);
     CHECK_EQ_STR(got, strlen(got), h2c ? "false" : "true");
     printf("   %llu MiB in %.0f ms (%.0f MiB/s, the server hashing every byte), %d calls\n",
-           s.total >> 20, ms, (s.total >> 20) / (ms / 1000.0), s.calls);
+           s.total >> 20, ms, (s.total >> 20) / (ms / 1000.0), atomic_load(&s.calls));
     CHECK_EQ_CODE(httpring_handle_free(c, h), HTTPRING_OK);
     httpring_client_free(c);
     check_peak_rss_below(64);
@@ -227,7 +228,7 @@ static void test_ending_mid_upload(void) {
     httpring_client_free(c);
     s3.over = 1;
     check_sleep_ms(50);
-    CHECK_EQ_INT(s1.late + s2.late + s3.late, 0);
+    CHECK_EQ_INT(atomic_load(&s1.late) + atomic_load(&s2.late) + atomic_load(&s3.late), 0);
 }
 
 int main(void) {
