@@ -8,7 +8,7 @@
 # by git; only the seed-* files are tracked). The nightly toolchain and cargo-fuzz are
 # installed when missing.
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS ?= url header config_strings decode response
+FUZZ_TARGETS ?= url header config_strings decode response c_api
 FUZZ_CARGO   ?= cargo +nightly
 FUZZ_FLAGS   ?= -timeout=20 -rss_limit_mb=2048 -print_final_stats=1
 
