@@ -456,10 +456,12 @@ async fn send_parts(
                     retried = true;
                     continue;
                 }
-                // An HTTP/2 stream the server refused was never processed (RFC 9113 §8.7):
-                // any method goes again (the usual cause, a burst sent before the server's
-                // stream limit was known, is queued properly the second time).
-                if again && refusals < MAX_REFUSALS && refused(&err) {
+                // An HTTP/2 stream the server refused, or one above the last stream its
+                // GOAWAY covers, was never processed (RFC 9113 §8.7): any method goes again
+                // (a refusal's usual cause, a burst sent before the server's stream limit was
+                // known, is queued properly the second time; after a GOAWAY the connection
+                // takes no new streams, so the request goes on another).
+                if again && refusals < MAX_REFUSALS && unprocessed(&err) {
                     refusals += 1;
                     continue;
                 }
@@ -899,15 +901,19 @@ impl<'a> Parts<'a> {
     }
 }
 
-/// Times one request is sent again after HTTP/2 refused its stream.
+/// Times one request is sent again after HTTP/2 said the server did not process it.
 const MAX_REFUSALS: u32 = 3;
 
-/// Whether HTTP/2 refused the request's stream (RST_STREAM with REFUSED_STREAM).
-fn refused(e: &hyper::Error) -> bool {
+/// Whether HTTP/2 says the server never processed the request's stream: it refused it
+/// (RST_STREAM with REFUSED_STREAM), or its GOAWAY came with a lower last stream id (h2 fails
+/// those streams, and streams opened after it, with the GOAWAY as a remote error; a stream the
+/// GOAWAY covers fails only when the connection does, with an I/O error), whatever its code.
+fn unprocessed(e: &hyper::Error) -> bool {
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         if let Some(h2) = s.downcast_ref::<h2::Error>() {
-            return h2.reason() == Some(h2::Reason::REFUSED_STREAM);
+            return h2.reason() == Some(h2::Reason::REFUSED_STREAM)
+                || h2.is_go_away() && h2.is_remote();
         }
         source = s.source();
     }
