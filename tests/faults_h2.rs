@@ -585,6 +585,76 @@ fn stingy() -> Server {
 /// Bigger than the initial window, connection and stream.
 const UPLOAD: usize = 256 * 1024;
 
+/// A request body source: `x` until the count behind `user_data` (an `AtomicUsize`) runs out.
+unsafe extern "C" fn xs(
+    user_data: *mut std::ffi::c_void,
+    buf: *mut u8,
+    cap: usize,
+    written: *mut usize,
+) -> httpring_code {
+    let left = unsafe { &*(user_data as *const AtomicUsize) };
+    let n = cap.min(left.load(Ordering::SeqCst));
+    left.fetch_sub(n, Ordering::SeqCst);
+    unsafe {
+        std::ptr::write_bytes(buf, b'x', n);
+        *written = n;
+    }
+    HTTPRING_OK
+}
+
+#[test]
+fn an_upload_the_server_grants_no_window_for_ends_in_the_write_timeout() {
+    // No socket write blocks (h2 holds the body back), yet the server has stopped taking the
+    // body: the write timeout, for a body in hand (also one byte over the window) and a
+    // streamed one. A body the window holds is sent and answered.
+    let srv = stingy();
+    for (size, streamed, expect) in [
+        (UPLOAD, false, HTTPRING_ERR_WRITE_TIMEOUT),
+        (65_536, false, HTTPRING_ERR_WRITE_TIMEOUT),
+        (UPLOAD, true, HTTPRING_ERR_WRITE_TIMEOUT),
+        (65_535, false, HTTPRING_OK),
+    ] {
+        let c = h2c(5_000, |cfg| unsafe {
+            assert_eq!(httpring_config_set_write_timeout_ms(cfg, 300), HTTPRING_OK);
+        });
+        let left = AtomicUsize::new(size);
+        let t = Instant::now();
+        let h = if streamed {
+            let ptr = &left as *const AtomicUsize as *mut std::ffi::c_void;
+            c.submit("POST", &srv.url(), |r| unsafe {
+                assert_eq!(
+                    httpring_request_set_body_callback(r, Some(xs), ptr, -1),
+                    HTTPRING_OK
+                );
+            })
+            .unwrap()
+        } else {
+            post(&c, &srv.url(), &vec![b'x'; size])
+        };
+        c.wait(h);
+        let took = t.elapsed();
+        let case = format!("{size} bytes, streamed {streamed}");
+        assert_eq!(c.error(h), expect, "{case}: {}", c.message(h));
+        if expect == HTTPRING_ERR_WRITE_TIMEOUT {
+            assert!(c.message(h).contains("write timeout"), "{}", c.message(h));
+            assert!(
+                (300..2_000).contains(&took.as_millis()),
+                "{case}: took {took:?} for a 300 ms write timeout"
+            );
+        }
+        c.free(h);
+        // The connection still carries requests that need no window.
+        let next = c.get(&srv.url());
+        answered_by(
+            &c,
+            next,
+            "GET",
+            srv.seen.connections.load(Ordering::SeqCst) - 1,
+        );
+    }
+    assert_eq!(srv.seen.connections.load(Ordering::SeqCst), 4);
+}
+
 #[test]
 fn an_upload_the_server_grants_no_window_for_ends_in_the_read_or_total_timeout() {
     // Without a write timeout: the read timeout (the server is silent), or without that the

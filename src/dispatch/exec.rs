@@ -29,7 +29,7 @@ use crate::policy::retry::{self, Attempt};
 use crate::policy::{auth, redirect};
 use crate::pool::{Gate, Grant, Job, Limiter, Mailbox, Returned};
 use crate::request::{BodyStream, Exchange, Hop, Request, Response, Stamps, Upload, UploadBody};
-use crate::transport::{map_hyper, Conn, Hold, PoolKey};
+use crate::transport::{map_hyper, pace, Conn, Hold, PoolKey};
 
 /// The limits in force for one request, after per-request overrides.
 struct Limits {
@@ -422,17 +422,27 @@ async fn send_parts(
             }
             None => (obtain(shared, &key, limits).await?, Instant::now()),
         };
-        let wire = parts.build(&conn)?;
+        let mut wire = parts.build(&conn)?;
+        // HTTP/2 with a write timeout: a window the server stops granting is watched here
+        // (`transport::window`); everything else pays one branch.
+        let window = match (shared.config().write_timeout, &conn.activity) {
+            (Some(limit), Some(reads)) if conn.is_h2() => pace(wire.body_mut(), limit, reads),
+            _ => None,
+        };
         let mut timer = conn.read_timer.take();
         let sending = conn.send(wire);
-        let sent = within_reusing(
+        let waiting = within_reusing(
             &mut timer,
             limits.read,
             conn.activity.as_deref(),
             sending,
             || read_timeout_error(limits.read, "waiting for the response head").unanswered(),
-        )
-        .await?;
+        );
+        let sent = match window {
+            None => waiting.await?,
+            // Boxed: rare, and it keeps the common future as small as it was.
+            Some(window) => Box::pin(window.around(waiting)).await??,
+        };
         // HTTP/2 connections are shared by concurrent requests: each keeps its own timer.
         if !conn.is_h2() {
             conn.read_timer = timer;
