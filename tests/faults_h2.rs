@@ -38,6 +38,7 @@ const END_HEADERS: u8 = 0x4;
 const PADDED: u8 = 0x8;
 const NO_ERROR: u32 = 0x0;
 const PROTOCOL_ERROR: u32 = 0x1;
+const REFUSED_STREAM: u32 = 0x7;
 const CANCEL: u32 = 0x8;
 const ENHANCE_YOUR_CALM: u32 = 0xb;
 
@@ -473,18 +474,22 @@ fn a_goaway_with_an_error_fails_the_streams_it_covers_and_the_others_go_again() 
         (ENHANCE_YOUR_CALM, End::Reset, HTTPRING_ERR_IO),
         (PROTOCOL_ERROR, End::Silent, HTTPRING_ERR_READ_TIMEOUT),
     ] {
-        // Six requests in flight; GOAWAY with an error code names the third stream as the
-        // last processed. The first three (POSTs, which are never sent twice) fail: the
-        // server processed them and will not answer. The others go again and succeed.
+        // Seven requests in flight; a GOAWAY with an error code names the fourth stream as the
+        // last processed, and the server ends the connection without answering. The first
+        // three (POSTs) fail: the server may have processed them. The fourth, a GET on the
+        // connection's second use, is sent once more when the connection closes under it
+        // (the stale-connection rule for idempotent requests), and processed twice; when it
+        // stays open, it waits for the read timeout like the POSTs. The last three were never
+        // processed: they go again and succeed.
         let srv = server(move |mut h2| async move {
             if h2.conn > 0 {
                 return h2.serve().await;
             }
-            let ids = h2.requests(6).await;
-            for &id in &ids[..3] {
+            let ids = h2.requests(7).await;
+            for &id in &ids[..4] {
                 h2.process(id);
             }
-            h2.go_away(ids[2], code).await;
+            h2.go_away(ids[3], code).await;
             match end {
                 End::Fin => h2.idle(Duration::from_millis(100)).await,
                 End::Reset => {
@@ -501,6 +506,8 @@ fn a_goaway_with_an_error_fails_the_streams_it_covers_and_the_others_go_again() 
         wait_until("the first wave", || {
             srv.seen.requests.load(Ordering::SeqCst) >= 3
         });
+        let get = c.get(&url);
+        wait_until("the GET", || srv.seen.requests.load(Ordering::SeqCst) >= 4);
         let t = Instant::now();
         let second = wave(&c, &url, "w2", 3, true);
         for (h, what) in &second {
@@ -509,6 +516,22 @@ fn a_goaway_with_an_error_fails_the_streams_it_covers_and_the_others_go_again() 
         for (h, what) in &first {
             assert_eq!(c.wait(*h), HTTPRING_STATE_FAILED, "{end:?} {what}");
             assert_eq!(c.error(*h), expect, "{end:?} {what}: {}", c.message(*h));
+        }
+        let mut processed = first
+            .iter()
+            .chain(&second)
+            .map(|(_, w)| w.clone())
+            .collect::<Vec<_>>();
+        processed.push("GET".to_string());
+        match end {
+            End::Silent => {
+                assert_eq!(c.wait(get), HTTPRING_STATE_FAILED);
+                assert_eq!(c.error(get), expect, "{}", c.message(get));
+            }
+            _ => {
+                answered_by(&c, get, "GET", 1);
+                processed.push("GET".to_string());
+            }
         }
         let took = t.elapsed();
         let limit = match end {
@@ -519,14 +542,68 @@ fn a_goaway_with_an_error_fails_the_streams_it_covers_and_the_others_go_again() 
         // The client goes on.
         let next = c.get(&url);
         answered_by(&c, next, "GET", 1);
-        let all = first.iter().chain(&second).map(|(_, w)| w.clone());
-        assert_eq!(
-            srv.processed(),
-            sorted(all.chain(["GET".to_string()])),
-            "{end:?}: each processed once"
-        );
+        processed.push("GET".to_string());
+        assert_eq!(srv.processed(), sorted(processed), "{end:?}");
         assert_eq!(srv.seen.connections.load(Ordering::SeqCst), 2, "{end:?}");
     }
+}
+
+#[test]
+fn a_request_the_server_did_not_process_fails_when_it_cannot_go_again() {
+    // A server that refuses every stream: the request is sent four times in all, then fails.
+    let refusing = server(|mut h2| async move {
+        loop {
+            for id in h2.ready() {
+                h2.reset(id, REFUSED_STREAM).await;
+            }
+            if !h2.pump().await {
+                return;
+            }
+        }
+    });
+    let c = h2c(5_000, |_| {});
+    let h = post(&c, &refusing.url(), b"refused");
+    assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
+    let message = c.message(h);
+    assert_eq!(c.error(h), HTTPRING_ERR_PROTOCOL, "{message}");
+    assert!(
+        message.contains("did not process") && message.contains("sent 4 times"),
+        "{message}"
+    );
+    assert_eq!(refusing.seen.requests.load(Ordering::SeqCst), 4);
+    assert!(refusing.processed().is_empty());
+
+    // A streamed body above a GOAWAY's last stream: it has gone, so it cannot go again.
+    let srv = server(|mut h2| async move {
+        if h2.conn > 0 {
+            return h2.serve().await;
+        }
+        let ids = h2.requests(2).await;
+        h2.go_away(ids[0], NO_ERROR).await;
+        h2.answer(ids[0]).await;
+        h2.idle(10 * SECOND).await;
+    });
+    let first = c.get(&srv.url());
+    wait_until("the first request", || {
+        srv.seen.requests.load(Ordering::SeqCst) >= 1
+    });
+    let left = AtomicUsize::new(1_000);
+    let ptr = &left as *const AtomicUsize as *mut std::ffi::c_void;
+    let streamed = c
+        .submit("POST", &srv.url(), |r| unsafe {
+            assert_eq!(
+                httpring_request_set_body_callback(r, Some(xs), ptr, -1),
+                HTTPRING_OK
+            );
+        })
+        .unwrap();
+    answered_by(&c, first, "GET", 0);
+    assert_eq!(c.wait(streamed), HTTPRING_STATE_FAILED);
+    let message = c.message(streamed);
+    assert_eq!(c.error(streamed), HTTPRING_ERR_PROTOCOL, "{message}");
+    assert!(message.contains("its body was streamed"), "{message}");
+    assert_eq!(srv.processed(), vec!["GET".to_string()]);
+    assert_eq!(srv.seen.connections.load(Ordering::SeqCst), 1);
 }
 
 #[test]
@@ -735,4 +812,65 @@ fn a_response_that_stops_mid_body_ends_in_the_read_timeout() {
     let next = c.get(&srv.url());
     answered_by(&c, next, "GET", 0);
     assert_eq!(srv.seen.connections.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_server_shutting_down_gracefully_finishes_its_streams_and_new_requests_go_elsewhere() {
+    // hyper's own graceful shutdown, as real servers do it (GOAWAY with the largest stream id,
+    // a PING, then GOAWAY with the last stream read), while ten requests are in flight: they
+    // all complete on that connection; requests made after it go on a new one.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let processed = Arc::new(AtomicUsize::new(0));
+    let connections = Arc::new(AtomicUsize::new(0));
+    let (p, n) = (processed.clone(), connections.clone());
+    rt.spawn(async move {
+        while let Ok((io, _)) = listener.accept().await {
+            let conn = n.fetch_add(1, Ordering::SeqCst);
+            let p = p.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |_req| {
+                    let p = p.clone();
+                    async move {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        p.fetch_add(1, Ordering::SeqCst);
+                        let body =
+                            http_body_util::Full::new(bytes::Bytes::from(format!("c{conn}")));
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(body))
+                    }
+                });
+                let served =
+                    hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                        .serve_connection(hyper_util::rt::TokioIo::new(io), svc);
+                tokio::pin!(served);
+                if conn == 0 {
+                    tokio::select! {
+                        _ = served.as_mut() => return,
+                        _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                    }
+                    served.as_mut().graceful_shutdown();
+                }
+                let _ = served.await;
+            });
+        }
+    });
+    let c = h2c(5_000, |_| {});
+    let t = Instant::now();
+    let before: Vec<_> = (0..10).map(|_| c.get(&url)).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let after: Vec<_> = (0..5).map(|_| c.get(&url)).collect();
+    for (hs, conn) in [(&before, "c0"), (&after, "c1")] {
+        for &h in hs {
+            assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "{}", c.message(h));
+            assert_eq!(c.body(h), conn.as_bytes());
+        }
+    }
+    assert!(t.elapsed() < 3 * SECOND, "took {:?}", t.elapsed());
+    assert_eq!(processed.load(Ordering::SeqCst), 15, "each processed once");
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
 }

@@ -471,9 +471,21 @@ async fn send_parts(
                 // (a refusal's usual cause, a burst sent before the server's stream limit was
                 // known, is queued properly the second time; after a GOAWAY the connection
                 // takes no new streams, so the request goes on another).
-                if again && refusals < MAX_REFUSALS && unprocessed(&err) {
-                    refusals += 1;
-                    continue;
+                if unprocessed(&err) {
+                    if again && refusals < MAX_REFUSALS {
+                        refusals += 1;
+                        continue;
+                    }
+                    let why = if again {
+                        format!("sent {} times", MAX_REFUSALS + 1)
+                    } else {
+                        "its body was streamed".to_string()
+                    };
+                    let what = format!(
+                        "the server did not process the request (HTTP/2) and it was not sent \
+                         again ({why})"
+                    );
+                    return Err(map_hyper(err, &what).unanswered());
                 }
                 // A head that did not parse was sent fine: say what failed.
                 if err.is_parse() || err.is_parse_status() {
