@@ -29,7 +29,7 @@ use crate::policy::retry::{self, Attempt};
 use crate::policy::{auth, redirect};
 use crate::pool::{Gate, Grant, Job, Limiter, Mailbox, Returned};
 use crate::request::{BodyStream, Exchange, Hop, Request, Response, Stamps, Upload, UploadBody};
-use crate::transport::{map_hyper, pace, Conn, Hold, PoolKey};
+use crate::transport::{map_hyper, pace, Conn, Hold, PoolKey, Watch};
 
 /// The limits in force for one request, after per-request overrides.
 struct Limits {
@@ -422,27 +422,21 @@ async fn send_parts(
             }
             None => (obtain(shared, &key, limits).await?, Instant::now()),
         };
-        let mut wire = parts.build(&conn)?;
-        // HTTP/2 with a write timeout: a window the server stops granting is watched here
-        // (`transport::window`); everything else pays one branch.
-        let window = match (shared.config().write_timeout, &conn.activity) {
-            (Some(limit), Some(reads)) if conn.is_h2() => pace(wire.body_mut(), limit, reads),
-            _ => None,
-        };
+        // Over HTTP/2 with a write timeout, what watches the body's window (boxed: the
+        // request's future stays as small as without it).
+        let mut window = None;
+        let wire = parts.build(&conn, &mut window)?;
         let mut timer = conn.read_timer.take();
         let sending = conn.send(wire);
-        let waiting = within_reusing(
+        let sent = within_reusing(
             &mut timer,
             limits.read,
             conn.activity.as_deref(),
+            window.as_deref_mut(),
             sending,
             || read_timeout_error(limits.read, "waiting for the response head").unanswered(),
-        );
-        let sent = match window {
-            None => waiting.await?,
-            // Boxed: rare, and it keeps the common future as small as it was.
-            Some(window) => Box::pin(window.around(waiting)).await??,
-        };
+        )
+        .await?;
         // HTTP/2 connections are shared by concurrent requests: each keeps its own timer.
         if !conn.is_h2() {
             conn.read_timer = timer;
@@ -854,8 +848,9 @@ impl<'a> Parts<'a> {
     /// The wire request for `conn`: the request's headers, then the client's defaults it
     /// does not override. HTTP/1.1 gets an origin-form target (absolute-form through an
     /// HTTP proxy) and a Host header; HTTP/2 gets the absolute URI, from which hyper
-    /// derives `:scheme` and `:authority`.
-    fn build(&self, conn: &Conn) -> Result<http::Request<Body>> {
+    /// derives `:scheme` and `:authority`. Over HTTP/2 with a write timeout, the body's window
+    /// is watched through `window` (`transport::window`).
+    fn build(&self, conn: &Conn, window: &mut Option<Box<Watch>>) -> Result<http::Request<Body>> {
         // hyper parses the response's headers into this map once the head is written, and
         // freed responses hand their maps back: usually no allocation here. The defaults'
         // values share memory.
@@ -901,7 +896,7 @@ impl<'a> Parts<'a> {
                 )
             }
         };
-        let body = match &self.upload {
+        let mut body = match &self.upload {
             None => Body::Full(self.body.clone()),
             Some(up) => {
                 if !up.can_resend() {
@@ -915,6 +910,12 @@ impl<'a> Parts<'a> {
                 Body::Stream(Box::pin(UploadBody::new(up.clone(), conn.activity.clone())))
             }
         };
+        // One branch unless the client has a write timeout.
+        if let (Some(limit), Some(reads)) = (self.shared.config().write_timeout, &conn.activity) {
+            if conn.is_h2() {
+                *window = pace(&mut body, limit, reads);
+            }
+        }
         let mut out = http::Request::new(body);
         *out.method_mut() = self.method.clone();
         *out.uri_mut() = uri;
@@ -1192,12 +1193,14 @@ async fn read_body(
 /// and the limit on silence rather than on the whole wait when the connection counts its
 /// reads (`activity`): when the timer fires after bytes came in, it is set one limit on, so
 /// a head trickled in byte by byte is not cut off, and a silent server fails after one to
-/// two limits. A plain function returning a named future: an `async fn` would hold `fut`
-/// twice (argument and pinned local), and `fut` holds the request.
+/// two limits. With `window`, an HTTP/2 request body's window is watched for the write
+/// timeout too (`transport::window`). A plain function returning a named future: an `async fn`
+/// would hold `fut` twice (argument and pinned local), and `fut` holds the request.
 fn within_reusing<'a, F: Future, E: FnOnce() -> Error>(
     timer: &'a mut Option<Pin<Box<tokio::time::Sleep>>>,
     limit: Option<Duration>,
     activity: Option<&'a AtomicU64>,
+    window: Option<&'a mut Watch>,
     fut: F,
     on_timeout: E,
 ) -> Within<'a, F, E> {
@@ -1221,6 +1224,7 @@ fn within_reusing<'a, F: Future, E: FnOnce() -> Error>(
         fut,
         timer,
         idle: activity.map(|a| (a, a.load(Ordering::Relaxed))),
+        window,
         on_timeout: Some(on_timeout),
     }
 }
@@ -1234,6 +1238,8 @@ pin_project_lite::pin_project! {
         timer: Option<(&'a mut Pin<Box<tokio::time::Sleep>>, tokio::time::Instant, Duration)>,
         // The connection's read counter and its value when the deadline was set.
         idle: Option<(&'a AtomicU64, u64)>,
+        // An HTTP/2 request body's window, watched for the write timeout.
+        window: Option<&'a mut Watch>,
         on_timeout: Option<E>,
     }
 }
@@ -1245,6 +1251,11 @@ impl<F: Future, E: FnOnce() -> Error> Future for Within<'_, F, E> {
         let this = self.project();
         if let Poll::Ready(out) = this.fut.poll(cx) {
             return Poll::Ready(Ok(out));
+        }
+        if let Some(window) = this.window {
+            if let Poll::Ready(stalled) = window.poll_stalled(cx) {
+                return Poll::Ready(Err(stalled));
+            }
         }
         let expired = match this.timer {
             Some((t, deadline, limit)) => loop {

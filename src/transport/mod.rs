@@ -18,7 +18,7 @@ pub(crate) use conn::{Body, Conn, ConnFacts, Hold, PoolKey};
 pub(crate) use connect::Connector;
 pub(crate) use proxy::Proxy;
 pub(crate) use quickack::{last_write, FORKED};
-pub(crate) use window::pace;
+pub(crate) use window::{pace, Watch};
 
 use crate::error::{Error, ErrorKind};
 

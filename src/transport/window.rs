@@ -18,7 +18,7 @@ use hyper::body::{Frame, SizeHint};
 
 use super::conn::Body;
 use super::quickack::epoch;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind};
 
 /// The most hyper is given at a time: one DATA frame at h2's default frame size. hyper sends a
 /// piece once the window has room for all it sent before and a byte of this one, and only
@@ -127,17 +127,21 @@ impl hyper::body::Body for Paced {
     }
 }
 
-/// What a request's wait for its head watches (see [`Watch::around`]).
+/// What a request's wait for its response head watches besides the server's silence (see
+/// `pace`).
 pub(crate) struct Watch {
     owed: Arc<Owed>,
     /// The connection's read counter (`Conn::activity`): bytes from the server are not silence.
     reads: Arc<AtomicU64>,
     limit: Duration,
+    timer: Pin<Box<tokio::time::Sleep>>,
+    /// The read counter at the last check.
+    seen: u64,
 }
 
 /// Makes `body` paced for an HTTP/2 connection with a write timeout of `limit` whose reads
 /// `reads` counts; None (and `body` untouched) for a body with nothing to send.
-pub(crate) fn pace(body: &mut Body, limit: Duration, reads: &Arc<AtomicU64>) -> Option<Watch> {
+pub(crate) fn pace(body: &mut Body, limit: Duration, reads: &Arc<AtomicU64>) -> Option<Box<Watch>> {
     if matches!(body, Body::Full(b) if b.is_empty()) {
         return None;
     }
@@ -149,71 +153,46 @@ pub(crate) fn pace(body: &mut Body, limit: Duration, reads: &Arc<AtomicU64>) -> 
         ended: false,
         owed: owed.clone(),
     }));
-    Some(Watch {
+    Some(Box::new(Watch {
         owed,
         reads: reads.clone(),
         limit,
-    })
+        timer: Box::pin(tokio::time::sleep(limit)),
+        seen: reads.load(Ordering::Relaxed),
+    }))
 }
 
 impl Watch {
-    /// `fut` (the wait for the response head), failing with `ErrorKind::WriteTimeout` when a
-    /// piece of the body stayed untaken and the server silent for the limit (noticed within
-    /// one to two limits, as the read timeout is).
-    pub(crate) fn around<F: Future>(self, fut: F) -> Watched<F> {
-        let now = tokio::time::Instant::now();
-        Watched {
-            fut,
-            timer: Box::pin(tokio::time::sleep_until(now + self.limit)),
-            seen: self.reads.load(Ordering::Relaxed),
-            watch: self,
-        }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// See [`Watch::around`].
-    pub(crate) struct Watched<F> {
-        #[pin]
-        fut: F,
-        timer: Pin<Box<tokio::time::Sleep>>,
-        watch: Watch,
-        // The read counter at the last check.
-        seen: u64,
-    }
-}
-
-impl<F: Future> Future for Watched<F> {
-    type Output = Result<F::Output>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        if let Poll::Ready(out) = this.fut.poll(cx) {
-            return Poll::Ready(Ok(out));
-        }
-        let limit = this.watch.limit;
-        while this.timer.as_mut().poll(cx).is_ready() {
+    /// Ready with `ErrorKind::WriteTimeout` once hyper has owed the body a visit, and nothing
+    /// was read from the server, for the limit (noticed within one to two limits, as the read
+    /// timeout is). Out of line: the wait for a head that has no watch stays as small as it was.
+    #[inline(never)]
+    pub(crate) fn poll_stalled(&mut self, cx: &mut Context<'_>) -> Poll<Error> {
+        while self.timer.as_mut().poll(cx).is_ready() {
             let now = tokio::time::Instant::now();
-            let reads = this.watch.reads.load(Ordering::Relaxed);
-            let owed = this.watch.owed.0.load(Ordering::Relaxed);
-            let next = if owed == 0 || reads != *this.seen {
-                *this.seen = reads;
-                now + limit
+            let reads = self.reads.load(Ordering::Relaxed);
+            let owed = self.owed.0.load(Ordering::Relaxed);
+            let next = if owed == 0 || reads != self.seen {
+                self.seen = reads;
+                now + self.limit
             } else {
                 let since = epoch() + Duration::from_nanos(owed);
-                if since + limit <= now {
-                    return Poll::Ready(Err(Error::new(
-                        ErrorKind::WriteTimeout,
-                        format!(
-                            "the server granted no HTTP/2 flow-control window for the request \
-                             body for {limit:?} (write timeout)"
-                        ),
-                    )
-                    .unanswered()));
+                if since + self.limit <= now {
+                    return Poll::Ready(
+                        Error::new(
+                            ErrorKind::WriteTimeout,
+                            format!(
+                                "the server granted no HTTP/2 flow-control window for the \
+                                 request body for {:?} (write timeout)",
+                                self.limit
+                            ),
+                        )
+                        .unanswered(),
+                    );
                 }
-                since + limit
+                since + self.limit
             };
-            this.timer.as_mut().reset(next);
+            self.timer.as_mut().reset(next);
         }
         Poll::Pending
     }
