@@ -1080,6 +1080,9 @@ httpring_code httpring_config_set_pool_timeout_ms(struct httpring_config *cfg, u
 
 // Longest a write to the socket may stay blocked (the server not reading what is sent), in
 // ms; then the request fails with `HTTPRING_ERR_WRITE_TIMEOUT` and its connection closes.
+// Over HTTP/2 it also limits how long a request body waits for flow-control window the
+// server stops granting, with nothing else from the server (noticed within one to two
+// limits); then that request fails with the same code and the connection stays.
 // 0 (default) means no limit. Applies to TCP connections (not Unix sockets).
 //
 // # Safety

@@ -241,6 +241,103 @@ fn tls_trust_expiry_names_and_the_danger_switch() {
     httpring_config_free(cfg);
 }
 
+/// How a server that accepts TCP breaks the TLS handshake once the ClientHello is in.
+#[derive(Clone, Copy, Debug)]
+enum Breaks {
+    /// Answers with bytes that are no TLS record (a plain HTTP answer, as a server on the
+    /// wrong port gives).
+    Garbage,
+    /// Closes (FIN).
+    Close,
+    /// Resets (SO_LINGER 0).
+    Reset,
+    /// Never answers, the connection left open.
+    Silence,
+}
+
+/// A server on 127.0.0.1 that breaks every TLS handshake `how`; counts its connections.
+fn broken_tls_server(how: Breaks) -> (u16, Arc<AtomicUsize>, tokio::runtime::Runtime) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    rt.spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut hello = [0u8; 4096];
+                // A TLS handshake record (type 22) carrying the ClientHello.
+                let n = s.read(&mut hello).await.unwrap_or(0);
+                assert!(n > 5 && hello[0] == 22, "no ClientHello: {n} bytes");
+                match how {
+                    Breaks::Garbage => {
+                        let _ = s
+                            .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                            .await;
+                        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    }
+                    Breaks::Close => {}
+                    Breaks::Reset => {
+                        #[allow(deprecated)]
+                        s.set_linger(Some(std::time::Duration::ZERO)).unwrap();
+                    }
+                    Breaks::Silence => {
+                        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                    }
+                }
+            });
+        }
+    });
+    (port, accepted, rt)
+}
+
+#[test]
+fn a_broken_tls_handshake_fails_with_its_code_and_the_client_goes_on() {
+    let ca = ca("httpring test CA");
+    let good = tls_server(
+        &leaf(&ca, &["127.0.0.1"], false),
+        None,
+        &[b"h2", b"http/1.1"],
+    );
+    let c = client_with_ca(&ca, |cfg| unsafe {
+        assert_eq!(
+            httpring_config_set_connect_timeout_ms(cfg, 500),
+            HTTPRING_OK
+        );
+    });
+    for (how, expect) in [
+        (Breaks::Garbage, HTTPRING_ERR_TLS),
+        (Breaks::Close, HTTPRING_ERR_TLS),
+        (Breaks::Reset, HTTPRING_ERR_TLS),
+        (Breaks::Silence, HTTPRING_ERR_CONNECT_TIMEOUT),
+    ] {
+        let (port, accepted, _rt) = broken_tls_server(how);
+        let t = std::time::Instant::now();
+        let (code, msg) = outcome(&c, &format!("https://127.0.0.1:{port}/hello"));
+        let took = t.elapsed().as_millis();
+        assert_eq!(code, expect, "{how:?}: {msg}");
+        match how {
+            Breaks::Silence => {
+                assert!((480..2_000).contains(&took), "{how:?}: took {took} ms");
+                assert!(msg.contains("connect timeout"), "{how:?}: {msg}");
+            }
+            _ => {
+                assert!(took < 1_000, "{how:?}: took {took} ms");
+                assert!(msg.contains("TLS handshake"), "{how:?}: {msg}");
+            }
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "{how:?}: one attempt");
+        // The client goes on with a good server.
+        let (code, msg) = outcome(&c, &format!("https://127.0.0.1:{}/hello", good.port));
+        assert_eq!(code, HTTPRING_OK, "after {how:?}: {msg}");
+    }
+}
+
 #[test]
 fn mutual_tls_required_given_and_not_given() {
     let ca = ca("httpring test CA");

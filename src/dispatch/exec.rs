@@ -29,7 +29,7 @@ use crate::policy::retry::{self, Attempt};
 use crate::policy::{auth, redirect};
 use crate::pool::{Gate, Grant, Job, Limiter, Mailbox, Returned};
 use crate::request::{BodyStream, Exchange, Hop, Request, Response, Stamps, Upload, UploadBody};
-use crate::transport::{map_hyper, Conn, Hold, PoolKey};
+use crate::transport::{map_hyper, pace, Conn, Hold, PoolKey, Watch};
 
 /// The limits in force for one request, after per-request overrides.
 struct Limits {
@@ -422,13 +422,17 @@ async fn send_parts(
             }
             None => (obtain(shared, &key, limits).await?, Instant::now()),
         };
-        let wire = parts.build(&conn)?;
+        // Over HTTP/2 with a write timeout, what watches the body's window (boxed: the
+        // request's future stays as small as without it).
+        let mut window = None;
+        let wire = parts.build(&conn, &mut window)?;
         let mut timer = conn.read_timer.take();
         let sending = conn.send(wire);
         let sent = within_reusing(
             &mut timer,
             limits.read,
             conn.activity.as_deref(),
+            window.as_deref_mut(),
             sending,
             || read_timeout_error(limits.read, "waiting for the response head").unanswered(),
         )
@@ -456,12 +460,26 @@ async fn send_parts(
                     retried = true;
                     continue;
                 }
-                // An HTTP/2 stream the server refused was never processed (RFC 9113 §8.7):
-                // any method goes again (the usual cause, a burst sent before the server's
-                // stream limit was known, is queued properly the second time).
-                if again && refusals < MAX_REFUSALS && refused(&err) {
-                    refusals += 1;
-                    continue;
+                // An HTTP/2 stream the server refused, or one above the last stream its
+                // GOAWAY covers, was never processed (RFC 9113 §8.7): any method goes again
+                // (a refusal's usual cause, a burst sent before the server's stream limit was
+                // known, is queued properly the second time; after a GOAWAY the connection
+                // takes no new streams, so the request goes on another).
+                if unprocessed(&err) {
+                    if again && refusals < MAX_REFUSALS {
+                        refusals += 1;
+                        continue;
+                    }
+                    let why = if again {
+                        format!("sent {} times", MAX_REFUSALS + 1)
+                    } else {
+                        "its body was streamed".to_string()
+                    };
+                    let what = format!(
+                        "the server did not process the request (HTTP/2) and it was not sent \
+                         again ({why})"
+                    );
+                    return Err(map_hyper(err, &what).unanswered());
                 }
                 // A head that did not parse was sent fine: say what failed.
                 if err.is_parse() || err.is_parse_status() {
@@ -830,8 +848,9 @@ impl<'a> Parts<'a> {
     /// The wire request for `conn`: the request's headers, then the client's defaults it
     /// does not override. HTTP/1.1 gets an origin-form target (absolute-form through an
     /// HTTP proxy) and a Host header; HTTP/2 gets the absolute URI, from which hyper
-    /// derives `:scheme` and `:authority`.
-    fn build(&self, conn: &Conn) -> Result<http::Request<Body>> {
+    /// derives `:scheme` and `:authority`. Over HTTP/2 with a write timeout, the body's window
+    /// is watched through `window` (`transport::window`).
+    fn build(&self, conn: &Conn, window: &mut Option<Box<Watch>>) -> Result<http::Request<Body>> {
         // hyper parses the response's headers into this map once the head is written, and
         // freed responses hand their maps back: usually no allocation here. The defaults'
         // values share memory.
@@ -877,7 +896,7 @@ impl<'a> Parts<'a> {
                 )
             }
         };
-        let body = match &self.upload {
+        let mut body = match &self.upload {
             None => Body::Full(self.body.clone()),
             Some(up) => {
                 if !up.can_resend() {
@@ -891,6 +910,12 @@ impl<'a> Parts<'a> {
                 Body::Stream(Box::pin(UploadBody::new(up.clone(), conn.activity.clone())))
             }
         };
+        // One branch unless the client has a write timeout.
+        if let (Some(limit), Some(reads)) = (self.shared.config().write_timeout, &conn.activity) {
+            if conn.is_h2() {
+                *window = pace(&mut body, limit, reads);
+            }
+        }
         let mut out = http::Request::new(body);
         *out.method_mut() = self.method.clone();
         *out.uri_mut() = uri;
@@ -899,15 +924,19 @@ impl<'a> Parts<'a> {
     }
 }
 
-/// Times one request is sent again after HTTP/2 refused its stream.
+/// Times one request is sent again after HTTP/2 said the server did not process it.
 const MAX_REFUSALS: u32 = 3;
 
-/// Whether HTTP/2 refused the request's stream (RST_STREAM with REFUSED_STREAM).
-fn refused(e: &hyper::Error) -> bool {
+/// Whether HTTP/2 says the server never processed the request's stream: it refused it
+/// (RST_STREAM with REFUSED_STREAM), or its GOAWAY came with a lower last stream id (h2 fails
+/// those streams, and streams opened after it, with the GOAWAY as a remote error; a stream the
+/// GOAWAY covers fails only when the connection does, with an I/O error), whatever its code.
+fn unprocessed(e: &hyper::Error) -> bool {
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         if let Some(h2) = s.downcast_ref::<h2::Error>() {
-            return h2.reason() == Some(h2::Reason::REFUSED_STREAM);
+            return h2.reason() == Some(h2::Reason::REFUSED_STREAM)
+                || h2.is_go_away() && h2.is_remote();
         }
         source = s.source();
     }
@@ -1164,12 +1193,14 @@ async fn read_body(
 /// and the limit on silence rather than on the whole wait when the connection counts its
 /// reads (`activity`): when the timer fires after bytes came in, it is set one limit on, so
 /// a head trickled in byte by byte is not cut off, and a silent server fails after one to
-/// two limits. A plain function returning a named future: an `async fn` would hold `fut`
-/// twice (argument and pinned local), and `fut` holds the request.
+/// two limits. With `window`, an HTTP/2 request body's window is watched for the write
+/// timeout too (`transport::window`). A plain function returning a named future: an `async fn`
+/// would hold `fut` twice (argument and pinned local), and `fut` holds the request.
 fn within_reusing<'a, F: Future, E: FnOnce() -> Error>(
     timer: &'a mut Option<Pin<Box<tokio::time::Sleep>>>,
     limit: Option<Duration>,
     activity: Option<&'a AtomicU64>,
+    window: Option<&'a mut Watch>,
     fut: F,
     on_timeout: E,
 ) -> Within<'a, F, E> {
@@ -1193,6 +1224,7 @@ fn within_reusing<'a, F: Future, E: FnOnce() -> Error>(
         fut,
         timer,
         idle: activity.map(|a| (a, a.load(Ordering::Relaxed))),
+        window,
         on_timeout: Some(on_timeout),
     }
 }
@@ -1206,6 +1238,8 @@ pin_project_lite::pin_project! {
         timer: Option<(&'a mut Pin<Box<tokio::time::Sleep>>, tokio::time::Instant, Duration)>,
         // The connection's read counter and its value when the deadline was set.
         idle: Option<(&'a AtomicU64, u64)>,
+        // An HTTP/2 request body's window, watched for the write timeout.
+        window: Option<&'a mut Watch>,
         on_timeout: Option<E>,
     }
 }
@@ -1217,6 +1251,11 @@ impl<F: Future, E: FnOnce() -> Error> Future for Within<'_, F, E> {
         let this = self.project();
         if let Poll::Ready(out) = this.fut.poll(cx) {
             return Poll::Ready(Ok(out));
+        }
+        if let Some(window) = this.window {
+            if let Poll::Ready(stalled) = window.poll_stalled(cx) {
+                return Poll::Ready(Err(stalled));
+            }
         }
         let expired = match this.timer {
             Some((t, deadline, limit)) => loop {

@@ -1,7 +1,8 @@
 //! Transport: everything below HTTP semantics that gets a request a connection. Resolving
 //! names (`dns`), opening TCP or Unix sockets through proxies (`proxy`) with TLS (`tls`),
-//! the HTTP/1.1 or HTTP/2 handshake (`connect`), and the connection type requests use
-//! (`conn`). Depends only on `config` and `error`.
+//! the HTTP/1.1 or HTTP/2 handshake (`connect`), the connection type requests use (`conn`),
+//! and the write timeout where no socket write blocks: an HTTP/2 window the server stops
+//! granting (`window`). Depends only on `config` and `error`.
 
 mod conn;
 mod connect;
@@ -9,6 +10,7 @@ mod dns;
 mod proxy;
 mod quickack;
 mod tls;
+mod window;
 
 #[cfg(test)]
 pub(crate) use conn::test_support;
@@ -16,6 +18,7 @@ pub(crate) use conn::{Body, Conn, ConnFacts, Hold, PoolKey};
 pub(crate) use connect::Connector;
 pub(crate) use proxy::Proxy;
 pub(crate) use quickack::{last_write, FORKED};
+pub(crate) use window::{pace, Watch};
 
 use crate::error::{Error, ErrorKind};
 

@@ -56,7 +56,7 @@ impl Drop for QuickAck {
 /// The zero of the write clock (`last_write`).
 static EPOCH: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
 
-fn epoch() -> tokio::time::Instant {
+pub(super) fn epoch() -> tokio::time::Instant {
     *EPOCH.get_or_init(tokio::time::Instant::now)
 }
 
