@@ -307,13 +307,7 @@ fn server<F>(script: impl Fn(H2) -> F + Send + Sync + 'static) -> Server
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let (rt, listener, port) = server_runtime();
     let seen = Arc::new(Seen::default());
     let s = seen.clone();
     let script = Arc::new(script);

@@ -95,13 +95,7 @@ fn tls_server(cert: &Leaf, client_ca: Option<&Ca>, alpn: &[&[u8]]) -> TlsServer 
         .unwrap();
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let (rt, listener, port) = server_runtime();
     let stats = Arc::new(Stats::default());
     let st = stats.clone();
     rt.spawn(async move {
@@ -257,13 +251,7 @@ enum Breaks {
 
 /// A server on 127.0.0.1 that breaks every TLS handshake `how`; counts its connections.
 fn broken_tls_server(how: Breaks) -> (u16, Arc<AtomicUsize>, tokio::runtime::Runtime) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let (rt, listener, port) = server_runtime();
     let accepted = Arc::new(AtomicUsize::new(0));
     let count = accepted.clone();
     rt.spawn(async move {
@@ -941,13 +929,7 @@ fn a_redirect_from_https_to_plain_http_is_refused_unless_allowed() {
 /// (SO_LINGER 0 and close): a network failure, reported as I/O, not as a protocol error.
 #[test]
 fn a_tcp_reset_mid_body_over_http2_is_io() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let (rt, listener, port) = server_runtime();
     rt.spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {

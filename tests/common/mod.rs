@@ -201,6 +201,21 @@ impl Drop for Client {
 }
 
 /// Milliseconds since `t`.
+/// A one-worker runtime for a test's own server, with a listener on 127.0.0.1 made in it,
+/// and its port. Keep the runtime alive as long as the server is needed.
+pub fn server_runtime() -> (tokio::runtime::Runtime, tokio::net::TcpListener, u16) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (rt, listener, port)
+}
+
 pub fn ms_since(t: std::time::Instant) -> u128 {
     t.elapsed().as_millis()
 }
