@@ -30,15 +30,7 @@ impl TestServer {
 
     /// A server counting into `stats` (shared by several servers to count across them).
     pub fn with_stats(opts: server::Options, stats: Arc<server::Stats>) -> TestServer {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let port = listener.local_addr().unwrap().port();
+        let (rt, listener, port) = server_runtime();
         rt.spawn(server::serve(listener, Arc::new(opts), stats.clone()));
         TestServer {
             base: format!("http://127.0.0.1:{port}"),
