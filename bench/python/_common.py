@@ -17,6 +17,7 @@ Exit status: 0 ok; 1 some requests failed; 2 usage; 3 the library cannot do this
 from __future__ import annotations
 
 import asyncio
+import os
 import resource
 import sys
 import time
@@ -85,6 +86,18 @@ def cpu() -> float:
 
 def maxrss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def bench_limits(httpring):  # type: ignore[no-untyped-def]
+    """The httpring clients' pool for a run: no connection caps, as aiohttp's ``limit=0``
+    connector and the C driver (the binding's default of 100 connections with httpx's 5 s
+    pool timeout fails the fan-out: 10,000 requests of 100 ms need 10 s through 100).
+    HTTPRING_BENCH_MAX_CONNS / _PER_HOST set the caps (scenario throughput-capped)."""
+
+    caps = {k: int(os.environ[e]) for k, e in (("max_connections", "HTTPRING_BENCH_MAX_CONNS"),
+                                               ("max_connections_per_host", "HTTPRING_BENCH_MAX_CONNS_PER_HOST"))
+            if os.environ.get(e)}
+    return httpring.Limits(**caps)
 
 
 def raise_nofile() -> None:

@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import (  # noqa: E402
-    Args, missing, raise_nofile, report_concurrent, run_async_concurrent, run_async_latency, unsupported,
+    Args, bench_limits, missing, raise_nofile, report_concurrent, run_async_concurrent, run_async_latency, unsupported,
 )
 
 
@@ -21,12 +21,7 @@ def main() -> int:
         missing("httpring (Python binding)", e)
     raise_nofile()
 
-    # HTTPRING_BENCH_MAX_CONNS / _PER_HOST: the connection caps (scenario throughput-capped);
-    # without them the client has the binding's default Limits (100 connections in total).
-    caps = {k: int(os.environ[e]) for k, e in (("max_connections", "HTTPRING_BENCH_MAX_CONNS"),
-                                               ("max_connections_per_host", "HTTPRING_BENCH_MAX_CONNS_PER_HOST"))
-            if os.environ.get(e)}
-    kw = {"limits": httpring.Limits(**caps)} if caps else {}
+    kw = {"limits": bench_limits(httpring)}
 
     async def run() -> int:
         try:

@@ -7,7 +7,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import EXIT_FAILED, Args, Tally, cpu, missing, raise_nofile, report_concurrent, unsupported  # noqa: E402
+from _common import EXIT_FAILED, Args, Tally, bench_limits, cpu, missing, raise_nofile, report_concurrent, unsupported  # noqa: E402
 
 
 def main() -> int:
@@ -20,7 +20,8 @@ def main() -> int:
         unsupported("send_many is a batch API (see hr_sync.py for sequential requests)")
     raise_nofile()
     try:
-        client = httpring.Client(http2=True, verify=False) if a.h2 else httpring.Client()
+        kw = {"limits": bench_limits(httpring)}
+        client = httpring.Client(http2=True, verify=False, **kw) if a.h2 else httpring.Client(**kw)
     except NotImplementedError as e:
         unsupported(f"httpring.Client(http2=True): {e}")
 
