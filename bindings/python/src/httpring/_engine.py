@@ -278,7 +278,10 @@ class Scratch:
     """Out-parameters reused across calls. One per thread (sync) or per loop (async):
     ctypes writes into them while the GIL is released."""
 
-    __slots__ = ("handle", "resp", "data", "length", "state", "msg", "batch", "info", "_read")
+    __slots__ = (
+        "handle", "resp", "data", "length", "state", "msg", "batch", "info", "_read",
+        "results_cap", "results", "results_p", "results_view", "ids",
+    )
 
     def __init__(self) -> None:
         #: Made on first use (a per-request timeout, a send_many).
@@ -292,6 +295,19 @@ class Scratch:
         self.state = c_uint32()
         self.msg = create_string_buffer(512)
         self.info = _ffi.new(_ffi.httpring_info)
+        #: ``read_many``'s arrays (handles in, results out), grown as needed.
+        self.results_cap = 0
+
+    def results_for(self, n: int) -> None:
+        """Makes ``results``/``ids`` hold at least ``n`` entries."""
+        cap = max(64, n, 2 * self.results_cap)
+        size = RESULT_LAYOUT.size
+        self.results = (ctypes.c_char * (size * cap))()
+        struct.pack_into("@I", self.results, 0, size)  # struct_size of element 0: the stride
+        self.results_p = ctypes.cast(self.results, ctypes.POINTER(_ffi.httpring_result))
+        self.results_view = memoryview(self.results).cast("B")
+        self.ids = (c_uint64 * cap)()
+        self.results_cap = cap
 
     def read_buffer(self) -> ReadBuffer:
         """The buffer streamed bodies are read into on this thread (or loop)."""
@@ -678,16 +694,18 @@ class Engine:
         n = len(hs)
         if n == 0:
             return []
-        out = _ffi.new_array(_ffi.httpring_result, n)
-        handles = (c_uint64 * n)(*hs)
+        if n > s.results_cap:
+            s.results_for(n)
+        ids = s.ids
+        ids[:n] = hs  # type: ignore[call-overload]  # (typeshed wants a list of c_uint64 | int)
         address = _ADDRESS_SPACE
         results: List[Any] = []
         timing = self.timing
         with self.lock:  # see Engine.lock: no free between the addresses and the copies
-            code = self._read_many(self.ptr, handles, n, out)
+            code = self._read_many(self.ptr, ids, n, s.results_p)
             if code:
                 raise from_code(code)
-            rows = RESULT_LAYOUT.iter_unpack(memoryview(out).cast("B"))
+            rows = RESULT_LAYOUT.iter_unpack(s.results_view[: n * RESULT_LAYOUT.size])
             for row, h, (method, url) in zip(rows, hs, requests):
                 code, status, version, body_p, body_len, _, url_p, url_len, elapsed, raw_p, raw_len = row
                 if code:
