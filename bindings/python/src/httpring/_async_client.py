@@ -48,7 +48,6 @@ from ._engine import (
     Prepared,
     Scratch,
     SpecBatch,
-    built_only,
     with_retries,
 )
 from ._exceptions import ClientClosed, RequestError
@@ -159,7 +158,9 @@ class _Dispatcher:
             self.engine.check_open()
         uid = self.next_uid = self.next_uid + 1
         fut = loop.create_future()
-        if ov is not None or built_only(prep):
+        tmo = prep[4]
+        # built_only(prep), inlined (the per-request path).
+        if ov is not None or prep[3].__class__ is not bytes or (tmo is not None and (tmo[3] >= 0 or tmo[4] >= 0)):
             h = self.engine.submit_request(prep, uid, self.s, url, ov)
             self.pending[uid] = (fut, h, method, url)
             if ov is not None and ov.follow and not self.engine.redirects:
@@ -168,7 +169,7 @@ class _Dispatcher:
         if not self.pending and not self.flush_scheduled:
             # Nothing in flight and no batch forming: a lone request (sequential use)
             # goes at once rather than waiting for company.
-            method_b, url_b, pairs, body, tmo = prep
+            method_b, url_b, pairs, body, _ = prep
             if pairs is None and tmo is None:
                 code = self.send(self.engine.ptr, method_b, url_b, None, 0, body, len(body), uid, self.hout)
                 h = self.hout.value

@@ -701,6 +701,7 @@ class Engine:
         address = _ADDRESS_SPACE
         results: List[Any] = []
         timing = self.timing
+        new = Response.__new__
         with self.lock:  # see Engine.lock: no free between the addresses and the copies
             code = self._read_many(self.ptr, ids, n, s.results_p)
             if code:
@@ -711,15 +712,19 @@ class Engine:
                 if code:
                     results.append(self.error(h, code, method, s, url))
                     continue
-                r = new_response(
-                    status,
-                    address[body_p : body_p + body_len].tobytes(),
-                    version,
-                    address[raw_p : raw_p + raw_len].tobytes(),
-                    address[url_p : url_p + url_len].tobytes(),
-                    elapsed,
-                    method,
-                )
+                # new_response, inlined (the per-response path).
+                r = new(Response)
+                r.status_code = status
+                r.content = address[body_p : body_p + body_len].tobytes()
+                r._version = version
+                r._raw_headers = address[raw_p : raw_p + raw_len].tobytes()
+                r._headers = None
+                r._url = address[url_p : url_p + url_len].tobytes()
+                r._elapsed_us = elapsed
+                r._method = method
+                r._request = None
+                r._history = None
+                r._encoding = None
                 if timing:
                     r._info = self.info(h, s.info)
                 if history:
