@@ -570,6 +570,21 @@ httpring_code httpring_client_wait_drain(const struct httpring_client *client,
                                          int64_t timeout_ms,
                                          size_t *count);
 
+// Copies the headers the client sends with every request: those added with
+// `httpring_config_add_default_header`, the `User-Agent`, and `Accept-Encoding` while
+// decompression is on. One `name: value\r\n` line each (names lower-case), in the order
+// they are sent, NUL-terminated and truncated to fit, into `buf` (`cap` bytes; may be NULL
+// with cap 0); the full length (without NUL) goes to `*len`: call with cap 0 to size the
+// buffer. A request's own header of a name replaces these values;
+// `httpring_request_remove_default_header` leaves one out.
+//
+// # Safety
+// `buf` is valid for `cap` bytes; `len` is NULL or valid for a write.
+httpring_code httpring_client_default_headers(const struct httpring_client *client,
+                                              char *buf,
+                                              size_t cap,
+                                              size_t *len);
+
 // Installs (or with NULL `cb`, removes) a completion callback. It is called for every
 // completion, on a runtime thread, in addition to the queue; `ctx` is passed through and
 // must be usable from that thread. (While a callback is installed, threads blocked in

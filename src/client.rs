@@ -122,6 +122,20 @@ impl Client {
         self.shared.config()
     }
 
+    /// The headers sent with every request (the config's defaults, the User-Agent, and
+    /// `Accept-Encoding` while decompression is on), one `name: value\r\n` line each, in
+    /// the order they are sent.
+    pub fn default_header_block(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (name, value) in &self.config().default_headers {
+            out.extend_from_slice(name.as_str().as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
     /// The runtime, started on first use.
     fn runtime(&self) -> Result<&Runtime> {
         if let Some(rt) = self.runtime.get() {

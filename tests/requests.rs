@@ -423,3 +423,39 @@ fn the_host_header_is_the_urls_authority_without_user_info() {
         );
     }
 }
+
+/// A URL the strict request-target grammar refuses (a space) or would send unresolved
+/// (`..`) goes out as browsers, curl and httpx send it; a Content-Length of the caller's
+/// that disagrees with the body is refused at submit (sent, a larger one hung the request
+/// to its timeout and a smaller one cut the body short).
+#[test]
+fn urls_are_encoded_and_resolved_and_a_wrong_content_length_is_refused() {
+    let srv = TestServer::start();
+    let c = Client::new();
+    let (status, body) = c.fetch(&srv.url("/echo/a b/../c%20d?q=a b"));
+    assert_eq!(status, 200);
+    let text = String::from_utf8(body).unwrap();
+    assert!(text.contains("/echo/c%20d?q=a%20b"), "{text}");
+
+    for (declared, body) in [(c"10", &b"abc"[..]), (c"2", b"abcdef"), (c"40", b"")] {
+        let got = c.submit("POST", &srv.url("/echo"), |req| unsafe {
+            assert_eq!(
+                httpring_request_add_header(req, c"Content-Length".as_ptr(), declared.as_ptr()),
+                HTTPRING_OK
+            );
+            assert_eq!(
+                httpring_request_set_body(req, body.as_ptr().cast(), body.len()),
+                HTTPRING_OK
+            );
+        });
+        assert_eq!(got, Err(HTTPRING_ERR_INVALID_HEADER), "{declared:?}");
+    }
+    let h = c
+        .submit("POST", &srv.url("/echo"), |req| unsafe {
+            httpring_request_add_header(req, c"Content-Length".as_ptr(), c"3".as_ptr());
+            httpring_request_set_body(req, b"abc".as_ptr().cast(), 3);
+        })
+        .unwrap();
+    assert_eq!(c.wait(h), httpring_state::HTTPRING_STATE_DONE);
+    assert!(String::from_utf8_lossy(&c.body(h)).contains("abc"));
+}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::code::httpring_code::{self, *};
 use super::config::{httpring_config, CONFIGS};
 use super::handle::{completion_to_c, httpring_completion, httpring_handle};
-use super::ptr::{bytes, c_str, guard, guard_code, need, put, slice};
+use super::ptr::{bytes, c_str, copy_out, guard, guard_code, need, put, slice};
 use super::registry;
 use super::request::{httpring_request, REQUESTS};
 use super::sized::{read_at, struct_size, write_at};
@@ -195,6 +195,29 @@ impl CCallback {
         // SAFETY: the caller installed f and ctx for exactly this use.
         unsafe { (self.f)(self.ctx, c) }
     }
+}
+
+/// Copies the headers the client sends with every request: those added with
+/// `httpring_config_add_default_header`, the `User-Agent`, and `Accept-Encoding` while
+/// decompression is on. One `name: value\r\n` line each (names lower-case), in the order
+/// they are sent, NUL-terminated and truncated to fit, into `buf` (`cap` bytes; may be NULL
+/// with cap 0); the full length (without NUL) goes to `*len`: call with cap 0 to size the
+/// buffer. A request's own header of a name replaces these values;
+/// `httpring_request_remove_default_header` leaves one out.
+///
+/// # Safety
+/// `buf` is valid for `cap` bytes; `len` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_client_default_headers(
+    client: *const httpring_client,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> httpring_code {
+    client_do(client, |c| {
+        unsafe { copy_out(&c.default_header_block(), buf, cap, len)? };
+        Ok(HTTPRING_OK)
+    })
 }
 
 /// Installs (or with NULL `cb`, removes) a completion callback. It is called for every

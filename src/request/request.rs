@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::HeaderMap;
+use http::header::{HeaderMap, CONTENT_LENGTH};
 use http::{Method, Uri};
 
 use crate::config::{parse_header, Auth};
@@ -233,9 +233,47 @@ impl Request {
 
     /// The error recorded while building, if any.
     pub(crate) fn validated(mut self) -> Result<Request> {
-        match self.error.take() {
-            Some(e) => Err(e),
-            None => Ok(self),
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        if !self.headers.is_empty() {
+            self.check_content_length()?;
+        }
+        Ok(self)
+    }
+
+    /// A `Content-Length` of the caller's must be the body's length: sent as it is, a
+    /// larger one leaves the server waiting for bytes that never come (the request hangs
+    /// to its timeout), a smaller one cuts the body short without an error.
+    fn check_content_length(&self) -> Result<()> {
+        let mut values = self.headers.get_all(CONTENT_LENGTH).iter();
+        let Some(first) = values.next() else {
+            return Ok(());
+        };
+        let parse = |v: &http::HeaderValue| {
+            let t = v.as_bytes();
+            (!t.is_empty() && t.len() <= 19 && t.iter().all(u8::is_ascii_digit))
+                .then(|| std::str::from_utf8(t).ok()?.parse::<u64>().ok())
+                .flatten()
+        };
+        let bad = |why: String| Err(Error::new(ErrorKind::InvalidHeader, why));
+        let Some(declared) = parse(first) else {
+            return bad(format!(
+                "invalid Content-Length header {first:?}: not a length"
+            ));
+        };
+        if values.any(|v| parse(v) != Some(declared)) {
+            return bad("several Content-Length headers that differ".into());
+        }
+        let actual = match &self.upload {
+            None => Some(self.body.len() as u64),
+            Some(up) => up.length(),
+        };
+        match actual {
+            Some(n) if n != declared => bad(format!(
+                "the Content-Length header says {declared} bytes, but the body has {n}"
+            )),
+            _ => Ok(()),
         }
     }
 }
@@ -265,15 +303,20 @@ impl UrlCache {
 pub(crate) fn parse_url(url: &[u8]) -> Result<(Uri, Bytes)> {
     let text = std::str::from_utf8(url)
         .map_err(|_| Error::new(ErrorKind::InvalidUrl, "URL is not valid UTF-8"))?;
-    if text.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+    if text.bytes().any(|b| b.is_ascii_control()) {
         return Err(Error::new(
             ErrorKind::InvalidUrl,
-            format!("URL {text:?} contains whitespace or control characters"),
+            format!("URL {text:?} contains control characters"),
         ));
     }
     let shared = Bytes::copy_from_slice(url);
-    let uri = Uri::from_maybe_shared(shared.clone())
-        .map_err(|e| Error::new(ErrorKind::InvalidUrl, format!("invalid URL {text:?}: {e}")))?;
+    let (uri, shared) = match Uri::from_maybe_shared(shared.clone()) {
+        Ok(uri) if !has_dot_segment(uri.path()) => (uri, shared),
+        // What the strict parse refuses (a space, `<`, `"`, non-ASCII...) or would send
+        // as it is (`/a/../b`), a URL standard parser encodes and resolves, as browsers,
+        // curl, reqwest and httpx do.
+        strict => normalized(text, strict.err())?,
+    };
     match uri.scheme_str() {
         Some("http") | Some("https") => {}
         Some(other) => {
@@ -312,4 +355,151 @@ pub(crate) fn parse_url(url: &[u8]) -> Result<(Uri, Bytes)> {
         }
     }
     Ok((uri, shared))
+}
+
+/// Whether `path` has a `.` or `..` segment (`/a/./b`, `/a/..`, also written `%2e`).
+fn has_dot_segment(path: &str) -> bool {
+    const DOTS: [&str; 6] = [".", "..", "%2e", ".%2e", "%2e.", "%2e%2e"];
+    // Nearly every path has neither `/.` nor `/%2`: two substring scans.
+    (path.contains("/.") || path.contains("/%2"))
+        && path
+            .split('/')
+            .any(|seg| DOTS.iter().any(|d| seg.eq_ignore_ascii_case(d)))
+}
+
+/// `text` parsed by the WHATWG URL rules (the `url` crate): characters a request target
+/// cannot hold percent-encoded, dot segments resolved, a Unicode host in its ASCII form, the
+/// fragment dropped (it is never sent). `strict` is why the strict parse refused it.
+fn normalized(text: &str, strict: Option<http::uri::InvalidUri>) -> Result<(Uri, Bytes)> {
+    use url::ParseError as P;
+    let invalid = |why: String| Error::new(ErrorKind::InvalidUrl, why);
+    // The URL standard would also read `http:/x` and `http:///x` as host `x`: not guessed.
+    match text.split_once("://") {
+        None => {
+            return Err(invalid(format!(
+                "URL {text:?} has no scheme (expected http://host/...)"
+            )))
+        }
+        Some((_, rest)) if rest.is_empty() || rest.starts_with(['/', '?', '#']) => {
+            return Err(invalid(format!("URL {text:?} has no host")))
+        }
+        _ => {}
+    }
+    let mut parsed = url::Url::parse(text).map_err(|e| match e {
+        P::RelativeUrlWithoutBase => invalid(format!(
+            "URL {text:?} has no scheme (expected http://host/...)"
+        )),
+        P::InvalidPort => invalid(format!("URL {text:?} has an invalid port")),
+        P::EmptyHost => invalid(format!("URL {text:?} has no host")),
+        e => match &strict {
+            Some(s) => invalid(format!("invalid URL {text:?}: {e} ({s})")),
+            None => invalid(format!("invalid URL {text:?}: {e}")),
+        },
+    })?;
+    parsed.set_fragment(None);
+    let shared = Bytes::from(String::from(parsed));
+    let uri = Uri::from_maybe_shared(shared.clone())
+        .map_err(|e| invalid(format!("invalid URL {text:?}: {e}")))?;
+    Ok((uri, shared))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(url: &str) -> (String, String) {
+        let (uri, text) = parse_url(url.as_bytes()).unwrap();
+        (uri.to_string(), String::from_utf8(text.to_vec()).unwrap())
+    }
+
+    fn refused(url: &[u8]) -> Error {
+        parse_url(url).unwrap_err()
+    }
+
+    #[test]
+    fn a_plain_url_is_taken_as_it_is() {
+        let url = "http://127.0.0.1:8080/a/b.c/..d/x?q=1&r=%20";
+        assert_eq!(parsed(url), (url.to_string(), url.to_string()));
+    }
+
+    #[test]
+    fn what_a_request_target_cannot_hold_is_encoded_as_browsers_do() {
+        let (uri, text) = parsed("http://h/a b/\"<c>`?q=a b&s=\"x\"#frag");
+        assert_eq!(uri, "http://h/a%20b/%22%3Cc%3E%60?q=a%20b&s=%22x%22");
+        assert_eq!(
+            text, uri,
+            "the URL reported back is the one sent, without the fragment"
+        );
+        let (uri, _) = parsed("http://h\u{e9}llo.example/\u{fc}");
+        assert_eq!(uri, "http://xn--hllo-bpa.example/%C3%BC");
+    }
+
+    #[test]
+    fn dot_segments_are_resolved() {
+        assert_eq!(parsed("http://h/a/./b/../c").0, "http://h/a/c");
+        assert_eq!(parsed("http://h/a/%2e%2E/c?x=/../").0, "http://h/c?x=/../");
+        assert_eq!(parsed("http://h/../../x").0, "http://h/x");
+        assert_eq!(
+            parsed("http://h/a/.hidden/..b/").0,
+            "http://h/a/.hidden/..b/"
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_a_url_says_why() {
+        let cases: [(&[u8], &str); 7] = [
+            (b"http://h/a\x01", "control characters"),
+            (b"http://h/a\r\nX: y", "control characters"),
+            (b"example.com/x", "no scheme"),
+            (b"/relative", "no scheme"),
+            (b"http://h:99999/", "invalid port"),
+            (b"http:///x", "no host"),
+            (b"http://h st/", "invalid"),
+        ];
+        for (url, why) in cases {
+            let e = refused(url);
+            assert_eq!(e.kind(), ErrorKind::InvalidUrl, "{url:?}");
+            assert!(e.message().contains(why), "{url:?}: {}", e.message());
+        }
+        assert_eq!(refused(b"ftp://h/x").kind(), ErrorKind::UnsupportedScheme);
+        assert_eq!(refused(b"ftp://h/a b").kind(), ErrorKind::UnsupportedScheme);
+    }
+
+    fn with_length(value: &str, body: &'static [u8]) -> Result<Request> {
+        let mut req = Request::new(b"POST", b"http://h/");
+        req.add_header(b"content-length", value.as_bytes()).unwrap();
+        req.set_body(body);
+        req.validated()
+    }
+
+    #[test]
+    fn a_content_length_of_the_callers_must_be_the_bodys() {
+        assert!(with_length("3", b"abc").is_ok());
+        assert!(with_length("0", b"").is_ok());
+        for (value, body, why) in [
+            ("10", &b"abc"[..], "says 10 bytes, but the body has 3"),
+            ("2", b"abcdef", "says 2 bytes, but the body has 6"),
+            ("40", b"", "says 40 bytes, but the body has 0"),
+            ("3x", b"abc", "not a length"),
+            ("-3", b"abc", "not a length"),
+            ("", b"abc", "not a length"),
+        ] {
+            let e = with_length(value, body).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidHeader, "{value}");
+            assert!(e.message().contains(why), "{value}: {}", e.message());
+        }
+        let mut req = Request::new(b"POST", b"http://h/");
+        req.add_header(b"Content-Length", b"3").unwrap();
+        req.add_header(b"content-length", b"4").unwrap();
+        req.set_body(&b"abc"[..]);
+        assert!(req.validated().unwrap_err().message().contains("differ"));
+        let mut req = Request::new(b"POST", b"http://h/");
+        req.add_header(b"content-length", b"5").unwrap();
+        req.set_upload(super::super::Upload::push(Some(5)));
+        assert!(req.validated().is_ok());
+        let mut req = Request::new(b"POST", b"http://h/");
+        req.add_header(b"content-length", b"6").unwrap();
+        req.set_upload(super::super::Upload::push(Some(5)));
+        assert!(req.validated().is_err());
+    }
 }

@@ -345,6 +345,36 @@ static void test_default_headers(void) {
     CHECK(echo_lacks(c, h, "httpring/"));
     httpring_handle_free(c, h);
 
+    /* The client lists what it sends with every request, in order, as header lines. */
+    size_t len = 0;
+    CHECK_EQ_CODE(httpring_client_default_headers(c, NULL, 0, &len), HTTPRING_OK);
+    const char *block = "user-agent: my-agent/1.0\r\nx-default: dv\r\nx-api-key: secret-123\r\n"
+                        "accept-encoding: gzip, deflate, br, zstd\r\n";
+    CHECK_EQ_INT(len, strlen(block));
+    char lines[256];
+    CHECK_EQ_CODE(httpring_client_default_headers(c, lines, sizeof lines, &len), HTTPRING_OK);
+    CHECK_EQ_STR(lines, strlen(lines), block);
+    /* Truncated to fit, NUL-terminated; the full length is still reported. */
+    char small[8];
+    CHECK_EQ_CODE(httpring_client_default_headers(c, small, sizeof small, &len), HTTPRING_OK);
+    CHECK_EQ_STR(small, strlen(small), "user-ag");
+    CHECK_EQ_INT(len, strlen(block));
+    CHECK_EQ_CODE(httpring_client_default_headers(c, NULL, 4, &len),
+                  HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_client_default_headers(NULL, lines, sizeof lines, &len),
+                  HTTPRING_ERR_INVALID_ARGUMENT);
+    /* A default client: its User-Agent; no Accept-Encoding with decompression off. */
+    httpring_config *plain_cfg = httpring_config_new();
+    CHECK_EQ_CODE(httpring_config_set_decompress(plain_cfg, false), HTTPRING_OK);
+    httpring_client *plain = httpring_client_new(plain_cfg);
+    httpring_config_free(plain_cfg);
+    CHECK(plain != NULL);
+    CHECK_EQ_CODE(httpring_client_default_headers(plain, lines, sizeof lines, &len), HTTPRING_OK);
+    CHECK(strncmp(lines, "user-agent: httpring/", 21) == 0);
+    CHECK(strstr(lines, "accept-encoding") == NULL);
+    CHECK_EQ_INT(len, strlen(lines));
+    CHECK_EQ_CODE(httpring_client_free(plain), HTTPRING_OK);
+
     /* A request header of the same name wins over the default (replaces, not appends). */
     httpring_header hs[] = {HDR("x-default", "override")};
     CHECK_EQ_CODE(httpring_client_send(c, "GET", URL("/echo"), hs, 1, NULL, 0, 0, &h),

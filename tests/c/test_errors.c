@@ -242,7 +242,7 @@ static void test_invalid_submit(httpring_client *c) {
     /* Bad URLs. */
     const char *bad_urls[] = {
         "not a url",       "", "http://", "/relative/path", "127.0.0.1:80/x", "http:///nohost",
-        "http://host with space/", "http://127.0.0.1/a b", "http://127.0.0.1/\x01",
+        "http://host with space/", "http://127.0.0.1/\x01", "http://127.0.0.1/a\r\nX: y",
         "http://127.0.0.1/\xff\xfe",  /* not UTF-8 */
         "http://\xc3\x28/",           /* invalid UTF-8 sequence */
     };

@@ -27,7 +27,7 @@ def test_is_a_live_headers_object():
     with httpring.Client(headers={"X-A": "1"}) as c:
         h = c.headers
         assert isinstance(h, httpring.Headers)
-        assert h is c.headers and h == {"X-A": "1"}
+        assert h is c.headers and h["X-A"] == "1"
         h["X-B"] = "2"
         assert c.headers["x-b"] == "2"
 
@@ -70,17 +70,18 @@ def test_assignment(echo):
 def test_constructor_headers_can_be_removed(echo):
     with httpring.Client(headers={"X-Fixed": "f", "X-Other": "o"}) as c:
         del c.headers["X-Fixed"]
-        assert c.headers == {"X-Other": "o"}
+        assert "x-fixed" not in c.headers and c.headers["X-Other"] == "o"
         h = got(c.get(echo))
         assert "x-fixed" not in h and h["x-other"] == "o"
         # Assignment and clear() remove the names they leave out, as in httpx.
         c.headers = {"x-fixed": "1", "X-New": "3"}
         h = got(c.get(echo))
         assert (h["x-fixed"], h["x-new"]) == ("1", "3") and "x-other" not in h
+        assert got(c.get(echo))["user-agent"].startswith("httpring/")  # kept, as in httpx
         c.headers.clear()
         h = got(c.get(echo))
-        assert not {"x-fixed", "x-other", "x-new"} & set(h)
-        assert h["user-agent"].startswith("httpring/")  # the engine's own default stays
+        # Every name goes, the engine's own defaults too (httpx then sends none either).
+        assert not {"x-fixed", "x-other", "x-new", "user-agent", "accept-encoding"} & set(h)
 
 
 def test_removed_header_left_out_of_every_way_of_sending(testserver, echo):
@@ -121,6 +122,45 @@ def test_removed_header_comes_back_when_set_again(echo):
         c.headers["X-Fixed"] = "f"  # the engine's own value: the engine sends it again
         assert got(c.get(echo))["x-fixed"] == "f"
         assert c._default_overrides is None  # and every request is back on the fast calls
+
+
+def test_lists_the_engines_own_defaults(echo):
+    # As httpx lists its defaults: what the engine sends with every request besides the
+    # caller's headers, first, readable, replaceable and removable like the others.
+    with httpring.Client(headers={"X-A": "1"}) as c:
+        assert list(c.headers) == ["user-agent", "accept-encoding", "x-a"]
+        assert c.headers["User-Agent"].startswith("httpring/")
+        assert c.headers["accept-encoding"] == "gzip, deflate, br, zstd"
+        h = got(c.get(echo))
+        assert h["user-agent"] == c.headers["user-agent"]
+        assert h["accept-encoding"] == c.headers["accept-encoding"]
+        assert c._default_overrides is None  # listing them costs the requests nothing
+        r = c.get(echo)
+        assert r.request.headers["user-agent"] == c.headers["user-agent"]
+        c.headers["User-Agent"] = "later/2"
+        assert got(c.get(echo))["user-agent"] == "later/2"
+        del c.headers["user-agent"]
+        del c.headers["Accept-Encoding"]
+        h = got(c.get(echo))
+        assert "user-agent" not in h and "accept-encoding" not in h and h["x-a"] == "1"
+        # An assignment starts from the engine's own defaults again (httpx's setter does).
+        c.headers = {"X-B": "2"}
+        assert list(c.headers) == ["user-agent", "accept-encoding", "x-b"]
+        h = got(c.get(echo))
+        assert h["user-agent"].startswith("httpring/") and "x-a" not in h and h["x-b"] == "2"
+    # A name the constructor was given is listed once, with the given value.
+    with httpring.Client(headers={"User-Agent": "mine/1"}) as c:
+        assert c.headers.get_list("user-agent") == ["mine/1"]
+        assert list(c.headers) == ["accept-encoding", "user-agent"]
+        assert got(c.get(echo))["user-agent"] == "mine/1"
+
+
+@pytest.mark.anyio
+async def test_async_lists_the_engines_own_defaults(echo):
+    async with httpring.AsyncClient() as c:
+        assert c.headers["user-agent"].startswith("httpring/")
+        del c.headers["user-agent"]
+        assert "user-agent" not in got(await c.get(echo))
 
 
 @pytest.mark.parametrize("name", ["User-Agent", "Accept-Encoding"])
@@ -216,7 +256,9 @@ def test_response_request_keeps_the_headers_it_was_sent_with(echo):
         del c.headers["x-a"]
         c.headers["X-B"] = "b"
     for r in rs + asyncio.run(via_async()):
-        assert r.request.headers == {"X-A": "1"}, r.request.headers
+        mine = {k: v for k, v in r.request.headers.items() if k.startswith("x-")}
+        assert mine == {"x-a": "1"}, r.request.headers
+        assert r.request.headers["user-agent"].startswith("httpring/")
 
 
 def test_async_cached_gets_follow_changes(echo):

@@ -1014,6 +1014,18 @@ pub const Client = struct {
         try check(c.httpring_client_cookies_clear(self.raw));
     }
 
+    /// What the client sends with every request (its default headers, User-Agent and,
+    /// with decompression on, Accept-Encoding) as `name: value\r\n` lines in the order
+    /// sent, allocated with `allocator`.
+    pub fn defaultHeaders(self: Client, allocator: std.mem.Allocator) (Error || error{OutOfMemory})![]u8 {
+        var len: usize = 0;
+        try check(c.httpring_client_default_headers(self.raw, null, 0, &len));
+        const buf = try allocator.alloc(u8, len + 1);
+        errdefer allocator.free(buf);
+        try check(c.httpring_client_default_headers(self.raw, buf.ptr, buf.len, &len));
+        return allocator.realloc(buf, len) catch buf[0..len];
+    }
+
     /// The jar as Netscape cookie-file text (curl's format), allocated with `allocator`.
     pub fn cookiesExport(self: Client, allocator: std.mem.Allocator) (Error || error{OutOfMemory})![]u8 {
         var len: usize = 0;

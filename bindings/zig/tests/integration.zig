@@ -994,6 +994,20 @@ test "auth: basic and bearer per client and request, digest answering the challe
     try testing.expectError(error.InvalidHeader, client.send(.{ .url = try url(&buf, "/hello", .{}), .auth = .{ .bearer = "a\nb" } }));
 }
 
+test "default headers: the client lists what it sends with every request, in order" {
+    var client = try Client.init(.{
+        .user_agent = "zig-agent/1",
+        .default_headers = &.{.{ .name = "X-Team", .value = "zig" }},
+    });
+    defer client.deinit();
+    const lines = try client.defaultHeaders(testing.allocator);
+    defer testing.allocator.free(lines);
+    try testing.expectEqualStrings(
+        "user-agent: zig-agent/1\r\nx-team: zig\r\naccept-encoding: gzip, deflate, br, zstd\r\n",
+        lines,
+    );
+}
+
 test "cookie jar: set by one response, sent on the next; export and import; errors without a jar" {
     var buf: [512]u8 = undefined;
     var body: [512]u8 = undefined;

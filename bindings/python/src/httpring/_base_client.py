@@ -151,6 +151,10 @@ class BaseClient:
             retries=self._retries,
             timing=bool(timing),
         )
+        # The engine's own defaults are listed too (its User-Agent, Accept-Encoding), as
+        # httpx lists its own: they can be read, replaced and removed like the others.
+        self._headers.add_engine_defaults(self._engine.default_headers())
+        self._sent_headers = self._headers.snapshot
         self._url_cache: Dict[str, Tuple[str, bytes]] = {}
         # url -> (prepared GET, URL string, the cookie state it has): a bare get(url) skips
         # _prepare entirely (while the client's cookies with no domain are the same).
@@ -531,15 +535,23 @@ class _ClientHeaders(Headers):
     (which replace the engine's values of that name); and ``removed``: the engine's names
     no longer here, which each request asks the engine to leave out."""
 
-    __slots__ = ("engine", "changed", "removed", "snapshot", "on_change")
+    __slots__ = ("engine", "own", "changed", "removed", "snapshot", "on_change")
 
-    def __init__(self, headers: HeaderTypes = None, engine: Optional[Dict[str, List[str]]] = None) -> None:
+    def __init__(
+        self,
+        headers: HeaderTypes = None,
+        engine: Optional[Dict[str, List[str]]] = None,
+        own: Tuple[Tuple[str, str], ...] = (),
+    ) -> None:
         super().__init__(headers)
         if engine is None:
             engine = {}
             for lk, _, v in self._list:
                 engine.setdefault(lk, []).append(v)
         self.engine: Dict[str, List[str]] = engine
+        #: The engine's own defaults (User-Agent, Accept-Encoding) of names the constructor
+        #: was not given: an assignment starts from them, as httpx's starts from its own.
+        self.own = own
         #: None while every name has the engine's values (the common case: nothing to add).
         self.changed: HeaderPairs = None
         #: The engine's names removed since (lower-case bytes); () in the common case.
@@ -549,10 +561,26 @@ class _ClientHeaders(Headers):
         self._update()
 
     def replaced(self, headers: Headers) -> "_ClientHeaders":
-        """The client's headers after ``client.headers = headers``."""
-        new = _ClientHeaders(headers, self.engine)
+        """The client's headers after ``client.headers = headers``: the engine's own
+        defaults, updated with ``headers``."""
+        given = {lk for lk, _, _ in headers._list}
+        start = Headers([item for item in self.own if item[0] not in given])
+        start._list += headers._list
+        new = _ClientHeaders(start, self.engine, self.own)
         new.on_change = self.on_change
         return new
+
+    def add_engine_defaults(self, pairs: List[Tuple[str, str]]) -> None:
+        """Lists the engine client's headers of names it was not given (``pairs``: all it
+        sends with every request, names lower-case) first, as httpx lists its defaults."""
+        extra = [(name, name, value) for name, value in pairs if name not in self.engine]
+        if not extra:
+            return
+        for lk, _, value in extra:
+            self.engine.setdefault(lk, []).append(value)
+        self.own = tuple((name, value) for _, name, value in extra)
+        self._list = extra + self._list
+        self._update()
 
     def _update(self) -> None:
         now: Dict[str, List[Tuple[str, str]]] = {}

@@ -484,6 +484,25 @@ class Engine:
             if self.freed is not None:
                 self.freed.set_result(None)
 
+    def default_headers(self) -> List[Tuple[str, str]]:
+        """What the engine client sends with every request (the headers it was given, its
+        User-Agent and Accept-Encoding), in order: (name, value), names lower-case."""
+        lib = self.lib
+        n = c_size_t()
+        code = lib.httpring_client_default_headers(self.ptr, None, 0, n)
+        if code:
+            raise from_code(code)
+        buf = create_string_buffer(n.value + 1)
+        code = lib.httpring_client_default_headers(self.ptr, buf, n.value + 1, n)
+        if code:
+            raise from_code(code)
+        out = []
+        for line in buf.raw[: n.value].split(b"\r\n"):
+            name, sep, value = line.partition(b": ")
+            if sep:
+                out.append((name.decode("latin-1"), value.decode("latin-1")))
+        return out
+
     # --- cookie jar (httpring_client_cookie*) ---
     def _cookies_export(self) -> str:
         lib = self.lib
