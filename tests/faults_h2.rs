@@ -727,6 +727,47 @@ fn an_upload_the_server_grants_no_window_for_ends_in_the_write_timeout() {
 }
 
 #[test]
+fn an_upload_the_server_stops_reading_ends_in_the_write_timeout() {
+    // The window is wide open, so h2 holds nothing back: the body fills the socket's buffers
+    // and the socket write blocks past the limit (`QuickAck`). h2 then fails the stream with
+    // a bare broken pipe (the write failed while it flushed), or, when a PING from the server
+    // had it write its answer, with the error's kind and text.
+    for ping in [false, true] {
+        let srv = server(move |mut h2| async move {
+            while h2.streams.is_empty() {
+                if !h2.pump().await {
+                    return;
+                }
+            }
+            let id = *h2.streams.keys().next().unwrap();
+            let wide = (1u32 << 30).to_be_bytes();
+            h2.send(WINDOW_UPDATE, 0, 0, &wide).await;
+            h2.send(WINDOW_UPDATE, 0, id, &wide).await;
+            // Never reads again; the socket stays open until the test is over.
+            if ping {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                h2.send(PING, 0, 0, &[1; 8]).await;
+            }
+            tokio::time::sleep(20 * SECOND).await;
+        });
+        let c = h2c(20_000, |cfg| unsafe {
+            assert_eq!(httpring_config_set_write_timeout_ms(cfg, 300), HTTPRING_OK);
+        });
+        let t = Instant::now();
+        let h = post(&c, &srv.url(), &vec![b'x'; 64 << 20]);
+        assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
+        let took = t.elapsed();
+        let case = format!("ping {ping}: {}", c.message(h));
+        assert_eq!(c.error(h), HTTPRING_ERR_WRITE_TIMEOUT, "{case}");
+        assert!(c.message(h).contains("write timeout"), "{case}");
+        assert!(
+            took < 5 * SECOND,
+            "{case}: took {took:?} for a 300 ms write timeout"
+        );
+    }
+}
+
+#[test]
 fn an_upload_the_server_grants_no_window_for_ends_in_the_read_or_total_timeout() {
     // Without a write timeout: the read timeout (the server is silent), or without that the
     // total timeout. Never a hang.

@@ -318,3 +318,145 @@ fn a_request_waiting_to_retry_lets_a_queued_one_use_its_connection() {
     assert_eq!(c.response(busy).status, 503);
     assert_eq!(srv.connections(), 1, "one connection, shared in turn");
 }
+
+/// Opened once: the gated server answers from then on.
+type Gate = Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>;
+
+/// An HTTP/1.1 server on 127.0.0.1 that counts connections and holds every answer until
+/// its gate opens (then answers at once, keep-alive).
+struct GatedServer {
+    port: u16,
+    accepted: Arc<std::sync::atomic::AtomicUsize>,
+    requests: Arc<std::sync::atomic::AtomicUsize>,
+    gate: Gate,
+}
+
+impl GatedServer {
+    fn start() -> GatedServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = GatedServer {
+            port,
+            accepted: Arc::default(),
+            requests: Arc::default(),
+            gate: Arc::default(),
+        };
+        let (accepted, requests, gate) = (
+            server.accepted.clone(),
+            server.requests.clone(),
+            server.gate.clone(),
+        );
+        std::thread::spawn(move || {
+            for mut s in listener.incoming().flatten() {
+                accepted.fetch_add(1, Ordering::SeqCst);
+                let (requests, gate) = (requests.clone(), gate.clone());
+                std::thread::spawn(move || {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    loop {
+                        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                            match s.read(&mut chunk) {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        }
+                        let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                        buf.drain(..end);
+                        requests.fetch_add(1, Ordering::SeqCst);
+                        let (open, cv) = &*gate;
+                        let mut g = open.lock().unwrap();
+                        while !*g {
+                            g = cv.wait(g).unwrap();
+                        }
+                        drop(g);
+                        if s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        server
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+}
+
+static GATE_TO_OPEN: std::sync::Mutex<Option<Gate>> = std::sync::Mutex::new(None);
+
+/// Completion callback (runs on the client's I/O thread): the request marked 99 opens the
+/// gate, then keeps the I/O thread busy while the gated answers all arrive, so that the
+/// client sees them together.
+unsafe extern "C" fn open_gate_then_block(
+    _: *mut std::ffi::c_void,
+    done: *const httpring_completion,
+) {
+    if unsafe { (*done).user_data } != 99 {
+        return;
+    }
+    if let Some(gate) = GATE_TO_OPEN.lock().unwrap().take() {
+        let (open, cv) = &*gate;
+        *open.lock().unwrap() = true;
+        cv.notify_all();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+}
+
+#[test]
+fn connections_finishing_together_close_one_for_one_waiter_of_another_origin() {
+    // Total cap 2: both places are held by requests to `a`; `b` waits, then one more for
+    // `a`. Both `a` answers arrive together: one connection closes and its place goes to
+    // `b`; the other carries the waiting `a` request. Nothing is reopened.
+    let a = GatedServer::start();
+    let b = TestServer::start();
+    let unused = TestServer::start();
+    let c = Client::with(|cfg| unsafe {
+        httpring_config_set_max_connections(cfg, 2);
+        httpring_config_set_pool_timeout_ms(cfg, 10_000);
+    });
+    *GATE_TO_OPEN.lock().unwrap() = Some(a.gate.clone());
+    assert_eq!(
+        unsafe {
+            httpring_client_set_callback(c.0, Some(open_gate_then_block), std::ptr::null_mut())
+        },
+        HTTPRING_OK
+    );
+    let mut hs = vec![c.get(&a.url()), c.get(&a.url())];
+    let t = Instant::now();
+    while a.requests.load(Ordering::SeqCst) < 2 {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "a never saw both requests"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    hs.push(c.get(&b.url("/hello")));
+    std::thread::sleep(Duration::from_millis(50));
+    hs.push(c.get(&a.url()));
+    std::thread::sleep(Duration::from_millis(50));
+    // Queued last and given up after 100 ms; its completion opens the gate.
+    let marker = c
+        .submit("GET", &unused.url("/hello"), |r| unsafe {
+            httpring_request_set_pool_timeout_ms(r, 100);
+            httpring_request_set_user_data(r, 99);
+        })
+        .unwrap();
+    assert_eq!(c.wait(marker), HTTPRING_STATE_FAILED);
+    assert_eq!(c.error(marker), HTTPRING_ERR_POOL_TIMEOUT);
+    for h in hs {
+        assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "{}", c.message(h));
+        assert_eq!(c.response(h).status, 200);
+        c.free(h);
+    }
+    assert_eq!(b.connections(), 1);
+    assert_eq!(
+        a.accepted.load(Ordering::SeqCst),
+        2,
+        "the connection to a closed for b was replaced by a new one (a close per finished connection)"
+    );
+    assert_eq!(unused.connections(), 0);
+}

@@ -29,7 +29,7 @@ use crate::policy::retry::{self, Attempt};
 use crate::policy::{auth, redirect};
 use crate::pool::{Gate, Grant, Job, Limiter, Mailbox, Returned};
 use crate::request::{BodyStream, Exchange, Hop, Request, Response, Stamps, Upload, UploadBody};
-use crate::transport::{map_hyper, pace, Conn, Hold, PoolKey, Watch};
+use crate::transport::{blame_write_timeout, map_hyper, pace, Conn, Hold, PoolKey, Watch};
 
 /// The limits in force for one request, after per-request overrides.
 struct Limits {
@@ -485,7 +485,8 @@ async fn send_parts(
                 if err.is_parse() || err.is_parse_status() {
                     return Err(map_hyper(err, "reading the response head"));
                 }
-                return Err(map_hyper(err, "sending the request").unanswered());
+                let err = map_hyper(err, "sending the request").unanswered();
+                return Err(blame_write_timeout(&conn, err));
             }
         }
     };
@@ -563,7 +564,9 @@ async fn send_parts(
         }));
         return Ok(resp);
     }
-    let body = read_body(body, declared, limits, decoder, ex).await?;
+    let body = read_body(body, declared, limits, decoder, ex)
+        .await
+        .map_err(|e| blame_write_timeout(&conn, e))?;
     let done = Instant::now();
     let stamps = stamps(&conn);
     keep_or_release(shared, &mut kept.conn, key, conn, close, done);
@@ -686,7 +689,10 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
             }
             Step::Silent => break Err(read_timeout_error(read, "reading the response body")),
             Step::Frame(None) => break Ok(None),
-            Step::Frame(Some(Err(e))) => break Err(map_hyper(e, "reading the response body")),
+            Step::Frame(Some(Err(e))) => {
+                let err = map_hyper(e, "reading the response body");
+                break Err(blame_write_timeout(&conn, err));
+            }
             Step::Frame(Some(Ok(f))) => f,
         };
         let frame = match frame.into_data() {

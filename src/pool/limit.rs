@@ -10,10 +10,15 @@
 //!
 //! Fairness across origins under the total cap: a finished request whose origin has no
 //! waiter, while the first waiter in the queue is held back by the total only, closes its
-//! connection instead of keeping it idle, so the permit goes to that waiter.
+//! connection instead of keeping it idle, and its place goes to that waiter at once (the
+//! waiter leaves the queue with a permit). The closing connection's own permit is then
+//! owed nothing: its origin counts it as `handed` until its socket is gone, and that
+//! release frees no place. So each such close serves exactly one waiter, and the next
+//! connection to finish sees the queue as it now is.
 //!
 //! Grants are sent after the lock is released: a grant whose waiter went away (cancelled,
-//! timed out) is dropped, and dropping a permit takes the lock again.
+//! timed out) is dropped, and dropping a permit takes the lock again (its place goes to the
+//! next waiter that fits, or is freed).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -37,9 +42,19 @@ struct Waiter {
 
 #[derive(Default)]
 struct State {
-    open: HashMap<PoolKey, usize>,
+    /// Per origin, sockets open or opening: the per-origin cap counts these.
+    open: HashMap<PoolKey, Origin>,
+    /// Places under the total cap: every open socket but those whose place was handed on.
     total: usize,
     queue: VecDeque<Waiter>,
+}
+
+#[derive(Default)]
+struct Origin {
+    open: usize,
+    /// Of `open`, connections closing whose place already went to a waiter for another
+    /// origin: their permits' release gives back no place under the total.
+    handed: usize,
 }
 
 pub(crate) struct Limiter {
@@ -66,7 +81,7 @@ pub(crate) enum Returned {
     Keep(Conn),
     /// A waiter for its origin took it.
     Taken,
-    /// Close it: its permit is owed to a waiter for another origin.
+    /// Close it: its place went to a waiter for another origin, which connects.
     Close,
 }
 
@@ -88,12 +103,16 @@ impl Limiter {
     }
 
     fn room(&self, s: &State, key: &PoolKey) -> bool {
-        s.total < self.total && s.open.get(key).copied().unwrap_or(0) < self.per_origin
+        s.total < self.total && self.origin_has_room(s, key)
+    }
+
+    fn origin_has_room(&self, s: &State, key: &PoolKey) -> bool {
+        s.open.get(key).map_or(0, |o| o.open) < self.per_origin
     }
 
     fn take_place(s: &mut State, key: &PoolKey) {
         s.total += 1;
-        *s.open.entry(key.clone()).or_insert(0) += 1;
+        s.open.entry(key.clone()).or_default().open += 1;
     }
 
     /// A permit for a new connection to `key` at once, or a place in the queue. Nobody
@@ -123,7 +142,7 @@ impl Limiter {
     /// Whether the total cap (not the origin's) is what keeps `key` from a new connection.
     pub(crate) fn total_is_full(&self, key: &PoolKey) -> bool {
         let s = self.lock();
-        s.total >= self.total && s.open.get(key).copied().unwrap_or(0) < self.per_origin
+        s.total >= self.total && self.origin_has_room(&s, key)
     }
 
     /// The origin of the first waiter held back by the total cap alone, if any.
@@ -134,57 +153,80 @@ impl Limiter {
         }
         s.queue
             .iter()
-            .find(|w| {
-                !w.tx.is_closed() && s.open.get(&w.key).copied().unwrap_or(0) < self.per_origin
-            })
+            .find(|w| !w.tx.is_closed() && self.origin_has_room(&s, &w.key))
             .map(|w| w.key.clone())
     }
 
     /// Offers a connection to `key` whose request finished to the queue, in order: the
     /// first waiter that is either for `key` (it takes the connection) or held back by the
-    /// total cap alone (the connection closes to make room for it).
-    pub(crate) fn hand_over(&self, key: &PoolKey, mut conn: Conn) -> Returned {
+    /// total cap alone (it takes the connection's place, and the connection closes).
+    pub(crate) fn hand_over(self: &Arc<Self>, key: &PoolKey, mut conn: Conn) -> Returned {
         loop {
-            let tx = {
+            let (tx, grant, closing) = {
                 let mut s = self.lock();
                 s.queue.retain(|w| !w.tx.is_closed());
                 let total_full = s.total >= self.total;
                 let first = s.queue.iter().position(|w| {
-                    w.key == *key
-                        || (total_full
-                            && s.open.get(&w.key).copied().unwrap_or(0) < self.per_origin)
+                    w.key == *key || (total_full && self.origin_has_room(&s, &w.key))
                 });
                 let Some(i) = first else {
                     return Returned::Keep(conn);
                 };
-                if s.queue[i].key != *key {
-                    return Returned::Close;
+                let w = s.queue.remove(i).expect("position is in range");
+                if w.key == *key {
+                    (w.tx, Grant::Conn(conn), false)
+                } else {
+                    // The place moves to the waiter's origin now; the total is unchanged.
+                    let from = s.open.get_mut(key);
+                    debug_assert!(from.is_some(), "a connection holds a place");
+                    if let Some(from) = from {
+                        from.handed += 1;
+                    }
+                    s.open.entry(w.key.clone()).or_default().open += 1;
+                    let permit = Permit {
+                        limiter: self.clone(),
+                        key: w.key,
+                    };
+                    (w.tx, Grant::Connect(permit), true)
                 }
-                s.queue.remove(i).expect("position is in range").tx
             };
-            match tx.send(Grant::Conn(conn)) {
+            match tx.send(grant) {
+                Ok(()) if closing => return Returned::Close,
                 Ok(()) => return Returned::Taken,
                 Err(Grant::Conn(back)) => conn = back,
-                Err(Grant::Connect(_)) => unreachable!("sent a connection"),
+                // The waiter went away meanwhile: the permit drops here (outside the lock)
+                // and its place goes on to the next waiter that fits, or is freed.
+                Err(Grant::Connect(permit)) => {
+                    drop(permit);
+                    return Returned::Close;
+                }
             }
         }
     }
 
-    /// A connection to `key` closed: its place goes to the first waiter that fits.
+    /// A connection to `key` closed: its place (unless it was handed on already) goes to
+    /// the first waiter that fits.
     fn release(self: &Arc<Self>, key: &PoolKey) {
-        let mut s = self.lock();
-        s.total -= 1;
-        if let Some(n) = s.open.get_mut(key) {
-            *n -= 1;
-            if *n == 0 {
+        let mut guard = self.lock();
+        let s = &mut *guard;
+        if let Some(origin) = s.open.get_mut(key) {
+            origin.open -= 1;
+            if origin.handed > 0 {
+                origin.handed -= 1;
+            } else {
+                s.total -= 1;
+            }
+            if origin.open == 0 {
                 s.open.remove(key);
             }
+        } else {
+            debug_assert!(false, "a permit holds a place");
         }
         let (tx, next) = loop {
             let Some(i) = s
                 .queue
                 .iter()
-                .position(|w| !w.tx.is_closed() && self.room(&s, &w.key))
+                .position(|w| !w.tx.is_closed() && self.room(s, &w.key))
             else {
                 s.queue.retain(|w| !w.tx.is_closed());
                 return;
@@ -194,8 +236,8 @@ impl Limiter {
                 break (w.tx, w.key);
             }
         };
-        Self::take_place(&mut s, &next);
-        drop(s);
+        Self::take_place(s, &next);
+        drop(guard);
         let permit = Permit {
             limiter: self.clone(),
             key: next,
@@ -208,7 +250,7 @@ impl Limiter {
     #[cfg(test)]
     fn open(&self, key: &PoolKey) -> (usize, usize) {
         let s = self.lock();
-        (s.open.get(key).copied().unwrap_or(0), s.total)
+        (s.open.get(key).map_or(0, |o| o.open), s.total)
     }
 }
 
@@ -319,11 +361,103 @@ mod tests {
         ));
         assert!(matches!(wa.try_recv(), Ok(Grant::Conn(_))));
         // First in the queue, another origin held back by the total: close for it.
-        let _wb = l.acquire(&b).err().unwrap();
+        let mut wb = l.acquire(&b).err().unwrap();
         let _wa2 = l.acquire(&a).err().unwrap();
         assert!(matches!(
             l.hand_over(&a, server.conn().await),
             Returned::Close
         ));
+        assert!(granted_permit(&mut wb).is_some(), "b has the place at once");
+    }
+
+    fn closes(outcomes: &[Returned]) -> usize {
+        outcomes
+            .iter()
+            .filter(|r| matches!(r, Returned::Close))
+            .count()
+    }
+
+    #[tokio::test]
+    async fn one_waiter_for_another_origin_closes_one_connection_not_each_that_finishes() {
+        use crate::transport::test_support::Silent;
+        let server = Silent::start().await;
+        let l = Limiter::new(None, Some(3)).unwrap();
+        let (a, b, c) = (key("a.test:80"), key("b.test:80"), key("c.test:80"));
+        // Three connections to `a` (their permits stand for their sockets), `b` waiting.
+        let mut pa: Vec<Permit> = (0..3).map(|_| l.acquire(&a).ok().unwrap()).collect();
+        let mut wb = l.acquire(&b).err().unwrap();
+        // All three finish before the first one's socket is gone.
+        let mut outcomes = Vec::new();
+        for _ in 0..3 {
+            outcomes.push(l.hand_over(&a, server.conn().await));
+        }
+        assert_eq!(closes(&outcomes), 1, "one waiter, one close");
+        assert!(matches!(outcomes[0], Returned::Close));
+        let pb = granted_permit(&mut wb).expect("b was given the closing one's place");
+        assert_eq!(l.open(&b), (1, 3));
+        // The closing socket still counts for `a` until it is gone, but not in the total.
+        assert_eq!(l.open(&a), (3, 3));
+        drop(pa.remove(0));
+        assert_eq!(l.open(&a), (2, 3), "its place was handed on: none is freed");
+        let mut wc = l.acquire(&c).err().unwrap();
+        drop(pb);
+        let _pc = granted_permit(&mut wc).expect("b's place went to c");
+        assert_eq!(l.open(&a), (2, 3));
+    }
+
+    #[tokio::test]
+    async fn a_handed_place_whose_waiter_leaves_goes_on_to_the_next() {
+        use crate::transport::test_support::Silent;
+        let server = Silent::start().await;
+        let l = Limiter::new(None, Some(1)).unwrap();
+        let (a, b, c, d) = (
+            key("a.test:80"),
+            key("b.test:80"),
+            key("c.test:80"),
+            key("d.test:80"),
+        );
+        let pa = l.acquire(&a).ok().unwrap();
+        let gone = l.acquire(&b).err().unwrap();
+        let wc = l.acquire(&c).err().unwrap();
+        let mut wd = l.acquire(&d).err().unwrap();
+        // A waiter that left before: skipped.
+        drop(gone);
+        assert!(matches!(
+            l.hand_over(&a, server.conn().await),
+            Returned::Close
+        ));
+        // One that leaves with the grant unopened: the place goes on, not back to `a`.
+        drop(wc);
+        let pd = granted_permit(&mut wd).expect("the next waiter has the place");
+        drop(pa);
+        assert_eq!(l.open(&a), (0, 1));
+        assert_eq!(l.open(&d), (1, 1));
+        // Once the last holder is gone the place is free.
+        drop(pd);
+        assert_eq!(l.open(&d), (0, 0));
+        assert!(l.acquire(&a).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_closing_connection_counts_under_its_origins_cap_until_gone() {
+        use crate::transport::test_support::Silent;
+        let server = Silent::start().await;
+        let l = Limiter::new(Some(1), Some(2)).unwrap();
+        let (a, b, c) = (key("a.test:80"), key("b.test:80"), key("c.test:80"));
+        let pa = l.acquire(&a).ok().unwrap();
+        let pb = l.acquire(&b).ok().unwrap();
+        let mut wc = l.acquire(&c).err().unwrap();
+        let mut wa = l.acquire(&a).err().unwrap();
+        assert!(matches!(
+            l.hand_over(&a, server.conn().await),
+            Returned::Close
+        ));
+        let _pc = granted_permit(&mut wc).expect("c has a's place");
+        // A place under the total, but `a` is at its cap while its old socket closes.
+        drop(pb);
+        assert!(granted_permit(&mut wa).is_none());
+        drop(pa);
+        let _pa = granted_permit(&mut wa).expect("a is under its cap again");
+        assert_eq!(l.open(&a), (1, 2));
     }
 }

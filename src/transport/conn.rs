@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -233,6 +233,12 @@ impl Conn {
 
     pub fn is_h2(&self) -> bool {
         matches!(self.sender, Sender::H2(_))
+    }
+
+    /// A write on this connection's socket failed with the write timeout.
+    pub(crate) fn write_timed_out(&self) -> bool {
+        let clock = self.facts.written.as_deref();
+        clock.is_some_and(|c| super::quickack::timed_out(c.load(Ordering::Relaxed)))
     }
 
     pub(crate) fn is_closed(&self) -> bool {

@@ -35,7 +35,6 @@ pub(crate) fn map_hyper(e: hyper::Error, what: &str) -> Error {
     let mut io = false;
     let mut truncated = false;
     let mut tls = false;
-    let mut write_timeout = false;
     while let Some(s) = source {
         // A streamed request body's own failure (its source, or the request ending).
         if let Some(own) = s.downcast_ref::<Error>() {
@@ -56,16 +55,13 @@ pub(crate) fn map_hyper(e: hyper::Error, what: &str) -> Error {
             );
             // An alert after the handshake (a client certificate the server refused).
             tls |= ioe.get_ref().is_some_and(|i| i.is::<rustls::Error>());
-            write_timeout |= ioe
-                .get_ref()
-                .is_some_and(|i| i.is::<quickack::WriteTimedOut>());
         }
         tls |= s.is::<rustls::Error>();
         // HTTP/2 carries a socket failure (a reset) inside its own error, not as a source.
         io |= s.downcast_ref::<h2::Error>().is_some_and(h2::Error::is_io);
         source = s.source();
     }
-    let kind = if write_timeout {
+    let kind = if quickack::is_write_timeout(&e) {
         ErrorKind::WriteTimeout
     } else if tls {
         ErrorKind::Tls
@@ -84,4 +80,23 @@ pub(crate) fn map_hyper(e: hyper::Error, what: &str) -> Error {
         ErrorKind::Protocol
     };
     Error::new(kind, message)
+}
+
+/// An I/O failure of a request on `conn` after the socket's write timed out is that
+/// timeout. HTTP/2 needs this: h2 fails the streams of a connection whose write failed while
+/// flushing with only "broken pipe", the cause dropped (`quickack::timed_out`).
+pub(crate) fn blame_write_timeout(conn: &Conn, err: Error) -> Error {
+    if err.kind() != ErrorKind::Io || !conn.write_timed_out() {
+        return err;
+    }
+    let message = format!(
+        "{}: the server took no data for the write timeout",
+        err.message()
+    );
+    let timed_out = Error::new(ErrorKind::WriteTimeout, message);
+    if err.is_unanswered() {
+        timed_out.unanswered()
+    } else {
+        timed_out
+    }
 }

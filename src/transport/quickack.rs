@@ -60,10 +60,15 @@ pub(super) fn epoch() -> tokio::time::Instant {
     *EPOCH.get_or_init(tokio::time::Instant::now)
 }
 
+/// Set in the write clock once the write timeout failed a write. HTTP/2 may then fail the
+/// connection's streams with a bare broken pipe (h2 drops a write error's cause when it
+/// happens while flushing), so the request asks the connection why ([`timed_out`]).
+const TIMED_OUT: u64 = 1 << 63;
+
 /// When a socket whose write clock read `clock` last took bytes that took time (see
 /// `QuickAck::after_write`); None before any. For a request, when its writing ended.
 pub(crate) fn last_write(clock: u64) -> Option<std::time::Instant> {
-    match clock {
+    match clock & !TIMED_OUT {
         0 => None,
         ns => Some((epoch() + Duration::from_nanos(ns)).into_std()),
     }
@@ -78,21 +83,54 @@ struct WriteLimit {
 }
 
 /// The cause inside the `io::Error` a write that stayed blocked too long fails with
-/// (`map_hyper` turns it into `ErrorKind::WriteTimeout`).
+/// (`map_hyper` turns it into `ErrorKind::WriteTimeout`; see [`is_write_timeout`]).
 #[derive(Debug)]
 pub(crate) struct WriteTimedOut(pub(crate) Duration);
 
+// Of a write error h2 meets while reading (answering a PING, say), it keeps the kind and the
+// text for the streams: the text is how it is recognised there ([`is_write_timeout`]).
+const SAYS: &str = "the server took no data for ";
+const ENDS: &str = " (write timeout)";
+
 impl std::fmt::Display for WriteTimedOut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the server took no data for {:?} (write timeout)",
-            self.0
-        )
+        write!(f, "{SAYS}{:?}{ENDS}", self.0)
     }
 }
 
 impl std::error::Error for WriteTimedOut {}
+
+/// Whether a write on the socket whose write clock reads `clock` failed with the write timeout.
+pub(crate) fn timed_out(clock: u64) -> bool {
+    clock & TIMED_OUT != 0
+}
+
+/// Whether `e`, or an error in its source chain, is a write that stayed blocked past the
+/// write timeout: a [`WriteTimedOut`] in an `io::Error` (HTTP/1.1), or the io error h2 makes
+/// of one (same kind, the cause flattened to its text), which h2 keeps out of the chain.
+pub(crate) fn is_write_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let from_io = |io: &io::Error| match io.get_ref() {
+        Some(inner) if inner.is::<WriteTimedOut>() => true,
+        Some(inner) if io.kind() == io::ErrorKind::TimedOut => {
+            let text = inner.to_string();
+            text.starts_with(SAYS) && text.ends_with(ENDS)
+        }
+        _ => false,
+    };
+    let mut next = Some(e);
+    while let Some(s) = next {
+        if s.is::<WriteTimedOut>()
+            || s.downcast_ref::<io::Error>().is_some_and(from_io)
+            || s.downcast_ref::<h2::Error>()
+                .and_then(h2::Error::get_io)
+                .is_some_and(from_io)
+        {
+            return true;
+        }
+        next = s.source();
+    }
+    false
+}
 
 impl QuickAck {
     pub(crate) fn new(stream: TcpStream, write_timeout: Option<Duration>) -> QuickAck {
@@ -151,6 +189,7 @@ impl QuickAck {
         };
         w.armed = true;
         if timer.as_mut().poll(cx).is_ready() {
+            self.3.fetch_or(TIMED_OUT, Ordering::Relaxed);
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 WriteTimedOut(w.limit),
@@ -226,6 +265,20 @@ impl AsyncWrite for QuickAck {
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[test]
+    fn a_write_timeout_is_recognised_whole_or_as_the_text_http2_keeps() {
+        let limit = Duration::from_millis(300);
+        let whole = io::Error::new(io::ErrorKind::TimedOut, WriteTimedOut(limit));
+        assert!(is_write_timeout(&whole));
+        // What h2 makes of it: the kind, and the cause as text.
+        let flat = io::Error::new(io::ErrorKind::TimedOut, WriteTimedOut(limit).to_string());
+        assert!(is_write_timeout(&flat));
+        let other = io::Error::new(io::ErrorKind::TimedOut, "connection timed out");
+        assert!(!is_write_timeout(&other));
+        let kind = io::Error::new(io::ErrorKind::BrokenPipe, WriteTimedOut(limit).to_string());
+        assert!(!is_write_timeout(&kind));
+    }
 
     /// Whether the socket is in quick-ACK mode (not ping-pong).
     fn quick(s: &TcpStream) -> bool {
