@@ -28,6 +28,36 @@ def test_headers_case_insensitive_multi():
     assert Headers({"a": "1, 2"}).get_list("a", split_commas=True) == ["1", "2"]
 
 
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"Authorization": "Bearer s3cret"},
+        {"Proxy-Authorization": "Basic dTpw", "X-A": "1"},
+        [("authorization", "a"), ("AUTHORIZATION", "b"), ("Cookie", "c")],
+        [("X-Api-Key", "k"), ("Set-Cookie", "s")],
+        {},
+    ],
+)
+def test_headers_repr_hides_credentials_as_httpx(given):
+    httpx = pytest.importorskip("httpx")
+    ours = repr(Headers(given))
+    assert "s3cret" not in ours and "dTpw" not in ours
+    assert ours == repr(httpx.Headers(given))
+
+
+def test_headers_repr_non_ascii_names_its_encoding():
+    httpx = pytest.importorskip("httpx")
+    raw = "x: caf\u00e9\r\nauthorization: t\r\n".encode("utf-8")
+    ours = Headers._from_raw(raw)
+    theirs = httpx.Headers([(b"x", "caf\u00e9".encode("utf-8")), (b"authorization", b"t")])
+    assert repr(ours) == repr(theirs) == "Headers({'x': 'caf\u00e9', 'authorization': '[secure]'}, encoding='utf-8')"
+
+
+def test_request_repr_shows_no_header_values():
+    req = httpring.Request("GET", "http://h/", headers={"Authorization": "Bearer s3cret"})
+    assert "s3cret" not in repr(req) and "s3cret" not in repr(req.headers)
+
+
 def test_headers_from_raw():
     h = Headers._from_raw(b"content-type: text/plain\r\nx-v: a: b\r\nset-cookie: 1\r\nset-cookie: 2\r\n")
     assert h["content-type"] == "text/plain"

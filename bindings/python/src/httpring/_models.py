@@ -191,7 +191,18 @@ class Headers(MutableMapping[str, str]):
         return Headers(self)
 
     def __repr__(self) -> str:
-        return f"Headers({self.multi_items()!r})"
+        # As httpx: credentials masked, a dict unless a name repeats, and the encoding
+        # shown when it is not ascii.
+        items = [(lk, "[secure]" if lk in _SENSITIVE else v) for lk, _, v in self._list]
+        as_dict = dict(items)
+        shown: Any = as_dict if len(as_dict) == len(items) else items
+        ascii_only = all(n.isascii() and v.isascii() for _, n, v in self._list)
+        enc = "" if ascii_only else f", encoding={self._encoding!r}"
+        return f"Headers({shown!r}{enc})"
+
+
+#: Header values Headers' repr hides (httpx's list).
+_SENSITIVE = frozenset(("authorization", "proxy-authorization"))
 
 
 # --- request encoding --------------------------------------------------------------------
