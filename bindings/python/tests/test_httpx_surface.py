@@ -127,6 +127,23 @@ def test_raise_for_status_returns_response_or_raises():
         moved.raise_for_status()
 
 
+def test_url_of_wrong_type_is_a_type_error(testserver):
+    """As httpx: not InvalidURL from the engine, nor a Request for the URL "None"."""
+    for bad in (None, 123):
+        with pytest.raises(TypeError, match="url"):
+            httpx.Request("GET", bad)
+        with httpx.Client() as client:
+            with pytest.raises(TypeError, match="url"):
+                client.get(bad)
+
+    async def main():
+        async with httpx.AsyncClient() as client:
+            with pytest.raises(TypeError, match="url"):
+                await client.get(None)
+
+    run(main())
+
+
 # --- Request, Response and reason_phrase from a real server -------------------------------
 
 def test_response_request_is_the_request_sent(testserver):
