@@ -144,6 +144,18 @@ def test_url_of_wrong_type_is_a_type_error(testserver):
     run(main())
 
 
+def test_header_of_wrong_type_is_a_type_error(testserver):
+    """As httpx (not AttributeError; not bytes(3), three NULs, refused by the engine)."""
+    for bad in ({"a": 1}, {"a": None}, [("a", 3)]):
+        with pytest.raises(TypeError, match="Header value must be str or bytes"):
+            httpx.Headers(bad)
+        with pytest.raises(TypeError, match="Header value must be str or bytes"):
+            httpx.Client(headers=bad)
+        with httpx.Client() as client:
+            with pytest.raises(TypeError, match="Header value must be str or bytes"):
+                client.get(testserver.url + "/echo", headers=bad)
+
+
 # --- Request, Response and reason_phrase from a real server -------------------------------
 
 def test_response_request_is_the_request_sent(testserver):

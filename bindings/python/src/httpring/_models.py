@@ -56,8 +56,12 @@ HeaderTypes = Union["Headers", Mapping[str, str], Sequence[Tuple[str, str]], Non
 QueryParamTypes = Union[Mapping[str, Any], Sequence[Tuple[str, Any]], str, bytes, None]
 
 
-def _to_str(value: Union[str, bytes]) -> str:
-    return value if isinstance(value, str) else value.decode("latin-1")
+def _to_str(value: Any, what: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode("latin-1")
+    raise TypeError(f"Header {what} must be str or bytes, not {type(value)!r}")
 
 
 class Headers(MutableMapping[str, str]):
@@ -80,7 +84,7 @@ class Headers(MutableMapping[str, str]):
             return
         items = headers.items() if isinstance(headers, Mapping) else headers
         for name, value in items:
-            name, value = _to_str(name), _to_str(value)
+            name, value = _to_str(name, "name"), _to_str(value, "value")
             self._list.append((name.lower(), name, value))
 
     @classmethod
@@ -224,8 +228,19 @@ def encode_headers(headers: HeaderTypes) -> HeaderPairs:
         items = headers.items()
     else:
         items = headers
-    pairs = tuple((_enc(n), _enc(v)) for n, v in items)
+    pairs = tuple((_header_bytes(n, "name"), _header_bytes(v, "value")) for n, v in items)
     return pairs or None
+
+
+def _header_bytes(value: Any, what: str) -> bytes:
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    # Not bytes(value): bytes(3) is three NULs.
+    raise TypeError(f"Header {what} must be str or bytes, not {type(value)!r}")
 
 
 def has_header(pairs: HeaderPairs, lname: bytes) -> bool:
