@@ -156,6 +156,25 @@ def test_header_of_wrong_type_is_a_type_error(testserver):
                 client.get(testserver.url + "/echo", headers=bad)
 
 
+def test_content_of_wrong_type_is_a_type_error(testserver):
+    """As httpx: a dict given as content= is refused, not sent as its keys."""
+    url = testserver.url + "/echo"
+    for bad in ({"a": 1}, 123):
+        with pytest.raises(TypeError, match="content"):
+            httpx.Request("POST", url, content=bad)
+        with httpx.Client() as client:
+            with pytest.raises(TypeError, match="content"):
+                client.post(url, content=bad)
+            assert client.post(url, content=[b"a", b"b"]).json()["body"] == "ab"
+
+    async def main():
+        async with httpx.AsyncClient() as client:
+            with pytest.raises(TypeError, match="content"):
+                await client.post(url, content={"a": 1})
+
+    run(main())
+
+
 # --- Request, Response and reason_phrase from a real server -------------------------------
 
 def test_response_request_is_the_request_sent(testserver):

@@ -285,6 +285,11 @@ def encode_body(
             return content.encode("utf-8"), None
         if isinstance(content, (bytes, bytearray, memoryview)):
             return bytes(content), None
+        if isinstance(content, Mapping) or not (
+            hasattr(content, "__iter__") or hasattr(content, "__aiter__") or hasattr(content, "read")
+        ):
+            # As httpx (a dict would send its keys).
+            raise TypeError(f"Unexpected type for 'content', {type(content)!r}")
         if stream and is_streamed(content):
             return Upload(content), None
         if hasattr(content, "__aiter__"):
