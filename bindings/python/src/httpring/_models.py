@@ -67,7 +67,9 @@ def _to_str(value: Any, what: str) -> str:
 class Headers(MutableMapping[str, str]):
     """A case-insensitive multi-dict. ``h["set-cookie"]`` joins repeated values with ", ";
     ``h.get_list("set-cookie")`` returns them one by one; ``multi_items()`` lists every
-    (name, value) line. Names of response headers are lower-case."""
+    (name, value) line. Names of response headers are lower-case. As in httpx, ``len()``
+    counts lines (a repeated name counts each time); ``keys()``, ``items()`` and iteration
+    give each name once."""
 
     __slots__ = ("_list", "_encoding")
 
@@ -182,7 +184,9 @@ class Headers(MutableMapping[str, str]):
         return {k: self[k] for k in self.keys()}.items()
 
     def __len__(self) -> int:
-        return len(self.keys())
+        # As httpx: the number of lines (multi_items()), while keys() and iteration give
+        # each name once.
+        return len(self._list)
 
     def __eq__(self, other: object) -> bool:
         try:
