@@ -356,6 +356,55 @@ def test_client_reused_across_event_loops(testserver):
         asyncio.run(c.aclose())
 
 
+@pytest.mark.parametrize("runners", [("asyncio", "asyncio"), ("trio", "asyncio"), ("asyncio", "trio")])
+def test_client_used_from_two_threads_loops_at_once_fails_fast(testserver, runners):
+    """One AsyncClient, two threads each running its own loop (or trio run) at the same
+    time: the second to come gets RuntimeError (or both succeed, one after the other);
+    neither hangs. The client then works from a new loop."""
+    if "trio" in runners:
+        trio = pytest.importorskip("trio")
+    c = httpring.AsyncClient(timeout=5)
+    url = testserver.url + "/delay/100"
+
+    async def many():
+        return await asyncio.gather(*(c.get(url) for _ in range(20)), return_exceptions=True)
+
+    async def many_trio():
+        from httpring import _trio
+
+        return await _trio.gather([c.get(url) for _ in range(20)], True)
+
+    try:
+        for _ in range(5):
+            results = {}
+            barrier = threading.Barrier(2)
+
+            def worker(i):
+                barrier.wait()
+                try:
+                    results[i] = asyncio.run(many()) if runners[i] == "asyncio" else trio.run(many_trio)
+                except BaseException as e:
+                    results[i] = [e]
+
+            threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(10)
+            assert not any(t.is_alive() for t in threads), "a loop hung"
+            kinds = [{type(x).__name__ for x in results[i]} for i in range(2)]
+            assert sorted(kinds, key=sorted) in (
+                [{"Response"}, {"Response"}],
+                [{"Response"}, {"RuntimeError"}],
+            ), kinds
+            for i in range(2):
+                if kinds[i] == {"RuntimeError"}:
+                    assert "one client per loop" in str(results[i][0])
+        assert asyncio.run(c.get(testserver.url + "/hello")).status_code == 200
+    finally:
+        asyncio.run(c.aclose())
+
+
 def test_uvloop_if_installed(testserver):
     uvloop = pytest.importorskip("uvloop")
 

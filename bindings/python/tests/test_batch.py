@@ -168,6 +168,25 @@ def test_sync_send_many_refusals(testserver):
         assert c.live_handles() == 0
 
 
+@pytest.mark.parametrize("bad", [("GET",), ("GET", "http://127.0.0.1/", "x"), None, 5])
+def test_send_many_malformed_item_is_a_type_error(testserver, bad):
+    """An item that is no Request, URL or (method, url) is a TypeError naming it, with
+    return_exceptions too (a programming error, as asyncio.gather's), and nothing is sent."""
+    items = [testserver.url + "/hello", bad]
+    with httpring.Client() as c:
+        with pytest.raises(TypeError, match="url|tuple"):
+            c.send_many(items, return_exceptions=True)
+        assert c.live_handles() == 0
+
+    async def main():
+        async with httpring.AsyncClient() as c:
+            with pytest.raises(TypeError, match="url|tuple") as info:
+                await c.send_many(items, return_exceptions=True)
+            assert repr(bad) in str(info.value)
+
+    run(main())
+
+
 def test_per_request_timeout_single_request(testserver):
     with httpring.Client(timeout=5.0) as c:
         with pytest.raises(httpring.ReadTimeout):

@@ -127,6 +127,54 @@ def test_raise_for_status_returns_response_or_raises():
         moved.raise_for_status()
 
 
+def test_url_of_wrong_type_is_a_type_error(testserver):
+    """As httpx: not InvalidURL from the engine, nor a Request for the URL "None"."""
+    for bad in (None, 123):
+        with pytest.raises(TypeError, match="url"):
+            httpx.Request("GET", bad)
+        with httpx.Client() as client:
+            with pytest.raises(TypeError, match="url"):
+                client.get(bad)
+
+    async def main():
+        async with httpx.AsyncClient() as client:
+            with pytest.raises(TypeError, match="url"):
+                await client.get(None)
+
+    run(main())
+
+
+def test_header_of_wrong_type_is_a_type_error(testserver):
+    """As httpx (not AttributeError; not bytes(3), three NULs, refused by the engine)."""
+    for bad in ({"a": 1}, {"a": None}, [("a", 3)]):
+        with pytest.raises(TypeError, match="Header value must be str or bytes"):
+            httpx.Headers(bad)
+        with pytest.raises(TypeError, match="Header value must be str or bytes"):
+            httpx.Client(headers=bad)
+        with httpx.Client() as client:
+            with pytest.raises(TypeError, match="Header value must be str or bytes"):
+                client.get(testserver.url + "/echo", headers=bad)
+
+
+def test_content_of_wrong_type_is_a_type_error(testserver):
+    """As httpx: a dict given as content= is refused, not sent as its keys."""
+    url = testserver.url + "/echo"
+    for bad in ({"a": 1}, 123):
+        with pytest.raises(TypeError, match="content"):
+            httpx.Request("POST", url, content=bad)
+        with httpx.Client() as client:
+            with pytest.raises(TypeError, match="content"):
+                client.post(url, content=bad)
+            assert client.post(url, content=[b"a", b"b"]).json()["body"] == "ab"
+
+    async def main():
+        async with httpx.AsyncClient() as client:
+            with pytest.raises(TypeError, match="content"):
+                await client.post(url, content={"a": 1})
+
+    run(main())
+
+
 # --- Request, Response and reason_phrase from a real server -------------------------------
 
 def test_response_request_is_the_request_sent(testserver):

@@ -15,7 +15,7 @@ def test_headers_case_insensitive_multi():
     assert h["SET-COOKIE"] == "a=1, b=2"
     assert h.get_list("set-cookie") == ["a=1", "b=2"]
     assert list(h.keys()) == ["set-cookie", "x-a"]
-    assert len(h) == 2
+    assert len(h) == 3  # lines, as httpx
     assert "x-a" in h and "X-A" in h and 3 not in h
     h["x-a"] = "y"
     assert h["x-a"] == "y"
@@ -26,6 +26,52 @@ def test_headers_case_insensitive_multi():
     assert h == {"X-A": "y"}
     assert h.copy() == h and h.copy() is not h
     assert Headers({"a": "1, 2"}).get_list("a", split_commas=True) == ["1", "2"]
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"Authorization": "Bearer s3cret"},
+        {"Proxy-Authorization": "Basic dTpw", "X-A": "1"},
+        [("authorization", "a"), ("AUTHORIZATION", "b"), ("Cookie", "c")],
+        [("X-Api-Key", "k"), ("Set-Cookie", "s")],
+        {},
+    ],
+)
+def test_headers_repr_hides_credentials_as_httpx(given):
+    httpx = pytest.importorskip("httpx")
+    ours = repr(Headers(given))
+    assert "s3cret" not in ours and "dTpw" not in ours
+    assert ours == repr(httpx.Headers(given))
+
+
+def test_headers_repr_non_ascii_names_its_encoding():
+    httpx = pytest.importorskip("httpx")
+    raw = "x: caf\u00e9\r\nauthorization: t\r\n".encode("utf-8")
+    ours = Headers._from_raw(raw)
+    theirs = httpx.Headers([(b"x", "caf\u00e9".encode("utf-8")), (b"authorization", b"t")])
+    assert repr(ours) == repr(theirs) == "Headers({'x': 'caf\u00e9', 'authorization': '[secure]'}, encoding='utf-8')"
+
+
+def test_request_repr_shows_no_header_values():
+    req = httpring.Request("GET", "http://h/", headers={"Authorization": "Bearer s3cret"})
+    assert "s3cret" not in repr(req) and "s3cret" not in repr(req.headers)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [[("a", "1"), ("A", "2"), ("b", "3")], [("Set-Cookie", "x"), ("set-cookie", "y")], {"a": "1"}, []],
+)
+def test_headers_multi_value_views_as_httpx(given):
+    """len() counts lines (as httpx), keys/values/items/iteration give each name once."""
+    httpx = pytest.importorskip("httpx")
+    ours, theirs = Headers(given), httpx.Headers(given)
+    assert len(ours) == len(theirs) == len(ours.multi_items())
+    assert bool(ours) == bool(theirs)
+    assert list(ours) == list(theirs) and list(ours.keys()) == list(theirs.keys())
+    assert list(ours.values()) == list(theirs.values()) and list(ours.items()) == list(theirs.items())
+    assert ours.multi_items() == theirs.multi_items() and dict(ours) == dict(theirs)
+    assert Headers._from_raw(b"set-cookie: 1\r\nset-cookie: 2\r\nx: y\r\n").__len__() == 3
 
 
 def test_headers_from_raw():

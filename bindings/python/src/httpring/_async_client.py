@@ -73,7 +73,7 @@ class _Dispatcher:
     __slots__ = (
         "engine", "pending", "next_uid", "loop", "fd", "s", "buf", "buf_view", "buf_p",
         "count", "drain", "free_many", "free_array", "thread", "queued", "batch",
-        "flush_scheduled", "send", "hout", "follow_uids", "streams", "writers",
+        "flush_scheduled", "send", "hout", "follow_uids", "streams", "writers", "bind_lock",
     )
 
     def __init__(self, engine: Engine) -> None:
@@ -110,10 +110,16 @@ class _Dispatcher:
         #: user_data -> the future a task writing that request's body awaits (room in the
         #: engine's buffer: HTTPRING_EVENT_WRITABLE, or the request's end).
         self.writers: Dict[int, "Fut"] = {}
+        #: Two threads' loops may call bind() at once (misuse, but it must not hang).
+        self.bind_lock = threading.Lock()
 
     def bind(self, loop: "Loop") -> None:
         """Watches the fd from ``loop`` (the first loop used, or a new one once the old one
-        has no requests in flight)."""
+        has no requests in flight, and does not run on another thread)."""
+        with self.bind_lock:
+            self._bind(loop)
+
+    def _bind(self, loop: "Loop") -> None:
         self.engine.check_open()
         old = self.loop
         if old is not None:
@@ -127,6 +133,13 @@ class _Dispatcher:
                 for body in list(self.streams.values()):
                     body.waiter = None
                 self.writers.clear()
+            elif old.is_running() and self.thread != threading.get_ident():
+                # Its requests may be between submit and `pending` right now: taking the fd
+                # away would leave them unwoken forever.
+                raise RuntimeError(
+                    "this AsyncClient is in use by an event loop running on another thread; "
+                    "use one client per loop"
+                )
             elif self.pending or self.queued or any(b.waiter is not None for b in self.streams.values()):
                 raise RuntimeError(
                     "this AsyncClient has requests in flight on another event loop; "

@@ -522,7 +522,13 @@ class BaseClient:
                 request._url,
             )
         if isinstance(request, tuple):
-            return self._prepare(request[0], request[1])
+            try:
+                method, url = request
+            except ValueError:
+                raise TypeError(
+                    f"a request is a Request, a URL or a (method, url) tuple, not {request!r}"
+                ) from None
+            return self._prepare(method, url)
         prep, url_s, _ = self._get_prepared(request)
         return prep, "GET", url_s
 

@@ -56,14 +56,20 @@ HeaderTypes = Union["Headers", Mapping[str, str], Sequence[Tuple[str, str]], Non
 QueryParamTypes = Union[Mapping[str, Any], Sequence[Tuple[str, Any]], str, bytes, None]
 
 
-def _to_str(value: Union[str, bytes]) -> str:
-    return value if isinstance(value, str) else value.decode("latin-1")
+def _to_str(value: Any, what: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode("latin-1")
+    raise TypeError(f"Header {what} must be str or bytes, not {type(value)!r}")
 
 
 class Headers(MutableMapping[str, str]):
     """A case-insensitive multi-dict. ``h["set-cookie"]`` joins repeated values with ", ";
     ``h.get_list("set-cookie")`` returns them one by one; ``multi_items()`` lists every
-    (name, value) line. Names of response headers are lower-case."""
+    (name, value) line. Names of response headers are lower-case. As in httpx, ``len()``
+    counts lines (a repeated name counts each time); ``keys()``, ``items()`` and iteration
+    give each name once."""
 
     __slots__ = ("_list", "_encoding")
 
@@ -80,7 +86,7 @@ class Headers(MutableMapping[str, str]):
             return
         items = headers.items() if isinstance(headers, Mapping) else headers
         for name, value in items:
-            name, value = _to_str(name), _to_str(value)
+            name, value = _to_str(name, "name"), _to_str(value, "value")
             self._list.append((name.lower(), name, value))
 
     @classmethod
@@ -178,7 +184,9 @@ class Headers(MutableMapping[str, str]):
         return {k: self[k] for k in self.keys()}.items()
 
     def __len__(self) -> int:
-        return len(self.keys())
+        # As httpx: the number of lines (multi_items()), while keys() and iteration give
+        # each name once.
+        return len(self._list)
 
     def __eq__(self, other: object) -> bool:
         try:
@@ -191,7 +199,18 @@ class Headers(MutableMapping[str, str]):
         return Headers(self)
 
     def __repr__(self) -> str:
-        return f"Headers({self.multi_items()!r})"
+        # As httpx: credentials masked, a dict unless a name repeats, and the encoding
+        # shown when it is not ascii.
+        items = [(lk, "[secure]" if lk in _SENSITIVE else v) for lk, _, v in self._list]
+        as_dict = dict(items)
+        shown: Any = as_dict if len(as_dict) == len(items) else items
+        ascii_only = all(n.isascii() and v.isascii() for _, n, v in self._list)
+        enc = "" if ascii_only else f", encoding={self._encoding!r}"
+        return f"Headers({shown!r}{enc})"
+
+
+#: Header values Headers' repr hides (httpx's list).
+_SENSITIVE = frozenset(("authorization", "proxy-authorization"))
 
 
 # --- request encoding --------------------------------------------------------------------
@@ -213,8 +232,19 @@ def encode_headers(headers: HeaderTypes) -> HeaderPairs:
         items = headers.items()
     else:
         items = headers
-    pairs = tuple((_enc(n), _enc(v)) for n, v in items)
+    pairs = tuple((_header_bytes(n, "name"), _header_bytes(v, "value")) for n, v in items)
     return pairs or None
+
+
+def _header_bytes(value: Any, what: str) -> bytes:
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    # Not bytes(value): bytes(3) is three NULs.
+    raise TypeError(f"Header {what} must be str or bytes, not {type(value)!r}")
 
 
 def has_header(pairs: HeaderPairs, lname: bytes) -> bool:
@@ -259,6 +289,11 @@ def encode_body(
             return content.encode("utf-8"), None
         if isinstance(content, (bytes, bytearray, memoryview)):
             return bytes(content), None
+        if isinstance(content, Mapping) or not (
+            hasattr(content, "__iter__") or hasattr(content, "__aiter__") or hasattr(content, "read")
+        ):
+            # As httpx (a dict would send its keys).
+            raise TypeError(f"Unexpected type for 'content', {type(content)!r}")
         if stream and is_streamed(content):
             return Upload(content), None
         if hasattr(content, "__aiter__"):

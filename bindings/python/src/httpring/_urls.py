@@ -36,7 +36,10 @@ def to_str(url: Any) -> str:
         return url
     if isinstance(url, bytes):
         return url.decode("utf-8")
-    return str(url)  # httpx.URL, yarl.URL, ...
+    if isinstance(url, URL) or (hasattr(url, "scheme") and hasattr(url, "host")):
+        return str(url)  # httpx.URL, yarl.URL, ...
+    # As httpx: None, a number... is a TypeError, not a URL the engine refuses.
+    raise TypeError(f"Invalid type for url: expected str or URL, got {type(url).__name__}: {url!r}")
 
 
 def encode(url: str) -> bytes:
