@@ -686,6 +686,19 @@ httpring_code httpring_client_post_json(const struct httpring_client *client,
                                         uint64_t user_data,
                                         httpring_handle *out);
 
+// Copies the message of the last call on this thread that failed (what went wrong, in
+// words: for `HTTPRING_ERR_INVALID_URL` from a submit, which URL and why) into `buf`
+// (`cap` bytes; may be NULL with cap 0), NUL-terminated and truncated to fit, and stores
+// its full length (without NUL) in `*len`: call with cap 0 to size the buffer. Calls that
+// succeed leave it as it is; a call that fails with nothing more to say than its code
+// leaves the code's name. After `httpring_client_send_many` it is the message of the last
+// request refused. Empty before any failure. A request that fails later, as it runs, has
+// its own message: `httpring_handle_error_message`.
+//
+// # Safety
+// `buf` is valid for `cap` bytes; `len` is NULL or valid for a write.
+httpring_code httpring_last_error_message(char *buf, size_t cap, size_t *len);
+
 // The name of a code, e.g. "HTTPRING_ERR_DNS". Never NULL: unknown values give
 // "HTTPRING_UNKNOWN". The string is static; do not free it.
 const char *httpring_error_name(uint32_t code);
@@ -732,6 +745,15 @@ httpring_code httpring_config_set_pool_idle_timeout_ms(struct httpring_config *c
 // `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
 // during the call.
 httpring_code httpring_config_set_pool_max_idle_per_host(struct httpring_config *cfg, size_t n);
+
+// Most header lines a response head may have over HTTP/1.1 (default 100, as reqwest's;
+// more fail the request with `HTTPRING_ERR_PROTOCOL`, "response head too large"). Raising
+// it costs one allocation per response; 0 is rejected. (HTTP/2 heads are limited by size.)
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
+httpring_code httpring_config_set_max_response_headers(struct httpring_config *cfg, size_t n);
 
 // Largest response body accepted, in bytes; larger ones fail with
 // `HTTPRING_ERR_BODY_TOO_LARGE`. 0 is rejected.

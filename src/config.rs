@@ -36,6 +36,9 @@ pub struct Config {
     /// Largest accepted response body in bytes (a streamed body is not held whole, and not
     /// limited by it).
     pub max_body_size: u64,
+    /// Most header lines an HTTP/1.1 response head may have (`None`: hyper's 100, parsed on
+    /// the stack; a set value costs an allocation per response).
+    pub max_response_headers: Option<usize>,
     /// Bytes of a streamed body buffered before the engine stops reading it from the server.
     pub stream_buffer: usize,
     /// 1 runs a current-thread runtime on one background thread (the fastest hand-off);
@@ -263,6 +266,7 @@ impl Default for Config {
             write_timeout: None,
             max_in_flight: None,
             max_body_size: 1 << 30,
+            max_response_headers: None,
             stream_buffer: 256 << 10,
             worker_threads: 1,
             wait_drives_io: true,

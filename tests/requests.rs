@@ -459,3 +459,34 @@ fn urls_are_encoded_and_resolved_and_a_wrong_content_length_is_refused() {
     assert_eq!(c.wait(h), httpring_state::HTTPRING_STATE_DONE);
     assert!(String::from_utf8_lossy(&c.body(h)).contains("abc"));
 }
+
+/// More header lines than hyper's default of 100 fail with a message that says what to
+/// raise; a client that raised the limit reads them all.
+#[test]
+fn a_response_with_many_header_lines_needs_the_limit_raised() {
+    let srv = TestServer::start();
+    let c = Client::new();
+    let h = c.get(&srv.url("/many-headers/150"));
+    assert_eq!(c.wait(h), httpring_state::HTTPRING_STATE_FAILED);
+    assert_eq!(c.error(h), HTTPRING_ERR_PROTOCOL);
+    let message = c.message(h);
+    assert!(
+        message.contains("httpring_config_set_max_response_headers"),
+        "{message}"
+    );
+    assert_eq!(c.fetch(&srv.url("/many-headers/90")).0, 200);
+
+    let raised = Client::with(|cfg| unsafe {
+        assert_eq!(
+            httpring_config_set_max_response_headers(cfg, 0),
+            HTTPRING_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            httpring_config_set_max_response_headers(cfg, 500),
+            HTTPRING_OK
+        );
+    });
+    let h = raised.get(&srv.url("/many-headers/400"));
+    assert_eq!(raised.wait(h), httpring_state::HTTPRING_STATE_DONE);
+    assert_eq!(raised.header(h, "x-h-399", 0).as_deref(), Some("399"));
+}

@@ -1,5 +1,6 @@
 //! Result codes: one stable number per outcome, and their names.
 
+use std::cell::{Cell, RefCell};
 use std::ffi::c_char;
 
 use crate::{Error, ErrorKind};
@@ -130,9 +131,67 @@ impl From<ErrorKind> for httpring_code {
 }
 
 impl From<Error> for httpring_code {
+    /// A call failing with `e`: its message becomes this thread's last error message.
     fn from(e: Error) -> Self {
+        note(e.message());
         e.kind().into()
     }
+}
+
+thread_local! {
+    /// The message of the last failed call on this thread (`httpring_last_error_message`).
+    static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+    /// Messages noted so far on this thread: tells `guard_code` whether a failing call
+    /// said anything more than its code.
+    static NOTED: Cell<u64> = const { Cell::new(0) };
+}
+
+fn note(message: &str) {
+    LAST_ERROR.with(|m| {
+        let mut m = m.borrow_mut();
+        m.clear();
+        m.push_str(message);
+    });
+    NOTED.with(|n| n.set(n.get().wrapping_add(1)));
+}
+
+/// Messages noted so far on this thread.
+pub(crate) fn noted() -> u64 {
+    NOTED.with(Cell::get)
+}
+
+/// A call failed with `code` without noting a message (a NULL argument, a freed client):
+/// the code's name is the message, so an earlier call's is not taken for this one's.
+pub(crate) fn note_code(code: httpring_code) {
+    let name = CODE_NAMES
+        .get(code as usize)
+        .copied()
+        .unwrap_or(c"HTTPRING_UNKNOWN");
+    note(&name.to_string_lossy());
+}
+
+/// Copies the message of the last call on this thread that failed (what went wrong, in
+/// words: for `HTTPRING_ERR_INVALID_URL` from a submit, which URL and why) into `buf`
+/// (`cap` bytes; may be NULL with cap 0), NUL-terminated and truncated to fit, and stores
+/// its full length (without NUL) in `*len`: call with cap 0 to size the buffer. Calls that
+/// succeed leave it as it is; a call that fails with nothing more to say than its code
+/// leaves the code's name. After `httpring_client_send_many` it is the message of the last
+/// request refused. Empty before any failure. A request that fails later, as it runs, has
+/// its own message: `httpring_handle_error_message`.
+///
+/// # Safety
+/// `buf` is valid for `cap` bytes; `len` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_last_error_message(
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> httpring_code {
+    super::ptr::guard_code(|| {
+        LAST_ERROR
+            .with(|m| unsafe { super::ptr::copy_out(m.borrow().as_bytes(), buf, cap, len) })?;
+        Ok(httpring_code::HTTPRING_OK)
+    })
 }
 
 impl From<&Error> for httpring_code {

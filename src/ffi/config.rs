@@ -118,6 +118,27 @@ pub unsafe extern "C" fn httpring_config_set_pool_max_idle_per_host(
     set(cfg, |c| c.pool_max_idle_per_host = n)
 }
 
+/// Most header lines a response head may have over HTTP/1.1 (default 100, as reqwest's;
+/// more fail the request with `HTTPRING_ERR_PROTOCOL`, "response head too large"). Raising
+/// it costs one allocation per response; 0 is rejected. (HTTP/2 heads are limited by size.)
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_max_response_headers(
+    cfg: *mut httpring_config,
+    n: usize,
+) -> httpring_code {
+    with(cfg, |c| {
+        if n == 0 {
+            return Err(HTTPRING_ERR_INVALID_ARGUMENT);
+        }
+        c.max_response_headers = Some(n);
+        Ok(())
+    })
+}
+
 /// Largest response body accepted, in bytes; larger ones fail with
 /// `HTTPRING_ERR_BODY_TOO_LARGE`. 0 is rejected.
 ///

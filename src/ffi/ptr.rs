@@ -11,11 +11,19 @@ pub(crate) fn guard<T>(fallback: T, body: impl FnOnce() -> T) -> T {
 }
 
 /// Like `guard` for functions returning a code; also flattens `Result`.
+/// A failure that noted no message of its own leaves its code's name as the thread's last
+/// error message (`httpring_last_error_message`).
 pub(crate) fn guard_code(
     body: impl FnOnce() -> Result<httpring_code, httpring_code>,
 ) -> httpring_code {
+    let noted = super::code::noted();
     guard(httpring_code::HTTPRING_ERR_INTERNAL, || {
-        body().unwrap_or_else(|c| c)
+        body().unwrap_or_else(|c| {
+            if super::code::noted() == noted && c != httpring_code::HTTPRING_PENDING {
+                super::code::note_code(c);
+            }
+            c
+        })
     })
 }
 

@@ -31,6 +31,7 @@ pub struct Connector {
     version: HttpVersionPref,
     h2c: bool,
     write_timeout: Option<std::time::Duration>,
+    max_headers: Option<usize>,
     opened: AtomicUsize,
 }
 
@@ -45,6 +46,7 @@ impl Connector {
             version: cfg.http_version,
             h2c: cfg.h2c_prior_knowledge,
             write_timeout: cfg.write_timeout,
+            max_headers: cfg.max_response_headers,
             opened: AtomicUsize::new(0),
         })
     }
@@ -155,7 +157,7 @@ impl Connector {
             (io, self.h2c || self.version == HttpVersionPref::Http2Only)
         };
         self.opened.fetch_add(1, Ordering::Relaxed);
-        let mut conn = handshake(io, h2, absolute_form, hold, facts).await?;
+        let mut conn = handshake(io, h2, absolute_form, self.max_headers, hold, facts).await?;
         conn.proxy_auth = proxy_auth;
         conn.activity = activity;
         Ok(conn)
@@ -192,6 +194,7 @@ async fn handshake(
     io: BoxIo,
     h2: bool,
     absolute_form: bool,
+    max_headers: Option<usize>,
     hold: Option<Hold>,
     facts: ConnFacts,
 ) -> Result<Conn> {
@@ -213,7 +216,11 @@ async fn handshake(
             facts,
         ))
     } else {
-        let (tx, conn) = hyper::client::conn::http1::Builder::new()
+        let mut builder = hyper::client::conn::http1::Builder::new();
+        if let Some(n) = max_headers {
+            builder.max_headers(n);
+        }
+        let (tx, conn) = builder
             .handshake::<_, Body>(io)
             .await
             .map_err(|e| map_hyper(e, "starting the HTTP/1.1 connection"))?;

@@ -31,6 +31,13 @@ fn dispatch_gone(e: &hyper::Error) -> bool {
 
 pub(crate) fn map_hyper(e: hyper::Error, what: &str) -> Error {
     let mut message = format!("{what}: {e}");
+    if e.is_parse_too_large() {
+        // hyper says the same for too many header lines and too many bytes.
+        message.push_str(
+            " (more header lines than the limit, httpring_config_set_max_response_headers, \
+             or a head larger than hyper's buffer)",
+        );
+    }
     let mut source = std::error::Error::source(&e);
     let mut io = false;
     let mut truncated = false;

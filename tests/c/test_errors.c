@@ -698,6 +698,61 @@ static void test_stale_builders(httpring_client *c) {
     httpring_request_free(req);
 }
 
+/* The thread's last error message: why a call failed, when it has more to say than its code. */
+static const char *last_error(void) {
+    static char msg[512];
+    size_t len = 0;
+    msg[0] = 0;
+    CHECK_EQ_CODE(httpring_last_error_message(msg, sizeof msg, &len), HTTPRING_OK);
+    CHECK_EQ_INT(strlen(msg), len < sizeof msg ? len : sizeof msg - 1);
+    return msg;
+}
+
+static void test_last_error_message(httpring_client *c) {
+    CHECK_SECTION("last error message");
+    httpring_handle h = 0;
+    CHECK_EQ_CODE(httpring_client_get(c, "http://127.0.0.1:99999/x", 0, &h), HTTPRING_ERR_INVALID_URL);
+    CHECK(strstr(last_error(), "invalid port") != NULL);
+    /* A success leaves it; the message is copied, truncated to fit, sized with cap 0. */
+    h = submit_get(c, "/hello", 0);
+    CHECK_EQ_CODE(finish(c, h, NULL), HTTPRING_OK);
+    httpring_handle_free(c, h);
+    CHECK(strstr(last_error(), "invalid port") != NULL);
+    size_t full = 0;
+    CHECK_EQ_CODE(httpring_last_error_message(NULL, 0, &full), HTTPRING_OK);
+    CHECK_EQ_INT(full, strlen(last_error()));
+    char small[5];
+    CHECK_EQ_CODE(httpring_last_error_message(small, sizeof small, NULL), HTTPRING_OK);
+    CHECK_EQ_INT(strlen(small), 4);
+    /* A Content-Length the body contradicts: the message says both lengths. */
+    httpring_request *req = httpring_request_new("POST", URL("/echo"));
+    httpring_request_add_header(req, "Content-Length", "10");
+    httpring_request_set_body(req, (const uint8_t *)"abc", 3);
+    CHECK_EQ_CODE(httpring_client_submit(c, req, &h), HTTPRING_ERR_INVALID_HEADER);
+    CHECK(strstr(last_error(), "says 10 bytes, but the body has 3") != NULL);
+    CHECK_EQ_CODE(httpring_client_send(c, "GET", URL("/"), NULL, 0, NULL, 0, 0, NULL),
+                  HTTPRING_ERR_INVALID_ARGUMENT);
+    /* A failure with nothing more to say than its code leaves the code's name. */
+    CHECK_EQ_STR(last_error(), strlen(last_error()), "HTTPRING_ERR_INVALID_ARGUMENT");
+    /* A batch: the message of the last request refused. */
+    httpring_request_spec specs[3] = {
+        HTTPRING_STRUCT_INIT(httpring_request_spec), HTTPRING_STRUCT_INIT(httpring_request_spec),
+        HTTPRING_STRUCT_INIT(httpring_request_spec)};
+    specs[0].method = "GET";
+    specs[0].url = "http://";
+    specs[1].method = "GET";
+    specs[1].url = URL("/hello");
+    specs[2].method = "GET";
+    specs[2].url = "gopher://127.0.0.1/";
+    httpring_handle hs[3] = {0};
+    httpring_code codes[3];
+    CHECK_EQ_CODE(httpring_client_send_many(c, specs, 3, hs, codes), HTTPRING_ERR_INVALID_URL);
+    CHECK_EQ_CODE(codes[2], HTTPRING_ERR_UNSUPPORTED_SCHEME);
+    CHECK(strstr(last_error(), "gopher") != NULL);
+    CHECK_EQ_CODE(finish(c, hs[1], NULL), HTTPRING_OK);
+    httpring_handle_free(c, hs[1]);
+}
+
 int main(void) {
     check_base_url();
     httpring_client *c = httpring_client_new(NULL);
@@ -708,6 +763,7 @@ int main(void) {
     test_connect_refused(c);
     test_lying_server(c);
     test_error_messages(c);
+    test_last_error_message(c);
     test_dns(c);
     test_stale_builders(c);
     CHECK_EQ_CODE(httpring_client_free(c), HTTPRING_OK);

@@ -393,6 +393,18 @@ async fn route(
             h.insert("x-custom", "Yes".parse().unwrap());
             r
         }
+        // /many-headers/N: N header lines (x-h-0 .. x-h-N-1), for the header-count limit.
+        "many-headers" => {
+            let mut r = full(200, "text/plain", "many");
+            let h = r.headers_mut();
+            for i in 0..num(1).unwrap_or(0) {
+                h.append(
+                    http::HeaderName::try_from(format!("x-h-{i}")).unwrap(),
+                    http::HeaderValue::from(i),
+                );
+            }
+            r
+        }
         // Never answers: for timeouts and cancel.
         "stall" => {
             tokio::time::sleep(Duration::from_secs(3600)).await;

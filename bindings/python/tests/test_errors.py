@@ -3,6 +3,7 @@ closed clients."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
 import pytest
@@ -256,3 +257,35 @@ def test_every_library_code_has_a_constant_and_a_specific_exception():
             assert e.code_name == name
     # Nothing maps a code the library does not have.
     assert set(CODE_EXCEPTIONS) <= {code for code, _ in codes}
+
+
+def test_refused_requests_say_why(testserver):
+    # The engine's reason (httpring_last_error_message) is in the message, from every path.
+    url = testserver.url + "/echo"
+    with httpring.Client() as c:
+        with pytest.raises(httpring.InvalidURL, match="invalid port"):
+            c.get("http://127.0.0.1:99999/x")
+        # A Content-Length the body contradicts is refused, never sent (it hung the request
+        # or cut the body short).
+        with pytest.raises(httpring.LocalProtocolError, match="says 10 bytes, but the body has 3"):
+            c.post(url, content=b"abc", headers={"Content-Length": "10"})
+        with pytest.raises(httpring.LocalProtocolError, match="says 2 bytes, but the body has 6"):
+            c.post(url, content=b"abcdef", headers={"Content-Length": "2"})
+        assert c.post(url, content=b"abc", headers={"Content-Length": "3"}).status_code == 200
+        # A batch that refuses one request says why; with several refused, each its code.
+        rs = c.send_many([url, "http://127.0.0.1:99999/"], return_exceptions=True)
+        assert rs[0].status_code == 200 and "invalid port" in str(rs[1])
+        rs = c.send_many(["http://127.0.0.1:99999/", "http://"], return_exceptions=True)
+        assert all(isinstance(r, httpring.InvalidURL) for r in rs)
+        assert "no host" not in str(rs[0])  # not the other request's reason
+
+    async def main():
+        async with httpring.AsyncClient() as c:
+            with pytest.raises(httpring.LocalProtocolError, match="says 10 bytes"):
+                await c.post(url, content=b"abc", headers={"Content-Length": "10"})
+            rs = await asyncio.gather(
+                c.get(url), c.get("http://127.0.0.1:99999/"), return_exceptions=True
+            )
+            assert rs[0].status_code == 200 and "invalid port" in str(rs[1])
+
+    asyncio.run(main())

@@ -288,3 +288,18 @@ def test_keepalive_expiry(srv):
             time.sleep(0.4)
             c.get(srv.url + "/hello")
             assert c.stats().connections_opened == expected, expiry
+
+
+def test_max_response_headers(testserver):
+    # hyper's default of 100 header lines, as reqwest's: more are a RemoteProtocolError
+    # that names the setting; Limits(max_response_headers=) raises it.
+    url = testserver.url + "/many-headers/"
+    with httpring.Client() as c:
+        assert c.get(url + "90").status_code == 200
+        with pytest.raises(httpring.RemoteProtocolError, match="max_response_headers"):
+            c.get(url + "150")
+    with httpring.Client(limits=Limits(max_response_headers=500)) as c:
+        r = c.get(url + "400")
+        assert r.headers["x-h-399"] == "399" and len(r.headers) >= 400
+    with pytest.raises(ValueError):
+        Limits(max_response_headers=0)

@@ -256,6 +256,15 @@ pub fn codeName(code: u32) [:0]const u8 {
 }
 
 /// The library's name for an error, e.g. "HTTPRING_ERR_READ_TIMEOUT".
+/// Why the last failed call on this thread failed, in words (a submit refused with
+/// `error.InvalidUrl`: which URL and why), copied into `buf` and cut to fit.
+pub fn lastErrorMessage(buf: []u8) []const u8 {
+    if (buf.len == 0) return buf;
+    var len: usize = 0;
+    check(c.httpring_last_error_message(buf.ptr, buf.len, &len)) catch return buf[0..0];
+    return buf[0..@min(len, buf.len - 1)];
+}
+
 pub fn errorName(err: Error) [:0]const u8 {
     if (err == error.Unknown) return "HTTPRING_UNKNOWN";
     return codeName(codeFromError(err));
@@ -415,6 +424,9 @@ pub const Options = struct {
     /// reading it and so holds the server back (default 262144, 256 KiB); 0 is rejected.
     /// Also the most bytes of a pushed request body (`BodySource.writer`) waiting unsent.
     stream_buffer: ?usize = null,
+    /// Most header lines an HTTP/1.1 response may have (default 100; more fail the request
+    /// with error.Protocol); raising it costs an allocation per response. 0 is rejected.
+    max_response_headers: ?usize = null,
     /// Runtime threads, 1..=256 (default 1).
     worker_threads: ?u32 = null,
     /// Whether a thread blocked in a wait runs the client's I/O itself (default true).
@@ -718,6 +730,7 @@ pub const Client = struct {
         if (o.retry_non_idempotent) |v| try check(c.httpring_config_set_retry_non_idempotent(cfg, v));
         if (o.max_body_size) |v| try check(c.httpring_config_set_max_body_size(cfg, v));
         if (o.stream_buffer) |v| try check(c.httpring_config_set_stream_buffer(cfg, v));
+        if (o.max_response_headers) |v| try check(c.httpring_config_set_max_response_headers(cfg, v));
         if (o.worker_threads) |v| try check(c.httpring_config_set_worker_threads(cfg, v));
         if (o.wait_drives_io) |v| try check(c.httpring_config_set_wait_drives_io(cfg, v));
         if (o.follow_redirects) |v| try check(c.httpring_config_set_follow_redirects(cfg, v));

@@ -327,6 +327,9 @@ test "invalid requests fail at submit with their own error and no handle" {
     defer client.deinit();
     try testing.expectError(error.InvalidUrl, client.get("not a url"));
     try testing.expectError(error.UnsupportedScheme, client.get("ftp://127.0.0.1/x"));
+    try testing.expectError(error.InvalidUrl, client.get("http://127.0.0.1:99999/x"));
+    var why: [256]u8 = undefined;
+    try testing.expect(std.mem.indexOf(u8, httpring.lastErrorMessage(&why), "invalid port") != null);
     const target = try url(&buf, "/hello", .{});
     try testing.expectError(error.InvalidMethod, client.send(.{ .method = "BAD METHOD", .url = target }));
     try testing.expectError(error.InvalidHeader, client.send(.{ .url = target, .headers = &.{.{ .name = "bad name", .value = "x" }} }));
@@ -1006,6 +1009,17 @@ test "default headers: the client lists what it sends with every request, in ord
         "user-agent: zig-agent/1\r\nx-team: zig\r\naccept-encoding: gzip, deflate, br, zstd\r\n",
         lines,
     );
+}
+
+test "max_response_headers: 150 header lines fail by default and are read with the limit raised" {
+    var buf: [512]u8 = undefined;
+    var body: [64]u8 = undefined;
+    var client = try Client.init(.{});
+    defer client.deinit();
+    try expectGetError(client, try url(&buf, "/many-headers/150", .{}), error.Protocol);
+    var raised = try Client.init(.{ .max_response_headers = 200 });
+    defer raised.deinit();
+    try testing.expectEqualStrings("many", try getBody(raised, try url(&buf, "/many-headers/150", .{}), &body));
 }
 
 test "cookie jar: set by one response, sent on the next; export and import; errors without a jar" {

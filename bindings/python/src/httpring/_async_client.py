@@ -259,12 +259,13 @@ class _Dispatcher:
                 pending[uid] = (fut, h, method, url)
             return
         codes = batch.codes[: len(uids)]
+        alone = sum(1 for c in codes if c) == 1  # the last error message is its own
         for uid, h, c, (prep, fut, method, url) in zip(uids, handles, codes, entries):
             if c == 0:
                 pending[uid] = (fut, h, method, url)
             elif not fut.done():
                 try:
-                    error: BaseException = engine.submit_error(c, prep, url)
+                    error: BaseException = engine.submit_error(c, prep, url, alone)
                 except Exception as e:
                     error = e
                 fut.set_exception(error)

@@ -736,11 +736,13 @@ class Client(BaseClient):
             code = batch.send(engine.ptr, [it[0] for it in items], range(base, base + n))
             handles = batch.handles[:n]
             if code:
-                for i, c in enumerate(batch.codes[:n]):
+                codes = batch.codes[:n]
+                alone = sum(1 for c in codes if c) == 1  # the last error message is its own
+                for i, c in enumerate(codes):
                     if c:
                         handles[i] = 0
                         prep, _, url = items[i]
-                        results[i] = e = engine.submit_error(c, prep, url)
+                        results[i] = e = engine.submit_error(c, prep, url, alone)
                         first_error = first_error or e
         if first_error is not None and not return_exceptions:
             self._abandon_batch(base, handles)

@@ -155,7 +155,9 @@ class Limits:
     httpring's additions: ``max_connections_per_host`` (connections open at once to one
     origin, queued as above), ``max_in_flight`` (requests submitted and not completed; one
     more fails at once with ``TooManyInFlight``, nothing sent), ``max_idle_per_host``
-    (idle connections kept per origin; the engine's default is 256) and ``stream_buffer``
+    (idle connections kept per origin; the engine's default is 256), ``max_response_headers``
+    (header lines an HTTP/1.1 response may have; the engine's default is 100, as reqwest's:
+    more raise ``RemoteProtocolError``) and ``stream_buffer``
     (bytes of a streamed body buffered in the engine: of a streamed response, read from the
     server and not yet by the caller; of a request body given as an iterator, written and
     not yet sent. The engine's default is 256 KiB).
@@ -170,6 +172,7 @@ class Limits:
     __slots__ = (
         "max_connections", "max_keepalive_connections", "keepalive_expiry",
         "max_connections_per_host", "max_in_flight", "max_idle_per_host", "stream_buffer",
+        "max_response_headers",
     )
 
     max_connections: Optional[int]
@@ -179,6 +182,7 @@ class Limits:
     max_in_flight: Optional[int]
     max_idle_per_host: Optional[int]
     stream_buffer: Optional[int]
+    max_response_headers: Optional[int]
 
     def __init__(
         self,
@@ -190,6 +194,7 @@ class Limits:
         max_in_flight: Optional[int] = None,
         max_idle_per_host: Optional[int] = None,
         stream_buffer: Optional[int] = None,
+        max_response_headers: Optional[int] = None,
     ) -> None:
         self.max_connections = _count("max_connections", max_connections, 1)
         self.max_keepalive_connections = _count("max_keepalive_connections", max_keepalive_connections, 0)
@@ -203,6 +208,7 @@ class Limits:
         self.max_in_flight = _count("max_in_flight", max_in_flight, 1)
         self.max_idle_per_host = _count("max_idle_per_host", max_idle_per_host, 0)
         self.stream_buffer = _count("stream_buffer", stream_buffer, 1)
+        self.max_response_headers = _count("max_response_headers", max_response_headers, 1)
 
     def apply(self, lib: _ffi.Lib, cfg: Any) -> None:
         if self.max_connections is not None:
@@ -225,6 +231,11 @@ class Limits:
             _check(lib.httpring_config_set_max_in_flight(cfg, self.max_in_flight), "max_in_flight")
         if self.stream_buffer is not None:
             _check(lib.httpring_config_set_stream_buffer(cfg, self.stream_buffer), "stream_buffer")
+        if self.max_response_headers is not None:
+            _check(
+                lib.httpring_config_set_max_response_headers(cfg, self.max_response_headers),
+                "max_response_headers",
+            )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Limits) and all(getattr(self, n) == getattr(other, n) for n in self.__slots__)

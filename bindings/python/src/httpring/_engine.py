@@ -274,6 +274,19 @@ class ReadBuffer:
         self.n = c_size_t()
 
 
+def last_error_message(lib: Any) -> str:
+    """``httpring_last_error_message``: why the last failed call on this thread failed."""
+    n = c_size_t()
+    buf = create_string_buffer(256)
+    if lib.httpring_last_error_message(buf, len(buf), n):
+        return ""
+    if n.value >= len(buf):
+        buf = create_string_buffer(n.value + 1)
+        if lib.httpring_last_error_message(buf, len(buf), n):
+            return ""
+    return buf.raw[: n.value].decode("utf-8", "replace")
+
+
 class Scratch:
     """Out-parameters reused across calls. One per thread (sync) or per loop (async):
     ctypes writes into them while the GIL is released."""
@@ -669,12 +682,18 @@ class Engine:
             raise self.submit_error(code, prep, url)
         return int(s.handle.value)
 
-    def submit_error(self, code: int, prep: Prepared, url: str = "") -> Exception:
+    def submit_error(self, code: int, prep: Prepared, url: str = "", why: bool = True) -> Exception:
+        """The exception for a request the engine refused with ``code``; ``why``: the
+        thread's last error message is this request's (false after a batch refused more
+        than one: it is the last one's)."""
         if code == _ffi.HTTPRING_ERR_CLIENT_CLOSED:
             self.check_open()
         method = prep[0].decode("ascii", "replace")
         url = url or prep[1].decode("utf-8", "replace")
-        return from_code(code, "", request=Request(method, url), context=f"{method} {url}")
+        message = last_error_message(self.lib) if why else ""
+        if message == _ffi.error_name(code):  # says no more than the code
+            message = ""
+        return from_code(code, message, request=Request(method, url), context=f"{method} {url}")
 
     # --- results ---
     def read(self, h: int, method: str, s: Scratch, url: str = "", history: bool = False) -> Any:

@@ -433,6 +433,7 @@ _declare(
 # streamed bodies
 _declare("httpring_request_set_stream", httpring_code, request_p, c_bool)
 _declare("httpring_config_set_stream_buffer", httpring_code, config_p, c_size_t)
+_declare("httpring_config_set_max_response_headers", httpring_code, config_p, c_size_t)
 _declare(
     "httpring_handle_read",
     httpring_code,
@@ -547,6 +548,7 @@ _declare("httpring_client_cookie_add", httpring_code, client_p, c_char_p, c_char
 _declare("httpring_client_cookies_clear", httpring_code, client_p)
 _declare("httpring_client_cookies_export", httpring_code, client_p, POINTER(c_char), c_size_t, POINTER(c_size_t))
 _declare("httpring_client_default_headers", httpring_code, client_p, POINTER(c_char), c_size_t, POINTER(c_size_t))
+_declare("httpring_last_error_message", httpring_code, POINTER(c_char), c_size_t, POINTER(c_size_t))
 _declare("httpring_client_cookies_import", httpring_code, client_p, c_char_p, POINTER(c_size_t))
 _declare("httpring_client_cookies_load", httpring_code, client_p, c_char_p, POINTER(c_size_t))
 _declare("httpring_client_cookies_save", httpring_code, client_p, c_char_p)
