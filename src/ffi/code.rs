@@ -141,9 +141,10 @@ impl From<Error> for httpring_code {
 thread_local! {
     /// The message of the last failed call on this thread (`httpring_last_error_message`).
     static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
-    /// Messages noted so far on this thread: tells `guard_code` whether a failing call
-    /// said anything more than its code.
-    static NOTED: Cell<u64> = const { Cell::new(0) };
+    /// A message was noted and no failing call has returned since: tells `guard_code`
+    /// whether the call failing now said more than its code. (Thread-locals are only
+    /// touched on error paths: each access costs a call in a shared library.)
+    static FRESH: Cell<bool> = const { Cell::new(false) };
 }
 
 fn note(message: &str) {
@@ -152,12 +153,12 @@ fn note(message: &str) {
         m.clear();
         m.push_str(message);
     });
-    NOTED.with(|n| n.set(n.get().wrapping_add(1)));
+    FRESH.with(|f| f.set(true));
 }
 
-/// Messages noted so far on this thread.
-pub(crate) fn noted() -> u64 {
-    NOTED.with(Cell::get)
+/// Whether a message was noted since the last failing call returned (and clears it).
+pub(crate) fn take_fresh() -> bool {
+    FRESH.with(|f| f.replace(false))
 }
 
 /// A call failed with `code` without noting a message (a NULL argument, a freed client):

@@ -265,7 +265,10 @@ pub unsafe extern "C" fn httpring_handles_free(
                 }
             }
         }
-        Ok(first)
+        match first {
+            HTTPRING_OK => Ok(HTTPRING_OK),
+            code => Err(code),
+        }
     })
 }
 

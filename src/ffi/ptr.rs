@@ -16,10 +16,9 @@ pub(crate) fn guard<T>(fallback: T, body: impl FnOnce() -> T) -> T {
 pub(crate) fn guard_code(
     body: impl FnOnce() -> Result<httpring_code, httpring_code>,
 ) -> httpring_code {
-    let noted = super::code::noted();
     guard(httpring_code::HTTPRING_ERR_INTERNAL, || {
         body().unwrap_or_else(|c| {
-            if super::code::noted() == noted && c != httpring_code::HTTPRING_PENDING {
+            if !super::code::take_fresh() && c != httpring_code::HTTPRING_PENDING {
                 super::code::note_code(c);
             }
             c
