@@ -155,3 +155,20 @@ def test_string_at_copies_exactly():
     assert string_at(addr, 0) == b""
     assert string_at(addr, 1_000_000) == buf.raw[:1_000_000]
     assert string_at(addr, 10) == ctypes.string_at(addr, 10)
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        '<https://api.example.com/items?page=2>; rel="next", <https://api.example.com/items?page=9>; rel="last"',
+        "<https://a.example/x>; rel=prev; title='old', <https://a.example/y>",
+        '<https://a.example/x>; rel="next"; broken; title=x',
+        "  ",
+        "<https://a.example/only>",
+        '<https://a.example/x>;rel="a=b"',
+    ],
+)
+def test_response_links_as_httpx(link):
+    httpx = pytest.importorskip("httpx")
+    assert httpring.Response(200, headers={"Link": link}).links == httpx.Response(200, headers={"Link": link}).links
+    assert httpring.Response(200).links == {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import datetime
 import json as _json
+import re
 import struct
 from http import HTTPStatus
 from typing import (
@@ -547,6 +548,27 @@ def _text_codec(charset: str) -> Optional[str]:
     return name
 
 
+def _parse_links(value: str) -> List[Dict[str, str]]:
+    """``<url>; rel="next"; title=x, <url2>; ...`` as a list of dicts, read as httpx (and
+    requests) read it: lenient, quotes and spaces stripped, a malformed parameter ending
+    that link's parameters."""
+    strip = " '\""
+    value = value.strip(strip)
+    links: List[Dict[str, str]] = []
+    if not value:
+        return links
+    for item in re.split(", *<", value):
+        url, _, params = item.partition(";")
+        link = {"url": url.strip("<> '\"")}
+        for param in params.split(";") if params else ():
+            key, eq, val = param.partition("=")
+            if not eq or "=" in val:
+                break
+            link[key.strip(strip)] = val.strip(strip)
+        links.append(link)
+    return links
+
+
 _VERSIONS = {10: "HTTP/1.0", 11: "HTTP/1.1", 20: "HTTP/2", 30: "HTTP/3"}
 REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 
@@ -845,6 +867,16 @@ class Response:
     @property
     def is_error(self) -> bool:
         return 400 <= self.status_code < 600
+
+    @property
+    def links(self) -> Dict[Optional[str], Dict[str, str]]:
+        """The ``Link`` header's links (RFC 8288), keyed by ``rel`` (else by URL), each a
+        dict with ``url`` and its parameters: as httpx (``r.links["next"]["url"]`` for
+        paginated APIs)."""
+        value = self.headers.get("link")
+        if value is None:
+            return {}
+        return {(link.get("rel") or link.get("url")): link for link in _parse_links(value)}
 
     def raise_for_status(self) -> "Response":
         """Raises HTTPStatusError unless the status is 2xx; returns the response."""
