@@ -11,7 +11,10 @@ lint:
 	$(PYTHON) scripts/check_layers.py
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --quiet -- -D warnings
-	@echo "lint: cargo fmt --check and cargo clippy --all-targets -D warnings: clean"
+	# The library alone, as pip and `cargo build --lib` build it: without the features the
+	# dev-dependencies turn on in hyper (its server side) for the tests.
+	$(CARGO) check --lib --quiet
+	@echo "lint: cargo fmt --check, cargo clippy --all-targets -D warnings, cargo check --lib: clean"
 
 # target/debug, apart from the release build the other steps share.
 test-debug:

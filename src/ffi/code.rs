@@ -147,18 +147,20 @@ thread_local! {
     static FRESH: Cell<bool> = const { Cell::new(false) };
 }
 
+// `try_with` throughout: a call from a thread whose thread-locals are being destroyed (a
+// C thread-exit destructor) keeps its result code, without a message.
 fn note(message: &str) {
-    LAST_ERROR.with(|m| {
+    let _ = LAST_ERROR.try_with(|m| {
         let mut m = m.borrow_mut();
         m.clear();
         m.push_str(message);
     });
-    FRESH.with(|f| f.set(true));
+    let _ = FRESH.try_with(|f| f.set(true));
 }
 
 /// Whether a message was noted since the last failing call returned (and clears it).
 pub(crate) fn take_fresh() -> bool {
-    FRESH.with(|f| f.replace(false))
+    FRESH.try_with(|f| f.replace(false)).unwrap_or(true)
 }
 
 /// A call failed with `code` without noting a message (a NULL argument, a freed client):
@@ -189,8 +191,10 @@ pub unsafe extern "C" fn httpring_last_error_message(
     len: *mut usize,
 ) -> httpring_code {
     super::ptr::guard_code(|| {
+        let copy = |text: &[u8]| unsafe { super::ptr::copy_out(text, buf, cap, len) };
         LAST_ERROR
-            .with(|m| unsafe { super::ptr::copy_out(m.borrow().as_bytes(), buf, cap, len) })?;
+            .try_with(|m| copy(m.borrow().as_bytes()))
+            .unwrap_or_else(|_| copy(b""))?;
         Ok(httpring_code::HTTPRING_OK)
     })
 }

@@ -31,8 +31,9 @@ fn dispatch_gone(e: &hyper::Error) -> bool {
 
 pub(crate) fn map_hyper(e: hyper::Error, what: &str) -> Error {
     let mut message = format!("{what}: {e}");
-    if e.is_parse_too_large() {
-        // hyper says the same for too many header lines and too many bytes.
+    // hyper says the same for too many header lines and too many bytes (its
+    // `is_parse_too_large` exists only with its server feature).
+    if e.is_parse() && message.ends_with("message head is too large") {
         message.push_str(
             " (more header lines than the limit, httpring_config_set_max_response_headers, \
              or a head larger than hyper's buffer)",
