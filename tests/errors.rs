@@ -234,6 +234,9 @@ fn connect_timeout_fires() {
         (280..1500).contains(&took),
         "connect timeout took {took} ms"
     );
+    // The message says where it stalled.
+    let message = c.message(h);
+    assert!(message.contains("no TCP connection yet"), "{message}");
     c.free(h);
 }
 

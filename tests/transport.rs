@@ -313,6 +313,10 @@ fn a_broken_tls_handshake_fails_with_its_code_and_the_client_goes_on() {
             Breaks::Silence => {
                 assert!((480..2_000).contains(&took), "{how:?}: took {took} ms");
                 assert!(msg.contains("connect timeout"), "{how:?}: {msg}");
+                assert!(
+                    msg.contains("the TLS handshake did not finish"),
+                    "{how:?}: {msg}"
+                );
             }
             _ => {
                 assert!(took < 1_000, "{how:?}: took {took} ms");

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -29,7 +29,7 @@ use crate::policy::retry::{self, Attempt};
 use crate::policy::{auth, redirect};
 use crate::pool::{Gate, Grant, Job, Limiter, Mailbox, Returned};
 use crate::request::{BodyStream, Exchange, Hop, Request, Response, Stamps, Upload, UploadBody};
-use crate::transport::{blame_write_timeout, map_hyper, pace, Conn, Hold, PoolKey, Watch};
+use crate::transport::{blame_write_timeout, map_hyper, pace, Conn, Hold, Phase, PoolKey, Watch};
 
 /// The limits in force for one request, after per-request overrides.
 struct Limits {
@@ -1056,22 +1056,24 @@ async fn obtain(shared: &Shared, key: &PoolKey, limits: &Limits) -> Result<Conn>
         // Boxed: connecting (DNS, proxy, TLS) is a large state machine that most requests,
         // which reuse a connection, never enter; inline it would make every request's
         // future (and the copies tokio makes of it) several times bigger.
-        let connect = Box::pin(within(
-            limits.connect,
-            shared
-                .connector()
-                .connect(key, permit.map(|p| Box::new(p) as Hold)),
-            || {
+        let (connector, limit) = (shared.connector(), limits.connect);
+        let hold = permit.map(|p| Box::new(p) as Hold);
+        let connect = Box::pin(async move {
+            // How far it got, for the message of a timeout.
+            let phase = AtomicU8::new(Phase::Tcp as u8);
+            within(limit, connector.connect(key, hold, &phase), || {
                 Error::new(
                     ErrorKind::ConnectTimeout,
                     format!(
-                        "could not connect to {} within the connect timeout of {:?}",
+                        "could not connect to {} within the connect timeout of {:?}: {}",
                         key.authority,
-                        limits.connect.unwrap_or_default()
+                        limit.unwrap_or_default(),
+                        Phase::describe(phase.load(Ordering::Relaxed), key.https)
                     ),
                 )
-            },
-        ));
+            })
+            .await
+        });
         let conn = connect.await??;
         if conn.is_h2() {
             return Ok(shared.pool().share(key.clone(), conn));

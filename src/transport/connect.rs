@@ -3,7 +3,7 @@
 //! result is a `Conn` whose connection task runs on the runtime.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -21,6 +21,31 @@ use crate::error::{Error, ErrorKind, Result};
 trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
 type BoxIo = Box<dyn Io>;
+
+/// How far a new connection got, for a connect timeout's message.
+#[repr(u8)]
+pub enum Phase {
+    /// Resolving the name and opening the TCP connection (to the proxy, if any).
+    Tcp = 0,
+    /// The proxy's handshake (HTTP CONNECT or SOCKS5).
+    Proxy = 1,
+    /// The TLS handshake (for `http://`, this phase passes at once).
+    Tls = 2,
+    /// The HTTP/1.1 or HTTP/2 handshake.
+    Http = 3,
+}
+
+impl Phase {
+    /// Where a connection whose progress is `phase` stalled, in words.
+    pub fn describe(phase: u8, https: bool) -> &'static str {
+        match phase {
+            0 => "no TCP connection yet (name lookup or connect)",
+            1 => "the proxy did not complete its handshake",
+            2 if https => "the TLS handshake did not finish",
+            _ => "the HTTP handshake did not finish",
+        }
+    }
+}
 
 pub struct Connector {
     tls_options: crate::config::TlsOptions,
@@ -67,8 +92,14 @@ impl Connector {
         }
     }
 
-    /// A new connection to `key`; `hold` is kept until its socket closes.
-    pub async fn connect(&self, key: &PoolKey, hold: Option<Hold>) -> Result<Conn> {
+    /// A new connection to `key`; `hold` is kept until its socket closes. `phase` follows
+    /// its progress ([`Phase`]), for a connect timeout to say where it stalled.
+    pub async fn connect(
+        &self,
+        key: &PoolKey,
+        hold: Option<Hold>,
+        phase: &AtomicU8,
+    ) -> Result<Conn> {
         let host = key.host();
         let port = key.port();
         let mut absolute_form = false;
@@ -101,6 +132,7 @@ impl Connector {
                                 format!("proxy {}:{}: {}", p.host, p.port, e.message()),
                             )
                         })?;
+                    phase.store(Phase::Proxy as u8, Ordering::Relaxed);
                     match p.kind {
                         ProxyKind::Http if !key.https => {
                             absolute_form = true;
@@ -123,6 +155,7 @@ impl Connector {
         };
         facts.connect = start.elapsed().saturating_sub(facts.dns);
         let tls_start = Instant::now();
+        phase.store(Phase::Tls as u8, Ordering::Relaxed);
         let (io, h2): (BoxIo, bool) = if key.https {
             let name = tls::server_name(host)?;
             let connector = self
@@ -157,6 +190,7 @@ impl Connector {
             (io, self.h2c || self.version == HttpVersionPref::Http2Only)
         };
         self.opened.fetch_add(1, Ordering::Relaxed);
+        phase.store(Phase::Http as u8, Ordering::Relaxed);
         let mut conn = handshake(io, h2, absolute_form, self.max_headers, hold, facts).await?;
         conn.proxy_auth = proxy_auth;
         conn.activity = activity;
