@@ -137,3 +137,79 @@ def test_text_falls_back_when_the_servers_codec_fails_anyway():
     finally:
         if hasattr(codecs, "unregister"):  # Python 3.10+
             codecs.unregister(search)
+
+
+# --- default_encoding (httpx's: used when Content-Type names no charset, or an unknown one) ---
+
+DEFAULT_ROUTES = {
+    "/plain-latin1": raw_response([(b"Content-Type", b"text/plain")], CAFE_LATIN1),
+    "/utf8-latin1-body": raw_response([(b"Content-Type", b"text/plain; charset=utf-8")], CAFE_UTF8),
+    "/nonsense-latin1": raw_response([(b"Content-Type", b"text/plain; charset=nonsense")], CAFE_LATIN1),
+}
+
+
+@pytest.fixture(scope="module")
+def enc_server() -> Iterator[RawServer]:
+    server = RawServer(DEFAULT_ROUTES)
+    yield server
+    server.close()
+
+
+def test_default_encoding_is_utf8_unless_set(enc_server):
+    with httpring.Client() as c:
+        r = c.get(enc_server.url + "/plain-latin1")
+    assert r.default_encoding == "utf-8"
+    assert r.encoding == "utf-8"
+    assert r.text == "caf\ufffd"
+
+
+def test_a_client_default_encoding_decodes_bodies_without_a_charset(enc_server):
+    with httpring.Client(default_encoding="latin-1") as c:
+        r = c.get(enc_server.url + "/plain-latin1")
+        assert (r.default_encoding, r.encoding, r.text) == ("latin-1", "latin-1", "caf\u00e9")
+        # A charset the server names wins; one that names no codec falls back to the default.
+        assert c.get(enc_server.url + "/utf8-latin1-body").text == "caf\u00e9"
+        r = c.get(enc_server.url + "/nonsense-latin1")
+        assert (r.encoding, r.text) == ("latin-1", "caf\u00e9")
+        (m,) = c.send_many([("GET", enc_server.url + "/plain-latin1")])
+        assert m.text == "caf\u00e9"
+
+
+def test_a_default_encoding_function_sees_the_body(enc_server):
+    seen = []
+
+    def detect(body: bytes) -> str:
+        seen.append(body)
+        return "latin-1"
+
+    async def run() -> "list[str]":
+        async with httpring.AsyncClient(default_encoding=detect) as c:
+            a = await c.get(enc_server.url + "/plain-latin1")
+            b = await c.get(enc_server.url + "/utf8-latin1-body")  # charset given: not asked
+            return [a.text, b.text]
+
+    import asyncio
+
+    assert asyncio.run(run()) == ["caf\u00e9", "caf\u00e9"]
+    assert seen == [CAFE_LATIN1]
+
+
+def test_default_encoding_reaches_streamed_and_mocked_responses(enc_server):
+    with httpring.Client(default_encoding="latin-1") as c:
+        with c.stream("GET", enc_server.url + "/plain-latin1") as r:
+            assert "".join(r.iter_text()) == "caf\u00e9"
+
+    def handler(request: httpring.Request) -> httpring.Response:
+        return httpring.Response(200, content=CAFE_LATIN1)
+
+    with httpring.Client(default_encoding="latin-1", transport=httpring.MockTransport(handler)) as c:
+        assert c.get("http://127.0.0.1:1/").text == "caf\u00e9"
+
+
+def test_default_encoding_on_a_response_built_by_hand():
+    r = httpring.Response(200, content=CAFE_LATIN1, default_encoding="latin-1")
+    assert r.text == "caf\u00e9"
+    r = httpring.Response(200, content=CAFE_LATIN1, default_encoding=lambda b: None)
+    assert r.encoding == "utf-8"  # a function that finds nothing: utf-8, as httpx
+    with pytest.raises(TypeError, match="default_encoding"):
+        httpring.Client(default_encoding=1)  # type: ignore[arg-type]

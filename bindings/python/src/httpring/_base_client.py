@@ -93,7 +93,12 @@ class BaseClient:
         transport: TransportTypes = None,
         retries: RetryTypes = None,
         timing: bool = False,
+        default_encoding: Union[str, Callable[[bytes], Optional[str]]] = "utf-8",
     ) -> None:
+        if not (isinstance(default_encoding, str) or callable(default_encoding)):
+            raise TypeError(
+                f"default_encoding must be a codec name or a function of the body, not {type(default_encoding).__name__}"
+            )
         #: ``transport=`` (a MockTransport...): requests go to it instead of the engine.
         self._transport: Any = transport
         self._request_hooks: List[EventHook] = []
@@ -154,6 +159,9 @@ class BaseClient:
         # The engine's own defaults are listed too (its User-Agent, Accept-Encoding), as
         # httpx lists its own: they can be read, replaced and removed like the others.
         self._headers.add_engine_defaults(self._engine.default_headers())
+        self._default_encoding = default_encoding
+        if default_encoding != "utf-8":
+            self._engine.default_encoding = default_encoding
         self._sent_headers = self._headers.snapshot
         self._url_cache: Dict[str, Tuple[str, bytes]] = {}
         # url -> (prepared GET, URL string, the cookie state it has): a bare get(url) skips
@@ -247,6 +255,7 @@ class BaseClient:
         if not isinstance(response, Response):
             raise TypeError(f"the transport returned {type(response).__name__}, not an httpring.Response")
         response.request = request
+        response.default_encoding = self._default_encoding
         self._store_cookies(response)
         if not follow:
             response.next_request = next_request(response)

@@ -373,6 +373,8 @@ class Engine:
         #: Read every response's ``httpring_info`` before its handle is freed (one more
         #: foreign call per response), for ``Response.extensions["timing"]``.
         self.timing = timing
+        #: The client's ``default_encoding`` when not utf-8, given to every response.
+        self.default_encoding: Any = None
         #: The jar's content when the client was closed (Netscape text), for reading after.
         self.final_cookies = ""
         #: The client's redirect setting, fixed in its config: when on, every response is
@@ -722,6 +724,8 @@ class Engine:
                 r._info = self.info(h, s.info)
             if history:
                 self.attach_history(h, r, s)
+            if self.default_encoding is not None:
+                r._default_encoding = self.default_encoding
             return r
 
     def read_many(
@@ -768,6 +772,10 @@ class Engine:
                 if history:
                     self.attach_history(h, r, s)
                 results.append(r)
+        if self.default_encoding is not None:
+            for r in results:
+                if r.__class__ is Response:
+                    r._default_encoding = self.default_encoding
         return results
 
     def attach_history(self, h: int, r: Response, s: Scratch) -> None:

@@ -18,6 +18,7 @@ from typing import (
     TYPE_CHECKING,
     Any,
     AsyncIterator,
+    Callable,
     Dict,
     Iterator,
     List,
@@ -633,6 +634,7 @@ class Response:
         "_info",
         "_stream",
         "_next_request",
+        "_default_encoding",
     )
 
     status_code: int
@@ -664,6 +666,7 @@ class Response:
         history: Optional[List["Response"]] = None,
         url: Any = "",
         http_version: str = "HTTP/1.1",
+        default_encoding: Union[str, Callable[[bytes], Optional[str]]] = "utf-8",
     ) -> None:
         """A response built by hand, as httpx.Response: for a MockTransport's handler, or a
         test. ``content`` (bytes, str or an iterable of bytes), ``text``, ``html`` or
@@ -703,6 +706,8 @@ class Response:
         self._encoding: Optional[str] = None
         self._extensions: Dict[str, Any] = extensions if extensions is not None else {}
         self._next_request = None
+        if default_encoding != "utf-8":
+            self._default_encoding = default_encoding
 
     # --- metadata ---
     @property
@@ -904,12 +909,39 @@ class Response:
         return None
 
     @property
+    def default_encoding(self) -> Union[str, Callable[[bytes], Optional[str]]]:
+        """The encoding ``text`` uses when Content-Type names no charset (or an unknown
+        one): a codec name, or a function of the body returning one (charset detection,
+        e.g. ``lambda b: chardet.detect(b)["encoding"]``), as httpx's. From the client's
+        ``default_encoding``; utf-8 unless set."""
+        try:
+            return self._default_encoding
+        except AttributeError:  # unset on most responses: no cost for the default
+            return "utf-8"
+
+    @default_encoding.setter
+    def default_encoding(self, value: Union[str, Callable[[bytes], Optional[str]]]) -> None:
+        self._default_encoding = value
+
+    @property
     def encoding(self) -> str:
-        """The charset from Content-Type if it names a text codec, else utf-8. Assignable,
-        as in httpx."""
+        """The charset from Content-Type if it names a text codec, else the
+        ``default_encoding`` (utf-8 unless the client or constructor set another; a
+        function of the body is called once the body is read). Assignable, as in httpx."""
         if self._encoding is None:
-            self._encoding = self.charset_encoding or "utf-8"
+            encoding = self.charset_encoding
+            if encoding is None:
+                default = self.default_encoding
+                if isinstance(default, str):
+                    encoding = default
+                elif not self._unread():
+                    encoding = default(self.content)
+            self._encoding = encoding or "utf-8"
         return self._encoding
+
+    def _unread(self) -> bool:
+        """The body was not read into ``content`` (only a streamed response's can be)."""
+        return False
 
     @encoding.setter
     def encoding(self, value: str) -> None:
