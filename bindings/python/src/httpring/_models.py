@@ -939,13 +939,13 @@ class Response:
             self._encoding = encoding or "utf-8"
         return self._encoding
 
-    def _unread(self) -> bool:
-        """The body was not read into ``content`` (only a streamed response's can be)."""
-        return False
-
     @encoding.setter
     def encoding(self, value: str) -> None:
         self._encoding = value
+
+    def _unread(self) -> bool:
+        """The body was not read into ``content`` (only a streamed response's can be)."""
+        return False
 
     @property
     def text(self) -> str:
