@@ -35,6 +35,7 @@ import ctypes
 import inspect
 import struct
 import threading
+from threading import get_ident as _get_ident
 import weakref
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Iterable, List, Optional, Set, Tuple, Union
 
@@ -162,12 +163,17 @@ class _Dispatcher:
         ready has had its turn. A request with ``ov`` (settings a batch cannot carry), a
         multipart body or a pool timeout of its own (``built_only``) is built and submitted
         at once instead."""
-        loop: Optional[Loop] = _running_asyncio_loop()
-        if loop is None:
-            loop = running_loop()
-        if loop is not self.loop:
-            self.bind(loop)
-        elif self.engine.closed:
+        loop = self.loop
+        # The bound asyncio loop running on this thread is the running loop (asyncio runs
+        # one loop per thread at a time): known without asyncio._get_running_loop(), which
+        # before Python 3.12 makes a getpid() system call each time (a fork check).
+        if loop is None or getattr(loop, "_thread_id", None) != _get_ident():
+            loop = _running_asyncio_loop()
+            if loop is None:
+                loop = running_loop()
+            if loop is not self.loop:
+                self.bind(loop)
+        if self.engine.closed:
             self.engine.check_open()
         uid = self.next_uid = self.next_uid + 1
         fut = loop.create_future()
