@@ -1,5 +1,5 @@
-"""aiohttp peer: one coroutine per request on asyncio's default loop, a semaphore bounding
-the requests in flight; one ClientSession with an unlimited connector (limit=0) so it does
+"""aiohttp peer: worker coroutines on asyncio's default loop, one per request in flight
+(_common.run_async_concurrent); one ClientSession with an unlimited connector (limit=0) so it does
 not cap the connections. Latency: one coroutine, sequential. HTTP/1.1 only."""
 
 import asyncio

@@ -1,6 +1,6 @@
-"""httpring through its Python binding, asyncio: httpring.AsyncClient, one coroutine per
-request, a semaphore bounding the requests in flight (the same harness as aiohttp, httpx and
-pyreqwest). Latency: one coroutine, sequential awaits. Stream: `async with client.stream(...)`,
+"""httpring through its Python binding, asyncio: httpring.AsyncClient, one worker coroutine
+per request in flight, each fetching the next URL when its last is done (the same harness as
+aiohttp, httpx and pyreqwest: _common.run_async_concurrent). Latency: one coroutine, sequential awaits. Stream: `async with client.stream(...)`,
 the body read with `aiter_bytes()` (pieces as they arrive), its bytes counted."""
 
 import asyncio

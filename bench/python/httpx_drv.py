@@ -1,5 +1,5 @@
-"""httpx peer: AsyncClient, one coroutine per request, a semaphore bounding the requests in
-flight; the pool is sized to the in-flight count (its default of 100 connections would cap
+"""httpx peer: AsyncClient, worker coroutines, one per request in flight
+(_common.run_async_concurrent); the pool is sized to the in-flight count (its default of 100 connections would cap
 fan-out). Latency: the synchronous httpx.Client. HTTP/2 needs the `h2` package (httpx[http2])."""
 
 import asyncio

@@ -1,5 +1,5 @@
-"""pyreqwest peer (Rust reqwest behind Python): one coroutine per request, a semaphore
-bounding the requests in flight, its default single-threaded runtime. Latency: SyncClient.
+"""pyreqwest peer (Rust reqwest behind Python): worker coroutines, one per request in
+flight (_common.run_async_concurrent), its default single-threaded runtime. Latency: SyncClient.
 HTTP/2: ALPN over TLS with certificate checks off (the server's certificate is self-signed)."""
 
 import asyncio
