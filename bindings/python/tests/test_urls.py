@@ -163,3 +163,26 @@ def test_same_as_httpx():
         assert str(ours.params) == str(theirs.params), text
         for name in names:
             assert getattr(ours, name) == getattr(theirs, name), (text, name)
+
+
+def test_the_fragment_given_stays_on_the_response_url(client, testserver, httpbin):
+    """As httpx: the fragment is never sent, yet response.url (and response.request.url)
+    keep it, also across a redirect whose Location has none (RFC 9110 §10.2.2)."""
+    r = client.get(testserver.url + "/echo?q=1#part-2")
+    assert r.status_code == 200
+    assert str(r.url) == testserver.url + "/echo?q=1#part-2" and r.url.fragment == "part-2"
+    assert r.request.url.fragment == "part-2"
+    (m,) = client.send_many([("GET", testserver.url + "/echo#m")])
+    assert m.url.fragment == "m"
+    base = httpbin.url.rstrip("/")
+    r = client.get(base + "/redirect/1#top", follow_redirects=True)
+    assert r.url.path == "/get" and r.url.fragment == "top"
+    with client.stream("GET", testserver.url + "/hello#s") as s:
+        assert s.url.fragment == "s"
+
+    async def main() -> httpring.Response:
+        async with httpring.AsyncClient() as c:
+            return await c.get(testserver.url + "/hello#x")
+
+    assert asyncio.run(main()).url == testserver.url + "/hello#x"
+    assert client.get(testserver.url + "/hello").url.fragment == ""

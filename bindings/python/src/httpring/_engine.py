@@ -64,6 +64,13 @@ _Header = _ffi.httpring_header
 _ADDRESS_SPACE = memoryview((ctypes.c_char * (1 << 62)).from_address(0)).cast("B")
 
 
+def _fragment(url: str) -> bytes:
+    """The fragment of the URL a request was given ("#..."), for its response's URL: never
+    sent, so the engine's URL has none, yet httpx keeps it on response.url, also across
+    redirects (RFC 9110 §10.2.2; the engine drops a Location's own)."""
+    return url[url.index("#") :].encode("utf-8")
+
+
 def string_at(ptr: int, size: int) -> bytes:
     """The ``size`` bytes at ``ptr`` (engine-owned memory still alive) as a new bytes."""
     return _ADDRESS_SPACE[ptr : ptr + size].tobytes()
@@ -711,12 +718,15 @@ class Engine:
             self._headers_raw(ptr, h, s.data, s.length)
             address = _ADDRESS_SPACE
             data: int = s.data.value or 0
+            final = address[url_p : url_p + url_len].tobytes()
+            if "#" in url:
+                final += _fragment(url)
             r = new_response(
                 status,
                 address[body_p : body_p + body_len].tobytes(),
                 version,
                 address[data : data + s.length.value].tobytes(),
-                address[url_p : url_p + url_len].tobytes(),
+                final,
                 elapsed,
                 method,
             )
@@ -761,7 +771,10 @@ class Engine:
                 r._version = version
                 r._raw_headers = address[raw_p : raw_p + raw_len].tobytes()
                 r._headers = None
-                r._url = address[url_p : url_p + url_len].tobytes()
+                final = address[url_p : url_p + url_len].tobytes()
+                if "#" in url:
+                    final += _fragment(url)
+                r._url = final
                 r._elapsed_us = elapsed
                 r._method = method
                 r._request = None
