@@ -126,14 +126,7 @@ impl Client {
     /// `Accept-Encoding` while decompression is on), one `name: value\r\n` line each, in
     /// the order they are sent.
     pub fn default_header_block(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        for (name, value) in &self.config().default_headers {
-            out.extend_from_slice(name.as_str().as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(value.as_bytes());
-            out.extend_from_slice(b"\r\n");
-        }
-        out
+        crate::request::header_lines(&self.config().default_headers)
     }
 
     /// The runtime, started on first use.

@@ -520,11 +520,7 @@ pub unsafe extern "C" fn httpring_client_send_many(
             Ok(h) => put(i, h.0, HTTPRING_OK),
             Err(e) => put(i, 0, e.into()),
         });
-        // A refusal returns as a failure: the thread's last error message is its.
-        match first.get().1 {
-            HTTPRING_OK => Ok(HTTPRING_OK),
-            code => Err(code),
-        }
+        super::code::failed_unless_ok(first.get().1)
     })
 }
 

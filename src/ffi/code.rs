@@ -199,6 +199,15 @@ pub unsafe extern "C" fn httpring_last_error_message(
     })
 }
 
+/// `code` as the result of a call: a refusal it reports (a batch's first) fails the call,
+/// so that the thread's last error message is that refusal's.
+pub(crate) fn failed_unless_ok(code: httpring_code) -> Result<httpring_code, httpring_code> {
+    match code {
+        httpring_code::HTTPRING_OK => Ok(code),
+        code => Err(code),
+    }
+}
+
 impl From<&Error> for httpring_code {
     fn from(e: &Error) -> Self {
         e.kind().into()

@@ -265,10 +265,7 @@ pub unsafe extern "C" fn httpring_handles_free(
                 }
             }
         }
-        match first {
-            HTTPRING_OK => Ok(HTTPRING_OK),
-            code => Err(code),
-        }
+        super::code::failed_unless_ok(first)
     })
 }
 

@@ -21,7 +21,7 @@ pub(crate) use handle::Table;
 pub use multipart::Multipart;
 pub(crate) use request::parse_url;
 pub use request::{Request, TimeoutOverrides, UrlCache};
-pub(crate) use response::Stamps;
+pub(crate) use response::{header_lines, Stamps};
 pub use response::{Hop, Response, Timing};
 pub use stream::{BodyStream, Read};
 pub(crate) use upload::UploadBody;

@@ -211,15 +211,18 @@ impl Response {
 
     /// All headers as "name: value\r\n" lines (names lower-case).
     pub fn header_block(&self) -> &[u8] {
-        self.block.get_or_init(|| {
-            let mut out = Vec::with_capacity(self.headers.len() * 32);
-            for (n, v) in &self.headers {
-                out.extend_from_slice(n.as_str().as_bytes());
-                out.extend_from_slice(b": ");
-                out.extend_from_slice(v.as_bytes());
-                out.extend_from_slice(b"\r\n");
-            }
-            out
-        })
+        self.block.get_or_init(|| header_lines(&self.headers))
     }
+}
+
+/// `headers` as "name: value\r\n" lines (names lower-case), in their order.
+pub(crate) fn header_lines(headers: &HeaderMap) -> Vec<u8> {
+    let mut out = Vec::with_capacity(headers.len() * 32);
+    for (n, v) in headers {
+        out.extend_from_slice(n.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out
 }
