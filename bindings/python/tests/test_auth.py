@@ -96,15 +96,21 @@ def test_async_basic_and_digest(base):
     asyncio.run(main())
 
 
+@pytest.mark.parametrize("flow", [False, True])
 @pytest.mark.parametrize("per_request", [False, True])
 @pytest.mark.parametrize("asynchronous", [False, True])
-def test_auth_not_sent_across_origins(testserver, per_request, asynchronous):
+def test_auth_not_sent_across_origins(testserver, per_request, asynchronous, flow):
     # 127.0.0.1:P and localhost:P are two origins: the credentials stay with the first.
+    # A custom flow's Authorization header is the request's own: the engine drops it too.
     port = testserver.port
     start = testserver.url + "/redirect-to"  # its query is not percent-decoded
     other = f"http://localhost:{port}/echo"
-    client_auth = None if per_request else ("user", "passwd")
-    request_auth = ("user", "passwd") if per_request else httpring.USE_CLIENT_DEFAULT
+    given = ("user", "passwd")
+    if flow:
+        value = "Basic " + base64.b64encode(b"user:passwd").decode()
+        given = lambda r: (r.headers.__setitem__("Authorization", value), r)[1]  # noqa: E731
+    client_auth = None if per_request else given
+    request_auth = given if per_request else httpring.USE_CLIENT_DEFAULT
     opts = dict(auth=client_auth, follow_redirects=True, resolve={"localhost": "127.0.0.1"})
 
     async def via_async():
@@ -141,8 +147,8 @@ def test_bad_auth_values(client, base):
         client.get(base + "/get", auth=("a:b", "c"))
     with pytest.raises(ValueError, match="NUL"):
         httpring.BasicAuth("a\0b", "c")
-    with pytest.raises(TypeError, match="custom auth flows"):
-        client.get(base + "/get", auth=lambda request: request)
+    with pytest.raises(TypeError, match="function of the request"):
+        client.get(base + "/get", auth=42)
     with pytest.raises(TypeError):
         httpring.Client(auth="user:pass")
     with pytest.raises(TypeError):
@@ -164,3 +170,161 @@ def test_binding_builds_no_credentials():
             with open(os.path.join(SRC, name)) as f:
                 text = f.read()
             assert "import base64" not in text and "import hashlib" not in text, name
+
+
+# --- custom auth flows (httpx.Auth.auth_flow, a function as auth=): run by the client ---
+
+
+def bearer(token):
+    def add(request):
+        request.headers["Authorization"] = f"Bearer {token}"
+        return request
+
+    return add
+
+
+class Challenge(httpring.Auth):
+    """Sends the request bare; answers a 401 by sending it again with Basic credentials
+    (built here: a caller's flow, not the binding)."""
+
+    def __init__(self, user, password):
+        self.value = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        self.seen = []
+
+    def auth_flow(self, request):
+        response = yield request
+        self.seen.append(response.status_code)
+        if response.status_code == 401:
+            request.headers["Authorization"] = self.value
+            response = yield request
+            self.seen.append(response.status_code)
+
+
+def test_function_auth_per_request_and_per_client(base):
+    with httpring.Client() as c:
+        r = c.get(base + "/headers", auth=bearer("t1"))
+        assert r.json()["headers"]["Authorization"] == "Bearer t1"
+        assert r.request.headers["Authorization"] == "Bearer t1"
+        # The client's own requests stay untouched.
+        assert "Authorization" not in c.get(base + "/headers").json()["headers"]
+        r = c.send(c.build_request("GET", base + "/headers"), auth=httpring.FunctionAuth(bearer("t2")))
+        assert r.json()["headers"]["Authorization"] == "Bearer t2"
+    with httpring.Client(auth=bearer("t3")) as c:
+        assert isinstance(c.auth, httpring.FunctionAuth)
+        for r in (c.get(base + "/headers"), c.post(base + "/anything", json={"a": 1})):
+            assert r.json()["headers"]["Authorization"] == "Bearer t3"
+        with c.stream("GET", base + "/headers") as r:
+            r.read()
+            assert r.json()["headers"]["Authorization"] == "Bearer t3"
+        out = c.send_many([base + "/headers", ("GET", base + "/headers")])
+        assert [o.json()["headers"]["Authorization"] for o in out] == ["Bearer t3"] * 2
+        # auth=None leaves the flow out; Basic credentials replace it (the engine's).
+        assert "Authorization" not in c.get(base + "/headers", auth=None).json()["headers"]
+        assert c.get(base + BASIC, auth=("user", "passwd")).status_code == 200
+
+
+def test_auth_flow_answers_a_challenge(base):
+    flow = Challenge("user", "passwd")
+    calls = []
+    with httpring.Client(auth=flow, event_hooks={"request": [lambda r: calls.append(r.headers.get("Authorization"))]}) as c:
+        r = c.get(base + BASIC)
+        assert r.status_code == 200 and r.json() == {"authenticated": True, "user": "user"}
+        assert flow.seen == [401, 200]
+        # The first try is the response's history, as in httpx; each try ran the hooks.
+        assert [h.status_code for h in r.history] == [401]
+        assert calls == [None, flow.value]
+        assert r.request.headers["Authorization"] == flow.value
+    # Wrong credentials: the flow ends with the second 401.
+    with httpring.Client() as c:
+        r = c.get(base + BASIC, auth=Challenge("user", "nope"))
+        assert r.status_code == 401 and len(r.history) == 1
+
+
+def test_auth_flow_reads_bodies_it_asks_for(base):
+    class NeedsBody(httpring.Auth):
+        requires_request_body = True
+        requires_response_body = True
+
+        def __init__(self):
+            self.bodies = []
+
+        def auth_flow(self, request):
+            self.bodies.append(request.content)
+            response = yield request
+            self.bodies.append(response.json()["data"])
+
+    a = NeedsBody()
+    with httpring.Client() as c:
+        with c.stream("POST", base + "/anything", content=iter([b"ab", b"cd"]), auth=a) as r:
+            assert r.status_code == 200
+    assert a.bodies == [b"abcd", "abcd"]
+
+
+def test_auth_flow_against_client_credentials_and_reassignment(base):
+    with httpring.Client(auth=("user", "passwd")) as c:
+        # A flow given per request replaces the client's credentials, as in httpx.
+        r = c.get(base + "/headers", auth=lambda req: req)
+        assert "Authorization" not in r.json()["headers"]
+        assert c.get(base + BASIC).status_code == 200
+        # client.auth may be reassigned: to a flow, to None, to other credentials, back.
+        c.auth = bearer("x")
+        assert c.get(base + "/headers").json()["headers"]["Authorization"] == "Bearer x"
+        c.auth = None
+        assert c.auth is None and c.get(base + BASIC).status_code == 401
+        c.auth = ("user", "other")
+        assert c.get(base + "/basic-auth/user/other").status_code == 200
+        c.auth = httpring.BasicAuth("user", "passwd")
+        assert c.get(base + BASIC).status_code == 200
+
+
+def test_auth_flow_errors(base):
+    class Broken(httpring.Auth):
+        def auth_flow(self, request):
+            raise RuntimeError("no token")
+            yield request  # noqa: unreachable: a generator
+
+    with httpring.Client() as c:
+        with pytest.raises(TypeError, match="auth flow must yield"):
+            c.get(base + "/get", auth=lambda r: "x")
+        with pytest.raises(RuntimeError, match="no token"):
+            c.get(base + "/get", auth=Broken())
+        out = c.send_many([base + "/get"], auth=Broken(), return_exceptions=True)
+        assert isinstance(out[0], RuntimeError)
+        assert c.get(base + "/get").status_code == 200  # the client goes on
+
+
+def test_async_auth_flows(base):
+    class AsyncRefresh(httpring.Auth):
+        """A flow that awaits (async_auth_flow), as an async token refresh would."""
+
+        def __init__(self):
+            self.refreshed = 0
+
+        async def async_auth_flow(self, request):
+            response = yield request
+            if response.status_code == 401:
+                await asyncio.sleep(0)
+                self.refreshed += 1
+                request.headers["Authorization"] = Challenge("user", "passwd").value
+                yield request
+
+    async def main():
+        async with httpring.AsyncClient(auth=bearer("a1")) as c:
+            r = await c.get(base + "/headers")
+            assert r.json()["headers"]["Authorization"] == "Bearer a1"
+            r = await c.request("GET", base + "/headers", auth=bearer("a2"))
+            assert r.json()["headers"]["Authorization"] == "Bearer a2"
+            out = await c.send_many([base + "/headers"] * 3)
+            assert [o.json()["headers"]["Authorization"] for o in out] == ["Bearer a1"] * 3
+            async with c.stream("GET", base + "/headers") as r:
+                await r.aread()
+                assert r.json()["headers"]["Authorization"] == "Bearer a1"
+        flow = AsyncRefresh()
+        async with httpring.AsyncClient() as c:
+            r = await c.get(base + BASIC, auth=flow)
+            assert r.status_code == 200 and flow.refreshed == 1
+            assert [h.status_code for h in r.history] == [401]
+            r = await c.send(c.build_request("GET", base + BASIC), auth=Challenge("user", "passwd"))
+            assert r.status_code == 200
+
+    asyncio.run(main())

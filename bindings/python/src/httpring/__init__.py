@@ -11,7 +11,7 @@ import contextlib
 from typing import Any, Iterator
 
 from ._async_client import AsyncClient
-from ._auth import Auth, AuthTypes, BasicAuth, DigestAuth
+from ._auth import Auth, AuthTypes, BasicAuth, DigestAuth, FunctionAuth
 from ._client import Client, Completion, Handle
 from ._cookies import CookieConflict, CookieTypes, Cookies
 from ._config import (
@@ -91,6 +91,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "DecodingError",
     "DigestAuth",
+    "FunctionAuth",
     "HTTPError",
     "HTTPStatusError",
     "Handle",

@@ -40,7 +40,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Iterable, List, Optional, Set, Tuple, Union
 
 from . import _ffi
-from ._base_client import BaseClient, _bind, _tie
+from ._base_client import BaseClient, _bind, _tie, yielded_request
 from ._config import USE_CLIENT_DEFAULT
 from ._engine import (
     COMPLETION_LAYOUT,
@@ -491,6 +491,22 @@ class _Dispatcher:
         self.engine.close_soon(inline)
 
 
+async def _gather(coros: List[Any], return_exceptions: bool) -> List[Any]:
+    """Runs the coroutines concurrently (tasks under asyncio, a nursery under trio); their
+    results in order. Cancelled, it cancels those still running."""
+    if _running_asyncio_loop() is None:  # trio
+        from . import _trio
+
+        return await _trio.gather(coros, return_exceptions)
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        return list(await asyncio.gather(*tasks, return_exceptions=return_exceptions))
+    except BaseException:
+        for t in tasks:
+            t.cancel()
+        raise
+
+
 async def _whole(item: Tuple[Prepared, str, str]) -> Tuple[Prepared, str, str]:
     """A prepared request with an ``Upload`` body read whole."""
     prep, method, url = item
@@ -552,7 +568,9 @@ class AsyncClient(BaseClient):
         self, request: Request, ov: Optional[Overrides], retries: Optional[int] = None, stream: bool = False
     ) -> Response:
         """A request through the event hooks (awaited when async), then the transport or
-        the engine."""
+        the engine; a custom auth flow (``ov.flow``) around it all."""
+        if ov is not None and ov.flow is not None:
+            return await self._send_flow(request, ov, retries, stream)
         transport = self._transport
         if transport is not None:
             self._engine.check_open()
@@ -584,6 +602,32 @@ class AsyncClient(BaseClient):
                 await response.aclose()  # a streamed response nobody will get to close
                 raise
         return response
+
+    async def _send_flow(self, request: Request, ov: Overrides, retries: Optional[int], stream: bool) -> Response:
+        """``Client._send_flow`` with the flow's ``async_auth_flow``."""
+        flow = ov.flow.async_auth_flow(request)  # type: ignore[union-attr]
+        ov = ov._replace(flow=None)
+        history: List[Response] = []
+        try:
+            request = yielded_request(await flow.__anext__())
+            while True:
+                response = await self._send_hooked(request, ov, retries, stream)
+                try:
+                    try:
+                        next_request = await flow.asend(response)
+                    except StopAsyncIteration:
+                        if history:
+                            response.history = history + response.history
+                        return response
+                    await response.aread()
+                    await response.aclose()
+                    history.append(response)
+                    request = yielded_request(next_request)
+                except BaseException:
+                    await response.aclose()
+                    raise
+        finally:
+            await flow.aclose()
 
     async def __aenter__(self) -> "AsyncClient":
         self._engine.check_open()
@@ -624,7 +668,9 @@ class AsyncClient(BaseClient):
             method, url, params, headers, content, data, json, timeout, cookies, files, retries
         )
         ov = self._overrides(follow_redirects, auth)
-        if self._transport is not None or self._request_hooks or self._response_hooks:
+        if self._transport is not None or self._request_hooks or self._response_hooks or (
+            ov is not None and ov.flow is not None
+        ):
             response = await self._send_hooked(request_from(prep, method, url_s, self._headers), ov, None, True)
         else:
             response = await self._open_stream(prep, method, url_s, ov)
@@ -699,7 +745,9 @@ class AsyncClient(BaseClient):
             ov = self._default_overrides
         else:
             ov = self._overrides(follow_redirects, auth)
-        if self._transport is not None or self._request_hooks or self._response_hooks:
+        if self._transport is not None or self._request_hooks or self._response_hooks or (
+            ov is not None and ov.flow is not None
+        ):
             return await self._send_hooked(request_from(prep, method, url_s, self._headers), ov)
         # _send_one inlined: one coroutine per request, not two.
         d = self._dispatcher
@@ -743,7 +791,9 @@ class AsyncClient(BaseClient):
             ov = self._default_overrides
         else:
             ov = self._overrides(follow_redirects, auth)
-        if self._transport is not None or self._request_hooks or self._response_hooks:
+        if self._transport is not None or self._request_hooks or self._response_hooks or (
+            ov is not None and ov.flow is not None
+        ):
             return await self._send_hooked(request_from(prep, "GET", url_s, self._headers), ov)
         d = self._dispatcher
         uid, fut = d.submit(prep, "GET", url_s, ov)
@@ -888,13 +938,14 @@ class AsyncClient(BaseClient):
         retries (else the Request's own, from ``build_request(retries=)``, else the
         client's). ``stream=True``: returns once the head is in, the body unread (see
         ``stream()``); close the response (``await response.aclose()``)."""
-        if self._transport is not None or self._request_hooks or self._response_hooks:
-            return await self._send_hooked(
-                self._as_request(request), self._overrides(follow_redirects, auth), retries, stream
-            )
+        ov = self._overrides(follow_redirects, auth)
+        if self._transport is not None or self._request_hooks or self._response_hooks or (
+            ov is not None and ov.flow is not None
+        ):
+            return await self._send_hooked(self._as_request(request), ov, retries, stream)
         prep, method, url = self._from_request(request)
         prep = with_retries(prep, retries)
-        ov = self._request_overrides(self._overrides(follow_redirects, auth), request)
+        ov = self._request_overrides(ov, request)
         if stream:
             response = await self._open_stream(prep, method, url, ov)
         else:
@@ -917,6 +968,14 @@ class AsyncClient(BaseClient):
         With event hooks, every request hook runs (on every request) before anything is
         sent; a response hook that raises fails its request."""
         given = list(requests)
+        ov = self._overrides(follow_redirects, auth)
+        if ov is not None and ov.flow is not None:
+            # A custom auth flow decides each request's next step: each runs on its own.
+            self._engine.check_open()
+            requests_ = [self._as_request(r) for r in given]
+            return await _gather(
+                [self._send_hooked(r, self._request_overrides(ov, r)) for r in requests_], return_exceptions
+            )
         if self._transport is not None or self._request_hooks or self._response_hooks:
             return await self._send_many_hooked(given, return_exceptions, follow_redirects, auth)
         return await self._send_many(given, return_exceptions, follow_redirects, auth)
@@ -947,18 +1006,7 @@ class AsyncClient(BaseClient):
                     _tie(e, request, False)
                     raise
 
-            if _running_asyncio_loop() is None:  # trio
-                from . import _trio
-
-                results = await _trio.gather([one(r) for r in requests], return_exceptions)
-            else:
-                tasks = [asyncio.ensure_future(one(r)) for r in requests]
-                try:
-                    results = list(await asyncio.gather(*tasks, return_exceptions=return_exceptions))
-                except BaseException:
-                    for t in tasks:
-                        t.cancel()
-                    raise
+            results = await _gather([one(r) for r in requests], return_exceptions)
         if self._response_hooks:
             for i, r in enumerate(results):
                 if isinstance(r, Response):

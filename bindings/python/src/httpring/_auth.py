@@ -1,14 +1,19 @@
-"""``auth=``: which credentials to hand to the engine. The engine builds the header (Basic),
-answers the challenge (Digest) and withholds credentials when a redirect leaves the origin;
-nothing here encodes or sends them."""
+"""``auth=``: which credentials to hand to the engine, or a custom flow. The engine builds
+the header (Basic), answers the challenge (Digest) and withholds credentials when a redirect
+leaves the origin; nothing here encodes or sends them. A custom scheme (an ``Auth``
+subclass's ``auth_flow``, a function) is the caller's code: the client runs it around
+each send (``_base_client``)."""
 
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, AsyncGenerator, Callable, Generator, Optional, Tuple, Union
 
 from . import _ffi
 
-AuthTypes = Union[Tuple[Union[str, bytes], Union[str, bytes]], "Auth", None]
+if TYPE_CHECKING:
+    from ._models import Request, Response
+
+AuthTypes = Union[Tuple[Union[str, bytes], Union[str, bytes]], "Auth", Callable[["Request"], "Request"], None]
 
 
 def _c_string(value: Union[str, bytes], what: str) -> bytes:
@@ -22,8 +27,72 @@ def _c_string(value: Union[str, bytes], what: str) -> bytes:
 
 
 class Auth:
-    """Credentials the engine applies. Use ``BasicAuth`` or ``DigestAuth`` (custom auth
-    flows, as httpx.Auth subclasses implement, are not supported)."""
+    """An authentication scheme, as httpx.Auth. ``BasicAuth`` and ``DigestAuth`` are the
+    engine's: it builds the header, answers the challenge and withholds the credentials
+    when a redirect leaves the origin. Any other scheme is a subclass that implements
+    ``auth_flow`` (a generator, as httpx's: it yields the request to send, is sent the
+    response, and may yield another request, e.g. after refreshing a token), or a
+    function given as ``auth=`` (``FunctionAuth``). Such a flow runs in Python around
+    each send: the requests it yields go through the event hooks and the engine (its
+    redirects, retries, cookies) as any other. Set ``requires_request_body`` or
+    ``requires_response_body`` to have a streamed body read before the flow sees it."""
+
+    __slots__ = ()
+
+    requires_request_body = False
+    requires_response_body = False
+
+    def auth_flow(self, request: "Request") -> Generator["Request", "Response", None]:
+        """Yields the requests to send; each ``yield`` evaluates to the response. The
+        default sends the request as it is."""
+        yield request
+
+    def sync_auth_flow(self, request: "Request") -> Generator["Request", "Response", None]:
+        """``auth_flow`` for a Client, reading bodies as the ``requires_*`` flags ask."""
+        if self.requires_request_body:
+            request.read()
+        flow = self.auth_flow(request)
+        request = next(flow)
+        while True:
+            response = yield request
+            if self.requires_response_body:
+                response.read()
+            try:
+                request = flow.send(response)
+            except StopIteration:
+                break
+
+    async def async_auth_flow(self, request: "Request") -> AsyncGenerator["Request", "Response"]:
+        """``auth_flow`` for an AsyncClient (override it for a flow that awaits)."""
+        if self.requires_request_body:
+            await request.aread()
+        flow = self.auth_flow(request)
+        request = next(flow)
+        while True:
+            response = yield request
+            if self.requires_response_body:
+                await response.aread()
+            try:
+                request = flow.send(response)
+            except StopIteration:
+                break
+
+
+class FunctionAuth(Auth):
+    """``auth=`` a function: called with each request before it is sent (it may change
+    the request's headers), and returns the request to send."""
+
+    __slots__ = ("_func",)
+
+    def __init__(self, func: Callable[["Request"], "Request"]) -> None:
+        self._func = func
+
+    def auth_flow(self, request: "Request") -> Generator["Request", "Response", None]:
+        yield self._func(request)
+
+
+class _Credentials(Auth):
+    """A user name and password the engine applies."""
 
     __slots__ = ("_user", "_password")
 
@@ -31,8 +100,6 @@ class Auth:
     _kind = "auth"
 
     def __init__(self, username: Union[str, bytes], password: Union[str, bytes]) -> None:
-        if type(self) is Auth:
-            raise TypeError("use httpring.BasicAuth or httpring.DigestAuth")
         self._user = _c_string(username, f"{type(self).__name__} username")
         self._password = _c_string(password, f"{type(self).__name__} password")
 
@@ -66,7 +133,7 @@ class Auth:
         return f"{type(self).__name__}(username={self._user.decode('utf-8', 'replace')!r}, password=***)"
 
 
-class BasicAuth(Auth):
+class BasicAuth(_Credentials):
     """HTTP Basic auth (RFC 7617): the engine sends ``Authorization: Basic ...`` with each
     request, to the request's origin only."""
 
@@ -78,7 +145,7 @@ class BasicAuth(Auth):
         return code
 
 
-class DigestAuth(Auth):
+class DigestAuth(_Credentials):
     """HTTP Digest auth (RFC 7616, MD5 or SHA-256): the engine sends the request without
     credentials and answers a ``401`` Digest challenge once."""
 
@@ -91,12 +158,14 @@ class DigestAuth(Auth):
 
 
 def to_auth(auth: Any) -> Optional[Auth]:
-    """``auth=`` as given (httpx's forms the engine supports) -> an Auth, or None."""
+    """``auth=`` as given (httpx's forms) -> an Auth, or None."""
     if auth is None or isinstance(auth, Auth):
         return auth
     if isinstance(auth, (tuple, list)) and len(auth) == 2:
         return BasicAuth(auth[0], auth[1])
+    if callable(auth):
+        return FunctionAuth(auth)
     raise TypeError(
-        "auth= takes a (username, password) tuple, httpring.BasicAuth or httpring.DigestAuth; "
-        f"got {type(auth).__name__} (custom auth flows are not supported)"
+        "auth= takes a (username, password) tuple, an httpring.Auth (BasicAuth, DigestAuth, "
+        f"a subclass with an auth_flow) or a function of the request; got {type(auth).__name__}"
     )

@@ -10,7 +10,7 @@ import time
 import weakref
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
-from ._auth import Auth, AuthTypes, to_auth
+from ._auth import Auth, AuthTypes, _Credentials, to_auth
 from ._cookies import ClientCookies, ClientJar, CookieTypes, Cookies, _pair, _Target, parse_netscape
 from ._config import (
     DEFAULT_LIMITS,
@@ -134,8 +134,12 @@ class BaseClient:
         # Removing one of the engine's default headers makes every request leave it out
         # (_sync_overrides); weakly, so the headers do not keep the client alive.
         self._headers.on_change = weakref.WeakMethod(self._sync_overrides)
-        #: The client's credentials, held by the engine (this only says which they are).
+        #: The client's auth (``client.auth``). Credentials (Basic, Digest) are held by the
+        #: engine (this only says which they are); a custom flow runs here (``_send_hooked``).
         self._auth: Optional[Auth] = to_auth(auth)
+        #: The credentials the engine client was configured with (fixed); ``client.auth``
+        #: may be reassigned later, as in httpx (see _sync_overrides).
+        self._engine_auth = self._auth if isinstance(self._auth, _Credentials) else None
         self._limits = limits
         self._verify = verify
         #: The engine's retry policy (None: no retries).
@@ -151,7 +155,7 @@ class BaseClient:
             transport=engine_transport,
             follow_redirects=self._follow,
             max_redirects=max_redirects,
-            auth=self._auth,
+            auth=self._engine_auth,
             cookie_jar=True,  # httpx clients always have a jar
             retries=self._retries,
             timing=bool(timing),
@@ -162,6 +166,8 @@ class BaseClient:
         self._default_encoding = default_encoding
         if default_encoding != "utf-8":
             self._engine.default_encoding = default_encoding
+        if self._auth is not self._engine_auth:  # a custom flow: every request runs it
+            self._sync_overrides()
         self._sent_headers = self._headers.snapshot
         self._url_cache: Dict[str, Tuple[str, bytes]] = {}
         # url -> (prepared GET, URL string, the cookie state it has): a bare get(url) skips
@@ -313,15 +319,34 @@ class BaseClient:
         self._max = _check_max_redirects(value)
         self._sync_overrides()
 
+    @property
+    def auth(self) -> Optional[Auth]:
+        """The client's auth (``auth=``), as httpx: may be reassigned."""
+        return self._auth
+
+    @auth.setter
+    def auth(self, value: AuthTypes) -> None:
+        self._auth = to_auth(value)
+        self._sync_overrides()
+
     def _sync_overrides(self) -> None:
         """The settings every request takes when it names none of its own: None (the fast
         calls) while they are the engine client's."""
         self._sent_headers = self._headers.snapshot
-        removed = self._headers.removed
-        if self._follow == self._engine_follow and self._max == self._engine_max and not removed:
-            self._default_overrides = None
-        else:
-            self._default_overrides = Overrides(self._follow, self._max, None, False, removed)
+        self._default_overrides = None  # _overrides below answers from it otherwise
+        self._default_overrides = self._overrides(self._follow, self._auth)
+
+    def _auth_settings(self, auth: Optional[Auth]) -> Tuple[Optional[_Credentials], bool, Optional[Auth]]:
+        """A request's ``auth`` as (credentials for the engine to use instead of the client's,
+        leave the client's out, a custom flow to run here)."""
+        configured = self._engine_auth
+        if auth is None:
+            return None, configured is not None, None
+        if not isinstance(auth, _Credentials):
+            return None, configured is not None, auth
+        if auth == configured:
+            return None, False, None  # the client's own: the engine adds them anyway
+        return auth, False, None
 
     def _overrides(self, follow_redirects: Any, auth: Any = USE_CLIENT_DEFAULT) -> Optional[Overrides]:
         """The settings a request cannot take through the fast calls, or None (the common
@@ -329,24 +354,18 @@ class BaseClient:
         if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:
             return self._default_overrides
         follow = self._follow if follow_redirects is USE_CLIENT_DEFAULT else bool(follow_redirects)
-        own: Optional[Auth] = None
-        no_auth = False
-        if auth is not USE_CLIENT_DEFAULT:
-            own = to_auth(auth)
-            # auth=None on a client with auth: the engine leaves the client's out.
-            no_auth = own is None and self._auth is not None
-            if own == self._auth:
-                own = None  # the client's own: the engine adds them anyway
+        own, no_auth, flow = self._auth_settings(self._auth if auth is USE_CLIENT_DEFAULT else to_auth(auth))
         removed = self._headers.removed
         if (
             own is None
             and not no_auth
+            and flow is None
             and follow == self._engine_follow
             and self._max == self._engine_max
             and not removed
         ):
             return None
-        return Overrides(follow, self._max, own, no_auth, removed)
+        return Overrides(follow, self._max, own, no_auth, removed, flow)
 
     def _request_overrides(self, ov: Optional[Overrides], request: Any) -> Optional[Overrides]:
         """``ov`` for sending ``request`` (``send``, ``send_many``, event hooks): a Request
@@ -660,6 +679,13 @@ def _check_max_redirects(value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << 32:
         raise ValueError(f"max_redirects must be an int from 0 to 2**32-1, got {value!r}")
     return value
+
+
+def yielded_request(item: Any) -> Request:
+    """What a custom auth flow yielded: a Request, or a TypeError."""
+    if not isinstance(item, Request):
+        raise TypeError(f"an auth flow must yield httpring.Request objects, not {type(item).__name__}")
+    return item
 
 
 def _bind(response: Response, request: Request, prep: Prepared) -> None:

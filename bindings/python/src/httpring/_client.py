@@ -17,7 +17,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 from . import _ffi
-from ._base_client import BaseClient, _bind, _tie
+from ._base_client import BaseClient, _bind, _tie, yielded_request
 from ._config import USE_CLIENT_DEFAULT
 from ._engine import COMPLETION_LAYOUT, Engine, Overrides, Prepared, Scratch, SpecBatch, built_only, with_retries
 from ._exceptions import ClientClosed, InvalidHandle, RequestError, from_code
@@ -311,12 +311,15 @@ class Client(BaseClient):
         prep, method, url_s = self._prepare(
             method, url, params, headers, content, data, json, timeout, cookies, files, retries
         )
-        if self._transport is not None or self._request_hooks or self._response_hooks:
-            request = request_from(prep, method, url_s, self._headers)
-            return self._send_hooked(request, self._overrides(follow_redirects, auth))
         if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:
-            return self._send_one(prep, method, url_s, self._default_overrides)
-        return self._send_one(prep, method, url_s, self._overrides(follow_redirects, auth))
+            ov = self._default_overrides
+        else:
+            ov = self._overrides(follow_redirects, auth)
+        if self._transport is not None or self._request_hooks or self._response_hooks or (
+            ov is not None and ov.flow is not None
+        ):
+            return self._send_hooked(request_from(prep, method, url_s, self._headers), ov)
+        return self._send_one(prep, method, url_s, ov)
 
     def get(
         self,
@@ -465,13 +468,14 @@ class Client(BaseClient):
         retries (else the Request's own, from ``build_request(retries=)``, else the
         client's). ``stream=True``: returns once the head is in, the body unread (see
         ``stream()``); close the response."""
-        if self._transport is not None or self._request_hooks or self._response_hooks:
-            return self._send_hooked(
-                self._as_request(request), self._overrides(follow_redirects, auth), retries, stream
-            )
+        ov = self._overrides(follow_redirects, auth)
+        if self._transport is not None or self._request_hooks or self._response_hooks or (
+            ov is not None and ov.flow is not None
+        ):
+            return self._send_hooked(self._as_request(request), ov, retries, stream)
         prep, method, url = self._from_request(request)
         prep = with_retries(prep, retries)
-        ov = self._request_overrides(self._overrides(follow_redirects, auth), request)
+        ov = self._request_overrides(ov, request)
         if stream:
             response = self._open_stream(prep, method, url, ov)
         else:
@@ -483,7 +487,10 @@ class Client(BaseClient):
     def _send_hooked(
         self, request: Request, ov: Optional[Overrides], retries: Optional[int] = None, stream: bool = False
     ) -> Response:
-        """A request through the event hooks, then the transport or the engine."""
+        """A request through the event hooks, then the transport or the engine; a custom
+        auth flow (``ov.flow``) around it all."""
+        if ov is not None and ov.flow is not None:
+            return self._send_flow(request, ov, retries, stream)
         transport = self._transport
         if transport is not None:
             self._engine.check_open()
@@ -513,6 +520,34 @@ class Client(BaseClient):
             response.close()  # a streamed response nobody will get to close
             raise
         return response
+
+    def _send_flow(self, request: Request, ov: Overrides, retries: Optional[int], stream: bool) -> Response:
+        """Runs ``ov.flow``, a custom auth flow, as httpx does: each request it yields is
+        sent (hooks, engine or transport) and its response sent back to it; the last
+        response is returned, the ones before it in its ``history``."""
+        flow = ov.flow.sync_auth_flow(request)  # type: ignore[union-attr]
+        ov = ov._replace(flow=None)
+        history: List[Response] = []
+        try:
+            request = yielded_request(next(flow))
+            while True:
+                response = self._send_hooked(request, ov, retries, stream)
+                try:
+                    try:
+                        next_request = flow.send(response)
+                    except StopIteration:
+                        if history:
+                            response.history = history + response.history
+                        return response
+                    response.read()
+                    response.close()
+                    history.append(response)
+                    request = yielded_request(next_request)
+                except BaseException:
+                    response.close()
+                    raise
+        finally:
+            flow.close()
 
     # --- streaming ---
     @contextlib.contextmanager
@@ -545,7 +580,9 @@ class Client(BaseClient):
             method, url, params, headers, content, data, json, timeout, cookies, files, retries
         )
         ov = self._overrides(follow_redirects, auth)
-        if self._transport is not None or self._request_hooks or self._response_hooks:
+        if self._transport is not None or self._request_hooks or self._response_hooks or (
+            ov is not None and ov.flow is not None
+        ):
             response = self._send_hooked(request_from(prep, method, url_s, self._headers), ov, None, True)
         else:
             response = self._open_stream(prep, method, url_s, ov)
@@ -646,6 +683,20 @@ class Client(BaseClient):
         With event hooks, every request hook runs (on every request) before anything is
         sent; a response hook that raises fails its request."""
         given = list(requests)
+        ov = self._overrides(follow_redirects, auth)
+        if ov is not None and ov.flow is not None:
+            # A custom auth flow decides each request's next step: sent one at a time.
+            self._engine.check_open()
+            results: List[Any] = []
+            for item in given:
+                request = self._as_request(item)
+                try:
+                    results.append(self._send_hooked(request, self._request_overrides(ov, request)))
+                except Exception as e:
+                    if not return_exceptions:
+                        raise
+                    results.append(e)
+            return results
         if self._transport is not None or self._request_hooks or self._response_hooks:
             return self._send_many_hooked(given, return_exceptions, follow_redirects, auth)
         return self._send_many(given, return_exceptions, follow_redirects, auth)

@@ -382,7 +382,7 @@ def build_config(
     retries: Optional[Retry] = None,
 ) -> Any:
     """Returns a new ``httpring_config*``; the caller frees it after ``httpring_client_new``.
-    ``auth`` is an ``_auth.Auth`` or None."""
+    ``auth`` is an ``_auth._Credentials`` (BasicAuth, DigestAuth) or None."""
     cfg = lib.httpring_config_new()
     if not cfg:
         raise MemoryError("httpring_config_new failed")

@@ -39,7 +39,7 @@ from ._upload import Upload
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-    from ._auth import Auth
+    from ._auth import Auth, _Credentials
 
 # The structs read as raw bytes, struct_size skipped (4x: the library writes back ours).
 # httpring_response read in one unpack instead of eight attribute reads.
@@ -234,13 +234,16 @@ class Overrides(NamedTuple):
     #: The most redirects followed (``httpring_request_set_max_redirects``).
     max_redirects: int
     #: Credentials for this request (``httpring_request_set_*_auth``), or None.
-    auth: Optional["Auth"]
+    auth: Optional["_Credentials"]
     #: Leave out the client's credentials (``httpring_request_set_no_auth``: ``auth=None``).
     no_auth: bool = False
     #: The client's default headers to leave out, by lower-case name
     #: (``httpring_request_remove_default_header``): removed from ``client.headers``, or
     #: dropped from a redirect's next request.
     withhold: Tuple[bytes, ...] = ()
+    #: A custom auth flow (``Auth.auth_flow``, a function) the client runs around the send;
+    #: never reaches the engine (``_send_hooked``).
+    flow: Optional["Auth"] = None
 
 
 class Stats(NamedTuple):
