@@ -328,3 +328,18 @@ def test_async_auth_flows(base):
             assert r.status_code == 200
 
     asyncio.run(main())
+
+
+def test_auth_flow_with_a_mock_transport():
+    # A flow runs with a transport too (nothing goes to the network).
+    seen = []
+
+    def handler(request):
+        seen.append(request.headers.get("Authorization"))
+        return httpring.Response(401 if len(seen) == 1 else 200)
+
+    flow = Challenge("u", "p")
+    with httpring.Client(transport=httpring.MockTransport(handler), auth=flow) as c:
+        r = c.get("http://127.0.0.1:9/")
+        assert r.status_code == 200 and seen == [None, flow.value] and flow.seen == [401, 200]
+        assert [h.status_code for h in r.history] == [401]

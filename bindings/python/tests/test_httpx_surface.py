@@ -630,3 +630,21 @@ def test_reason_phrase_is_the_standard_one():
         assert r.status_code == 200 and r.text == "ok" and r.reason_phrase == "OK"
     finally:
         server.close()
+
+
+def test_status_codes_as_httpx(testserver):
+    codes = httpx.codes
+    # Members are ints with a phrase; lower-case aliases as requests and httpx have.
+    assert codes.OK == 200 and codes.ok == 200 and codes.NOT_FOUND == codes.not_found == 404
+    assert isinstance(codes.OK, int) and str(codes.OK) == "200" and codes(404) is codes.NOT_FOUND
+    assert codes(429).phrase == "Too Many Requests" and codes.get_reason_phrase(418) == "I'm a teapot"
+    assert codes.get_reason_phrase(599) == ""  # not in the table
+    assert codes.is_informational(103) and codes.is_success(204) and codes.is_redirect(308)
+    assert codes.is_client_error(404) and codes.is_server_error(503) and codes.is_error(451)
+    assert not codes.is_error(399) and not codes.is_success(300)
+    assert len(codes) == 62  # IANA's registered codes, httpx's names
+    # The phrase a response reports comes from the same table.
+    with httpx.Client() as c:
+        r = c.get(testserver.url + "/status/418")
+        assert r.status_code == codes.IM_A_TEAPOT and r.reason_phrase == "I'm a teapot"
+        assert c.get(testserver.url + "/status/299").reason_phrase == ""

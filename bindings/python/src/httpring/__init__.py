@@ -11,6 +11,7 @@ import contextlib
 from typing import Any, Iterator
 
 from ._async_client import AsyncClient
+from ._status_codes import codes
 from ._auth import Auth, AuthTypes, BasicAuth, DigestAuth, FunctionAuth
 from ._client import Client, Completion, Handle
 from ._cookies import CookieConflict, CookieTypes, Cookies
@@ -136,6 +137,7 @@ __all__ = [
     "UnsupportedProtocol",
     "WriteError",
     "WriteTimeout",
+    "codes",
     "engine_version",
     "request",
     "stream",

@@ -13,7 +13,6 @@ import datetime
 import json as _json
 import re
 import struct
-from http import HTTPStatus
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -33,6 +32,7 @@ from typing import (
 from urllib.parse import urlencode
 
 from ._cookies import Cookies, _pair, _Target, parse_set_cookie
+from ._status_codes import codes
 from ._exceptions import HTTPStatusError, RequestNotRead, ResponseNotRead, StreamClosed, StreamConsumed
 from ._multipart import Form, encode_multipart, with_encoded_form
 from ._upload import Upload, is_streamed
@@ -823,10 +823,7 @@ class Response:
 
     @property
     def reason_phrase(self) -> str:
-        try:
-            return HTTPStatus(self.status_code).phrase
-        except ValueError:
-            return ""
+        return codes.get_reason_phrase(self.status_code)
 
     @property
     def cookies(self) -> Cookies:
