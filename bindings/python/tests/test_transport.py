@@ -176,3 +176,52 @@ def test_unix_socket():
         with httpring.Client(uds=os.path.join(d, "missing.sock")) as c:
             with pytest.raises(httpring.ConnectError):
                 c.get("http://unix.test/")
+
+
+def test_http_transport_settings_as_httpx(httpbin_secure, testserver):
+    # transport=HTTPTransport(...) builds the engine with the transport's settings, which
+    # replace the client's own (as httpx's transport holds its own).
+    from test_retries import closed_port
+
+    url = f"http://127.0.0.1:{closed_port()}/"
+    with httpring.Client(transport=httpring.HTTPTransport(retries=2)) as c:
+        with pytest.raises(httpring.ConnectError) as info:
+            c.get(url)
+        assert info.value.attempts == 3  # httpx's retries: connections that fail
+    with httpring.Client(transport=httpring.HTTPTransport(retries=2), timing=True) as c:
+        r = c.get(testserver.url + "/status/503")
+        assert r.status_code == 503 and r.extensions["timing"]["attempts"] == 1  # no status retries
+    with httpring.Client(transport=httpring.HTTPTransport(verify=False)) as c:
+        assert c.get(httpbin_secure.url + "/get").status_code == 200
+    with httpring.Client(verify=False, transport=httpring.HTTPTransport()) as c:
+        with pytest.raises(httpring.ConnectError):  # the transport's verify=True
+            c.get(httpbin_secure.url + "/get")
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "http.sock")
+        server = UnixServer(path)
+        try:
+            with httpring.Client(transport=httpring.HTTPTransport(uds=path)) as c:
+                assert c.get("http://unix.test/a").json()["path"] == "/a"
+        finally:
+            server.close()
+    with pytest.raises(NotImplementedError, match="local_address"):
+        httpring.HTTPTransport(local_address="0.0.0.0")
+    with pytest.raises(TypeError, match="retries"):
+        httpring.HTTPTransport(retries=-1)
+
+
+def test_http_transport_alone_and_async(testserver):
+    t = httpring.HTTPTransport()
+    r = t.handle_request(httpring.Request("GET", testserver.url + "/hello"))
+    assert r.text == "Hello, world!"
+    t.close()
+
+    async def main():
+        async with httpring.AsyncClient(transport=httpring.AsyncHTTPTransport(http1=True)) as c:
+            assert (await c.get(testserver.url + "/hello")).text == "Hello, world!"
+        at = httpring.AsyncHTTPTransport()
+        r = await at.handle_async_request(httpring.Request("GET", testserver.url + "/hello"))
+        await at.aclose()
+        return r.text
+
+    assert asyncio.run(main()) == "Hello, world!"

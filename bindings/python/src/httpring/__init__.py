@@ -67,7 +67,7 @@ from ._exceptions import (
 )
 from ._engine import Stats
 from ._ffi import engine_version
-from ._transports import AsyncBaseTransport, BaseTransport, MockTransport
+from ._transports import AsyncBaseTransport, AsyncHTTPTransport, BaseTransport, HTTPTransport, MockTransport
 from ._urls import URL, QueryParams
 from ._models import HeaderTypes, Headers, QueryParamTypes, Request, Response
 
@@ -76,6 +76,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AsyncBaseTransport",
     "AsyncClient",
+    "AsyncHTTPTransport",
     "Auth",
     "BaseTransport",
     "BasicAuth",
@@ -94,6 +95,7 @@ __all__ = [
     "DigestAuth",
     "FunctionAuth",
     "HTTPError",
+    "HTTPTransport",
     "HTTPStatusError",
     "Handle",
     "Headers",

@@ -31,7 +31,7 @@ from ._config import (
 from ._engine import Engine, Overrides, Prepared, Scratch, Stats, prepare_timeout, with_retries
 from . import _ffi
 from ._exceptions import HTTPError, InvalidURL, LocalProtocolError
-from ._transports import TransportTypes
+from ._transports import TransportTypes, _EngineSettings
 from ._models import (
     HeaderPairs,
     HeaderTypes,
@@ -99,6 +99,12 @@ class BaseClient:
             raise TypeError(
                 f"default_encoding must be a codec name or a function of the body, not {type(default_encoding).__name__}"
             )
+        if isinstance(transport, _EngineSettings):
+            # HTTPTransport(...): the engine's settings, as httpx's transport holds its own.
+            settings = transport._settings
+            verify, cert, trust_env, http1, http2 = (settings[k] for k in ("verify", "cert", "trust_env", "http1", "http2"))
+            limits, proxy, uds, retries = (settings[k] for k in ("limits", "proxy", "uds", "retries"))
+            transport = None
         #: ``transport=`` (a MockTransport...): requests go to it instead of the engine.
         self._transport: Any = transport
         self._request_hooks: List[EventHook] = []

@@ -11,11 +11,16 @@ set; what the engine would do on the wire (redirects, auth, decompression) is no
 from __future__ import annotations
 
 import inspect
-from typing import Any, Awaitable, Callable, Optional, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional, TypeVar, Union
 
+from ._config import DEFAULT_LIMITS, Limits, Retry
 from ._models import Request, Response
 
-__all__ = ["AsyncBaseTransport", "BaseTransport", "MockTransport"]
+if TYPE_CHECKING:
+    from ._async_client import AsyncClient
+    from ._client import Client
+
+__all__ = ["AsyncBaseTransport", "AsyncHTTPTransport", "BaseTransport", "HTTPTransport", "MockTransport"]
 
 T = TypeVar("T", bound="BaseTransport")
 A = TypeVar("A", bound="AsyncBaseTransport")
@@ -83,6 +88,79 @@ class MockTransport(AsyncBaseTransport, BaseTransport):
         if not isinstance(response, Response):
             raise TypeError(f"the MockTransport handler returned {type(response).__name__}, not a Response")
         return response
+
+
+class _EngineSettings:
+    """What ``HTTPTransport`` / ``AsyncHTTPTransport`` hold: the engine's connection
+    settings, taken by the client the transport is given to."""
+
+    def __init__(
+        self,
+        verify: Any = True,
+        cert: Any = None,
+        trust_env: bool = True,
+        http1: bool = True,
+        http2: bool = False,
+        limits: Limits = DEFAULT_LIMITS,
+        proxy: Any = None,
+        uds: Optional[str] = None,
+        local_address: Optional[str] = None,
+        retries: int = 0,
+        socket_options: Any = None,
+    ) -> None:
+        name = type(self).__name__
+        if local_address is not None:
+            raise NotImplementedError(f"{name}(local_address=): the engine does not bind connections to a local address")
+        if socket_options:
+            raise NotImplementedError(f"{name}(socket_options=): the engine sets its sockets' options itself")
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise TypeError(f"{name}(retries=) takes an int >= 0, not {retries!r}")
+        #: The client's keyword arguments these replace.
+        self._settings: Dict[str, Any] = dict(
+            verify=verify, cert=cert, trust_env=trust_env, http1=http1, http2=http2, limits=limits,
+            proxy=proxy, uds=uds,
+            # httpx's retries: connections that fail (no status retries).
+            retries=Retry(retries, statuses=()) if retries else None,
+        )
+
+
+class HTTPTransport(_EngineSettings, BaseTransport):
+    """The engine, as httpx.HTTPTransport: ``Client(transport=HTTPTransport(retries=2,
+    http2=True))`` builds the client's engine with these settings instead of its own
+    ``verify=``, ``cert=``, ``trust_env=``, ``http1=``, ``http2=``, ``limits=``, ``proxy=``,
+    ``uds=`` and ``retries=`` (``retries``: attempts again after a connection fails, as
+    httpx's; the engine's ``Retry`` without status retries). Used alone,
+    ``handle_request`` sends through a client of its own."""
+
+    _client: "Optional[Client]" = None
+
+    def handle_request(self, request: Request) -> Response:
+        if self._client is None:
+            from ._client import Client
+
+            self._client = Client(transport=self)
+        return self._client.send(request)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+class AsyncHTTPTransport(_EngineSettings, AsyncBaseTransport):
+    """``HTTPTransport`` for an AsyncClient."""
+
+    _client: "Optional[AsyncClient]" = None
+
+    async def handle_async_request(self, request: Request) -> Response:
+        if self._client is None:
+            from ._async_client import AsyncClient
+
+            self._client = AsyncClient(transport=self)
+        return await self._client.send(request)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
 
 
 TransportTypes = Optional[Union[BaseTransport, AsyncBaseTransport]]
