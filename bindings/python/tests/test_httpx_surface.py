@@ -648,3 +648,20 @@ def test_status_codes_as_httpx(testserver):
         r = c.get(testserver.url + "/status/418")
         assert r.status_code == codes.IM_A_TEAPOT and r.reason_phrase == "I'm a teapot"
         assert c.get(testserver.url + "/status/299").reason_phrase == ""
+
+
+def test_client_params_base_url_and_trust_env_attributes(testserver):
+    with httpx.Client(params={"a": "1"}, base_url=testserver.url, trust_env=False) as c:
+        assert c.params == httpx.QueryParams({"a": "1"}) and c.trust_env is False
+        assert c.get("/echo").json()["path"] == "/echo?a=1"
+        # Reassigned, as in httpx: later requests (the cached plain GETs too) follow.
+        c.params = [("b", "2"), ("b", "3")]
+        assert c.params.get_list("b") == ["2", "3"]
+        assert c.get("/echo").json()["path"] == "/echo?b=2&b=3"
+        assert c.get("/echo", params={"c": "4"}).json()["path"] == "/echo?b=2&b=3&c=4"
+        c.params = None
+        assert c.get("/echo").json()["path"] == "/echo"
+        c.base_url = testserver.url + "/redirect-to"
+        assert c.get("?url=/hello", follow_redirects=True).text == "Hello, world!"
+    with httpx.Client() as c:
+        assert c.trust_env is True and len(c.params) == 0

@@ -847,6 +847,80 @@ def test_mock_transport_streams_the_content():
             assert list(r.iter_lines()) == ["a", "b", "c"]
 
 
+def test_a_response_built_from_an_iterator_is_a_stream():
+    # As httpx: content= an iterator (or async iterator) is read once, when asked;
+    # content raises ResponseNotRead until then; Transfer-Encoding instead of a length.
+    pieces = []
+
+    def gen():
+        for p in (b"data: 1\n\n", "data: 2\n\n"):
+            pieces.append(p)
+            yield p
+
+    r = httpring.Response(200, content=gen())
+    assert r.headers["transfer-encoding"] == "chunked" and "content-length" not in r.headers
+    with pytest.raises(httpring.ResponseNotRead):
+        r.content
+    assert pieces == [] and not r.is_stream_consumed
+    assert list(r.iter_lines()) == ["data: 1", "", "data: 2", ""]
+    assert r.is_stream_consumed and r.is_closed
+    with pytest.raises(httpring.StreamConsumed):
+        r.read()
+    r = httpring.Response(200, content=[b"a", b"bc"], headers={"Content-Length": "3"})
+    assert r.read() == b"abc" == r.content and r.headers["content-length"] == "3"
+    r = httpring.Response(200, content=iter([b"x", 3]))
+    with pytest.raises(TypeError, match="not bytes"):
+        r.read()
+    r = httpring.Response(200, content=iter([b"x"]))
+    r.close()
+    with pytest.raises(httpring.StreamClosed):
+        r.read()
+
+
+def test_mock_transport_streams_an_iterator_both_ways():
+    """A MockTransport's streamed answer: read as it is iterated under client.stream(),
+    read whole by a plain request (as httpx does); server-sent events from an async
+    generator reach aiter_lines one by one."""
+    sent = []
+
+    def events():
+        for i in range(3):
+            sent.append(i)
+            yield f"data: {i}\n\n".encode()
+
+    with httpring.Client(transport=httpring.MockTransport(lambda req: httpring.Response(200, content=events()))) as c:
+        with c.stream("GET", "http://127.0.0.1:1/events") as r:
+            it = r.iter_lines()
+            assert next(it) == "data: 0" and sent == [0]  # nothing read ahead
+            assert list(it) == ["", "data: 1", "", "data: 2", ""]
+        sent.clear()
+        r = c.get("http://127.0.0.1:1/events")
+        assert r.text == "data: 0\n\ndata: 1\n\ndata: 2\n\n" and sent == [0, 1, 2]
+        assert c.send_many(["http://127.0.0.1:1/e"])[0].content.startswith(b"data: 0")
+
+    async def aevents():
+        for i in range(3):
+            await asyncio.sleep(0)
+            yield f"data: {i}\n\n"
+
+    async def main():
+        transport = httpring.MockTransport(lambda req: httpring.Response(200, content=aevents()))
+        async with httpring.AsyncClient(transport=transport) as c:
+            async with c.stream("GET", "http://127.0.0.1:1/events") as r:
+                got = [line async for line in r.aiter_lines() if line]
+            assert got == ["data: 0", "data: 1", "data: 2"]
+            r = await c.get("http://127.0.0.1:1/events")
+            assert r.content == b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
+            assert (await c.send_many(["http://127.0.0.1:1/e"]))[0].text.startswith("data: 0")
+        # A sync iterator cannot be read by an AsyncClient (as httpx).
+        transport = httpring.MockTransport(lambda req: httpring.Response(200, content=iter([b"x"])))
+        async with httpring.AsyncClient(transport=transport) as c:
+            with pytest.raises(RuntimeError, match="sync stream"):
+                await c.get("http://127.0.0.1:1/")
+
+    asyncio.run(main())
+
+
 def test_content_iterators_stream_with_a_streamed_response(testserver):
     """An iterator given as content= is sent as it is read (chunked), with a streamed
     response too; an async one by AsyncClient only (Client refuses it before sending)."""

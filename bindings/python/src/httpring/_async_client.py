@@ -592,6 +592,8 @@ class AsyncClient(BaseClient):
                 response = self._received(
                     await transport.handle_async_request(request), request, self._follows(ov)
                 )
+                if not stream:
+                    await response.aread()  # a streamed answer (content= an iterator), read as httpx does
         except RequestError as e:
             _tie(e, request, transport is None)
             raise
@@ -1001,7 +1003,9 @@ class AsyncClient(BaseClient):
             async def one(request: Request) -> Response:
                 try:
                     await request.aread()
-                    return self._received(await transport.handle_async_request(request), request, follow)
+                    response = self._received(await transport.handle_async_request(request), request, follow)
+                    await response.aread()
+                    return response
                 except RequestError as e:
                     _tie(e, request, False)
                     raise

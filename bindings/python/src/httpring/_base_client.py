@@ -49,7 +49,7 @@ from ._models import (
 from ._multipart import Form, encode_multipart
 from ._redirects import CREDENTIAL_HEADERS, next_request
 from ._upload import Upload
-from ._urls import add_query, encode, join_base, to_str
+from ._urls import QueryParams, add_query, encode, join_base, to_str
 
 DEFAULT_MAX_REDIRECTS = 20
 
@@ -127,6 +127,7 @@ class BaseClient:
         self._timeout = to_timeout(timeout)
         self._headers = _ClientHeaders(headers)
         self._params = encode_params(params)
+        self._trust_env = bool(trust_env)
         self._base_url = to_str(base_url)
         max_redirects = _check_max_redirects(max_redirects)
         # What the engine client is configured with (fixed); follow_redirects and
@@ -417,6 +418,28 @@ class BaseClient:
     @property
     def base_url(self) -> str:
         return self._base_url
+
+    @base_url.setter
+    def base_url(self, value: Any) -> None:
+        self._base_url = to_str(value)
+        self._url_cache.clear()
+        self._get_cache.clear()
+
+    @property
+    def params(self) -> QueryParams:
+        """The query parameters added to every request's URL, as httpx: may be reassigned."""
+        return QueryParams(self._params)
+
+    @params.setter
+    def params(self, value: QueryParamTypes) -> None:
+        self._params = str(QueryParams(value))
+        self._url_cache.clear()
+        self._get_cache.clear()
+
+    @property
+    def trust_env(self) -> bool:
+        """Whether the environment's proxy and CA settings apply (``trust_env=``)."""
+        return self._trust_env
 
     @property
     def is_closed(self) -> bool:

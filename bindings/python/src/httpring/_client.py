@@ -510,6 +510,8 @@ class Client(BaseClient):
             else:
                 request.read()  # a body given as an iterator, read whole (as httpx's MockTransport)
                 response = self._received(transport.handle_request(request), request, self._follows(ov))
+                if not stream:
+                    response.read()  # a streamed answer (content= an iterator), read as httpx does
         except RequestError as e:
             _tie(e, request, transport is None)
             raise
@@ -722,7 +724,9 @@ class Client(BaseClient):
             for request in requests:
                 try:
                     request.read()
-                    results.append(self._received(transport.handle_request(request), request, follow))
+                    response = self._received(transport.handle_request(request), request, follow)
+                    response.read()
+                    results.append(response)
                 except Exception as e:
                     if isinstance(e, RequestError):
                         _tie(e, request, False)

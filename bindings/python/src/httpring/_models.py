@@ -52,7 +52,7 @@ from ._urls import encode as _encode_url
 from ._urls import to_str as _to_url_str
 
 if TYPE_CHECKING:
-    from ._stream import AsyncBody, Body, SyncBody
+    from ._stream import AsyncBody, Body, IterBody, SyncBody
 
 HeaderTypes = Union["Headers", Mapping[str, str], Sequence[Tuple[str, str]], None]
 QueryParamTypes = Union[Mapping[str, Any], Sequence[Tuple[str, Any]], str, bytes, None]
@@ -646,7 +646,7 @@ class Response:
     #: The handle's raw ``httpring_info`` (set only when read: see ``extensions``).
     _info: Optional[bytes]
     #: A streamed response's body (``_StreamedResponse`` only; unset on the others).
-    _stream: "Body"
+    _stream: "Union[Body, IterBody]"
     #: ``next_request``, once known: unset on a response the engine read for a request
     #: that did not follow redirects (built on first access), None on the others.
     _next_request: Optional[Request]
@@ -678,7 +678,19 @@ class Response:
         if content is None and stream is not None:
             content = stream
         ctype: Optional[str] = None
-        if content is not None:
+        streamed: Any = None
+        if content is not None and not isinstance(content, (str, bytes, bytearray, memoryview)) and (
+            hasattr(content, "__aiter__") or (hasattr(content, "__iter__") and not isinstance(content, Mapping))
+        ):
+            # An iterator (or async iterator) of bytes: a stream, read once, as httpx's:
+            # ``content`` raises ResponseNotRead until read()/aread().
+            from ._stream import AsyncIterBody, IterBody
+
+            streamed = AsyncIterBody(content) if hasattr(content, "__aiter__") else IterBody(content)
+            body = b""
+            if "content-length" not in hs and "transfer-encoding" not in hs:
+                hs["Transfer-Encoding"] = "chunked"
+        elif content is not None:
             body, _ = encode_body(content=content)
         elif text is not None:
             body, ctype = text.encode("utf-8"), "text/plain; charset=utf-8"
@@ -708,6 +720,8 @@ class Response:
         self._next_request = None
         if default_encoding != "utf-8":
             self._default_encoding = default_encoding
+        if streamed is not None:
+            attach_body(self, streamed)
 
     # --- metadata ---
     @property
@@ -1072,7 +1086,7 @@ class _StreamedResponse(Response):
         ``client.stream(...)``) or read to its end."""
         return self._stream.closed
 
-    def _start(self, asynchronous: bool) -> "Body":
+    def _start(self, asynchronous: bool) -> Any:
         """The body, for its one iteration."""
         body = self._stream
         if body.is_async != asynchronous:
@@ -1187,7 +1201,7 @@ class _StreamedResponse(Response):
         self._elapsed_us += body.close()
 
 
-def attach_body(r: Response, body: "Body") -> None:
+def attach_body(r: Response, body: "Union[Body, IterBody]") -> None:
     """Makes ``r`` (built from a streamed request's head, with an empty body) a streamed
     response: ``content`` unset until read, the body read through ``body``."""
     del r.content

@@ -38,7 +38,7 @@ from __future__ import annotations
 import codecs
 import time
 import weakref
-from typing import TYPE_CHECKING, AsyncIterator, Callable, Iterable, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Iterator, List, Optional
 
 from . import _ffi
 from ._exceptions import StreamClosed
@@ -105,6 +105,61 @@ class Body:
         if self.closed:
             return StreamClosed()
         return self.engine.error(self.h, code, self.method, s, self.url)
+
+
+class IterBody:
+    """The body of a Response built by hand from an iterator of bytes (httpx's stream: a
+    MockTransport's streamed answer, server-sent events in a test): read once, as the
+    iterator gives it."""
+
+    __slots__ = ("it", "consumed", "closed", "ended")
+
+    is_async = False
+
+    def __init__(self, it: Any) -> None:
+        self.it = it
+        self.consumed = False
+        self.closed = False
+        self.ended = False
+
+    def close(self) -> int:
+        """Marks it closed (a generator is closed too); no time to add to ``elapsed``."""
+        if not self.closed:
+            self.closed = True
+            close = getattr(self.it, "close", None)
+            if close is not None and not self.is_async:
+                close()
+        return 0
+
+    def pieces(self) -> Iterator[bytes]:
+        for chunk in self.it:
+            if self.closed:
+                raise StreamClosed()
+            yield _piece(chunk)
+        self.ended = True
+
+
+class AsyncIterBody(IterBody):
+    """``IterBody`` of an async iterator: read with the ``aiter_*`` methods."""
+
+    __slots__ = ()
+
+    is_async = True
+
+    async def apieces(self) -> AsyncIterator[bytes]:
+        async for chunk in self.it:
+            if self.closed:
+                raise StreamClosed()
+            yield _piece(chunk)
+        self.ended = True
+
+
+def _piece(chunk: Any) -> bytes:
+    if isinstance(chunk, str):
+        return chunk.encode("utf-8")
+    if isinstance(chunk, (bytes, bytearray, memoryview)):
+        return bytes(chunk)
+    raise TypeError(f"a Response's stream gave {type(chunk).__name__}, not bytes")
 
 
 class SyncBody(Body):
