@@ -373,6 +373,9 @@ typedef struct httpring_result {
   // The header block of `httpring_response_headers_raw`.
   const uint8_t *headers;
   size_t headers_len;
+  // Version 2 (0.2): the body's bytes as received, before any content decoding (what
+  // `httpring_info.bytes_received` reports: httpx's `num_bytes_downloaded`).
+  uint64_t bytes_received;
 } httpring_result;
 
 // A summary of a response, filled by `httpring_handle_response`. The pointers borrow from

@@ -86,9 +86,17 @@ pub struct httpring_result {
     /// The header block of `httpring_response_headers_raw`.
     pub headers: *const u8,
     pub headers_len: usize,
+    /// Version 2 (0.2): the body's bytes as received, before any content decoding (what
+    /// `httpring_info.bytes_received` reports: httpx's `num_bytes_downloaded`).
+    pub bytes_received: u64,
 }
 
-super::sized::caller_sized_v1!(httpring_response, httpring_result);
+super::sized::caller_sized_v1!(httpring_response);
+
+// SAFETY: repr(C), `struct_size: u32` first; version 1 ended after `headers_len`.
+unsafe impl super::sized::CallerSized for httpring_result {
+    const SIZES: &'static [usize] = &[80, std::mem::size_of::<httpring_result>()];
+}
 
 /// For Rust callers: zeroed, with `struct_size` set.
 impl Default for httpring_response {
@@ -123,6 +131,7 @@ impl Default for httpring_result {
             elapsed_us: 0,
             headers: std::ptr::null(),
             headers_len: 0,
+            bytes_received: 0,
         }
     }
 }
@@ -193,6 +202,7 @@ pub unsafe extern "C" fn httpring_handles_read(
                         item.elapsed_us = r.elapsed().as_micros() as u64;
                         item.headers = block.as_ptr();
                         item.headers_len = block.len();
+                        item.bytes_received = ex.progress().0;
                     }
                 },
             }

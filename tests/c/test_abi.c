@@ -115,14 +115,17 @@ static void test_version_and_features(void) {
     CHECK_EQ_INT(httpring_features(), f);
 
     /* The header's structs are version 1 today but for httpring_completion (version 2 adds
-     * `event` after version 1's 32 bytes): these sizes are the promise. */
+     * `event` after version 1's 32 bytes) and httpring_result (version 2 adds
+     * `bytes_received` after version 1's 80): these sizes are the promise. */
     CHECK_EQ_INT(sizeof(old_completion), 32);
     CHECK_EQ_INT(sizeof(httpring_completion), 40);
     CHECK_EQ_INT(offsetof(httpring_completion, event), sizeof(old_completion));
     CHECK_EQ_INT(sizeof(httpring_stats), sizeof(old_stats));
     CHECK_EQ_INT(sizeof(httpring_request_spec), sizeof(old_request_spec));
     CHECK_EQ_INT(sizeof(httpring_response), sizeof(old_response));
-    CHECK_EQ_INT(sizeof(httpring_result), sizeof(old_result));
+    CHECK_EQ_INT(sizeof(old_result), 80);
+    CHECK_EQ_INT(sizeof(httpring_result), 88);
+    CHECK_EQ_INT(offsetof(httpring_result, bytes_received), sizeof(old_result));
     httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
     CHECK_EQ_INT(r.struct_size, sizeof r);
     CHECK_EQ_INT(r.status, 0);
@@ -218,7 +221,14 @@ static void check_read(httpring_client *c, size_t size) {
             CHECK(r.header_count >= 3);
             CHECK(check_contains(r.headers, r.headers_len, "content-length: 13\r\n"));
         }
-        CHECK(untouched(i * size + sizeof(old_result), (i + 1) * size));
+        /* Version 2 adds bytes_received; a version 1 caller gets nothing past its fields. */
+        size_t written = size >= sizeof(httpring_result) ? sizeof(httpring_result) : sizeof(old_result);
+        if (written == sizeof(httpring_result)) {
+            httpring_result v2;
+            memcpy(&v2, buf + i * size, sizeof v2);
+            CHECK_EQ_INT(v2.bytes_received, i == N - 1 ? 0 : 13);
+        }
+        CHECK(untouched(i * size + written, (i + 1) * size));
     }
     CHECK(untouched(N * size, N * size + 64));
     httpring_handles_free(c, hs, N);
@@ -243,6 +253,7 @@ static void test_read_side(httpring_client *c) {
     check_response(c, sizeof(old_response));
     check_response(c, sizeof(old_response) + NEWER);
     check_read(c, sizeof(old_result));
+    check_read(c, sizeof(httpring_result));
     check_read(c, sizeof(old_result) + NEWER);
     check_stats(c, sizeof(old_stats));
     check_stats(c, sizeof(old_stats) + NEWER);

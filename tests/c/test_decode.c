@@ -19,6 +19,9 @@ static httpring_code finish(httpring_client *c, httpring_handle h) {
 
 /* GETs path with c (and an optional per-request switch); copies the body into a malloc'd
  * buffer. Returns the request's code. */
+/* The last successful fetch's body size as received (httpring_result.bytes_received). */
+static uint64_t last_received;
+
 static httpring_code fetch(httpring_client *c, const char *path, int decompress, uint8_t **out,
                            size_t *out_len) {
     httpring_handle h = 0;
@@ -27,6 +30,11 @@ static httpring_code fetch(httpring_client *c, const char *path, int decompress,
         CHECK_EQ_CODE(httpring_request_set_decompress(req, decompress != 0), HTTPRING_OK);
     CHECK_EQ_CODE(httpring_client_submit(c, req, &h), HTTPRING_OK);
     httpring_code code = finish(c, h);
+    if (code == HTTPRING_OK) {
+        httpring_result r = HTTPRING_STRUCT_INIT(httpring_result);
+        CHECK_EQ_CODE(httpring_handles_read(c, &h, 1, &r), HTTPRING_OK);
+        last_received = r.bytes_received;
+    }
     if (code == HTTPRING_OK && out) {
         const uint8_t *body = NULL;
         size_t len = 0;
@@ -78,6 +86,7 @@ static void test_each_coding_decodes(void) {
     size_t want_len = 0, got_len = 0;
     CHECK_EQ_CODE(fetch(c, "/encoded/identity/100000", -1, &want, &want_len), HTTPRING_OK);
     CHECK_EQ_INT(want_len, 100000);
+    CHECK_EQ_INT(last_received, 100000);
     const char *codings[] = {"gzip", "deflate", "rawdeflate", "br", "zstd", "gzip-zstd"};
     for (size_t i = 0; i < sizeof codings / sizeof *codings; i++) {
         char path[128];
@@ -85,12 +94,15 @@ static void test_each_coding_decodes(void) {
         CHECK_EQ_CODE(fetch(c, path, -1, &got, &got_len), HTTPRING_OK);
         CHECK_EQ_INT(got_len, want_len);
         CHECK(got_len == want_len && memcmp(got, want, want_len) == 0);
+        /* What came over the wire: the coded size, smaller than the decoded body. */
+        CHECK(last_received > 0 && last_received < want_len);
         free(got);
         got = NULL;
     }
     /* Off for one request: the gzip bytes as sent. */
     CHECK_EQ_CODE(fetch(c, "/encoded/gzip/100000", 0, &got, &got_len), HTTPRING_OK);
     CHECK(got_len > 2 && got[0] == 0x1f && got[1] == 0x8b && got_len < want_len);
+    CHECK_EQ_INT(last_received, got_len);
     free(got);
     /* Corrupt data: its own code, and the client goes on. */
     CHECK_EQ_CODE(fetch(c, "/encoded/gzip/100000?corrupt=1", -1, NULL, NULL),

@@ -11,11 +11,11 @@ setting, per-request ``auth=``, client default headers to leave out) goes throug
 request builder instead of the fast calls, and its hops are read back with
 ``httpring_response_redirect*`` (``attach_history``).
 
-Per request the hot path makes two foreign calls, ``httpring_handle_response`` and
-``httpring_response_headers_raw``, plus a share of one ``httpring_client_send_many`` (the
-async client's batches, see ``SpecBatch``) or one ``httpring_client_send`` (a blocking
-request); then three copies (body, URL, header block, see ``string_at``) and a share of one
-batched ``httpring_handles_free``.
+Per request the hot path makes a share of one ``httpring_handles_read`` (every completed
+handle of a batch read in one call; a blocking request's alone), plus a share of one
+``httpring_client_send_many`` (the async client's batches, see ``SpecBatch``) or one
+``httpring_client_send`` (a blocking request); then three copies (body, URL, header block)
+and a share of one batched ``httpring_handles_free``.
 """
 
 from __future__ import annotations
@@ -42,14 +42,12 @@ if TYPE_CHECKING:
     from ._auth import Auth, _Credentials
 
 # The structs read as raw bytes, struct_size skipped (4x: the library writes back ours).
-# httpring_response read in one unpack instead of eight attribute reads.
-RESPONSE_LAYOUT = struct.Struct("@4xHIPNNPNQ")
 # httpring_completion (version 2): handle, user_data, code, status (+2 bytes of padding),
 # event (HTTPRING_EVENT_*, +4 bytes of padding).
 COMPLETION_LAYOUT = struct.Struct("@4xQQIH2xI4x")
-# httpring_result: code, httpring_response's fields, headers, headers_len.
-RESULT_LAYOUT = struct.Struct("@4xIHIPNNPNQPN")
-assert RESPONSE_LAYOUT.size == ctypes.sizeof(_ffi.httpring_response)
+# httpring_result (version 2): code, httpring_response's fields, headers, headers_len,
+# bytes_received.
+RESULT_LAYOUT = struct.Struct("@4xIHIPNNPNQPNQ")
 assert RESULT_LAYOUT.size == ctypes.sizeof(_ffi.httpring_result)
 assert COMPLETION_LAYOUT.size == ctypes.sizeof(_ffi.httpring_completion)
 # httpring_info (_models.INFO_LAYOUT): the struct module adds no trailing padding.
@@ -302,7 +300,7 @@ class Scratch:
     ctypes writes into them while the GIL is released."""
 
     __slots__ = (
-        "handle", "resp", "data", "length", "state", "msg", "batch", "info", "_read",
+        "handle", "data", "length", "state", "msg", "batch", "info", "_read",
         "results_cap", "results", "results_p", "results_view", "ids",
     )
 
@@ -312,7 +310,6 @@ class Scratch:
         #: Made on first use (a streamed body read on this thread or loop).
         self._read: Optional[ReadBuffer] = None
         self.handle = c_uint64()
-        self.resp = _ffi.new(_ffi.httpring_response)
         self.data = c_void_p()
         self.length = c_size_t()
         self.state = c_uint32()
@@ -415,8 +412,6 @@ class Engine:
         self.freed: "Optional[Future[None]]" = None
         # Bound C functions cached as attributes: one lookup per call, not two.
         self._send = lib.httpring_client_send
-        self._handle_response = lib.httpring_handle_response
-        self._headers_raw = lib.httpring_response_headers_raw
         self._free = lib.httpring_handle_free
         self._free_many = lib.httpring_handles_free
         self._read_many = lib.httpring_handles_read
@@ -711,16 +706,23 @@ class Engine:
     def read(self, h: int, method: str, s: Scratch, url: str = "", history: bool = False) -> Any:
         """The Response of a completed handle, or the exception it failed with (returned,
         not raised). Copies everything out; the caller frees the handle next. ``history``:
-        the request may have followed redirects (read them into ``Response.history``)."""
+        the request may have followed redirects (read them into ``Response.history``).
+        One ``httpring_handles_read`` call, as for a batch (``read_many``)."""
+        if not s.results_cap:
+            s.results_for(1)
+        ids = s.ids
+        ids[0] = h
         ptr = self.ptr
         with self.lock:  # see Engine.lock: no free between the addresses and the copies
-            code = self._handle_response(ptr, h, s.resp)
+            code = self._read_many(ptr, ids, 1, s.results_p)
+            if code:
+                raise from_code(code)
+            code, status, version, body_p, body_len, _, url_p, url_len, elapsed, raw_p, raw_len, received = (
+                RESULT_LAYOUT.unpack_from(s.results_view)
+            )
             if code:
                 return self.error(h, code, method, s, url)
-            status, version, body_p, body_len, _, url_p, url_len, elapsed = RESPONSE_LAYOUT.unpack_from(s.resp)
-            self._headers_raw(ptr, h, s.data, s.length)
             address = _ADDRESS_SPACE
-            data: int = s.data.value or 0
             final = address[url_p : url_p + url_len].tobytes()
             if "#" in url:
                 final += _fragment(url)
@@ -728,11 +730,13 @@ class Engine:
                 status,
                 address[body_p : body_p + body_len].tobytes(),
                 version,
-                address[data : data + s.length.value].tobytes(),
+                address[raw_p : raw_p + raw_len].tobytes(),
                 final,
                 elapsed,
                 method,
             )
+            if received != body_len:  # a coded body (num_bytes_downloaded)
+                r._downloaded = received
             if self.timing:
                 r._info = self.info(h, s.info)
             if history:
@@ -763,7 +767,7 @@ class Engine:
                 raise from_code(code)
             rows = RESULT_LAYOUT.iter_unpack(s.results_view[: n * RESULT_LAYOUT.size])
             for row, h, (method, url) in zip(rows, hs, requests):
-                code, status, version, body_p, body_len, _, url_p, url_len, elapsed, raw_p, raw_len = row
+                code, status, version, body_p, body_len, _, url_p, url_len, elapsed, raw_p, raw_len, received = row
                 if code:
                     results.append(self.error(h, code, method, s, url))
                     continue
@@ -783,6 +787,8 @@ class Engine:
                 r._request = None
                 r._history = None
                 r._encoding = None
+                if received != body_len:  # a coded body (num_bytes_downloaded)
+                    r._downloaded = received
                 if timing:
                     r._info = self.info(h, s.info)
                 if history:

@@ -221,6 +221,7 @@ class httpring_result(Structure):
         ("elapsed_us", c_uint64),
         ("headers", c_void_p),
         ("headers_len", c_size_t),
+        ("bytes_received", c_uint64),
     ]
 
 

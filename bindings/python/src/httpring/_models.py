@@ -635,6 +635,7 @@ class Response:
         "_stream",
         "_next_request",
         "_default_encoding",
+        "_downloaded",
     )
 
     status_code: int
@@ -720,6 +721,7 @@ class Response:
         self._next_request = None
         if default_encoding != "utf-8":
             self._default_encoding = default_encoding
+        self._downloaded = 0  # as httpx: only bytes read from a stream count
         if streamed is not None:
             attach_body(self, streamed)
 
@@ -834,6 +836,16 @@ class Response:
     @history.setter
     def history(self, value: List["Response"]) -> None:
         self._history = value
+
+    @property
+    def num_bytes_downloaded(self) -> int:
+        """The body's bytes as received, before content decoding (httpx's): for a
+        download's progress, against Content-Length. A streamed response's count grows
+        as its body arrives."""
+        try:
+            return self._downloaded
+        except AttributeError:  # not coded: what arrived is the body
+            return len(self.content)
 
     @property
     def reason_phrase(self) -> str:
@@ -1079,6 +1091,12 @@ class _StreamedResponse(Response):
     def is_stream_consumed(self) -> bool:
         """Whether the body was iterated (or read): it can be iterated once."""
         return self._stream.consumed
+
+    @property
+    def num_bytes_downloaded(self) -> int:
+        """The body's bytes received so far, before content decoding (the engine reads
+        ahead of the caller, up to its stream buffer)."""
+        return self._stream.received()
 
     @property
     def is_closed(self) -> bool:

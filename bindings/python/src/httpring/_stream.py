@@ -69,7 +69,7 @@ class Body:
 
     __slots__ = (
         "engine", "h", "method", "url", "consumed", "closed", "ended", "head_time",
-        "_finalizer", "__weakref__",
+        "_finalizer", "_received", "__weakref__",
     )
 
     #: An AsyncClient's body: read with the ``aiter_*`` methods.
@@ -88,12 +88,23 @@ class Body:
         self.ended = False
         self.head_time = time.monotonic()
         self._finalizer = weakref.finalize(self, _free, engine, h)
+        self._received = 0
+
+    def received(self) -> int:
+        """The body's bytes received so far, as sent (before content decoding): the
+        engine's count while the handle lives, its last count once closed."""
+        if not self.closed and not self.engine.closed:
+            info = _ffi.new(_ffi.httpring_info)
+            if self.engine._info(self.engine.ptr, self.h, info) == _OK:
+                self._received = int(info.bytes_received)
+        return self._received
 
     def close(self) -> int:
         """Frees the handle. Returns the µs since the head arrived the first time (the
         response adds them to ``elapsed``), 0 after."""
         if self.closed:
             return 0
+        self.received()  # its last count, kept for num_bytes_downloaded
         self.closed = True
         self._finalizer()
         return max(1, int((time.monotonic() - self.head_time) * 1e6))
@@ -112,7 +123,7 @@ class IterBody:
     MockTransport's streamed answer, server-sent events in a test): read once, as the
     iterator gives it."""
 
-    __slots__ = ("it", "consumed", "closed", "ended")
+    __slots__ = ("it", "consumed", "closed", "ended", "_received")
 
     is_async = False
 
@@ -121,6 +132,11 @@ class IterBody:
         self.consumed = False
         self.closed = False
         self.ended = False
+        self._received = 0
+
+    def received(self) -> int:
+        """The bytes the iterator gave so far."""
+        return self._received
 
     def close(self) -> int:
         """Marks it closed (a generator is closed too); no time to add to ``elapsed``."""
@@ -135,7 +151,9 @@ class IterBody:
         for chunk in self.it:
             if self.closed:
                 raise StreamClosed()
-            yield _piece(chunk)
+            piece = _piece(chunk)
+            self._received += len(piece)
+            yield piece
         self.ended = True
 
 
@@ -150,7 +168,9 @@ class AsyncIterBody(IterBody):
         async for chunk in self.it:
             if self.closed:
                 raise StreamClosed()
-            yield _piece(chunk)
+            piece = _piece(chunk)
+            self._received += len(piece)
+            yield piece
         self.ended = True
 
 
