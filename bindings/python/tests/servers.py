@@ -183,6 +183,8 @@ class FakeProxy(_Threaded):
         self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.seen: List[str] = []
+        #: The Proxy-Authorization values received.
+        self.authorizations: List[str] = []
         super().__init__(sock)
 
     def serve(self, conn: socket.socket) -> None:
@@ -191,6 +193,10 @@ class FakeProxy(_Threaded):
             return
         line = head.split(b"\r\n", 1)[0].decode("latin-1")
         self.seen.append(line)
+        for field in head.split(b"\r\n")[1:]:
+            name, _, value = field.partition(b":")
+            if name.strip().lower() == b"proxy-authorization":
+                self.authorizations.append(value.strip().decode("latin-1"))
         if line.startswith("CONNECT "):
             conn.sendall(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n")
             return

@@ -131,6 +131,30 @@ def test_explicit_proxy(proxy):
     assert proxy.seen[-1].startswith("CONNECT upstream.test:443 ")
 
 
+def test_proxy_objects_as_httpx(proxy):
+    # httpx.Proxy: credentials given apart (or in the URL) reach the proxy, not url/repr.
+    import base64
+
+    p = httpring.Proxy(proxy.url, auth=("us:er", "p@ss word"))
+    assert p.url == proxy.url and "p@ss" not in repr(p)
+    with httpring.Client(proxy=p) as c:
+        assert c.get("http://upstream.test/a").json() == {"proxied": "GET http://upstream.test/a HTTP/1.1"}
+    assert proxy.authorizations[-1] == "Basic " + base64.b64encode(b"us:er:p@ss word").decode()
+    in_url = httpring.Proxy(proxy.url.replace("http://", "http://u%40x:pw@"))
+    assert in_url.auth == ("u@x", "pw") and in_url.url == proxy.url
+    with httpring.Client(proxy=in_url) as c:
+        c.get("http://upstream.test/b")
+    assert proxy.authorizations[-1] == "Basic " + base64.b64encode(b"u@x:pw").decode()
+    with httpring.Client(proxy=httpring.Proxy(proxy.url)) as c:
+        c.get("http://upstream.test/c")
+    assert len(proxy.authorizations) == 2 and len(proxy.seen) == 3  # none sent the third time
+    with pytest.raises(NotImplementedError, match="headers"):
+        httpring.Proxy(proxy.url, headers={"X-A": "1"})
+    with pytest.raises(ValueError, match="scheme"):
+        httpring.Proxy("ftp://127.0.0.1:1")
+    assert httpring.Timeout(5.0, pool=1.0).as_dict() == {"connect": 5.0, "read": 5.0, "write": 5.0, "pool": 1.0}
+
+
 def test_no_proxy(proxy, testserver):
     with httpring.Client(proxy=proxy.url, no_proxy=["127.0.0.1"]) as c:
         assert c.get(testserver.url + "/hello").text == "Hello, world!"

@@ -7,7 +7,7 @@ import math
 import os
 import ssl
 from ctypes import c_uint16
-from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from . import _ffi
 
@@ -113,6 +113,10 @@ class Timeout:
             )
         pool = -1 if self.pool == client.pool else _ms(self.pool)
         return (_ms(self.connect), _ms(self.read), _ms(self.total), pool)
+
+    def as_dict(self) -> Dict[str, Optional[float]]:
+        """httpx's four timeouts by name (``total`` is httpring's own: see ``Timeout``)."""
+        return {"connect": self.connect, "read": self.read, "write": self.write, "pool": self.pool}
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Timeout) and all(
@@ -429,6 +433,56 @@ CertTypes = Union[str, "os.PathLike[str]", Tuple[Any, ...]]
 ResolveTypes = Union[Mapping[Any, Any], Iterable[str], None]
 
 
+class Proxy:
+    """A proxy, as httpx.Proxy: ``proxy=Proxy("http://proxy:3128", auth=("user", "pass"))``.
+    The engine sends the credentials (also read from the URL's user info) as
+    ``Proxy-Authorization: Basic`` to an HTTP proxy, or in a SOCKS5 handshake; ``url``
+    keeps none of them. ``headers`` and ``ssl_context`` raise NotImplementedError (the
+    engine sends a proxy nothing else)."""
+
+    __slots__ = ("url", "auth", "headers")
+
+    def __init__(
+        self,
+        url: Any,
+        *,
+        ssl_context: Any = None,
+        auth: Optional[Tuple[str, str]] = None,
+        headers: Any = None,
+    ) -> None:
+        from urllib.parse import unquote, urlsplit
+
+        if ssl_context is not None:
+            raise NotImplementedError("Proxy(ssl_context=): the engine's TLS settings apply (verify=, cert=)")
+        if headers:
+            raise NotImplementedError("Proxy(headers=): the engine sends a proxy no headers but Proxy-Authorization")
+        text = str(url)
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https", "socks5", "socks5h"):
+            raise ValueError(f"Unknown scheme for proxy URL {text!r}")
+        if parts.username is not None and auth is None:
+            auth = (unquote(parts.username), unquote(parts.password or ""))
+        if auth is not None and not (isinstance(auth, tuple) and len(auth) == 2 and all(isinstance(x, str) for x in auth)):
+            raise TypeError(f"Proxy(auth=) takes a (username, password) tuple of str, not {auth!r}")
+        self.url = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+        self.auth = auth
+        self.headers: Dict[str, str] = {}
+
+    def engine_url(self) -> str:
+        """The URL the engine is given: ``url`` with the credentials, percent-encoded."""
+        if self.auth is None:
+            return self.url
+        from urllib.parse import quote, urlsplit
+
+        parts = urlsplit(self.url)
+        user, password = (quote(x, safe="") for x in self.auth)
+        return parts._replace(netloc=f"{user}:{password}@{parts.netloc}").geturl()
+
+    def __repr__(self) -> str:
+        auth = f", auth=({self.auth[0]!r}, '********')" if self.auth else ""
+        return f"Proxy({self.url!r}{auth})"
+
+
 class Transport:
     """The engine settings behind ``verify=``, ``cert=``, ``http1=``/``http2=``,
     ``proxy=``, ``trust_env=``, ``resolve=``, ``uds=``. Checked (and files read) when the
@@ -477,7 +531,7 @@ class Transport:
         self.proxy: Optional[bytes] = None
         if proxy is not None:
             # A URL string, or an object with a .url (httpx.Proxy, httpx.URL).
-            url = getattr(proxy, "url", proxy)
+            url = proxy.engine_url() if isinstance(proxy, Proxy) else getattr(proxy, "url", proxy)
             self.proxy = os.fsencode(str(url))
         self.use_env_proxy = bool(trust_env)
         if isinstance(no_proxy, str):
