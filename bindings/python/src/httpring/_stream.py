@@ -147,13 +147,17 @@ class IterBody:
                 close()
         return 0
 
+    def take(self, chunk: Any) -> bytes:
+        """A chunk the iterator gave, as bytes, counted."""
+        if self.closed:
+            raise StreamClosed()
+        piece = _piece(chunk)
+        self._received += len(piece)
+        return piece
+
     def pieces(self) -> Iterator[bytes]:
         for chunk in self.it:
-            if self.closed:
-                raise StreamClosed()
-            piece = _piece(chunk)
-            self._received += len(piece)
-            yield piece
+            yield self.take(chunk)
         self.ended = True
 
 
@@ -166,11 +170,7 @@ class AsyncIterBody(IterBody):
 
     async def apieces(self) -> AsyncIterator[bytes]:
         async for chunk in self.it:
-            if self.closed:
-                raise StreamClosed()
-            piece = _piece(chunk)
-            self._received += len(piece)
-            yield piece
+            yield self.take(chunk)
         self.ended = True
 
 
