@@ -390,7 +390,8 @@ typedef struct httpring_response {
   size_t body_len;
   // Header lines (a name with two values counts twice).
   size_t header_count;
-  // The URL that produced the response, not NUL-terminated.
+  // The URL that produced the response (after redirects), not NUL-terminated; with the
+  // fragment the request had (never sent), or the one a redirect's Location gave.
   const uint8_t *url;
   size_t url_len;
   // From submit to the last body byte, in microseconds.

@@ -69,6 +69,30 @@ fn off_by_default_the_redirect_is_the_answer() {
 }
 
 #[test]
+fn the_fragment_is_never_sent_and_comes_back_on_the_url() {
+    let s = TestServer::start();
+    let c = Client::new(following()).unwrap();
+    // Not on the wire (the echo shows the target sent); on the URL reported, encoded as
+    // the URL standard does.
+    let (_, url, echo, _) = run(&c, get(&format!("{}#part 2", s.url("/echo?q=1")))).unwrap();
+    assert_eq!(url, format!("{}#part%202", s.url("/echo?q=1")));
+    assert!(echo.contains("/echo?q=1") && !echo.contains('#'), "{echo}");
+    // Across redirects the original's stays while a Location has none; a Location's own
+    // replaces it (RFC 9110 §10.2.2). Hops report theirs.
+    let start = hop(&s, 302, "/hello");
+    let (_, url, _, hops) = run(&c, get(&format!("{start}#top"))).unwrap();
+    assert_eq!(url, format!("{}#top", s.url("/hello")));
+    assert_eq!(hops, vec![(302, format!("{start}#top"))]);
+    let (_, url, _, _) = run(&c, get(&format!("{start}&frag=new#top"))).unwrap();
+    assert_eq!(url, format!("{}#new", s.url("/hello")));
+    let (_, url, _, _) = run(&c, get(&format!("{start}&frag=new"))).unwrap();
+    assert_eq!(url, format!("{}#new", s.url("/hello")));
+    // Without one, nothing is added.
+    let (_, url, _, _) = run(&c, get(&start)).unwrap();
+    assert_eq!(url, s.url("/hello"));
+}
+
+#[test]
 fn a_chain_is_followed_on_one_connection_and_reported_hop_by_hop() {
     let s = TestServer::start();
     let c = Client::new(following()).unwrap();

@@ -28,7 +28,9 @@ use crate::policy::decode::{self, Decoder};
 use crate::policy::retry::{self, Attempt};
 use crate::policy::{auth, redirect};
 use crate::pool::{Gate, Grant, Job, Limiter, Mailbox, Returned};
-use crate::request::{BodyStream, Exchange, Hop, Request, Response, Stamps, Upload, UploadBody};
+use crate::request::{
+    with_fragment, BodyStream, Exchange, Hop, Request, Response, Stamps, Upload, UploadBody,
+};
 use crate::transport::{blame_write_timeout, map_hyper, pace, Conn, Hold, Phase, PoolKey, Watch};
 
 /// The limits in force for one request, after per-request overrides.
@@ -326,7 +328,7 @@ async fn follow(
         };
         hops.push(Hop {
             status: resp.status,
-            url: parts.url.clone(),
+            url: with_fragment(&parts.url, parts.fragment.as_deref()),
         });
         redirect::rewrite_headers(&mut parts.headers, &next);
         if next.to_get {
@@ -346,6 +348,9 @@ async fn follow(
         }
         parts.uri = next.uri;
         parts.url = next.url;
+        if next.fragment.is_some() {
+            parts.fragment = next.fragment;
+        }
         visited.push((parts.method.clone(), parts.url.clone()));
         key = pool_key_of(&parts.uri)
             .ok_or_else(|| Error::new(ErrorKind::InvalidUrl, "redirect URL has no host"))?;
@@ -404,7 +409,7 @@ async fn send_parts(
     // The unread body of an earlier answer (a redirect, a challenge) is not wanted: its
     // connection closes now, before this exchange looks for one.
     kept.tail = None;
-    let url = parts.url.clone();
+    let url = with_fragment(&parts.url, parts.fragment.as_deref());
     let mut retried = false;
     let mut refusals = 0;
     let (conn, resp, conn_start, conn_ready) = loop {
@@ -744,6 +749,9 @@ struct Parts<'a> {
     uri: Uri,
     /// The URL text `uri` was parsed from (and shares memory with).
     url: Bytes,
+    /// The fragment the response's URL shows (never sent; boxed: nearly always None).
+    #[allow(clippy::box_collection)]
+    fragment: Option<Box<String>>,
     /// The request's own headers (usually none); the client's defaults join them per send.
     headers: HeaderMap,
     /// Leave out the client's default credentials (a redirect left their origin).
@@ -773,6 +781,7 @@ impl<'a> Parts<'a> {
         let method = std::mem::take(&mut req.method);
         let uri = std::mem::take(&mut req.uri);
         let url = std::mem::take(&mut req.url);
+        let fragment = req.fragment.take();
         let mut headers = std::mem::take(&mut req.headers);
         let body = std::mem::take(&mut req.body);
         let upload = req.upload.take();
@@ -829,6 +838,7 @@ impl<'a> Parts<'a> {
             method,
             uri,
             url,
+            fragment,
             headers,
             no_default_credentials: false,
             decompress,

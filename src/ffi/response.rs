@@ -38,7 +38,8 @@ pub struct httpring_response {
     pub body_len: usize,
     /// Header lines (a name with two values counts twice).
     pub header_count: usize,
-    /// The URL that produced the response, not NUL-terminated.
+    /// The URL that produced the response (after redirects), not NUL-terminated; with the
+    /// fragment the request had (never sent), or the one a redirect's Location gave.
     pub url: *const u8,
     pub url_len: usize,
     /// From submit to the last body byte, in microseconds.

@@ -17,6 +17,10 @@ use crate::request::parse_url;
 pub(crate) struct Next {
     pub uri: Uri,
     pub url: Bytes,
+    /// The Location's fragment, if it has one: it replaces the request's (RFC 9110
+    /// §10.2.2); with none the request's stays.
+    #[allow(clippy::box_collection)]
+    pub fragment: Option<Box<String>>,
     /// The method changed to GET: the body and the headers describing it are dropped.
     pub to_get: bool,
     /// The next request goes to another origin (scheme, host or port).
@@ -75,8 +79,9 @@ impl RedirectPolicy {
                 format!("redirect to an invalid Location {location:?}: {e}"),
             )
         })?;
-        // A fragment is never sent (RFC 9110 §10.2.2 keeps the original's when the new one
-        // has none; neither goes on the wire).
+        // A fragment is never sent; the response's URL shows the Location's, or else the
+        // original's (RFC 9110 §10.2.2).
+        let fragment = target.fragment().map(|f| Box::new(f.to_string()));
         target.set_fragment(None);
         let (uri, url) = parse_url(target.as_str().as_bytes()).map_err(|e| {
             Error::new(
@@ -108,6 +113,7 @@ impl RedirectPolicy {
         Ok(Some(Next {
             uri,
             url,
+            fragment,
             to_get,
             cross_origin,
         }))
@@ -205,6 +211,13 @@ mod tests {
         for (from, to, want) in cases {
             let n = next(&on(), Method::GET, from, 301, to).unwrap().unwrap();
             assert_eq!(&n.url[..], want.as_bytes(), "{from} + {to}");
+            // The fragment is kept apart, for the response's URL.
+            let fragment = n.fragment.as_deref().map(|f| f.as_str());
+            assert_eq!(
+                fragment,
+                to.split_once('#').map(|(_, f)| f),
+                "{from} + {to}"
+            );
         }
     }
 

@@ -26,8 +26,13 @@ pub struct TimeoutOverrides {
 pub struct Request {
     pub(crate) method: Method,
     pub(crate) uri: Uri,
-    /// The URL exactly as given: reported back as the effective URL.
+    /// The URL as sent (as given, or as the URL standard encodes it), without its fragment:
+    /// reported back as the effective URL, with `fragment`.
     pub(crate) url: Bytes,
+    /// The URL's fragment (never sent; kept for the response's URL), boxed: nearly every
+    /// request has none.
+    #[allow(clippy::box_collection)]
+    pub(crate) fragment: Option<Box<String>>,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
     /// A streamed body (instead of `body`).
@@ -58,7 +63,7 @@ pub struct Request {
 impl Request {
     /// Starts a request. An invalid method or URL is recorded and reported by submit.
     pub fn new(method: &[u8], url: &[u8]) -> Request {
-        Request::build(method, parse_url(url))
+        Request::build(method, parse_url_keeping_fragment(url))
     }
 
     /// `new`, reusing `cache`'s parse when the URL is the one parsed last.
@@ -66,11 +71,12 @@ impl Request {
         Request::build(method, cache.parse(url))
     }
 
-    fn build(method: &[u8], url: Result<(Uri, Bytes)>) -> Request {
+    fn build(method: &[u8], url: Result<ParsedUrl>) -> Request {
         let mut req = Request {
             method: Method::GET,
             uri: Uri::default(),
             url: Bytes::new(),
+            fragment: None,
             headers: HeaderMap::new(),
             body: Bytes::new(),
             upload: None,
@@ -97,9 +103,10 @@ impl Request {
             )),
         }
         match url {
-            Ok((uri, url)) => {
+            Ok((uri, url, fragment)) => {
                 req.uri = uri;
                 req.url = url;
+                req.fragment = fragment;
             }
             Err(e) => req.poison(e),
         }
@@ -282,17 +289,17 @@ impl Request {
 /// endpoint, a poller, a load test) skips the parse, which costs about as much as the rest
 /// of building the request; a different URL costs one comparison more.
 #[derive(Default)]
-pub struct UrlCache(Mutex<Option<(Uri, Bytes)>>);
+pub struct UrlCache(Mutex<Option<ParsedUrl>>);
 
 impl UrlCache {
-    fn parse(&self, url: &[u8]) -> Result<(Uri, Bytes)> {
+    fn parse(&self, url: &[u8]) -> Result<ParsedUrl> {
         // try_lock: submitting threads never wait on each other for a cache.
         if let Ok(last) = self.0.try_lock() {
-            if let Some((uri, text)) = last.as_ref().filter(|(_, t)| t[..] == *url) {
-                return Ok((uri.clone(), text.clone()));
+            if let Some(hit) = last.as_ref().filter(|(_, t, _)| t[..] == *url) {
+                return Ok(hit.clone());
             }
         }
-        let parsed = parse_url(url)?;
+        let parsed = parse_url_keeping_fragment(url)?;
         if let Ok(mut last) = self.0.try_lock() {
             *last = Some(parsed.clone());
         }
@@ -300,7 +307,17 @@ impl UrlCache {
     }
 }
 
+/// A parsed URL: what is sent, its text (sharing memory with it), and its fragment.
+#[allow(clippy::box_collection)]
+pub(crate) type ParsedUrl = (Uri, Bytes, Option<Box<String>>);
+
+/// The URL to send (and its text), without a fragment.
 pub(crate) fn parse_url(url: &[u8]) -> Result<(Uri, Bytes)> {
+    parse_url_keeping_fragment(url).map(|(uri, text, _)| (uri, text))
+}
+
+/// [`parse_url`], and the fragment: never sent, it goes back on the response's URL.
+pub(crate) fn parse_url_keeping_fragment(url: &[u8]) -> Result<ParsedUrl> {
     let text = std::str::from_utf8(url)
         .map_err(|_| Error::new(ErrorKind::InvalidUrl, "URL is not valid UTF-8"))?;
     if text.bytes().any(|b| b.is_ascii_control()) {
@@ -310,8 +327,10 @@ pub(crate) fn parse_url(url: &[u8]) -> Result<(Uri, Bytes)> {
         ));
     }
     let shared = Bytes::copy_from_slice(url);
-    let (uri, shared) = match Uri::from_maybe_shared(shared.clone()) {
-        Ok(uri) if !has_dot_segment(uri.path()) => (uri, shared),
+    // A fragment (which the strict parse would just cut off) takes the standard parser's
+    // way too: it is kept apart, encoded as the URL standard encodes it.
+    let (uri, shared, fragment) = match Uri::from_maybe_shared(shared.clone()) {
+        Ok(uri) if !has_dot_segment(uri.path()) && !url.contains(&b'#') => (uri, shared, None),
         // What the strict parse refuses (a space, `<`, `"`, non-ASCII...) or would send
         // as it is (`/a/../b`), a URL standard parser encodes and resolves, as browsers,
         // curl, reqwest and httpx do.
@@ -354,7 +373,7 @@ pub(crate) fn parse_url(url: &[u8]) -> Result<(Uri, Bytes)> {
             ))
         }
     }
-    Ok((uri, shared))
+    Ok((uri, shared, fragment))
 }
 
 /// Whether `path` has a `.` or `..` segment (`/a/./b`, `/a/..`, also written `%2e`).
@@ -369,8 +388,9 @@ fn has_dot_segment(path: &str) -> bool {
 
 /// `text` parsed by the WHATWG URL rules (the `url` crate): characters a request target
 /// cannot hold percent-encoded, dot segments resolved, a Unicode host in its ASCII form, the
-/// fragment dropped (it is never sent). `strict` is why the strict parse refused it.
-fn normalized(text: &str, strict: Option<http::uri::InvalidUri>) -> Result<(Uri, Bytes)> {
+/// fragment taken off (it is never sent) and returned apart. `strict` is why the strict
+/// parse refused it.
+fn normalized(text: &str, strict: Option<http::uri::InvalidUri>) -> Result<ParsedUrl> {
     use url::ParseError as P;
     let invalid = |why: String| Error::new(ErrorKind::InvalidUrl, why);
     // The URL standard would also read `http:/x` and `http:///x` as host `x`: not guessed.
@@ -396,11 +416,26 @@ fn normalized(text: &str, strict: Option<http::uri::InvalidUri>) -> Result<(Uri,
             None => invalid(format!("invalid URL {text:?}: {e}")),
         },
     })?;
+    let fragment = parsed.fragment().map(|f| Box::new(f.to_string()));
     parsed.set_fragment(None);
     let shared = Bytes::from(String::from(parsed));
     let uri = Uri::from_maybe_shared(shared.clone())
         .map_err(|e| invalid(format!("invalid URL {text:?}: {e}")))?;
-    Ok((uri, shared))
+    Ok((uri, shared, fragment))
+}
+
+/// The URL a response reports: `url` (as sent) with the request's fragment, if it had one.
+pub(crate) fn with_fragment(url: &Bytes, fragment: Option<&String>) -> Bytes {
+    match fragment {
+        None => url.clone(),
+        Some(f) => {
+            let mut text = Vec::with_capacity(url.len() + 1 + f.len());
+            text.extend_from_slice(url);
+            text.push(b'#');
+            text.extend_from_slice(f.as_bytes());
+            Bytes::from(text)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -432,6 +467,33 @@ mod tests {
         );
         let (uri, _) = parsed("http://h\u{e9}llo.example/\u{fc}");
         assert_eq!(uri, "http://xn--hllo-bpa.example/%C3%BC");
+    }
+
+    #[test]
+    fn the_fragment_is_kept_apart() {
+        let fragment = |url: &str| parse_url_keeping_fragment(url.as_bytes()).unwrap().2;
+        assert_eq!(
+            fragment("http://h/a?q#f g").as_deref().map(|f| f.as_str()),
+            Some("f%20g")
+        );
+        assert_eq!(
+            fragment("http://h/a#").as_deref().map(|f| f.as_str()),
+            Some("")
+        );
+        assert_eq!(fragment("http://h/a?q"), None);
+        // What is sent (and reported as the URL sent) has none.
+        let (uri, text, f) = parse_url_keeping_fragment(b"http://h/a?q#x").unwrap();
+        assert_eq!(
+            (uri.to_string().as_str(), &text[..]),
+            ("http://h/a?q", &b"http://h/a?q"[..])
+        );
+        assert_eq!(f.as_deref().map(|f| f.as_str()), Some("x"));
+        let url = Bytes::from_static(b"http://h/a");
+        assert_eq!(
+            &with_fragment(&url, Some(&"f".to_string()))[..],
+            b"http://h/a#f"
+        );
+        assert_eq!(with_fragment(&url, None), url);
     }
 
     #[test]

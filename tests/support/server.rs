@@ -557,7 +557,7 @@ async fn route(
             });
             r
         }
-        // N hops of 302 ending in a 200; /redirect-to?url=U&status=S[&delay=MS] sends one redirect.
+        // N hops of 302 ending in a 200; /redirect-to?url=U&status=S[&delay=MS][&frag=F] sends one redirect.
         "redirect" => match num(1).unwrap_or(0) {
             0 => full(200, "text/plain", "redirected"),
             n => {
@@ -575,7 +575,11 @@ async fn route(
         }
         "redirect-to" => {
             let q = query.as_deref();
-            let target = query_param(q, "url").unwrap_or("/hello").to_string();
+            let mut target = query_param(q, "url").unwrap_or("/hello").to_string();
+            // &frag=F: the Location carries a fragment of its own.
+            if let Some(f) = query_param(q, "frag") {
+                target = format!("{target}#{f}");
+            }
             let status = query_param(q, "status")
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(302u16);

@@ -62,13 +62,6 @@ _Header = _ffi.httpring_header
 _ADDRESS_SPACE = memoryview((ctypes.c_char * (1 << 62)).from_address(0)).cast("B")
 
 
-def _fragment(url: str) -> bytes:
-    """The fragment of the URL a request was given ("#..."), for its response's URL: never
-    sent, so the engine's URL has none, yet httpx keeps it on response.url, also across
-    redirects (RFC 9110 §10.2.2; the engine drops a Location's own)."""
-    return url[url.index("#") :].encode("utf-8")
-
-
 def string_at(ptr: int, size: int) -> bytes:
     """The ``size`` bytes at ``ptr`` (engine-owned memory still alive) as a new bytes."""
     return _ADDRESS_SPACE[ptr : ptr + size].tobytes()
@@ -723,15 +716,12 @@ class Engine:
             if code:
                 return self.error(h, code, method, s, url)
             address = _ADDRESS_SPACE
-            final = address[url_p : url_p + url_len].tobytes()
-            if "#" in url:
-                final += _fragment(url)
             r = new_response(
                 status,
                 address[body_p : body_p + body_len].tobytes(),
                 version,
                 address[raw_p : raw_p + raw_len].tobytes(),
-                final,
+                address[url_p : url_p + url_len].tobytes(),
                 elapsed,
                 method,
             )
@@ -778,10 +768,7 @@ class Engine:
                 r._version = version
                 r._raw_headers = address[raw_p : raw_p + raw_len].tobytes()
                 r._headers = None
-                final = address[url_p : url_p + url_len].tobytes()
-                if "#" in url:
-                    final += _fragment(url)
-                r._url = final
+                r._url = address[url_p : url_p + url_len].tobytes()
                 r._elapsed_us = elapsed
                 r._method = method
                 r._request = None

@@ -43,12 +43,11 @@ def to_str(url: Any) -> str:
 
 
 def encode(url: str) -> bytes:
-    """The bytes handed to the engine: no fragment (never sent), non-ASCII percent-encoded
-    (IDNA for the host), and no NUL (it would silently cut the C string short)."""
+    """The bytes handed to the engine: non-ASCII percent-encoded (IDNA for the host), and
+    no NUL (it would silently cut the C string short). A fragment stays: the engine never
+    sends it, and puts it back on the response's URL (across redirects too)."""
     if url.__class__ is not str:  # an httpring.URL
         url = to_str(url)
-    if "#" in url:
-        url = url.split("#", 1)[0]
     if not url.isascii():
         try:
             parts = urlsplit(url)
@@ -57,7 +56,10 @@ def encode(url: str) -> bytes:
                 host = parts.hostname.encode("idna").decode("ascii")
                 netloc = netloc.replace(parts.hostname, host)
             url = urlunsplit(
-                (parts.scheme, netloc, quote(parts.path, safe=_SAFE), quote(parts.query, safe=_SAFE), "")
+                (
+                    parts.scheme, netloc, quote(parts.path, safe=_SAFE), quote(parts.query, safe=_SAFE),
+                    quote(parts.fragment, safe=_SAFE),
+                )
             )
         except (ValueError, UnicodeError) as e:
             raise InvalidURL(f"invalid URL {url!r}: {e}") from None
