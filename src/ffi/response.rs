@@ -187,7 +187,9 @@ pub unsafe extern "C" fn httpring_handles_read(
         for (i, &h) in handles.iter().enumerate() {
             let mut item = httpring_result::default();
             match c.exchange(handle(h)) {
-                Err(e) => item.code = e.into(),
+                // The item's code only: this call succeeds, so the thread's last error
+                // message stays as it was.
+                Err(e) => item.code = (&e).into(),
                 Ok(ex) => match ex.outcome() {
                     None => item.code = HTTPRING_PENDING,
                     Some(Err(e)) => item.code = e.into(),

@@ -750,6 +750,16 @@ static void test_last_error_message(httpring_client *c) {
     CHECK_EQ_CODE(codes[2], HTTPRING_ERR_UNSUPPORTED_SCHEME);
     CHECK(strstr(last_error(), "gopher") != NULL);
     CHECK_EQ_CODE(finish(c, hs[1], NULL), HTTPRING_OK);
+    /* A batch read that succeeds, with a handle that is not one in it (its own code):
+     * the message stays, and the next bare failure still leaves its code's name. */
+    httpring_handle asked[2] = {hs[1], 987654321};
+    httpring_result rs[2] = {HTTPRING_STRUCT_INIT(httpring_result)};
+    CHECK_EQ_CODE(httpring_handles_read(c, asked, 2, rs), HTTPRING_OK);
+    CHECK_EQ_CODE(rs[1].code, HTTPRING_ERR_INVALID_HANDLE);
+    CHECK(strstr(last_error(), "gopher") != NULL);
+    CHECK_EQ_CODE(httpring_client_send(c, "GET", URL("/"), NULL, 0, NULL, 0, 0, NULL),
+                  HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_STR(last_error(), strlen(last_error()), "HTTPRING_ERR_INVALID_ARGUMENT");
     httpring_handle_free(c, hs[1]);
 }
 
