@@ -162,6 +162,18 @@ SCENARIOS: List[Scenario] = [
              "not 65,536 bytes did not decode and is marked failed. wrk, h2load and oha do not decode.",
     ),
     Scenario(
+        "bulk-64k-64", "3e. Bulk: 64 KiB responses, 64 in flight",
+        "bulk", "nginx", "/files/64k.bin", 64,
+        {"full": 20_000, "quick": 2_000}, {"full": 4, "quick": 1},
+        "mb_per_s", "MB/s", "higher",
+        [("cpu_ms_per_mb", "CPU ms/MB", "{:.2f}"), ("req_per_s", "req/s", "{:.0f}")],
+        clients=("httpring-c", "curl-multi", "httpring-py-async", "httpring-py-batch", "pycurl", "pyreqwest",
+                 "aiohttp"),
+        note="3a with 64 requests in flight: issue 18's Python target is stated for 64 (\"the Python "
+             "AsyncClient's bulk scenario (64 KiB bodies, 64 in flight) at >= 1.0x pycurl's MB/s with CPU "
+             "per MB no higher\"), 3a keeps the 16 it always had. The C and Python clients only.",
+    ),
+    Scenario(
         "h2", "4. HTTP/2 over TLS: 64 concurrent streams on one connection",
         "h2", "nginx-tls", "/hello", 64,
         {"full": 100_000, "quick": 10_000}, {"full": 4, "quick": 1},
@@ -363,6 +375,8 @@ TARGETS = [
     ("throughput-capped", "httpring-c", "req_per_s", ">=", ("throughput", "httpring-c"), 0.97),  # issue 19
     ("bulk-64k", "httpring-py-async", "mb_per_s", ">=", "pycurl", 1.0),  # issue 18: bodies reach Python fast
     ("bulk-64k", "httpring-py-async", "cpu_ms_per_mb", "<=", "pycurl", 1.0),  # issue 18
+    ("bulk-64k-64", "httpring-py-async", "mb_per_s", ">=", "pycurl", 1.0),  # issue 18, as its text says (64 in flight)
+    ("bulk-64k-64", "httpring-py-async", "cpu_ms_per_mb", "<=", "pycurl", 1.0),  # issue 18
 ]
 
 # What the full run installs (the quick run installs nothing but nginx, if it is missing).

@@ -125,7 +125,10 @@ def test_urls():
     assert join_base("http://h/api", "http://other/x") == "http://other/x"
     assert add_query("http://h/p#f", "a=1") == "http://h/p?a=1#f"
     assert add_query("http://h/p?x=1", "a=1") == "http://h/p?x=1&a=1"
-    assert encode("http://h/p#frag") == b"http://h/p"
+    # The fragment goes to the engine, which never sends it and puts it back on the
+    # response's URL.
+    assert encode("http://h/p#frag") == b"http://h/p#frag"
+    assert encode("http://h/caf\u00e9#\u00e9") == b"http://h/caf%C3%A9#%C3%A9"
     assert encode("http://h/caf\u00e9?q=\u00e9") == b"http://h/caf%C3%A9?q=%C3%A9"
     assert encode("http://b\u00fccher.example/") == b"http://xn--bcher-kva.example/"
     with pytest.raises(httpring.InvalidURL):
