@@ -896,6 +896,31 @@ httpring_code httpring_config_set_dns_cache_ttl_ms(struct httpring_config *cfg, 
 // `url` is NULL or a NUL-terminated string.
 httpring_code httpring_config_set_proxy(struct httpring_config *cfg, const char *url);
 
+// Makes every TCP connection (to origins and proxies) leave from `addr`, an IPv4 or IPv6
+// literal (`"192.0.2.7"`, `"::1"`), like curl's `--interface ADDR`; only the server's
+// addresses of that family are then tried. NULL or `""` lets the system choose (the
+// default). Fails with `HTTPRING_ERR_INVALID_ARGUMENT` for anything else. An address
+// this host does not have fails each connection with `HTTPRING_ERR_CONNECT`.
+//
+// # Safety
+// `addr` is NULL or a NUL-terminated string.
+httpring_code httpring_config_set_local_address(struct httpring_config *cfg, const char *addr);
+
+// TCP keepalive on every TCP connection: the system probes a connection silent for
+// `idle_ms`, then every `interval_ms`, and closes it after `count` unanswered probes; a
+// request on it fails instead of waiting for its timeouts, and a dead idle connection
+// leaves the pool. `idle_ms` 0 turns keepalive off (the default); `interval_ms` 0 and
+// `count` 0 keep the system's values. The kernel counts whole seconds (rounded up). Fails
+// with `HTTPRING_ERR_INVALID_ARGUMENT` above 32767 s or 127 probes.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
+httpring_code httpring_config_set_tcp_keepalive_ms(struct httpring_config *cfg,
+                                                   uint64_t idle_ms,
+                                                   uint64_t interval_ms,
+                                                   uint32_t count);
+
 // Whether `http_proxy`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` are honoured when no
 // proxy is configured (default true; they never apply to loopback addresses).
 //

@@ -65,6 +65,12 @@ pub struct Config {
     pub no_proxy: Vec<String>,
     /// Send every request over this Unix domain socket instead of TCP.
     pub unix_socket: Option<PathBuf>,
+    /// The source address of every TCP connection (to origins and proxies), like curl's
+    /// `--interface ADDR` or reqwest's `local_address`; only the destination addresses of
+    /// its family are tried. None: the system chooses.
+    pub local_address: Option<IpAddr>,
+    /// TCP keepalive probes on every TCP connection (off by default, as in libcurl).
+    pub tcp_keepalive: Option<TcpKeepalive>,
     /// Whether and how far redirects are followed (requests may override it).
     pub redirects: RedirectPolicy,
     /// Send `Accept-Encoding: gzip, deflate, br, zstd` and decode responses that use one of
@@ -79,6 +85,18 @@ pub struct Config {
     pub cookies: bool,
     /// Whether and how failed attempts are tried again (off by default).
     pub retry: RetryPolicy,
+}
+
+/// TCP keepalive (`SO_KEEPALIVE`): after `idle` without traffic the system probes the peer
+/// every `interval`, and drops the connection after `count` unanswered probes, so a peer
+/// that vanished (a NAT that forgot the connection, a host powered off) is noticed on an
+/// idle pooled connection or a long wait. The kernel counts in whole seconds: durations
+/// are rounded up to one. `None` keeps the system's value (Linux: 75 s, 9 probes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpKeepalive {
+    pub idle: Duration,
+    pub interval: Option<Duration>,
+    pub count: Option<u32>,
 }
 
 /// Credentials a client or request sends. Build one with [`Auth::basic`], [`Auth::bearer`]
@@ -280,6 +298,8 @@ impl Default for Config {
             use_env_proxy: true,
             no_proxy: Vec::new(),
             unix_socket: None,
+            local_address: None,
+            tcp_keepalive: None,
             redirects: RedirectPolicy::default(),
             decompress: true,
             auth: None,
@@ -328,6 +348,47 @@ impl Config {
         }
         self.resolve_overrides
             .push((host.to_ascii_lowercase(), port, addrs));
+        Ok(())
+    }
+
+    /// Sets [`Config::local_address`] from an IP literal (`192.0.2.7`, `::1`, `[::1]`);
+    /// an empty string clears it.
+    pub fn set_local_address(&mut self, addr: &str) -> Result<()> {
+        if addr.is_empty() {
+            self.local_address = None;
+            return Ok(());
+        }
+        let ip = addr.trim_matches(['[', ']']).parse().map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                format!("local address {addr:?} is not an IPv4 or IPv6 address"),
+            )
+        })?;
+        self.local_address = Some(ip);
+        Ok(())
+    }
+
+    /// Sets [`Config::tcp_keepalive`]: probes after `idle` of silence (zero turns keepalive
+    /// off), then every `interval`, `count` of them (`None`: the system's values). Linux
+    /// takes at most 32767 s and 127 probes.
+    pub fn set_tcp_keepalive(
+        &mut self,
+        idle: Duration,
+        interval: Option<Duration>,
+        count: Option<u32>,
+    ) -> Result<()> {
+        const MAX: Duration = Duration::from_secs(32767);
+        if idle > MAX || interval.is_some_and(|i| i > MAX) || count.is_some_and(|n| n > 127) {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "TCP keepalive: idle and interval at most 32767 s, at most 127 probes",
+            ));
+        }
+        self.tcp_keepalive = (!idle.is_zero()).then_some(TcpKeepalive {
+            idle,
+            interval,
+            count,
+        });
         Ok(())
     }
 

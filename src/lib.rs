@@ -25,7 +25,8 @@ pub mod ffi;
 
 pub use client::{Client, Stats};
 pub use config::{
-    millis, Auth, Config, HttpVersionPref, RedirectPolicy, RetryPolicy, RootStore, TlsOptions,
+    millis, Auth, Config, HttpVersionPref, RedirectPolicy, RetryPolicy, RootStore, TcpKeepalive,
+    TlsOptions,
 };
 pub use dispatch::Callback;
 pub use error::{Error, ErrorKind, Result};

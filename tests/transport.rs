@@ -634,6 +634,132 @@ fn dns_overrides_cache_and_failures() {
     assert_eq!(nocache.stats().dns_lookups, 2);
 }
 
+/// The keepalive timer of this process's TCP socket connected to 127.0.0.1:`port`, from
+/// /proc/net/tcp: `Some(ticks)` (hundredths of a second to the first probe) when the socket
+/// has keepalive armed, `None` when its timer is another or none.
+fn keepalive_timer(port: u16) -> Option<u64> {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let remote = format!("0100007F:{port:04X}");
+    let row = table
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f[2] == remote && f[3] == "01")
+        .expect("an established connection to the test server");
+    let (timer, when) = row[5].split_once(':').unwrap();
+    (timer == "02").then(|| u64::from_str_radix(when, 16).unwrap())
+}
+
+#[test]
+fn local_address_and_tcp_keepalive() {
+    let srv = TestServer::start();
+    let port: u16 = srv.base.rsplit(':').next().unwrap().parse().unwrap();
+    let peer = |c: &Client| {
+        let (status, body) = c.fetch(&srv.url("/peer"));
+        assert_eq!(status, 200);
+        String::from_utf8(body).unwrap()
+    };
+    // (Each part in its own scope: the clients close their connections at its end.)
+    {
+        // By default the system picks the source; with a local address the server sees it
+        // (all of 127.0.0.0/8 is this host's).
+        assert_eq!(peer(&Client::new()), "127.0.0.1");
+        let c = Client::with(|cfg| unsafe {
+            assert_eq!(
+                httpring_config_set_local_address(cfg, c"127.0.0.2".as_ptr()),
+                HTTPRING_OK
+            );
+        });
+        assert_eq!(peer(&c), "127.0.0.2");
+        assert_eq!(peer(&c), "127.0.0.2", "the pooled connection keeps it");
+        // Cleared again with NULL or "".
+        let c = Client::with(|cfg| unsafe {
+            assert_eq!(
+                httpring_config_set_local_address(cfg, c"127.0.0.2".as_ptr()),
+                HTTPRING_OK
+            );
+            assert_eq!(
+                httpring_config_set_local_address(cfg, c"".as_ptr()),
+                HTTPRING_OK
+            );
+        });
+        assert_eq!(peer(&c), "127.0.0.1");
+        // Not an address: refused at once, with a message.
+        Client::with(|cfg| unsafe {
+            assert_eq!(
+                httpring_config_set_local_address(cfg, c"eth0".as_ptr()),
+                HTTPRING_ERR_INVALID_ARGUMENT
+            );
+            let mut buf = [0u8; 256];
+            let mut len = 0usize;
+            httpring_last_error_message(buf.as_mut_ptr().cast(), buf.len(), &mut len);
+            let msg = String::from_utf8_lossy(&buf[..len]);
+            assert!(msg.contains("\"eth0\" is not an IPv4 or IPv6"), "{msg}");
+        });
+        // An IPv6 source cannot reach an IPv4-only server: a connect error that says why.
+        let c = Client::with(|cfg| unsafe {
+            assert_eq!(
+                httpring_config_set_local_address(cfg, c"::1".as_ptr()),
+                HTTPRING_OK
+            );
+        });
+        let (code, msg) = outcome(&c, &srv.url("/peer"));
+        assert_eq!(code, HTTPRING_ERR_CONNECT, "{msg}");
+        assert!(msg.contains("no IPv6 address"), "{msg}");
+        // An address this host does not have (TEST-NET-1): the bind fails, as a connect error.
+        let c = Client::with(|cfg| unsafe {
+            assert_eq!(
+                httpring_config_set_local_address(cfg, c"192.0.2.1".as_ptr()),
+                HTTPRING_OK
+            );
+        });
+        let (code, msg) = outcome(&c, &srv.url("/peer"));
+        assert_eq!(code, HTTPRING_ERR_CONNECT, "{msg}");
+        assert!(
+            msg.contains("binding to the local address 192.0.2.1"),
+            "{msg}"
+        );
+    }
+    // Keepalive: off by default; on, the kernel arms its timer on the pooled connection,
+    // due within the idle time asked for.
+    let c = Client::new();
+    assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
+    assert_eq!(keepalive_timer(port), None);
+    drop(c);
+    let c = Client::with(|cfg| unsafe {
+        assert_eq!(
+            httpring_config_set_tcp_keepalive_ms(cfg, 7_000, 2_000, 3),
+            HTTPRING_OK
+        );
+    });
+    assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
+    let ticks = keepalive_timer(port).expect("keepalive armed");
+    assert!(
+        ticks > 0 && ticks <= 700,
+        "first probe in {ticks} ticks, asked for 7 s"
+    );
+    drop(c);
+    Client::with(|cfg| unsafe {
+        assert_eq!(
+            httpring_config_set_tcp_keepalive_ms(cfg, 40_000_000, 0, 0),
+            HTTPRING_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            httpring_config_set_tcp_keepalive_ms(cfg, 1_000, 0, 200),
+            HTTPRING_ERR_INVALID_ARGUMENT
+        );
+        // Sub-second times round up to the kernel's one second; 0 turns it off again.
+        assert_eq!(
+            httpring_config_set_tcp_keepalive_ms(cfg, 1, 1, 1),
+            HTTPRING_OK
+        );
+        assert_eq!(
+            httpring_config_set_tcp_keepalive_ms(cfg, 0, 0, 0),
+            HTTPRING_OK
+        );
+    });
+}
+
 /// A small HTTP proxy: CONNECT tunnels, and absolute-form requests forwarded as they are.
 fn http_proxy(rt: &tokio::runtime::Runtime, seen: Arc<AtomicUsize>) -> u16 {
     let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();

@@ -480,6 +480,57 @@ pub unsafe extern "C" fn httpring_config_set_proxy(
     })
 }
 
+/// Makes every TCP connection (to origins and proxies) leave from `addr`, an IPv4 or IPv6
+/// literal (`"192.0.2.7"`, `"::1"`), like curl's `--interface ADDR`; only the server's
+/// addresses of that family are then tried. NULL or `""` lets the system choose (the
+/// default). Fails with `HTTPRING_ERR_INVALID_ARGUMENT` for anything else. An address
+/// this host does not have fails each connection with `HTTPRING_ERR_CONNECT`.
+///
+/// # Safety
+/// `addr` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_local_address(
+    cfg: *mut httpring_config,
+    addr: *const c_char,
+) -> httpring_code {
+    with(cfg, |c| {
+        if addr.is_null() {
+            c.local_address = None;
+            return Ok(());
+        }
+        let addr = std::str::from_utf8(unsafe { c_str(addr)? })
+            .map_err(|_| HTTPRING_ERR_INVALID_ARGUMENT)?;
+        c.set_local_address(addr).map_err(Into::into)
+    })
+}
+
+/// TCP keepalive on every TCP connection: the system probes a connection silent for
+/// `idle_ms`, then every `interval_ms`, and closes it after `count` unanswered probes; a
+/// request on it fails instead of waiting for its timeouts, and a dead idle connection
+/// leaves the pool. `idle_ms` 0 turns keepalive off (the default); `interval_ms` 0 and
+/// `count` 0 keep the system's values. The kernel counts whole seconds (rounded up). Fails
+/// with `HTTPRING_ERR_INVALID_ARGUMENT` above 32767 s or 127 probes.
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_tcp_keepalive_ms(
+    cfg: *mut httpring_config,
+    idle_ms: u64,
+    interval_ms: u64,
+    count: u32,
+) -> httpring_code {
+    with(cfg, |c| {
+        c.set_tcp_keepalive(
+            std::time::Duration::from_millis(idle_ms),
+            millis(interval_ms),
+            (count > 0).then_some(count),
+        )
+        .map_err(Into::into)
+    })
+}
+
 /// Whether `http_proxy`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` are honoured when no
 /// proxy is configured (default true; they never apply to loopback addresses).
 ///

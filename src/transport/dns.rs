@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::JoinSet;
 
-use crate::config::Config;
+use crate::config::{Config, TcpKeepalive};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Addresses of a name, and when they were looked up.
@@ -26,6 +26,14 @@ pub struct Resolver {
     cache: Mutex<HashMap<(String, u16), Cached>>,
     /// Calls to the system resolver (cache misses), for tests and statistics.
     lookups: AtomicUsize,
+    socket: SocketOptions,
+}
+
+/// What a new TCP socket is set up with before it connects.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct SocketOptions {
+    local: Option<IpAddr>,
+    keepalive: Option<TcpKeepalive>,
 }
 
 impl Resolver {
@@ -39,6 +47,10 @@ impl Resolver {
                 .collect(),
             cache: Mutex::new(HashMap::new()),
             lookups: AtomicUsize::new(0),
+            socket: SocketOptions {
+                local: cfg.local_address,
+                keepalive: cfg.tcp_keepalive,
+            },
         }
     }
 
@@ -92,18 +104,96 @@ impl Resolver {
     /// long resolving took.
     pub async fn connect(&self, host: &str, port: u16) -> Result<(TcpStream, Duration)> {
         let start = Instant::now();
-        let addrs = interleave(self.resolve(host, port).await?);
+        let mut addrs = self.resolve(host, port).await?;
         let dns = start.elapsed();
+        if let Some(local) = self.socket.local {
+            // A socket bound to an address of one family cannot reach the other.
+            addrs.retain(|a| a.is_ipv6() == local.is_ipv6());
+            if addrs.is_empty() {
+                let family = if local.is_ipv6() { "IPv6" } else { "IPv4" };
+                return Err(Error::new(
+                    ErrorKind::Connect,
+                    format!(
+                        "{host:?} has no {family} address to reach from the local address {local}"
+                    ),
+                ));
+            }
+        }
+        let addrs = interleave(addrs);
         let stream = if addrs.len() == 1 {
-            TcpStream::connect(addrs[0])
-                .await
-                .map_err(|e| connect_error(addrs[0], e))?
+            open(addrs[0], self.socket).await?
         } else {
-            race(addrs).await?
+            race(addrs, self.socket).await?
         };
         let _ = stream.set_nodelay(true);
         Ok((stream, dns))
     }
+}
+
+/// Connects to `addr` from a socket set up with `opts`.
+async fn open(addr: SocketAddr, opts: SocketOptions) -> Result<TcpStream> {
+    if opts == SocketOptions::default() {
+        return TcpStream::connect(addr)
+            .await
+            .map_err(|e| connect_error(addr, e));
+    }
+    let setup = |e: std::io::Error, what: &str| {
+        Error::new(
+            ErrorKind::Connect,
+            format!("setting up a socket to {addr}: {what}: {e}"),
+        )
+    };
+    let socket = if addr.is_ipv6() {
+        TcpSocket::new_v6()
+    } else {
+        TcpSocket::new_v4()
+    }
+    .map_err(|e| setup(e, "socket"))?;
+    if let Some(ip) = opts.local {
+        socket
+            .bind(SocketAddr::new(ip, 0))
+            .map_err(|e| setup(e, &format!("binding to the local address {ip}")))?;
+    }
+    if let Some(k) = opts.keepalive {
+        keepalive(&socket, k).map_err(|e| setup(e, "TCP keepalive"))?;
+    }
+    socket
+        .connect(addr)
+        .await
+        .map_err(|e| connect_error(addr, e))
+}
+
+/// Turns keepalive on with `k`'s timing (whole seconds, at least one).
+fn keepalive(socket: &TcpSocket, k: TcpKeepalive) -> std::io::Result<()> {
+    socket.set_keepalive(true)?;
+    let secs = |d: Duration| {
+        Duration::from_secs(d.as_secs() + u64::from(d.subsec_nanos() > 0))
+            .max(Duration::from_secs(1))
+    };
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_vendor = "apple"
+    ))]
+    {
+        use rustix::net::sockopt;
+        sockopt::set_tcp_keepidle(socket, secs(k.idle))?;
+        if let Some(i) = k.interval {
+            sockopt::set_tcp_keepintvl(socket, secs(i))?;
+        }
+        if let Some(n) = k.count {
+            sockopt::set_tcp_keepcnt(socket, n.max(1))?;
+        }
+    }
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_vendor = "apple"
+    )))]
+    let _ = (k, secs);
+    Ok(())
 }
 
 /// Alternates address families, starting with the resolver's first choice (RFC 8305 §4).
@@ -122,7 +212,7 @@ fn interleave(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
 
 /// Starts an attempt, and another every `HAPPY_EYEBALLS_DELAY` (or as soon as one fails);
 /// the first to connect wins and the rest are dropped.
-async fn race(addrs: Vec<SocketAddr>) -> Result<TcpStream> {
+async fn race(addrs: Vec<SocketAddr>, opts: SocketOptions) -> Result<TcpStream> {
     let mut pending = addrs.into_iter();
     let mut attempts = JoinSet::new();
     let mut last: Option<Error> = None;
@@ -130,11 +220,7 @@ async fn race(addrs: Vec<SocketAddr>) -> Result<TcpStream> {
         if attempts.is_empty() {
             match pending.next() {
                 Some(addr) => {
-                    attempts.spawn(async move {
-                        TcpStream::connect(addr)
-                            .await
-                            .map_err(|e| connect_error(addr, e))
-                    });
+                    attempts.spawn(open(addr, opts));
                 }
                 None => {
                     return Err(last.unwrap_or_else(|| {
@@ -152,7 +238,7 @@ async fn race(addrs: Vec<SocketAddr>) -> Result<TcpStream> {
             },
             _ = tokio::time::sleep(HAPPY_EYEBALLS_DELAY) => {
                 if let Some(addr) = pending.next() {
-                    attempts.spawn(async move { TcpStream::connect(addr).await.map_err(|e| connect_error(addr, e)) });
+                    attempts.spawn(open(addr, opts));
                 }
             }
         }

@@ -281,6 +281,11 @@ async fn route(
     let resp = match parts[0] {
         "hello" => full(200, "text/plain", "Hello, world!"),
         "json" => full(200, "application/json", r#"{"ok": true, "n": 42}"#),
+        // The address the client connected from (empty over TLS or a Unix socket).
+        "peer" => match req.extensions().get::<Peer>() {
+            Some(p) => full(200, "text/plain", p.0.to_string()),
+            None => full(200, "text/plain", String::new()),
+        },
         "echo" => {
             let method = req.method().to_string();
             let target = req
@@ -853,7 +858,8 @@ pub async fn serve(listener: TcpListener, opts: Arc<Options>, stats: Arc<Stats>)
             continue;
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(serve_io(stream, opts.clone(), stats.clone()));
+        let peer = stream.peer_addr().ok().map(|a| Peer(a.ip()));
+        tokio::spawn(serve_from(stream, peer, opts.clone(), stats.clone()));
     }
 }
 
@@ -863,12 +869,28 @@ pub async fn serve_io<I>(io: I, opts: Arc<Options>, stats: Arc<Stats>)
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    serve_from(io, None, opts, stats).await
+}
+
+/// The client's address on a TCP connection (what `/peer` answers).
+#[derive(Clone, Copy)]
+struct Peer(std::net::IpAddr);
+
+async fn serve_from<I>(io: I, peer: Option<Peer>, opts: Arc<Options>, stats: Arc<Stats>)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     stats.connections.fetch_add(1, Ordering::Relaxed);
     let now = stats.open.fetch_add(1, Ordering::SeqCst) + 1;
     stats.max_open.fetch_max(now, Ordering::SeqCst);
     let counted = stats.clone();
     let max_streams = opts.h2_max_streams;
-    let svc = service_fn(move |req| route(req, opts.clone(), stats.clone()));
+    let svc = service_fn(move |mut req: Request<Incoming>| {
+        if let Some(p) = peer {
+            req.extensions_mut().insert(p);
+        }
+        route(req, opts.clone(), stats.clone())
+    });
     let mut builder =
         hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
     if let Some(n) = max_streams {
