@@ -906,20 +906,21 @@ httpring_code httpring_config_set_proxy(struct httpring_config *cfg, const char 
 // `addr` is NULL or a NUL-terminated string.
 httpring_code httpring_config_set_local_address(struct httpring_config *cfg, const char *addr);
 
-// TCP keepalive on every TCP connection: the system probes a connection silent for
-// `idle_ms`, then every `interval_ms`, and closes it after `count` unanswered probes; a
-// request on it fails instead of waiting for its timeouts, and a dead idle connection
-// leaves the pool. `idle_ms` 0 turns keepalive off (the default); `interval_ms` 0 and
-// `count` 0 keep the system's values. The kernel counts whole seconds (rounded up). Fails
-// with `HTTPRING_ERR_INVALID_ARGUMENT` above 32767 s or 127 probes.
+// TCP keepalive on every TCP connection (`enable`; off by default, as in libcurl): the
+// system probes a connection silent for `idle_ms`, then every `interval_ms`, and closes it
+// after `count` unanswered probes, so a request on it fails instead of waiting for its
+// timeouts, and a dead idle connection leaves the pool. 0 keeps the system's value for
+// each (Linux: 7200 s, 75 s, 9). The kernel counts whole seconds (rounded up). Fails with
+// `HTTPRING_ERR_INVALID_ARGUMENT` above 32767 s or 127 probes.
 //
 // # Safety
 // `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
 // during the call.
-httpring_code httpring_config_set_tcp_keepalive_ms(struct httpring_config *cfg,
-                                                   uint64_t idle_ms,
-                                                   uint64_t interval_ms,
-                                                   uint32_t count);
+httpring_code httpring_config_set_tcp_keepalive(struct httpring_config *cfg,
+                                                bool enable,
+                                                uint64_t idle_ms,
+                                                uint64_t interval_ms,
+                                                uint32_t count);
 
 // Whether `http_proxy`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` are honoured when no
 // proxy is configured (default true; they never apply to loopback addresses).

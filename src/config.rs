@@ -91,10 +91,11 @@ pub struct Config {
 /// every `interval`, and drops the connection after `count` unanswered probes, so a peer
 /// that vanished (a NAT that forgot the connection, a host powered off) is noticed on an
 /// idle pooled connection or a long wait. The kernel counts in whole seconds: durations
-/// are rounded up to one. `None` keeps the system's value (Linux: 75 s, 9 probes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// are rounded up to one. `None` keeps the system's value (Linux: `tcp_keepalive_time`
+/// 7200 s, `tcp_keepalive_intvl` 75 s, `tcp_keepalive_probes` 9).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TcpKeepalive {
-    pub idle: Duration,
+    pub idle: Option<Duration>,
     pub interval: Option<Duration>,
     pub count: Option<u32>,
 }
@@ -368,27 +369,19 @@ impl Config {
         Ok(())
     }
 
-    /// Sets [`Config::tcp_keepalive`]: probes after `idle` of silence (zero turns keepalive
-    /// off), then every `interval`, `count` of them (`None`: the system's values). Linux
-    /// takes at most 32767 s and 127 probes.
-    pub fn set_tcp_keepalive(
-        &mut self,
-        idle: Duration,
-        interval: Option<Duration>,
-        count: Option<u32>,
-    ) -> Result<()> {
+    /// Sets [`Config::tcp_keepalive`] after checking Linux's limits (32767 s, 127 probes).
+    pub fn set_tcp_keepalive(&mut self, keepalive: Option<TcpKeepalive>) -> Result<()> {
         const MAX: Duration = Duration::from_secs(32767);
-        if idle > MAX || interval.is_some_and(|i| i > MAX) || count.is_some_and(|n| n > 127) {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "TCP keepalive: idle and interval at most 32767 s, at most 127 probes",
-            ));
+        if let Some(k) = keepalive {
+            let long = |d: Option<Duration>| d.is_some_and(|d| d > MAX);
+            if long(k.idle) || long(k.interval) || k.count.is_some_and(|n| n > 127) {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    "TCP keepalive: idle and interval at most 32767 s, at most 127 probes",
+                ));
+            }
         }
-        self.tcp_keepalive = (!idle.is_zero()).then_some(TcpKeepalive {
-            idle,
-            interval,
-            count,
-        });
+        self.tcp_keepalive = keepalive;
         Ok(())
     }
 

@@ -728,7 +728,7 @@ fn local_address_and_tcp_keepalive() {
     drop(c);
     let c = Client::with(|cfg| unsafe {
         assert_eq!(
-            httpring_config_set_tcp_keepalive_ms(cfg, 7_000, 2_000, 3),
+            httpring_config_set_tcp_keepalive(cfg, true, 7_000, 2_000, 3),
             HTTPRING_OK
         );
     });
@@ -741,23 +741,41 @@ fn local_address_and_tcp_keepalive() {
     drop(c);
     Client::with(|cfg| unsafe {
         assert_eq!(
-            httpring_config_set_tcp_keepalive_ms(cfg, 40_000_000, 0, 0),
+            httpring_config_set_tcp_keepalive(cfg, true, 40_000_000, 0, 0),
             HTTPRING_ERR_INVALID_ARGUMENT
         );
         assert_eq!(
-            httpring_config_set_tcp_keepalive_ms(cfg, 1_000, 0, 200),
+            httpring_config_set_tcp_keepalive(cfg, true, 1_000, 0, 200),
             HTTPRING_ERR_INVALID_ARGUMENT
         );
-        // Sub-second times round up to the kernel's one second; 0 turns it off again.
+        // Sub-second times round up to the kernel's one second; off again.
         assert_eq!(
-            httpring_config_set_tcp_keepalive_ms(cfg, 1, 1, 1),
+            httpring_config_set_tcp_keepalive(cfg, true, 1, 1, 1),
             HTTPRING_OK
         );
         assert_eq!(
-            httpring_config_set_tcp_keepalive_ms(cfg, 0, 0, 0),
+            httpring_config_set_tcp_keepalive(cfg, false, 0, 0, 0),
             HTTPRING_OK
         );
     });
+    // On with the system's timing (0s): the timer runs to the system's idle time.
+    let idle: u64 = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_keepalive_time")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let c = Client::with(|cfg| unsafe {
+        assert_eq!(
+            httpring_config_set_tcp_keepalive(cfg, true, 0, 0, 0),
+            HTTPRING_OK
+        );
+    });
+    assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
+    let ticks = keepalive_timer(port).expect("keepalive armed");
+    assert!(
+        ticks > (idle * 100).saturating_sub(500) && ticks <= idle * 100,
+        "first probe in {ticks} ticks, the system's idle is {idle} s"
+    );
 }
 
 /// A small HTTP proxy: CONNECT tunnels, and absolute-form requests forwarded as they are.

@@ -504,29 +504,30 @@ pub unsafe extern "C" fn httpring_config_set_local_address(
     })
 }
 
-/// TCP keepalive on every TCP connection: the system probes a connection silent for
-/// `idle_ms`, then every `interval_ms`, and closes it after `count` unanswered probes; a
-/// request on it fails instead of waiting for its timeouts, and a dead idle connection
-/// leaves the pool. `idle_ms` 0 turns keepalive off (the default); `interval_ms` 0 and
-/// `count` 0 keep the system's values. The kernel counts whole seconds (rounded up). Fails
-/// with `HTTPRING_ERR_INVALID_ARGUMENT` above 32767 s or 127 probes.
+/// TCP keepalive on every TCP connection (`enable`; off by default, as in libcurl): the
+/// system probes a connection silent for `idle_ms`, then every `interval_ms`, and closes it
+/// after `count` unanswered probes, so a request on it fails instead of waiting for its
+/// timeouts, and a dead idle connection leaves the pool. 0 keeps the system's value for
+/// each (Linux: 7200 s, 75 s, 9). The kernel counts whole seconds (rounded up). Fails with
+/// `HTTPRING_ERR_INVALID_ARGUMENT` above 32767 s or 127 probes.
 ///
 /// # Safety
 /// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
 /// during the call.
 #[no_mangle]
-pub unsafe extern "C" fn httpring_config_set_tcp_keepalive_ms(
+pub unsafe extern "C" fn httpring_config_set_tcp_keepalive(
     cfg: *mut httpring_config,
+    enable: bool,
     idle_ms: u64,
     interval_ms: u64,
     count: u32,
 ) -> httpring_code {
     with(cfg, |c| {
-        c.set_tcp_keepalive(
-            std::time::Duration::from_millis(idle_ms),
-            millis(interval_ms),
-            (count > 0).then_some(count),
-        )
+        c.set_tcp_keepalive(enable.then_some(crate::TcpKeepalive {
+            idle: millis(idle_ms),
+            interval: millis(interval_ms),
+            count: (count > 0).then_some(count),
+        }))
         .map_err(Into::into)
     })
 }

@@ -163,7 +163,8 @@ async fn open(addr: SocketAddr, opts: SocketOptions) -> Result<TcpStream> {
         .map_err(|e| connect_error(addr, e))
 }
 
-/// Turns keepalive on with `k`'s timing (whole seconds, at least one).
+/// Turns keepalive on with `k`'s timing (whole seconds, at least one; the system's where
+/// `k` has none).
 fn keepalive(socket: &TcpSocket, k: TcpKeepalive) -> std::io::Result<()> {
     socket.set_keepalive(true)?;
     let secs = |d: Duration| {
@@ -178,7 +179,9 @@ fn keepalive(socket: &TcpSocket, k: TcpKeepalive) -> std::io::Result<()> {
     ))]
     {
         use rustix::net::sockopt;
-        sockopt::set_tcp_keepidle(socket, secs(k.idle))?;
+        if let Some(i) = k.idle {
+            sockopt::set_tcp_keepidle(socket, secs(i))?;
+        }
         if let Some(i) = k.interval {
             sockopt::set_tcp_keepintvl(socket, secs(i))?;
         }

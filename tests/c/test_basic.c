@@ -1,7 +1,8 @@
 /*
  * Basic requests against the local test server: GET and response accessors, POST and
  * JSON, httpring_client_send with custom and default headers, the request builder, a
- * 10 MiB body, the body limit and connection reuse.
+ * 10 MiB body, the body limit, connection reuse, and the socket settings (local address,
+ * TCP keepalive).
  */
 #include "check.h"
 
@@ -550,6 +551,51 @@ static void test_keep_alive(void) {
     httpring_client_free(c);
 }
 
+/* The source address the test server saw for a client's GET /peer. */
+static void check_peer(httpring_client *c, const char *expected) {
+    httpring_handle h = get_done(c, "/peer", 0);
+    const uint8_t *body = NULL;
+    size_t len = 0;
+    CHECK_EQ_CODE(httpring_response_body(c, h, &body, &len), HTTPRING_OK);
+    CHECK_EQ_STR(body, len, expected);
+    httpring_handle_free(c, h);
+}
+
+static void test_socket_settings(void) {
+    CHECK_SECTION("local address and TCP keepalive");
+    httpring_config *cfg = httpring_config_new();
+    /* Not an address: refused at once, saying why. */
+    CHECK_EQ_CODE(httpring_config_set_local_address(cfg, "eth0"), HTTPRING_ERR_INVALID_ARGUMENT);
+    char msg[256];
+    httpring_last_error_message(msg, sizeof msg, NULL);
+    CHECK(strstr(msg, "is not an IPv4 or IPv6 address") != NULL);
+    CHECK_EQ_CODE(httpring_config_set_tcp_keepalive(cfg, true, 1000, 0, 1000), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_config_set_local_address(NULL, "127.0.0.2"), HTTPRING_ERR_INVALID_ARGUMENT);
+    /* Any of 127.0.0.0/8 is this host's: the server sees the one chosen. */
+    CHECK_EQ_CODE(httpring_config_set_local_address(cfg, "127.0.0.2"), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_config_set_tcp_keepalive(cfg, true, 30000, 5000, 4), HTTPRING_OK);
+    httpring_client *c = httpring_client_new(cfg);
+    check_peer(c, "127.0.0.2");
+    httpring_client_free(c);
+    /* NULL clears it again. */
+    CHECK_EQ_CODE(httpring_config_set_local_address(cfg, NULL), HTTPRING_OK);
+    c = httpring_client_new(cfg);
+    check_peer(c, "127.0.0.1");
+    httpring_client_free(c);
+    /* An IPv6 source cannot reach the IPv4 server: the request fails with a connect error. */
+    CHECK_EQ_CODE(httpring_config_set_local_address(cfg, "::1"), HTTPRING_OK);
+    c = httpring_client_new(cfg);
+    httpring_handle h = 0;
+    CHECK_EQ_CODE(httpring_client_get(c, URL("/peer"), 0, &h), HTTPRING_OK);
+    httpring_state st = HTTPRING_STATE_PENDING;
+    CHECK_EQ_CODE(httpring_handle_wait(c, h, check_slack_ms(10000), &st), HTTPRING_OK);
+    CHECK_EQ_INT(st, HTTPRING_STATE_FAILED);
+    CHECK_EQ_CODE(httpring_handle_error(c, h), HTTPRING_ERR_CONNECT);
+    httpring_handle_free(c, h);
+    httpring_client_free(c);
+    httpring_config_free(cfg);
+}
+
 int main(void) {
     check_base_url();
     test_version();
@@ -569,5 +615,6 @@ int main(void) {
     test_default_headers();
     test_body_limit();
     test_keep_alive();
+    test_socket_settings();
     return check_summary();
 }

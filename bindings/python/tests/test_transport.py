@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import tempfile
 
 import pytest
@@ -228,10 +229,60 @@ def test_http_transport_settings_as_httpx(httpbin_secure, testserver):
                 assert c.get("http://unix.test/a").json()["path"] == "/a"
         finally:
             server.close()
-    with pytest.raises(NotImplementedError, match="local_address"):
-        httpring.HTTPTransport(local_address="0.0.0.0")
     with pytest.raises(TypeError, match="retries"):
         httpring.HTTPTransport(retries=-1)
+
+
+def _keepalive_timer(port: int):
+    """The keepalive timer of this process's connection to 127.0.0.1:port, from
+    /proc/net/tcp: ticks (1/100 s) to the first probe, or None when not armed."""
+    with open("/proc/net/tcp") as f:
+        rows = [line.split() for line in f.readlines()[1:]]
+    row = next(r for r in rows if r[2] == f"0100007F:{port:04X}" and r[3] == "01")
+    timer, when = row[5].split(":")
+    return int(when, 16) if timer == "02" else None
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="reads Linux's /proc/net/tcp")
+def test_local_address_and_keepalive_socket_options(testserver):
+    port = int(testserver.url.rsplit(":", 1)[1])
+    with httpring.Client() as c:
+        assert c.get(testserver.url + "/peer").text == "127.0.0.1"
+    # Any of 127.0.0.0/8 is this host's: the server sees the address chosen.
+    with httpring.Client(local_address="127.0.0.2") as c:
+        assert c.get(testserver.url + "/peer").text == "127.0.0.2"
+    with httpring.Client(transport=httpring.HTTPTransport(local_address="127.0.0.2")) as c:
+        assert c.get(testserver.url + "/peer").text == "127.0.0.2"
+    with pytest.raises(ValueError, match="local_address: local address \"eth0\" is not an IPv4 or IPv6 address"):
+        httpring.Client(local_address="eth0")
+    with httpring.Client(local_address="::1") as c:  # IPv6 cannot reach the IPv4 server
+        with pytest.raises(httpring.ConnectError, match="no IPv6 address"):
+            c.get(testserver.url + "/peer")
+    # httpx's socket_options: keepalive as the engine's setting.
+    keepalive = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1), (socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 9)]
+    with httpring.Client(transport=httpring.HTTPTransport(socket_options=keepalive)) as c:
+        c.get(testserver.url + "/hello")
+        ticks = _keepalive_timer(port)
+        assert ticks is not None and 0 < ticks <= 900
+    # Without SO_KEEPALIVE the timings do nothing, as in the kernel.
+    with httpring.Client(socket_options=keepalive[1:] + [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]) as c:
+        c.get(testserver.url + "/hello")
+        assert _keepalive_timer(port) is None
+    with pytest.raises(NotImplementedError, match="not a setting of the engine's"):
+        httpring.HTTPTransport(socket_options=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)])
+    with pytest.raises(TypeError, match="socket_options"):
+        httpring.Client(socket_options=[(socket.SOL_SOCKET, socket.SO_KEEPALIVE)])
+    with pytest.raises(ValueError, match="socket_options: TCP keepalive: idle and interval at most 32767 s"):
+        httpring.Client(socket_options=[(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1), (socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 500)])
+
+
+async def _peer_async(url: str) -> str:
+    async with httpring.AsyncClient(transport=httpring.AsyncHTTPTransport(local_address="127.0.0.2")) as c:
+        return (await c.get(url)).text
+
+
+def test_local_address_async(testserver):
+    assert asyncio.run(_peer_async(testserver.url + "/peer")) == "127.0.0.2"
 
 
 def test_http_transport_alone_and_async(testserver):

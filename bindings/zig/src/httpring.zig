@@ -383,6 +383,14 @@ pub const Resolve = struct {
     addr: [:0]const u8,
 };
 
+/// TCP keepalive probes (`httpring_config_set_tcp_keepalive`): after `idle_ms` of silence,
+/// then every `interval_ms`, `count` of them (0: the system's value).
+pub const TcpKeepalive = struct {
+    idle_ms: u64 = 0,
+    interval_ms: u64 = 0,
+    count: u32 = 0,
+};
+
 /// Client settings, each one `httpring_config_*` call; `null` (or an empty list) keeps the
 /// library default (see httpring_config_new and docs/TRANSPORT.md).
 pub const Options = struct {
@@ -481,6 +489,11 @@ pub const Options = struct {
     no_proxy: []const [:0]const u8 = &.{},
     /// Send every request over this Unix domain socket; URLs still give Host and path.
     unix_socket: ?[:0]const u8 = null,
+    /// The source address of every TCP connection, an IPv4 or IPv6 literal (curl's
+    /// `--interface ADDR`); only the server's addresses of its family are tried.
+    local_address: ?[:0]const u8 = null,
+    /// TCP keepalive on every TCP connection (off by default).
+    tcp_keepalive: ?TcpKeepalive = null,
 };
 
 /// A client's counters (`httpring_client_stats`).
@@ -764,6 +777,8 @@ pub const Client = struct {
         if (o.use_env_proxy) |v| try check(c.httpring_config_set_use_env_proxy(cfg, v));
         for (o.no_proxy) |host| try check(c.httpring_config_add_no_proxy(cfg, host.ptr));
         if (o.unix_socket) |v| try check(c.httpring_config_set_unix_socket(cfg, v.ptr));
+        if (o.local_address) |v| try check(c.httpring_config_set_local_address(cfg, v.ptr));
+        if (o.tcp_keepalive) |k| try check(c.httpring_config_set_tcp_keepalive(cfg, true, k.idle_ms, k.interval_ms, k.count));
     }
 
     /// Cancels every pending request, stops the runtime and frees every handle's memory.

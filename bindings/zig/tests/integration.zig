@@ -529,6 +529,24 @@ test "resolve: a made-up host name reaches the test server without asking DNS" {
     try testing.expectEqual(@as(usize, 0), (try client.stats()).dns_lookups);
 }
 
+test "local_address: the server sees the chosen source; a bad one is refused; tcp_keepalive" {
+    var buf: [256]u8 = undefined;
+    var body: [64]u8 = undefined;
+    const peer = try url(&buf, "/peer", .{});
+    var plain = try Client.init(.{});
+    defer plain.deinit();
+    try testing.expectEqualStrings("127.0.0.1", try getBody(plain, peer, &body));
+    var bound = try Client.init(.{ .local_address = "127.0.0.2", .tcp_keepalive = .{ .idle_ms = 30_000, .count = 3 } });
+    defer bound.deinit();
+    try testing.expectEqualStrings("127.0.0.2", try getBody(bound, peer, &body));
+    try testing.expectError(error.InvalidArgument, Client.init(.{ .local_address = "eth0" }));
+    try testing.expectError(error.InvalidArgument, Client.init(.{ .tcp_keepalive = .{ .idle_ms = 1_000, .count = 500 } }));
+    // An IPv6 source cannot reach the IPv4 test server.
+    var v6 = try Client.init(.{ .local_address = "::1" });
+    defer v6.deinit();
+    try expectGetError(v6, peer, error.Connect);
+}
+
 test "stats count connections, pooled connections and DNS lookups; dns_cache_ttl_ms" {
     var buf: [256]u8 = undefined;
     var body: [64]u8 = undefined;

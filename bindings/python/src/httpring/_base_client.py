@@ -87,6 +87,8 @@ class BaseClient:
         resolve: ResolveTypes = None,
         dns_cache_ttl: Optional[float] = UNSET,
         uds: Optional[Union[str, "os.PathLike[str]"]] = None,
+        local_address: Optional[str] = None,
+        socket_options: Any = None,
         max_body_size: Optional[int] = None,
         worker_threads: int = 1,
         event_hooks: Optional[Mapping[str, List[EventHook]]] = None,
@@ -104,6 +106,7 @@ class BaseClient:
             settings = transport._settings
             verify, cert, trust_env, http1, http2 = (settings[k] for k in ("verify", "cert", "trust_env", "http1", "http2"))
             limits, proxy, uds, retries = (settings[k] for k in ("limits", "proxy", "uds", "retries"))
+            local_address, socket_options = settings["local_address"], settings["socket_options"]
             transport = None
         #: ``transport=`` (a MockTransport...): requests go to it instead of the engine.
         self._transport: Any = transport
@@ -123,6 +126,8 @@ class BaseClient:
             resolve=resolve,
             dns_cache_ttl=dns_cache_ttl,
             uds=uds,
+            local_address=local_address,
+            socket_options=socket_options,
         )
         self._timeout = to_timeout(timeout)
         self._headers = _ClientHeaders(headers)

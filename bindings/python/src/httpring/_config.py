@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 import ssl
 from ctypes import c_uint16
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
@@ -365,9 +366,12 @@ def to_retry(value: RetryTypes) -> Optional[Retry]:
     return Retry(retry_count(value, "retries"))
 
 
-def _check(code: int, what: str) -> None:
+def _check(code: int, what: str, lib: Any = None) -> None:
+    """Raises ValueError for a failed config call: ``what``, and the engine's reason when
+    ``lib`` is given (the call noted one), else the code's name."""
     if code != _ffi.HTTPRING_OK:
-        raise ValueError(f"{what}: {_ffi.error_name(code)}")
+        why = _ffi.last_error_message(lib) if lib is not None else ""
+        raise ValueError(f"{what}: {why or _ffi.error_name(code)}")
 
 
 def build_config(
@@ -485,13 +489,14 @@ class Proxy:
 
 class Transport:
     """The engine settings behind ``verify=``, ``cert=``, ``http1=``/``http2=``,
-    ``proxy=``, ``trust_env=``, ``resolve=``, ``uds=``. Checked (and files read) when the
+    ``proxy=``, ``trust_env=``, ``resolve=``, ``uds=``, ``local_address=``,
+    ``socket_options=``. Checked (and files read) when the
     client is created, so a bad path raises there rather than at the first request."""
 
     __slots__ = (
         "http_version", "h2c_prior_knowledge", "danger_accept_invalid_certs", "root_store",
         "ca_pems", "client_cert", "min_tls_version", "proxy", "use_env_proxy", "no_proxy",
-        "resolve", "dns_cache_ttl_ms", "uds",
+        "resolve", "dns_cache_ttl_ms", "uds", "local_address", "keepalive",
     )
 
     def __init__(
@@ -508,6 +513,8 @@ class Transport:
         resolve: ResolveTypes = None,
         dns_cache_ttl: Optional[float] = UNSET,
         uds: Any = None,
+        local_address: Optional[str] = None,
+        socket_options: Any = None,
     ) -> None:
         if http1 and http2:
             self.http_version = _ffi.HTTPRING_HTTP_PREF_NEGOTIATE
@@ -543,6 +550,10 @@ class Transport:
         else:
             self.dns_cache_ttl_ms = 0 if not dns_cache_ttl else _ms(dns_cache_ttl)
         self.uds = None if uds is None else os.fsencode(uds)
+        if local_address is not None and not isinstance(local_address, str):
+            raise TypeError(f"local_address= takes an IP address string, not {type(local_address).__name__}")
+        self.local_address = None if local_address is None else local_address.encode()
+        self.keepalive = _keepalive(socket_options)
 
     def _verify(self, verify: Any, trust_env: bool) -> None:
         if verify is True:
@@ -619,6 +630,54 @@ class Transport:
             _check(lib.httpring_config_set_dns_cache_ttl_ms(cfg, self.dns_cache_ttl_ms), "dns_cache_ttl")
         if self.uds is not None:
             _check(lib.httpring_config_set_unix_socket(cfg, self.uds), f"uds={self.uds!r}")
+        if self.local_address is not None:
+            _check(lib.httpring_config_set_local_address(cfg, self.local_address), "local_address", lib)
+        if self.keepalive is not None:
+            _check(lib.httpring_config_set_tcp_keepalive(cfg, True, *self.keepalive), "socket_options", lib)
+
+
+#: The socket options ``socket_options=`` takes (httpx passes any to setsockopt; the
+#: engine sets its sockets up itself, so it takes the ones it has a setting for), by
+#: (level, option): what each sets in the keepalive tuple (idle ms, interval ms, probes).
+_KEEPALIVE_OPTIONS = {
+    (socket.IPPROTO_TCP, opt): slot
+    for name, slot in (("TCP_KEEPIDLE", 0), ("TCP_KEEPALIVE", 0), ("TCP_KEEPINTVL", 1), ("TCP_KEEPCNT", 2))
+    for opt in [getattr(socket, name, None)]  # TCP_KEEPALIVE: macOS's TCP_KEEPIDLE
+    if opt is not None
+}
+
+
+def _keepalive(options: Any) -> Optional[Tuple[int, int, int]]:
+    """``socket_options=`` (httpx's list of ``(level, option, value)``) as the engine's TCP
+    keepalive: None when ``SO_KEEPALIVE`` is not on; else (idle ms, interval ms, probes),
+    0 for the system's value. As the kernel does, the timings count only with
+    ``SO_KEEPALIVE`` on. ``TCP_NODELAY`` on is accepted (the engine always sets it);
+    any other option raises NotImplementedError."""
+    if not options:
+        return None
+    on = False
+    timing = [0, 0, 0]
+    for entry in options:
+        if not isinstance(entry, tuple) or len(entry) != 3:
+            raise TypeError(f"socket_options: each entry is (level, option, value), not {entry!r}")
+        level, option, value = entry
+        if isinstance(value, bool):
+            value = int(value)
+        if not isinstance(value, int) or value < 0:
+            raise TypeError(f"socket_options: ({level}, {option}, ...) takes an int value >= 0, not {value!r}")
+        if (level, option) == (socket.SOL_SOCKET, socket.SO_KEEPALIVE):
+            on = value != 0
+        elif (level, option) in _KEEPALIVE_OPTIONS:
+            slot = _KEEPALIVE_OPTIONS[(level, option)]
+            timing[slot] = value if slot == 2 else value * 1000
+        elif (level, option) == (socket.IPPROTO_TCP, socket.TCP_NODELAY) and value:
+            continue
+        else:
+            raise NotImplementedError(
+                f"socket_options: ({level}, {option}, {value}) is not a setting of the engine's; it takes "
+                "SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT and TCP_NODELAY on (always set)"
+            )
+    return (timing[0], timing[1], timing[2]) if on else None
 
 
 def _read(path: Any) -> bytes:

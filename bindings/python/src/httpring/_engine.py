@@ -29,6 +29,7 @@ from ctypes import c_size_t, c_uint16, c_uint32, c_uint64, c_void_p, create_stri
 from typing import TYPE_CHECKING, Any, List, NamedTuple, Optional, Sequence, Tuple
 
 from . import _ffi
+from ._ffi import last_error_message
 from ._config import Limits, Retry, Timeout, Transport, build_config, retry_count
 from ._exceptions import ClientClosed, HTTPError, from_code
 from ._models import INFO_LAYOUT, HeaderPairs, Request, Response, info_attempts, new_response
@@ -273,19 +274,6 @@ class ReadBuffer:
         self.size = size
         self.view = memoryview(self.buf).cast("B")
         self.n = c_size_t()
-
-
-def last_error_message(lib: Any) -> str:
-    """``httpring_last_error_message``: why the last failed call on this thread failed."""
-    n = c_size_t()
-    buf = create_string_buffer(256)
-    if lib.httpring_last_error_message(buf, len(buf), n):
-        return ""
-    if n.value >= len(buf):
-        buf = create_string_buffer(n.value + 1)
-        if lib.httpring_last_error_message(buf, len(buf), n):
-            return ""
-    return buf.raw[: n.value].decode("utf-8", "replace")
 
 
 class Scratch:

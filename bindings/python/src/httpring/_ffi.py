@@ -420,6 +420,8 @@ _declare("httpring_config_set_proxy", httpring_code, config_p, c_char_p)
 _declare("httpring_config_set_use_env_proxy", httpring_code, config_p, c_bool)
 _declare("httpring_config_add_no_proxy", httpring_code, config_p, c_char_p)
 _declare("httpring_config_set_unix_socket", httpring_code, config_p, c_char_p)
+_declare("httpring_config_set_local_address", httpring_code, config_p, c_char_p)
+_declare("httpring_config_set_tcp_keepalive", httpring_code, config_p, c_bool, c_uint64, c_uint64, c_uint32)
 # handles
 _declare("httpring_handle_poll", httpring_code, client_p, httpring_handle, POINTER(httpring_state))
 _declare("httpring_handle_info", httpring_code, client_p, httpring_handle, POINTER(httpring_info))
@@ -737,6 +739,19 @@ def load() -> Lib:
 def error_name(code: int) -> str:
     name: bytes = load().httpring_error_name(code)
     return name.decode("ascii")
+
+
+def last_error_message(lib: Any) -> str:
+    """``httpring_last_error_message``: why the last failed call on this thread failed."""
+    n = c_size_t()
+    buf = ctypes.create_string_buffer(256)
+    if lib.httpring_last_error_message(buf, len(buf), n):
+        return ""
+    if n.value >= len(buf):
+        buf = ctypes.create_string_buffer(n.value + 1)
+        if lib.httpring_last_error_message(buf, len(buf), n):
+            return ""
+    return buf.raw[: n.value].decode("utf-8", "replace")
 
 
 def engine_version() -> str:

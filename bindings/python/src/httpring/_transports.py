@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional, TypeVar, Union
 
-from ._config import DEFAULT_LIMITS, Limits, Retry
+from ._config import DEFAULT_LIMITS, Limits, Retry, _keepalive
 from ._models import Request, Response
 
 if TYPE_CHECKING:
@@ -109,16 +109,13 @@ class _EngineSettings:
         socket_options: Any = None,
     ) -> None:
         name = type(self).__name__
-        if local_address is not None:
-            raise NotImplementedError(f"{name}(local_address=): the engine does not bind connections to a local address")
-        if socket_options:
-            raise NotImplementedError(f"{name}(socket_options=): the engine sets its sockets' options itself")
+        _keepalive(socket_options)  # checked now: an option the engine lacks raises here
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise TypeError(f"{name}(retries=) takes an int >= 0, not {retries!r}")
         #: The client's keyword arguments these replace.
         self._settings: Dict[str, Any] = dict(
             verify=verify, cert=cert, trust_env=trust_env, http1=http1, http2=http2, limits=limits,
-            proxy=proxy, uds=uds,
+            proxy=proxy, uds=uds, local_address=local_address, socket_options=socket_options,
             # httpx's retries: connections that fail (no status retries).
             retries=Retry(retries, statuses=()) if retries else None,
         )
@@ -128,8 +125,9 @@ class HTTPTransport(_EngineSettings, BaseTransport):
     """The engine, as httpx.HTTPTransport: ``Client(transport=HTTPTransport(retries=2,
     http2=True))`` builds the client's engine with these settings instead of its own
     ``verify=``, ``cert=``, ``trust_env=``, ``http1=``, ``http2=``, ``limits=``, ``proxy=``,
-    ``uds=`` and ``retries=`` (``retries``: attempts again after a connection fails, as
-    httpx's; the engine's ``Retry`` without status retries). Used alone,
+    ``uds=``, ``local_address=``, ``socket_options=`` and ``retries=`` (``retries``: attempts
+    again after a connection fails, as httpx's; the engine's ``Retry`` without status
+    retries; ``socket_options``: TCP keepalive, see ``Client``). Used alone,
     ``handle_request`` sends through a client of its own."""
 
     _client: "Optional[Client]" = None
