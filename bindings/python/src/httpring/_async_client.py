@@ -538,6 +538,7 @@ class AsyncClient(BaseClient):
                 f"httpring.AsyncBaseTransport), not {type(transport).__name__}"
             )
         self._transport_closed = False
+        self._mount("handle_async_request")
         self._dispatcher = _Dispatcher(self._engine)
         self._finalizer = weakref.finalize(self, self._dispatcher.close)
 
@@ -545,10 +546,10 @@ class AsyncClient(BaseClient):
         """Closes the client; pending requests fail with ClientClosed at once. Returns once
         the engine client is freed, which runs on another thread: the loop keeps going."""
         self._finalizer()
-        transport = self._transport
-        if transport is not None and not self._transport_closed:
+        if not self._transport_closed:
             self._transport_closed = True
-            await transport.aclose()
+            for transport in self._transports():
+                await transport.aclose()
         freed = self._engine.freed
         if freed is not None and not freed.done():
             if _running_asyncio_loop() is not None:
@@ -571,7 +572,7 @@ class AsyncClient(BaseClient):
         the engine; a custom auth flow (``ov.flow``) around it all."""
         if ov is not None and ov.flow is not None:
             return await self._send_flow(request, ov, retries, stream)
-        transport = self._transport
+        transport = self._transport_for(request._url)
         if transport is not None:
             self._engine.check_open()
             self._add_jar_cookies(request)
@@ -670,7 +671,7 @@ class AsyncClient(BaseClient):
             method, url, params, headers, content, data, json, timeout, cookies, files, retries
         )
         ov = self._overrides(follow_redirects, auth)
-        if self._transport is not None or self._request_hooks or self._response_hooks or (
+        if self._routed or self._request_hooks or self._response_hooks or (
             ov is not None and ov.flow is not None
         ):
             response = await self._send_hooked(request_from(prep, method, url_s, self._headers), ov, None, True)
@@ -747,7 +748,7 @@ class AsyncClient(BaseClient):
             ov = self._default_overrides
         else:
             ov = self._overrides(follow_redirects, auth)
-        if self._transport is not None or self._request_hooks or self._response_hooks or (
+        if self._routed or self._request_hooks or self._response_hooks or (
             ov is not None and ov.flow is not None
         ):
             return await self._send_hooked(request_from(prep, method, url_s, self._headers), ov)
@@ -793,7 +794,7 @@ class AsyncClient(BaseClient):
             ov = self._default_overrides
         else:
             ov = self._overrides(follow_redirects, auth)
-        if self._transport is not None or self._request_hooks or self._response_hooks or (
+        if self._routed or self._request_hooks or self._response_hooks or (
             ov is not None and ov.flow is not None
         ):
             return await self._send_hooked(request_from(prep, "GET", url_s, self._headers), ov)
@@ -941,7 +942,7 @@ class AsyncClient(BaseClient):
         client's). ``stream=True``: returns once the head is in, the body unread (see
         ``stream()``); close the response (``await response.aclose()``)."""
         ov = self._overrides(follow_redirects, auth)
-        if self._transport is not None or self._request_hooks or self._response_hooks or (
+        if self._routed or self._request_hooks or self._response_hooks or (
             ov is not None and ov.flow is not None
         ):
             return await self._send_hooked(self._as_request(request), ov, retries, stream)
@@ -978,7 +979,7 @@ class AsyncClient(BaseClient):
             return await _gather(
                 [self._send_hooked(r, self._request_overrides(ov, r)) for r in requests_], return_exceptions
             )
-        if self._transport is not None or self._request_hooks or self._response_hooks:
+        if self._routed or self._request_hooks or self._response_hooks:
             return await self._send_many_hooked(given, return_exceptions, follow_redirects, auth)
         return await self._send_many(given, return_exceptions, follow_redirects, auth)
 
@@ -987,30 +988,44 @@ class AsyncClient(BaseClient):
     ) -> List[Any]:
         self._engine.check_open()
         requests = [self._as_request(r) for r in given]
-        transport = self._transport
-        if transport is not None:
-            for request in requests:
+        # Each request's transport (None: the engine); with mounts they may differ.
+        routes = [self._transport_for(r._url) for r in requests]
+        for request, transport in zip(requests, routes):
+            if transport is not None:
                 self._add_jar_cookies(request)
         if self._request_hooks:
             for request in requests:
                 await self._call_hooks(self._request_hooks, request)
-        results: List[Any]
-        if transport is None:
-            results = await self._send_many(requests, return_exceptions, follow_redirects, auth)
+        follow = self._follows(self._overrides(follow_redirects, auth))
+
+        async def one(request: Request, transport: Any) -> Response:
+            try:
+                await request.aread()
+                response = self._received(await transport.handle_async_request(request), request, follow)
+                await response.aread()
+                return response
+            except RequestError as e:
+                _tie(e, request, False)
+                raise
+
+        engine_side = [r for r, t in zip(requests, routes) if t is None]
+
+        async def engine_batch() -> List[Any]:
+            # One batch for everything the engine sends.
+            return await self._send_many(engine_side, return_exceptions, follow_redirects, auth)
+
+        if len(engine_side) == len(requests):
+            results: List[Any] = await engine_batch()
         else:
-            follow = self._follows(self._overrides(follow_redirects, auth))
-
-            async def one(request: Request) -> Response:
-                try:
-                    await request.aread()
-                    response = self._received(await transport.handle_async_request(request), request, follow)
-                    await response.aread()
-                    return response
-                except RequestError as e:
-                    _tie(e, request, False)
-                    raise
-
-            results = await _gather([one(r) for r in requests], return_exceptions)
+            jobs: List[Any] = [one(r, t) for r, t in zip(requests, routes) if t is not None]
+            if engine_side:
+                jobs.append(engine_batch())
+            done = await _gather(jobs, return_exceptions)
+            from_engine = iter(done[-1] if engine_side else ())
+            if engine_side and isinstance(done[-1], BaseException):
+                raise done[-1]
+            from_transports = iter(done[: len(requests) - len(engine_side)])
+            results = [next(from_engine) if t is None else next(from_transports) for t in routes]
         if self._response_hooks:
             for i, r in enumerate(results):
                 if isinstance(r, Response):

@@ -31,7 +31,7 @@ from ._config import (
 from ._engine import Engine, Overrides, Prepared, Scratch, Stats, prepare_timeout, with_retries
 from . import _ffi
 from ._exceptions import HTTPError, InvalidURL, LocalProtocolError
-from ._transports import TransportTypes, _EngineSettings
+from ._transports import TransportTypes, _EngineSettings, mount_table, transport_for
 from ._models import (
     HeaderPairs,
     HeaderTypes,
@@ -93,6 +93,7 @@ class BaseClient:
         worker_threads: int = 1,
         event_hooks: Optional[Mapping[str, List[EventHook]]] = None,
         transport: TransportTypes = None,
+        mounts: Optional[Mapping[str, TransportTypes]] = None,
         retries: RetryTypes = None,
         timing: bool = False,
         default_encoding: Union[str, Callable[[bytes], Optional[str]]] = "utf-8",
@@ -110,6 +111,9 @@ class BaseClient:
             transport = None
         #: ``transport=`` (a MockTransport...): requests go to it instead of the engine.
         self._transport: Any = transport
+        #: ``mounts=``: (URLPattern, transport) pairs, most specific first (see _setup).
+        self._mounts: List[Tuple[Any, Any]] = []
+        self._mounts_given = mounts
         self._request_hooks: List[EventHook] = []
         self._response_hooks: List[EventHook] = []
         if event_hooks is not None:
@@ -203,6 +207,37 @@ class BaseClient:
 
     def _setup(self) -> None:
         """Subclass hook, run at the end of __init__."""
+
+    def _mount(self, method: str) -> None:
+        """Builds the ``mounts=`` table (each transport must have ``method``) and
+        ``_routed``: whether any request may go to a transport rather than the engine."""
+        try:
+            self._mounts = mount_table(self._mounts_given, method)
+        except BaseException:
+            self._engine.close()
+            raise
+        self._routed = self._transport is not None or bool(self._mounts)
+
+    def _transport_for(self, url: str) -> Any:
+        """The transport a request to ``url`` goes to: a mount's, else ``transport=``'s;
+        None for the engine."""
+        if not self._mounts:
+            return self._transport
+        return transport_for(self._mounts, self._transport, url)
+
+    def _transports(self) -> List[Any]:
+        """Every transport the client holds (``transport=`` and the mounted ones), once each:
+        what closing the client closes."""
+        seen: List[Any] = []
+        for t in [self._transport] + [t for _, t in self._mounts]:
+            if t is not None and all(t is not u for u in seen):
+                seen.append(t)
+        return seen
+
+    @property
+    def mounts(self) -> Dict[str, Any]:
+        """``mounts=``: URL pattern -> transport, most specific first (read-only)."""
+        return {pattern.pattern: t for pattern, t in self._mounts}
 
     # --- event hooks and transports ---
     @property

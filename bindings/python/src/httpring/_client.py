@@ -262,6 +262,7 @@ class Client(BaseClient):
                 f"not {type(transport).__name__}"
             )
         self._transport_closed = False
+        self._mount("handle_request")
         # Garbage collection may run it on a thread that is reading a response: close_soon
         # never waits there for the lock that read holds.
         self._finalizer = weakref.finalize(self, self._engine.close_soon)
@@ -278,10 +279,10 @@ class Client(BaseClient):
         """Stops the runtime and closes every connection. Pending requests fail."""
         self._finalizer.detach()
         self._engine.close()
-        transport = self._transport
-        if transport is not None and not self._transport_closed:
+        if not self._transport_closed:
             self._transport_closed = True
-            transport.close()
+            for transport in self._transports():
+                transport.close()
 
     def __enter__(self) -> "Client":
         self._engine.check_open()
@@ -315,7 +316,7 @@ class Client(BaseClient):
             ov = self._default_overrides
         else:
             ov = self._overrides(follow_redirects, auth)
-        if self._transport is not None or self._request_hooks or self._response_hooks or (
+        if self._routed or self._request_hooks or self._response_hooks or (
             ov is not None and ov.flow is not None
         ):
             return self._send_hooked(request_from(prep, method, url_s, self._headers), ov)
@@ -469,7 +470,7 @@ class Client(BaseClient):
         client's). ``stream=True``: returns once the head is in, the body unread (see
         ``stream()``); close the response."""
         ov = self._overrides(follow_redirects, auth)
-        if self._transport is not None or self._request_hooks or self._response_hooks or (
+        if self._routed or self._request_hooks or self._response_hooks or (
             ov is not None and ov.flow is not None
         ):
             return self._send_hooked(self._as_request(request), ov, retries, stream)
@@ -491,7 +492,7 @@ class Client(BaseClient):
         auth flow (``ov.flow``) around it all."""
         if ov is not None and ov.flow is not None:
             return self._send_flow(request, ov, retries, stream)
-        transport = self._transport
+        transport = self._transport_for(request._url)
         if transport is not None:
             self._engine.check_open()
             self._add_jar_cookies(request)
@@ -582,7 +583,7 @@ class Client(BaseClient):
             method, url, params, headers, content, data, json, timeout, cookies, files, retries
         )
         ov = self._overrides(follow_redirects, auth)
-        if self._transport is not None or self._request_hooks or self._response_hooks or (
+        if self._routed or self._request_hooks or self._response_hooks or (
             ov is not None and ov.flow is not None
         ):
             response = self._send_hooked(request_from(prep, method, url_s, self._headers), ov, None, True)
@@ -699,7 +700,7 @@ class Client(BaseClient):
                         raise
                     results.append(e)
             return results
-        if self._transport is not None or self._request_hooks or self._response_hooks:
+        if self._routed or self._request_hooks or self._response_hooks:
             return self._send_many_hooked(given, return_exceptions, follow_redirects, auth)
         return self._send_many(given, return_exceptions, follow_redirects, auth)
 
@@ -708,31 +709,37 @@ class Client(BaseClient):
     ) -> List[Any]:
         self._engine.check_open()
         requests = [self._as_request(r) for r in given]
-        transport = self._transport
-        if transport is not None:
-            for request in requests:
+        # Each request's transport (None: the engine); with mounts they may differ.
+        routes = [self._transport_for(r._url) for r in requests]
+        for request, transport in zip(requests, routes):
+            if transport is not None:
                 self._add_jar_cookies(request)
         for request in requests:
             for hook in self._request_hooks:
                 hook(request)
-        results: List[Any]
-        if transport is None:
-            results = self._send_many(requests, return_exceptions, follow_redirects, auth)
-        else:
-            results = []
+        results: List[Any] = [None] * len(requests)
+        engine_side = [i for i, t in enumerate(routes) if t is None]
+        if engine_side:
+            # One batch for everything the engine sends.
+            sent = self._send_many([requests[i] for i in engine_side], return_exceptions, follow_redirects, auth)
+            for i, r in zip(engine_side, sent):
+                results[i] = r
+        if len(engine_side) < len(requests):
             follow = self._follows(self._overrides(follow_redirects, auth))
-            for request in requests:
+            for i, (request, transport) in enumerate(zip(requests, routes)):
+                if transport is None:
+                    continue
                 try:
                     request.read()
                     response = self._received(transport.handle_request(request), request, follow)
                     response.read()
-                    results.append(response)
+                    results[i] = response
                 except Exception as e:
                     if isinstance(e, RequestError):
                         _tie(e, request, False)
                     if not return_exceptions:
                         raise
-                    results.append(e)
+                    results[i] = e
         for i, r in enumerate(results):
             if isinstance(r, Response):
                 try:
@@ -964,6 +971,11 @@ class Client(BaseClient):
         prep, method, url_s = self._prepare(
             method, url, params, headers, content, data, json, timeout, cookies, files, retries
         )
+        if self._mounts and self._transport_for(url_s) is not None:
+            raise NotImplementedError(
+                f"submit() hands the request to the engine: {url_s} goes to a mounted transport "
+                "(use request()/send()/send_many())"
+            )
         if prep[3].__class__ is Upload:
             # Nobody would write it after submit() returns: read whole, sent as bytes.
             prep = _whole((prep, method, url_s))[0]

@@ -11,7 +11,9 @@ set; what the engine would do on the wire (redirects, auth, decompression) is no
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional, TypeVar, Union
+import re
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar, Union
+from urllib.parse import urlsplit
 
 from ._config import DEFAULT_LIMITS, Limits, Retry, _keepalive
 from ._models import Request, Response
@@ -162,3 +164,79 @@ class AsyncHTTPTransport(_EngineSettings, AsyncBaseTransport):
 
 
 TransportTypes = Optional[Union[BaseTransport, AsyncBaseTransport]]
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class URLPattern:
+    """A ``mounts=`` key, with httpx's rules: ``"all://"``, ``"https://"``,
+    ``"all://example.com"``, ``"https://example.com:8443"``, ``"all://*.example.com"``
+    (subdomains only), ``"all://*example.com"`` (the domain and its subdomains)."""
+
+    __slots__ = ("pattern", "scheme", "host", "port", "host_regex")
+
+    def __init__(self, pattern: str) -> None:
+        if pattern and ":" not in pattern:
+            raise ValueError(
+                f"mounts keys are URL forms, not plain scheme strings: use '{pattern}://' rather than '{pattern}'"
+            )
+        parts = urlsplit(pattern)
+        self.pattern = pattern
+        self.scheme = "" if parts.scheme == "all" else parts.scheme
+        host = (parts.hostname or "").lower()
+        self.host = "" if host == "*" else host
+        self.port = _port(parts.scheme, parts.port)
+        self.host_regex: Optional["re.Pattern[str]"] = None
+        if self.host.startswith("*."):  # subdomains, not the domain itself
+            self.host_regex = re.compile(f"^.+\\.{re.escape(self.host[2:])}$")
+        elif self.host.startswith("*"):  # the domain and its subdomains
+            self.host_regex = re.compile(f"^(.+\\.)?{re.escape(self.host[1:])}$")
+        elif self.host:
+            self.host_regex = re.compile(f"^{re.escape(self.host)}$")
+
+    def matches(self, scheme: str, host: str, port: Optional[int]) -> bool:
+        if self.scheme and self.scheme != scheme:
+            return False
+        if self.host_regex is not None and not self.host_regex.match(host):
+            return False
+        return self.port is None or self.port == port
+
+    @property
+    def priority(self) -> Tuple[int, int, int]:
+        """httpx's order: a pattern with a port first, then longer hosts, then longer schemes."""
+        return (0 if self.port is not None else 1, -len(self.host), -len(self.scheme))
+
+    def __repr__(self) -> str:
+        return f"URLPattern({self.pattern!r})"
+
+
+def _port(scheme: str, port: Optional[int]) -> Optional[int]:
+    """A URL's port as httpx's URL.port gives it: None when it is the scheme's default."""
+    return None if port is None or _DEFAULT_PORTS.get(scheme) == port else port
+
+
+def mount_table(mounts: Optional[Mapping[str, Any]], method: str) -> List[Tuple[URLPattern, Any]]:
+    """``mounts=`` as (pattern, transport) pairs, most specific first; each transport has
+    ``method`` (``handle_request`` or ``handle_async_request``) or is None (the client's
+    own transport, or the engine)."""
+    table = []
+    for key, transport in (mounts or {}).items():
+        if transport is not None and not callable(getattr(transport, method, None)):
+            raise TypeError(f"mounts[{key!r}] needs a transport with {method}(), not {type(transport).__name__}")
+        table.append((URLPattern(key), transport))
+    table.sort(key=lambda entry: entry[0].priority)
+    return table
+
+
+def transport_for(table: List[Tuple[URLPattern, Any]], default: Any, url: str) -> Any:
+    """The transport the first matching mount gives ``url`` (None: the engine)."""
+    parts = urlsplit(url)
+    try:
+        port = _port(parts.scheme, parts.port)
+    except ValueError:
+        port = None  # a malformed port: the engine reports it
+    host = (parts.hostname or "").lower()
+    for pattern, transport in table:
+        if pattern.matches(parts.scheme, host, port):
+            return default if transport is None else transport
+    return default
