@@ -896,6 +896,30 @@ httpring_code httpring_config_set_dns_cache_ttl_ms(struct httpring_config *cfg, 
 // `url` is NULL or a NUL-terminated string.
 httpring_code httpring_config_set_proxy(struct httpring_config *cfg, const char *url);
 
+// HTTP/2 keep-alive (as reqwest's `http2_keep_alive_*`): a PING every `interval_ms` on
+// each HTTP/2 connection with requests in flight, and also while it idles in the pool
+// when `while_idle`; a PING not answered within `timeout_ms` (0: 20 s) closes the
+// connection, and its requests fail at once with `HTTPRING_ERR_READ_TIMEOUT` rather than
+// after their own read timeouts. `interval_ms` 0 turns it off (the default).
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
+httpring_code httpring_config_set_http2_keepalive(struct httpring_config *cfg,
+                                                  uint64_t interval_ms,
+                                                  uint64_t timeout_ms,
+                                                  bool while_idle);
+
+// Whether TLS secrets are appended to the file the `SSLKEYLOGFILE` environment variable
+// names (NSS key log format, which Wireshark reads to decrypt a capture), as curl and
+// browsers do. Default true; without the variable nothing is written. The variable is
+// read when the client makes its first https connection.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
+httpring_code httpring_config_set_tls_key_log(struct httpring_config *cfg, bool enable);
+
 // Makes every TCP connection (to origins and proxies) leave from `addr`, an IPv4 or IPv6
 // literal (`"192.0.2.7"`, `"::1"`), like curl's `--interface ADDR`; only the server's
 // addresses of that family are then tried. NULL or `""` lets the system choose (the

@@ -53,6 +53,8 @@ pub struct Config {
     pub http_version: HttpVersionPref,
     /// Speak HTTP/2 without negotiation on `http://` URLs (h2c prior knowledge).
     pub h2c_prior_knowledge: bool,
+    /// HTTP/2 PING frames that keep a connection known to be alive (off by default).
+    pub http2_keepalive: Option<Http2Keepalive>,
     /// How long a resolved name is reused.
     pub dns_cache_ttl: Duration,
     /// `(host, port)` → addresses, like curl's `--resolve host:port:addr`.
@@ -98,6 +100,18 @@ pub struct TcpKeepalive {
     pub idle: Option<Duration>,
     pub interval: Option<Duration>,
     pub count: Option<u32>,
+}
+
+/// HTTP/2 keep-alive, as reqwest's `http2_keep_alive_*`: a PING every `interval` while
+/// requests are in flight (and while the connection idles in the pool if `while_idle`);
+/// one not acknowledged within `timeout` closes the connection, failing the requests on it
+/// at once instead of after their read timeouts (a peer gone without a FIN or RST: a NAT
+/// that dropped the mapping, a host powered off).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Http2Keepalive {
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub while_idle: bool,
 }
 
 /// Credentials a client or request sends. Build one with [`Auth::basic`], [`Auth::bearer`]
@@ -251,6 +265,10 @@ pub struct TlsOptions {
     pub danger_accept_invalid_certs: bool,
     /// Lowest TLS version accepted: 12 or 13.
     pub min_version: u8,
+    /// Append each connection's TLS secrets to the file the `SSLKEYLOGFILE` environment
+    /// variable names (NSS key log format, for Wireshark), as curl and browsers do. On by
+    /// default: without the variable nothing is written.
+    pub key_log_from_env: bool,
 }
 
 impl Default for TlsOptions {
@@ -261,6 +279,7 @@ impl Default for TlsOptions {
             client_cert: None,
             danger_accept_invalid_certs: false,
             min_version: 12,
+            key_log_from_env: true,
         }
     }
 }
@@ -293,6 +312,7 @@ impl Default for Config {
             tls: TlsOptions::default(),
             http_version: HttpVersionPref::Negotiate,
             h2c_prior_knowledge: false,
+            http2_keepalive: None,
             dns_cache_ttl: Duration::from_secs(60),
             resolve_overrides: Vec::new(),
             proxy: None,

@@ -576,6 +576,72 @@ fn h2c_prior_knowledge_and_version_reporting() {
     h.free(hh);
 }
 
+/// An HTTP/2 (h2c) server that completes the handshake, takes the first request, then
+/// stops serving the connection, socket open: PINGs go unanswered, as from a peer gone
+/// without a FIN or RST.
+fn silent_h2_server(rt: &tokio::runtime::Runtime) -> u16 {
+    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    rt.spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(mut conn) = h2::server::handshake(sock).await else {
+                    return;
+                };
+                let first = conn.accept().await;
+                // Hold the connection and the stream, never poll again.
+                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                drop((first, conn));
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn http2_keepalive_pings_fail_a_silent_connection_fast_and_keep_a_live_one() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let port = silent_h2_server(&rt);
+    let h2c = |keepalive: bool| {
+        Client::with(|cfg| unsafe {
+            assert_eq!(
+                httpring_config_set_h2c_prior_knowledge(cfg, true),
+                HTTPRING_OK
+            );
+            assert_eq!(
+                httpring_config_set_read_timeout_ms(cfg, 10_000),
+                HTTPRING_OK
+            );
+            if keepalive {
+                assert_eq!(
+                    httpring_config_set_http2_keepalive(cfg, 100, 200, true),
+                    HTTPRING_OK
+                );
+            }
+        })
+    };
+    // Pings unanswered: the request fails within interval + timeout (plus slack), long
+    // before its 10 s read timeout.
+    let c = h2c(true);
+    let start = std::time::Instant::now();
+    let (code, msg) = outcome(&c, &format!("http://127.0.0.1:{port}/hello"));
+    let took = ms_since(start);
+    assert_eq!(code, HTTPRING_ERR_READ_TIMEOUT, "{msg}");
+    assert!(msg.contains("HTTP/2 PING"), "{msg}");
+    assert!(took < 3_000, "failed after {took} ms");
+    // A server that answers: pings while idle keep the pooled connection (one connection
+    // for requests half a second apart).
+    let srv = TestServer::start();
+    let c = h2c(true);
+    for _ in 0..3 {
+        let (code, msg) = outcome(&c, &srv.url("/hello"));
+        assert_eq!(code, HTTPRING_OK, "{msg}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert_eq!(srv.connections(), 1);
+    assert_eq!(c.stats().connections_opened, 1);
+}
+
 #[test]
 fn dns_overrides_cache_and_failures() {
     let srv = TestServer::start();

@@ -480,6 +480,47 @@ pub unsafe extern "C" fn httpring_config_set_proxy(
     })
 }
 
+/// HTTP/2 keep-alive (as reqwest's `http2_keep_alive_*`): a PING every `interval_ms` on
+/// each HTTP/2 connection with requests in flight, and also while it idles in the pool
+/// when `while_idle`; a PING not answered within `timeout_ms` (0: 20 s) closes the
+/// connection, and its requests fail at once with `HTTPRING_ERR_READ_TIMEOUT` rather than
+/// after their own read timeouts. `interval_ms` 0 turns it off (the default).
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_http2_keepalive(
+    cfg: *mut httpring_config,
+    interval_ms: u64,
+    timeout_ms: u64,
+    while_idle: bool,
+) -> httpring_code {
+    set(cfg, |c| {
+        c.http2_keepalive = millis(interval_ms).map(|interval| crate::Http2Keepalive {
+            interval,
+            timeout: millis(timeout_ms).unwrap_or(std::time::Duration::from_secs(20)),
+            while_idle,
+        })
+    })
+}
+
+/// Whether TLS secrets are appended to the file the `SSLKEYLOGFILE` environment variable
+/// names (NSS key log format, which Wireshark reads to decrypt a capture), as curl and
+/// browsers do. Default true; without the variable nothing is written. The variable is
+/// read when the client makes its first https connection.
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_tls_key_log(
+    cfg: *mut httpring_config,
+    enable: bool,
+) -> httpring_code {
+    set(cfg, |c| c.tls.key_log_from_env = enable)
+}
+
 /// Makes every TCP connection (to origins and proxies) leave from `addr`, an IPv4 or IPv6
 /// literal (`"192.0.2.7"`, `"::1"`), like curl's `--interface ADDR`; only the server's
 /// addresses of that family are then tried. NULL or `""` lets the system choose (the

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::time::Instant;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::quickack::QuickAck;
@@ -55,6 +55,7 @@ pub struct Connector {
     unix: Option<PathBuf>,
     version: HttpVersionPref,
     h2c: bool,
+    h2_keepalive: Option<crate::config::Http2Keepalive>,
     write_timeout: Option<std::time::Duration>,
     max_headers: Option<usize>,
     opened: AtomicUsize,
@@ -70,6 +71,7 @@ impl Connector {
             unix: cfg.unix_socket.clone(),
             version: cfg.http_version,
             h2c: cfg.h2c_prior_knowledge,
+            h2_keepalive: cfg.http2_keepalive,
             write_timeout: cfg.write_timeout,
             max_headers: cfg.max_response_headers,
             opened: AtomicUsize::new(0),
@@ -191,7 +193,7 @@ impl Connector {
         };
         self.opened.fetch_add(1, Ordering::Relaxed);
         phase.store(Phase::Http as u8, Ordering::Relaxed);
-        let mut conn = handshake(io, h2, absolute_form, self.max_headers, hold, facts).await?;
+        let mut conn = handshake(io, h2, absolute_form, self, hold, facts).await?;
         conn.proxy_auth = proxy_auth;
         conn.activity = activity;
         Ok(conn)
@@ -228,17 +230,26 @@ async fn handshake(
     io: BoxIo,
     h2: bool,
     absolute_form: bool,
-    max_headers: Option<usize>,
+    connector: &Connector,
     hold: Option<Hold>,
     facts: ConnFacts,
 ) -> Result<Conn> {
+    let max_headers = connector.max_headers;
     let io = TokioIo::new(io);
     if h2 {
-        let (tx, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-            // h2 closes a connection after 1,024 streams it reset itself (a guard for
-            // servers); here those are the caller's cancels and frees mid-body, and the soak
-            // saw a busy connection taken down with every request on it (hyperium/h2#856).
-            .max_local_error_reset_streams(None)
+        let mut builder = hyper::client::conn::http2::Builder::new(TokioExecutor::new());
+        // h2 closes a connection after 1,024 streams it reset itself (a guard for
+        // servers); here those are the caller's cancels and frees mid-body, and the soak
+        // saw a busy connection taken down with every request on it (hyperium/h2#856).
+        builder.max_local_error_reset_streams(None);
+        if let Some(k) = connector.h2_keepalive {
+            builder
+                .timer(TokioTimer::new())
+                .keep_alive_interval(k.interval)
+                .keep_alive_timeout(k.timeout)
+                .keep_alive_while_idle(k.while_idle);
+        }
+        let (tx, conn) = builder
             .handshake::<_, Body>(io)
             .await
             .map_err(|e| map_hyper(e, "starting the HTTP/2 connection"))?;

@@ -71,6 +71,11 @@ pub(crate) fn map_hyper(e: hyper::Error, what: &str) -> Error {
     }
     let kind = if quickack::is_write_timeout(&e) {
         ErrorKind::WriteTimeout
+    } else if e.is_timeout() {
+        // The one timer hyper runs for a client: HTTP/2 keep-alive (`Http2Keepalive`).
+        message
+            .push_str(" (the server did not answer an HTTP/2 PING within the keep-alive timeout)");
+        ErrorKind::ReadTimeout
     } else if tls {
         ErrorKind::Tls
     } else if e.is_parse() || e.is_parse_status() || e.is_incomplete_message() || truncated {

@@ -54,6 +54,10 @@ pub(crate) fn client_config(
         HttpVersionPref::Http1Only => vec![b"http/1.1".to_vec()],
         HttpVersionPref::Http2Only => vec![b"h2".to_vec()],
     };
+    if tls.key_log_from_env && std::env::var_os("SSLKEYLOGFILE").is_some() {
+        // Opens (appends to) the file now; a file it cannot open logs nothing.
+        config.key_log = Arc::new(rustls::KeyLogFile::new());
+    }
     Ok(Arc::new(config))
 }
 

@@ -562,7 +562,7 @@ static void check_peer(httpring_client *c, const char *expected) {
 }
 
 static void test_socket_settings(void) {
-    CHECK_SECTION("local address and TCP keepalive");
+    CHECK_SECTION("local address, TCP keepalive, TLS key log, HTTP/2 keep-alive");
     httpring_config *cfg = httpring_config_new();
     /* Not an address: refused at once, saying why. */
     CHECK_EQ_CODE(httpring_config_set_local_address(cfg, "eth0"), HTTPRING_ERR_INVALID_ARGUMENT);
@@ -571,6 +571,8 @@ static void test_socket_settings(void) {
     CHECK(strstr(msg, "is not an IPv4 or IPv6 address") != NULL);
     CHECK_EQ_CODE(httpring_config_set_tcp_keepalive(cfg, true, 1000, 0, 1000), HTTPRING_ERR_INVALID_ARGUMENT);
     CHECK_EQ_CODE(httpring_config_set_local_address(NULL, "127.0.0.2"), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_config_set_tls_key_log(NULL, false), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_config_set_tls_key_log(cfg, false), HTTPRING_OK);
     /* Any of 127.0.0.0/8 is this host's: the server sees the one chosen. */
     CHECK_EQ_CODE(httpring_config_set_local_address(cfg, "127.0.0.2"), HTTPRING_OK);
     CHECK_EQ_CODE(httpring_config_set_tcp_keepalive(cfg, true, 30000, 5000, 4), HTTPRING_OK);
@@ -594,6 +596,27 @@ static void test_socket_settings(void) {
     httpring_handle_free(c, h);
     httpring_client_free(c);
     httpring_config_free(cfg);
+
+    /* HTTP/2 keep-alive PINGs the server answers: the pooled connection keeps working. */
+    cfg = httpring_config_new();
+    CHECK_EQ_CODE(httpring_config_set_h2c_prior_knowledge(cfg, true), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_config_set_http2_keepalive(cfg, 50, 0, true), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_config_set_http2_keepalive(NULL, 50, 0, true), HTTPRING_ERR_INVALID_ARGUMENT);
+    c = httpring_client_new(cfg);
+    httpring_config_free(cfg);
+    for (int i = 0; i < 2; i++) {
+        h = get_done(c, "/hello", 0);
+        httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
+        CHECK_EQ_CODE(httpring_handle_response(c, h, &r), HTTPRING_OK);
+        CHECK_EQ_INT(r.version, HTTPRING_HTTP_2);
+        CHECK_EQ_STR(r.body, r.body_len, "Hello, world!");
+        httpring_handle_free(c, h);
+        check_sleep_ms(200);
+    }
+    httpring_stats stats = HTTPRING_STRUCT_INIT(httpring_stats);
+    CHECK_EQ_CODE(httpring_client_stats(c, &stats), HTTPRING_OK);
+    CHECK_EQ_INT(stats.connections_opened, 1);
+    httpring_client_free(c);
 }
 
 int main(void) {

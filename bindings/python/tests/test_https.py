@@ -177,3 +177,18 @@ def test_http2_multiplexes_one_connection(h2_server):
             assert c.stats().connections_opened - before == 1
 
     asyncio.run(main())
+
+
+def test_sslkeylogfile_as_curl_and_httpx(h1_tls_server, tmp_path, monkeypatch):
+    # The engine appends each connection's secrets to the file SSLKEYLOGFILE names (for
+    # Wireshark); trust_env=False turns that off, as in httpx.
+    log = tmp_path / "keys.log"
+    monkeypatch.setenv("SSLKEYLOGFILE", str(log))
+    with httpring.Client(verify=ca_path()) as c:
+        assert c.get(h1_tls_server.url + "/").status_code == 200
+    lines = log.read_text().splitlines()
+    labels = {line.split(" ", 1)[0] for line in lines}
+    assert labels & {"CLIENT_TRAFFIC_SECRET_0", "CLIENT_RANDOM"}, lines
+    with httpring.Client(verify=ca_path(), trust_env=False) as c:
+        assert c.get(h1_tls_server.url + "/").status_code == 200
+    assert log.read_text().splitlines() == lines

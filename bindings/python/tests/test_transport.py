@@ -8,6 +8,8 @@ import asyncio
 import os
 import socket
 import tempfile
+import threading
+import time
 
 import pytest
 
@@ -283,6 +285,42 @@ async def _peer_async(url: str) -> str:
 
 def test_local_address_async(testserver):
     assert asyncio.run(_peer_async(testserver.url + "/peer")) == "127.0.0.2"
+
+
+def test_http2_keepalive_fails_a_silent_connection_fast(testserver):
+    # An h2c server that sends its SETTINGS, then never reads again: PINGs go unanswered.
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+    held = []
+
+    def serve() -> None:
+        conn, _ = sock.accept()
+        conn.recv(65536)
+        conn.sendall(b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")  # an empty SETTINGS frame
+        held.append(conn)
+
+    threading.Thread(target=serve, daemon=True).start()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    try:
+        with httpring.Client(http2_prior_knowledge=True, http2_keepalive=(0.1, 0.2), timeout=10) as c:
+            start = time.monotonic()
+            with pytest.raises(httpring.ReadTimeout, match="HTTP/2 PING"):
+                c.get(url)
+            assert time.monotonic() - start < 3  # not the 10 s read timeout
+    finally:
+        for conn in held:
+            conn.close()
+        sock.close()
+    # A server that answers keeps working with pings on; bad values are refused.
+    with httpring.Client(http2_prior_knowledge=True, http2_keepalive=0.05) as c:
+        assert c.get(testserver.url + "/hello").http_version == "HTTP/2"
+        time.sleep(0.2)
+        assert c.get(testserver.url + "/hello").text == "Hello, world!"
+        assert c.stats().connections_opened == 1
+    for bad in (0, -1, "30", (1, 0)):
+        with pytest.raises(ValueError, match="http2_keepalive"):
+            httpring.Client(http2_keepalive=bad)
 
 
 def test_http_transport_alone_and_async(testserver):

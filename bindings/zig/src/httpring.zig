@@ -391,6 +391,15 @@ pub const TcpKeepalive = struct {
     count: u32 = 0,
 };
 
+/// HTTP/2 keep-alive (`httpring_config_set_http2_keepalive`): a PING every `interval_ms`,
+/// the connection closed when one is not answered within `timeout_ms` (0: 20 s).
+pub const Http2Keepalive = struct {
+    interval_ms: u64,
+    timeout_ms: u64 = 0,
+    /// Also while the connection idles in the pool.
+    while_idle: bool = false,
+};
+
 /// Client settings, each one `httpring_config_*` call; `null` (or an empty list) keeps the
 /// library default (see httpring_config_new and docs/TRANSPORT.md).
 pub const Options = struct {
@@ -468,11 +477,15 @@ pub const Options = struct {
     min_tls_version: ?TlsVersion = null,
     /// DANGER: accept any server certificate. Only for throwaway test servers.
     danger_accept_invalid_certs: ?bool = null,
+    /// Whether TLS secrets go to the file `SSLKEYLOGFILE` names, for Wireshark (default true).
+    tls_key_log: ?bool = null,
 
     // HTTP versions
     http_version: ?HttpVersionPref = null,
     /// Speak HTTP/2 directly on http:// URLs (h2c with prior knowledge).
     h2c_prior_knowledge: ?bool = null,
+    /// HTTP/2 PINGs that find a dead connection fast (off by default).
+    http2_keepalive: ?Http2Keepalive = null,
 
     // DNS
     resolve: []const Resolve = &.{},
@@ -766,9 +779,11 @@ pub const Client = struct {
         if (o.client_cert_file) |v| try check(c.httpring_config_set_client_cert_file(cfg, v.cert_path.ptr, v.key_path.ptr));
         if (o.min_tls_version) |v| try check(c.httpring_config_set_min_tls_version(cfg, @intFromEnum(v)));
         if (o.danger_accept_invalid_certs) |v| try check(c.httpring_config_set_danger_accept_invalid_certs(cfg, v));
+        if (o.tls_key_log) |v| try check(c.httpring_config_set_tls_key_log(cfg, v));
 
         if (o.http_version) |v| try check(c.httpring_config_set_http_version(cfg, @intFromEnum(v)));
         if (o.h2c_prior_knowledge) |v| try check(c.httpring_config_set_h2c_prior_knowledge(cfg, v));
+        if (o.http2_keepalive) |k| try check(c.httpring_config_set_http2_keepalive(cfg, k.interval_ms, k.timeout_ms, k.while_idle));
 
         for (o.resolve) |r| try check(c.httpring_config_add_resolve(cfg, r.host.ptr, r.port, r.addr.ptr));
         if (o.dns_cache_ttl_ms) |v| try check(c.httpring_config_set_dns_cache_ttl_ms(cfg, v));

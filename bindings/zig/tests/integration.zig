@@ -587,6 +587,8 @@ test "h2c_prior_knowledge and http_version = http2_only speak HTTP/2 to the test
     const cases = [_]Case{
         .{ .options = .{}, .version = .http1_1 },
         .{ .options = .{ .h2c_prior_knowledge = true }, .version = .http2 },
+        // PINGs the test server answers leave the connection working.
+        .{ .options = .{ .h2c_prior_knowledge = true, .http2_keepalive = .{ .interval_ms = 50, .while_idle = true } }, .version = .http2 },
         .{ .options = .{ .http_version = .http2_only }, .version = .http2 },
         .{ .options = .{ .http_version = .negotiate }, .version = .http1_1 },
     };

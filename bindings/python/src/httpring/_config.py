@@ -496,7 +496,7 @@ class Transport:
     __slots__ = (
         "http_version", "h2c_prior_knowledge", "danger_accept_invalid_certs", "root_store",
         "ca_pems", "client_cert", "min_tls_version", "proxy", "use_env_proxy", "no_proxy",
-        "resolve", "dns_cache_ttl_ms", "uds", "local_address", "keepalive",
+        "resolve", "dns_cache_ttl_ms", "uds", "local_address", "keepalive", "h2_keepalive",
     )
 
     def __init__(
@@ -507,6 +507,7 @@ class Transport:
         http1: bool = True,
         http2: bool = False,
         http2_prior_knowledge: bool = False,
+        http2_keepalive: Any = None,
         proxy: Any = None,
         trust_env: bool = True,
         no_proxy: Optional[Iterable[str]] = None,
@@ -527,6 +528,7 @@ class Transport:
         else:
             raise ValueError("http1=False and http2=False leave no protocol to speak")
         self.h2c_prior_knowledge = bool(http2_prior_knowledge)
+        self.h2_keepalive = _h2_keepalive(http2_keepalive)
         self.danger_accept_invalid_certs = False
         self.root_store: Optional[int] = None  # None: the engine's default (system roots)
         self.ca_pems: List[bytes] = []
@@ -605,6 +607,8 @@ class Transport:
         _check(lib.httpring_config_set_http_version(cfg, self.http_version), "http1/http2")
         if self.h2c_prior_knowledge:
             _check(lib.httpring_config_set_h2c_prior_knowledge(cfg, True), "http2_prior_knowledge")
+        if self.h2_keepalive is not None:
+            _check(lib.httpring_config_set_http2_keepalive(cfg, *self.h2_keepalive, True), "http2_keepalive", lib)
         if self.danger_accept_invalid_certs:
             _check(lib.httpring_config_set_danger_accept_invalid_certs(cfg, True), "verify=False")
         if self.root_store is not None:
@@ -622,6 +626,8 @@ class Transport:
         if self.proxy is not None:
             _check(lib.httpring_config_set_proxy(cfg, self.proxy), f"proxy={self.proxy!r}")
         _check(lib.httpring_config_set_use_env_proxy(cfg, self.use_env_proxy), "trust_env")
+        # SSLKEYLOGFILE is one of the variables trust_env covers (as in httpx).
+        _check(lib.httpring_config_set_tls_key_log(cfg, self.use_env_proxy), "trust_env")
         for host in self.no_proxy:
             _check(lib.httpring_config_add_no_proxy(cfg, host), f"no_proxy {host!r}")
         for host, port, addr in self.resolve:
@@ -634,6 +640,18 @@ class Transport:
             _check(lib.httpring_config_set_local_address(cfg, self.local_address), "local_address", lib)
         if self.keepalive is not None:
             _check(lib.httpring_config_set_tcp_keepalive(cfg, True, *self.keepalive), "socket_options", lib)
+
+
+def _h2_keepalive(value: Any) -> Optional[Tuple[int, int]]:
+    """``http2_keepalive=``: a PING every ``interval`` seconds, or ``(interval, timeout)``
+    (timeout default 20 s), as (interval ms, timeout ms); None: off."""
+    if value is None:
+        return None
+    interval, timeout = value if isinstance(value, tuple) else (value, 20.0)
+    for v in (interval, timeout):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 or math.isinf(v):
+            raise ValueError(f"http2_keepalive= takes seconds > 0, or (interval, timeout), not {value!r}")
+    return _ms(interval), _ms(timeout)
 
 
 #: The socket options ``socket_options=`` takes (httpx passes any to setsockopt; the
