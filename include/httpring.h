@@ -722,6 +722,19 @@ void httpring_config_free(struct httpring_config *cfg);
 // during the call.
 httpring_code httpring_config_set_connect_timeout_ms(struct httpring_config *cfg, uint64_t ms);
 
+// The low-speed limit, as curl's `CURLOPT_LOW_SPEED_LIMIT` and `CURLOPT_LOW_SPEED_TIME`: a
+// response body whose bytes arrive at under `bytes_per_sec` on average over `time_ms` of
+// waiting for the server fails with `HTTPRING_ERR_READ_TIMEOUT`. The read timeout catches a
+// server that goes silent; this catches one that trickles. A streamed body's time held
+// back by its reader (buffer full) is not counted. 0 for either turns it off (the default).
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
+httpring_code httpring_config_set_low_speed(struct httpring_config *cfg,
+                                            uint64_t bytes_per_sec,
+                                            uint64_t time_ms);
+
 // Time allowed for a whole request, submit to last byte, in ms; 0 (default) means no limit.
 //
 // # Safety

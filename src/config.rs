@@ -16,6 +16,9 @@ pub struct Config {
     pub timeout: Option<Duration>,
     /// Limit on silence from the peer while a response is awaited or read.
     pub read_timeout: Option<Duration>,
+    /// Fail a response body that arrives slower than this (curl's `LOW_SPEED_LIMIT` and
+    /// `LOW_SPEED_TIME`); None: no limit (the default).
+    pub low_speed: Option<LowSpeed>,
     pub pool_idle_timeout: Option<Duration>,
     pub pool_max_idle_per_host: usize,
     /// Most idle connections kept across all origins (None: only the per-host cap).
@@ -87,6 +90,14 @@ pub struct Config {
     pub cookies: bool,
     /// Whether and how failed attempts are tried again (off by default).
     pub retry: RetryPolicy,
+}
+
+/// The low-speed limit: a response body receiving fewer than `bytes_per_sec` on average
+/// over `time` (of waiting for the server) fails with `ReadTimeout`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LowSpeed {
+    pub bytes_per_sec: u64,
+    pub time: Duration,
 }
 
 /// TCP keepalive (`SO_KEEPALIVE`): after `idle` without traffic the system probes the peer
@@ -295,6 +306,7 @@ impl Default for Config {
             connect_timeout: Some(Duration::from_secs(10)),
             timeout: None,
             read_timeout: Some(Duration::from_secs(30)),
+            low_speed: None,
             pool_idle_timeout: Some(Duration::from_secs(90)),
             pool_max_idle_per_host: 256,
             pool_max_idle: None,

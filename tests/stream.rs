@@ -435,3 +435,64 @@ fn a_server_that_breaks_mid_body_fails_the_read() {
     );
     assert!(!c.message(h).is_empty());
 }
+
+fn low_speed_client(stream_buffer: usize, bytes_per_sec: u64, ms: u64) -> Client {
+    Client::with(|cfg| unsafe {
+        assert_eq!(
+            httpring_config_set_stream_buffer(cfg, stream_buffer),
+            HTTPRING_OK
+        );
+        assert_eq!(
+            httpring_config_set_low_speed(cfg, bytes_per_sec, ms),
+            HTTPRING_OK
+        );
+    })
+}
+
+#[test]
+fn the_low_speed_limit_fails_a_trickle_and_not_a_reader_that_holds_the_body_back() {
+    let srv = TestServer::start();
+    // /drip/40/50: a byte every 50 ms (20 bytes/s for 2 s): the read timeout never fires.
+    let trickle = srv.url("/drip/40/50");
+    // Without the limit it completes.
+    let plain = Client::new();
+    assert_eq!(plain.fetch(&trickle), (200, vec![b'x'; 40]));
+    // With 100 bytes/s over 300 ms, buffered: it fails after the first window.
+    let c = low_speed_client(64 << 10, 100, 300);
+    let start = Instant::now();
+    let h = c.get(&trickle);
+    c.wait(h);
+    assert_eq!(c.error(h), HTTPRING_ERR_READ_TIMEOUT, "{}", c.message(h));
+    assert!(
+        c.message(h)
+            .contains("under the low-speed limit of 100 bytes/s"),
+        "{}",
+        c.message(h)
+    );
+    let took = ms_since(start);
+    assert!((250..1_500).contains(&took), "failed after {took} ms");
+    c.free(h);
+    // Streamed: the same, as the read's failure.
+    let h = submit_stream(&c, &trickle);
+    assert_eq!(c.wait(h), httpring_state::HTTPRING_STATE_DONE);
+    let (got, code) = read_all(&c, h, false);
+    assert_eq!(code, HTTPRING_ERR_READ_TIMEOUT, "{}", c.message(h));
+    assert!(got < 40);
+    c.free(h);
+    // A fast body passes, buffered and streamed.
+    let c = low_speed_client(64 << 10, 1_000_000, 200);
+    let (status, body) = c.fetch(&srv.url("/bytes/3000000"));
+    assert_eq!((status, body.len()), (200, 3_000_000));
+    // A reader that holds a streamed body back for a second (buffer full, the server
+    // blocked) is not the server being slow: the time it holds does not count.
+    let h = submit_stream(&c, &srv.url("/stream/3000000/30000"));
+    assert_eq!(c.wait(h), httpring_state::HTTPRING_STATE_DONE);
+    std::thread::sleep(Duration::from_millis(1_000));
+    assert_eq!(
+        read_all(&c, h, true),
+        (3_000_000, HTTPRING_OK),
+        "{}",
+        c.message(h)
+    );
+    c.free(h);
+}

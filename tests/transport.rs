@@ -750,6 +750,15 @@ fn local_address_and_tcp_keepalive() {
             );
         });
         assert_eq!(peer(&c), "127.0.0.1");
+        // The unspecified address keeps to its family, the system choosing the source:
+        // "0.0.0.0" reaches the IPv4 server (httpx's idiom for IPv4 only).
+        let c = Client::with(|cfg| unsafe {
+            assert_eq!(
+                httpring_config_set_local_address(cfg, c"0.0.0.0".as_ptr()),
+                HTTPRING_OK
+            );
+        });
+        assert_eq!(peer(&c), "127.0.0.1");
         // Not an address: refused at once, with a message.
         Client::with(|cfg| unsafe {
             assert_eq!(

@@ -33,6 +33,8 @@ use crate::request::{
 };
 use crate::transport::{blame_write_timeout, map_hyper, pace, Conn, Hold, Phase, PoolKey, Watch};
 
+use super::speed::SpeedCheck;
+
 /// The limits in force for one request, after per-request overrides.
 struct Limits {
     connect: Option<Duration>,
@@ -41,6 +43,7 @@ struct Limits {
     /// Longest wait in the queue of the connection caps.
     pool: Option<Duration>,
     max_body: u64,
+    speed: Option<crate::config::LowSpeed>,
 }
 
 /// A request task: runs its request and completes its exchange exactly once (if the task
@@ -151,6 +154,7 @@ async fn execute(
         read: o.read.unwrap_or(cfg.read_timeout),
         pool: o.pool.unwrap_or(cfg.pool_timeout),
         max_body: cfg.max_body_size,
+        speed: cfg.low_speed,
     };
     match limits.total {
         Some(total) => {
@@ -563,6 +567,7 @@ async fn send_parts(
             decoder,
             stream,
             read: limits.read,
+            speed: limits.speed,
             conn,
             key,
             close,
@@ -619,6 +624,8 @@ struct Tail {
     stream: Arc<BodyStream>,
     /// The read (idle) timeout between frames, counted only while the stream has room.
     read: Option<Duration>,
+    /// The low-speed limit, counted the same way.
+    speed: Option<crate::config::LowSpeed>,
     conn: Conn,
     key: PoolKey,
     /// The server said `Connection: close`.
@@ -641,10 +648,12 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
         mut decoder,
         stream,
         read,
+        speed,
         conn,
         key,
         close,
     } = *tail;
+    let mut speed = speed.map(|l| SpeedCheck::new(l, tokio::time::Instant::now()));
     // If the task is dropped (the client closes), the reader learns it.
     struct Abandoned<'a>(&'a BodyStream, bool);
     impl Drop for Abandoned<'_> {
@@ -667,8 +676,15 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
             guard.1 = false;
             return None;
         }
-        if let Some(d) = read {
-            let deadline = tokio::time::Instant::now() + d;
+        // The idle timer: the read timeout's deadline, or the low-speed window's end if sooner.
+        let mut window_end = None;
+        if read.is_some() || speed.is_some() {
+            let now = tokio::time::Instant::now();
+            window_end = speed.as_mut().map(|s| s.waiting(now));
+            let deadline = match (read.map(|d| now + d), window_end) {
+                (Some(r), Some(w)) => r.min(w),
+                (r, w) => r.or(w).expect("one of them is set"),
+            };
             match idle.as_mut() {
                 Some(t) => t.as_mut().reset(deadline),
                 None => idle = Some(Box::pin(tokio::time::sleep_until(deadline))),
@@ -692,7 +708,15 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
                 guard.1 = false;
                 return None;
             }
-            Step::Silent => break Err(read_timeout_error(read, "reading the response body")),
+            Step::Silent => match (speed.as_mut(), window_end) {
+                (Some(s), Some(end)) if tokio::time::Instant::now() >= end => {
+                    match s.arrived(0, tokio::time::Instant::now()) {
+                        Ok(()) => continue, // enough in that window: the next one
+                        Err(e) => break Err(e),
+                    }
+                }
+                _ => break Err(read_timeout_error(read, "reading the response body")),
+            },
             Step::Frame(None) => break Ok(None),
             Step::Frame(Some(Err(e))) => {
                 let err = map_hyper(e, "reading the response body");
@@ -708,6 +732,11 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
             },
         };
         ex.add_received(frame.len());
+        if let Some(s) = speed.as_mut() {
+            if let Err(e) = s.arrived(frame.len(), tokio::time::Instant::now()) {
+                break Err(e);
+            }
+        }
         let data = match decoder.as_mut() {
             Some(d) => match d.push(&frame) {
                 Ok(()) => d.take(),
@@ -1149,17 +1178,26 @@ async fn read_body(
     // The idle timer is made only when a frame is not already buffered: a small body that
     // arrived with the head costs no timer at all.
     let mut idle: Option<Pin<Box<tokio::time::Sleep>>> = None;
+    let mut speed = limits
+        .speed
+        .map(|l| SpeedCheck::new(l, tokio::time::Instant::now()));
     loop {
         let ready = std::future::poll_fn(|cx| match Pin::new(&mut body).poll_frame(cx) {
             Poll::Ready(f) => Poll::Ready(Some(f)),
             Poll::Pending => Poll::Ready(None),
         })
         .await;
-        let frame = match (ready, limits.read) {
-            (Some(f), _) => f,
-            (None, None) => body.frame().await,
-            (None, Some(d)) => {
-                let deadline = tokio::time::Instant::now() + d;
+        let frame = match (ready, limits.read, speed.as_mut()) {
+            (Some(f), _, _) => f,
+            (None, None, None) => body.frame().await,
+            (None, read, mut speed) => {
+                // The read timeout's deadline, or the low-speed window's end if sooner.
+                let now = tokio::time::Instant::now();
+                let window_end = speed.as_ref().map(|s| s.deadline());
+                let deadline = match (read.map(|d| now + d), window_end) {
+                    (Some(r), Some(w)) => r.min(w),
+                    (r, w) => r.or(w).expect("one of them is set"),
+                };
                 let timer =
                     idle.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
                 timer.as_mut().reset(deadline);
@@ -1167,7 +1205,14 @@ async fn read_body(
                     biased;
                     f = body.frame() => f,
                     _ = timer.as_mut() => {
-                        return Err(read_timeout_error(limits.read, "reading the response body"));
+                        let now = tokio::time::Instant::now();
+                        match (speed.as_mut(), window_end) {
+                            (Some(s), Some(end)) if now >= end => {
+                                s.arrived(0, now)?;
+                                continue; // enough in that window: the next one
+                            }
+                            _ => return Err(read_timeout_error(limits.read, "reading the response body")),
+                        }
                     }
                 }
             }
@@ -1177,6 +1222,9 @@ async fn read_body(
         let Ok(data) = frame.into_data() else {
             continue;
         };
+        if let Some(s) = speed.as_mut() {
+            s.arrived(data.len(), tokio::time::Instant::now())?;
+        }
         total += data.len() as u64;
         ex.add_received(data.len());
         if total > limits.max_body {

@@ -9,6 +9,7 @@ mod inbox;
 mod runtime;
 mod shared;
 mod signal;
+mod speed;
 
 pub use completion::Callback;
 pub(crate) use completion::Hub;

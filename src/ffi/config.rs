@@ -66,6 +66,31 @@ pub unsafe extern "C" fn httpring_config_set_connect_timeout_ms(
     set(cfg, |c| c.connect_timeout = millis(ms))
 }
 
+/// The low-speed limit, as curl's `CURLOPT_LOW_SPEED_LIMIT` and `CURLOPT_LOW_SPEED_TIME`: a
+/// response body whose bytes arrive at under `bytes_per_sec` on average over `time_ms` of
+/// waiting for the server fails with `HTTPRING_ERR_READ_TIMEOUT`. The read timeout catches a
+/// server that goes silent; this catches one that trickles. A streamed body's time held
+/// back by its reader (buffer full) is not counted. 0 for either turns it off (the default).
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_low_speed(
+    cfg: *mut httpring_config,
+    bytes_per_sec: u64,
+    time_ms: u64,
+) -> httpring_code {
+    set(cfg, |c| {
+        c.low_speed = millis(time_ms)
+            .filter(|_| bytes_per_sec > 0)
+            .map(|time| crate::LowSpeed {
+                bytes_per_sec,
+                time,
+            })
+    })
+}
+
 /// Time allowed for a whole request, submit to last byte, in ms; 0 (default) means no limit.
 ///
 /// # Safety

@@ -1,7 +1,7 @@
 /*
  * Resource limits from C: a per-host connection cap under a burst (counted on the server),
- * the pool timeout's code, the in-flight cap refusing a submit, and the write timeout
- * against a listener that never reads.
+ * the pool timeout's code, the in-flight cap refusing a submit, the write timeout
+ * against a listener that never reads, and the low-speed limit against a trickle.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -147,7 +147,33 @@ static void test_write_timeout(void) {
     close(fd);
 }
 
+static void low_speed(httpring_config *cfg) {
+    CHECK_EQ_CODE(httpring_config_set_low_speed(cfg, 100, 300), HTTPRING_OK);
+}
+
+static void test_low_speed(void) {
+    CHECK_SECTION("the low-speed limit against a trickling body");
+    /* /drip/40/50: a byte every 50 ms (20 bytes/s); the limit asks for 100 over 300 ms. */
+    httpring_client *c = client_with(low_speed);
+    httpring_handle h = 0;
+    double t0 = check_now_ms();
+    CHECK_EQ_CODE(httpring_client_get(c, URL("/drip/40/50"), 0, &h), HTTPRING_OK);
+    CHECK_EQ_INT(finish(c, h), HTTPRING_STATE_FAILED);
+    CHECK_EQ_CODE(httpring_handle_error(c, h), HTTPRING_ERR_READ_TIMEOUT);
+    CHECK(check_now_ms() - t0 < check_slack_ms(1800)); /* the whole body takes 2 s */
+    char msg[256];
+    httpring_handle_error_message(c, h, msg, sizeof msg, NULL);
+    CHECK(strstr(msg, "low-speed limit") != NULL);
+    httpring_handle_free(c, h);
+    /* A fast body passes. */
+    CHECK_EQ_CODE(httpring_client_get(c, URL("/bytes/200000"), 0, &h), HTTPRING_OK);
+    CHECK_EQ_INT(finish(c, h), HTTPRING_STATE_DONE);
+    httpring_handle_free(c, h);
+    httpring_client_free(c);
+}
+
 int main(void) {
+    test_low_speed();
     test_per_host_cap();
     test_pool_timeout();
     test_in_flight_cap();

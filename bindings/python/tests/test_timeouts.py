@@ -124,3 +124,23 @@ def test_async_timeouts(testserver, blackhole):
             assert r.status_code == 200
 
     asyncio.run(main())
+
+
+def test_low_speed_limit_fails_a_trickle(testserver):
+    # /drip/40/50: a byte every 50 ms (20 bytes/s for 2 s): the read timeout never fires.
+    url = testserver.url + "/drip/40/50"
+    with httpring.Client(low_speed_limit=(100, 0.3)) as c:
+        with pytest.raises(httpring.ReadTimeout, match="under the low-speed limit of 100 bytes/s"):
+            c.get(url)
+        assert len(c.get(testserver.url + "/bytes/100000").content) == 100000
+
+    async def streamed() -> None:
+        async with httpring.AsyncClient(low_speed_limit=(100, 0.3)) as c:
+            async with c.stream("GET", url) as r:
+                with pytest.raises(httpring.ReadTimeout):
+                    await r.aread()
+
+    asyncio.run(streamed())
+    for bad in ((0, 1), (100, 0), 100, (1.5, 1), (100, float("inf"))):
+        with pytest.raises(ValueError, match="low_speed_limit"):
+            httpring.Client(low_speed_limit=bad)

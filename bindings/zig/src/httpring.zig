@@ -391,6 +391,13 @@ pub const TcpKeepalive = struct {
     count: u32 = 0,
 };
 
+/// The low-speed limit (`httpring_config_set_low_speed`): a response body under
+/// `bytes_per_sec` on average over `time_ms` of waiting for the server fails.
+pub const LowSpeed = struct {
+    bytes_per_sec: u64,
+    time_ms: u64,
+};
+
 /// HTTP/2 keep-alive (`httpring_config_set_http2_keepalive`): a PING every `interval_ms`,
 /// the connection closed when one is not answered within `timeout_ms` (0: 20 s).
 pub const Http2Keepalive = struct {
@@ -408,6 +415,8 @@ pub const Options = struct {
     timeout_ms: ?u64 = null,
     /// Longest silence from the server; 0 means no limit.
     read_timeout_ms: ?u64 = null,
+    /// A response body arriving slower than this fails (curl's low-speed limit).
+    low_speed: ?LowSpeed = null,
     pool_idle_timeout_ms: ?u64 = null,
     /// 0 disables keep-alive reuse.
     pool_max_idle_per_host: ?usize = null,
@@ -783,6 +792,7 @@ pub const Client = struct {
 
         if (o.http_version) |v| try check(c.httpring_config_set_http_version(cfg, @intFromEnum(v)));
         if (o.h2c_prior_knowledge) |v| try check(c.httpring_config_set_h2c_prior_knowledge(cfg, v));
+        if (o.low_speed) |l| try check(c.httpring_config_set_low_speed(cfg, l.bytes_per_sec, l.time_ms));
         if (o.http2_keepalive) |k| try check(c.httpring_config_set_http2_keepalive(cfg, k.interval_ms, k.timeout_ms, k.while_idle));
 
         for (o.resolve) |r| try check(c.httpring_config_add_resolve(cfg, r.host.ptr, r.port, r.addr.ptr));

@@ -153,6 +153,18 @@ test "response headers: by name, nth value, iteration, raw block" {
     try testing.expect(std.mem.indexOf(u8, raw, "x-custom: Yes\r\n") != null);
 }
 
+test "low_speed: a trickling body fails as error.ReadTimeout before it ends" {
+    var buf: [512]u8 = undefined;
+    // /drip/40/50: a byte every 50 ms, 20 bytes/s; the limit asks for 100 over 300 ms.
+    var client = try Client.init(.{ .low_speed = .{ .bytes_per_sec = 100, .time_ms = 300 } });
+    defer client.deinit();
+    var h = try client.get(try url(&buf, "/drip/40/50", .{}));
+    defer h.deinit();
+    try testing.expectError(error.ReadTimeout, h.waitResponse(10_000));
+    var msg: [256]u8 = undefined;
+    try testing.expect(std.mem.indexOf(u8, try h.errorMessage(&msg), "low-speed limit") != null);
+}
+
 test "a read timeout on /stall surfaces as error.ReadTimeout with a message" {
     var buf: [512]u8 = undefined;
     var client = try Client.init(.{});

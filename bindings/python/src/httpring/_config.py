@@ -497,6 +497,7 @@ class Transport:
         "http_version", "h2c_prior_knowledge", "danger_accept_invalid_certs", "root_store",
         "ca_pems", "client_cert", "min_tls_version", "proxy", "use_env_proxy", "no_proxy",
         "resolve", "dns_cache_ttl_ms", "uds", "local_address", "keepalive", "h2_keepalive",
+        "low_speed",
     )
 
     def __init__(
@@ -508,6 +509,7 @@ class Transport:
         http2: bool = False,
         http2_prior_knowledge: bool = False,
         http2_keepalive: Any = None,
+        low_speed_limit: Any = None,
         proxy: Any = None,
         trust_env: bool = True,
         no_proxy: Optional[Iterable[str]] = None,
@@ -529,6 +531,7 @@ class Transport:
             raise ValueError("http1=False and http2=False leave no protocol to speak")
         self.h2c_prior_knowledge = bool(http2_prior_knowledge)
         self.h2_keepalive = _h2_keepalive(http2_keepalive)
+        self.low_speed = _low_speed(low_speed_limit)
         self.danger_accept_invalid_certs = False
         self.root_store: Optional[int] = None  # None: the engine's default (system roots)
         self.ca_pems: List[bytes] = []
@@ -607,6 +610,8 @@ class Transport:
         _check(lib.httpring_config_set_http_version(cfg, self.http_version), "http1/http2")
         if self.h2c_prior_knowledge:
             _check(lib.httpring_config_set_h2c_prior_knowledge(cfg, True), "http2_prior_knowledge")
+        if self.low_speed is not None:
+            _check(lib.httpring_config_set_low_speed(cfg, *self.low_speed), "low_speed_limit", lib)
         if self.h2_keepalive is not None:
             _check(lib.httpring_config_set_http2_keepalive(cfg, *self.h2_keepalive, True), "http2_keepalive", lib)
         if self.danger_accept_invalid_certs:
@@ -640,6 +645,20 @@ class Transport:
             _check(lib.httpring_config_set_local_address(cfg, self.local_address), "local_address", lib)
         if self.keepalive is not None:
             _check(lib.httpring_config_set_tcp_keepalive(cfg, True, *self.keepalive), "socket_options", lib)
+
+
+def _low_speed(value: Any) -> Optional[Tuple[int, int]]:
+    """``low_speed_limit=(bytes_per_second, seconds)`` (curl's ``--speed-limit`` and
+    ``--speed-time``) as (bytes/s, ms); None: off."""
+    if value is None:
+        return None
+    ok = isinstance(value, tuple) and len(value) == 2
+    rate, seconds = value if ok else (None, None)
+    if not ok or isinstance(rate, bool) or not isinstance(rate, int) or rate <= 0:
+        raise ValueError(f"low_speed_limit= takes (bytes_per_second, seconds), not {value!r}")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0 or math.isinf(seconds):
+        raise ValueError(f"low_speed_limit= takes (bytes_per_second, seconds), not {value!r}")
+    return rate, _ms(seconds)
 
 
 def _h2_keepalive(value: Any) -> Optional[Tuple[int, int]]:
