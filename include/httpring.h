@@ -488,6 +488,20 @@ httpring_code httpring_config_set_digest_auth(struct httpring_config *cfg,
                                               const char *user,
                                               const char *password);
 
+// Reads a `.netrc` file (curl's `--netrc-optional` / `CURLOPT_NETRC_FILE`): a request with
+// no credentials of its own (no `Authorization`, auth, or URL user info) and none from the
+// client gets Basic auth from the entry for its host, else from the file's `default`. Each
+// redirect hop to another host gets that host's entry, never the last one's.
+// `httpring_request_set_no_client_auth` leaves it out, as the client's credentials. `path`
+// NULL reads the file the `NETRC` environment variable names, else `~/.netrc` (neither:
+// no entries); `""` turns it off (the default). Read now: a file that cannot be read or
+// parsed fails with `HTTPRING_ERR_INVALID_ARGUMENT` saying why.
+//
+// # Safety
+// `cfg` is NULL or a live config not used by another thread during the call; `path` is
+// NULL or a NUL-terminated string.
+httpring_code httpring_config_set_netrc(struct httpring_config *cfg, const char *path);
+
 // Basic auth for this request, over the client's credentials and URL user info.
 //
 // # Safety

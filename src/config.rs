@@ -1,7 +1,9 @@
 //! Client configuration: immutable once the client is built.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue, USER_AGENT};
@@ -85,6 +87,10 @@ pub struct Config {
     /// Credentials for every request (a request's own `Authorization`, auth or URL user
     /// info wins). Sent to the request's origin only, never after a redirect leaves it.
     pub auth: Option<Auth>,
+    /// Basic credentials by host from a `.netrc` file (curl's `--netrc-optional`), for
+    /// requests with no other credentials; each host, redirect hops included, gets only its
+    /// own entry (or the file's `default`).
+    pub netrc: Option<Arc<Netrc>>,
     /// Keep a cookie jar: cookies responses set are sent back by RFC 6265's rules (off by
     /// default, as in libcurl).
     pub cookies: bool,
@@ -123,6 +129,75 @@ pub struct Http2Keepalive {
     pub interval: Duration,
     pub timeout: Duration,
     pub while_idle: bool,
+}
+
+/// A `.netrc` file's credentials, as ready `Authorization: Basic` values by host name
+/// (lower-case) and the `default` entry's.
+pub struct Netrc {
+    hosts: HashMap<String, HeaderValue>,
+    default: Option<HeaderValue>,
+}
+
+impl std::fmt::Debug for Netrc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut hosts: Vec<&String> = self.hosts.keys().collect();
+        hosts.sort();
+        f.debug_struct("Netrc")
+            .field("hosts", &hosts)
+            .field("default", &self.default.is_some())
+            .finish()
+    }
+}
+
+impl Netrc {
+    /// Reads `path`, or with None the file `NETRC` names, else `~/.netrc` (none there: no
+    /// entries, as curl's `--netrc-optional`).
+    pub fn load(path: Option<&Path>) -> Result<Netrc> {
+        let path = match path {
+            Some(p) => p.to_path_buf(),
+            None => match netrc::Netrc::get_file() {
+                Some(p) => p,
+                None => {
+                    return Ok(Netrc {
+                        hosts: HashMap::new(),
+                        default: None,
+                    })
+                }
+            },
+        };
+        let file = netrc::Netrc::from_file(&path).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                format!("netrc file {}: {e}", path.display()),
+            )
+        })?;
+        let mut out = Netrc {
+            hosts: HashMap::new(),
+            default: None,
+        };
+        for (host, a) in file.hosts {
+            if a.login.is_empty() {
+                continue; // a machine with no login sends nothing (as curl)
+            }
+            let mut value = basic_value(a.login.as_bytes(), a.password.as_bytes());
+            value.set_sensitive(true);
+            if host == "default" {
+                out.default = Some(value);
+            } else {
+                out.hosts.insert(host.to_ascii_lowercase(), value);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The `Authorization` value for `host`: its entry, else the default.
+    pub(crate) fn for_host(&self, host: &str) -> Option<&HeaderValue> {
+        let host = host.trim_matches(['[', ']']);
+        self.hosts
+            .get(host)
+            .or_else(|| self.hosts.get(&host.to_ascii_lowercase()))
+            .or(self.default.as_ref())
+    }
 }
 
 /// Credentials a client or request sends. Build one with [`Auth::basic`], [`Auth::bearer`]
@@ -336,6 +411,7 @@ impl Default for Config {
             redirects: RedirectPolicy::default(),
             decompress: true,
             auth: None,
+            netrc: None,
             cookies: false,
             retry: RetryPolicy::default(),
         }

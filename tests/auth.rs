@@ -194,3 +194,75 @@ fn a_request_may_leave_out_the_clients_credentials_and_default_headers() {
         ErrorKind::InvalidHeader
     );
 }
+
+#[test]
+fn netrc_credentials_go_to_their_own_host_only_and_yield_to_any_other() {
+    let s = TestServer::start();
+    let other = TestServer::start();
+    let dir = std::env::temp_dir().join(format!("httpring-netrc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("netrc");
+    std::fs::write(
+        &path,
+        "machine 127.0.0.1 login alice password a1\n\
+         machine LOCALHOST\n  login bob\n  password \"b 2\"\n\
+         machine made-up.test\n\
+         default login anon password x\n",
+    )
+    .unwrap();
+    let basic = |u: &str, p: &str| {
+        use base64::Engine;
+        let v = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+        format!(r#""authorization": "Basic {v}""#)
+    };
+    let port: u16 = other.base.rsplit(':').next().unwrap().parse().unwrap();
+    let mut cfg = Config {
+        netrc: Some(std::sync::Arc::new(
+            httpring::Netrc::load(Some(&path)).unwrap(),
+        )),
+        redirects: httpring::RedirectPolicy {
+            follow: true,
+            ..Default::default()
+        },
+        ..Config::default()
+    };
+    cfg.add_resolve("made-up.test", port, vec!["127.0.0.1".parse().unwrap()])
+        .unwrap();
+    let c = Client::new(cfg.clone()).unwrap();
+    let echo = |req: Request| run(&c, req).unwrap().1;
+    assert!(echo(get(&s, "/echo")).contains(&basic("alice", "a1")));
+    // Each redirect hop to another host gets that host's entry (names match without case),
+    // or the default; never the entry of the host before.
+    let to = |host: &str| format!("/redirect-to?status=307&url=http://{host}:{port}/echo");
+    let body = echo(get(&s, &to("localhost")));
+    assert!(body.contains(&basic("bob", "b 2")), "{body}");
+    assert!(!body.contains(&basic("alice", "a1")), "{body}");
+    assert!(echo(get(&s, &to("made-up.test"))).contains(&basic("anon", "x")));
+    // Anything else wins: the request's own auth or header, URL user info, client auth.
+    let mut req = get(&s, "/echo");
+    req.set_auth(Auth::bearer(b"own").unwrap());
+    assert!(echo(req).contains(r#""authorization": "Bearer own""#));
+    let url = s.url("/echo").replace("127.0.0.1", "u:p@127.0.0.1");
+    assert!(echo(Request::get(url.as_bytes())).contains(&basic("u", "p")));
+    let with_client_auth = Client::new(Config {
+        auth: Some(Auth::bearer(b"client").unwrap()),
+        ..cfg.clone()
+    })
+    .unwrap();
+    assert!(run(&with_client_auth, get(&s, "/echo"))
+        .unwrap()
+        .1
+        .contains(r#""authorization": "Bearer client""#));
+    // Left out with the client's credentials.
+    let mut req = get(&s, "/echo");
+    req.set_no_client_auth();
+    assert!(!echo(req).contains("authorization"));
+    // A file that does not parse or does not exist is refused, saying which.
+    std::fs::write(dir.join("bad"), "host example.com login x").unwrap();
+    let err = httpring::Netrc::load(Some(&dir.join("bad"))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(err.message().contains("bad"), "{}", err.message());
+    let err = httpring::Netrc::load(Some(&dir.join("missing"))).unwrap_err();
+    assert!(err.message().contains("missing"), "{}", err.message());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -349,6 +349,12 @@ async fn follow(
         // User info in the Location is meant for the next hop: it wins.
         if let Some(v) = auth::basic_from_userinfo(&next.uri) {
             parts.headers.insert(AUTHORIZATION, v);
+        } else if parts.netrc && next.cross_origin && !parts.headers.contains_key(AUTHORIZATION) {
+            // A new host gets its own .netrc entry, never the last one's (as curl, requests).
+            let netrc = shared.config().netrc.as_deref();
+            if let Some(v) = netrc.zip(next.uri.host()).and_then(|(n, h)| n.for_host(h)) {
+                parts.headers.insert(AUTHORIZATION, v.clone());
+            }
         }
         parts.uri = next.uri;
         parts.url = next.url;
@@ -785,6 +791,9 @@ struct Parts<'a> {
     headers: HeaderMap,
     /// Leave out the client's default credentials (a redirect left their origin).
     no_default_credentials: bool,
+    /// The client's .netrc applies to this request (and gives each redirect hop's host its
+    /// own entry).
+    netrc: bool,
     /// Decode the response's content coding.
     decompress: bool,
     /// Credentials to answer a Digest challenge with (boxed: a pointer in every request's
@@ -825,18 +834,25 @@ impl<'a> Parts<'a> {
         let userinfo = uri
             .authority()
             .is_some_and(|a| a.as_str().as_bytes().contains(&b'@'));
-        let client_auth = match req.no_client_auth {
-            false => &shared.config().auth,
-            true => &None,
+        let (client_auth, netrc) = match req.no_client_auth {
+            false => (&shared.config().auth, shared.config().netrc.as_deref()),
+            true => (&None, None),
         };
         let mut digest = None;
-        if (req.auth.is_some() || userinfo || client_auth.is_some())
+        if (req.auth.is_some() || userinfo || client_auth.is_some() || netrc.is_some())
             && !headers.contains_key(AUTHORIZATION)
         {
             let scheme = match req.auth.take() {
                 Some(a) => Some(a.0),
                 None if userinfo => auth::basic_from_userinfo(&uri).map(AuthScheme::Header),
-                None => client_auth.as_ref().map(|a| a.0.clone()),
+                None => match client_auth {
+                    Some(a) => Some(a.0.clone()),
+                    // Last: the .netrc entry for this host, if any.
+                    None => netrc
+                        .zip(uri.host())
+                        .and_then(|(n, host)| n.for_host(host))
+                        .map(|v| AuthScheme::Header(v.clone())),
+                },
             };
             match scheme {
                 Some(AuthScheme::Header(v)) => {
@@ -870,6 +886,7 @@ impl<'a> Parts<'a> {
             fragment,
             headers,
             no_default_credentials: false,
+            netrc: netrc.is_some(),
             decompress,
             digest,
             no_accept_encoding: client_decompress && !decompress,

@@ -123,6 +123,40 @@ pub unsafe extern "C" fn httpring_config_set_digest_auth(
     unsafe { set_config(cfg, Auth::digest, user, password) }
 }
 
+/// Reads a `.netrc` file (curl's `--netrc-optional` / `CURLOPT_NETRC_FILE`): a request with
+/// no credentials of its own (no `Authorization`, auth, or URL user info) and none from the
+/// client gets Basic auth from the entry for its host, else from the file's `default`. Each
+/// redirect hop to another host gets that host's entry, never the last one's.
+/// `httpring_request_set_no_client_auth` leaves it out, as the client's credentials. `path`
+/// NULL reads the file the `NETRC` environment variable names, else `~/.netrc` (neither:
+/// no entries); `""` turns it off (the default). Read now: a file that cannot be read or
+/// parsed fails with `HTTPRING_ERR_INVALID_ARGUMENT` saying why.
+///
+/// # Safety
+/// `cfg` is NULL or a live config not used by another thread during the call; `path` is
+/// NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_netrc(
+    cfg: *mut httpring_config,
+    path: *const c_char,
+) -> httpring_code {
+    config::with(cfg, |c| {
+        let path = if path.is_null() {
+            None
+        } else {
+            use std::os::unix::ffi::OsStrExt;
+            let bytes = unsafe { c_str(path)? };
+            if bytes.is_empty() {
+                c.netrc = None;
+                return Ok(());
+            }
+            Some(std::path::PathBuf::from(std::ffi::OsStr::from_bytes(bytes)))
+        };
+        c.netrc = Some(std::sync::Arc::new(crate::Netrc::load(path.as_deref())?));
+        Ok(())
+    })
+}
+
 /// Basic auth for this request, over the client's credentials and URL user info.
 ///
 /// # Safety

@@ -1,8 +1,10 @@
 /*
  * Auth helpers from C: Basic and Bearer per client and per request, Digest answering the
  * test server's challenge (which recomputes the hash), bad credentials refused when set,
- * and a request whose setter failed refused at submit.
+ * a request whose setter failed refused at submit, and credentials from a .netrc file.
  */
+#include <unistd.h>
+
 #include "check.h"
 
 static char url_buf[512];
@@ -106,7 +108,43 @@ static void test_bad_credentials(void) {
     httpring_client_free(c);
 }
 
+static char netrc_path[64];
+static httpring_code from_netrc(httpring_config *cfg) {
+    return httpring_config_set_netrc(cfg, netrc_path);
+}
+
+static void test_netrc(void) {
+    CHECK_SECTION("credentials from a .netrc file");
+    snprintf(netrc_path, sizeof netrc_path, "/tmp/httpring-netrc-%d", (int)getpid());
+    FILE *f = fopen(netrc_path, "w");
+    if (!CHECK(f != NULL)) return;
+    fputs("machine 127.0.0.1\n  login alice\n  password a1\ndefault login anon password x\n", f);
+    fclose(f);
+    httpring_client *c = client_with(from_netrc);
+    CHECK_EQ_INT(get_status(c, "/basic-auth/alice/a1"), 200);
+    /* A request's own credentials win. */
+    httpring_request *req = httpring_request_new("GET", URL("/basic-auth/u/p"));
+    CHECK_EQ_CODE(httpring_request_set_basic_auth(req, "u", "p"), HTTPRING_OK);
+    CHECK_EQ_INT(status_of(c, req), 200);
+    httpring_client_free(c);
+    /* A file that does not exist or does not parse: refused when set, saying why. */
+    httpring_config *cfg = httpring_config_new();
+    CHECK_EQ_CODE(httpring_config_set_netrc(cfg, "/nonexistent/netrc"), HTTPRING_ERR_INVALID_ARGUMENT);
+    char msg[256];
+    httpring_last_error_message(msg, sizeof msg, NULL);
+    CHECK(strstr(msg, "/nonexistent/netrc") != NULL);
+    f = fopen(netrc_path, "w");
+    fputs("host example.com login x\n", f);
+    fclose(f);
+    CHECK_EQ_CODE(httpring_config_set_netrc(cfg, netrc_path), HTTPRING_ERR_INVALID_ARGUMENT);
+    /* "" turns it off. */
+    CHECK_EQ_CODE(httpring_config_set_netrc(cfg, ""), HTTPRING_OK);
+    httpring_config_free(cfg);
+    unlink(netrc_path);
+}
+
 int main(void) {
+    test_netrc();
     test_client_credentials();
     test_request_credentials();
     test_bad_credentials();

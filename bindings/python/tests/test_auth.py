@@ -343,3 +343,30 @@ def test_auth_flow_with_a_mock_transport():
         r = c.get("http://127.0.0.1:9/")
         assert r.status_code == 200 and seen == [None, flow.value] and flow.seen == [401, 200]
         assert [h.status_code for h in r.history] == [401]
+
+
+def test_netrc_auth_as_httpx(testserver, tmp_path, monkeypatch):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login alice password a1\ndefault login anon password x\n")
+    url = testserver.url + "/basic-auth/alice/a1"
+    with httpring.Client(auth=httpring.NetRCAuth(netrc)) as c:
+        assert c.get(url).status_code == 200
+        # A request's own credentials win.
+        assert c.get(testserver.url + "/basic-auth/u/p", auth=("u", "p")).status_code == 200
+        assert c.get(url, auth=None).status_code == 401  # auth=None: none at all
+        assert c.get(url, auth=httpring.NetRCAuth(netrc)).status_code == 200  # the client's own
+        with pytest.raises(NotImplementedError, match="client"):
+            c.get(url, auth=httpring.NetRCAuth(tmp_path / "other"))
+
+    async def main() -> None:
+        async with httpring.AsyncClient(auth=httpring.NetRCAuth(str(netrc))) as c:
+            assert (await c.get(url)).status_code == 200
+
+    asyncio.run(main())
+    # No file given: NETRC names it (else ~/.netrc).
+    monkeypatch.setenv("NETRC", str(netrc))
+    with httpring.Client(auth=httpring.NetRCAuth()) as c:
+        assert c.get(url).status_code == 200
+    with pytest.raises(ValueError, match="netrc file .*missing"):
+        httpring.Client(auth=httpring.NetRCAuth(tmp_path / "missing"))
+    assert repr(httpring.NetRCAuth()) == "NetRCAuth(file=None)"

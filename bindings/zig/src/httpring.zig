@@ -471,6 +471,9 @@ pub const Options = struct {
     decompress: ?bool = null,
     /// Credentials for every request (a request's own win).
     auth: ?Auth = null,
+    /// Basic credentials by host from a .netrc file (`httpring_config_set_netrc`): a path,
+    /// or "" for `$NETRC` / `~/.netrc`. Used when a request has no other credentials.
+    netrc: ?[:0]const u8 = null,
     /// Keep a cookie jar (RFC 6265; off by default).
     cookies: ?bool = null,
 
@@ -778,6 +781,7 @@ pub const Client = struct {
             .bearer => |t| c.httpring_config_set_bearer_auth(cfg, t.ptr),
             .digest => |d| c.httpring_config_set_digest_auth(cfg, d.user.ptr, d.password.ptr),
         });
+        if (o.netrc) |v| try check(c.httpring_config_set_netrc(cfg, if (v.len == 0) null else v.ptr));
         if (o.user_agent) |v| try check(c.httpring_config_set_user_agent(cfg, v.ptr));
         for (o.default_headers) |h| try check(c.httpring_config_add_default_header(cfg, h.name.ptr, h.value.ptr));
 

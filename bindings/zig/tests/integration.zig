@@ -1008,6 +1008,18 @@ test "content codings: each decoded by the engine; off gives raw bytes; corrupt 
     try testing.expect(r.body.len < want.len);
 }
 
+test "netrc: the entry for the host is sent; a missing file is refused" {
+    var buf: [512]u8 = undefined;
+    var body: [64]u8 = undefined;
+    const path = "/tmp/httpring-zig-netrc";
+    try Io.Dir.cwd().writeFile(io, .{ .sub_path = path, .data = "machine 127.0.0.1 login alice password a1\n" });
+    defer Io.Dir.deleteFileAbsolute(io, path) catch {};
+    var client = try Client.init(.{ .netrc = path });
+    defer client.deinit();
+    try testing.expectEqualStrings("authenticated", try getBody(client, try url(&buf, "/basic-auth/alice/a1", .{}), &body));
+    try testing.expectError(error.InvalidArgument, Client.init(.{ .netrc = "/nonexistent/netrc" }));
+}
+
 test "auth: basic and bearer per client and request, digest answering the challenge" {
     var buf: [512]u8 = undefined;
     var client = try Client.init(.{ .auth = .{ .basic = .{ .user = "u", .password = "p" } } });

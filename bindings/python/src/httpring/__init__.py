@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 from ._async_client import AsyncClient
 from ._status_codes import codes
-from ._auth import Auth, AuthTypes, BasicAuth, DigestAuth, FunctionAuth
+from ._auth import Auth, AuthTypes, BasicAuth, DigestAuth, FunctionAuth, NetRCAuth
 from ._client import Client, Completion, Handle
 from ._cookies import CookieConflict, CookieTypes, Cookies
 from ._config import (
@@ -94,6 +94,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "DecodingError",
     "DigestAuth",
+    "NetRCAuth",
     "FunctionAuth",
     "HTTPError",
     "HTTPTransport",

@@ -157,6 +157,42 @@ class DigestAuth(_Credentials):
         return code
 
 
+class NetRCAuth(_Credentials):
+    """httpx.NetRCAuth: Basic credentials from a ``.netrc`` file, by host: the engine sends
+    each request the entry for its host (else the file's ``default``), a redirect hop to
+    another host that host's entry; a request's own credentials win. ``file`` None reads the
+    file the ``NETRC`` environment variable names, else ``~/.netrc`` (no file: no
+    credentials, as curl's ``--netrc-optional``; httpx raises there). Read when the client
+    is created; a client's ``auth=`` only (the engine looks entries up per host)."""
+
+    __slots__ = ("_file",)
+
+    _kind = "netrc"
+
+    def __init__(self, file: Any = None) -> None:
+        import os
+
+        self._file = None if file is None else os.fsencode(file)
+        self._user = self._password = b""
+
+    def _set(self, lib: _ffi.Lib, target: Any, per_request: bool) -> int:
+        if per_request:  # _auth_settings refuses this before any request is built
+            raise NotImplementedError("NetRCAuth is a client's auth=, not a request's")
+        code: int = lib.httpring_config_set_netrc(target, self._file)
+        if code != _ffi.HTTPRING_OK:
+            raise ValueError(f"NetRCAuth: {_ffi.last_error_message(lib) or _ffi.error_name(code)}")
+        return code
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._file == other._file
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._file))
+
+    def __repr__(self) -> str:
+        return f"NetRCAuth(file={self._file!r})"
+
+
 def to_auth(auth: Any) -> Optional[Auth]:
     """``auth=`` as given (httpx's forms) -> an Auth, or None."""
     if auth is None or isinstance(auth, Auth):

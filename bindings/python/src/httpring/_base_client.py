@@ -397,6 +397,8 @@ class BaseClient:
             return None, configured is not None, auth
         if auth == configured:
             return None, False, None  # the client's own: the engine adds them anyway
+        if auth._kind == "netrc":
+            raise NotImplementedError("NetRCAuth goes to the client (auth= of Client/AsyncClient), not to a request")
         return auth, False, None
 
     def _overrides(self, follow_redirects: Any, auth: Any = USE_CLIENT_DEFAULT) -> Optional[Overrides]:
