@@ -496,3 +496,34 @@ fn the_low_speed_limit_fails_a_trickle_and_not_a_reader_that_holds_the_body_back
     );
     c.free(h);
 }
+
+#[test]
+fn silence_still_meets_the_read_timeout_across_low_speed_windows() {
+    let srv = TestServer::start();
+    // /stall-body: 10 bytes, then nothing. The first 400 ms window has its byte (1 byte/s
+    // asked), so it passes; the silence that began with it must still end at the 600 ms
+    // read timeout, not restart with the next window.
+    let c = Client::with(|cfg| unsafe {
+        assert_eq!(httpring_config_set_low_speed(cfg, 1, 400), HTTPRING_OK);
+        assert_eq!(httpring_config_set_read_timeout_ms(cfg, 600), HTTPRING_OK);
+    });
+    let h = c.get(&srv.url("/stall-body"));
+    c.wait(h);
+    assert_eq!(c.error(h), HTTPRING_ERR_READ_TIMEOUT);
+    assert!(
+        c.message(h).contains("no data from the server for 600ms"),
+        "{}",
+        c.message(h)
+    );
+    c.free(h);
+    let h = submit_stream(&c, &srv.url("/stall-body"));
+    assert_eq!(c.wait(h), httpring_state::HTTPRING_STATE_DONE);
+    let (got, code) = read_all(&c, h, false);
+    assert_eq!((got, code), (10, HTTPRING_ERR_READ_TIMEOUT));
+    assert!(
+        c.message(h).contains("no data from the server for 600ms"),
+        "{}",
+        c.message(h)
+    );
+    c.free(h);
+}

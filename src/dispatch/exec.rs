@@ -660,6 +660,8 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
         close,
     } = *tail;
     let mut speed = speed.map(|l| SpeedCheck::new(l, tokio::time::Instant::now()));
+    // The read deadline carried over a low-speed window's end (silence keeps counting).
+    let mut silent_until: Option<tokio::time::Instant> = None;
     // If the task is dropped (the client closes), the reader learns it.
     struct Abandoned<'a>(&'a BodyStream, bool);
     impl Drop for Abandoned<'_> {
@@ -684,10 +686,13 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
         }
         // The idle timer: the read timeout's deadline, or the low-speed window's end if sooner.
         let mut window_end = None;
+        let mut read_at = None;
         if read.is_some() || speed.is_some() {
             let now = tokio::time::Instant::now();
             window_end = speed.as_mut().map(|s| s.waiting(now));
-            let deadline = match (read.map(|d| now + d), window_end) {
+            // A new low-speed window (below) keeps the silence already counted.
+            read_at = silent_until.take().or(read.map(|d| now + d));
+            let deadline = match (read_at, window_end) {
                 (Some(r), Some(w)) => r.min(w),
                 (r, w) => r.or(w).expect("one of them is set"),
             };
@@ -717,7 +722,10 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
             Step::Silent => match (speed.as_mut(), window_end) {
                 (Some(s), Some(end)) if tokio::time::Instant::now() >= end => {
                     match s.arrived(0, tokio::time::Instant::now()) {
-                        Ok(()) => continue, // enough in that window: the next one
+                        Ok(()) => {
+                            silent_until = read_at; // enough in that window: the next one
+                            continue;
+                        }
                         Err(e) => break Err(e),
                     }
                 }
@@ -1198,6 +1206,8 @@ async fn read_body(
     let mut speed = limits
         .speed
         .map(|l| SpeedCheck::new(l, tokio::time::Instant::now()));
+    // When the current silence began (None: a frame just came).
+    let mut silent_since: Option<tokio::time::Instant> = None;
     loop {
         let ready = std::future::poll_fn(|cx| match Pin::new(&mut body).poll_frame(cx) {
             Poll::Ready(f) => Poll::Ready(Some(f)),
@@ -1211,7 +1221,9 @@ async fn read_body(
                 // The read timeout's deadline, or the low-speed window's end if sooner.
                 let now = tokio::time::Instant::now();
                 let window_end = speed.as_ref().map(|s| s.deadline());
-                let deadline = match (read.map(|d| now + d), window_end) {
+                // Silence counts from the last frame, across low-speed windows.
+                let read_at = read.map(|d| *silent_since.get_or_insert(now) + d);
+                let deadline = match (read_at, window_end) {
                     (Some(r), Some(w)) => r.min(w),
                     (r, w) => r.or(w).expect("one of them is set"),
                 };
@@ -1236,6 +1248,7 @@ async fn read_body(
         };
         let Some(frame) = frame else { break };
         let frame = frame.map_err(|e| map_hyper(e, "reading the response body"))?;
+        silent_since = None;
         let Ok(data) = frame.into_data() else {
             continue;
         };
