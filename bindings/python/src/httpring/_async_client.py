@@ -57,6 +57,7 @@ from ._models import HeaderTypes, QueryParamTypes, Request, Response, attach_bod
 from ._loops import in_trio, running_asyncio_loop as _running_asyncio_loop, running_loop
 from ._stream import AsyncBody
 from ._upload import Upload, address, running, write_error
+from ._transports import Mounts
 
 if TYPE_CHECKING:
     from ._cookies import Cookies  # what CookieTypes and HeaderTypes name (for pdoc)
@@ -531,6 +532,8 @@ class AsyncClient(BaseClient):
 
     def _setup(self) -> None:
         transport = self._transport
+        if transport.__class__ is Mounts:
+            transport = transport.default
         if transport is not None and not callable(getattr(transport, "handle_async_request", None)):
             self._engine.close()
             raise TypeError(
@@ -671,7 +674,7 @@ class AsyncClient(BaseClient):
             method, url, params, headers, content, data, json, timeout, cookies, files, retries
         )
         ov = self._overrides(follow_redirects, auth)
-        if self._routed or self._request_hooks or self._response_hooks or (
+        if self._transport is not None or self._request_hooks or self._response_hooks or (
             ov is not None and ov.flow is not None
         ):
             response = await self._send_hooked(request_from(prep, method, url_s, self._headers), ov, None, True)
@@ -748,7 +751,7 @@ class AsyncClient(BaseClient):
             ov = self._default_overrides
         else:
             ov = self._overrides(follow_redirects, auth)
-        if self._routed or self._request_hooks or self._response_hooks or (
+        if self._transport is not None or self._request_hooks or self._response_hooks or (
             ov is not None and ov.flow is not None
         ):
             return await self._send_hooked(request_from(prep, method, url_s, self._headers), ov)
@@ -794,7 +797,7 @@ class AsyncClient(BaseClient):
             ov = self._default_overrides
         else:
             ov = self._overrides(follow_redirects, auth)
-        if self._routed or self._request_hooks or self._response_hooks or (
+        if self._transport is not None or self._request_hooks or self._response_hooks or (
             ov is not None and ov.flow is not None
         ):
             return await self._send_hooked(request_from(prep, "GET", url_s, self._headers), ov)
@@ -942,7 +945,7 @@ class AsyncClient(BaseClient):
         client's). ``stream=True``: returns once the head is in, the body unread (see
         ``stream()``); close the response (``await response.aclose()``)."""
         ov = self._overrides(follow_redirects, auth)
-        if self._routed or self._request_hooks or self._response_hooks or (
+        if self._transport is not None or self._request_hooks or self._response_hooks or (
             ov is not None and ov.flow is not None
         ):
             return await self._send_hooked(self._as_request(request), ov, retries, stream)
@@ -979,7 +982,7 @@ class AsyncClient(BaseClient):
             return await _gather(
                 [self._send_hooked(r, self._request_overrides(ov, r)) for r in requests_], return_exceptions
             )
-        if self._routed or self._request_hooks or self._response_hooks:
+        if self._transport is not None or self._request_hooks or self._response_hooks:
             return await self._send_many_hooked(given, return_exceptions, follow_redirects, auth)
         return await self._send_many(given, return_exceptions, follow_redirects, auth)
 

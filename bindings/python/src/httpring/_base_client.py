@@ -31,7 +31,7 @@ from ._config import (
 from ._engine import Engine, Overrides, Prepared, Scratch, Stats, prepare_timeout, with_retries
 from . import _ffi
 from ._exceptions import HTTPError, InvalidURL, LocalProtocolError
-from ._transports import TransportTypes, _EngineSettings, mount_table, transport_for
+from ._transports import Mounts, TransportTypes, _EngineSettings
 from ._models import (
     HeaderPairs,
     HeaderTypes,
@@ -111,11 +111,11 @@ class BaseClient:
             limits, proxy, uds, retries = (settings[k] for k in ("limits", "proxy", "uds", "retries"))
             local_address, socket_options = settings["local_address"], settings["socket_options"]
             transport = None
-        #: ``transport=`` (a MockTransport...): requests go to it instead of the engine.
-        self._transport: Any = transport
-        #: ``mounts=``: (URLPattern, transport) pairs, most specific first (see _setup).
-        self._mounts: List[Tuple[Any, Any]] = []
-        self._mounts_given = mounts
+        #: ``transport=`` (a MockTransport...): requests go to it instead of the engine;
+        #: with ``mounts=``, a ``Mounts`` that routes by URL (None: the engine). One
+        #: attribute either way: CPython 3.11 keeps an instance's attributes in a shared,
+        #: specialised layout only up to 30 of them, and the client is at 29.
+        self._transport: Any = Mounts(transport, mounts) if mounts else transport
         self._request_hooks: List[EventHook] = []
         self._response_hooks: List[EventHook] = []
         if event_hooks is not None:
@@ -213,35 +213,32 @@ class BaseClient:
         """Subclass hook, run at the end of __init__."""
 
     def _mount(self, method: str) -> None:
-        """Builds the ``mounts=`` table (each transport must have ``method``) and
-        ``_routed``: whether any request may go to a transport rather than the engine."""
-        try:
-            self._mounts = mount_table(self._mounts_given, method)
-        except BaseException:
-            self._engine.close()
-            raise
-        self._routed = self._transport is not None or bool(self._mounts)
+        """Checks the ``mounts=`` transports (each must have ``method``) and orders them."""
+        transport = self._transport
+        if transport.__class__ is Mounts:
+            try:
+                transport.build(method)
+            except BaseException:
+                self._engine.close()
+                raise
 
     def _transport_for(self, url: str) -> Any:
         """The transport a request to ``url`` goes to: a mount's, else ``transport=``'s;
         None for the engine."""
-        if not self._mounts:
-            return self._transport
-        return transport_for(self._mounts, self._transport, url)
+        transport = self._transport
+        return transport.route(url) if transport.__class__ is Mounts else transport
 
     def _transports(self) -> List[Any]:
         """Every transport the client holds (``transport=`` and the mounted ones), once each:
         what closing the client closes."""
-        seen: List[Any] = []
-        for t in [self._transport] + [t for _, t in self._mounts]:
-            if t is not None and all(t is not u for u in seen):
-                seen.append(t)
-        return seen
+        transport = self._transport
+        return transport.all() if transport.__class__ is Mounts else [t for t in [transport] if t is not None]
 
     @property
     def mounts(self) -> Dict[str, Any]:
         """``mounts=``: URL pattern -> transport, most specific first (read-only)."""
-        return {pattern.pattern: t for pattern, t in self._mounts}
+        transport = self._transport
+        return transport.patterns() if transport.__class__ is Mounts else {}
 
     # --- event hooks and transports ---
     @property

@@ -34,6 +34,7 @@ from ._models import (
 )
 from ._stream import SyncBody
 from ._upload import Upload, write_all
+from ._transports import Mounts
 
 if TYPE_CHECKING:  # what HeaderTypes and CookieTypes name, for tools that resolve them (pdoc)
     from ._cookies import Cookies
@@ -255,6 +256,8 @@ class Client(BaseClient):
 
     def _setup(self) -> None:
         transport = self._transport
+        if transport.__class__ is Mounts:
+            transport = transport.default
         if transport is not None and not callable(getattr(transport, "handle_request", None)):
             self._engine.close()
             raise TypeError(
@@ -316,7 +319,7 @@ class Client(BaseClient):
             ov = self._default_overrides
         else:
             ov = self._overrides(follow_redirects, auth)
-        if self._routed or self._request_hooks or self._response_hooks or (
+        if self._transport is not None or self._request_hooks or self._response_hooks or (
             ov is not None and ov.flow is not None
         ):
             return self._send_hooked(request_from(prep, method, url_s, self._headers), ov)
@@ -470,7 +473,7 @@ class Client(BaseClient):
         client's). ``stream=True``: returns once the head is in, the body unread (see
         ``stream()``); close the response."""
         ov = self._overrides(follow_redirects, auth)
-        if self._routed or self._request_hooks or self._response_hooks or (
+        if self._transport is not None or self._request_hooks or self._response_hooks or (
             ov is not None and ov.flow is not None
         ):
             return self._send_hooked(self._as_request(request), ov, retries, stream)
@@ -583,7 +586,7 @@ class Client(BaseClient):
             method, url, params, headers, content, data, json, timeout, cookies, files, retries
         )
         ov = self._overrides(follow_redirects, auth)
-        if self._routed or self._request_hooks or self._response_hooks or (
+        if self._transport is not None or self._request_hooks or self._response_hooks or (
             ov is not None and ov.flow is not None
         ):
             response = self._send_hooked(request_from(prep, method, url_s, self._headers), ov, None, True)
@@ -700,7 +703,7 @@ class Client(BaseClient):
                         raise
                     results.append(e)
             return results
-        if self._routed or self._request_hooks or self._response_hooks:
+        if self._transport is not None or self._request_hooks or self._response_hooks:
             return self._send_many_hooked(given, return_exceptions, follow_redirects, auth)
         return self._send_many(given, return_exceptions, follow_redirects, auth)
 
@@ -961,7 +964,7 @@ class Client(BaseClient):
         most retries, over the client's policy."""
         if not 0 <= user_data < _BATCH_BIT:
             raise ValueError("user_data must be an int in 0 .. 2**63-1")
-        if self._transport is not None:
+        if self._transport is not None and self._transport.__class__ is not Mounts:
             raise NotImplementedError(
                 "submit() hands the request to the engine: a client with transport= has none "
                 "(use request()/send()/send_many())"
@@ -971,7 +974,7 @@ class Client(BaseClient):
         prep, method, url_s = self._prepare(
             method, url, params, headers, content, data, json, timeout, cookies, files, retries
         )
-        if self._mounts and self._transport_for(url_s) is not None:
+        if self._transport is not None and self._transport_for(url_s) is not None:
             raise NotImplementedError(
                 f"submit() hands the request to the engine: {url_s} goes to a mounted transport "
                 "(use request()/send()/send_many())"

@@ -228,15 +228,40 @@ def mount_table(mounts: Optional[Mapping[str, Any]], method: str) -> List[Tuple[
     return table
 
 
-def transport_for(table: List[Tuple[URLPattern, Any]], default: Any, url: str) -> Any:
-    """The transport the first matching mount gives ``url`` (None: the engine)."""
-    parts = urlsplit(url)
-    try:
-        port = _port(parts.scheme, parts.port)
-    except ValueError:
-        port = None  # a malformed port: the engine reports it
-    host = (parts.hostname or "").lower()
-    for pattern, transport in table:
-        if pattern.matches(parts.scheme, host, port):
-            return default if transport is None else transport
-    return default
+class Mounts:
+    """A client's ``transport=`` when it has ``mounts=``: the default transport (None: the
+    engine) and the mounted ones, by URL pattern."""
+
+    __slots__ = ("default", "given", "table")
+
+    def __init__(self, default: Any, given: Mapping[str, Any]) -> None:
+        self.default = default
+        self.given = given
+        self.table: List[Tuple[URLPattern, Any]] = []
+
+    def build(self, method: str) -> None:
+        self.table = mount_table(self.given, method)
+
+    def route(self, url: str) -> Any:
+        """The transport the first matching mount gives ``url`` (None: the engine)."""
+        parts = urlsplit(url)
+        try:
+            port = _port(parts.scheme, parts.port)
+        except ValueError:
+            port = None  # a malformed port: the engine reports it
+        host = (parts.hostname or "").lower()
+        for pattern, transport in self.table:
+            if pattern.matches(parts.scheme, host, port):
+                return self.default if transport is None else transport
+        return self.default
+
+    def all(self) -> List[Any]:
+        """Every transport, once each."""
+        seen: List[Any] = []
+        for t in [self.default] + [t for _, t in self.table]:
+            if t is not None and all(t is not u for u in seen):
+                seen.append(t)
+        return seen
+
+    def patterns(self) -> Dict[str, Any]:
+        return {pattern.pattern: t for pattern, t in self.table}
