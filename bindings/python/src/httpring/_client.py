@@ -248,6 +248,22 @@ def _whole(item: Tuple[Prepared, str, str]) -> Tuple[Prepared, str, str]:
     return (prep[0], prep[1], prep[2], body.read(), prep[4]), method, url
 
 
+class _PumpState:
+    """Completion routing for send_many and drain (see ``_pump``), in one attribute of the
+    client: CPython 3.11 keeps an instance's attributes in its shared, specialised layout
+    only up to 30, and the client's hot path reads the others."""
+
+    __slots__ = ("cv", "pumping", "mailbox", "user_completions", "handles", "batch_seq")
+
+    def __init__(self) -> None:
+        self.cv = threading.Condition()
+        self.pumping = False
+        self.mailbox: Dict[int, Tuple[int, int, int]] = {}
+        self.user_completions: List[Tuple[int, int, int, int]] = []
+        self.handles: "weakref.WeakValueDictionary[int, Handle]" = weakref.WeakValueDictionary()
+        self.batch_seq = 0
+
+
 class Client(BaseClient):
     """A blocking HTTP client over one engine client (its own runtime thread and pool).
 
@@ -270,12 +286,7 @@ class Client(BaseClient):
         # never waits there for the lock that read holds.
         self._finalizer = weakref.finalize(self, self._engine.close_soon)
         # Completion routing for send_many and drain (see _pump).
-        self._cv = threading.Condition()
-        self._pumping = False
-        self._mailbox: Dict[int, Tuple[int, int, int]] = {}
-        self._user_completions: List[Tuple[int, int, int, int]] = []
-        self._handles: "weakref.WeakValueDictionary[int, Handle]" = weakref.WeakValueDictionary()
-        self._batch_seq = 0
+        self._pump_state = _PumpState()
 
     # --- lifecycle ---
     def close(self) -> None:
@@ -630,18 +641,18 @@ class Client(BaseClient):
     def _sweep(self) -> None:
         """Drains the queue (a streamed body's BODY completions, which nobody asks for,
         stay there while its handle lives), unless another thread is draining it."""
-        with self._cv:
-            if self._pumping or self._engine.closed:
+        with self._pump_state.cv:
+            if self._pump_state.pumping or self._engine.closed:
                 return
-            self._pumping = True
+            self._pump_state.pumping = True
         try:
             self._pump(block=False)
         except ClientClosed:
             pass  # closed meanwhile: the reader's next read says so
         finally:
-            with self._cv:
-                self._pumping = False
-                self._cv.notify_all()
+            with self._pump_state.cv:
+                self._pump_state.pumping = False
+                self._pump_state.cv.notify_all()
 
     def _send_one(self, prep: Prepared, method: str, url: str, ov: Optional[Overrides] = None) -> Response:
         engine = self._engine
@@ -767,11 +778,11 @@ class Client(BaseClient):
         results: List[Any] = [None] * n
         # Request i's user_data is base + i: a batch's ids are one contiguous range, so
         # routing a completion is a range test and finding its request a subtraction.
-        with self._cv:
-            seq = self._batch_seq
+        with self._pump_state.cv:
+            seq = self._pump_state.batch_seq
             if seq + n >= _BATCH_BIT:
                 seq = 0
-            self._batch_seq = seq + n
+            self._pump_state.batch_seq = seq + n
         base = _BATCH_BIT | seq
         handles: List[int] = []  # 0 once freed (or never submitted)
         first_error: Optional[BaseException] = None
@@ -836,10 +847,10 @@ class Client(BaseClient):
     def _abandon_batch(self, base: int, handles: List[int]) -> None:
         """Frees a batch's requests not yet collected and forgets their completions."""
         self._engine.free_many([h for h in handles if h])
-        with self._cv:
+        with self._pump_state.cv:
             for i, h in enumerate(handles):
                 if h:
-                    self._mailbox.pop(base + i, None)
+                    self._pump_state.mailbox.pop(base + i, None)
 
     def _collect(
         self,
@@ -857,8 +868,8 @@ class Client(BaseClient):
         remaining = sum(1 for h in handles if h)
         while remaining:
             mine: List[int] = []
-            with self._cv:
-                mailbox = self._mailbox
+            with self._pump_state.cv:
+                mailbox = self._pump_state.mailbox
                 if mailbox:
                     # Routed here by another thread's pump. Scan the smaller side.
                     if len(mailbox) < len(wanted):
@@ -867,21 +878,21 @@ class Client(BaseClient):
                         mine = [uid for uid in wanted if uid in mailbox]
                     for uid in mine:
                         del mailbox[uid]
-                pump = not mine and not self._pumping
+                pump = not mine and not self._pump_state.pumping
                 if pump:
-                    self._pumping = True
+                    self._pump_state.pumping = True
                 elif not mine:
                     # Another thread is draining; it wakes us when it has routed a batch.
-                    self._cv.wait(0.05)
+                    self._pump_state.cv.wait(0.05)
                     continue
             if pump:
                 # Our own completions come straight back; only others' go to the mailbox.
                 try:
                     mine = self._pump(block=True, keep=wanted)
                 finally:
-                    with self._cv:
-                        self._pumping = False
-                        self._cv.notify_all()
+                    with self._pump_state.cv:
+                        self._pump_state.pumping = False
+                        self._pump_state.cv.notify_all()
                 if not mine:
                     continue
             remaining -= len(mine)
@@ -935,11 +946,11 @@ class Client(BaseClient):
             # Drained completions belong to other threads too: publish them even if this
             # pump is interrupted (Ctrl-C), or their owners would wait forever.
             if routed or user:
-                with self._cv:
-                    self._mailbox.update(routed)
-                    self._user_completions.extend(user)
+                with self._pump_state.cv:
+                    self._pump_state.mailbox.update(routed)
+                    self._pump_state.user_completions.extend(user)
                     if routed:
-                        self._cv.notify_all()
+                        self._pump_state.cv.notify_all()
         return mine
 
     # --- handle-level API ---
@@ -990,7 +1001,7 @@ class Client(BaseClient):
         else:
             h = engine.submit(prep, user_data, self._scratch(), url_s)
         handle = Handle(engine, h, method, url_s, user_data)
-        self._handles[h] = handle
+        self._pump_state.handles[h] = handle
         return handle
 
     def fileno(self) -> int:
@@ -1002,9 +1013,9 @@ class Client(BaseClient):
         """Completed ``submit()`` requests since the last call (those with a user_data),
         as Completion(handle, user_data, code, status). Non-blocking."""
         self._engine.check_open()
-        with self._cv:
-            if not self._pumping:
-                self._pumping = True
+        with self._pump_state.cv:
+            if not self._pump_state.pumping:
+                self._pump_state.pumping = True
                 pump = True
             else:
                 pump = False
@@ -1012,13 +1023,13 @@ class Client(BaseClient):
             try:
                 self._pump(block=False)
             finally:
-                with self._cv:
-                    self._pumping = False
-                    self._cv.notify_all()
-        with self._cv:
-            taken = self._user_completions[:max]
-            del self._user_completions[:max]
-        return [Completion(self._handles.get(h), uid, code, status) for h, uid, code, status in taken]
+                with self._pump_state.cv:
+                    self._pump_state.pumping = False
+                    self._pump_state.cv.notify_all()
+        with self._pump_state.cv:
+            taken = self._pump_state.user_completions[:max]
+            del self._pump_state.user_completions[:max]
+        return [Completion(self._pump_state.handles.get(h), uid, code, status) for h, uid, code, status in taken]
 
     def wait_any(self, handles: List[Handle], timeout: Optional[float] = None) -> Optional[int]:
         """Blocks until one of ``handles`` completes; returns its index (None on timeout)."""
