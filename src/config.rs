@@ -190,9 +190,9 @@ impl Netrc {
         Ok(out)
     }
 
-    /// The `Authorization` value for `host`: its entry, else the default.
-    pub(crate) fn for_host(&self, host: &str) -> Option<&HeaderValue> {
-        let host = host.trim_matches(['[', ']']);
+    /// The `Authorization` value for the host of `uri`: its entry, else the default.
+    pub(crate) fn for_uri(&self, uri: &http::Uri) -> Option<&HeaderValue> {
+        let host = uri.host()?.trim_matches(['[', ']']);
         self.hosts
             .get(host)
             .or_else(|| self.hosts.get(&host.to_ascii_lowercase()))

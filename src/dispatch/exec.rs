@@ -33,7 +33,7 @@ use crate::request::{
 };
 use crate::transport::{blame_write_timeout, map_hyper, pace, Conn, Hold, Phase, PoolKey, Watch};
 
-use super::speed::SpeedCheck;
+use super::speed::{read_timeout_error, BodyTimer};
 
 /// The limits in force for one request, after per-request overrides.
 struct Limits {
@@ -352,7 +352,7 @@ async fn follow(
         } else if parts.netrc && next.cross_origin && !parts.headers.contains_key(AUTHORIZATION) {
             // A new host gets its own .netrc entry, never the last one's (as curl, requests).
             let netrc = shared.config().netrc.as_deref();
-            if let Some(v) = netrc.zip(next.uri.host()).and_then(|(n, h)| n.for_host(h)) {
+            if let Some(v) = netrc.and_then(|n| n.for_uri(&next.uri)) {
                 parts.headers.insert(AUTHORIZATION, v.clone());
             }
         }
@@ -659,9 +659,7 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
         key,
         close,
     } = *tail;
-    let mut speed = speed.map(|l| SpeedCheck::new(l, tokio::time::Instant::now()));
-    // The read deadline carried over a low-speed window's end (silence keeps counting).
-    let mut silent_until: Option<tokio::time::Instant> = None;
+    let mut timer = BodyTimer::new(read, speed);
     // If the task is dropped (the client closes), the reader learns it.
     struct Abandoned<'a>(&'a BodyStream, bool);
     impl Drop for Abandoned<'_> {
@@ -684,18 +682,7 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
             guard.1 = false;
             return None;
         }
-        // The idle timer: the read timeout's deadline, or the low-speed window's end if sooner.
-        let mut window_end = None;
-        let mut read_at = None;
-        if read.is_some() || speed.is_some() {
-            let now = tokio::time::Instant::now();
-            window_end = speed.as_mut().map(|s| s.waiting(now));
-            // A new low-speed window (below) keeps the silence already counted.
-            read_at = silent_until.take().or(read.map(|d| now + d));
-            let deadline = match (read_at, window_end) {
-                (Some(r), Some(w)) => r.min(w),
-                (r, w) => r.or(w).expect("one of them is set"),
-            };
+        if let Some(deadline) = timer.waiting() {
             match idle.as_mut() {
                 Some(t) => t.as_mut().reset(deadline),
                 None => idle = Some(Box::pin(tokio::time::sleep_until(deadline))),
@@ -719,17 +706,9 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
                 guard.1 = false;
                 return None;
             }
-            Step::Silent => match (speed.as_mut(), window_end) {
-                (Some(s), Some(end)) if tokio::time::Instant::now() >= end => {
-                    match s.arrived(0, tokio::time::Instant::now()) {
-                        Ok(()) => {
-                            silent_until = read_at; // enough in that window: the next one
-                            continue;
-                        }
-                        Err(e) => break Err(e),
-                    }
-                }
-                _ => break Err(read_timeout_error(read, "reading the response body")),
+            Step::Silent => match timer.fired("reading the response body") {
+                Ok(()) => continue, // enough in that low-speed window: the next one
+                Err(e) => break Err(e),
             },
             Step::Frame(None) => break Ok(None),
             Step::Frame(Some(Err(e))) => {
@@ -746,10 +725,8 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
             },
         };
         ex.add_received(frame.len());
-        if let Some(s) = speed.as_mut() {
-            if let Err(e) = s.arrived(frame.len(), tokio::time::Instant::now()) {
-                break Err(e);
-            }
+        if let Err(e) = timer.arrived(frame.len()) {
+            break Err(e);
         }
         let data = match decoder.as_mut() {
             Some(d) => match d.push(&frame) {
@@ -857,8 +834,7 @@ impl<'a> Parts<'a> {
                     Some(a) => Some(a.0.clone()),
                     // Last: the .netrc entry for this host, if any.
                     None => netrc
-                        .zip(uri.host())
-                        .and_then(|(n, host)| n.for_host(host))
+                        .and_then(|n| n.for_uri(&uri))
                         .map(|v| AuthScheme::Header(v.clone())),
                 },
             };
@@ -1203,58 +1179,38 @@ async fn read_body(
     // The idle timer is made only when a frame is not already buffered: a small body that
     // arrived with the head costs no timer at all.
     let mut idle: Option<Pin<Box<tokio::time::Sleep>>> = None;
-    let mut speed = limits
-        .speed
-        .map(|l| SpeedCheck::new(l, tokio::time::Instant::now()));
-    // When the current silence began (None: a frame just came).
-    let mut silent_since: Option<tokio::time::Instant> = None;
+    let mut timer = BodyTimer::new(limits.read, limits.speed);
     loop {
         let ready = std::future::poll_fn(|cx| match Pin::new(&mut body).poll_frame(cx) {
             Poll::Ready(f) => Poll::Ready(Some(f)),
             Poll::Pending => Poll::Ready(None),
         })
         .await;
-        let frame = match (ready, limits.read, speed.as_mut()) {
-            (Some(f), _, _) => f,
-            (None, None, None) => body.frame().await,
-            (None, read, mut speed) => {
-                // The read timeout's deadline, or the low-speed window's end if sooner.
-                let now = tokio::time::Instant::now();
-                let window_end = speed.as_ref().map(|s| s.deadline());
-                // Silence counts from the last frame, across low-speed windows.
-                let read_at = read.map(|d| *silent_since.get_or_insert(now) + d);
-                let deadline = match (read_at, window_end) {
-                    (Some(r), Some(w)) => r.min(w),
-                    (r, w) => r.or(w).expect("one of them is set"),
-                };
-                let timer =
-                    idle.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-                timer.as_mut().reset(deadline);
-                tokio::select! {
-                    biased;
-                    f = body.frame() => f,
-                    _ = timer.as_mut() => {
-                        let now = tokio::time::Instant::now();
-                        match (speed.as_mut(), window_end) {
-                            (Some(s), Some(end)) if now >= end => {
-                                s.arrived(0, now)?;
-                                continue; // enough in that window: the next one
-                            }
-                            _ => return Err(read_timeout_error(limits.read, "reading the response body")),
+        let frame = match ready {
+            Some(f) => f,
+            None => match timer.waiting() {
+                None => body.frame().await,
+                Some(deadline) => {
+                    let sleep =
+                        idle.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                    sleep.as_mut().reset(deadline);
+                    tokio::select! {
+                        biased;
+                        f = body.frame() => f,
+                        _ = sleep.as_mut() => {
+                            timer.fired("reading the response body")?;
+                            continue; // enough in that low-speed window: the next one
                         }
                     }
                 }
-            }
+            },
         };
         let Some(frame) = frame else { break };
         let frame = frame.map_err(|e| map_hyper(e, "reading the response body"))?;
-        silent_since = None;
         let Ok(data) = frame.into_data() else {
             continue;
         };
-        if let Some(s) = speed.as_mut() {
-            s.arrived(data.len(), tokio::time::Instant::now())?;
-        }
+        timer.arrived(data.len())?;
         total += data.len() as u64;
         ex.add_received(data.len());
         if total > limits.max_body {
@@ -1399,16 +1355,6 @@ async fn within<F: Future>(
         Some(d) => tokio::time::timeout(d, fut).await.map_err(|_| on_timeout()),
         None => Ok(fut.await),
     }
-}
-
-fn read_timeout_error(limit: Option<Duration>, what: &str) -> Error {
-    Error::new(
-        ErrorKind::ReadTimeout,
-        format!(
-            "no data from the server for {:?} while {what}",
-            limit.unwrap_or_default()
-        ),
-    )
 }
 
 fn too_large(max: u64) -> Error {

@@ -1,8 +1,8 @@
-//! The low-speed limit on response bodies (curl's `LOW_SPEED_LIMIT` / `LOW_SPEED_TIME`): a
-//! body whose bytes arrive slower than the limit, on average over a window of the time spent
-//! waiting for the server, fails. The read timeout catches a server that goes silent; this
-//! one catches a server that trickles (a byte every few seconds keeps a read timeout happy
-//! forever). Time a streamed body's reader holds the body back (buffer full) is not counted.
+//! The timers on a response body. The read timeout catches a server that goes silent; the
+//! low-speed limit (curl's `LOW_SPEED_LIMIT` / `LOW_SPEED_TIME`) one that trickles (a byte
+//! every few seconds keeps a read timeout happy forever): a body whose bytes arrive slower
+//! than the limit, on average over a window of the time spent waiting for the server, fails.
+//! Time a streamed body's reader holds the body back (buffer full) counts for neither.
 
 use std::time::Duration;
 
@@ -70,6 +70,72 @@ impl SpeedCheck {
         self.waited = Duration::ZERO;
         Ok(())
     }
+}
+
+/// Both timers of one body, for the buffered reader and the stream pump alike: one deadline
+/// to sleep until, and what it means when it passes.
+pub(crate) struct BodyTimer {
+    read: Option<Duration>,
+    speed: Option<SpeedCheck>,
+    /// When the current silence began (None: data just came). It keeps counting across
+    /// low-speed windows.
+    silent_since: Option<Instant>,
+}
+
+impl BodyTimer {
+    pub(crate) fn new(read: Option<Duration>, speed: Option<LowSpeed>) -> BodyTimer {
+        BodyTimer {
+            read,
+            speed: speed.map(|l| SpeedCheck::new(l, Instant::now())),
+            silent_since: None,
+        }
+    }
+
+    /// A wait for the server begins: the read timeout's deadline, or the low-speed window's
+    /// end if sooner; None (and no clock read) when neither is set.
+    pub(crate) fn waiting(&mut self) -> Option<Instant> {
+        if self.read.is_none() && self.speed.is_none() {
+            return None;
+        }
+        let now = Instant::now();
+        let window_end = self.speed.as_mut().map(|s| s.waiting(now));
+        let read_at = self.read.map(|d| *self.silent_since.get_or_insert(now) + d);
+        match (read_at, window_end) {
+            (Some(r), Some(w)) => Some(r.min(w)),
+            (r, w) => r.or(w),
+        }
+    }
+
+    /// The deadline passed: Ok when it was a low-speed window's end with enough bytes in it
+    /// (wait again); else the low-speed or read timeout error.
+    pub(crate) fn fired(&mut self, what: &str) -> Result<()> {
+        let now = Instant::now();
+        if let Some(s) = self.speed.as_mut() {
+            if now >= s.deadline() {
+                return s.arrived(0, now);
+            }
+        }
+        Err(read_timeout_error(self.read, what))
+    }
+
+    /// `n` bytes arrived: the silence ends; fails when a low-speed window ended short.
+    pub(crate) fn arrived(&mut self, n: usize) -> Result<()> {
+        self.silent_since = None;
+        match self.speed.as_mut() {
+            Some(s) => s.arrived(n, Instant::now()),
+            None => Ok(()),
+        }
+    }
+}
+
+pub(crate) fn read_timeout_error(limit: Option<Duration>, what: &str) -> Error {
+    Error::new(
+        ErrorKind::ReadTimeout,
+        format!(
+            "no data from the server for {:?} while {what}",
+            limit.unwrap_or_default()
+        ),
+    )
 }
 
 #[cfg(test)]
