@@ -1100,7 +1100,7 @@ async fn obtain(shared: &Shared, key: &PoolKey, limits: &Limits) -> Result<Conn>
         let hold = permit.map(|p| Box::new(p) as Hold);
         let connect = Box::pin(async move {
             // How far it got, for the message of a timeout.
-            let phase = AtomicU8::new(Phase::Tcp as u8);
+            let phase = AtomicU8::new(Phase::Dns as u8);
             within(limit, connector.connect(key, hold, &phase), || {
                 Error::new(
                     ErrorKind::ConnectTimeout,

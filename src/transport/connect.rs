@@ -25,23 +25,26 @@ type BoxIo = Box<dyn Io>;
 /// How far a new connection got, for a connect timeout's message.
 #[repr(u8)]
 pub enum Phase {
-    /// Resolving the name and opening the TCP connection (to the proxy, if any).
-    Tcp = 0,
+    /// Resolving the name (of the proxy, if any).
+    Dns = 0,
+    /// Opening the TCP connection.
+    Tcp = 1,
     /// The proxy's handshake (HTTP CONNECT or SOCKS5).
-    Proxy = 1,
+    Proxy = 2,
     /// The TLS handshake (for `http://`, this phase passes at once).
-    Tls = 2,
+    Tls = 3,
     /// The HTTP/1.1 or HTTP/2 handshake.
-    Http = 3,
+    Http = 4,
 }
 
 impl Phase {
     /// Where a connection whose progress is `phase` stalled, in words.
     pub fn describe(phase: u8, https: bool) -> &'static str {
         match phase {
-            0 => "no TCP connection yet (name lookup or connect)",
-            1 => "the proxy did not complete its handshake",
-            2 if https => "the TLS handshake did not finish",
+            0 => "the name lookup did not finish",
+            1 => "the name was resolved; no TCP connection yet",
+            2 => "the proxy did not complete its handshake",
+            3 if https => "the TLS handshake did not finish",
             _ => "the HTTP handshake did not finish",
         }
     }
@@ -109,6 +112,7 @@ impl Connector {
         let mut activity = None;
         let mut facts = ConnFacts::default();
         let start = Instant::now();
+        let resolved = || phase.store(Phase::Tcp as u8, Ordering::Relaxed);
         // The TCP stream with the clocks the connection keeps.
         let mut wrap = |s: tokio::net::TcpStream, facts: &mut ConnFacts| -> BoxIo {
             facts.remote = s.peer_addr().ok();
@@ -118,17 +122,21 @@ impl Connector {
             Box::new(tcp)
         };
         let io: BoxIo = if let Some(path) = &self.unix {
+            resolved(); // no name to look up
             Box::new(connect_unix(path).await?)
         } else {
             match self.proxies.for_target(key.https, host) {
                 None => {
-                    let (s, dns) = self.resolver.connect(host, port).await?;
+                    let (s, dns) = self.resolver.connect(host, port, resolved).await?;
                     facts.dns = dns;
                     wrap(s, &mut facts)
                 }
                 Some(p) => {
-                    let (mut s, dns) =
-                        self.resolver.connect(&p.host, p.port).await.map_err(|e| {
+                    let (mut s, dns) = self
+                        .resolver
+                        .connect(&p.host, p.port, resolved)
+                        .await
+                        .map_err(|e| {
                             Error::new(
                                 e.kind(),
                                 format!("proxy {}:{}: {}", p.host, p.port, e.message()),

@@ -101,11 +101,17 @@ impl Resolver {
     }
 
     /// Resolves and connects, trying addresses in happy-eyeballs order; also returns how
-    /// long resolving took.
-    pub async fn connect(&self, host: &str, port: u16) -> Result<(TcpStream, Duration)> {
+    /// long resolving took. `resolved` is called between the two.
+    pub async fn connect(
+        &self,
+        host: &str,
+        port: u16,
+        resolved: impl FnOnce(),
+    ) -> Result<(TcpStream, Duration)> {
         let start = Instant::now();
         let mut addrs = self.resolve(host, port).await?;
         let dns = start.elapsed();
+        resolved();
         if let Some(local) = self.socket.local {
             // A socket bound to an address of one family cannot reach the other.
             addrs.retain(|a| a.is_ipv6() == local.is_ipv6());
