@@ -376,6 +376,11 @@ typedef struct httpring_result {
   // Version 2 (0.2): the body's bytes as received, before any content decoding (what
   // `httpring_info.bytes_received` reports: httpx's `num_bytes_downloaded`).
   uint64_t bytes_received;
+  // Version 3 (0.3): the reason phrase the server sent (HTTP/1.x), only when it is not
+  // the standard one for `status`: NULL and 0 otherwise (`httpring_response_reason`
+  // gives either).
+  const uint8_t *reason;
+  size_t reason_len;
 } httpring_result;
 
 // A summary of a response, filled by `httpring_handle_response`. The pointers borrow from
@@ -1460,6 +1465,17 @@ httpring_code httpring_response_body(const struct httpring_client *client,
                                      httpring_handle h,
                                      const uint8_t **data,
                                      size_t *len);
+
+// The reason phrase: the server's own (HTTP/1.x) when it sent another than the standard
+// one for the status, else the standard one (empty for a code with none; HTTP/2 sends
+// none). `*reason` (not NUL-terminated) and `*len`, borrowed until the handle is freed.
+//
+// # Safety
+// `reason` and `len` are valid for writes.
+httpring_code httpring_response_reason(const struct httpring_client *client,
+                                       httpring_handle h,
+                                       const uint8_t **reason,
+                                       size_t *len);
 
 // The `nth` (0-based) value of header `name`, matched case-insensitively. Returns
 // `HTTPRING_ERR_NOT_FOUND` when there is no such value.

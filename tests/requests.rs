@@ -490,3 +490,68 @@ fn a_response_with_many_header_lines_needs_the_limit_raised() {
     assert_eq!(raised.wait(h), httpring_state::HTTPRING_STATE_DONE);
     assert_eq!(raised.header(h, "x-h-399", 0).as_deref(), Some("399"));
 }
+
+/// The reason phrase: the server's own when it is not the standard one (HTTP/1.1), through
+/// `httpring_response_reason` and `httpring_result.reason`; else the standard one from the
+/// accessor and NULL in the result. HTTP/2 sends none.
+#[test]
+fn the_reason_phrase_is_the_servers_own_or_the_standard_one() {
+    let srv = TestServer::start();
+    let reason = |c: &Client, h| {
+        let (mut p, mut n) = (std::ptr::null(), 0usize);
+        assert_eq!(
+            unsafe { httpring_response_reason(c.0, h, &mut p, &mut n) },
+            HTTPRING_OK
+        );
+        let text = unsafe { std::slice::from_raw_parts(p, n) }.to_vec();
+        let mut out = [httpring_result::default()];
+        assert_eq!(
+            unsafe { httpring_handles_read(c.0, &h, 1, out.as_mut_ptr()) },
+            HTTPRING_OK
+        );
+        let raw = (!out[0].reason.is_null())
+            .then(|| unsafe { std::slice::from_raw_parts(out[0].reason, out[0].reason_len) });
+        (String::from_utf8(text).unwrap(), raw.map(|r| r.to_vec()))
+    };
+    for (h2, path, want, custom) in [
+        (false, "/status/200?reason=Fine+thanks", "Fine thanks", true),
+        (false, "/status/404", "Not Found", false),
+        (false, "/status/299?reason=Custom", "Custom", true),
+        (true, "/status/200?reason=Fine+thanks", "OK", false),
+    ] {
+        let c = Client::with(|cfg| unsafe {
+            assert_eq!(
+                httpring_config_set_h2c_prior_knowledge(cfg, h2),
+                HTTPRING_OK
+            );
+        });
+        let h = c.get(&srv.url(path));
+        assert_eq!(c.wait(h), httpring_state::HTTPRING_STATE_DONE, "{path}");
+        let (text, raw) = reason(&c, h);
+        assert_eq!(text, want, "{path} over h2: {h2}");
+        assert_eq!(raw, custom.then(|| want.as_bytes().to_vec()), "{path}");
+        c.free(h);
+        // Bad arguments, and a freed handle.
+        let mut n = 0usize;
+        assert_eq!(
+            unsafe { httpring_response_reason(c.0, h, std::ptr::null_mut(), &mut n) },
+            HTTPRING_ERR_INVALID_HANDLE
+        );
+    }
+    // An empty phrase is the server's own too (a 200 whose reason is not "OK").
+    let c = Client::new();
+    let h = c.get(&canned_server(
+        b"HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n",
+    ));
+    assert_eq!(c.wait(h), httpring_state::HTTPRING_STATE_DONE);
+    assert_eq!(reason(&c, h), (String::new(), Some(Vec::new())));
+    c.free(h);
+    let h = c.get(&srv.url("/status/404"));
+    c.wait(h);
+    let mut n = 0usize;
+    assert_eq!(
+        unsafe { httpring_response_reason(c.0, h, std::ptr::null_mut(), &mut n) },
+        HTTPRING_ERR_INVALID_ARGUMENT
+    );
+    c.free(h);
+}

@@ -513,7 +513,11 @@ async fn send_parts(
         .written
         .as_deref()
         .map_or(0, |w| w.load(std::sync::atomic::Ordering::Relaxed));
-    let (head, body) = resp.into_parts();
+    let (mut head, body) = resp.into_parts();
+    let reason = head
+        .extensions
+        .remove::<hyper::ext::ReasonPhrase>()
+        .map(|r| Bytes::copy_from_slice(r.as_bytes()));
     // The length that will come: none for a response that has no body (to HEAD, or 204 or
     // 304: their Content-Length describes another response, and over HTTP/2 hyper reports it
     // as this body's size), else Content-Length as hyper validated it.
@@ -568,6 +572,7 @@ async fn send_parts(
             stamps(&conn),
         );
         resp.stream = Some(stream.clone());
+        resp.reason = reason;
         kept.tail = Some(Box::new(Tail {
             body,
             decoder,
@@ -586,7 +591,7 @@ async fn send_parts(
     let done = Instant::now();
     let stamps = stamps(&conn);
     keep_or_release(shared, &mut kept.conn, key, conn, close, done);
-    Ok(Response::new(
+    let mut resp = Response::new(
         head.status.as_u16(),
         head.version,
         head.headers,
@@ -594,7 +599,9 @@ async fn send_parts(
         url,
         done.saturating_duration_since(ex.started),
         stamps,
-    ))
+    );
+    resp.reason = reason;
+    Ok(resp)
 }
 
 /// A connection whose response was read to the end: an HTTP/1.1 one the server keeps open is

@@ -90,13 +90,19 @@ pub struct httpring_result {
     /// Version 2 (0.2): the body's bytes as received, before any content decoding (what
     /// `httpring_info.bytes_received` reports: httpx's `num_bytes_downloaded`).
     pub bytes_received: u64,
+    /// Version 3 (0.3): the reason phrase the server sent (HTTP/1.x), only when it is not
+    /// the standard one for `status`: NULL and 0 otherwise (`httpring_response_reason`
+    /// gives either).
+    pub reason: *const u8,
+    pub reason_len: usize,
 }
 
 super::sized::caller_sized_v1!(httpring_response);
 
-// SAFETY: repr(C), `struct_size: u32` first; version 1 ended after `headers_len`.
+// SAFETY: repr(C), `struct_size: u32` first; version 1 ended after `headers_len`, version
+// 2 after `bytes_received`.
 unsafe impl super::sized::CallerSized for httpring_result {
-    const SIZES: &'static [usize] = &[80, std::mem::size_of::<httpring_result>()];
+    const SIZES: &'static [usize] = &[80, 88, std::mem::size_of::<httpring_result>()];
 }
 
 /// For Rust callers: zeroed, with `struct_size` set.
@@ -133,6 +139,8 @@ impl Default for httpring_result {
             headers: std::ptr::null(),
             headers_len: 0,
             bytes_received: 0,
+            reason: std::ptr::null(),
+            reason_len: 0,
         }
     }
 }
@@ -206,6 +214,10 @@ pub unsafe extern "C" fn httpring_handles_read(
                         item.headers = block.as_ptr();
                         item.headers_len = block.len();
                         item.bytes_received = ex.progress().0;
+                        if let Some(reason) = r.custom_reason() {
+                            item.reason = reason.as_ptr();
+                            item.reason_len = reason.len();
+                        }
                     }
                 },
             }
@@ -259,6 +271,29 @@ pub unsafe extern "C" fn httpring_response_body(
         unsafe {
             put(data, r.body().as_ptr());
             put(len, r.body().len());
+        }
+        Ok(HTTPRING_OK)
+    })
+}
+
+/// The reason phrase: the server's own (HTTP/1.x) when it sent another than the standard
+/// one for the status, else the standard one (empty for a code with none; HTTP/2 sends
+/// none). `*reason` (not NUL-terminated) and `*len`, borrowed until the handle is freed.
+///
+/// # Safety
+/// `reason` and `len` are valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_response_reason(
+    client: *const httpring_client,
+    h: httpring_handle,
+    reason: *mut *const u8,
+    len: *mut usize,
+) -> httpring_code {
+    with_response(client, h, |r| {
+        let (reason, len) = (need(reason)?, need(len)?);
+        unsafe {
+            put(reason, r.reason().as_ptr());
+            put(len, r.reason().len());
         }
         Ok(HTTPRING_OK)
     })

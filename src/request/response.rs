@@ -115,6 +115,8 @@ pub struct Response {
     pub(crate) stamps: Stamps,
     /// A streamed response's body, read through this instead of `body` (which is empty).
     pub(crate) stream: Option<Arc<BodyStream>>,
+    /// The reason phrase the server sent, when not the standard one for the status (HTTP/1).
+    pub(crate) reason: Option<Bytes>,
     /// Built on first use: headers in iteration order, for indexed access.
     list: OnceLock<Vec<(HeaderName, HeaderValue)>>,
     /// Built on first use: "name: value\r\n" lines, for bindings that parse in one call.
@@ -141,6 +143,7 @@ impl Response {
             hops: Vec::new(),
             stamps,
             stream: None,
+            reason: None,
             list: OnceLock::new(),
             block: OnceLock::new(),
         }
@@ -153,6 +156,25 @@ impl Response {
 
     pub fn status(&self) -> u16 {
         self.status
+    }
+
+    /// The reason phrase: the server's own when it sent another than the standard one for
+    /// the status (HTTP/1.x; HTTP/2 has none), else the standard one ("" for a code with
+    /// none).
+    pub fn reason(&self) -> &[u8] {
+        match &self.reason {
+            Some(r) => r,
+            None => http::StatusCode::from_u16(self.status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("")
+                .as_bytes(),
+        }
+    }
+
+    /// The server's reason phrase, only when it is not the standard one.
+    pub fn custom_reason(&self) -> Option<&[u8]> {
+        self.reason.as_deref()
     }
 
     pub fn version(&self) -> Version {

@@ -66,13 +66,19 @@ typedef struct {
     size_t headers_len;
 } old_result;
 
+/* httpring_result as version 2 had it (bytes_received added). */
+typedef struct {
+    old_result v1;
+    uint64_t bytes_received;
+} v2_result;
+
 #define GUARD 0xA5
 #define N 6
 /* What a newer program would add to each struct, in bytes: the library must leave it alone. */
 #define NEWER 24
 
 /* An aligned scratch buffer, filled with the guard pattern. */
-static uint64_t arena[(N * (sizeof(old_result) + NEWER) + 256) / 8];
+static uint64_t arena[(N * (sizeof(httpring_result) + NEWER) + 256) / 8];
 static unsigned char *fresh(void) {
     memset(arena, GUARD, sizeof arena);
     return (unsigned char *)arena;
@@ -116,7 +122,8 @@ static void test_version_and_features(void) {
 
     /* The header's structs are version 1 today but for httpring_completion (version 2 adds
      * `event` after version 1's 32 bytes) and httpring_result (version 2 adds
-     * `bytes_received` after version 1's 80): these sizes are the promise. */
+     * `bytes_received` after version 1's 80, version 3 `reason` and `reason_len`): these
+     * sizes are the promise. */
     CHECK_EQ_INT(sizeof(old_completion), 32);
     CHECK_EQ_INT(sizeof(httpring_completion), 40);
     CHECK_EQ_INT(offsetof(httpring_completion, event), sizeof(old_completion));
@@ -124,8 +131,10 @@ static void test_version_and_features(void) {
     CHECK_EQ_INT(sizeof(httpring_request_spec), sizeof(old_request_spec));
     CHECK_EQ_INT(sizeof(httpring_response), sizeof(old_response));
     CHECK_EQ_INT(sizeof(old_result), 80);
-    CHECK_EQ_INT(sizeof(httpring_result), 88);
+    CHECK_EQ_INT(sizeof(v2_result), 88);
     CHECK_EQ_INT(offsetof(httpring_result, bytes_received), sizeof(old_result));
+    CHECK_EQ_INT(sizeof(httpring_result), 104);
+    CHECK_EQ_INT(offsetof(httpring_result, reason), sizeof(v2_result));
     httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
     CHECK_EQ_INT(r.struct_size, sizeof r);
     CHECK_EQ_INT(r.status, 0);
@@ -221,12 +230,20 @@ static void check_read(httpring_client *c, size_t size) {
             CHECK(r.header_count >= 3);
             CHECK(check_contains(r.headers, r.headers_len, "content-length: 13\r\n"));
         }
-        /* Version 2 adds bytes_received; a version 1 caller gets nothing past its fields. */
-        size_t written = size >= sizeof(httpring_result) ? sizeof(httpring_result) : sizeof(old_result);
-        if (written == sizeof(httpring_result)) {
-            httpring_result v2;
+        /* Version 2 adds bytes_received, version 3 the reason (NULL: /hello's is "OK"); an
+         * older caller gets nothing past its fields. */
+        size_t written = size >= sizeof(httpring_result) ? sizeof(httpring_result)
+                         : size >= sizeof(v2_result)     ? sizeof(v2_result)
+                                                         : sizeof(old_result);
+        if (written >= sizeof(v2_result)) {
+            v2_result v2;
             memcpy(&v2, buf + i * size, sizeof v2);
             CHECK_EQ_INT(v2.bytes_received, i == N - 1 ? 0 : 13);
+        }
+        if (written == sizeof(httpring_result)) {
+            httpring_result v3;
+            memcpy(&v3, buf + i * size, sizeof v3);
+            CHECK(v3.reason == NULL && v3.reason_len == 0);
         }
         CHECK(untouched(i * size + written, (i + 1) * size));
     }
@@ -253,8 +270,9 @@ static void test_read_side(httpring_client *c) {
     check_response(c, sizeof(old_response));
     check_response(c, sizeof(old_response) + NEWER);
     check_read(c, sizeof(old_result));
+    check_read(c, sizeof(v2_result));
     check_read(c, sizeof(httpring_result));
-    check_read(c, sizeof(old_result) + NEWER);
+    check_read(c, sizeof(httpring_result) + NEWER);
     check_stats(c, sizeof(old_stats));
     check_stats(c, sizeof(old_stats) + NEWER);
 }

@@ -181,7 +181,7 @@ static void test_repeated_headers(httpring_client *c) {
 }
 
 static void test_status_and_json(httpring_client *c) {
-    CHECK_SECTION("GET /status/404, /json");
+    CHECK_SECTION("GET /status/404, a custom reason phrase, /json");
     httpring_handle h = get_done(c, "/status/404", 0);
     if (h) {
         /* Any HTTP status is a completed response, not a failure. */
@@ -190,6 +190,24 @@ static void test_status_and_json(httpring_client *c) {
         CHECK_EQ_INT(r.status, 404);
         CHECK_EQ_STR(r.body, r.body_len, "status 404");
         CHECK_EQ_CODE(httpring_handle_error(c, h), HTTPRING_OK);
+        const uint8_t *reason = NULL;
+        size_t reason_len = 99;
+        CHECK_EQ_CODE(httpring_response_reason(c, h, &reason, &reason_len), HTTPRING_OK);
+        CHECK_EQ_STR(reason, reason_len, "Not Found");
+        CHECK_EQ_CODE(httpring_response_reason(c, h, NULL, &reason_len), HTTPRING_ERR_INVALID_ARGUMENT);
+        httpring_handle_free(c, h);
+        CHECK_EQ_CODE(httpring_response_reason(c, h, &reason, &reason_len), HTTPRING_ERR_INVALID_HANDLE);
+    }
+    /* The server's own reason phrase, in the accessor and in httpring_handles_read. */
+    h = get_done(c, "/status/200?reason=Fine+thanks", 0);
+    if (h) {
+        const uint8_t *reason = NULL;
+        size_t reason_len = 0;
+        CHECK_EQ_CODE(httpring_response_reason(c, h, &reason, &reason_len), HTTPRING_OK);
+        CHECK_EQ_STR(reason, reason_len, "Fine thanks");
+        httpring_result res = HTTPRING_STRUCT_INIT(httpring_result);
+        CHECK_EQ_CODE(httpring_handles_read(c, &h, 1, &res), HTTPRING_OK);
+        CHECK_EQ_STR(res.reason, res.reason_len, "Fine thanks");
         httpring_handle_free(c, h);
     }
     h = get_done(c, "/json", 0);

@@ -384,10 +384,18 @@ async fn route(
             }
             r
         }
+        // /status/CODE[?reason=WORDS] ('+' for a space): that status, with that reason
+        // phrase (HTTP/1) instead of the standard one.
         "status" => {
             let code = num(1).unwrap_or(200) as u16;
             let mut r = full(200, "text/plain", format!("status {code}"));
             *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
+            if let Some(reason) = query.as_deref().and_then(|q| q.strip_prefix("reason=")) {
+                let reason = reason.replace('+', " ");
+                if let Ok(p) = hyper::ext::ReasonPhrase::try_from(reason) {
+                    r.extensions_mut().insert(p);
+                }
+            }
             r
         }
         "headers" => {

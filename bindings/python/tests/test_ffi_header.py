@@ -80,6 +80,7 @@ FIELD_OVERRIDES = {
     ("httpring_result", "url"): c_void_p,
     ("httpring_result", "version"): c_uint32,
     ("httpring_result", "headers"): c_void_p,
+    ("httpring_result", "reason"): c_void_p,
 }
 
 

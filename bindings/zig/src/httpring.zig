@@ -1618,6 +1618,15 @@ pub const Response = struct {
         return .{ .handle = self.handle, .count = self.header_count };
     }
 
+    /// The reason phrase: the server's own (HTTP/1.x) when it sent another than the
+    /// standard one for the status, else the standard one ("" for a code with none).
+    pub fn reason(self: Response) []const u8 {
+        var data: [*c]const u8 = null;
+        var len: usize = 0;
+        if (c.httpring_response_reason(self.handle.client, self.handle.id, &data, &len) != c.HTTPRING_OK) return "";
+        return bytes(data, len);
+    }
+
     /// All headers as "name: value\r\n" lines.
     pub fn rawHeaders(self: Response) []const u8 {
         var data: [*c]const u8 = null;

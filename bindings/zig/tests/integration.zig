@@ -372,6 +372,12 @@ test "failures after submit: refused connection, body too large; 404 is a respon
     const r = try missing.waitResponse(10_000);
     try testing.expectEqual(@as(u16, 404), r.status);
     try testing.expectEqualStrings("status 404", r.body);
+    try testing.expectEqualStrings("Not Found", r.reason());
+
+    // The server's own reason phrase.
+    var fine = try client.get(try url(&buf, "/status/200?reason=Fine+thanks", .{}));
+    defer fine.deinit();
+    try testing.expectEqualStrings("Fine thanks", (try fine.waitResponse(10_000)).reason());
 }
 
 test "stale, foreign and closed handles are errors, never crashes" {

@@ -46,9 +46,9 @@ if TYPE_CHECKING:
 # httpring_completion (version 2): handle, user_data, code, status (+2 bytes of padding),
 # event (HTTPRING_EVENT_*, +4 bytes of padding).
 COMPLETION_LAYOUT = struct.Struct("@4xQQIH2xI4x")
-# httpring_result (version 2): code, httpring_response's fields, headers, headers_len,
-# bytes_received.
-RESULT_LAYOUT = struct.Struct("@4xIHIPNNPNQPNQ")
+# httpring_result (version 3): code, httpring_response's fields, headers, headers_len,
+# bytes_received, reason, reason_len.
+RESULT_LAYOUT = struct.Struct("@4xIHIPNNPNQPNQPN")
 assert RESULT_LAYOUT.size == ctypes.sizeof(_ffi.httpring_result)
 assert COMPLETION_LAYOUT.size == ctypes.sizeof(_ffi.httpring_completion)
 # httpring_info (_models.INFO_LAYOUT): the struct module adds no trailing padding.
@@ -698,7 +698,7 @@ class Engine:
             code = self._read_many(ptr, ids, 1, s.results_p)
             if code:
                 raise from_code(code)
-            code, status, version, body_p, body_len, _, url_p, url_len, elapsed, raw_p, raw_len, received = (
+            code, status, version, body_p, body_len, _, url_p, url_len, elapsed, raw_p, raw_len, received, reason_p, reason_len = (
                 RESULT_LAYOUT.unpack_from(s.results_view)
             )
             if code:
@@ -715,6 +715,8 @@ class Engine:
             )
             if received != body_len:  # a coded body (num_bytes_downloaded)
                 r._downloaded = received
+            if reason_p:  # the server's own reason phrase (not the standard one)
+                r._reason = address[reason_p : reason_p + reason_len].tobytes()
             if self.timing:
                 r._info = self.info(h, s.info)
             if history:
@@ -745,7 +747,7 @@ class Engine:
                 raise from_code(code)
             rows = RESULT_LAYOUT.iter_unpack(s.results_view[: n * RESULT_LAYOUT.size])
             for row, h, (method, url) in zip(rows, hs, requests):
-                code, status, version, body_p, body_len, _, url_p, url_len, elapsed, raw_p, raw_len, received = row
+                code, status, version, body_p, body_len, _, url_p, url_len, elapsed, raw_p, raw_len, received, reason_p, reason_len = row
                 if code:
                     results.append(self.error(h, code, method, s, url))
                     continue
@@ -764,6 +766,8 @@ class Engine:
                 r._encoding = None
                 if received != body_len:  # a coded body (num_bytes_downloaded)
                     r._downloaded = received
+                if reason_p:  # the server's own reason phrase (not the standard one)
+                    r._reason = address[reason_p : reason_p + reason_len].tobytes()
                 if timing:
                     r._info = self.info(h, s.info)
                 if history:

@@ -222,6 +222,8 @@ class httpring_result(Structure):
         ("headers", c_void_p),
         ("headers_len", c_size_t),
         ("bytes_received", c_uint64),
+        ("reason", c_void_p),
+        ("reason_len", c_size_t),
     ]
 
 
@@ -604,6 +606,14 @@ _declare(
 )
 _declare(
     "httpring_response_body",
+    httpring_code,
+    client_p,
+    httpring_handle,
+    POINTER(c_void_p),
+    POINTER(c_size_t),
+)
+_declare(
+    "httpring_response_reason",
     httpring_code,
     client_p,
     httpring_handle,

@@ -636,6 +636,7 @@ class Response:
         "_next_request",
         "_default_encoding",
         "_downloaded",
+        "_reason",
     )
 
     status_code: int
@@ -648,6 +649,8 @@ class Response:
     _info: Optional[bytes]
     #: A streamed response's body (``_StreamedResponse`` only; unset on the others).
     _stream: "Union[Body, IterBody]"
+    #: The server's own reason phrase, set only when it is not the standard one.
+    _reason: bytes
     #: ``next_request``, once known: unset on a response the engine read for a request
     #: that did not follow redirects (built on first access), None on the others.
     _next_request: Optional[Request]
@@ -786,7 +789,9 @@ class Response:
 
     @property
     def extensions(self) -> Dict[str, Any]:
-        """httpx's mapping of extra information. httpring's: ``"timing"``, for a response
+        """httpx's mapping of extra information: ``"http_version"`` (``b"HTTP/1.1"``) and
+        ``"reason_phrase"`` (bytes, as ``reason_phrase``), as httpx's, on a response the
+        engine read. httpring's: ``"timing"``, for a response
         the engine read with ``Client(timing=True)`` (or through ``Handle.response()``): a
         dict of the phases in seconds ("queued", "pool", "dns", "connect", "tls", "send",
         "wait", "receive", which add up to "total" within a few µs, and "total", equal to
@@ -798,7 +803,10 @@ class Response:
         try:
             return self._extensions
         except AttributeError:
-            e: Dict[str, Any] = {}
+            reason = getattr(self, "_reason", None)
+            if reason is None:
+                reason = codes.get_reason_phrase(self.status_code).encode("ascii")
+            e: Dict[str, Any] = {"http_version": self.http_version.encode("ascii"), "reason_phrase": reason}
             info = getattr(self, "_info", None)
             if info is not None:
                 e["timing"] = timing_record(info)
@@ -849,7 +857,12 @@ class Response:
 
     @property
     def reason_phrase(self) -> str:
-        return codes.get_reason_phrase(self.status_code)
+        """The server's own reason phrase when it sent another than the standard one
+        (HTTP/1.x), else the standard one for the code ("" for a code with none)."""
+        try:
+            return self._reason.decode("ascii", errors="ignore")  # as httpx
+        except AttributeError:
+            return codes.get_reason_phrase(self.status_code)
 
     @property
     def cookies(self) -> Cookies:
