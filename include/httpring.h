@@ -872,6 +872,30 @@ httpring_code httpring_config_set_client_cert_file(struct httpring_config *cfg,
                                                    const char *cert_path,
                                                    const char *key_path);
 
+// Like `httpring_config_set_client_cert_pem`, for a key encrypted with `password` (PKCS#8,
+// `BEGIN ENCRYPTED PRIVATE KEY`: what `openssl pkcs8 -topk8` writes; curl's `--pass`).
+// A plain key ignores the password. A wrong password, an encrypted key without one, or
+// OpenSSL's legacy encrypted format is `HTTPRING_ERR_INVALID_ARGUMENT` with a message.
+//
+// # Safety
+// `cert` and `key` are valid for their lengths; `password` is NUL-terminated or NULL.
+httpring_code httpring_config_set_client_cert_pem_password(struct httpring_config *cfg,
+                                                           const uint8_t *cert,
+                                                           size_t cert_len,
+                                                           const uint8_t *key,
+                                                           size_t key_len,
+                                                           const char *password);
+
+// Like `httpring_config_set_client_cert_file`, for a key encrypted with `password` (see
+// `httpring_config_set_client_cert_pem_password`).
+//
+// # Safety
+// `cert_path` and `key_path` are NUL-terminated strings; `password` too, or NULL.
+httpring_code httpring_config_set_client_cert_file_password(struct httpring_config *cfg,
+                                                            const char *cert_path,
+                                                            const char *key_path,
+                                                            const char *password);
+
 // DANGER: accept any server certificate (expired, self-signed, other host). Only for
 // tests against throwaway servers; it removes all protection TLS gives.
 //

@@ -435,14 +435,38 @@ impl Config {
 
     /// Presents this certificate chain and key when a server asks (mTLS).
     pub fn set_client_cert_pem(&mut self, chain: &[u8], key: &[u8]) -> Result<()> {
+        self.set_client_cert_pem_password(chain, key, None)
+    }
+
+    /// [`Config::set_client_cert_pem`] for a key that may be encrypted (PKCS#8, `BEGIN
+    /// ENCRYPTED PRIVATE KEY`) with `password`; a plain key ignores the password.
+    pub fn set_client_cert_pem_password(
+        &mut self,
+        chain: &[u8],
+        key: &[u8],
+        password: Option<&[u8]>,
+    ) -> Result<()> {
         use rustls_pki_types::pem::PemObject;
         let certs = parse_certs(chain)?;
-        let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(key).map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidArgument,
-                format!("no usable private key in PEM: {e}"),
-            )
-        })?;
+        let bad = |m: String| Error::new(ErrorKind::InvalidArgument, m);
+        let key = match encrypted_block(key) {
+            Some(block) => {
+                let password = password.ok_or_else(|| {
+                    bad("the private key is encrypted (BEGIN ENCRYPTED PRIVATE KEY): give its password".into())
+                })?;
+                decrypt_key(block, password).map_err(bad)?
+            }
+            None if key.windows(22).any(|w| w == b"Proc-Type: 4,ENCRYPTED") => {
+                return Err(bad(
+                    "the private key is encrypted in OpenSSL's legacy PEM format, which is not \
+                     supported; convert it to PKCS#8, still encrypted: openssl pkcs8 -topk8 \
+                     -in key.pem -out key8.pem"
+                        .into(),
+                ))
+            }
+            None => rustls_pki_types::PrivateKeyDer::from_pem_slice(key)
+                .map_err(|e| bad(format!("no usable private key in PEM: {e}")))?,
+        };
         self.tls.client_cert = Some((certs, std::sync::Arc::new(key)));
         Ok(())
     }
@@ -521,6 +545,32 @@ pub(crate) fn parse_header(name: &[u8], value: &[u8]) -> Result<(HeaderName, Hea
         )
     })?;
     Ok((name, value))
+}
+
+/// The `ENCRYPTED PRIVATE KEY` block of a PEM text, if it has one.
+fn encrypted_block(pem: &[u8]) -> Option<&[u8]> {
+    const BEGIN: &[u8] = b"-----BEGIN ENCRYPTED PRIVATE KEY-----";
+    const END: &[u8] = b"-----END ENCRYPTED PRIVATE KEY-----";
+    let start = pem.windows(BEGIN.len()).position(|w| w == BEGIN)?;
+    let len = pem[start..].windows(END.len()).position(|w| w == END)? + END.len();
+    Some(&pem[start..start + len])
+}
+
+/// Decrypts a PKCS#8 `ENCRYPTED PRIVATE KEY` PEM block with `password`.
+fn decrypt_key(
+    block: &[u8],
+    password: &[u8],
+) -> std::result::Result<rustls_pki_types::PrivateKeyDer<'static>, String> {
+    let (_, der) = pkcs8::der::pem::decode_vec(block)
+        .map_err(|e| format!("the encrypted private key's PEM does not parse: {e}"))?;
+    let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice())
+        .map_err(|e| format!("the encrypted private key does not parse: {e}"))?;
+    let plain = info.decrypt(password).map_err(|e| {
+        format!("could not decrypt the private key (a wrong password, or a cipher other than PBES2 with AES): {e}")
+    })?;
+    Ok(rustls_pki_types::PrivateKeyDer::Pkcs8(
+        plain.as_bytes().to_vec().into(),
+    ))
 }
 
 fn parse_certs(pem: &[u8]) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>> {

@@ -765,10 +765,7 @@ fn local_address_and_tcp_keepalive() {
                 httpring_config_set_local_address(cfg, c"eth0".as_ptr()),
                 HTTPRING_ERR_INVALID_ARGUMENT
             );
-            let mut buf = [0u8; 256];
-            let mut len = 0usize;
-            httpring_last_error_message(buf.as_mut_ptr().cast(), buf.len(), &mut len);
-            let msg = String::from_utf8_lossy(&buf[..len]);
+            let msg = last_error();
             assert!(msg.contains("\"eth0\" is not an IPv4 or IPv6"), "{msg}");
         });
         // An IPv6 source cannot reach an IPv4-only server: a connect error that says why.
@@ -1201,4 +1198,70 @@ impl hyper::body::Body for TenThenSilence {
             bytes::Bytes::from_static(b"0123456789"),
         ))))
     }
+}
+
+/// An encrypted client key (PKCS#8 PBES2, as `openssl pkcs8 -topk8` writes it) with its
+/// password: the handshake succeeds. A wrong or missing password, and OpenSSL's legacy
+/// encrypted format, are refused at the setter with a message saying which.
+#[test]
+fn mutual_tls_with_an_encrypted_key() {
+    use pkcs8::der::{pem::LineEnding, Decode};
+    let ca = ca("httpring test CA");
+    let server = tls_server(&leaf(&ca, &["127.0.0.1"], false), Some(&ca), &[b"http/1.1"]);
+    let url = format!("https://127.0.0.1:{}/hello", server.port);
+    let id = leaf(&ca, &["client.test"], false);
+    let PrivateKeyDer::Pkcs8(der) = &id.key else {
+        unreachable!("rcgen writes PKCS#8")
+    };
+    let info = pkcs8::PrivateKeyInfo::from_der(der.secret_pkcs8_der()).unwrap();
+    let params =
+        pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(2048, b"saltsalt", &[7; 16])
+            .unwrap();
+    let encrypted = info
+        .encrypt_with_params(params, b"s3cret")
+        .unwrap()
+        .to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)
+        .unwrap();
+    assert!(encrypted.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+    let set = |cfg: *mut httpring_config, key: &str, password: Option<&str>| {
+        let password = password.map(|p| std::ffi::CString::new(p).unwrap());
+        let code = unsafe {
+            httpring_config_set_client_cert_pem_password(
+                cfg,
+                id.cert_pem.as_ptr(),
+                id.cert_pem.len(),
+                key.as_ptr(),
+                key.len(),
+                password.as_ref().map_or(std::ptr::null(), |p| p.as_ptr()),
+            )
+        };
+        (code, last_error())
+    };
+    let with = client_with_ca(&ca, |cfg| {
+        assert_eq!(set(cfg, &encrypted, Some("s3cret")).0, HTTPRING_OK);
+    });
+    let (code, msg) = outcome(&with, &url);
+    assert_eq!(code, HTTPRING_OK, "{msg}");
+    // A plain key ignores a password; refusals say why.
+    let legacy = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n";
+    client_with_ca(&ca, |cfg| {
+        assert_eq!(set(cfg, &id.key_pem, Some("ignored")).0, HTTPRING_OK);
+        for (key, password, says) in [
+            (encrypted.as_str(), Some("wrong"), "could not decrypt"),
+            (encrypted.as_str(), None, "give its password"),
+            (legacy, Some("s3cret"), "openssl pkcs8 -topk8"),
+        ] {
+            let (code, msg) = set(cfg, key, password);
+            assert_eq!(code, HTTPRING_ERR_INVALID_ARGUMENT, "{password:?}");
+            assert!(msg.contains(says), "{password:?}: {msg}");
+        }
+    });
+}
+
+/// The calling thread's last error message.
+fn last_error() -> String {
+    let mut buf = [0u8; 512];
+    let mut len = 0usize;
+    unsafe { httpring_last_error_message(buf.as_mut_ptr().cast(), buf.len(), &mut len) };
+    String::from_utf8_lossy(&buf[..len.min(buf.len())]).into_owned()
 }

@@ -364,6 +364,55 @@ pub unsafe extern "C" fn httpring_config_set_client_cert_file(
     })
 }
 
+/// Like `httpring_config_set_client_cert_pem`, for a key encrypted with `password` (PKCS#8,
+/// `BEGIN ENCRYPTED PRIVATE KEY`: what `openssl pkcs8 -topk8` writes; curl's `--pass`).
+/// A plain key ignores the password. A wrong password, an encrypted key without one, or
+/// OpenSSL's legacy encrypted format is `HTTPRING_ERR_INVALID_ARGUMENT` with a message.
+///
+/// # Safety
+/// `cert` and `key` are valid for their lengths; `password` is NUL-terminated or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_client_cert_pem_password(
+    cfg: *mut httpring_config,
+    cert: *const u8,
+    cert_len: usize,
+    key: *const u8,
+    key_len: usize,
+    password: *const c_char,
+) -> httpring_code {
+    with(cfg, |c| {
+        let (cert, key) = unsafe { (bytes(cert, cert_len)?, bytes(key, key_len)?) };
+        let password = (!password.is_null())
+            .then(|| unsafe { c_str(password) })
+            .transpose()?;
+        c.set_client_cert_pem_password(cert, key, password)
+            .map_err(Into::into)
+    })
+}
+
+/// Like `httpring_config_set_client_cert_file`, for a key encrypted with `password` (see
+/// `httpring_config_set_client_cert_pem_password`).
+///
+/// # Safety
+/// `cert_path` and `key_path` are NUL-terminated strings; `password` too, or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_client_cert_file_password(
+    cfg: *mut httpring_config,
+    cert_path: *const c_char,
+    key_path: *const c_char,
+    password: *const c_char,
+) -> httpring_code {
+    with(cfg, |c| {
+        let cert = read_file(unsafe { c_str(cert_path)? })?;
+        let key = read_file(unsafe { c_str(key_path)? })?;
+        let password = (!password.is_null())
+            .then(|| unsafe { c_str(password) })
+            .transpose()?;
+        c.set_client_cert_pem_password(&cert, &key, password)
+            .map_err(Into::into)
+    })
+}
+
 /// DANGER: accept any server certificate (expired, self-signed, other host). Only for
 /// tests against throwaway servers; it removes all protection TLS gives.
 ///

@@ -121,10 +121,7 @@ def test_body_too_large(testserver):
         assert info.value.code_name == "HTTPRING_ERR_BODY_TOO_LARGE"
 
 
-def test_options_the_engine_cannot_honour_yet():
-    with pytest.raises(NotImplementedError, match="encrypted"):
-        httpring.Client(cert=("c.pem", "k.pem", "password"))
-    # What it can honour is accepted.
+def test_options_the_engine_can_honour():
     httpring.Client(verify=False, http2=True, limits=httpring.Limits(max_keepalive_connections=4)).close()
     httpring.Client(limits=httpring.Limits(max_connections=10, max_connections_per_host=2, max_in_flight=5)).close()
 

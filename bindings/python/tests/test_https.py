@@ -141,6 +141,56 @@ def test_client_certificate_is_presented(tmp_path):
         server.close()
 
 
+def test_client_certificate_with_an_encrypted_key(tmp_path):
+    """cert=(certfile, keyfile, password): a PKCS#8 key encrypted as Python's cryptography
+    (and `openssl pkcs8 -topk8`) write it; the password as str, bytes or a function. A wrong
+    or missing password, and OpenSSL's legacy encrypted PEM, fail when the client is made,
+    saying why."""
+    pytest.importorskip("cryptography")
+    from cryptography.hazmat.primitives import serialization
+
+    pki = make_pki(str(tmp_path))
+    with open(pki["client_key"], "rb") as f:
+        key = serialization.load_pem_private_key(f.read(), password=None)
+    encrypted = tmp_path / "client-key-encrypted.pem"
+    encrypted.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"s3cret")
+    ))
+    assert encrypted.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    legacy = tmp_path / "client-key-legacy.pem"
+    legacy.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.BestAvailableEncryption(b"s3cret"),
+    ))
+    server = TLSServer(alpn=["http/1.1"], cert=(pki["server_cert"], pki["server_key"]))
+    server.ctx.load_verify_locations(pki["ca"])
+    server.ctx.verify_mode = ssl.CERT_REQUIRED
+    try:
+        for password in ("s3cret", b"s3cret", lambda: "s3cret"):
+            with httpring.Client(verify=pki["ca"], cert=(pki["client_cert"], str(encrypted), password)) as c:
+                assert c.get(server.url + "/mtls").json()["path"] == "/mtls"
+
+        async def main() -> None:
+            async with httpring.AsyncClient(verify=pki["ca"], cert=(pki["client_cert"], encrypted, "s3cret")) as c:
+                assert (await c.get(server.url + "/mtls")).status_code == 200
+
+        asyncio.run(main())
+        # A plain key with a password: the password is not needed, and ignored.
+        with httpring.Client(verify=pki["ca"], cert=(pki["client_cert"], pki["client_key"], "unused")) as c:
+            assert c.get(server.url + "/mtls").status_code == 200
+    finally:
+        server.close()
+    for keyfile, password, says in [
+        (encrypted, "wrong", "could not decrypt"),
+        (encrypted, None, "give its password"),
+        (legacy, "s3cret", "openssl pkcs8 -topk8"),
+    ]:
+        with pytest.raises(ValueError, match=says):
+            httpring.Client(verify=pki["ca"], cert=(pki["client_cert"], str(keyfile), password))
+    with pytest.raises(TypeError, match="password"):
+        httpring.Client(cert=(pki["client_cert"], str(encrypted), 42))
+
+
 # --- HTTP/2 over TLS (ALPN) -------------------------------------------------------------
 
 

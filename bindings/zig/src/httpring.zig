@@ -363,16 +363,20 @@ pub const TlsVersion = enum(u32) {
     tls1_3 = 13,
 };
 
-/// A client certificate chain and its private key, as PEM text.
+/// A client certificate chain and its private key, as PEM text; `password` decrypts an
+/// encrypted key (PKCS#8, `BEGIN ENCRYPTED PRIVATE KEY`).
 pub const ClientCertPem = struct {
     cert: []const u8,
     key: []const u8,
+    password: ?[:0]const u8 = null,
 };
 
-/// A client certificate chain and its private key, as PEM files (read by `Client.init`).
+/// A client certificate chain and its private key, as PEM files (read by `Client.init`);
+/// `password` as in `ClientCertPem`.
 pub const ClientCertFile = struct {
     cert_path: [:0]const u8,
     key_path: [:0]const u8,
+    password: ?[:0]const u8 = null,
 };
 
 /// Like curl's `--resolve host:port:addr`: connections to `host:port` go to `addr` (an IPv4
@@ -788,8 +792,14 @@ pub const Client = struct {
         if (o.root_store) |v| try check(c.httpring_config_set_root_store(cfg, @intFromEnum(v)));
         for (o.ca_pem) |pem| try check(c.httpring_config_add_ca_pem(cfg, pem.ptr, pem.len));
         if (o.ca_file) |v| try check(c.httpring_config_set_ca_file(cfg, v.ptr));
-        if (o.client_cert_pem) |v| try check(c.httpring_config_set_client_cert_pem(cfg, v.cert.ptr, v.cert.len, v.key.ptr, v.key.len));
-        if (o.client_cert_file) |v| try check(c.httpring_config_set_client_cert_file(cfg, v.cert_path.ptr, v.key_path.ptr));
+        if (o.client_cert_pem) |v| try check(if (v.password) |p|
+            c.httpring_config_set_client_cert_pem_password(cfg, v.cert.ptr, v.cert.len, v.key.ptr, v.key.len, p.ptr)
+        else
+            c.httpring_config_set_client_cert_pem(cfg, v.cert.ptr, v.cert.len, v.key.ptr, v.key.len));
+        if (o.client_cert_file) |v| try check(if (v.password) |p|
+            c.httpring_config_set_client_cert_file_password(cfg, v.cert_path.ptr, v.key_path.ptr, p.ptr)
+        else
+            c.httpring_config_set_client_cert_file(cfg, v.cert_path.ptr, v.key_path.ptr));
         if (o.min_tls_version) |v| try check(c.httpring_config_set_min_tls_version(cfg, @intFromEnum(v)));
         if (o.danger_accept_invalid_certs) |v| try check(c.httpring_config_set_danger_accept_invalid_certs(cfg, v));
         if (o.tls_key_log) |v| try check(c.httpring_config_set_tls_key_log(cfg, v));

@@ -856,6 +856,7 @@ const make_certs =
     \\key -keyout client.key -out client.csr -subj /CN=httpring-zig-client
     \\printf 'extendedKeyUsage=clientAuth\n' > client.ext
     \\openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 -extfile client.ext 2>/dev/null
+    \\openssl pkcs8 -topk8 -in client.key -out client-enc.key -v2 aes-256-cbc -passout pass:s3cret
     \\printf 'Hello over TLS' > hello.txt
     \\printf '%s' "$d"
 ;
@@ -905,11 +906,13 @@ test "TLS options: root store, CA file and PEM, danger_accept_invalid_certs, min
             testing.allocator.free(r.stderr);
         }
     }
-    var path_bufs: [5][256]u8 = undefined;
+    var path_bufs: [6][256]u8 = undefined;
     const ca_path = try std.fmt.bufPrintSentinel(&path_bufs[0], "{s}/ca.pem", .{dir}, 0);
     const cert_path = try std.fmt.bufPrintSentinel(&path_bufs[1], "{s}/client.pem", .{dir}, 0);
     const key_path = try std.fmt.bufPrintSentinel(&path_bufs[2], "{s}/client.key", .{dir}, 0);
-    var pem_bufs: [3][8192]u8 = undefined;
+    const enc_key_path = try std.fmt.bufPrintSentinel(&path_bufs[5], "{s}/client-enc.key", .{dir}, 0);
+    var pem_bufs: [4][8192]u8 = undefined;
+    const enc_key_pem = try Io.Dir.cwd().readFile(io, enc_key_path, &pem_bufs[3]);
     const ca_pem = try Io.Dir.cwd().readFile(io, ca_path, &pem_bufs[0]);
     const cert_pem = try Io.Dir.cwd().readFile(io, cert_path, &pem_bufs[1]);
     const key_pem = try Io.Dir.cwd().readFile(io, key_path, &pem_bufs[2]);
@@ -948,6 +951,9 @@ test "TLS options: root store, CA file and PEM, danger_accept_invalid_certs, min
         .{ .options = .{ .resolve = &resolve }, .expect = error.Tls, .target = url_b },
         .{ .options = .{ .resolve = &resolve, .client_cert_file = .{ .cert_path = cert_path, .key_path = key_path } }, .expect = null, .target = url_b },
         .{ .options = .{ .resolve = &resolve, .client_cert_pem = .{ .cert = cert_pem, .key = key_pem } }, .expect = null, .target = url_b },
+        // An encrypted key (openssl pkcs8 -topk8) with its password.
+        .{ .options = .{ .resolve = &resolve, .client_cert_file = .{ .cert_path = cert_path, .key_path = enc_key_path, .password = "s3cret" } }, .expect = null, .target = url_b },
+        .{ .options = .{ .resolve = &resolve, .client_cert_pem = .{ .cert = cert_pem, .key = enc_key_pem, .password = "s3cret" } }, .expect = null, .target = url_b },
     };
     for (cases, 0..) |case, i| {
         errdefer std.debug.print("TLS case {d} failed\n", .{i});
@@ -961,6 +967,8 @@ test "TLS options: root store, CA file and PEM, danger_accept_invalid_certs, min
     }
     // Bad TLS material is refused when the client is made.
     try testing.expectError(error.InvalidArgument, Client.init(.{ .ca_pem = &.{"not a certificate"} }));
+    try testing.expectError(error.InvalidArgument, Client.init(.{ .client_cert_file = .{ .cert_path = cert_path, .key_path = enc_key_path, .password = "wrong" } }));
+    try testing.expectError(error.InvalidArgument, Client.init(.{ .client_cert_file = .{ .cert_path = cert_path, .key_path = enc_key_path } }));
 }
 
 test "redirects: off by default; followed when on, with the final URL; limit and loop errors" {

@@ -535,7 +535,7 @@ class Transport:
         self.danger_accept_invalid_certs = False
         self.root_store: Optional[int] = None  # None: the engine's default (system roots)
         self.ca_pems: List[bytes] = []
-        self.client_cert: Optional[Tuple[bytes, bytes]] = None
+        self.client_cert: Optional[Tuple[bytes, bytes, Optional[bytes]]] = None
         self.min_tls_version: Optional[int] = None
         self._verify(verify, trust_env)
         if cert is not None:
@@ -621,11 +621,14 @@ class Transport:
         for pem in self.ca_pems:
             _check(lib.httpring_config_add_ca_pem(cfg, pem, len(pem)), "verify: no CA certificate in the PEM")
         if self.client_cert is not None:
-            chain, key = self.client_cert
-            _check(
-                lib.httpring_config_set_client_cert_pem(cfg, chain, len(chain), key, len(key)),
-                "cert: no certificate chain or no private key in the PEM",
-            )
+            chain, key, password = self.client_cert
+            if password is None:
+                code = lib.httpring_config_set_client_cert_pem(cfg, chain, len(chain), key, len(key))
+            else:
+                code = lib.httpring_config_set_client_cert_pem_password(
+                    cfg, chain, len(chain), key, len(key), password
+                )
+            _check(code, "cert", lib)
         if self.min_tls_version is not None:
             _check(lib.httpring_config_set_min_tls_version(cfg, self.min_tls_version), "minimum TLS version")
         if self.proxy is not None:
@@ -740,22 +743,26 @@ def _read_ca_path(path: Any, what: str) -> List[bytes]:
     return [_read(path)]
 
 
-def _read_cert(cert: Any) -> Tuple[bytes, bytes]:
+def _read_cert(cert: Any) -> Tuple[bytes, bytes, Optional[bytes]]:
     """httpx's cert=: a PEM file holding the chain and the key, (certfile, keyfile), or
-    (certfile, keyfile, password) with no password (encrypted keys are not supported)."""
+    (certfile, keyfile, password) for an encrypted key (PKCS#8: ``BEGIN ENCRYPTED PRIVATE
+    KEY``); the password is a str, bytes, or a function returning one (as ssl's)."""
     if isinstance(cert, (str, os.PathLike)):
         data = _read(cert)
-        return data, data
+        return data, data, None
     if isinstance(cert, tuple) and len(cert) in (2, 3):
-        if len(cert) == 3 and cert[2] is not None:
-            raise NotImplementedError(
-                "cert=(certfile, keyfile, password): encrypted private keys are not "
-                "supported; decrypt the key (openssl pkey -in key.pem -out plain.pem)"
-            )
         certfile, keyfile = cert[0], cert[1]
+        password = cert[2] if len(cert) == 3 else None
+        if callable(password):
+            password = password()
+        if isinstance(password, str):
+            password = password.encode("utf-8")
+        if password is not None and (not isinstance(password, (bytes, bytearray)) or b"\0" in password):
+            raise TypeError("cert=(certfile, keyfile, password): the password is a str or bytes without NUL")
         chain = _read(certfile)
-        return chain, (_read(keyfile) if keyfile is not None else chain)
-    raise TypeError("cert= takes a PEM file path or a (certfile, keyfile) tuple")
+        key = _read(keyfile) if keyfile is not None else chain
+        return chain, key, (bytes(password) if password is not None else None)
+    raise TypeError("cert= takes a PEM file path, a (certfile, keyfile) or a (certfile, keyfile, password) tuple")
 
 
 def _host(host: str) -> bytes:

@@ -403,6 +403,19 @@ _declare(
     c_size_t,
 )
 _declare("httpring_config_set_client_cert_file", httpring_code, config_p, c_char_p, c_char_p)
+_declare(
+    "httpring_config_set_client_cert_pem_password",
+    httpring_code,
+    config_p,
+    c_char_p,  # cert chain PEM
+    c_size_t,
+    c_char_p,  # key PEM
+    c_size_t,
+    c_char_p,  # password, NUL-terminated
+)
+_declare(
+    "httpring_config_set_client_cert_file_password", httpring_code, config_p, c_char_p, c_char_p, c_char_p
+)
 _declare("httpring_config_set_danger_accept_invalid_certs", httpring_code, config_p, c_bool)
 _declare("httpring_config_set_min_tls_version", httpring_code, config_p, c_uint32)
 _declare("httpring_config_set_http_version", httpring_code, config_p, c_uint32)
