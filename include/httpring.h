@@ -41,7 +41,7 @@
 // `httpring_features`: HTTP/2, by ALPN over TLS or h2c with prior knowledge.
 #define HTTPRING_FEATURE_HTTP2 2
 
-// `httpring_features`: HTTP proxies (`http://`; CONNECT for https).
+// `httpring_features`: HTTP proxies (`http://` and `https://`; CONNECT for https).
 #define HTTPRING_FEATURE_PROXY 4
 
 // `httpring_features`: SOCKS5 proxies (`socks5://`, `socks5h://`).
@@ -945,7 +945,8 @@ httpring_code httpring_config_add_resolve(struct httpring_config *cfg,
 httpring_code httpring_config_set_dns_cache_ttl_ms(struct httpring_config *cfg, uint64_t ms);
 
 // Sends every request through this proxy: `http://[user:pass@]host:port` (CONNECT
-// tunnels for https), `socks5://` (names resolved here) or `socks5h://` (by the proxy).
+// tunnels for https), `https://` (the same inside TLS to the proxy, whose certificate is
+// verified as a server's), `socks5://` (names resolved here) or `socks5h://` (by the proxy).
 // NULL removes it. Overrides the environment variables.
 //
 // # Safety

@@ -852,53 +852,76 @@ fn local_address_and_tcp_keepalive() {
 
 /// A small HTTP proxy: CONNECT tunnels, and absolute-form requests forwarded as they are.
 fn http_proxy(rt: &tokio::runtime::Runtime, seen: Arc<AtomicUsize>) -> u16 {
+    http_proxy_over(rt, seen, None)
+}
+
+/// [`http_proxy`], reached over TLS when `tls` is given (an `https://` proxy).
+fn http_proxy_over(
+    rt: &tokio::runtime::Runtime,
+    seen: Arc<AtomicUsize>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> u16 {
     let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
     let port = listener.local_addr().unwrap().port();
     rt.spawn(async move {
         loop {
-            let Ok((mut client, _)) = listener.accept().await else {
+            let Ok((client, _)) = listener.accept().await else {
                 continue;
             };
-            let seen = seen.clone();
+            let (seen, tls) = (seen.clone(), tls.clone());
             tokio::spawn(async move {
-                let mut head = Vec::new();
-                while !head.ends_with(b"\r\n\r\n") {
-                    let Ok(b) = client.read_u8().await else {
-                        return;
-                    };
-                    head.push(b);
-                }
-                seen.fetch_add(1, Ordering::SeqCst);
-                let text = String::from_utf8_lossy(&head).to_string();
-                let mut words = text.split_whitespace();
-                let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-                if method == "CONNECT" {
-                    let Ok(mut up) = TcpStream::connect(target).await else {
-                        return;
-                    };
-                    client
-                        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                        .await
-                        .unwrap();
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut up).await;
-                } else {
-                    // Absolute-form: forward to the authority in the URL, head included.
-                    let authority = target
-                        .trim_start_matches("http://")
-                        .split('/')
-                        .next()
-                        .unwrap()
-                        .to_string();
-                    let Ok(mut up) = TcpStream::connect(authority).await else {
-                        return;
-                    };
-                    up.write_all(&head).await.unwrap();
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut up).await;
+                match tls {
+                    None => proxy_session(client, seen).await,
+                    Some(acceptor) => {
+                        if let Ok(client) = acceptor.accept(client).await {
+                            proxy_session(client, seen).await
+                        }
+                    }
                 }
             });
         }
     });
     port
+}
+
+async fn proxy_session<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut client: S,
+    seen: Arc<AtomicUsize>,
+) {
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let Ok(b) = client.read_u8().await else {
+            return;
+        };
+        head.push(b);
+    }
+    seen.fetch_add(1, Ordering::SeqCst);
+    let text = String::from_utf8_lossy(&head).to_string();
+    let mut words = text.split_whitespace();
+    let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    if method == "CONNECT" {
+        let Ok(mut up) = TcpStream::connect(target).await else {
+            return;
+        };
+        client
+            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            .await
+            .unwrap();
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut up).await;
+    } else {
+        // Absolute-form: forward to the authority in the URL, head included.
+        let authority = target
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let Ok(mut up) = TcpStream::connect(authority).await else {
+            return;
+        };
+        up.write_all(&head).await.unwrap();
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut up).await;
+    }
 }
 
 /// A small SOCKS5 proxy (no authentication; IPv4 or domain targets).
@@ -1264,4 +1287,90 @@ fn last_error() -> String {
     let mut len = 0usize;
     unsafe { httpring_last_error_message(buf.as_mut_ptr().cast(), buf.len(), &mut len) };
     String::from_utf8_lossy(&buf[..len.min(buf.len())]).into_owned()
+}
+
+/// An `https://` proxy: TLS to the proxy (verified like a server), then CONNECT inside it
+/// for an https target (TLS inside TLS, h2 negotiated with the target) and absolute-form
+/// requests inside it for an http one, with the proxy's credentials. A proxy whose
+/// certificate is not trusted fails as a certificate error that names the proxy.
+#[test]
+fn an_https_proxy_carries_requests_inside_tls() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let srv = TestServer::start();
+    let ca = ca("httpring test CA");
+    let target = tls_server(
+        &leaf(&ca, &["127.0.0.1"], false),
+        None,
+        &[b"h2", b"http/1.1"],
+    );
+    let proxy_cert = leaf(&ca, &["127.0.0.1"], false);
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(proxy_cert.chain.clone(), proxy_cert.key.clone_key())
+        .unwrap();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let seen = Arc::new(AtomicUsize::new(0));
+    let port = http_proxy_over(
+        &rt,
+        seen.clone(),
+        Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
+    );
+    let proxy_url = CString::new(format!("https://user:secret@127.0.0.1:{port}")).unwrap();
+    let c = client_with_ca(&ca, |cfg| unsafe {
+        assert_eq!(
+            httpring_config_set_proxy(cfg, proxy_url.as_ptr()),
+            HTTPRING_OK
+        );
+    });
+    let h = c.get(&format!("https://127.0.0.1:{}/hello", target.port));
+    assert_eq!(
+        c.wait(h),
+        httpring_state::HTTPRING_STATE_DONE,
+        "{}",
+        c.message(h)
+    );
+    assert_eq!(c.body(h), b"Hello, world!");
+    assert_eq!(
+        c.response(h).version,
+        httpring_http_version::HTTPRING_HTTP_2
+    );
+    c.free(h);
+    let h = c.get(&srv.url("/echo"));
+    assert_eq!(
+        c.wait(h),
+        httpring_state::HTTPRING_STATE_DONE,
+        "{}",
+        c.message(h)
+    );
+    let echo = String::from_utf8(c.body(h)).unwrap();
+    assert!(
+        echo.contains(r#""proxy-authorization": "Basic dXNlcjpzZWNyZXQ=""#),
+        "{echo}"
+    );
+    c.free(h);
+    assert_eq!(seen.load(Ordering::SeqCst), 2);
+    // The proxy's certificate is checked: a client without the CA refuses it.
+    let strict = Client::with(|cfg| unsafe {
+        assert_eq!(
+            httpring_config_set_proxy(cfg, proxy_url.as_ptr()),
+            HTTPRING_OK
+        );
+    });
+    let h = strict.get(&srv.url("/hello"));
+    strict.wait(h);
+    assert_eq!(strict.error(h), HTTPRING_ERR_TLS_CERTIFICATE);
+    let msg = strict.message(h);
+    assert!(msg.contains(&format!("proxy 127.0.0.1:{port}")), "{msg}");
+    strict.free(h);
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        2,
+        "no request reached the proxy"
+    );
 }

@@ -531,7 +531,8 @@ pub unsafe extern "C" fn httpring_config_set_dns_cache_ttl_ms(
 }
 
 /// Sends every request through this proxy: `http://[user:pass@]host:port` (CONNECT
-/// tunnels for https), `socks5://` (names resolved here) or `socks5h://` (by the proxy).
+/// tunnels for https), `https://` (the same inside TLS to the proxy, whose certificate is
+/// verified as a server's), `socks5://` (names resolved here) or `socks5h://` (by the proxy).
 /// NULL removes it. Overrides the environment variables.
 ///
 /// # Safety

@@ -28,7 +28,7 @@ pub extern "C" fn httpring_version_num() -> u32 {
 pub const HTTPRING_FEATURE_TLS: u64 = 1;
 /// `httpring_features`: HTTP/2, by ALPN over TLS or h2c with prior knowledge.
 pub const HTTPRING_FEATURE_HTTP2: u64 = 2;
-/// `httpring_features`: HTTP proxies (`http://`; CONNECT for https).
+/// `httpring_features`: HTTP proxies (`http://` and `https://`; CONNECT for https).
 pub const HTTPRING_FEATURE_PROXY: u64 = 4;
 /// `httpring_features`: SOCKS5 proxies (`socks5://`, `socks5h://`).
 pub const HTTPRING_FEATURE_SOCKS: u64 = 8;

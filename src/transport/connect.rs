@@ -13,7 +13,7 @@ use super::quickack::QuickAck;
 
 use super::conn::{Body, Conn, ConnFacts, Driven, Hold, PoolKey, Sender};
 use super::dns::Resolver;
-use super::proxy::{self, ProxyKind, ProxyRules};
+use super::proxy::{self, Proxy, ProxyKind, ProxyRules};
 use super::{map_hyper, tls};
 use crate::config::{Config, HttpVersionPref};
 use crate::error::{Error, ErrorKind, Result};
@@ -53,6 +53,8 @@ impl Phase {
 pub struct Connector {
     tls_options: crate::config::TlsOptions,
     tls_connector: std::sync::OnceLock<Result<tokio_rustls::TlsConnector>>,
+    /// For `https://` proxies: HTTP/1.1 only (CONNECT is an HTTP/1.1 request here).
+    proxy_tls_connector: std::sync::OnceLock<Result<tokio_rustls::TlsConnector>>,
     pub(crate) resolver: Resolver,
     proxies: ProxyRules,
     unix: Option<PathBuf>,
@@ -69,6 +71,7 @@ impl Connector {
         Ok(Connector {
             tls_options: cfg.tls.clone(),
             tls_connector: std::sync::OnceLock::new(),
+            proxy_tls_connector: std::sync::OnceLock::new(),
             resolver: Resolver::new(cfg),
             proxies: ProxyRules::from_config(cfg)?,
             unix: cfg.unix_socket.clone(),
@@ -143,12 +146,14 @@ impl Connector {
                             )
                         })?;
                     phase.store(Phase::Proxy as u8, Ordering::Relaxed);
+                    facts.dns = dns;
                     match p.kind {
-                        ProxyKind::Http if !key.https => {
+                        ProxyKind::Http | ProxyKind::Https if !key.https => {
                             absolute_form = true;
                             proxy_auth = p.authorization_value().map(Box::new);
                         }
                         ProxyKind::Http => proxy::http_connect(&mut s, p, host, port).await?,
+                        ProxyKind::Https => {}
                         ProxyKind::Socks5 { remote_dns } => {
                             let addr = if remote_dns {
                                 None
@@ -158,8 +163,16 @@ impl Connector {
                             proxy::socks5_connect(&mut s, p, host, addr, port).await?
                         }
                     }
-                    facts.dns = dns;
-                    wrap(s, &mut facts)
+                    let io = wrap(s, &mut facts);
+                    if p.kind == ProxyKind::Https {
+                        let mut tunnel = self.proxy_tls(p, io).await?;
+                        if key.https {
+                            proxy::http_connect(&mut tunnel, p, host, port).await?;
+                        }
+                        Box::new(tunnel)
+                    } else {
+                        io
+                    }
                 }
             }
         };
@@ -205,6 +218,32 @@ impl Connector {
         conn.proxy_auth = proxy_auth;
         conn.activity = activity;
         Ok(conn)
+    }
+}
+
+impl Connector {
+    /// TLS to an `https://` proxy, verified as a server is (the proxy's host name).
+    async fn proxy_tls(
+        &self,
+        p: &Proxy,
+        io: BoxIo,
+    ) -> Result<tokio_rustls::client::TlsStream<BoxIo>> {
+        let name = tls::server_name(&p.host)?;
+        let connector = self
+            .proxy_tls_connector
+            .get_or_init(|| {
+                tls::client_config(&self.tls_options, HttpVersionPref::Http1Only)
+                    .map(tokio_rustls::TlsConnector::from)
+            })
+            .as_ref()
+            .map_err(Clone::clone)?;
+        connector.connect(name, io).await.map_err(|e| {
+            let e = tls::handshake_error(e, &p.host);
+            Error::new(
+                e.kind(),
+                format!("proxy {}:{}: {}", p.host, p.port, e.message()),
+            )
+        })
     }
 }
 

@@ -14,6 +14,9 @@ use crate::error::{Error, ErrorKind, Result};
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ProxyKind {
     Http,
+    /// An HTTP proxy reached over TLS (`https://`): CONNECT and absolute-form requests go
+    /// inside that TLS session (an https target's own TLS runs inside it).
+    Https,
     /// `remote_dns`: the proxy resolves names (`socks5h://`).
     Socks5 {
         remote_dns: bool,
@@ -45,9 +48,10 @@ impl Proxy {
         let uri: Uri = with_scheme.parse().map_err(|_| bad("does not parse"))?;
         let (kind, default_port) = match uri.scheme_str() {
             Some("http") => (ProxyKind::Http, 80),
+            Some("https") => (ProxyKind::Https, 443),
             Some("socks5") => (ProxyKind::Socks5 { remote_dns: false }, 1080),
             Some("socks5h") => (ProxyKind::Socks5 { remote_dns: true }, 1080),
-            _ => return Err(bad("scheme must be http, socks5 or socks5h")),
+            _ => return Err(bad("scheme must be http, https, socks5 or socks5h")),
         };
         let authority = uri.authority().ok_or_else(|| bad("no host"))?;
         let auth = authority.as_str().rsplit_once('@').map(|(userinfo, _)| {
@@ -324,6 +328,8 @@ mod tests {
             (s.kind, s.port),
             (ProxyKind::Socks5 { remote_dns: true }, 1080)
         );
+        let t = Proxy::parse("https://proxy.test").unwrap();
+        assert_eq!((t.kind, t.port), (ProxyKind::Https, 443));
         assert!(Proxy::parse("ftp://x").is_err());
     }
 

@@ -176,18 +176,30 @@ class UnixServer(_Threaded):
 
 
 class FakeProxy(_Threaded):
-    def __init__(self) -> None:
+    """Answers absolute-form requests with the request line it got; refuses CONNECT.
+    ``tls``: reached over TLS (an ``https://`` proxy, the test certificate)."""
+
+    def __init__(self, tls: bool = False) -> None:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         sock.listen(16)
         self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.ctx: Optional[ssl.SSLContext] = None
+        if tls:
+            self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.ctx.load_cert_chain(*_cert_files())
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.seen: List[str] = []
         #: The Proxy-Authorization values received.
         self.authorizations: List[str] = []
         super().__init__(sock)
 
     def serve(self, conn: socket.socket) -> None:
+        if self.ctx is not None:
+            try:
+                conn = self.ctx.wrap_socket(conn, server_side=True)
+            except (ssl.SSLError, OSError):
+                return  # a client that refused the certificate
         head, _ = _read_head(conn)
         if not head:
             return

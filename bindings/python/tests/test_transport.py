@@ -134,6 +134,38 @@ def test_explicit_proxy(proxy):
     assert proxy.seen[-1].startswith("CONNECT upstream.test:443 ")
 
 
+def test_an_https_proxy():
+    """proxy="https://...": TLS to the proxy (verified against verify=), the requests inside
+    it; an untrusted proxy certificate fails as a certificate error before any request."""
+    from servers import ca_path
+
+    proxy = FakeProxy(tls=True)
+    try:
+        assert proxy.url.startswith("https://")
+        with httpring.Client(proxy=proxy.url, verify=ca_path()) as c:
+            r = c.get("http://upstream.test/path?q=1")
+            assert r.json() == {"proxied": "GET http://upstream.test/path?q=1 HTTP/1.1"}
+            with pytest.raises(httpring.ProxyError):
+                c.get("https://upstream.test/")  # this proxy refuses CONNECT
+
+        async def main() -> None:
+            async with httpring.AsyncClient(proxy=httpring.Proxy(proxy.url), verify=ca_path()) as c:
+                assert (await c.get("http://upstream.test/a")).json()["proxied"].startswith("GET http://upstream.test/a ")
+
+        asyncio.run(main())
+        assert proxy.seen[-3:] == [
+            "GET http://upstream.test/path?q=1 HTTP/1.1", "CONNECT upstream.test:443 HTTP/1.1", "GET http://upstream.test/a HTTP/1.1"
+        ]
+        seen = len(proxy.seen)
+        with httpring.Client(proxy=proxy.url) as strict:
+            with pytest.raises(httpring.CertificateError) as info:
+                strict.get("http://upstream.test/")
+            assert f"127.0.0.1:{proxy.port}" in str(info.value)
+        assert len(proxy.seen) == seen
+    finally:
+        proxy.close()
+
+
 def test_proxy_objects_as_httpx(proxy):
     # httpx.Proxy: credentials given apart (or in the URL) reach the proxy, not url/repr.
     import base64
