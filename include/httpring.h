@@ -754,6 +754,18 @@ httpring_code httpring_config_set_low_speed(struct httpring_config *cfg,
                                             uint64_t bytes_per_sec,
                                             uint64_t time_ms);
 
+// Reads each response body at no more than `bytes_per_sec` on average since its first
+// byte (curl's `CURLOPT_MAX_RECV_SPEED_LARGE`, `--limit-rate`): past it, the engine pauses
+// reading, so TCP (or HTTP/2 flow control) holds the server back. The pauses count for
+// neither the read timeout nor the low-speed limit; the total timeout still applies.
+// 0 (the default) turns it off.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
+httpring_code httpring_config_set_max_recv_speed(struct httpring_config *cfg,
+                                                 uint64_t bytes_per_sec);
+
 // Time allowed for a whole request, submit to last byte, in ms; 0 (default) means no limit.
 //
 // # Safety

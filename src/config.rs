@@ -21,6 +21,9 @@ pub struct Config {
     /// Fail a response body that arrives slower than this (curl's `LOW_SPEED_LIMIT` and
     /// `LOW_SPEED_TIME`); None: no limit (the default).
     pub low_speed: Option<LowSpeed>,
+    /// Most bytes per second a response body is read at (curl's `MAX_RECV_SPEED_LARGE`,
+    /// `--limit-rate`); None: as fast as it comes (the default).
+    pub max_recv_speed: Option<u64>,
     pub pool_idle_timeout: Option<Duration>,
     pub pool_max_idle_per_host: usize,
     /// Most idle connections kept across all origins (None: only the per-host cap).
@@ -382,6 +385,7 @@ impl Default for Config {
             timeout: None,
             read_timeout: Some(Duration::from_secs(30)),
             low_speed: None,
+            max_recv_speed: None,
             pool_idle_timeout: Some(Duration::from_secs(90)),
             pool_max_idle_per_host: 256,
             pool_max_idle: None,

@@ -1,5 +1,5 @@
 //! Resource limits through the C API: connection caps (per origin, in total) and their
-//! queue, the pool timeout, the in-flight cap, the write timeout.
+//! queue, the pool timeout, the in-flight cap, the write timeout, the receive-rate cap.
 
 mod common;
 
@@ -459,4 +459,47 @@ fn connections_finishing_together_close_one_for_one_waiter_of_another_origin() {
         "the connection to a closed for b was replaced by a new one (a close per finished connection)"
     );
     assert_eq!(unused.connections(), 0);
+}
+
+/// The receive-rate cap paces a body to its rate on average (HTTP/1.1 and HTTP/2); the
+/// pauses are not silence, so a read timeout shorter than them does not fire; without the
+/// cap the same body arrives at once.
+#[test]
+fn the_receive_rate_cap_paces_a_body() {
+    let srv = TestServer::start();
+    for h2 in [false, true] {
+        let c = Client::with(|cfg| unsafe {
+            assert_eq!(
+                httpring_config_set_max_recv_speed(cfg, 1_000_000),
+                HTTPRING_OK
+            );
+            assert_eq!(httpring_config_set_read_timeout_ms(cfg, 100), HTTPRING_OK);
+            assert_eq!(
+                httpring_config_set_h2c_prior_knowledge(cfg, h2),
+                HTTPRING_OK
+            );
+        });
+        let t = Instant::now();
+        let h = c.get(&srv.url("/bytes/600000"));
+        assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "h2 {h2}: {}", c.message(h));
+        let took = t.elapsed();
+        assert_eq!(c.body(h).len(), 600_000);
+        assert!(
+            took >= Duration::from_millis(580) && took < Duration::from_secs(5),
+            "h2 {h2}: 600,000 bytes at 1 MB/s took {took:?}"
+        );
+        c.free(h);
+    }
+    let c = Client::with(|cfg| unsafe {
+        assert_eq!(httpring_config_set_max_recv_speed(cfg, 0), HTTPRING_OK);
+    });
+    let t = Instant::now();
+    let h = c.get(&srv.url("/bytes/600000"));
+    assert_eq!(c.wait(h), HTTPRING_STATE_DONE);
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        t.elapsed()
+    );
+    c.free(h);
 }

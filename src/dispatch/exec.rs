@@ -44,6 +44,8 @@ struct Limits {
     pool: Option<Duration>,
     max_body: u64,
     speed: Option<crate::config::LowSpeed>,
+    /// The receive-rate cap, bytes per second.
+    rate: Option<u64>,
 }
 
 /// A request task: runs its request and completes its exchange exactly once (if the task
@@ -155,6 +157,7 @@ async fn execute(
         pool: o.pool.unwrap_or(cfg.pool_timeout),
         max_body: cfg.max_body_size,
         speed: cfg.low_speed,
+        rate: cfg.max_recv_speed,
     };
     match limits.total {
         Some(total) => {
@@ -579,6 +582,7 @@ async fn send_parts(
             stream,
             read: limits.read,
             speed: limits.speed,
+            rate: limits.rate,
             conn,
             key,
             close,
@@ -639,6 +643,8 @@ struct Tail {
     read: Option<Duration>,
     /// The low-speed limit, counted the same way.
     speed: Option<crate::config::LowSpeed>,
+    /// The receive-rate cap.
+    rate: Option<u64>,
     conn: Conn,
     key: PoolKey,
     /// The server said `Connection: close`.
@@ -662,11 +668,12 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
         stream,
         read,
         speed,
+        rate,
         conn,
         key,
         close,
     } = *tail;
-    let mut timer = BodyTimer::new(read, speed);
+    let mut timer = BodyTimer::new(read, speed, rate);
     // If the task is dropped (the client closes), the reader learns it.
     struct Abandoned<'a>(&'a BodyStream, bool);
     impl Drop for Abandoned<'_> {
@@ -732,9 +739,10 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
             },
         };
         ex.add_received(frame.len());
-        if let Err(e) = timer.arrived(frame.len()) {
-            break Err(e);
-        }
+        let pause = match timer.arrived(frame.len()) {
+            Ok(pause) => pause,
+            Err(e) => break Err(e),
+        };
         let data = match decoder.as_mut() {
             Some(d) => match d.push(&frame) {
                 Ok(()) => d.take(),
@@ -743,6 +751,22 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
             None => frame,
         };
         announce(stream.push(data));
+        if let Some(until) = pause {
+            // The receive-rate cap: not read until then; a reader that goes away ends it.
+            let t = idle.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until)));
+            t.as_mut().reset(until);
+            let gone = std::future::poll_fn(|cx| {
+                if stream.poll_wanted(cx, false).is_ready() {
+                    return Poll::Ready(true);
+                }
+                t.as_mut().poll(cx).map(|()| false)
+            })
+            .await;
+            if gone {
+                guard.1 = false;
+                return None;
+            }
+        }
     };
     guard.1 = false;
     let end = match end {
@@ -1186,7 +1210,7 @@ async fn read_body(
     // The idle timer is made only when a frame is not already buffered: a small body that
     // arrived with the head costs no timer at all.
     let mut idle: Option<Pin<Box<tokio::time::Sleep>>> = None;
-    let mut timer = BodyTimer::new(limits.read, limits.speed);
+    let mut timer = BodyTimer::new(limits.read, limits.speed, limits.rate);
     loop {
         let ready = std::future::poll_fn(|cx| match Pin::new(&mut body).poll_frame(cx) {
             Poll::Ready(f) => Poll::Ready(Some(f)),
@@ -1217,7 +1241,12 @@ async fn read_body(
         let Ok(data) = frame.into_data() else {
             continue;
         };
-        timer.arrived(data.len())?;
+        if let Some(until) = timer.arrived(data.len())? {
+            // The receive-rate cap: the body is not read until then.
+            let t = idle.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until)));
+            t.as_mut().reset(until);
+            t.as_mut().await;
+        }
         total += data.len() as u64;
         ex.add_received(data.len());
         if total > limits.max_body {

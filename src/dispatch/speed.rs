@@ -72,21 +72,47 @@ impl SpeedCheck {
     }
 }
 
+/// The receive-rate cap: when a body that has received `bytes` since `start` may be read
+/// again to stay within `rate` bytes per second on average.
+struct Pace {
+    rate: u64,
+    start: Instant,
+    bytes: u64,
+}
+
+impl Pace {
+    fn after(&mut self, n: usize, now: Instant) -> Option<Instant> {
+        self.bytes += n as u64;
+        let due = self.start + Duration::from_secs_f64(self.bytes as f64 / self.rate as f64);
+        (due > now).then_some(due)
+    }
+}
+
 /// Both timers of one body, for the buffered reader and the stream pump alike: one deadline
-/// to sleep until, and what it means when it passes.
+/// to sleep until, and what it means when it passes; and the receive-rate cap's pauses.
 pub(crate) struct BodyTimer {
     read: Option<Duration>,
     speed: Option<SpeedCheck>,
+    pace: Option<Pace>,
     /// When the current silence began (None: data just came). It keeps counting across
     /// low-speed windows.
     silent_since: Option<Instant>,
 }
 
 impl BodyTimer {
-    pub(crate) fn new(read: Option<Duration>, speed: Option<LowSpeed>) -> BodyTimer {
+    pub(crate) fn new(
+        read: Option<Duration>,
+        speed: Option<LowSpeed>,
+        rate: Option<u64>,
+    ) -> BodyTimer {
         BodyTimer {
             read,
             speed: speed.map(|l| SpeedCheck::new(l, Instant::now())),
+            pace: rate.map(|rate| Pace {
+                rate,
+                start: Instant::now(),
+                bytes: 0,
+            }),
             silent_since: None,
         }
     }
@@ -119,12 +145,17 @@ impl BodyTimer {
     }
 
     /// `n` bytes arrived: the silence ends; fails when a low-speed window ended short.
-    pub(crate) fn arrived(&mut self, n: usize) -> Result<()> {
+    /// Ok(Some(t)): the receive-rate cap asks not to read again before `t`.
+    pub(crate) fn arrived(&mut self, n: usize) -> Result<Option<Instant>> {
         self.silent_since = None;
-        match self.speed.as_mut() {
-            Some(s) => s.arrived(n, Instant::now()),
-            None => Ok(()),
+        if self.speed.is_none() && self.pace.is_none() {
+            return Ok(None);
         }
+        let now = Instant::now();
+        if let Some(s) = self.speed.as_mut() {
+            s.arrived(n, now)?;
+        }
+        Ok(self.pace.as_mut().and_then(|p| p.after(n, now)))
     }
 }
 

@@ -91,6 +91,25 @@ pub unsafe extern "C" fn httpring_config_set_low_speed(
     })
 }
 
+/// Reads each response body at no more than `bytes_per_sec` on average since its first
+/// byte (curl's `CURLOPT_MAX_RECV_SPEED_LARGE`, `--limit-rate`): past it, the engine pauses
+/// reading, so TCP (or HTTP/2 flow control) holds the server back. The pauses count for
+/// neither the read timeout nor the low-speed limit; the total timeout still applies.
+/// 0 (the default) turns it off.
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_max_recv_speed(
+    cfg: *mut httpring_config,
+    bytes_per_sec: u64,
+) -> httpring_code {
+    set(cfg, |c| {
+        c.max_recv_speed = (bytes_per_sec > 0).then_some(bytes_per_sec)
+    })
+}
+
 /// Time allowed for a whole request, submit to last byte, in ms; 0 (default) means no limit.
 ///
 /// # Safety

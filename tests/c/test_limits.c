@@ -172,7 +172,30 @@ static void test_low_speed(void) {
     httpring_client_free(c);
 }
 
+static void max_recv_speed(httpring_config *cfg) {
+    CHECK_EQ_CODE(httpring_config_set_max_recv_speed(cfg, 1000000), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_config_set_read_timeout_ms(cfg, 100), HTTPRING_OK);
+}
+
+static void test_max_recv_speed(void) {
+    CHECK_SECTION("the receive-rate cap paces a body; its pauses are not silence");
+    CHECK_EQ_CODE(httpring_config_set_max_recv_speed(NULL, 1), HTTPRING_ERR_INVALID_ARGUMENT);
+    httpring_client *c = client_with(max_recv_speed);
+    httpring_handle h = 0;
+    double t0 = check_now_ms();
+    CHECK_EQ_CODE(httpring_client_get(c, URL("/bytes/300000"), 0, &h), HTTPRING_OK);
+    CHECK_EQ_INT(finish(c, h), HTTPRING_STATE_DONE);
+    CHECK(check_now_ms() - t0 >= 290); /* 300,000 bytes at 1,000,000 bytes/s */
+    const uint8_t *body;
+    size_t len = 0;
+    CHECK_EQ_CODE(httpring_response_body(c, h, &body, &len), HTTPRING_OK);
+    CHECK_EQ_INT(len, 300000);
+    httpring_handle_free(c, h);
+    httpring_client_free(c);
+}
+
 int main(void) {
+    test_max_recv_speed();
     test_low_speed();
     test_per_host_cap();
     test_pool_timeout();

@@ -144,3 +144,26 @@ def test_low_speed_limit_fails_a_trickle(testserver):
     for bad in ((0, 1), (100, 0), 100, (1.5, 1), (100, float("inf"))):
         with pytest.raises(ValueError, match="low_speed_limit"):
             httpring.Client(low_speed_limit=bad)
+
+
+def test_max_recv_speed_paces_bodies(testserver):
+    """max_recv_speed= (curl's --limit-rate): 300,000 bytes at 1 MB/s take at least 0.3 s,
+    buffered or streamed; the pauses are not silence (a 0.1 s read timeout does not fire)."""
+    url = testserver.url + "/bytes/300000"
+    timeout = httpring.Timeout(10.0, read=0.1)
+    with httpring.Client(max_recv_speed=1_000_000, timeout=timeout) as c:
+        t = time.monotonic()
+        assert len(c.get(url).content) == 300_000
+        assert time.monotonic() - t >= 0.29
+
+    async def streamed() -> None:
+        async with httpring.AsyncClient(max_recv_speed=1_000_000, timeout=timeout) as c:
+            t = time.monotonic()
+            async with c.stream("GET", url) as r:
+                n = sum([len(piece) async for piece in r.aiter_bytes()])
+            assert n == 300_000 and time.monotonic() - t >= 0.29
+
+    asyncio.run(streamed())
+    for bad in (0, -1, 1.5, True, "1000"):
+        with pytest.raises(ValueError, match="max_recv_speed"):
+            httpring.Client(max_recv_speed=bad)

@@ -421,6 +421,9 @@ pub const Options = struct {
     read_timeout_ms: ?u64 = null,
     /// A response body arriving slower than this fails (curl's low-speed limit).
     low_speed: ?LowSpeed = null,
+    /// Most bytes per second a response body is read at (curl's `--limit-rate`); the
+    /// engine pauses reading past it. Null: no cap.
+    max_recv_speed: ?u64 = null,
     pool_idle_timeout_ms: ?u64 = null,
     /// 0 disables keep-alive reuse.
     pool_max_idle_per_host: ?usize = null,
@@ -807,6 +810,7 @@ pub const Client = struct {
         if (o.http_version) |v| try check(c.httpring_config_set_http_version(cfg, @intFromEnum(v)));
         if (o.h2c_prior_knowledge) |v| try check(c.httpring_config_set_h2c_prior_knowledge(cfg, v));
         if (o.low_speed) |l| try check(c.httpring_config_set_low_speed(cfg, l.bytes_per_sec, l.time_ms));
+        if (o.max_recv_speed) |r| try check(c.httpring_config_set_max_recv_speed(cfg, r));
         if (o.http2_keepalive) |k| try check(c.httpring_config_set_http2_keepalive(cfg, k.interval_ms, k.timeout_ms, k.while_idle));
 
         for (o.resolve) |r| try check(c.httpring_config_add_resolve(cfg, r.host.ptr, r.port, r.addr.ptr));

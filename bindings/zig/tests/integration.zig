@@ -165,6 +165,19 @@ test "low_speed: a trickling body fails as error.ReadTimeout before it ends" {
     try testing.expect(std.mem.indexOf(u8, try h.errorMessage(&msg), "low-speed limit") != null);
 }
 
+test "max_recv_speed: 300,000 bytes at 1 MB/s take at least 0.3 s" {
+    var buf: [512]u8 = undefined;
+    var client = try Client.init(.{ .max_recv_speed = 1_000_000 });
+    defer client.deinit();
+    const start = Io.Clock.Timestamp.now(io, .awake);
+    var h = try client.get(try url(&buf, "/bytes/300000", .{}));
+    defer h.deinit();
+    const r = try h.waitResponse(10_000);
+    const took = milliseconds(start);
+    try testing.expectEqual(@as(usize, 300_000), r.body.len);
+    try testing.expect(took >= 290 and took < 5_000);
+}
+
 test "a read timeout on /stall surfaces as error.ReadTimeout with a message" {
     var buf: [512]u8 = undefined;
     var client = try Client.init(.{});

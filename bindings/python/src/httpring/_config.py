@@ -497,7 +497,7 @@ class Transport:
         "http_version", "h2c_prior_knowledge", "danger_accept_invalid_certs", "root_store",
         "ca_pems", "client_cert", "min_tls_version", "proxy", "use_env_proxy", "no_proxy",
         "resolve", "dns_cache_ttl_ms", "uds", "local_address", "keepalive", "h2_keepalive",
-        "low_speed",
+        "low_speed", "max_recv_speed",
     )
 
     def __init__(
@@ -510,6 +510,7 @@ class Transport:
         http2_prior_knowledge: bool = False,
         http2_keepalive: Any = None,
         low_speed_limit: Any = None,
+        max_recv_speed: Optional[int] = None,
         proxy: Any = None,
         trust_env: bool = True,
         no_proxy: Optional[Iterable[str]] = None,
@@ -532,6 +533,11 @@ class Transport:
         self.h2c_prior_knowledge = bool(http2_prior_knowledge)
         self.h2_keepalive = _h2_keepalive(http2_keepalive)
         self.low_speed = _low_speed(low_speed_limit)
+        if max_recv_speed is not None and (
+            isinstance(max_recv_speed, bool) or not isinstance(max_recv_speed, int) or max_recv_speed <= 0
+        ):
+            raise ValueError(f"max_recv_speed= takes bytes per second (an int above 0), not {max_recv_speed!r}")
+        self.max_recv_speed = max_recv_speed
         self.danger_accept_invalid_certs = False
         self.root_store: Optional[int] = None  # None: the engine's default (system roots)
         self.ca_pems: List[bytes] = []
@@ -612,6 +618,8 @@ class Transport:
             _check(lib.httpring_config_set_h2c_prior_knowledge(cfg, True), "http2_prior_knowledge")
         if self.low_speed is not None:
             _check(lib.httpring_config_set_low_speed(cfg, *self.low_speed), "low_speed_limit", lib)
+        if self.max_recv_speed is not None:
+            _check(lib.httpring_config_set_max_recv_speed(cfg, self.max_recv_speed), "max_recv_speed", lib)
         if self.h2_keepalive is not None:
             _check(lib.httpring_config_set_http2_keepalive(cfg, *self.h2_keepalive, True), "http2_keepalive", lib)
         if self.danger_accept_invalid_certs:
