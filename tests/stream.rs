@@ -527,3 +527,32 @@ fn silence_still_meets_the_read_timeout_across_low_speed_windows() {
     );
     c.free(h);
 }
+
+/// A streamed body under the receive-rate cap: a free during a pause ends it at once (the
+/// connection closes, not after the pause).
+#[test]
+fn a_free_ends_a_receive_rate_pause_at_once() {
+    let srv = TestServer::start();
+    let c = Client::with(|cfg| unsafe {
+        // 1,000 bytes/s: a first 16 KiB piece means a pause of about 16 s.
+        assert_eq!(httpring_config_set_max_recv_speed(cfg, 1_000), HTTPRING_OK);
+    });
+    let h = submit_stream(&c, &srv.url(&format!("/stream/{}/16384", 1u64 << 20)));
+    c.wait(h);
+    assert_eq!(httpring_handle_wait_body(c.0, h, 5_000), HTTPRING_OK);
+    assert!(matches!(read(&c, h, &mut [0u8; 1000]), Ok(Some(_))));
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        srv.stats.open.load(Ordering::SeqCst),
+        1,
+        "paused, still open"
+    );
+    let t = Instant::now();
+    assert_eq!(c.free(h), HTTPRING_OK);
+    while srv.stats.open.load(Ordering::SeqCst) > 0 && t.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(srv.stats.open.load(Ordering::SeqCst), 0);
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    assert_eq!(c.live(), 0);
+}
