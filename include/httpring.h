@@ -908,6 +908,17 @@ httpring_code httpring_config_set_client_cert_file_password(struct httpring_conf
                                                             const char *key_path,
                                                             const char *password);
 
+// Pins the server's public key, as curl's `CURLOPT_PINNEDPUBLICKEY`: `pins` is
+// `sha256//BASE64` (the base64 of the SHA-256 digest of the certificate's
+// SubjectPublicKeyInfo), several separated by `;`. The certificate is verified as usual
+// first; then a key that is none of the pins fails the handshake with
+// `HTTPRING_ERR_TLS_CERTIFICATE` (also with `danger_accept_invalid_certs`). NULL or ""
+// removes the pins; a malformed pin is `HTTPRING_ERR_INVALID_ARGUMENT`.
+//
+// # Safety
+// `pins` is NULL or a NUL-terminated string.
+httpring_code httpring_config_set_pinned_public_key(struct httpring_config *cfg, const char *pins);
+
 // DANGER: accept any server certificate (expired, self-signed, other host). Only for
 // tests against throwaway servers; it removes all protection TLS gives.
 //

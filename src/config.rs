@@ -358,6 +358,10 @@ pub struct TlsOptions {
     /// variable names (NSS key log format, for Wireshark), as curl and browsers do. On by
     /// default: without the variable nothing is written.
     pub key_log_from_env: bool,
+    /// SHA-256 digests of the public keys (SubjectPublicKeyInfo) a server may present, as
+    /// curl's `--pinnedpubkey sha256//...`; empty: no pinning. Checked after the usual
+    /// verification, and also when that is turned off.
+    pub pinned_keys: Vec<[u8; 32]>,
 }
 
 impl Default for TlsOptions {
@@ -369,6 +373,7 @@ impl Default for TlsOptions {
             danger_accept_invalid_certs: false,
             min_version: 12,
             key_log_from_env: true,
+            pinned_keys: Vec::new(),
         }
     }
 }
@@ -472,6 +477,28 @@ impl Config {
                 .map_err(|e| bad(format!("no usable private key in PEM: {e}")))?,
         };
         self.tls.client_cert = Some((certs, std::sync::Arc::new(key)));
+        Ok(())
+    }
+
+    /// Pins the server's public key (curl's `--pinnedpubkey`): `sha256//BASE64` digests of
+    /// its SubjectPublicKeyInfo, several separated by `;`; an empty string removes the pins.
+    pub fn set_pinned_public_key(&mut self, pins: &str) -> Result<()> {
+        use base64::Engine as _;
+        let mut keys = Vec::new();
+        for pin in pins.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let digest = pin
+                .strip_prefix("sha256//")
+                .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+                .and_then(|d| <[u8; 32]>::try_from(d).ok())
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::InvalidArgument,
+                        format!("pinned public key {pin:?}: expected sha256// and the base64 of a SHA-256 digest"),
+                    )
+                })?;
+            keys.push(digest);
+        }
+        self.tls.pinned_keys = keys;
         Ok(())
     }
 

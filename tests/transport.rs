@@ -1374,3 +1374,81 @@ fn an_https_proxy_carries_requests_inside_tls() {
         "no request reached the proxy"
     );
 }
+
+/// `sha256//` and the base64 of the SHA-256 of a certificate's SubjectPublicKeyInfo.
+fn pin_of(cert: &CertificateDer<'_>) -> String {
+    use base64::Engine as _;
+    use x509_cert::der::{Decode, Encode};
+    let cert = x509_cert::Certificate::from_der(cert.as_ref()).unwrap();
+    let spki = cert
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .unwrap();
+    let digest = ring::digest::digest(&ring::digest::SHA256, &spki);
+    format!(
+        "sha256//{}",
+        base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+    )
+}
+
+/// Public-key pinning (curl's --pinnedpubkey): the server's key among the pins passes; a
+/// server with another key fails as a certificate error that shows the key it has, also
+/// with verification turned off; a malformed pin is refused at the setter.
+#[test]
+fn a_pinned_public_key_is_required_of_the_server() {
+    let ca = ca("httpring test CA");
+    let server_cert = leaf(&ca, &["127.0.0.1"], false);
+    let server = tls_server(&server_cert, None, &[b"http/1.1"]);
+    let url = format!("https://127.0.0.1:{}/hello", server.port);
+    let right = pin_of(&server_cert.chain[0]);
+    let other = pin_of(&leaf(&ca, &["127.0.0.1"], false).chain[0]);
+    let pin = |pins: &str| {
+        let pins = CString::new(pins).unwrap();
+        move |cfg: *mut httpring_config| unsafe {
+            assert_eq!(
+                httpring_config_set_pinned_public_key(cfg, pins.as_ptr()),
+                HTTPRING_OK
+            );
+        }
+    };
+    for pins in [right.clone(), format!("{other};{right}")] {
+        let c = client_with_ca(&ca, pin(&pins));
+        let (code, msg) = outcome(&c, &url);
+        assert_eq!(code, HTTPRING_OK, "{pins}: {msg}");
+    }
+    let wrong = client_with_ca(&ca, pin(&other));
+    let (code, msg) = outcome(&wrong, &url);
+    assert_eq!(code, HTTPRING_ERR_TLS_CERTIFICATE, "{msg}");
+    assert!(
+        msg.contains("matches no pinned key") && msg.contains(&right),
+        "{msg}"
+    );
+    // Verification off: the pin still holds.
+    let off = Client::with(|cfg| unsafe {
+        assert_eq!(
+            httpring_config_set_danger_accept_invalid_certs(cfg, true),
+            HTTPRING_OK
+        );
+        pin(&other)(cfg);
+    });
+    assert_eq!(outcome(&off, &url).0, HTTPRING_ERR_TLS_CERTIFICATE);
+    // Malformed pins; NULL removes them.
+    Client::with(|cfg| unsafe {
+        for bad in [c"sha1//AAAA", c"sha256//not base64!", c"sha256//AAAA"] {
+            assert_eq!(
+                httpring_config_set_pinned_public_key(cfg, bad.as_ptr()),
+                HTTPRING_ERR_INVALID_ARGUMENT
+            );
+            assert!(
+                last_error().contains("pinned public key"),
+                "{}",
+                last_error()
+            );
+        }
+        assert_eq!(
+            httpring_config_set_pinned_public_key(cfg, std::ptr::null()),
+            HTTPRING_OK
+        );
+    });
+}

@@ -432,6 +432,31 @@ pub unsafe extern "C" fn httpring_config_set_client_cert_file_password(
     })
 }
 
+/// Pins the server's public key, as curl's `CURLOPT_PINNEDPUBLICKEY`: `pins` is
+/// `sha256//BASE64` (the base64 of the SHA-256 digest of the certificate's
+/// SubjectPublicKeyInfo), several separated by `;`. The certificate is verified as usual
+/// first; then a key that is none of the pins fails the handshake with
+/// `HTTPRING_ERR_TLS_CERTIFICATE` (also with `danger_accept_invalid_certs`). NULL or ""
+/// removes the pins; a malformed pin is `HTTPRING_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `pins` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_pinned_public_key(
+    cfg: *mut httpring_config,
+    pins: *const c_char,
+) -> httpring_code {
+    with(cfg, |c| {
+        let pins = if pins.is_null() {
+            ""
+        } else {
+            std::str::from_utf8(unsafe { c_str(pins)? })
+                .map_err(|_| httpring_code::HTTPRING_ERR_INVALID_ARGUMENT)?
+        };
+        c.set_pinned_public_key(pins).map_err(Into::into)
+    })
+}
+
 /// DANGER: accept any server certificate (expired, self-signed, other host). Only for
 /// tests against throwaway servers; it removes all protection TLS gives.
 ///

@@ -133,8 +133,9 @@ mod tests {
             assert_eq!(size_of::<httpring_stats>(), 40);
             assert_eq!(size_of::<httpring_request_spec>(), 88);
             assert_eq!(size_of::<httpring_response>(), 64);
-            assert_eq!(size_of::<httpring_result>(), 88); // version 2; version 1: 80
+            assert_eq!(size_of::<httpring_result>(), 104); // version 3; 2: 88; 1: 80
             assert_eq!(offset_of!(httpring_result, bytes_received), 80);
+            assert_eq!(offset_of!(httpring_result, reason), 88);
             assert_eq!(size_of::<httpring_header>(), 32);
             assert_eq!(size_of::<httpring_info>(), 168);
         }

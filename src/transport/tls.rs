@@ -36,7 +36,25 @@ pub(crate) fn client_config(
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(versions)
         .map_err(|e| Error::new(ErrorKind::Tls, format!("TLS setup: {e}")))?;
-    let builder = if tls.danger_accept_invalid_certs {
+    let builder = if !tls.pinned_keys.is_empty() {
+        let inner: Arc<dyn ServerCertVerifier> = if tls.danger_accept_invalid_certs {
+            Arc::new(AcceptAnyCertificate(provider))
+        } else {
+            rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots(tls)),
+                provider,
+            )
+            .build()
+            .map_err(|e| Error::new(ErrorKind::Tls, format!("TLS setup: {e}")))?
+        };
+        let pinned = Pinned {
+            inner,
+            keys: tls.pinned_keys.clone(),
+        };
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(pinned))
+    } else if tls.danger_accept_invalid_certs {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
@@ -92,6 +110,10 @@ pub(crate) fn handshake_error(e: std::io::Error, host: &str) -> Error {
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
     {
         return match tls {
+            rustls::Error::InvalidCertificate(rustls::CertificateError::Other(why)) => Error::new(
+                ErrorKind::TlsCertificate,
+                format!("certificate for {host} rejected: {why}"),
+            ),
             rustls::Error::InvalidCertificate(reason) => Error::new(
                 ErrorKind::TlsCertificate,
                 format!("certificate for {host} rejected: {reason:?}"),
@@ -106,6 +128,78 @@ pub(crate) fn handshake_error(e: std::io::Error, host: &str) -> Error {
         ErrorKind::Tls,
         format!("TLS handshake with {host} failed: {e}"),
     )
+}
+
+/// Public-key pinning over another verifier: the chain is verified as usual (or not, with
+/// `danger_accept_invalid_certs`), then the end entity's key must be one of the pins.
+#[derive(Debug)]
+struct Pinned {
+    inner: Arc<dyn ServerCertVerifier>,
+    keys: Vec<[u8; 32]>,
+}
+
+/// The SHA-256 digest of a certificate's SubjectPublicKeyInfo (what curl pins).
+fn spki_sha256(cert: &CertificateDer<'_>) -> Option<[u8; 32]> {
+    use x509_cert::der::{Decode, Encode};
+    let cert = x509_cert::Certificate::from_der(cert.as_ref()).ok()?;
+    let spki = cert.tbs_certificate.subject_public_key_info.to_der().ok()?;
+    let digest = ring::digest::digest(&ring::digest::SHA256, &spki);
+    digest.as_ref().try_into().ok()
+}
+
+impl ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        use base64::Engine as _;
+        let verified =
+            self.inner
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)?;
+        match spki_sha256(end_entity) {
+            Some(key) if self.keys.contains(&key) => Ok(verified),
+            key => {
+                let seen = key.map_or("unreadable".to_string(), |k| {
+                    format!(
+                        "sha256//{}",
+                        base64::engine::general_purpose::STANDARD.encode(k)
+                    )
+                });
+                let why = format!("its public key ({seen}) matches no pinned key");
+                Err(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::Other(rustls::OtherError(Arc::new(
+                        std::io::Error::other(why),
+                    ))),
+                ))
+            }
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
 }
 
 /// The verifier behind `danger_accept_invalid_certs`: checks signatures, trusts any chain.

@@ -340,6 +340,8 @@ static void test_invalid_submit(httpring_client *c) {
     CHECK_EQ_CODE(httpring_client_live_handles(c, NULL), HTTPRING_ERR_INVALID_ARGUMENT);
 }
 
+static const char *last_error(void);
+
 static void test_config_errors(void) {
     CHECK_SECTION("config setters");
     httpring_config *cfg = httpring_config_new();
@@ -369,6 +371,16 @@ static void test_config_errors(void) {
     CHECK_EQ_CODE(httpring_config_set_user_agent(NULL, "a"), HTTPRING_ERR_INVALID_ARGUMENT);
     CHECK_EQ_CODE(httpring_config_add_default_header(NULL, "a", "b"),
                   HTTPRING_ERR_INVALID_ARGUMENT);
+    /* Pins: sha256// and the base64 of 32 bytes; NULL or "" removes them. */
+    CHECK_EQ_CODE(httpring_config_set_pinned_public_key(cfg, "sha1//AAAA"), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(last_error(), "pinned public key") != NULL);
+    CHECK_EQ_CODE(httpring_config_set_pinned_public_key(cfg, "sha256//AAAA"), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_config_set_pinned_public_key(
+                      cfg, "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=;sha256//"
+                           "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA="),
+                  HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_config_set_pinned_public_key(cfg, NULL), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_config_set_pinned_public_key(NULL, ""), HTTPRING_ERR_INVALID_ARGUMENT);
     /* A failed setter left the config usable: a 2-worker client works. */
     httpring_client *c = httpring_client_new(cfg);
     httpring_config_free(cfg);

@@ -191,6 +191,39 @@ def test_client_certificate_with_an_encrypted_key(tmp_path):
         httpring.Client(cert=(pki["client_cert"], str(encrypted), 42))
 
 
+def test_pinned_public_key(httpbin_secure):
+    """pinned_public_key=: the server's key passes, another fails as CertificateError naming
+    the key it has (also with verify=False); a malformed pin is refused."""
+    import base64
+    import hashlib
+
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import serialization
+
+    der = ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("127.0.0.1", httpbin_secure.port)))
+    spki = x509.load_der_x509_certificate(der).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    right = "sha256//" + base64.b64encode(hashlib.sha256(spki).digest()).decode()
+    other = "sha256//" + base64.b64encode(hashlib.sha256(b"another key").digest()).decode()
+    url = httpbin_secure.url + "/get"
+    with httpring.Client(verify=ca_path(), pinned_public_key=f"{other};{right}") as c:
+        assert c.get(url).status_code == 200
+    for verify in (ca_path(), False):
+        with httpring.Client(verify=verify, pinned_public_key=other) as c:
+            with pytest.raises(httpring.CertificateError, match="matches no pinned key") as info:
+                c.get(url)
+            assert right in str(info.value)
+
+    async def main() -> None:
+        async with httpring.AsyncClient(verify=ca_path(), pinned_public_key=right) as c:
+            assert (await c.get(url)).status_code == 200
+
+    asyncio.run(main())
+    with pytest.raises(ValueError, match="pinned"):
+        httpring.Client(pinned_public_key="sha1//AAAA")
+
+
 # --- HTTP/2 over TLS (ALPN) -------------------------------------------------------------
 
 

@@ -492,6 +492,9 @@ pub const Options = struct {
     /// A PEM file of CA certificates trusted besides the root store, read by `init`.
     ca_file: ?[:0]const u8 = null,
     client_cert_pem: ?ClientCertPem = null,
+    /// The server's public key must be one of these (curl's `--pinnedpubkey`):
+    /// "sha256//BASE64", several separated by ';'.
+    pinned_public_key: ?[:0]const u8 = null,
     client_cert_file: ?ClientCertFile = null,
     min_tls_version: ?TlsVersion = null,
     /// DANGER: accept any server certificate. Only for throwaway test servers.
@@ -799,6 +802,7 @@ pub const Client = struct {
             c.httpring_config_set_client_cert_pem_password(cfg, v.cert.ptr, v.cert.len, v.key.ptr, v.key.len, p.ptr)
         else
             c.httpring_config_set_client_cert_pem(cfg, v.cert.ptr, v.cert.len, v.key.ptr, v.key.len));
+        if (o.pinned_public_key) |p| try check(c.httpring_config_set_pinned_public_key(cfg, p.ptr));
         if (o.client_cert_file) |v| try check(if (v.password) |p|
             c.httpring_config_set_client_cert_file_password(cfg, v.cert_path.ptr, v.key_path.ptr, p.ptr)
         else

@@ -870,6 +870,7 @@ const make_certs =
     \\printf 'extendedKeyUsage=clientAuth\n' > client.ext
     \\openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 -extfile client.ext 2>/dev/null
     \\openssl pkcs8 -topk8 -in client.key -out client-enc.key -v2 aes-256-cbc -passout pass:s3cret
+    \\openssl x509 -in server.pem -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64 -w0 > pin.txt
     \\printf 'Hello over TLS' > hello.txt
     \\printf '%s' "$d"
 ;
@@ -924,6 +925,11 @@ test "TLS options: root store, CA file and PEM, danger_accept_invalid_certs, min
     const cert_path = try std.fmt.bufPrintSentinel(&path_bufs[1], "{s}/client.pem", .{dir}, 0);
     const key_path = try std.fmt.bufPrintSentinel(&path_bufs[2], "{s}/client.key", .{dir}, 0);
     const enc_key_path = try std.fmt.bufPrintSentinel(&path_bufs[5], "{s}/client-enc.key", .{dir}, 0);
+    var pin_path_buf: [256]u8 = undefined;
+    var pin_raw: [128]u8 = undefined;
+    var pin_buf: [160]u8 = undefined;
+    const pin_b64 = try Io.Dir.cwd().readFile(io, try std.fmt.bufPrint(&pin_path_buf, "{s}/pin.txt", .{dir}), &pin_raw);
+    const pin = try std.fmt.bufPrintSentinel(&pin_buf, "sha256//{s}", .{pin_b64}, 0);
     var pem_bufs: [4][8192]u8 = undefined;
     const enc_key_pem = try Io.Dir.cwd().readFile(io, enc_key_path, &pem_bufs[3]);
     const ca_pem = try Io.Dir.cwd().readFile(io, ca_path, &pem_bufs[0]);
@@ -957,6 +963,9 @@ test "TLS options: root store, CA file and PEM, danger_accept_invalid_certs, min
         .{ .options = .{ .resolve = &resolve, .root_store = .none, .ca_file = ca_path }, .expect = null, .target = url_a },
         .{ .options = .{ .resolve = &resolve, .root_store = .none, .ca_pem = &.{ca_pem} }, .expect = null, .target = url_a },
         .{ .options = .{ .resolve = &resolve, .root_store = .none, .danger_accept_invalid_certs = true }, .expect = null, .target = url_a },
+        // Public-key pinning: A's key, and another one.
+        .{ .options = .{ .resolve = &resolve, .pinned_public_key = pin }, .expect = null, .target = url_a },
+        .{ .options = .{ .resolve = &resolve, .pinned_public_key = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" }, .expect = error.TlsCertificate, .target = url_a },
         // A speaks only TLS 1.2.
         .{ .options = .{ .resolve = &resolve, .min_tls_version = .tls1_3 }, .expect = error.Tls, .target = url_a },
         .{ .options = .{ .resolve = &resolve, .min_tls_version = .tls1_2 }, .expect = null, .target = url_a },

@@ -497,7 +497,7 @@ class Transport:
         "http_version", "h2c_prior_knowledge", "danger_accept_invalid_certs", "root_store",
         "ca_pems", "client_cert", "min_tls_version", "proxy", "use_env_proxy", "no_proxy",
         "resolve", "dns_cache_ttl_ms", "uds", "local_address", "keepalive", "h2_keepalive",
-        "low_speed", "max_recv_speed",
+        "low_speed", "max_recv_speed", "pinned_public_key",
     )
 
     def __init__(
@@ -511,6 +511,7 @@ class Transport:
         http2_keepalive: Any = None,
         low_speed_limit: Any = None,
         max_recv_speed: Optional[int] = None,
+        pinned_public_key: Optional[str] = None,
         proxy: Any = None,
         trust_env: bool = True,
         no_proxy: Optional[Iterable[str]] = None,
@@ -538,6 +539,9 @@ class Transport:
         ):
             raise ValueError(f"max_recv_speed= takes bytes per second (an int above 0), not {max_recv_speed!r}")
         self.max_recv_speed = max_recv_speed
+        if pinned_public_key is not None and not isinstance(pinned_public_key, str):
+            raise TypeError("pinned_public_key= takes a str: 'sha256//BASE64[;sha256//BASE64...]'")
+        self.pinned_public_key = pinned_public_key
         self.danger_accept_invalid_certs = False
         self.root_store: Optional[int] = None  # None: the engine's default (system roots)
         self.ca_pems: List[bytes] = []
@@ -618,6 +622,9 @@ class Transport:
             _check(lib.httpring_config_set_h2c_prior_knowledge(cfg, True), "http2_prior_knowledge")
         if self.low_speed is not None:
             _check(lib.httpring_config_set_low_speed(cfg, *self.low_speed), "low_speed_limit", lib)
+        if self.pinned_public_key:
+            pins = self.pinned_public_key.encode("utf-8")
+            _check(lib.httpring_config_set_pinned_public_key(cfg, pins), "pinned_public_key", lib)
         if self.max_recv_speed is not None:
             _check(lib.httpring_config_set_max_recv_speed(cfg, self.max_recv_speed), "max_recv_speed", lib)
         if self.h2_keepalive is not None:
