@@ -64,6 +64,7 @@ define run_c_tests
 	scripts/with_server.sh -- $(BUILD)/c/async_demo
 	scripts/with_server.sh --delay-ms 5 --pages 60 -- sh -c '$(BUILD)/c/crawler -c 8 "$$HTTPRING_TEST_URL/site/0"'
 	scripts/with_server.sh -- sh -c '$(BUILD)/c/download "$$HTTPRING_TEST_URL/stream/100000000" $(BUILD)/c/download.out && test "$$(wc -c < $(BUILD)/c/download.out)" -eq 100000000 && rm -f $(BUILD)/c/download.out'
+	scripts/with_server.sh -- sh -c '$(BUILD)/c/download --limit-rate 4000000 "$$HTTPRING_TEST_URL/stream/2000000" $(BUILD)/c/download.out && test "$$(wc -c < $(BUILD)/c/download.out)" -eq 2000000 && rm -f $(BUILD)/c/download.out'
 endef
 
 test-c: c-tests c-examples

@@ -2,7 +2,10 @@
  * download: saves a URL to a file as it arrives, with a live progress bar (bytes, rate,
  * ETA) on a terminal. The body is streamed: memory stays flat whatever the size.
  *
- *   download URL FILE
+ *   download [--limit-rate BYTES_PER_SEC] URL FILE
+ *
+ * --limit-rate reads the body no faster than that (as curl's): the engine pauses reading,
+ * so the server is held back by TCP, not buffered here.
  *
  * Exit status: 0 when the whole body was saved with a 2xx status, 1 otherwise.
  */
@@ -56,8 +59,19 @@ static void progress(uint64_t got, int64_t total, double started, int done) {
 }
 
 int main(int argc, char **argv) {
+    unsigned long long limit_rate = 0;
+    if (argc == 5 && strcmp(argv[1], "--limit-rate") == 0) {
+        char *end = NULL;
+        limit_rate = strtoull(argv[2], &end, 10);
+        if (!end || *end || limit_rate == 0) {
+            fprintf(stderr, "--limit-rate takes bytes per second, above 0\n");
+            return 2;
+        }
+        argv += 2;
+        argc -= 2;
+    }
     if (argc != 3) {
-        fprintf(stderr, "usage: %s URL FILE\n", argv[0]);
+        fprintf(stderr, "usage: %s [--limit-rate BYTES_PER_SEC] URL FILE\n", argv[0]);
         return 2;
     }
     FILE *out = fopen(argv[2], "wb");
@@ -68,6 +82,7 @@ int main(int argc, char **argv) {
     httpring_config *cfg = httpring_config_new();
     httpring_config_set_follow_redirects(cfg, true);
     httpring_config_set_read_timeout_ms(cfg, 30000);
+    if (limit_rate) httpring_config_set_max_recv_speed(cfg, limit_rate);
     httpring_client *client = httpring_client_new(cfg);
     httpring_config_free(cfg);
 

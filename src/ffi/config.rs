@@ -91,8 +91,8 @@ pub unsafe extern "C" fn httpring_config_set_low_speed(
     })
 }
 
-/// Reads each response body at no more than `bytes_per_sec` on average since its first
-/// byte (curl's `CURLOPT_MAX_RECV_SPEED_LARGE`, `--limit-rate`): past it, the engine pauses
+/// Reads each response body at no more than `bytes_per_sec` on average since its head
+/// arrived (curl's `CURLOPT_MAX_RECV_SPEED_LARGE`, `--limit-rate`): past it, the engine pauses
 /// reading, so TCP (or HTTP/2 flow control) holds the server back. The pauses count for
 /// neither the read timeout nor the low-speed limit; the total timeout still applies.
 /// 0 (the default) turns it off.
