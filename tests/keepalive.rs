@@ -332,3 +332,70 @@ fn header_names_in_any_spelling_are_read_and_transfer_encoding_wins_over_length(
         }
     }
 }
+
+#[test]
+fn a_body_held_back_by_nagle_is_acknowledged_for_without_delay() {
+    // A server with Nagle's algorithm on (std's default) that writes a head and then a
+    // body smaller than a segment sends the body only once the head is acknowledged. The
+    // client's socket is in ping-pong mode after a few exchanges and would hold that ACK for
+    // its delayed-ACK timer (40 ms or more), waiting for a next request that cannot come
+    // before the response is whole: every response would stall. The request asks for the
+    // ACK at once when it finds its body incomplete (transport/quickack.rs).
+    const ROUNDS: usize = 20;
+    let size = |n: usize| if n % 2 == 0 { 10_000 } else { 60_000 };
+    let base = scripted(move |_, n, w| {
+        let body = pattern(size(n), n as u8);
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+        let _ = w.write_all(head.as_bytes());
+        let _ = w.write_all(&body);
+    })
+    .0;
+    // Buffered bodies, then streamed ones (each reader of a body says when it waits).
+    for streamed in [false, true] {
+        let c = Client::new();
+        let mut took = Vec::new();
+        for n in 0..ROUNDS {
+            let url = format!("{base}/{n}");
+            let t = std::time::Instant::now();
+            let body = if streamed {
+                read_streamed(&c, &url)
+            } else {
+                c.fetch(&url).1
+            };
+            took.push(ms_since(t));
+            assert_eq!(body, pattern(size(n), n as u8), "streamed: {streamed}");
+        }
+        // Stalled, nearly every round takes ≥ 40 ms (≥ 700 ms in all); not stalled, a few
+        // ms in all. Half the stalled total leaves room for a loaded machine.
+        let total: u128 = took.iter().sum();
+        assert!(
+            total < (ROUNDS as u128 * 40) / 2,
+            "streamed: {streamed}: {total} ms for {ROUNDS} responses: delayed ACKs stalled \
+             them (ms each: {took:?})"
+        );
+    }
+}
+
+/// A streamed GET's whole body, read as it arrives.
+fn read_streamed(c: &Client, url: &str) -> Vec<u8> {
+    let h = c
+        .submit("GET", url, |r| unsafe {
+            assert_eq!(httpring_request_set_stream(r, true), HTTPRING_OK);
+        })
+        .unwrap();
+    let mut buf = vec![0u8; 100_000];
+    let mut body = Vec::new();
+    loop {
+        let mut n = 0;
+        match unsafe { httpring_handle_read(c.0, h, buf.as_mut_ptr(), buf.len(), &mut n) } {
+            HTTPRING_OK if n == 0 => break,
+            HTTPRING_OK => body.extend_from_slice(&buf[..n]),
+            HTTPRING_PENDING => {
+                assert_eq!(httpring_handle_wait_body(c.0, h, 5_000), HTTPRING_OK);
+            }
+            code => panic!("{code:?}: {}", c.message(h)),
+        }
+    }
+    assert_eq!(c.free(h), HTTPRING_OK);
+    body
+}

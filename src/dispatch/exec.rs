@@ -31,7 +31,9 @@ use crate::pool::{Gate, Grant, Job, Limiter, Mailbox, Returned};
 use crate::request::{
     with_fragment, BodyStream, Exchange, Hop, Request, Response, Stamps, Upload, UploadBody,
 };
-use crate::transport::{blame_write_timeout, map_hyper, pace, Conn, Hold, Phase, PoolKey, Watch};
+use crate::transport::{
+    blame_write_timeout, map_hyper, pace, Acks, Conn, Hold, Phase, PoolKey, Watch,
+};
 
 use super::speed::{read_timeout_error, BodyTimer};
 
@@ -589,7 +591,7 @@ async fn send_parts(
         }));
         return Ok(resp);
     }
-    let body = read_body(body, declared, limits, decoder, ex)
+    let body = read_body(body, declared, limits, decoder, ex, conn.acks.as_deref())
         .await
         .map_err(|e| blame_write_timeout(&conn, e))?;
     let done = Instant::now();
@@ -622,6 +624,9 @@ fn keep_or_release(
     done: Instant,
 ) {
     if !close && !conn.is_h2() {
+        if let Some(acks) = &conn.acks {
+            acks.done();
+        }
         conn.reused = false;
         *kept = Some((key, conn, done));
         return;
@@ -705,6 +710,9 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
         let step = std::future::poll_fn(|cx| {
             if let Poll::Ready(f) = Pin::new(&mut body).poll_frame(cx) {
                 return Poll::Ready(Step::Frame(f));
+            }
+            if let Some(acks) = conn.acks.as_deref() {
+                acks.waiting(); // see read_body
             }
             if stream.poll_wanted(cx, false).is_ready() {
                 return Poll::Ready(Step::Gone);
@@ -1203,6 +1211,7 @@ async fn read_body(
     limits: &Limits,
     mut decoder: Option<Decoder>,
     ex: &Exchange,
+    acks: Option<&Acks>,
 ) -> Result<Bytes> {
     let mut first: Option<Bytes> = None;
     let mut buf = BytesMut::new();
@@ -1217,6 +1226,12 @@ async fn read_body(
             Poll::Pending => Poll::Ready(None),
         })
         .await;
+        if ready.is_none() {
+            // More is to come: the socket's ACKs should not wait for a next request.
+            if let Some(acks) = acks {
+                acks.waiting();
+            }
+        }
         let frame = match ready {
             Some(f) => f,
             None => match timer.waiting() {

@@ -113,6 +113,7 @@ impl Connector {
         let mut absolute_form = false;
         let mut proxy_auth = None;
         let mut activity = None;
+        let mut acks = None;
         let mut facts = ConnFacts::default();
         let start = Instant::now();
         let resolved = || phase.store(Phase::Tcp as u8, Ordering::Relaxed);
@@ -120,8 +121,9 @@ impl Connector {
         let mut wrap = |s: tokio::net::TcpStream, facts: &mut ConnFacts| -> BoxIo {
             facts.remote = s.peer_addr().ok();
             let tcp = QuickAck::new(s, self.write_timeout);
-            activity = Some(tcp.1.clone());
-            facts.written = Some(tcp.3.clone());
+            activity = Some(tcp.activity.clone());
+            acks = Some(tcp.acks.clone());
+            facts.written = Some(tcp.written.clone());
             Box::new(tcp)
         };
         let io: BoxIo = if let Some(path) = &self.unix {
@@ -217,6 +219,10 @@ impl Connector {
         let mut conn = handshake(io, h2, absolute_form, self, hold, facts).await?;
         conn.proxy_auth = proxy_auth;
         conn.activity = activity;
+        match acks {
+            Some(a) if h2 => a.always(),
+            acks => conn.acks = acks,
+        }
         Ok(conn)
     }
 }
