@@ -528,6 +528,31 @@ fn silence_still_meets_the_read_timeout_across_low_speed_windows() {
     c.free(h);
 }
 
+/// A streamed body under the receive-rate cap with no read timeout and no low-speed limit,
+/// from a server slower than the cap at times: after a pause, waiting for the next piece is
+/// not cut short by the pause's timer taken for a read deadline.
+#[test]
+fn a_streamed_body_goes_on_after_rate_pauses_without_a_read_timeout() {
+    let srv = TestServer::start();
+    let c = Client::with(|cfg| unsafe {
+        // An event (about 27 bytes) every 100 ms, read at 150 bytes/s: a pause of ~80 ms
+        // after each, then a wait for the next.
+        assert_eq!(httpring_config_set_max_recv_speed(cfg, 150), HTTPRING_OK);
+        assert_eq!(httpring_config_set_read_timeout_ms(cfg, 0), HTTPRING_OK);
+    });
+    let h = submit_stream(&c, &srv.url("/events/5/100"));
+    assert_eq!(
+        c.wait(h),
+        httpring_state::HTTPRING_STATE_DONE,
+        "{}",
+        c.message(h)
+    );
+    let (n, end) = read_all(&c, h, false);
+    assert_eq!(end, HTTPRING_OK, "{}", c.message(h));
+    assert!(n > 5 * 20, "five events: {n} bytes");
+    c.free(h);
+}
+
 /// A streamed body under the receive-rate cap: a free during a pause ends it at once (the
 /// connection closes, not after the pause).
 #[test]

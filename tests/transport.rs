@@ -980,11 +980,7 @@ fn socks5_proxy(rt: &tokio::runtime::Runtime, seen: Arc<AtomicUsize>) -> u16 {
 
 #[test]
 fn proxies_carry_requests() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = one_worker_runtime();
     let srv = TestServer::start();
     let ca = ca("httpring test CA");
     let tls = tls_server(
@@ -1074,11 +1070,7 @@ fn unix_domain_socket_transport() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("server.sock");
     let _ = std::fs::remove_file(&path);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = one_worker_runtime();
     let listener = {
         let _g = rt.enter();
         tokio::net::UnixListener::bind(&path).unwrap()
@@ -1295,11 +1287,7 @@ fn last_error() -> String {
 /// certificate is not trusted fails as a certificate error that names the proxy.
 #[test]
 fn an_https_proxy_carries_requests_inside_tls() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = one_worker_runtime();
     let srv = TestServer::start();
     let ca = ca("httpring test CA");
     let target = tls_server(
@@ -1451,4 +1439,13 @@ fn a_pinned_public_key_is_required_of_the_server() {
             HTTPRING_OK
         );
     });
+}
+
+/// A runtime with one worker thread, for the servers and proxies a test runs beside the client.
+fn one_worker_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
 }

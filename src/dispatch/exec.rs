@@ -15,7 +15,6 @@ use http::header::{
 };
 use http::uri::PathAndQuery;
 use http::{Method, Uri};
-use http_body_util::BodyExt;
 use hyper::body::Body as _;
 use hyper::body::Incoming;
 
@@ -32,7 +31,7 @@ use crate::request::{
     with_fragment, BodyStream, Exchange, Hop, Request, Response, Stamps, Upload, UploadBody,
 };
 use crate::transport::{
-    blame_write_timeout, map_hyper, pace, Acks, Conn, Hold, Phase, PoolKey, Watch,
+    blame_write_timeout, map_hyper, pace, Conn, Hold, Phase, PoolKey, Traffic, Watch,
 };
 
 use super::speed::{read_timeout_error, BodyTimer};
@@ -451,7 +450,7 @@ async fn send_parts(
         let sent = within_reusing(
             &mut timer,
             limits.read,
-            conn.activity.as_deref(),
+            conn.activity.as_deref().map(|t| &t.reads),
             window.as_deref_mut(),
             sending,
             || read_timeout_error(limits.read, "waiting for the response head").unanswered(),
@@ -591,9 +590,16 @@ async fn send_parts(
         }));
         return Ok(resp);
     }
-    let body = read_body(body, declared, limits, decoder, ex, conn.acks.as_deref())
-        .await
-        .map_err(|e| blame_write_timeout(&conn, e))?;
+    let body = read_body(
+        body,
+        declared,
+        limits,
+        decoder,
+        ex,
+        conn.activity.as_deref(),
+    )
+    .await
+    .map_err(|e| blame_write_timeout(&conn, e))?;
     let done = Instant::now();
     let stamps = stamps(&conn);
     keep_or_release(shared, &mut kept.conn, key, conn, close, done);
@@ -624,8 +630,8 @@ fn keep_or_release(
     done: Instant,
 ) {
     if !close && !conn.is_h2() {
-        if let Some(acks) = &conn.acks {
-            acks.done();
+        if let Some(t) = &conn.activity {
+            t.done();
         }
         conn.reused = false;
         *kept = Some((key, conn, done));
@@ -694,33 +700,24 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
             shared.announce(ex, true);
         }
     };
-    let mut idle: Option<Pin<Box<tokio::time::Sleep>>> = None;
     let end = loop {
         // Room first: while the reader lags, the server is held back, not timed.
         if !std::future::poll_fn(|cx| stream.poll_wanted(cx, true)).await {
             guard.1 = false;
             return None;
         }
-        if let Some(deadline) = timer.waiting() {
-            match idle.as_mut() {
-                Some(t) => t.as_mut().reset(deadline),
-                None => idle = Some(Box::pin(tokio::time::sleep_until(deadline))),
-            }
-        }
+        timer.arm();
         let step = std::future::poll_fn(|cx| {
             if let Poll::Ready(f) = Pin::new(&mut body).poll_frame(cx) {
                 return Poll::Ready(Step::Frame(f));
             }
-            if let Some(acks) = conn.acks.as_deref() {
-                acks.waiting(); // see read_body
+            if let Some(t) = conn.activity.as_deref() {
+                t.waiting(); // see read_body
             }
             if stream.poll_wanted(cx, false).is_ready() {
                 return Poll::Ready(Step::Gone);
             }
-            match idle.as_mut().map(|t| t.as_mut().poll(cx)) {
-                Some(Poll::Ready(())) => Poll::Ready(Step::Silent),
-                _ => Poll::Pending,
-            }
+            timer.poll_deadline(cx).map(|()| Step::Silent)
         })
         .await;
         let frame = match step {
@@ -761,8 +758,7 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
         announce(stream.push(data));
         if let Some(until) = pause {
             // The receive-rate cap: not read until then; a reader that goes away ends it.
-            let t = idle.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until)));
-            t.as_mut().reset(until);
+            let mut t = timer.pause(until);
             let gone = std::future::poll_fn(|cx| {
                 if stream.poll_wanted(cx, false).is_ready() {
                     return Poll::Ready(true);
@@ -1211,14 +1207,13 @@ async fn read_body(
     limits: &Limits,
     mut decoder: Option<Decoder>,
     ex: &Exchange,
-    acks: Option<&Acks>,
+    traffic: Option<&Traffic>,
 ) -> Result<Bytes> {
     let mut first: Option<Bytes> = None;
     let mut buf = BytesMut::new();
     let mut total: u64 = 0;
-    // The idle timer is made only when a frame is not already buffered: a small body that
+    // The timer is armed only when a frame is not already buffered: a small body that
     // arrived with the head costs no timer at all.
-    let mut idle: Option<Pin<Box<tokio::time::Sleep>>> = None;
     let mut timer = BodyTimer::new(limits.read, limits.speed, limits.rate);
     loop {
         let ready = std::future::poll_fn(|cx| match Pin::new(&mut body).poll_frame(cx) {
@@ -1228,28 +1223,27 @@ async fn read_body(
         .await;
         if ready.is_none() {
             // More is to come: the socket's ACKs should not wait for a next request.
-            if let Some(acks) = acks {
-                acks.waiting();
+            if let Some(t) = traffic {
+                t.waiting();
             }
         }
         let frame = match ready {
             Some(f) => f,
-            None => match timer.waiting() {
-                None => body.frame().await,
-                Some(deadline) => {
-                    let sleep =
-                        idle.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-                    sleep.as_mut().reset(deadline);
-                    tokio::select! {
-                        biased;
-                        f = body.frame() => f,
-                        _ = sleep.as_mut() => {
-                            timer.fired("reading the response body")?;
-                            continue; // enough in that low-speed window: the next one
-                        }
+            None => {
+                timer.arm();
+                let next = std::future::poll_fn(|cx| match Pin::new(&mut body).poll_frame(cx) {
+                    Poll::Ready(f) => Poll::Ready(Some(f)),
+                    Poll::Pending => timer.poll_deadline(cx).map(|()| None),
+                })
+                .await;
+                match next {
+                    Some(f) => f,
+                    None => {
+                        timer.fired("reading the response body")?;
+                        continue; // enough in that low-speed window: the next one
                     }
                 }
-            },
+            }
         };
         let Some(frame) = frame else { break };
         let frame = frame.map_err(|e| map_hyper(e, "reading the response body"))?;
@@ -1258,9 +1252,7 @@ async fn read_body(
         };
         if let Some(until) = timer.arrived(data.len())? {
             // The receive-rate cap: the body is not read until then.
-            let t = idle.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until)));
-            t.as_mut().reset(until);
-            t.as_mut().await;
+            timer.pause(until).await;
         }
         total += data.len() as u64;
         ex.add_received(data.len());

@@ -4,9 +4,12 @@
 //! than the limit, on average over a window of the time spent waiting for the server, fails.
 //! Time a streamed body's reader holds the body back (buffer full) counts for neither.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use crate::config::LowSpeed;
 use crate::error::{Error, ErrorKind, Result};
@@ -97,6 +100,10 @@ pub(crate) struct BodyTimer {
     /// When the current silence began (None: data just came). It keeps counting across
     /// low-speed windows.
     silent_since: Option<Instant>,
+    /// The one timer the deadlines and the pauses share, made on first use (a body that
+    /// arrived with its head needs none); `armed` while it is set to a wait's deadline.
+    sleep: Option<Pin<Box<Sleep>>>,
+    armed: bool,
 }
 
 impl BodyTimer {
@@ -114,12 +121,49 @@ impl BodyTimer {
                 bytes: 0,
             }),
             silent_since: None,
+            sleep: None,
+            armed: false,
         }
+    }
+
+    /// The timer, set to `at`.
+    fn set(&mut self, at: Instant) -> Pin<&mut Sleep> {
+        let t = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+        t.as_mut().reset(at);
+        t.as_mut()
+    }
+
+    /// A wait for the server begins: the timer is armed for its deadline (see `waiting`),
+    /// or disarmed when there is none.
+    pub(crate) fn arm(&mut self) {
+        self.armed = match self.waiting() {
+            Some(deadline) => {
+                self.set(deadline);
+                true
+            }
+            None => false,
+        };
+    }
+
+    /// Ready when the armed deadline has passed (then see `fired`); never while disarmed.
+    pub(crate) fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match &mut self.sleep {
+            Some(t) if self.armed => t.as_mut().poll(cx),
+            _ => Poll::Pending,
+        }
+    }
+
+    /// The receive-rate cap's pause: the timer, set to `until` (and no longer a deadline).
+    pub(crate) fn pause(&mut self, until: Instant) -> Pin<&mut Sleep> {
+        self.armed = false;
+        self.set(until)
     }
 
     /// A wait for the server begins: the read timeout's deadline, or the low-speed window's
     /// end if sooner; None (and no clock read) when neither is set.
-    pub(crate) fn waiting(&mut self) -> Option<Instant> {
+    fn waiting(&mut self) -> Option<Instant> {
         if self.read.is_none() && self.speed.is_none() {
             return None;
         }

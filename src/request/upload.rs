@@ -11,7 +11,7 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::thread::ThreadId;
@@ -21,6 +21,7 @@ use bytes::{Bytes, BytesMut};
 use hyper::body::{Frame, SizeHint};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::transport::Traffic;
 
 /// What a pull function did with the buffer it was given.
 #[derive(Debug, PartialEq, Eq)]
@@ -460,11 +461,11 @@ fn store(slot: &mut Option<Waker>, cx: &Context<'_>) {
 /// the last piece.
 pub(crate) struct UploadBody {
     upload: Arc<Upload>,
-    activity: Option<Arc<AtomicU64>>,
+    activity: Option<Arc<Traffic>>,
 }
 
 impl UploadBody {
-    pub(crate) fn new(upload: Arc<Upload>, activity: Option<Arc<AtomicU64>>) -> UploadBody {
+    pub(crate) fn new(upload: Arc<Upload>, activity: Option<Arc<Traffic>>) -> UploadBody {
         UploadBody { upload, activity }
     }
 }
@@ -479,7 +480,7 @@ impl hyper::body::Body for UploadBody {
     ) -> Poll<Option<std::result::Result<Frame<Bytes>, Error>>> {
         let r = self.upload.poll_next(cx);
         if let (Poll::Ready(_), Some(a)) = (&r, &self.activity) {
-            a.fetch_add(1, Ordering::Relaxed);
+            a.reads.fetch_add(1, Ordering::Relaxed);
         }
         r.map(|o| o.map(|r| r.map(Frame::data)))
     }

@@ -13,7 +13,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2, TrySendError};
 
-use super::quickack::Acks;
+use super::quickack::Traffic;
 use tokio::task::AbortHandle;
 
 /// A request body: bytes in hand (nearly every request), or a stream the caller feeds.
@@ -207,9 +207,8 @@ pub struct Conn {
     /// Reads on the socket so far, and writes of a large body, counted by the TCP stream
     /// (`QuickAck`): the head's read timeout measures silence with it. None for Unix sockets
     /// (a fixed deadline there).
-    pub(crate) activity: Option<Arc<AtomicU64>>,
-    /// HTTP/1.1 over TCP: whether a body read waits, for the socket's ACKs (`quickack`).
-    pub(crate) acks: Option<Arc<Acks>>,
+    /// Also where a body read says it waits, for the socket's ACKs (`quickack`).
+    pub(crate) activity: Option<Arc<Traffic>>,
     /// HTTP/1.1: the read-timeout timer, kept across the connection's requests. Moving a
     /// registered timer's deadline later is one atomic store in tokio; a new timer per request
     /// costs a timer-wheel insertion and removal (≈3% of a small request's instructions).
@@ -226,7 +225,6 @@ impl Conn {
             absolute_form,
             proxy_auth: None,
             activity: None,
-            acks: None,
             read_timer: None,
         }
     }
@@ -295,7 +293,6 @@ impl Conn {
                 absolute_form: self.absolute_form,
                 proxy_auth: self.proxy_auth.clone(),
                 activity: self.activity.clone(),
-                acks: None,
                 read_timer: None,
             }),
             Sender::H1(_) => None,

@@ -113,7 +113,6 @@ impl Connector {
         let mut absolute_form = false;
         let mut proxy_auth = None;
         let mut activity = None;
-        let mut acks = None;
         let mut facts = ConnFacts::default();
         let start = Instant::now();
         let resolved = || phase.store(Phase::Tcp as u8, Ordering::Relaxed);
@@ -121,8 +120,7 @@ impl Connector {
         let mut wrap = |s: tokio::net::TcpStream, facts: &mut ConnFacts| -> BoxIo {
             facts.remote = s.peer_addr().ok();
             let tcp = QuickAck::new(s, self.write_timeout);
-            activity = Some(tcp.activity.clone());
-            acks = Some(tcp.acks.clone());
+            activity = Some(tcp.traffic.clone());
             facts.written = Some(tcp.written.clone());
             Box::new(tcp)
         };
@@ -218,11 +216,10 @@ impl Connector {
         phase.store(Phase::Http as u8, Ordering::Relaxed);
         let mut conn = handshake(io, h2, absolute_form, self, hold, facts).await?;
         conn.proxy_auth = proxy_auth;
-        conn.activity = activity;
-        match acks {
-            Some(a) if h2 => a.always(),
-            acks => conn.acks = acks,
+        if let Some(t) = activity.as_deref().filter(|_| h2) {
+            t.always();
         }
+        conn.activity = activity;
         Ok(conn)
     }
 }

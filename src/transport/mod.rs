@@ -17,7 +17,7 @@ pub(crate) use conn::test_support;
 pub(crate) use conn::{Body, Conn, ConnFacts, Hold, PoolKey};
 pub(crate) use connect::{Connector, Phase};
 pub(crate) use proxy::Proxy;
-pub(crate) use quickack::{last_write, Acks, FORKED};
+pub(crate) use quickack::{last_write, Traffic, FORKED};
 pub(crate) use window::{pace, Watch};
 
 use crate::error::{Error, ErrorKind};

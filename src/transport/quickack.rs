@@ -24,7 +24,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use atomic_waker::AtomicWaker;
@@ -39,34 +39,39 @@ const BULK: usize = 16 * 1024;
 /// how long a write may stay blocked.
 pub(crate) struct QuickAck {
     pub(crate) tcp: TcpStream,
-    /// Reads, and writes of a large body, so far (`Conn::activity`).
-    pub(crate) activity: Arc<AtomicU64>,
+    /// What the socket and the requests on it tell each other.
+    pub(crate) traffic: Arc<Traffic>,
     limit: Option<Box<WriteLimit>>,
     /// When the socket last took bytes, in ns since `EPOCH` (see `last_write`).
     pub(crate) written: Arc<AtomicU64>,
     /// A write found the socket full since the clock was last set.
     blocked: bool,
-    /// Whether a request waits for more of a body; whether an ACK is owed.
-    pub(crate) acks: Arc<Acks>,
+    /// The waker `traffic` holds for a request to wake (a clone, to see that it is this
+    /// task's: the TLS handshake polls the socket from another).
+    parked: Option<Waker>,
 }
 
-/// What an HTTP/1.1 connection's socket and the request reading from it tell each other
-/// about ACKs (see the module's documentation). Each flag has one writer: `waiting` the
-/// request, `owed` the connection's task. Each writes its flag, then reads the other's
+/// What a connection's socket and the requests on it tell each other: reads so far, and
+/// (HTTP/1.1) about ACKs (see the module's documentation). `waiting` has one writer, the
+/// request; `owed`, the connection's task. Each writes its flag, then reads the other's
 /// (sequentially consistent), so at least one of them sees both set and the ACK goes.
 #[derive(Default)]
-pub(crate) struct Acks {
+pub(crate) struct Traffic {
+    /// Reads, and writes of a large body, so far (`Conn::activity`).
+    pub(crate) reads: AtomicU64,
     /// A request waits for more of a body.
     waiting: AtomicBool,
     /// Bytes were read and not acknowledged early, and no write has carried an ACK since.
     owed: AtomicBool,
-    /// The connection's task while it waits on the socket with an ACK owed.
+    /// The connection's task while it waits on the socket with an ACK owed; `taken` once a
+    /// request has taken it to wake the task.
     waker: AtomicWaker,
+    taken: AtomicBool,
     /// HTTP/2: every bulk read is acknowledged, and nothing else is.
     shared: AtomicBool,
 }
 
-impl Acks {
+impl Traffic {
     /// The request found its body's next bytes not there yet. An ACK still owed goes now
     /// (the connection's task is woken to send it), and so do later ones. Cheap when
     /// already waiting: called wherever a body read waits.
@@ -76,6 +81,7 @@ impl Acks {
         }
         self.waiting.store(true, Ordering::SeqCst);
         if self.owed.load(Ordering::SeqCst) {
+            self.taken.store(true, Ordering::SeqCst);
             self.waker.wake();
         }
     }
@@ -198,11 +204,31 @@ impl QuickAck {
         epoch();
         QuickAck {
             tcp: stream,
-            activity: Arc::default(),
+            traffic: Arc::default(),
             limit,
             written: Arc::default(),
             blocked: false,
-            acks: Arc::default(),
+            parked: None,
+        }
+    }
+
+    /// Parked with an ACK owed: a request that starts waiting wakes this task to send it.
+    /// The waker stays in place across responses until a request takes it; one may have
+    /// started waiting before it was in place, hence the look at `waiting` after.
+    #[cfg(target_os = "linux")]
+    fn park(&mut self, cx: &mut Context<'_>) {
+        let t = &*self.traffic;
+        let ours = self
+            .parked
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()));
+        if !ours || t.taken.load(Ordering::SeqCst) {
+            t.taken.store(false, Ordering::SeqCst);
+            t.waker.register(cx.waker());
+            self.parked = Some(cx.waker().clone());
+        }
+        if t.waiting.load(Ordering::SeqCst) {
+            self.ack_now();
         }
     }
 
@@ -211,8 +237,8 @@ impl QuickAck {
     fn ack_now(&self) {
         // Best effort: a socket that refuses it just keeps the kernel's ACK timing.
         let _ = rustix::net::sockopt::set_tcp_quickack(&self.tcp, true);
-        if self.acks.owed.load(Ordering::Relaxed) {
-            self.acks.owed.store(false, Ordering::Relaxed);
+        if self.traffic.owed.load(Ordering::Relaxed) {
+            self.traffic.owed.store(false, Ordering::Relaxed);
         }
     }
 
@@ -233,14 +259,15 @@ impl QuickAck {
                 self.written.store(ns, Ordering::Relaxed);
                 // Progress of a large body counts as activity: the head's read timeout is
                 // the server's silence after the request has gone, not the upload's length.
-                self.activity.store(
-                    self.activity.load(Ordering::Relaxed).wrapping_add(1),
+                let reads = &self.traffic.reads;
+                reads.store(
+                    reads.load(Ordering::Relaxed).wrapping_add(1),
                     Ordering::Relaxed,
                 );
             }
             // Data sent carries the ACK.
-            if *n > 0 && self.acks.owed.load(Ordering::Relaxed) {
-                self.acks.owed.store(false, Ordering::Relaxed);
+            if *n > 0 && self.traffic.owed.load(Ordering::Relaxed) {
+                self.traffic.owed.store(false, Ordering::Relaxed);
             }
         } else if r.is_pending() {
             self.blocked = true;
@@ -285,32 +312,28 @@ impl AsyncRead for QuickAck {
         let n = buf.filled().len() - before;
         if n > 0 {
             // One writer (the connection's task): a plain store, no atomic add.
-            self.activity.store(
-                self.activity.load(Ordering::Relaxed).wrapping_add(1),
+            let reads = &self.traffic.reads;
+            reads.store(
+                reads.load(Ordering::Relaxed).wrapping_add(1),
                 Ordering::Relaxed,
             );
         }
         // Linux only (other systems have no quick-ACK switch; their ACK timing stays).
         #[cfg(target_os = "linux")]
         {
-            let acks = &*self.acks;
-            if acks.shared.load(Ordering::Relaxed) {
+            let t = &*self.traffic;
+            if t.shared.load(Ordering::Relaxed) {
                 if n >= BULK {
                     self.ack_now();
                 }
-            } else if n >= BULK && acks.waiting.load(Ordering::Relaxed) {
+            } else if n >= BULK && t.waiting.load(Ordering::Relaxed) {
                 self.ack_now();
             } else if n > 0 {
-                if !acks.owed.load(Ordering::Relaxed) {
-                    acks.owed.store(true, Ordering::SeqCst);
+                if !t.owed.load(Ordering::Relaxed) {
+                    t.owed.store(true, Ordering::SeqCst);
                 }
-            } else if polled.is_pending() && acks.owed.load(Ordering::Relaxed) {
-                // Parked with an ACK owed: a request that starts waiting wakes us to send
-                // it. One may have started before the waker was in place: look again.
-                acks.waker.register(cx.waker());
-                if acks.waiting.load(Ordering::SeqCst) {
-                    self.ack_now();
-                }
+            } else if polled.is_pending() && t.owed.load(Ordering::Relaxed) {
+                self.park(cx);
             }
         }
         polled
@@ -435,7 +458,7 @@ mod tests {
         assert!(!quick(&c.tcp), "a bulk read nobody waits on forces no ACK");
         // Its request finds the body incomplete: the parked connection is woken, and its
         // next poll sends the ACK.
-        c.acks.waiting();
+        c.traffic.waiting();
         assert_eq!(
             wakes.0.load(Ordering::SeqCst),
             1,
@@ -443,13 +466,18 @@ mod tests {
         );
         park(&mut c, &wakes);
         assert!(quick(&c.tcp), "the woken connection acknowledges");
-        c.acks.done();
+        c.traffic.done();
 
         // The request starts waiting before the connection parks (its wake finds no waker):
         // the connection sees it when it parks.
         exchange(&mut c, 64 * 1024).await;
         assert!(!quick(&c.tcp));
-        c.acks.waiting();
+        c.traffic.waiting();
+        assert_eq!(
+            wakes.0.load(Ordering::SeqCst),
+            2,
+            "the waker registered on the last parking stayed in place"
+        );
         park(&mut c, &wakes);
         assert!(
             quick(&c.tcp),
@@ -462,7 +490,7 @@ mod tests {
             quick(&c.tcp),
             "bulk reads are acknowledged while a body waits"
         );
-        c.acks.done();
+        c.traffic.done();
         c.write_all(b"done").await.unwrap();
         server.await.unwrap();
     }

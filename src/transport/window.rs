@@ -17,7 +17,7 @@ use bytes::Bytes;
 use hyper::body::{Frame, SizeHint};
 
 use super::conn::Body;
-use super::quickack::epoch;
+use super::quickack::{epoch, Traffic};
 use crate::error::{Error, ErrorKind};
 
 /// The most hyper is given at a time: one DATA frame at h2's default frame size. hyper sends a
@@ -132,7 +132,7 @@ impl hyper::body::Body for Paced {
 pub(crate) struct Watch {
     owed: Arc<Owed>,
     /// The connection's read counter (`Conn::activity`): bytes from the server are not silence.
-    reads: Arc<AtomicU64>,
+    traffic: Arc<Traffic>,
     limit: Duration,
     timer: Pin<Box<tokio::time::Sleep>>,
     /// The read counter at the last check.
@@ -140,8 +140,8 @@ pub(crate) struct Watch {
 }
 
 /// Makes `body` paced for an HTTP/2 connection with a write timeout of `limit` whose reads
-/// `reads` counts; None (and `body` untouched) for a body with nothing to send.
-pub(crate) fn pace(body: &mut Body, limit: Duration, reads: &Arc<AtomicU64>) -> Option<Box<Watch>> {
+/// `traffic` counts; None (and `body` untouched) for a body with nothing to send.
+pub(crate) fn pace(body: &mut Body, limit: Duration, traffic: &Arc<Traffic>) -> Option<Box<Watch>> {
     if matches!(body, Body::Full(b) if b.is_empty()) {
         return None;
     }
@@ -155,10 +155,10 @@ pub(crate) fn pace(body: &mut Body, limit: Duration, reads: &Arc<AtomicU64>) -> 
     }));
     Some(Box::new(Watch {
         owed,
-        reads: reads.clone(),
+        traffic: traffic.clone(),
         limit,
         timer: Box::pin(tokio::time::sleep(limit)),
-        seen: reads.load(Ordering::Relaxed),
+        seen: traffic.reads.load(Ordering::Relaxed),
     }))
 }
 
@@ -170,7 +170,7 @@ impl Watch {
     pub(crate) fn poll_stalled(&mut self, cx: &mut Context<'_>) -> Poll<Error> {
         while self.timer.as_mut().poll(cx).is_ready() {
             let now = tokio::time::Instant::now();
-            let reads = self.reads.load(Ordering::Relaxed);
+            let reads = self.traffic.reads.load(Ordering::Relaxed);
             let owed = self.owed.0.load(Ordering::Relaxed);
             let next = if owed == 0 || reads != self.seen {
                 self.seen = reads;
