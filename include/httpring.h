@@ -766,6 +766,18 @@ httpring_code httpring_config_set_low_speed(struct httpring_config *cfg,
 httpring_code httpring_config_set_max_recv_speed(struct httpring_config *cfg,
                                                  uint64_t bytes_per_sec);
 
+// Sends each request body at no more than `bytes_per_sec` on average since it started (curl's
+// `CURLOPT_MAX_SEND_SPEED_LARGE`, `--limit-rate` for uploads): the body goes to the socket in
+// pieces, each after the time its bytes are due. Bytes bodies and streamed ones alike; the
+// length sent (Content-Length) is unchanged. The pauses count as progress for the read
+// timeout; the total timeout still applies. 0 (the default) turns it off.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
+httpring_code httpring_config_set_max_send_speed(struct httpring_config *cfg,
+                                                 uint64_t bytes_per_sec);
+
 // Time allowed for a whole request, submit to last byte, in ms; 0 (default) means no limit.
 //
 // # Safety

@@ -24,6 +24,9 @@ pub struct Config {
     /// Most bytes per second a response body is read at (curl's `MAX_RECV_SPEED_LARGE`,
     /// `--limit-rate`); None: as fast as it comes (the default).
     pub max_recv_speed: Option<u64>,
+    /// Most bytes per second a request body is sent at (curl's `MAX_SEND_SPEED_LARGE`);
+    /// None: as fast as the socket takes it (the default).
+    pub max_send_speed: Option<u64>,
     pub pool_idle_timeout: Option<Duration>,
     pub pool_max_idle_per_host: usize,
     /// Most idle connections kept across all origins (None: only the per-host cap).
@@ -391,6 +394,7 @@ impl Default for Config {
             read_timeout: Some(Duration::from_secs(30)),
             low_speed: None,
             max_recv_speed: None,
+            max_send_speed: None,
             pool_idle_timeout: Some(Duration::from_secs(90)),
             pool_max_idle_per_host: 256,
             pool_max_idle: None,

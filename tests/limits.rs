@@ -503,3 +503,62 @@ fn the_receive_rate_cap_paces_a_body() {
     );
     c.free(h);
 }
+
+/// The send-rate cap paces a request body to its rate on average (HTTP/1.1 and HTTP/2),
+/// its Content-Length kept; its pieces are progress, so a read timeout shorter than the
+/// upload does not fire; without the cap the same body goes at once.
+#[test]
+fn the_send_rate_cap_paces_a_request_body() {
+    let srv = TestServer::start();
+    let body: Vec<u8> = (0..600_000u32).map(|i| (i % 251) as u8).collect();
+    let post = |c: &Client| {
+        c.submit("POST", &srv.url("/upload"), |r| unsafe {
+            assert_eq!(
+                httpring_request_set_body(r, body.as_ptr(), body.len()),
+                HTTPRING_OK
+            );
+        })
+        .unwrap()
+    };
+    for h2 in [false, true] {
+        let c = Client::with(|cfg| unsafe {
+            assert_eq!(
+                httpring_config_set_max_send_speed(cfg, 1_000_000),
+                HTTPRING_OK
+            );
+            assert_eq!(httpring_config_set_read_timeout_ms(cfg, 100), HTTPRING_OK);
+            assert_eq!(
+                httpring_config_set_h2c_prior_knowledge(cfg, h2),
+                HTTPRING_OK
+            );
+        });
+        let t = Instant::now();
+        let h = post(&c);
+        assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "h2 {h2}: {}", c.message(h));
+        let took = t.elapsed();
+        let answer = String::from_utf8(c.body(h)).unwrap();
+        assert!(answer.contains("\"received\": 600000"), "h2 {h2}: {answer}");
+        assert!(answer.contains("\"chunked\": false"), "h2 {h2}: {answer}");
+        // 600,000 bytes at 1 MB/s in 64 KiB pieces: the last one goes at ~0.59 s.
+        assert!(
+            took >= Duration::from_millis(550) && took < Duration::from_secs(5),
+            "h2 {h2}: 600,000 bytes at 1 MB/s took {took:?}"
+        );
+        c.free(h);
+    }
+    let c = Client::with(|cfg| unsafe {
+        assert_eq!(httpring_config_set_max_send_speed(cfg, 0), HTTPRING_OK);
+    });
+    let t = Instant::now();
+    let h = post(&c);
+    assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "{}", c.message(h));
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(String::from_utf8(c.body(h))
+        .unwrap()
+        .contains("\"received\": 600000"));
+    c.free(h);
+}

@@ -34,7 +34,7 @@ use crate::transport::{
     blame_write_timeout, map_hyper, pace, Conn, Hold, Phase, PoolKey, Traffic, Watch,
 };
 
-use super::speed::{read_timeout_error, BodyTimer};
+use super::speed::{read_timeout_error, throttle, BodyTimer};
 
 /// The limits in force for one request, after per-request overrides.
 struct Limits {
@@ -991,6 +991,9 @@ impl<'a> Parts<'a> {
                 Body::Stream(Box::pin(UploadBody::new(up.clone(), conn.activity.clone())))
             }
         };
+        if let Some(rate) = self.shared.config().max_send_speed {
+            throttle(&mut body, rate, conn.activity.clone());
+        }
         // One branch unless the client has a write timeout.
         if let (Some(limit), Some(reads)) = (self.shared.config().write_timeout, &conn.activity) {
             if conn.is_h2() {

@@ -6,13 +6,18 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
+use hyper::body::{Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
 use crate::config::LowSpeed;
 use crate::error::{Error, ErrorKind, Result};
+use crate::transport::{hint_with_held, Body, Traffic};
 
 pub(crate) struct SpeedCheck {
     limit: LowSpeed,
@@ -75,8 +80,8 @@ impl SpeedCheck {
     }
 }
 
-/// The receive-rate cap: when a body that has received `bytes` since `start` may be read
-/// again to stay within `rate` bytes per second on average.
+/// The receive- and send-rate caps: when a body that has moved `bytes` since `start` may
+/// move more to stay within `rate` bytes per second on average.
 struct Pace {
     rate: u64,
     start: Instant,
@@ -200,6 +205,90 @@ impl BodyTimer {
             s.arrived(n, now)?;
         }
         Ok(self.pace.as_mut().and_then(|p| p.after(n, now)))
+    }
+}
+
+/// The send-rate cap (curl's `MAX_SEND_SPEED_LARGE`): `body`, when it has bytes to send,
+/// handed to hyper in pieces, each once the bytes before it are due at `rate` bytes per
+/// second. Its length (and so `Content-Length`) is unchanged. Each piece counts as activity
+/// on the connection, as a streamed body's do (`UploadBody`): a paced upload is not silence.
+pub(crate) fn throttle(body: &mut Body, rate: u64, traffic: Option<Arc<Traffic>>) {
+    if matches!(body, Body::Full(b) if b.is_empty()) {
+        return;
+    }
+    let inner = std::mem::replace(body, Body::Full(Bytes::new()));
+    *body = Body::Stream(Box::pin(Throttled {
+        body: inner,
+        held: Bytes::new(),
+        pace: Pace {
+            rate,
+            start: Instant::now(),
+            bytes: 0,
+        },
+        // About eight pieces a second, within 1 to 64 KiB.
+        piece: (rate / 8).clamp(1024, 64 * 1024) as usize,
+        wait: None,
+        waiting: false,
+        traffic,
+    }));
+}
+
+struct Throttled {
+    body: Body,
+    /// The rest of a frame larger than a piece.
+    held: Bytes,
+    pace: Pace,
+    piece: usize,
+    /// The timer until the next piece may go (kept for the next pause), and whether it runs.
+    wait: Option<Pin<Box<Sleep>>>,
+    waiting: bool,
+    traffic: Option<Arc<Traffic>>,
+}
+
+impl hyper::body::Body for Throttled {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>>>> {
+        let this = self.get_mut();
+        if this.waiting {
+            if let Some(t) = this.wait.as_mut() {
+                ready!(t.as_mut().poll(cx));
+            }
+            this.waiting = false;
+        }
+        while this.held.is_empty() {
+            match ready!(Pin::new(&mut this.body).poll_frame(cx)) {
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => this.held = data,
+                    Err(trailers) => return Poll::Ready(Some(Ok(trailers))),
+                },
+                end => return Poll::Ready(end),
+            }
+        }
+        let piece = this.held.split_to(this.held.len().min(this.piece));
+        if let Some(due) = this.pace.after(piece.len(), Instant::now()) {
+            match this.wait.as_mut() {
+                Some(t) => t.as_mut().reset(due),
+                None => this.wait = Some(Box::pin(tokio::time::sleep_until(due))),
+            }
+            this.waiting = true;
+        }
+        if let Some(t) = &this.traffic {
+            t.reads.fetch_add(1, Ordering::Relaxed);
+        }
+        Poll::Ready(Some(Ok(Frame::data(piece))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.held.is_empty() && self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        hint_with_held(self.body.size_hint(), self.held.len())
     }
 }
 

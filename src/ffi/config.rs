@@ -110,6 +110,25 @@ pub unsafe extern "C" fn httpring_config_set_max_recv_speed(
     })
 }
 
+/// Sends each request body at no more than `bytes_per_sec` on average since it started (curl's
+/// `CURLOPT_MAX_SEND_SPEED_LARGE`, `--limit-rate` for uploads): the body goes to the socket in
+/// pieces, each after the time its bytes are due. Bytes bodies and streamed ones alike; the
+/// length sent (Content-Length) is unchanged. The pauses count as progress for the read
+/// timeout; the total timeout still applies. 0 (the default) turns it off.
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_max_send_speed(
+    cfg: *mut httpring_config,
+    bytes_per_sec: u64,
+) -> httpring_code {
+    set(cfg, |c| {
+        c.max_send_speed = (bytes_per_sec > 0).then_some(bytes_per_sec)
+    })
+}
+
 /// Time allowed for a whole request, submit to last byte, in ms; 0 (default) means no limit.
 ///
 /// # Safety

@@ -12,9 +12,9 @@ use http::uri::Authority;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2, TrySendError};
+use tokio::task::AbortHandle;
 
 use super::quickack::Traffic;
-use tokio::task::AbortHandle;
 
 /// A request body: bytes in hand (nearly every request), or a stream the caller feeds.
 /// The same size as hyper's `Full<Bytes>` (an empty `Bytes` is "sent"; the stream lives in
@@ -82,6 +82,17 @@ fn stream_ended(b: &Stream) -> bool {
 #[inline(never)]
 fn stream_size(b: &Stream) -> hyper::body::SizeHint {
     b.size_hint()
+}
+
+/// The size of a body that holds `held` bytes back from `inner`'s frames (a wrapper cutting
+/// frames into pieces).
+pub(crate) fn hint_with_held(inner: hyper::body::SizeHint, held: usize) -> hyper::body::SizeHint {
+    let mut hint = hyper::body::SizeHint::new();
+    hint.set_lower(inner.lower() + held as u64);
+    if let Some(upper) = inner.upper() {
+        hint.set_upper(upper + held as u64);
+    }
+    hint
 }
 
 /// The origin a connection is bound to.

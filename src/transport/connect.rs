@@ -214,11 +214,12 @@ impl Connector {
         };
         self.opened.fetch_add(1, Ordering::Relaxed);
         phase.store(Phase::Http as u8, Ordering::Relaxed);
-        let mut conn = handshake(io, h2, absolute_form, self, hold, facts).await?;
-        conn.proxy_auth = proxy_auth;
+        // Before the connection's task first reads (HTTP/2's frames share the socket).
         if let Some(t) = activity.as_deref().filter(|_| h2) {
             t.always();
         }
+        let mut conn = handshake(io, h2, absolute_form, self, hold, facts).await?;
+        conn.proxy_auth = proxy_auth;
         conn.activity = activity;
         Ok(conn)
     }

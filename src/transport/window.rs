@@ -116,14 +116,7 @@ impl hyper::body::Body for Paced {
     }
 
     fn size_hint(&self) -> SizeHint {
-        let inner = self.body.size_hint();
-        let held = self.held.len() as u64;
-        let mut hint = SizeHint::new();
-        hint.set_lower(inner.lower() + held);
-        if let Some(upper) = inner.upper() {
-            hint.set_upper(upper + held);
-        }
-        hint
+        super::conn::hint_with_held(self.body.size_hint(), self.held.len())
     }
 }
 

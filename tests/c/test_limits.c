@@ -194,8 +194,43 @@ static void test_max_recv_speed(void) {
     httpring_client_free(c);
 }
 
+static void max_send_speed(httpring_config *cfg) {
+    CHECK_EQ_CODE(httpring_config_set_max_send_speed(cfg, 1000000), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_config_set_read_timeout_ms(cfg, 100), HTTPRING_OK);
+}
+
+static void test_max_send_speed(void) {
+    CHECK_SECTION("the send-rate cap paces a request body; its pieces are not silence");
+    CHECK_EQ_CODE(httpring_config_set_max_send_speed(NULL, 1), HTTPRING_ERR_INVALID_ARGUMENT);
+    httpring_client *c = client_with(max_send_speed);
+    size_t len = 300000;
+    uint8_t *body = malloc(len);
+    memset(body, 'u', len);
+    httpring_request *req = httpring_request_new("POST", URL("/upload"));
+    CHECK_EQ_CODE(httpring_request_set_body(req, body, len), HTTPRING_OK);
+    free(body); /* copied at set_body */
+    httpring_handle h = 0;
+    double t0 = check_now_ms();
+    CHECK_EQ_CODE(httpring_client_submit(c, req, &h), HTTPRING_OK);
+    CHECK_EQ_INT(finish(c, h), HTTPRING_STATE_DONE);
+    /* 300,000 bytes at 1,000,000 bytes/s in 64 KiB pieces: the last goes at ~0.26 s. */
+    CHECK(check_now_ms() - t0 >= 250);
+    const uint8_t *answer;
+    size_t alen = 0;
+    CHECK_EQ_CODE(httpring_response_body(c, h, &answer, &alen), HTTPRING_OK);
+    char text[512];
+    size_t k = alen < sizeof text - 1 ? alen : sizeof text - 1;
+    memcpy(text, answer, k);
+    text[k] = 0;
+    CHECK(strstr(text, "\"received\": 300000") != NULL);
+    CHECK(strstr(text, "\"content_length\": 300000") != NULL);
+    httpring_handle_free(c, h);
+    httpring_client_free(c);
+}
+
 int main(void) {
     test_max_recv_speed();
+    test_max_send_speed();
     test_low_speed();
     test_per_host_cap();
     test_pool_timeout();

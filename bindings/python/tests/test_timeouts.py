@@ -167,3 +167,45 @@ def test_max_recv_speed_paces_bodies(testserver):
     for bad in (0, -1, 1.5, True, "1000"):
         with pytest.raises(ValueError, match="max_recv_speed"):
             httpring.Client(max_recv_speed=bad)
+
+
+def test_max_send_speed_paces_request_bodies(testserver):
+    """max_send_speed= (curl's --limit-rate for uploads): 300,000 bytes at 1 MB/s, as bytes
+    or from an iterator, reach the server whole after at least ~0.26 s (64 KiB pieces; the
+    last goes when the bytes before it are due), with the length they had; the pieces are
+    progress (a 0.1 s read timeout does not fire). Without the cap: at once."""
+    url = testserver.url + "/upload"
+    timeout = httpring.Timeout(10.0, read=0.1)
+    data = bytes(range(256)) * 1171 + bytes(224)  # 300,000 bytes
+    assert len(data) == 300_000
+
+    def pieces():
+        for i in range(0, len(data), 10_000):
+            yield data[i : i + 10_000]
+
+    with httpring.Client(max_send_speed=1_000_000, timeout=timeout) as c:
+        for content, length in ((data, 300_000), (pieces(), None)):
+            t = time.monotonic()
+            answer = c.post(url, content=content).json()
+            assert time.monotonic() - t >= 0.25, answer
+            assert answer["received"] == 300_000 and answer["error"] == "", answer
+            assert answer["content_length"] == length, answer
+
+    async def streamed() -> None:
+        async def apieces():
+            for piece in pieces():
+                yield piece
+
+        async with httpring.AsyncClient(max_send_speed=1_000_000, timeout=timeout) as c:
+            t = time.monotonic()
+            answer = (await c.post(url, content=apieces())).json()
+            assert answer["received"] == 300_000 and time.monotonic() - t >= 0.25, answer
+
+    asyncio.run(streamed())
+    with httpring.Client(timeout=timeout) as c:
+        t = time.monotonic()
+        assert c.post(url, content=data).json()["received"] == 300_000
+        assert time.monotonic() - t < 0.25
+    for bad in (0, -1, 1.5, True, "1000"):
+        with pytest.raises(ValueError, match="max_send_speed"):
+            httpring.Client(max_send_speed=bad)

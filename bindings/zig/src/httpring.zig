@@ -424,6 +424,9 @@ pub const Options = struct {
     /// Most bytes per second a response body is read at (curl's `--limit-rate`); the
     /// engine pauses reading past it. Null: no cap.
     max_recv_speed: ?u64 = null,
+    /// Most bytes per second a request body is sent at (curl's `MAX_SEND_SPEED_LARGE`); the
+    /// engine hands it to the socket in pieces as they are due. Null: no cap.
+    max_send_speed: ?u64 = null,
     pool_idle_timeout_ms: ?u64 = null,
     /// 0 disables keep-alive reuse.
     pool_max_idle_per_host: ?usize = null,
@@ -815,6 +818,7 @@ pub const Client = struct {
         if (o.h2c_prior_knowledge) |v| try check(c.httpring_config_set_h2c_prior_knowledge(cfg, v));
         if (o.low_speed) |l| try check(c.httpring_config_set_low_speed(cfg, l.bytes_per_sec, l.time_ms));
         if (o.max_recv_speed) |r| try check(c.httpring_config_set_max_recv_speed(cfg, r));
+        if (o.max_send_speed) |r| try check(c.httpring_config_set_max_send_speed(cfg, r));
         if (o.http2_keepalive) |k| try check(c.httpring_config_set_http2_keepalive(cfg, k.interval_ms, k.timeout_ms, k.while_idle));
 
         for (o.resolve) |r| try check(c.httpring_config_add_resolve(cfg, r.host.ptr, r.port, r.addr.ptr));

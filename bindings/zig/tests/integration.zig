@@ -178,6 +178,23 @@ test "max_recv_speed: 300,000 bytes at 1 MB/s take at least 0.3 s" {
     try testing.expect(took >= 290 and took < 5_000);
 }
 
+test "max_send_speed: a 300,000-byte body at 1 MB/s arrives whole, after at least 0.25 s" {
+    var buf: [512]u8 = undefined;
+    var client = try Client.init(.{ .max_send_speed = 1_000_000 });
+    defer client.deinit();
+    const total: u64 = 300_000;
+    const body = try testing.allocator.alloc(u8, total);
+    defer testing.allocator.free(body);
+    for (body, 0..) |*b, i| b.* = byteAt(i);
+    const start = Io.Clock.Timestamp.now(io, .awake);
+    var h = try client.send(.{ .method = "POST", .url = try url(&buf, "/upload", .{}), .body = body });
+    defer h.deinit();
+    // 64 KiB pieces, each once the bytes before it are due: the last goes at ~0.26 s.
+    try expectUploaded(h, total, Fnv.ofPattern(total), total);
+    const took = milliseconds(start);
+    try testing.expect(took >= 250 and took < 5_000);
+}
+
 test "a read timeout on /stall surfaces as error.ReadTimeout with a message" {
     var buf: [512]u8 = undefined;
     var client = try Client.init(.{});

@@ -497,7 +497,7 @@ class Transport:
         "http_version", "h2c_prior_knowledge", "danger_accept_invalid_certs", "root_store",
         "ca_pems", "client_cert", "min_tls_version", "proxy", "use_env_proxy", "no_proxy",
         "resolve", "dns_cache_ttl_ms", "uds", "local_address", "keepalive", "h2_keepalive",
-        "low_speed", "max_recv_speed", "pinned_public_key",
+        "low_speed", "max_recv_speed", "max_send_speed", "pinned_public_key",
     )
 
     def __init__(
@@ -511,6 +511,7 @@ class Transport:
         http2_keepalive: Any = None,
         low_speed_limit: Any = None,
         max_recv_speed: Optional[int] = None,
+        max_send_speed: Optional[int] = None,
         pinned_public_key: Optional[str] = None,
         proxy: Any = None,
         trust_env: bool = True,
@@ -534,11 +535,8 @@ class Transport:
         self.h2c_prior_knowledge = bool(http2_prior_knowledge)
         self.h2_keepalive = _h2_keepalive(http2_keepalive)
         self.low_speed = _low_speed(low_speed_limit)
-        if max_recv_speed is not None and (
-            isinstance(max_recv_speed, bool) or not isinstance(max_recv_speed, int) or max_recv_speed <= 0
-        ):
-            raise ValueError(f"max_recv_speed= takes bytes per second (an int above 0), not {max_recv_speed!r}")
-        self.max_recv_speed = max_recv_speed
+        self.max_recv_speed = _rate("max_recv_speed", max_recv_speed)
+        self.max_send_speed = _rate("max_send_speed", max_send_speed)
         if pinned_public_key is not None and not isinstance(pinned_public_key, str):
             raise TypeError("pinned_public_key= takes a str: 'sha256//BASE64[;sha256//BASE64...]'")
         self.pinned_public_key = pinned_public_key
@@ -627,6 +625,8 @@ class Transport:
             _check(lib.httpring_config_set_pinned_public_key(cfg, pins), "pinned_public_key", lib)
         if self.max_recv_speed is not None:
             _check(lib.httpring_config_set_max_recv_speed(cfg, self.max_recv_speed), "max_recv_speed", lib)
+        if self.max_send_speed is not None:
+            _check(lib.httpring_config_set_max_send_speed(cfg, self.max_send_speed), "max_send_speed", lib)
         if self.h2_keepalive is not None:
             _check(lib.httpring_config_set_http2_keepalive(cfg, *self.h2_keepalive, True), "http2_keepalive", lib)
         if self.danger_accept_invalid_certs:
@@ -663,6 +663,13 @@ class Transport:
             _check(lib.httpring_config_set_local_address(cfg, self.local_address), "local_address", lib)
         if self.keepalive is not None:
             _check(lib.httpring_config_set_tcp_keepalive(cfg, True, *self.keepalive), "socket_options", lib)
+
+
+def _rate(name: str, value: Any) -> Optional[int]:
+    """A rate cap in bytes per second (an int above 0), or None for none."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+        raise ValueError(f"{name}= takes bytes per second (an int above 0), not {value!r}")
+    return value
 
 
 def _low_speed(value: Any) -> Optional[Tuple[int, int]]:

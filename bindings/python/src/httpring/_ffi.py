@@ -441,6 +441,7 @@ _declare("httpring_config_set_tls_key_log", httpring_code, config_p, c_bool)
 _declare("httpring_config_set_http2_keepalive", httpring_code, config_p, c_uint64, c_uint64, c_bool)
 _declare("httpring_config_set_low_speed", httpring_code, config_p, c_uint64, c_uint64)
 _declare("httpring_config_set_max_recv_speed", httpring_code, config_p, c_uint64)
+_declare("httpring_config_set_max_send_speed", httpring_code, config_p, c_uint64)
 _declare("httpring_config_set_pinned_public_key", httpring_code, config_p, c_char_p)
 _declare("httpring_config_set_tcp_keepalive", httpring_code, config_p, c_bool, c_uint64, c_uint64, c_uint32)
 # handles
