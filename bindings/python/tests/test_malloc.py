@@ -58,7 +58,13 @@ def test_64k_bodies_do_not_fault_the_heap_back_in(testserver):
     url = f"{testserver.url}/bytes/65536"
     # A malloc tunable in the environment would mask both runs.
     env = {k: v for k, v in os.environ.items() if k not in ("GLIBC_TUNABLES", "HTTPRING_MALLOC_TRIM")}
-    control = minor_faults(url, {**env, "HTTPRING_MALLOC_TRIM": "keep"})
+    # The control must show the faults the fix removes. On a busy machine more of a batch can
+    # land in freed chunks (CI once measured 3.4 a response), so it gets up to three runs.
+    control = 0
+    for _ in range(3):
+        control = max(control, minor_faults(url, {**env, "HTTPRING_MALLOC_TRIM": "keep"}))
+        if control > 4 * REQUESTS:
+            break
     settled = minor_faults(url, env)
     # Control: 6-13 faults per response measured (part of each batch lands in freed chunks).
     assert control > 4 * REQUESTS, control
