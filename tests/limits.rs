@@ -1,5 +1,6 @@
 //! Resource limits through the C API: connection caps (per origin, in total) and their
-//! queue, the pool timeout, the in-flight cap, the write timeout, the receive-rate cap.
+//! queue, the pool timeout, the in-flight cap, the write timeout, the receive- and send-rate
+//! caps.
 
 mod common;
 
@@ -461,6 +462,23 @@ fn connections_finishing_together_close_one_for_one_waiter_of_another_origin() {
     assert_eq!(unused.connections(), 0);
 }
 
+/// A client with one rate cap (`set`, 0 = none) and a 100 ms read timeout, shorter than
+/// the capped transfers, over HTTP/1.1 or h2c.
+fn capped_client(
+    set: unsafe extern "C" fn(*mut httpring_config, u64) -> httpring_code,
+    rate: u64,
+    h2: bool,
+) -> Client {
+    Client::with(|cfg| unsafe {
+        assert_eq!(set(cfg, rate), HTTPRING_OK);
+        assert_eq!(httpring_config_set_read_timeout_ms(cfg, 100), HTTPRING_OK);
+        assert_eq!(
+            httpring_config_set_h2c_prior_knowledge(cfg, h2),
+            HTTPRING_OK
+        );
+    })
+}
+
 /// The receive-rate cap paces a body to its rate on average (HTTP/1.1 and HTTP/2); the
 /// pauses are not silence, so a read timeout shorter than them does not fire; without the
 /// cap the same body arrives at once.
@@ -468,17 +486,7 @@ fn connections_finishing_together_close_one_for_one_waiter_of_another_origin() {
 fn the_receive_rate_cap_paces_a_body() {
     let srv = TestServer::start();
     for h2 in [false, true] {
-        let c = Client::with(|cfg| unsafe {
-            assert_eq!(
-                httpring_config_set_max_recv_speed(cfg, 1_000_000),
-                HTTPRING_OK
-            );
-            assert_eq!(httpring_config_set_read_timeout_ms(cfg, 100), HTTPRING_OK);
-            assert_eq!(
-                httpring_config_set_h2c_prior_knowledge(cfg, h2),
-                HTTPRING_OK
-            );
-        });
+        let c = capped_client(httpring_config_set_max_recv_speed, 1_000_000, h2);
         let t = Instant::now();
         let h = c.get(&srv.url("/bytes/600000"));
         assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "h2 {h2}: {}", c.message(h));
@@ -490,9 +498,7 @@ fn the_receive_rate_cap_paces_a_body() {
         );
         c.free(h);
     }
-    let c = Client::with(|cfg| unsafe {
-        assert_eq!(httpring_config_set_max_recv_speed(cfg, 0), HTTPRING_OK);
-    });
+    let c = capped_client(httpring_config_set_max_recv_speed, 0, false);
     let t = Instant::now();
     let h = c.get(&srv.url("/bytes/600000"));
     assert_eq!(c.wait(h), HTTPRING_STATE_DONE);
@@ -521,17 +527,7 @@ fn the_send_rate_cap_paces_a_request_body() {
         .unwrap()
     };
     for h2 in [false, true] {
-        let c = Client::with(|cfg| unsafe {
-            assert_eq!(
-                httpring_config_set_max_send_speed(cfg, 1_000_000),
-                HTTPRING_OK
-            );
-            assert_eq!(httpring_config_set_read_timeout_ms(cfg, 100), HTTPRING_OK);
-            assert_eq!(
-                httpring_config_set_h2c_prior_knowledge(cfg, h2),
-                HTTPRING_OK
-            );
-        });
+        let c = capped_client(httpring_config_set_max_send_speed, 1_000_000, h2);
         let t = Instant::now();
         let h = post(&c);
         assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "h2 {h2}: {}", c.message(h));
@@ -546,9 +542,7 @@ fn the_send_rate_cap_paces_a_request_body() {
         );
         c.free(h);
     }
-    let c = Client::with(|cfg| unsafe {
-        assert_eq!(httpring_config_set_max_send_speed(cfg, 0), HTTPRING_OK);
-    });
+    let c = capped_client(httpring_config_set_max_send_speed, 0, false);
     let t = Instant::now();
     let h = post(&c);
     assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "{}", c.message(h));

@@ -707,12 +707,14 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
             return None;
         }
         timer.arm();
+        let mut told = false;
         let step = std::future::poll_fn(|cx| {
             if let Poll::Ready(f) = Pin::new(&mut body).poll_frame(cx) {
                 return Poll::Ready(Step::Frame(f));
             }
-            if let Some(t) = conn.activity.as_deref() {
-                t.waiting(); // see read_body
+            if let (false, Some(t)) = (told, conn.activity.as_deref()) {
+                t.waiting(); // see read_body; once per wait
+                told = true;
             }
             if stream.poll_wanted(cx, false).is_ready() {
                 return Poll::Ready(Step::Gone);
@@ -758,12 +760,12 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
         announce(stream.push(data));
         if let Some(until) = pause {
             // The receive-rate cap: not read until then; a reader that goes away ends it.
-            let mut t = timer.pause(until);
+            timer.pause(until);
             let gone = std::future::poll_fn(|cx| {
                 if stream.poll_wanted(cx, false).is_ready() {
                     return Poll::Ready(true);
                 }
-                t.as_mut().poll(cx).map(|()| false)
+                timer.poll_deadline(cx).map(|()| false)
             })
             .await;
             if gone {
@@ -1255,7 +1257,8 @@ async fn read_body(
         };
         if let Some(until) = timer.arrived(data.len())? {
             // The receive-rate cap: the body is not read until then.
-            timer.pause(until).await;
+            timer.pause(until);
+            std::future::poll_fn(|cx| timer.poll_deadline(cx)).await;
         }
         total += data.len() as u64;
         ex.add_received(data.len());

@@ -80,6 +80,44 @@ impl SpeedCheck {
     }
 }
 
+/// A timer set and cleared again and again, for the waits of one body: the sleep is made on
+/// first use (most bodies never wait) and reset after that, not made anew for every wait.
+#[derive(Default)]
+struct Alarm {
+    sleep: Option<Pin<Box<Sleep>>>,
+    set: bool,
+}
+
+impl Alarm {
+    fn set(&mut self, at: Instant) {
+        match self.sleep.as_mut() {
+            Some(t) => t.as_mut().reset(at),
+            None => self.sleep = Some(Box::pin(tokio::time::sleep_until(at))),
+        }
+        self.set = true;
+    }
+
+    fn clear(&mut self) {
+        self.set = false;
+    }
+
+    fn is_set(&self) -> bool {
+        self.set
+    }
+
+    /// Ready once the time set has passed (the alarm is then clear); pending while clear.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.sleep.as_mut() {
+            Some(t) if self.set => {
+                ready!(t.as_mut().poll(cx));
+                self.set = false;
+                Poll::Ready(())
+            }
+            _ => Poll::Pending,
+        }
+    }
+}
+
 /// The receive- and send-rate caps: when a body that has moved `bytes` since `start` may
 /// move more to stay within `rate` bytes per second on average.
 struct Pace {
@@ -105,10 +143,8 @@ pub(crate) struct BodyTimer {
     /// When the current silence began (None: data just came). It keeps counting across
     /// low-speed windows.
     silent_since: Option<Instant>,
-    /// The one timer the deadlines and the pauses share, made on first use (a body that
-    /// arrived with its head needs none); `armed` while it is set to a wait's deadline.
-    sleep: Option<Pin<Box<Sleep>>>,
-    armed: bool,
+    /// The one timer the deadlines and the pauses share.
+    alarm: Alarm,
 }
 
 impl BodyTimer {
@@ -126,44 +162,28 @@ impl BodyTimer {
                 bytes: 0,
             }),
             silent_since: None,
-            sleep: None,
-            armed: false,
+            alarm: Alarm::default(),
         }
     }
 
-    /// The timer, set to `at`.
-    fn set(&mut self, at: Instant) -> Pin<&mut Sleep> {
-        let t = self
-            .sleep
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
-        t.as_mut().reset(at);
-        t.as_mut()
-    }
-
-    /// A wait for the server begins: the timer is armed for its deadline (see `waiting`),
-    /// or disarmed when there is none.
+    /// A wait for the server begins: the timer is set to its deadline (see `waiting`), or
+    /// cleared when there is none.
     pub(crate) fn arm(&mut self) {
-        self.armed = match self.waiting() {
-            Some(deadline) => {
-                self.set(deadline);
-                true
-            }
-            None => false,
-        };
-    }
-
-    /// Ready when the armed deadline has passed (then see `fired`); never while disarmed.
-    pub(crate) fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        match &mut self.sleep {
-            Some(t) if self.armed => t.as_mut().poll(cx),
-            _ => Poll::Pending,
+        match self.waiting() {
+            Some(deadline) => self.alarm.set(deadline),
+            None => self.alarm.clear(),
         }
     }
 
-    /// The receive-rate cap's pause: the timer, set to `until` (and no longer a deadline).
-    pub(crate) fn pause(&mut self, until: Instant) -> Pin<&mut Sleep> {
-        self.armed = false;
-        self.set(until)
+    /// Ready when the time set by `arm` (then see `fired`) or by `pause` has passed; never
+    /// while there is none.
+    pub(crate) fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.alarm.poll(cx)
+    }
+
+    /// The receive-rate cap's pause: the timer is set to `until`; wait with `poll_deadline`.
+    pub(crate) fn pause(&mut self, until: Instant) {
+        self.alarm.set(until)
     }
 
     /// A wait for the server begins: the read timeout's deadline, or the low-speed window's
@@ -227,8 +247,7 @@ pub(crate) fn throttle(body: &mut Body, rate: u64, traffic: Option<Arc<Traffic>>
         },
         // About eight pieces a second, within 1 to 64 KiB.
         piece: (rate / 8).clamp(1024, 64 * 1024) as usize,
-        wait: None,
-        waiting: false,
+        wait: Alarm::default(),
         traffic,
     }));
 }
@@ -239,9 +258,8 @@ struct Throttled {
     held: Bytes,
     pace: Pace,
     piece: usize,
-    /// The timer until the next piece may go (kept for the next pause), and whether it runs.
-    wait: Option<Pin<Box<Sleep>>>,
-    waiting: bool,
+    /// Set while the next piece is not yet due.
+    wait: Alarm,
     traffic: Option<Arc<Traffic>>,
 }
 
@@ -254,11 +272,8 @@ impl hyper::body::Body for Throttled {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>>>> {
         let this = self.get_mut();
-        if this.waiting {
-            if let Some(t) = this.wait.as_mut() {
-                ready!(t.as_mut().poll(cx));
-            }
-            this.waiting = false;
+        if this.wait.is_set() {
+            ready!(this.wait.poll(cx));
         }
         while this.held.is_empty() {
             match ready!(Pin::new(&mut this.body).poll_frame(cx)) {
@@ -271,11 +286,7 @@ impl hyper::body::Body for Throttled {
         }
         let piece = this.held.split_to(this.held.len().min(this.piece));
         if let Some(due) = this.pace.after(piece.len(), Instant::now()) {
-            match this.wait.as_mut() {
-                Some(t) => t.as_mut().reset(due),
-                None => this.wait = Some(Box::pin(tokio::time::sleep_until(due))),
-            }
-            this.waiting = true;
+            this.wait.set(due);
         }
         if let Some(t) = &this.traffic {
             t.reads.fetch_add(1, Ordering::Relaxed);
