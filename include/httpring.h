@@ -1492,6 +1492,39 @@ httpring_code httpring_request_set_connect_timeout_ms(struct httpring_request *r
 // another thread during the call.
 httpring_code httpring_request_set_read_timeout_ms(struct httpring_request *req, uint64_t ms);
 
+// Overrides the client's low-speed limit (`httpring_config_set_low_speed`) for this
+// request: its response body fails with `HTTPRING_ERR_READ_TIMEOUT` when its bytes arrive
+// at under `bytes_per_sec` on average over `time_ms` of waiting. 0 for either turns the
+// limit off for this request, whatever the client's.
+//
+// # Safety
+// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+// another thread during the call.
+httpring_code httpring_request_set_low_speed(struct httpring_request *req,
+                                             uint64_t bytes_per_sec,
+                                             uint64_t time_ms);
+
+// Overrides the client's receive-rate cap (`httpring_config_set_max_recv_speed`) for this
+// request, as curl's `CURLOPT_MAX_RECV_SPEED_LARGE` is set per transfer: its response body
+// is read at no more than `bytes_per_sec` on average. 0 lifts the client's cap for this
+// request.
+//
+// # Safety
+// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+// another thread during the call.
+httpring_code httpring_request_set_max_recv_speed(struct httpring_request *req,
+                                                  uint64_t bytes_per_sec);
+
+// Overrides the client's send-rate cap (`httpring_config_set_max_send_speed`) for this
+// request, as curl's `CURLOPT_MAX_SEND_SPEED_LARGE` is set per transfer: its body is sent
+// at no more than `bytes_per_sec` on average. 0 lifts the client's cap for this request.
+//
+// # Safety
+// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+// another thread during the call.
+httpring_code httpring_request_set_max_send_speed(struct httpring_request *req,
+                                                  uint64_t bytes_per_sec);
+
 // Reads `n` handles' outcomes in one call (what `httpring_handle_response` plus
 // `httpring_response_headers_raw` give for each), for bindings that pay per call. Every
 // handle gets its own `code` in `out[i]`; the pointers borrow from that handle until it is

@@ -32,7 +32,7 @@ pub use dispatch::Callback;
 pub use error::{Error, ErrorKind, Result};
 pub use request::{
     BodyStream, Completion, Event, Exchange, Handle, Hop, Multipart, Pull, PullFn, Read, Request,
-    Response, State, TimeoutOverrides, Timing, Upload, UrlCache,
+    Response, SpeedOverrides, State, TimeoutOverrides, Timing, Upload, UrlCache,
 };
 
 /// Validates a proxy URL the way a client will use it.

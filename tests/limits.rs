@@ -556,3 +556,140 @@ fn the_send_rate_cap_paces_a_request_body() {
         .contains("\"received\": 600000"));
     c.free(h);
 }
+
+/// The speed limits set on one request (curl sets them per transfer): a cap on a request
+/// of an uncapped client paces that request only; 0 lifts the client's cap for one request;
+/// a low-speed limit on one request fails its trickle while the client has none.
+#[test]
+fn speed_limits_set_on_a_request_override_the_clients() {
+    let srv = TestServer::start();
+    let body: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let post = |c: &Client, rate: Option<u64>| {
+        c.submit("POST", &srv.url("/upload"), |r| unsafe {
+            assert_eq!(
+                httpring_request_set_body(r, body.as_ptr(), body.len()),
+                HTTPRING_OK
+            );
+            if let Some(rate) = rate {
+                assert_eq!(httpring_request_set_max_send_speed(r, rate), HTTPRING_OK);
+            }
+        })
+        .unwrap()
+    };
+    let get = |c: &Client, url: &str, rate: Option<u64>| {
+        c.submit("GET", url, |r| unsafe {
+            if let Some(rate) = rate {
+                assert_eq!(httpring_request_set_max_recv_speed(r, rate), HTTPRING_OK);
+            }
+        })
+        .unwrap()
+    };
+    let big = srv.url("/bytes/300000");
+    for h2 in [false, true] {
+        // An uncapped client: the capped request takes ~0.5 s (its last piece is due at
+        // 0.5 s, its last byte at 0.6 s); its sibling, sent beside it, finishes long before.
+        let c = capped_client(httpring_config_set_max_recv_speed, 0, h2);
+        for send in [false, true] {
+            let t = Instant::now();
+            let (slow, fast) = match send {
+                false => (get(&c, &big, Some(500_000)), get(&c, &big, None)),
+                true => (post(&c, Some(500_000)), post(&c, None)),
+            };
+            assert_eq!(c.wait(fast), HTTPRING_STATE_DONE, "{}", c.message(fast));
+            let fast_took = t.elapsed();
+            assert_eq!(c.wait(slow), HTTPRING_STATE_DONE, "{}", c.message(slow));
+            let slow_took = t.elapsed();
+            let what = format!("h2 {h2} send {send}: {fast_took:?} / {slow_took:?}");
+            assert!(slow_took >= Duration::from_millis(450), "{what}");
+            assert!(fast_took < Duration::from_millis(300), "{what}");
+            for h in [slow, fast] {
+                let got = c.body(h);
+                match send {
+                    false => assert_eq!(got.len(), 300_000, "{what}"),
+                    true => assert!(String::from_utf8(got)
+                        .unwrap()
+                        .contains("\"received\": 300000")),
+                }
+                c.free(h);
+            }
+        }
+    }
+    // Clients capped at 100 kB/s (3 s for 300,000 bytes): 0 on the request lifts the cap.
+    let c = capped_client(httpring_config_set_max_recv_speed, 100_000, false);
+    let t = Instant::now();
+    let h = get(&c, &big, Some(0));
+    assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "{}", c.message(h));
+    assert_eq!(c.body(h).len(), 300_000);
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        t.elapsed()
+    );
+    c.free(h);
+    let c = capped_client(httpring_config_set_max_send_speed, 100_000, false);
+    let t = Instant::now();
+    let h = post(&c, Some(0));
+    assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "{}", c.message(h));
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        t.elapsed()
+    );
+    c.free(h);
+    // The low-speed limit: /drip/40/50 sends 20 bytes/s for 2 s.
+    let trickle = srv.url("/drip/40/50");
+    let c = Client::new();
+    let limited = c
+        .submit("GET", &trickle, |r| unsafe {
+            assert_eq!(httpring_request_set_low_speed(r, 100, 300), HTTPRING_OK);
+        })
+        .unwrap();
+    let plain = c.get(&trickle);
+    assert_eq!(c.wait(limited), HTTPRING_STATE_FAILED);
+    assert_eq!(c.error(limited), HTTPRING_ERR_READ_TIMEOUT);
+    assert!(
+        c.message(limited)
+            .contains("under the low-speed limit of 100 bytes/s"),
+        "{}",
+        c.message(limited)
+    );
+    assert_eq!(c.wait(plain), HTTPRING_STATE_DONE);
+    assert_eq!(
+        (c.response(plain).status, c.body(plain)),
+        (200, vec![b'x'; 40])
+    );
+    c.free(limited);
+    c.free(plain);
+    // ... and 0 turns the client's limit off for one request.
+    let c = Client::with(|cfg| unsafe {
+        assert_eq!(httpring_config_set_low_speed(cfg, 100, 300), HTTPRING_OK);
+    });
+    let h = c
+        .submit("GET", &trickle, |r| unsafe {
+            assert_eq!(httpring_request_set_low_speed(r, 0, 0), HTTPRING_OK);
+        })
+        .unwrap();
+    assert_eq!(c.wait(h), HTTPRING_STATE_DONE);
+    assert_eq!(
+        (c.response(h).status, c.body(h)),
+        (200, vec![b'x'; 40]),
+        "{}",
+        c.message(h)
+    );
+    c.free(h);
+    // NULL requests are refused.
+    unsafe {
+        assert_eq!(
+            httpring_request_set_max_recv_speed(std::ptr::null_mut(), 1),
+            HTTPRING_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            httpring_request_set_max_send_speed(std::ptr::null_mut(), 1),
+            HTTPRING_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            httpring_request_set_low_speed(std::ptr::null_mut(), 1, 1),
+            HTTPRING_ERR_INVALID_ARGUMENT
+        );
+    }
+}

@@ -28,7 +28,8 @@ use crate::policy::retry::{self, Attempt};
 use crate::policy::{auth, redirect};
 use crate::pool::{Gate, Grant, Job, Limiter, Mailbox, Returned};
 use crate::request::{
-    with_fragment, BodyStream, Exchange, Hop, Request, Response, Stamps, Upload, UploadBody,
+    with_fragment, BodyStream, Exchange, Hop, Request, Response, SpeedOverrides, Stamps, Upload,
+    UploadBody,
 };
 use crate::transport::{
     blame_write_timeout, map_hyper, pace, Conn, Hold, Phase, PoolKey, Traffic, Watch,
@@ -151,14 +152,21 @@ async fn execute(
     let started = ex.started;
     let cfg = &shared.config();
     let o = req.timeouts;
+    let (speed, rate) = match req.speeds.as_deref() {
+        None => (cfg.low_speed, cfg.max_recv_speed),
+        Some(s) => (
+            s.low_speed.unwrap_or(cfg.low_speed),
+            s.max_recv.unwrap_or(cfg.max_recv_speed),
+        ),
+    };
     let limits = Limits {
         connect: o.connect.unwrap_or(cfg.connect_timeout),
         total: o.total.unwrap_or(cfg.timeout),
         read: o.read.unwrap_or(cfg.read_timeout),
         pool: o.pool.unwrap_or(cfg.pool_timeout),
         max_body: cfg.max_body_size,
-        speed: cfg.low_speed,
-        rate: cfg.max_recv_speed,
+        speed,
+        rate,
     };
     match limits.total {
         Some(total) => {
@@ -833,6 +841,9 @@ struct Parts<'a> {
     upload: Option<Arc<Upload>>,
     /// Complete with the head; the body goes to a stream.
     stream: bool,
+    /// The request's own speed limits (boxed, as in `Request`): the send-rate cap is read
+    /// per send.
+    speeds: Option<Box<SpeedOverrides>>,
 }
 
 impl<'a> Parts<'a> {
@@ -916,6 +927,7 @@ impl<'a> Parts<'a> {
             body,
             upload,
             stream: req.stream,
+            speeds: req.speeds.take(),
         }
     }
 
@@ -993,7 +1005,12 @@ impl<'a> Parts<'a> {
                 Body::Stream(Box::pin(UploadBody::new(up.clone(), conn.activity.clone())))
             }
         };
-        if let Some(rate) = self.shared.config().max_send_speed {
+        let send_rate = self.shared.config().max_send_speed;
+        let send_rate = match self.speeds.as_deref() {
+            None => send_rate,
+            Some(s) => s.max_send.unwrap_or(send_rate),
+        };
+        if let Some(rate) = send_rate {
             throttle(&mut body, rate, conn.activity.clone());
         }
         // One branch unless the client has a write timeout.

@@ -185,3 +185,65 @@ pub unsafe extern "C" fn httpring_request_set_read_timeout_ms(
 ) -> httpring_code {
     set(req, |r| r.timeouts_mut().read = Some(millis(ms)))
 }
+
+/// Overrides the client's low-speed limit (`httpring_config_set_low_speed`) for this
+/// request: its response body fails with `HTTPRING_ERR_READ_TIMEOUT` when its bytes arrive
+/// at under `bytes_per_sec` on average over `time_ms` of waiting. 0 for either turns the
+/// limit off for this request, whatever the client's.
+///
+/// # Safety
+/// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+/// another thread during the call.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_request_set_low_speed(
+    req: *mut httpring_request,
+    bytes_per_sec: u64,
+    time_ms: u64,
+) -> httpring_code {
+    set(req, |r| {
+        r.speeds_mut().low_speed =
+            Some(
+                millis(time_ms)
+                    .filter(|_| bytes_per_sec > 0)
+                    .map(|time| crate::LowSpeed {
+                        bytes_per_sec,
+                        time,
+                    }),
+            )
+    })
+}
+
+/// Overrides the client's receive-rate cap (`httpring_config_set_max_recv_speed`) for this
+/// request, as curl's `CURLOPT_MAX_RECV_SPEED_LARGE` is set per transfer: its response body
+/// is read at no more than `bytes_per_sec` on average. 0 lifts the client's cap for this
+/// request.
+///
+/// # Safety
+/// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+/// another thread during the call.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_request_set_max_recv_speed(
+    req: *mut httpring_request,
+    bytes_per_sec: u64,
+) -> httpring_code {
+    set(req, |r| {
+        r.speeds_mut().max_recv = Some((bytes_per_sec > 0).then_some(bytes_per_sec))
+    })
+}
+
+/// Overrides the client's send-rate cap (`httpring_config_set_max_send_speed`) for this
+/// request, as curl's `CURLOPT_MAX_SEND_SPEED_LARGE` is set per transfer: its body is sent
+/// at no more than `bytes_per_sec` on average. 0 lifts the client's cap for this request.
+///
+/// # Safety
+/// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+/// another thread during the call.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_request_set_max_send_speed(
+    req: *mut httpring_request,
+    bytes_per_sec: u64,
+) -> httpring_code {
+    set(req, |r| {
+        r.speeds_mut().max_send = Some((bytes_per_sec > 0).then_some(bytes_per_sec))
+    })
+}

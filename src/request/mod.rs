@@ -20,7 +20,7 @@ pub use handle::Handle;
 pub(crate) use handle::Table;
 pub use multipart::Multipart;
 pub(crate) use request::{parse_url, with_fragment};
-pub use request::{Request, TimeoutOverrides, UrlCache};
+pub use request::{Request, SpeedOverrides, TimeoutOverrides, UrlCache};
 pub(crate) use response::{header_lines, Stamps};
 pub use response::{Hop, Response, Timing};
 pub use stream::{BodyStream, Read};

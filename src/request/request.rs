@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::header::{HeaderMap, CONTENT_LENGTH};
 use http::{Method, Uri};
 
-use crate::config::{parse_header, Auth};
+use crate::config::{parse_header, Auth, LowSpeed};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Per-request timeout overrides. `None` inherits the client's value; `Some(None)` disables.
@@ -20,6 +20,18 @@ pub struct TimeoutOverrides {
     pub total: Option<Option<Duration>>,
     pub read: Option<Option<Duration>>,
     pub pool: Option<Option<Duration>>,
+}
+
+/// Per-request overrides of the client's transfer-speed limits, as curl sets them per
+/// transfer. `None` inherits the client's value; `Some(None)` lifts it for this request.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SpeedOverrides {
+    /// The receive-rate cap, bytes per second (the client's `max_recv_speed`).
+    pub max_recv: Option<Option<u64>>,
+    /// The send-rate cap, bytes per second (the client's `max_send_speed`).
+    pub max_send: Option<Option<u64>>,
+    /// The low-speed limit (the client's `low_speed`).
+    pub low_speed: Option<Option<LowSpeed>>,
 }
 
 #[derive(Debug)]
@@ -38,6 +50,9 @@ pub struct Request {
     /// A streamed body (instead of `body`).
     pub(crate) upload: Option<Arc<super::Upload>>,
     pub(crate) timeouts: TimeoutOverrides,
+    /// Overrides of the client's speed limits (boxed: one pointer in every request for
+    /// something rarely set).
+    pub(crate) speeds: Option<Box<SpeedOverrides>>,
     /// Overrides of the client's redirect policy (`None`: the client's).
     pub(crate) follow_redirects: Option<bool>,
     pub(crate) max_redirects: Option<u32>,
@@ -81,6 +96,7 @@ impl Request {
             body: Bytes::new(),
             upload: None,
             timeouts: TimeoutOverrides::default(),
+            speeds: None,
             follow_redirects: None,
             max_redirects: None,
             decompress: None,
@@ -226,6 +242,10 @@ impl Request {
 
     pub fn timeouts_mut(&mut self) -> &mut TimeoutOverrides {
         &mut self.timeouts
+    }
+
+    pub fn speeds_mut(&mut self) -> &mut SpeedOverrides {
+        self.speeds.get_or_insert_with(Default::default)
     }
 
     pub fn error(&self) -> Option<&Error> {

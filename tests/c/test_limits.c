@@ -1,7 +1,8 @@
 /*
  * Resource limits from C: a per-host connection cap under a burst (counted on the server),
  * the pool timeout's code, the in-flight cap refusing a submit, the write timeout
- * against a listener that never reads, and the low-speed limit against a trickle.
+ * against a listener that never reads, the low-speed limit against a trickle, the rate
+ * caps, and those speed limits set on one request.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -228,9 +229,74 @@ static void test_max_send_speed(void) {
     httpring_client_free(c);
 }
 
+static void slow_client(httpring_config *cfg) {
+    CHECK_EQ_CODE(httpring_config_set_max_recv_speed(cfg, 100000), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_config_set_low_speed(cfg, 100, 300), HTTPRING_OK);
+}
+
+static httpring_handle get_with(httpring_client *c, const char *path, uint64_t recv_speed,
+                                uint64_t low_speed) {
+    httpring_request *req = httpring_request_new("GET", URL(path));
+    if (recv_speed != UINT64_MAX)
+        CHECK_EQ_CODE(httpring_request_set_max_recv_speed(req, recv_speed), HTTPRING_OK);
+    if (low_speed != UINT64_MAX)
+        CHECK_EQ_CODE(httpring_request_set_low_speed(req, low_speed, 300), HTTPRING_OK);
+    httpring_handle h = 0;
+    CHECK_EQ_CODE(httpring_client_submit(c, req, &h), HTTPRING_OK);
+    return h;
+}
+
+static void test_request_speeds(void) {
+    CHECK_SECTION("speed limits set on one request override the client's");
+    CHECK_EQ_CODE(httpring_request_set_max_recv_speed(NULL, 1), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_request_set_max_send_speed(NULL, 1), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_request_set_low_speed(NULL, 1, 1), HTTPRING_ERR_INVALID_ARGUMENT);
+    /* An uncapped client: the request capped at 1,000,000 bytes/s takes ~0.3 s and ends
+     * after its uncapped sibling; one with a low-speed limit fails a trickle
+     * (/drip/40/50: 20 bytes/s) that its sibling receives whole. */
+    httpring_client *c = httpring_client_new(NULL);
+    double t0 = check_now_ms();
+    httpring_handle slow = get_with(c, "/bytes/300000", 1000000, UINT64_MAX);
+    httpring_handle fast = get_with(c, "/bytes/300000", UINT64_MAX, UINT64_MAX);
+    CHECK_EQ_INT(finish(c, fast), HTTPRING_STATE_DONE);
+    double fast_ms = check_now_ms() - t0;
+    CHECK_EQ_INT(finish(c, slow), HTTPRING_STATE_DONE);
+    double slow_ms = check_now_ms() - t0;
+    CHECK(slow_ms >= 290);
+    CHECK(fast_ms < slow_ms);
+    printf("   capped request %.0f ms, its sibling %.0f ms\n", slow_ms, fast_ms);
+    httpring_handle_free(c, slow);
+    httpring_handle_free(c, fast);
+    httpring_handle limited = get_with(c, "/drip/40/50", UINT64_MAX, 100);
+    httpring_handle plain = get_with(c, "/drip/40/50", UINT64_MAX, UINT64_MAX);
+    CHECK_EQ_INT(finish(c, limited), HTTPRING_STATE_FAILED);
+    CHECK_EQ_CODE(httpring_handle_error(c, limited), HTTPRING_ERR_READ_TIMEOUT);
+    CHECK_EQ_INT(finish(c, plain), HTTPRING_STATE_DONE);
+    httpring_handle_free(c, limited);
+    httpring_handle_free(c, plain);
+    httpring_client_free(c);
+    /* A client capped at 100,000 bytes/s with a low-speed limit: 0 on the request lifts
+     * both (300,000 bytes would take 3 s; the trickle would fail). */
+    c = client_with(slow_client);
+    t0 = check_now_ms();
+    httpring_handle h = get_with(c, "/bytes/300000", 0, 0);
+    CHECK_EQ_INT(finish(c, h), HTTPRING_STATE_DONE);
+    CHECK(check_now_ms() - t0 < check_slack_ms(1500));
+    httpring_handle_free(c, h);
+    h = get_with(c, "/drip/40/50", 0, 0);
+    CHECK_EQ_INT(finish(c, h), HTTPRING_STATE_DONE);
+    const uint8_t *body;
+    size_t len = 0;
+    CHECK_EQ_CODE(httpring_response_body(c, h, &body, &len), HTTPRING_OK);
+    CHECK_EQ_INT(len, 40);
+    httpring_handle_free(c, h);
+    httpring_client_free(c);
+}
+
 int main(void) {
     test_max_recv_speed();
     test_max_send_speed();
+    test_request_speeds();
     test_low_speed();
     test_per_host_cap();
     test_pool_timeout();
