@@ -209,3 +209,78 @@ def test_max_send_speed_paces_request_bodies(testserver):
     for bad in (0, -1, 1.5, True, "1000"):
         with pytest.raises(ValueError, match="max_send_speed"):
             httpring.Client(max_send_speed=bad)
+
+
+def test_speed_limits_of_one_request_override_the_clients(testserver):
+    """A request's own speed limits (curl sets them per transfer), in its ``extensions``:
+    ``request(extensions=)``, ``stream(extensions=)``, ``build_request(extensions=)`` then
+    ``send``, or keys set on a Request since. A key left out is the client's; 0 or None
+    lifts the client's limit for that request."""
+    big = testserver.url + "/bytes/300000"
+    upload = testserver.url + "/upload"
+    trickle = testserver.url + "/drip/40/50"  # 20 bytes/s for 2 s
+    data = bytes(300_000)
+    timeout = httpring.Timeout(10.0, read=0.1)
+
+    def took(call):
+        t = time.monotonic()
+        result = call()
+        return result, time.monotonic() - t
+
+    with httpring.Client(timeout=timeout) as c:
+        r, s = took(lambda: c.request("GET", big, extensions={"max_recv_speed": 1_000_000}))
+        assert len(r.content) == 300_000 and s >= 0.29
+        r, s = took(lambda: c.request("GET", big))  # the client's: no cap
+        assert len(r.content) == 300_000 and s < 0.29
+        r, s = took(lambda: c.request("POST", upload, content=data, extensions={"max_send_speed": 1_000_000}))
+        assert r.json()["received"] == 300_000 and s >= 0.25
+        request = c.build_request("GET", big, extensions={"max_recv_speed": 1_000_000})
+        assert request.extensions == {"max_recv_speed": 1_000_000}
+        r, s = took(lambda: c.send(request))
+        assert len(r.content) == 300_000 and s >= 0.29
+        request = c.build_request("GET", big)
+        request.extensions["max_recv_speed"] = 1_000_000
+        r, s = took(lambda: c.send(request))
+        assert len(r.content) == 300_000 and s >= 0.29
+        with c.stream("GET", big, extensions={"max_recv_speed": 1_000_000}) as r:
+            n, s = took(lambda: sum(len(p) for p in r.iter_bytes()))
+        assert n == 300_000 and s >= 0.2
+        with httpring.Client() as slow:  # no read timeout: the trickle completes
+            with pytest.raises(httpring.ReadTimeout, match="under the low-speed limit of 100 bytes/s"):
+                slow.request("GET", trickle, extensions={"low_speed_limit": (100, 0.3)})
+            assert slow.get(trickle).content == b"x" * 40
+
+    # A client capped at 100 kB/s (3 s for 300,000 bytes) with a low-speed limit.
+    capped = dict(max_recv_speed=100_000, max_send_speed=100_000, low_speed_limit=(100, 0.3))
+    with httpring.Client(**capped) as c:
+        lift = {"max_recv_speed": 0, "max_send_speed": None, "low_speed_limit": 0}
+        r, s = took(lambda: c.request("GET", big, extensions=lift))
+        assert len(r.content) == 300_000 and s < 1.0
+        r, s = took(lambda: c.request("POST", upload, content=data, extensions=lift))
+        assert r.json()["received"] == 300_000 and s < 1.0
+        assert c.request("GET", trickle, extensions=lift).content == b"x" * 40
+
+    async def asynchronous() -> None:
+        async with httpring.AsyncClient(**capped) as c:
+            r, s = await atook(c.request("GET", big, extensions={"max_recv_speed": 0}))
+            assert len(r.content) == 300_000 and s < 1.0
+            async with c.stream("GET", big, extensions={"max_recv_speed": None}) as r:
+                t = time.monotonic()
+                assert len(await r.aread()) == 300_000 and time.monotonic() - t < 1.0
+        async with httpring.AsyncClient(timeout=timeout) as c:
+            r, s = await atook(c.request("GET", big, extensions={"max_recv_speed": 1_000_000}))
+            assert len(r.content) == 300_000 and s >= 0.29
+
+    async def atook(coro):
+        t = time.monotonic()
+        result = await coro
+        return result, time.monotonic() - t
+
+    asyncio.run(asynchronous())
+    with httpring.Client() as c:
+        for key, bad in (("max_recv_speed", -1), ("max_send_speed", 1.5), ("max_recv_speed", True),
+                         ("low_speed_limit", (100, 0)), ("low_speed_limit", 100)):
+            with pytest.raises(ValueError, match=key):
+                c.request("GET", big, extensions={key: bad})
+        # Keys httpring does not know are the caller's (as in httpx) and change nothing.
+        assert c.request("GET", big, extensions={"trace": None}).status_code == 200

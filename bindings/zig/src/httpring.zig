@@ -721,6 +721,12 @@ pub const Request = struct {
     pool_timeout_ms: ?u64 = null,
     /// Retries for this request, over the client's count.
     retries: ?u32 = null,
+    /// Per-request overrides of the client's speed limits, as curl sets them per transfer:
+    /// the receive- and send-rate caps in bytes per second (0 lifts the client's cap) and
+    /// the low-speed limit (zero fields turn it off for this request).
+    max_recv_speed: ?u64 = null,
+    max_send_speed: ?u64 = null,
+    low_speed: ?LowSpeed = null,
     /// Override of the client's `decompress`.
     decompress: ?bool = null,
     /// Credentials for this request, over the client's.
@@ -869,7 +875,8 @@ pub const Client = struct {
     /// paths' arguments or `httpring_request_spec`).
     fn needsBuilder(req: Request) bool {
         return req.decompress != null or req.auth != null or req.form != null or req.pool_timeout_ms != null or
-            req.retries != null or req.stream or req.body_source != null;
+            req.retries != null or req.stream or req.body_source != null or req.max_recv_speed != null or
+            req.max_send_speed != null or req.low_speed != null;
     }
 
     fn buildRequest(built: *c.httpring_request, req: Request) SubmitError!void {
@@ -881,6 +888,9 @@ pub const Client = struct {
         if (req.read_timeout_ms) |v| try checkIn(SubmitError, c.httpring_request_set_read_timeout_ms(built, v));
         if (req.pool_timeout_ms) |v| try checkIn(SubmitError, c.httpring_request_set_pool_timeout_ms(built, v));
         if (req.retries) |v| try checkIn(SubmitError, c.httpring_request_set_retries(built, v));
+        if (req.max_recv_speed) |v| try checkIn(SubmitError, c.httpring_request_set_max_recv_speed(built, v));
+        if (req.max_send_speed) |v| try checkIn(SubmitError, c.httpring_request_set_max_send_speed(built, v));
+        if (req.low_speed) |l| try checkIn(SubmitError, c.httpring_request_set_low_speed(built, l.bytes_per_sec, l.time_ms));
         if (req.decompress) |v| try checkIn(SubmitError, c.httpring_request_set_decompress(built, v));
         if (req.form) |f| try checkIn(SubmitError, c.httpring_request_set_multipart(built, f.raw));
         if (req.stream) try checkIn(SubmitError, c.httpring_request_set_stream(built, true));

@@ -195,6 +195,47 @@ test "max_send_speed: a 300,000-byte body at 1 MB/s arrives whole, after at leas
     try testing.expect(took >= 250 and took < 5_000);
 }
 
+test "speed limits set on one request override the client's" {
+    var buf: [512]u8 = undefined;
+    var buf2: [512]u8 = undefined;
+    // An uncapped client: the request capped at 1 MB/s takes ~0.3 s, its sibling less.
+    var client = try Client.init(.{});
+    defer client.deinit();
+    const start = Io.Clock.Timestamp.now(io, .awake);
+    var slow = try client.send(.{ .url = try url(&buf, "/bytes/300000", .{}), .max_recv_speed = 1_000_000 });
+    defer slow.deinit();
+    var fast = try client.send(.{ .url = try url(&buf2, "/bytes/300000", .{}) });
+    defer fast.deinit();
+    try testing.expectEqual(@as(usize, 300_000), (try fast.waitResponse(10_000)).body.len);
+    const fast_took = milliseconds(start);
+    try testing.expectEqual(@as(usize, 300_000), (try slow.waitResponse(10_000)).body.len);
+    const slow_took = milliseconds(start);
+    try testing.expect(slow_took >= 290 and fast_took < slow_took);
+    // A request with a low-speed limit fails a trickle (/drip/40/50: 20 bytes/s).
+    var limited = try client.send(.{
+        .url = try url(&buf, "/drip/40/50", .{}),
+        .low_speed = .{ .bytes_per_sec = 100, .time_ms = 300 },
+    });
+    defer limited.deinit();
+    try testing.expectError(error.ReadTimeout, limited.waitResponse(10_000));
+    // A client capped at 100 kB/s (3 s for 300,000 bytes): 0 lifts the caps for one
+    // request, download and upload.
+    var capped = try Client.init(.{ .max_recv_speed = 100_000, .max_send_speed = 100_000 });
+    defer capped.deinit();
+    const t0 = Io.Clock.Timestamp.now(io, .awake);
+    var get = try capped.send(.{ .url = try url(&buf, "/bytes/300000", .{}), .max_recv_speed = 0 });
+    defer get.deinit();
+    try testing.expectEqual(@as(usize, 300_000), (try get.waitResponse(10_000)).body.len);
+    const total: u64 = 300_000;
+    const body = try testing.allocator.alloc(u8, total);
+    defer testing.allocator.free(body);
+    for (body, 0..) |*b, i| b.* = byteAt(i);
+    var post = try capped.send(.{ .method = "POST", .url = try url(&buf2, "/upload", .{}), .body = body, .max_send_speed = 0 });
+    defer post.deinit();
+    try expectUploaded(post, total, Fnv.ofPattern(total), total);
+    try testing.expect(milliseconds(t0) < 1_500);
+}
+
 test "a read timeout on /stall surfaces as error.ReadTimeout with a message" {
     var buf: [512]u8 = undefined;
     var client = try Client.init(.{});

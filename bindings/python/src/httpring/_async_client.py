@@ -180,7 +180,7 @@ class _Dispatcher:
         fut = loop.create_future()
         tmo = prep[4]
         # built_only(prep), inlined (the per-request path).
-        if ov is not None or prep[3].__class__ is not bytes or (tmo is not None and (tmo[3] >= 0 or tmo[4] >= 0)):
+        if ov is not None or prep[3].__class__ is not bytes or (tmo is not None and (tmo[3] >= 0 or tmo[4] >= 0 or tmo[5] is not None)):
             h = self.engine.submit_request(prep, uid, self.s, url, ov)
             self.pending[uid] = (fut, h, method, url)
             if ov is not None and ov.follow and not self.engine.redirects:
@@ -665,13 +665,14 @@ class AsyncClient(BaseClient):
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
+        extensions: Optional[Dict[str, Any]] = None,
     ) -> AsyncIterator[Response]:
         """``Client.stream`` for asyncio and trio (``async with client.stream(...) as r``):
         read the body with ``aiter_bytes()``, ``aiter_text()``, ``aiter_lines()``,
         ``aiter_raw()`` or ``aread()``; leaving the block closes the response. ``content=``
         may be an async iterator (or an iterator, a file) of bytes, sent as it is read."""
         prep, method, url_s = self._prepare(
-            method, url, params, headers, content, data, json, timeout, cookies, files, retries
+            method, url, params, headers, content, data, json, timeout, cookies, files, retries, extensions
         )
         ov = self._overrides(follow_redirects, auth)
         if self._transport is not None or self._request_hooks or self._response_hooks or (
@@ -743,9 +744,10 @@ class AsyncClient(BaseClient):
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
+        extensions: Optional[Dict[str, Any]] = None,
     ) -> Response:
         prep, method, url_s = self._prepare(
-            method, url, params, headers, content, data, json, timeout, cookies, files, retries
+            method, url, params, headers, content, data, json, timeout, cookies, files, retries, extensions
         )
         if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:
             ov = self._default_overrides

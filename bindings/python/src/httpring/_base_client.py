@@ -28,7 +28,7 @@ from ._config import (
     to_retry,
     to_timeout,
 )
-from ._engine import Engine, Overrides, Prepared, Scratch, Stats, prepare_timeout, with_retries
+from ._engine import Engine, Overrides, Prepared, Scratch, Stats, prepare_timeout, with_retries, with_speeds
 from . import _ffi
 from ._exceptions import HTTPError, InvalidURL, LocalProtocolError
 from ._transports import Mounts, TransportTypes, _EngineSettings
@@ -543,6 +543,7 @@ class BaseClient:
         cookies: CookieTypes = None,
         files: Any = None,
         retries: Optional[int] = None,
+        extensions: Optional[Dict[str, Any]] = None,
     ) -> Tuple[Prepared, str, str]:
         method_b = _METHODS.get(method)
         if method_b is None:
@@ -572,6 +573,8 @@ class BaseClient:
         if retries is not None:
             # Only the request builder takes it (see _engine.built_only).
             prep = with_retries(prep, retries)
+        if extensions:
+            prep = with_speeds(prep, extensions)
         return prep, method, url_s
 
     def _get_prepared(self, url: Any) -> Tuple[Prepared, str, Any]:
@@ -605,13 +608,20 @@ class BaseClient:
         cookies: CookieTypes = None,
         files: Any = None,
         retries: Optional[int] = None,
+        extensions: Optional[Dict[str, Any]] = None,
     ) -> Request:
         """A Request, as ``httpx.Client.build_request``; ``retries=`` (httpring's): this
-        request's most retries, over the client's policy (``send`` keeps it)."""
+        request's most retries, over the client's policy (``send`` keeps it).
+        ``extensions``: the Request's, as in httpx; httpring reads its ``max_recv_speed``,
+        ``max_send_speed`` and ``low_speed_limit`` (this request's speed limits, over the
+        client's: see ``_engine.with_speeds``)."""
         prep, method, url_s = self._prepare(
-            method, url, params, headers, content, data, json, timeout, cookies, files, retries
+            method, url, params, headers, content, data, json, timeout, cookies, files, retries, extensions
         )
-        return request_from(prep, method, url_s, self._headers)
+        request = request_from(prep, method, url_s, self._headers)
+        if extensions:
+            request.extensions = dict(extensions)
+        return request
 
     def _from_request(self, request: Any) -> Tuple[Prepared, str, str]:
         """send()/send_many() items: a Request, a URL (GET), or a (method, url) tuple."""
@@ -622,11 +632,10 @@ class BaseClient:
                 # Upload: a body sent as it is read).
                 content = bytes(content)
             pairs = request._pairs if request._headers is None else request._wire_pairs()
-            return (
-                (request._method_b, request._url_b, pairs, content, request._timeout),
-                request._method,
-                request._url,
-            )
+            prep: Prepared = (request._method_b, request._url_b, pairs, content, request._timeout)
+            if request.extensions:  # its speed limits (set at build_request or since)
+                prep = with_speeds(prep, request.extensions)
+            return prep, request._method, request._url
         if isinstance(request, tuple):
             try:
                 method, url = request

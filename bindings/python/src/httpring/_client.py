@@ -322,9 +322,10 @@ class Client(BaseClient):
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
+        extensions: Optional[Dict[str, Any]] = None,
     ) -> Response:
         prep, method, url_s = self._prepare(
-            method, url, params, headers, content, data, json, timeout, cookies, files, retries
+            method, url, params, headers, content, data, json, timeout, cookies, files, retries, extensions
         )
         if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:
             ov = self._default_overrides
@@ -584,6 +585,7 @@ class Client(BaseClient):
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
+        extensions: Optional[Dict[str, Any]] = None,
     ) -> Iterator[Response]:
         """A request whose body is read as it arrives, as httpx's ``client.stream()``: the
         block gets the Response once its head is in, and reads the body with
@@ -594,7 +596,7 @@ class Client(BaseClient):
         the body; ``total`` only until the head. ``content=`` may be an iterator of bytes
         or a file, sent as it is read (see ``_upload``) before the head is awaited."""
         prep, method, url_s = self._prepare(
-            method, url, params, headers, content, data, json, timeout, cookies, files, retries
+            method, url, params, headers, content, data, json, timeout, cookies, files, retries, extensions
         )
         ov = self._overrides(follow_redirects, auth)
         if self._transport is not None or self._request_hooks or self._response_hooks or (

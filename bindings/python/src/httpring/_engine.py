@@ -26,7 +26,7 @@ import struct
 import threading
 import weakref
 from ctypes import c_size_t, c_uint16, c_uint32, c_uint64, c_void_p, create_string_buffer
-from typing import TYPE_CHECKING, Any, List, NamedTuple, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from . import _ffi
 from ._ffi import last_error_message
@@ -188,9 +188,13 @@ def _spec_array(preps: Sequence[Prepared], uids: Sequence[int]) -> Any:
     return (_ffi.httpring_request_spec * len(specs))(*specs)  # type: ignore[misc]
 
 
+#: A request's own speed limits: the receive- and send-rate caps in bytes/s and the
+#: low-speed limit as (bytes/s, ms); each -1 for the client's, 0 for none.
+Speeds = Tuple[int, int, int, int]
+
 #: A request's own settings: timeouts (connect, read, total, pool) in ms (0: no limit)
-#: and a retry count, each -1 for the client's.
-PerRequest = Tuple[int, int, int, int, int]
+#: and a retry count, each -1 for the client's; its speed limits (``Speeds``) or None.
+PerRequest = Tuple[int, int, int, int, int, Optional[Speeds]]
 
 #: A request as the engine takes it: method, URL, header pairs, body, and its own settings
 #: (``PerRequest``) or None for the client's. A body that is not exactly ``bytes`` is a
@@ -200,13 +204,15 @@ PerRequest = Tuple[int, int, int, int, int]
 Prepared = Tuple[bytes, bytes, HeaderPairs, bytes, Optional[PerRequest]]
 
 #: ``PerRequest`` with every setting the client's.
-CLIENT_SETTINGS: PerRequest = (-1, -1, -1, -1, -1)
+CLIENT_SETTINGS: PerRequest = (-1, -1, -1, -1, -1, None)
 
 
 def built_only(prep: Prepared) -> bool:
     """Whether only the request builder can take ``prep`` (see ``Prepared``)."""
     tmo = prep[4]
-    return prep[3].__class__ is not bytes or (tmo is not None and (tmo[3] >= 0 or tmo[4] >= 0))
+    return prep[3].__class__ is not bytes or (
+        tmo is not None and (tmo[3] >= 0 or tmo[4] >= 0 or tmo[5] is not None)
+    )
 
 
 def with_retries(prep: Prepared, retries: Optional[int]) -> Prepared:
@@ -214,7 +220,40 @@ def with_retries(prep: Prepared, retries: Optional[int]) -> Prepared:
     if retries is None:
         return prep
     tmo = prep[4] or CLIENT_SETTINGS
-    return (prep[0], prep[1], prep[2], prep[3], tmo[:4] + (retry_count(retries, "retries"),))
+    return (prep[0], prep[1], prep[2], prep[3], tmo[:4] + (retry_count(retries, "retries"),) + tmo[5:])
+
+
+#: The keys of ``Request.extensions`` (and of ``extensions=``) httpring reads: a request's
+#: own speed limits, as the client's keyword arguments of the same names take them.
+SPEED_KEYS = ("max_recv_speed", "max_send_speed", "low_speed_limit")
+
+
+def with_speeds(prep: Prepared, extensions: Optional[Dict[str, Any]]) -> Prepared:
+    """``prep`` with the speed limits among ``extensions`` (``SPEED_KEYS``; as curl sets
+    them per transfer): ``max_recv_speed`` and ``max_send_speed`` in bytes per second,
+    ``low_speed_limit`` as (bytes_per_second, seconds). A key left out is the client's;
+    0 or None lifts the client's limit for this request."""
+    if not extensions or not any(k in extensions for k in SPEED_KEYS):
+        return prep
+    from ._config import _low_speed, _rate
+
+    def off(value: Any) -> bool:  # None or 0: no limit for this request
+        return value is None or (value.__class__ is int and value == 0)
+
+    speeds: List[int] = []
+    for key in ("max_recv_speed", "max_send_speed"):
+        if key not in extensions:
+            speeds.append(-1)
+        else:
+            value = extensions[key]
+            speeds.append(0 if off(value) else _rate(key, value) or 0)
+    if "low_speed_limit" in extensions:
+        low = extensions["low_speed_limit"]
+        speeds.extend((0, 0) if off(low) else _low_speed(low) or (0, 0))
+    else:
+        speeds.extend((-1, -1))
+    tmo = prep[4] or CLIENT_SETTINGS
+    return (prep[0], prep[1], prep[2], prep[3], tmo[:5] + ((speeds[0], speeds[1], speeds[2], speeds[3]),))
 
 
 class Overrides(NamedTuple):
@@ -579,7 +618,7 @@ class Engine:
     def submit(self, prep: Prepared, user_data: int, s: Scratch, url: str = "") -> int:
         """Starts a request; returns its handle. Invalid input raises here, no handle made."""
         method_b, url_b, pairs, body, tmo = prep
-        if body.__class__ is not bytes or (tmo is not None and (tmo[3] >= 0 or tmo[4] >= 0)):  # built_only
+        if body.__class__ is not bytes or (tmo is not None and (tmo[3] >= 0 or tmo[4] >= 0 or tmo[5] is not None)):  # built_only
             return self.submit_request(prep, user_data, s, url, None)
         if tmo is None:
             if pairs:
@@ -637,7 +676,7 @@ class Engine:
             elif body:
                 code = code or lib.httpring_request_set_body(req, body, len(body))
             if tmo is not None:
-                connect, read, total, pool, retries = tmo
+                connect, read, total, pool, retries, speeds = tmo
                 if connect >= 0:
                     code = code or lib.httpring_request_set_connect_timeout_ms(req, connect)
                 if read >= 0:
@@ -648,6 +687,14 @@ class Engine:
                     code = code or lib.httpring_request_set_pool_timeout_ms(req, pool)
                 if retries >= 0:
                     code = code or lib.httpring_request_set_retries(req, retries)
+                if speeds is not None:
+                    recv, send, low_rate, low_ms = speeds
+                    if recv >= 0:
+                        code = code or lib.httpring_request_set_max_recv_speed(req, recv)
+                    if send >= 0:
+                        code = code or lib.httpring_request_set_max_send_speed(req, send)
+                    if low_rate >= 0:
+                        code = code or lib.httpring_request_set_low_speed(req, low_rate, low_ms)
             code = code or lib.httpring_request_set_user_data(req, user_data)
             if stream:
                 code = code or lib.httpring_request_set_stream(req, True)
@@ -888,7 +935,7 @@ def prepare_timeout(timeout: Any, client: Timeout) -> Optional[PerRequest]:
 
     if timeout is USE_CLIENT_DEFAULT:
         return None
-    return to_timeout(timeout).for_request(client) + (-1,)
+    return to_timeout(timeout).for_request(client) + (-1, None)
 
 
 def response_or_raise(result: Any) -> Response:

@@ -369,7 +369,7 @@ class Request:
         self._pairs = pairs
         self._content = body
         # Its own timeouts and retry count (``_engine.PerRequest``), None for the client's.
-        self._timeout: Optional[Tuple[int, int, int, int, int]] = None
+        self._timeout: Optional[Tuple[Any, ...]] = None
         self.extensions: Dict[str, Any] = extensions if extensions is not None else {}
         self._defaults: Optional[_Defaults] = None
         self._headers: Optional[Headers] = None
@@ -491,7 +491,7 @@ class Request:
 
 
 def request_from(
-    prep: Tuple[bytes, bytes, HeaderPairs, bytes, Optional[Tuple[int, int, int, int, int]]],
+    prep: Tuple[bytes, bytes, HeaderPairs, bytes, Optional[Tuple[Any, ...]]],
     method: str,
     url: str,
     defaults: Optional[Headers] = None,
