@@ -213,8 +213,8 @@ def test_max_send_speed_paces_request_bodies(testserver):
 
 def test_speed_limits_of_one_request_override_the_clients(testserver):
     """A request's own speed limits (curl sets them per transfer), in its ``extensions``:
-    ``request(extensions=)``, ``stream(extensions=)``, ``build_request(extensions=)`` then
-    ``send``, or keys set on a Request since. A key left out is the client's; 0 or None
+    ``request(extensions=)`` and the verbs', ``stream(extensions=)``,
+    ``build_request(extensions=)`` then ``send``, or keys set on a Request since. A key left out is the client's; 0 or None
     lifts the client's limit for that request."""
     big = testserver.url + "/bytes/300000"
     upload = testserver.url + "/upload"
@@ -233,6 +233,10 @@ def test_speed_limits_of_one_request_override_the_clients(testserver):
         r, s = took(lambda: c.request("GET", big))  # the client's: no cap
         assert len(r.content) == 300_000 and s < 0.29
         r, s = took(lambda: c.request("POST", upload, content=data, extensions={"max_send_speed": 1_000_000}))
+        assert r.json()["received"] == 300_000 and s >= 0.25
+        r, s = took(lambda: c.get(big, extensions={"max_recv_speed": 1_000_000}))
+        assert len(r.content) == 300_000 and s >= 0.29
+        r, s = took(lambda: c.put(upload, content=data, extensions={"max_send_speed": 1_000_000}))
         assert r.json()["received"] == 300_000 and s >= 0.25
         request = c.build_request("GET", big, extensions={"max_recv_speed": 1_000_000})
         assert request.extensions == {"max_recv_speed": 1_000_000}
@@ -264,6 +268,10 @@ def test_speed_limits_of_one_request_override_the_clients(testserver):
         async with httpring.AsyncClient(**capped) as c:
             r, s = await atook(c.request("GET", big, extensions={"max_recv_speed": 0}))
             assert len(r.content) == 300_000 and s < 1.0
+            r, s = await atook(c.get(big, extensions={"max_recv_speed": 0}))
+            assert len(r.content) == 300_000 and s < 1.0
+            r, s = await atook(c.post(upload, content=data, extensions={"max_send_speed": 0}))
+            assert r.json()["received"] == 300_000 and s < 1.0
             async with c.stream("GET", big, extensions={"max_recv_speed": None}) as r:
                 t = time.monotonic()
                 assert len(await r.aread()) == 300_000 and time.monotonic() - t < 1.0

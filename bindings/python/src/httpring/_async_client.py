@@ -787,13 +787,15 @@ class AsyncClient(BaseClient):
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
+        extensions: Optional[Dict[str, Any]] = None,
     ) -> Response:
         # The body of request(), repeated so a GET is a single coroutine.
-        if params is None and headers is None and timeout is USE_CLIENT_DEFAULT and cookies is None and retries is None:
+        if (params is None and headers is None and timeout is USE_CLIENT_DEFAULT and cookies is None and retries is None
+                and extensions is None):
             prep, url_s, _ = self._get_prepared(url)
         else:
             prep, _, url_s = self._prepare(
-                "GET", url, params, headers, None, None, None, timeout, cookies, None, retries
+                "GET", url, params, headers, None, None, None, timeout, cookies, None, retries, extensions
             )
         if follow_redirects is USE_CLIENT_DEFAULT and auth is USE_CLIENT_DEFAULT:
             ov = self._default_overrides
@@ -827,10 +829,11 @@ class AsyncClient(BaseClient):
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
+        extensions: Optional[Dict[str, Any]] = None,
     ) -> Response:
         return await self.request(
             "HEAD", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries, extensions=extensions,
         )
 
     async def options(
@@ -844,10 +847,11 @@ class AsyncClient(BaseClient):
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
+        extensions: Optional[Dict[str, Any]] = None,
     ) -> Response:
         return await self.request(
             "OPTIONS", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries, extensions=extensions,
         )
 
     async def delete(
@@ -861,10 +865,11 @@ class AsyncClient(BaseClient):
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
+        extensions: Optional[Dict[str, Any]] = None,
     ) -> Response:
         return await self.request(
             "DELETE", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries, extensions=extensions,
         )
 
     async def post(
@@ -882,11 +887,12 @@ class AsyncClient(BaseClient):
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
+        extensions: Optional[Dict[str, Any]] = None,
     ) -> Response:
         return await self.request(
             "POST", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
-            retries=retries,
+            retries=retries, extensions=extensions,
         )
 
     async def put(
@@ -904,11 +910,12 @@ class AsyncClient(BaseClient):
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
+        extensions: Optional[Dict[str, Any]] = None,
     ) -> Response:
         return await self.request(
             "PUT", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
-            retries=retries,
+            retries=retries, extensions=extensions,
         )
 
     async def patch(
@@ -926,11 +933,12 @@ class AsyncClient(BaseClient):
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
+        extensions: Optional[Dict[str, Any]] = None,
     ) -> Response:
         return await self.request(
             "PATCH", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
-            retries=retries,
+            retries=retries, extensions=extensions,
         )
 
     async def send(

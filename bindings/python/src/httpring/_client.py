@@ -348,10 +348,11 @@ class Client(BaseClient):
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
+        extensions: Optional[Dict[str, Any]] = None,
     ) -> Response:
         return self.request(
             "GET", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries, extensions=extensions,
         )
 
     def head(
@@ -365,10 +366,11 @@ class Client(BaseClient):
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
+        extensions: Optional[Dict[str, Any]] = None,
     ) -> Response:
         return self.request(
             "HEAD", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries, extensions=extensions,
         )
 
     def options(
@@ -382,10 +384,11 @@ class Client(BaseClient):
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
+        extensions: Optional[Dict[str, Any]] = None,
     ) -> Response:
         return self.request(
             "OPTIONS", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries, extensions=extensions,
         )
 
     def delete(
@@ -399,10 +402,11 @@ class Client(BaseClient):
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
+        extensions: Optional[Dict[str, Any]] = None,
     ) -> Response:
         return self.request(
             "DELETE", url, params=params, headers=headers, timeout=timeout,
-            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries,
+            follow_redirects=follow_redirects, auth=auth, cookies=cookies, retries=retries, extensions=extensions,
         )
 
     def post(
@@ -420,11 +424,12 @@ class Client(BaseClient):
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
+        extensions: Optional[Dict[str, Any]] = None,
     ) -> Response:
         return self.request(
             "POST", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
-            retries=retries,
+            retries=retries, extensions=extensions,
         )
 
     def put(
@@ -442,11 +447,12 @@ class Client(BaseClient):
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
+        extensions: Optional[Dict[str, Any]] = None,
     ) -> Response:
         return self.request(
             "PUT", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
-            retries=retries,
+            retries=retries, extensions=extensions,
         )
 
     def patch(
@@ -464,11 +470,12 @@ class Client(BaseClient):
         follow_redirects: Any = USE_CLIENT_DEFAULT,
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
+        extensions: Optional[Dict[str, Any]] = None,
     ) -> Response:
         return self.request(
             "PATCH", url, content=content, data=data, files=files, json=json, params=params,
             headers=headers, timeout=timeout, follow_redirects=follow_redirects, auth=auth, cookies=cookies,
-            retries=retries,
+            retries=retries, extensions=extensions,
         )
 
     def send(
