@@ -112,6 +112,18 @@ pub struct LowSpeed {
     pub time: Duration,
 }
 
+impl LowSpeed {
+    /// `bytes_per_sec` over `time_ms` (the C API's units); None (no limit) when either is 0.
+    pub fn from_ms(bytes_per_sec: u64, time_ms: u64) -> Option<LowSpeed> {
+        millis(time_ms)
+            .filter(|_| bytes_per_sec > 0)
+            .map(|time| LowSpeed {
+                bytes_per_sec,
+                time,
+            })
+    }
+}
+
 /// TCP keepalive (`SO_KEEPALIVE`): after `idle` without traffic the system probes the peer
 /// every `interval`, and drops the connection after `count` unanswered probes, so a peer
 /// that vanished (a NAT that forgot the connection, a host powered off) is noticed on an

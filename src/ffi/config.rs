@@ -82,12 +82,7 @@ pub unsafe extern "C" fn httpring_config_set_low_speed(
     time_ms: u64,
 ) -> httpring_code {
     set(cfg, |c| {
-        c.low_speed = millis(time_ms)
-            .filter(|_| bytes_per_sec > 0)
-            .map(|time| crate::LowSpeed {
-                bytes_per_sec,
-                time,
-            })
+        c.low_speed = crate::LowSpeed::from_ms(bytes_per_sec, time_ms)
     })
 }
 

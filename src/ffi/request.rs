@@ -201,15 +201,7 @@ pub unsafe extern "C" fn httpring_request_set_low_speed(
     time_ms: u64,
 ) -> httpring_code {
     set(req, |r| {
-        r.speeds_mut().low_speed =
-            Some(
-                millis(time_ms)
-                    .filter(|_| bytes_per_sec > 0)
-                    .map(|time| crate::LowSpeed {
-                        bytes_per_sec,
-                        time,
-                    }),
-            )
+        r.speeds_mut().low_speed = Some(crate::LowSpeed::from_ms(bytes_per_sec, time_ms))
     })
 }
 
