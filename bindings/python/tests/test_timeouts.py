@@ -246,6 +246,19 @@ def test_speed_limits_of_one_request_override_the_clients(testserver):
         request.extensions["max_recv_speed"] = 1_000_000
         r, s = took(lambda: c.send(request))
         assert len(r.content) == 300_000 and s >= 0.29
+        del request.extensions["max_recv_speed"]  # read when sent: taken out, no cap
+        request = c.build_request("GET", big, extensions={"max_recv_speed": 1_000_000})
+        del request.extensions["max_recv_speed"]
+        r, s = took(lambda: c.send(request))
+        assert len(r.content) == 300_000 and s < 0.29
+        # A request hook sees the extensions, and what it sets applies.
+        def hook(request):
+            assert request.extensions == {"max_send_speed": 1_000_000}
+            request.extensions["max_recv_speed"] = 1_000_000
+
+        with httpring.Client(timeout=timeout, event_hooks={"request": [hook]}) as hooked:
+            r, s = took(lambda: hooked.get(big, extensions={"max_send_speed": 1_000_000}))
+            assert len(r.content) == 300_000 and s >= 0.29
         with c.stream("GET", big, extensions={"max_recv_speed": 1_000_000}) as r:
             n, s = took(lambda: sum(len(p) for p in r.iter_bytes()))
         assert n == 300_000 and s >= 0.2

@@ -53,7 +53,7 @@ from ._engine import (
 )
 from ._exceptions import ClientClosed, RequestError
 from ._cookies import CookieTypes
-from ._models import HeaderTypes, QueryParamTypes, Request, Response, attach_body, request_from
+from ._models import HeaderTypes, QueryParamTypes, Request, Response, attach_body
 from ._loops import in_trio, running_asyncio_loop as _running_asyncio_loop, running_loop
 from ._stream import AsyncBody
 from ._upload import Upload, address, running, write_error
@@ -678,7 +678,7 @@ class AsyncClient(BaseClient):
         if self._transport is not None or self._request_hooks or self._response_hooks or (
             ov is not None and ov.flow is not None
         ):
-            response = await self._send_hooked(request_from(prep, method, url_s, self._headers), ov, None, True)
+            response = await self._send_hooked(self._request_of(prep, method, url_s, extensions), ov, None, True)
         else:
             response = await self._open_stream(prep, method, url_s, ov)
         try:
@@ -756,7 +756,7 @@ class AsyncClient(BaseClient):
         if self._transport is not None or self._request_hooks or self._response_hooks or (
             ov is not None and ov.flow is not None
         ):
-            return await self._send_hooked(request_from(prep, method, url_s, self._headers), ov)
+            return await self._send_hooked(self._request_of(prep, method, url_s, extensions), ov)
         # _send_one inlined: one coroutine per request, not two.
         d = self._dispatcher
         uid, fut = d.submit(prep, method, url_s, ov)
@@ -804,7 +804,7 @@ class AsyncClient(BaseClient):
         if self._transport is not None or self._request_hooks or self._response_hooks or (
             ov is not None and ov.flow is not None
         ):
-            return await self._send_hooked(request_from(prep, "GET", url_s, self._headers), ov)
+            return await self._send_hooked(self._request_of(prep, "GET", url_s, extensions), ov)
         d = self._dispatcher
         uid, fut = d.submit(prep, "GET", url_s, ov)
         try:

@@ -618,7 +618,12 @@ class BaseClient:
         prep, method, url_s = self._prepare(
             method, url, params, headers, content, data, json, timeout, cookies, files, retries, extensions
         )
-        request = request_from(prep, method, url_s, self._headers)
+        return self._request_of(prep, method, url_s, extensions)
+
+    def _request_of(self, prep: Prepared, method: str, url: str, extensions: Optional[Dict[str, Any]]) -> Request:
+        """The Request of a prepared one, with its ``extensions`` (whose speed limits
+        ``_from_request`` reads again when it is sent: a hook or the caller may change them)."""
+        request = request_from(prep, method, url, self._headers)
         if extensions:
             request.extensions = dict(extensions)
         return request
@@ -632,8 +637,11 @@ class BaseClient:
                 # Upload: a body sent as it is read).
                 content = bytes(content)
             pairs = request._pairs if request._headers is None else request._wire_pairs()
-            prep: Prepared = (request._method_b, request._url_b, pairs, content, request._timeout)
-            if request.extensions:  # its speed limits (set at build_request or since)
+            tmo = request._timeout
+            if tmo is not None and tmo[5] is not None:
+                tmo = tmo[:5] + (None,)  # a Request's speed limits are those of its extensions now
+            prep: Prepared = (request._method_b, request._url_b, pairs, content, tmo)
+            if request.extensions:
                 prep = with_speeds(prep, request.extensions)
             return prep, request._method, request._url
         if isinstance(request, tuple):

@@ -30,7 +30,6 @@ from ._models import (
     Response,
     attach_body,
     info_attempts,
-    request_from,
 )
 from ._stream import SyncBody
 from ._upload import Upload, write_all
@@ -334,7 +333,7 @@ class Client(BaseClient):
         if self._transport is not None or self._request_hooks or self._response_hooks or (
             ov is not None and ov.flow is not None
         ):
-            return self._send_hooked(request_from(prep, method, url_s, self._headers), ov)
+            return self._send_hooked(self._request_of(prep, method, url_s, extensions), ov)
         return self._send_one(prep, method, url_s, ov)
 
     def get(
@@ -609,7 +608,7 @@ class Client(BaseClient):
         if self._transport is not None or self._request_hooks or self._response_hooks or (
             ov is not None and ov.flow is not None
         ):
-            response = self._send_hooked(request_from(prep, method, url_s, self._headers), ov, None, True)
+            response = self._send_hooked(self._request_of(prep, method, url_s, extensions), ov, None, True)
         else:
             response = self._open_stream(prep, method, url_s, ov)
         try:
