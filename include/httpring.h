@@ -1799,7 +1799,9 @@ httpring_code httpring_handle_write(const struct httpring_client *client,
                                     size_t *written);
 
 // Ends a body written with `httpring_handle_write`. With a declared length, finishing
-// before it was reached fails the request (and returns `HTTPRING_ERR_BODY_SOURCE`).
+// before it was reached fails the request (and returns `HTTPRING_ERR_BODY_SOURCE`);
+// once it was reached, finishing returns `HTTPRING_OK` even if the server has answered
+// since. Otherwise, after the request has ended: its own error, as for writes.
 httpring_code httpring_handle_finish_body(const struct httpring_client *client, httpring_handle h);
 
 // Blocks up to `timeout_ms` (negative: forever; 0: just check) until

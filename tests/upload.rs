@@ -351,9 +351,10 @@ fn the_callback_is_not_called_after_cancel_or_free_returns() {
     assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
 }
 
-/// Writes `total` bytes through the handle; returns how many writes found no room.
-fn write_all(c: &Client, h: httpring_handle, total: u64, piece: usize) -> usize {
-    let mut at = 0u64;
+/// Writes bytes `from..to` of the body through the handle; returns how many writes found no
+/// room.
+fn write_range(c: &Client, h: httpring_handle, from: u64, to: u64, piece: usize) -> usize {
+    let (mut at, total) = (from, to);
     let mut full = 0;
     let mut buf = vec![0u8; piece];
     while at < total {
@@ -388,19 +389,31 @@ fn a_written_body_is_held_back_by_a_slow_server_and_arrives_whole() {
                 httpring_config_set_h2c_prior_knowledge(cfg, true);
             }
         });
-        let total = 4_000_000u64;
+        // The server reads nothing for a second: more than the socket buffers can take
+        // (a send buffer of at most 4 MiB here) must find no room, however fast the server
+        // reads afterwards. Pacing alone raced: a server that reads as fast as the producer
+        // writes grows its receive window to fit the whole body.
+        let total = 16_000_000u64;
         let h = c
-            .submit("POST", &srv.url("/upload?pause_ms=1"), |r| {
+            .submit("POST", &srv.url("/upload?hold_ms=1000"), |r| {
                 assert_eq!(
                     httpring_request_set_body_writer(r, total as i64),
                     HTTPRING_OK
                 );
             })
             .unwrap();
-        let full = write_all(&c, h, total, 50_000);
+        let full = write_range(&c, h, 0, total - 10, 50_000);
         assert!(full > 0, "h2 {h2}: the producer was never told to wait");
-        // Past the length: refused, nothing taken.
-        assert_eq!(write(&c, h, b"x"), (HTTPRING_ERR_INVALID_ARGUMENT, 0));
+        // Past the length: refused, nothing taken. (Checked before the body is whole: once
+        // it is, the server may answer and end the request before a later write.)
+        let (code, n) = write(&c, h, &[0; 11]);
+        assert_eq!(
+            (code, n),
+            (HTTPRING_ERR_INVALID_ARGUMENT, 0),
+            "{}",
+            c.message(h)
+        );
+        write_range(&c, h, total - 10, total, 50_000);
         assert_eq!(httpring_handle_finish_body(c.0, h), HTTPRING_OK);
         assert_eq!(
             c.wait(h),

@@ -203,7 +203,9 @@ pub unsafe extern "C" fn httpring_handle_write(
 }
 
 /// Ends a body written with `httpring_handle_write`. With a declared length, finishing
-/// before it was reached fails the request (and returns `HTTPRING_ERR_BODY_SOURCE`).
+/// before it was reached fails the request (and returns `HTTPRING_ERR_BODY_SOURCE`);
+/// once it was reached, finishing returns `HTTPRING_OK` even if the server has answered
+/// since. Otherwise, after the request has ended: its own error, as for writes.
 #[no_mangle]
 pub extern "C" fn httpring_handle_finish_body(
     client: *const httpring_client,

@@ -210,9 +210,14 @@ impl Upload {
     }
 
     /// Ends a pushed body. With a known length, ending short fails the request.
+    /// Finishing a body whose declared length was all written is always fine, even when the
+    /// request has ended since: a server may answer as soon as it has the whole body.
     pub fn finish(&self) -> Result<()> {
         let mut s = self.lock();
         if let Some(e) = &s.closed {
+            if s.push && self.length == Some(s.taken) {
+                return Ok(());
+            }
             return Err(e.clone());
         }
         if !s.push {
@@ -659,6 +664,18 @@ mod tests {
         let p = Upload::push(None);
         assert!(!p.close(Error::new(ErrorKind::Cancelled, "x")));
         assert_eq!(p.write(b"a").unwrap_err().kind(), ErrorKind::Cancelled);
+        assert_eq!(p.finish().unwrap_err().kind(), ErrorKind::Cancelled);
+        // A declared length all written: the body is whole, finishing it is fine after the
+        // end; short of it, finishing says why the rest was not sent.
+        for (wrote, ok) in [(&b"abc"[..], true), (&b"ab"[..], false)] {
+            let p = Upload::push(Some(3));
+            p.write(wrote).unwrap();
+            p.close(Error::new(
+                ErrorKind::Cancelled,
+                "the request has completed",
+            ));
+            assert_eq!(p.finish().is_ok(), ok);
+        }
         assert!(
             p.wait_writable(None),
             "a closed upload never blocks a writer"

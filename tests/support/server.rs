@@ -457,13 +457,18 @@ async fn route(
             });
             r
         }
-        // /upload[?pause_ms=N]: reads the request body piece by piece (counted in
-        // `Stats::received`), pausing N ms after each piece when asked (a slow server), and
-        // answers with what came: its length, its FNV-1a 64 hash, and how it was framed.
+        // /upload[?hold_ms=H&pause_ms=N]: reads the request body piece by piece (counted in
+        // `Stats::received`), reading nothing for its first H ms (the client's buffers and
+        // the socket's fill, so the producer must be told to wait whatever its speed) and
+        // pausing N ms after each piece when asked (a slow server); it answers with what
+        // came: its length, its FNV-1a 64 hash, and how it was framed.
         "upload" => {
-            let pause = query_param(query.as_deref(), "pause_ms")
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0);
+            let ms = |name| {
+                query_param(query.as_deref(), name)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            let (hold, pause) = (ms("hold_ms"), ms("pause_ms"));
             let chunked = req.headers().contains_key("transfer-encoding");
             let length = req
                 .headers()
@@ -473,6 +478,9 @@ async fn route(
                 .to_string();
             let version = format!("{:?}", req.version());
             let mut body = req.into_body();
+            if hold > 0 {
+                tokio::time::sleep(Duration::from_millis(hold)).await;
+            }
             let (mut n, mut hash) = (0u64, 0xcbf2_9ce4_8422_2325u64);
             let mut failed = String::new();
             while let Some(frame) = body.frame().await {
