@@ -28,8 +28,8 @@ use crate::policy::retry::{self, Attempt};
 use crate::policy::{auth, redirect};
 use crate::pool::{Gate, Grant, Job, Limiter, Mailbox, Returned};
 use crate::request::{
-    with_fragment, BodyStream, Exchange, Hop, Request, Response, SpeedOverrides, Stamps, Upload,
-    UploadBody,
+    with_fragment, BodyStream, Exchange, Hop, Request, Response, SpeedOverrides, Speeds, Stamps,
+    Upload, UploadBody,
 };
 use crate::transport::{
     blame_write_timeout, map_hyper, pace, Conn, Hold, Phase, PoolKey, Traffic, Watch,
@@ -152,21 +152,15 @@ async fn execute(
     let started = ex.started;
     let cfg = &shared.config();
     let o = req.timeouts;
-    let (speed, rate) = match req.speeds.as_deref() {
-        None => (cfg.low_speed, cfg.max_recv_speed),
-        Some(s) => (
-            s.low_speed.unwrap_or(cfg.low_speed),
-            s.max_recv.unwrap_or(cfg.max_recv_speed),
-        ),
-    };
+    let speeds = Speeds::of(req.speeds.as_deref(), cfg);
     let limits = Limits {
         connect: o.connect.unwrap_or(cfg.connect_timeout),
         total: o.total.unwrap_or(cfg.timeout),
         read: o.read.unwrap_or(cfg.read_timeout),
         pool: o.pool.unwrap_or(cfg.pool_timeout),
         max_body: cfg.max_body_size,
-        speed,
-        rate,
+        speed: speeds.low_speed,
+        rate: speeds.max_recv,
     };
     match limits.total {
         Some(total) => {
@@ -1005,12 +999,7 @@ impl<'a> Parts<'a> {
                 Body::Stream(Box::pin(UploadBody::new(up.clone(), conn.activity.clone())))
             }
         };
-        let send_rate = self.shared.config().max_send_speed;
-        let send_rate = match self.speeds.as_deref() {
-            None => send_rate,
-            Some(s) => s.max_send.unwrap_or(send_rate),
-        };
-        if let Some(rate) = send_rate {
+        if let Some(rate) = Speeds::of(self.speeds.as_deref(), self.shared.config()).max_send {
             throttle(&mut body, rate, conn.activity.clone());
         }
         // One branch unless the client has a write timeout.

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::header::{HeaderMap, CONTENT_LENGTH};
 use http::{Method, Uri};
 
-use crate::config::{parse_header, Auth, LowSpeed};
+use crate::config::{parse_header, Auth, Config, LowSpeed};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Per-request timeout overrides. `None` inherits the client's value; `Some(None)` disables.
@@ -32,6 +32,32 @@ pub struct SpeedOverrides {
     pub max_send: Option<Option<u64>>,
     /// The low-speed limit (the client's `low_speed`).
     pub low_speed: Option<Option<LowSpeed>>,
+}
+
+/// The speed limits a request runs with: its overrides over the client's.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Speeds {
+    pub max_recv: Option<u64>,
+    pub max_send: Option<u64>,
+    pub low_speed: Option<LowSpeed>,
+}
+
+impl Speeds {
+    pub(crate) fn of(over: Option<&SpeedOverrides>, cfg: &Config) -> Speeds {
+        let client = Speeds {
+            max_recv: cfg.max_recv_speed,
+            max_send: cfg.max_send_speed,
+            low_speed: cfg.low_speed,
+        };
+        match over {
+            None => client,
+            Some(o) => Speeds {
+                max_recv: o.max_recv.unwrap_or(client.max_recv),
+                max_send: o.max_send.unwrap_or(client.max_send),
+                low_speed: o.low_speed.unwrap_or(client.low_speed),
+            },
+        }
+    }
 }
 
 #[derive(Debug)]
