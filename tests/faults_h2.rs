@@ -853,7 +853,9 @@ fn a_response_that_stops_mid_body_ends_in_the_read_timeout() {
 fn a_server_shutting_down_gracefully_finishes_its_streams_and_new_requests_go_elsewhere() {
     // hyper's own graceful shutdown, as real servers do it (GOAWAY with the largest stream id,
     // a PING, then GOAWAY with the last stream read), while ten requests are in flight: they
-    // all complete on that connection; requests made after it go on a new one.
+    // all complete on that connection; requests made after it go on a new one. The shutdown
+    // starts once all ten are being handled, and the later requests go once it has started
+    // (and the client had time to read it), while the ten still hold the connection open.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -863,16 +865,24 @@ fn a_server_shutting_down_gracefully_finishes_its_streams_and_new_requests_go_el
     let url = format!("http://{}/", listener.local_addr().unwrap());
     let processed = Arc::new(AtomicUsize::new(0));
     let connections = Arc::new(AtomicUsize::new(0));
+    let entered = Arc::new(AtomicUsize::new(0));
+    let all_in = Arc::new(tokio::sync::Notify::new());
+    let shut = Arc::new(AtomicBool::new(false));
     let (p, n) = (processed.clone(), connections.clone());
+    let (e, all, sh) = (entered.clone(), all_in.clone(), shut.clone());
     rt.spawn(async move {
         while let Ok((io, _)) = listener.accept().await {
             let conn = n.fetch_add(1, Ordering::SeqCst);
-            let p = p.clone();
+            let (p, e, all, sh) = (p.clone(), e.clone(), all.clone(), sh.clone());
+            let told = all.clone();
             tokio::spawn(async move {
                 let svc = hyper::service::service_fn(move |_req| {
-                    let p = p.clone();
+                    let (p, e, all) = (p.clone(), e.clone(), told.clone());
                     async move {
-                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        if e.fetch_add(1, Ordering::SeqCst) + 1 == 10 {
+                            all.notify_one();
+                        }
+                        tokio::time::sleep(Duration::from_millis(1_500)).await;
                         p.fetch_add(1, Ordering::SeqCst);
                         let body =
                             http_body_util::Full::new(bytes::Bytes::from(format!("c{conn}")));
@@ -886,9 +896,10 @@ fn a_server_shutting_down_gracefully_finishes_its_streams_and_new_requests_go_el
                 if conn == 0 {
                     tokio::select! {
                         _ = served.as_mut() => return,
-                        _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                        _ = all.notified() => {}
                     }
                     served.as_mut().graceful_shutdown();
+                    sh.store(true, Ordering::SeqCst);
                 }
                 let _ = served.await;
             });
@@ -897,7 +908,12 @@ fn a_server_shutting_down_gracefully_finishes_its_streams_and_new_requests_go_el
     let c = h2c(5_000, |_| {});
     let t = Instant::now();
     let before: Vec<_> = (0..10).map(|_| c.get(&url)).collect();
-    std::thread::sleep(Duration::from_millis(200));
+    while !shut.load(Ordering::SeqCst) {
+        assert!(t.elapsed() < 10 * SECOND, "the shutdown never started");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // The GOAWAY goes out as the shutdown starts; the ten hold c0 open 1.5 s.
+    std::thread::sleep(Duration::from_millis(400));
     let after: Vec<_> = (0..5).map(|_| c.get(&url)).collect();
     for (hs, conn) in [(&before, "c0"), (&after, "c1")] {
         for &h in hs {
@@ -905,7 +921,7 @@ fn a_server_shutting_down_gracefully_finishes_its_streams_and_new_requests_go_el
             assert_eq!(c.body(h), conn.as_bytes());
         }
     }
-    assert!(t.elapsed() < 3 * SECOND, "took {:?}", t.elapsed());
+    assert!(t.elapsed() < 6 * SECOND, "took {:?}", t.elapsed());
     assert_eq!(processed.load(Ordering::SeqCst), 15, "each processed once");
     assert_eq!(connections.load(Ordering::SeqCst), 2);
 }

@@ -601,12 +601,12 @@ unsafe extern "C" fn paced_cb(
 
 #[test]
 fn an_upload_longer_than_the_read_timeout_is_not_a_silent_server() {
-    // A producer that takes 2 s, 100 ms between pieces, against a read timeout of 300 ms:
-    // the timeout runs from the last piece sent, not from the start. A server that then
-    // says nothing still times out.
+    // A producer that takes 2 s, 100 ms between pieces, against a read timeout of 600 ms
+    // (room for a loaded machine's stalls between pieces): the timeout runs from the last
+    // piece sent, not from the start. A server that then says nothing still times out.
     let srv = TestServer::start();
     let c = Client::with(|cfg| unsafe {
-        assert_eq!(httpring_config_set_read_timeout_ms(cfg, 300), HTTPRING_OK);
+        assert_eq!(httpring_config_set_read_timeout_ms(cfg, 600), HTTPRING_OK);
     });
     for (path, want) in [
         ("/upload", HTTPRING_OK),
