@@ -745,7 +745,10 @@ httpring_code httpring_config_set_connect_timeout_ms(struct httpring_config *cfg
 // response body whose bytes arrive at under `bytes_per_sec` on average over `time_ms` of
 // waiting for the server fails with `HTTPRING_ERR_READ_TIMEOUT`. The read timeout catches a
 // server that goes silent; this catches one that trickles. A streamed body's time held
-// back by its reader (buffer full) is not counted. 0 for either turns it off (the default).
+// back by its reader (buffer full) is not counted. A request body the server takes slower
+// than that, over `time_ms` with bytes ready for it, fails with `HTTPRING_ERR_WRITE_TIMEOUT`;
+// time its source (callback, writer, send-rate cap) has nothing is not counted. 0 for
+// either turns it off (the default).
 //
 // # Safety
 // `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread

@@ -18,8 +18,8 @@ pub struct Config {
     pub timeout: Option<Duration>,
     /// Limit on silence from the peer while a response is awaited or read.
     pub read_timeout: Option<Duration>,
-    /// Fail a response body that arrives slower than this (curl's `LOW_SPEED_LIMIT` and
-    /// `LOW_SPEED_TIME`); None: no limit (the default).
+    /// Fail a response body that arrives, or a request body that goes, slower than this
+    /// (curl's `LOW_SPEED_LIMIT` and `LOW_SPEED_TIME`); None: no limit (the default).
     pub low_speed: Option<LowSpeed>,
     /// Most bytes per second a response body is read at (curl's `MAX_RECV_SPEED_LARGE`,
     /// `--limit-rate`); None: as fast as it comes (the default).
@@ -105,7 +105,8 @@ pub struct Config {
 }
 
 /// The low-speed limit: a response body receiving fewer than `bytes_per_sec` on average
-/// over `time` (of waiting for the server) fails with `ReadTimeout`.
+/// over `time` (of waiting for the server) fails with `ReadTimeout`; a request body the
+/// server takes slower than that (over `time` with bytes ready for it), with `WriteTimeout`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LowSpeed {
     pub bytes_per_sec: u64,

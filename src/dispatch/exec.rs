@@ -31,11 +31,9 @@ use crate::request::{
     with_fragment, BodyStream, Exchange, Hop, Request, Response, SpeedOverrides, Speeds, Stamps,
     Upload, UploadBody,
 };
-use crate::transport::{
-    blame_write_timeout, map_hyper, pace, Conn, Hold, Phase, PoolKey, Traffic, Watch,
-};
+use crate::transport::{blame_write_timeout, map_hyper, pace, Conn, Hold, Phase, PoolKey, Traffic};
 
-use super::speed::{read_timeout_error, throttle, BodyTimer};
+use super::speed::{measure, read_timeout_error, throttle, BodyTimer, HeadWatch};
 
 /// The limits in force for one request, after per-request overrides.
 struct Limits {
@@ -443,17 +441,18 @@ async fn send_parts(
             }
             None => (obtain(shared, &key, limits).await?, Instant::now()),
         };
-        // Over HTTP/2 with a write timeout, what watches the body's window (boxed: the
-        // request's future stays as small as without it).
-        let mut window = None;
-        let wire = parts.build(&conn, &mut window)?;
+        // What watches the body while the head is awaited: its HTTP/2 window for the write
+        // timeout, its speed for the low-speed limit (boxed: the request's future stays as
+        // small as without them).
+        let mut watch = None;
+        let wire = parts.build(&conn, &mut watch)?;
         let mut timer = conn.read_timer.take();
         let sending = conn.send(wire);
         let sent = within_reusing(
             &mut timer,
             limits.read,
             conn.activity.as_deref().map(|t| &t.reads),
-            window.as_deref_mut(),
+            watch.as_deref_mut(),
             sending,
             || read_timeout_error(limits.read, "waiting for the response head").unanswered(),
         )
@@ -938,8 +937,12 @@ impl<'a> Parts<'a> {
     /// does not override. HTTP/1.1 gets an origin-form target (absolute-form through an
     /// HTTP proxy) and a Host header; HTTP/2 gets the absolute URI, from which hyper
     /// derives `:scheme` and `:authority`. Over HTTP/2 with a write timeout, the body's window
-    /// is watched through `window` (`transport::window`).
-    fn build(&self, conn: &Conn, window: &mut Option<Box<Watch>>) -> Result<http::Request<Body>> {
+    /// is watched through `watch` (`transport::window`); with a low-speed limit, its speed.
+    fn build(
+        &self,
+        conn: &Conn,
+        watch: &mut Option<Box<HeadWatch>>,
+    ) -> Result<http::Request<Body>> {
         // hyper parses the response's headers into this map once the head is written, and
         // freed responses hand their maps back: usually no allocation here. The defaults'
         // values share memory.
@@ -999,13 +1002,22 @@ impl<'a> Parts<'a> {
                 Body::Stream(Box::pin(UploadBody::new(up.clone(), conn.activity.clone())))
             }
         };
-        if let Some(rate) = Speeds::of(self.speeds.as_deref(), self.shared.config()).max_send {
+        let speeds = Speeds::of(self.speeds.as_deref(), self.shared.config());
+        if let Some(rate) = speeds.max_send {
             throttle(&mut body, rate, conn.activity.clone());
+        }
+        // Measured outside the cap: the cap's pauses are the source having nothing.
+        if let Some(limit) = speeds.low_speed {
+            if let Some(check) = measure(&mut body, limit) {
+                watch.get_or_insert_with(Default::default).sending = Some(check);
+            }
         }
         // One branch unless the client has a write timeout.
         if let (Some(limit), Some(reads)) = (self.shared.config().write_timeout, &conn.activity) {
             if conn.is_h2() {
-                *window = pace(&mut body, limit, reads);
+                if let Some(w) = pace(&mut body, limit, reads) {
+                    watch.get_or_insert_with(Default::default).window = Some(w);
+                }
             }
         }
         let mut out = http::Request::new(body);
@@ -1300,14 +1312,14 @@ async fn read_body(
 /// and the limit on silence rather than on the whole wait when the connection counts its
 /// reads (`activity`): when the timer fires after bytes came in, it is set one limit on, so
 /// a head trickled in byte by byte is not cut off, and a silent server fails after one to
-/// two limits. With `window`, an HTTP/2 request body's window is watched for the write
-/// timeout too (`transport::window`). A plain function returning a named future: an `async fn`
-/// would hold `fut` twice (argument and pinned local), and `fut` holds the request.
+/// two limits. With `watch`, the request body is watched too (`HeadWatch`). A plain function
+/// returning a named future: an `async fn` would hold `fut` twice (argument and pinned
+/// local), and `fut` holds the request.
 fn within_reusing<'a, F: Future, E: FnOnce() -> Error>(
     timer: &'a mut Option<Pin<Box<tokio::time::Sleep>>>,
     limit: Option<Duration>,
     activity: Option<&'a AtomicU64>,
-    window: Option<&'a mut Watch>,
+    watch: Option<&'a mut HeadWatch>,
     fut: F,
     on_timeout: E,
 ) -> Within<'a, F, E> {
@@ -1331,7 +1343,7 @@ fn within_reusing<'a, F: Future, E: FnOnce() -> Error>(
         fut,
         timer,
         idle: activity.map(|a| (a, a.load(Ordering::Relaxed))),
-        window,
+        watch,
         on_timeout: Some(on_timeout),
     }
 }
@@ -1345,8 +1357,8 @@ pin_project_lite::pin_project! {
         timer: Option<(&'a mut Pin<Box<tokio::time::Sleep>>, tokio::time::Instant, Duration)>,
         // The connection's read counter and its value when the deadline was set.
         idle: Option<(&'a AtomicU64, u64)>,
-        // An HTTP/2 request body's window, watched for the write timeout.
-        window: Option<&'a mut Watch>,
+        // The request body, watched (`HeadWatch`).
+        watch: Option<&'a mut HeadWatch>,
         on_timeout: Option<E>,
     }
 }
@@ -1359,8 +1371,8 @@ impl<F: Future, E: FnOnce() -> Error> Future for Within<'_, F, E> {
         if let Poll::Ready(out) = this.fut.poll(cx) {
             return Poll::Ready(Ok(out));
         }
-        if let Some(window) = this.window {
-            if let Poll::Ready(stalled) = window.poll_stalled(cx) {
+        if let Some(watch) = this.watch {
+            if let Poll::Ready(stalled) = watch.poll(cx) {
                 return Poll::Ready(Err(stalled));
             }
         }

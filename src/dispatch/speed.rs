@@ -3,24 +3,31 @@
 //! every few seconds keeps a read timeout happy forever): a body whose bytes arrive slower
 //! than the limit, on average over a window of the time spent waiting for the server, fails.
 //! Time a streamed body's reader holds the body back (buffer full) counts for neither.
+//!
+//! The low-speed limit applies to a request body too, as curl's does to uploads
+//! ([`measure`]): one that the server takes slower than the limit, over a window of the time
+//! the body had bytes ready for it, fails with `ErrorKind::WriteTimeout`. The rate caps on
+//! either body ([`Pace`], [`throttle`]) also live here.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use hyper::body::{Frame, SizeHint};
+use hyper::body::{Body as _, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
 use crate::config::LowSpeed;
 use crate::error::{Error, ErrorKind, Result};
-use crate::transport::{hint_with_held, Body, Traffic};
+use crate::transport::{hint_with_held, Body, Traffic, Watch};
 
 pub(crate) struct SpeedCheck {
     limit: LowSpeed,
+    /// It measures a request body (sent), not a response body (received).
+    sending: bool,
     /// Bytes the current window needs.
     need: u64,
     /// Bytes received, and time spent waiting for the server, in the current window.
@@ -35,6 +42,7 @@ impl SpeedCheck {
         let need = (u128::from(limit.bytes_per_sec) * limit.time.as_millis() / 1000) as u64;
         SpeedCheck {
             limit,
+            sending: false,
             need: need.max(1),
             got: 0,
             waited: Duration::ZERO,
@@ -66,10 +74,14 @@ impl SpeedCheck {
         }
         if self.got < self.need {
             let rate = self.got as f64 / self.waited.as_secs_f64();
+            let (kind, what) = match self.sending {
+                false => (ErrorKind::ReadTimeout, "the response body arrived"),
+                true => (ErrorKind::WriteTimeout, "the server took the request body"),
+            };
             return Err(Error::new(
-                ErrorKind::ReadTimeout,
+                kind,
                 format!(
-                    "the response body arrived at {rate:.0} bytes/s over {:?}, under the low-speed limit of {} bytes/s",
+                    "{what} at {rate:.0} bytes/s over {:?}, under the low-speed limit of {} bytes/s",
                     self.waited, self.limit.bytes_per_sec
                 ),
             ));
@@ -300,6 +312,217 @@ impl hyper::body::Body for Throttled {
 
     fn size_hint(&self) -> SizeHint {
         hint_with_held(self.body.size_hint(), self.held.len())
+    }
+}
+
+/// What a request body's wrapper ([`Measured`]) tells the request's wait for its response
+/// head ([`SendCheck`]), which keeps the timer: hyper runs the body on the connection's task
+/// and stops asking for it while the server takes nothing, so the body cannot time itself.
+struct Sent {
+    /// When the body was made; the times below are ns since then.
+    base: Instant,
+    /// Bytes hyper has taken.
+    bytes: AtomicU64,
+    /// How long the body's source had nothing (the caller's callback or writer, or the
+    /// send-rate cap), and since when it has nothing now (0: it has).
+    starved: AtomicU64,
+    starved_since: AtomicU64,
+    /// The whole body was handed over (or failed): nothing more to watch.
+    ended: AtomicBool,
+}
+
+impl Sent {
+    fn ns(&self, at: Instant) -> u64 {
+        (at.saturating_duration_since(self.base).as_nanos() as u64).max(1)
+    }
+
+    /// Time the source had nothing, up to `now`.
+    fn starved_until(&self, now: Instant) -> Duration {
+        let since = self.starved_since.load(Ordering::Relaxed);
+        let open = match since {
+            0 => 0,
+            since => self.ns(now).saturating_sub(since),
+        };
+        Duration::from_nanos(self.starved.load(Ordering::Relaxed) + open)
+    }
+}
+
+/// The most of a body in hand handed to hyper at once while its speed is measured, so that
+/// its progress shows.
+const MEASURED_PIECE: usize = 64 * 1024;
+
+/// Makes `body` measured for the low-speed limit `limit`; the check that goes with it is for
+/// the wait for the response head. None (and `body` untouched) for an empty body.
+pub(crate) fn measure(body: &mut Body, limit: LowSpeed) -> Option<SendCheck> {
+    if matches!(body, Body::Full(b) if b.is_empty()) {
+        return None;
+    }
+    let now = Instant::now();
+    let sent = Arc::new(Sent {
+        base: now,
+        bytes: AtomicU64::new(0),
+        starved: AtomicU64::new(0),
+        starved_since: AtomicU64::new(0),
+        ended: AtomicBool::new(false),
+    });
+    let inner = std::mem::replace(body, Body::Full(Bytes::new()));
+    *body = Body::Stream(Box::pin(Measured {
+        body: inner,
+        held: Bytes::new(),
+        sent: sent.clone(),
+    }));
+    let mut check = SpeedCheck::new(limit, now);
+    check.sending = true;
+    let mut alarm = Alarm::default();
+    alarm.set(check.waiting(now));
+    Some(SendCheck {
+        sent,
+        check,
+        alarm,
+        bytes: 0,
+        starved: Duration::ZERO,
+    })
+}
+
+/// A request body whose progress [`SendCheck`] watches.
+struct Measured {
+    body: Body,
+    /// The rest of a body in hand, or of a frame larger than a piece.
+    held: Bytes,
+    sent: Arc<Sent>,
+}
+
+impl Measured {
+    fn hand(&mut self, mut data: Bytes) -> Poll<Option<Result<Frame<Bytes>>>> {
+        if data.len() > MEASURED_PIECE {
+            self.held = data.split_off(MEASURED_PIECE);
+        }
+        self.sent
+            .bytes
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
+        if self.held.is_empty() && self.body.is_end_stream() {
+            self.sent.ended.store(true, Ordering::Relaxed);
+        }
+        Poll::Ready(Some(Ok(Frame::data(data))))
+    }
+}
+
+impl hyper::body::Body for Measured {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>>>> {
+        let this = self.get_mut();
+        if !this.held.is_empty() {
+            let held = std::mem::take(&mut this.held);
+            return this.hand(held);
+        }
+        let polled = match &mut this.body {
+            Body::Full(b) if b.is_empty() => Poll::Ready(None),
+            Body::Full(b) => {
+                let whole = std::mem::take(b);
+                return this.hand(whole);
+            }
+            Body::Stream(s) => s.as_mut().poll_frame(cx),
+        };
+        let sent = &this.sent;
+        match polled {
+            Poll::Pending => {
+                // The source has nothing yet: not the server's doing.
+                if sent.starved_since.load(Ordering::Relaxed) == 0 {
+                    let now = sent.ns(Instant::now());
+                    sent.starved_since.store(now, Ordering::Relaxed);
+                }
+                Poll::Pending
+            }
+            Poll::Ready(Some(Ok(frame))) => {
+                let since = sent.starved_since.swap(0, Ordering::Relaxed);
+                if since != 0 {
+                    let now = sent.ns(Instant::now());
+                    sent.starved
+                        .fetch_add(now.saturating_sub(since), Ordering::Relaxed);
+                }
+                match frame.into_data() {
+                    Ok(data) => this.hand(data),
+                    Err(trailers) => Poll::Ready(Some(Ok(trailers))),
+                }
+            }
+            end => {
+                sent.ended.store(true, Ordering::Relaxed);
+                end
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.held.is_empty() && self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        hint_with_held(self.body.size_hint(), self.held.len())
+    }
+}
+
+/// The low-speed limit on a request body, kept by the request's wait for its response head:
+/// at each window's end it counts what hyper took, less the time the source had nothing.
+pub(crate) struct SendCheck {
+    sent: Arc<Sent>,
+    check: SpeedCheck,
+    alarm: Alarm,
+    /// What `sent` said at the last look.
+    bytes: u64,
+    starved: Duration,
+}
+
+impl SendCheck {
+    /// Ready with `ErrorKind::WriteTimeout` once a window of time with bytes ready for the
+    /// server has ended with fewer taken than the limit asks for; pending for good once the
+    /// whole body was handed over.
+    pub(crate) fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Error> {
+        while self.alarm.poll(cx).is_ready() {
+            if self.sent.ended.load(Ordering::Relaxed) {
+                return Poll::Pending;
+            }
+            let now = Instant::now();
+            let bytes = self.sent.bytes.load(Ordering::Relaxed);
+            let starved = self.sent.starved_until(now);
+            // Time the source had nothing since the last look is not time waited.
+            let idle = starved.saturating_sub(self.starved);
+            self.check.since = (self.check.since + idle).min(now);
+            let got = bytes.saturating_sub(self.bytes);
+            (self.bytes, self.starved) = (bytes, starved);
+            if let Err(e) = self.check.arrived(got as usize, now) {
+                return Poll::Ready(e.unanswered());
+            }
+            self.alarm.set(self.check.deadline());
+        }
+        Poll::Pending
+    }
+}
+
+/// What a request's wait for its response head watches besides the server's silence: an
+/// HTTP/2 body's flow-control window (the write timeout, `transport::window`) and the
+/// low-speed limit on the body. Boxed in that wait, which stays as small as without them.
+#[derive(Default)]
+pub(crate) struct HeadWatch {
+    pub(crate) window: Option<Watch>,
+    pub(crate) sending: Option<SendCheck>,
+}
+
+impl HeadWatch {
+    /// Out of line: the wait for a head that has no watch stays as small as it was.
+    #[inline(never)]
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Error> {
+        if let Some(Poll::Ready(e)) = self.window.as_mut().map(|w| w.poll_stalled(cx)) {
+            return Poll::Ready(e);
+        }
+        match self.sending.as_mut() {
+            Some(s) => s.poll_slow(cx),
+            None => Poll::Pending,
+        }
     }
 }
 

@@ -120,8 +120,8 @@ impl hyper::body::Body for Paced {
     }
 }
 
-/// What a request's wait for its response head watches besides the server's silence (see
-/// `pace`).
+/// What a request's wait for its response head watches of an HTTP/2 body's window (see
+/// `pace`; held in `dispatch`'s `HeadWatch`).
 pub(crate) struct Watch {
     owed: Arc<Owed>,
     /// The connection's read counter (`Conn::activity`): bytes from the server are not silence.
@@ -134,7 +134,7 @@ pub(crate) struct Watch {
 
 /// Makes `body` paced for an HTTP/2 connection with a write timeout of `limit` whose reads
 /// `traffic` counts; None (and `body` untouched) for a body with nothing to send.
-pub(crate) fn pace(body: &mut Body, limit: Duration, traffic: &Arc<Traffic>) -> Option<Box<Watch>> {
+pub(crate) fn pace(body: &mut Body, limit: Duration, traffic: &Arc<Traffic>) -> Option<Watch> {
     if matches!(body, Body::Full(b) if b.is_empty()) {
         return None;
     }
@@ -146,20 +146,19 @@ pub(crate) fn pace(body: &mut Body, limit: Duration, traffic: &Arc<Traffic>) -> 
         ended: false,
         owed: owed.clone(),
     }));
-    Some(Box::new(Watch {
+    Some(Watch {
         owed,
         traffic: traffic.clone(),
         limit,
         timer: Box::pin(tokio::time::sleep(limit)),
         seen: traffic.reads.load(Ordering::Relaxed),
-    }))
+    })
 }
 
 impl Watch {
     /// Ready with `ErrorKind::WriteTimeout` once hyper has owed the body a visit, and nothing
     /// was read from the server, for the limit (noticed within one to two limits, as the read
-    /// timeout is). Out of line: the wait for a head that has no watch stays as small as it was.
-    #[inline(never)]
+    /// timeout is).
     pub(crate) fn poll_stalled(&mut self, cx: &mut Context<'_>) -> Poll<Error> {
         while self.timer.as_mut().poll(cx).is_ready() {
             let now = tokio::time::Instant::now();

@@ -146,6 +146,37 @@ def test_low_speed_limit_fails_a_trickle(testserver):
             httpring.Client(low_speed_limit=bad)
 
 
+def test_low_speed_limit_fails_an_upload_the_server_stops_taking(testserver):
+    """As curl's does, the limit applies to request bodies: a server that reads nothing for
+    5 s fails a 16 MiB upload (more than the socket buffers hold) with WriteTimeout, for
+    bytes and for an iterator, sync and async; a slow iterator is the caller's doing."""
+    stalled = testserver.url + "/upload?hold_ms=5000"
+    data = b"x" * (16 << 20)
+    too_slow = "the server took the request body at .* under the low-speed limit"
+
+    def pieces(n: int, pause: float = 0.0):
+        for _ in range(n):
+            yield b"x" * 65536
+            time.sleep(pause)
+
+    with httpring.Client(low_speed_limit=(100_000, 0.5)) as c:
+        with pytest.raises(httpring.WriteTimeout, match=too_slow):
+            c.post(stalled, content=data)
+        with pytest.raises(httpring.WriteTimeout, match=too_slow):
+            c.post(stalled, content=pieces(256))
+        # Three pieces 0.7 s apart: slower than the limit, but the server took each at once.
+        r = c.post(testserver.url + "/upload", content=pieces(3, 0.7))
+        assert r.json()["received"] == 3 * 65536
+
+    async def main() -> None:
+        async with httpring.AsyncClient() as c:
+            with pytest.raises(httpring.WriteTimeout, match=too_slow):
+                await c.post(stalled, content=data,
+                             extensions={"low_speed_limit": (100_000, 0.5)})
+
+    asyncio.run(main())
+
+
 def test_max_recv_speed_paces_bodies(testserver):
     """max_recv_speed= (curl's --limit-rate): 300,000 bytes at 1 MB/s take at least 0.3 s,
     buffered or streamed; the pauses are not silence (a 0.1 s read timeout does not fire)."""
@@ -202,10 +233,11 @@ def test_max_send_speed_paces_request_bodies(testserver):
             assert answer["received"] == 300_000 and time.monotonic() - t >= 0.25, answer
 
     asyncio.run(streamed())
-    with httpring.Client(timeout=timeout) as c:
+    with httpring.Client() as c:
+        # Ten times the bytes (3 s at the cap) in well under half that.
         t = time.monotonic()
-        assert c.post(url, content=data).json()["received"] == 300_000
-        assert time.monotonic() - t < 0.25
+        assert c.post(url, content=data * 10).json()["received"] == 3_000_000
+        assert time.monotonic() - t < 1.5
     for bad in (0, -1, 1.5, True, "1000"):
         with pytest.raises(ValueError, match="max_send_speed"):
             httpring.Client(max_send_speed=bad)
@@ -217,6 +249,9 @@ def test_speed_limits_of_one_request_override_the_clients(testserver):
     ``build_request(extensions=)`` then ``send``, or keys set on a Request since. A key left out is the client's; 0 or None
     lifts the client's limit for that request."""
     big = testserver.url + "/bytes/300000"
+    # Uncapped checks fetch ten times the bytes (3 s at the cap) and must take under half
+    # that, without the 0.1 s read timeout: not the engine's speed, only no cap.
+    bigger = testserver.url + "/bytes/3000000"
     upload = testserver.url + "/upload"
     trickle = testserver.url + "/drip/40/50"  # 20 bytes/s for 2 s
     data = bytes(300_000)
@@ -230,8 +265,8 @@ def test_speed_limits_of_one_request_override_the_clients(testserver):
     with httpring.Client(timeout=timeout) as c:
         r, s = took(lambda: c.request("GET", big, extensions={"max_recv_speed": 1_000_000}))
         assert len(r.content) == 300_000 and s >= 0.29
-        r, s = took(lambda: c.request("GET", big))  # the client's: no cap
-        assert len(r.content) == 300_000 and s < 0.29
+        r, s = took(lambda: c.request("GET", bigger, timeout=10.0))  # the client's: no cap
+        assert len(r.content) == 3_000_000 and s < 1.5
         r, s = took(lambda: c.request("POST", upload, content=data, extensions={"max_send_speed": 1_000_000}))
         assert r.json()["received"] == 300_000 and s >= 0.25
         r, s = took(lambda: c.get(big, extensions={"max_recv_speed": 1_000_000}))
@@ -247,10 +282,12 @@ def test_speed_limits_of_one_request_override_the_clients(testserver):
         r, s = took(lambda: c.send(request))
         assert len(r.content) == 300_000 and s >= 0.29
         # Read when sent: a key taken out after build_request sets no cap.
-        request = c.build_request("GET", big, extensions={"max_recv_speed": 1_000_000})
+        request = c.build_request(
+            "GET", bigger, extensions={"max_recv_speed": 1_000_000}, timeout=10.0
+        )
         del request.extensions["max_recv_speed"]
         r, s = took(lambda: c.send(request))
-        assert len(r.content) == 300_000 and s < 0.29
+        assert len(r.content) == 3_000_000 and s < 1.5
         # A request hook sees the extensions, and what it sets applies.
         def hook(request):
             assert request.extensions == {"max_send_speed": 1_000_000}
