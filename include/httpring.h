@@ -348,6 +348,10 @@ typedef struct httpring_request_spec {
   int64_t connect_timeout_ms;
   // Read (idle) timeout, same convention.
   int64_t read_timeout_ms;
+  // Pool timeout (the wait in the connection caps' queue), same convention. Version 4.
+  int64_t pool_timeout_ms;
+  // Write timeout (`httpring_request_set_write_timeout_ms`), same convention. Version 4.
+  int64_t write_timeout_ms;
 } httpring_request_spec;
 
 // One handle's outcome, filled by `httpring_handles_read`: `httpring_response`'s fields
@@ -1289,6 +1293,18 @@ httpring_code httpring_config_set_max_in_flight(struct httpring_config *cfg, siz
 // `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
 // another thread during the call.
 httpring_code httpring_request_set_pool_timeout_ms(struct httpring_request *req, uint64_t ms);
+
+// Overrides the client's write timeout (`httpring_config_set_write_timeout_ms`) for this
+// request, in ms; 0 disables it. Over HTTP/1.1 it limits how long a write to the socket may
+// stay blocked while this request has the connection; over HTTP/2, how long its body may
+// wait for flow-control window the server does not grant (the socket's own writes, shared
+// by every stream, keep the client's limit). Either way the request fails with
+// `HTTPRING_ERR_WRITE_TIMEOUT`.
+//
+// # Safety
+// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+// another thread during the call.
+httpring_code httpring_request_set_write_timeout_ms(struct httpring_request *req, uint64_t ms);
 
 // A new, empty form. Never NULL (NULL only if memory ran out).
 struct httpring_multipart *httpring_multipart_new(void);

@@ -279,6 +279,7 @@ fn send_many_submits_a_batch_and_reports_each_refusal() {
             timeout_ms: -1,
             connect_timeout_ms: -1,
             read_timeout_ms: if ud == 7 { 0 } else { -1 },
+            ..Default::default()
         };
     let mut specs: Vec<_> = (0..300).map(|i| spec(good.as_ptr(), i, &hdr)).collect();
     specs[10] = spec(bad.as_ptr(), 10, std::ptr::null());

@@ -727,6 +727,49 @@ fn an_upload_the_server_grants_no_window_for_ends_in_the_write_timeout() {
 }
 
 #[test]
+fn a_request_s_own_write_timeout_watches_its_window() {
+    // The client has no write timeout: the request's own ends the wait for window, and a
+    // request that lifts the client's waits until its total timeout.
+    let srv = stingy();
+    let c = h2c(5_000, |_| {});
+    let body = vec![b'x'; UPLOAD];
+    let t = Instant::now();
+    let h = c
+        .submit("POST", &srv.url(), |r| unsafe {
+            assert_eq!(
+                httpring_request_set_body(r, body.as_ptr(), body.len()),
+                HTTPRING_OK
+            );
+            assert_eq!(httpring_request_set_write_timeout_ms(r, 300), HTTPRING_OK);
+        })
+        .unwrap();
+    c.wait(h);
+    assert_eq!(c.error(h), HTTPRING_ERR_WRITE_TIMEOUT, "{}", c.message(h));
+    assert!(
+        (300..2_000).contains(&t.elapsed().as_millis()),
+        "took {:?} for a 300 ms write timeout",
+        t.elapsed()
+    );
+    c.free(h);
+    let c = h2c(5_000, |cfg| unsafe {
+        assert_eq!(httpring_config_set_write_timeout_ms(cfg, 300), HTTPRING_OK);
+    });
+    let h = c
+        .submit("POST", &srv.url(), |r| unsafe {
+            assert_eq!(
+                httpring_request_set_body(r, body.as_ptr(), body.len()),
+                HTTPRING_OK
+            );
+            assert_eq!(httpring_request_set_write_timeout_ms(r, 0), HTTPRING_OK);
+            assert_eq!(httpring_request_set_timeout_ms(r, 1_200), HTTPRING_OK);
+        })
+        .unwrap();
+    c.wait(h);
+    assert_eq!(c.error(h), HTTPRING_ERR_TIMEOUT, "{}", c.message(h));
+    c.free(h);
+}
+
+#[test]
 fn an_upload_the_server_stops_reading_ends_in_the_write_timeout() {
     // The window is wide open, so h2 holds nothing back: the body fills the socket's buffers
     // and the socket write blocks past the limit (`QuickAck`). h2 then fails the stream with

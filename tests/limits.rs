@@ -292,6 +292,118 @@ fn a_write_blocked_past_the_write_timeout_fails_with_its_code() {
     assert!(c.message(h).contains("write timeout"), "{}", c.message(h));
 }
 
+/// A server on 127.0.0.1 that accepts and never reads; its URL.
+fn deaf_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming() {
+            held.push(s);
+        }
+    });
+    format!("http://127.0.0.1:{port}/upload")
+}
+
+#[test]
+fn a_request_s_write_timeout_replaces_the_client_s() {
+    let url = deaf_server();
+    let body = vec![b'x'; 64 << 20];
+    let post = |c: &Client, set: &dyn Fn(*mut httpring_request)| {
+        c.submit("POST", &url, |r| unsafe {
+            assert_eq!(
+                httpring_request_set_body(r, body.as_ptr(), body.len()),
+                HTTPRING_OK
+            );
+            set(r);
+        })
+        .unwrap()
+    };
+    // A client without one: the request's own ends the blocked write (without it, only the
+    // 20 s read timeout would).
+    let c = Client::with(|cfg| unsafe {
+        httpring_config_set_read_timeout_ms(cfg, 20_000);
+    });
+    let t = Instant::now();
+    let h = post(&c, &|r| unsafe {
+        assert_eq!(httpring_request_set_write_timeout_ms(r, 300), HTTPRING_OK);
+    });
+    assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
+    assert_eq!(c.error(h), HTTPRING_ERR_WRITE_TIMEOUT, "{}", c.message(h));
+    assert!(c.message(h).contains("300ms"), "{}", c.message(h));
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        t.elapsed()
+    );
+    c.free(h);
+    // The same through the batch call (version 4 of `httpring_request_spec`).
+    let url_c = std::ffi::CString::new(url.clone()).unwrap();
+    let spec = httpring_request_spec {
+        method: c"POST".as_ptr(),
+        url: url_c.as_ptr(),
+        body: body.as_ptr(),
+        body_len: body.len(),
+        write_timeout_ms: 300,
+        ..Default::default()
+    };
+    let mut h = 0;
+    let t = Instant::now();
+    assert_eq!(
+        unsafe { httpring_client_send_many(c.0, &spec, 1, &mut h, std::ptr::null_mut()) },
+        HTTPRING_OK
+    );
+    assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
+    assert_eq!(c.error(h), HTTPRING_ERR_WRITE_TIMEOUT, "{}", c.message(h));
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        t.elapsed()
+    );
+    c.free(h);
+    // A client with one: a request lifts it (0), and only its total timeout ends the wait.
+    let c = Client::with(|cfg| unsafe {
+        httpring_config_set_write_timeout_ms(cfg, 300);
+        httpring_config_set_read_timeout_ms(cfg, 20_000);
+    });
+    let t = Instant::now();
+    let h = post(&c, &|r| unsafe {
+        assert_eq!(httpring_request_set_write_timeout_ms(r, 0), HTTPRING_OK);
+        assert_eq!(httpring_request_set_timeout_ms(r, 1_500), HTTPRING_OK);
+    });
+    assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
+    assert_eq!(c.error(h), HTTPRING_ERR_TIMEOUT, "{}", c.message(h));
+    assert!(t.elapsed() >= Duration::from_millis(1_500));
+    c.free(h);
+    // On a kept-alive connection, the next request has the client's limit again.
+    let srv = TestServer::start();
+    let h = c
+        .submit("GET", &srv.url("/hello"), |r| unsafe {
+            assert_eq!(httpring_request_set_write_timeout_ms(r, 0), HTTPRING_OK);
+        })
+        .unwrap();
+    assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "{}", c.message(h));
+    c.free(h);
+    let t = Instant::now();
+    let h = c
+        .submit("POST", &srv.url("/upload?hold_ms=3000"), |r| unsafe {
+            assert_eq!(
+                httpring_request_set_body(r, body.as_ptr(), body.len()),
+                HTTPRING_OK
+            );
+        })
+        .unwrap();
+    assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
+    assert_eq!(c.error(h), HTTPRING_ERR_WRITE_TIMEOUT, "{}", c.message(h));
+    assert!(
+        t.elapsed() < Duration::from_millis(2_500),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert_eq!(srv.connections(), 1, "both requests on one connection");
+    c.free(h);
+}
+
 #[test]
 fn a_request_waiting_to_retry_lets_a_queued_one_use_its_connection() {
     let srv = TestServer::start();

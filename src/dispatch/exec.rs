@@ -42,6 +42,7 @@ struct Limits {
     read: Option<Duration>,
     /// Longest wait in the queue of the connection caps.
     pool: Option<Duration>,
+    write: Option<Duration>,
     max_body: u64,
     speed: Option<crate::config::LowSpeed>,
     /// The receive-rate cap, bytes per second.
@@ -156,6 +157,7 @@ async fn execute(
         total: o.total.unwrap_or(cfg.timeout),
         read: o.read.unwrap_or(cfg.read_timeout),
         pool: o.pool.unwrap_or(cfg.pool_timeout),
+        write: o.write.unwrap_or(cfg.write_timeout),
         max_body: cfg.max_body_size,
         speed: speeds.low_speed,
         rate: speeds.max_recv,
@@ -445,7 +447,12 @@ async fn send_parts(
         // timeout, its speed for the low-speed limit (boxed: the request's future stays as
         // small as without them).
         let mut watch = None;
-        let wire = parts.build(&conn, &mut watch)?;
+        let wire = parts.build(&conn, limits.write, &mut watch)?;
+        if !conn.is_h2() {
+            if let Some(t) = &conn.activity {
+                t.set_write_limit(limits.write);
+            }
+        }
         let mut timer = conn.read_timer.take();
         let sending = conn.send(wire);
         let sent = within_reusing(
@@ -936,11 +943,13 @@ impl<'a> Parts<'a> {
     /// The wire request for `conn`: the request's headers, then the client's defaults it
     /// does not override. HTTP/1.1 gets an origin-form target (absolute-form through an
     /// HTTP proxy) and a Host header; HTTP/2 gets the absolute URI, from which hyper
-    /// derives `:scheme` and `:authority`. Over HTTP/2 with a write timeout, the body's window
-    /// is watched through `watch` (`transport::window`); with a low-speed limit, its speed.
+    /// derives `:scheme` and `:authority`. Over HTTP/2 with a write timeout (the request's,
+    /// else the client's), the body's window is watched through `watch`
+    /// (`transport::window`); with a low-speed limit, its speed.
     fn build(
         &self,
         conn: &Conn,
+        write_timeout: Option<Duration>,
         watch: &mut Option<Box<HeadWatch>>,
     ) -> Result<http::Request<Body>> {
         // hyper parses the response's headers into this map once the head is written, and
@@ -1013,7 +1022,7 @@ impl<'a> Parts<'a> {
             }
         }
         // One branch unless the client has a write timeout.
-        if let (Some(limit), Some(reads)) = (self.shared.config().write_timeout, &conn.activity) {
+        if let (Some(limit), Some(reads)) = (write_timeout, &conn.activity) {
             if conn.is_h2() {
                 if let Some(w) = pace(&mut body, limit, reads) {
                     watch.get_or_insert_with(Default::default).window = Some(w);

@@ -260,7 +260,15 @@ pub struct httpring_stats {
     pub dns_lookups: usize,
 }
 
-super::sized::caller_sized_v1!(httpring_stats, httpring_request_spec);
+super::sized::caller_sized_v1!(httpring_stats);
+
+// SAFETY: repr(C), `struct_size: u32` first; version 1 ended after `read_timeout_ms`.
+unsafe impl super::sized::CallerSized for httpring_request_spec {
+    const SIZES: &'static [usize] = &[
+        std::mem::offset_of!(httpring_request_spec, pool_timeout_ms),
+        std::mem::size_of::<httpring_request_spec>(),
+    ];
+}
 
 /// For Rust callers: zeroed, with `struct_size` set.
 impl Default for httpring_stats {
@@ -410,6 +418,10 @@ pub struct httpring_request_spec {
     pub connect_timeout_ms: i64,
     /// Read (idle) timeout, same convention.
     pub read_timeout_ms: i64,
+    /// Pool timeout (the wait in the connection caps' queue), same convention. Version 4.
+    pub pool_timeout_ms: i64,
+    /// Write timeout (`httpring_request_set_write_timeout_ms`), same convention. Version 4.
+    pub write_timeout_ms: i64,
 }
 
 impl httpring_request_spec {
@@ -426,6 +438,8 @@ impl httpring_request_spec {
         timeout_ms: -1,
         connect_timeout_ms: -1,
         read_timeout_ms: -1,
+        pool_timeout_ms: -1,
+        write_timeout_ms: -1,
     };
 }
 
@@ -462,6 +476,8 @@ unsafe fn request_from_spec(
     t.total = limit(spec.timeout_ms);
     t.connect = limit(spec.connect_timeout_ms);
     t.read = limit(spec.read_timeout_ms);
+    t.pool = limit(spec.pool_timeout_ms);
+    t.write = limit(spec.write_timeout_ms);
     Ok(req)
 }
 

@@ -112,3 +112,21 @@ pub unsafe extern "C" fn httpring_request_set_pool_timeout_ms(
 ) -> httpring_code {
     super::request::set(req, |r| r.timeouts_mut().pool = Some(millis(ms)))
 }
+
+/// Overrides the client's write timeout (`httpring_config_set_write_timeout_ms`) for this
+/// request, in ms; 0 disables it. Over HTTP/1.1 it limits how long a write to the socket may
+/// stay blocked while this request has the connection; over HTTP/2, how long its body may
+/// wait for flow-control window the server does not grant (the socket's own writes, shared
+/// by every stream, keep the client's limit). Either way the request fails with
+/// `HTTPRING_ERR_WRITE_TIMEOUT`.
+///
+/// # Safety
+/// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
+/// another thread during the call.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_request_set_write_timeout_ms(
+    req: *mut httpring_request,
+    ms: u64,
+) -> httpring_code {
+    super::request::set(req, |r| r.timeouts_mut().write = Some(millis(ms)))
+}

@@ -20,6 +20,10 @@ pub struct TimeoutOverrides {
     pub total: Option<Option<Duration>>,
     pub read: Option<Option<Duration>>,
     pub pool: Option<Option<Duration>>,
+    /// The write timeout. Over HTTP/1.1 it limits the socket's writes while the request has
+    /// the connection; over HTTP/2, the wait of its body for flow-control window (the
+    /// socket's writes, shared by the streams, keep the client's limit).
+    pub write: Option<Option<Duration>>,
 }
 
 /// Per-request overrides of the client's transfer-speed limits, as curl sets them per

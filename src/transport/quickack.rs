@@ -42,6 +42,7 @@ pub(crate) struct QuickAck {
     pub(crate) tcp: TcpStream,
     /// What the socket and the requests on it tell each other.
     pub(crate) traffic: Arc<Traffic>,
+    /// The write timeout's timer, made the first time a write blocks under a limit.
     limit: Option<Box<WriteLimit>>,
     /// When the socket last took bytes, in ns since `EPOCH` (see `last_write`).
     pub(crate) written: Arc<AtomicU64>,
@@ -70,6 +71,9 @@ pub(crate) struct Traffic {
     taken: AtomicBool,
     /// HTTP/2: every bulk read is acknowledged, and nothing else is.
     shared: AtomicBool,
+    /// The write timeout in ns, 0 for none: the client's, or (HTTP/1.1) that of the request
+    /// on the connection (`set_write_limit`).
+    write_limit: AtomicU64,
 }
 
 impl Traffic {
@@ -91,6 +95,16 @@ impl Traffic {
     pub(crate) fn done(&self) {
         if self.waiting.load(Ordering::Relaxed) {
             self.waiting.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// The longest a write may stay blocked from now on (None: no limit). HTTP/1.1 sets the
+    /// limit of each request as it takes the connection; an HTTP/2 socket keeps the client's,
+    /// its streams being many.
+    pub(crate) fn set_write_limit(&self, limit: Option<Duration>) {
+        let ns = limit.map_or(0, |d| (d.as_nanos() as u64).max(1));
+        if self.write_limit.load(Ordering::Relaxed) != ns {
+            self.write_limit.store(ns, Ordering::Relaxed);
         }
     }
 
@@ -138,6 +152,7 @@ pub(crate) fn last_write(clock: u64) -> Option<std::time::Instant> {
 /// The write timeout: armed when a write finds the socket's buffer full, disarmed by the
 /// next write that goes through.
 struct WriteLimit {
+    /// The limit the armed timer stands for.
     limit: Duration,
     timer: Option<Pin<Box<Sleep>>>,
     armed: bool,
@@ -195,18 +210,13 @@ pub(crate) fn is_write_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
 
 impl QuickAck {
     pub(crate) fn new(stream: TcpStream, write_timeout: Option<Duration>) -> QuickAck {
-        let limit = write_timeout.map(|limit| {
-            Box::new(WriteLimit {
-                limit,
-                timer: None,
-                armed: false,
-            })
-        });
         epoch();
+        let traffic = Arc::new(Traffic::default());
+        traffic.set_write_limit(write_timeout);
         QuickAck {
             tcp: stream,
-            traffic: Arc::default(),
-            limit,
+            traffic,
+            limit: None,
             written: Arc::default(),
             blocked: false,
             parked: None,
@@ -273,22 +283,38 @@ impl QuickAck {
         } else if r.is_pending() {
             self.blocked = true;
         }
-        let Some(w) = self.limit.as_deref_mut() else {
-            return r;
-        };
         if r.is_ready() {
-            w.armed = false;
+            if let Some(w) = self.limit.as_deref_mut() {
+                w.armed = false;
+            }
             return r;
         }
-        let deadline = tokio::time::Instant::now() + w.limit;
+        let ns = self.traffic.write_limit.load(Ordering::Relaxed);
+        if ns == 0 {
+            if let Some(w) = self.limit.as_deref_mut() {
+                w.armed = false;
+            }
+            return r;
+        }
+        let limit = Duration::from_nanos(ns);
+        let w = self.limit.get_or_insert_with(|| {
+            Box::new(WriteLimit {
+                limit,
+                timer: None,
+                armed: false,
+            })
+        });
+        // Armed by the first blocked write; a new limit (the next request's) re-arms it.
+        let rearm = !w.armed || w.limit != limit;
+        w.limit = limit;
         let timer = match &mut w.timer {
             Some(t) => {
-                if !w.armed {
-                    t.as_mut().reset(deadline);
+                if rearm {
+                    t.as_mut().reset(tokio::time::Instant::now() + limit);
                 }
                 t
             }
-            None => w.timer.insert(Box::pin(tokio::time::sleep_until(deadline))),
+            None => w.timer.insert(Box::pin(tokio::time::sleep(limit))),
         };
         w.armed = true;
         if timer.as_mut().poll(cx).is_ready() {

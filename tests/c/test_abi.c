@@ -128,7 +128,10 @@ static void test_version_and_features(void) {
     CHECK_EQ_INT(sizeof(httpring_completion), 40);
     CHECK_EQ_INT(offsetof(httpring_completion, event), sizeof(old_completion));
     CHECK_EQ_INT(sizeof(httpring_stats), sizeof(old_stats));
-    CHECK_EQ_INT(sizeof(httpring_request_spec), sizeof(old_request_spec));
+    /* httpring_request_spec version 4 adds pool_timeout_ms and write_timeout_ms. */
+    CHECK_EQ_INT(sizeof(old_request_spec), 88);
+    CHECK_EQ_INT(sizeof(httpring_request_spec), 104);
+    CHECK_EQ_INT(offsetof(httpring_request_spec, pool_timeout_ms), sizeof(old_request_spec));
     CHECK_EQ_INT(sizeof(httpring_response), sizeof(old_response));
     CHECK_EQ_INT(sizeof(old_result), 80);
     CHECK_EQ_INT(sizeof(v2_result), 88);
@@ -277,14 +280,17 @@ static void test_read_side(httpring_client *c) {
     check_stats(c, sizeof(old_stats) + NEWER);
 }
 
-/* send_many reads specs with a stride of `size`; the bytes past version 1 are garbage. */
+/* send_many reads specs with a stride of `size`: a version-1 program's (the fields it
+ * lacks are the client's), today's, or a newer program's (the bytes past today's are
+ * garbage). */
 static void check_send_many(httpring_client *c, size_t size) {
     unsigned char *buf = fresh();
     const char *method[N] = {"GET", NULL, "POST", "GET", "GET", "GET"};
     char urls[N][128];
     httpring_header hdr = {(const uint8_t *)"x-abi", 5, (const uint8_t *)"1", 1};
     for (int i = 0; i < N; i++) {
-        old_request_spec s = {0};
+        httpring_request_spec s;
+        memset(&s, 0, sizeof s);
         s.struct_size = i == 0 ? (uint32_t)size : 0; /* only element 0's is read */
         s.method = method[i];
         snprintf(urls[i], sizeof urls[i], "%s/echo", check_base_url());
@@ -295,7 +301,8 @@ static void check_send_many(httpring_client *c, size_t size) {
         s.body_len = i == 2 ? 3 : 0;
         s.user_data = 200 + (uint64_t)i;
         s.timeout_ms = s.connect_timeout_ms = s.read_timeout_ms = -1;
-        memcpy(buf + (size_t)i * size, &s, sizeof s);
+        s.pool_timeout_ms = s.write_timeout_ms = -1;
+        memcpy(buf + (size_t)i * size, &s, size < sizeof s ? size : sizeof s);
     }
     httpring_handle hs[N];
     httpring_code codes[N];
@@ -327,9 +334,10 @@ static void check_send_many(httpring_client *c, size_t size) {
 }
 
 static void test_send_many(httpring_client *c) {
-    CHECK_SECTION("send_many with version 1's and a newer program's struct_size");
+    CHECK_SECTION("send_many with version 1's, today's and a newer program's struct_size");
     check_send_many(c, sizeof(old_request_spec));
-    check_send_many(c, sizeof(old_request_spec) + NEWER);
+    check_send_many(c, sizeof(httpring_request_spec));
+    check_send_many(c, sizeof(httpring_request_spec) + NEWER);
 }
 
 /* Every call refuses struct_size 0 and one below version 1, writing nothing. */

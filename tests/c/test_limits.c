@@ -115,6 +115,16 @@ static void write300(httpring_config *cfg) {
     CHECK_EQ_CODE(httpring_config_set_write_timeout_ms(cfg, 300), HTTPRING_OK);
 }
 
+static void defaults(httpring_config *cfg) { (void)cfg; }
+
+/* A body of `len` bytes of 'x' (the caller frees it; a set_body copies it). */
+static uint8_t *body_again(size_t len) {
+    uint8_t *b = malloc(len);
+    CHECK(b != NULL);
+    memset(b, 'x', len);
+    return b;
+}
+
 static void test_write_timeout(void) {
     CHECK_SECTION("the write timeout against a listener that never reads");
     /* Listening but never accepting: the kernel completes the handshake, then the
@@ -140,6 +150,38 @@ static void test_write_timeout(void) {
     httpring_handle h = 0;
     double t0 = check_now_ms();
     CHECK_EQ_CODE(httpring_client_submit(c, req, &h), HTTPRING_OK);
+    CHECK_EQ_INT(finish(c, h), HTTPRING_STATE_FAILED);
+    CHECK_EQ_CODE(httpring_handle_error(c, h), HTTPRING_ERR_WRITE_TIMEOUT);
+    CHECK(check_now_ms() - t0 < check_slack_ms(5000));
+    httpring_handle_free(c, h);
+    httpring_client_free(c);
+
+    CHECK_SECTION("a request's own write timeout, on a client without one");
+    c = client_with(defaults);
+    req = httpring_request_new("POST", url);
+    body = body_again(len);
+    CHECK_EQ_CODE(httpring_request_set_body(req, body, len), HTTPRING_OK);
+    free(body);
+    CHECK_EQ_CODE(httpring_request_set_write_timeout_ms(req, 300), HTTPRING_OK);
+    t0 = check_now_ms();
+    CHECK_EQ_CODE(httpring_client_submit(c, req, &h), HTTPRING_OK);
+    CHECK_EQ_INT(finish(c, h), HTTPRING_STATE_FAILED);
+    CHECK_EQ_CODE(httpring_handle_error(c, h), HTTPRING_ERR_WRITE_TIMEOUT);
+    CHECK(check_now_ms() - t0 < check_slack_ms(5000));
+    httpring_handle_free(c, h);
+    /* The same through send_many's spec. */
+    uint8_t *big = body_again(len);
+    httpring_request_spec spec = {0};
+    spec.struct_size = sizeof spec;
+    spec.method = "POST";
+    spec.url = url;
+    spec.body = big;
+    spec.body_len = len;
+    spec.timeout_ms = spec.connect_timeout_ms = spec.read_timeout_ms = spec.pool_timeout_ms = -1;
+    spec.write_timeout_ms = 300;
+    t0 = check_now_ms();
+    CHECK_EQ_CODE(httpring_client_send_many(c, &spec, 1, &h, NULL), HTTPRING_OK);
+    free(big); /* copied by send_many */
     CHECK_EQ_INT(finish(c, h), HTTPRING_STATE_FAILED);
     CHECK_EQ_CODE(httpring_handle_error(c, h), HTTPRING_ERR_WRITE_TIMEOUT);
     CHECK(check_now_ms() - t0 < check_slack_ms(5000));
