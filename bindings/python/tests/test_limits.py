@@ -83,15 +83,13 @@ def test_limits_checked():
 def test_timeout_fields():
     assert Timeout(5.0) == Timeout(connect=5.0, read=5.0, write=5.0, pool=5.0)
     assert Timeout(5.0, pool=None).pool is None
-    # Per request, write applies only when named, and then must be the client's.
+    # Per request every field applies, as in httpx; pool and write are -1 when they are the
+    # client's (connect, read, total, pool, write).
     client = Timeout(5.0)
-    assert Timeout(10.0).for_request(client) == (10000, 10000, 0, 10000)
-    assert Timeout(10.0, pool=5.0).for_request(client) == (10000, 10000, 0, -1)  # the client's pool
-    assert Timeout(1.0, write=5.0).for_request(client)[3] == 1000
-    with pytest.raises(NotImplementedError, match="per connection"):
-        Timeout(1.0, write=2.0).for_request(client)
-    with pytest.raises(NotImplementedError, match="write timeout"):
-        Timeout((1.0, 1.0, 2.0, 1.0)).for_request(client)
+    assert Timeout(10.0).for_request(client) == (10000, 10000, 0, 10000, 10000)
+    assert Timeout(10.0, pool=5.0, write=5.0).for_request(client) == (10000, 10000, 0, -1, -1)
+    assert Timeout(1.0, write=2.0).for_request(client) == (1000, 1000, 0, 1000, 2000)
+    assert Timeout((1.0, 1.0, None, 1.0)).for_request(client)[4] == 0  # no limit
 
 
 # --- max_connections and max_connections_per_host ---------------------------------------
@@ -239,15 +237,34 @@ def test_write_timeout_async(unaccepting):
     asyncio.run(main())
 
 
-def test_per_request_write_timeout(srv):
-    with httpring.Client(timeout=Timeout(5.0, write=0.3)) as c:
-        with pytest.raises(NotImplementedError, match="per connection"):
-            c.post(srv.url + "/echo", content=b"x", timeout=Timeout(5.0, write=1.0))
-        with pytest.raises(NotImplementedError, match="per connection"):
-            c.build_request("POST", srv.url + "/echo", timeout=Timeout(write=None))
-        # The client's own value, or none named: accepted (the client's applies).
+def test_per_request_write_timeout(unaccepting, srv):
+    """A request's own write timeout replaces the client's, as in httpx: it ends a write
+    the client would wait on (sync: the request builder; async: the batch spec), and one
+    of None lifts the client's (only the total timeout then ends the wait)."""
+    with httpring.Client(timeout=Timeout(5.0, write=None)) as c:
+        t = time.monotonic()
+        with pytest.raises(httpring.WriteTimeout):
+            c.post(unaccepting, content=BIG, timeout=Timeout(5.0, write=0.3))
+        assert time.monotonic() - t < 4.0  # the read timeout (5 s) did not end it
         assert c.post(srv.url + "/echo", content=b"x", timeout=Timeout(5.0, write=0.3)).status_code == 200
-        assert c.post(srv.url + "/echo", content=b"x", timeout=10).status_code == 200
+
+    async def main():
+        async with httpring.AsyncClient(timeout=Timeout(5.0, write=None)) as c:
+            t = time.monotonic()
+            with pytest.raises(httpring.WriteTimeout):
+                await c.put(unaccepting, content=BIG, timeout=Timeout(5.0, write=0.3))
+            assert time.monotonic() - t < 4.0
+
+    asyncio.run(main())
+    with httpring.Client(timeout=Timeout(5.0, write=0.3)) as c:
+        t = time.monotonic()
+        with pytest.raises(httpring.TimeoutException) as info:
+            c.post(unaccepting, content=BIG, timeout=Timeout(10.0, write=None, total=1.5))
+        assert not isinstance(info.value, httpring.WriteTimeout), info.value
+        assert time.monotonic() - t >= 1.4
+        # The client's again for the next request.
+        with pytest.raises(httpring.WriteTimeout):
+            c.post(unaccepting, content=BIG)
         assert c.live_handles() == 0
 
 

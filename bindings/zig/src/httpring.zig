@@ -721,6 +721,9 @@ pub const Request = struct {
     read_timeout_ms: ?u64 = null,
     /// Longest wait for a connection under the client's connection caps.
     pool_timeout_ms: ?u64 = null,
+    /// Longest a write may stay blocked (`error.WriteTimeout`): the socket's writes while
+    /// this request has an HTTP/1.1 connection; over HTTP/2, its body's wait for window.
+    write_timeout_ms: ?u64 = null,
     /// Retries for this request, over the client's count.
     retries: ?u32 = null,
     /// Per-request overrides of the client's speed limits, as curl sets them per transfer:
@@ -851,8 +854,9 @@ pub const Client = struct {
     /// is one C call (`httpring_client_send`); otherwise the request is built step by step.
     pub fn send(self: Client, req: Request) SubmitError!Handle {
         var id: c.httpring_handle = 0;
-        if (req.timeout_ms == null and req.connect_timeout_ms == null and
-            req.read_timeout_ms == null and !needsBuilder(req) and req.headers.len <= max_stack_headers)
+        if (req.timeout_ms == null and req.connect_timeout_ms == null and req.read_timeout_ms == null and
+            req.pool_timeout_ms == null and req.write_timeout_ms == null and !needsBuilder(req) and
+            req.headers.len <= max_stack_headers)
         {
             var headers: [max_stack_headers]c.httpring_header = undefined;
             for (req.headers, headers[0..req.headers.len]) |h, *out| out.* = .{
@@ -876,7 +880,7 @@ pub const Client = struct {
     /// Whether a request has settings only the request builder carries (not the one-call
     /// paths' arguments or `httpring_request_spec`).
     fn needsBuilder(req: Request) bool {
-        return req.decompress != null or req.auth != null or req.form != null or req.pool_timeout_ms != null or
+        return req.decompress != null or req.auth != null or req.form != null or
             req.retries != null or req.stream or req.body_source != null or req.max_recv_speed != null or
             req.max_send_speed != null or req.low_speed != null;
     }
@@ -889,6 +893,7 @@ pub const Client = struct {
         if (req.connect_timeout_ms) |v| try checkIn(SubmitError, c.httpring_request_set_connect_timeout_ms(built, v));
         if (req.read_timeout_ms) |v| try checkIn(SubmitError, c.httpring_request_set_read_timeout_ms(built, v));
         if (req.pool_timeout_ms) |v| try checkIn(SubmitError, c.httpring_request_set_pool_timeout_ms(built, v));
+        if (req.write_timeout_ms) |v| try checkIn(SubmitError, c.httpring_request_set_write_timeout_ms(built, v));
         if (req.retries) |v| try checkIn(SubmitError, c.httpring_request_set_retries(built, v));
         if (req.max_recv_speed) |v| try checkIn(SubmitError, c.httpring_request_set_max_recv_speed(built, v));
         if (req.max_send_speed) |v| try checkIn(SubmitError, c.httpring_request_set_max_send_speed(built, v));
@@ -934,7 +939,7 @@ pub const Client = struct {
     /// or why it was refused at submit. Returns how many were accepted; accepted requests run
     /// whatever happened to the others. `out.len` must be at least `requests.len`. A request
     /// with more than `max_batch_headers` headers, or with settings a batch entry cannot carry
-    /// (auth, form, decompress, pool timeout, retries, stream, body_source), is sent on its own
+    /// (auth, form, decompress, retries, speed limits, stream, body_source), is sent on its own
     /// with `send`.
     pub fn sendMany(self: Client, requests: []const Request, out: []SubmitError!Handle) error{InvalidArgument}!usize {
         if (out.len < requests.len) return error.InvalidArgument;
@@ -972,6 +977,8 @@ pub const Client = struct {
                     .timeout_ms = specTimeout(req.timeout_ms),
                     .connect_timeout_ms = specTimeout(req.connect_timeout_ms),
                     .read_timeout_ms = specTimeout(req.read_timeout_ms),
+                    .pool_timeout_ms = specTimeout(req.pool_timeout_ms),
+                    .write_timeout_ms = specTimeout(req.write_timeout_ms),
                 };
             }
             const n = next - first;

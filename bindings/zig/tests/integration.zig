@@ -1228,6 +1228,33 @@ test "limits: pool timeout under a connection cap, a request's own pool timeout,
     try testing.expectEqual(@as(u16, 200), (try again.waitResponse(10_000)).status);
 }
 
+test "a request's own write timeout, through send and sendMany, on a client without one" {
+    var buf: [512]u8 = undefined;
+    var client = try Client.init(.{});
+    defer client.deinit();
+    // More than loopback's socket buffers take while the server reads nothing for 3 s.
+    const body = try testing.allocator.alloc(u8, 16 << 20);
+    defer testing.allocator.free(body);
+    @memset(body, 'x');
+    const req: httpring.Request = .{
+        .method = "POST",
+        .url = try url(&buf, "/upload?hold_ms=3000", .{}),
+        .body = body,
+        .write_timeout_ms = 300,
+    };
+    const start = Io.Clock.Timestamp.now(io, .awake);
+    var h = try client.send(req);
+    defer h.deinit();
+    try testing.expectError(error.WriteTimeout, h.waitResponse(10_000));
+    var out: [1]httpring.SubmitError!httpring.Handle = undefined;
+    try testing.expectEqual(@as(usize, 1), try client.sendMany(&.{req}, &out));
+    var batched = try out[0];
+    defer batched.deinit();
+    try testing.expectError(error.WriteTimeout, batched.waitResponse(10_000));
+    // Both ended by the 300 ms limits, not by the server's reading after 3 s.
+    try testing.expect(milliseconds(start) < 2_800);
+}
+
 test "sendMany: a request with settings a batch entry cannot carry keeps them" {
     var buf: [512]u8 = undefined;
     var buf2: [512]u8 = undefined;

@@ -180,7 +180,7 @@ class _Dispatcher:
         fut = loop.create_future()
         tmo = prep[4]
         # built_only(prep), inlined (the per-request path).
-        if ov is not None or prep[3].__class__ is not bytes or (tmo is not None and (tmo[3] >= 0 or tmo[4] >= 0 or tmo[5] is not None)):
+        if ov is not None or prep[3].__class__ is not bytes or (tmo is not None and (tmo[4] >= 0 or tmo[5] is not None)):
             h = self.engine.submit_request(prep, uid, self.s, url, ov)
             self.pending[uid] = (fut, h, method, url)
             if ov is not None and ov.follow and not self.engine.redirects:

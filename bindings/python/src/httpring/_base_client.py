@@ -639,7 +639,7 @@ class BaseClient:
             pairs = request._pairs if request._headers is None else request._wire_pairs()
             tmo = request._timeout
             if tmo is not None and tmo[5] is not None:
-                tmo = tmo[:5] + (None,)  # a Request's speed limits are those of its extensions now
+                tmo = tmo[:5] + (None,) + tmo[6:]  # a Request's speed limits are those of its extensions now
             prep: Prepared = (request._method_b, request._url_b, pairs, content, tmo)
             if request.extensions:
                 prep = with_speeds(prep, request.extensions)

@@ -39,13 +39,12 @@ class Timeout:
     to the server may stay blocked (``WriteTimeout``). ``total`` is httpring's addition: a
     deadline for the whole request (submit to last body byte), off unless given.
 
-    Per request (``timeout=`` on a request), every field applies to that request except
-    ``write``: the engine's write timeout belongs to the connection, so a request keeps the
-    client's unless one is named (``Timeout(write=...)`` or the third item of a tuple), and
-    a named one different from the client's raises ``NotImplementedError``.
+    Per request (``timeout=`` on a request), every field applies to that request, as in
+    httpx. A request's ``write`` limits the socket's writes while it has an HTTP/1.1
+    connection, and over HTTP/2 its body's wait for flow-control window.
     """
 
-    __slots__ = ("connect", "read", "write", "pool", "total", "_write_given")
+    __slots__ = ("connect", "read", "write", "pool", "total")
 
     connect: Optional[float]
     read: Optional[float]
@@ -63,19 +62,15 @@ class Timeout:
         pool: Optional[float] = UNSET,
         total: Optional[float] = UNSET,
     ) -> None:
-        #: Whether ``write`` was named (not only implied by the default value).
-        self._write_given = write is not UNSET
         if isinstance(timeout, Timeout):
             base = timeout
             self.connect, self.read, self.write, self.pool, self.total = (
                 base.connect, base.read, base.write, base.pool, base.total,
             )
-            self._write_given = self._write_given or base._write_given
         elif isinstance(timeout, tuple):
             # httpx accepts (connect, read, write, pool).
             self.connect, self.read, self.write, self.pool = (tuple(timeout) + (None,) * 4)[:4]
             self.total = None
-            self._write_given = self._write_given or len(timeout) >= 3
         else:
             default = None if timeout is UNSET else timeout
             self.connect = self.read = self.write = self.pool = default
@@ -102,18 +97,13 @@ class Timeout:
         """(connect, read, total) in the engine's milliseconds; 0 means no limit."""
         return (_ms(self.connect), _ms(self.read), _ms(self.total))
 
-    def for_request(self, client: "Timeout") -> Tuple[int, int, int, int]:
+    def for_request(self, client: "Timeout") -> Tuple[int, int, int, int, int]:
         """This timeout given for one request of a client whose timeout is ``client``:
-        (connect, read, total, pool) in ms, 0 for no limit, pool -1 when it is the
-        client's (then the request need not go through the request builder)."""
-        if self._write_given and self.write != client.write:
-            raise NotImplementedError(
-                f"a per-request write timeout ({self.write!r} s) different from the client's "
-                f"({client.write!r} s): the engine's write timeout is per connection, not per "
-                "request; set it on the client (Client(timeout=Timeout(..., write=...)))"
-            )
+        (connect, read, total, pool, write) in ms, 0 for no limit; pool and write -1 when
+        they are the client's."""
         pool = -1 if self.pool == client.pool else _ms(self.pool)
-        return (_ms(self.connect), _ms(self.read), _ms(self.total), pool)
+        write = -1 if self.write == client.write else _ms(self.write)
+        return (_ms(self.connect), _ms(self.read), _ms(self.total), pool, write)
 
     def as_dict(self) -> Dict[str, Optional[float]]:
         """httpx's four timeouts by name (``total`` is httpring's own: see ``Timeout``)."""

@@ -70,7 +70,7 @@ def string_at(ptr: int, size: int) -> bytes:
 # --- batches: httpring_client_send_many --------------------------------------------------
 
 # struct_size (set in every spec, though only the first one's is read), then the fields.
-SPEC_LAYOUT = struct.Struct("@I4xPPPNPNQqqq")
+SPEC_LAYOUT = struct.Struct("@I4xPPPNPNQqqqqq")
 HEADER_LAYOUT = struct.Struct("@PNPN")
 assert SPEC_LAYOUT.size == ctypes.sizeof(_ffi.httpring_request_spec)
 assert HEADER_LAYOUT.size == ctypes.sizeof(_ffi.httpring_header)
@@ -170,10 +170,10 @@ class SpecBatch:
             else:
                 nh = h_addr = 0
             if tmo is None:
-                pack_spec(specs, off, size, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, -1, -1, -1)
+                pack_spec(specs, off, size, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, -1, -1, -1, -1, -1)
             else:
-                connect, read, total = tmo[0], tmo[1], tmo[2]
-                pack_spec(specs, off, size, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, total, connect, read)
+                connect, read, total, pool, write = tmo[0], tmo[1], tmo[2], tmo[3], tmo[6]
+                pack_spec(specs, off, size, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, total, connect, read, pool, write)
             off += size
         return None
 
@@ -182,9 +182,9 @@ def _spec_array(preps: Sequence[Prepared], uids: Sequence[int]) -> Any:
     """The portable way to build the specs (ctypes objects, which keep their bytes alive)."""
     specs = []
     for (method_b, url_b, pairs, body, tmo), uid in zip(preps, uids):
-        total, connect, read = (-1, -1, -1) if tmo is None else (tmo[2], tmo[0], tmo[1])
+        t = (-1, -1, -1, -1, -1) if tmo is None else (tmo[2], tmo[0], tmo[1], tmo[3], tmo[6])
         headers = header_array(pairs) if pairs else None
-        specs.append((SPEC_LAYOUT.size, method_b, url_b, headers, len(pairs or ()), body, len(body), uid, total, connect, read))
+        specs.append((SPEC_LAYOUT.size, method_b, url_b, headers, len(pairs or ()), body, len(body), uid) + t)
     return (_ffi.httpring_request_spec * len(specs))(*specs)  # type: ignore[misc]
 
 
@@ -193,25 +193,26 @@ def _spec_array(preps: Sequence[Prepared], uids: Sequence[int]) -> Any:
 Speeds = Tuple[int, int, int, int]
 
 #: A request's own settings: timeouts (connect, read, total, pool) in ms (0: no limit)
-#: and a retry count, each -1 for the client's; its speed limits (``Speeds``) or None.
-PerRequest = Tuple[int, int, int, int, int, Optional[Speeds]]
+#: and a retry count, each -1 for the client's; its speed limits (``Speeds``) or None; its
+#: write timeout in ms (-1: the client's).
+PerRequest = Tuple[int, int, int, int, int, Optional[Speeds], int]
 
 #: A request as the engine takes it: method, URL, header pairs, body, and its own settings
 #: (``PerRequest``) or None for the client's. A body that is not exactly ``bytes`` is a
-#: multipart ``Form`` or an ``Upload`` (sent as it is read, see ``_upload``), and a pool timeout or a retry count of its own only the request
-#: builder takes: such a request (``built_only``) goes through ``submit_request``, never
-#: into a ``SpecBatch``.
+#: multipart ``Form`` or an ``Upload`` (sent as it is read, see ``_upload``). Such a body,
+#: a retry count or speed limits of its own only the request builder takes: that request
+#: (``built_only``) goes through ``submit_request``, never into a ``SpecBatch``.
 Prepared = Tuple[bytes, bytes, HeaderPairs, bytes, Optional[PerRequest]]
 
 #: ``PerRequest`` with every setting the client's.
-CLIENT_SETTINGS: PerRequest = (-1, -1, -1, -1, -1, None)
+CLIENT_SETTINGS: PerRequest = (-1, -1, -1, -1, -1, None, -1)
 
 
 def built_only(prep: Prepared) -> bool:
     """Whether only the request builder can take ``prep`` (see ``Prepared``)."""
     tmo = prep[4]
     return prep[3].__class__ is not bytes or (
-        tmo is not None and (tmo[3] >= 0 or tmo[4] >= 0 or tmo[5] is not None)
+        tmo is not None and (tmo[4] >= 0 or tmo[5] is not None)
     )
 
 
@@ -253,7 +254,7 @@ def with_speeds(prep: Prepared, extensions: Optional[Dict[str, Any]]) -> Prepare
     else:
         speeds.extend((-1, -1))
     tmo = prep[4] or CLIENT_SETTINGS
-    return (prep[0], prep[1], prep[2], prep[3], tmo[:5] + ((speeds[0], speeds[1], speeds[2], speeds[3]),))
+    return (prep[0], prep[1], prep[2], prep[3], tmo[:5] + ((speeds[0], speeds[1], speeds[2], speeds[3]),) + tmo[6:])
 
 
 class Overrides(NamedTuple):
@@ -618,7 +619,7 @@ class Engine:
     def submit(self, prep: Prepared, user_data: int, s: Scratch, url: str = "") -> int:
         """Starts a request; returns its handle. Invalid input raises here, no handle made."""
         method_b, url_b, pairs, body, tmo = prep
-        if body.__class__ is not bytes or (tmo is not None and (tmo[3] >= 0 or tmo[4] >= 0 or tmo[5] is not None)):  # built_only
+        if body.__class__ is not bytes or (tmo is not None and (tmo[4] >= 0 or tmo[5] is not None)):  # built_only
             return self.submit_request(prep, user_data, s, url, None)
         if tmo is None:
             if pairs:
@@ -676,7 +677,7 @@ class Engine:
             elif body:
                 code = code or lib.httpring_request_set_body(req, body, len(body))
             if tmo is not None:
-                connect, read, total, pool, retries, speeds = tmo
+                connect, read, total, pool, retries, speeds, write = tmo
                 if connect >= 0:
                     code = code or lib.httpring_request_set_connect_timeout_ms(req, connect)
                 if read >= 0:
@@ -685,6 +686,8 @@ class Engine:
                     code = code or lib.httpring_request_set_timeout_ms(req, total)
                 if pool >= 0:
                     code = code or lib.httpring_request_set_pool_timeout_ms(req, pool)
+                if write >= 0:
+                    code = code or lib.httpring_request_set_write_timeout_ms(req, write)
                 if retries >= 0:
                     code = code or lib.httpring_request_set_retries(req, retries)
                 if speeds is not None:
@@ -935,7 +938,8 @@ def prepare_timeout(timeout: Any, client: Timeout) -> Optional[PerRequest]:
 
     if timeout is USE_CLIENT_DEFAULT:
         return None
-    return to_timeout(timeout).for_request(client) + (-1, None)
+    connect, read, total, pool, write = to_timeout(timeout).for_request(client)
+    return (connect, read, total, pool, -1, None, write)
 
 
 def response_or_raise(result: Any) -> Response:

@@ -189,6 +189,8 @@ class httpring_request_spec(Structure):
         ("timeout_ms", c_int64),  # negative: the client's setting; 0: no limit
         ("connect_timeout_ms", c_int64),
         ("read_timeout_ms", c_int64),
+        ("pool_timeout_ms", c_int64),  # version 4
+        ("write_timeout_ms", c_int64),
     ]
 
 
@@ -561,6 +563,7 @@ _declare("httpring_request_set_user_data", httpring_code, request_p, c_uint64)
 _declare("httpring_request_set_timeout_ms", httpring_code, request_p, c_uint64)
 _declare("httpring_request_set_connect_timeout_ms", httpring_code, request_p, c_uint64)
 _declare("httpring_request_set_read_timeout_ms", httpring_code, request_p, c_uint64)
+_declare("httpring_request_set_write_timeout_ms", httpring_code, request_p, c_uint64)
 _declare("httpring_request_set_low_speed", httpring_code, request_p, c_uint64, c_uint64)
 _declare("httpring_request_set_max_recv_speed", httpring_code, request_p, c_uint64)
 _declare("httpring_request_set_max_send_speed", httpring_code, request_p, c_uint64)
