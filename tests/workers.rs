@@ -43,7 +43,7 @@ fn cancel_stops_the_request_a_parked_task_took_over() {
     c.free(a);
     c.free(b);
     assert_eq!(srv.connections(), 2);
-    assert_eq!(c.stats().pooled_connections, 2);
+    assert_eq!(c.pooled(2), 2);
 
     // Both parked tasks take a request; cancelling one leaves the other running. (Both must
     // have reached the server first: a cancel in the pool's queue would close nothing.)
@@ -67,7 +67,7 @@ fn cancel_stops_the_request_a_parked_task_took_over() {
     c.free(slow);
     // The cancelled request's connection was closed; the other one is back in the pool.
     assert_eq!(srv.connections(), 2);
-    assert_eq!(c.stats().pooled_connections, 1);
+    assert_eq!(c.pooled(1), 1);
     assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
     assert_eq!(srv.connections(), 2);
 }
@@ -134,7 +134,7 @@ fn idle_limits_apply_to_parked_tasks() {
         c.free(h);
     }
     assert_eq!(srv.connections(), 4);
-    assert_eq!(c.stats().pooled_connections, 1);
+    assert_eq!(c.pooled(1), 1);
     assert_eq!(c.fetch(&srv.url("/hello")).0, 200);
     assert_eq!(srv.connections(), 4);
     // Past the idle timeout the sweep (every second at least) drops it and its task.
@@ -312,5 +312,5 @@ fn alternating_origins_each_keep_their_one_connection() {
         (a.connections(), b.connections(), third.connections()),
         (1, 1, 1)
     );
-    assert_eq!(c.stats().pooled_connections, 3);
+    assert_eq!(c.pooled(3), 3);
 }

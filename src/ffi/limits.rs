@@ -118,7 +118,7 @@ pub unsafe extern "C" fn httpring_request_set_pool_timeout_ms(
 /// stay blocked while this request has the connection; over HTTP/2, how long its body may
 /// wait for flow-control window the server does not grant (the socket's own writes, shared
 /// by every stream, keep the client's limit). Either way the request fails with
-/// `HTTPRING_ERR_WRITE_TIMEOUT`.
+/// `HTTPRING_ERR_WRITE_TIMEOUT`. Applies to TCP connections (not Unix sockets).
 ///
 /// # Safety
 /// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by

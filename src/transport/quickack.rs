@@ -102,7 +102,9 @@ impl Traffic {
     /// limit of each request as it takes the connection; an HTTP/2 socket keeps the client's,
     /// its streams being many.
     pub(crate) fn set_write_limit(&self, limit: Option<Duration>) {
-        let ns = limit.map_or(0, |d| (d.as_nanos() as u64).max(1));
+        let ns = limit.map_or(0, |d| {
+            u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1)
+        });
         if self.write_limit.load(Ordering::Relaxed) != ns {
             self.write_limit.store(ns, Ordering::Relaxed);
         }

@@ -78,7 +78,10 @@ typedef struct {
 #define NEWER 24
 
 /* An aligned scratch buffer, filled with the guard pattern. */
-static uint64_t arena[(N * (sizeof(httpring_result) + NEWER) + 256) / 8];
+#define LARGEST \
+    (sizeof(httpring_result) > sizeof(httpring_request_spec) ? sizeof(httpring_result) \
+                                                             : sizeof(httpring_request_spec))
+static uint64_t arena[(N * (LARGEST + NEWER) + 256) / 8];
 static unsigned char *fresh(void) {
     memset(arena, GUARD, sizeof arena);
     return (unsigned char *)arena;

@@ -176,6 +176,19 @@ impl Client {
         s
     }
 
+    /// The pooled connections once they reach `want`, or after 5 s what there are: a
+    /// connection goes back to the pool just after its request completes, not before.
+    pub fn pooled(&self, want: usize) -> usize {
+        let t = std::time::Instant::now();
+        loop {
+            let n = self.stats().pooled_connections;
+            if n == want || t.elapsed() > std::time::Duration::from_secs(5) {
+                return n;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+
     pub fn live(&self) -> usize {
         let mut n = usize::MAX;
         assert_eq!(

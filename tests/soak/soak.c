@@ -633,6 +633,7 @@ static void submit_batch(struct submitter *s, int room_left) {
         specs[n].timeout_ms = plans[n].timeout_ms;
         specs[n].connect_timeout_ms = -1;
         specs[n].read_timeout_ms = plans[n].read_timeout_ms;
+        specs[n].pool_timeout_ms = specs[n].write_timeout_ms = -1;
         n++;
     }
     if (n == 0) return;

@@ -239,13 +239,15 @@ def test_write_timeout_async(unaccepting):
 
 def test_per_request_write_timeout(unaccepting, srv):
     """A request's own write timeout replaces the client's, as in httpx: it ends a write
-    the client would wait on (sync: the request builder; async: the batch spec), and one
-    of None lifts the client's (only the total timeout then ends the wait)."""
+    the client would wait on (in the batch spec, and through the request builder for a
+    streamed body), and one of None lifts the client's (only the total timeout then ends
+    the wait)."""
     with httpring.Client(timeout=Timeout(5.0, write=None)) as c:
-        t = time.monotonic()
-        with pytest.raises(httpring.WriteTimeout):
-            c.post(unaccepting, content=BIG, timeout=Timeout(5.0, write=0.3))
-        assert time.monotonic() - t < 4.0  # the read timeout (5 s) did not end it
+        for content in (BIG, iter([BIG])):
+            t = time.monotonic()
+            with pytest.raises(httpring.WriteTimeout):
+                c.post(unaccepting, content=content, timeout=Timeout(5.0, write=0.3))
+            assert time.monotonic() - t < 4.0  # the read timeout (5 s) did not end it
         assert c.post(srv.url + "/echo", content=b"x", timeout=Timeout(5.0, write=0.3)).status_code == 200
 
     async def main():

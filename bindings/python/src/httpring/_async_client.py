@@ -162,8 +162,8 @@ class _Dispatcher:
         The queue goes to the engine in one ``httpring_client_send_many`` call (one wake-up
         of the I/O thread) from a callback the loop runs once every coroutine that was
         ready has had its turn. A request with ``ov`` (settings a batch cannot carry), a
-        multipart body or a pool timeout of its own (``built_only``) is built and submitted
-        at once instead."""
+        streamed or multipart body, or a retry count or speed limits of its own
+        (``built_only``) is built and submitted at once instead."""
         loop = self.loop
         # The bound asyncio loop running on this thread is the running loop (asyncio runs
         # one loop per thread at a time): known without asyncio._get_running_loop(), which
