@@ -348,10 +348,20 @@ typedef struct httpring_request_spec {
   int64_t connect_timeout_ms;
   // Read (idle) timeout, same convention.
   int64_t read_timeout_ms;
-  // Pool timeout (the wait in the connection caps' queue), same convention. Version 4.
+  // Pool timeout (the wait in the connection caps' queue); 0 means no limit.
   int64_t pool_timeout_ms;
-  // Write timeout (`httpring_request_set_write_timeout_ms`), same convention. Version 4.
+  // Write timeout (`httpring_request_set_write_timeout_ms`); 0 means no limit.
   int64_t write_timeout_ms;
+  // Retry count (`httpring_request_set_retries`); 0 means no retries.
+  int64_t retries;
+  // Receive- and send-rate caps in bytes/s (`httpring_request_set_max_recv_speed`,
+  // `_max_send_speed`); 0 lifts the client's.
+  int64_t max_recv_speed;
+  int64_t max_send_speed;
+  // The low-speed limit (`httpring_request_set_low_speed`): negative `bytes_per_sec`
+  // keeps the client's; 0 for either turns it off for this request.
+  int64_t low_speed_bytes_per_sec;
+  int64_t low_speed_time_ms;
 } httpring_request_spec;
 
 // One handle's outcome, filled by `httpring_handles_read`: `httpring_response`'s fields

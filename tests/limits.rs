@@ -817,6 +817,75 @@ fn speed_limits_set_on_a_request_override_the_clients() {
 /// written one, over HTTP/1.1 and HTTP/2, set on the client or on the request. Time the
 /// caller's source has nothing is not the server's doing: a writer slower than the limit,
 /// to a server that reads at once, succeeds.
+/// Sends one spec through `httpring_client_send_many`; returns its handle.
+fn send_spec(
+    c: &Client,
+    url: &str,
+    set: impl FnOnce(&mut httpring_request_spec),
+) -> httpring_handle {
+    let u = std::ffi::CString::new(url).unwrap();
+    let mut spec = httpring_request_spec {
+        url: u.as_ptr(),
+        ..Default::default()
+    };
+    set(&mut spec);
+    let mut h = 0;
+    assert_eq!(
+        unsafe { httpring_client_send_many(c.0, &spec, 1, &mut h, std::ptr::null_mut()) },
+        HTTPRING_OK
+    );
+    h
+}
+
+#[test]
+fn a_batch_entry_carries_a_request_s_retries_and_speed_limits() {
+    // Version 4 of `httpring_request_spec`: what the request builder sets per request.
+    let srv = TestServer::start();
+    let c = Client::with(|cfg| unsafe {
+        assert_eq!(httpring_config_set_retries(cfg, 2), HTTPRING_OK);
+        assert_eq!(
+            httpring_config_set_retry_backoff_ms(cfg, 5, 20),
+            HTTPRING_OK
+        );
+        assert_eq!(httpring_config_set_low_speed(cfg, 100, 300), HTTPRING_OK);
+    });
+    let once = send_spec(&c, &srv.url("/status/503"), |s| s.retries = 0);
+    let thrice = send_spec(&c, &srv.url("/status/503"), |_| {});
+    assert_eq!(c.wait(once), HTTPRING_STATE_DONE);
+    assert_eq!(
+        (c.response(once).status, common::attempts(&c, once)),
+        (503, 1)
+    );
+    assert_eq!(c.wait(thrice), HTTPRING_STATE_DONE);
+    assert_eq!(common::attempts(&c, thrice), 3, "the client's retries");
+    // The receive cap: 300,000 bytes at 150 kB/s take about 2 s.
+    let t = Instant::now();
+    let capped = send_spec(&c, &srv.url("/bytes/300000"), |s| {
+        s.max_recv_speed = 150_000
+    });
+    assert_eq!(c.wait(capped), HTTPRING_STATE_DONE, "{}", c.message(capped));
+    assert_eq!(c.body(capped).len(), 300_000);
+    assert!(
+        t.elapsed() >= Duration::from_millis(1_500),
+        "{:?}",
+        t.elapsed()
+    );
+    // The client's low-speed limit fails /drip/40/50 (20 bytes/s); a spec lifts it.
+    let trickle = srv.url("/drip/40/50");
+    let limited = send_spec(&c, &trickle, |_| {});
+    let lifted = send_spec(&c, &trickle, |s| {
+        s.low_speed_bytes_per_sec = 0;
+        s.low_speed_time_ms = 0;
+    });
+    assert_eq!(c.wait(limited), HTTPRING_STATE_FAILED);
+    assert_eq!(c.error(limited), HTTPRING_ERR_READ_TIMEOUT);
+    assert_eq!(c.wait(lifted), HTTPRING_STATE_DONE, "{}", c.message(lifted));
+    assert_eq!(c.body(lifted), vec![b'x'; 40]);
+    for h in [once, thrice, capped, limited, lifted] {
+        c.free(h);
+    }
+}
+
 #[test]
 fn the_low_speed_limit_fails_an_upload_the_server_stops_taking() {
     let srv = TestServer::start();

@@ -133,7 +133,9 @@ static void submit_batch(httpring_client *c, long first, long count) {
         specs[k] = (httpring_request_spec){.struct_size = sizeof(httpring_request_spec),
                                            .url = url_at(first + k), .user_data = (uint64_t)(first + k),
                                            .timeout_ms = -1, .connect_timeout_ms = -1, .read_timeout_ms = -1,
-                                           .pool_timeout_ms = -1, .write_timeout_ms = -1};
+                                           .pool_timeout_ms = -1, .write_timeout_ms = -1, .retries = -1,
+                                           .max_recv_speed = -1, .max_send_speed = -1,
+                                           .low_speed_bytes_per_sec = -1, .low_speed_time_ms = -1};
     }
     httpring_code rc = httpring_client_send_many(c, specs, (size_t)count, handles, NULL);
     if (rc != HTTPRING_OK) die("send_many", rc);

@@ -418,10 +418,22 @@ pub struct httpring_request_spec {
     pub connect_timeout_ms: i64,
     /// Read (idle) timeout, same convention.
     pub read_timeout_ms: i64,
-    /// Pool timeout (the wait in the connection caps' queue), same convention. Version 4.
+    // Version 4: the rest of what the request builder sets per request, so that a batch
+    // carries it. Negative keeps the client's setting, as above.
+    /// Pool timeout (the wait in the connection caps' queue); 0 means no limit.
     pub pool_timeout_ms: i64,
-    /// Write timeout (`httpring_request_set_write_timeout_ms`), same convention. Version 4.
+    /// Write timeout (`httpring_request_set_write_timeout_ms`); 0 means no limit.
     pub write_timeout_ms: i64,
+    /// Retry count (`httpring_request_set_retries`); 0 means no retries.
+    pub retries: i64,
+    /// Receive- and send-rate caps in bytes/s (`httpring_request_set_max_recv_speed`,
+    /// `_max_send_speed`); 0 lifts the client's.
+    pub max_recv_speed: i64,
+    pub max_send_speed: i64,
+    /// The low-speed limit (`httpring_request_set_low_speed`): negative `bytes_per_sec`
+    /// keeps the client's; 0 for either turns it off for this request.
+    pub low_speed_bytes_per_sec: i64,
+    pub low_speed_time_ms: i64,
 }
 
 impl httpring_request_spec {
@@ -440,6 +452,11 @@ impl httpring_request_spec {
         read_timeout_ms: -1,
         pool_timeout_ms: -1,
         write_timeout_ms: -1,
+        retries: -1,
+        max_recv_speed: -1,
+        max_send_speed: -1,
+        low_speed_bytes_per_sec: -1,
+        low_speed_time_ms: -1,
     };
 }
 
@@ -478,6 +495,24 @@ unsafe fn request_from_spec(
     t.read = limit(spec.read_timeout_ms);
     t.pool = limit(spec.pool_timeout_ms);
     t.write = limit(spec.write_timeout_ms);
+    if spec.retries >= 0 {
+        req.set_retries(u32::try_from(spec.retries).unwrap_or(u32::MAX));
+    }
+    // Only a spec that sets one makes the request carry speed overrides (`speeds_mut`
+    // allocates them).
+    if spec.max_recv_speed >= 0 || spec.max_send_speed >= 0 || spec.low_speed_bytes_per_sec >= 0 {
+        let cap = |v: i64| (v >= 0).then(|| (v > 0).then_some(v as u64));
+        let s = req.speeds_mut();
+        s.max_recv = cap(spec.max_recv_speed);
+        s.max_send = cap(spec.max_send_speed);
+        if spec.low_speed_bytes_per_sec >= 0 {
+            let time = spec.low_speed_time_ms.max(0) as u64;
+            s.low_speed = Some(crate::LowSpeed::from_ms(
+                spec.low_speed_bytes_per_sec as u64,
+                time,
+            ));
+        }
+    }
     Ok(req)
 }
 

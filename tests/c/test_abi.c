@@ -131,9 +131,9 @@ static void test_version_and_features(void) {
     CHECK_EQ_INT(sizeof(httpring_completion), 40);
     CHECK_EQ_INT(offsetof(httpring_completion, event), sizeof(old_completion));
     CHECK_EQ_INT(sizeof(httpring_stats), sizeof(old_stats));
-    /* httpring_request_spec version 4 adds pool_timeout_ms and write_timeout_ms. */
+    /* httpring_request_spec version 4 adds pool_timeout_ms ... low_speed_time_ms. */
     CHECK_EQ_INT(sizeof(old_request_spec), 88);
-    CHECK_EQ_INT(sizeof(httpring_request_spec), 104);
+    CHECK_EQ_INT(sizeof(httpring_request_spec), 144);
     CHECK_EQ_INT(offsetof(httpring_request_spec, pool_timeout_ms), sizeof(old_request_spec));
     CHECK_EQ_INT(sizeof(httpring_response), sizeof(old_response));
     CHECK_EQ_INT(sizeof(old_result), 80);
@@ -304,7 +304,8 @@ static void check_send_many(httpring_client *c, size_t size) {
         s.body_len = i == 2 ? 3 : 0;
         s.user_data = 200 + (uint64_t)i;
         s.timeout_ms = s.connect_timeout_ms = s.read_timeout_ms = -1;
-        s.pool_timeout_ms = s.write_timeout_ms = -1;
+        s.pool_timeout_ms = s.write_timeout_ms = s.retries = -1;
+        s.max_recv_speed = s.max_send_speed = s.low_speed_bytes_per_sec = s.low_speed_time_ms = -1;
         memcpy(buf + (size_t)i * size, &s, size < sizeof s ? size : sizeof s);
     }
     httpring_handle hs[N];

@@ -178,6 +178,7 @@ static void test_write_timeout(void) {
     spec.body = big;
     spec.body_len = len;
     spec.timeout_ms = spec.connect_timeout_ms = spec.read_timeout_ms = spec.pool_timeout_ms = -1;
+    spec.retries = spec.max_recv_speed = spec.max_send_speed = spec.low_speed_bytes_per_sec = -1;
     spec.write_timeout_ms = 300;
     t0 = check_now_ms();
     CHECK_EQ_CODE(httpring_client_send_many(c, &spec, 1, &h, NULL), HTTPRING_OK);

@@ -633,7 +633,9 @@ static void submit_batch(struct submitter *s, int room_left) {
         specs[n].timeout_ms = plans[n].timeout_ms;
         specs[n].connect_timeout_ms = -1;
         specs[n].read_timeout_ms = plans[n].read_timeout_ms;
-        specs[n].pool_timeout_ms = specs[n].write_timeout_ms = -1;
+        specs[n].pool_timeout_ms = specs[n].write_timeout_ms = specs[n].retries = -1;
+        specs[n].max_recv_speed = specs[n].max_send_speed = -1;
+        specs[n].low_speed_bytes_per_sec = specs[n].low_speed_time_ms = -1;
         n++;
     }
     if (n == 0) return;

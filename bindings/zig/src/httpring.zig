@@ -854,9 +854,7 @@ pub const Client = struct {
     /// is one C call (`httpring_client_send`); otherwise the request is built step by step.
     pub fn send(self: Client, req: Request) SubmitError!Handle {
         var id: c.httpring_handle = 0;
-        if (req.timeout_ms == null and req.connect_timeout_ms == null and req.read_timeout_ms == null and
-            req.pool_timeout_ms == null and req.write_timeout_ms == null and !needsBuilder(req) and
-            req.headers.len <= max_stack_headers)
+        if (!hasSettings(req) and !needsBuilder(req) and req.headers.len <= max_stack_headers)
         {
             var headers: [max_stack_headers]c.httpring_header = undefined;
             for (req.headers, headers[0..req.headers.len]) |h, *out| out.* = .{
@@ -880,9 +878,16 @@ pub const Client = struct {
     /// Whether a request has settings only the request builder carries (not the one-call
     /// paths' arguments or `httpring_request_spec`).
     fn needsBuilder(req: Request) bool {
-        return req.decompress != null or req.auth != null or req.form != null or
-            req.retries != null or req.stream or req.body_source != null or req.max_recv_speed != null or
-            req.max_send_speed != null or req.low_speed != null;
+        return req.decompress != null or req.auth != null or req.form != null or req.stream or
+            req.body_source != null;
+    }
+
+    /// Whether a request has settings of its own that `httpring_request_spec` carries (the
+    /// one-call path, `httpring_client_send`, carries none).
+    fn hasSettings(req: Request) bool {
+        return req.timeout_ms != null or req.connect_timeout_ms != null or req.read_timeout_ms != null or
+            req.pool_timeout_ms != null or req.write_timeout_ms != null or req.retries != null or
+            req.max_recv_speed != null or req.max_send_speed != null or req.low_speed != null;
     }
 
     fn buildRequest(built: *c.httpring_request, req: Request) SubmitError!void {
@@ -939,7 +944,7 @@ pub const Client = struct {
     /// or why it was refused at submit. Returns how many were accepted; accepted requests run
     /// whatever happened to the others. `out.len` must be at least `requests.len`. A request
     /// with more than `max_batch_headers` headers, or with settings a batch entry cannot carry
-    /// (auth, form, decompress, retries, speed limits, stream, body_source), is sent on its own
+    /// (auth, form, decompress, stream, body_source), is sent on its own
     /// with `send`.
     pub fn sendMany(self: Client, requests: []const Request, out: []SubmitError!Handle) error{InvalidArgument}!usize {
         if (out.len < requests.len) return error.InvalidArgument;
@@ -974,11 +979,16 @@ pub const Client = struct {
                     .body = req.body.ptr,
                     .body_len = req.body.len,
                     .user_data = req.user_data,
-                    .timeout_ms = specTimeout(req.timeout_ms),
-                    .connect_timeout_ms = specTimeout(req.connect_timeout_ms),
-                    .read_timeout_ms = specTimeout(req.read_timeout_ms),
-                    .pool_timeout_ms = specTimeout(req.pool_timeout_ms),
-                    .write_timeout_ms = specTimeout(req.write_timeout_ms),
+                    .timeout_ms = specSetting(req.timeout_ms),
+                    .connect_timeout_ms = specSetting(req.connect_timeout_ms),
+                    .read_timeout_ms = specSetting(req.read_timeout_ms),
+                    .pool_timeout_ms = specSetting(req.pool_timeout_ms),
+                    .write_timeout_ms = specSetting(req.write_timeout_ms),
+                    .retries = if (req.retries) |n| @as(i64, n) else -1,
+                    .max_recv_speed = specSetting(req.max_recv_speed),
+                    .max_send_speed = specSetting(req.max_send_speed),
+                    .low_speed_bytes_per_sec = if (req.low_speed) |l| specSetting(l.bytes_per_sec) else -1,
+                    .low_speed_time_ms = if (req.low_speed) |l| specSetting(l.time_ms) else -1,
                 };
             }
             const n = next - first;
@@ -1004,8 +1014,9 @@ pub const Client = struct {
     /// Headers per `sendMany` chunk, all requests of the chunk together.
     pub const max_batch_headers = 256;
 
-    fn specTimeout(ms: ?u64) i64 {
-        const v = ms orelse return -1; // the client's setting
+    /// A request's own setting for its spec: -1 (null) keeps the client's.
+    fn specSetting(value: ?u64) i64 {
+        const v = value orelse return -1; // the client's setting
         return std.math.cast(i64, v) orelse std.math.maxInt(i64);
     }
 

@@ -1273,6 +1273,29 @@ test "sendMany: a request with settings a batch entry cannot carry keeps them" {
     }
 }
 
+test "sendMany: a request's own retries and speed limits go in its batch entry" {
+    var buf: [512]u8 = undefined;
+    var buf2: [512]u8 = undefined;
+    var client = try Client.init(.{ .retries = 3, .retry_backoff_ms = .{ .first = 5, .max = 50 } });
+    defer client.deinit();
+    const reqs = [_]httpring.Request{
+        .{ .url = try url(&buf, "/flaky/zig-many-once/1", .{}), .retries = 0 },
+        // 200 kB capped to 400 kB/s: about half a second.
+        .{ .url = try url(&buf2, "/bytes/200000", .{}), .max_recv_speed = 400_000 },
+    };
+    var out: [2]httpring.SubmitError!httpring.Handle = undefined;
+    const start = Io.Clock.Timestamp.now(io, .awake);
+    try testing.expectEqual(@as(usize, 2), try client.sendMany(&reqs, &out));
+    var once = try out[0];
+    defer once.deinit();
+    try testing.expectEqual(@as(u16, 503), (try once.waitResponse(10_000)).status);
+    try testing.expectEqual(@as(u32, 1), (try once.info()).raw.attempts);
+    var capped = try out[1];
+    defer capped.deinit();
+    try testing.expectEqual(@as(usize, 200_000), (try capped.waitResponse(10_000)).body.len);
+    try testing.expect(milliseconds(start) >= 300);
+}
+
 test "retries and info: a flaky service retried to success; timing that adds up" {
     var buf: [512]u8 = undefined;
     var client = try Client.init(.{ .retries = 3, .retry_backoff_ms = .{ .first = 5, .max = 50 } });

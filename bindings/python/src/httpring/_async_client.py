@@ -161,9 +161,9 @@ class _Dispatcher:
         """Queues a request; returns its user_data key and the future it will resolve.
         The queue goes to the engine in one ``httpring_client_send_many`` call (one wake-up
         of the I/O thread) from a callback the loop runs once every coroutine that was
-        ready has had its turn. A request with ``ov`` (settings a batch cannot carry), a
-        streamed or multipart body, or a retry count or speed limits of its own
-        (``built_only``) is built and submitted at once instead."""
+        ready has had its turn. A request with ``ov`` (settings a batch cannot carry) or a
+        streamed or multipart body (``built_only``) is built and submitted at once
+        instead."""
         loop = self.loop
         # The bound asyncio loop running on this thread is the running loop (asyncio runs
         # one loop per thread at a time): known without asyncio._get_running_loop(), which
@@ -180,7 +180,7 @@ class _Dispatcher:
         fut = loop.create_future()
         tmo = prep[4]
         # built_only(prep), inlined (the per-request path).
-        if ov is not None or prep[3].__class__ is not bytes or (tmo is not None and (tmo[4] >= 0 or tmo[5] is not None)):
+        if ov is not None or prep[3].__class__ is not bytes:
             h = self.engine.submit_request(prep, uid, self.s, url, ov)
             self.pending[uid] = (fut, h, method, url)
             if ov is not None and ov.follow and not self.engine.redirects:

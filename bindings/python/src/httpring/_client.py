@@ -797,8 +797,8 @@ class Client(BaseClient):
         ov = self._overrides(follow_redirects, auth)
         ovs = [self._request_overrides(ov, r) for r in given]
         if any(o is not None for o in ovs) or any(built_only(it[0]) for it in items):
-            # Settings, a multipart body, a retry count or speed limits the spec batch cannot
-            # carry: one built request each.
+            # Settings or a body (streamed, multipart) the spec batch cannot carry: one built
+            # request each.
             handles = [0] * n
             try:
                 for i, (prep, _, url) in enumerate(items):

@@ -70,7 +70,7 @@ def string_at(ptr: int, size: int) -> bytes:
 # --- batches: httpring_client_send_many --------------------------------------------------
 
 # struct_size (set in every spec, though only the first one's is read), then the fields.
-SPEC_LAYOUT = struct.Struct("@I4xPPPNPNQqqqqq")
+SPEC_LAYOUT = struct.Struct("@I4xPPPNPNQqqqqqqqqqq")
 HEADER_LAYOUT = struct.Struct("@PNPN")
 assert SPEC_LAYOUT.size == ctypes.sizeof(_ffi.httpring_request_spec)
 assert HEADER_LAYOUT.size == ctypes.sizeof(_ffi.httpring_header)
@@ -170,10 +170,9 @@ class SpecBatch:
             else:
                 nh = h_addr = 0
             if tmo is None:
-                pack_spec(specs, off, size, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, -1, -1, -1, -1, -1)
+                pack_spec(specs, off, size, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1)
             else:
-                connect, read, total, pool, write = tmo[0], tmo[1], tmo[2], tmo[3], tmo[6]
-                pack_spec(specs, off, size, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, total, connect, read, pool, write)
+                pack_spec(specs, off, size, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, *spec_settings(tmo))
             off += size
         return None
 
@@ -182,7 +181,7 @@ def _spec_array(preps: Sequence[Prepared], uids: Sequence[int]) -> Any:
     """The portable way to build the specs (ctypes objects, which keep their bytes alive)."""
     specs = []
     for (method_b, url_b, pairs, body, tmo), uid in zip(preps, uids):
-        t = (-1, -1, -1, -1, -1) if tmo is None else (tmo[2], tmo[0], tmo[1], tmo[3], tmo[6])
+        t = CLIENT_SPEC if tmo is None else spec_settings(tmo)
         headers = header_array(pairs) if pairs else None
         specs.append((SPEC_LAYOUT.size, method_b, url_b, headers, len(pairs or ()), body, len(body), uid) + t)
     return (_ffi.httpring_request_spec * len(specs))(*specs)  # type: ignore[misc]
@@ -199,9 +198,9 @@ PerRequest = Tuple[int, int, int, int, int, Optional[Speeds], int]
 
 #: A request as the engine takes it: method, URL, header pairs, body, and its own settings
 #: (``PerRequest``) or None for the client's. A body that is not exactly ``bytes`` is a
-#: multipart ``Form`` or an ``Upload`` (sent as it is read, see ``_upload``). Such a body,
-#: a retry count or speed limits of its own only the request builder takes: that request
-#: (``built_only``) goes through ``submit_request``, never into a ``SpecBatch``.
+#: multipart ``Form`` or an ``Upload`` (sent as it is read, see ``_upload``): only the
+#: request builder takes one, so that request (``built_only``) goes through
+#: ``submit_request``, never into a ``SpecBatch``.
 Prepared = Tuple[bytes, bytes, HeaderPairs, bytes, Optional[PerRequest]]
 
 #: ``PerRequest`` with every setting the client's.
@@ -210,10 +209,19 @@ CLIENT_SETTINGS: PerRequest = (-1, -1, -1, -1, -1, None, -1)
 
 def built_only(prep: Prepared) -> bool:
     """Whether only the request builder can take ``prep`` (see ``Prepared``)."""
-    tmo = prep[4]
-    return prep[3].__class__ is not bytes or (
-        tmo is not None and (tmo[4] >= 0 or tmo[5] is not None)
-    )
+    return prep[3].__class__ is not bytes
+
+
+#: The spec fields after ``user_data`` for a request with the client's settings: timeouts
+#: (total, connect, read, pool, write), retries, rate caps, low-speed limit (version 4).
+CLIENT_SPEC = (-1,) * 10
+_NO_SPEEDS = (-1, -1, -1, -1)
+
+
+def spec_settings(tmo: PerRequest) -> Tuple[int, ...]:
+    """``CLIENT_SPEC`` for a request with settings of its own."""
+    speeds = tmo[5] or _NO_SPEEDS
+    return (tmo[2], tmo[0], tmo[1], tmo[3], tmo[6], tmo[4]) + speeds
 
 
 def with_retries(prep: Prepared, retries: Optional[int]) -> Prepared:
@@ -619,7 +627,7 @@ class Engine:
     def submit(self, prep: Prepared, user_data: int, s: Scratch, url: str = "") -> int:
         """Starts a request; returns its handle. Invalid input raises here, no handle made."""
         method_b, url_b, pairs, body, tmo = prep
-        if body.__class__ is not bytes or (tmo is not None and (tmo[4] >= 0 or tmo[5] is not None)):  # built_only
+        if body.__class__ is not bytes:  # built_only
             return self.submit_request(prep, user_data, s, url, None)
         if tmo is None:
             if pairs:

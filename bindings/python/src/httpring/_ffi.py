@@ -191,6 +191,11 @@ class httpring_request_spec(Structure):
         ("read_timeout_ms", c_int64),
         ("pool_timeout_ms", c_int64),  # version 4
         ("write_timeout_ms", c_int64),
+        ("retries", c_int64),
+        ("max_recv_speed", c_int64),
+        ("max_send_speed", c_int64),
+        ("low_speed_bytes_per_sec", c_int64),
+        ("low_speed_time_ms", c_int64),
     ]
 
 
