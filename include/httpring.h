@@ -359,7 +359,7 @@ typedef struct httpring_request_spec {
   int64_t max_recv_speed;
   int64_t max_send_speed;
   // The low-speed limit (`httpring_request_set_low_speed`): negative `bytes_per_sec`
-  // keeps the client's; 0 for either turns it off for this request.
+  // keeps the client's; 0 for either (or a negative time) turns it off for this request.
   int64_t low_speed_bytes_per_sec;
   int64_t low_speed_time_ms;
 } httpring_request_spec;

@@ -256,14 +256,7 @@ fn a_burst_at_a_small_single_threaded_server_succeeds_under_a_cap() {
 #[test]
 fn a_write_blocked_past_the_write_timeout_fails_with_its_code() {
     // A server that accepts and never reads: the request's body fills the socket buffers.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for s in listener.incoming() {
-            held.push(s);
-        }
-    });
+    let url = deaf_server();
     let c = Client::with(|cfg| unsafe {
         httpring_config_set_write_timeout_ms(cfg, 300);
         httpring_config_set_read_timeout_ms(cfg, 20_000);
@@ -271,16 +264,12 @@ fn a_write_blocked_past_the_write_timeout_fails_with_its_code() {
     let body = vec![b'x'; 64 << 20];
     let t = Instant::now();
     let h = c
-        .submit(
-            "POST",
-            &format!("http://127.0.0.1:{port}/upload"),
-            |r| unsafe {
-                assert_eq!(
-                    httpring_request_set_body(r, body.as_ptr(), body.len()),
-                    HTTPRING_OK
-                );
-            },
-        )
+        .submit("POST", &url, |r| unsafe {
+            assert_eq!(
+                httpring_request_set_body(r, body.as_ptr(), body.len()),
+                HTTPRING_OK
+            );
+        })
         .unwrap();
     assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
     assert_eq!(c.error(h), HTTPRING_ERR_WRITE_TIMEOUT, "{}", c.message(h));
@@ -811,12 +800,6 @@ fn speed_limits_set_on_a_request_override_the_clients() {
     }
 }
 
-/// The low-speed limit applies to a request body too, as curl's does to uploads: a server
-/// that stops taking it (it reads nothing for 10 s here, and 16 MiB is more than the socket
-/// buffers hold) fails the request with the write-timeout code, for a body in hand and a
-/// written one, over HTTP/1.1 and HTTP/2, set on the client or on the request. Time the
-/// caller's source has nothing is not the server's doing: a writer slower than the limit,
-/// to a server that reads at once, succeeds.
 /// Sends one spec through `httpring_client_send_many`; returns its handle.
 fn send_spec(
     c: &Client,
@@ -886,6 +869,12 @@ fn a_batch_entry_carries_a_request_s_retries_and_speed_limits() {
     }
 }
 
+/// The low-speed limit applies to a request body too, as curl's does to uploads: a server
+/// that stops taking it (it reads nothing for 10 s here, and 16 MiB is more than the socket
+/// buffers hold) fails the request with the write-timeout code, for a body in hand and a
+/// written one, over HTTP/1.1 and HTTP/2, set on the client or on the request. Time the
+/// caller's source has nothing is not the server's doing: a writer slower than the limit,
+/// to a server that reads at once, succeeds.
 #[test]
 fn the_low_speed_limit_fails_an_upload_the_server_stops_taking() {
     let srv = TestServer::start();

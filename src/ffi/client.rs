@@ -431,7 +431,7 @@ pub struct httpring_request_spec {
     pub max_recv_speed: i64,
     pub max_send_speed: i64,
     /// The low-speed limit (`httpring_request_set_low_speed`): negative `bytes_per_sec`
-    /// keeps the client's; 0 for either turns it off for this request.
+    /// keeps the client's; 0 for either (or a negative time) turns it off for this request.
     pub low_speed_bytes_per_sec: i64,
     pub low_speed_time_ms: i64,
 }

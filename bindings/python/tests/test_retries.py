@@ -243,7 +243,7 @@ def test_per_request_retries_sync(testserver):
         r = c.put(flaky(testserver, 2), content=b"x", retries=1)
         assert (r.status_code, attempts(r)) == (503, 2)
         assert attempts(c.get(flaky(testserver, 1))) == 1  # the client's: none
-        # ... with its other per-request settings (the request builder takes them all).
+        # ... with its other per-request settings (the batch entry carries them all).
         r = c.get(flaky(testserver, 1), retries=1, timeout=httpring.Timeout(5.0, pool=1.0))
         assert (r.status_code, attempts(r)) == (200, 2)
         # build_request keeps it for send(); send(retries=) overrides it.

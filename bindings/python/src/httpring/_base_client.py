@@ -571,7 +571,7 @@ class BaseClient:
         tmo = None if timeout is USE_CLIENT_DEFAULT else prepare_timeout(timeout, self._timeout)
         prep: Prepared = (method_b, url_b, pairs, body, tmo)
         if retries is not None:
-            # Only the request builder takes it (see _engine.built_only).
+            # Its own count: in the request's batch entry, or through the builder.
             prep = with_retries(prep, retries)
         if extensions:
             prep = with_speeds(prep, extensions)

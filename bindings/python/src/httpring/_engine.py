@@ -218,10 +218,14 @@ CLIENT_SPEC = (-1,) * 10
 _NO_SPEEDS = (-1, -1, -1, -1)
 
 
+_I64_MAX = (1 << 63) - 1
+
+
 def spec_settings(tmo: PerRequest) -> Tuple[int, ...]:
-    """``CLIENT_SPEC`` for a request with settings of its own."""
+    """``CLIENT_SPEC`` for a request with settings of its own (each field an int64: a larger
+    value, a limit no request reaches, is the largest)."""
     speeds = tmo[5] or _NO_SPEEDS
-    return (tmo[2], tmo[0], tmo[1], tmo[3], tmo[6], tmo[4]) + speeds
+    return tuple(min(v, _I64_MAX) for v in (tmo[2], tmo[0], tmo[1], tmo[3], tmo[6], tmo[4]) + speeds)
 
 
 def with_retries(prep: Prepared, retries: Optional[int]) -> Prepared:
