@@ -263,14 +263,7 @@ fn a_write_blocked_past_the_write_timeout_fails_with_its_code() {
     });
     let body = vec![b'x'; 64 << 20];
     let t = Instant::now();
-    let h = c
-        .submit("POST", &url, |r| unsafe {
-            assert_eq!(
-                httpring_request_set_body(r, body.as_ptr(), body.len()),
-                HTTPRING_OK
-            );
-        })
-        .unwrap();
+    let h = post_body(&c, &url, &body, |_| {});
     assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
     assert_eq!(c.error(h), HTTPRING_ERR_WRITE_TIMEOUT, "{}", c.message(h));
     assert!(
@@ -279,6 +272,23 @@ fn a_write_blocked_past_the_write_timeout_fails_with_its_code() {
         t.elapsed()
     );
     assert!(c.message(h).contains("write timeout"), "{}", c.message(h));
+}
+
+/// POSTs `body` to `url`, with `set` applied to the request; its handle.
+fn post_body(
+    c: &Client,
+    url: &str,
+    body: &[u8],
+    set: impl FnOnce(*mut httpring_request),
+) -> httpring_handle {
+    c.submit("POST", url, |r| unsafe {
+        assert_eq!(
+            httpring_request_set_body(r, body.as_ptr(), body.len()),
+            HTTPRING_OK
+        );
+        set(r);
+    })
+    .unwrap()
 }
 
 /// A server on 127.0.0.1 that accepts and never reads; its URL.
@@ -298,16 +308,7 @@ fn deaf_server() -> String {
 fn a_request_s_write_timeout_replaces_the_client_s() {
     let url = deaf_server();
     let body = vec![b'x'; 64 << 20];
-    let post = |c: &Client, set: &dyn Fn(*mut httpring_request)| {
-        c.submit("POST", &url, |r| unsafe {
-            assert_eq!(
-                httpring_request_set_body(r, body.as_ptr(), body.len()),
-                HTTPRING_OK
-            );
-            set(r);
-        })
-        .unwrap()
-    };
+    let post = |c: &Client, set: &dyn Fn(*mut httpring_request)| post_body(c, &url, &body, set);
     // A client without one: the request's own ends the blocked write (without it, only the
     // 20 s read timeout would).
     let c = Client::with(|cfg| unsafe {
@@ -374,14 +375,7 @@ fn a_request_s_write_timeout_replaces_the_client_s() {
     assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "{}", c.message(h));
     c.free(h);
     let t = Instant::now();
-    let h = c
-        .submit("POST", &srv.url("/upload?hold_ms=3000"), |r| unsafe {
-            assert_eq!(
-                httpring_request_set_body(r, body.as_ptr(), body.len()),
-                HTTPRING_OK
-            );
-        })
-        .unwrap();
+    let h = post_body(&c, &srv.url("/upload?hold_ms=3000"), &body, |_| {});
     assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
     assert_eq!(c.error(h), HTTPRING_ERR_WRITE_TIMEOUT, "{}", c.message(h));
     assert!(

@@ -42,7 +42,8 @@ pub(crate) struct QuickAck {
     pub(crate) tcp: TcpStream,
     /// What the socket and the requests on it tell each other.
     pub(crate) traffic: Arc<Traffic>,
-    /// The write timeout's timer, made the first time a write blocks under a limit.
+    /// The write timeout's timer, made the first time a write blocks under a limit
+    /// (`Traffic::write_limit`).
     limit: Option<Box<WriteLimit>>,
     /// When the socket last took bytes, in ns since `EPOCH` (see `last_write`).
     pub(crate) written: Arc<AtomicU64>,
@@ -156,7 +157,7 @@ pub(crate) fn last_write(clock: u64) -> Option<std::time::Instant> {
 struct WriteLimit {
     /// The limit the armed timer stands for.
     limit: Duration,
-    timer: Option<Pin<Box<Sleep>>>,
+    timer: Pin<Box<Sleep>>,
     armed: bool,
 }
 
@@ -285,13 +286,11 @@ impl QuickAck {
         } else if r.is_pending() {
             self.blocked = true;
         }
-        if r.is_ready() {
-            if let Some(w) = self.limit.as_deref_mut() {
-                w.armed = false;
-            }
-            return r;
-        }
-        let ns = self.traffic.write_limit.load(Ordering::Relaxed);
+        // A write that went through, or a socket without a limit, disarms the timer.
+        let ns = match r.is_ready() {
+            true => 0,
+            false => self.traffic.write_limit.load(Ordering::Relaxed),
+        };
         if ns == 0 {
             if let Some(w) = self.limit.as_deref_mut() {
                 w.armed = false;
@@ -299,31 +298,27 @@ impl QuickAck {
             return r;
         }
         let limit = Duration::from_nanos(ns);
-        let w = self.limit.get_or_insert_with(|| {
-            Box::new(WriteLimit {
-                limit,
-                timer: None,
-                armed: false,
-            })
-        });
-        // Armed by the first blocked write; a new limit (the next request's) re-arms it.
-        let rearm = !w.armed || w.limit != limit;
-        w.limit = limit;
-        let timer = match &mut w.timer {
-            Some(t) => {
-                if rearm {
-                    t.as_mut().reset(tokio::time::Instant::now() + limit);
+        let w = match &mut self.limit {
+            // Armed by the first blocked write; a new limit (the next request's) re-arms it.
+            Some(w) => {
+                if !w.armed || w.limit != limit {
+                    w.timer.as_mut().reset(tokio::time::Instant::now() + limit);
                 }
-                t
+                w
             }
-            None => w.timer.insert(Box::pin(tokio::time::sleep(limit))),
+            None => self.limit.insert(Box::new(WriteLimit {
+                limit,
+                timer: Box::pin(tokio::time::sleep(limit)),
+                armed: false,
+            })),
         };
+        w.limit = limit;
         w.armed = true;
-        if timer.as_mut().poll(cx).is_ready() {
+        if w.timer.as_mut().poll(cx).is_ready() {
             self.written.fetch_or(TIMED_OUT, Ordering::Relaxed);
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,
-                WriteTimedOut(w.limit),
+                WriteTimedOut(limit),
             )));
         }
         Poll::Pending
