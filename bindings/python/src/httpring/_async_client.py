@@ -30,7 +30,6 @@ the awaiting task), found when there is no running asyncio loop: asyncio pays on
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ctypes
 import inspect
 import struct
@@ -55,7 +54,7 @@ from ._exceptions import ClientClosed, RequestError
 from ._cookies import CookieTypes
 from ._models import HeaderTypes, QueryParamTypes, Request, Response, attach_body
 from ._loops import in_trio, running_asyncio_loop as _running_asyncio_loop, running_loop
-from ._stream import AsyncBody
+from ._stream import AsyncBody, AsyncStreamContext
 from ._upload import Upload, address, running, write_error
 from ._transports import Mounts
 
@@ -108,7 +107,10 @@ class _Dispatcher:
         self.follow_uids: Set[int] = set()
         #: user_data -> the body of a streamed response (head in, handle live), for its
         #: BODY completions. Weak: a response dropped unclosed is freed by its finalizer.
-        self.streams: "weakref.WeakValueDictionary[int, AsyncBody]" = weakref.WeakValueDictionary()
+        #: Streamed bodies by uid, weakly (a response dropped unread frees its handle): a
+        #: plain dict of refs, which costs less per response than a WeakValueDictionary.
+        #: A body takes itself out when closed or collected.
+        self.streams: "Dict[int, weakref.ReferenceType[AsyncBody]]" = {}
         #: user_data -> the future a task writing that request's body awaits (room in the
         #: engine's buffer: HTTPRING_EVENT_WRITABLE, or the request's end).
         self.writers: Dict[int, "Fut"] = {}
@@ -132,7 +134,7 @@ class _Dispatcher:
                 self.queued.clear()
                 for uid in list(self.pending):
                     self.abandon(uid)
-                for body in list(self.streams.values()):
+                for body in self.live_streams():
                     body.waiter = None
                 self.writers.clear()
             elif old.is_running() and self.thread != threading.get_ident():
@@ -142,7 +144,7 @@ class _Dispatcher:
                     "this AsyncClient is in use by an event loop running on another thread; "
                     "use one client per loop"
                 )
-            elif self.pending or self.queued or any(b.waiter is not None for b in self.streams.values()):
+            elif self.pending or self.queued or any(b.waiter is not None for b in self.live_streams()):
                 raise RuntimeError(
                     "this AsyncClient has requests in flight on another event loop; "
                     "use one client per loop"
@@ -357,9 +359,11 @@ class _Dispatcher:
             self.wake_writer(uid)
             return
         if event != _ffi.HTTPRING_EVENT_HEAD:
-            body = self.streams.get(uid)
-            if body is not None:
-                body.wake()
+            ref = self.streams.get(uid)
+            if ref is not None:
+                body = ref()
+                if body is not None:
+                    body.wake()
             return
         entry = self.pending.pop(uid, None)
         if entry is None:
@@ -380,9 +384,13 @@ class _Dispatcher:
                 fut.set_exception(result)
             return
         body = AsyncBody(self, h, uid, method, url)
-        self.streams[uid] = body
+        self.streams[uid] = weakref.ref(body)
         attach_body(result, body)
         fut.set_result(result)
+
+    def live_streams(self) -> List[AsyncBody]:
+        """The streamed bodies not yet closed or collected."""
+        return [b for b in (ref() for ref in list(self.streams.values())) if b is not None]
 
     def wake_writer(self, uid: int) -> None:
         w = self.writers.pop(uid, None)
@@ -477,7 +485,7 @@ class _Dispatcher:
             if not fut.done() and not fut.get_loop().is_closed():
                 fut.set_exception(_closed_error(method, url))
         # Readers of streamed bodies fail too (freeing the client frees their handles).
-        for body in list(self.streams.values()):
+        for body in self.live_streams():
             body.fail(_closed_error(body.method, body.url))
         self.streams.clear()
         # Tasks writing request bodies stop (the engine client is going away).
@@ -648,8 +656,7 @@ class AsyncClient(BaseClient):
         return self._engine.cancelled
 
     # --- streaming ---
-    @contextlib.asynccontextmanager
-    async def stream(
+    def stream(
         self,
         method: str,
         url: Any,
@@ -666,11 +673,36 @@ class AsyncClient(BaseClient):
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
         extensions: Optional[Dict[str, Any]] = None,
-    ) -> AsyncIterator[Response]:
+    ) -> AsyncStreamContext:
         """``Client.stream`` for asyncio and trio (``async with client.stream(...) as r``):
         read the body with ``aiter_bytes()``, ``aiter_text()``, ``aiter_lines()``,
         ``aiter_raw()`` or ``aread()``; leaving the block closes the response. ``content=``
         may be an async iterator (or an iterator, a file) of bytes, sent as it is read."""
+        return AsyncStreamContext(
+            lambda: self._stream_response(
+                method, url, params, headers, content, data, files, json, cookies, timeout,
+                follow_redirects, auth, retries, extensions,
+            )
+        )
+
+    async def _stream_response(
+        self,
+        method: str,
+        url: Any,
+        params: QueryParamTypes,
+        headers: HeaderTypes,
+        content: Any,
+        data: Any,
+        files: Any,
+        json: Any,
+        cookies: CookieTypes,
+        timeout: Any,
+        follow_redirects: Any,
+        auth: Any,
+        retries: Optional[int],
+        extensions: Optional[Dict[str, Any]],
+    ) -> Response:
+        """``stream``'s request, sent: its Response once the head is in."""
         prep, method, url_s = self._prepare(
             method, url, params, headers, content, data, json, timeout, cookies, files, retries, extensions
         )
@@ -678,13 +710,8 @@ class AsyncClient(BaseClient):
         if self._transport is not None or self._request_hooks or self._response_hooks or (
             ov is not None and ov.flow is not None
         ):
-            response = await self._send_hooked(self._request_of(prep, method, url_s, extensions), ov, None, True)
-        else:
-            response = await self._open_stream(prep, method, url_s, ov)
-        try:
-            yield response
-        finally:
-            await response.aclose()
+            return await self._send_hooked(self._request_of(prep, method, url_s, extensions), ov, None, True)
+        return await self._open_stream(prep, method, url_s, ov)
 
     async def _open_stream(self, prep: Prepared, method: str, url: str, ov: Optional[Overrides]) -> Response:
         """Submits a streamed request; returns its Response once the head is in."""

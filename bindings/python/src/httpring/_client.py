@@ -10,7 +10,6 @@ the Response's body (``_stream.SyncBody``).
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import threading
 import weakref
@@ -31,7 +30,7 @@ from ._models import (
     attach_body,
     info_attempts,
 )
-from ._stream import SyncBody
+from ._stream import StreamContext, SyncBody
 from ._upload import Upload, write_all
 from ._transports import Mounts
 
@@ -574,7 +573,6 @@ class Client(BaseClient):
             flow.close()
 
     # --- streaming ---
-    @contextlib.contextmanager
     def stream(
         self,
         method: str,
@@ -592,7 +590,7 @@ class Client(BaseClient):
         auth: Any = USE_CLIENT_DEFAULT,
         retries: Optional[int] = None,
         extensions: Optional[Dict[str, Any]] = None,
-    ) -> Iterator[Response]:
+    ) -> StreamContext:
         """A request whose body is read as it arrives, as httpx's ``client.stream()``: the
         block gets the Response once its head is in, and reads the body with
         ``iter_bytes()``, ``iter_text()``, ``iter_lines()``, ``iter_raw()`` or ``read()``.
@@ -601,6 +599,31 @@ class Client(BaseClient):
         stops holds the server back. ``timeout``'s read timeout applies between pieces of
         the body; ``total`` only until the head. ``content=`` may be an iterator of bytes
         or a file, sent as it is read (see ``_upload``) before the head is awaited."""
+        return StreamContext(
+            lambda: self._stream_response(
+                method, url, params, headers, content, data, files, json, cookies, timeout,
+                follow_redirects, auth, retries, extensions,
+            )
+        )
+
+    def _stream_response(
+        self,
+        method: str,
+        url: Any,
+        params: QueryParamTypes,
+        headers: HeaderTypes,
+        content: Any,
+        data: Any,
+        files: Any,
+        json: Any,
+        cookies: CookieTypes,
+        timeout: Any,
+        follow_redirects: Any,
+        auth: Any,
+        retries: Optional[int],
+        extensions: Optional[Dict[str, Any]],
+    ) -> Response:
+        """``stream``'s request, sent: its Response once the head is in."""
         prep, method, url_s = self._prepare(
             method, url, params, headers, content, data, json, timeout, cookies, files, retries, extensions
         )
@@ -608,13 +631,8 @@ class Client(BaseClient):
         if self._transport is not None or self._request_hooks or self._response_hooks or (
             ov is not None and ov.flow is not None
         ):
-            response = self._send_hooked(self._request_of(prep, method, url_s, extensions), ov, None, True)
-        else:
-            response = self._open_stream(prep, method, url_s, ov)
-        try:
-            yield response
-        finally:
-            response.close()
+            return self._send_hooked(self._request_of(prep, method, url_s, extensions), ov, None, True)
+        return self._open_stream(prep, method, url_s, ov)
 
     def _open_stream(self, prep: Prepared, method: str, url: str, ov: Optional[Overrides]) -> Response:
         """Submits a streamed request, waits for its head, and returns the Response, which

@@ -1150,12 +1150,15 @@ class _StreamedResponse(Response):
         decoded bytes ``iter_bytes`` gives too (httpx: the bytes as received). Raises
         StreamConsumed on a second iteration."""
         body = cast("SyncBody", self._start(False))
-        yield from rechunk(body.pieces(), chunk_size)
+        pieces = body.pieces()
+        yield from (rechunk(pieces, chunk_size) if chunk_size else pieces)
         self.close()
 
     def iter_bytes(self, chunk_size: Optional[int] = None) -> Iterator[bytes]:
-        """The (decoded) body as it arrives, or in ``chunk_size``-byte chunks."""
-        yield from (self.iter_raw if self._unread() else super().iter_bytes)(chunk_size)
+        """The (decoded) body as it arrives, or in ``chunk_size``-byte chunks. (A plain
+        function returning the generator, not a generator of its own: one layer less for
+        every piece.)"""
+        return (self.iter_raw if self._unread() else super().iter_bytes)(chunk_size)
 
     def _text_decoder(self) -> TextDecoder:
         encoding = self.encoding
@@ -1183,14 +1186,14 @@ class _StreamedResponse(Response):
     async def aiter_raw(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
         """``iter_raw`` for an AsyncClient's streamed response."""
         body = cast("AsyncBody", self._start(True))
-        async for chunk in arechunk(body.apieces(), chunk_size):
+        pieces = body.apieces()
+        async for chunk in (arechunk(pieces, chunk_size) if chunk_size else pieces):
             yield chunk
         await self.aclose()
 
-    async def aiter_bytes(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
-        """``iter_bytes`` for an AsyncClient's streamed response."""
-        async for chunk in (self.aiter_raw if self._unread() else super().aiter_bytes)(chunk_size):
-            yield chunk
+    def aiter_bytes(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
+        """``iter_bytes`` for an AsyncClient's streamed response (the same plain function)."""
+        return (self.aiter_raw if self._unread() else super().aiter_bytes)(chunk_size)
 
     async def aiter_text(self, chunk_size: Optional[int] = None) -> AsyncIterator[str]:
         """``iter_text`` for an AsyncClient's streamed response."""

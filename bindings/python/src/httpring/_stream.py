@@ -37,15 +37,15 @@ from __future__ import annotations
 
 import codecs
 import time
-import weakref
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Iterable, Iterator, List, Optional
 
 from . import _ffi
 from ._exceptions import StreamClosed
-from ._loops import running_loop
+from ._loops import running_asyncio_loop, running_loop
 
 if TYPE_CHECKING:
     from ._async_client import _Dispatcher
+    from ._models import Response
     from ._engine import Engine, Scratch
     from ._loops import Fut
 
@@ -63,13 +63,53 @@ def _free(engine: "Engine", h: int) -> None:
         engine.free(h)
 
 
+class StreamContext:
+    """What ``Client.stream`` returns: entering sends the request and gives the Response
+    once its head is in; leaving closes it. A class, not ``contextlib.contextmanager``: no
+    generator to make and drive for every request."""
+
+    __slots__ = ("_open", "_response")
+
+    def __init__(self, open_: "Callable[[], Response]") -> None:
+        self._open = open_
+        self._response: "Optional[Response]" = None
+
+    def __enter__(self) -> "Response":
+        self._response = self._open()
+        return self._response
+
+    def __exit__(self, *exc: Any) -> None:
+        r, self._response = self._response, None
+        if r is not None:
+            r.close()
+
+
+class AsyncStreamContext:
+    """``StreamContext`` for ``AsyncClient.stream`` (``async with``)."""
+
+    __slots__ = ("_open", "_response")
+
+    def __init__(self, open_: "Callable[[], Awaitable[Response]]") -> None:
+        self._open = open_
+        self._response: "Optional[Response]" = None
+
+    async def __aenter__(self) -> "Response":
+        self._response = await self._open()
+        return self._response
+
+    async def __aexit__(self, *exc: Any) -> None:
+        r, self._response = self._response, None
+        if r is not None:
+            await r.aclose()
+
+
 class Body:
     """A streamed response's body: the engine handle (owned: ``close()`` frees it, and the
     garbage collector as a last resort) and how far reading it went."""
 
     __slots__ = (
         "engine", "h", "method", "url", "consumed", "closed", "ended", "head_time",
-        "_finalizer", "_received", "__weakref__",
+        "_received", "__weakref__",
     )
 
     #: An AsyncClient's body: read with the ``aiter_*`` methods.
@@ -87,14 +127,27 @@ class Body:
         #: Every byte was read.
         self.ended = False
         self.head_time = time.monotonic()
-        self._finalizer = weakref.finalize(self, _free, engine, h)
         self._received = 0
+
+    def __del__(self) -> None:
+        # Dropped without close(): the handle is freed here, when the last reference goes
+        # (cheaper per response than a weakref.finalize; nothing else holds a body).
+        if not getattr(self, "closed", True):
+            self.closed = True
+            try:
+                _free(self.engine, self.h)
+            except Exception:  # interpreter shutdown: the engine is going anyway
+                pass
+
+    def _info(self) -> Any:
+        """An ``httpring_info`` to fill (overridden: a reusable one)."""
+        return _ffi.new(_ffi.httpring_info)
 
     def received(self) -> int:
         """The body's bytes received so far, as sent (before content decoding): the
         engine's count while the handle lives, its last count once closed."""
         if not self.closed and not self.engine.closed:
-            info = _ffi.new(_ffi.httpring_info)
+            info = self._info()
             if self.engine._info(self.engine.ptr, self.h, info) == _OK:
                 self._received = int(info.bytes_received)
         return self._received
@@ -106,7 +159,7 @@ class Body:
             return 0
         self.received()  # its last count, kept for num_bytes_downloaded
         self.closed = True
-        self._finalizer()
+        _free(self.engine, self.h)
         return max(1, int((time.monotonic() - self.head_time) * 1e6))
 
     def error(self, code: int, s: "Scratch") -> Exception:
@@ -204,6 +257,9 @@ class SyncBody(Body):
         #: Drains the client's queue (where this body's BODY completions go unasked).
         self.sweep = sweep
 
+    def _info(self) -> Any:
+        return self.scratch().info
+
     def pieces(self) -> Iterator[bytes]:
         """The body as the engine hands it over (each piece at most 256 KiB, never empty);
         raises the request's error class if the body fails."""
@@ -274,6 +330,17 @@ class AsyncBody(Body):
             if not w.done() and not w.get_loop().is_closed():
                 w.set_exception(exc)
 
+    def _info(self) -> Any:
+        return self.dispatcher.s.info  # the loop's thread only
+
+    def __del__(self) -> None:
+        if not getattr(self, "closed", True):
+            try:
+                self.dispatcher.streams.pop(self.uid, None)
+            except Exception:  # interpreter shutdown
+                pass
+        super().__del__()
+
     def close(self) -> int:
         us = super().close()
         if us:
@@ -302,7 +369,7 @@ class AsyncBody(Body):
                 # Copied out before anything else can use the loop's buffer.
                 yield rb.view[:n].tobytes()
             elif code == _PENDING:
-                loop = running_loop()
+                loop = running_asyncio_loop() or running_loop()
                 if loop is not d.loop:
                     if d.loop is None or engine.closed:  # the client was closed
                         raise self.error(_ffi.HTTPRING_ERR_CLIENT_CLOSED, s)
