@@ -35,6 +35,11 @@
 #endif
 
 
+// `httpring_request_spec.flags`: stream the response, as `httpring_request_set_stream`
+// (the handle completes at the head, `HTTPRING_EVENT_HEAD`; read the body with
+// `httpring_handle_read`).
+#define HTTPRING_SPEC_STREAM 1
+
 // `httpring_features`: https:// URLs (rustls).
 #define HTTPRING_FEATURE_TLS 1
 
@@ -362,6 +367,9 @@ typedef struct httpring_request_spec {
   // keeps the client's; 0 for either (or a negative time) turns it off for this request.
   int64_t low_speed_bytes_per_sec;
   int64_t low_speed_time_ms;
+  // `HTTPRING_SPEC_*` bits; 0 for none. A bit this library does not know refuses the
+  // request (`HTTPRING_ERR_INVALID_ARGUMENT`): it is never ignored.
+  uint64_t flags;
 } httpring_request_spec;
 
 // One handle's outcome, filled by `httpring_handles_read`: `httpring_response`'s fields

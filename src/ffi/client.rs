@@ -262,10 +262,12 @@ pub struct httpring_stats {
 
 super::sized::caller_sized_v1!(httpring_stats);
 
-// SAFETY: repr(C), `struct_size: u32` first; version 1 ended after `read_timeout_ms`.
+// SAFETY: repr(C), `struct_size: u32` first; version 1 ended after `read_timeout_ms`,
+// version 4 after `low_speed_time_ms`.
 unsafe impl super::sized::CallerSized for httpring_request_spec {
     const SIZES: &'static [usize] = &[
         std::mem::offset_of!(httpring_request_spec, pool_timeout_ms),
+        std::mem::offset_of!(httpring_request_spec, flags),
         std::mem::size_of::<httpring_request_spec>(),
     ];
 }
@@ -434,7 +436,16 @@ pub struct httpring_request_spec {
     /// keeps the client's; 0 for either (or a negative time) turns it off for this request.
     pub low_speed_bytes_per_sec: i64,
     pub low_speed_time_ms: i64,
+    // Version 5.
+    /// `HTTPRING_SPEC_*` bits; 0 for none. A bit this library does not know refuses the
+    /// request (`HTTPRING_ERR_INVALID_ARGUMENT`): it is never ignored.
+    pub flags: u64,
 }
+
+/// `httpring_request_spec.flags`: stream the response, as `httpring_request_set_stream`
+/// (the handle completes at the head, `HTTPRING_EVENT_HEAD`; read the body with
+/// `httpring_handle_read`).
+pub const HTTPRING_SPEC_STREAM: u64 = 1;
 
 impl httpring_request_spec {
     /// What a field the caller's version does not have means: its documented default.
@@ -457,6 +468,7 @@ impl httpring_request_spec {
         max_send_speed: -1,
         low_speed_bytes_per_sec: -1,
         low_speed_time_ms: -1,
+        flags: 0,
     };
 }
 
@@ -488,6 +500,18 @@ unsafe fn request_from_spec(
     }
     req.set_body(unsafe { bytes(spec.body, spec.body_len)? }.to_vec());
     req.set_user_data(spec.user_data);
+    if spec.flags != 0 {
+        if spec.flags & !HTTPRING_SPEC_STREAM != 0 {
+            req.poison(crate::Error::new(
+                crate::ErrorKind::InvalidArgument,
+                format!(
+                    "unknown httpring_request_spec flags {:#x}",
+                    spec.flags & !HTTPRING_SPEC_STREAM
+                ),
+            ));
+        }
+        req.set_stream(spec.flags & HTTPRING_SPEC_STREAM != 0);
+    }
     let limit = |ms: i64| (ms >= 0).then(|| millis(ms as u64));
     let t = req.timeouts_mut();
     t.total = limit(spec.timeout_ms);

@@ -131,8 +131,9 @@ mod tests {
         if size_of::<usize>() == 8 {
             assert_eq!(size_of::<httpring_completion>(), 40);
             assert_eq!(size_of::<httpring_stats>(), 40);
-            assert_eq!(size_of::<httpring_request_spec>(), 144); // version 4; 1: 88
+            assert_eq!(size_of::<httpring_request_spec>(), 152); // version 5; 4: 144; 1: 88
             assert_eq!(offset_of!(httpring_request_spec, pool_timeout_ms), 88);
+            assert_eq!(offset_of!(httpring_request_spec, flags), 144);
             assert_eq!(size_of::<httpring_response>(), 64);
             assert_eq!(size_of::<httpring_result>(), 104); // version 3; 2: 88; 1: 80
             assert_eq!(offset_of!(httpring_result, bytes_received), 80);

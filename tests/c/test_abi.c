@@ -131,10 +131,12 @@ static void test_version_and_features(void) {
     CHECK_EQ_INT(sizeof(httpring_completion), 40);
     CHECK_EQ_INT(offsetof(httpring_completion, event), sizeof(old_completion));
     CHECK_EQ_INT(sizeof(httpring_stats), sizeof(old_stats));
-    /* httpring_request_spec version 4 adds pool_timeout_ms ... low_speed_time_ms. */
+    /* httpring_request_spec version 4 adds pool_timeout_ms ... low_speed_time_ms; version 5
+     * flags. */
     CHECK_EQ_INT(sizeof(old_request_spec), 88);
-    CHECK_EQ_INT(sizeof(httpring_request_spec), 144);
+    CHECK_EQ_INT(sizeof(httpring_request_spec), 152);
     CHECK_EQ_INT(offsetof(httpring_request_spec, pool_timeout_ms), sizeof(old_request_spec));
+    CHECK_EQ_INT(offsetof(httpring_request_spec, flags), 144);
     CHECK_EQ_INT(sizeof(httpring_response), sizeof(old_response));
     CHECK_EQ_INT(sizeof(old_result), 80);
     CHECK_EQ_INT(sizeof(v2_result), 88);
@@ -338,8 +340,9 @@ static void check_send_many(httpring_client *c, size_t size) {
 }
 
 static void test_send_many(httpring_client *c) {
-    CHECK_SECTION("send_many with version 1's, today's and a newer program's struct_size");
+    CHECK_SECTION("send_many with version 1's, 4's, today's and a newer program's struct_size");
     check_send_many(c, sizeof(old_request_spec));
+    check_send_many(c, offsetof(httpring_request_spec, flags));
     check_send_many(c, sizeof(httpring_request_spec));
     check_send_many(c, sizeof(httpring_request_spec) + NEWER);
 }

@@ -209,6 +209,59 @@ static void test_events_through_the_fd(void) {
     httpring_client_free(c);
 }
 
+/* A batch entry with HTTPRING_SPEC_STREAM is streamed (it completes at its head and its body
+ * is read after, while the buffered entry beside it is not); an unknown flag is refused. */
+static void test_streams_in_a_batch(void) {
+    CHECK_SECTION("send_many with HTTPRING_SPEC_STREAM; an unknown flag refused");
+    httpring_client *c = stream_client(0, 256 << 10);
+    enum { K = 4 };
+    static const char *paths[K] = {"/stream/300000", "/stream/5000000", "/stream/1000", "/stream/70000"};
+    static const unsigned long long sizes[K] = {300000, 5000000, 1000, 70000};
+    char urls[K][256];
+    httpring_request_spec specs[K + 1];
+    for (int i = 0; i <= K; i++) {
+        httpring_request_spec s = HTTPRING_STRUCT_INIT(httpring_request_spec);
+        s.timeout_ms = s.connect_timeout_ms = s.read_timeout_ms = -1;
+        s.pool_timeout_ms = s.write_timeout_ms = s.retries = -1;
+        s.max_recv_speed = s.max_send_speed = s.low_speed_bytes_per_sec = s.low_speed_time_ms = -1;
+        check_url(urls[i % K], sizeof urls[i % K], paths[i % K]);
+        s.url = urls[i % K];
+        s.user_data = 10 + (uint64_t)i;
+        /* Entry 2 is buffered; the last one asks for a flag no library has yet. */
+        s.flags = i == 2 ? 0 : i == K ? (HTTPRING_SPEC_STREAM | (1ULL << 40)) : HTTPRING_SPEC_STREAM;
+        specs[i] = s;
+    }
+    httpring_handle hs[K + 1];
+    httpring_code codes[K + 1];
+    CHECK_EQ_CODE(httpring_client_send_many(c, specs, K + 1, hs, codes), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(codes[K], HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_INT(hs[K], 0);
+    char msg[256];
+    size_t len = 0;
+    CHECK_EQ_CODE(httpring_last_error_message(msg, sizeof msg, &len), HTTPRING_OK);
+    CHECK(strstr(msg, "flags") != NULL);
+    static uint8_t buf[64 << 10];
+    for (int i = 0; i < K; i++) {
+        CHECK_EQ_CODE(codes[i], HTTPRING_OK);
+        CHECK_EQ_INT(finish(c, hs[i]), HTTPRING_STATE_DONE);
+        httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
+        CHECK_EQ_CODE(httpring_handle_response(c, hs[i], &r), HTTPRING_OK);
+        CHECK_EQ_INT(r.status, 200);
+        if (i == 2) { /* buffered: the whole body is in the response, nothing to read */
+            CHECK_EQ_INT(r.body_len, sizes[i]);
+            size_t n = 1;
+            CHECK(httpring_handle_read(c, hs[i], buf, sizeof buf, &n) != HTTPRING_OK || n == 0);
+        } else {
+            CHECK_EQ_INT(r.body_len, 0);
+            unsigned long long total = 0;
+            CHECK_EQ_CODE(read_all(c, hs[i], buf, sizeof buf, &total), HTTPRING_OK);
+            CHECK_EQ_INT((long long)total, (long long)sizes[i]);
+        }
+        CHECK_EQ_CODE(httpring_handle_free(c, hs[i]), HTTPRING_OK);
+    }
+    httpring_client_free(c);
+}
+
 static void test_free_and_close_mid_stream(void) {
     CHECK_SECTION("free and client free mid-stream");
     httpring_client *c = stream_client(0, 32 << 10);
@@ -268,6 +321,7 @@ int main(void) {
     test_backpressure(0);
     test_backpressure(1);
     test_events_through_the_fd();
+    test_streams_in_a_batch();
     test_free_and_close_mid_stream();
     test_trailers(0);
     test_trailers(1);

@@ -989,6 +989,7 @@ pub const Client = struct {
                     .max_send_speed = specSetting(req.max_send_speed),
                     .low_speed_bytes_per_sec = if (req.low_speed) |l| specSetting(l.bytes_per_sec) else -1,
                     .low_speed_time_ms = if (req.low_speed) |l| specSetting(l.time_ms) else -1,
+                    .flags = 0,
                 };
             }
             const n = next - first;

@@ -73,7 +73,7 @@ class _Dispatcher:
 
     __slots__ = (
         "engine", "pending", "next_uid", "loop", "fd", "s", "buf", "buf_view", "buf_p",
-        "count", "drain", "free_many", "free_array", "thread", "queued", "batch",
+        "count", "drain", "free_many", "free_array", "thread", "queued", "queued_streams", "batch",
         "flush_scheduled", "send", "hout", "follow_uids", "streams", "writers", "bind_lock",
     )
 
@@ -98,6 +98,8 @@ class _Dispatcher:
         self.thread: Optional[int] = None
         # user_data -> (prepared, future, method, url): submitted by the next flush().
         self.queued: Dict[int, Tuple[Prepared, "Fut", str, str]] = {}
+        #: The queued requests whose responses are streamed (``submit_stream``).
+        self.queued_streams: Set[int] = set()
         self.batch = SpecBatch(engine)
         self.flush_scheduled = False
         self.send = engine.lib.httpring_client_send
@@ -158,14 +160,14 @@ class _Dispatcher:
         self.thread = threading.get_ident()
 
     def submit(
-        self, prep: Prepared, method: str, url: str, ov: Optional[Overrides] = None
+        self, prep: Prepared, method: str, url: str, ov: Optional[Overrides] = None, stream: bool = False
     ) -> Tuple[int, "Fut"]:
         """Queues a request; returns its user_data key and the future it will resolve.
         The queue goes to the engine in one ``httpring_client_send_many`` call (one wake-up
         of the I/O thread) from a callback the loop runs once every coroutine that was
         ready has had its turn. A request with ``ov`` (settings a batch cannot carry) or a
         streamed or multipart body (``built_only``) is built and submitted at once
-        instead."""
+        instead. ``stream``: its future resolves at the head (``stream_event``)."""
         loop = self.loop
         # The bound asyncio loop running on this thread is the running loop (asyncio runs
         # one loop per thread at a time): known without asyncio._get_running_loop(), which
@@ -183,7 +185,7 @@ class _Dispatcher:
         tmo = prep[4]
         # built_only(prep), inlined (the per-request path).
         if ov is not None or prep[3].__class__ is not bytes:
-            h = self.engine.submit_request(prep, uid, self.s, url, ov)
+            h = self.engine.submit_request(prep, uid, self.s, url, ov, stream=stream)
             self.pending[uid] = (fut, h, method, url)
             if ov is not None and ov.follow and not self.engine.redirects:
                 self.follow_uids.add(uid)
@@ -192,18 +194,20 @@ class _Dispatcher:
             # Nothing in flight and no batch forming: a lone request (sequential use)
             # goes at once rather than waiting for company.
             method_b, url_b, pairs, body, _ = prep
-            if pairs is None and tmo is None:
+            if pairs is None and tmo is None and not stream:
                 code = self.send(self.engine.ptr, method_b, url_b, None, 0, body, len(body), uid, self.hout)
                 h = self.hout.value
             else:
                 batch = self.batch
-                code = batch.send(self.engine.ptr, (prep,), (uid,))
+                code = batch.send(self.engine.ptr, (prep,), (uid,), {uid} if stream else None)
                 h = batch.handles[0]
             if code:
                 raise self.engine.submit_error(code, prep, url)
             self.pending[uid] = (fut, h, method, url)
             return uid, fut
         self.queued[uid] = (prep, fut, method, url)
+        if stream:
+            self.queued_streams.add(uid)
         if not self.flush_scheduled:
             self.flush_scheduled = True
             loop.call_soon(self.flush)
@@ -212,20 +216,10 @@ class _Dispatcher:
     def submit_stream(
         self, prep: Prepared, method: str, url: str, ov: Optional[Overrides]
     ) -> Tuple[int, "Fut"]:
-        """``submit`` for a streamed request (always built, submitted at once): its future
-        resolves with the Response once the head is in (``stream_event``)."""
-        loop = running_loop()
-        if loop is not self.loop:
-            self.bind(loop)
-        elif self.engine.closed:
-            self.engine.check_open()
-        uid = self.next_uid = self.next_uid + 1
-        fut = loop.create_future()
-        h = self.engine.submit_request(prep, uid, self.s, url, ov, stream=True)
-        self.pending[uid] = (fut, h, method, url)
-        if ov is not None and ov.follow and not self.engine.redirects:
-            self.follow_uids.add(uid)
-        return uid, fut
+        """``submit`` for a streamed request (batched like the others, with
+        ``HTTPRING_SPEC_STREAM``): its future resolves with the Response once the head is
+        in (``stream_event``)."""
+        return self.submit(prep, method, url, ov, True)
 
     def flush(self) -> None:
         """Submits everything queued in one call. A refused request (bad URL, header...)
@@ -235,6 +229,9 @@ class _Dispatcher:
         if not queued:
             return
         self.queued = {}
+        streams = self.queued_streams
+        if streams:
+            self.queued_streams = set()
         engine = self.engine
         if engine.closed:
             for _, fut, method, url in queued.values():
@@ -255,7 +252,7 @@ class _Dispatcher:
                 break
         batch = self.batch
         try:
-            code = batch.send(engine.ptr, preps, uids)
+            code = batch.send(engine.ptr, preps, uids, streams)
         except Exception as e:  # never leave a future hanging
             for _, fut, _m, _u in entries:
                 if not fut.done():

@@ -26,7 +26,7 @@ import struct
 import threading
 import weakref
 from ctypes import c_size_t, c_uint16, c_uint32, c_uint64, c_void_p, create_string_buffer
-from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from . import _ffi
 from ._ffi import last_error_message
@@ -70,7 +70,7 @@ def string_at(ptr: int, size: int) -> bytes:
 # --- batches: httpring_client_send_many --------------------------------------------------
 
 # struct_size (set in every spec, though only the first one's is read), then the fields.
-SPEC_LAYOUT = struct.Struct("@I4xPPPNPNQqqqqqqqqqq")
+SPEC_LAYOUT = struct.Struct("@I4xPPPNPNQqqqqqqqqqqQ")
 HEADER_LAYOUT = struct.Struct("@PNPN")
 assert SPEC_LAYOUT.size == ctypes.sizeof(_ffi.httpring_request_spec)
 assert HEADER_LAYOUT.size == ctypes.sizeof(_ffi.httpring_header)
@@ -123,17 +123,20 @@ class SpecBatch:
         self.hbuf = (ctypes.c_char * (HEADER_LAYOUT.size * cap))()
         self.hbase = ctypes.addressof(self.hbuf)
 
-    def send(self, ptr: Any, preps: Sequence[Prepared], uids: Sequence[int]) -> int:
+    def send(
+        self, ptr: Any, preps: Sequence[Prepared], uids: Sequence[int], streams: Optional[Set[int]] = None
+    ) -> int:
         """Submits ``preps[i]`` with user_data ``uids[i]``; returns the overall code.
-        ``self.handles[:n]`` and ``self.codes[:n]`` then hold each request's result."""
+        ``self.handles[:n]`` and ``self.codes[:n]`` then hold each request's result.
+        ``streams``: the uids whose responses are streamed (``HTTPRING_SPEC_STREAM``)."""
         n = len(preps)
         if n > self.cap:
             self._grow(max(n, 2 * self.cap))
         if BYTES_DATA:
-            self._fill(preps, uids)
+            self._fill(preps, uids, streams)
             specs: Any = self.specs_p
         else:  # not CPython: ctypes objects, which keep their bytes alive
-            specs = _spec_array(preps, uids)
+            specs = _spec_array(preps, uids, streams)
         codes = self.codes
         ctypes.memset(codes, 0, n * ctypes.sizeof(c_uint32))
         code: int = self._send_many(ptr, specs, n, self.handles, codes)
@@ -145,7 +148,7 @@ class SpecBatch:
                 self.handles[i] = 0
         return code
 
-    def _fill(self, preps: Sequence[Prepared], uids: Sequence[int]) -> None:
+    def _fill(self, preps: Sequence[Prepared], uids: Sequence[int], streams: Optional[Set[int]]) -> None:
         pack_spec = SPEC_LAYOUT.pack_into
         pack_header = HEADER_LAYOUT.pack_into
         specs = self.specs
@@ -162,28 +165,30 @@ class SpecBatch:
                 if hoff + nh * hsize > len(hbuf):
                     # Grow and start over: earlier specs point into the old array.
                     self._grow_headers(2 * (self.hcap + nh))
-                    return self._fill(preps, uids)
+                    return self._fill(preps, uids, streams)
                 h_addr = hbase + hoff
                 for name, value in pairs:
                     pack_header(hbuf, hoff, id(name) + o, len(name), id(value) + o, len(value))
                     hoff += hsize
             else:
                 nh = h_addr = 0
+            flags = _ffi.HTTPRING_SPEC_STREAM if streams and uid in streams else 0
             if tmo is None:
-                pack_spec(specs, off, size, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1)
+                pack_spec(specs, off, size, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, flags)
             else:
-                pack_spec(specs, off, size, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, *spec_settings(tmo))
+                pack_spec(specs, off, size, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, *spec_settings(tmo), flags)
             off += size
         return None
 
 
-def _spec_array(preps: Sequence[Prepared], uids: Sequence[int]) -> Any:
+def _spec_array(preps: Sequence[Prepared], uids: Sequence[int], streams: Optional[Set[int]]) -> Any:
     """The portable way to build the specs (ctypes objects, which keep their bytes alive)."""
     specs = []
     for (method_b, url_b, pairs, body, tmo), uid in zip(preps, uids):
         t = CLIENT_SPEC if tmo is None else spec_settings(tmo)
         headers = header_array(pairs) if pairs else None
-        specs.append((SPEC_LAYOUT.size, method_b, url_b, headers, len(pairs or ()), body, len(body), uid) + t)
+        flags = _ffi.HTTPRING_SPEC_STREAM if streams and uid in streams else 0
+        specs.append((SPEC_LAYOUT.size, method_b, url_b, headers, len(pairs or ()), body, len(body), uid) + t + (flags,))
     return (_ffi.httpring_request_spec * len(specs))(*specs)  # type: ignore[misc]
 
 

@@ -196,7 +196,12 @@ class httpring_request_spec(Structure):
         ("max_send_speed", c_int64),
         ("low_speed_bytes_per_sec", c_int64),
         ("low_speed_time_ms", c_int64),
+        ("flags", c_uint64),  # version 5: HTTPRING_SPEC_*
     ]
+
+
+#: ``httpring_request_spec.flags``: the response is streamed.
+HTTPRING_SPEC_STREAM = 1
 
 
 class httpring_response(Structure):
