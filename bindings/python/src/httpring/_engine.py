@@ -72,6 +72,8 @@ def string_at(ptr: int, size: int) -> bytes:
 # struct_size (set in every spec, though only the first one's is read), then the fields.
 SPEC_LAYOUT = struct.Struct("@I4xPPPNPNQqqqqqqqqqqQ")
 HEADER_LAYOUT = struct.Struct("@PNPN")
+FLAGS_LAYOUT = struct.Struct("@Q")
+FLAGS_OFFSET = _ffi.httpring_request_spec.flags.offset
 assert SPEC_LAYOUT.size == ctypes.sizeof(_ffi.httpring_request_spec)
 assert HEADER_LAYOUT.size == ctypes.sizeof(_ffi.httpring_header)
 
@@ -172,12 +174,16 @@ class SpecBatch:
                     hoff += hsize
             else:
                 nh = h_addr = 0
-            flags = _ffi.HTTPRING_SPEC_STREAM if streams and uid in streams else 0
             if tmo is None:
-                pack_spec(specs, off, size, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, flags)
+                pack_spec(specs, off, size, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0)
             else:
-                pack_spec(specs, off, size, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, *spec_settings(tmo), flags)
+                pack_spec(specs, off, size, id(method_b) + o, id(url_b) + o, h_addr, nh, id(body) + o, len(body), uid, *spec_settings(tmo), 0)
             off += size
+        if streams:
+            # Flags set afterwards: a batch without streams pays nothing per request.
+            for i, uid in enumerate(uids):
+                if uid in streams:
+                    FLAGS_LAYOUT.pack_into(specs, i * size + FLAGS_OFFSET, _ffi.HTTPRING_SPEC_STREAM)
         return None
 
 
