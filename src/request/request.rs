@@ -350,8 +350,12 @@ impl UrlCache {
             }
         }
         let parsed = parse_url_keeping_fragment(url)?;
-        if let Ok(mut last) = self.0.try_lock() {
-            *last = Some(parsed.clone());
+        // Not a URL with a fragment: its text (the key) is without the fragment, so the same
+        // URL without one would hit it, and its response would get the fragment.
+        if parsed.2.is_none() {
+            if let Ok(mut last) = self.0.try_lock() {
+                *last = Some(parsed.clone());
+            }
         }
         Ok(parsed)
     }
@@ -491,6 +495,23 @@ pub(crate) fn with_fragment(url: &Bytes, fragment: Option<&String>) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A URL with a fragment is not cached: the cache's key is the text sent (without the
+    /// fragment), so the same URL without one would have been given that fragment back.
+    #[test]
+    fn a_fragment_does_not_stick_to_the_next_url() {
+        let cache = UrlCache::default();
+        let a = Request::new_cached(b"GET", b"http://h/x#a", &cache);
+        assert_eq!(a.fragment.as_deref().map(String::as_str), Some("a"));
+        let b = Request::new_cached(b"GET", b"http://h/x", &cache);
+        assert_eq!(b.fragment, None);
+        assert_eq!(&b.url[..], b"http://h/x");
+        // A URL without one is cached, and a hit gives it back as it was.
+        let c = Request::new_cached(b"GET", b"http://h/x", &cache);
+        assert_eq!((c.fragment, &c.url[..]), (None, &b"http://h/x"[..]));
+        let d = Request::new_cached(b"GET", b"http://h/x#d", &cache);
+        assert_eq!(d.fragment.as_deref().map(String::as_str), Some("d"));
+    }
 
     fn parsed(url: &str) -> (String, String) {
         let (uri, text) = parse_url(url.as_bytes()).unwrap();
