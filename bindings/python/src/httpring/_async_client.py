@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from ._models import Headers
 
 _DRAIN_BATCH = 256
+_HEAD = _ffi.HTTPRING_EVENT_HEAD
 
 
 class _Dispatcher:
@@ -310,11 +311,21 @@ class _Dispatcher:
             freed = []
             futs = []
             requests = []
+            heads: List[Tuple[int, int, Any]] = []
             history = engine.redirects or bool(follow_uids)
             try:
                 for h, uid, _code, _status, event in COMPLETION_LAYOUT.iter_unpack(self.buf_view[: n * size]):
                     if event:  # HEAD or BODY (a streamed request's), WRITABLE (an upload's)
-                        self.stream_event(h, uid, event)
+                        if event == _HEAD:  # read with the others of this batch (open_heads)
+                            entry = pending.pop(uid, None)
+                            if entry is not None:
+                                if writers:
+                                    self.wake_writer(uid)  # its body is no longer sent
+                                if follow_uids:
+                                    follow_uids.discard(uid)
+                                heads.append((h, uid, entry))
+                        else:
+                            self.stream_event(h, uid, event)
                         continue
                     entry = pending.pop(uid, None)
                     if entry is None:
@@ -326,6 +337,8 @@ class _Dispatcher:
                     freed.append(h)
                     futs.append(entry[0])
                     requests.append((entry[2], entry[3]))
+                if heads:
+                    self.open_heads(heads, history)
                 # One engine call reads the whole batch; every response is a copy.
                 try:
                     results: List[Any] = engine.read_many(freed, requests, s, history)
@@ -347,43 +360,40 @@ class _Dispatcher:
                 return total
 
     def stream_event(self, h: int, uid: int, event: int) -> None:
-        """A streamed request's head arrived (HEAD): its future gets the Response, whose
-        body owns the handle from now on. Or its body has something for its reader
-        (BODY). Events of handles freed meanwhile are skipped by the engine; one for a
-        body closed since it was queued finds no body here and is dropped. Or a request
-        body being written has room (WRITABLE): its writer is woken."""
+        """A streamed body has something for its reader (BODY). Events of handles freed
+        meanwhile are skipped by the engine; one for a body closed since it was queued
+        finds no body here and is dropped. Or a request body being written has room
+        (WRITABLE): its writer is woken."""
         if event == _ffi.HTTPRING_EVENT_WRITABLE:
             self.wake_writer(uid)
             return
-        if event != _ffi.HTTPRING_EVENT_HEAD:
-            ref = self.streams.get(uid)
-            if ref is not None:
-                body = ref()
-                if body is not None:
-                    body.wake()
-            return
-        entry = self.pending.pop(uid, None)
-        if entry is None:
-            return  # abandoned: its owner already freed it
-        if self.writers:
-            self.wake_writer(uid)
-        history = self.engine.redirects or uid in self.follow_uids
-        self.follow_uids.discard(uid)
-        fut, _, method, url = entry
+        ref = self.streams.get(uid)
+        if ref is not None:
+            body = ref()
+            if body is not None:
+                body.wake()
+
+    def open_heads(self, heads: List[Tuple[int, int, Any]], history: bool) -> None:
+        """Streamed requests whose heads arrived (HEAD), as (handle, uid, pending entry),
+        read in one engine call: each future gets its Response, whose body owns the
+        handle from now on."""
         engine = self.engine
         try:
-            result: Any = engine.read(h, method, self.s, url, history)
+            results: List[Any] = engine.read_many(
+                [h for h, _, _ in heads], [(e[2], e[3]) for _, _, e in heads], self.s, history
+            )
         except Exception as e:  # never leave a future hanging
-            result = e
-        if result.__class__ is not Response or fut.done():
-            engine.free(h)  # failed, or nobody waits for it any more
-            if not fut.done():
-                fut.set_exception(result)
-            return
-        body = AsyncBody(self, h, uid, method, url)
-        self.streams[uid] = weakref.ref(body)
-        attach_body(result, body)
-        fut.set_result(result)
+            results = [e] * len(heads)
+        for (h, uid, (fut, _, method, url)), result in zip(heads, results):
+            if result.__class__ is not Response or fut.done():
+                engine.free(h)  # failed, or nobody waits for it any more
+                if not fut.done():
+                    fut.set_exception(result)
+                continue
+            body = AsyncBody(self, h, uid, method, url)
+            self.streams[uid] = weakref.ref(body)
+            attach_body(result, body)
+            fut.set_result(result)
 
     def live_streams(self) -> List[AsyncBody]:
         """The streamed bodies not yet closed or collected."""

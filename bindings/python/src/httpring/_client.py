@@ -643,7 +643,10 @@ class Client(BaseClient):
         body = prep[3]
         if body.__class__ is Upload:
             _check_sync(body)
-        h = engine.submit_request(prep, 0, s, url, ov, stream=True)
+        if ov is None:
+            h = engine.submit(prep, 0, s, url, stream=True)
+        else:
+            h = engine.submit_request(prep, 0, s, url, ov, stream=True)
         try:
             if body.__class__ is Upload and body.writer:
                 _upload(engine, h, body)

@@ -639,12 +639,15 @@ class Engine:
         return fd
 
     # --- submit ---
-    def submit(self, prep: Prepared, user_data: int, s: Scratch, url: str = "") -> int:
-        """Starts a request; returns its handle. Invalid input raises here, no handle made."""
+    def submit(self, prep: Prepared, user_data: int, s: Scratch, url: str = "", stream: bool = False) -> int:
+        """Starts a request; returns its handle. Invalid input raises here, no handle made.
+        ``stream``: its response is streamed."""
         method_b, url_b, pairs, body, tmo = prep
         if body.__class__ is not bytes:  # built_only
-            return self.submit_request(prep, user_data, s, url, None)
-        if tmo is None:
+            return self.submit_request(prep, user_data, s, url, None, stream)
+        if stream:
+            code = self._submit_built(prep, user_data, s, {user_data})
+        elif tmo is None:
             if pairs:
                 code = self._send(
                     self.ptr, method_b, url_b, header_array(pairs), len(pairs),
@@ -660,12 +663,13 @@ class Engine:
             raise self.submit_error(code, prep, url)
         return int(s.handle.value)
 
-    def _submit_built(self, prep: Prepared, user_data: int, s: Scratch) -> int:
-        """Per-request timeouts: a batch of one (the spec has the timeout fields)."""
+    def _submit_built(self, prep: Prepared, user_data: int, s: Scratch, streams: Optional[Set[int]] = None) -> int:
+        """Per-request timeouts or a streamed response: a batch of one (the spec has the
+        timeout fields and the flags)."""
         batch = s.batch
         if batch is None:
             batch = s.batch = SpecBatch(self, 1)
-        code = batch.send(self.ptr, (prep,), (user_data,))
+        code = batch.send(self.ptr, (prep,), (user_data,), streams)
         s.handle.value = batch.handles[0]
         return code
 
