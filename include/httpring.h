@@ -34,6 +34,30 @@
 #define HTTPRING_STRUCT_INIT(type) { .struct_size = sizeof(type) }
 #endif
 
+/* A `httpring_request_spec` for `httpring_client_send_many` with struct_size set, every
+ * per-request setting at the client's (-1) and no flags: zeroed instead, its timeouts, retries
+ * and speed limits would be 0 (none). Then fill in method, url, headers, body, user_data:
+ *     httpring_request_spec s = HTTPRING_REQUEST_SPEC_INIT; */
+#if defined(__cplusplus)
+#define HTTPRING_REQUEST_SPEC_INIT \
+    ([] { \
+        httpring_request_spec s_{}; \
+        s_.struct_size = sizeof s_; \
+        s_.timeout_ms = s_.connect_timeout_ms = s_.read_timeout_ms = s_.pool_timeout_ms = -1; \
+        s_.write_timeout_ms = s_.retries = s_.max_recv_speed = s_.max_send_speed = -1; \
+        s_.low_speed_bytes_per_sec = s_.low_speed_time_ms = -1; \
+        return s_; \
+    }())
+#else
+#define HTTPRING_REQUEST_SPEC_INIT \
+    { \
+        .struct_size = sizeof(httpring_request_spec), .timeout_ms = -1, \
+        .connect_timeout_ms = -1, .read_timeout_ms = -1, .pool_timeout_ms = -1, \
+        .write_timeout_ms = -1, .retries = -1, .max_recv_speed = -1, .max_send_speed = -1, \
+        .low_speed_bytes_per_sec = -1, .low_speed_time_ms = -1 \
+    }
+#endif
+
 
 // `httpring_request_spec.flags`: stream the response, as `httpring_request_set_stream`
 // (the handle completes at the head, `HTTPRING_EVENT_HEAD`; read the body with

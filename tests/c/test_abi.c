@@ -137,6 +137,20 @@ static void test_version_and_features(void) {
     CHECK_EQ_INT(sizeof(httpring_request_spec), 152);
     CHECK_EQ_INT(offsetof(httpring_request_spec, pool_timeout_ms), sizeof(old_request_spec));
     CHECK_EQ_INT(offsetof(httpring_request_spec, flags), 144);
+    {
+        /* HTTPRING_REQUEST_SPEC_INIT: every int64 setting (one added later too) is the
+         * client's, -1; flags 0. */
+        httpring_request_spec s = HTTPRING_REQUEST_SPEC_INIT;
+        CHECK_EQ_INT(s.struct_size, sizeof s);
+        CHECK(s.method == NULL && s.url == NULL && s.headers == NULL && s.body == NULL);
+        CHECK_EQ_INT(s.nheaders + s.body_len + s.user_data + s.flags, 0);
+        for (size_t off = offsetof(httpring_request_spec, timeout_ms); off + 8 <= sizeof s; off += 8) {
+            if (off == offsetof(httpring_request_spec, flags)) continue;
+            int64_t v;
+            memcpy(&v, (const char *)&s + off, sizeof v);
+            CHECK_EQ_INT(v, -1);
+        }
+    }
     CHECK_EQ_INT(sizeof(httpring_response), sizeof(old_response));
     CHECK_EQ_INT(sizeof(old_result), 80);
     CHECK_EQ_INT(sizeof(v2_result), 88);

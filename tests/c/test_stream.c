@@ -220,10 +220,7 @@ static void test_streams_in_a_batch(void) {
     char urls[K][256];
     httpring_request_spec specs[K + 1];
     for (int i = 0; i <= K; i++) {
-        httpring_request_spec s = HTTPRING_STRUCT_INIT(httpring_request_spec);
-        s.timeout_ms = s.connect_timeout_ms = s.read_timeout_ms = -1;
-        s.pool_timeout_ms = s.write_timeout_ms = s.retries = -1;
-        s.max_recv_speed = s.max_send_speed = s.low_speed_bytes_per_sec = s.low_speed_time_ms = -1;
+        httpring_request_spec s = HTTPRING_REQUEST_SPEC_INIT;
         check_url(urls[i % K], sizeof urls[i % K], paths[i % K]);
         s.url = urls[i % K];
         s.user_data = 10 + (uint64_t)i;
