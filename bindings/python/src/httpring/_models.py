@@ -1068,10 +1068,6 @@ class Response:
         return f"<Response [{self.status_code} {self.reason_phrase}]>"
 
 
-#: The ``content`` slot itself: reading it through the descriptor tells an unset slot (an
-#: AttributeError) without going through ``_StreamedResponse.__getattr__``.
-_CONTENT: Any = Response.__dict__["content"]
-
 
 class _StreamedResponse(Response):
     """A streamed response (``client.stream(...)``, ``send(..., stream=True)``): a Response
@@ -1093,12 +1089,8 @@ class _StreamedResponse(Response):
             raise AttributeError(f"'Response' object has no attribute '{name}'")
 
     def _unread(self) -> bool:
-        """The body was not read into ``content``."""
-        try:
-            _CONTENT.__get__(self, Response)
-        except AttributeError:
-            return True
-        return False
+        """The body was not read into ``content`` (a flag: testing the slot raises)."""
+        return not self._stream.content_read
 
     @property
     def is_stream_consumed(self) -> bool:
@@ -1136,12 +1128,14 @@ class _StreamedResponse(Response):
         """Reads the rest of the body and keeps it as ``content``."""
         if self._unread():
             self.content = b"".join(self.iter_bytes())
+            self._stream.content_read = True
         return self.content
 
     async def aread(self) -> bytes:
         """``read()`` for an AsyncClient's streamed response."""
         if self._unread():
             self.content = b"".join([chunk async for chunk in self.aiter_bytes()])
+            self._stream.content_read = True
         return self.content
 
     def iter_raw(self, chunk_size: Optional[int] = None) -> Iterator[bytes]:

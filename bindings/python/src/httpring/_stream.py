@@ -108,7 +108,7 @@ class Body:
     garbage collector as a last resort) and how far reading it went."""
 
     __slots__ = (
-        "engine", "h", "method", "url", "consumed", "closed", "ended", "head_time",
+        "engine", "h", "method", "url", "consumed", "closed", "ended", "content_read", "head_time",
         "_received", "__weakref__",
     )
 
@@ -126,6 +126,8 @@ class Body:
         self.closed = False
         #: Every byte was read.
         self.ended = False
+        #: The response's ``read()``/``aread()`` set its ``content``.
+        self.content_read = False
         self.head_time = time.monotonic()
         self._received = 0
 
@@ -176,7 +178,7 @@ class IterBody:
     MockTransport's streamed answer, server-sent events in a test): read once, as the
     iterator gives it."""
 
-    __slots__ = ("it", "consumed", "closed", "ended", "_received")
+    __slots__ = ("it", "consumed", "closed", "ended", "content_read", "_received")
 
     is_async = False
 
@@ -185,6 +187,7 @@ class IterBody:
         self.consumed = False
         self.closed = False
         self.ended = False
+        self.content_read = False
         self._received = 0
 
     def received(self) -> int:
@@ -357,12 +360,13 @@ class AsyncBody(Body):
         h = self.h
         s = d.s
         rb = s.read_buffer()
+        addr, cap, got = rb.addr, rb.size, rb.n
         while True:
             if self.closed:
                 raise StreamClosed()
-            code = read(ptr, h, rb.addr, rb.size, rb.n)
+            code = read(ptr, h, addr, cap, got)
             if code == _OK:
-                n = rb.n.value
+                n = got.value
                 if not n:
                     self.ended = True
                     return
