@@ -135,6 +135,7 @@ SCENARIOS: List[Scenario] = [
         [("cpu_ms_per_mb", "CPU ms/MB", "{:.2f}"), ("req_per_s", "req/s", "{:.0f}"),
          ("body_events_per_req", "BODY events/req", "{:.1f}")],
         httpring_may_be_unsupported=True, body_bytes=1 << 20, baseline="bulk-1m", baseline_label="buffered (3b)",
+        clients=("httpring-c", "httpring-c-wait", "httpring-py-async"),
         note="3b's requests with the body streamed (issue 18): the C driver submits each request with "
              "httpring_request_set_stream, so it completes at its head (HTTPRING_EVENT_HEAD); the same "
              "poll/drain loop (or wait_drain loop) then reads the body with httpring_handle_read into one "

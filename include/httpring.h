@@ -83,6 +83,11 @@
 // (`httpring_config_set_decompress`).
 #define HTTPRING_FEATURE_DECOMPRESS 32
 
+// `httpring_features`: `httpring_request_spec.flags` is read (version 5 of the struct). A
+// library without it reads the 144 bytes of version 4 and never sees a flag: a program that
+// sets `HTTPRING_SPEC_STREAM` checks this first.
+#define HTTPRING_FEATURE_SPEC_FLAGS 64
+
 // The result of a call, or how a request ended. Values are stable across releases:
 // new codes are only ever appended.
 enum httpring_code

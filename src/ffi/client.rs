@@ -447,6 +447,10 @@ pub struct httpring_request_spec {
 /// `httpring_handle_read`).
 pub const HTTPRING_SPEC_STREAM: u64 = 1;
 
+/// The spec this library reads has `flags` (`HTTPRING_FEATURE_SPEC_FLAGS`).
+pub(crate) const SPEC_HAS_FLAGS: bool = std::mem::offset_of!(httpring_request_spec, flags)
+    < std::mem::size_of::<httpring_request_spec>();
+
 impl httpring_request_spec {
     /// What a field the caller's version does not have means: its documented default.
     const DEFAULT: httpring_request_spec = httpring_request_spec {

@@ -37,6 +37,10 @@ pub const HTTPRING_FEATURE_UNIX_SOCKETS: u64 = 16;
 /// `httpring_features`: decoding of gzip, deflate, br and zstd responses
 /// (`httpring_config_set_decompress`).
 pub const HTTPRING_FEATURE_DECOMPRESS: u64 = 32;
+/// `httpring_features`: `httpring_request_spec.flags` is read (version 5 of the struct). A
+/// library without it reads the 144 bytes of version 4 and never sees a flag: a program that
+/// sets `HTTPRING_SPEC_STREAM` checks this first.
+pub const HTTPRING_FEATURE_SPEC_FLAGS: u64 = 64;
 
 /// The features this build of the library has, as `HTTPRING_FEATURE_*` bits. Bits are only
 /// ever added; an unknown bit means a feature newer than your header.
@@ -66,6 +70,9 @@ pub extern "C" fn httpring_features() -> u64 {
         }
         if !crate::policy::decode::ACCEPT.is_empty() {
             bits |= HTTPRING_FEATURE_DECOMPRESS;
+        }
+        if super::client::SPEC_HAS_FLAGS {
+            bits |= HTTPRING_FEATURE_SPEC_FLAGS;
         }
         bits
     })

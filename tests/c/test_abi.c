@@ -121,6 +121,7 @@ static void test_version_and_features(void) {
     CHECK(f & HTTPRING_FEATURE_PROXY);
     CHECK(f & HTTPRING_FEATURE_SOCKS);
     CHECK(f & HTTPRING_FEATURE_UNIX_SOCKETS);
+    CHECK(f & HTTPRING_FEATURE_SPEC_FLAGS);
     CHECK_EQ_INT(httpring_features(), f);
 
     /* The header's structs are version 1 today but for httpring_completion (version 2 adds

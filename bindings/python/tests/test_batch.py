@@ -255,3 +255,42 @@ def test_a_batch_refused_as_a_whole_reports_every_request(testserver):
         assert list(batch.handles[:4]) == [0] * 4
     finally:
         engine.closed = True  # already freed: close() must not free it again
+
+
+@pytest.mark.parametrize("portable", [False, True], ids=["pack_into", "ctypes-fallback"])
+def test_streamed_requests_ride_the_batch(testserver, monkeypatch, portable):
+    """client.stream() requests go in the AsyncClient's batch, flagged HTTPRING_SPEC_STREAM
+    (packed either way), beside buffered ones: each streamed one streams, each buffered one
+    does not, and nothing is left behind."""
+    if portable:
+        monkeypatch.setattr(_engine, "BYTES_DATA", 0)
+    sent = []
+    real = _engine.SpecBatch.send
+
+    def spy(self, ptr, preps, uids, streams=None):
+        sent.append((len(preps), len(streams or ())))
+        return real(self, ptr, preps, uids, streams)
+
+    monkeypatch.setattr(_engine.SpecBatch, "send", spy)
+
+    async def main():
+        async with httpring.AsyncClient() as c:
+
+            async def streamed(i):
+                async with c.stream("GET", f"{testserver.url}/stream/{200_000 + i}") as r:
+                    assert not r.is_closed  # streamed: the body is still to be read
+                    pieces = [chunk async for chunk in r.aiter_bytes()]
+                    assert r.is_closed
+                    return sum(map(len, pieces))
+
+            out = await asyncio.gather(
+                *(streamed(i) for i in range(8)), *(c.get(testserver.url + "/hello") for _ in range(8))
+            )
+            assert out[:8] == [200_000 + i for i in range(8)]
+            assert all(r.text == "Hello, world!" and r.is_closed for r in out[8:])
+            d = c._dispatcher
+            assert c.live_handles() == 0 and not d.streams and not d.queued_streams
+
+    run(main())
+    # At least one batch carried streamed and buffered requests together.
+    assert any(0 < streams < n for n, streams in sent), sent

@@ -700,6 +700,52 @@ def test_leaving_early_async(testserver, anyio_backend):
     run_on(anyio_backend, main)
 
 
+def test_a_stream_block_is_entered_once(testserver, anyio_backend):
+    with httpring.Client() as c:
+        cm = c.stream("GET", testserver.url + "/hello")
+        with cm as r:
+            with pytest.raises(RuntimeError):
+                cm.__enter__()
+            assert r.read() == b"Hello, world!"
+        assert c.live_handles() == 0
+
+    async def main() -> None:
+        async with httpring.AsyncClient() as ac:
+            acm = ac.stream("GET", testserver.url + "/hello")
+            async with acm as r:
+                with pytest.raises(RuntimeError):
+                    await acm.__aenter__()
+                assert await r.aread() == b"Hello, world!"
+            assert ac.live_handles() == 0
+
+    run_on(anyio_backend, main)
+
+
+def test_a_streamed_request_cancelled_before_its_batch_goes(testserver):
+    """A stream() whose task is cancelled while its request waits for the loop's batch is
+    never sent, and leaves nothing behind; the next batch goes on."""
+
+    async def main() -> None:
+        async with httpring.AsyncClient() as c:
+
+            async def read(path: str) -> bytes:
+                async with c.stream("GET", testserver.url + path) as r:
+                    return await r.aread()
+
+            first = asyncio.ensure_future(read("/hello"))  # sent at once: nothing in flight
+            queued = asyncio.ensure_future(read("/stream/1000"))  # queued behind it
+            await asyncio.sleep(0)
+            queued.cancel()
+            assert await first == b"Hello, world!"
+            with pytest.raises(asyncio.CancelledError):
+                await queued
+            d = c._dispatcher
+            assert c.live_handles() == 0 and not d.queued and not d.queued_streams and not d.streams
+            assert len(await read("/stream/5000")) == 5000
+
+    asyncio.run(main())
+
+
 def test_a_response_dropped_unclosed_is_freed(testserver, anyio_backend):
     with httpring.Client() as c:
         r = c.send(c.build_request("GET", f"{testserver.url}/stream/10000000"), stream=True)
@@ -718,6 +764,7 @@ def test_a_response_dropped_unclosed_is_freed(testserver, anyio_backend):
             await anyio.sleep(0)
             gc.collect()
             assert ac.live_handles() == 0
+            assert not ac._dispatcher.streams  # the body took itself out
 
     run_on(anyio_backend, main)
 

@@ -293,6 +293,8 @@ pub const Features = struct {
     socks: bool,
     unix_sockets: bool,
     decompress: bool,
+    /// `Request` specs carry flags (a streamed response in `sendMany`'s batch).
+    spec_flags: bool,
 };
 
 pub fn features() Features {
@@ -304,6 +306,7 @@ pub fn features() Features {
         .socks = (f & c.HTTPRING_FEATURE_SOCKS) != 0,
         .unix_sockets = (f & c.HTTPRING_FEATURE_UNIX_SOCKETS) != 0,
         .decompress = (f & c.HTTPRING_FEATURE_DECOMPRESS) != 0,
+        .spec_flags = (f & c.HTTPRING_FEATURE_SPEC_FLAGS) != 0,
     };
 }
 
@@ -1786,5 +1789,5 @@ test "version is the library's" {
 
 test "features: this build has TLS and HTTP/2" {
     const f = features();
-    try std.testing.expect(f.tls and f.http2 and f.proxy and f.socks and f.unix_sockets and f.decompress);
+    try std.testing.expect(f.tls and f.http2 and f.proxy and f.socks and f.unix_sockets and f.decompress and f.spec_flags);
 }

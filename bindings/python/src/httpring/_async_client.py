@@ -109,10 +109,9 @@ class _Dispatcher:
         #: completions are read with their history.
         self.follow_uids: Set[int] = set()
         #: user_data -> the body of a streamed response (head in, handle live), for its
-        #: BODY completions. Weak: a response dropped unclosed is freed by its finalizer.
-        #: Streamed bodies by uid, weakly (a response dropped unread frees its handle): a
-        #: plain dict of refs, which costs less per response than a WeakValueDictionary.
-        #: A body takes itself out when closed or collected.
+        #: BODY completions. Weak, so that a response dropped unclosed is collected and
+        #: frees its handle: a plain dict of refs (cheaper per response than a
+        #: WeakValueDictionary); a body takes itself out when closed or collected.
         self.streams: "Dict[int, weakref.ReferenceType[AsyncBody]]" = {}
         #: user_data -> the future a task writing that request's body awaits (room in the
         #: engine's buffer: HTTPRING_EVENT_WRITABLE, or the request's end).
@@ -135,6 +134,7 @@ class _Dispatcher:
                 # not sent, cancel and free what was. Streamed bodies stay with their
                 # responses (a reader on the new loop may read one on).
                 self.queued.clear()
+                self.queued_streams.clear()
                 for uid in list(self.pending):
                     self.abandon(uid)
                 for body in self.live_streams():
@@ -168,7 +168,7 @@ class _Dispatcher:
         of the I/O thread) from a callback the loop runs once every coroutine that was
         ready has had its turn. A request with ``ov`` (settings a batch cannot carry) or a
         streamed or multipart body (``built_only``) is built and submitted at once
-        instead. ``stream``: its future resolves at the head (``stream_event``)."""
+        instead. ``stream``: its future resolves at the head (``open_heads``)."""
         loop = self.loop
         # The bound asyncio loop running on this thread is the running loop (asyncio runs
         # one loop per thread at a time): known without asyncio._get_running_loop(), which
@@ -219,7 +219,7 @@ class _Dispatcher:
     ) -> Tuple[int, "Fut"]:
         """``submit`` for a streamed request (batched like the others, with
         ``HTTPRING_SPEC_STREAM``): its future resolves with the Response once the head is
-        in (``stream_event``)."""
+        in (``open_heads``)."""
         return self.submit(prep, method, url, ov, True)
 
     def flush(self) -> None:
@@ -315,17 +315,8 @@ class _Dispatcher:
             history = engine.redirects or bool(follow_uids)
             try:
                 for h, uid, _code, _status, event in COMPLETION_LAYOUT.iter_unpack(self.buf_view[: n * size]):
-                    if event:  # HEAD or BODY (a streamed request's), WRITABLE (an upload's)
-                        if event == _HEAD:  # read with the others of this batch (open_heads)
-                            entry = pending.pop(uid, None)
-                            if entry is not None:
-                                if writers:
-                                    self.wake_writer(uid)  # its body is no longer sent
-                                if follow_uids:
-                                    follow_uids.discard(uid)
-                                heads.append((h, uid, entry))
-                        else:
-                            self.stream_event(h, uid, event)
+                    if event and event != _HEAD:  # BODY (a streamed body's), WRITABLE (an upload's)
+                        self.stream_event(h, uid, event)
                         continue
                     entry = pending.pop(uid, None)
                     if entry is None:
@@ -334,11 +325,12 @@ class _Dispatcher:
                         self.wake_writer(uid)  # its body is no longer sent
                     if follow_uids:
                         follow_uids.discard(uid)
+                    if event:  # a streamed request's HEAD: read with the others (open_heads)
+                        heads.append((h, uid, entry))
+                        continue
                     freed.append(h)
                     futs.append(entry[0])
                     requests.append((entry[2], entry[3]))
-                if heads:
-                    self.open_heads(heads, history)
                 # One engine call reads the whole batch; every response is a copy.
                 try:
                     results: List[Any] = engine.read_many(freed, requests, s, history)
@@ -356,6 +348,10 @@ class _Dispatcher:
                 if k:
                     self.free_array[:k] = freed
                     self.free_many(ptr, self.free_array, k)
+                # The heads, whatever raised: each future gets its Response, or its handle
+                # is freed.
+                if heads:
+                    self.open_heads(heads, history)
             if n < _DRAIN_BATCH:
                 return total
 
@@ -457,6 +453,7 @@ class _Dispatcher:
         """The awaiting task gave up (cancelled, timed out): cancel and free the request,
         or just drop it if it was never submitted."""
         if self.queued.pop(uid, None) is not None:
+            self.queued_streams.discard(uid)
             return
         self.follow_uids.discard(uid)
         entry = self.pending.pop(uid, None)
@@ -486,6 +483,7 @@ class _Dispatcher:
         self.loop = None
         pending, self.pending = self.pending, {}
         queued, self.queued = self.queued, {}
+        self.queued_streams.clear()
         self.follow_uids.clear()
         waiting = list(pending.values()) + [(fut, 0, m, u) for _, fut, m, u in queued.values()]
         for fut, _h, method, url in waiting:
@@ -685,40 +683,19 @@ class AsyncClient(BaseClient):
         read the body with ``aiter_bytes()``, ``aiter_text()``, ``aiter_lines()``,
         ``aiter_raw()`` or ``aread()``; leaving the block closes the response. ``content=``
         may be an async iterator (or an iterator, a file) of bytes, sent as it is read."""
-        return AsyncStreamContext(
-            lambda: self._stream_response(
-                method, url, params, headers, content, data, files, json, cookies, timeout,
-                follow_redirects, auth, retries, extensions,
-            )
+        args = (
+            method, url, params, headers, content, data, files, json, cookies, timeout,
+            follow_redirects, auth, retries, extensions,
         )
+        return AsyncStreamContext(lambda: self._stream_response(args))
 
-    async def _stream_response(
-        self,
-        method: str,
-        url: Any,
-        params: QueryParamTypes,
-        headers: HeaderTypes,
-        content: Any,
-        data: Any,
-        files: Any,
-        json: Any,
-        cookies: CookieTypes,
-        timeout: Any,
-        follow_redirects: Any,
-        auth: Any,
-        retries: Optional[int],
-        extensions: Optional[Dict[str, Any]],
-    ) -> Response:
-        """``stream``'s request, sent: its Response once the head is in."""
-        prep, method, url_s = self._prepare(
-            method, url, params, headers, content, data, json, timeout, cookies, files, retries, extensions
-        )
-        ov = self._overrides(follow_redirects, auth)
-        if self._transport is not None or self._request_hooks or self._response_hooks or (
-            ov is not None and ov.flow is not None
-        ):
-            return await self._send_hooked(self._request_of(prep, method, url_s, extensions), ov, None, True)
-        return await self._open_stream(prep, method, url_s, ov)
+    async def _stream_response(self, args: Tuple[Any, ...]) -> Response:
+        """``stream``'s request (its arguments in order), sent: its Response once the head
+        is in."""
+        prep, method, url, ov, request = self._prepare_stream(*args)
+        if request is not None:
+            return await self._send_hooked(request, ov, None, True)
+        return await self._open_stream(prep, method, url, ov)
 
     async def _open_stream(self, prep: Prepared, method: str, url: str, ov: Optional[Overrides]) -> Response:
         """Submits a streamed request; returns its Response once the head is in."""
@@ -730,7 +707,7 @@ class AsyncClient(BaseClient):
                 await d.upload(uid, fut, up)
             response: Response = await fut
         except BaseException:
-            if uid in d.pending:
+            if uid in d.pending or uid in d.queued:
                 d.abandon(uid)
             elif fut.done() and not fut.cancelled() and fut.exception() is None:
                 # The head came, but this task was cancelled before it could take it.

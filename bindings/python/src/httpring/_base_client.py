@@ -620,6 +620,36 @@ class BaseClient:
         )
         return self._request_of(prep, method, url_s, extensions)
 
+    def _prepare_stream(
+        self,
+        method: str,
+        url: Any,
+        params: QueryParamTypes,
+        headers: HeaderTypes,
+        content: Any,
+        data: Any,
+        files: Any,
+        json: Any,
+        cookies: CookieTypes,
+        timeout: Any,
+        follow_redirects: Any,
+        auth: Any,
+        retries: Optional[int],
+        extensions: Optional[Dict[str, Any]],
+    ) -> Tuple[Prepared, str, str, Optional[Overrides], Optional[Request]]:
+        """``stream()``'s request, from its arguments in order: (prepared, method, url,
+        overrides, and the Request to send through the hooks, a transport or an auth flow,
+        or None when it goes to the engine directly)."""
+        prep, method, url_s = self._prepare(
+            method, url, params, headers, content, data, json, timeout, cookies, files, retries, extensions
+        )
+        ov = self._overrides(follow_redirects, auth)
+        if self._transport is not None or self._request_hooks or self._response_hooks or (
+            ov is not None and ov.flow is not None
+        ):
+            return prep, method, url_s, ov, self._request_of(prep, method, url_s, extensions)
+        return prep, method, url_s, ov, None
+
     def _request_of(self, prep: Prepared, method: str, url: str, extensions: Optional[Dict[str, Any]]) -> Request:
         """The Request of a prepared one, with its ``extensions`` (whose speed limits
         ``_from_request`` reads again when it is sent: a hook or the caller may change them)."""

@@ -599,40 +599,19 @@ class Client(BaseClient):
         stops holds the server back. ``timeout``'s read timeout applies between pieces of
         the body; ``total`` only until the head. ``content=`` may be an iterator of bytes
         or a file, sent as it is read (see ``_upload``) before the head is awaited."""
-        return StreamContext(
-            lambda: self._stream_response(
-                method, url, params, headers, content, data, files, json, cookies, timeout,
-                follow_redirects, auth, retries, extensions,
-            )
+        args = (
+            method, url, params, headers, content, data, files, json, cookies, timeout,
+            follow_redirects, auth, retries, extensions,
         )
+        return StreamContext(lambda: self._stream_response(args))
 
-    def _stream_response(
-        self,
-        method: str,
-        url: Any,
-        params: QueryParamTypes,
-        headers: HeaderTypes,
-        content: Any,
-        data: Any,
-        files: Any,
-        json: Any,
-        cookies: CookieTypes,
-        timeout: Any,
-        follow_redirects: Any,
-        auth: Any,
-        retries: Optional[int],
-        extensions: Optional[Dict[str, Any]],
-    ) -> Response:
-        """``stream``'s request, sent: its Response once the head is in."""
-        prep, method, url_s = self._prepare(
-            method, url, params, headers, content, data, json, timeout, cookies, files, retries, extensions
-        )
-        ov = self._overrides(follow_redirects, auth)
-        if self._transport is not None or self._request_hooks or self._response_hooks or (
-            ov is not None and ov.flow is not None
-        ):
-            return self._send_hooked(self._request_of(prep, method, url_s, extensions), ov, None, True)
-        return self._open_stream(prep, method, url_s, ov)
+    def _stream_response(self, args: Tuple[Any, ...]) -> Response:
+        """``stream``'s request (its arguments in order), sent: its Response once the head
+        is in."""
+        prep, method, url, ov, request = self._prepare_stream(*args)
+        if request is not None:
+            return self._send_hooked(request, ov, None, True)
+        return self._open_stream(prep, method, url, ov)
 
     def _open_stream(self, prep: Prepared, method: str, url: str, ov: Optional[Overrides]) -> Response:
         """Submits a streamed request, waits for its head, and returns the Response, which

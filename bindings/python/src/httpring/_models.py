@@ -1068,7 +1068,6 @@ class Response:
         return f"<Response [{self.status_code} {self.reason_phrase}]>"
 
 
-
 class _StreamedResponse(Response):
     """A streamed response (``client.stream(...)``, ``send(..., stream=True)``): a Response
     whose body is read as it arrives, through ``_stream`` (which owns the engine handle).

@@ -1,6 +1,8 @@
 """Streamed response bodies: ``client.stream(...)`` and ``client.send(request, stream=True)``.
 
-A streamed request is built with ``httpring_request_set_stream``: it completes as soon as
+A streamed request is submitted with ``HTTPRING_SPEC_STREAM`` (a one-spec batch, or the
+AsyncClient's batch), or built with ``httpring_request_set_stream`` when it has settings a
+spec cannot carry: it completes as soon as
 its response head arrives (``HTTPRING_EVENT_HEAD`` instead of ``HTTPRING_EVENT_DONE``).
 Its handle then stays live, owned by the Response's body (``SyncBody`` or ``AsyncBody``),
 which reads the body with ``httpring_handle_read`` as the caller iterates, and frees the
@@ -36,6 +38,7 @@ for the engine's per-request decompression setting).
 from __future__ import annotations
 
 import codecs
+import threading
 import time
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Iterable, Iterator, List, Optional
 
@@ -75,6 +78,8 @@ class StreamContext:
         self._response: "Optional[Response]" = None
 
     def __enter__(self) -> "Response":
+        if self._response is not None:
+            raise RuntimeError("this client.stream(...) block is already open")
         self._response = self._open()
         return self._response
 
@@ -94,6 +99,8 @@ class AsyncStreamContext:
         self._response: "Optional[Response]" = None
 
     async def __aenter__(self) -> "Response":
+        if self._response is not None:
+            raise RuntimeError("this client.stream(...) block is already open")
         self._response = await self._open()
         return self._response
 
@@ -334,7 +341,9 @@ class AsyncBody(Body):
                 w.set_exception(exc)
 
     def _info(self) -> Any:
-        return self.dispatcher.s.info  # the loop's thread only
+        d = self.dispatcher
+        # The loop's struct on the loop's thread (close); a fresh one elsewhere.
+        return d.s.info if d.thread == threading.get_ident() else super()._info()
 
     def __del__(self) -> None:
         if not getattr(self, "closed", True):
