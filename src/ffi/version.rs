@@ -106,7 +106,8 @@ mod tests {
             | HTTPRING_FEATURE_PROXY
             | HTTPRING_FEATURE_SOCKS
             | HTTPRING_FEATURE_UNIX_SOCKETS
-            | HTTPRING_FEATURE_DECOMPRESS;
+            | HTTPRING_FEATURE_DECOMPRESS
+            | HTTPRING_FEATURE_SPEC_FLAGS;
         assert_eq!(httpring_features(), all);
     }
 }
