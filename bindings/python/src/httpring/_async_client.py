@@ -99,7 +99,8 @@ class _Dispatcher:
         self.thread: Optional[int] = None
         # user_data -> (prepared, future, method, url): submitted by the next flush().
         self.queued: Dict[int, Tuple[Prepared, "Fut", str, str]] = {}
-        #: The queued requests whose responses are streamed (``submit_stream``).
+        #: The queued requests whose responses are streamed (``submit(stream=True)``:
+        #: batched like the others, flagged ``HTTPRING_SPEC_STREAM``).
         self.queued_streams: Set[int] = set()
         self.batch = SpecBatch(engine)
         self.flush_scheduled = False
@@ -213,14 +214,6 @@ class _Dispatcher:
             self.flush_scheduled = True
             loop.call_soon(self.flush)
         return uid, fut
-
-    def submit_stream(
-        self, prep: Prepared, method: str, url: str, ov: Optional[Overrides]
-    ) -> Tuple[int, "Fut"]:
-        """``submit`` for a streamed request (batched like the others, with
-        ``HTTPRING_SPEC_STREAM``): its future resolves with the Response once the head is
-        in (``open_heads``)."""
-        return self.submit(prep, method, url, ov, True)
 
     def flush(self) -> None:
         """Submits everything queued in one call. A refused request (bad URL, header...)
@@ -700,7 +693,7 @@ class AsyncClient(BaseClient):
     async def _open_stream(self, prep: Prepared, method: str, url: str, ov: Optional[Overrides]) -> Response:
         """Submits a streamed request; returns its Response once the head is in."""
         d = self._dispatcher
-        uid, fut = d.submit_stream(prep, method, url, ov)
+        uid, fut = d.submit(prep, method, url, ov, stream=True)
         try:
             up = prep[3]
             if up.__class__ is Upload and up.writer:
