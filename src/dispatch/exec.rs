@@ -33,7 +33,7 @@ use crate::request::{
 };
 use crate::transport::{blame_write_timeout, map_hyper, pace, Conn, Hold, Phase, PoolKey, Traffic};
 
-use super::speed::{measure, read_timeout_error, throttle, BodyTimer, HeadWatch};
+use super::speed::{measure, read_timeout_error, slow_head_error, throttle, BodyTimer, HeadWatch};
 
 /// The limits in force for one request, after per-request overrides.
 struct Limits {
@@ -453,15 +453,28 @@ async fn send_parts(
                 t.set_write_limit(limits.write);
             }
         }
+        // A request without a body under the low-speed limit: the server's silence before the
+        // head is a speed of 0, so the limit's time bounds that wait too (as curl's
+        // LOW_SPEED_TIME does). A body's own check (`SendCheck`) covers its sending instead.
+        let slow_head = limits
+            .speed
+            .filter(|s| limits.read.is_none_or(|r| s.time < r))
+            .filter(|_| watch.as_ref().is_none_or(|w| w.sending.is_none()));
         let mut timer = conn.read_timer.take();
         let sending = conn.send(wire);
         let sent = within_reusing(
             &mut timer,
-            limits.read,
+            slow_head.map_or(limits.read, |s| Some(s.time)),
             conn.activity.as_deref().map(|t| &t.reads),
             watch.as_deref_mut(),
             sending,
-            || read_timeout_error(limits.read, "waiting for the response head").unanswered(),
+            || {
+                match slow_head {
+                    Some(s) => slow_head_error(s),
+                    None => read_timeout_error(limits.read, "waiting for the response head"),
+                }
+                .unanswered()
+            },
         )
         .await?;
         // HTTP/2 connections are shared by concurrent requests: each keeps its own timer.

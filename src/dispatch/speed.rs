@@ -526,6 +526,17 @@ impl HeadWatch {
     }
 }
 
+/// The low-speed limit's error for a response head that did not begin within its time.
+pub(crate) fn slow_head_error(limit: LowSpeed) -> Error {
+    Error::new(
+        ErrorKind::ReadTimeout,
+        format!(
+            "no response head for {:?} after the request was sent, under the low-speed limit of {} bytes/s",
+            limit.time, limit.bytes_per_sec
+        ),
+    )
+}
+
 pub(crate) fn read_timeout_error(limit: Option<Duration>, what: &str) -> Error {
     Error::new(
         ErrorKind::ReadTimeout,
