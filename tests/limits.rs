@@ -794,9 +794,10 @@ fn speed_limits_set_on_a_request_override_the_clients() {
     }
 }
 
-/// The low-speed limit covers the wait for the head of a request without a body: a server
-/// that holds the head back sends at 0 bytes/s (curl's LOW_SPEED_TIME counts that wait too).
-/// Over HTTP/1.1 and HTTP/2, with no read timeout to catch it otherwise.
+/// The low-speed limit covers the wait for the response head, from when the request and its
+/// body were sent: a server that holds the head back sends at 0 bytes/s (curl's
+/// LOW_SPEED_TIME counts that wait too). Over HTTP/1.1 and HTTP/2, with no read timeout to
+/// catch it otherwise.
 #[test]
 fn the_low_speed_limit_fails_a_head_that_does_not_come() {
     let srv = TestServer::start();
@@ -810,6 +811,15 @@ fn the_low_speed_limit_fails_a_head_that_does_not_come() {
         });
         let t = Instant::now();
         let held = c.get(&srv.url("/delay/5000"));
+        let body = [b'b'; 1000];
+        let posted = c
+            .submit("POST", &srv.url("/delay/5000"), |r| unsafe {
+                assert_eq!(
+                    httpring_request_set_body(r, body.as_ptr(), body.len()),
+                    HTTPRING_OK
+                );
+            })
+            .unwrap();
         // A quick answer beside it, and a request that lifts the limit for itself.
         let quick = c.get(&srv.url("/delay/50"));
         let unlimited = c
@@ -817,26 +827,29 @@ fn the_low_speed_limit_fails_a_head_that_does_not_come() {
                 assert_eq!(httpring_request_set_low_speed(r, 0, 0), HTTPRING_OK);
             })
             .unwrap();
-        assert_eq!(c.wait(held), HTTPRING_STATE_FAILED, "h2 {h2}");
-        let took = t.elapsed();
-        assert_eq!(c.error(held), HTTPRING_ERR_READ_TIMEOUT, "h2 {h2}");
-        assert!(
-            c.message(held).contains(
-                "no response head for 300ms after the request was sent, under the low-speed limit of 100 bytes/s"
-            ),
-            "h2 {h2}: {}",
-            c.message(held)
-        );
-        assert!(
-            took >= Duration::from_millis(290) && took < Duration::from_millis(2_000),
-            "h2 {h2}: {took:?}"
-        );
+        for h in [held, posted] {
+            assert_eq!(c.wait(h), HTTPRING_STATE_FAILED, "h2 {h2}");
+            let took = t.elapsed();
+            assert_eq!(c.error(h), HTTPRING_ERR_READ_TIMEOUT, "h2 {h2}");
+            assert!(
+                c.message(h).contains(
+                    "no response head for 300ms after the request was sent, under the low-speed limit of 100 bytes/s"
+                ),
+                "h2 {h2}: {}",
+                c.message(h)
+            );
+            assert!(
+                took >= Duration::from_millis(290) && took < Duration::from_millis(2_000),
+                "h2 {h2}: {took:?}"
+            );
+        }
         for h in [quick, unlimited] {
             assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "h2 {h2}: {}", c.message(h));
             assert_eq!(c.body(h), b"ok");
             c.free(h);
         }
         c.free(held);
+        c.free(posted);
     }
 }
 

@@ -455,7 +455,8 @@ async fn send_parts(
         }
         // A request without a body under the low-speed limit: the server's silence before the
         // head is a speed of 0, so the limit's time bounds that wait too (as curl's
-        // LOW_SPEED_TIME does). A body's own check (`SendCheck`) covers its sending instead.
+        // LOW_SPEED_TIME does). With a body, its check (`SendCheck`) does so once the body was
+        // handed over.
         let slow_head = limits
             .speed
             .filter(|s| limits.read.is_none_or(|r| s.time < r))

@@ -11,7 +11,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
@@ -327,13 +327,19 @@ struct Sent {
     /// send-rate cap), and since when it has nothing now (0: it has).
     starved: AtomicU64,
     starved_since: AtomicU64,
-    /// The whole body was handed over (or failed): nothing more to watch.
-    ended: AtomicBool,
+    /// When the whole body was handed over (or failed); 0: not yet. From then on the wait is
+    /// for the response head, which the same limit bounds.
+    ended_at: AtomicU64,
 }
 
 impl Sent {
     fn ns(&self, at: Instant) -> u64 {
         (at.saturating_duration_since(self.base).as_nanos() as u64).max(1)
+    }
+
+    fn end(&self) {
+        self.ended_at
+            .store(self.ns(Instant::now()), Ordering::Relaxed);
     }
 
     /// Time the source had nothing, up to `now`.
@@ -363,7 +369,7 @@ pub(crate) fn measure(body: &mut Body, limit: LowSpeed) -> Option<SendCheck> {
         bytes: AtomicU64::new(0),
         starved: AtomicU64::new(0),
         starved_since: AtomicU64::new(0),
-        ended: AtomicBool::new(false),
+        ended_at: AtomicU64::new(0),
     });
     let inner = std::mem::replace(body, Body::Full(Bytes::new()));
     *body = Body::Stream(Box::pin(Measured {
@@ -401,7 +407,7 @@ impl Measured {
             .bytes
             .fetch_add(data.len() as u64, Ordering::Relaxed);
         if self.held.is_empty() && self.body.is_end_stream() {
-            self.sent.ended.store(true, Ordering::Relaxed);
+            self.sent.end();
         }
         Poll::Ready(Some(Ok(Frame::data(data))))
     }
@@ -451,7 +457,7 @@ impl hyper::body::Body for Measured {
                 }
             }
             end => {
-                sent.ended.store(true, Ordering::Relaxed);
+                sent.end();
                 end
             }
         }
@@ -479,14 +485,21 @@ pub(crate) struct SendCheck {
 
 impl SendCheck {
     /// Ready with `ErrorKind::WriteTimeout` once a window of time with bytes ready for the
-    /// server has ended with fewer taken than the limit asks for; pending for good once the
-    /// whole body was handed over.
+    /// server has ended with fewer taken than the limit asks for. Once the whole body was
+    /// handed over, ready with `ErrorKind::ReadTimeout` when no response head came within the
+    /// limit's time: the server's silence is a speed of 0, as for a request without a body.
     pub(crate) fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Error> {
         while self.alarm.poll(cx).is_ready() {
-            if self.sent.ended.load(Ordering::Relaxed) {
-                return Poll::Pending;
-            }
             let now = Instant::now();
+            let ended = self.sent.ended_at.load(Ordering::Relaxed);
+            if ended != 0 {
+                let due = self.sent.base + Duration::from_nanos(ended) + self.check.limit.time;
+                if now >= due {
+                    return Poll::Ready(slow_head_error(self.check.limit).unanswered());
+                }
+                self.alarm.set(due);
+                continue;
+            }
             let bytes = self.sent.bytes.load(Ordering::Relaxed);
             let starved = self.sent.starved_until(now);
             // Time the source had nothing since the last look is not time waited.
