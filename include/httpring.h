@@ -795,9 +795,9 @@ httpring_code httpring_config_set_connect_timeout_ms(struct httpring_config *cfg
 // The low-speed limit, as curl's `CURLOPT_LOW_SPEED_LIMIT` and `CURLOPT_LOW_SPEED_TIME`: a
 // response body whose bytes arrive at under `bytes_per_sec` on average over `time_ms` of
 // waiting for the server fails with `HTTPRING_ERR_READ_TIMEOUT`. The read timeout catches a
-// server that goes silent; this catches one that trickles. A response head that has not
-// begun `time_ms` after the request (and its body) was sent fails the same way (a speed of
-// 0). A streamed body's time held
+// server that goes silent; this catches one that trickles. A server silent for `time_ms`
+// while the response head is awaited, once the request and its body have gone, fails the
+// same way (a speed of 0). A streamed body's time held
 // back by its reader (buffer full) is not counted. A request body the server takes slower
 // than that, over `time_ms` with bytes ready for it, fails with `HTTPRING_ERR_WRITE_TIMEOUT`;
 // time its source (callback, writer, send-rate cap) has nothing is not counted. 0 for
@@ -1561,9 +1561,11 @@ httpring_code httpring_request_set_connect_timeout_ms(struct httpring_request *r
 httpring_code httpring_request_set_read_timeout_ms(struct httpring_request *req, uint64_t ms);
 
 // Overrides the client's low-speed limit (`httpring_config_set_low_speed`) for this
-// request: its response body fails with `HTTPRING_ERR_READ_TIMEOUT` when its bytes arrive
-// at under `bytes_per_sec` on average over `time_ms` of waiting. 0 for either turns the
-// limit off for this request, whatever the client's.
+// request: it fails with `HTTPRING_ERR_READ_TIMEOUT` when its response body's bytes arrive
+// at under `bytes_per_sec` on average over `time_ms` of waiting, or the server is silent
+// for `time_ms` while its head is awaited; with `HTTPRING_ERR_WRITE_TIMEOUT` when the
+// server takes its body slower. 0 for either turns the limit off for this request,
+// whatever the client's.
 //
 // # Safety
 // `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by

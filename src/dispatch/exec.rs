@@ -471,7 +471,7 @@ async fn send_parts(
             sending,
             || {
                 match slow_head {
-                    Some(s) => slow_head_error(s),
+                    Some(s) => slow_head_error(s.time),
                     None => read_timeout_error(limits.read, "waiting for the response head"),
                 }
                 .unanswered()
@@ -1031,7 +1031,7 @@ impl<'a> Parts<'a> {
         }
         // Measured outside the cap: the cap's pauses are the source having nothing.
         if let Some(limit) = speeds.low_speed {
-            if let Some(check) = measure(&mut body, limit) {
+            if let Some(check) = measure(&mut body, limit, conn.activity.clone()) {
                 watch.get_or_insert_with(Default::default).sending = Some(check);
             }
         }

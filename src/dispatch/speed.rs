@@ -6,8 +6,10 @@
 //!
 //! The low-speed limit applies to a request body too, as curl's does to uploads
 //! ([`measure`]): one that the server takes slower than the limit, over a window of the time
-//! the body had bytes ready for it, fails with `ErrorKind::WriteTimeout`. The rate caps on
-//! either body ([`Pace`], [`throttle`]) also live here.
+//! the body had bytes ready for it, fails with `ErrorKind::WriteTimeout`. It bounds the wait
+//! for the response head as well: a server silent for the limit's time once the request has
+//! gone is a speed of 0 (`slow_head_error`). The rate caps on either body ([`Pace`],
+//! [`throttle`]) also live here.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -358,8 +360,13 @@ impl Sent {
 const MEASURED_PIECE: usize = 64 * 1024;
 
 /// Makes `body` measured for the low-speed limit `limit`; the check that goes with it is for
-/// the wait for the response head. None (and `body` untouched) for an empty body.
-pub(crate) fn measure(body: &mut Body, limit: LowSpeed) -> Option<SendCheck> {
+/// the wait for the response head, which watches `traffic` (the connection's activity, when
+/// it counts it) once the body has ended. None (and `body` untouched) for an empty body.
+pub(crate) fn measure(
+    body: &mut Body,
+    limit: LowSpeed,
+    traffic: Option<Arc<Traffic>>,
+) -> Option<SendCheck> {
     if matches!(body, Body::Full(b) if b.is_empty()) {
         return None;
     }
@@ -381,12 +388,18 @@ pub(crate) fn measure(body: &mut Body, limit: LowSpeed) -> Option<SendCheck> {
     check.sending = true;
     let mut alarm = Alarm::default();
     alarm.set(check.waiting(now));
+    let seen = traffic
+        .as_ref()
+        .map_or(0, |t| t.reads.load(Ordering::Relaxed));
     Some(SendCheck {
         sent,
         check,
         alarm,
         bytes: 0,
         starved: Duration::ZERO,
+        traffic,
+        seen,
+        head_due: None,
     })
 }
 
@@ -481,22 +494,41 @@ pub(crate) struct SendCheck {
     /// What `sent` said at the last look.
     bytes: u64,
     starved: Duration,
+    /// The connection's activity (reads, and the socket taking more of the body), and its
+    /// count at the last look: once the body has ended, the wait for the head fails after
+    /// the limit's time without any.
+    traffic: Option<Arc<Traffic>>,
+    seen: u64,
+    head_due: Option<Instant>,
 }
 
 impl SendCheck {
     /// Ready with `ErrorKind::WriteTimeout` once a window of time with bytes ready for the
     /// server has ended with fewer taken than the limit asks for. Once the whole body was
-    /// handed over, ready with `ErrorKind::ReadTimeout` when no response head came within the
-    /// limit's time: the server's silence is a speed of 0, as for a request without a body.
+    /// handed over to hyper, ready with `ErrorKind::ReadTimeout` when the connection then
+    /// stays silent for the limit's time (nothing read, and none of what hyper still holds
+    /// taken by the socket): a speed of 0, as for a request without a body. Noticed within
+    /// one to two times the limit's time, as the read timeout is.
     pub(crate) fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Error> {
         while self.alarm.poll(cx).is_ready() {
             let now = Instant::now();
             let ended = self.sent.ended_at.load(Ordering::Relaxed);
             if ended != 0 {
-                let due = self.sent.base + Duration::from_nanos(ended) + self.check.limit.time;
+                let time = self.check.limit.time;
+                let reads = self
+                    .traffic
+                    .as_ref()
+                    .map(|t| t.reads.load(Ordering::Relaxed));
+                let due = match (reads, self.head_due) {
+                    (Some(r), _) if r != self.seen => now + time,
+                    (_, Some(due)) => due,
+                    (_, None) => self.sent.base + Duration::from_nanos(ended) + time,
+                };
+                self.seen = reads.unwrap_or(0);
                 if now >= due {
-                    return Poll::Ready(slow_head_error(self.check.limit).unanswered());
+                    return Poll::Ready(slow_head_error(time).unanswered());
                 }
+                self.head_due = Some(due);
                 self.alarm.set(due);
                 continue;
             }
@@ -539,13 +571,14 @@ impl HeadWatch {
     }
 }
 
-/// The low-speed limit's error for a response head that did not begin within its time.
-pub(crate) fn slow_head_error(limit: LowSpeed) -> Error {
+/// The low-speed limit's error for a server silent for its `time` while the response head is
+/// awaited (a speed of 0).
+pub(crate) fn slow_head_error(time: Duration) -> Error {
     Error::new(
         ErrorKind::ReadTimeout,
         format!(
-            "no response head for {:?} after the request was sent, under the low-speed limit of {} bytes/s",
-            limit.time, limit.bytes_per_sec
+            "no data from the server for {time:?} while waiting for the response head, under \
+             the low-speed limit"
         ),
     )
 }
@@ -563,6 +596,52 @@ pub(crate) fn read_timeout_error(limit: Option<Duration>, what: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Once a body has ended, its check fails the wait for the head after the limit's time
+    /// of silence on the connection; activity (reads, the socket taking more of what hyper
+    /// holds) moves that on.
+    #[test]
+    fn after_the_body_silence_fails_the_head_and_activity_moves_it_on() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let limit = LowSpeed {
+                bytes_per_sec: 100,
+                time: Duration::from_millis(300),
+            };
+            for busy in [false, true] {
+                let traffic = Arc::new(Traffic::default());
+                let mut body = Body::Full(Bytes::from_static(b"0123456789"));
+                let mut check = measure(&mut body, limit, Some(traffic.clone())).unwrap();
+                // hyper takes the whole body in one piece: it has ended.
+                let frame = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
+                assert!(matches!(frame, Some(Ok(_))));
+                let t = Instant::now();
+                if busy {
+                    let traffic = traffic.clone();
+                    tokio::spawn(async move {
+                        for _ in 0..12 {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            traffic.reads.fetch_add(1, Ordering::Relaxed);
+                        }
+                    });
+                }
+                let err = std::future::poll_fn(|cx| check.poll_slow(cx)).await;
+                let took = t.elapsed();
+                assert_eq!(err.kind(), ErrorKind::ReadTimeout);
+                assert!(err.is_unanswered());
+                assert!(err.message().contains("300ms"), "{}", err.message());
+                // 12 bumps 50 ms apart: silent only from 600 ms on.
+                let least = Duration::from_millis(if busy { 600 } else { 300 });
+                assert!(
+                    took >= least && took < least + Duration::from_millis(1_500),
+                    "busy {busy}: {took:?}"
+                );
+            }
+        });
+    }
 
     fn check(bytes_per_sec: u64, ms: u64) -> (SpeedCheck, Instant) {
         let now = Instant::now();

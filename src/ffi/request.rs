@@ -187,9 +187,11 @@ pub unsafe extern "C" fn httpring_request_set_read_timeout_ms(
 }
 
 /// Overrides the client's low-speed limit (`httpring_config_set_low_speed`) for this
-/// request: its response body fails with `HTTPRING_ERR_READ_TIMEOUT` when its bytes arrive
-/// at under `bytes_per_sec` on average over `time_ms` of waiting. 0 for either turns the
-/// limit off for this request, whatever the client's.
+/// request: it fails with `HTTPRING_ERR_READ_TIMEOUT` when its response body's bytes arrive
+/// at under `bytes_per_sec` on average over `time_ms` of waiting, or the server is silent
+/// for `time_ms` while its head is awaited; with `HTTPRING_ERR_WRITE_TIMEOUT` when the
+/// server takes its body slower. 0 for either turns the limit off for this request,
+/// whatever the client's.
 ///
 /// # Safety
 /// `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by

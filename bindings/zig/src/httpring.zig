@@ -400,8 +400,9 @@ pub const TcpKeepalive = struct {
 
 /// The low-speed limit (`httpring_config_set_low_speed`): a response body under
 /// `bytes_per_sec` on average over `time_ms` of waiting for the server fails
-/// (`error.ReadTimeout`), and so does a request body the server takes slower
-/// (`error.WriteTimeout`).
+/// (`error.ReadTimeout`), as does a server silent for `time_ms` while the response
+/// head is awaited; a request body the server takes slower fails with
+/// `error.WriteTimeout`.
 pub const LowSpeed = struct {
     bytes_per_sec: u64,
     time_ms: u64,
