@@ -146,6 +146,32 @@ def test_low_speed_limit_fails_a_trickle(testserver):
             httpring.Client(low_speed_limit=bad)
 
 
+def test_low_speed_limit_fails_a_head_that_does_not_come(testserver):
+    """The limit bounds the wait for the response head too (curl's LOW_SPEED_TIME counts it):
+    a server silent for its time once the request (and its body) has gone sends at 0 bytes/s.
+    /delay/3000 answers after 3 s; the client's read timeout (5 s) would wait for it."""
+    held = testserver.url + "/delay/3000"
+    silent = "no data from the server for 300ms while waiting for the response head, under the low-speed limit"
+    with httpring.Client(low_speed_limit=(100, 0.3)) as c:
+        for kw in ({}, {"content": b"x" * 1000}):
+            t = time.monotonic()
+            with pytest.raises(httpring.ReadTimeout, match=silent):
+                c.request("POST" if kw else "GET", held, **kw)
+            assert 0.29 <= time.monotonic() - t < 2.5
+        # Lifted for one request: it waits for its head.
+        r = c.get(testserver.url + "/delay/500", extensions={"low_speed_limit": None})
+        assert r.status_code == 200 and r.text == "ok"
+
+    async def main() -> None:
+        async with httpring.AsyncClient(low_speed_limit=(100, 0.3)) as c:
+            t = time.monotonic()
+            with pytest.raises(httpring.ReadTimeout, match=silent):
+                await c.get(held)
+            assert 0.29 <= time.monotonic() - t < 2.5
+
+    asyncio.run(main())
+
+
 def test_low_speed_limit_fails_an_upload_the_server_stops_taking(testserver):
     """As curl's does, the limit applies to request bodies: a server that reads nothing for
     5 s fails a 16 MiB upload (more than the socket buffers hold) with WriteTimeout, for
