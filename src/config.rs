@@ -106,8 +106,9 @@ pub struct Config {
 
 /// The low-speed limit: a response body receiving fewer than `bytes_per_sec` on average
 /// over `time` (of waiting for the server) fails with `ReadTimeout`, and so does a server
-/// silent for `time` while the response head is awaited (once the request has gone); a request body the
-/// server takes slower than that (over `time` with bytes ready for it), with `WriteTimeout`.
+/// silent for `time` while the response head is awaited (once the request has gone); a
+/// request body the server takes slower than that (over `time` with bytes ready for it),
+/// with `WriteTimeout`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LowSpeed {
     pub bytes_per_sec: u64,
