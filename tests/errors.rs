@@ -328,6 +328,101 @@ fn read_timeout_fires_waiting_for_head_and_mid_body() {
     c.free(h);
 }
 
+/// An HTTP/2 client (prior knowledge) with a 300 ms read timeout.
+fn h2c_300ms() -> Client {
+    Client::with(|cfg| unsafe {
+        assert_eq!(
+            httpring_config_set_h2c_prior_knowledge(cfg, true),
+            HTTPRING_OK
+        );
+        assert_eq!(httpring_config_set_read_timeout_ms(cfg, 300), HTTPRING_OK);
+    })
+}
+
+#[test]
+fn over_http2_other_streams_traffic_does_not_keep_a_silent_head_waiting() {
+    // Every stream of an HTTP/2 connection shares its socket: a body flowing on one stream
+    // is no answer on another. A download drips a byte every 100 ms for 4 s, and other
+    // requests are answered every ~100 ms for 3 s, beside a GET and a POST whose server
+    // holds the head for 10 s; both fail after one to two read timeouts (they waited for
+    // the download to end, then a read timeout more).
+    let srv = TestServer::start();
+    let c = h2c_300ms();
+    let drip = c.get(&srv.url("/drip/40/100"));
+    let t = Instant::now();
+    let held = c.get(&srv.url("/delay/10000"));
+    let body = [b'p'; 1000];
+    let posted = c
+        .submit("POST", &srv.url("/delay/10000"), |r| unsafe {
+            assert_eq!(
+                httpring_request_set_body(r, body.as_ptr(), body.len()),
+                HTTPRING_OK
+            );
+        })
+        .unwrap();
+    let steady = std::thread::scope(|s| {
+        let run = s.spawn(|| {
+            let mut answered = 0;
+            while t.elapsed() < Duration::from_secs(3) {
+                let h = c.get(&srv.url("/delay/100"));
+                assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "{}", c.message(h));
+                c.free(h);
+                answered += 1;
+            }
+            answered
+        });
+        for h in [held, posted] {
+            assert_eq!(c.wait(h), HTTPRING_STATE_FAILED, "{}", c.message(h));
+            let took = ms_since(t);
+            assert_eq!(c.error(h), HTTPRING_ERR_READ_TIMEOUT, "{}", c.message(h));
+            assert!(
+                c.message(h).contains(
+                    "no data from the server for 300ms while waiting for the response head"
+                ),
+                "{}",
+                c.message(h)
+            );
+            assert!((280..1_500).contains(&took), "read timeout took {took} ms");
+            c.free(h);
+        }
+        run.join().unwrap()
+    });
+    assert!(steady >= 10, "{steady} answered");
+    // The download itself goes on: its bytes are its own sign of life.
+    assert_eq!(c.wait(drip), HTTPRING_STATE_DONE, "{}", c.message(drip));
+    assert_eq!(c.body(drip), [b'x'; 40]);
+    assert_eq!(
+        c.response(drip).version,
+        httpring_http_version::HTTPRING_HTTP_2
+    );
+    c.free(drip);
+}
+
+#[test]
+fn over_http2_a_request_waiting_for_a_free_stream_is_not_timed_by_the_read_timeout() {
+    // The server allows 2 streams; 10 requests of 200 ms each wait up to a second for a
+    // stream, longer than the 300 ms read timeout. Only the wait for the head after the
+    // request went out is timed, so all of them succeed.
+    let srv = TestServer::with_options(common::server::Options {
+        h2_max_streams: Some(2),
+        ..Default::default()
+    });
+    let c = h2c_300ms();
+    // One request first: its connection's SETTINGS (2 streams) are known to the burst.
+    let (status, _) = c.fetch(&srv.url("/hello"));
+    assert_eq!(status, 200);
+    let t = Instant::now();
+    let hs: Vec<_> = (0..10).map(|_| c.get(&srv.url("/delay/200"))).collect();
+    for &h in &hs {
+        assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "{}", c.message(h));
+        assert_eq!(c.body(h), b"ok");
+        c.free(h);
+    }
+    // They did queue: five rounds of two.
+    assert!(ms_since(t) >= 900, "{} ms", ms_since(t));
+    assert_eq!(srv.stats.max_active.load(Ordering::SeqCst), 2);
+}
+
 #[test]
 fn cancel_aborts_a_stalled_request_and_drops_its_connection() {
     let srv = TestServer::start();

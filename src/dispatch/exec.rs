@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -31,7 +31,10 @@ use crate::request::{
     with_fragment, BodyStream, Exchange, Hop, Request, Response, SpeedOverrides, Speeds, Stamps,
     Upload, UploadBody,
 };
-use crate::transport::{blame_write_timeout, map_hyper, pace, Conn, Hold, Phase, PoolKey, Traffic};
+use crate::transport::{
+    blame_write_timeout, map_hyper, pace, watch_handed, Conn, Hold, Phase, PoolKey, Streams,
+    Traffic,
+};
 
 use super::speed::{measure, read_timeout_error, slow_head_error, throttle, BodyTimer, HeadWatch};
 
@@ -447,7 +450,7 @@ async fn send_parts(
         // timeout, its speed for the low-speed limit (boxed: the request's future stays as
         // small as without them).
         let mut watch = None;
-        let wire = parts.build(&conn, limits.write, &mut watch)?;
+        let mut wire = parts.build(&conn, limits.write, &mut watch)?;
         if !conn.is_h2() {
             if let Some(t) = &conn.activity {
                 t.set_write_limit(limits.write);
@@ -461,12 +464,30 @@ async fn send_parts(
             .speed
             .filter(|s| limits.read.is_none_or(|r| s.time < r))
             .filter(|_| watch.as_ref().is_none_or(|w| w.sending.is_none()));
+        let head_limit = slow_head.map_or(limits.read, |s| Some(s.time));
+        // Over HTTP/2 the connection's reads are every stream's: a body still being sent is
+        // told apart by when hyper lets go of it.
+        let handed = (head_limit.is_some() && conn.is_h2() && !wire.body().is_end_stream())
+            .then(|| watch_handed(wire.body_mut()));
         let mut timer = conn.read_timer.take();
         let sending = conn.send(wire);
+        let idle = conn.activity.as_deref().map(|t| Idle {
+            reads: &t.reads,
+            seen: t.reads.load(Ordering::Relaxed),
+            h2: conn.streams().map(|streams| {
+                let mut h2 = H2Wait {
+                    streams,
+                    handed: handed.as_deref(),
+                    busy: false,
+                };
+                h2.busy = h2.busy_now();
+                h2
+            }),
+        });
         let sent = within_reusing(
             &mut timer,
-            slow_head.map_or(limits.read, |s| Some(s.time)),
-            conn.activity.as_deref().map(|t| &t.reads),
+            head_limit,
+            idle,
             watch.as_deref_mut(),
             sending,
             || {
@@ -1335,13 +1356,13 @@ async fn read_body(
 /// and the limit on silence rather than on the whole wait when the connection counts its
 /// reads (`activity`): when the timer fires after bytes came in, it is set one limit on, so
 /// a head trickled in byte by byte is not cut off, and a silent server fails after one to
-/// two limits. With `watch`, the request body is watched too (`HeadWatch`). A plain function
-/// returning a named future: an `async fn` would hold `fut` twice (argument and pinned
-/// local), and `fut` holds the request.
+/// two limits (over HTTP/2, see [`H2Wait`]). With `watch`, the request body is watched too
+/// (`HeadWatch`). A plain function returning a named future: an `async fn` would hold `fut`
+/// twice (argument and pinned local), and `fut` holds the request.
 fn within_reusing<'a, F: Future, E: FnOnce() -> Error>(
     timer: &'a mut Option<Pin<Box<tokio::time::Sleep>>>,
     limit: Option<Duration>,
-    activity: Option<&'a AtomicU64>,
+    idle: Option<Idle<'a>>,
     watch: Option<&'a mut HeadWatch>,
     fut: F,
     on_timeout: E,
@@ -1365,7 +1386,7 @@ fn within_reusing<'a, F: Future, E: FnOnce() -> Error>(
     Within {
         fut,
         timer,
-        idle: activity.map(|a| (a, a.load(Ordering::Relaxed))),
+        idle,
         watch,
         on_timeout: Some(on_timeout),
     }
@@ -1378,8 +1399,8 @@ pin_project_lite::pin_project! {
         fut: F,
         // The timer and the deadline it stands for; the timer may be set earlier.
         timer: Option<(&'a mut Pin<Box<tokio::time::Sleep>>, tokio::time::Instant, Duration)>,
-        // The connection's read counter and its value when the deadline was set.
-        idle: Option<(&'a AtomicU64, u64)>,
+        // The connection's read counter, as a sign of life.
+        idle: Option<Idle<'a>>,
         // The request body, watched (`HeadWatch`).
         watch: Option<&'a mut HeadWatch>,
         on_timeout: Option<E>,
@@ -1410,15 +1431,8 @@ impl<F: Future, E: FnOnce() -> Error> Future for Within<'_, F, E> {
                     continue;
                 }
                 // At the deadline: bytes since it was set move it on by the limit.
-                match this.idle {
-                    Some((count, seen)) => {
-                        let now = count.load(Ordering::Relaxed);
-                        if now == *seen {
-                            break true;
-                        }
-                        *seen = now;
-                    }
-                    None => break true,
+                if !this.idle.as_mut().is_some_and(Idle::stirred) {
+                    break true;
                 }
                 *deadline = tokio::time::Instant::now() + *limit;
                 t.as_mut().reset(*deadline);
@@ -1430,6 +1444,52 @@ impl<F: Future, E: FnOnce() -> Error> Future for Within<'_, F, E> {
             kept => {
                 *this.on_timeout = kept;
                 Poll::Pending
+            }
+        }
+    }
+}
+
+/// The connection's reads as a sign of life while a response head is awaited (see
+/// [`within_reusing`]).
+struct Idle<'a> {
+    reads: &'a AtomicU64,
+    /// `reads` when the deadline was last set.
+    seen: u64,
+    h2: Option<H2Wait<'a>>,
+}
+
+/// Over HTTP/2 the reads are every stream's, so they say nothing of this stream once it is
+/// open and its body sent: a stream held silent beside a download, or beside a steady run of
+/// other requests, must still time out. They count only while the request may be waiting
+/// for a stream (the connection is full, and each stream that ends lets the next in) or
+/// still sending its body, and over the next limit after that.
+struct H2Wait<'a> {
+    streams: Streams<'a>,
+    /// Set once hyper let go of the body (`watch_handed`); None without a body.
+    handed: Option<&'a AtomicBool>,
+    /// Waiting or sending at the last look.
+    busy: bool,
+}
+
+impl H2Wait<'_> {
+    fn busy_now(&self) -> bool {
+        self.handed.is_some_and(|h| !h.load(Ordering::Acquire)) || self.streams.full()
+    }
+}
+
+impl Idle<'_> {
+    /// Whether the connection showed life since the last look (the deadline then moves on).
+    fn stirred(&mut self) -> bool {
+        let now = self.reads.load(Ordering::Relaxed);
+        if now == self.seen {
+            return false;
+        }
+        self.seen = now;
+        match &mut self.h2 {
+            None => true,
+            Some(h2) => {
+                let busy = h2.busy_now();
+                std::mem::replace(&mut h2.busy, busy) || busy
             }
         }
     }

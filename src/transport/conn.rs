@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -12,6 +12,7 @@ use http::uri::Authority;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2, TrySendError};
+use hyper_util::rt::TokioExecutor;
 use tokio::task::AbortHandle;
 
 use super::quickack::Traffic;
@@ -82,6 +83,53 @@ fn stream_ended(b: &Stream) -> bool {
 #[inline(never)]
 fn stream_size(b: &Stream) -> hyper::body::SizeHint {
     b.size_hint()
+}
+
+/// Makes `body` say when hyper lets go of it: the returned flag is set then. Over HTTP/2
+/// hyper holds a request's body until its stream is open (a request may wait for one while
+/// the connection is at the server's stream limit), then drops a body that ends the stream
+/// at once, or drops it once its last frame went to h2. From then on the request is the
+/// server's to answer, and other streams' traffic says nothing about it.
+pub(crate) fn watch_handed(body: &mut Body) -> Arc<AtomicBool> {
+    let handed = Arc::new(AtomicBool::new(false));
+    let inner = std::mem::replace(body, Body::Full(Bytes::new()));
+    *body = Body::Stream(Box::pin(Handed {
+        body: inner,
+        handed: handed.clone(),
+    }));
+    handed
+}
+
+/// See [`watch_handed`].
+struct Handed {
+    body: Body,
+    handed: Arc<AtomicBool>,
+}
+
+impl Drop for Handed {
+    fn drop(&mut self) {
+        self.handed.store(true, Ordering::Release);
+    }
+}
+
+impl hyper::body::Body for Handed {
+    type Data = Bytes;
+    type Error = crate::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, crate::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// The size of a body that holds `held` bytes back from `inner`'s frames (a wrapper cutting
@@ -289,6 +337,18 @@ impl Conn {
         }
     }
 
+    /// HTTP/2 (on a socket that counts its traffic): what tells whether a request on this
+    /// connection may still wait for a stream.
+    pub(crate) fn streams(&self) -> Option<Streams<'_>> {
+        match (&self.sender, self.activity.as_deref()) {
+            (Sender::H2(_), Some(traffic)) => Some(Streams {
+                task: &self.task,
+                traffic,
+            }),
+            _ => None,
+        }
+    }
+
     /// Another `Conn` shares this connection (an HTTP/2 request in flight on it).
     pub(crate) fn shared_elsewhere(&self) -> bool {
         Arc::strong_count(&self.task) > 1
@@ -308,6 +368,47 @@ impl Conn {
             }),
             Sender::H1(_) => None,
         }
+    }
+}
+
+/// An HTTP/2 connection's requests against the server's limit on streams (see
+/// [`Conn::streams`]).
+pub(crate) struct Streams<'a> {
+    task: &'a Arc<TaskGuard>,
+    traffic: &'a Traffic,
+}
+
+impl Streams<'_> {
+    /// More requests use the connection than the server lets it have streams open, so some
+    /// may wait for one (h2 opens them in order as streams end). Each request holds a `Conn`
+    /// until its response ended, the pool one more; the limit is unknown (0) until the
+    /// connection's task has run.
+    pub(crate) fn full(&self) -> bool {
+        Arc::strong_count(self.task) - 1 > self.traffic.max_streams.load(Ordering::Relaxed)
+    }
+}
+
+/// An HTTP/2 connection's future that notes the server's current limit on streams in the
+/// socket's `Traffic` each time it runs (for [`Streams::full`]).
+pub(crate) struct NoteStreams<F> {
+    pub(crate) conn: F,
+    pub(crate) traffic: Arc<Traffic>,
+}
+
+impl<T> Future for NoteStreams<http2::Connection<T, Body, TokioExecutor>>
+where
+    T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    type Output = hyper::Result<()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.conn).poll(cx);
+        let max = this.conn.current_max_send_streams();
+        if this.traffic.max_streams.load(Ordering::Relaxed) != max {
+            this.traffic.max_streams.store(max, Ordering::Relaxed);
+        }
+        r
     }
 }
 

@@ -4,14 +4,15 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::quickack::QuickAck;
+use super::quickack::{QuickAck, Traffic};
 
-use super::conn::{Body, Conn, ConnFacts, Driven, Hold, PoolKey, Sender};
+use super::conn::{Body, Conn, ConnFacts, Driven, Hold, NoteStreams, PoolKey, Sender};
 use super::dns::Resolver;
 use super::proxy::{self, Proxy, ProxyKind, ProxyRules};
 use super::{map_hyper, tls};
@@ -218,7 +219,8 @@ impl Connector {
         if let Some(t) = activity.as_deref().filter(|_| h2) {
             t.always();
         }
-        let mut conn = handshake(io, h2, absolute_form, self, hold, facts).await?;
+        let traffic = activity.clone().filter(|_| h2);
+        let mut conn = handshake(io, h2, absolute_form, self, hold, facts, traffic).await?;
         conn.proxy_auth = proxy_auth;
         conn.activity = activity;
         Ok(conn)
@@ -284,6 +286,7 @@ async fn handshake(
     connector: &Connector,
     hold: Option<Hold>,
     facts: ConnFacts,
+    traffic: Option<Arc<Traffic>>,
 ) -> Result<Conn> {
     let max_headers = connector.max_headers;
     let io = TokioIo::new(io);
@@ -304,7 +307,10 @@ async fn handshake(
             .handshake::<_, Body>(io)
             .await
             .map_err(|e| map_hyper(e, "starting the HTTP/2 connection"))?;
-        let task = tokio::spawn(Driven::new(conn, hold));
+        let task = match traffic {
+            Some(traffic) => tokio::spawn(Driven::new(NoteStreams { conn, traffic }, hold)),
+            None => tokio::spawn(Driven::new(conn, hold)),
+        };
         Ok(Conn::new(
             Sender::H2(tx),
             task.abort_handle(),

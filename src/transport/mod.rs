@@ -14,7 +14,9 @@ mod window;
 
 #[cfg(test)]
 pub(crate) use conn::test_support;
-pub(crate) use conn::{hint_with_held, Body, Conn, ConnFacts, Hold, PoolKey};
+pub(crate) use conn::{
+    hint_with_held, watch_handed, Body, Conn, ConnFacts, Hold, PoolKey, Streams,
+};
 pub(crate) use connect::{Connector, Phase};
 pub(crate) use proxy::Proxy;
 pub(crate) use quickack::{last_write, Traffic, FORKED};

@@ -23,7 +23,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -75,6 +75,9 @@ pub(crate) struct Traffic {
     /// The write timeout in ns, 0 for none: the client's, or (HTTP/1.1) that of the request
     /// on the connection (`set_write_limit`).
     write_limit: AtomicU64,
+    /// HTTP/2: the server's current limit on concurrent streams (0 until known; see
+    /// `conn::Streams`).
+    pub(crate) max_streams: AtomicUsize,
 }
 
 impl Traffic {
