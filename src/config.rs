@@ -16,7 +16,8 @@ pub struct Config {
     pub connect_timeout: Option<Duration>,
     /// Limit on the whole request, from submit to the last body byte.
     pub timeout: Option<Duration>,
-    /// Limit on silence from the peer while a response is awaited or read.
+    /// Limit on silence from the peer while a response is awaited or read (over HTTP/2, on the
+    /// request's own stream once the request is out).
     pub read_timeout: Option<Duration>,
     /// Fail a response body that arrives, or a request body that goes, slower than this
     /// (curl's `LOW_SPEED_LIMIT` and `LOW_SPEED_TIME`); None: no limit (the default).

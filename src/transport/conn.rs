@@ -86,10 +86,9 @@ fn stream_size(b: &Stream) -> hyper::body::SizeHint {
 }
 
 /// Makes `body` say when hyper lets go of it: the returned flag is set then. Over HTTP/2
-/// hyper holds a request's body until its stream is open (a request may wait for one while
-/// the connection is at the server's stream limit), then drops a body that ends the stream
-/// at once, or drops it once its last frame went to h2. From then on the request is the
-/// server's to answer, and other streams' traffic says nothing about it.
+/// hyper pipes a body into its stream as the stream gets window, and drops it once its last
+/// frame went to h2: the request is then the server's to answer, and other streams' traffic
+/// on the connection says nothing about it.
 pub(crate) fn watch_handed(body: &mut Body) -> Arc<AtomicBool> {
     let handed = Arc::new(AtomicBool::new(false));
     let inner = std::mem::replace(body, Body::Full(Bytes::new()));

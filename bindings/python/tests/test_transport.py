@@ -355,6 +355,36 @@ def test_http2_keepalive_fails_a_silent_connection_fast(testserver):
             httpring.Client(http2_keepalive=bad)
 
 
+def test_http2_read_timeout_is_the_stream_s_own_silence(testserver):
+    """Over HTTP/2 every stream shares the socket: neither keep-alive PINGs nor another
+    stream's body keep a response head the server holds waiting past the read timeout.
+    /delay/5000 answers after 5 s; the read timeout is 0.3 s."""
+    held = testserver.url + "/delay/5000"
+    silent = "no data from the server for 300ms while waiting for the response head"
+    timeout = httpring.Timeout(10, read=0.3)
+    with httpring.Client(http2_prior_knowledge=True, http2_keepalive=0.05, timeout=timeout) as c:
+        t = time.monotonic()
+        with pytest.raises(httpring.ReadTimeout, match=silent):
+            c.get(held)
+        assert 0.29 <= time.monotonic() - t < 1.5
+
+    async def main() -> None:
+        async with httpring.AsyncClient(http2_prior_knowledge=True, timeout=timeout) as c:
+            async with c.stream("GET", testserver.url + "/drip/30/100") as r:
+                assert r.http_version == "HTTP/2"
+                t = time.monotonic()
+                ended: list[float] = []
+                waiting = asyncio.ensure_future(c.get(held))
+                waiting.add_done_callback(lambda _: ended.append(time.monotonic()))
+                got = b"".join([piece async for piece in r.aiter_bytes()])
+                assert got == b"x" * 30  # 3 s of it
+            with pytest.raises(httpring.ReadTimeout, match=silent):
+                await waiting
+            assert 0.29 <= ended[0] - t < 1.5
+
+    asyncio.run(main())
+
+
 def test_http_transport_alone_and_async(testserver):
     t = httpring.HTTPTransport()
     r = t.handle_request(httpring.Request("GET", testserver.url + "/hello"))
