@@ -842,9 +842,9 @@ httpring_code httpring_config_set_max_send_speed(struct httpring_config *cfg,
 httpring_code httpring_config_set_timeout_ms(struct httpring_config *cfg, uint64_t ms);
 
 // Longest silence from the server while a response is awaited or read, in ms; 0: no limit.
-// Over HTTP/2 it is the request's own stream's silence: once the request is out, other
-// streams' traffic on the connection does not count (while it waits for a stream the
-// server's limit holds back, other streams ending do).
+// Over HTTP/2 it is the request's own stream's silence: once the request and its body are
+// out, other streams' traffic on the connection does not count (while the request may wait
+// for a stream the server's limit holds back, or its body is still going out, it does).
 //
 // # Safety
 // `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread

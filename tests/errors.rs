@@ -328,14 +328,14 @@ fn read_timeout_fires_waiting_for_head_and_mid_body() {
     c.free(h);
 }
 
-/// An HTTP/2 client (prior knowledge) with a 300 ms read timeout.
-fn h2c_300ms() -> Client {
+/// An HTTP/2 client (prior knowledge) with a read timeout of `ms`.
+fn h2c_read_timeout(ms: u64) -> Client {
     Client::with(|cfg| unsafe {
         assert_eq!(
             httpring_config_set_h2c_prior_knowledge(cfg, true),
             HTTPRING_OK
         );
-        assert_eq!(httpring_config_set_read_timeout_ms(cfg, 300), HTTPRING_OK);
+        assert_eq!(httpring_config_set_read_timeout_ms(cfg, ms), HTTPRING_OK);
     })
 }
 
@@ -347,7 +347,7 @@ fn over_http2_other_streams_traffic_does_not_keep_a_silent_head_waiting() {
     // holds the head for 10 s; both fail after one to two read timeouts (they waited for
     // the download to end, then a read timeout more).
     let srv = TestServer::start();
-    let c = h2c_300ms();
+    let c = h2c_read_timeout(300);
     let drip = c.get(&srv.url("/drip/40/100"));
     let t = Instant::now();
     let held = c.get(&srv.url("/delay/10000"));
@@ -400,27 +400,57 @@ fn over_http2_other_streams_traffic_does_not_keep_a_silent_head_waiting() {
 
 #[test]
 fn over_http2_a_request_waiting_for_a_free_stream_is_not_timed_by_the_read_timeout() {
-    // The server allows 2 streams; 10 requests of 200 ms each wait up to a second for a
-    // stream, longer than the 300 ms read timeout. Only the wait for the head after the
-    // request went out is timed, so all of them succeed.
+    // The server allows 2 streams; 10 requests of 250 ms each wait up to a second for a
+    // stream, longer than the 600 ms read timeout. While a request may wait for a stream,
+    // other streams ending are signs of life, so all of them succeed.
     let srv = TestServer::with_options(common::server::Options {
         h2_max_streams: Some(2),
         ..Default::default()
     });
-    let c = h2c_300ms();
+    let c = h2c_read_timeout(600);
     // One request first: its connection's SETTINGS (2 streams) are known to the burst.
     let (status, _) = c.fetch(&srv.url("/hello"));
     assert_eq!(status, 200);
     let t = Instant::now();
-    let hs: Vec<_> = (0..10).map(|_| c.get(&srv.url("/delay/200"))).collect();
+    let hs: Vec<_> = (0..10).map(|_| c.get(&srv.url("/delay/250"))).collect();
     for &h in &hs {
         assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "{}", c.message(h));
         assert_eq!(c.body(h), b"ok");
         c.free(h);
     }
     // They did queue: five rounds of two.
-    assert!(ms_since(t) >= 900, "{} ms", ms_since(t));
+    assert!(ms_since(t) >= 1_200, "{} ms", ms_since(t));
     assert_eq!(srv.stats.max_active.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn over_http2_an_upload_longer_than_the_read_timeout_is_not_a_silent_server() {
+    // An 8 MiB body in hand goes to h2 as one frame, which h2 holds and sends as the server
+    // grants window; the server takes a 16 KiB frame every 3 ms or so (1.5 s or more in
+    // all). The socket taking the body, and then the server's window updates as it reads the
+    // rest, are progress: the 500 ms read timeout does not fire.
+    let srv = TestServer::start();
+    let c = h2c_read_timeout(500);
+    let body = vec![b'u'; 8 << 20];
+    let h = c
+        .submit("POST", &srv.url("/upload?pause_ms=3"), |r| unsafe {
+            assert_eq!(
+                httpring_request_set_body(r, body.as_ptr(), body.len()),
+                HTTPRING_OK
+            );
+        })
+        .unwrap();
+    let t = Instant::now();
+    assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "{}", c.message(h));
+    let reply = String::from_utf8(c.body(h)).unwrap();
+    assert!(reply.contains("\"received\": 8388608"), "{reply}");
+    assert!(reply.contains("HTTP/2"), "{reply}");
+    assert!(
+        ms_since(t) >= 1_000,
+        "{} ms: not longer than two read timeouts",
+        ms_since(t)
+    );
+    c.free(h);
 }
 
 #[test]

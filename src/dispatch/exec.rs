@@ -467,8 +467,9 @@ async fn send_parts(
         let head_limit = slow_head.map_or(limits.read, |s| Some(s.time));
         // Over HTTP/2 the connection's reads are every stream's: a body still being sent is
         // told apart by when hyper lets go of it.
-        let handed = (head_limit.is_some() && conn.is_h2() && !wire.body().is_end_stream())
-            .then(|| watch_handed(wire.body_mut()));
+        let handed_body =
+            (head_limit.is_some() && conn.streams().is_some() && !wire.body().is_end_stream())
+                .then(|| watch_handed(wire.body_mut()));
         let mut timer = conn.read_timer.take();
         let sending = conn.send(wire);
         let idle = conn.activity.as_deref().map(|t| Idle {
@@ -476,8 +477,9 @@ async fn send_parts(
             seen: t.reads.load(Ordering::Relaxed),
             h2: conn.streams().map(|streams| {
                 let mut h2 = H2Wait {
+                    written: streams.writes(),
                     streams,
-                    handed: handed.as_deref(),
+                    handed: handed_body.as_deref(),
                     busy: false,
                 };
                 h2.busy = h2.busy_now();
@@ -1460,20 +1462,34 @@ struct Idle<'a> {
 
 /// Over HTTP/2 the reads are every stream's, so they say nothing of this stream once it is
 /// open and its body sent: a stream held silent beside a download, or beside a steady run of
-/// other requests, must still time out. They count only while the request may be waiting
-/// for a stream (the connection is full, and each stream that ends lets the next in) or
-/// still sending its body, and over the next limit after that.
+/// other requests, must still time out. They count while the request may be waiting for a
+/// stream (the connection is full, and each stream that ends lets the next in), while hyper
+/// still takes its body, and while the socket takes large writes (the rest of a body h2
+/// holds), and at the look after those end (the server may still be reading what the socket
+/// took: its window updates are reads). A held head then fails one to three limits after
+/// the last of them.
 struct H2Wait<'a> {
     streams: Streams<'a>,
     /// Set once hyper let go of the body (`watch_handed`); None without a body.
     handed: Option<&'a AtomicBool>,
-    /// Waiting or sending at the last look.
+    /// Waiting or sending at the last look, or writing since the one before.
     busy: bool,
+    /// `Streams::writes` at the last look.
+    written: u64,
 }
 
 impl H2Wait<'_> {
     fn busy_now(&self) -> bool {
         self.handed.is_some_and(|h| !h.load(Ordering::Acquire)) || self.streams.full()
+    }
+
+    /// Whether the request may still be waiting or sending, or the socket took more of a
+    /// large body since the last look, or either held at the look before.
+    fn alive(&mut self) -> bool {
+        let written = self.streams.writes();
+        let wrote = std::mem::replace(&mut self.written, written) != written;
+        let busy = wrote || self.busy_now();
+        std::mem::replace(&mut self.busy, busy) || busy
     }
 }
 
@@ -1485,13 +1501,7 @@ impl Idle<'_> {
             return false;
         }
         self.seen = now;
-        match &mut self.h2 {
-            None => true,
-            Some(h2) => {
-                let busy = h2.busy_now();
-                std::mem::replace(&mut h2.busy, busy) || busy
-            }
-        }
+        self.h2.as_mut().is_none_or(H2Wait::alive)
     }
 }
 

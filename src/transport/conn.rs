@@ -86,9 +86,9 @@ fn stream_size(b: &Stream) -> hyper::body::SizeHint {
 }
 
 /// Makes `body` say when hyper lets go of it: the returned flag is set then. Over HTTP/2
-/// hyper pipes a body into its stream as the stream gets window, and drops it once its last
-/// frame went to h2: the request is then the server's to answer, and other streams' traffic
-/// on the connection says nothing about it.
+/// hyper pipes a body into its stream once the stream has window, a frame at a time, and
+/// drops it after its last frame went to h2, which may still hold bytes of it for the
+/// socket (a body in hand is one frame, held whole).
 pub(crate) fn watch_handed(body: &mut Body) -> Arc<AtomicBool> {
     let handed = Arc::new(AtomicBool::new(false));
     let inner = std::mem::replace(body, Body::Full(Bytes::new()));
@@ -380,10 +380,16 @@ pub(crate) struct Streams<'a> {
 impl Streams<'_> {
     /// More requests use the connection than the server lets it have streams open, so some
     /// may wait for one (h2 opens them in order as streams end). Each request holds a `Conn`
-    /// until its response ended, the pool one more; the limit is unknown (0) until the
-    /// connection's task has run.
+    /// from when it takes the connection until its response was read (or its streamed body
+    /// dropped), the pool one more; the limit is unknown (0) until the connection's task has
+    /// run.
     pub(crate) fn full(&self) -> bool {
         Arc::strong_count(self.task) - 1 > self.traffic.max_streams.load(Ordering::Relaxed)
+    }
+
+    /// Large writes on the socket so far (`Traffic::writes`).
+    pub(crate) fn writes(&self) -> u64 {
+        self.traffic.writes.load(Ordering::Relaxed)
     }
 }
 
