@@ -328,6 +328,17 @@ fn read_timeout_fires_waiting_for_head_and_mid_body() {
     c.free(h);
 }
 
+/// Submits a POST of `body` (copied at submit).
+fn post(c: &Client, url: &str, body: &[u8]) -> httpring_handle {
+    c.submit("POST", url, |r| unsafe {
+        assert_eq!(
+            httpring_request_set_body(r, body.as_ptr(), body.len()),
+            HTTPRING_OK
+        );
+    })
+    .unwrap()
+}
+
 /// An HTTP/2 client (prior knowledge) with a read timeout of `ms`.
 fn h2c_read_timeout(ms: u64) -> Client {
     Client::with(|cfg| unsafe {
@@ -351,15 +362,7 @@ fn over_http2_other_streams_traffic_does_not_keep_a_silent_head_waiting() {
     let drip = c.get(&srv.url("/drip/40/100"));
     let t = Instant::now();
     let held = c.get(&srv.url("/delay/10000"));
-    let body = [b'p'; 1000];
-    let posted = c
-        .submit("POST", &srv.url("/delay/10000"), |r| unsafe {
-            assert_eq!(
-                httpring_request_set_body(r, body.as_ptr(), body.len()),
-                HTTPRING_OK
-            );
-        })
-        .unwrap();
+    let posted = post(&c, &srv.url("/delay/10000"), &[b'p'; 1000]);
     let steady = std::thread::scope(|s| {
         let run = s.spawn(|| {
             let mut answered = 0;
@@ -431,15 +434,7 @@ fn over_http2_an_upload_longer_than_the_read_timeout_is_not_a_silent_server() {
     // rest, are progress: the 500 ms read timeout does not fire.
     let srv = TestServer::start();
     let c = h2c_read_timeout(500);
-    let body = vec![b'u'; 8 << 20];
-    let h = c
-        .submit("POST", &srv.url("/upload?pause_ms=3"), |r| unsafe {
-            assert_eq!(
-                httpring_request_set_body(r, body.as_ptr(), body.len()),
-                HTTPRING_OK
-            );
-        })
-        .unwrap();
+    let h = post(&c, &srv.url("/upload?pause_ms=3"), &vec![b'u'; 8 << 20]);
     let t = Instant::now();
     assert_eq!(c.wait(h), HTTPRING_STATE_DONE, "{}", c.message(h));
     let reply = String::from_utf8(c.body(h)).unwrap();

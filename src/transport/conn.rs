@@ -343,6 +343,7 @@ impl Conn {
             (Sender::H2(_), Some(traffic)) => Some(Streams {
                 task: &self.task,
                 traffic,
+                written: self.facts.written.as_deref(),
             }),
             _ => None,
         }
@@ -375,6 +376,8 @@ impl Conn {
 pub(crate) struct Streams<'a> {
     task: &'a Arc<TaskGuard>,
     traffic: &'a Traffic,
+    /// The socket's write clock (`ConnFacts::written`).
+    written: Option<&'a AtomicU64>,
 }
 
 impl Streams<'_> {
@@ -387,9 +390,10 @@ impl Streams<'_> {
         Arc::strong_count(self.task) - 1 > self.traffic.max_streams.load(Ordering::Relaxed)
     }
 
-    /// Large writes on the socket so far (`Traffic::writes`).
+    /// When the socket last took a large write (or one after it was full): the clock
+    /// `quickack` sets, read as a count that moves with each.
     pub(crate) fn writes(&self) -> u64 {
-        self.traffic.writes.load(Ordering::Relaxed)
+        self.written.map_or(0, |w| w.load(Ordering::Relaxed))
     }
 }
 

@@ -62,8 +62,6 @@ pub(crate) struct QuickAck {
 pub(crate) struct Traffic {
     /// Reads, and writes of a large body, so far (`Conn::activity`).
     pub(crate) reads: AtomicU64,
-    /// The writes of a large body alone (HTTP/2: the socket still taking a body h2 holds).
-    pub(crate) writes: AtomicU64,
     /// A request waits for more of a body.
     waiting: AtomicBool,
     /// Bytes were read and not acknowledged early, and no write has carried an ACK since.
@@ -278,12 +276,11 @@ impl QuickAck {
                 self.written.store(ns, Ordering::Relaxed);
                 // Progress of a large body counts as activity: the head's read timeout is
                 // the server's silence after the request has gone, not the upload's length.
-                for count in [&self.traffic.reads, &self.traffic.writes] {
-                    count.store(
-                        count.load(Ordering::Relaxed).wrapping_add(1),
-                        Ordering::Relaxed,
-                    );
-                }
+                let reads = &self.traffic.reads;
+                reads.store(
+                    reads.load(Ordering::Relaxed).wrapping_add(1),
+                    Ordering::Relaxed,
+                );
             }
             // Data sent carries the ACK.
             if *n > 0 && self.traffic.owed.load(Ordering::Relaxed) {
