@@ -16,7 +16,7 @@ TSAN_LIBDIR    := $(TSAN_TARGET)/$(TSAN_TRIPLE)/debug
 TSAN_CARGO     := RUSTFLAGS="-Zsanitizer=thread -Cdebuginfo=1" cargo +nightly
 TSAN_CARGO_ARGS := -Zbuild-std --target $(TSAN_TRIPLE) --target-dir $(TSAN_TARGET)
 TSAN_SKIP      := --skip a_bomb_fails_at_the_decoded_limit \
-                  --skip a_written_body_is_held_back_by_a_slow_server_and_arrives_whole \
+                  --skip upload::a_written_body_is_held_back_by_a_slow_server_and_arrives_whole \
                   --skip a_forked_child
 TSAN_OPTIONS_  := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(ROOT)/tests/tsan.supp" HTTPRING_TEST_SLOW=5
 TSAN_C_BUILD   := $(BUILD)/c-tsan

@@ -2,7 +2,7 @@
 //! cache, failures), proxies (HTTP CONNECT, absolute-form, SOCKS5) and Unix sockets, each
 //! against servers these tests start on 127.0.0.1 with certificates made at test time.
 
-mod common;
+use crate::common;
 
 use std::ffi::CString;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,7 +1,7 @@
 //! Content codings decoded by the engine (gzip, deflate, br, zstd), through the Rust API,
 //! against the in-process test server on 127.0.0.1.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

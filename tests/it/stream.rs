@@ -2,7 +2,7 @@
 //! arrives, backpressure on the server, edge-triggered body events, cancel/free/close
 //! mid-stream, the read timeout between pieces, trailers, decoding, connection reuse.
 
-mod common;
+use crate::common;
 
 use std::ffi::CString;
 use std::sync::atomic::Ordering;

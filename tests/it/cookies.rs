@@ -1,7 +1,7 @@
 //! The cookie jar through the Rust API, against the in-process test server on 127.0.0.1
 //! (and the same server as "localhost": another host).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

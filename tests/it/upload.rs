@@ -3,7 +3,7 @@
 //! the handle with backpressure and writable events, bad sources, and the rules for a body
 //! that can be sent only once (no retry, no 307/308, 303 turns it into a GET).
 
-mod common;
+use crate::common;
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

@@ -1,7 +1,7 @@
 //! Retries through the C API against a scripted raw server: resets before an answer,
 //! statuses with `Retry-After`, what is never retried, and the attempt count.
 
-mod common;
+use crate::common;
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};

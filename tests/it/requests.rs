@@ -1,6 +1,6 @@
 //! Requests and responses through the C ABI against an in-process server.
 
-mod common;
+use crate::common;
 
 use std::ffi::CString;
 
@@ -406,7 +406,7 @@ fn the_host_header_is_the_urls_authority_without_user_info() {
             echo.contains(&format!(r#""host": "{host}""#)),
             "{url}: {echo}"
         );
-        // User info goes only into Authorization (Basic, decoded: tests/redirects.rs),
+        // User info goes only into Authorization (Basic, decoded: tests/it/redirects.rs),
         // never into Host or anywhere else.
         let outside_auth: String = echo
             .split(", ")

@@ -1,7 +1,7 @@
 //! The timing record and connection facts of `httpring_handle_info`, over plain HTTP (TLS:
 //! see transport.rs).
 
-mod common;
+use crate::common;
 
 use std::ffi::CStr;
 

@@ -1,6 +1,6 @@
 //! Failures: bad input at submit, network errors, timeouts, cancellation, misuse of handles.
 
-mod common;
+use crate::common;
 
 use std::ffi::CString;
 use std::sync::atomic::Ordering;

@@ -9,7 +9,7 @@
 //! followed by `DATA`), and answers with `:status: 200` from HPACK's static table. A `POST`'s
 //! body names the request, so the server's list of what it processed shows each request once.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -1,7 +1,7 @@
 //! Completion paths: wait_any/wait_all, the drain queue behind the fd, callbacks, and a
 //! multi-threaded stress run where every request must complete exactly once.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

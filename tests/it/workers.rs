@@ -2,7 +2,7 @@
 //! the same origin: cancel must reach exactly the request named, a connection the server
 //! closed while parked must not fail the next request, and the pool's limits still apply.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;

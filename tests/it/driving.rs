@@ -2,7 +2,7 @@
 //! the runtime passes between the background thread and waiting callers, and every request
 //! still completes exactly once, whoever happens to be driving.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! multipart/form-data bodies built by the engine, parsed on the server by multer (a real
 //! parser): fields, in-memory files and files from disk, byte for byte.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

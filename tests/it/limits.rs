@@ -2,7 +2,7 @@
 //! queue, the pool timeout, the in-flight cap, the write timeout, the receive- and send-rate
 //! caps, the low-speed limit on uploads.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::os::fd::FromRawFd;

@@ -2,7 +2,7 @@
 //! precedence, against the in-process test server on 127.0.0.1, which checks each scheme
 //! (Digest by recomputing the answer).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! connection must never become the next request's response. Also the framing headers the
 //! patched fast paths read: `Connection` tokens and `Content-Length` values in their forms.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};

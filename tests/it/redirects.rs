@@ -1,7 +1,7 @@
 //! Redirects followed by the engine, through the Rust API, against in-process servers on
 //! 127.0.0.1 (two of them: two ports are two origins).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
