@@ -106,10 +106,10 @@ pub struct Config {
 }
 
 /// The low-speed limit: a response body receiving fewer than `bytes_per_sec` on average
-/// over `time` (of waiting for the server) fails with `ReadTimeout`, and so does a server
-/// silent for `time` while the response head is awaited (once the request has gone); a
-/// request body the server takes slower than that (over `time` with bytes ready for it),
-/// with `WriteTimeout`.
+/// over `time` (of waiting for the server) fails with `ReadTimeout`, and so does the wait for
+/// the response head once the request has gone, when fewer bytes than that reach the
+/// connection over `time` (a silent server, or one trickling its head); a request body the
+/// server takes slower than that (over `time` with bytes ready for it), with `WriteTimeout`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LowSpeed {
     pub bytes_per_sec: u64,
@@ -125,6 +125,12 @@ impl LowSpeed {
                 bytes_per_sec,
                 time,
             })
+    }
+
+    /// Bytes a window of `time` needs: `bytes_per_sec` over it, at least 1.
+    pub(crate) fn per_window(&self) -> u64 {
+        let need = u128::from(self.bytes_per_sec) * self.time.as_millis() / 1000;
+        u64::try_from(need).unwrap_or(u64::MAX).max(1)
     }
 }
 

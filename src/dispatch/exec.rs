@@ -36,7 +36,9 @@ use crate::transport::{
     Traffic,
 };
 
-use super::speed::{measure, read_timeout_error, slow_head_error, throttle, BodyTimer, HeadWatch};
+use super::speed::{
+    measure, read_timeout_error, slow_head_error, throttle, BodyTimer, HeadSpeed, HeadWatch,
+};
 
 /// The limits in force for one request, after per-request overrides.
 struct Limits {
@@ -465,6 +467,13 @@ async fn send_parts(
             .filter(|s| limits.read.is_none_or(|r| s.time < r))
             .filter(|_| watch.as_ref().is_none_or(|w| w.sending.is_none()));
         let head_limit = slow_head.map_or(limits.read, |s| Some(s.time));
+        // Its speed too, not only its silence: a head trickled under the limit fails.
+        if let (Some(s), Some(t)) = (limits.speed, conn.activity.as_deref()) {
+            if watch.as_ref().is_none_or(|w| w.sending.is_none()) {
+                let moved = t.moved.load(Ordering::Relaxed);
+                watch.get_or_insert_with(Default::default).speed = Some(HeadSpeed::new(s, moved));
+            }
+        }
         // Over HTTP/2 the connection's reads are every stream's: a body still being sent is
         // told apart by when hyper lets go of it.
         let handed_body =
@@ -473,8 +482,8 @@ async fn send_parts(
         let mut timer = conn.read_timer.take();
         let sending = conn.send(wire);
         let idle = conn.activity.as_deref().map(|t| Idle {
-            reads: &t.reads,
-            seen: t.reads.load(Ordering::Relaxed),
+            moved: &t.moved,
+            seen: t.moved.load(Ordering::Relaxed),
             h2: conn.streams().map(|streams| {
                 let mut h2 = H2Wait {
                     written: streams.writes(),
@@ -1357,7 +1366,8 @@ async fn read_body(
 /// Like [`within`], with a timer kept by the caller for its next use (see `Conn::read_timer`),
 /// and the limit on silence rather than on the whole wait when the connection counts its
 /// reads (`activity`): when the timer fires after bytes came in, it is set one limit on, so
-/// a head trickled in byte by byte is not cut off, and a silent server fails after one to
+/// a head trickled in byte by byte is not cut off by the read timeout (the low-speed limit
+/// looks at its speed: `HeadSpeed` in `watch`), and a silent server fails after one to
 /// two limits (over HTTP/2, see [`H2Wait`]). With `watch`, the request body is watched too
 /// (`HeadWatch`). A plain function returning a named future: an `async fn` would hold `fut`
 /// twice (argument and pinned local), and `fut` holds the request.
@@ -1432,7 +1442,17 @@ impl<F: Future, E: FnOnce() -> Error> Future for Within<'_, F, E> {
                     t.as_mut().reset(*deadline);
                     continue;
                 }
-                // At the deadline: bytes since it was set move it on by the limit.
+                // At the deadline: bytes since it was set move it on by the limit, unless too
+                // few came for the low-speed limit.
+                if let (Some(idle), Some(Some(speed))) = (
+                    this.idle.as_ref(),
+                    this.watch.as_mut().map(|w| w.speed.as_mut()),
+                ) {
+                    let moved = idle.moved.load(Ordering::Relaxed);
+                    if let Some(e) = speed.check(moved, tokio::time::Instant::now()) {
+                        return Poll::Ready(Err(e));
+                    }
+                }
                 if !this.idle.as_mut().is_some_and(Idle::stirred) {
                     break true;
                 }
@@ -1451,11 +1471,12 @@ impl<F: Future, E: FnOnce() -> Error> Future for Within<'_, F, E> {
     }
 }
 
-/// The connection's reads as a sign of life while a response head is awaited (see
+/// The connection's traffic as a sign of life while a response head is awaited (see
 /// [`within_reusing`]).
 struct Idle<'a> {
-    reads: &'a AtomicU64,
-    /// `reads` when the deadline was last set.
+    /// `Traffic::moved`: bytes read and written.
+    moved: &'a AtomicU64,
+    /// `moved` when the deadline was last set.
     seen: u64,
     h2: Option<H2Wait<'a>>,
 }
@@ -1496,7 +1517,7 @@ impl H2Wait<'_> {
 impl Idle<'_> {
     /// Whether the connection showed life since the last look (the deadline then moves on).
     fn stirred(&mut self) -> bool {
-        let now = self.reads.load(Ordering::Relaxed);
+        let now = self.moved.load(Ordering::Relaxed);
         if now == self.seen {
             return false;
         }

@@ -41,11 +41,10 @@ pub(crate) struct SpeedCheck {
 
 impl SpeedCheck {
     pub(crate) fn new(limit: LowSpeed, now: Instant) -> SpeedCheck {
-        let need = (u128::from(limit.bytes_per_sec) * limit.time.as_millis() / 1000) as u64;
         SpeedCheck {
             limit,
             sending: false,
-            need: need.max(1),
+            need: limit.per_window(),
             got: 0,
             waited: Duration::ZERO,
             since: now,
@@ -303,7 +302,7 @@ impl hyper::body::Body for Throttled {
             this.wait.set(due);
         }
         if let Some(t) = &this.traffic {
-            t.reads.fetch_add(1, Ordering::Relaxed);
+            t.moved.fetch_add(1, Ordering::Relaxed);
         }
         Poll::Ready(Some(Ok(Frame::data(piece))))
     }
@@ -390,7 +389,7 @@ pub(crate) fn measure(
     alarm.set(check.waiting(now));
     let seen = traffic
         .as_ref()
-        .map_or(0, |t| t.reads.load(Ordering::Relaxed));
+        .map_or(0, |t| t.moved.load(Ordering::Relaxed));
     Some(SendCheck {
         sent,
         check,
@@ -400,6 +399,7 @@ pub(crate) fn measure(
         traffic,
         seen,
         head_due: None,
+        head: None,
     })
 }
 
@@ -500,6 +500,8 @@ pub(crate) struct SendCheck {
     traffic: Option<Arc<Traffic>>,
     seen: u64,
     head_due: Option<Instant>,
+    /// The speed of the wait for the head, from the body's end.
+    head: Option<HeadSpeed>,
 }
 
 impl SendCheck {
@@ -518,16 +520,28 @@ impl SendCheck {
                 let reads = self
                     .traffic
                     .as_ref()
-                    .map(|t| t.reads.load(Ordering::Relaxed));
+                    .map(|t| t.moved.load(Ordering::Relaxed));
                 let due = match (reads, self.head_due) {
                     (Some(r), _) if r != self.seen => now + time,
                     (_, Some(due)) => due,
                     (_, None) => self.sent.base + Duration::from_nanos(ended) + time,
                 };
-                self.seen = reads.unwrap_or(0);
                 if now >= due {
                     return Poll::Ready(slow_head_error(time).unanswered());
                 }
+                if let Some(r) = reads {
+                    let limit = self.check.limit;
+                    let end = self.sent.base + Duration::from_nanos(ended);
+                    let head = self.head.get_or_insert(HeadSpeed {
+                        limit,
+                        since: end,
+                        at: self.seen,
+                    });
+                    if let Some(e) = head.check(r, now) {
+                        return Poll::Ready(e);
+                    }
+                }
+                self.seen = reads.unwrap_or(0);
                 self.head_due = Some(due);
                 self.alarm.set(due);
                 continue;
@@ -549,12 +563,62 @@ impl SendCheck {
 }
 
 /// What a request's wait for its response head watches besides the server's silence: an
-/// HTTP/2 body's flow-control window (the write timeout, `transport::window`) and the
-/// low-speed limit on the body. Boxed in that wait, which stays as small as without them.
+/// HTTP/2 body's flow-control window (the write timeout, `transport::window`), the
+/// low-speed limit on the body, and without a body, the speed of the wait itself. Boxed in
+/// that wait, which stays as small as without them.
 #[derive(Default)]
 pub(crate) struct HeadWatch {
     pub(crate) window: Option<Watch>,
     pub(crate) sending: Option<SendCheck>,
+    /// Looked at by the wait's own timer, which fires at least once a limit's time.
+    pub(crate) speed: Option<HeadSpeed>,
+}
+
+/// The low-speed limit over a wait for a response head: the connection's traffic
+/// (`Traffic::moved`) over each window of the limit's time must reach its rate, so a head
+/// trickled slower than that fails, as a silent server does (curl's LOW_SPEED_TIME counts
+/// every byte). The read timeout alone lets a trickle through, as curl's and httpx's do.
+pub(crate) struct HeadSpeed {
+    limit: LowSpeed,
+    /// The window's start, and `moved` then.
+    since: Instant,
+    at: u64,
+}
+
+impl HeadSpeed {
+    pub(crate) fn new(limit: LowSpeed, moved: u64) -> HeadSpeed {
+        HeadSpeed {
+            limit,
+            since: Instant::now(),
+            at: moved,
+        }
+    }
+
+    /// A look at `moved` at `now`: the error once a window has ended under the limit's rate;
+    /// a window that ended with enough starts the next.
+    pub(crate) fn check(&mut self, moved: u64, now: Instant) -> Option<Error> {
+        let over = now.saturating_duration_since(self.since);
+        if over < self.limit.time {
+            return None;
+        }
+        let got = moved.wrapping_sub(self.at);
+        if got == 0 {
+            return None; // Silence: the wait's own rule, with its own message.
+        }
+        let need = u128::from(self.limit.bytes_per_sec) * over.as_millis() / 1000;
+        if u128::from(got) < need.max(1) {
+            return Some(Error::new(
+                ErrorKind::ReadTimeout,
+                format!(
+                    "{got} bytes from the server in {over:?} while waiting for the response \
+                     head, under the low-speed limit of {} bytes/s",
+                    self.limit.bytes_per_sec
+                ),
+            ));
+        }
+        (self.since, self.at) = (now, moved);
+        None
+    }
 }
 
 impl HeadWatch {
@@ -598,10 +662,11 @@ mod tests {
     use super::*;
 
     /// Once a body has ended, its check fails the wait for the head after the limit's time
-    /// of silence on the connection; activity (reads, the socket taking more of what hyper
-    /// holds) moves that on.
+    /// of silence on the connection; traffic at the limit's rate (reads, the socket taking
+    /// more of what hyper holds) moves that on, and traffic under it (a trickled head) fails
+    /// at the end of its window.
     #[test]
-    fn after_the_body_silence_fails_the_head_and_activity_moves_it_on() {
+    fn after_the_body_silence_or_a_trickle_fails_the_head_and_traffic_moves_it_on() {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
@@ -611,7 +676,8 @@ mod tests {
                 bytes_per_sec: 100,
                 time: Duration::from_millis(300),
             };
-            for busy in [false, true] {
+            // Bytes moved every 50 ms, twelve times: 0, 2,000 bytes/s, 20 bytes/s.
+            for bump in [0, 100, 1] {
                 let traffic = Arc::new(Traffic::default());
                 let mut body = Body::Full(Bytes::from_static(b"0123456789"));
                 let mut check = measure(&mut body, limit, Some(traffic.clone())).unwrap();
@@ -619,26 +685,37 @@ mod tests {
                 let frame = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
                 assert!(matches!(frame, Some(Ok(_))));
                 let t = Instant::now();
-                if busy {
+                if bump > 0 {
                     let traffic = traffic.clone();
                     tokio::spawn(async move {
                         for _ in 0..12 {
                             tokio::time::sleep(Duration::from_millis(50)).await;
-                            traffic.reads.fetch_add(1, Ordering::Relaxed);
+                            traffic.moved.fetch_add(bump, Ordering::Relaxed);
                         }
                     });
                 }
                 let err = std::future::poll_fn(|cx| check.poll_slow(cx)).await;
                 let took = t.elapsed();
                 assert_eq!(err.kind(), ErrorKind::ReadTimeout);
-                assert!(err.is_unanswered());
-                assert!(err.message().contains("300ms"), "{}", err.message());
-                // 12 bumps 50 ms apart: silent only from 600 ms on.
-                let least = Duration::from_millis(if busy { 600 } else { 300 });
+                let msg = err.message();
+                // Silent from 600 ms on with traffic at the rate; under it, at the window's end.
+                let least = Duration::from_millis(if bump == 100 { 600 } else { 300 });
                 assert!(
                     took >= least && took < least + Duration::from_millis(1_500),
-                    "busy {busy}: {took:?}"
+                    "bump {bump}: {took:?}"
                 );
+                if bump == 1 {
+                    // Some bytes came: not an unanswered request (no retry on that account).
+                    assert!(!err.is_unanswered());
+                    assert!(
+                        msg.contains("bytes from the server in")
+                            && msg.contains("under the low-speed limit of 100 bytes/s"),
+                        "{msg}"
+                    );
+                } else {
+                    assert!(err.is_unanswered());
+                    assert!(msg.contains("no data from the server for 300ms"), "{msg}");
+                }
             }
         });
     }

@@ -69,9 +69,10 @@ pub unsafe extern "C" fn httpring_config_set_connect_timeout_ms(
 /// The low-speed limit, as curl's `CURLOPT_LOW_SPEED_LIMIT` and `CURLOPT_LOW_SPEED_TIME`: a
 /// response body whose bytes arrive at under `bytes_per_sec` on average over `time_ms` of
 /// waiting for the server fails with `HTTPRING_ERR_READ_TIMEOUT`. The read timeout catches a
-/// server that goes silent; this catches one that trickles. A server silent for `time_ms`
-/// while the response head is awaited, once the request and its body have gone, fails the
-/// same way (a speed of 0). A streamed body's time held
+/// server that goes silent; this catches one that trickles. The wait for the response head,
+/// once the request and its body have gone, fails the same way when the connection brings
+/// under that rate over `time_ms`: a silent server (a speed of 0) or a trickled head. A
+/// streamed body's time held
 /// back by its reader (buffer full) is not counted. A request body the server takes slower
 /// than that, over `time_ms` with bytes ready for it, fails with `HTTPRING_ERR_WRITE_TIMEOUT`;
 /// time its source (callback, writer, send-rate cap) has nothing is not counted. 0 for

@@ -14,7 +14,9 @@ use crate::config::{parse_header, Auth, Config, LowSpeed};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Per-request timeout overrides. `None` inherits the client's value; `Some(None)` disables.
+/// Reached through `Request::timeouts_mut`; non-exhaustive, so a limit can be added.
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct TimeoutOverrides {
     pub connect: Option<Option<Duration>>,
     pub total: Option<Option<Duration>>,
@@ -28,7 +30,9 @@ pub struct TimeoutOverrides {
 
 /// Per-request overrides of the client's transfer-speed limits, as curl sets them per
 /// transfer. `None` inherits the client's value; `Some(None)` lifts it for this request.
+/// Reached through `Request::speeds_mut`; non-exhaustive, as `TimeoutOverrides`.
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct SpeedOverrides {
     /// The receive-rate cap, bytes per second (the client's `max_recv_speed`).
     pub max_recv: Option<Option<u64>>,

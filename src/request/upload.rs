@@ -485,7 +485,7 @@ impl hyper::body::Body for UploadBody {
     ) -> Poll<Option<std::result::Result<Frame<Bytes>, Error>>> {
         let r = self.upload.poll_next(cx);
         if let (Poll::Ready(_), Some(a)) = (&r, &self.activity) {
-            a.reads.fetch_add(1, Ordering::Relaxed);
+            a.moved.fetch_add(1, Ordering::Relaxed);
         }
         r.map(|o| o.map(|r| r.map(Frame::data)))
     }

@@ -60,8 +60,10 @@ pub(crate) struct QuickAck {
 /// (sequentially consistent), so at least one of them sees both set and the ACK goes.
 #[derive(Default)]
 pub(crate) struct Traffic {
-    /// Reads, and writes of a large body, so far (`Conn::activity`).
-    pub(crate) reads: AtomicU64,
+    /// Bytes read, and bytes of large writes, so far (`Conn::activity`); the requests'
+    /// other signs of progress (a body piece handed over) add 1 each. Its changes are the
+    /// connection's life for the read timeout; its growth, a speed for the low-speed limit.
+    pub(crate) moved: AtomicU64,
     /// A request waits for more of a body.
     waiting: AtomicBool,
     /// Bytes were read and not acknowledged early, and no write has carried an ACK since.
@@ -276,9 +278,9 @@ impl QuickAck {
                 self.written.store(ns, Ordering::Relaxed);
                 // Progress of a large body counts as activity: the head's read timeout is
                 // the server's silence after the request has gone, not the upload's length.
-                let reads = &self.traffic.reads;
-                reads.store(
-                    reads.load(Ordering::Relaxed).wrapping_add(1),
+                let moved = &self.traffic.moved;
+                moved.store(
+                    moved.load(Ordering::Relaxed).wrapping_add(*n as u64),
                     Ordering::Relaxed,
                 );
             }
@@ -339,9 +341,9 @@ impl AsyncRead for QuickAck {
         let n = buf.filled().len() - before;
         if n > 0 {
             // One writer (the connection's task): a plain store, no atomic add.
-            let reads = &self.traffic.reads;
-            reads.store(
-                reads.load(Ordering::Relaxed).wrapping_add(1),
+            let moved = &self.traffic.moved;
+            moved.store(
+                moved.load(Ordering::Relaxed).wrapping_add(n as u64),
                 Ordering::Relaxed,
             );
         }

@@ -151,7 +151,7 @@ pub(crate) fn pace(body: &mut Body, limit: Duration, traffic: &Arc<Traffic>) -> 
         traffic: traffic.clone(),
         limit,
         timer: Box::pin(tokio::time::sleep(limit)),
-        seen: traffic.reads.load(Ordering::Relaxed),
+        seen: traffic.moved.load(Ordering::Relaxed),
     })
 }
 
@@ -162,7 +162,7 @@ impl Watch {
     pub(crate) fn poll_stalled(&mut self, cx: &mut Context<'_>) -> Poll<Error> {
         while self.timer.as_mut().poll(cx).is_ready() {
             let now = tokio::time::Instant::now();
-            let reads = self.traffic.reads.load(Ordering::Relaxed);
+            let reads = self.traffic.moved.load(Ordering::Relaxed);
             let owed = self.owed.0.load(Ordering::Relaxed);
             let next = if owed == 0 || reads != self.seen {
                 self.seen = reads;

@@ -854,6 +854,65 @@ fn the_low_speed_limit_fails_a_head_that_does_not_come() {
     }
 }
 
+/// The low-speed limit looks at the speed of the wait for the head, not only at its silence:
+/// a server trickling its head a byte every 40 ms (25 bytes/s) fails under a limit of
+/// 100 bytes/s over 300 ms, for a GET and for a POST (whose wait follows its body's own
+/// check), as curl's LOW_SPEED_TIME counts every byte. The read timeout is the server's
+/// silence, so it lets the trickle through, and so does a limit under its rate.
+#[test]
+fn the_low_speed_limit_fails_a_head_trickled_under_it() {
+    static HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+    let url = common::canned_server_paced(HEAD, Duration::from_millis(40));
+    let limited = Client::with(|cfg| unsafe {
+        assert_eq!(httpring_config_set_low_speed(cfg, 100, 300), HTTPRING_OK);
+    });
+    let patient = Client::with(|cfg| unsafe {
+        assert_eq!(httpring_config_set_read_timeout_ms(cfg, 300), HTTPRING_OK);
+        assert_eq!(httpring_config_set_low_speed(cfg, 10, 300), HTTPRING_OK);
+    });
+    let t = Instant::now();
+    let get = limited.get(&url);
+    let body = [b'b'; 1000];
+    let post = limited
+        .submit("POST", &url, |r| unsafe {
+            assert_eq!(
+                httpring_request_set_body(r, body.as_ptr(), body.len()),
+                HTTPRING_OK
+            );
+        })
+        .unwrap();
+    let slow_ok = patient.get(&url);
+    for (h, what) in [(get, "GET"), (post, "POST")] {
+        assert_eq!(limited.wait(h), HTTPRING_STATE_FAILED, "{what}");
+        assert_eq!(limited.error(h), HTTPRING_ERR_READ_TIMEOUT, "{what}");
+        let msg = limited.message(h);
+        assert!(
+            msg.contains("bytes from the server in")
+                && msg.contains(
+                    "while waiting for the response head, under the low-speed limit of 100 bytes/s"
+                ),
+            "{what}: {msg}"
+        );
+        let took = t.elapsed();
+        assert!(
+            took >= Duration::from_millis(290) && took < Duration::from_millis(1_500),
+            "{what}: {took:?} (the whole head takes {:?})",
+            HEAD.len() as u32 * Duration::from_millis(40)
+        );
+        limited.free(h);
+    }
+    assert_eq!(
+        patient.wait(slow_ok),
+        HTTPRING_STATE_DONE,
+        "{}",
+        patient.message(slow_ok)
+    );
+    assert_eq!(patient.response(slow_ok).status, 200);
+    assert_eq!(patient.body(slow_ok), b"ok");
+    assert!(t.elapsed() >= Duration::from_millis(2_000));
+    patient.free(slow_ok);
+}
+
 /// Sends one spec through `httpring_client_send_many`; returns its handle.
 fn send_spec(
     c: &Client,
