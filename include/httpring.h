@@ -796,8 +796,8 @@ httpring_code httpring_config_set_connect_timeout_ms(struct httpring_config *cfg
 // response body whose bytes arrive at under `bytes_per_sec` on average over `time_ms` of
 // waiting for the server fails with `HTTPRING_ERR_READ_TIMEOUT`. The read timeout catches a
 // server that goes silent; this catches one that trickles. The wait for the response head,
-// once the request and its body have gone, fails the same way when the connection brings
-// under that rate over `time_ms`: a silent server (a speed of 0) or a trickled head. A
+// once the request and its body have gone, fails the same way when the server is silent
+// for `time_ms` (a speed of 0), or over HTTP/1.1 trickles the head in under that rate. A
 // streamed body's time held
 // back by its reader (buffer full) is not counted. A request body the server takes slower
 // than that, over `time_ms` with bytes ready for it, fails with `HTTPRING_ERR_WRITE_TIMEOUT`;

@@ -107,8 +107,8 @@ pub struct Config {
 
 /// The low-speed limit: a response body receiving fewer than `bytes_per_sec` on average
 /// over `time` (of waiting for the server) fails with `ReadTimeout`, and so does the wait for
-/// the response head once the request has gone, when fewer bytes than that reach the
-/// connection over `time` (a silent server, or one trickling its head); a request body the
+/// the response head once the request has gone, when the server is silent for `time` or
+/// (HTTP/1.1) trickles the head in under that rate; a request body the
 /// server takes slower than that (over `time` with bytes ready for it), with `WriteTimeout`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LowSpeed {

@@ -467,8 +467,10 @@ async fn send_parts(
             .filter(|s| limits.read.is_none_or(|r| s.time < r))
             .filter(|_| watch.as_ref().is_none_or(|w| w.sending.is_none()));
         let head_limit = slow_head.map_or(limits.read, |s| Some(s.time));
-        // Its speed too, not only its silence: a head trickled under the limit fails.
-        if let (Some(s), Some(t)) = (limits.speed, conn.activity.as_deref()) {
+        // Its speed too, not only its silence: a head trickled under the limit fails. HTTP/1.1
+        // only: an HTTP/2 head comes in one HEADERS frame, and the connection's bytes are
+        // every stream's (its silence rule is the stream's own: `H2Wait`).
+        if let (Some(s), Some(t), false) = (limits.speed, conn.activity.as_deref(), conn.is_h2()) {
             if watch.as_ref().is_none_or(|w| w.sending.is_none()) {
                 let moved = t.moved.load(Ordering::Relaxed);
                 watch.get_or_insert_with(Default::default).speed = Some(HeadSpeed::new(s, moved));
@@ -1063,7 +1065,7 @@ impl<'a> Parts<'a> {
         }
         // Measured outside the cap: the cap's pauses are the source having nothing.
         if let Some(limit) = speeds.low_speed {
-            if let Some(check) = measure(&mut body, limit, conn.activity.clone()) {
+            if let Some(check) = measure(&mut body, limit, conn.activity.clone(), !conn.is_h2()) {
                 watch.get_or_insert_with(Default::default).sending = Some(check);
             }
         }
@@ -1442,19 +1444,18 @@ impl<F: Future, E: FnOnce() -> Error> Future for Within<'_, F, E> {
                     t.as_mut().reset(*deadline);
                     continue;
                 }
-                // At the deadline: bytes since it was set move it on by the limit, unless too
-                // few came for the low-speed limit.
+                // At the deadline: bytes since it was set move it on by the limit...
+                if !this.idle.as_mut().is_some_and(Idle::stirred) {
+                    break true;
+                }
+                // ...unless too few came for the low-speed limit (`HeadSpeed`).
                 if let (Some(idle), Some(Some(speed))) = (
                     this.idle.as_ref(),
                     this.watch.as_mut().map(|w| w.speed.as_mut()),
                 ) {
-                    let moved = idle.moved.load(Ordering::Relaxed);
-                    if let Some(e) = speed.check(moved, tokio::time::Instant::now()) {
-                        return Poll::Ready(Err(e));
+                    if let Some(e) = speed.check(idle.seen, tokio::time::Instant::now()) {
+                        return Poll::Ready(Err(e.unanswered()));
                     }
-                }
-                if !this.idle.as_mut().is_some_and(Idle::stirred) {
-                    break true;
                 }
                 *deadline = tokio::time::Instant::now() + *limit;
                 t.as_mut().reset(*deadline);

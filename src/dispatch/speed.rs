@@ -360,11 +360,14 @@ const MEASURED_PIECE: usize = 64 * 1024;
 
 /// Makes `body` measured for the low-speed limit `limit`; the check that goes with it is for
 /// the wait for the response head, which watches `traffic` (the connection's activity, when
-/// it counts it) once the body has ended. None (and `body` untouched) for an empty body.
+/// it counts it) once the body has ended: its silence, and with `head_speed` (HTTP/1.1, where
+/// the connection is the request's alone) its speed. None (and `body` untouched) for an
+/// empty body.
 pub(crate) fn measure(
     body: &mut Body,
     limit: LowSpeed,
     traffic: Option<Arc<Traffic>>,
+    head_speed: bool,
 ) -> Option<SendCheck> {
     if matches!(body, Body::Full(b) if b.is_empty()) {
         return None;
@@ -399,6 +402,7 @@ pub(crate) fn measure(
         traffic,
         seen,
         head_due: None,
+        head_speed,
         head: None,
     })
 }
@@ -500,7 +504,9 @@ pub(crate) struct SendCheck {
     traffic: Option<Arc<Traffic>>,
     seen: u64,
     head_due: Option<Instant>,
-    /// The speed of the wait for the head, from the body's end.
+    /// Whether the wait for the head is timed by its speed too (`measure`); its window,
+    /// from the first look after the body ended.
+    head_speed: bool,
     head: Option<HeadSpeed>,
 }
 
@@ -529,16 +535,17 @@ impl SendCheck {
                 if now >= due {
                     return Poll::Ready(slow_head_error(time).unanswered());
                 }
-                if let Some(r) = reads {
-                    let limit = self.check.limit;
-                    let end = self.sent.base + Duration::from_nanos(ended);
-                    let head = self.head.get_or_insert(HeadSpeed {
-                        limit,
-                        since: end,
-                        at: self.seen,
-                    });
-                    if let Some(e) = head.check(r, now) {
-                        return Poll::Ready(e);
+                if let Some(r) = reads.filter(|_| self.head_speed) {
+                    match &mut self.head {
+                        Some(head) => {
+                            if let Some(e) = head.check(r, now) {
+                                return Poll::Ready(e.unanswered());
+                            }
+                        }
+                        None => {
+                            let (limit, since, at) = (self.check.limit, now, r);
+                            self.head = Some(HeadSpeed { limit, since, at });
+                        }
                     }
                 }
                 self.seen = reads.unwrap_or(0);
@@ -574,10 +581,12 @@ pub(crate) struct HeadWatch {
     pub(crate) speed: Option<HeadSpeed>,
 }
 
-/// The low-speed limit over a wait for a response head: the connection's traffic
+/// The low-speed limit over a wait for a response head on HTTP/1.1: the connection's traffic
 /// (`Traffic::moved`) over each window of the limit's time must reach its rate, so a head
 /// trickled slower than that fails, as a silent server does (curl's LOW_SPEED_TIME counts
 /// every byte). The read timeout alone lets a trickle through, as curl's and httpx's do.
+/// Looked at only once the connection showed life since the last look: silence is its
+/// caller's rule, with its own message.
 pub(crate) struct HeadSpeed {
     limit: LowSpeed,
     /// The window's start, and `moved` then.
@@ -603,14 +612,14 @@ impl HeadSpeed {
         }
         let got = moved.wrapping_sub(self.at);
         if got == 0 {
-            return None; // Silence: the wait's own rule, with its own message.
+            return None; // Silence: the caller's own rule, with its own message.
         }
         let need = u128::from(self.limit.bytes_per_sec) * over.as_millis() / 1000;
         if u128::from(got) < need.max(1) {
             return Some(Error::new(
                 ErrorKind::ReadTimeout,
                 format!(
-                    "{got} bytes from the server in {over:?} while waiting for the response \
+                    "{got} bytes on the connection in {over:?} while waiting for the response \
                      head, under the low-speed limit of {} bytes/s",
                     self.limit.bytes_per_sec
                 ),
@@ -680,7 +689,7 @@ mod tests {
             for bump in [0, 100, 1] {
                 let traffic = Arc::new(Traffic::default());
                 let mut body = Body::Full(Bytes::from_static(b"0123456789"));
-                let mut check = measure(&mut body, limit, Some(traffic.clone())).unwrap();
+                let mut check = measure(&mut body, limit, Some(traffic.clone()), true).unwrap();
                 // hyper takes the whole body in one piece: it has ended.
                 let frame = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
                 assert!(matches!(frame, Some(Ok(_))));
@@ -698,22 +707,22 @@ mod tests {
                 let took = t.elapsed();
                 assert_eq!(err.kind(), ErrorKind::ReadTimeout);
                 let msg = err.message();
-                // Silent from 600 ms on with traffic at the rate; under it, at the window's end.
-                let least = Duration::from_millis(if bump == 100 { 600 } else { 300 });
+                // Silent from 600 ms on with traffic at the rate; under it, at the end of the
+                // window that starts at the first look after the body (300 ms).
+                let least = Duration::from_millis(if bump == 0 { 300 } else { 600 });
                 assert!(
                     took >= least && took < least + Duration::from_millis(1_500),
                     "bump {bump}: {took:?}"
                 );
+                // No head came either way (as for the read timeout, a retry may follow).
+                assert!(err.is_unanswered());
                 if bump == 1 {
-                    // Some bytes came: not an unanswered request (no retry on that account).
-                    assert!(!err.is_unanswered());
                     assert!(
-                        msg.contains("bytes from the server in")
+                        msg.contains("bytes on the connection in")
                             && msg.contains("under the low-speed limit of 100 bytes/s"),
                         "{msg}"
                     );
                 } else {
-                    assert!(err.is_unanswered());
                     assert!(msg.contains("no data from the server for 300ms"), "{msg}");
                 }
             }

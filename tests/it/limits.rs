@@ -858,7 +858,7 @@ fn the_low_speed_limit_fails_a_head_that_does_not_come() {
 /// a server trickling its head a byte every 40 ms (25 bytes/s) fails under a limit of
 /// 100 bytes/s over 300 ms, for a GET and for a POST (whose wait follows its body's own
 /// check), as curl's LOW_SPEED_TIME counts every byte. The read timeout is the server's
-/// silence, so it lets the trickle through, and so does a limit under its rate.
+/// silence, so it lets the trickle through, and so does a limit under its rate (2 bytes/s).
 #[test]
 fn the_low_speed_limit_fails_a_head_trickled_under_it() {
     static HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
@@ -868,7 +868,7 @@ fn the_low_speed_limit_fails_a_head_trickled_under_it() {
     });
     let patient = Client::with(|cfg| unsafe {
         assert_eq!(httpring_config_set_read_timeout_ms(cfg, 300), HTTPRING_OK);
-        assert_eq!(httpring_config_set_low_speed(cfg, 10, 300), HTTPRING_OK);
+        assert_eq!(httpring_config_set_low_speed(cfg, 2, 300), HTTPRING_OK);
     });
     let t = Instant::now();
     let get = limited.get(&url);
@@ -887,7 +887,7 @@ fn the_low_speed_limit_fails_a_head_trickled_under_it() {
         assert_eq!(limited.error(h), HTTPRING_ERR_READ_TIMEOUT, "{what}");
         let msg = limited.message(h);
         assert!(
-            msg.contains("bytes from the server in")
+            msg.contains("bytes on the connection in")
                 && msg.contains(
                     "while waiting for the response head, under the low-speed limit of 100 bytes/s"
                 ),
