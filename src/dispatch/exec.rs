@@ -1413,7 +1413,7 @@ pin_project_lite::pin_project! {
         fut: F,
         // The timer and the deadline it stands for; the timer may be set earlier.
         timer: Option<(&'a mut Pin<Box<tokio::time::Sleep>>, tokio::time::Instant, Duration)>,
-        // The connection's read counter, as a sign of life.
+        // The connection's traffic counter (`Traffic::moved`), as a sign of life.
         idle: Option<Idle<'a>>,
         // The request body, watched (`HeadWatch`).
         watch: Option<&'a mut HeadWatch>,

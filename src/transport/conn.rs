@@ -262,7 +262,7 @@ pub struct Conn {
     /// `Proxy-Authorization` for those absolute-form requests (the proxy URL's user info).
     /// Boxed: a `Conn` is moved with every request, and this is almost always None.
     pub(crate) proxy_auth: Option<Box<http::HeaderValue>>,
-    /// Reads on the socket so far, and writes of a large body, counted by the TCP stream
+    /// Bytes read on the socket so far, and bytes of large writes, counted by the TCP stream
     /// (`QuickAck`): the head's read timeout measures silence with it. None for Unix sockets
     /// (a fixed deadline there).
     /// Also where a body read says it waits, for the socket's ACKs (`quickack`).

@@ -36,8 +36,8 @@ use tokio::time::Sleep;
 /// A read this large means a bulk transfer is under way.
 const BULK: usize = 16 * 1024;
 
-/// A TCP stream that also counts its reads and large writes (see `Conn::activity`) and limits
-/// how long a write may stay blocked.
+/// A TCP stream that also counts the bytes it reads and writes in large writes (see
+/// `Conn::activity`) and limits how long a write may stay blocked.
 pub(crate) struct QuickAck {
     pub(crate) tcp: TcpStream,
     /// What the socket and the requests on it tell each other.
@@ -54,7 +54,7 @@ pub(crate) struct QuickAck {
     parked: Option<Waker>,
 }
 
-/// What a connection's socket and the requests on it tell each other: reads so far, and
+/// What a connection's socket and the requests on it tell each other: bytes so far, and
 /// (HTTP/1.1) about ACKs (see the module's documentation). `waiting` has one writer, the
 /// request; `owed`, the connection's task. Each writes its flag, then reads the other's
 /// (sequentially consistent), so at least one of them sees both set and the ACK goes.

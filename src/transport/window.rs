@@ -124,11 +124,12 @@ impl hyper::body::Body for Paced {
 /// `pace`; held in `dispatch`'s `HeadWatch`).
 pub(crate) struct Watch {
     owed: Arc<Owed>,
-    /// The connection's read counter (`Conn::activity`): bytes from the server are not silence.
+    /// The connection's traffic counter (`Conn::activity`): bytes from the server are not
+    /// silence.
     traffic: Arc<Traffic>,
     limit: Duration,
     timer: Pin<Box<tokio::time::Sleep>>,
-    /// The read counter at the last check.
+    /// The counter at the last check.
     seen: u64,
 }
 
