@@ -127,9 +127,9 @@ impl LowSpeed {
             })
     }
 
-    /// Bytes a window of `time` needs: `bytes_per_sec` over it, at least 1.
-    pub(crate) fn per_window(&self) -> u64 {
-        let need = u128::from(self.bytes_per_sec) * self.time.as_millis() / 1000;
+    /// Bytes a window of `over` needs: `bytes_per_sec` over it, at least 1.
+    pub(crate) fn need(&self, over: Duration) -> u64 {
+        let need = u128::from(self.bytes_per_sec) * over.as_millis() / 1000;
         u64::try_from(need).unwrap_or(u64::MAX).max(1)
     }
 }

@@ -44,7 +44,7 @@ impl SpeedCheck {
         SpeedCheck {
             limit,
             sending: false,
-            need: limit.per_window(),
+            need: limit.need(limit.time),
             got: 0,
             waited: Duration::ZERO,
             since: now,
@@ -542,10 +542,7 @@ impl SendCheck {
                                 return Poll::Ready(e.unanswered());
                             }
                         }
-                        None => {
-                            let (limit, since, at) = (self.check.limit, now, r);
-                            self.head = Some(HeadSpeed { limit, since, at });
-                        }
+                        None => self.head = Some(HeadSpeed::new(self.check.limit, r)),
                     }
                 }
                 self.seen = reads.unwrap_or(0);
@@ -614,8 +611,7 @@ impl HeadSpeed {
         if got == 0 {
             return None; // Silence: the caller's own rule, with its own message.
         }
-        let need = u128::from(self.limit.bytes_per_sec) * over.as_millis() / 1000;
-        if u128::from(got) < need.max(1) {
+        if got < self.limit.need(over) {
             return Some(Error::new(
                 ErrorKind::ReadTimeout,
                 format!(
