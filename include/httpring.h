@@ -401,6 +401,13 @@ typedef struct httpring_request_spec {
   uint64_t flags;
 } httpring_request_spec;
 
+// One piece of a body (`httpring_handles_read_pieces`): `len` bytes at `data`, borrowed
+// from the handle until it is freed. Frozen: never grows.
+typedef struct httpring_piece {
+  const uint8_t *data;
+  size_t len;
+} httpring_piece;
+
 // One handle's outcome, filled by `httpring_handles_read`: `httpring_response`'s fields
 // side by side with the code and the raw header block (not an embedded
 // `httpring_response`, so each of the two structs can grow on its own). Set element 0's
@@ -432,6 +439,11 @@ typedef struct httpring_result {
   // gives either).
   const uint8_t *reason;
   size_t reason_len;
+  // Version 6 (0.6): set by `httpring_handles_read_pieces` only, for a body that is
+  // held in more than one piece: its `body_piece_count` pieces, in order, in the
+  // caller's array (`body` is NULL then; `body_len` is their total). NULL and 0 otherwise.
+  const struct httpring_piece *body_pieces;
+  size_t body_piece_count;
 } httpring_result;
 
 // A summary of a response, filled by `httpring_handle_response`. The pointers borrow from
@@ -1612,6 +1624,24 @@ httpring_code httpring_handles_read(const struct httpring_client *client,
                                     const httpring_handle *handles,
                                     size_t n,
                                     struct httpring_result *out);
+
+// `httpring_handles_read`, giving a body held in several pieces (as it was read) as those
+// pieces instead of joining them into one buffer: for a caller that copies each body out
+// anyway (a binding building its own string object), which then copies it once instead of
+// twice. Such a body's pieces go to the caller's array `pieces` (room for `cap`), one body
+// after another; its `out[i].body` is NULL and `out[i].body_pieces` points at them (see
+// `httpring_result`). A body whose pieces no longer fit in `pieces` is joined and given in
+// `body` as by `httpring_handles_read`. `out[0].struct_size` must include version 6's
+// fields (`HTTPRING_ERR_INVALID_ARGUMENT` otherwise).
+//
+// # Safety
+// As `httpring_handles_read`, and `pieces` is valid for `cap` writes (NULL when `cap` is 0).
+httpring_code httpring_handles_read_pieces(const struct httpring_client *client,
+                                           const httpring_handle *handles,
+                                           size_t n,
+                                           struct httpring_result *out,
+                                           struct httpring_piece *pieces,
+                                           size_t cap);
 
 // Fills `*out` for a completed request. Returns `HTTPRING_PENDING` if it is still running
 // and the request's error code if it failed (then `*out` is untouched).

@@ -29,7 +29,7 @@ use crate::policy::{auth, redirect};
 use crate::pool::{Gate, Grant, Job, Limiter, Mailbox, Returned};
 use crate::request::{
     with_fragment, BodyStream, Exchange, Hop, Request, Response, SpeedOverrides, Speeds, Stamps,
-    Upload, UploadBody,
+    Upload, UploadBody, MAX_PIECES,
 };
 use crate::transport::{
     blame_write_timeout, map_hyper, pace, watch_handed, Conn, Hold, Phase, PoolKey, Streams,
@@ -646,7 +646,7 @@ async fn send_parts(
         }));
         return Ok(resp);
     }
-    let body = read_body(
+    let (body, rest) = read_body(
         body,
         declared,
         limits,
@@ -668,6 +668,7 @@ async fn send_parts(
         done.saturating_duration_since(ex.started),
         stamps,
     );
+    resp.rest = rest;
     resp.reason = reason;
     Ok(resp)
 }
@@ -1288,8 +1289,10 @@ async fn read_body(
     mut decoder: Option<Decoder>,
     ex: &Exchange,
     traffic: Option<&Traffic>,
-) -> Result<Bytes> {
+) -> Result<(Bytes, Vec<Bytes>)> {
+    // The pieces as read, up to MAX_PIECES (see `Response::rest`); then joined in `buf`.
     let mut first: Option<Bytes> = None;
+    let mut rest: Vec<Bytes> = Vec::new();
     let mut buf = BytesMut::new();
     let mut total: u64 = 0;
     // The timer is armed only when a frame is not already buffered: a small body that
@@ -1344,24 +1347,34 @@ async fn read_body(
             d.push(&data)?;
             continue;
         }
-        if first.is_none() && buf.is_empty() {
+        if data.is_empty() {
+            continue;
+        }
+        if !buf.is_empty() {
+            buf.extend_from_slice(&data);
+        } else if first.is_none() {
             first = Some(data);
+        } else if rest.len() + 1 < MAX_PIECES {
+            if rest.capacity() == 0 {
+                rest.reserve_exact(MAX_PIECES - 1);
+            }
+            rest.push(data);
         } else {
-            if let Some(f) = first.take() {
-                let hint = declared.unwrap_or(0).min(limits.max_body) as usize;
-                buf.reserve(hint.max(f.len() + data.len()));
-                buf.extend_from_slice(&f);
+            let hint = declared.unwrap_or(0).min(limits.max_body) as usize;
+            buf.reserve(hint.max(total as usize));
+            for piece in first.take().into_iter().chain(rest.drain(..)) {
+                buf.extend_from_slice(&piece);
             }
             buf.extend_from_slice(&data);
         }
     }
     if let Some(d) = decoder {
-        return d.finish();
+        return Ok((d.finish()?, Vec::new()));
     }
     Ok(if buf.is_empty() {
-        first.unwrap_or_default()
+        (first.unwrap_or_default(), rest)
     } else {
-        buf.freeze()
+        (buf.freeze(), Vec::new())
     })
 }
 

@@ -8,7 +8,7 @@ use http::Version;
 use super::client::{handle, httpring_client};
 use super::code::httpring_code::{self, *};
 use super::handle::{httpring_handle, with_client};
-use super::ptr::{c_str, need, put, slice};
+use super::ptr::{c_str, need, put, slice, slice_mut};
 use super::sized::{struct_size, write_at};
 use crate::{Client, Response};
 
@@ -95,14 +95,28 @@ pub struct httpring_result {
     /// gives either).
     pub reason: *const u8,
     pub reason_len: usize,
+    /// Version 6 (0.6): set by `httpring_handles_read_pieces` only, for a body that is
+    /// held in more than one piece: its `body_piece_count` pieces, in order, in the
+    /// caller's array (`body` is NULL then; `body_len` is their total). NULL and 0 otherwise.
+    pub body_pieces: *const httpring_piece,
+    pub body_piece_count: usize,
+}
+
+/// One piece of a body (`httpring_handles_read_pieces`): `len` bytes at `data`, borrowed
+/// from the handle until it is freed. Frozen: never grows.
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub struct httpring_piece {
+    pub data: *const u8,
+    pub len: usize,
 }
 
 super::sized::caller_sized_v1!(httpring_response);
 
 // SAFETY: repr(C), `struct_size: u32` first; version 1 ended after `headers_len`, version
-// 2 after `bytes_received`.
+// 2 after `bytes_received`, version 3 after `reason_len`.
 unsafe impl super::sized::CallerSized for httpring_result {
-    const SIZES: &'static [usize] = &[80, 88, std::mem::size_of::<httpring_result>()];
+    const SIZES: &'static [usize] = &[80, 88, 104, std::mem::size_of::<httpring_result>()];
 }
 
 /// For Rust callers: zeroed, with `struct_size` set.
@@ -141,6 +155,8 @@ impl Default for httpring_result {
             bytes_received: 0,
             reason: std::ptr::null(),
             reason_len: 0,
+            body_pieces: std::ptr::null(),
+            body_piece_count: 0,
         }
     }
 }
@@ -185,6 +201,41 @@ pub unsafe extern "C" fn httpring_handles_read(
     n: usize,
     out: *mut httpring_result,
 ) -> httpring_code {
+    unsafe { read_results(client, handles, n, out, std::ptr::null_mut(), 0) }
+}
+
+/// `httpring_handles_read`, giving a body held in several pieces (as it was read) as those
+/// pieces instead of joining them into one buffer: for a caller that copies each body out
+/// anyway (a binding building its own string object), which then copies it once instead of
+/// twice. Such a body's pieces go to the caller's array `pieces` (room for `cap`), one body
+/// after another; its `out[i].body` is NULL and `out[i].body_pieces` points at them (see
+/// `httpring_result`). A body whose pieces no longer fit in `pieces` is joined and given in
+/// `body` as by `httpring_handles_read`. `out[0].struct_size` must include version 6's
+/// fields (`HTTPRING_ERR_INVALID_ARGUMENT` otherwise).
+///
+/// # Safety
+/// As `httpring_handles_read`, and `pieces` is valid for `cap` writes (NULL when `cap` is 0).
+#[no_mangle]
+pub unsafe extern "C" fn httpring_handles_read_pieces(
+    client: *const httpring_client,
+    handles: *const httpring_handle,
+    n: usize,
+    out: *mut httpring_result,
+    pieces: *mut httpring_piece,
+    cap: usize,
+) -> httpring_code {
+    unsafe { read_results(client, handles, n, out, pieces, cap) }
+}
+
+/// Both of the above; `cap` 0: no body is given in pieces.
+unsafe fn read_results(
+    client: *const httpring_client,
+    handles: *const httpring_handle,
+    n: usize,
+    out: *mut httpring_result,
+    pieces: *mut httpring_piece,
+    cap: usize,
+) -> httpring_code {
     with_client(client, |c: &Client| {
         let handles = unsafe { slice(handles, n)? };
         let size = if n > 0 {
@@ -192,6 +243,10 @@ pub unsafe extern "C" fn httpring_handles_read(
         } else {
             0
         };
+        let mut pieces = unsafe { slice_mut(pieces, cap)? };
+        if cap > 0 && n > 0 && size < std::mem::size_of::<httpring_result>() {
+            return Err(HTTPRING_ERR_INVALID_ARGUMENT);
+        }
         for (i, &h) in handles.iter().enumerate() {
             let mut item = httpring_result::default();
             match c.exchange(handle(h)) {
@@ -205,8 +260,23 @@ pub unsafe extern "C" fn httpring_handles_read(
                         let block = r.header_block();
                         item.status = r.status();
                         item.version = version_to_c(r.version());
-                        item.body = r.body().as_ptr();
-                        item.body_len = r.body().len();
+                        let count = r.body_piece_count();
+                        if count > 1 && count <= pieces.len() {
+                            let (mine, left) = std::mem::take(&mut pieces).split_at_mut(count);
+                            for (slot, p) in mine.iter_mut().zip(r.body_pieces()) {
+                                *slot = httpring_piece {
+                                    data: p.as_ptr(),
+                                    len: p.len(),
+                                };
+                                item.body_len += p.len();
+                            }
+                            item.body_pieces = mine.as_ptr();
+                            item.body_piece_count = count;
+                            pieces = left;
+                        } else {
+                            item.body = r.body().as_ptr();
+                            item.body_len = r.body().len();
+                        }
                         item.header_count = r.header_count();
                         item.url = r.url().as_ptr();
                         item.url_len = r.url().len();

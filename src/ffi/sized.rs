@@ -135,10 +135,12 @@ mod tests {
             assert_eq!(offset_of!(httpring_request_spec, pool_timeout_ms), 88);
             assert_eq!(offset_of!(httpring_request_spec, flags), 144);
             assert_eq!(size_of::<httpring_response>(), 64);
-            assert_eq!(size_of::<httpring_result>(), 104); // version 3; 2: 88; 1: 80
+            assert_eq!(size_of::<httpring_result>(), 120); // version 6; 3: 104; 2: 88; 1: 80
             assert_eq!(offset_of!(httpring_result, bytes_received), 80);
             assert_eq!(offset_of!(httpring_result, reason), 88);
+            assert_eq!(offset_of!(httpring_result, body_pieces), 104);
             assert_eq!(size_of::<httpring_header>(), 32);
+            assert_eq!(size_of::<httpring_piece>(), 16);
             assert_eq!(size_of::<httpring_info>(), 168);
         }
     }

@@ -21,6 +21,7 @@ pub(crate) use handle::Table;
 pub use multipart::Multipart;
 pub(crate) use request::{parse_url, with_fragment, Speeds};
 pub use request::{Request, SpeedOverrides, TimeoutOverrides, UrlCache};
+pub(crate) use response::MAX_PIECES;
 pub(crate) use response::{header_lines, Stamps};
 pub use response::{Hop, Response, Timing};
 pub use stream::{BodyStream, Read};

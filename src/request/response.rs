@@ -101,12 +101,23 @@ impl Stamps {
     }
 }
 
+/// The most pieces a buffered body is kept in (see [`Response::body_pieces`]); one that
+/// comes in more is joined into one buffer as it is read.
+pub(crate) const MAX_PIECES: usize = 16;
+
 #[derive(Debug)]
 pub struct Response {
     pub(crate) status: u16,
     pub(crate) version: Version,
     pub(crate) headers: HeaderMap,
+    /// The body, or its first piece when it came in several (`rest`).
     pub(crate) body: Bytes,
+    /// The pieces after the first of a body that came in several reads (at most
+    /// `MAX_PIECES - 1`), kept as read and joined only when one buffer is asked for
+    /// (`body`): a binding that copies the body out anyway reads the pieces
+    /// (`body_pieces`) and copies each byte once instead of twice.
+    pub(crate) rest: Vec<Bytes>,
+    joined: OnceLock<Bytes>,
     pub(crate) url: Bytes,
     pub(crate) elapsed: Duration,
     /// The redirects followed to get here, in order (empty when none were).
@@ -138,6 +149,8 @@ impl Response {
             version,
             headers,
             body,
+            rest: Vec::new(),
+            joined: OnceLock::new(),
             url,
             elapsed,
             hops: Vec::new(),
@@ -181,9 +194,29 @@ impl Response {
         self.version
     }
 
-    /// The body; empty for a streamed response (see [`Response::stream`]).
+    /// The body; empty for a streamed response (see [`Response::stream`]). A body that came
+    /// in several pieces is joined into one buffer at the first call.
     pub fn body(&self) -> &[u8] {
-        &self.body
+        if self.rest.is_empty() {
+            return &self.body;
+        }
+        self.joined.get_or_init(|| {
+            let mut all = Vec::with_capacity(self.body_pieces().map(<[u8]>::len).sum());
+            self.body_pieces().for_each(|p| all.extend_from_slice(p));
+            all.into()
+        })
+    }
+
+    /// The body as the pieces it was read in (at most 16), without joining them: for a
+    /// caller that copies the body somewhere anyway. One piece for a body that came in one
+    /// read, a decoded body, and one that came in more than 16 (joined as it was read).
+    pub fn body_pieces(&self) -> impl Iterator<Item = &[u8]> {
+        std::iter::once(&self.body[..]).chain(self.rest.iter().map(|b| &b[..]))
+    }
+
+    /// How many pieces [`Response::body_pieces`] gives.
+    pub fn body_piece_count(&self) -> usize {
+        1 + self.rest.len()
     }
 
     /// The body of a response to a request marked streaming, read as it arrives.

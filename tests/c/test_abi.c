@@ -72,6 +72,13 @@ typedef struct {
     uint64_t bytes_received;
 } v2_result;
 
+/* httpring_result as version 3 had it (reason, reason_len added). */
+typedef struct {
+    v2_result v2;
+    const uint8_t *reason;
+    size_t reason_len;
+} v3_result;
+
 #define GUARD 0xA5
 #define N 6
 /* What a newer program would add to each struct, in bytes: the library must leave it alone. */
@@ -156,8 +163,11 @@ static void test_version_and_features(void) {
     CHECK_EQ_INT(sizeof(old_result), 80);
     CHECK_EQ_INT(sizeof(v2_result), 88);
     CHECK_EQ_INT(offsetof(httpring_result, bytes_received), sizeof(old_result));
-    CHECK_EQ_INT(sizeof(httpring_result), 104);
+    CHECK_EQ_INT(sizeof(v3_result), 104);
     CHECK_EQ_INT(offsetof(httpring_result, reason), sizeof(v2_result));
+    /* Version 6 adds body_pieces, body_piece_count. */
+    CHECK_EQ_INT(sizeof(httpring_result), 120);
+    CHECK_EQ_INT(offsetof(httpring_result, body_pieces), sizeof(v3_result));
     httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
     CHECK_EQ_INT(r.struct_size, sizeof r);
     CHECK_EQ_INT(r.status, 0);
@@ -253,9 +263,11 @@ static void check_read(httpring_client *c, size_t size) {
             CHECK(r.header_count >= 3);
             CHECK(check_contains(r.headers, r.headers_len, "content-length: 13\r\n"));
         }
-        /* Version 2 adds bytes_received, version 3 the reason (NULL: /hello's is "OK"); an
-         * older caller gets nothing past its fields. */
+        /* Version 2 adds bytes_received, version 3 the reason (NULL: /hello's is "OK"),
+         * version 6 the body's pieces (none from httpring_handles_read); an older caller
+         * gets nothing past its fields. */
         size_t written = size >= sizeof(httpring_result) ? sizeof(httpring_result)
+                         : size >= sizeof(v3_result)     ? sizeof(v3_result)
                          : size >= sizeof(v2_result)     ? sizeof(v2_result)
                                                          : sizeof(old_result);
         if (written >= sizeof(v2_result)) {
@@ -263,10 +275,15 @@ static void check_read(httpring_client *c, size_t size) {
             memcpy(&v2, buf + i * size, sizeof v2);
             CHECK_EQ_INT(v2.bytes_received, i == N - 1 ? 0 : 13);
         }
-        if (written == sizeof(httpring_result)) {
-            httpring_result v3;
+        if (written >= sizeof(v3_result)) {
+            v3_result v3;
             memcpy(&v3, buf + i * size, sizeof v3);
             CHECK(v3.reason == NULL && v3.reason_len == 0);
+        }
+        if (written == sizeof(httpring_result)) {
+            httpring_result v6;
+            memcpy(&v6, buf + i * size, sizeof v6);
+            CHECK(v6.body_pieces == NULL && v6.body_piece_count == 0);
         }
         CHECK(untouched(i * size + written, (i + 1) * size));
     }
@@ -294,6 +311,7 @@ static void test_read_side(httpring_client *c) {
     check_response(c, sizeof(old_response) + NEWER);
     check_read(c, sizeof(old_result));
     check_read(c, sizeof(v2_result));
+    check_read(c, sizeof(v3_result));
     check_read(c, sizeof(httpring_result));
     check_read(c, sizeof(httpring_result) + NEWER);
     check_stats(c, sizeof(old_stats));

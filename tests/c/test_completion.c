@@ -555,6 +555,50 @@ static void test_wait_drain_and_read(void) {
     CHECK_EQ_CODE(httpring_client_free(c), HTTPRING_OK);
 }
 
+/* httpring_handles_read_pieces: a body that came in several reads (/drip: a byte every
+ * 40 ms) is given as its pieces, in the caller's array, and joins into the body; one that
+ * came at once is given whole, as is one whose pieces no longer fit. */
+static void test_read_pieces(void) {
+    CHECK_SECTION("handles_read_pieces");
+    httpring_client *c = httpring_client_new(NULL);
+    if (!CHECK(c != NULL)) return;
+    httpring_handle hs[3] = {
+        submit_get(c, "/drip/4/40", 1), submit_get(c, "/hello", 2), submit_get(c, "/drip/3/40", 3),
+    };
+    httpring_state st;
+    for (int i = 0; i < 3; i++) CHECK_EQ_CODE(httpring_handle_wait(c, hs[i], check_slack_ms(5000), &st), HTTPRING_OK);
+    httpring_result res[3] = { HTTPRING_STRUCT_INIT(httpring_result) };
+    httpring_piece pieces[4];
+    /* Room for the first body's pieces (2 to 4: a busy machine may read two bytes at once),
+     * not the third's. */
+    CHECK_EQ_CODE(httpring_handles_read_pieces(c, hs, 3, res, pieces, 4), HTTPRING_OK);
+    char joined[8];
+    size_t at = 0;
+    CHECK(res[0].body == NULL && res[0].body_pieces == pieces);
+    CHECK(res[0].body_piece_count >= 2 && res[0].body_piece_count <= 4);
+    for (size_t i = 0; i < res[0].body_piece_count && at + pieces[i].len <= sizeof joined; i++) {
+        memcpy(joined + at, pieces[i].data, pieces[i].len);
+        at += pieces[i].len;
+    }
+    CHECK_EQ_STR((const uint8_t *)joined, at, "xxxx");
+    CHECK_EQ_INT(res[0].body_len, 4);
+    CHECK(res[1].body_pieces == NULL && res[1].body_piece_count == 0);
+    CHECK_EQ_STR(res[1].body, res[1].body_len, "Hello, world!");
+    if (res[0].body_piece_count == 4) {
+        CHECK(res[2].body_pieces == NULL); /* no room left */
+        CHECK_EQ_STR(res[2].body, res[2].body_len, "xxx");
+    }
+    /* The same body joined, for callers that want one buffer. */
+    const uint8_t *body = NULL;
+    size_t len = 0;
+    CHECK_EQ_CODE(httpring_response_body(c, hs[0], &body, &len), HTTPRING_OK);
+    CHECK_EQ_STR(body, len, "xxxx");
+    /* Room without an array is refused. */
+    CHECK_EQ_CODE(httpring_handles_read_pieces(c, hs, 3, res, NULL, 4), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_handles_free(c, hs, 3), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_client_free(c), HTTPRING_OK);
+}
+
 int main(void) {
     check_base_url();
     httpring_client *c = httpring_client_new(NULL);
@@ -566,6 +610,7 @@ int main(void) {
     test_drain_fd();
     test_drain_without_fd();
     test_wait_drain_and_read();
+    test_read_pieces();
     test_callback();
     test_free_in_callback();
     return check_summary();

@@ -345,6 +345,102 @@ fn handles_read_reports_each_handle() {
     }
 }
 
+/// `httpring_handles_read_pieces`: a body that came in several reads is given as those
+/// pieces (in the caller's array, one body after another) instead of one joined buffer; one
+/// that came at once, one that came in more than 16 reads (joined as it was read) and one
+/// whose pieces no longer fit in the array are given in `body`, as `httpring_handles_read`
+/// gives them; the joined body read afterwards is the same bytes.
+#[test]
+fn handles_read_pieces_gives_a_body_as_it_was_read() {
+    let srv = TestServer::start();
+    let c = Client::new();
+    // /drip/N/MS: N bytes ("x"), one every MS ms, so about N reads (a busy machine may
+    // read two at once: the counts below allow for it).
+    let urls = [
+        "/drip/5/50",
+        "/hello",
+        "/drip/3/50",
+        "/drip/40/10",
+        "/drip/2/50",
+    ];
+    let hs: Vec<_> = urls.iter().map(|u| c.get(&srv.url(u))).collect();
+    for &h in &hs {
+        c.wait(h);
+    }
+    let none = httpring_piece {
+        data: std::ptr::null(),
+        len: 0,
+    };
+    let read = |out: &mut [httpring_result], pieces: &mut [httpring_piece]| unsafe {
+        httpring_handles_read_pieces(
+            c.0,
+            hs.as_ptr(),
+            hs.len(),
+            out.as_mut_ptr(),
+            pieces.as_mut_ptr(),
+            pieces.len(),
+        )
+    };
+    let bytes = |p: *const u8, n: usize| unsafe { std::slice::from_raw_parts(p, n) }.to_vec();
+    let joined = |r: &httpring_result| -> Vec<u8> {
+        let list = unsafe { std::slice::from_raw_parts(r.body_pieces, r.body_piece_count) };
+        list.iter().flat_map(|p| bytes(p.data, p.len)).collect()
+    };
+    let mut out = vec![httpring_result::default(); hs.len()];
+    let mut pieces = [none; 64];
+    assert_eq!(read(&mut out, &mut pieces), HTTPRING_OK);
+    for r in &out {
+        assert_eq!((r.code, r.status), (HTTPRING_OK, 200));
+    }
+    let (n0, n2) = (out[0].body_piece_count, out[2].body_piece_count);
+    assert!((2..=5).contains(&n0) && (2..=3).contains(&n2), "{n0} {n2}");
+    // Then with room for exactly the first two bodies' pieces: the last one's (1 or 2)
+    // no longer fit.
+    let mut pieces = vec![none; n0 + n2];
+    assert_eq!(read(&mut out, &mut pieces), HTTPRING_OK);
+    for (i, n, at) in [(0, 5, 0), (2, 3, n0)] {
+        let r = &out[i];
+        assert!(r.body.is_null(), "body {i}");
+        assert_eq!(r.body_pieces, pieces[at..].as_ptr());
+        assert_eq!(r.body_len, n);
+        assert!(pieces[at..at + r.body_piece_count]
+            .iter()
+            .all(|p| p.len >= 1));
+        assert_eq!(joined(r), vec![b'x'; n]);
+        assert_eq!(r.bytes_received, n as u64);
+    }
+    // Given whole: one read; 40 reads (over 16: joined while read); pieces that do not fit.
+    for (i, body) in [(1, &b"Hello, world!"[..]), (3, &[b'x'; 40]), (4, b"xx")] {
+        assert!(out[i].body_pieces.is_null() && out[i].body_piece_count == 0);
+        assert_eq!(bytes(out[i].body, out[i].body_len), body, "body {i}");
+    }
+    // Joined on request (the pieces stay valid beside it), and alike through the other
+    // ways of reading a response.
+    assert_eq!(c.body(hs[0]), b"xxxxx");
+    assert_eq!(joined(&out[0]), b"xxxxx");
+    let mut plain = vec![httpring_result::default(); hs.len()];
+    assert_eq!(
+        unsafe { httpring_handles_read(c.0, hs.as_ptr(), hs.len(), plain.as_mut_ptr()) },
+        HTTPRING_OK
+    );
+    assert_eq!(bytes(plain[2].body, plain[2].body_len), b"xxx");
+    assert!(plain.iter().all(|r| r.body_pieces.is_null()));
+    // Bad arguments: room for pieces but no array; a struct without version 6's fields
+    // with pieces asked for (it cannot say where they are). No room: no pieces.
+    let (hp, op, null) = (hs.as_ptr(), out.as_mut_ptr(), std::ptr::null_mut());
+    let code = unsafe { httpring_handles_read_pieces(c.0, hp, 1, op, null, 4) };
+    assert_eq!(code, HTTPRING_ERR_INVALID_ARGUMENT);
+    out[0].struct_size = 104;
+    assert_eq!(read(&mut out, &mut pieces), HTTPRING_ERR_INVALID_ARGUMENT);
+    out[0].struct_size = std::mem::size_of::<httpring_result>() as u32;
+    let code = unsafe { httpring_handles_read_pieces(c.0, hp, 1, out.as_mut_ptr(), null, 0) };
+    assert_eq!(code, HTTPRING_OK);
+    assert_eq!(bytes(out[0].body, out[0].body_len), b"xxxxx");
+    for h in hs {
+        assert_eq!(c.free(h), HTTPRING_OK);
+    }
+}
+
 /// The client remembers the last URL it parsed: repeats, alternations and a bad URL in
 /// between all go where they say.
 #[test]

@@ -294,3 +294,34 @@ def test_streamed_requests_ride_the_batch(testserver, monkeypatch, portable):
     run(main())
     # At least one batch carried streamed and buffered requests together.
     assert any(0 < streams < n for n, streams in sent), sent
+
+
+def test_bodies_read_in_pieces_arrive_whole(testserver, monkeypatch):
+    """A body the engine read in several pieces is copied from each piece straight into
+    one bytes (``httpring_handles_read_pieces``), by every way of reading responses: one
+    handle (sync ``get``), many (``send_many``, the async client's drain)."""
+    joined = []
+    body_at = _engine.body_at
+
+    def counting(s, body_p, body_len, pieces_p, count):
+        if not body_p:
+            joined.append(count)
+        return body_at(s, body_p, body_len, pieces_p, count)
+
+    monkeypatch.setattr(_engine, "body_at", counting)
+    url = testserver.url
+    drips = [f"{url}/drip/{n}/30" for n in (2, 5, 3)]
+    with httpring.Client() as c:
+        assert c.get(drips[1]).content == b"xxxxx"
+        got = c.send_many([drips[0], url + "/hello", drips[2], url + "/bytes/300000"])
+        assert [r.content for r in got[:3]] == [b"xx", b"Hello, world!", b"xxx"]
+        assert got[3].content == (b"abcdefghijklmnopqrstuvwxyz" * 11539)[:300000]
+
+    async def fetch():
+        async with httpring.AsyncClient() as c:
+            rs = await asyncio.gather(*(c.get(u) for u in drips))
+            return [r.content for r in rs]
+
+    assert asyncio.run(fetch()) == [b"xx", b"xxxxx", b"xxx"]
+    # Each drip came in two or more reads (a busy machine may join some), at most 16.
+    assert len([n for n in joined if n >= 2]) >= 5 and max(joined) <= 16, joined

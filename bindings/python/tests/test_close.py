@@ -35,16 +35,17 @@ EXPECTED = (b"abcdefghijklmnopqrstuvwxyz" * (N // 26 + 1))[:N]
 
 HELD_OPEN = PRELUDE + """
 class HeldOpen:
-    # _engine._ADDRESS_SPACE, except that slicing out the body first lets the main thread
-    # close the client, then waits for it (0.5 s at most): the copy comes as late as a
-    # thread switch could make it come.
+    # _engine._ADDRESS_SPACE, except that slicing out the body (or a piece of it: a body
+    # read in several pieces is copied from each; the URL and headers are shorter) first
+    # lets the main thread close the client, then waits for it (0.5 s at most): the copy
+    # comes as late as a thread switch could make it come.
     def __init__(self, view):
         self.view = view
         self.copying = threading.Event()
         self.closed = threading.Event()
 
     def __getitem__(self, s):
-        if s.stop - s.start == N:
+        if s.stop - s.start >= 4096:
             self.copying.set()
             self.closed.wait(0.5)
         return self.view[s]

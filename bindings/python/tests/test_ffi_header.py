@@ -42,6 +42,7 @@ ARG_TYPES = {
     "const httpring_header *": POINTER(_ffi.httpring_header),
     "httpring_response *": POINTER(_ffi.httpring_response),
     "httpring_result *": POINTER(_ffi.httpring_result),
+    "httpring_piece *": POINTER(_ffi.httpring_piece),
     "httpring_stats *": POINTER(_ffi.httpring_stats),
     "httpring_info *": POINTER(_ffi.httpring_info),
     "const uint16_t *": POINTER(c_uint16),
@@ -81,6 +82,8 @@ FIELD_OVERRIDES = {
     ("httpring_result", "version"): c_uint32,
     ("httpring_result", "headers"): c_void_p,
     ("httpring_result", "reason"): c_void_p,
+    ("httpring_result", "body_pieces"): c_void_p,
+    ("httpring_piece", "data"): c_void_p,
 }
 
 
@@ -294,7 +297,7 @@ def test_version_and_feature_defines_match():
 
 def test_struct_helpers_set_struct_size():
     for cls in _ffi.STRUCTS:
-        if cls is _ffi.httpring_header:
+        if cls in (_ffi.httpring_header, _ffi.httpring_piece):
             assert "struct_size" not in dict(cls._fields_)  # frozen: never grows
             continue
         assert cls._fields_[0] == ("struct_size", c_uint32)

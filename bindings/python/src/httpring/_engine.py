@@ -46,9 +46,12 @@ if TYPE_CHECKING:
 # httpring_completion (version 2): handle, user_data, code, status (+2 bytes of padding),
 # event (HTTPRING_EVENT_*, +4 bytes of padding).
 COMPLETION_LAYOUT = struct.Struct("@4xQQIH2xI4x")
-# httpring_result (version 3): code, httpring_response's fields, headers, headers_len,
-# bytes_received, reason, reason_len.
-RESULT_LAYOUT = struct.Struct("@4xIHIPNNPNQPNQPN")
+# httpring_result (version 6): code, httpring_response's fields, headers, headers_len,
+# bytes_received, reason, reason_len, body_pieces, body_piece_count.
+RESULT_LAYOUT = struct.Struct("@4xIHIPNNPNQPNQPNPN")
+#: Room for this many pieces per result (the engine keeps a body in at most 16).
+PIECES_PER_RESULT = 16
+PIECE_SIZE = ctypes.sizeof(_ffi.httpring_piece)
 assert RESULT_LAYOUT.size == ctypes.sizeof(_ffi.httpring_result)
 assert COMPLETION_LAYOUT.size == ctypes.sizeof(_ffi.httpring_completion)
 # httpring_info (_models.INFO_LAYOUT): the struct module adds no trailing padding.
@@ -66,6 +69,19 @@ _ADDRESS_SPACE = memoryview((ctypes.c_char * (1 << 62)).from_address(0)).cast("B
 def string_at(ptr: int, size: int) -> bytes:
     """The ``size`` bytes at ``ptr`` (engine-owned memory still alive) as a new bytes."""
     return _ADDRESS_SPACE[ptr : ptr + size].tobytes()
+
+
+def body_at(s: "Scratch", body_p: int, body_len: int, pieces_p: int, count: int) -> bytes:
+    """A result's body as a new bytes: one copy of ``body_len`` bytes at ``body_p``, or,
+    for a body the engine holds in pieces (``body_p`` NULL), one copy of each piece, listed
+    in ``s``'s piece array at ``pieces_p``, straight into the new bytes (``b"".join`` takes
+    the memoryviews as they are)."""
+    address = _ADDRESS_SPACE
+    if body_p or not pieces_p:
+        return address[body_p : body_p + body_len].tobytes()
+    i = (pieces_p - s.pieces_base) // PIECE_SIZE * 2
+    words = iter(s.pieces_words[i : i + 2 * count])
+    return b"".join([address[p : p + n] for p, n in zip(words, words)])
 
 # --- batches: httpring_client_send_many --------------------------------------------------
 
@@ -346,6 +362,7 @@ class Scratch:
     __slots__ = (
         "handle", "data", "length", "state", "msg", "batch", "info", "_read",
         "results_cap", "results", "results_p", "results_view", "ids",
+        "pieces", "pieces_p", "pieces_cap", "pieces_base", "pieces_words",
     )
 
     def __init__(self) -> None:
@@ -372,6 +389,13 @@ class Scratch:
         self.results_view = memoryview(self.results).cast("B")
         self.ids = (c_uint64 * cap)()
         self.results_cap = cap
+        # Where bodies held in pieces list them (httpring_handles_read_pieces), read as
+        # (pointer, length) words.
+        self.pieces_cap = cap * PIECES_PER_RESULT
+        self.pieces = (_ffi.httpring_piece * self.pieces_cap)()
+        self.pieces_p = ctypes.cast(self.pieces, ctypes.POINTER(_ffi.httpring_piece))
+        self.pieces_base = ctypes.addressof(self.pieces)
+        self.pieces_words = memoryview(self.pieces).cast("B").cast("N")  # type: ignore[call-overload]
 
     def read_buffer(self) -> ReadBuffer:
         """The buffer streamed bodies are read into on this thread (or loop)."""
@@ -458,7 +482,7 @@ class Engine:
         self._send = lib.httpring_client_send
         self._free = lib.httpring_handle_free
         self._free_many = lib.httpring_handles_free
-        self._read_many = lib.httpring_handles_read
+        self._read_many = lib.httpring_handles_read_pieces
         self._info = lib.httpring_handle_info
 
     # --- lifecycle ---
@@ -772,10 +796,10 @@ class Engine:
         ids[0] = h
         ptr = self.ptr
         with self.lock:  # see Engine.lock: no free between the addresses and the copies
-            code = self._read_many(ptr, ids, 1, s.results_p)
+            code = self._read_many(ptr, ids, 1, s.results_p, s.pieces_p, s.pieces_cap)
             if code:
                 raise from_code(code)
-            code, status, version, body_p, body_len, _, url_p, url_len, elapsed, raw_p, raw_len, received, reason_p, reason_len = (
+            code, status, version, body_p, body_len, _, url_p, url_len, elapsed, raw_p, raw_len, received, reason_p, reason_len, pieces_p, count = (
                 RESULT_LAYOUT.unpack_from(s.results_view)
             )
             if code:
@@ -783,7 +807,7 @@ class Engine:
             address = _ADDRESS_SPACE
             r = new_response(
                 status,
-                address[body_p : body_p + body_len].tobytes(),
+                body_at(s, body_p, body_len, pieces_p, count),
                 version,
                 address[raw_p : raw_p + raw_len].tobytes(),
                 address[url_p : url_p + url_len].tobytes(),
@@ -819,19 +843,23 @@ class Engine:
         timing = self.timing
         new = Response.__new__
         with self.lock:  # see Engine.lock: no free between the addresses and the copies
-            code = self._read_many(self.ptr, ids, n, s.results_p)
+            code = self._read_many(self.ptr, ids, n, s.results_p, s.pieces_p, s.pieces_cap)
             if code:
                 raise from_code(code)
             rows = RESULT_LAYOUT.iter_unpack(s.results_view[: n * RESULT_LAYOUT.size])
             for row, h, (method, url) in zip(rows, hs, requests):
-                code, status, version, body_p, body_len, _, url_p, url_len, elapsed, raw_p, raw_len, received, reason_p, reason_len = row
+                code, status, version, body_p, body_len, _, url_p, url_len, elapsed, raw_p, raw_len, received, reason_p, reason_len, pieces_p, count = row
                 if code:
                     results.append(self.error(h, code, method, s, url))
                     continue
                 # new_response, inlined (the per-response path).
                 r = new(Response)
                 r.status_code = status
-                r.content = address[body_p : body_p + body_len].tobytes()
+                r.content = (
+                    address[body_p : body_p + body_len].tobytes()
+                    if body_p or not pieces_p
+                    else body_at(s, body_p, body_len, pieces_p, count)
+                )
                 r._version = version
                 r._raw_headers = address[raw_p : raw_p + raw_len].tobytes()
                 r._headers = None

@@ -237,7 +237,13 @@ class httpring_result(Structure):
         ("bytes_received", c_uint64),
         ("reason", c_void_p),
         ("reason_len", c_size_t),
+        ("body_pieces", c_void_p),
+        ("body_piece_count", c_size_t),
     ]
+
+
+class httpring_piece(Structure):
+    _fields_ = [("data", c_void_p), ("len", c_size_t)]
 
 
 class httpring_info(Structure):
@@ -265,6 +271,7 @@ class httpring_info(Structure):
 #: Every struct of the header (the drift test compares this list with it).
 STRUCTS = (
     httpring_info,
+    httpring_piece,
     httpring_completion,
     httpring_stats,
     httpring_header,
@@ -544,6 +551,16 @@ _declare(
     POINTER(httpring_handle),
     c_size_t,
     POINTER(httpring_result),
+)
+_declare(
+    "httpring_handles_read_pieces",
+    httpring_code,
+    client_p,
+    POINTER(httpring_handle),
+    c_size_t,
+    POINTER(httpring_result),
+    POINTER(httpring_piece),
+    c_size_t,
 )
 _declare("httpring_handle_error", httpring_code, client_p, httpring_handle)
 _declare(
