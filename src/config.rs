@@ -53,6 +53,10 @@ pub struct Config {
     pub max_response_headers: Option<usize>,
     /// Bytes of a streamed body buffered before the engine stops reading it from the server.
     pub stream_buffer: usize,
+    /// Keep a buffered body in the pieces it was read in (up to 16) rather than joining
+    /// them as they come, for a caller that copies bodies out piece by piece
+    /// (`Response::body_pieces`); `Response::body` then joins them when first called.
+    pub body_pieces: bool,
     /// 1 runs a current-thread runtime on one background thread (the fastest hand-off);
     /// more runs tokio's multi-thread scheduler with that many workers.
     pub worker_threads: usize,
@@ -428,6 +432,7 @@ impl Default for Config {
             max_body_size: 1 << 30,
             max_response_headers: None,
             stream_buffer: 256 << 10,
+            body_pieces: false,
             worker_threads: 1,
             wait_drives_io: true,
             default_headers,

@@ -646,10 +646,16 @@ async fn send_parts(
         }));
         return Ok(resp);
     }
+    let keep = if shared.config().body_pieces {
+        MAX_PIECES
+    } else {
+        1
+    };
     let (body, rest) = read_body(
         body,
         declared,
         limits,
+        keep,
         decoder,
         ex,
         conn.activity.as_deref(),
@@ -1281,16 +1287,18 @@ fn pool_timeout_error(key: &PoolKey, limits: &Limits) -> Error {
 }
 
 /// Reads the whole body, enforcing the size limit and the read (idle) timeout between frames;
-/// through `decoder` when the body has a content coding to undo.
+/// through `decoder` when the body has a content coding to undo. A body that comes in at
+/// most `keep` pieces is kept as they came (the first and the rest); one in more is joined.
 async fn read_body(
     mut body: Incoming,
     declared: Option<u64>,
     limits: &Limits,
+    keep: usize,
     mut decoder: Option<Decoder>,
     ex: &Exchange,
     traffic: Option<&Traffic>,
 ) -> Result<(Bytes, Vec<Bytes>)> {
-    // The pieces as read, up to MAX_PIECES (see `Response::rest`); then joined in `buf`.
+    // The pieces as read, up to `keep` (see `Response::rest`); then joined in `buf`.
     let mut first: Option<Bytes> = None;
     let mut rest: Vec<Bytes> = Vec::new();
     let mut buf = BytesMut::new();
@@ -1354,9 +1362,9 @@ async fn read_body(
             buf.extend_from_slice(&data);
         } else if first.is_none() {
             first = Some(data);
-        } else if rest.len() + 1 < MAX_PIECES {
+        } else if rest.len() + 1 < keep {
             if rest.capacity() == 0 {
-                rest.reserve_exact(MAX_PIECES - 1);
+                rest.reserve_exact(keep - 1);
             }
             rest.push(data);
         } else {

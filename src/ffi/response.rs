@@ -7,6 +7,7 @@ use http::Version;
 
 use super::client::{handle, httpring_client};
 use super::code::httpring_code::{self, *};
+use super::config::{self, httpring_config};
 use super::handle::{httpring_handle, with_client};
 use super::ptr::{c_str, need, put, slice, slice_mut};
 use super::sized::{struct_size, write_at};
@@ -204,10 +205,29 @@ pub unsafe extern "C" fn httpring_handles_read(
     unsafe { read_results(client, handles, n, out, std::ptr::null_mut(), 0) }
 }
 
-/// `httpring_handles_read`, giving a body held in several pieces (as it was read) as those
-/// pieces instead of joining them into one buffer: for a caller that copies each body out
-/// anyway (a binding building its own string object), which then copies it once instead of
-/// twice. Such a body's pieces go to the caller's array `pieces` (room for `cap`), one body
+/// Keeps each buffered body in the pieces it was read in (at most 16; one that comes in
+/// more is joined as it arrives) instead of joining them into one buffer as they come
+/// (default: off). For a caller that reads bodies with `httpring_handles_read_pieces` and
+/// copies them into objects of its own (a binding's string type): each byte is then
+/// copied once, not twice. Any other way of reading a body (`httpring_handle_response`,
+/// `httpring_response_body`, `httpring_handles_read`) joins the pieces on the caller's
+/// thread at that call, into a buffer the handle keeps beside them.
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_body_pieces(
+    cfg: *mut httpring_config,
+    enable: bool,
+) -> httpring_code {
+    config::set(cfg, |c| c.body_pieces = enable)
+}
+
+/// `httpring_handles_read`, giving a body held in several pieces (as it was read, kept so
+/// by `httpring_config_set_body_pieces`) as those pieces instead of joining them into one
+/// buffer: for a caller that copies each body out anyway (a binding building its own string
+/// object), which then copies it once instead of twice. Such a body's pieces go to the caller's array `pieces` (room for `cap`), one body
 /// after another; its `out[i].body` is NULL and `out[i].body_pieces` points at them (see
 /// `httpring_result`). A body whose pieces no longer fit in `pieces` is joined and given in
 /// `body` as by `httpring_handles_read`. `out[0].struct_size` must include version 6's

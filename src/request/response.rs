@@ -113,9 +113,9 @@ pub struct Response {
     /// The body, or its first piece when it came in several (`rest`).
     pub(crate) body: Bytes,
     /// The pieces after the first of a body that came in several reads (at most
-    /// `MAX_PIECES - 1`), kept as read and joined only when one buffer is asked for
-    /// (`body`): a binding that copies the body out anyway reads the pieces
-    /// (`body_pieces`) and copies each byte once instead of twice.
+    /// `MAX_PIECES - 1`, with `Config::body_pieces`), kept as read and joined only when one
+    /// buffer is asked for (`body`): a binding that copies the body out anyway reads the
+    /// pieces (`body_pieces`) and copies each byte once instead of twice.
     pub(crate) rest: Vec<Bytes>,
     joined: OnceLock<Bytes>,
     pub(crate) url: Bytes,
@@ -207,9 +207,10 @@ impl Response {
         })
     }
 
-    /// The body as the pieces it was read in (at most 16), without joining them: for a
-    /// caller that copies the body somewhere anyway. One piece for a body that came in one
-    /// read, a decoded body, and one that came in more than 16 (joined as it was read).
+    /// The body as the pieces it was read in (at most 16, with `Config::body_pieces`),
+    /// without joining them: for a caller that copies the body somewhere anyway. One piece
+    /// without that setting, for a body that came in one read, a decoded body, and one
+    /// that came in more than 16 (joined as it was read).
     pub fn body_pieces(&self) -> impl Iterator<Item = &[u8]> {
         std::iter::once(&self.body[..]).chain(self.rest.iter().map(|b| &b[..]))
     }

@@ -555,12 +555,15 @@ static void test_wait_drain_and_read(void) {
     CHECK_EQ_CODE(httpring_client_free(c), HTTPRING_OK);
 }
 
-/* httpring_handles_read_pieces: a body that came in several reads (/drip: a byte every
- * 40 ms) is given as its pieces, in the caller's array, and joins into the body; one that
+/* httpring_handles_read_pieces, bodies kept in pieces (httpring_config_set_body_pieces): a
+ * body that came in several reads (/drip: a byte every 40 ms) is given as its pieces, in the caller's array, and joins into the body; one that
  * came at once is given whole, as is one whose pieces no longer fit. */
 static void test_read_pieces(void) {
     CHECK_SECTION("handles_read_pieces");
-    httpring_client *c = httpring_client_new(NULL);
+    httpring_config *cfg = httpring_config_new();
+    CHECK_EQ_CODE(httpring_config_set_body_pieces(cfg, true), HTTPRING_OK);
+    httpring_client *c = httpring_client_new(cfg);
+    httpring_config_free(cfg);
     if (!CHECK(c != NULL)) return;
     httpring_handle hs[3] = {
         submit_get(c, "/drip/4/40", 1), submit_get(c, "/hello", 2), submit_get(c, "/drip/3/40", 3),

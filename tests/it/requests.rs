@@ -345,15 +345,40 @@ fn handles_read_reports_each_handle() {
     }
 }
 
-/// `httpring_handles_read_pieces`: a body that came in several reads is given as those
-/// pieces (in the caller's array, one body after another) instead of one joined buffer; one
-/// that came at once, one that came in more than 16 reads (joined as it was read) and one
-/// whose pieces no longer fit in the array are given in `body`, as `httpring_handles_read`
-/// gives them; the joined body read afterwards is the same bytes.
+/// `httpring_handles_read_pieces` with `httpring_config_set_body_pieces`: a body that came
+/// in several reads is given as those pieces (in the caller's array, one body after
+/// another) instead of one joined buffer; one that came at once, one that came in more than
+/// 16 reads (joined as it was read) and one whose pieces no longer fit in the array are
+/// given in `body`, as `httpring_handles_read` gives them; the joined body read afterwards
+/// is the same bytes. Without the setting, bodies are joined as they are read.
 #[test]
 fn handles_read_pieces_gives_a_body_as_it_was_read() {
     let srv = TestServer::start();
-    let c = Client::new();
+    let joining = Client::new();
+    let h = joining.get(&srv.url("/drip/3/50"));
+    joining.wait(h);
+    let mut out = [httpring_result::default()];
+    let mut room = [httpring_piece {
+        data: std::ptr::null(),
+        len: 0,
+    }; 4];
+    let code = unsafe {
+        httpring_handles_read_pieces(joining.0, &h, 1, out.as_mut_ptr(), room.as_mut_ptr(), 4)
+    };
+    assert_eq!(code, HTTPRING_OK);
+    assert!(out[0].body_pieces.is_null());
+    assert_eq!(
+        unsafe { std::slice::from_raw_parts(out[0].body, out[0].body_len) },
+        b"xxx"
+    );
+    assert_eq!(
+        unsafe { httpring_config_set_body_pieces(std::ptr::null_mut(), true) },
+        HTTPRING_ERR_INVALID_ARGUMENT
+    );
+
+    let c = Client::with(|cfg| unsafe {
+        assert_eq!(httpring_config_set_body_pieces(cfg, true), HTTPRING_OK);
+    });
     // /drip/N/MS: N bytes ("x"), one every MS ms, so about N reads (a busy machine may
     // read two at once: the counts below allow for it).
     let urls = [

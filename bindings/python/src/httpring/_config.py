@@ -395,6 +395,9 @@ def build_config(
         if max_body_size is not None:
             _check(lib.httpring_config_set_max_body_size(cfg, max_body_size), "max_body_size")
         _check(lib.httpring_config_set_worker_threads(cfg, worker_threads), "worker_threads")
+        # Bodies are read with httpring_handles_read_pieces: copied piece by piece into
+        # the response's bytes, never joined first.
+        _check(lib.httpring_config_set_body_pieces(cfg, True), "body pieces")
         for name, value in headers:
             if name.lower() == b"user-agent":
                 _check(lib.httpring_config_set_user_agent(cfg, value), "User-Agent")

@@ -440,6 +440,7 @@ _declare("httpring_config_set_danger_accept_invalid_certs", httpring_code, confi
 _declare("httpring_config_set_min_tls_version", httpring_code, config_p, c_uint32)
 _declare("httpring_config_set_http_version", httpring_code, config_p, c_uint32)
 _declare("httpring_config_set_h2c_prior_knowledge", httpring_code, config_p, c_bool)
+_declare("httpring_config_set_body_pieces", httpring_code, config_p, c_bool)
 _declare("httpring_config_set_wait_drives_io", httpring_code, config_p, c_bool)
 _declare("httpring_config_set_follow_redirects", httpring_code, config_p, c_bool)
 _declare("httpring_config_set_max_redirects", httpring_code, config_p, c_uint32)
