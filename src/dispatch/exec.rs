@@ -28,8 +28,8 @@ use crate::policy::retry::{self, Attempt};
 use crate::policy::{auth, redirect};
 use crate::pool::{Gate, Grant, Job, Limiter, Mailbox, Returned};
 use crate::request::{
-    with_fragment, BodyStream, Exchange, Hop, Request, Response, SpeedOverrides, Speeds, Stamps,
-    Upload, UploadBody, MAX_PIECES,
+    with_fragment, BodyStream, Exchange, Hop, Request, Response, Rest, SpeedOverrides, Speeds,
+    Stamps, Upload, UploadBody, MAX_PIECES,
 };
 use crate::transport::{
     blame_write_timeout, map_hyper, pace, watch_handed, Conn, Hold, Phase, PoolKey, Streams,
@@ -626,7 +626,7 @@ async fn send_parts(
             head.status.as_u16(),
             head.version,
             head.headers,
-            Bytes::new(),
+            (Bytes::new(), None),
             url,
             first_byte.saturating_duration_since(ex.started),
             stamps(&conn),
@@ -651,7 +651,7 @@ async fn send_parts(
     } else {
         1
     };
-    let (body, rest) = read_body(
+    let body = read_body(
         body,
         declared,
         limits,
@@ -674,7 +674,6 @@ async fn send_parts(
         done.saturating_duration_since(ex.started),
         stamps,
     );
-    resp.rest = rest;
     resp.reason = reason;
     Ok(resp)
 }
@@ -1288,7 +1287,8 @@ fn pool_timeout_error(key: &PoolKey, limits: &Limits) -> Error {
 
 /// Reads the whole body, enforcing the size limit and the read (idle) timeout between frames;
 /// through `decoder` when the body has a content coding to undo. A body that comes in at
-/// most `keep` pieces is kept as they came (the first and the rest); one in more is joined.
+/// most `keep` pieces is kept as they came (the first, and the others in a `Rest`); one
+/// in more is joined.
 async fn read_body(
     mut body: Incoming,
     declared: Option<u64>,
@@ -1297,8 +1297,8 @@ async fn read_body(
     mut decoder: Option<Decoder>,
     ex: &Exchange,
     traffic: Option<&Traffic>,
-) -> Result<(Bytes, Vec<Bytes>)> {
-    // The pieces as read, up to `keep` (see `Response::rest`); then joined in `buf`.
+) -> Result<(Bytes, Option<Box<Rest>>)> {
+    // The pieces as read, up to `keep` (see `Response::body_pieces`); then joined in `buf`.
     let mut first: Option<Bytes> = None;
     let mut rest: Vec<Bytes> = Vec::new();
     let mut buf = BytesMut::new();
@@ -1377,12 +1377,12 @@ async fn read_body(
         }
     }
     if let Some(d) = decoder {
-        return Ok((d.finish()?, Vec::new()));
+        return Ok((d.finish()?, None));
     }
     Ok(if buf.is_empty() {
-        (first.unwrap_or_default(), rest)
+        (first.unwrap_or_default(), Rest::new(rest))
     } else {
-        (buf.freeze(), Vec::new())
+        (buf.freeze(), None)
     })
 }
 

@@ -105,6 +105,28 @@ impl Stamps {
 /// comes in more is joined into one buffer as it is read.
 pub(crate) const MAX_PIECES: usize = 16;
 
+/// The pieces after the first of a body that came in several reads (at most
+/// `MAX_PIECES - 1`, with `Config::body_pieces`), kept as read and joined only when one
+/// buffer is asked for (`Response::body`): a binding that copies the body out anyway reads
+/// the pieces (`Response::body_pieces`) and copies each byte once instead of twice.
+#[derive(Debug)]
+pub(crate) struct Rest {
+    pieces: Vec<Bytes>,
+    joined: OnceLock<Bytes>,
+}
+
+impl Rest {
+    /// `pieces` boxed, or None when there are none.
+    pub(crate) fn new(pieces: Vec<Bytes>) -> Option<Box<Rest>> {
+        (!pieces.is_empty()).then(|| {
+            Box::new(Rest {
+                pieces,
+                joined: OnceLock::new(),
+            })
+        })
+    }
+}
+
 #[derive(Debug)]
 pub struct Response {
     pub(crate) status: u16,
@@ -112,12 +134,8 @@ pub struct Response {
     pub(crate) headers: HeaderMap,
     /// The body, or its first piece when it came in several (`rest`).
     pub(crate) body: Bytes,
-    /// The pieces after the first of a body that came in several reads (at most
-    /// `MAX_PIECES - 1`, with `Config::body_pieces`), kept as read and joined only when one
-    /// buffer is asked for (`body`): a binding that copies the body out anyway reads the
-    /// pieces (`body_pieces`) and copies each byte once instead of twice.
-    pub(crate) rest: Vec<Bytes>,
-    joined: OnceLock<Bytes>,
+    /// The rest of a body kept in the pieces it was read in (boxed: most bodies are one).
+    rest: Option<Box<Rest>>,
     pub(crate) url: Bytes,
     pub(crate) elapsed: Duration,
     /// The redirects followed to get here, in order (empty when none were).
@@ -135,11 +153,12 @@ pub struct Response {
 }
 
 impl Response {
+    /// `body`: the body, or its first piece and the rest (`Rest::new`).
     pub(crate) fn new(
         status: u16,
         version: Version,
         headers: HeaderMap,
-        body: Bytes,
+        (body, rest): (Bytes, Option<Box<Rest>>),
         url: Bytes,
         elapsed: Duration,
         stamps: Stamps,
@@ -149,8 +168,7 @@ impl Response {
             version,
             headers,
             body,
-            rest: Vec::new(),
-            joined: OnceLock::new(),
+            rest,
             url,
             elapsed,
             hops: Vec::new(),
@@ -197,10 +215,10 @@ impl Response {
     /// The body; empty for a streamed response (see [`Response::stream`]). A body that came
     /// in several pieces is joined into one buffer at the first call.
     pub fn body(&self) -> &[u8] {
-        if self.rest.is_empty() {
+        let Some(rest) = &self.rest else {
             return &self.body;
-        }
-        self.joined.get_or_init(|| {
+        };
+        rest.joined.get_or_init(|| {
             let mut all = Vec::with_capacity(self.body_pieces().map(<[u8]>::len).sum());
             self.body_pieces().for_each(|p| all.extend_from_slice(p));
             all.into()
@@ -212,12 +230,13 @@ impl Response {
     /// without that setting, for a body that came in one read, a decoded body, and one
     /// that came in more than 16 (joined as it was read).
     pub fn body_pieces(&self) -> impl Iterator<Item = &[u8]> {
-        std::iter::once(&self.body[..]).chain(self.rest.iter().map(|b| &b[..]))
+        let rest = self.rest.as_deref().map_or(&[][..], |r| &r.pieces);
+        std::iter::once(&self.body[..]).chain(rest.iter().map(|b| &b[..]))
     }
 
     /// How many pieces [`Response::body_pieces`] gives.
     pub fn body_piece_count(&self) -> usize {
-        1 + self.rest.len()
+        1 + self.rest.as_ref().map_or(0, |r| r.pieces.len())
     }
 
     /// The body of a response to a request marked streaming, read as it arrives.

@@ -11,11 +11,13 @@ setting, per-request ``auth=``, client default headers to leave out) goes throug
 request builder instead of the fast calls, and its hops are read back with
 ``httpring_response_redirect*`` (``attach_history``).
 
-Per request the hot path makes a share of one ``httpring_handles_read`` (every completed
-handle of a batch read in one call; a blocking request's alone), plus a share of one
-``httpring_client_send_many`` (the async client's batches, see ``SpecBatch``) or one
+Per request the hot path makes a share of one ``httpring_handles_read_pieces`` (every
+completed handle of a batch read in one call; a blocking request's alone), plus a share of
+one ``httpring_client_send_many`` (the async client's batches, see ``SpecBatch``) or one
 ``httpring_client_send`` (a blocking request); then three copies (body, URL, header block)
-and a share of one batched ``httpring_handles_free``.
+and a share of one batched ``httpring_handles_free``. The client keeps bodies in the pieces
+they were read in (``httpring_config_set_body_pieces``), so a body that came in several
+reads is copied from each straight into its bytes (``body_at``), never joined first.
 """
 
 from __future__ import annotations
