@@ -408,7 +408,7 @@ typedef struct httpring_piece {
   size_t len;
 } httpring_piece;
 
-// One handle's outcome, filled by `httpring_handles_read`: `httpring_response`'s fields
+// One handle's outcome, filled by `httpring_handles_read` (or `_read_pieces`): `httpring_response`'s fields
 // side by side with the code and the raw header block (not an embedded
 // `httpring_response`, so each of the two structs can grow on its own). Set element 0's
 // `struct_size` (it is the array's stride).
@@ -912,6 +912,19 @@ httpring_code httpring_config_set_worker_threads(struct httpring_config *cfg, ui
 // `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
 // during the call.
 httpring_code httpring_config_set_wait_drives_io(struct httpring_config *cfg, bool enable);
+
+// Keeps each buffered body in the pieces it was read in (at most 16; one that comes in
+// more is joined as it arrives) instead of joining them into one buffer as they come
+// (default: off). For a caller that reads bodies with `httpring_handles_read_pieces` and
+// copies them into objects of its own (a binding's string type): each byte is then
+// copied once, not twice. Any other way of reading a body (`httpring_handle_response`,
+// `httpring_response_body`, `httpring_handles_read`) joins the pieces on the caller's
+// thread at that call, into a buffer the handle keeps beside them.
+//
+// # Safety
+// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+// during the call.
+httpring_code httpring_config_set_body_pieces(struct httpring_config *cfg, bool enable);
 
 // Replaces the User-Agent sent by default.
 //
@@ -1625,30 +1638,19 @@ httpring_code httpring_handles_read(const struct httpring_client *client,
                                     size_t n,
                                     struct httpring_result *out);
 
-// Keeps each buffered body in the pieces it was read in (at most 16; one that comes in
-// more is joined as it arrives) instead of joining them into one buffer as they come
-// (default: off). For a caller that reads bodies with `httpring_handles_read_pieces` and
-// copies them into objects of its own (a binding's string type): each byte is then
-// copied once, not twice. Any other way of reading a body (`httpring_handle_response`,
-// `httpring_response_body`, `httpring_handles_read`) joins the pieces on the caller's
-// thread at that call, into a buffer the handle keeps beside them.
-//
-// # Safety
-// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
-// during the call.
-httpring_code httpring_config_set_body_pieces(struct httpring_config *cfg, bool enable);
-
 // `httpring_handles_read`, giving a body held in several pieces (as it was read, kept so
 // by `httpring_config_set_body_pieces`) as those pieces instead of joining them into one
 // buffer: for a caller that copies each body out anyway (a binding building its own string
-// object), which then copies it once instead of twice. Such a body's pieces go to the caller's array `pieces` (room for `cap`), one body
-// after another; its `out[i].body` is NULL and `out[i].body_pieces` points at them (see
-// `httpring_result`). A body whose pieces no longer fit in `pieces` is joined and given in
-// `body` as by `httpring_handles_read`. `out[0].struct_size` must include version 6's
+// object), which then copies it once instead of twice. Such a body's pieces go to the
+// caller's array `pieces` (room for `cap`), one body after another; its `out[i].body` is
+// NULL and `out[i].body_pieces` points at them (see `httpring_result`). A body whose
+// pieces no longer fit in `pieces` is joined and given in `body` as by
+// `httpring_handles_read`. With `cap` > 0, `out[0].struct_size` must include version 6's
 // fields (`HTTPRING_ERR_INVALID_ARGUMENT` otherwise).
 //
 // # Safety
-// As `httpring_handles_read`, and `pieces` is valid for `cap` writes (NULL when `cap` is 0).
+// As `httpring_handles_read`, and `pieces` is valid for `cap` writes (NULL when `cap` is 0)
+// and overlaps neither `handles` nor `out`.
 httpring_code httpring_handles_read_pieces(const struct httpring_client *client,
                                            const httpring_handle *handles,
                                            size_t n,

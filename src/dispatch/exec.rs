@@ -1363,10 +1363,10 @@ async fn read_body(
         } else if first.is_none() {
             first = Some(data);
         } else if rest.len() + 1 < keep {
-            if rest.capacity() == 0 {
-                rest.reserve_exact(keep - 1);
+            if rest.is_empty() {
+                first = first.map(own_if_small);
             }
-            rest.push(data);
+            rest.push(own_if_small(data));
         } else {
             let hint = declared.unwrap_or(0).min(limits.max_body) as usize;
             buf.reserve(hint.max(total as usize));
@@ -1384,6 +1384,18 @@ async fn read_body(
     } else {
         (buf.freeze(), None)
     })
+}
+
+/// A piece of a body to keep (`read_body`): a slice of hyper's read buffer keeps the whole
+/// buffer alive (8 KiB to ~400 KiB), so a small piece is copied out instead (cheap: it was
+/// just read) and a dripped body cannot hold a buffer per byte.
+fn own_if_small(piece: Bytes) -> Bytes {
+    const SMALL: usize = 16 << 10;
+    if piece.len() < SMALL {
+        Bytes::copy_from_slice(&piece)
+    } else {
+        piece
+    }
 }
 
 /// Like [`within`], with a timer kept by the caller for its next use (see `Conn::read_timer`),

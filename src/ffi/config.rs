@@ -262,6 +262,25 @@ pub unsafe extern "C" fn httpring_config_set_wait_drives_io(
     set(cfg, |c| c.wait_drives_io = enable)
 }
 
+/// Keeps each buffered body in the pieces it was read in (at most 16; one that comes in
+/// more is joined as it arrives) instead of joining them into one buffer as they come
+/// (default: off). For a caller that reads bodies with `httpring_handles_read_pieces` and
+/// copies them into objects of its own (a binding's string type): each byte is then
+/// copied once, not twice. Any other way of reading a body (`httpring_handle_response`,
+/// `httpring_response_body`, `httpring_handles_read`) joins the pieces on the caller's
+/// thread at that call, into a buffer the handle keeps beside them.
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_set_body_pieces(
+    cfg: *mut httpring_config,
+    enable: bool,
+) -> httpring_code {
+    set(cfg, |c| c.body_pieces = enable)
+}
+
 /// Replaces the User-Agent sent by default.
 ///
 /// # Safety

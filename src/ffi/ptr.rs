@@ -65,20 +65,6 @@ pub(crate) unsafe fn slice<'a, T>(p: *const T, len: usize) -> Result<&'a [T], ht
     Ok(unsafe { std::slice::from_raw_parts(p, len) })
 }
 
-/// `slice` for a caller's array the library writes into.
-///
-/// # Safety
-/// As `slice`, for writes, and no other reference to the array is live.
-pub(crate) unsafe fn slice_mut<'a, T>(p: *mut T, len: usize) -> Result<&'a mut [T], httpring_code> {
-    if len == 0 {
-        return Ok(&mut []);
-    }
-    if p.is_null() || len > isize::MAX as usize / std::mem::size_of::<T>().max(1) {
-        return Err(httpring_code::HTTPRING_ERR_INVALID_ARGUMENT);
-    }
-    Ok(unsafe { std::slice::from_raw_parts_mut(p, len) })
-}
-
 /// Copies `text` into a caller's buffer of `cap` bytes, NUL-terminated and truncated to fit
 /// (nothing written when `cap` is 0), and stores its full length in `*len`.
 ///

@@ -7,9 +7,8 @@ use http::Version;
 
 use super::client::{handle, httpring_client};
 use super::code::httpring_code::{self, *};
-use super::config::{self, httpring_config};
 use super::handle::{httpring_handle, with_client};
-use super::ptr::{c_str, need, put, slice, slice_mut};
+use super::ptr::{c_str, need, put, slice};
 use super::sized::{struct_size, write_at};
 use crate::{Client, Response};
 
@@ -63,7 +62,7 @@ pub(super) fn with_response(
     })
 }
 
-/// One handle's outcome, filled by `httpring_handles_read`: `httpring_response`'s fields
+/// One handle's outcome, filled by `httpring_handles_read` (or `_read_pieces`): `httpring_response`'s fields
 /// side by side with the code and the raw header block (not an embedded
 /// `httpring_response`, so each of the two structs can grow on its own). Set element 0's
 /// `struct_size` (it is the array's stride).
@@ -114,10 +113,15 @@ pub struct httpring_piece {
 
 super::sized::caller_sized_v1!(httpring_response);
 
+/// `sizeof(httpring_result)` of version 6, which added `body_pieces` and
+/// `body_piece_count`: what `httpring_handles_read_pieces` needs to say where pieces are.
+const RESULT_V6: usize =
+    std::mem::offset_of!(httpring_result, body_piece_count) + std::mem::size_of::<usize>();
+
 // SAFETY: repr(C), `struct_size: u32` first; version 1 ended after `headers_len`, version
-// 2 after `bytes_received`, version 3 after `reason_len`.
+// 2 after `bytes_received`, version 3 after `reason_len`, version 6 after `body_piece_count`.
 unsafe impl super::sized::CallerSized for httpring_result {
-    const SIZES: &'static [usize] = &[80, 88, 104, std::mem::size_of::<httpring_result>()];
+    const SIZES: &'static [usize] = &[80, 88, 104, RESULT_V6];
 }
 
 /// For Rust callers: zeroed, with `struct_size` set.
@@ -202,53 +206,24 @@ pub unsafe extern "C" fn httpring_handles_read(
     n: usize,
     out: *mut httpring_result,
 ) -> httpring_code {
-    unsafe { read_results(client, handles, n, out, std::ptr::null_mut(), 0) }
-}
-
-/// Keeps each buffered body in the pieces it was read in (at most 16; one that comes in
-/// more is joined as it arrives) instead of joining them into one buffer as they come
-/// (default: off). For a caller that reads bodies with `httpring_handles_read_pieces` and
-/// copies them into objects of its own (a binding's string type): each byte is then
-/// copied once, not twice. Any other way of reading a body (`httpring_handle_response`,
-/// `httpring_response_body`, `httpring_handles_read`) joins the pieces on the caller's
-/// thread at that call, into a buffer the handle keeps beside them.
-///
-/// # Safety
-/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
-/// during the call.
-#[no_mangle]
-pub unsafe extern "C" fn httpring_config_set_body_pieces(
-    cfg: *mut httpring_config,
-    enable: bool,
-) -> httpring_code {
-    config::set(cfg, |c| c.body_pieces = enable)
+    unsafe { httpring_handles_read_pieces(client, handles, n, out, std::ptr::null_mut(), 0) }
 }
 
 /// `httpring_handles_read`, giving a body held in several pieces (as it was read, kept so
 /// by `httpring_config_set_body_pieces`) as those pieces instead of joining them into one
 /// buffer: for a caller that copies each body out anyway (a binding building its own string
-/// object), which then copies it once instead of twice. Such a body's pieces go to the caller's array `pieces` (room for `cap`), one body
-/// after another; its `out[i].body` is NULL and `out[i].body_pieces` points at them (see
-/// `httpring_result`). A body whose pieces no longer fit in `pieces` is joined and given in
-/// `body` as by `httpring_handles_read`. `out[0].struct_size` must include version 6's
+/// object), which then copies it once instead of twice. Such a body's pieces go to the
+/// caller's array `pieces` (room for `cap`), one body after another; its `out[i].body` is
+/// NULL and `out[i].body_pieces` points at them (see `httpring_result`). A body whose
+/// pieces no longer fit in `pieces` is joined and given in `body` as by
+/// `httpring_handles_read`. With `cap` > 0, `out[0].struct_size` must include version 6's
 /// fields (`HTTPRING_ERR_INVALID_ARGUMENT` otherwise).
 ///
 /// # Safety
-/// As `httpring_handles_read`, and `pieces` is valid for `cap` writes (NULL when `cap` is 0).
+/// As `httpring_handles_read`, and `pieces` is valid for `cap` writes (NULL when `cap` is 0)
+/// and overlaps neither `handles` nor `out`.
 #[no_mangle]
 pub unsafe extern "C" fn httpring_handles_read_pieces(
-    client: *const httpring_client,
-    handles: *const httpring_handle,
-    n: usize,
-    out: *mut httpring_result,
-    pieces: *mut httpring_piece,
-    cap: usize,
-) -> httpring_code {
-    unsafe { read_results(client, handles, n, out, pieces, cap) }
-}
-
-/// Both of the above; `cap` 0: no body is given in pieces.
-unsafe fn read_results(
     client: *const httpring_client,
     handles: *const httpring_handle,
     n: usize,
@@ -263,8 +238,14 @@ unsafe fn read_results(
         } else {
             0
         };
-        let mut pieces = unsafe { slice_mut(pieces, cap)? };
-        if cap > 0 && n > 0 && size < std::mem::size_of::<httpring_result>() {
+        // Written one piece at a time through the pointer (the caller's array may be
+        // uninitialized, so no slice of it is made): `used` of `cap` so far.
+        let most = isize::MAX as usize / std::mem::size_of::<httpring_piece>();
+        if cap > 0 && (pieces.is_null() || cap > most) {
+            return Err(HTTPRING_ERR_INVALID_ARGUMENT);
+        }
+        let mut used = 0;
+        if cap > 0 && n > 0 && size < RESULT_V6 {
             return Err(HTTPRING_ERR_INVALID_ARGUMENT);
         }
         for (i, &h) in handles.iter().enumerate() {
@@ -281,18 +262,20 @@ unsafe fn read_results(
                         item.status = r.status();
                         item.version = version_to_c(r.version());
                         let count = r.body_piece_count();
-                        if count > 1 && count <= pieces.len() {
-                            let (mine, left) = std::mem::take(&mut pieces).split_at_mut(count);
-                            for (slot, p) in mine.iter_mut().zip(r.body_pieces()) {
-                                *slot = httpring_piece {
+                        if count > 1 && count <= cap - used {
+                            // SAFETY: used + count <= cap, and the caller gave room for cap.
+                            let mine = unsafe { pieces.add(used) };
+                            for (k, p) in r.body_pieces().enumerate() {
+                                let piece = httpring_piece {
                                     data: p.as_ptr(),
                                     len: p.len(),
                                 };
+                                unsafe { mine.add(k).write(piece) };
                                 item.body_len += p.len();
                             }
-                            item.body_pieces = mine.as_ptr();
+                            item.body_pieces = mine.cast_const();
                             item.body_piece_count = count;
-                            pieces = left;
+                            used += count;
                         } else {
                             item.body = r.body().as_ptr();
                             item.body_len = r.body().len();

@@ -419,6 +419,10 @@ fn handles_read_pieces_gives_a_body_as_it_was_read() {
     }
     let (n0, n2) = (out[0].body_piece_count, out[2].body_piece_count);
     assert!((2..=5).contains(&n0) && (2..=3).contains(&n2), "{n0} {n2}");
+    // 40 reads: more than the 16 pieces a body is kept in, so joined while read (room or
+    // not).
+    assert!(out[3].body_pieces.is_null() && out[3].body_piece_count == 0);
+    assert_eq!(bytes(out[3].body, out[3].body_len), [b'x'; 40]);
     // Then with room for exactly the first two bodies' pieces: the last one's (1 or 2)
     // no longer fit.
     let mut pieces = vec![none; n0 + n2];

@@ -45,7 +45,7 @@ class HeldOpen:
         self.closed = threading.Event()
 
     def __getitem__(self, s):
-        if s.stop - s.start >= 4096:
+        if s.stop - s.start >= 4096 and not self.copying.is_set():
             self.copying.set()
             self.closed.wait(0.5)
         return self.view[s]

@@ -51,7 +51,8 @@ COMPLETION_LAYOUT = struct.Struct("@4xQQIH2xI4x")
 # httpring_result (version 6): code, httpring_response's fields, headers, headers_len,
 # bytes_received, reason, reason_len, body_pieces, body_piece_count.
 RESULT_LAYOUT = struct.Struct("@4xIHIPNNPNQPNQPNPN")
-#: Room for this many pieces per result (the engine keeps a body in at most 16).
+#: Room for this many pieces per result: the engine keeps a body in at most 16 (MAX_PIECES
+#: in src/request/response.rs); with less room a body comes joined, never wrong.
 PIECES_PER_RESULT = 16
 PIECE_SIZE = ctypes.sizeof(_ffi.httpring_piece)
 assert RESULT_LAYOUT.size == ctypes.sizeof(_ffi.httpring_result)
@@ -791,7 +792,7 @@ class Engine:
         """The Response of a completed handle, or the exception it failed with (returned,
         not raised). Copies everything out; the caller frees the handle next. ``history``:
         the request may have followed redirects (read them into ``Response.history``).
-        One ``httpring_handles_read`` call, as for a batch (``read_many``)."""
+        One ``httpring_handles_read_pieces`` call, as for a batch (``read_many``)."""
         if not s.results_cap:
             s.results_for(1)
         ids = s.ids
