@@ -254,10 +254,13 @@ where
                 .saturating_sub(self.read_buf.len()),
         );
         let spare = self.read_buf_remaining_mut();
-        if idle && next <= INIT_BUFFER_SIZE {
-            // Messages are small here: any room will do to see EOF or stray bytes, and the
-            // full buffer comes with the next message. (Where they are large, the buffer
-            // is reserved as for any read, so the next one finds it ready.)
+        if idle && self.read_buf_strategy.next() < self.read_buf_strategy.max() {
+            // Any room will do to see EOF or stray bytes. The full buffer is reserved with
+            // the next message, by when the last one's bytes (still sharing this buffer
+            // now) have usually been released, so the buffer is reused, not replaced.
+            // A strategy at its maximum means messages spanning many reads, copied out as
+            // they come: there deferring the reserve changed the allocation pattern so the
+            // allocator returned and refaulted memory (1 MiB bodies: 4x the page faults).
             if spare == 0 {
                 self.read_buf.reserve(IDLE_READ_SIZE);
             }
@@ -749,6 +752,52 @@ mod tests {
             buffered.read_buf,
             b"HTTP/1.1 200 OK\r\nServer: hyper\r\n"[..]
         );
+    }
+
+    #[cfg(not(miri))]
+    #[tokio::test]
+    async fn idle_read_does_not_replace_a_shared_read_buf() {
+        let mock = Mock::new()
+            .read(&[b'a'; 100])
+            .read(&[b'b'; 100])
+            .read(&[b'c'; 100])
+            .build();
+        let mut buffered = Buffered::<_, Cursor<Vec<u8>>>::new(Compat::new(mock));
+        // A connection whose messages have been larger than the initial buffer.
+        buffered.read_buf_strategy.record(INIT_BUFFER_SIZE);
+        buffered.read_buf_strategy.record(INIT_BUFFER_SIZE * 2);
+        let next = buffered.read_buf_strategy.next();
+        assert!(next > INIT_BUFFER_SIZE && next < buffered.read_buf_strategy.max());
+        async fn read<T: Read + Write + Unpin>(
+            b: &mut Buffered<T, Cursor<Vec<u8>>>,
+            idle: bool,
+        ) -> io::Result<usize> {
+            futures_util::future::poll_fn(|cx| {
+                if idle {
+                    b.poll_read_idle(cx)
+                } else {
+                    b.poll_read_from_io(cx)
+                }
+            })
+            .await
+        }
+
+        assert_eq!(read(&mut buffered, false).await.unwrap(), 100);
+        let start = buffered.read_buf().as_ptr();
+        // A message's bytes leave the buffer but still share its allocation.
+        let first = buffered.read_buf.split_to(100).freeze();
+
+        // An idle probe reads into the room left rather than a new buffer.
+        assert_eq!(read(&mut buffered, true).await.unwrap(), 100);
+        assert_eq!(buffered.read_buf().as_ptr(), start.wrapping_add(100));
+        let second = buffered.read_buf.split_to(100).freeze();
+
+        // Once no message holds them, the next read stays in that buffer.
+        drop((first, second));
+        assert_eq!(read(&mut buffered, false).await.unwrap(), 100);
+        let at = buffered.read_buf().as_ptr();
+        assert!(at >= start && at < start.wrapping_add(next));
+        assert_eq!(buffered.read_buf(), &[b'c'; 100][..]);
     }
 
     #[test]
