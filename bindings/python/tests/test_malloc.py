@@ -25,8 +25,9 @@ SIZE = 1 << 20
 REQUESTS = 64
 
 # Batches of 4 bodies, each batch dropped whole before the next (as a drain loop does):
-# without the fix every dropped batch leaves more than 128 KiB free at the top of the heap,
-# which glibc trims, whatever the timing of the responses.
+# without the fix a dropped batch leaves more free at the top of the heap than glibc's trim
+# threshold (twice the largest block freed so far, here about 2 MiB), which it then trims,
+# whatever the timing of the responses.
 BATCH = 4
 PROBE = textwrap.dedent(
     """
