@@ -754,8 +754,9 @@ _lib: Optional[Lib] = None
 # the heap then keeps up to 32 MiB of freed memory (never more than the process's peak).
 # Measured, AsyncClient, 16 in flight: 64 KiB bodies 800 -> 1,650 MB/s, 1 MiB bodies
 # 1,100 -> 3,400 MB/s. (64 KiB bodies no longer need it since the engine stopped freeing and
-# allocating a read buffer per response, vendor/README.md patch 2; larger ones do.) Nothing changes when the process set its own thresholds (mallopt,
-# GLIBC_TUNABLES: glibc then never adjusts), outside glibc, or with HTTPRING_MALLOC_TRIM=keep.
+# allocating a read buffer per response, vendor/README.md patch 2; larger ones do.) Nothing
+# changes when the process set its own thresholds (mallopt, GLIBC_TUNABLES: glibc then never
+# adjusts), outside glibc, or with HTTPRING_MALLOC_TRIM=keep.
 SETTLE_MALLOC_BLOCK = 16 << 20
 
 
