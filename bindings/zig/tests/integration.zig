@@ -1757,12 +1757,15 @@ test "upload: an event loop writes until 0 and is woken by .writable completions
     defer client.deinit();
     var h = try client.send(.{
         .method = "PUT",
-        .url = try url(&buf, "/upload?pause_ms=2", .{}),
+        // The server reads nothing for its first second, so 8 MiB (more than a 4 MiB send
+        // buffer and the stream's) must find no room: a slow server alone (pause_ms) let the
+        // kernel's buffers absorb a whole 3 MB body once.
+        .url = try url(&buf, "/upload?hold_ms=1000", .{}),
         .body_source = .{ .writer = null },
         .user_data = 9,
     });
     defer h.deinit();
-    const total: u64 = 3_000_000;
+    const total: u64 = 8 << 20;
     var piece: [64 << 10]u8 = undefined;
     var at: u64 = 0;
     var writable: usize = 0;
