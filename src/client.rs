@@ -47,6 +47,7 @@ impl Drop for Chunk<'_> {
 
 /// A snapshot of a client's counters.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stats {
     pub live_handles: usize,
     /// Idle HTTP/1.1 connections plus shared HTTP/2 connections in the pool.

@@ -12,6 +12,7 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// Settings for a [`crate::Client`]. `None` for a timeout means "no limit".
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Config {
     pub connect_timeout: Option<Duration>,
     /// Limit on the whole request, from submit to the last body byte.

@@ -7,6 +7,7 @@ use std::fmt;
 
 /// What went wrong, in the coarse classes a caller branches on.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// A NULL pointer, a zero-length buffer where one is required, an out-of-range value.
     InvalidArgument,

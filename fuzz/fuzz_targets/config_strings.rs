@@ -13,11 +13,9 @@ use httpring::{Client, Config};
 use libfuzzer_sys::fuzz_target;
 
 static JAR: LazyLock<Client> = LazyLock::new(|| {
-    let cfg = Config {
-        cookies: true,
-        use_env_proxy: false,
-        ..Config::default()
-    };
+    let mut cfg = Config::default();
+    cfg.cookies = true;
+    cfg.use_env_proxy = false;
     Client::new(cfg).expect("client")
 });
 
@@ -64,10 +62,8 @@ fuzz_target!(|data: &[u8]| {
             // Comma-separated no_proxy entries and, after a newline, a proxy URL: the rules
             // a client derives from them (no runtime or connection is started).
             let (np, proxy) = split(s);
-            let mut cfg = Config {
-                use_env_proxy: false,
-                ..Config::default()
-            };
+            let mut cfg = Config::default();
+            cfg.use_env_proxy = false;
             // No system roots: loading them per input would be most of the cost.
             cfg.tls.roots = httpring::RootStore::None;
             cfg.no_proxy = String::from_utf8_lossy(np)

@@ -24,16 +24,14 @@ struct Rig {
 }
 
 fn client(h2c: bool) -> Client {
-    let mut cfg = Config {
-        timeout: Some(Duration::from_millis(200)),
-        connect_timeout: Some(Duration::from_millis(200)),
-        max_body_size: MAX_BODY,
-        use_env_proxy: false,
-        // Every input on a fresh connection: a kept-alive one would carry the last input's
-        // leftovers into the next.
-        pool_max_idle_per_host: 0,
-        ..Config::default()
-    };
+    let mut cfg = Config::default();
+    cfg.timeout = Some(Duration::from_millis(200));
+    cfg.connect_timeout = Some(Duration::from_millis(200));
+    cfg.max_body_size = MAX_BODY;
+    cfg.use_env_proxy = false;
+    // Every input on a fresh connection: a kept-alive one would carry the last input's
+    // leftovers into the next.
+    cfg.pool_max_idle_per_host = 0;
     cfg.tls.roots = httpring::RootStore::None;
     if h2c {
         cfg.http_version = HttpVersionPref::Http2Only;

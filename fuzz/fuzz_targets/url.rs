@@ -13,12 +13,10 @@ use httpring::{Client, Config, Request};
 use libfuzzer_sys::fuzz_target;
 
 static CLIENT: LazyLock<Client> = LazyLock::new(|| {
-    let cfg = Config {
-        unix_socket: Some("/nonexistent/httpring-fuzz.sock".into()),
-        use_env_proxy: false,
-        timeout: Some(Duration::from_millis(500)),
-        ..Config::default()
-    };
+    let mut cfg = Config::default();
+    cfg.unix_socket = Some("/nonexistent/httpring-fuzz.sock".into());
+    cfg.use_env_proxy = false;
+    cfg.timeout = Some(Duration::from_millis(500));
     Client::new(cfg).expect("client")
 });
 

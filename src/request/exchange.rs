@@ -24,6 +24,7 @@ const FAILED: u8 = 2;
 
 /// What an announcement is about.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// The request completed: its whole response, or why it failed. Once per request
     /// unless `Head` comes instead.

@@ -25,6 +25,7 @@ pub struct Hop {
 /// retried or redirected request they describe the last exchange, and `queued` holds all
 /// the time before it.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Timing {
     /// Submit until the (last) exchange began looking for a connection.
     pub queued: Duration,

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 
 /// What one read found.
 #[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Read {
     /// This many bytes were copied (at least one, unless `buf` was empty).
     Data(usize),

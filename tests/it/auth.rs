@@ -29,11 +29,9 @@ fn get(s: &TestServer, path: &str) -> Request {
 }
 
 fn with_auth(auth: Auth) -> Client {
-    Client::new(Config {
-        auth: Some(auth),
-        ..Config::default()
-    })
-    .unwrap()
+    let mut cfg = Config::default();
+    cfg.auth = Some(auth);
+    Client::new(cfg).unwrap()
 }
 
 #[test]
@@ -117,13 +115,11 @@ fn digest_answers_the_challenge_md5_and_sha256_with_and_without_qop() {
 fn helper_credentials_stay_with_their_origin_across_redirects() {
     let s = TestServer::start();
     let other = TestServer::start();
-    let c = Client::new(Config {
-        auth: Some(Auth::bearer(b"secret").unwrap()),
-        redirects: httpring::RedirectPolicy {
-            follow: true,
-            ..Default::default()
-        },
-        ..Config::default()
+    let c = Client::new({
+        let mut cfg = Config::default();
+        cfg.auth = Some(Auth::bearer(b"secret").unwrap());
+        cfg.redirects.follow = true;
+        cfg
     })
     .unwrap();
     let same = run(&c, get(&s, "/redirect-to?url=/echo")).unwrap().1;
@@ -135,12 +131,10 @@ fn helper_credentials_stay_with_their_origin_across_redirects() {
     let body = run(&c, get(&s, &away)).unwrap().1;
     assert!(!body.contains("authorization"), "{body}");
     // A request's helper credentials too.
-    let plain = Client::new(Config {
-        redirects: httpring::RedirectPolicy {
-            follow: true,
-            ..Default::default()
-        },
-        ..Config::default()
+    let plain = Client::new({
+        let mut cfg = Config::default();
+        cfg.redirects.follow = true;
+        cfg
     })
     .unwrap();
     let mut req = get(&s, &away);
@@ -152,10 +146,8 @@ fn helper_credentials_stay_with_their_origin_across_redirects() {
 #[test]
 fn a_request_may_leave_out_the_clients_credentials_and_default_headers() {
     let s = TestServer::start();
-    let mut cfg = Config {
-        auth: Some(Auth::basic(b"u", b"p").unwrap()),
-        ..Config::default()
-    };
+    let mut cfg = Config::default();
+    cfg.auth = Some(Auth::basic(b"u", b"p").unwrap());
     cfg.add_default_header(b"x-team", b"blue").unwrap();
     cfg.add_default_header(b"x-trace", b"1").unwrap();
     let client = Client::new(cfg).unwrap();
@@ -216,16 +208,11 @@ fn netrc_credentials_go_to_their_own_host_only_and_yield_to_any_other() {
         format!(r#""authorization": "Basic {v}""#)
     };
     let port: u16 = other.base.rsplit(':').next().unwrap().parse().unwrap();
-    let mut cfg = Config {
-        netrc: Some(std::sync::Arc::new(
-            httpring::Netrc::load(Some(&path)).unwrap(),
-        )),
-        redirects: httpring::RedirectPolicy {
-            follow: true,
-            ..Default::default()
-        },
-        ..Config::default()
-    };
+    let mut cfg = Config::default();
+    cfg.netrc = Some(std::sync::Arc::new(
+        httpring::Netrc::load(Some(&path)).unwrap(),
+    ));
+    cfg.redirects.follow = true;
     cfg.add_resolve("made-up.test", port, vec!["127.0.0.1".parse().unwrap()])
         .unwrap();
     let c = Client::new(cfg.clone()).unwrap();
@@ -244,9 +231,10 @@ fn netrc_credentials_go_to_their_own_host_only_and_yield_to_any_other() {
     assert!(echo(req).contains(r#""authorization": "Bearer own""#));
     let url = s.url("/echo").replace("127.0.0.1", "u:p@127.0.0.1");
     assert!(echo(Request::get(url.as_bytes())).contains(&basic("u", "p")));
-    let with_client_auth = Client::new(Config {
-        auth: Some(Auth::bearer(b"client").unwrap()),
-        ..cfg.clone()
+    let with_client_auth = Client::new({
+        let mut with = cfg.clone();
+        with.auth = Some(Auth::bearer(b"client").unwrap());
+        with
     })
     .unwrap();
     assert!(run(&with_client_auth, get(&s, "/echo"))

@@ -27,10 +27,8 @@ fn get(url: &str) -> Request {
 }
 
 fn jar_client(follow: bool) -> Client {
-    let mut cfg = Config {
-        cookies: true,
-        ..Config::default()
-    };
+    let mut cfg = Config::default();
+    cfg.cookies = true;
     cfg.redirects.follow = follow;
     Client::new(cfg).unwrap()
 }

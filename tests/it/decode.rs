@@ -89,10 +89,8 @@ fn accept_encoding_is_sent_and_can_be_turned_off() {
     let (_, raw, _) = run(&on, req).unwrap();
     assert_eq!(&raw[..2], &[0x1f, 0x8b], "gzip magic: left as received");
 
-    let cfg = Config {
-        decompress: false,
-        ..Config::default()
-    };
+    let mut cfg = Config::default();
+    cfg.decompress = false;
     let off = Client::new(cfg).unwrap();
     assert_eq!(accept(&off, get(&s, "/echo")), "");
     let (_, raw, _) = run(&off, get(&s, "/encoded/zstd/1000")).unwrap();
@@ -109,10 +107,8 @@ fn accept_encoding_is_sent_and_can_be_turned_off() {
 #[test]
 fn a_bomb_fails_at_the_decoded_limit() {
     let s = TestServer::start();
-    let cfg = Config {
-        max_body_size: 8 << 20,
-        ..Config::default()
-    };
+    let mut cfg = Config::default();
+    cfg.max_body_size = 8 << 20;
     let c = Client::new(cfg).unwrap();
     // 1 GiB of zeros in ~1 MiB of gzip, and in a few KiB of zstd and br.
     for coding in ["gzip", "zstd", "br"] {
