@@ -11,7 +11,7 @@ use crate::transport::Body;
 use bytes::{Bytes, BytesMut};
 use http::header::{
     HeaderMap, HeaderValue, ACCEPT_ENCODING, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, COOKIE,
-    HOST, LOCATION, RETRY_AFTER,
+    HOST, LOCATION, RETRY_AFTER, TRANSFER_ENCODING,
 };
 use http::uri::PathAndQuery;
 use http::{Method, Uri};
@@ -950,8 +950,11 @@ impl<'a> Parts<'a> {
                 None => {}
             }
         }
-        let wants_length =
-            !body.is_empty() || matches!(method, Method::POST | Method::PUT | Method::PATCH);
+        // Any method with a body says so: hyper takes a GET, HEAD or CONNECT without a
+        // length header as bodiless and would drop a streamed body's bytes.
+        let wants_length = !body.is_empty()
+            || upload.is_some()
+            || matches!(method, Method::POST | Method::PUT | Method::PATCH);
         if wants_length && !headers.contains_key(CONTENT_LENGTH) {
             match &upload {
                 None => {
@@ -1031,6 +1034,14 @@ impl<'a> Parts<'a> {
         } else {
             if let http::header::Entry::Vacant(slot) = headers.entry(HOST) {
                 slot.insert(self.host()?);
+            }
+            // A streamed body of unknown length is chunked, whatever the method (hyper
+            // chunks one only for methods that usually carry a body).
+            if self.upload.as_ref().is_some_and(|up| up.length().is_none())
+                && !headers.contains_key(CONTENT_LENGTH)
+                && !headers.contains_key(TRANSFER_ENCODING)
+            {
+                headers.insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
             }
             if conn.absolute_form {
                 // Through an HTTP proxy without a tunnel: its credentials go on every request.
@@ -1400,10 +1411,11 @@ fn own_if_small(piece: Bytes) -> Bytes {
 
 /// Like [`within`], with a timer kept by the caller for its next use (see `Conn::read_timer`),
 /// and the limit on silence rather than on the whole wait when the connection counts its
-/// reads (`activity`): when the timer fires after bytes came in, it is set one limit on, so
-/// a head trickled in byte by byte is not cut off by the read timeout (the low-speed limit
-/// looks at its speed: `HeadSpeed` in `watch`), and a silent server fails after one to
-/// two limits (over HTTP/2, see [`H2Wait`]). With `watch`, the request body is watched too
+/// reads (`activity`): the timer looks at them (`look_every`), a look that finds bytes came
+/// in counts as life, so a head trickled in byte by byte is not cut off by the read timeout
+/// (the low-speed limit looks at its speed: `HeadSpeed` in `watch`), and a server silent
+/// since fails 1 to 1.25 limits after its last byte (over HTTP/2 one to two limits, see
+/// [`H2Wait`]). With `watch`, the request body is watched too
 /// (`HeadWatch`). A plain function returning a named future: an `async fn` would hold `fut`
 /// twice (argument and pinned local), and `fut` holds the request.
 fn within_reusing<'a, F: Future, E: FnOnce() -> Error>(
@@ -1415,7 +1427,8 @@ fn within_reusing<'a, F: Future, E: FnOnce() -> Error>(
     on_timeout: E,
 ) -> Within<'a, F, E> {
     let timer = limit.map(|d| {
-        let deadline = tokio::time::Instant::now() + d;
+        let now = tokio::time::Instant::now();
+        let deadline = now + look_every(d, idle.as_ref());
         let sleep = match timer {
             // The timer of an earlier request on this connection is left to fire at its
             // earlier deadline (then `Within` moves it on): re-arming it for every request
@@ -1428,7 +1441,7 @@ fn within_reusing<'a, F: Future, E: FnOnce() -> Error>(
             }
             None => timer.insert(Box::pin(tokio::time::sleep_until(deadline))),
         };
-        (sleep, deadline, d)
+        (sleep, deadline, d, now)
     });
     Within {
         fut,
@@ -1444,8 +1457,14 @@ pin_project_lite::pin_project! {
     struct Within<'a, F, E> {
         #[pin]
         fut: F,
-        // The timer and the deadline it stands for; the timer may be set earlier.
-        timer: Option<(&'a mut Pin<Box<tokio::time::Sleep>>, tokio::time::Instant, Duration)>,
+        // The timer and the deadline it stands for (the timer may be set earlier), the
+        // limit, and when the connection was last seen alive.
+        timer: Option<(
+            &'a mut Pin<Box<tokio::time::Sleep>>,
+            tokio::time::Instant,
+            Duration,
+            tokio::time::Instant,
+        )>,
         // The connection's traffic counter (`Traffic::moved`), as a sign of life.
         idle: Option<Idle<'a>>,
         // The request body, watched (`HeadWatch`).
@@ -1468,7 +1487,7 @@ impl<F: Future, E: FnOnce() -> Error> Future for Within<'_, F, E> {
             }
         }
         let expired = match this.timer {
-            Some((t, deadline, limit)) => loop {
+            Some((t, deadline, limit, alive)) => loop {
                 if t.as_mut().poll(cx).is_pending() {
                     break false;
                 }
@@ -1477,20 +1496,26 @@ impl<F: Future, E: FnOnce() -> Error> Future for Within<'_, F, E> {
                     t.as_mut().reset(*deadline);
                     continue;
                 }
-                // At the deadline: bytes since it was set move it on by the limit...
-                if !this.idle.as_mut().is_some_and(Idle::stirred) {
+                // A look: bytes since the last one say the connection is alive...
+                let now = tokio::time::Instant::now();
+                if this.idle.as_mut().is_some_and(Idle::stirred) {
+                    // ...unless too few came for the low-speed limit (`HeadSpeed`).
+                    if let (Some(idle), Some(Some(speed))) = (
+                        this.idle.as_ref(),
+                        this.watch.as_mut().map(|w| w.speed.as_mut()),
+                    ) {
+                        if let Some(e) = speed.check(idle.seen, now) {
+                            return Poll::Ready(Err(e.unanswered()));
+                        }
+                    }
+                    *alive = now;
+                }
+                // Silent for the limit since then: expired. Else the next look.
+                let due = *alive + *limit;
+                if now >= due {
                     break true;
                 }
-                // ...unless too few came for the low-speed limit (`HeadSpeed`).
-                if let (Some(idle), Some(Some(speed))) = (
-                    this.idle.as_ref(),
-                    this.watch.as_mut().map(|w| w.speed.as_mut()),
-                ) {
-                    if let Some(e) = speed.check(idle.seen, tokio::time::Instant::now()) {
-                        return Poll::Ready(Err(e.unanswered()));
-                    }
-                }
-                *deadline = tokio::time::Instant::now() + *limit;
+                *deadline = due.min(now + look_every(*limit, this.idle.as_ref()));
                 t.as_mut().reset(*deadline);
             },
             None => false,
@@ -1502,6 +1527,18 @@ impl<F: Future, E: FnOnce() -> Error> Future for Within<'_, F, E> {
                 Poll::Pending
             }
         }
+    }
+}
+
+/// How often `Within` looks at the connection's traffic. Over HTTP/1.1 a quarter of the
+/// limit: the head then times out between 1 and 1.25 limits after the last byte (looking
+/// once a limit, a byte just after a look left the head up to two limits). HTTP/2 looks
+/// once a limit (see `H2Wait`, whose grace is counted in looks); without traffic to watch,
+/// the limit is a plain deadline.
+fn look_every(limit: Duration, idle: Option<&Idle<'_>>) -> Duration {
+    match idle {
+        Some(i) if i.h2.is_none() => limit / 4,
+        _ => limit,
     }
 }
 

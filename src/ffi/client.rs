@@ -572,6 +572,9 @@ pub unsafe extern "C" fn httpring_client_send_many(
         // Each spec goes to the client as it is built; one that does not build is answered
         // at once. `first`: the first failure in the caller's order.
         let first = std::cell::Cell::new((n, HTTPRING_OK));
+        // A refusal so far: the last error message is then the last refusal's, and a spec
+        // starts by clearing the mark of an earlier one's.
+        let refused = std::cell::Cell::new(false);
         let put = |i: usize, h: u64, code: httpring_code| {
             if code != HTTPRING_OK && i < first.get().0 {
                 first.set((i, code));
@@ -587,9 +590,14 @@ pub unsafe extern "C" fn httpring_client_send_many(
         let reqs = (0..n).filter_map(|i| {
             // SAFETY: i < n specs of `size` bytes.
             let spec = unsafe { read_at(reqs, i, size, httpring_request_spec::DEFAULT) };
+            if refused.get() {
+                super::code::take_fresh();
+            }
             match unsafe { request_from_spec(&spec, c.url_cache()) } {
                 Ok(r) => Some((i, r)),
                 Err(code) => {
+                    super::code::note_unless_fresh(code);
+                    refused.set(true);
                     put(i, 0, code);
                     None
                 }
@@ -597,7 +605,10 @@ pub unsafe extern "C" fn httpring_client_send_many(
         });
         c.submit_each(reqs, |i, r| match r {
             Ok(h) => put(i, h.0, HTTPRING_OK),
-            Err(e) => put(i, 0, e.into()),
+            Err(e) => {
+                refused.set(true);
+                put(i, 0, e.into())
+            }
         });
         super::code::failed_unless_ok(first.get().1)
     })

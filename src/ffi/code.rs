@@ -166,11 +166,28 @@ pub(crate) fn take_fresh() -> bool {
 /// A call failed with `code` without noting a message (a NULL argument, a freed client):
 /// the code's name is the message, so an earlier call's is not taken for this one's.
 pub(crate) fn note_code(code: httpring_code) {
-    let name = CODE_NAMES
+    note(&code_name(code));
+}
+
+/// A call's step failed with `code`: unless that step noted a message of its own, the
+/// code's name becomes the last error message. Either way the message stays fresh, so the
+/// call's `guard_code` keeps it.
+pub(crate) fn note_unless_fresh(code: httpring_code) {
+    if take_fresh() {
+        let _ = FRESH.try_with(|f| f.set(true));
+    } else {
+        note_code(code);
+    }
+}
+
+/// A code's name, as `httpring_error_name` gives it.
+pub(crate) fn code_name(code: httpring_code) -> String {
+    CODE_NAMES
         .get(code as usize)
         .copied()
-        .unwrap_or(c"HTTPRING_UNKNOWN");
-    note(&name.to_string_lossy());
+        .unwrap_or(c"HTTPRING_UNKNOWN")
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Copies the message of the last call on this thread that failed (what went wrong, in

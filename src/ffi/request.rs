@@ -3,10 +3,11 @@
 
 use std::ffi::c_char;
 
+use super::code::code_name;
 use super::code::httpring_code::{self, *};
 use super::objects::Objects;
 use super::ptr::{bytes, c_str, guard, guard_code};
-use crate::{millis, Request};
+use crate::{millis, Error, ErrorKind, Request};
 
 /// A request being built. Setters validate at once and return the error; a request with a
 /// failed setter also fails at submit, so an ignored error cannot send a wrong request.
@@ -46,15 +47,43 @@ pub extern "C" fn httpring_request_free(req: *mut httpring_request) {
     guard((), || drop(REQUESTS.take(req)));
 }
 
+/// Runs a setter on a live request. A setter that fails, whatever for (a NULL argument, a
+/// value out of range, a value that does not validate), leaves the request failed: its
+/// submit returns the first such error rather than sending a request without that setting.
 pub(super) fn with(
     req: *mut httpring_request,
     f: impl FnOnce(&mut Request) -> Result<(), httpring_code>,
 ) -> httpring_code {
     guard_code(|| {
         REQUESTS
-            .with(req, |r| f(&mut r.inner))?
+            .with(req, |r| {
+                let done = f(&mut r.inner);
+                if let Err(code) = done {
+                    if r.inner.error().is_none() {
+                        r.inner.poison(Error::new(
+                            setter_kind(code),
+                            format!(
+                                "an earlier setter on this request failed ({}), so it is not sent",
+                                code_name(code)
+                            ),
+                        ));
+                    }
+                }
+                done
+            })?
             .map(|()| HTTPRING_OK)
     })
+}
+
+/// The kind a failed setter's code stands for (most are a bad argument).
+fn setter_kind(code: httpring_code) -> ErrorKind {
+    match code {
+        HTTPRING_ERR_INVALID_HEADER => ErrorKind::InvalidHeader,
+        HTTPRING_ERR_INVALID_URL => ErrorKind::InvalidUrl,
+        HTTPRING_ERR_INVALID_METHOD => ErrorKind::InvalidMethod,
+        HTTPRING_ERR_BODY_SOURCE => ErrorKind::BodySource,
+        _ => ErrorKind::InvalidArgument,
+    }
 }
 
 /// `with` for setters that cannot fail.

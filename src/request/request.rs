@@ -402,11 +402,18 @@ pub(crate) fn parse_url_keeping_fragment(url: &[u8]) -> Result<ParsedUrl> {
                 format!("unsupported URL scheme {other:?} (expected http or https)"),
             ))
         }
+        // No scheme as a request target reads it (`mailto:a@b` is an authority there).
         None => {
-            return Err(Error::new(
-                ErrorKind::InvalidUrl,
-                format!("URL {text:?} has no scheme (expected http://host/...)"),
-            ))
+            return Err(match scheme_of(text) {
+                Some(other) if !is_http(other) => Error::new(
+                    ErrorKind::UnsupportedScheme,
+                    format!("unsupported URL scheme {other:?} (expected http or https)"),
+                ),
+                _ => Error::new(
+                    ErrorKind::InvalidUrl,
+                    format!("URL {text:?} has no scheme (expected http://host/...)"),
+                ),
+            })
         }
     }
     if let Some(a) = uri.authority() {
@@ -434,6 +441,21 @@ pub(crate) fn parse_url_keeping_fragment(url: &[u8]) -> Result<ParsedUrl> {
     Ok((uri, shared, fragment))
 }
 
+/// The scheme `text` starts with (`mailto` in `mailto:a@b`), if any. `host:port...` is not
+/// one (`localhost:8080/` lacks its scheme), except for `http` and `https` themselves.
+fn scheme_of(text: &str) -> Option<&str> {
+    let (s, rest) = text.split_once(':')?;
+    let mut chars = s.bytes();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'));
+    let port_like = rest.bytes().next().is_some_and(|c| c.is_ascii_digit());
+    (valid && (!port_like || is_http(s))).then_some(s)
+}
+
+fn is_http(scheme: &str) -> bool {
+    scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")
+}
+
 /// Whether `path` has a `.` or `..` segment (`/a/./b`, `/a/..`, also written `%2e`).
 fn has_dot_segment(path: &str) -> bool {
     const DOTS: [&str; 6] = [".", "..", "%2e", ".%2e", "%2e.", "%2e%2e"];
@@ -451,8 +473,20 @@ fn has_dot_segment(path: &str) -> bool {
 fn normalized(text: &str, strict: Option<http::uri::InvalidUri>) -> Result<ParsedUrl> {
     use url::ParseError as P;
     let invalid = |why: String| Error::new(ErrorKind::InvalidUrl, why);
+    let scheme = scheme_of(text);
+    if let Some(other) = scheme.filter(|s| !is_http(s)) {
+        return Err(Error::new(
+            ErrorKind::UnsupportedScheme,
+            format!("unsupported URL scheme {other:?} (expected http or https)"),
+        ));
+    }
     // The URL standard would also read `http:/x` and `http:///x` as host `x`: not guessed.
     match text.split_once("://") {
+        None if scheme.is_some() => {
+            return Err(invalid(format!(
+                "URL {text:?} has no \"//\" after its scheme (expected http://host/...)"
+            )))
+        }
         None => {
             return Err(invalid(format!(
                 "URL {text:?} has no scheme (expected http://host/...)"
@@ -584,11 +618,14 @@ mod tests {
 
     #[test]
     fn what_cannot_be_a_url_says_why() {
-        let cases: [(&[u8], &str); 7] = [
+        let cases: [(&[u8], &str); 10] = [
             (b"http://h/a\x01", "control characters"),
             (b"http://h/a\r\nX: y", "control characters"),
             (b"example.com/x", "no scheme"),
             (b"/relative", "no scheme"),
+            (b"localhost:8080/x", "no scheme"),
+            (b"http:127.0.0.1/", "no \"//\" after its scheme"),
+            (b"HTTPS:h/", "no \"//\" after its scheme"),
             (b"http://h:99999/", "invalid port"),
             (b"http:///x", "no host"),
             (b"http://h st/", "invalid"),
@@ -598,8 +635,20 @@ mod tests {
             assert_eq!(e.kind(), ErrorKind::InvalidUrl, "{url:?}");
             assert!(e.message().contains(why), "{url:?}: {}", e.message());
         }
-        assert_eq!(refused(b"ftp://h/x").kind(), ErrorKind::UnsupportedScheme);
-        assert_eq!(refused(b"ftp://h/a b").kind(), ErrorKind::UnsupportedScheme);
+        // A scheme of another kind is named, with or without `//` and a host.
+        for url in [
+            &b"ftp://h/x"[..],
+            b"ftp://h/a b",
+            b"ftp:/x",
+            b"file:///etc/passwd",
+            b"mailto:a@b",
+            b"data:text/plain,hi",
+            b"javascript:alert(1)",
+        ] {
+            let e = refused(url);
+            assert_eq!(e.kind(), ErrorKind::UnsupportedScheme, "{url:?}");
+            assert!(e.message().contains("unsupported URL scheme"), "{url:?}");
+        }
     }
 
     fn with_length(value: &str, body: &'static [u8]) -> Result<Request> {

@@ -217,6 +217,7 @@ static void test_lying_server(httpring_client *c) {
     httpring_handle_free(c, h);
 }
 
+static const char *last_error(void);
 static void test_invalid_submit(httpring_client *c) {
     CHECK_SECTION("invalid input at submit");
     httpring_handle h = 0;
@@ -259,8 +260,10 @@ static void test_invalid_submit(httpring_client *c) {
             fprintf(stderr, "  for URL #%zu \"%s\"\n", i, bad_urls[i]);
         CHECK_EQ_INT(h, 12345); /* no handle written */
     }
-    /* Unsupported schemes. */
-    const char *schemes[] = {"ftp://127.0.0.1/file", "ws://127.0.0.1/", "file://host/etc"};
+    /* Unsupported schemes, with or without "//" and a host. */
+    const char *schemes[] = {"ftp://127.0.0.1/file", "ws://127.0.0.1/", "file://host/etc",
+                             "file:///etc/passwd", "mailto:a@b", "data:text/plain,hi",
+                             "javascript:alert(1)", "ftp:/x"};
     for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
         CHECK_EQ_CODE(httpring_client_get(c, schemes[i], 0, &h), HTTPRING_ERR_UNSUPPORTED_SCHEME);
     /* Bad methods. */
@@ -324,6 +327,31 @@ static void test_invalid_submit(httpring_client *c) {
     CHECK_EQ_CODE(httpring_request_set_body(req, NULL, 10), HTTPRING_ERR_INVALID_ARGUMENT);
     httpring_request_free(req);
 
+    /* Any failed setter fails the submit too, a NULL argument or a value out of range as
+     * much as a value that does not validate: the request never goes out without it. */
+    for (int i = 0; i < 9; i++) {
+        req = httpring_request_new("POST", URL("/echo"));
+        httpring_code set = HTTPRING_OK;
+        switch (i) {
+        case 0: set = httpring_request_set_body(req, NULL, 10); break;
+        case 1: set = httpring_request_set_body_writer(req, -2); break;
+        case 2: set = httpring_request_set_body_fd(req, -1, 5); break;
+        case 3: set = httpring_request_set_body_callback(req, NULL, NULL, 5); break;
+        case 4: set = httpring_request_set_basic_auth(req, NULL, "pw"); break;
+        case 5: set = httpring_request_set_bearer_auth(req, NULL); break;
+        case 6: set = httpring_request_add_header(req, "X-Must-Have", NULL); break;
+        case 7: set = httpring_request_add_header_bytes(req, (const uint8_t *)"X-B", 3, NULL, 4); break;
+        case 8: set = httpring_request_remove_default_header(req, NULL); break;
+        }
+        CHECK_EQ_CODE(set, HTTPRING_ERR_INVALID_ARGUMENT);
+        CHECK_EQ_CODE(httpring_request_add_header(req, "X-Fine", "fine"), HTTPRING_OK);
+        h = 12345;
+        if (!CHECK_EQ_CODE(httpring_client_submit(c, req, &h), HTTPRING_ERR_INVALID_ARGUMENT))
+            fprintf(stderr, "  for setter #%d\n", i);
+        CHECK_EQ_INT(h, 12345);
+        CHECK(strstr(last_error(), "an earlier setter on this request failed") != NULL);
+    }
+
     /* A bad method or URL given to request_new is reported by submit. */
     req = httpring_request_new("GET", "ftp://127.0.0.1/x");
     CHECK(req != NULL);
@@ -346,8 +374,6 @@ static void test_invalid_submit(httpring_client *c) {
     CHECK_EQ_INT(live_after, live_before);
     CHECK_EQ_CODE(httpring_client_live_handles(c, NULL), HTTPRING_ERR_INVALID_ARGUMENT);
 }
-
-static const char *last_error(void);
 
 static void test_config_errors(void) {
     CHECK_SECTION("config setters");
@@ -781,6 +807,22 @@ static void test_last_error_message(httpring_client *c) {
                   HTTPRING_ERR_INVALID_ARGUMENT);
     CHECK_EQ_STR(last_error(), strlen(last_error()), "HTTPRING_ERR_INVALID_ARGUMENT");
     httpring_handle_free(c, hs[1]);
+    /* A batch whose last refusal has nothing more to say than its code (a NULL URL), after
+     * one that did: its code's name. */
+    httpring_request_spec two[2] = {HTTPRING_STRUCT_INIT(httpring_request_spec),
+                                    HTTPRING_STRUCT_INIT(httpring_request_spec)};
+    httpring_header crlf = {(const uint8_t *)"X-A", 3, (const uint8_t *)"a\r\nb", 4};
+    two[0].method = "GET";
+    two[0].url = URL("/hello");
+    two[0].headers = &crlf;
+    two[0].nheaders = 1;
+    two[1].method = "GET";
+    two[1].url = NULL;
+    httpring_handle hs2[2] = {0};
+    httpring_code codes2[2];
+    CHECK_EQ_CODE(httpring_client_send_many(c, two, 2, hs2, codes2), HTTPRING_ERR_INVALID_HEADER);
+    CHECK_EQ_CODE(codes2[1], HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_STR(last_error(), strlen(last_error()), "HTTPRING_ERR_INVALID_ARGUMENT");
 }
 
 /* A self-signed certificate and its key, encrypted by `openssl pkcs8 -topk8 -v2 aes-256-cbc

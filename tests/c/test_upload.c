@@ -239,7 +239,43 @@ static void test_ending_mid_upload(void) {
     CHECK_EQ_INT(atomic_load(&s1.late) + atomic_load(&s2.late) + atomic_load(&s3.late), 0);
 }
 
+/* A streamed body goes out whatever the method: a written one of known length, and one of
+ * unknown length (chunked over HTTP/1.1), on methods that seldom carry a body. */
+static void test_body_on_any_method(void) {
+    CHECK_SECTION("a written body on GET, DELETE, OPTIONS: sent whole, with its length or chunked");
+    httpring_client *c = client(0, 64 << 10);
+    const char *methods[] = {"GET", "DELETE", "OPTIONS"};
+    for (int m = 0; m < 3; m++) {
+        for (int known = 0; known < 2; known++) {
+            httpring_request *req = httpring_request_new(methods[m], URL("/upload"));
+            CHECK_EQ_CODE(httpring_request_set_body_writer(req, known ? 3 : -1), HTTPRING_OK);
+            httpring_handle h = 0;
+            CHECK_EQ_CODE(httpring_client_submit(c, req, &h), HTTPRING_OK);
+            size_t wrote = 0;
+            CHECK_EQ_CODE(httpring_handle_write(c, h, (const uint8_t *)"abc", 3, &wrote), HTTPRING_OK);
+            CHECK_EQ_INT(wrote, 3);
+            CHECK_EQ_CODE(httpring_handle_finish_body(c, h), HTTPRING_OK);
+            httpring_state st = HTTPRING_STATE_PENDING;
+            CHECK_EQ_CODE(httpring_handle_wait(c, h, check_slack_ms(10000), &st), HTTPRING_OK);
+            if (!CHECK_EQ_CODE(httpring_handle_error(c, h), HTTPRING_OK)) {
+                fprintf(stderr, "  for %s, known length %d\n", methods[m], known);
+                httpring_handle_free(c, h);
+                continue;
+            }
+            char got[64];
+            answer_field(c, h, "received", got, sizeof got);
+            if (!CHECK_EQ_STR(got, strlen(got), "3"))
+                fprintf(stderr, "  for %s, known length %d\n", methods[m], known);
+            answer_field(c, h, "chunked", got, sizeof got);
+            CHECK_EQ_STR(got, strlen(got), known ? "false" : "true");
+            CHECK_EQ_CODE(httpring_handle_free(c, h), HTTPRING_OK);
+        }
+    }
+    httpring_client_free(c);
+}
+
 int main(void) {
+    test_body_on_any_method();
     test_callback_upload(0);
     test_callback_upload(1);
     test_pushed_upload(0);
