@@ -106,8 +106,22 @@ def test_response_constructor_and_helpers():
     with pytest.raises(httpring.HTTPStatusError) as info:
         r.raise_for_status()
     assert info.value.response is r
-    assert Response(302, headers={"Location": "/x"}).is_redirect
-    assert not Response(302).is_redirect
+    # httpx's message: the status, the URL, and where to read about the status.
+    assert str(info.value) == (
+        "Client error '404 Not Found' for url 'http://h/p'\n"
+        "For more information check: https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/404"
+    )
+    moved = Response(302, headers={"Location": "/x"}, url="http://h/p")
+    assert moved.is_redirect and moved.has_redirect_location
+    with pytest.raises(httpring.HTTPStatusError, match="\nRedirect location: '/x'\nFor more"):
+        moved.raise_for_status()
+    # As in httpx: any 3xx is a redirect status; only one with a Location is followed.
+    for bare in (Response(302), Response(304)):
+        assert bare.is_redirect and not bare.has_redirect_location
+    assert not Response(200).is_redirect and not Response(404).is_redirect
+    # A response that came from no request cannot say which URL failed.
+    with pytest.raises(RuntimeError, match="request instance has not been set"):
+        Response(500).raise_for_status()
 
 
 def test_encode_params_and_body():

@@ -75,7 +75,10 @@ def test_params_merge_with_url_query(client, server):
 def test_client_params(server):
     with httpring.Client(params={"key": "k"}) as c:
         r = c.get(server.echo(), params={"a": "b"})
-    assert server.parse_echo(r)["path"].endswith("?key=k&a=b")
+        assert server.parse_echo(r)["path"].endswith("?key=k&a=b")
+        # A request's param replaces the client's of the same name (httpx's merge), in place.
+        r = c.get(server.echo(), params={"key": "mine", "page": "2"})
+        assert server.parse_echo(r)["path"].endswith("?key=mine&page=2")
 
 
 def test_fragment_is_not_sent(client, server):

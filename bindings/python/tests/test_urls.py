@@ -127,7 +127,7 @@ def test_join_and_copies():
     assert url.copy_set_param("b", 9) == "http://h/a/b?b=9&c="
     assert url.copy_add_param("d", "x") == "http://h/a/b?b=1&b=2&c=&d=x"
     assert url.copy_remove_param("b") == "http://h/a/b?c="
-    assert url.copy_merge_params({"e": "f", "c": "3"}) == "http://h/a/b?b=1&b=2&e=f&c=3"
+    assert url.copy_merge_params({"e": "f", "c": "3"}) == "http://h/a/b?b=1&b=2&c=3&e=f"
     assert URL("http://h/p?x=1", params={"a": True}) == "http://h/p?a=true"
     assert str(url) == "http://h/a/b?b=1&b=2&c"  # unchanged: URLs are immutable
 
@@ -143,7 +143,9 @@ def test_query_params():
     assert QueryParams({"k": ["1", None, False]}) == QueryParams("k=1&k=&k=false")
     assert str(QueryParams(a=1, b="x")) == "a=1&b=x"
     assert str(q.set("a", "9")) == "a=9&b=&c=x+y" and str(q.add("d", 1)) == "a=1&a=2&b=&c=x+y&d=1"
-    assert str(q.remove("a")) == "b=&c=x+y" and str(q.merge({"b": "B"})) == "a=1&a=2&c=x+y&b=B"
+    assert str(q.remove("a")) == "b=&c=x+y" and str(q.merge({"b": "B"})) == "a=1&a=2&b=B&c=x+y"
+    # As httpx's: a replaced key keeps its place, all its values replaced; new keys follow.
+    assert str(q.merge([("a", "7"), ("z", "1"), ("a", "8")])) == "a=7&a=8&b=&c=x+y&z=1"
     assert hash(q) == hash(str(q))
 
 

@@ -526,7 +526,8 @@ class BaseClient:
         query = self._params
         extra = encode_params(params)
         if extra:
-            query = f"{query}&{extra}" if query else extra
+            # The request's params replace the client's of the same name, as in httpx.
+            query = str(QueryParams(query).merge(QueryParams(extra))) if query else extra
         joined = add_query(joined, query)
         return joined, encode(joined)
 

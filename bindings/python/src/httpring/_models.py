@@ -891,11 +891,13 @@ class Response:
 
     @property
     def is_redirect(self) -> bool:
-        return self.status_code in REDIRECT_STATUSES and "location" in self.headers
+        """Any 3xx status, as httpx's (304 too); ``has_redirect_location`` says whether it
+        is one to follow."""
+        return 300 <= self.status_code <= 399
 
     @property
     def has_redirect_location(self) -> bool:
-        return self.is_redirect
+        return self.status_code in REDIRECT_STATUSES and "location" in self.headers
 
     @property
     def is_client_error(self) -> bool:
@@ -921,6 +923,10 @@ class Response:
 
     def raise_for_status(self) -> "Response":
         """Raises HTTPStatusError unless the status is 2xx; returns the response."""
+        if self._request is None and not self._url:
+            raise RuntimeError(
+                "Cannot call `raise_for_status` as the request instance has not been set on this response."
+            )
         code = self.status_code
         if 200 <= code < 300:
             return self
@@ -928,8 +934,9 @@ class Response:
             code // 100, "Invalid status code"
         )
         message = f"{kind} '{code} {self.reason_phrase}' for url '{self.url}'"
-        if 300 <= code < 400 and "location" in self.headers:
+        if self.has_redirect_location:
             message += f"\nRedirect location: '{self.headers['location']}'"
+        message += f"\nFor more information check: https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/{code}"
         raise HTTPStatusError(message, request=self.request, response=self)
 
     # --- body ---

@@ -43,7 +43,7 @@ def next_request(response: Response) -> Optional[Request]:
     origin changes; such a request is sent without the client's credentials (its default
     headers of those names, its ``auth=``). A body given as an iterator is the same one:
     sending it again raises StreamConsumed, as in httpx."""
-    if not response.is_redirect:
+    if not response.has_redirect_location:
         return None
     request = response.request
     here = response.url

@@ -404,11 +404,24 @@ class QueryParams(Mapping[str, str]):
         return q
 
     def merge(self, params: Any = None) -> "QueryParams":
-        """These params with ``params``'s keys replaced by (or added with) its values."""
+        """These params with ``params``'s keys replaced by (or added with) its values, as
+        httpx's: a replaced key keeps its place (``a=1&b=2`` merged with ``a=3`` is
+        ``a=3&b=2``), new keys follow."""
         other = QueryParams(params)
-        replaced = set(other.keys())
+        given: Dict[str, List[str]] = {}
+        for k, v in other._list:
+            given.setdefault(k, []).append(v)
+        merged: List[Tuple[str, str]] = []
+        placed = set()
+        for k, v in self._list:
+            if k not in given:
+                merged.append((k, v))
+            elif k not in placed:
+                placed.add(k)
+                merged.extend((k, x) for x in given[k])
+        merged.extend((k, v) for k, v in other._list if k not in placed)
         q = QueryParams()
-        q._list = [(k, v) for k, v in self._list if k not in replaced] + other._list
+        q._list = merged
         return q
 
     def __str__(self) -> str:
