@@ -688,3 +688,32 @@ def test_client_params_base_url_and_trust_env_attributes(testserver):
         assert c.get("?url=/hello", follow_redirects=True).text == "Hello, world!"
     with httpx.Client() as c:
         assert c.trust_env is True and len(c.params) == 0
+
+
+def test_request_headers_lead_with_host_and_content_length(testserver):
+    """As httpx's, a Request's headers start with Host and Content-Length (0 for a POST, PUT
+    or PATCH without a body; Transfer-Encoding for a body of unknown length): what request
+    signing in an auth flow and mock handlers read. On the wire each goes once, with the
+    value the engine derives itself, unless changed."""
+    req = httpx.Request("POST", "http://example.com:8080/x", content=b"abc")
+    assert req.headers.multi_items()[:2] == [("host", "example.com:8080"), ("content-length", "3")]
+    assert httpx.Request("GET", "https://h:443/").headers.multi_items() == [("host", "h")]
+    assert httpx.Request("PUT", "http://h/").headers["content-length"] == "0"
+    assert httpx.Request("POST", "http://h/", content=iter([b"a"])).headers["transfer-encoding"] == "chunked"
+    assert httpx.Request("GET", "http://h/", headers={"Host": "other"}).headers.get_list("host") == ["other"]
+
+    class Sign(httpx.Auth):
+        def auth_flow(self, request):
+            request.headers["X-Sig"] = request.headers["Host"] + "|" + request.headers.get("Content-Length", "-")
+            yield request
+
+    with httpx.Client(auth=Sign()) as c:
+        r = c.post(testserver.url + "/echo", content=b"abc")
+        sent = r.json()["headers"]  # a repeated header would show as "v1, v2"
+        netloc = testserver.url.split("://", 1)[1]
+        assert sent["x-sig"] == netloc + "|3"
+        assert sent["host"] == netloc and sent["content-length"] == "3"
+        # A changed one is what is sent.
+        req = c.build_request("GET", testserver.url + "/echo")
+        req.headers["Host"] = "renamed.test"
+        assert c.send(req).json()["headers"]["host"] == "renamed.test"

@@ -319,9 +319,10 @@ class Request:
     ``Response.request``.
 
     ``headers`` are the client's default headers (for one a client built) merged with the
-    request's own, as httpx shows them; the engine adds its own (User-Agent, Host...)
-    when it sends the request. Changes made to ``headers``, ``url`` or ``method`` (by a
-    request hook, say) are what is sent."""
+    request's own, led by the ``Host`` and ``Content-Length`` (or ``Transfer-Encoding``)
+    httpx adds; the engine adds its own (User-Agent...) when it sends the request. Changes
+    made to ``headers``, ``url`` or ``method`` (by a request hook, say) are what is
+    sent."""
 
     __slots__ = (
         "_method", "_url", "_pairs", "_content", "_timeout", "_method_b", "_url_b", "extensions",
@@ -410,8 +411,30 @@ class Request:
                 if name in h:
                     del h[name]
             h._list.extend(own._list)
+            # httpx's automatic headers, first (what signing code and mock handlers read).
+            auto = [(n.lower(), n, v) for n, v in self._auto_headers() if n.lower() not in h]
+            if "content-length" in h or "transfer-encoding" in h:
+                auto = [a for a in auto if a[0] == "host"]
+            h._list[:0] = auto
             self._headers = h
         return h
+
+    def _auto_headers(self) -> List[Tuple[str, str]]:
+        """The Host and body-length headers httpx puts on a request: Host from the URL;
+        Content-Length for a body (0 for POST, PUT and PATCH without one), or
+        Transfer-Encoding: chunked for one sent as it is read, length unknown. The engine
+        sends the same by itself: ``_wire_pairs`` leaves them out while they are as here."""
+        auto = []
+        netloc = URL(self._url).netloc
+        if netloc:
+            auto.append(("Host", netloc.decode("ascii")))
+        body = self._content
+        if body.__class__ is Upload:
+            length = getattr(body, "length", -1)
+            auto.append(("Content-Length", str(length)) if length >= 0 else ("Transfer-Encoding", "chunked"))
+        elif body or self._method in ("POST", "PUT", "PATCH"):
+            auto.append(("Content-Length", str(len(body))))
+        return auto
 
     @headers.setter
     def headers(self, value: HeaderTypes) -> None:
@@ -435,6 +458,13 @@ class Request:
             for name in {lk for lk, _, _ in h._list}:
                 if h.get_list(name) == engine.get(name):
                     same.add(name)
+        # The automatic headers as they still are: the engine derives them itself.
+        for n, v in self._auto_headers():
+            lk = n.lower()
+            if h.get_list(lk) == [v]:
+                same.add(lk)
+        if self._content.__class__ is Upload and h.get_list("transfer-encoding") == ["chunked"]:
+            same.add("transfer-encoding")  # (its length may have become known since)
         pairs = tuple(
             sent.get((n, v)) or (_enc(n), _enc(v)) for lk, n, v in h._list if lk not in same
         )
