@@ -96,6 +96,26 @@ def test_text_charset(ctype, body, text):
     assert r.text == text
 
 
+@pytest.mark.parametrize(
+    "ctype, encoding, charset",
+    [
+        ("text/plain; charset=iso-8859-1", "iso-8859-1", "iso-8859-1"),
+        ("text/html; charset=Windows-1252", "windows-1252", "windows-1252"),
+        ("text/plain; charset=UTF8", "utf8", "utf8"),
+        ('text/plain; charset="latin-1"', "latin-1", "latin-1"),
+        ("text/plain; charset=bogus", "utf-8", "bogus"),  # unknown: the default
+        ("text/plain; charset=base64", "utf-8", "base64"),  # not a text codec: the default (httpx raises)
+        ("text/plain", "utf-8", None),
+    ],
+)
+def test_encoding_is_named_as_content_type_names_it(ctype, encoding, charset):
+    """As httpx: ``encoding`` and ``charset_encoding`` give the charset as the server wrote
+    it (lower-cased), not Python's codec name for it."""
+    r = Response(200, headers={"Content-Type": ctype}, content="caf\u00e9".encode("latin-1"))
+    assert r.charset_encoding == charset and r.encoding == encoding
+    assert r.text == ("caf\ufffd" if encoding.startswith("utf") else "caf\u00e9")
+
+
 def test_response_constructor_and_helpers():
     r = Response(404, json={"error": "x"}, url="http://h/p")
     assert r.json() == {"error": "x"}

@@ -972,13 +972,15 @@ class Response:
     # --- body ---
     @property
     def charset_encoding(self) -> Optional[str]:
+        """The charset Content-Type names, lower-cased, as httpx gives it (whether or not
+        Python has a codec of that name: ``encoding`` says which is used)."""
         ctype = self.headers.get("content-type")
         if not ctype:
             return None
         for param in ctype.split(";")[1:]:
             key, _, value = param.partition("=")
             if key.strip().lower() == "charset":
-                return _text_codec(value.strip().strip("'\""))
+                return value.strip().strip("'\"").lower() or None
         return None
 
     @property
@@ -1003,6 +1005,8 @@ class Response:
         function of the body is called once the body is read). Assignable, as in httpx."""
         if self._encoding is None:
             encoding = self.charset_encoding
+            if encoding is not None and _text_codec(encoding) is None:
+                encoding = None  # not a text codec Python has: the default, as httpx
             if encoding is None:
                 default = self.default_encoding
                 if isinstance(default, str):
