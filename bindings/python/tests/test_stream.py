@@ -822,6 +822,8 @@ def test_closing_the_client_under_a_reader_sync(testserver):
     t.join(5)
     assert not t.is_alive()
     assert len(errors) == 1 and isinstance(errors[0], httpring.ClientClosed), errors
+    # httpx raises ReadError there: the same error is one (a TransportError) too.
+    assert isinstance(errors[0], httpring.ReadError) and isinstance(errors[0], httpring.TransportError)
 
 
 @pytest.mark.allow_live_at_close
@@ -848,6 +850,8 @@ def test_closing_the_client_under_a_reader_async(testserver, anyio_backend):
 
     run_on(anyio_backend, main)
     assert len(errors) == 1 and isinstance(errors[0], httpring.ClientClosed), errors
+    # httpx raises ReadError there: the same error is one (a TransportError) too.
+    assert isinstance(errors[0], httpring.ReadError) and isinstance(errors[0], httpring.TransportError)
 
 
 # --- the other ways in ---------------------------------------------------------------------------

@@ -50,7 +50,7 @@ from ._engine import (
     SpecBatch,
     with_retries,
 )
-from ._exceptions import ClientClosed, RequestError
+from ._exceptions import ClientClosed, ClosedWhileReading, RequestError
 from ._cookies import CookieTypes
 from ._models import HeaderTypes, QueryParamTypes, Request, Response, attach_body
 from ._loops import in_trio, running_asyncio_loop as _running_asyncio_loop, running_loop
@@ -484,7 +484,13 @@ class _Dispatcher:
                 fut.set_exception(_closed_error(method, url))
         # Readers of streamed bodies fail too (freeing the client frees their handles).
         for body in self.live_streams():
-            body.fail(_closed_error(body.method, body.url))
+            body.fail(
+                ClosedWhileReading(
+                    "the client was closed while the response body was being read",
+                    code=_ffi.HTTPRING_ERR_CLIENT_CLOSED,
+                    request=Request(body.method, body.url),
+                )
+            )
         self.streams.clear()
         # Tasks writing request bodies stop (the engine client is going away).
         writers, self.writers = self.writers, {}

@@ -195,6 +195,12 @@ class ClientClosed(HTTPError, RuntimeError):
     """The client was closed; create a new one."""
 
 
+class ClosedWhileReading(ReadError, ClientClosed):
+    """A streamed response's body was being read when its client was closed: a ReadError
+    (a TransportError), as httpx raises for the connection that went away, and a
+    ClientClosed."""
+
+
 class InvalidHandle(HTTPError, ValueError):
     """The handle was already freed, or belongs to another client."""
 

@@ -43,7 +43,7 @@ import time
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Iterable, Iterator, List, Optional
 
 from . import _ffi
-from ._exceptions import StreamClosed
+from ._exceptions import ClosedWhileReading, StreamClosed
 from ._loops import running_asyncio_loop, running_loop
 
 if TYPE_CHECKING:
@@ -177,7 +177,14 @@ class Body:
         message, or StreamClosed if the response was closed meanwhile."""
         if self.closed:
             return StreamClosed()
-        return self.engine.error(self.h, code, self.method, s, self.url)
+        error = self.engine.error(self.h, code, self.method, s, self.url)
+        if code == _ffi.HTTPRING_ERR_CLIENT_CLOSED:
+            return ClosedWhileReading(
+                "the client was closed while the response body was being read",
+                code=code,
+                request=getattr(error, "_request", None),
+            )
+        return error
 
 
 class IterBody:
