@@ -2,7 +2,8 @@
 //!
 //! A `Client` owns a connection pool and a background runtime. Every request returns a
 //! `Handle`; the handle owns its response, and every slice a `Response` hands out borrows
-//! from it until `Handle.deinit`. Nothing here allocates: strings cross as pointer+length or
+//! from it until `Handle.deinit` or `Client.deinit`, whichever comes first (freeing the
+//! client frees every handle's memory). Nothing here allocates: strings cross as pointer+length or
 //! through small stack buffers, so the request/response path is allocator-free.
 //!
 //! Completions can be collected per handle (`poll`, `wait`), over a set (`Client.waitAny`,
@@ -255,7 +256,6 @@ pub fn codeName(code: u32) [:0]const u8 {
     return std.mem.span(c.httpring_error_name(code));
 }
 
-/// The library's name for an error, e.g. "HTTPRING_ERR_READ_TIMEOUT".
 /// Why the last failed call on this thread failed, in words (a submit refused with
 /// `error.InvalidUrl`: which URL and why), copied into `buf` and cut to fit.
 pub fn lastErrorMessage(buf: []u8) []const u8 {
@@ -265,6 +265,7 @@ pub fn lastErrorMessage(buf: []u8) []const u8 {
     return buf[0..@min(len, buf.len - 1)];
 }
 
+/// The library's name for an error, e.g. "HTTPRING_ERR_READ_TIMEOUT".
 pub fn errorName(err: Error) [:0]const u8 {
     if (err == error.Unknown) return "HTTPRING_UNKNOWN";
     return codeName(codeFromError(err));
@@ -1069,9 +1070,12 @@ pub const Client = struct {
     }
 
     /// Blocks up to `timeout_ms` (null: forever) until the completion fd is readable.
-    /// For programs without an event loop of their own; returns false on timeout.
-    pub fn waitReadable(self: Client, timeout_ms: ?u31) std.posix.PollError!bool {
-        var fds = [_]std.posix.pollfd{.{ .fd = self.fd(), .events = std.posix.POLL.IN, .revents = 0 }};
+    /// For programs without an event loop of their own; returns false on timeout, and
+    /// `error.ClientClosed` for a client already freed (it has no fd to wait on).
+    pub fn waitReadable(self: Client, timeout_ms: ?u31) (std.posix.PollError || error{ClientClosed})!bool {
+        const client_fd = self.fd();
+        if (client_fd < 0) return error.ClientClosed;
+        var fds = [_]std.posix.pollfd{.{ .fd = client_fd, .events = std.posix.POLL.IN, .revents = 0 }};
         const timeout: i32 = if (timeout_ms) |ms| ms else -1;
         return try std.posix.poll(&fds, timeout) > 0;
     }
@@ -1117,7 +1121,6 @@ pub const Client = struct {
         return handles.len;
     }
 
-    /// Handles not yet freed.
     /// Adds a cookie to the jar as if `url` had sent `Set-Cookie: set_cookie`.
     pub fn cookieAdd(self: Client, url: [:0]const u8, set_cookie: [:0]const u8) Error!void {
         try check(c.httpring_client_cookie_add(self.raw, url.ptr, set_cookie.ptr));
@@ -1137,7 +1140,7 @@ pub const Client = struct {
         const buf = try allocator.alloc(u8, len + 1);
         errdefer allocator.free(buf);
         try check(c.httpring_client_default_headers(self.raw, buf.ptr, buf.len, &len));
-        return allocator.realloc(buf, len) catch buf[0..len];
+        return shrink(allocator, buf, @min(len, buf.len - 1));
     }
 
     /// The jar as Netscape cookie-file text (curl's format), allocated with `allocator`.
@@ -1149,8 +1152,7 @@ pub const Client = struct {
         var len2: usize = 0;
         try check(c.httpring_client_cookies_export(self.raw, buf.ptr, buf.len, &len2));
         // The jar may have changed between the calls: keep what fitted.
-        const n = @min(len2, len);
-        return allocator.realloc(buf, n) catch buf[0..n];
+        return shrink(allocator, buf, @min(len2, len));
     }
 
     /// Adds the cookies of Netscape cookie-file text; returns how many.
@@ -1172,6 +1174,7 @@ pub const Client = struct {
         return n;
     }
 
+    /// Handles not yet freed.
     pub fn liveHandles(self: Client) Error!usize {
         var n: usize = 0;
         try check(c.httpring_client_live_handles(self.raw, &n));
@@ -1384,10 +1387,8 @@ pub const Handle = struct {
     /// a request that failed before its head returns its failure. For a thread that follows
     /// one stream; an event loop drains `.body` completions instead.
     pub fn waitBody(self: Handle, timeout_ms: ?u64) ReadError!bool {
-        const start = if (timeout_ms != null) monotonicMs() else 0;
-        if (try self.wait(timeout_ms) == .pending) return false;
-        const left: ?u64 = if (timeout_ms) |ms| ms -| (monotonicMs() - start) else null;
-        const code = c.httpring_handle_wait_body(self.client, self.id, timeoutArg(left));
+        // The library waits for the head first, and reports a failure from before it.
+        const code = c.httpring_handle_wait_body(self.client, self.id, timeoutArg(timeout_ms));
         if (code == c.HTTPRING_PENDING) return false;
         try checkIn(ReadError, code);
         return true;
@@ -1396,9 +1397,9 @@ pub const Handle = struct {
     /// The `nth` (0-based) value of trailer field `name` (any case) of a streamed body that
     /// ended with trailers, or null (no such field, no trailers, the body has not ended yet,
     /// or a bad handle). HTTP/1.1 servers send trailers only to requests with `TE: trailers`.
-    /// The slice borrows from the handle until `deinit`.
+    /// The slice borrows from the handle until `deinit`. Names up to 8 KiB.
     pub fn trailer(self: Handle, name: []const u8, nth: usize) ?[]const u8 {
-        var name_z: [256]u8 = undefined;
+        var name_z: [8192]u8 = undefined;
         if (name.len >= name_z.len or std.mem.indexOfScalar(u8, name, 0) != null) return null;
         @memcpy(name_z[0..name.len], name);
         name_z[name.len] = 0;
@@ -1617,11 +1618,14 @@ pub const BodyReader = struct {
     }
 };
 
-/// Milliseconds on the monotonic clock, to share one timeout between two waits.
-fn monotonicMs() u64 {
-    var ts: std.c.timespec = undefined;
-    _ = std.c.clock_gettime(.MONOTONIC, &ts);
-    return @as(u64, @intCast(ts.sec)) * std.time.ms_per_s + @as(u64, @intCast(ts.nsec)) / std.time.ns_per_ms;
+/// `buf` cut to its first `n` bytes as an allocation of exactly `n` (what the caller frees):
+/// in place when the allocator can, else copied. On failure the caller still owns `buf`.
+fn shrink(allocator: std.mem.Allocator, buf: []u8, n: usize) error{OutOfMemory}![]u8 {
+    if (allocator.resize(buf, n)) return buf[0..n];
+    const out = try allocator.alloc(u8, n);
+    @memcpy(out, buf[0..n]);
+    allocator.free(buf);
+    return out;
 }
 
 fn bytes(ptr: [*c]const u8, len: usize) []const u8 {

@@ -366,6 +366,11 @@ test "completion fd loop: 1000 requests, each drained exactly once" {
     try testing.expect(!try client.waitReadable(0));
     // Completions are batched per runtime tick: far fewer wake-ups than requests.
     try testing.expect(wakeups < total);
+    // A copy of a freed client has no fd to wait on: an error, not a wait that never ends.
+    var gone = try Client.init(.{});
+    const copy = gone;
+    gone.deinit();
+    try testing.expectError(error.ClientClosed, copy.waitReadable(null));
 }
 
 test "waitDrain loop without an fd: 500 requests, each handed over once, batches of 8+" {
@@ -1148,6 +1153,15 @@ test "default headers: the client lists what it sends with every request, in ord
         "user-agent: zig-agent/1\r\nx-team: zig\r\naccept-encoding: gzip, deflate, br, zstd\r\n",
         lines,
     );
+    // An allocator that cannot resize in place: the text is copied into an allocation of its
+    // own length, which the caller frees as it is (testing.allocator checks the size).
+    var no_resize = std.testing.FailingAllocator.init(testing.allocator, .{ .resize_fail_index = 0 });
+    const copied = try client.defaultHeaders(no_resize.allocator());
+    defer no_resize.allocator().free(copied);
+    try testing.expectEqualStrings(lines, copied);
+    // And one that then cannot allocate the copy: OutOfMemory, nothing leaked.
+    var no_memory = std.testing.FailingAllocator.init(testing.allocator, .{ .fail_index = 1, .resize_fail_index = 0 });
+    try testing.expectError(error.OutOfMemory, client.defaultHeaders(no_memory.allocator()));
 }
 
 test "max_response_headers: 150 header lines fail by default and are read with the limit raised" {
