@@ -741,7 +741,8 @@ pub const Request = struct {
     decompress: ?bool = null,
     /// Credentials for this request, over the client's.
     auth: ?Auth = null,
-    /// A multipart/form-data body (instead of `body`), with its Content-Type.
+    /// A multipart/form-data body (instead of `body`, which must then be empty), with its
+    /// Content-Type.
     form: ?*const Form = null,
     /// Stream the response body: the request completes (`Completion.event()` `.head`) as
     /// soon as the response head arrives, with an empty `Response.body`, and the body is
@@ -909,7 +910,10 @@ pub const Client = struct {
         if (req.max_send_speed) |v| try checkIn(SubmitError, c.httpring_request_set_max_send_speed(built, v));
         if (req.low_speed) |l| try checkIn(SubmitError, c.httpring_request_set_low_speed(built, l.bytes_per_sec, l.time_ms));
         if (req.decompress) |v| try checkIn(SubmitError, c.httpring_request_set_decompress(built, v));
-        if (req.form) |f| try checkIn(SubmitError, c.httpring_request_set_multipart(built, f.raw));
+        if (req.form) |f| {
+            if (req.body.len > 0) return error.InvalidArgument; // two bodies
+            try checkIn(SubmitError, c.httpring_request_set_multipart(built, f.raw));
+        }
         if (req.stream) try checkIn(SubmitError, c.httpring_request_set_stream(built, true));
         if (req.body_source) |source| {
             if (req.body.len > 0 or req.form != null) return error.InvalidArgument; // two bodies

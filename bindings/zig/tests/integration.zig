@@ -2011,6 +2011,10 @@ test "upload: misuse: two bodies, a length past i64, writes to a request without
     defer client.deinit();
     const target = try url(&buf, "/upload", .{});
     try testing.expectError(error.InvalidArgument, client.send(.{ .method = "POST", .url = target, .body = "x", .body_source = .{ .writer = null } }));
+    var form = try httpring.Form.init();
+    defer form.deinit();
+    try form.addField("a", "1");
+    try testing.expectError(error.InvalidArgument, client.send(.{ .method = "POST", .url = target, .body = "x", .form = &form }));
     try testing.expectError(error.InvalidArgument, client.send(.{ .method = "POST", .url = target, .body_source = .{ .writer = std.math.maxInt(u64) } }));
     try testing.expectError(error.InvalidArgument, client.send(.{ .method = "POST", .url = target, .body_source = .{ .file = .{ .fd = -1 } } }));
     try testing.expectEqual(@as(usize, 0), try client.liveHandles());
