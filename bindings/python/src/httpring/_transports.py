@@ -5,7 +5,10 @@ implements.
 
 A client with a transport still builds each request as usual (base_url, params, its
 default headers, its cookies), runs its event hooks, and keeps the cookies the responses
-set; what the engine would do on the wire (redirects, auth, decompression) is not done.
+set; what the engine would do around the request (redirects, auth credentials,
+decompression, the client's timeout) is not done. That holds for an ``HTTPTransport`` in
+``mounts=`` too (it sends through a client of its own settings); one given as
+``transport=`` is the client's engine.
 """
 
 from __future__ import annotations
