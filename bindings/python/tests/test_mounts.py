@@ -115,3 +115,35 @@ def test_async_mounts(testserver):
         assert mock.closed == 1
 
     asyncio.run(main())
+
+
+def test_a_transport_gets_the_timeouts_and_a_mounted_http_transport_keeps_them(testserver):
+    """As httpx: a transport finds the request's timeouts in ``extensions["timeout"]`` (the
+    request's own over the client's), and an HTTPTransport applies them: a mounted one
+    (per-scheme proxies are mounted so) times out as its client says, not by the 5 s
+    default of a client of its own."""
+    seen = []
+
+    def handler(request):
+        seen.append(request.extensions["timeout"])
+        return httpring.Response(200)
+
+    with httpring.Client(timeout=httpring.Timeout(2.0, read=3.0), mounts={"all://mock.test": httpring.MockTransport(handler)}) as c:
+        c.get("http://mock.test/")
+        c.get("http://mock.test/", timeout=httpring.Timeout(1.0, pool=None))
+    assert seen == [
+        {"connect": 2.0, "read": 3.0, "write": 2.0, "pool": 2.0},
+        {"connect": 1.0, "read": 1.0, "write": 1.0, "pool": None},
+    ]
+    slow = testserver.url + "/delay/1500"
+    with httpring.Client(timeout=0.3, mounts={"http://": httpring.HTTPTransport()}) as c:
+        with pytest.raises(httpring.ReadTimeout):
+            c.get(slow)
+        assert c.get(slow, timeout=5.0).status_code == 200  # the request's own
+
+    async def main():
+        async with httpring.AsyncClient(timeout=0.3, mounts={"http://": httpring.AsyncHTTPTransport()}) as c:
+            with pytest.raises(httpring.ReadTimeout):
+                await c.get(slow)
+
+    asyncio.run(main())

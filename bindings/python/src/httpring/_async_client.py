@@ -591,6 +591,7 @@ class AsyncClient(BaseClient):
         if transport is not None:
             self._engine.check_open()
             self._add_jar_cookies(request)
+            self._add_timeout_extension(request)
         if self._request_hooks:
             await self._call_hooks(self._request_hooks, request)
         try:

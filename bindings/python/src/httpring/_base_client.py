@@ -228,6 +228,20 @@ class BaseClient:
                 self._engine.close()
                 raise
 
+    def _add_timeout_extension(self, request: Request) -> None:
+        """Tells a transport the request's timeouts, as httpx does: ``extensions["timeout"]``,
+        httpx's four by name (seconds, None for no limit), the request's own over the
+        client's. ``HTTPTransport`` applies them; a custom transport may read them."""
+        if "timeout" in request.extensions:
+            return
+        timeouts = self._timeout.as_dict()
+        own = request._timeout
+        if own is not None:  # (connect, read, total, pool, retries, speeds, write) in ms
+            for key, ms in (("connect", own[0]), ("read", own[1]), ("pool", own[3]), ("write", own[6])):
+                if ms >= 0:  # -1: the client's
+                    timeouts[key] = ms / 1000 if ms else None
+        request.extensions["timeout"] = timeouts
+
     def _transport_for(self, url: str) -> Any:
         """The transport a request to ``url`` goes to: a mount's, else ``transport=``'s;
         None for the engine."""

@@ -516,6 +516,7 @@ class Client(BaseClient):
         if transport is not None:
             self._engine.check_open()
             self._add_jar_cookies(request)
+            self._add_timeout_extension(request)
         for hook in self._request_hooks:
             hook(request)
         try:

@@ -5,10 +5,11 @@ implements.
 
 A client with a transport still builds each request as usual (base_url, params, its
 default headers, its cookies), runs its event hooks, and keeps the cookies the responses
-set; what the engine would do around the request (redirects, auth credentials,
-decompression, the client's timeout) is not done. That holds for an ``HTTPTransport`` in
-``mounts=`` too (it sends through a client of its own settings); one given as
-``transport=`` is the client's engine.
+set, and gives it the request's timeouts in ``extensions["timeout"]`` (as httpx does);
+what the engine would do around the request (redirects, auth credentials, decompression)
+is not done. That holds for an ``HTTPTransport`` in ``mounts=`` too (it sends through a
+client of its own settings, with those timeouts); one given as ``transport=`` is the
+client's engine.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import re
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar, Union
 from urllib.parse import urlsplit
 
-from ._config import DEFAULT_LIMITS, Limits, Retry, _keepalive
+from ._config import DEFAULT_LIMITS, Limits, Retry, Timeout, _keepalive
+from ._engine import prepare_timeout
 from ._models import Request, Response
 
 if TYPE_CHECKING:
@@ -142,6 +144,7 @@ class HTTPTransport(_EngineSettings, BaseTransport):
             from ._client import Client
 
             self._client = Client(transport=self)
+        _apply_timeout_extension(request, self._client._timeout)
         return self._client.send(request)
 
     def close(self) -> None:
@@ -159,11 +162,22 @@ class AsyncHTTPTransport(_EngineSettings, AsyncBaseTransport):
             from ._async_client import AsyncClient
 
             self._client = AsyncClient(transport=self)
+        _apply_timeout_extension(request, self._client._timeout)
         return await self._client.send(request)
 
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()
+
+
+def _apply_timeout_extension(request: Request, client: Timeout) -> None:
+    """The timeouts a client put in ``extensions["timeout"]`` (httpx's, by name) as the
+    request's own, unless it has its own already: a mounted or wrapped ``HTTPTransport``
+    keeps its caller's timeouts, as httpx's does."""
+    given = request.extensions.get("timeout")
+    if request._timeout is None and isinstance(given, dict):
+        keys = ("connect", "read", "write", "pool")
+        request._timeout = prepare_timeout(Timeout(None, **{k: given.get(k) for k in keys}), client)
 
 
 TransportTypes = Optional[Union[BaseTransport, AsyncBaseTransport]]
