@@ -560,7 +560,12 @@ async fn send_parts(
                 if err.is_parse() || err.is_parse_status() {
                     return Err(map_hyper(err, "reading the response head"));
                 }
-                let err = map_hyper(err, "sending the request").unanswered();
+                // A connection closed before any answer: the request may well have gone.
+                let phase = match err.is_incomplete_message() {
+                    true => "waiting for the response head",
+                    false => "sending the request",
+                };
+                let err = map_hyper(err, phase).unanswered();
                 return Err(blame_write_timeout(&conn, err));
             }
         }

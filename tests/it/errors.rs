@@ -679,6 +679,18 @@ fn malformed_framing_is_a_protocol_error() {
         );
         c.free(h);
     }
+    // A server that reads the whole request and closes without a word: the request went,
+    // the answer never came (the message said "sending the request").
+    let url = canned_server(b"");
+    let h = c.get(&url);
+    assert_eq!(c.wait(h), HTTPRING_STATE_FAILED);
+    assert!(
+        c.message(h)
+            .starts_with("waiting for the response head: connection closed before"),
+        "{}",
+        c.message(h)
+    );
+    c.free(h);
 }
 
 #[test]
