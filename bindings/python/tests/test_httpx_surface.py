@@ -7,6 +7,7 @@ httpx too."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 
 import pytest
@@ -697,7 +698,10 @@ def test_request_headers_lead_with_host_and_content_length(testserver):
     value the engine derives itself, unless changed."""
     req = httpx.Request("POST", "http://example.com:8080/x", content=b"abc")
     assert req.headers.multi_items()[:2] == [("host", "example.com:8080"), ("content-length", "3")]
-    assert httpx.Request("GET", "https://h:443/").headers.multi_items() == [("host", "h")]
+    # Host as the engine sends it: the authority as written (httpx drops a default port).
+    assert httpx.Request("GET", "https://u:p@h:443/").headers.multi_items() == [("host", "h:443")]
+    assert httpx.Request("GET", "https://h/").headers["host"] == "h"
+    assert httpx.Request("PUT", "http://h/", content=io.BytesIO(b"abcd")).headers["content-length"] == "4"
     assert httpx.Request("PUT", "http://h/").headers["content-length"] == "0"
     assert httpx.Request("POST", "http://h/", content=iter([b"a"])).headers["transfer-encoding"] == "chunked"
     assert httpx.Request("GET", "http://h/", headers={"Host": "other"}).headers.get_list("host") == ["other"]
@@ -717,3 +721,9 @@ def test_request_headers_lead_with_host_and_content_length(testserver):
         req = c.build_request("GET", testserver.url + "/echo")
         req.headers["Host"] = "renamed.test"
         assert c.send(req).json()["headers"]["host"] == "renamed.test"
+        # Shown, then the body changed: the length sent is the new body's, not the one shown.
+        req = c.build_request("POST", testserver.url + "/echo", content=b"abc")
+        assert req.headers["content-length"] == "3"
+        req.content = b"abcabc"
+        r = c.send(req)
+        assert r.json()["headers"]["content-length"] == "6" and r.json()["body"] == "abcabc"

@@ -140,6 +140,8 @@ def test_a_transport_gets_the_timeouts_and_a_mounted_http_transport_keeps_them(t
         with pytest.raises(httpring.ReadTimeout):
             c.get(slow)
         assert c.get(slow, timeout=5.0).status_code == 200  # the request's own
+        with pytest.raises(httpring.ReadTimeout):  # settings of its own, not its timeouts
+            c.get(slow, retries=0)
 
     async def main():
         async with httpring.AsyncClient(timeout=0.3, mounts={"http://": httpring.AsyncHTTPTransport()}) as c:

@@ -35,7 +35,7 @@ from ._cookies import Cookies, _pair, _Target, parse_set_cookie
 from ._status_codes import codes
 from ._exceptions import HTTPStatusError, RequestNotRead, ResponseNotRead, StreamClosed, StreamConsumed
 from ._multipart import Form, encode_multipart, with_encoded_form
-from ._upload import Upload, is_streamed
+from ._upload import Upload, _remaining, is_streamed
 from ._stream import (
     LineDecoder,
     TextDecoder,
@@ -326,7 +326,7 @@ class Request:
 
     __slots__ = (
         "_method", "_url", "_pairs", "_content", "_timeout", "_method_b", "_url_b", "extensions",
-        "_defaults", "_headers", "_cross_origin",
+        "_defaults", "_headers", "_cross_origin", "_auto",
     )
 
     def __init__(
@@ -374,6 +374,8 @@ class Request:
         self.extensions: Dict[str, Any] = extensions if extensions is not None else {}
         self._defaults: Optional[_Defaults] = None
         self._headers: Optional[Headers] = None
+        #: The automatic headers ``headers`` showed (lower-case name -> value).
+        self._auto: Optional[Dict[str, str]] = None
         #: A redirect's next request to another origin (``Response.next_request``): sent
         #: without the client's credentials.
         self._cross_origin = False
@@ -416,6 +418,7 @@ class Request:
             if "content-length" in h or "transfer-encoding" in h:
                 auto = [a for a in auto if a[0] == "host"]
             h._list[:0] = auto
+            self._auto = {lk: v for lk, _, v in auto}
             self._headers = h
         return h
 
@@ -425,13 +428,25 @@ class Request:
         Transfer-Encoding: chunked for one sent as it is read, length unknown. The engine
         sends the same by itself: ``_wire_pairs`` leaves them out while they are as here."""
         auto = []
-        netloc = URL(self._url).netloc
-        if netloc:
-            auto.append(("Host", netloc.decode("ascii")))
+        # The authority as the engine sends it: as written (a default port kept), without
+        # user info; a Unicode host in its ASCII form.
+        authority = self._url.partition("://")[2]
+        for end in "/?#":
+            authority = authority.partition(end)[0]
+        host = authority.rpartition("@")[2]
+        if not host.isascii():
+            host = URL(self._url).netloc.decode("ascii")
+        if host:
+            auto.append(("Host", host))
         body = self._content
         if body.__class__ is Upload:
-            length = getattr(body, "length", -1)
-            auto.append(("Content-Length", str(length)) if length >= 0 else ("Transfer-Encoding", "chunked"))
+            length = body.length
+            if length < 0 and not body.is_async:
+                length = _remaining(body.source)  # a file's or BytesIO's: sent with its length
+            if length is not None and length >= 0:
+                auto.append(("Content-Length", str(length)))
+            else:
+                auto.append(("Transfer-Encoding", "chunked"))
         elif body or self._method in ("POST", "PUT", "PATCH"):
             auto.append(("Content-Length", str(len(body))))
         return auto
@@ -458,7 +473,11 @@ class Request:
             for name in {lk for lk, _, _ in h._list}:
                 if h.get_list(name) == engine.get(name):
                     same.add(name)
-        # The automatic headers as they still are: the engine derives them itself.
+        # The automatic headers as shown, unchanged (the URL or body may have changed since),
+        # or as they would be now: the engine derives its own.
+        for lk, v in (self._auto or {}).items():
+            if h.get_list(lk) == [v]:
+                same.add(lk)
         for n, v in self._auto_headers():
             lk = n.lower()
             if h.get_list(lk) == [v]:
@@ -543,6 +562,7 @@ def request_from(
     )
     r._headers = None
     r._cross_origin = False
+    r._auto = None
     return r
 
 
@@ -953,7 +973,8 @@ class Response:
 
     def raise_for_status(self) -> "Response":
         """Raises HTTPStatusError unless the status is 2xx; returns the response."""
-        if self._request is None and not self._url:
+        url = self._url
+        if not (str(url) if url.__class__ is URL else url):  # built by hand, with no request
             raise RuntimeError(
                 "Cannot call `raise_for_status` as the request instance has not been set on this response."
             )

@@ -175,9 +175,22 @@ def _apply_timeout_extension(request: Request, client: Timeout) -> None:
     request's own, unless it has its own already: a mounted or wrapped ``HTTPTransport``
     keeps its caller's timeouts, as httpx's does."""
     given = request.extensions.get("timeout")
-    if request._timeout is None and isinstance(given, dict):
-        keys = ("connect", "read", "write", "pool")
-        request._timeout = prepare_timeout(Timeout(None, **{k: given.get(k) for k in keys}), client)
+    if not isinstance(given, dict):
+        return
+    keys = ("connect", "read", "write", "pool")
+    wanted = prepare_timeout(Timeout(None, **{k: given.get(k) for k in keys}), client)
+    assert wanted is not None
+    own = request._timeout
+    if own is None:
+        request._timeout = wanted
+    else:
+        # Settings of its own (retries, speeds, some timeouts): the timeouts it leaves to
+        # its client (-1) are the ones given.
+        merged = list(own)
+        for i in (0, 1, 3, 6):  # connect, read, pool, write
+            if merged[i] == -1:
+                merged[i] = wanted[i]
+        request._timeout = tuple(merged)
 
 
 TransportTypes = Optional[Union[BaseTransport, AsyncBaseTransport]]
