@@ -610,6 +610,11 @@ pub unsafe extern "C" fn httpring_client_send_many(
                 put(i, 0, e.into())
             }
         });
+        if refused.get() {
+            // A spec built after the last refusal cleared the mark: the message is still
+            // the last refusal's.
+            super::code::keep_fresh();
+        }
         super::code::failed_unless_ok(first.get().1)
     })
 }

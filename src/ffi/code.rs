@@ -174,10 +174,16 @@ pub(crate) fn note_code(code: httpring_code) {
 /// call's `guard_code` keeps it.
 pub(crate) fn note_unless_fresh(code: httpring_code) {
     if take_fresh() {
-        let _ = FRESH.try_with(|f| f.set(true));
+        keep_fresh();
     } else {
         note_code(code);
     }
+}
+
+/// Marks the last error message as this call's own, so its `guard_code` keeps it: a call
+/// whose last step to fail noted it before later steps cleared the mark.
+pub(crate) fn keep_fresh() {
+    let _ = FRESH.try_with(|f| f.set(true));
 }
 
 /// A code's name, as `httpring_error_name` gives it.

@@ -823,6 +823,16 @@ static void test_last_error_message(httpring_client *c) {
     CHECK_EQ_CODE(httpring_client_send_many(c, two, 2, hs2, codes2), HTTPRING_ERR_INVALID_HEADER);
     CHECK_EQ_CODE(codes2[1], HTTPRING_ERR_INVALID_ARGUMENT);
     CHECK_EQ_STR(last_error(), strlen(last_error()), "HTTPRING_ERR_INVALID_ARGUMENT");
+    /* ... and when an accepted request follows the last refusal: still its message. */
+    two[1].url = URL("/hello");
+    two[1].headers = NULL;
+    two[1].nheaders = 0;
+    CHECK_EQ_CODE(httpring_client_send_many(c, two, 2, hs2, codes2), HTTPRING_ERR_INVALID_HEADER);
+    CHECK_EQ_CODE(codes2[1], HTTPRING_OK);
+    CHECK(strstr(last_error(), "X-A") != NULL || strstr(last_error(), "header") != NULL);
+    CHECK(strcmp(last_error(), "HTTPRING_ERR_INVALID_HEADER") != 0);
+    CHECK_EQ_CODE(finish(c, hs2[1], NULL), HTTPRING_OK);
+    httpring_handle_free(c, hs2[1]);
 }
 
 /* A self-signed certificate and its key, encrypted by `openssl pkcs8 -topk8 -v2 aes-256-cbc

@@ -422,6 +422,10 @@ class Request:
             self._headers = h
         return h
 
+    @headers.setter
+    def headers(self, value: HeaderTypes) -> None:
+        self._headers = Headers(value)
+
     def _auto_headers(self) -> List[Tuple[str, str]]:
         """The Host and body-length headers httpx puts on a request: Host from the URL;
         Content-Length for a body (0 for POST, PUT and PATCH without one), or
@@ -440,8 +444,8 @@ class Request:
             auto.append(("Host", host))
         body = self._content
         if body.__class__ is Upload:
-            length = body.length
-            if length < 0 and not body.is_async:
+            length: Optional[int] = body.length
+            if body.length < 0 and not body.is_async:
                 length = _remaining(body.source)  # a file's or BytesIO's: sent with its length
             if length is not None and length >= 0:
                 auto.append(("Content-Length", str(length)))
@@ -450,10 +454,6 @@ class Request:
         elif body or self._method in ("POST", "PUT", "PATCH"):
             auto.append(("Content-Length", str(len(body))))
         return auto
-
-    @headers.setter
-    def headers(self, value: HeaderTypes) -> None:
-        self._headers = Headers(value)
 
     def _wire_pairs(self) -> HeaderPairs:
         """The headers to hand to the engine: the request's own, or, once ``headers`` was
