@@ -247,14 +247,9 @@ where
         self.read_blocked = false;
         // Get the next amount to allocate, but make sure we don't go over
         // the max read buf size configured.
-        let next = cmp::min(
-            self.read_buf_strategy.next(),
-            self.read_buf_strategy
-                .max()
-                .saturating_sub(self.read_buf.len()),
-        );
-        let spare = self.read_buf_remaining_mut();
         let (strategy_next, max) = (self.read_buf_strategy.next(), self.read_buf_strategy.max());
+        let next = cmp::min(strategy_next, max.saturating_sub(self.read_buf.len()));
+        let spare = self.read_buf_remaining_mut();
         if idle && (strategy_next <= INIT_BUFFER_SIZE || strategy_next < max) {
             // Any room will do to see EOF or stray bytes. The full buffer is reserved with
             // the next message, by when the last one's bytes (still sharing this buffer
