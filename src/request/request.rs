@@ -396,19 +396,11 @@ pub(crate) fn parse_url_keeping_fragment(url: &[u8]) -> Result<ParsedUrl> {
     };
     match uri.scheme_str() {
         Some("http") | Some("https") => {}
-        Some(other) => {
-            return Err(Error::new(
-                ErrorKind::UnsupportedScheme,
-                format!("unsupported URL scheme {other:?} (expected http or https)"),
-            ))
-        }
+        Some(other) => return Err(unsupported_scheme(other)),
         // No scheme as a request target reads it (`mailto:a@b` is an authority there).
         None => {
             return Err(match scheme_of(text) {
-                Some(other) if !is_http(other) => Error::new(
-                    ErrorKind::UnsupportedScheme,
-                    format!("unsupported URL scheme {other:?} (expected http or https)"),
-                ),
+                Some(other) if !is_http(other) => unsupported_scheme(other),
                 _ => Error::new(
                     ErrorKind::InvalidUrl,
                     format!("URL {text:?} has no scheme (expected http://host/...)"),
@@ -452,6 +444,13 @@ fn scheme_of(text: &str) -> Option<&str> {
     (valid && (!port_like || is_http(s))).then_some(s)
 }
 
+fn unsupported_scheme(scheme: &str) -> Error {
+    Error::new(
+        ErrorKind::UnsupportedScheme,
+        format!("unsupported URL scheme {scheme:?} (expected http or https)"),
+    )
+}
+
 fn is_http(scheme: &str) -> bool {
     scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")
 }
@@ -475,10 +474,7 @@ fn normalized(text: &str, strict: Option<http::uri::InvalidUri>) -> Result<Parse
     let invalid = |why: String| Error::new(ErrorKind::InvalidUrl, why);
     let scheme = scheme_of(text);
     if let Some(other) = scheme.filter(|s| !is_http(s)) {
-        return Err(Error::new(
-            ErrorKind::UnsupportedScheme,
-            format!("unsupported URL scheme {other:?} (expected http or https)"),
-        ));
+        return Err(unsupported_scheme(other));
     }
     // The URL standard would also read `http:/x` and `http:///x` as host `x`: not guessed.
     match text.split_once("://") {
