@@ -1170,9 +1170,11 @@ httpring_code httpring_request_set_decompress(struct httpring_request *req, bool
 // Keep a cookie jar (off by default, as in libcurl). Cookies responses set are stored by
 // RFC 6265's rules, done by the `cookie_store` crate: domain and path matching, `Secure`,
 // `HttpOnly`, expiry, and public suffixes (from the system's list,
-// /usr/share/publicsuffix; without it a one-label `Domain` such as `com` is refused). They
-// are sent back on every request they match, redirect hops included, after the request's own
-// `Cookie` header if it has one.
+// /usr/share/publicsuffix; without it a one-label `Domain` such as `com` is refused), and
+// RFC 6265bis's: `Secure` only from https (which a plain-http response cannot replace either),
+// the `__Secure-` and `__Host-` prefixes, 4096 bytes of name and value, 50 cookies a response
+// and 180 a domain. They are sent back on every request they match, redirect hops included,
+// after the request's own `Cookie` header if it has one, up to 150 cookies in 8190 bytes.
 //
 // # Safety
 // `cfg` is NULL or a live config not used by another thread during the call.
@@ -1451,9 +1453,11 @@ httpring_code httpring_request_set_multipart(struct httpring_request *req,
 // `httpring_config_set_max_redirects` are followed within the request's total timeout;
 // 301/302 turn a POST into a GET and 303 any method but HEAD (the body and its headers
 // dropped), 307/308 keep method and body. When the origin (scheme, host, port) changes,
-// `Authorization`, `Cookie` and `Proxy-Authorization` are not sent, whether they came
-// from the request or from the client's default headers. A redirect to a URL already
-// requested, or one past the limit, fails with `HTTPRING_ERR_TOO_MANY_REDIRECTS`.
+// `Authorization`, `Cookie` and `Proxy-Authorization` (and a caller-set `Host`, when the
+// host or port changes) are not sent, whether they came
+// from the request or from the client's default headers. A chain may come back to a URL it
+// requested (a login page that sets a cookie); one past the limit fails with
+// `HTTPRING_ERR_TOO_MANY_REDIRECTS`.
 //
 // # Safety
 // `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread

@@ -325,7 +325,6 @@ async fn follow(
     kept: &mut Kept,
 ) -> Result<Response> {
     let mut hops: Vec<Hop> = Vec::new();
-    let mut visited = vec![(parts.method.clone(), parts.url.clone())];
     loop {
         let mut resp = send_authed(shared, &mut parts, key, limits, ex, given.take(), kept).await?;
         let next = policy.next(
@@ -334,7 +333,6 @@ async fn follow(
             resp.status,
             resp.headers.get(LOCATION),
             hops.len(),
-            &visited,
         )?;
         // A streamed body that has gone cannot go to the next hop unless the hop drops it.
         let Some(next) = next.filter(|n| n.to_get || parts.can_resend()) else {
@@ -372,7 +370,6 @@ async fn follow(
         if next.fragment.is_some() {
             parts.fragment = next.fragment;
         }
-        visited.push((parts.method.clone(), parts.url.clone()));
         key = pool_key_of(&parts.uri)
             .ok_or_else(|| Error::new(ErrorKind::InvalidUrl, "redirect URL has no host"))?;
         given = kept_for(kept, &key);

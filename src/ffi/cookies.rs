@@ -12,9 +12,11 @@ use super::ptr::{c_str, copy_out, put};
 /// Keep a cookie jar (off by default, as in libcurl). Cookies responses set are stored by
 /// RFC 6265's rules, done by the `cookie_store` crate: domain and path matching, `Secure`,
 /// `HttpOnly`, expiry, and public suffixes (from the system's list,
-/// /usr/share/publicsuffix; without it a one-label `Domain` such as `com` is refused). They
-/// are sent back on every request they match, redirect hops included, after the request's own
-/// `Cookie` header if it has one.
+/// /usr/share/publicsuffix; without it a one-label `Domain` such as `com` is refused), and
+/// RFC 6265bis's: `Secure` only from https (which a plain-http response cannot replace either),
+/// the `__Secure-` and `__Host-` prefixes, 4096 bytes of name and value, 50 cookies a response
+/// and 180 a domain. They are sent back on every request they match, redirect hops included,
+/// after the request's own `Cookie` header if it has one, up to 150 cookies in 8190 bytes.
 ///
 /// # Safety
 /// `cfg` is NULL or a live config not used by another thread during the call.

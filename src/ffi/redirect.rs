@@ -13,9 +13,11 @@ use super::response::with_response;
 /// `httpring_config_set_max_redirects` are followed within the request's total timeout;
 /// 301/302 turn a POST into a GET and 303 any method but HEAD (the body and its headers
 /// dropped), 307/308 keep method and body. When the origin (scheme, host, port) changes,
-/// `Authorization`, `Cookie` and `Proxy-Authorization` are not sent, whether they came
-/// from the request or from the client's default headers. A redirect to a URL already
-/// requested, or one past the limit, fails with `HTTPRING_ERR_TOO_MANY_REDIRECTS`.
+/// `Authorization`, `Cookie` and `Proxy-Authorization` (and a caller-set `Host`, when the
+/// host or port changes) are not sent, whether they came
+/// from the request or from the client's default headers. A chain may come back to a URL it
+/// requested (a login page that sets a cookie); one past the limit fails with
+/// `HTTPRING_ERR_TOO_MANY_REDIRECTS`.
 ///
 /// # Safety
 /// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread

@@ -20,6 +20,18 @@ const PSL_PATHS: &[&str] = &[
     "/usr/share/publicsuffix/effective_tld_names.dat",
 ];
 
+/// A cookie's name and value together may not be longer (RFC 6265bis §5.6, as browsers).
+const MAX_NAME_VALUE: usize = 4096;
+/// At most this many cookies a response sets are kept (curl's cap): the rest are ignored.
+const MAX_SET_PER_RESPONSE: usize = 50;
+/// At most this many cookies per domain; a new one beyond is ignored (browsers keep about
+/// 180, curl has no cap): a server cannot grow the jar without bound.
+const MAX_PER_DOMAIN: usize = 180;
+/// A request's `Cookie` header stops before this length, and after this many cookies
+/// (curl's caps): a site that set too many still gets an answer, not 431 forever.
+const MAX_HEADER_LEN: usize = 8190;
+const MAX_SENT: usize = 150;
+
 /// The system's list, or None when it has none.
 fn suffix_list() -> Option<publicsuffix::List> {
     static LIST: OnceLock<Option<publicsuffix::List>> = OnceLock::new();
@@ -91,7 +103,10 @@ impl Jar {
         // RFC 6265 §5.4: longer paths first (a stable sort keeps the store's order otherwise).
         matches.sort_by_key(|c| std::cmp::Reverse(c.path.len()));
         let mut out = String::new();
-        for (name, value) in matches.iter().map(|c| c.name_value()) {
+        for (name, value) in matches.iter().take(MAX_SENT).map(|c| c.name_value()) {
+            if out.len() + 2 + name.len() + 1 + value.len() > MAX_HEADER_LEN {
+                break;
+            }
             if !out.is_empty() {
                 out.push_str("; ");
             }
@@ -116,16 +131,86 @@ impl Jar {
         }
         let Some(url) = url_of(uri) else { return };
         let cookies: Vec<_> = values
+            .take(MAX_SET_PER_RESPONSE)
             .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok())
             .filter_map(|s| cookie_store::RawCookie::parse(s.to_string()).ok())
-            .filter(|c| self.domain_allowed(c, &url))
             .collect();
         if cookies.is_empty() {
             return;
         }
         let mut store = self.lock();
         self.used.store(true, Ordering::Relaxed);
-        store.store_response_cookies(cookies.into_iter(), &url);
+        for raw in &cookies {
+            // Refused cookies are ignored, as RFC 6265 asks of a user agent.
+            let _ = self.insert(&mut store, raw, &url);
+        }
+    }
+
+    /// Stores `raw` as sent by `url` if the rules allow it; otherwise says why not. On top
+    /// of `cookie_store`'s RFC 6265 checks: RFC 6265bis's size limit, Secure only from a
+    /// secure origin, "leave Secure cookies alone" (§5.7 step 16), the `__Secure-` and
+    /// `__Host-` name prefixes (§4.1.3), and a cap per domain.
+    fn insert(
+        &self,
+        store: &mut cookie_store::CookieStore,
+        raw: &cookie_store::RawCookie<'_>,
+        url: &url::Url,
+    ) -> std::result::Result<(), &'static str> {
+        if raw.name().len() + raw.value().len() > MAX_NAME_VALUE {
+            return Err("its name and value are longer than 4096 bytes");
+        }
+        if !self.domain_allowed(raw, url) {
+            return Err("its Domain is a public suffix");
+        }
+        let secure_origin = is_secure(url);
+        let secure = raw.secure() == Some(true);
+        if secure && !secure_origin {
+            return Err("a Secure cookie may only be set over https");
+        }
+        let name = raw.name().as_bytes();
+        let prefixed =
+            |p: &str| name.len() >= p.len() && name[..p.len()].eq_ignore_ascii_case(p.as_bytes());
+        if prefixed("__Secure-") && !secure {
+            return Err("a __Secure- cookie must be Secure, over https");
+        }
+        if prefixed("__Host-") && !(secure && raw.domain().is_none() && raw.path() == Some("/")) {
+            return Err("a __Host- cookie must be Secure, over https, with Path=/ and no Domain");
+        }
+        let Ok(c) = cookie_store::Cookie::try_from_raw_cookie(raw, url) else {
+            return Err("its Domain does not match the URL's host");
+        };
+        let domain = c.domain.as_cow().unwrap_or_default();
+        if !secure && !secure_origin {
+            // An insecure origin may not shadow a Secure cookie of the same name.
+            let shadows = store.iter_unexpired().any(|old| {
+                old.secure() == Some(true)
+                    && old.name() == raw.name()
+                    && old
+                        .domain
+                        .as_cow()
+                        .is_some_and(|d| domain_matches(&d, &domain) || domain_matches(&domain, &d))
+                    && path_matches(&c.path, &old.path)
+            });
+            if shadows {
+                return Err("it would replace a Secure cookie, and the URL is not https");
+            }
+        }
+        if !c.is_expired() {
+            let (mut same_domain, mut replaces) = (0, false);
+            for old in store.iter_unexpired() {
+                if old.domain.as_cow().as_deref() == Some(&*domain) {
+                    same_domain += 1;
+                    replaces |= old.name() == raw.name() && *old.path == *c.path;
+                }
+            }
+            if same_domain >= MAX_PER_DOMAIN && !replaces {
+                return Err("its domain already has 180 cookies");
+            }
+        }
+        store
+            .insert(c.into_owned(), url)
+            .map(|_| ())
+            .map_err(|_| "the cookie rules refuse it")
     }
 
     /// Adds one cookie as if `url` had sent `set_cookie` (a `Set-Cookie` value).
@@ -133,18 +218,10 @@ impl Jar {
         let url = parse_url(url)?;
         let cookie = cookie_store::RawCookie::parse(set_cookie.to_string())
             .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("invalid cookie: {e}")))?;
-        if !self.domain_allowed(&cookie, &url) {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "cookie refused: its Domain is a public suffix",
-            ));
-        }
         let mut store = self.lock();
         self.used.store(true, Ordering::Relaxed);
-        store
-            .insert_raw(&cookie, &url)
-            .map(|_| ())
-            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("cookie refused: {e}")))
+        self.insert(&mut store, &cookie, &url)
+            .map_err(|why| Error::new(ErrorKind::InvalidArgument, format!("cookie refused: {why}")))
     }
 
     pub(crate) fn clear(&self) {
@@ -159,6 +236,14 @@ impl Jar {
         let store = self.lock();
         let mut lines = Vec::new();
         for c in store.iter_unexpired() {
+            // A TAB (allowed in a value) would split the line: such a cookie cannot be
+            // written, and one bad line would lose the lines after it on load.
+            if [c.name(), c.value(), &*c.path]
+                .iter()
+                .any(|f| f.contains(['\t', '\r', '\n']))
+            {
+                continue;
+            }
             let (domain, subdomains) = match &c.domain {
                 cookie_store::CookieDomain::HostOnly(d) => (d.clone(), false),
                 cookie_store::CookieDomain::Suffix(d) => (format!(".{d}"), true),
@@ -232,6 +317,14 @@ impl Jar {
             if written.is_empty() || name.is_empty() {
                 return Err(bad("empty domain or name"));
             }
+            // Both go into a URL below: a domain with URL syntax in it, or a path that
+            // does not start with "/" (checked below), would make it name another host.
+            let bracketed = written.starts_with('[') && written.ends_with(']');
+            if written.contains(['/', '\\', '@', '?', '#', ' '])
+                || (written.contains(':') && !bracketed)
+            {
+                return Err(bad("the domain is not a host name"));
+            }
             let scheme = if secure { "https" } else { "http" };
             let url = parse_url(&format!("{scheme}://{written}{path}"))
                 .map_err(|_| bad("domain or path does not form a URL"))?;
@@ -240,6 +333,9 @@ impl Jar {
             let host = url.host_str().unwrap_or("").trim_start_matches('.');
             if host.is_empty() {
                 return Err(bad("the domain is not a host name"));
+            }
+            if !path.starts_with('/') {
+                return Err(bad("the path does not start with /"));
             }
             let mut c = cookie_store::RawCookie::new(name.to_string(), value.to_string());
             c.set_path(path.to_string());
@@ -260,6 +356,35 @@ impl Jar {
         }
         Ok(taken)
     }
+}
+
+/// A secure origin: https, or a loopback host (as `cookie_store` sends Secure cookies to
+/// them, and browsers treat them).
+fn is_secure(url: &url::Url) -> bool {
+    url.scheme() == "https"
+        || match url.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
+}
+
+/// RFC 6265 §5.1.3, on canonical (lower-case) names.
+fn domain_matches(s: &str, domain: &str) -> bool {
+    s == domain
+        || (s.len() > domain.len()
+            && s.ends_with(domain)
+            && s.as_bytes()[s.len() - domain.len() - 1] == b'.'
+            && s.parse::<std::net::IpAddr>().is_err())
+}
+
+/// RFC 6265 §5.1.4: `path` path-matches `cookie_path`.
+fn path_matches(path: &str, cookie_path: &str) -> bool {
+    path == cookie_path
+        || (path.starts_with(cookie_path)
+            && (cookie_path.ends_with('/')
+                || path.as_bytes().get(cookie_path.len()) == Some(&b'/')))
 }
 
 fn time_now() -> i64 {
@@ -410,5 +535,154 @@ mod tests {
         let text = j.to_netscape();
         assert!(text.contains("a.com\tFALSE\t/\tFALSE\t0\tn\tv"), "{text}");
         assert_eq!(jar().load_netscape(&text).unwrap(), 1);
+    }
+
+    /// RFC 6265bis §5.7: a plain-http response may neither set a Secure cookie nor replace
+    /// one (an attacker on the network could otherwise fix an https site's session).
+    #[test]
+    fn secure_cookies_are_left_alone_by_plain_http() {
+        let j = jar();
+        set(&j, "https://a.example.com/", "sid=GOOD; Secure; HttpOnly");
+        set(&j, "http://a.example.com/", "sid=ATTACKER");
+        set(&j, "http://a.example.com/", "sid=ATTACKER; Path=/deeper");
+        set(
+            &j,
+            "http://b.example.com/",
+            "sid=ATTACKER; Domain=example.com",
+        );
+        set(&j, "http://a.example.com/", "fix=ATTACKER; Secure");
+        assert_eq!(sent(&j, "https://a.example.com/"), "sid=GOOD");
+        assert_eq!(sent(&j, "https://a.example.com/deeper"), "sid=GOOD");
+        assert_eq!(sent(&j, "http://a.example.com/"), "");
+        // Another name, or over https, is fine; loopback counts as secure (as browsers).
+        set(&j, "http://a.example.com/", "other=1");
+        set(&j, "https://a.example.com/", "sid=NEW; Secure");
+        assert_eq!(sent(&j, "https://a.example.com/"), "sid=NEW; other=1");
+        set(&j, "http://127.0.0.1/", "local=1; Secure");
+        assert_eq!(sent(&j, "http://127.0.0.1/"), "local=1");
+        let err = j.add("http://a.example.com/", "fix=1; Secure").unwrap_err();
+        assert!(
+            err.message().contains("only be set over https"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
+    fn name_prefixes_are_enforced() {
+        let j = jar();
+        for bad in [
+            "__Host-a=1; Secure; Path=/; Domain=example.com",
+            "__Host-b=1; Path=/",
+            "__Host-c=1; Secure; Path=/x",
+            "__Host-d=1; Secure",
+            "__HOST-e=1; Path=/",
+            "__Secure-f=1",
+            "__secure-g=1",
+        ] {
+            set(&j, "https://a.example.com/x/", bad);
+        }
+        assert_eq!(sent(&j, "https://a.example.com/x/"), "");
+        set(&j, "https://a.example.com/", "__Host-ok=1; Secure; Path=/");
+        set(
+            &j,
+            "https://a.example.com/",
+            "__Secure-ok=2; Secure; Domain=example.com",
+        );
+        assert_eq!(
+            sent(&j, "https://a.example.com/"),
+            "__Host-ok=1; __Secure-ok=2"
+        );
+        assert_eq!(sent(&j, "https://b.example.com/"), "__Secure-ok=2");
+    }
+
+    #[test]
+    fn sizes_and_counts_are_capped() {
+        let j = jar();
+        set(
+            &j,
+            "http://a.example.com/",
+            &format!("big={}", "x".repeat(MAX_NAME_VALUE)),
+        );
+        assert_eq!(sent(&j, "http://a.example.com/"), "");
+        let err = j
+            .add(
+                "http://a.example.com/",
+                &format!("big={}", "x".repeat(MAX_NAME_VALUE)),
+            )
+            .unwrap_err();
+        assert!(err.message().contains("4096"), "{}", err.message());
+        // One response keeps its first 50.
+        let mut h = HeaderMap::new();
+        for i in 0..60 {
+            h.append(
+                SET_COOKIE,
+                HeaderValue::from_str(&format!("c{i}=1")).unwrap(),
+            );
+        }
+        j.store_from(&"http://a.example.com/".parse().unwrap(), &h);
+        let all = sent(&j, "http://a.example.com/");
+        assert_eq!(all.split("; ").count(), MAX_SET_PER_RESPONSE, "{all}");
+        assert!(all.contains("c49=1") && !all.contains("c50=1"), "{all}");
+        // A domain keeps 180; at the cap a cookie it has can still be replaced.
+        for r in 1..5 {
+            let mut h = HeaderMap::new();
+            for i in 0..50 {
+                h.append(
+                    SET_COOKIE,
+                    HeaderValue::from_str(&format!("r{r}c{i}=1")).unwrap(),
+                );
+            }
+            j.store_from(&"http://a.example.com/".parse().unwrap(), &h);
+        }
+        let count = |j: &Jar| j.lock().iter_unexpired().count();
+        assert_eq!(count(&j), MAX_PER_DOMAIN);
+        set(&j, "http://a.example.com/", "c0=2");
+        assert!(sent(&j, "http://a.example.com/").contains("c0=2"));
+        assert_eq!(count(&j), MAX_PER_DOMAIN);
+        // The header stops before 8190 bytes.
+        let k = jar();
+        for i in 0..40 {
+            set(
+                &k,
+                "http://a.example.com/",
+                &format!("k{i}={}", "v".repeat(300)),
+            );
+        }
+        let header = sent(&k, "http://a.example.com/");
+        assert!(
+            header.len() <= MAX_HEADER_LEN && header.len() > 7000,
+            "{}",
+            header.len()
+        );
+    }
+
+    /// A TAB is allowed in a value but splits a cookie-file line: such a cookie is not
+    /// written, so the file still loads whole. A hand-made file cannot move a cookie to
+    /// another host through its path or domain field.
+    #[test]
+    fn the_cookie_file_holds_only_what_it_can_load() {
+        let j = jar();
+        set(&j, "http://a.example.com/", "t=a\tb");
+        set(&j, "http://b.example.com/", "ok=1");
+        assert_eq!(sent(&j, "http://a.example.com/"), "t=a\tb");
+        let text = j.to_netscape();
+        assert!(!text.contains("\tt\t"), "{text}");
+        assert_eq!(jar().load_netscape(&text).unwrap(), 1);
+        for (line, why) in [
+            ("example.com\tFALSE\t@other.com/\tFALSE\t0\tn\tv\n", "path"),
+            ("example.com\tFALSE\tfoo\tFALSE\t0\tn\tv\n", "path"),
+            ("a@other.com\tFALSE\t/\tFALSE\t0\tn\tv\n", "host name"),
+            ("example.com:81\tFALSE\t/\tFALSE\t0\tn\tv\n", "host name"),
+        ] {
+            let err = jar().load_netscape(line).unwrap_err();
+            assert!(err.message().contains(why), "{line:?}: {}", err.message());
+        }
+        let v6 = jar();
+        assert_eq!(
+            v6.load_netscape("[::1]\tFALSE\t/\tFALSE\t0\tn\tv\n")
+                .unwrap(),
+            1
+        );
     }
 }

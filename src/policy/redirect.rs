@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use http::header::{
     HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH,
-    CONTENT_TYPE, COOKIE, PROXY_AUTHORIZATION, TRANSFER_ENCODING,
+    CONTENT_TYPE, COOKIE, HOST, PROXY_AUTHORIZATION, TRANSFER_ENCODING,
 };
 use http::{Method, Uri};
 
@@ -25,6 +25,9 @@ pub(crate) struct Next {
     pub to_get: bool,
     /// The next request goes to another origin (scheme, host or port).
     pub cross_origin: bool,
+    /// ... to another host (another name, or another port with the same scheme): a `Host`
+    /// header the caller set is not for it (curl's rule; an upgrade to https keeps it).
+    pub other_host: bool,
 }
 
 /// Headers that carry credentials: never sent to an origin they were not given for.
@@ -43,8 +46,9 @@ pub(crate) fn is_redirect(status: u16) -> bool {
 
 impl RedirectPolicy {
     /// The next request for a response, or None when the response is the answer (not a
-    /// redirect, or one without `Location`). `hops` are the redirects already followed,
-    /// `visited` the URLs requested so far (with their methods).
+    /// redirect, or one without `Location`). `hops` are the redirects already followed.
+    /// A chain may come back to a URL (a login page that sets a cookie and sends the
+    /// client back): only the limit ends it, as in curl, httpx and browsers.
     pub(crate) fn next(
         &self,
         method: &Method,
@@ -52,7 +56,6 @@ impl RedirectPolicy {
         status: u16,
         location: Option<&HeaderValue>,
         hops: usize,
-        visited: &[(Method, Bytes)],
     ) -> Result<Option<Next>> {
         if !self.follow || !is_redirect(status) {
             return Ok(None);
@@ -99,23 +102,14 @@ impl RedirectPolicy {
         }
         let to_get = (status == 303 && *method != Method::HEAD)
             || (matches!(status, 301 | 302) && *method == Method::POST);
-        let next_method = if to_get { &Method::GET } else { method };
-        if visited
-            .iter()
-            .any(|(m, u)| m == next_method && u[..] == url[..])
-        {
-            return Err(Error::new(
-                ErrorKind::TooManyRedirects,
-                format!("redirect loop: {target} was requested before in this chain"),
-            ));
-        }
-        let cross_origin = !same_origin(current, &uri);
+        let (cross_origin, other_host) = origin_change(current, &uri);
         Ok(Some(Next {
             uri,
             url,
             fragment,
             to_get,
             cross_origin,
+            other_host,
         }))
     }
 }
@@ -133,21 +127,31 @@ pub(crate) fn rewrite_headers(headers: &mut HeaderMap, next: &Next) {
             headers.remove(name);
         }
     }
+    if next.other_host {
+        headers.remove(HOST);
+    }
 }
 
-/// Scheme, host and port equal (the host compared without case; default ports filled in).
-fn same_origin(a: &Uri, b: &Uri) -> bool {
+/// Whether `b` is another origin than `a` (scheme, host or port: the host compared without
+/// case, default ports filled in), and whether it is another host: another name, or
+/// another port with the same scheme (an upgrade to https is the same host).
+fn origin_change(a: &Uri, b: &Uri) -> (bool, bool) {
     let port = |u: &Uri| {
         u.port_u16().unwrap_or(match u.scheme_str() {
             Some("https") => 443,
             _ => 80,
         })
     };
-    a.scheme() == b.scheme()
-        && a.host()
-            .zip(b.host())
-            .is_some_and(|(x, y)| x.eq_ignore_ascii_case(y))
-        && port(a) == port(b)
+    let same_name = a
+        .host()
+        .zip(b.host())
+        .is_some_and(|(x, y)| x.eq_ignore_ascii_case(y));
+    let same_scheme = a.scheme() == b.scheme();
+    let same_port = port(a) == port(b);
+    (
+        !(same_name && same_scheme && same_port),
+        !same_name || (same_scheme && !same_port),
+    )
 }
 
 #[cfg(test)]
@@ -170,7 +174,7 @@ mod tests {
     ) -> Result<Option<Next>> {
         let uri: Uri = from.parse().unwrap();
         let loc = HeaderValue::from_str(to).unwrap();
-        p.next(&method, &uri, status, Some(&loc), 0, &[])
+        p.next(&method, &uri, status, Some(&loc), 0)
     }
 
     #[test]
@@ -194,7 +198,7 @@ mod tests {
         }
         let uri: Uri = "http://a/x".parse().unwrap();
         assert!(on()
-            .next(&Method::GET, &uri, 302, None, 0, &[])
+            .next(&Method::GET, &uri, 302, None, 0)
             .unwrap()
             .is_none());
     }
@@ -271,30 +275,21 @@ mod tests {
     }
 
     #[test]
-    fn limits_and_loops() {
+    fn only_the_limit_ends_a_chain() {
         let p = RedirectPolicy { max: 2, ..on() };
         let uri: Uri = "http://a/x".parse().unwrap();
         let loc = HeaderValue::from_static("/y");
         assert!(p
-            .next(&Method::GET, &uri, 302, Some(&loc), 1, &[])
+            .next(&Method::GET, &uri, 302, Some(&loc), 1)
             .unwrap()
             .is_some());
-        let e = p
-            .next(&Method::GET, &uri, 302, Some(&loc), 2, &[])
-            .unwrap_err();
+        let e = p.next(&Method::GET, &uri, 302, Some(&loc), 2).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::TooManyRedirects);
-        let seen = [(Method::GET, Bytes::from_static(b"http://a/y"))];
-        let e = on()
-            .next(&Method::GET, &uri, 302, Some(&loc), 1, &seen)
-            .unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::TooManyRedirects);
-        assert!(e.message().contains("loop"));
-        // The same URL with another method is not a loop (a 307 after a 303, say).
-        let seen = [(Method::POST, Bytes::from_static(b"http://a/y"))];
-        assert!(on()
-            .next(&Method::GET, &uri, 302, Some(&loc), 1, &seen)
-            .unwrap()
-            .is_some());
+        assert!(
+            e.message().contains("too many redirects"),
+            "{}",
+            e.message()
+        );
     }
 
     #[test]
@@ -324,5 +319,32 @@ mod tests {
         rewrite_headers(&mut h, &n);
         let left: Vec<_> = h.keys().map(|k| k.as_str()).collect();
         assert_eq!(left, ["x-keep"]);
+    }
+
+    /// A Host the caller set names the first host: not sent to another host or port (it
+    /// would leak an internal name and reach the wrong virtual host), kept on an https
+    /// upgrade of the same host, which drops the credentials all the same.
+    #[test]
+    fn a_custom_host_stays_with_its_host() {
+        let with_host = || {
+            let mut h = HeaderMap::new();
+            h.insert(HOST, HeaderValue::from_static("internal.example"));
+            h.insert(AUTHORIZATION, HeaderValue::from_static("t"));
+            h
+        };
+        for (to, host_kept, creds_kept) in [
+            ("http://b/", false, false),
+            ("http://a:81/", false, false),
+            ("https://a/", true, false),
+            ("http://A/y", true, true),
+        ] {
+            let mut h = with_host();
+            let n = next(&on(), Method::GET, "http://a/", 302, to)
+                .unwrap()
+                .unwrap();
+            rewrite_headers(&mut h, &n);
+            assert_eq!(h.contains_key(HOST), host_kept, "{to}");
+            assert_eq!(h.contains_key(AUTHORIZATION), creds_kept, "{to}");
+        }
     }
 }

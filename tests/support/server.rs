@@ -588,6 +588,23 @@ async fn route(
                 r
             }
         },
+        // A cookie gate: without s=1, to /gate-login, which sets it and sends the client back.
+        "gate" if cookie.as_deref().is_some_and(|c| c.contains("s=1")) => {
+            full(200, "text/plain", "welcome")
+        }
+        "gate" => {
+            let mut r = full(302, "text/plain", "");
+            r.headers_mut()
+                .insert("location", "/gate-login".parse().unwrap());
+            r
+        }
+        "gate-login" => {
+            let mut r = full(302, "text/plain", "");
+            r.headers_mut().insert("location", "/gate".parse().unwrap());
+            r.headers_mut()
+                .insert("set-cookie", "s=1; Path=/".parse().unwrap());
+            r
+        }
         // A redirect to itself.
         "loop" => {
             let mut r = full(302, "text/plain", "");

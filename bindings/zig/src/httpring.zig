@@ -58,7 +58,7 @@ pub const Error = error{
     Tls,
     /// The proxy failed or refused the tunnel.
     Proxy,
-    /// Redirects followed past the limit, or back to a URL already requested.
+    /// Redirects followed past the limit.
     TooManyRedirects,
     /// A redirect from https to plain http was refused.
     InsecureRedirect,
