@@ -586,6 +586,17 @@ async fn send_parts(
     let bodiless = parts.method == Method::HEAD
         || matches!(head.status.as_u16(), 204 | 304)
         || body.is_end_stream();
+    if !bodiless && head.headers.contains_key(TRANSFER_ENCODING) {
+        if let Some(coding) = unasked_transfer_coding(&head.headers) {
+            return Err(Error::new(
+                ErrorKind::Protocol,
+                format!(
+                    "the response uses the transfer coding {coding:?}, which was not asked for \
+                     (no TE header is sent: only chunked is understood)"
+                ),
+            ));
+        }
+    }
     let declared = if bodiless {
         Some(0)
     } else {
@@ -603,10 +614,12 @@ async fn send_parts(
     if let Some(jar) = shared.jar() {
         jar.store_from(&parts.uri, &head.headers);
     }
-    let decoder = if parts.decompress && !bodiless {
-        Decoder::for_response(&head.headers, max_body)?
-    } else {
+    let decoder = if !parts.decompress || bodiless {
         None
+    } else if parts.stream {
+        Decoder::for_stream(&head.headers)?
+    } else {
+        Decoder::for_response(&head.headers, max_body)?
     };
     ex.start_body(declared);
     let close = head
@@ -814,14 +827,31 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
             Ok(pause) => pause,
             Err(e) => break Err(e),
         };
-        let data = match decoder.as_mut() {
-            Some(d) => match d.push(&frame) {
-                Ok(()) => d.take(),
-                Err(e) => break Err(e),
-            },
-            None => frame,
-        };
-        announce(stream.push(data));
+        if let Some(d) = decoder.as_mut() {
+            // Decoded a slice at a time, with room awaited before each: a few bytes may
+            // decode to gigabytes, which must wait for the reader like the server's bytes.
+            let mut rest = &frame[..];
+            let mut failed = None;
+            while !rest.is_empty() {
+                if !std::future::poll_fn(|cx| stream.poll_wanted(cx, true)).await {
+                    guard.1 = false;
+                    return None;
+                }
+                match d.push_some(rest) {
+                    Ok(n) => rest = &rest[n..],
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+                announce(stream.push(d.take()));
+            }
+            if let Some(e) = failed {
+                break Err(e);
+            }
+        } else {
+            announce(stream.push(frame));
+        }
         if let Some(until) = pause {
             // The receive-rate cap: not read until then; a reader that goes away ends it.
             timer.pause(until);
@@ -861,6 +891,19 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
     announce(stream.finish(Err(end), None));
     drop(conn);
     None
+}
+
+/// A transfer coding other than chunked in the response's `Transfer-Encoding`: the client
+/// sends no `TE`, so a server may use no other (RFC 9110 §10.1.4), and hyper would hand its
+/// body over still coded (`gzip, chunked`) or read to close (`gzip`).
+fn unasked_transfer_coding(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(TRANSFER_ENCODING)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii)
+        .find(|t| !t.is_empty() && !t.eq_ignore_ascii_case(b"chunked"))
+        .map(|t| String::from_utf8_lossy(t).into_owned())
 }
 
 /// The request's pieces, kept so it can be rebuilt for a retry or for another protocol.

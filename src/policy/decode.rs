@@ -24,12 +24,26 @@ const MAX_STAGES: usize = 3;
 /// asking for more is an attack on memory, not content.
 const ZSTD_WINDOW_LOG_MAX: u32 = 23;
 
+/// A streamed body is decoded a slice of input at a time, the reader's room awaited between
+/// slices, so a small body that inflates to gigabytes does not pile up ahead of the reader.
+/// The first slice is this long (64 bytes of zstd or gzip yield at most about 2 MiB); a
+/// slice that decodes to little doubles the next, up to `MAX_SLICE`; one that decodes to
+/// more than `STEP` brings the next down to one byte.
+const FIRST_SLICE: usize = 64;
+const MAX_SLICE: usize = 64 * 1024;
+const STEP: usize = 256 * 1024;
+/// What one slice may decode to, beyond which the body is refused as a decompression bomb
+/// (one byte of brotli may yield tens of MiB of zeros; real content is far below).
+const MAX_AT_ONCE: usize = 64 << 20;
+
 /// Decodes one response body, fed frame by frame.
 pub(crate) struct Decoder {
     stage: Box<dyn Stage>,
     fed: bool,
     /// What the chain has decoded and nobody has taken yet (the sink writes here).
     out: Arc<Mutex<BytesMut>>,
+    /// The next slice's length (`push_some`, streamed bodies).
+    slice: usize,
 }
 
 impl Decoder {
@@ -37,6 +51,10 @@ impl Decoder {
     /// decode: no header, only `identity`, or a coding this build does not know (the body
     /// is then delivered as received, with its header, as httpx and browsers do).
     pub(crate) fn for_response(headers: &HeaderMap, max: u64) -> Result<Option<Decoder>> {
+        Decoder::build(headers, max, usize::MAX)
+    }
+
+    fn build(headers: &HeaderMap, max: u64, at_once: usize) -> Result<Option<Decoder>> {
         // One lookup for the usual answer (no coding); `get_all` costs more.
         if !headers.contains_key(CONTENT_ENCODING) {
             return Ok(None);
@@ -72,6 +90,7 @@ impl Decoder {
             out: out.clone(),
             written: 0,
             max,
+            at_once,
         });
         for c in codings {
             stage = c.stage(stage)?;
@@ -80,7 +99,31 @@ impl Decoder {
             stage,
             fed: false,
             out,
+            slice: FIRST_SLICE,
         }))
+    }
+
+    /// A decoder for a streamed body, fed with `push_some`: no limit on the total, but one
+    /// slice may not decode to more than `MAX_AT_ONCE`.
+    pub(crate) fn for_stream(headers: &HeaderMap) -> Result<Option<Decoder>> {
+        Decoder::build(headers, u64::MAX, MAX_AT_ONCE)
+    }
+
+    /// Decodes the next slice of `data`: up to the slice length, which adapts to how much
+    /// the last slice yielded. Returns how many bytes of `data` it took; the output is
+    /// then in `take`.
+    pub(crate) fn push_some(&mut self, data: &[u8]) -> Result<usize> {
+        let n = data.len().min(self.slice);
+        self.push(&data[..n])?;
+        let yielded = lock(&self.out).len();
+        self.slice = if yielded > STEP {
+            1
+        } else if yielded < STEP / 4 {
+            (self.slice * 2).min(MAX_SLICE)
+        } else {
+            self.slice
+        };
+        Ok(n)
     }
 
     /// Decodes the next piece of the body.
@@ -168,6 +211,8 @@ struct Sink {
     out: Arc<Mutex<BytesMut>>,
     written: u64,
     max: u64,
+    /// The most that may wait untaken (a streamed body's slice: see `MAX_AT_ONCE`).
+    at_once: usize,
 }
 
 fn lock(m: &Mutex<BytesMut>) -> std::sync::MutexGuard<'_, BytesMut> {
@@ -190,13 +235,34 @@ impl std::fmt::Display for OverLimit {
 
 impl std::error::Error for OverLimit {}
 
+/// The error [`Sink`] returns when a streamed body's slice decodes to more than
+/// `MAX_AT_ONCE`.
+#[derive(Debug)]
+struct Burst;
+
+impl std::fmt::Display for Burst {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "a few bytes of the response body decoded to more than {} MiB at once: refused as a decompression bomb",
+            MAX_AT_ONCE >> 20
+        )
+    }
+}
+
+impl std::error::Error for Burst {}
+
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.written + buf.len() as u64 > self.max {
             return Err(io::Error::other(OverLimit(self.max)));
         }
+        let mut out = lock(&self.out);
+        if out.len().saturating_add(buf.len()) > self.at_once {
+            return Err(io::Error::other(Burst));
+        }
         self.written += buf.len() as u64;
-        lock(&self.out).extend_from_slice(buf);
+        out.extend_from_slice(buf);
         Ok(buf.len())
     }
 
@@ -327,6 +393,16 @@ impl Stage for Deflate {
 fn decode_error(e: io::Error) -> Error {
     if let Some(limit) = e.get_ref().and_then(|r| r.downcast_ref::<OverLimit>()) {
         return Error::new(ErrorKind::BodyTooLarge, limit.to_string());
+    }
+    if let Some(burst) = e.get_ref().and_then(|r| r.downcast_ref::<Burst>()) {
+        return Error::new(ErrorKind::BodyTooLarge, burst.to_string());
+    }
+    // A decoder that reached its stream's end takes no more: the bytes left over follow it.
+    if e.kind() == io::ErrorKind::WriteZero {
+        return Error::new(
+            ErrorKind::Decoding,
+            "could not decode the response body: data follows the end of the compressed stream",
+        );
     }
     Error::new(
         ErrorKind::Decoding,
@@ -473,6 +549,19 @@ mod tests {
         let br = brotli(&text(50_000));
         let err = decode("br", &br[..br.len() - 3], 100, 1 << 20).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Decoding, "{err}");
+        // Bytes after the end of a complete stream: said so (was "failed to write whole
+        // buffer"). (gzip and zstd read them as the next member or frame, and say why that
+        // is not one.)
+        for (ce, mut encoded) in [("deflate", zlib(b"abc")), ("br", brotli(b"abc"))] {
+            encoded.extend_from_slice(b"JUNK");
+            let err = decode(ce, &encoded, 4096, 1 << 20).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Decoding, "{ce}: {err}");
+            assert!(
+                err.message().contains("follows the end"),
+                "{ce}: {}",
+                err.message()
+            );
+        }
     }
 
     #[test]
@@ -481,5 +570,68 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(d.finish().unwrap().is_empty());
+    }
+
+    /// Feeds `encoded` to a streamed body's decoder slice by slice, as the pump does;
+    /// returns the decoded body and the most one slice yielded.
+    fn stream_decode(ce: &str, encoded: &[u8], frame: usize) -> Result<(Vec<u8>, usize)> {
+        let mut d = Decoder::for_stream(&headers(ce))?.expect("a decoder");
+        let (mut out, mut most) = (Vec::new(), 0);
+        for piece in encoded.chunks(frame) {
+            let mut rest = piece;
+            while !rest.is_empty() {
+                rest = &rest[d.push_some(rest)?..];
+                let got = d.take();
+                most = most.max(got.len());
+                out.extend_from_slice(&got);
+            }
+        }
+        out.extend_from_slice(&d.finish()?);
+        Ok((out, most))
+    }
+
+    /// A streamed body that inflates a thousandfold (zeros, gzip's best ratio) comes out in
+    /// slices of about a MiB at most, however large the frames: never the whole body at once.
+    #[test]
+    fn a_streamed_bomb_comes_out_a_bounded_slice_at_a_time() {
+        let zeros = vec![0u8; 48 << 20];
+        for (ce, encoded) in [("gzip", gzip(&zeros)), ("zstd", zstd_of(&zeros))] {
+            let (out, most) = stream_decode(ce, &encoded, encoded.len()).unwrap();
+            assert!(
+                out.len() == zeros.len() && out.iter().all(|&b| b == 0),
+                "{ce}"
+            );
+            assert!(
+                most <= (2 << 20) + STEP,
+                "{ce}: a slice yielded {most} bytes"
+            );
+        }
+        // Brotli yields up to tens of megabytes a byte (a copy of 16 MiB takes a few
+        // bits): a slice at a time still, below `MAX_AT_ONCE` and the whole.
+        let zeros = vec![0u8; 200 << 20];
+        let (out, most) = stream_decode("br", &brotli(&zeros), 1 << 20).unwrap();
+        assert_eq!(out.len(), zeros.len());
+        assert!(most < MAX_AT_ONCE, "br: a slice yielded {most} bytes");
+        // Ordinary text keeps large slices (few steps), and decodes exactly.
+        let body = text(2_000_000);
+        let (out, _) = stream_decode("br", &brotli(&body), 16 * 1024).unwrap();
+        assert_eq!(out, body);
+    }
+
+    /// A slice that yields more than a streamed decoder holds at once is refused as a bomb
+    /// (here with a cap of 1 MiB, as `MAX_AT_ONCE` is for slices no real body reaches).
+    #[test]
+    fn a_streamed_slice_that_decodes_to_too_much_is_refused() {
+        let encoded = gzip(&vec![0u8; 8 << 20]);
+        let mut d = Decoder::build(&headers("gzip"), u64::MAX, 1 << 20)
+            .unwrap()
+            .unwrap();
+        let err = d.push(&encoded).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BodyTooLarge);
+        assert!(
+            err.message().contains("decompression bomb"),
+            "{}",
+            err.message()
+        );
     }
 }

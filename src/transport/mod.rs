@@ -38,7 +38,7 @@ pub(crate) fn map_hyper(e: hyper::Error, what: &str) -> Error {
     if e.is_parse() && message.ends_with("message head is too large") {
         message.push_str(
             " (more header lines than the limit, httpring_config_set_max_response_headers, \
-             or a head larger than hyper's buffer)",
+             a head larger than hyper's buffer, or a Content-Length too large to hold)",
         );
     }
     let mut source = std::error::Error::source(&e);

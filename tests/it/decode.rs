@@ -144,3 +144,52 @@ fn head_and_empty_bodies_with_a_coding_are_empty() {
     let (_, body, _) = run(&c, get(&s, "/encoded/gzip/0")).unwrap();
     assert!(body.is_empty());
 }
+
+/// A streamed body that inflates a thousandfold and more (a decompression bomb) waits for
+/// its reader as any other does: decoded a slice at a time, what is held stays near the
+/// stream's buffer, not the 256 MiB it decodes to, and reading gets it all.
+#[test]
+fn a_streamed_bomb_waits_for_its_reader() {
+    let s = TestServer::start();
+    let mut cfg = Config::default();
+    cfg.stream_buffer = 64 << 10;
+    let c = Client::new(cfg).unwrap();
+    // gzip and zstd yield at most about 2 MiB a slice, brotli tens of MiB.
+    for (coding, most) in [("gzip", 4usize << 20), ("zstd", 4 << 20), ("br", 64 << 20)] {
+        let mut req = get(&s, &format!("/bomb/{coding}/256"));
+        req.set_stream(true);
+        let h = c.submit(req).unwrap();
+        c.wait(h, Some(Duration::from_secs(20))).unwrap();
+        let stream = c.body_stream(h).unwrap();
+        // Nobody reads: the engine stops once the buffer is full (waited for until the
+        // count stands still for 300 ms).
+        let (mut held, mut still) = (stream.buffered(), std::time::Instant::now());
+        while still.elapsed() < Duration::from_millis(300) {
+            std::thread::sleep(Duration::from_millis(20));
+            let now = stream.buffered();
+            if now != held {
+                (held, still) = (now, std::time::Instant::now());
+            }
+        }
+        assert!(
+            held > 0 && held <= most,
+            "{coding}: {held} bytes held unread"
+        );
+        let (mut total, mut buf) = (0usize, vec![0u8; 1 << 20]);
+        loop {
+            match stream.read(&mut buf) {
+                httpring::Read::Data(n) => {
+                    assert!(buf[..n].iter().all(|&b| b == 0), "{coding}");
+                    total += n;
+                }
+                httpring::Read::End => break,
+                httpring::Read::Pending => {
+                    stream.wait(Some(std::time::Instant::now() + Duration::from_secs(20)));
+                }
+                other => panic!("{coding}: {other:?}"),
+            }
+        }
+        assert_eq!(total, 256 << 20, "{coding}");
+        c.free(h).unwrap();
+    }
+}

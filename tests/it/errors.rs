@@ -642,7 +642,7 @@ fn pending_accessors_and_freed_clients() {
 
 #[test]
 fn malformed_framing_is_a_protocol_error() {
-    let cases: [(&str, &'static [u8]); 5] = [
+    let cases: [(&str, &'static [u8]); 8] = [
         (
             "invalid chunk size",
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
@@ -659,6 +659,19 @@ fn malformed_framing_is_a_protocol_error() {
         (
             "malformed header",
             b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+        ),
+        // Transfer codings never asked for (no TE is sent): the body would come out coded.
+        (
+            "gzip transfer coding",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        ),
+        (
+            "gzip transfer coding alone",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nConnection: close\r\n\r\nabc",
+        ),
+        (
+            "a Content-Length too large to hold",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551615\r\n\r\nabc",
         ),
     ];
     let c = Client::new();
@@ -677,6 +690,12 @@ fn malformed_framing_is_a_protocol_error() {
             "{what}: {}",
             c.message(h)
         );
+        let told = match what {
+            "gzip transfer coding" | "gzip transfer coding alone" => "transfer coding \"gzip\"",
+            "a Content-Length too large to hold" => "Content-Length too large",
+            _ => "",
+        };
+        assert!(c.message(h).contains(told), "{what}: {}", c.message(h));
         c.free(h);
     }
     // A server that reads the whole request and closes without a word: the request went,
