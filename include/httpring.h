@@ -546,7 +546,8 @@ httpring_code httpring_config_set_bearer_auth(struct httpring_config *cfg, const
 
 // HTTP Digest auth (RFC 7616: MD5 or SHA-256, with `qop=auth` or without): requests go out
 // without credentials; a `401` carrying a Digest challenge is answered once, on the same
-// connection when it stays open, and the second answer is the result. `user` NULL removes
+// connection when it stays open, and the second answer is the result (unless it calls the
+// nonce stale: then it is answered once more, as curl does). `user` NULL removes
 // the client's credentials. Credentials must be UTF-8.
 //
 // # Safety

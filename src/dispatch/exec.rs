@@ -387,23 +387,33 @@ async fn send_authed(
     given: Option<Conn>,
     kept: &mut Kept,
 ) -> Result<Response> {
-    let resp = send_parts(shared, parts, key, limits, ex, given, kept).await?;
-    if resp.status != 401 {
-        return Ok(resp);
+    let mut resp = send_parts(shared, parts, key, limits, ex, given, kept).await?;
+    // One answer to a challenge, and one more if the server then calls that answer's nonce
+    // stale (as curl does); a second plain 401 is the result (wrong credentials).
+    for stale_only in [false, true] {
+        if resp.status != 401 {
+            return Ok(resp);
+        }
+        let Some(creds) = parts.digest.as_ref().filter(|_| parts.can_resend()) else {
+            return Ok(resp);
+        };
+        let Some(answer) = auth::digest_answer(
+            creds,
+            &parts.method,
+            &parts.uri,
+            &parts.body,
+            &resp.headers,
+            stale_only,
+        ) else {
+            return Ok(resp);
+        };
+        parts.headers.insert(AUTHORIZATION, answer);
+        let key = pool_key_of(&parts.uri)
+            .ok_or_else(|| Error::new(ErrorKind::InvalidUrl, "URL has no host"))?;
+        let given = kept_for(kept, &key);
+        resp = send_parts(shared, parts, key, limits, ex, given, kept).await?;
     }
-    let Some(creds) = parts.digest.as_ref().filter(|_| parts.can_resend()) else {
-        return Ok(resp);
-    };
-    let Some(answer) =
-        auth::digest_answer(creds, &parts.method, &parts.uri, &parts.body, &resp.headers)
-    else {
-        return Ok(resp);
-    };
-    parts.headers.insert(AUTHORIZATION, answer);
-    let key = pool_key_of(&parts.uri)
-        .ok_or_else(|| Error::new(ErrorKind::InvalidUrl, "URL has no host"))?;
-    let given = kept_for(kept, &key);
-    send_parts(shared, parts, key, limits, ex, given, kept).await
+    Ok(resp)
 }
 
 /// The connection the last exchange left fit for reuse, if it goes to `key` (else dropped).

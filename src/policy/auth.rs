@@ -29,12 +29,15 @@ pub(crate) struct DigestCreds {
 
 /// The `Authorization` answering the first Digest challenge in a `401`'s `WWW-Authenticate`
 /// headers, or None when there is none this client can answer (the 401 is then the result).
+/// `stale_only`: only a challenge that calls the last nonce stale (RFC 7616 §3.3: the
+/// credentials were right, the nonce had expired) is answered.
 pub(crate) fn digest_answer(
     creds: &DigestCreds,
     method: &Method,
     uri: &Uri,
     body: &[u8],
     headers: &HeaderMap,
+    stale_only: bool,
 ) -> Option<HeaderValue> {
     let target = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     for value in headers.get_all(WWW_AUTHENTICATE) {
@@ -46,6 +49,9 @@ pub(crate) fn digest_answer(
         let Ok(mut prompt) = digest_auth::parse(text) else {
             continue;
         };
+        if stale_only && !prompt.stale {
+            continue;
+        }
         let context = digest_auth::AuthContext::new_with_method(
             creds.user.as_str(),
             creds.password.as_str(),

@@ -94,6 +94,13 @@ fn digest_answers_the_challenge_md5_and_sha256_with_and_without_qop() {
     // A wrong password: the second 401 is the answer, nothing loops.
     let (status, _) = run(&c, get(&s, "/digest-auth/auth/user/other/MD5")).unwrap();
     assert_eq!(status, 401);
+    // A nonce the server calls stale: answered once more with the new one (RFC 7616 §3.3,
+    // as curl); with a wrong password the stale-free 401 ends it.
+    let stale = with_auth(Auth::digest(b"u", b"p").unwrap());
+    let (status, body) = run(&stale, get(&s, "/digest-stale/u/p")).unwrap();
+    assert_eq!((status, body.as_str()), (200, "authenticated"));
+    let wrong = with_auth(Auth::digest(b"u", b"wrong").unwrap());
+    assert_eq!(run(&wrong, get(&s, "/digest-stale/u/p")).unwrap().0, 401);
     // No Digest challenge (a Basic one): the 401 is the answer.
     assert_eq!(run(&c, get(&s, "/basic-auth/user/pass")).unwrap().0, 401);
     // Without credentials, no answer.

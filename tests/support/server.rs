@@ -234,6 +234,33 @@ fn bomb(coding: &str, mib: usize) -> Vec<u8> {
     }
 }
 
+/// Whether `authorization` is a right Digest answer by `user`/`pass` to `nonce` for this
+/// request (recomputed with digest_auth, server side).
+fn digest_ok(
+    authorization: Option<&str>,
+    (user, pass): (&str, &str),
+    method: &hyper::Method,
+    path_and_query: &str,
+    nonce: &str,
+) -> bool {
+    authorization.is_some_and(|a| {
+        let Ok(mut got) = digest_auth::AuthorizationHeader::parse(a) else {
+            return false;
+        };
+        let sent = got.response.clone();
+        let uri = got.uri.clone();
+        let ctx = digest_auth::AuthContext::new_with_method(
+            user,
+            pass,
+            uri.as_str(),
+            None::<&[u8]>,
+            digest_auth::HttpMethod(method.as_str().into()),
+        );
+        got.digest(&ctx);
+        got.username == user && got.response == sent && got.nonce == nonce && path_and_query == uri
+    })
+}
+
 /// 200 "authenticated" when `ok`, else 401 with the challenge.
 fn auth_answer(ok: bool, challenge: &str) -> Resp {
     if ok {
@@ -702,25 +729,13 @@ async fn route(
             let (user, pass) = (user.as_str(), pass.as_str());
             let algorithm = parts.get(4).copied().unwrap_or("MD5");
             let nonce = "dcd98b7102dd2f0e8b11d0f600bfb0c093";
-            let ok = authorization.as_deref().is_some_and(|a| {
-                let Ok(mut got) = digest_auth::AuthorizationHeader::parse(a) else {
-                    return false;
-                };
-                let sent = got.response.clone();
-                let uri = got.uri.clone();
-                let ctx = digest_auth::AuthContext::new_with_method(
-                    user,
-                    pass,
-                    uri.as_str(),
-                    None::<&[u8]>,
-                    digest_auth::HttpMethod(method.as_str().into()),
-                );
-                got.digest(&ctx);
-                got.username == user
-                    && got.response == sent
-                    && a.contains(nonce)
-                    && path_and_query == uri
-            });
+            let ok = digest_ok(
+                authorization.as_deref(),
+                (user, pass),
+                &method,
+                &path_and_query,
+                nonce,
+            );
             let qop_part = if qop == "none" {
                 String::new()
             } else {
@@ -730,6 +745,25 @@ async fn route(
                 "Digest realm=\"test@httpring\", nonce=\"{nonce}\", opaque=\"5ccc069c403ebaf9f0171e9517f40e41\", algorithm={algorithm}{qop_part}"
             );
             auth_answer(ok, &challenge)
+        }
+        // /digest-stale/USER/PASS: the first nonce is answered with a new one and stale=true
+        // (RFC 7616 §3.3), an answer to the new one with 200.
+        "digest-stale" => {
+            let (user, pass) = (
+                parts.get(1).copied().unwrap_or(""),
+                parts.get(2).copied().unwrap_or(""),
+            );
+            let auth = authorization.as_deref();
+            let challenge = |nonce: &str, stale: bool| {
+                format!("Digest realm=\"t\", nonce=\"{nonce}\", qop=\"auth\", algorithm=MD5, stale={stale}")
+            };
+            if digest_ok(auth, (user, pass), &method, &path_and_query, "fresh-nonce") {
+                auth_answer(true, "")
+            } else if digest_ok(auth, (user, pass), &method, &path_and_query, "first-nonce") {
+                auth_answer(false, &challenge("fresh-nonce", true))
+            } else {
+                auth_answer(false, &challenge("first-nonce", false))
+            }
         }
         // /cookies: the request's Cookie header as the body. /cookies/set?k=v&...: sets each
         // (Path=/); ?attrs=... is appended to each Set-Cookie (e.g. "Domain=x"). /cookies/delete?k
