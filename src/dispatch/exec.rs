@@ -596,7 +596,14 @@ async fn send_parts(
     let bodiless = parts.method == Method::HEAD
         || matches!(head.status.as_u16(), 204 | 304)
         || body.is_end_stream();
-    if !bodiless && head.headers.contains_key(TRANSFER_ENCODING) {
+    let declared = if bodiless {
+        Some(0)
+    } else {
+        body.size_hint().exact()
+    };
+    // A transfer coding never asked for (see `unasked_transfer_coding`): only a body of
+    // unknown length can have one, so the usual Content-Length body pays no lookup.
+    if declared.is_none() && head.headers.contains_key(TRANSFER_ENCODING) {
         if let Some(coding) = unasked_transfer_coding(&head.headers) {
             return Err(Error::new(
                 ErrorKind::Protocol,
@@ -607,11 +614,6 @@ async fn send_parts(
             ));
         }
     }
-    let declared = if bodiless {
-        Some(0)
-    } else {
-        body.size_hint().exact()
-    };
     // A streamed body is not held whole: the size limit is for buffered ones.
     let max_body = if parts.stream {
         u64::MAX
