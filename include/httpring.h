@@ -147,7 +147,7 @@ enum httpring_code
   HTTPRING_ERR_TLS = 23,
   // The proxy failed or refused the tunnel.
   HTTPRING_ERR_PROXY = 24,
-  // Redirects were followed past the limit, or led back to a URL already requested.
+  // Redirects were followed past the limit.
   HTTPRING_ERR_TOO_MANY_REDIRECTS = 25,
   // A redirect from https to plain http was refused (allow it with
   // `httpring_config_set_redirect_allow_insecure`).
@@ -1182,9 +1182,10 @@ httpring_code httpring_request_set_decompress(struct httpring_request *req, bool
 httpring_code httpring_config_set_cookie_jar(struct httpring_config *cfg, bool on);
 
 // Adds a cookie as if `url` had answered with `Set-Cookie: set_cookie` (e.g.
-// `"sid=abc; Path=/; Secure"`). `HTTPRING_ERR_INVALID_ARGUMENT` for a client without a jar,
-// or a cookie the rules refuse (the URL's host cannot set that `Domain`);
-// `HTTPRING_ERR_INVALID_URL` for a bad URL.
+// `"sid=abc; Path=/; Secure"` with an https URL). `HTTPRING_ERR_INVALID_ARGUMENT` for a
+// client without a jar, or a cookie the rules refuse (the URL's host cannot set that
+// `Domain`, `Secure` from a URL that is not https, a name prefix's terms unmet, a size or
+// count cap; `httpring_last_error_message` says which); `HTTPRING_ERR_INVALID_URL` for a bad URL.
 //
 // # Safety
 // `url` and `set_cookie` are NULL or NUL-terminated strings.
@@ -1455,7 +1456,7 @@ httpring_code httpring_request_set_multipart(struct httpring_request *req,
 // 301/302 turn a POST into a GET and 303 any method but HEAD (the body and its headers
 // dropped), 307/308 keep method and body. When the origin (scheme, host, port) changes,
 // `Authorization`, `Cookie` and `Proxy-Authorization` (and a caller-set `Host`, when the
-// host or port changes) are not sent, whether they came
+// host name changes) are not sent, whether they came
 // from the request or from the client's default headers. A chain may come back to a URL it
 // requested (a login page that sets a cookie); one past the limit fails with
 // `HTTPRING_ERR_TOO_MANY_REDIRECTS`.
@@ -1815,9 +1816,8 @@ httpring_code httpring_request_set_stream(struct httpring_request *req, bool str
 
 // Bytes of a streamed body buffered before the library stops reading it from the server
 // (default 262144, 256 KiB); at least 1. One piece from the server may take it past this
-// by up to the piece's size, or for a compressed body what one slice of it decodes to
-// (about 2 MiB at most for gzip and zstd, tens of MiB for brotli; a slice that would
-// decode to more than 64 MiB fails the body). Also the most bytes of a request body written with
+// by up to the piece's size (for a compressed body: 32 KiB of decoded bytes, however much
+// the body inflates). Also the most bytes of a request body written with
 // `httpring_handle_write` that wait unsent.
 //
 // # Safety

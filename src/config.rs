@@ -269,7 +269,8 @@ impl Auth {
     }
 
     /// HTTP Digest (RFC 7616; MD5 or SHA-256, `qop=auth` or none): nothing is sent until the
-    /// server answers `401` with a Digest challenge, which is then answered once.
+    /// server answers `401` with a Digest challenge, which is then answered once (twice when
+    /// the server calls the first nonce stale).
     pub fn digest(user: &[u8], password: &[u8]) -> Result<Auth> {
         let text = |b: &[u8]| {
             String::from_utf8(b.to_vec()).map_err(|_| {

@@ -57,7 +57,7 @@ pub enum ErrorKind {
     Tls,
     /// The proxy refused or failed the tunnel.
     Proxy,
-    /// More redirects than the limit, or a redirect back to a URL already requested.
+    /// More redirects than the limit.
     TooManyRedirects,
     /// A redirect from https to plain http, refused by the redirect policy.
     InsecureRedirect,

@@ -59,7 +59,7 @@ pub mod fuzzing {
         };
         let mut n = 0;
         for c in chunks {
-            d.push(c)?;
+            d.push(bytes::Bytes::copy_from_slice(c))?;
             n += d.take().len() as u64;
         }
         n += d.finish()?.len() as u64;

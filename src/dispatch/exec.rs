@@ -352,6 +352,7 @@ async fn follow(
             }
         }
         parts.no_default_credentials |= next.cross_origin;
+        parts.no_default_host |= next.other_host;
         if next.cross_origin {
             parts.digest = None;
         }
@@ -376,8 +377,9 @@ async fn follow(
     }
 }
 
-/// [`send_parts`], answering a Digest challenge once when the request has Digest credentials
-/// (reached only by such requests and by redirect chains, both boxed).
+/// [`send_parts`], answering a Digest challenge once (twice for a stale nonce) when the
+/// request has Digest credentials (reached only by such requests and by redirect chains,
+/// both boxed).
 async fn send_authed(
     shared: &Shared,
     parts: &mut Parts<'_>,
@@ -626,12 +628,10 @@ async fn send_parts(
     if let Some(jar) = shared.jar() {
         jar.store_from(&parts.uri, &head.headers);
     }
-    let decoder = if !parts.decompress || bodiless {
-        None
-    } else if parts.stream {
-        Decoder::for_stream(&head.headers)?
-    } else {
+    let decoder = if parts.decompress && !bodiless {
         Decoder::for_response(&head.headers, max_body)?
+    } else {
+        None
     };
     ex.start_body(declared);
     let close = head
@@ -840,26 +840,16 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
             Err(e) => break Err(e),
         };
         if let Some(d) = decoder.as_mut() {
-            // Decoded a slice at a time, with room awaited before each: a few bytes may
+            // Decoded a piece at a time, with room awaited before each: a few bytes may
             // decode to gigabytes, which must wait for the reader like the server's bytes.
-            let mut rest = &frame[..];
-            let mut failed = None;
-            while !rest.is_empty() {
-                if !std::future::poll_fn(|cx| stream.poll_wanted(cx, true)).await {
+            d.feed(frame);
+            match drain_decoded(d, &stream, &announce).await {
+                Some(Ok(())) => {}
+                Some(Err(e)) => break Err(e),
+                None => {
                     guard.1 = false;
                     return None;
                 }
-                match d.push_some(rest) {
-                    Ok(n) => rest = &rest[n..],
-                    Err(e) => {
-                        failed = Some(e);
-                        break;
-                    }
-                }
-                announce(stream.push(d.take()));
-            }
-            if let Some(e) = failed {
-                break Err(e);
             }
         } else {
             announce(stream.push(frame));
@@ -883,13 +873,18 @@ async fn pump(shared: &Shared, ex: &Exchange, tail: Box<Tail>) -> Option<(PoolKe
     guard.1 = false;
     let end = match end {
         Ok(trailers) => {
-            let rest = match decoder {
-                Some(d) => d.finish(),
-                None => Ok(Bytes::new()),
+            let rest = match decoder.as_mut() {
+                Some(d) => {
+                    d.end();
+                    match drain_decoded(d, &stream, &announce).await {
+                        Some(rest) => rest,
+                        None => return None, // the reader went away
+                    }
+                }
+                None => Ok(()),
             };
             match rest {
-                Ok(rest) => {
-                    announce(stream.push(rest));
+                Ok(()) => {
                     announce(stream.finish(Ok(()), trailers));
                     let mut kept = None;
                     keep_or_release(shared, &mut kept, key, conn, close, Instant::now());
@@ -918,6 +913,25 @@ fn unasked_transfer_coding(headers: &HeaderMap) -> Option<String> {
         .map(|t| String::from_utf8_lossy(t).into_owned())
 }
 
+/// Moves what a streamed body's decoder yields from the frames fed so far into its stream,
+/// a piece at a time, each once the stream has room. None when the reader went away.
+async fn drain_decoded(
+    d: &mut Decoder,
+    stream: &BodyStream,
+    announce: &impl Fn(bool),
+) -> Option<Result<()>> {
+    loop {
+        if !std::future::poll_fn(|cx| stream.poll_wanted(cx, true)).await {
+            return None;
+        }
+        match d.pull() {
+            Ok(Some(piece)) => announce(stream.push(piece)),
+            Ok(None) => return Some(Ok(())),
+            Err(e) => return Some(Err(e)),
+        }
+    }
+}
+
 /// The request's pieces, kept so it can be rebuilt for a retry or for another protocol.
 #[derive(Clone)]
 struct Parts<'a> {
@@ -932,6 +946,8 @@ struct Parts<'a> {
     headers: HeaderMap,
     /// Leave out the client's default credentials (a redirect left their origin).
     no_default_credentials: bool,
+    /// Leave out a default `Host` (a redirect left its host).
+    no_default_host: bool,
     /// The client's .netrc applies to this request (and gives each redirect hop's host its
     /// own entry).
     netrc: bool,
@@ -1032,6 +1048,7 @@ impl<'a> Parts<'a> {
             fragment,
             headers,
             no_default_credentials: false,
+            no_default_host: false,
             netrc: netrc.is_some(),
             decompress,
             digest,
@@ -1077,6 +1094,7 @@ impl<'a> Parts<'a> {
         for (name, value) in &self.shared.config().default_headers {
             let withheld = (self.no_default_credentials
                 && redirect::CREDENTIAL_HEADERS.contains(name))
+                || (self.no_default_host && name == HOST)
                 || (self.no_accept_encoding && name == ACCEPT_ENCODING)
                 || self.withheld.as_ref().is_some_and(|w| w.contains(name));
             if !withheld && !self.headers.contains_key(name) {
@@ -1420,7 +1438,7 @@ async fn read_body(
             return Err(too_large(limits.max_body));
         }
         if let Some(d) = decoder.as_mut() {
-            d.push(&data)?;
+            d.push(data)?;
             continue;
         }
         if data.is_empty() {

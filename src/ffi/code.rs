@@ -66,7 +66,7 @@ pub enum httpring_code {
     HTTPRING_ERR_TLS = 23,
     /// The proxy failed or refused the tunnel.
     HTTPRING_ERR_PROXY = 24,
-    /// Redirects were followed past the limit, or led back to a URL already requested.
+    /// Redirects were followed past the limit.
     HTTPRING_ERR_TOO_MANY_REDIRECTS = 25,
     /// A redirect from https to plain http was refused (allow it with
     /// `httpring_config_set_redirect_allow_insecure`).

@@ -35,9 +35,10 @@ fn text<'a>(p: *const c_char) -> Result<&'a str, httpring_code> {
 }
 
 /// Adds a cookie as if `url` had answered with `Set-Cookie: set_cookie` (e.g.
-/// `"sid=abc; Path=/; Secure"`). `HTTPRING_ERR_INVALID_ARGUMENT` for a client without a jar,
-/// or a cookie the rules refuse (the URL's host cannot set that `Domain`);
-/// `HTTPRING_ERR_INVALID_URL` for a bad URL.
+/// `"sid=abc; Path=/; Secure"` with an https URL). `HTTPRING_ERR_INVALID_ARGUMENT` for a
+/// client without a jar, or a cookie the rules refuse (the URL's host cannot set that
+/// `Domain`, `Secure` from a URL that is not https, a name prefix's terms unmet, a size or
+/// count cap; `httpring_last_error_message` says which); `HTTPRING_ERR_INVALID_URL` for a bad URL.
 ///
 /// # Safety
 /// `url` and `set_cookie` are NULL or NUL-terminated strings.

@@ -14,7 +14,7 @@ use super::response::with_response;
 /// 301/302 turn a POST into a GET and 303 any method but HEAD (the body and its headers
 /// dropped), 307/308 keep method and body. When the origin (scheme, host, port) changes,
 /// `Authorization`, `Cookie` and `Proxy-Authorization` (and a caller-set `Host`, when the
-/// host or port changes) are not sent, whether they came
+/// host name changes) are not sent, whether they came
 /// from the request or from the client's default headers. A chain may come back to a URL it
 /// requested (a login page that sets a cookie); one past the limit fails with
 /// `HTTPRING_ERR_TOO_MANY_REDIRECTS`.

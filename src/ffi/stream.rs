@@ -43,9 +43,8 @@ pub unsafe extern "C" fn httpring_request_set_stream(
 
 /// Bytes of a streamed body buffered before the library stops reading it from the server
 /// (default 262144, 256 KiB); at least 1. One piece from the server may take it past this
-/// by up to the piece's size, or for a compressed body what one slice of it decodes to
-/// (about 2 MiB at most for gzip and zstd, tens of MiB for brotli; a slice that would
-/// decode to more than 64 MiB fails the body). Also the most bytes of a request body written with
+/// by up to the piece's size (for a compressed body: 32 KiB of decoded bytes, however much
+/// the body inflates). Also the most bytes of a request body written with
 /// `httpring_handle_write` that wait unsent.
 ///
 /// # Safety

@@ -24,9 +24,11 @@ const PSL_PATHS: &[&str] = &[
 const MAX_NAME_VALUE: usize = 4096;
 /// At most this many cookies a response sets are kept (curl's cap): the rest are ignored.
 const MAX_SET_PER_RESPONSE: usize = 50;
-/// At most this many cookies per domain; a new one beyond is ignored (browsers keep about
-/// 180, curl has no cap): a server cannot grow the jar without bound.
+/// At most this many cookies per domain, and in all; a new one beyond is ignored (browsers
+/// keep about 180 a domain and 3000 in all, curl has no cap), so servers cannot grow the jar
+/// without bound (subdomains by the thousand reach the total).
 const MAX_PER_DOMAIN: usize = 180;
+const MAX_COOKIES: usize = 3000;
 /// A request's `Cookie` header stops before this length, and after this many cookies
 /// (curl's caps): a site that set too many still gets an answer, not 431 forever.
 const MAX_HEADER_LEN: usize = 8190;
@@ -155,30 +157,30 @@ impl Jar {
         store: &mut cookie_store::CookieStore,
         raw: &cookie_store::RawCookie<'_>,
         url: &url::Url,
-    ) -> std::result::Result<(), &'static str> {
+    ) -> std::result::Result<(), String> {
         if raw.name().len() + raw.value().len() > MAX_NAME_VALUE {
-            return Err("its name and value are longer than 4096 bytes");
+            return Err("its name and value are longer than 4096 bytes".into());
         }
         if !self.domain_allowed(raw, url) {
-            return Err("its Domain is a public suffix");
+            return Err("its Domain is a public suffix".into());
         }
         let secure_origin = is_secure(url);
         let secure = raw.secure() == Some(true);
         if secure && !secure_origin {
-            return Err("a Secure cookie may only be set over https");
+            return Err("a Secure cookie may only be set over https".into());
         }
         let name = raw.name().as_bytes();
         let prefixed =
             |p: &str| name.len() >= p.len() && name[..p.len()].eq_ignore_ascii_case(p.as_bytes());
         if prefixed("__Secure-") && !secure {
-            return Err("a __Secure- cookie must be Secure, over https");
+            return Err("a __Secure- cookie must be Secure, over https".into());
         }
         if prefixed("__Host-") && !(secure && raw.domain().is_none() && raw.path() == Some("/")) {
-            return Err("a __Host- cookie must be Secure, over https, with Path=/ and no Domain");
+            return Err(
+                "a __Host- cookie must be Secure, over https, with Path=/ and no Domain".into(),
+            );
         }
-        let Ok(c) = cookie_store::Cookie::try_from_raw_cookie(raw, url) else {
-            return Err("its Domain does not match the URL's host");
-        };
+        let c = cookie_store::Cookie::try_from_raw_cookie(raw, url).map_err(|e| e.to_string())?;
         let domain = c.domain.as_cow().unwrap_or_default();
         if !secure && !secure_origin {
             // An insecure origin may not shadow a Secure cookie of the same name.
@@ -192,25 +194,29 @@ impl Jar {
                     && path_matches(&c.path, &old.path)
             });
             if shadows {
-                return Err("it would replace a Secure cookie, and the URL is not https");
+                return Err("it would replace a Secure cookie, and the URL is not https".into());
             }
         }
         if !c.is_expired() {
-            let (mut same_domain, mut replaces) = (0, false);
+            let (mut all, mut same_domain, mut replaces) = (0, 0, false);
             for old in store.iter_unexpired() {
+                all += 1;
                 if old.domain.as_cow().as_deref() == Some(&*domain) {
                     same_domain += 1;
                     replaces |= old.name() == raw.name() && *old.path == *c.path;
                 }
             }
-            if same_domain >= MAX_PER_DOMAIN && !replaces {
-                return Err("its domain already has 180 cookies");
+            if !replaces && same_domain >= MAX_PER_DOMAIN {
+                return Err("its domain already has 180 cookies".into());
+            }
+            if !replaces && all >= MAX_COOKIES {
+                return Err("the jar already has 3000 cookies".into());
             }
         }
         store
             .insert(c.into_owned(), url)
             .map(|_| ())
-            .map_err(|_| "the cookie rules refuse it")
+            .map_err(|e| e.to_string())
     }
 
     /// Adds one cookie as if `url` had sent `set_cookie` (a `Set-Cookie` value).

@@ -25,8 +25,8 @@ pub(crate) struct Next {
     pub to_get: bool,
     /// The next request goes to another origin (scheme, host or port).
     pub cross_origin: bool,
-    /// ... to another host (another name, or another port with the same scheme): a `Host`
-    /// header the caller set is not for it (curl's rule; an upgrade to https keeps it).
+    /// ... to another host name: a `Host` header the caller set is not for it (curl's rule:
+    /// another port or scheme of the same host keeps it).
     pub other_host: bool,
 }
 
@@ -133,8 +133,8 @@ pub(crate) fn rewrite_headers(headers: &mut HeaderMap, next: &Next) {
 }
 
 /// Whether `b` is another origin than `a` (scheme, host or port: the host compared without
-/// case, default ports filled in), and whether it is another host: another name, or
-/// another port with the same scheme (an upgrade to https is the same host).
+/// case, default ports filled in), and whether it is another host name (curl's test for
+/// a caller's `Host`).
 fn origin_change(a: &Uri, b: &Uri) -> (bool, bool) {
     let port = |u: &Uri| {
         u.port_u16().unwrap_or(match u.scheme_str() {
@@ -148,10 +148,7 @@ fn origin_change(a: &Uri, b: &Uri) -> (bool, bool) {
         .is_some_and(|(x, y)| x.eq_ignore_ascii_case(y));
     let same_scheme = a.scheme() == b.scheme();
     let same_port = port(a) == port(b);
-    (
-        !(same_name && same_scheme && same_port),
-        !same_name || (same_scheme && !same_port),
-    )
+    (!(same_name && same_scheme && same_port), !same_name)
 }
 
 #[cfg(test)]
@@ -321,9 +318,9 @@ mod tests {
         assert_eq!(left, ["x-keep"]);
     }
 
-    /// A Host the caller set names the first host: not sent to another host or port (it
-    /// would leak an internal name and reach the wrong virtual host), kept on an https
-    /// upgrade of the same host, which drops the credentials all the same.
+    /// A Host the caller set names the first host: not sent to another host name (it would
+    /// leak an internal name and reach the wrong virtual host), kept on another port or an
+    /// https upgrade of the same host, which drop the credentials all the same.
     #[test]
     fn a_custom_host_stays_with_its_host() {
         let with_host = || {
@@ -334,7 +331,7 @@ mod tests {
         };
         for (to, host_kept, creds_kept) in [
             ("http://b/", false, false),
-            ("http://a:81/", false, false),
+            ("http://a:81/", true, false),
             ("https://a/", true, false),
             ("http://A/y", true, true),
         ] {

@@ -146,16 +146,16 @@ fn head_and_empty_bodies_with_a_coding_are_empty() {
 }
 
 /// A streamed body that inflates a thousandfold and more (a decompression bomb) waits for
-/// its reader as any other does: decoded a slice at a time, what is held stays near the
-/// stream's buffer, not the 256 MiB it decodes to, and reading gets it all.
+/// its reader as any other does: decoded a piece at a time as the reader makes room, what
+/// is held is the stream's buffer, not the 256 MiB it decodes to, and reading gets it all.
 #[test]
 fn a_streamed_bomb_waits_for_its_reader() {
     let s = TestServer::start();
     let mut cfg = Config::default();
     cfg.stream_buffer = 64 << 10;
     let c = Client::new(cfg).unwrap();
-    // gzip and zstd yield at most about 2 MiB a slice, brotli tens of MiB.
-    for (coding, most) in [("gzip", 4usize << 20), ("zstd", 4 << 20), ("br", 64 << 20)] {
+    // What waits unread: the buffer, and at most one 32 KiB piece past it.
+    for coding in ["gzip", "zstd", "br"] {
         let mut req = get(&s, &format!("/bomb/{coding}/256"));
         req.set_stream(true);
         let h = c.submit(req).unwrap();
@@ -172,7 +172,7 @@ fn a_streamed_bomb_waits_for_its_reader() {
             }
         }
         assert!(
-            held > 0 && held <= most,
+            held > 0 && held <= (64 << 10) + (32 << 10),
             "{coding}: {held} bytes held unread"
         );
         let (mut total, mut buf) = (0usize, vec![0u8; 1 << 20]);

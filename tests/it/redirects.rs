@@ -279,3 +279,46 @@ fn user_info_is_basic_auth_for_its_origin_only() {
     assert_eq!(url, b.url("/echo"));
     assert!(!echo.contains("authorization"), "{echo}");
 }
+
+/// A `Host` the caller set, on the request or as a client default, names the first host:
+/// not sent to another host name (it would leak the name and reach the wrong virtual host),
+/// kept on a hop to the same host, even on another port (curl's rule).
+#[test]
+fn a_host_header_set_by_the_caller_stays_with_its_host() {
+    let a = TestServer::start();
+    let b = TestServer::start();
+    // Another host name for the same address: curl's test is the name.
+    let b_echo = b.url("/echo").replace("127.0.0.1", "localhost");
+    let b_host = b_echo[7..].trim_end_matches("/echo").to_string();
+    for from_default in [false, true] {
+        let mut cfg = following();
+        if from_default {
+            cfg.add_default_header(b"host", b"internal.example")
+                .unwrap();
+        }
+        let c = Client::new(cfg).unwrap();
+        let with_host = |url: &str| {
+            let mut req = get(url);
+            if !from_default {
+                req.add_header(b"host", b"internal.example").unwrap();
+            }
+            req
+        };
+        let (_, _, echo, _) = run(&c, with_host(&hop(&a, 302, &b_echo))).unwrap();
+        assert!(
+            !echo.contains("internal.example"),
+            "default={from_default}: {echo}"
+        );
+        assert!(
+            echo.contains(&format!("\"host\": \"{b_host}\"")),
+            "default={from_default}: {echo}"
+        );
+        for same_host in ["/echo".to_string(), b.url("/echo")] {
+            let (_, _, echo, _) = run(&c, with_host(&hop(&a, 302, &same_host))).unwrap();
+            assert!(
+                echo.contains("\"host\": \"internal.example\""),
+                "default={from_default}, {same_host}: {echo}"
+            );
+        }
+    }
+}

@@ -147,7 +147,8 @@ class BasicAuth(_Credentials):
 
 class DigestAuth(_Credentials):
     """HTTP Digest auth (RFC 7616, MD5 or SHA-256): the engine sends the request without
-    credentials and answers a ``401`` Digest challenge once."""
+    credentials and answers a ``401`` Digest challenge once (once more when the server calls
+    the nonce stale)."""
 
     __slots__ = ()
 

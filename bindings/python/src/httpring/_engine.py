@@ -621,13 +621,13 @@ class Engine:
         with self.lock:
             self.check_open()
             code = self.lib.httpring_client_cookie_add(self.ptr, url, line)
+            why = last_error_message(self.lib) if code == _ffi.HTTPRING_ERR_INVALID_ARGUMENT else ""
         if code == _ffi.HTTPRING_ERR_INVALID_ARGUMENT:
             if expired:
                 return
-            raise ValueError(
-                f"the cookie jar refused cookie {name!r} for domain {domain!r} (RFC 6265: "
-                "a public suffix, or a name or value a Set-Cookie cannot carry)"
-            )
+            # The engine's reason: a public suffix, a Secure or prefixed cookie's terms, a
+            # name or value a Set-Cookie cannot carry, a size or count cap.
+            raise ValueError(f"the cookie jar refused cookie {name!r} for domain {domain!r}: {why}")
         if code:
             raise from_code(code, context=f"cookie {name!r} for domain {domain!r}")
 
