@@ -296,6 +296,12 @@ typedef struct httpring_client httpring_client;
 // `httpring_client_new` (which copies it), then free with `httpring_config_free`.
 typedef struct httpring_config httpring_config;
 
+// A decoder for a body in a content coding that did not come through a request (a test's
+// or a mock transport's response, a cached body): the engine's decoders and rules, as
+// responses get them. Made by `httpring_decoder_new`, freed by `httpring_decoder_free`.
+// Not thread-safe: use it from one thread at a time.
+typedef struct httpring_decoder httpring_decoder;
+
 // A form being built: fields and files in the order added. Set it on a request with
 // `httpring_request_set_multipart` (which copies it), then free it with
 // `httpring_multipart_free`. Not thread-safe: build it on one thread.
@@ -1167,6 +1173,44 @@ httpring_code httpring_config_set_decompress(struct httpring_config *cfg, bool d
 // `req` is NULL or a live, unsubmitted request from `httpring_request_new`, not used by
 // another thread during the call.
 httpring_code httpring_request_set_decompress(struct httpring_request *req, bool decompress);
+
+// A decoder for the `Content-Encoding` value `content_encoding` (`"gzip"`, `"deflate, br"`:
+// the codings in the order they were applied) into `*out`. `*out` is NULL, with
+// `HTTPRING_OK`, when there is nothing to decode: the value is empty or `identity`, or names
+// a coding this build does not decode (the body is then used as it is, as a response's
+// is). More than three codings is `HTTPRING_ERR_DECODING`; a control byte in the value is
+// `HTTPRING_ERR_INVALID_HEADER`.
+//
+// # Safety
+// `content_encoding` is NULL or NUL-terminated; `out` is NULL or valid for a write.
+httpring_code httpring_decoder_new(const char *content_encoding, struct httpring_decoder **out);
+
+// Gives the decoder the next `len` bytes of the encoded body (copied).
+//
+// # Safety
+// `data` is valid for reads of `len` bytes (may be NULL when `len` is 0).
+httpring_code httpring_decoder_write(struct httpring_decoder *d, const uint8_t *data, size_t len);
+
+// Says the encoded body is over: reads then decode the rest, and fail if the body was cut
+// short or has bytes after its end.
+httpring_code httpring_decoder_end(struct httpring_decoder *d);
+
+// Reads up to `cap` decoded bytes into `buf`, as `httpring_handle_read` reads a body:
+// - `HTTPRING_OK`, `*n` > 0: that many bytes were decoded;
+// - `HTTPRING_OK`, `*n` == 0: after `httpring_decoder_end`, the body is over and read;
+// - `HTTPRING_PENDING`: the bytes written so far yield no more: write more (or end);
+// - `HTTPRING_ERR_DECODING`: corrupt data, a body cut short, or bytes after its end
+//   (`httpring_last_error_message` says which), on this read and any later one.
+//
+// # Safety
+// `buf` is valid for writes of `cap` bytes (`cap` > 0); `n` is valid for a write.
+httpring_code httpring_decoder_read(struct httpring_decoder *d,
+                                    uint8_t *buf,
+                                    size_t cap,
+                                    size_t *n);
+
+// Frees a decoder. NULL, and a decoder already freed, are ignored.
+void httpring_decoder_free(struct httpring_decoder *d);
 
 // Keep a cookie jar (off by default, as in libcurl). Cookies responses set are stored by
 // RFC 6265's rules, done by the `cookie_store` crate: domain and path matching, `Secure`,

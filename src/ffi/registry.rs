@@ -43,6 +43,7 @@ extern "C" fn before_fork() {
         super::request::REQUESTS.hold_all(&mut held);
         super::multipart::FORMS.hold_all(&mut held);
         super::config::CONFIGS.hold_all(&mut held);
+        super::content::DECODERS.hold_all(&mut held);
         held.push(Box::new(crate::client::hold_tags()));
         held.push(Box::new(CLIENTS.write().unwrap_or_else(|p| p.into_inner())));
         HELD.with(|h| *h.borrow_mut() = held);

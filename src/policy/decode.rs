@@ -16,6 +16,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use http::header::{HeaderMap, CONTENT_ENCODING};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::request::Read as Got;
 
 /// The `Accept-Encoding` sent when decompression is on.
 pub(crate) const ACCEPT: &str = "gzip, deflate, br, zstd";
@@ -212,6 +213,94 @@ impl Decoder {
     }
 }
 
+/// Decodes a body in a content coding that did not come through a request: one a caller
+/// holds (a test's hand-made response, a mock transport's, a cache's), by the rules and
+/// decoders the engine applies to responses. Write the encoded bytes, `end` after the last,
+/// and read the decoded bytes as they come.
+pub struct ContentDecoder {
+    inner: Decoder,
+    /// Decoded and not yet read.
+    pending: Bytes,
+    ended: bool,
+    failed: Option<Error>,
+}
+
+impl ContentDecoder {
+    /// A decoder for a `Content-Encoding` value (`"gzip"`, `"deflate, br"`: the codings in
+    /// the order they were applied), or `None` when there is nothing to decode: the value is
+    /// empty or `identity`, or names a coding this build does not know (such a body stays as
+    /// it is, as a response's does). More than three codings, or a value with a control
+    /// byte, is an error.
+    pub fn new(content_encoding: &[u8]) -> Result<Option<ContentDecoder>> {
+        let value = http::HeaderValue::from_bytes(content_encoding).map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidHeader,
+                "a Content-Encoding value cannot hold control bytes",
+            )
+        })?;
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_ENCODING, value);
+        let inner = Decoder::for_response(&headers, u64::MAX)?;
+        Ok(inner.map(|inner| ContentDecoder {
+            inner,
+            pending: Bytes::new(),
+            ended: false,
+            failed: None,
+        }))
+    }
+
+    /// Queues the next encoded bytes (copied); `read` decodes them.
+    pub fn write(&mut self, data: &[u8]) {
+        self.inner.feed(Bytes::copy_from_slice(data));
+    }
+
+    /// Says the encoded body is over: `read` then decodes the rest, and fails if the body is
+    /// cut short or has bytes after its end.
+    pub fn end(&mut self) {
+        self.ended = true;
+        self.inner.end();
+    }
+
+    /// Decoded bytes into `buf`: `Data(n)`; `Pending` when the bytes written so far yield no
+    /// more; `End` once the body, ended, is read. Corrupt data, a body cut short or bytes
+    /// after its end are `Failed` (`ErrorKind::Decoding`), on this read and every later one.
+    pub fn read(&mut self, buf: &mut [u8]) -> Got {
+        if let Some(e) = &self.failed {
+            return Got::Failed(e.clone());
+        }
+        if self.pending.is_empty() {
+            match self.inner.pull() {
+                Ok(Some(piece)) => self.pending = piece,
+                Ok(None) if self.ended => return Got::End,
+                Ok(None) => return Got::Pending,
+                Err(e) => {
+                    self.failed = Some(e.clone());
+                    return Got::Failed(e);
+                }
+            }
+        }
+        let n = self.pending.len().min(buf.len());
+        buf[..n].copy_from_slice(&self.pending[..n]);
+        self.pending.advance(n);
+        Got::Data(n)
+    }
+
+    /// Decodes a whole body: `content_encoding`'s codings undone, or `data` as it is when
+    /// there is nothing to decode.
+    pub fn decode_all(content_encoding: &[u8], data: &[u8]) -> Result<Vec<u8>> {
+        let Some(mut d) = ContentDecoder::new(content_encoding)? else {
+            return Ok(data.to_vec());
+        };
+        d.write(data);
+        d.end();
+        let mut out = Vec::with_capacity(data.len().saturating_mul(4));
+        while let Some(piece) = d.inner.pull()? {
+            out.extend_from_slice(&piece);
+        }
+        Ok(out)
+    }
+}
+
 /// The encoded frames waiting for the innermost stage (the first one partly read, maybe).
 #[derive(Default)]
 struct Feed {
@@ -242,12 +331,17 @@ struct FeedReader {
 
 impl Read for FeedReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let have = self.fill_buf()?;
-        let n = have.len().min(buf.len());
-        buf[..n].copy_from_slice(&have[..n]);
-        self.consume(n);
-        Ok(n)
+        read_buffered(self, buf)
     }
+}
+
+/// `Read` for a `BufRead` over its own buffer: a copy out of `fill_buf`, then `consume`.
+fn read_buffered(r: &mut impl BufRead, buf: &mut [u8]) -> io::Result<usize> {
+    let have = r.fill_buf()?;
+    let n = have.len().min(buf.len());
+    buf[..n].copy_from_slice(&have[..n]);
+    r.consume(n);
+    Ok(n)
 }
 
 impl BufRead for FeedReader {
@@ -342,11 +436,7 @@ struct Probe {
 
 impl Read for Probe {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let have = self.fill_buf()?;
-        let n = have.len().min(buf.len());
-        buf[..n].copy_from_slice(&have[..n]);
-        self.consume(n);
-        Ok(n)
+        read_buffered(self, buf)
     }
 }
 
@@ -622,5 +712,104 @@ mod tests {
         let body = text(2_000_000);
         let (out, _) = stream_decode("br", &brotli(&body), 1000).unwrap();
         assert_eq!(out, body);
+    }
+
+    #[test]
+    fn a_content_decoder_decodes_what_the_caller_writes() {
+        let body = text(100_000);
+        // Written in pieces, read into a small buffer: Pending until the end is said.
+        let encoded = gzip(&zstd_of(&body));
+        let mut d = ContentDecoder::new(b"zstd, gzip")
+            .unwrap()
+            .expect("a decoder");
+        let mut out = Vec::new();
+        let mut buf = [0u8; 1000];
+        for piece in encoded.chunks(333) {
+            d.write(piece);
+            loop {
+                match d.read(&mut buf) {
+                    Got::Data(n) => out.extend_from_slice(&buf[..n]),
+                    Got::Pending => break,
+                    other => panic!("{other:?} before the end"),
+                }
+            }
+        }
+        d.end();
+        loop {
+            match d.read(&mut buf) {
+                Got::Data(n) => out.extend_from_slice(&buf[..n]),
+                Got::End => break,
+                other => panic!("{other:?} after the end"),
+            }
+        }
+        assert_eq!(out, body);
+        assert_eq!(
+            ContentDecoder::decode_all(b"br", &brotli(&body)).unwrap(),
+            body
+        );
+        // Nothing to decode: no decoder, and decode_all gives the bytes back.
+        for ce in [&b""[..], b"identity", b"compress", b" identity , "] {
+            assert!(ContentDecoder::new(ce).unwrap().is_none(), "{ce:?}");
+        }
+        assert_eq!(
+            ContentDecoder::decode_all(b"x-unknown", b"as is").unwrap(),
+            b"as is"
+        );
+        // Refused: a control byte, too many codings.
+        let e = ContentDecoder::new(b"gzip\r\nX: y").err().expect("refused");
+        assert_eq!(e.kind(), ErrorKind::InvalidHeader);
+        let e = ContentDecoder::new(b"gzip, gzip, gzip, gzip")
+            .err()
+            .expect("refused");
+        assert_eq!(e.kind(), ErrorKind::Decoding);
+        // Cut short, corrupt, or followed by bytes: Failed, and again on the next read.
+        let whole = gzip(&body);
+        let cases: [(&str, Vec<u8>, &str); 3] = [
+            (
+                "cut",
+                whole[..whole.len() - 10].to_vec(),
+                "could not decode",
+            ),
+            (
+                "corrupt",
+                b"\x1f\x8b\x08\x00 not gzip at all".to_vec(),
+                "could not decode",
+            ),
+            (
+                "trailing",
+                [zlib(b"x"), b"junk".to_vec()].concat(),
+                "follows the end",
+            ),
+        ];
+        for (what, data, says) in cases {
+            let ce: &[u8] = if what == "trailing" {
+                b"deflate"
+            } else {
+                b"gzip"
+            };
+            let mut d = ContentDecoder::new(ce).unwrap().unwrap();
+            d.write(&data);
+            d.end();
+            let failed = loop {
+                match d.read(&mut buf) {
+                    Got::Data(_) => continue,
+                    Got::Failed(e) => break e,
+                    other => panic!("{what}: {other:?}"),
+                }
+            };
+            assert_eq!(failed.kind(), ErrorKind::Decoding, "{what}");
+            assert!(
+                failed.message().contains(says),
+                "{what}: {}",
+                failed.message()
+            );
+            assert_eq!(d.read(&mut buf), Got::Failed(failed), "{what}: again");
+            let e = ContentDecoder::decode_all(ce, &data).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Decoding, "{what}: whole");
+        }
+        // An empty body in a coding decodes to nothing (servers send such bodies).
+        let mut d = ContentDecoder::new(b"gzip").unwrap().unwrap();
+        d.end();
+        assert_eq!(d.read(&mut buf), Got::End);
     }
 }

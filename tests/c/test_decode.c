@@ -2,7 +2,8 @@
  * Content codings decoded by the engine, from C: each coding gives the plain body, the
  * switch per client and per request, corrupt data's code, and a decompression bomb (1 GiB
  * of zeros in ~1 MiB of gzip, and in a few KiB of zstd and br) refused at the body limit
- * with the process's peak RSS measured (natively; valgrind and ASan inflate it).
+ * with the process's peak RSS measured (natively; valgrind and ASan inflate it); and the
+ * decoder for bodies that came from elsewhere (httpring_decoder_*).
  */
 #include <sys/resource.h>
 
@@ -140,9 +141,123 @@ static void test_off_per_client(void) {
     httpring_client_free(c);
 }
 
+/* Decodes `len` bytes of `data` in `coding` with httpring_decoder_*, written in pieces of
+ * `step` and read into a small buffer; returns the last code (OK at the end). */
+static httpring_code decode_with(const char *coding, const uint8_t *data, size_t len, size_t step,
+                                 uint8_t **out, size_t *out_len) {
+    httpring_decoder *d = NULL;
+    httpring_code code = httpring_decoder_new(coding, &d);
+    if (code != HTTPRING_OK)
+        return code;
+    CHECK(d != NULL);
+    size_t cap = 1 << 20, have = 0;
+    *out = malloc(cap);
+    uint8_t buf[1000];
+    size_t n = 0;
+    /* Each piece written (then the end), everything it yields read. */
+    for (size_t off = 0; code == HTTPRING_OK; off += step) {
+        int last = off >= len;
+        if (last)
+            CHECK_EQ_CODE(httpring_decoder_end(d), HTTPRING_OK);
+        else
+            CHECK_EQ_CODE(httpring_decoder_write(d, data + off, len - off < step ? len - off : step),
+                          HTTPRING_OK);
+        for (;;) {
+            code = httpring_decoder_read(d, buf, sizeof buf, &n);
+            if (code != HTTPRING_OK || n == 0)
+                break;
+            CHECK(have + n <= cap);
+            if (have + n <= cap)
+                memcpy(*out + have, buf, n);
+            have += n;
+        }
+        if (code == HTTPRING_PENDING) {
+            CHECK(!last); /* PENDING only before the end */
+            code = HTTPRING_OK;
+        }
+        if (last)
+            break;
+    }
+    *out_len = have;
+    httpring_decoder_free(d);
+    httpring_decoder_free(d); /* freed: ignored */
+    return code;
+}
+
+static void test_a_decoder_for_bodies_from_elsewhere(void) {
+    httpring_config *cfg = httpring_config_new();
+    CHECK_EQ_CODE(httpring_config_set_decompress(cfg, false), HTTPRING_OK);
+    httpring_client *c = httpring_client_new(cfg);
+    httpring_config_free(cfg);
+    uint8_t *want = NULL, *coded = NULL, *got = NULL;
+    size_t want_len = 0, coded_len = 0, got_len = 0;
+    CHECK_EQ_CODE(fetch(c, "/encoded/identity/100000", -1, &want, &want_len), HTTPRING_OK);
+    struct { const char *path, *coding; } cases[] = {
+        {"/encoded/gzip/100000", "gzip"},       {"/encoded/deflate/100000", "deflate"},
+        {"/encoded/rawdeflate/100000", "deflate"}, {"/encoded/br/100000", "br"},
+        {"/encoded/zstd/100000", "zstd"},       {"/encoded/gzip-zstd/100000", "gzip, zstd"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        /* The bytes as sent (decoding off on this client), then decoded by hand. */
+        CHECK_EQ_CODE(fetch(c, cases[i].path, -1, &coded, &coded_len), HTTPRING_OK);
+        CHECK(coded_len < want_len);
+        size_t steps[] = {1, 1000, coded_len ? coded_len : 1};
+        for (size_t s = 0; s < 3; s++) {
+            CHECK_EQ_CODE(decode_with(cases[i].coding, coded, coded_len, steps[s], &got, &got_len),
+                          HTTPRING_OK);
+            CHECK_EQ_INT(got_len, want_len);
+            CHECK(got_len == want_len && memcmp(got, want, want_len) == 0);
+            free(got);
+        }
+        /* Cut short: the end says so. */
+        CHECK_EQ_CODE(decode_with(cases[i].coding, coded, coded_len - 5, 4096, &got, &got_len),
+                      HTTPRING_ERR_DECODING);
+        free(got);
+        free(coded);
+    }
+    char msg[256];
+    size_t mlen = 0;
+    CHECK_EQ_CODE(httpring_last_error_message(msg, sizeof msg, &mlen), HTTPRING_OK);
+    CHECK(strstr(msg, "could not decode") != NULL);
+    /* Nothing to decode: no decoder. */
+    httpring_decoder *d = (httpring_decoder *)1;
+    CHECK_EQ_CODE(httpring_decoder_new("identity", &d), HTTPRING_OK);
+    CHECK(d == NULL);
+    CHECK_EQ_CODE(httpring_decoder_new("x-unknown", &d), HTTPRING_OK);
+    CHECK(d == NULL);
+    /* Bad arguments. */
+    CHECK_EQ_CODE(httpring_decoder_new(NULL, &d), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_decoder_new("gzip", NULL), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_decoder_new("gzip\r\nX: y", &d), HTTPRING_ERR_INVALID_HEADER);
+    CHECK_EQ_CODE(httpring_decoder_new("gzip, br, zstd, gzip", &d), HTTPRING_ERR_DECODING);
+    CHECK_EQ_CODE(httpring_decoder_new("gzip", &d), HTTPRING_OK);
+    uint8_t buf[16];
+    size_t n = 7;
+    CHECK_EQ_CODE(httpring_decoder_read(d, buf, sizeof buf, &n), HTTPRING_PENDING);
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_CODE(httpring_decoder_read(d, NULL, 16, &n), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_decoder_read(d, buf, sizeof buf, NULL), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_decoder_write(d, NULL, 3), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_decoder_write(d, NULL, 0), HTTPRING_OK);
+    /* An empty body in a coding is an empty body. */
+    CHECK_EQ_CODE(httpring_decoder_end(d), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_decoder_read(d, buf, sizeof buf, &n), HTTPRING_OK);
+    CHECK_EQ_INT(n, 0);
+    httpring_decoder_free(d);
+    /* A freed (or never issued) decoder is refused, not followed. */
+    CHECK_EQ_CODE(httpring_decoder_end(d), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_decoder_read(d, buf, sizeof buf, &n), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_decoder_write((httpring_decoder *)64, buf, 1),
+                  HTTPRING_ERR_INVALID_ARGUMENT);
+    httpring_decoder_free(NULL);
+    free(want);
+    httpring_client_free(c);
+}
+
 int main(void) {
     test_bomb_stops_at_the_limit();
     test_each_coding_decodes();
     test_off_per_client();
+    test_a_decoder_for_bodies_from_elsewhere();
     return check_summary();
 }

@@ -88,3 +88,94 @@ def test_num_bytes_downloaded_counts_the_coded_body(testserver):
     r = httpring.Response(200, content=iter([b"ab", b"c"]))
     r.read()
     assert r.num_bytes_downloaded == 3
+
+
+# --- bodies that did not come through the engine: hand-made and MockTransport responses ---
+
+WIRE_CODINGS = [
+    ("gzip", "gzip"), ("deflate", "deflate"), ("rawdeflate", "deflate"),
+    ("br", "br"), ("zstd", "zstd"), ("gzip-zstd", "gzip, zstd"),
+]
+
+
+def _wire(testserver, route: str) -> bytes:
+    """The coded bytes of /encoded/<route>/50000, as sent."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{testserver.url}/encoded/{route}/50000") as f:
+        return f.read()
+
+
+@pytest.mark.parametrize("route,coding", WIRE_CODINGS)
+def test_a_response_built_by_hand_is_decoded_as_httpx_decodes_it(testserver, route, coding):
+    plain = _wire(testserver, "identity")
+    wire = _wire(testserver, route)
+    assert len(wire) < len(plain)
+    r = httpring.Response(200, headers={"Content-Encoding": coding}, content=wire)
+    assert r.content == plain
+    # The headers stay as given: they describe the coded body.
+    assert r.headers["content-encoding"] == coding
+    assert r.headers["content-length"] == str(len(wire))
+
+    # A streamed one, decoded as it is read (pieces of 7 bytes); the bytes downloaded are
+    # the coded ones, as in httpx.
+    def pieces():
+        for i in range(0, len(wire), 7):
+            yield wire[i : i + 7]
+
+    r = httpring.Response(200, headers={"Content-Encoding": coding}, content=pieces())
+    assert b"".join(r.iter_bytes()) == plain
+    assert r.num_bytes_downloaded == len(wire)
+
+    async def apieces():
+        for i in range(0, len(wire), 1000):
+            yield wire[i : i + 1000]
+
+    async def aread():
+        r = httpring.Response(200, headers={"Content-Encoding": coding}, content=apieces())
+        return await r.aread()
+
+    assert asyncio.run(aread()) == plain
+
+
+def test_a_hand_made_body_the_engine_cannot_decode():
+    # Corrupt or cut short: DecodingError, with the engine's reason.
+    import gzip
+
+    whole = gzip.compress(b"x" * 1000)
+    for bad in (b"not gzip at all", whole[:-5], whole + b"junk"):
+        with pytest.raises(httpring.DecodingError, match="could not decode"):
+            httpring.Response(200, headers={"Content-Encoding": "gzip"}, content=bad)
+    with pytest.raises(httpring.DecodingError):
+        httpring.Response(200, headers={"Content-Encoding": "gzip"}, content=iter([whole[:-5]])).read()
+    # A coding the engine does not know, or identity: the body as it is.
+    for coding in ("identity", "x-custom", "compress"):
+        r = httpring.Response(200, headers={"Content-Encoding": coding}, content=b"as is")
+        assert r.content == b"as is"
+    # An empty body in a coding is an empty body.
+    assert httpring.Response(200, headers={"Content-Encoding": "gzip"}).content == b""
+
+
+def test_a_mock_transport_response_is_decoded(testserver):
+    import gzip
+
+    def handler(request):
+        return httpring.Response(200, headers={"Content-Encoding": "gzip"}, content=gzip.compress(b"mocked"))
+
+    with httpring.Client(transport=httpring.MockTransport(handler)) as c:
+        r = c.get("http://127.0.0.1:1/")
+        assert r.content == b"mocked"
+        assert r.text == "mocked"
+
+    async def main():
+        async def coded():
+            yield gzip.compress(b"streamed")
+
+        async def ahandler(request):
+            return httpring.Response(200, headers={"Content-Encoding": "gzip"}, content=coded())
+
+        async with httpring.AsyncClient(transport=httpring.MockTransport(ahandler)) as c:
+            async with c.stream("GET", "http://127.0.0.1:1/") as r:
+                return b"".join([piece async for piece in r.aiter_bytes()])
+
+    assert asyncio.run(main()) == b"streamed"

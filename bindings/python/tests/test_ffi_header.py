@@ -33,6 +33,8 @@ ARG_TYPES = {
     "httpring_request *": _ffi.request_p,
     "httpring_multipart *": _ffi.multipart_p,
     "const httpring_multipart *": _ffi.multipart_p,
+    "httpring_decoder *": _ffi.decoder_p,
+    "httpring_decoder **": POINTER(_ffi.decoder_p),
     "httpring_code": c_uint32,
     "httpring_handle": c_uint64,
     "httpring_handle *": POINTER(c_uint64),

@@ -597,6 +597,47 @@ pub const Form = struct {
     }
 };
 
+/// The library's decoder for a body in a content coding that did not come through a request
+/// (a cached body, a test's response): the decoders and rules responses get. Write the coded
+/// bytes in any pieces, `end` after the last, and read the decoded bytes as they come.
+pub const Decoder = struct {
+    raw: *c.httpring_decoder,
+
+    /// A decoder for a `Content-Encoding` value (`"gzip"`, `"gzip, zstd"`), or null when there
+    /// is nothing to decode (`identity`, or a coding the library does not know: the body is
+    /// used as it is). More than three codings is `error.Decoding`.
+    pub fn init(content_encoding: [:0]const u8) Error!?Decoder {
+        var raw: ?*c.httpring_decoder = null;
+        try check(c.httpring_decoder_new(content_encoding.ptr, &raw));
+        return if (raw) |r| .{ .raw = r } else null;
+    }
+
+    pub fn deinit(self: *Decoder) void {
+        c.httpring_decoder_free(self.raw);
+        self.* = undefined;
+    }
+
+    /// The next coded bytes (copied).
+    pub fn write(self: Decoder, data: []const u8) Error!void {
+        try check(c.httpring_decoder_write(self.raw, data.ptr, data.len));
+    }
+
+    /// No more input: a body cut short, or with bytes after its end, then fails `read`.
+    pub fn end(self: Decoder) Error!void {
+        try check(c.httpring_decoder_end(self.raw));
+    }
+
+    /// Decoded bytes into `buf` (not empty): the count, 0 once the ended body is read, or
+    /// null when the input so far yields no more. Corrupt data is `error.Decoding`.
+    pub fn read(self: Decoder, buf: []u8) Error!?usize {
+        var n: usize = 0;
+        const code = c.httpring_decoder_read(self.raw, buf.ptr, buf.len, &n);
+        if (code == c.HTTPRING_PENDING) return null;
+        try check(code);
+        return n;
+    }
+};
+
 /// A request body streamed instead of `Request.body` (`Request.body_source`): sent as it
 /// comes, so memory stays flat whatever its size. A `length` of null sends it chunked
 /// (HTTP/1.1) or as DATA frames until it ends (HTTP/2); a number sends that

@@ -1108,6 +1108,45 @@ test "content codings: each decoded by the engine; off gives raw bytes; corrupt 
     try testing.expect(r.body.len < want.len);
 }
 
+test "a Decoder decodes coded bytes from elsewhere as responses are decoded" {
+    var buf: [512]u8 = undefined;
+    var plain: [20_000]u8 = undefined;
+    var out: [32_000]u8 = undefined; // more than the body: a read always has room
+    var client = try Client.init(.{});
+    defer client.deinit();
+    const want = try getBody(client, try url(&buf, "/encoded/identity/20000", .{}), &plain);
+    inline for (.{ .{ "gzip", "gzip" }, .{ "br", "br" }, .{ "gzip-zstd", "gzip, zstd" } }) |case| {
+        var h = try client.send(.{ .url = try url(&buf, "/encoded/" ++ case[0] ++ "/20000", .{}), .decompress = false });
+        defer h.deinit();
+        const coded = (try h.waitResponse(10_000)).body;
+        var d = (try httpring.Decoder.init(case[1])).?;
+        defer d.deinit();
+        // Written in pieces of 100 bytes, read as it comes.
+        var have: usize = 0;
+        var off: usize = 0;
+        while (off < coded.len) : (off += 100) {
+            try d.write(coded[off..@min(off + 100, coded.len)]);
+            while (try d.read(out[have..])) |n| {
+                if (n == 0) break;
+                have += n;
+            }
+        }
+        try d.end();
+        while (try d.read(out[have..])) |n| {
+            if (n == 0) break;
+            have += n;
+        }
+        try testing.expectEqualSlices(u8, want, out[0..have]);
+    }
+    try testing.expect((try httpring.Decoder.init("identity")) == null);
+    try testing.expectError(error.Decoding, httpring.Decoder.init("gzip, br, zstd, gzip"));
+    var cut = (try httpring.Decoder.init("gzip")).?;
+    defer cut.deinit();
+    try cut.write(&.{ 0x1f, 0x8b, 0x08, 0x00 });
+    try cut.end();
+    try testing.expectError(error.Decoding, cut.read(&out));
+}
+
 test "netrc: the entry for the host is sent; a missing file is refused" {
     var buf: [512]u8 = undefined;
     var body: [64]u8 = undefined;

@@ -141,6 +141,10 @@ class httpring_multipart(Structure):
     """Opaque multipart/form-data body under construction."""
 
 
+class httpring_decoder(Structure):
+    """Opaque content decoder (``httpring_decoder_new``)."""
+
+
 # --- structs -----------------------------------------------------------------------------
 # Every struct but httpring_header starts with struct_size, which the caller sets to the
 # struct's size (docs/ABI.md); for arrays only element 0's is read, as the stride. Make
@@ -302,6 +306,7 @@ client_p = POINTER(httpring_client)
 config_p = POINTER(httpring_config)
 request_p = POINTER(httpring_request)
 multipart_p = POINTER(httpring_multipart)
+decoder_p = POINTER(httpring_decoder)
 
 # --- functions ---------------------------------------------------------------------------
 
@@ -601,6 +606,11 @@ _declare("httpring_request_set_retries", httpring_code, request_p, c_uint32)
 _declare("httpring_request_set_follow_redirects", httpring_code, request_p, c_bool)
 _declare("httpring_request_set_max_redirects", httpring_code, request_p, c_uint32)
 _declare("httpring_request_set_decompress", httpring_code, request_p, c_bool)
+_declare("httpring_decoder_new", httpring_code, c_char_p, POINTER(decoder_p))
+_declare("httpring_decoder_write", httpring_code, decoder_p, c_char_p, c_size_t)
+_declare("httpring_decoder_end", httpring_code, decoder_p)
+_declare("httpring_decoder_read", httpring_code, decoder_p, c_void_p, c_size_t, POINTER(c_size_t))
+_declare("httpring_decoder_free", None, decoder_p)
 _declare("httpring_request_set_basic_auth", httpring_code, request_p, c_char_p, c_char_p)
 _declare("httpring_request_set_bearer_auth", httpring_code, request_p, c_char_p)
 _declare("httpring_request_set_digest_auth", httpring_code, request_p, c_char_p, c_char_p)

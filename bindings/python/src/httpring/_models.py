@@ -37,11 +37,13 @@ from ._exceptions import HTTPStatusError, RequestNotRead, ResponseNotRead, Strea
 from ._multipart import Form, encode_multipart, with_encoded_form
 from ._upload import Upload, _remaining, is_streamed
 from ._stream import (
+    ContentDecoder,
     LineDecoder,
     TextDecoder,
     adecode_text,
     arechunk,
     arechunk_text,
+    decode_content,
     decode_text,
     rechunk,
     rechunk_text,
@@ -759,6 +761,15 @@ class Response:
             hs["Content-Length"] = str(len(body))
         if ctype and "content-type" not in hs:
             hs["Content-Type"] = ctype
+        codings = hs.get_list("content-encoding")
+        if codings and (body or streamed is not None):
+            # As httpx reads a hand-made response: its content codings undone (by the
+            # engine's decoders; DecodingError now for corrupt data), headers as given.
+            coding = ", ".join(codings)
+            if streamed is not None:
+                streamed.decoder = ContentDecoder.of(coding)
+            else:
+                body = decode_content(coding, body)
         self.content = body
         self._version = {v: k for k, v in _VERSIONS.items()}.get(http_version, 0)
         self._raw_headers = b""

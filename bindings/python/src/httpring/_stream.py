@@ -38,6 +38,7 @@ for the engine's per-request decompression setting).
 from __future__ import annotations
 
 import codecs
+import ctypes
 import threading
 import time
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Iterable, Iterator, List, Optional
@@ -187,12 +188,95 @@ class Body:
         return error
 
 
+class ContentDecoder:
+    """The engine's decoder for a body's content codings (``httpring_decoder_*``), for a
+    body that did not come through the engine: a Response built by hand, as a
+    MockTransport's handler builds it. The engine's rules: gzip, deflate (zlib or raw), br,
+    zstd, stacked up to three; a coding it does not know leaves the body as it is."""
+
+    __slots__ = ("_lib", "_d", "_buf")
+
+    def __init__(self, lib: Any, d: Any) -> None:
+        self._lib = lib
+        self._d = d
+        self._buf = ctypes.create_string_buffer(64 * 1024)
+
+    @staticmethod
+    def of(encoding: str) -> "Optional[ContentDecoder]":
+        """A decoder for a ``Content-Encoding`` value, or None when there is nothing to
+        decode."""
+        lib = _ffi.load()
+        d = _ffi.decoder_p()
+        try:
+            value = encoding.encode("latin-1")
+        except UnicodeEncodeError:
+            return None  # not a coding the engine knows: the body stays as it is
+        code = lib.httpring_decoder_new(value, ctypes.byref(d))
+        if code:
+            raise _decoding_error(lib, code)
+        return ContentDecoder(lib, d) if d else None
+
+    def write(self, data: bytes) -> bytes:
+        """Decodes the next encoded bytes: what they yield (maybe nothing yet)."""
+        if data:
+            code = self._lib.httpring_decoder_write(self._d, data, len(data))
+            if code:
+                raise _decoding_error(self._lib, code)
+        return self._read()
+
+    def end(self) -> bytes:
+        """The rest, once the encoded body is over (DecodingError if it was cut short or
+        has bytes after its end); frees the engine's decoder."""
+        try:
+            self._lib.httpring_decoder_end(self._d)
+            return self._read()
+        finally:
+            self.close()
+
+    def _read(self) -> bytes:
+        lib, d, buf = self._lib, self._d, self._buf
+        n = ctypes.c_size_t()
+        out: List[bytes] = []
+        while True:
+            code = lib.httpring_decoder_read(d, buf, len(buf), ctypes.byref(n))
+            if code == _ffi.HTTPRING_PENDING or (code == 0 and n.value == 0):
+                return b"".join(out)
+            if code:
+                raise _decoding_error(lib, code)
+            out.append(buf.raw[: n.value])
+
+    def close(self) -> None:
+        d, self._d = self._d, None
+        if d:
+            self._lib.httpring_decoder_free(d)
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _decoding_error(lib: Any, code: int) -> Exception:
+    from ._exceptions import from_code
+
+    return from_code(int(code), _ffi.last_error_message(lib))
+
+
+def decode_content(encoding: str, data: bytes) -> bytes:
+    """``data`` with the codings of the ``Content-Encoding`` value ``encoding`` undone by
+    the engine (DecodingError for corrupt data), or as it is when there is nothing to
+    decode."""
+    d = ContentDecoder.of(encoding)
+    if d is None:
+        return data
+    head = d.write(data)
+    return head + d.end()
+
+
 class IterBody:
     """The body of a Response built by hand from an iterator of bytes (httpx's stream: a
     MockTransport's streamed answer, server-sent events in a test): read once, as the
-    iterator gives it."""
+    iterator gives it, its content codings decoded by the engine as it goes."""
 
-    __slots__ = ("it", "consumed", "closed", "ended", "content_read", "_received")
+    __slots__ = ("it", "consumed", "closed", "ended", "content_read", "_received", "decoder")
 
     is_async = False
 
@@ -203,6 +287,8 @@ class IterBody:
         self.ended = False
         self.content_read = False
         self._received = 0
+        #: The decoder of the response's content codings, if it has any.
+        self.decoder: Optional[ContentDecoder] = None
 
     def received(self) -> int:
         """The bytes the iterator gave so far."""
@@ -226,8 +312,19 @@ class IterBody:
         return piece
 
     def pieces(self) -> Iterator[bytes]:
+        d = self.decoder
         for chunk in self.it:
-            yield self.take(chunk)
+            piece = self.take(chunk)
+            if d is None:
+                yield piece
+            else:
+                out = d.write(piece)
+                if out:
+                    yield out
+        if d is not None:
+            out = d.end()
+            if out:
+                yield out
         self.ended = True
 
 
@@ -239,8 +336,19 @@ class AsyncIterBody(IterBody):
     is_async = True
 
     async def apieces(self) -> AsyncIterator[bytes]:
+        d = self.decoder
         async for chunk in self.it:
-            yield self.take(chunk)
+            piece = self.take(chunk)
+            if d is None:
+                yield piece
+            else:
+                out = d.write(piece)
+                if out:
+                    yield out
+        if d is not None:
+            out = d.end()
+            if out:
+                yield out
         self.ended = True
 
 
