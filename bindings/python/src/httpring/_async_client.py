@@ -588,8 +588,10 @@ class AsyncClient(BaseClient):
         if ov is not None and ov.flow is not None:
             return await self._send_flow(request, ov, retries, stream)
         transport = self._transport_for(request._url)
+        own_cookie = None
         if transport is not None:
             self._engine.check_open()
+            own_cookie = request.headers.get("cookie")
             self._add_jar_cookies(request)
             self._add_timeout_extension(request)
         if self._request_hooks:
@@ -606,9 +608,7 @@ class AsyncClient(BaseClient):
                 _bind(response, request, prep)
             else:
                 await request.aread()  # a body given as an iterator, read whole (as httpx's MockTransport)
-                response = self._received(
-                    await transport.handle_async_request(request), request, self._follows(ov)
-                )
+                response = self._received(await transport.handle_async_request(request), request)
                 if not stream:
                     await response.aread()  # a streamed answer (content= an iterator), read as httpx does
         except RequestError as e:
@@ -620,6 +620,26 @@ class AsyncClient(BaseClient):
             except BaseException:
                 await response.aclose()  # a streamed response nobody will get to close
                 raise
+        if self._follows_on(response, transport, ov):
+            return await self._follow_redirects(response, ov, retries, stream, own_cookie)
+        return response
+
+    async def _follow_redirects(
+        self, response: Response, ov: Optional[Overrides], retries: Optional[int], stream: bool,
+        own_cookie: Optional[str],
+    ) -> Response:
+        """``Client._follow_redirects``: the redirects a transport answered with, followed
+        hop by hop as httpx follows them around any transport."""
+        hop_ov = self._hop_overrides(ov)
+        history: List[Response] = []
+        while response.next_request is not None:
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+            request = self._redirect_hop(response, history, ov, own_cookie)
+            response = await self._send_hooked(request, hop_ov, retries, stream)
+        response.history = history + response.history
         return response
 
     async def _send_flow(self, request: Request, ov: Overrides, retries: Optional[int], stream: bool) -> Response:
@@ -1014,19 +1034,23 @@ class AsyncClient(BaseClient):
         requests = [self._as_request(r) for r in given]
         # Each request's transport (None: the engine); with mounts they may differ.
         routes = [self._transport_for(r._url) for r in requests]
+        own_cookies: Dict[int, Optional[str]] = {}
         for request, transport in zip(requests, routes):
             if transport is not None:
+                own_cookies[id(request)] = request.headers.get("cookie")
                 self._add_jar_cookies(request)
         if self._request_hooks:
             for request in requests:
                 await self._call_hooks(self._request_hooks, request)
-        follow = self._follows(self._overrides(follow_redirects, auth))
+        ov = self._overrides(follow_redirects, auth)
 
         async def one(request: Request, transport: Any) -> Response:
             try:
                 await request.aread()
-                response = self._received(await transport.handle_async_request(request), request, follow)
+                response = self._received(await transport.handle_async_request(request), request)
                 await response.aread()
+                if self._follows_on(response, transport, ov):
+                    response = await self._follow_redirects(response, ov, None, False, own_cookies[id(request)])
                 return response
             except RequestError as e:
                 _tie(e, request, False)

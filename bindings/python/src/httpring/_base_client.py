@@ -30,7 +30,7 @@ from ._config import (
 )
 from ._engine import Engine, Overrides, Prepared, Scratch, Stats, prepare_timeout, with_retries, with_speeds
 from . import _ffi
-from ._exceptions import HTTPError, InvalidURL, LocalProtocolError
+from ._exceptions import HTTPError, InvalidURL, LocalProtocolError, TooManyRedirects
 from ._transports import Mounts, TransportTypes, _EngineSettings
 from ._models import (
     HeaderPairs,
@@ -322,18 +322,50 @@ class BaseClient:
             except (ValueError, HTTPError, InvalidURL):
                 pass  # refused, as a jar ignores a cookie its rules refuse
 
-    def _received(self, response: Any, request: Request, follow: bool) -> Response:
-        """A transport's response: checked, tied to its request, its cookies kept, and, for
-        a request that was not to follow redirects, its ``next_request`` (as httpx sets it:
-        a transport's redirects are never followed)."""
+    def _received(self, response: Any, request: Request) -> Response:
+        """A transport's response: checked, tied to its request, its cookies kept, and its
+        ``next_request`` set (None unless it is a redirect)."""
         if not isinstance(response, Response):
             raise TypeError(f"the transport returned {type(response).__name__}, not an httpring.Response")
         response.request = request
         response.default_encoding = self._default_encoding
         self._store_cookies(response)
-        if not follow:
-            response.next_request = next_request(response)
+        response.next_request = next_request(response)
         return response
+
+    def _follows_on(self, response: Response, transport: Any, ov: Optional[Overrides]) -> bool:
+        """Whether the client follows the redirect a transport answered with: around a
+        transport the client follows redirects itself, as httpx does (the engine follows
+        those of the requests it sends)."""
+        return transport is not None and response.next_request is not None and self._follows(ov)
+
+    def _hop_overrides(self, ov: Optional[Overrides]) -> Overrides:
+        """``ov`` for one hop of a chain the client follows: each hop is sent on its own."""
+        if ov is None:
+            return Overrides(False, self._engine_max, None)
+        return ov._replace(follow=False)
+
+    def _redirect_hop(
+        self, response: Response, history: List[Response], ov: Optional[Overrides], own_cookie: Optional[str]
+    ) -> Request:
+        """The next hop of a chain the client follows: ``response`` (read and closed) goes
+        to ``history``, and its ``next_request`` is returned, built by the engine's rules
+        (``next_request``); past the limit, TooManyRedirects. The jar's cookies the last hop
+        carried are taken out of a same-origin hop (it gets the jar's cookies as they are
+        now, as the engine's hops do); the caller's own Cookie header stays."""
+        nxt = response.next_request
+        assert nxt is not None
+        limit = self._engine_max if ov is None else ov.max_redirects
+        if len(history) >= limit:
+            raise TooManyRedirects("Exceeded maximum allowed redirects.", request=nxt)
+        response.next_request = None  # followed, as httpx leaves it
+        history.append(response)
+        if "cookie" in nxt.headers:  # a same-origin hop keeps it
+            if own_cookie is None:
+                del nxt.headers["cookie"]
+            else:
+                nxt.headers["Cookie"] = own_cookie
+        return nxt
 
     # --- views of the settings ---
     @property

@@ -513,8 +513,10 @@ class Client(BaseClient):
         if ov is not None and ov.flow is not None:
             return self._send_flow(request, ov, retries, stream)
         transport = self._transport_for(request._url)
+        own_cookie = None
         if transport is not None:
             self._engine.check_open()
+            own_cookie = request.headers.get("cookie")
             self._add_jar_cookies(request)
             self._add_timeout_extension(request)
         for hook in self._request_hooks:
@@ -531,7 +533,7 @@ class Client(BaseClient):
                 _bind(response, request, prep)
             else:
                 request.read()  # a body given as an iterator, read whole (as httpx's MockTransport)
-                response = self._received(transport.handle_request(request), request, self._follows(ov))
+                response = self._received(transport.handle_request(request), request)
                 if not stream:
                     response.read()  # a streamed answer (content= an iterator), read as httpx does
         except RequestError as e:
@@ -543,6 +545,27 @@ class Client(BaseClient):
         except BaseException:
             response.close()  # a streamed response nobody will get to close
             raise
+        if self._follows_on(response, transport, ov):
+            return self._follow_redirects(response, ov, retries, stream, own_cookie)
+        return response
+
+    def _follow_redirects(
+        self, response: Response, ov: Optional[Overrides], retries: Optional[int], stream: bool,
+        own_cookie: Optional[str],
+    ) -> Response:
+        """Follows the redirects a transport answered with, as httpx follows them around
+        any transport: each hop is a request of its own (event hooks, the jar's cookies,
+        the transport its URL is mounted to, or the engine), built by the engine's rules."""
+        hop_ov = self._hop_overrides(ov)
+        history: List[Response] = []
+        while response.next_request is not None:
+            try:
+                response.read()
+            finally:
+                response.close()
+            request = self._redirect_hop(response, history, ov, own_cookie)
+            response = self._send_hooked(request, hop_ov, retries, stream)
+        response.history = history + response.history
         return response
 
     def _send_flow(self, request: Request, ov: Overrides, retries: Optional[int], stream: bool) -> Response:
@@ -734,8 +757,10 @@ class Client(BaseClient):
         requests = [self._as_request(r) for r in given]
         # Each request's transport (None: the engine); with mounts they may differ.
         routes = [self._transport_for(r._url) for r in requests]
-        for request, transport in zip(requests, routes):
+        own_cookies: Dict[int, Optional[str]] = {}
+        for i, (request, transport) in enumerate(zip(requests, routes)):
             if transport is not None:
+                own_cookies[i] = request.headers.get("cookie")
                 self._add_jar_cookies(request)
         for request in requests:
             for hook in self._request_hooks:
@@ -748,14 +773,16 @@ class Client(BaseClient):
             for i, r in zip(engine_side, sent):
                 results[i] = r
         if len(engine_side) < len(requests):
-            follow = self._follows(self._overrides(follow_redirects, auth))
+            ov = self._overrides(follow_redirects, auth)
             for i, (request, transport) in enumerate(zip(requests, routes)):
                 if transport is None:
                     continue
                 try:
                     request.read()
-                    response = self._received(transport.handle_request(request), request, follow)
+                    response = self._received(transport.handle_request(request), request)
                     response.read()
+                    if self._follows_on(response, transport, ov):
+                        response = self._follow_redirects(response, ov, None, False, own_cookies[i])
                     results[i] = response
                 except Exception as e:
                     if isinstance(e, RequestError):

@@ -60,7 +60,7 @@ def next_request(response: Response) -> Optional[Request]:
     drop: Set[str] = set()
     if cross:
         drop.update(name.decode("ascii") for name in CREDENTIAL_HEADERS)
-        drop.add("host")  # the engine sets the new one
+        drop.add("host")  # the new URL's is set below
     body = request._content
     if method != request.method:
         body = b""
@@ -78,4 +78,9 @@ def next_request(response: Response) -> Optional[Request]:
     new._headers = headers
     new._cross_origin = cross or request._cross_origin
     new.extensions = dict(request.extensions)
+    if cross:
+        # The new URL's Host, first, as httpx sets it (the engine derives the same one).
+        auto = [(n.lower(), n, v) for n, v in new._auto_headers() if n == "Host"]
+        headers._list[:0] = auto
+        new._auto = {lk: v for lk, _, v in auto}
     return new

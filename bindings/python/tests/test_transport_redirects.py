@@ -1,0 +1,137 @@
+"""Redirects a transport answers with (a MockTransport, a mounted one) are followed by the
+client, as httpx follows them around any transport: each hop is a request of its own
+(event hooks, the jar's cookies, the transport its URL is mounted to or the engine), built
+by the engine's redirect rules (``Response.next_request``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+import httpring
+
+
+def chain(request: httpring.Request) -> httpring.Response:
+    """/a 307 -> /b (sets s=1); /b 308 -> /c (sets s=2); /c 303 -> other.test/d; /d answers
+    with what it got."""
+    path = request.url.path
+    if path == "/a":
+        return httpring.Response(307, headers={"Location": "/b", "Set-Cookie": "s=1"})
+    if path == "/b":
+        return httpring.Response(308, headers={"Location": "/c", "Set-Cookie": "s=2"})
+    if path == "/c":
+        return httpring.Response(303, headers={"Location": "http://other.test:8080/d"})
+    return httpring.Response(200, json={
+        "method": request.method, "url": str(request.url), "body": request.read().decode(),
+        "headers": dict(request.headers),
+    })
+
+
+def check_chain(r: httpring.Response, seen: list) -> None:
+    assert r.status_code == 200
+    got = r.json()
+    assert [h.status_code for h in r.history] == [307, 308, 303]
+    assert str(r.url) == "http://other.test:8080/d" and r.next_request is None
+    # 303 turned the POST into a GET, without its body or the headers that describe it.
+    assert got["method"] == "GET" and got["body"] == ""
+    assert "content-length" not in got["headers"] and "content-type" not in got["headers"]
+    # Another origin: no credentials, the new Host.
+    assert got["headers"]["host"] == "other.test:8080"
+    assert not {"authorization", "cookie"} & set(got["headers"])
+    # The hops as the transport got them: 307 and 308 kept the method and body; each hop got the
+    # jar's cookies as they were then (s=1 on /b, s=2 on /c) beside the caller's own.
+    assert [(m, u, b, c) for m, u, b, c in seen[:3]] == [
+        ("POST", "http://a.test/a", "data", "mine=1"),
+        ("POST", "http://a.test/b", "data", "mine=1; s=1"),
+        ("POST", "http://a.test/c", "data", "mine=1; s=2"),
+    ]
+
+
+def recording(seen: list):
+    def handler(request: httpring.Request) -> httpring.Response:
+        seen.append((request.method, str(request.url), request.read().decode(), request.headers.get("cookie")))
+        return chain(request)
+
+    return handler
+
+
+def test_a_chain_through_a_transport_is_followed():
+    seen: list = []
+    hooked: list = []
+    with httpring.Client(
+        transport=httpring.MockTransport(recording(seen)),
+        follow_redirects=True,
+        auth=("u", "p"),
+        event_hooks={"response": [lambda r: hooked.append(r.status_code)]},
+    ) as c:
+        r = c.post("http://a.test/a", content=b"data", headers={"Cookie": "mine=1", "Content-Type": "text/plain"})
+        check_chain(r, seen)
+        assert hooked == [307, 308, 303, 200]  # every hop through the hooks
+        assert c.cookies["s"] == "2"
+        # Not followed: the redirect, with the request it leads to.
+        r = c.post("http://a.test/a", content=b"data", follow_redirects=False)
+        assert r.status_code == 307 and r.next_request.url == "http://a.test/b"
+
+
+def test_the_limit_ends_a_chain_through_a_transport():
+    def loop(request):
+        n = int(request.url.path.strip("/") or 0)
+        return httpring.Response(302, headers={"Location": f"/{n + 1}"})
+
+    with httpring.Client(transport=httpring.MockTransport(loop), follow_redirects=True, max_redirects=3) as c:
+        with pytest.raises(httpring.TooManyRedirects) as info:
+            c.get("http://a.test/0")
+        assert info.value.request.url == "http://a.test/4"
+        c.max_redirects = 4
+        with pytest.raises(httpring.TooManyRedirects):
+            c.get("http://a.test/0")
+
+
+def test_a_hop_leaving_the_mounts_goes_to_the_engine(testserver):
+    # The first hop is mocked; its redirect goes to the test server through the engine.
+    def handler(request):
+        return httpring.Response(302, headers={"Location": f"{testserver.url}/echo"})
+
+    with httpring.Client(mounts={"http://mocked.test": httpring.MockTransport(handler)}, follow_redirects=True) as c:
+        r = c.get("http://mocked.test/start", headers={"X-Kept": "yes"})
+        assert r.status_code == 200 and [h.status_code for h in r.history] == [302]
+        echoed = json.loads(r.content)
+        assert echoed["headers"]["x-kept"] == "yes"
+        assert echoed["headers"]["host"] == f"127.0.0.1:{testserver.port}"
+
+
+def test_send_many_and_stream_follow_too():
+    seen: list = []
+    with httpring.Client(transport=httpring.MockTransport(recording(seen)), follow_redirects=True) as c:
+        rs = c.send_many([c.build_request("POST", "http://a.test/a", content=b"data", headers={"Cookie": "mine=1"})])
+        check_chain(rs[0], seen)
+        with c.stream("GET", "http://a.test/a") as r:
+            assert r.status_code == 200 and len(r.history) == 3
+            assert json.loads(r.read())["method"] == "GET"
+
+
+def test_an_async_chain_through_a_transport_is_followed():
+    seen: list = []
+
+    async def handler(request):
+        body = (await request.aread()).decode()
+        seen.append((request.method, str(request.url), body, request.headers.get("cookie")))
+        return chain(request)
+
+    async def main():
+        async with httpring.AsyncClient(transport=httpring.MockTransport(handler), follow_redirects=True) as c:
+            r = await c.post("http://a.test/a", content=b"data", headers={"Cookie": "mine=1"})
+            check_chain(r, seen)
+            seen.clear()
+            c.cookies.clear()
+            rs = await c.send_many([c.build_request("POST", "http://a.test/a", content=b"data", headers={"Cookie": "mine=1"})])
+            check_chain(rs[0], seen)
+            async with c.stream("GET", "http://a.test/a") as r:
+                assert r.status_code == 200 and len(r.history) == 3
+            c.max_redirects = 2
+            with pytest.raises(httpring.TooManyRedirects):
+                await c.get("http://a.test/a")
+
+    asyncio.run(main())
