@@ -64,6 +64,17 @@
 // `httpring_handle_read`).
 #define HTTPRING_SPEC_STREAM 1
 
+// `httpring_redirect_next`: the method becomes GET (the body goes, with `Content-Type`,
+// `Content-Length`, `Content-Encoding` and `Transfer-Encoding`).
+#define HTTPRING_REDIRECT_TO_GET 1
+
+// `httpring_redirect_next`: another origin (scheme, host or port): `Authorization`,
+// `Cookie` and `Proxy-Authorization` stay behind, and so do the client's credentials.
+#define HTTPRING_REDIRECT_CROSS_ORIGIN 2
+
+// `httpring_redirect_next`: another host name: a `Host` header the caller set stays behind.
+#define HTTPRING_REDIRECT_OTHER_HOST 4
+
 // `httpring_features`: https:// URLs (rustls).
 #define HTTPRING_FEATURE_TLS 1
 
@@ -1562,6 +1573,33 @@ httpring_code httpring_response_redirect(const struct httpring_client *client,
                                          uint16_t *status,
                                          const uint8_t **url,
                                          size_t *url_len);
+
+// The request a redirect leads to, by the rules the engine follows redirects with, for a
+// caller that follows them itself (around a transport of its own, or hop by hop): a
+// `status` response with `location` (NULL: none) to a `method` request for `url`.
+// - Not a redirect (not 301, 302, 303, 307 or 308, or no `Location`): `HTTPRING_OK`,
+//   `*len` 0, `*flags` 0.
+// - A redirect: `HTTPRING_OK`, the next URL copied into `buf` (`cap` bytes, NUL-terminated,
+//   truncated to fit; call with cap 0 to size it) and its full length in `*len`, with
+//   the `Location`'s fragment if it has one (with none, keep the current one); `*flags`
+//   are `HTTPRING_REDIRECT_*`: what of the request goes along.
+// - `HTTPRING_ERR_PROTOCOL` for a `Location` that is no URL,
+//   `HTTPRING_ERR_INSECURE_REDIRECT` for https to plain http unless `allow_insecure`,
+//   `HTTPRING_ERR_INVALID_URL` / `_INVALID_METHOD` for bad arguments
+//   (`httpring_last_error_message` says more).
+//
+// # Safety
+// `method` and `url` are NUL-terminated; `location` is NULL or NUL-terminated; `buf` is
+// valid for `cap` bytes; `len` and `flags` are NULL or valid for a write.
+httpring_code httpring_redirect_next(const char *method,
+                                     const char *url,
+                                     uint16_t status,
+                                     const char *location,
+                                     bool allow_insecure,
+                                     char *buf,
+                                     size_t cap,
+                                     size_t *len,
+                                     uint32_t *flags);
 
 // Starts a request. Returns NULL only when `method` or `url` is NULL. An invalid method or
 // URL (not UTF-8, no host, unsupported scheme) is reported by `httpring_client_submit`.

@@ -31,6 +31,7 @@ pub use config::{
 pub use dispatch::Callback;
 pub use error::{Error, ErrorKind, Result};
 pub use policy::decode::ContentDecoder;
+pub use policy::redirect::Redirect;
 pub use request::{
     BodyStream, Completion, Event, Exchange, Handle, Hop, Multipart, Pull, PullFn, Read, Request,
     Response, SpeedOverrides, State, TimeoutOverrides, Timing, Upload, UrlCache,

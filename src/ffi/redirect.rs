@@ -1,12 +1,16 @@
-//! Redirects: the client's policy, a request's override, and the chain a response came through.
+//! Redirects: the client's policy, a request's override, the chain a response came through,
+//! and the next hop for a caller that follows redirects itself.
+
+use std::ffi::c_char;
 
 use super::client::httpring_client;
 use super::code::httpring_code::{self, *};
 use super::config::{self, httpring_config};
 use super::handle::httpring_handle;
-use super::ptr::{need, put};
+use super::ptr::{c_str, copy_out, guard_code, need, put};
 use super::request::{self, httpring_request};
 use super::response::with_response;
+use crate::Redirect;
 
 /// Follow redirects (301, 302, 303, 307, 308 with a `Location`) inside the engine. Off by
 /// default: the redirect response itself is the result. When on, up to
@@ -125,6 +129,72 @@ pub unsafe extern "C" fn httpring_response_redirect(
             put(url, hop.url.as_ptr());
             put(url_len, hop.url.len());
         }
+        Ok(HTTPRING_OK)
+    })
+}
+
+/// `httpring_redirect_next`: the method becomes GET (the body goes, with `Content-Type`,
+/// `Content-Length`, `Content-Encoding` and `Transfer-Encoding`).
+pub const HTTPRING_REDIRECT_TO_GET: u32 = 1;
+/// `httpring_redirect_next`: another origin (scheme, host or port): `Authorization`,
+/// `Cookie` and `Proxy-Authorization` stay behind, and so do the client's credentials.
+pub const HTTPRING_REDIRECT_CROSS_ORIGIN: u32 = 2;
+/// `httpring_redirect_next`: another host name: a `Host` header the caller set stays behind.
+pub const HTTPRING_REDIRECT_OTHER_HOST: u32 = 4;
+
+/// The request a redirect leads to, by the rules the engine follows redirects with, for a
+/// caller that follows them itself (around a transport of its own, or hop by hop): a
+/// `status` response with `location` (NULL: none) to a `method` request for `url`.
+/// - Not a redirect (not 301, 302, 303, 307 or 308, or no `Location`): `HTTPRING_OK`,
+///   `*len` 0, `*flags` 0.
+/// - A redirect: `HTTPRING_OK`, the next URL copied into `buf` (`cap` bytes, NUL-terminated,
+///   truncated to fit; call with cap 0 to size it) and its full length in `*len`, with
+///   the `Location`'s fragment if it has one (with none, keep the current one); `*flags`
+///   are `HTTPRING_REDIRECT_*`: what of the request goes along.
+/// - `HTTPRING_ERR_PROTOCOL` for a `Location` that is no URL,
+///   `HTTPRING_ERR_INSECURE_REDIRECT` for https to plain http unless `allow_insecure`,
+///   `HTTPRING_ERR_INVALID_URL` / `_INVALID_METHOD` for bad arguments
+///   (`httpring_last_error_message` says more).
+///
+/// # Safety
+/// `method` and `url` are NUL-terminated; `location` is NULL or NUL-terminated; `buf` is
+/// valid for `cap` bytes; `len` and `flags` are NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_redirect_next(
+    method: *const c_char,
+    url: *const c_char,
+    status: u16,
+    location: *const c_char,
+    allow_insecure: bool,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+    flags: *mut u32,
+) -> httpring_code {
+    guard_code(|| {
+        unsafe {
+            put(len, 0);
+            put(flags, 0);
+        }
+        let text = |p| -> Result<&str, httpring_code> {
+            std::str::from_utf8(unsafe { c_str(p)? }).map_err(|_| HTTPRING_ERR_INVALID_ARGUMENT)
+        };
+        let (method, url) = (text(method)?, text(url)?);
+        let location = match location.is_null() {
+            true => None,
+            false => Some(unsafe { c_str(location)? }),
+        };
+        let Some(next) = Redirect::next(method, url, status, location, allow_insecure)? else {
+            return Ok(HTTPRING_OK);
+        };
+        unsafe { copy_out(next.url.as_bytes(), buf, cap, len)? };
+        let bits = [
+            (next.to_get, HTTPRING_REDIRECT_TO_GET),
+            (next.cross_origin, HTTPRING_REDIRECT_CROSS_ORIGIN),
+            (next.other_host, HTTPRING_REDIRECT_OTHER_HOST),
+        ];
+        let f = bits.iter().filter(|(on, _)| *on).fold(0, |f, (_, b)| f | b);
+        unsafe { put(flags, f) };
         Ok(HTTPRING_OK)
     })
 }

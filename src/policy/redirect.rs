@@ -114,6 +114,72 @@ impl RedirectPolicy {
     }
 }
 
+/// Where a redirect leads and what of the request goes along, by the rules the engine
+/// follows redirects with: for a caller that follows them itself (around a transport of its
+/// own, or hop by hop).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Redirect {
+    /// The next URL: the `Location` resolved against the current URL, with the
+    /// `Location`'s fragment if it has one (with none, the current URL's fragment stays).
+    pub url: String,
+    /// The method becomes GET: the body goes, with `Content-Type`, `Content-Length`,
+    /// `Content-Encoding` and `Transfer-Encoding`.
+    pub to_get: bool,
+    /// Another origin (scheme, host or port): `Authorization`, `Cookie` and
+    /// `Proxy-Authorization` stay behind, and so do the client's credentials.
+    pub cross_origin: bool,
+    /// Another host name: a `Host` header set by the caller stays behind.
+    pub other_host: bool,
+}
+
+impl Redirect {
+    /// The redirect a `status` response with `location` leads to from a `method` request
+    /// to `url`, or `None` when it is the answer (not 301, 302, 303, 307 or 308, or no
+    /// `Location`). A `Location` that is no URL is `ErrorKind::Protocol`; https to plain
+    /// http is `ErrorKind::InsecureRedirect` unless `allow_insecure`.
+    pub fn next(
+        method: &str,
+        url: &str,
+        status: u16,
+        location: Option<&[u8]>,
+        allow_insecure: bool,
+    ) -> Result<Option<Redirect>> {
+        let method = Method::from_bytes(method.as_bytes()).map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidMethod,
+                format!("invalid method {method:?}"),
+            )
+        })?;
+        let (current, _) = parse_url(url.split('#').next().unwrap_or("").as_bytes())?;
+        let location = match location {
+            None => None,
+            Some(l) => Some(HeaderValue::from_bytes(l).map_err(|_| {
+                Error::new(ErrorKind::Protocol, "redirect Location holds control bytes")
+            })?),
+        };
+        let policy = RedirectPolicy {
+            follow: true,
+            max: u32::MAX,
+            allow_insecure,
+        };
+        let Some(next) = policy.next(&method, &current, status, location.as_ref(), 0)? else {
+            return Ok(None);
+        };
+        let mut url = String::from_utf8_lossy(&next.url).into_owned();
+        if let Some(f) = &next.fragment {
+            url.push('#');
+            url.push_str(f);
+        }
+        Ok(Some(Redirect {
+            url,
+            to_get: next.to_get,
+            cross_origin: next.cross_origin,
+            other_host: next.other_host,
+        }))
+    }
+}
+
 /// Adjusts a request's own headers for the next hop: no body headers after a rewrite to
 /// GET, no credentials for another origin.
 pub(crate) fn rewrite_headers(headers: &mut HeaderMap, next: &Next) {

@@ -116,9 +116,75 @@ static void test_default_credentials_stay_home(void) {
     httpring_client_free(c);
 }
 
+/* The engine's decision for a caller that follows redirects itself. */
+static void test_the_next_hop_for_a_caller(void) {
+    char buf[256];
+    size_t len = 99;
+    uint32_t flags = 99;
+    /* Not a redirect, or no Location: OK, nothing. */
+    CHECK_EQ_CODE(httpring_redirect_next("GET", "http://a.test/x", 200, "/y", false, buf,
+                                         sizeof buf, &len, &flags), HTTPRING_OK);
+    CHECK(len == 0 && flags == 0);
+    CHECK_EQ_CODE(httpring_redirect_next("GET", "http://a.test/x", 302, NULL, false, buf,
+                                         sizeof buf, &len, &flags), HTTPRING_OK);
+    CHECK(len == 0 && flags == 0);
+    /* 302 turns a POST into a GET, same origin; the Location's fragment comes along. */
+    CHECK_EQ_CODE(httpring_redirect_next("POST", "http://a.test/x/y#f", 302, "../z?q=1#g", false,
+                                         buf, sizeof buf, &len, &flags), HTTPRING_OK);
+    CHECK_EQ_STR(buf, strlen(buf), "http://a.test/z?q=1#g");
+    CHECK_EQ_INT(len, strlen("http://a.test/z?q=1#g"));
+    CHECK_EQ_INT(flags, HTTPRING_REDIRECT_TO_GET);
+    /* 307 keeps the method; another port is another origin, the same host name. */
+    CHECK_EQ_CODE(httpring_redirect_next("POST", "http://a.test/x", 307, "http://a.test:81/", false,
+                                         buf, sizeof buf, &len, &flags), HTTPRING_OK);
+    CHECK_EQ_STR(buf, strlen(buf), "http://a.test:81/");
+    CHECK_EQ_INT(flags, HTTPRING_REDIRECT_CROSS_ORIGIN);
+    /* 303 to another host: GET, another origin, another host name. */
+    CHECK_EQ_CODE(httpring_redirect_next("PUT", "http://a.test/x", 303, "//b.test/p", false, buf,
+                                         sizeof buf, &len, &flags), HTTPRING_OK);
+    CHECK_EQ_STR(buf, strlen(buf), "http://b.test/p");
+    CHECK_EQ_INT(flags, HTTPRING_REDIRECT_TO_GET | HTTPRING_REDIRECT_CROSS_ORIGIN |
+                            HTTPRING_REDIRECT_OTHER_HOST);
+    /* Sizing: cap 0 gives the length; a short buffer is truncated and NUL-terminated. */
+    CHECK_EQ_CODE(httpring_redirect_next("GET", "http://a.test/x", 301, "/long/path", false, NULL,
+                                         0, &len, &flags), HTTPRING_OK);
+    CHECK_EQ_INT(len, strlen("http://a.test/long/path"));
+    char small[8];
+    CHECK_EQ_CODE(httpring_redirect_next("GET", "http://a.test/x", 301, "/long/path", false, small,
+                                         sizeof small, &len, NULL), HTTPRING_OK);
+    CHECK_EQ_STR(small, strlen(small), "http://");
+    /* https to http: refused unless allowed. */
+    CHECK_EQ_CODE(httpring_redirect_next("GET", "https://a.test/", 302, "http://a.test/", false,
+                                         buf, sizeof buf, &len, &flags),
+                  HTTPRING_ERR_INSECURE_REDIRECT);
+    CHECK(len == 0 && flags == 0);
+    CHECK_EQ_CODE(httpring_redirect_next("GET", "https://a.test/", 302, "http://a.test/", true,
+                                         buf, sizeof buf, &len, &flags), HTTPRING_OK);
+    CHECK_EQ_STR(buf, strlen(buf), "http://a.test/");
+    /* A Location that is no URL, bad arguments: their codes, with a message. */
+    CHECK_EQ_CODE(httpring_redirect_next("GET", "http://a.test/", 302, "http://[::1", false, buf,
+                                         sizeof buf, &len, &flags), HTTPRING_ERR_PROTOCOL);
+    char msg[256];
+    CHECK_EQ_CODE(httpring_last_error_message(msg, sizeof msg, NULL), HTTPRING_OK);
+    CHECK(strstr(msg, "invalid Location") != NULL);
+    CHECK_EQ_CODE(httpring_redirect_next("GET", "http://a.test/", 302, "/y\r\nX: 1", false, buf,
+                                         sizeof buf, &len, &flags), HTTPRING_ERR_PROTOCOL);
+    CHECK_EQ_CODE(httpring_redirect_next("GET", "not a url", 302, "/y", false, buf, sizeof buf,
+                                         &len, &flags), HTTPRING_ERR_INVALID_URL);
+    CHECK_EQ_CODE(httpring_redirect_next("G T", "http://a.test/", 302, "/y", false, buf,
+                                         sizeof buf, &len, &flags), HTTPRING_ERR_INVALID_METHOD);
+    CHECK_EQ_CODE(httpring_redirect_next(NULL, "http://a.test/", 302, "/y", false, buf, sizeof buf,
+                                         &len, &flags), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_redirect_next("GET", NULL, 302, "/y", false, buf, sizeof buf, &len,
+                                         &flags), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_redirect_next("GET", "http://a.test/", 302, "/y", false, NULL, 16, &len,
+                                         &flags), HTTPRING_ERR_INVALID_ARGUMENT);
+}
+
 int main(void) {
     test_off_by_default_and_per_request();
     test_limit_and_loop();
     test_default_credentials_stay_home();
+    test_the_next_hop_for_a_caller();
     return check_summary();
 }

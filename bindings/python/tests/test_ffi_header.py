@@ -67,6 +67,7 @@ ARG_TYPES = {
     "uint64_t *": POINTER(c_uint64),
     "int64_t": c_int64,
     "uint32_t": c_uint32,
+    "uint32_t *": POINTER(c_uint32),
     "uint16_t": c_uint16,
     "uint16_t *": POINTER(c_uint16),
     "int": c_int,

@@ -159,11 +159,21 @@ def test_request_credentials_not_sent_to_another_origin(testserver, other):
         )
         nr = r.next_request
         assert not {"authorization", "cookie"} & set(nr.headers)
-        # The caller's Host stays behind; the new origin's is set, as httpx sets it.
-        assert nr.headers["host"] == f"127.0.0.1:{other.port}"
+        # The caller's Host goes along to the same host name on another port (curl's rule,
+        # and the engine's when it follows).
+        assert nr.headers["host"] == f"127.0.0.1:{testserver.port}"
         echoed = got(c.send(nr))["headers"]
         assert "authorization" not in echoed and "cookie" not in echoed
-        assert echoed["host"] == f"127.0.0.1:{other.port}"
+        assert echoed["host"] == f"127.0.0.1:{testserver.port}"
+        # Without one of the caller's, the new URL's.
+        nr = c.get(to(testserver.url, other.url + "/echo")).next_request
+        assert nr.headers["host"] == f"127.0.0.1:{other.port}"
+        assert got(c.send(nr))["headers"]["host"] == f"127.0.0.1:{other.port}"
+        # To another host name, the caller's Host stays behind.
+        nr = c.get(
+            to(testserver.url, f"http://localhost:{other.port}/echo"), headers={"Host": "internal.test"}
+        ).next_request
+        assert nr.headers["host"] == f"localhost:{other.port}"
         r = c.get(to(testserver.url, "/echo"), headers={"Authorization": "Bearer own"})
         echoed = got(c.send(r.next_request))["headers"]
         assert echoed["authorization"] == "Bearer own" and echoed["cookie"] == "client=1; any=a"

@@ -135,3 +135,22 @@ def test_an_async_chain_through_a_transport_is_followed():
                 await c.get("http://a.test/a")
 
     asyncio.run(main())
+
+
+def test_the_engine_rules_refuse_https_to_http_and_bad_locations():
+    def handler(request):
+        if request.url.path == "/down":
+            return httpring.Response(302, headers={"Location": "http://a.test/plain"})
+        if request.url.path == "/bad":
+            return httpring.Response(302, headers={"Location": "http://[::1"})
+        return httpring.Response(200)
+
+    with httpring.Client(transport=httpring.MockTransport(handler), follow_redirects=True) as c:
+        with pytest.raises(httpring.InsecureRedirect, match="https to plain http"):
+            c.get("https://a.test/down")
+        with pytest.raises(httpring.RemoteProtocolError, match="invalid Location"):
+            c.get("https://a.test/bad")
+        # Not followed: next_request is built (the caller decides), the same URL the engine
+        # would have gone to.
+        r = c.get("https://a.test/down", follow_redirects=False)
+        assert r.next_request.url == "http://a.test/plain"

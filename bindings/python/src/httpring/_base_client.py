@@ -353,7 +353,7 @@ class BaseClient:
         (``next_request``); past the limit, TooManyRedirects. The jar's cookies the last hop
         carried are taken out of a same-origin hop (it gets the jar's cookies as they are
         now, as the engine's hops do); the caller's own Cookie header stays."""
-        nxt = response.next_request
+        nxt = next_request(response, allow_insecure=False)  # the engine refuses https to http
         assert nxt is not None
         limit = self._engine_max if ov is None else ov.max_redirects
         if len(history) >= limit:

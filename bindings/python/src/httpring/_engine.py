@@ -910,7 +910,7 @@ class Engine:
             hop = new_response(code, b"", r._version, b"location: " + target + b"\r\n", url, 0, method)
             hop._history = history[:]
             history.append(hop)
-            method = redirect_method(method, code)
+            method = redirect_method(method, code, url.decode("utf-8", "replace"), target)
         r._method = method  # the request that got this response
         r._history = history
 

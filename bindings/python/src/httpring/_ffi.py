@@ -207,6 +207,10 @@ class httpring_request_spec(Structure):
 
 #: ``httpring_request_spec.flags``: the response is streamed.
 HTTPRING_SPEC_STREAM = 1
+#: ``httpring_redirect_next``'s flags: what of the request goes along to the next hop.
+HTTPRING_REDIRECT_TO_GET = 1
+HTTPRING_REDIRECT_CROSS_ORIGIN = 2
+HTTPRING_REDIRECT_OTHER_HOST = 4
 
 
 class httpring_response(Structure):
@@ -607,6 +611,19 @@ _declare("httpring_request_set_follow_redirects", httpring_code, request_p, c_bo
 _declare("httpring_request_set_max_redirects", httpring_code, request_p, c_uint32)
 _declare("httpring_request_set_decompress", httpring_code, request_p, c_bool)
 _declare("httpring_decoder_new", httpring_code, c_char_p, POINTER(decoder_p))
+_declare(
+    "httpring_redirect_next",
+    httpring_code,
+    c_char_p,
+    c_char_p,
+    c_uint16,
+    c_char_p,
+    c_bool,
+    POINTER(c_char),
+    c_size_t,
+    POINTER(c_size_t),
+    POINTER(c_uint32),
+)
 _declare("httpring_decoder_write", httpring_code, decoder_p, c_char_p, c_size_t)
 _declare("httpring_decoder_end", httpring_code, decoder_p)
 _declare("httpring_decoder_read", httpring_code, decoder_p, c_void_p, c_size_t, POINTER(c_size_t))
