@@ -619,6 +619,44 @@ httpring_code httpring_request_set_digest_auth(struct httpring_request *req,
                                                const char *user,
                                                const char *password);
 
+// The `Authorization` value HTTP Basic sends with `user` and `password` (a user name with
+// `:` is `HTTPRING_ERR_INVALID_ARGUMENT`), as the engine sends it: for a caller that sends
+// requests itself (around a transport of its own). Copied into `buf` (`cap` bytes,
+// NUL-terminated, truncated to fit; call with cap 0 to size it), its full length in `*len`.
+//
+// # Safety
+// `user` and `password` are NUL-terminated; `buf` is valid for `cap` bytes; `len` is NULL
+// or valid for a write.
+httpring_code httpring_auth_basic_value(const char *user,
+                                        const char *password,
+                                        char *buf,
+                                        size_t cap,
+                                        size_t *len);
+
+// The `Authorization` value answering a Digest challenge (`challenge`: one
+// `WWW-Authenticate` value of a `401`) for a `method` request to `url` with `body`, as the
+// engine answers it (RFC 7616: MD5 or SHA-256, `qop=auth` or `auth-int`), for a caller that
+// sends requests itself. Copied into `buf` as `httpring_auth_basic_value` copies, with
+// `HTTPRING_OK`; `*len` 0 when the challenge is no Digest challenge these credentials can
+// answer, or, with `stale_only`, one that does not call the last nonce stale (answer a
+// second `401` only then, as the engine does).
+//
+// # Safety
+// `user`, `password`, `method`, `url` and `challenge` are NUL-terminated; `body` is valid
+// for `body_len` bytes (NULL when 0); `buf` is valid for `cap` bytes; `len` is NULL or
+// valid for a write.
+httpring_code httpring_auth_digest_answer(const char *user,
+                                          const char *password,
+                                          const char *method,
+                                          const char *url,
+                                          const uint8_t *body,
+                                          size_t body_len,
+                                          const char *challenge,
+                                          bool stale_only,
+                                          char *buf,
+                                          size_t cap,
+                                          size_t *len);
+
 // Creates a client from `cfg` (copied; NULL means defaults). The runtime starts with the
 // first request. Returns NULL only if the system is out of resources (eventfd, memory).
 //

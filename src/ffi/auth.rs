@@ -1,4 +1,5 @@
-//! Credentials for a client's requests or one request: Basic, Bearer, Digest.
+//! Credentials for a client's requests or one request: Basic, Bearer, Digest; and their
+//! values for a caller that sends requests itself.
 //!
 //! Whatever their source, credentials go to the request's origin only: when a redirect
 //! leaves it, `Authorization` is not sent (see `httpring_config_set_follow_redirects`).
@@ -7,7 +8,7 @@ use std::ffi::c_char;
 
 use super::code::httpring_code::{self, *};
 use super::config::{self, httpring_config};
-use super::ptr::c_str;
+use super::ptr::{bytes, c_str, copy_out, guard_code, put};
 use super::request::{self, httpring_request};
 use crate::Auth;
 
@@ -206,4 +207,71 @@ pub unsafe extern "C" fn httpring_request_set_digest_auth(
     password: *const c_char,
 ) -> httpring_code {
     unsafe { set_request(req, Auth::digest, user, password) }
+}
+
+/// The `Authorization` value HTTP Basic sends with `user` and `password` (a user name with
+/// `:` is `HTTPRING_ERR_INVALID_ARGUMENT`), as the engine sends it: for a caller that sends
+/// requests itself (around a transport of its own). Copied into `buf` (`cap` bytes,
+/// NUL-terminated, truncated to fit; call with cap 0 to size it), its full length in `*len`.
+///
+/// # Safety
+/// `user` and `password` are NUL-terminated; `buf` is valid for `cap` bytes; `len` is NULL
+/// or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_auth_basic_value(
+    user: *const c_char,
+    password: *const c_char,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> httpring_code {
+    guard_code(|| {
+        unsafe { put(len, 0) };
+        let auth = Auth::basic(unsafe { c_str(user)? }, unsafe { c_str(password)? })?;
+        let value = auth.header_value().unwrap_or_default();
+        unsafe { copy_out(value, buf, cap, len)? };
+        Ok(HTTPRING_OK)
+    })
+}
+
+/// The `Authorization` value answering a Digest challenge (`challenge`: one
+/// `WWW-Authenticate` value of a `401`) for a `method` request to `url` with `body`, as the
+/// engine answers it (RFC 7616: MD5 or SHA-256, `qop=auth` or `auth-int`), for a caller that
+/// sends requests itself. Copied into `buf` as `httpring_auth_basic_value` copies, with
+/// `HTTPRING_OK`; `*len` 0 when the challenge is no Digest challenge these credentials can
+/// answer, or, with `stale_only`, one that does not call the last nonce stale (answer a
+/// second `401` only then, as the engine does).
+///
+/// # Safety
+/// `user`, `password`, `method`, `url` and `challenge` are NUL-terminated; `body` is valid
+/// for `body_len` bytes (NULL when 0); `buf` is valid for `cap` bytes; `len` is NULL or
+/// valid for a write.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn httpring_auth_digest_answer(
+    user: *const c_char,
+    password: *const c_char,
+    method: *const c_char,
+    url: *const c_char,
+    body: *const u8,
+    body_len: usize,
+    challenge: *const c_char,
+    stale_only: bool,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> httpring_code {
+    guard_code(|| {
+        unsafe { put(len, 0) };
+        let auth = Auth::digest(unsafe { c_str(user)? }, unsafe { c_str(password)? })?;
+        let text = |p| -> Result<&str, httpring_code> {
+            std::str::from_utf8(unsafe { c_str(p)? }).map_err(|_| HTTPRING_ERR_INVALID_ARGUMENT)
+        };
+        let body = unsafe { bytes(body, body_len)? };
+        let challenge = unsafe { c_str(challenge)? };
+        if let Some(v) = auth.answer(text(method)?, text(url)?, body, challenge, stale_only)? {
+            unsafe { copy_out(&v, buf, cap, len)? };
+        }
+        Ok(HTTPRING_OK)
+    })
 }

@@ -7,7 +7,9 @@ use http::header::{HeaderMap, HeaderValue, WWW_AUTHENTICATE};
 use http::{Method, Uri};
 use percent_encoding::percent_decode_str;
 
-use crate::config::basic_value;
+use crate::config::{basic_value, Auth, AuthScheme};
+use crate::error::{Error, ErrorKind, Result};
+use crate::request::parse_url;
 
 /// `Basic base64(user:password)` for the URL's user info, or None when it has none.
 pub(crate) fn basic_from_userinfo(uri: &Uri) -> Option<HeaderValue> {
@@ -69,6 +71,54 @@ pub(crate) fn digest_answer(
         return Some(v);
     }
     None
+}
+
+/// Credentials applied by a caller that sends requests itself (around a transport of its
+/// own), as the engine applies them.
+impl Auth {
+    /// The `Authorization` value sent with every request (Basic, Bearer); `None` for Digest,
+    /// which sends nothing until challenged.
+    pub fn header_value(&self) -> Option<&[u8]> {
+        match &self.0 {
+            AuthScheme::Header(v) => Some(v.as_bytes()),
+            AuthScheme::Digest { .. } => None,
+        }
+    }
+
+    /// The `Authorization` value answering `challenge` (a `401`'s `WWW-Authenticate` value)
+    /// for a `method` request to `url` with `body`, or `None` when it is no Digest challenge
+    /// these credentials can answer (or, with `stale_only`, one that does not call the last
+    /// nonce stale: RFC 7616 §3.3), or the credentials are not Digest.
+    pub fn answer(
+        &self,
+        method: &str,
+        url: &str,
+        body: &[u8],
+        challenge: &[u8],
+        stale_only: bool,
+    ) -> Result<Option<Vec<u8>>> {
+        let AuthScheme::Digest { user, password } = &self.0 else {
+            return Ok(None);
+        };
+        let method = Method::from_bytes(method.as_bytes()).map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidMethod,
+                format!("invalid method {method:?}"),
+            )
+        })?;
+        let (uri, _) = parse_url(url.split('#').next().unwrap_or("").as_bytes())?;
+        let Ok(value) = HeaderValue::from_bytes(challenge) else {
+            return Ok(None);
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(WWW_AUTHENTICATE, value);
+        let creds = DigestCreds {
+            user: user.clone(),
+            password: password.clone(),
+        };
+        let answer = digest_answer(&creds, &method, &uri, body, &headers, stale_only);
+        Ok(answer.map(|v| v.as_bytes().to_vec()))
+    }
 }
 
 #[cfg(test)]

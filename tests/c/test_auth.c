@@ -1,7 +1,8 @@
 /*
  * Auth helpers from C: Basic and Bearer per client and per request, Digest answering the
  * test server's challenge (which recomputes the hash), bad credentials refused when set,
- * a request whose setter failed refused at submit, and credentials from a .netrc file.
+ * a request whose setter failed refused at submit, credentials from a .netrc file, and the
+ * values for a caller that sends requests itself (httpring_auth_basic_value, _digest_answer).
  */
 #include <unistd.h>
 
@@ -143,10 +144,71 @@ static void test_netrc(void) {
     unlink(netrc_path);
 }
 
+/* The values for a caller that sends requests itself: Basic's, and a Digest answer to the
+ * test server's challenge, which it checks. */
+static void test_values_for_a_caller(void) {
+    CHECK_SECTION("credential values for a caller's own sending");
+    char buf[512];
+    size_t len = 0;
+    /* RFC 7617's example. */
+    CHECK_EQ_CODE(httpring_auth_basic_value("Aladdin", "open sesame", buf, sizeof buf, &len),
+                  HTTPRING_OK);
+    CHECK_EQ_STR(buf, len, "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+    CHECK_EQ_CODE(httpring_auth_basic_value("a:b", "p", buf, sizeof buf, &len),
+                  HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_auth_basic_value(NULL, "p", buf, sizeof buf, &len),
+                  HTTPRING_ERR_INVALID_ARGUMENT);
+
+    /* The challenge, from a request without credentials. */
+    const char *path = "/digest-auth/auth/carol/pw/SHA-256";
+    httpring_client *c = httpring_client_new(NULL);
+    httpring_handle h = 0;
+    CHECK_EQ_CODE(httpring_client_submit(c, httpring_request_new("GET", URL(path)), &h), HTTPRING_OK);
+    httpring_state st = HTTPRING_STATE_PENDING;
+    CHECK_EQ_CODE(httpring_handle_wait(c, h, check_slack_ms(10000), &st), HTTPRING_OK);
+    const uint8_t *v = NULL;
+    size_t vlen = 0;
+    CHECK_EQ_CODE(httpring_response_header(c, h, "www-authenticate", 0, &v, &vlen), HTTPRING_OK);
+    char challenge[512] = {0};
+    if (v != NULL && vlen < sizeof challenge)
+        memcpy(challenge, v, vlen);
+    httpring_handle_free(c, h);
+    /* Answered with the right password: the server lets it in; the wrong one: 401. */
+    const char *url = URL(path);
+    CHECK_EQ_CODE(httpring_auth_digest_answer("carol", "pw", "GET", url, NULL, 0, challenge, false,
+                                              buf, sizeof buf, &len), HTTPRING_OK);
+    CHECK(len > 7 && strncmp(buf, "Digest ", 7) == 0);
+    httpring_request *req = httpring_request_new("GET", url);
+    CHECK_EQ_CODE(httpring_request_add_header(req, "Authorization", buf), HTTPRING_OK);
+    CHECK_EQ_INT(status_of(c, req), 200);
+    CHECK_EQ_CODE(httpring_auth_digest_answer("carol", "nope", "GET", url, NULL, 0, challenge,
+                                              false, buf, sizeof buf, &len), HTTPRING_OK);
+    req = httpring_request_new("GET", url);
+    CHECK_EQ_CODE(httpring_request_add_header(req, "Authorization", buf), HTTPRING_OK);
+    CHECK_EQ_INT(status_of(c, req), 401);
+    /* Nothing to answer: not Digest, or not stale when only a stale one is answered. */
+    CHECK_EQ_CODE(httpring_auth_digest_answer("carol", "pw", "GET", url, NULL, 0,
+                                              "Basic realm=\"x\"", false, buf, sizeof buf, &len),
+                  HTTPRING_OK);
+    CHECK_EQ_INT(len, 0);
+    CHECK_EQ_CODE(httpring_auth_digest_answer("carol", "pw", "GET", url, NULL, 0, challenge, true,
+                                              buf, sizeof buf, &len), HTTPRING_OK);
+    CHECK_EQ_INT(len, 0);
+    /* Bad arguments. */
+    CHECK_EQ_CODE(httpring_auth_digest_answer("carol", "pw", "G T", url, NULL, 0, challenge, false,
+                                              buf, sizeof buf, &len), HTTPRING_ERR_INVALID_METHOD);
+    CHECK_EQ_CODE(httpring_auth_digest_answer("carol", "pw", "GET", "nope", NULL, 0, challenge,
+                                              false, buf, sizeof buf, &len), HTTPRING_ERR_INVALID_URL);
+    CHECK_EQ_CODE(httpring_auth_digest_answer("carol", "pw", "GET", url, NULL, 5, challenge, false,
+                                              buf, sizeof buf, &len), HTTPRING_ERR_INVALID_ARGUMENT);
+    httpring_client_free(c);
+}
+
 int main(void) {
     test_netrc();
     test_client_credentials();
     test_request_credentials();
     test_bad_credentials();
+    test_values_for_a_caller();
     return check_summary();
 }

@@ -588,12 +588,13 @@ class AsyncClient(BaseClient):
         if ov is not None and ov.flow is not None:
             return await self._send_flow(request, ov, retries, stream)
         transport = self._transport_for(request._url)
-        own_cookie = None
+        own_cookie = creds = None
         if transport is not None:
             self._engine.check_open()
             own_cookie = request.headers.get("cookie")
             self._add_jar_cookies(request)
             self._add_timeout_extension(request)
+            creds = self._with_credentials(request, ov)
         if self._request_hooks:
             await self._call_hooks(self._request_hooks, request)
         try:
@@ -609,6 +610,14 @@ class AsyncClient(BaseClient):
             else:
                 await request.aread()  # a body given as an iterator, read whole (as httpx's MockTransport)
                 response = self._received(await transport.handle_async_request(request), request)
+                for stale_only in (False, True):
+                    answer = self._challenge_answer(creds, request, response, stale_only)
+                    if answer is None:
+                        break
+                    await response.aread()
+                    await response.aclose()
+                    request.headers["Authorization"] = answer
+                    response = self._received(await transport.handle_async_request(request), request)
                 if not stream:
                     await response.aread()  # a streamed answer (content= an iterator), read as httpx does
         except RequestError as e:
@@ -1035,14 +1044,15 @@ class AsyncClient(BaseClient):
         # Each request's transport (None: the engine); with mounts they may differ.
         routes = [self._transport_for(r._url) for r in requests]
         own_cookies: Dict[int, Optional[str]] = {}
+        ov = self._overrides(follow_redirects, auth)
         for request, transport in zip(requests, routes):
             if transport is not None:
                 own_cookies[id(request)] = request.headers.get("cookie")
                 self._add_jar_cookies(request)
+                self._with_credentials(request, ov)
         if self._request_hooks:
             for request in requests:
                 await self._call_hooks(self._request_hooks, request)
-        ov = self._overrides(follow_redirects, auth)
 
         async def one(request: Request, transport: Any) -> Response:
             try:

@@ -6,6 +6,7 @@ each send (``_base_client``)."""
 
 from __future__ import annotations
 
+import ctypes
 from typing import TYPE_CHECKING, Any, AsyncGenerator, Callable, Generator, Optional, Tuple, Union
 
 from . import _ffi
@@ -119,6 +120,27 @@ class _Credentials(Auth):
             hint = ": a user name may not contain ':'"
         raise ValueError(f"{type(self).__name__} refused by the engine ({name}){hint}")
 
+    def header_value(self) -> Optional[str]:
+        """For a request to a transport: the ``Authorization`` value the engine sends with
+        every request (Basic's), or None (Digest sends nothing until challenged)."""
+        return None
+
+    def answer(self, request: "Request", challenge: str, stale_only: bool) -> Optional[str]:
+        """For a request to a transport: the ``Authorization`` value answering a 401's
+        ``WWW-Authenticate`` value ``challenge``, as the engine answers it, or None."""
+        return None
+
+    def _value(self, call: Callable[[Any, int, Any], int]) -> Optional[str]:
+        """The string an engine call copies out (``buf, cap, &len``), or None if empty."""
+        n = ctypes.c_size_t()
+        buf = ctypes.create_string_buffer(512)
+        code = call(buf, len(buf), ctypes.byref(n))
+        if code == _ffi.HTTPRING_OK and n.value >= len(buf):
+            buf = ctypes.create_string_buffer(n.value + 1)
+            code = call(buf, len(buf), ctypes.byref(n))
+        self.check(code)
+        return buf.raw[: n.value].decode("latin-1") if n.value else None
+
     def __eq__(self, other: object) -> bool:
         return (
             type(other) is type(self)
@@ -144,6 +166,10 @@ class BasicAuth(_Credentials):
         code: int = fn(target, self._user, self._password)
         return code
 
+    def header_value(self) -> Optional[str]:
+        lib = _ffi.load()
+        return self._value(lambda buf, cap, n: lib.httpring_auth_basic_value(self._user, self._password, buf, cap, n))
+
 
 class DigestAuth(_Credentials):
     """HTTP Digest auth (RFC 7616, MD5 or SHA-256): the engine sends the request without
@@ -156,6 +182,15 @@ class DigestAuth(_Credentials):
         fn = lib.httpring_request_set_digest_auth if per_request else lib.httpring_config_set_digest_auth
         code: int = fn(target, self._user, self._password)
         return code
+
+    def answer(self, request: "Request", challenge: str, stale_only: bool) -> Optional[str]:
+        lib = _ffi.load()
+        body = request.content
+        args = (
+            self._user, self._password, request.method.encode("ascii"), str(request.url).encode("utf-8"),
+            body, len(body), challenge.encode("latin-1", "replace"), stale_only,
+        )
+        return self._value(lambda buf, cap, n: lib.httpring_auth_digest_answer(*args, buf, cap, n))
 
 
 class NetRCAuth(_Credentials):

@@ -333,6 +333,44 @@ class BaseClient:
         response.next_request = next_request(response)
         return response
 
+    def _transport_credentials(self, request: Request, ov: Optional[Overrides]) -> Optional[_Credentials]:
+        """The credentials the engine would apply to ``request``, for a transport, by the
+        engine's precedence: none over the request's own ``Authorization`` header, then its
+        ``auth=``, then the client's (not to a hop that left the origin). ``NetRCAuth``'s
+        per-host entries are the engine's alone."""
+        if "authorization" in request.headers:
+            return None
+        if ov is not None and ov.auth is not None:
+            return ov.auth
+        if (ov is not None and ov.no_auth) or request._cross_origin:
+            return None
+        creds = self._engine_auth
+        return None if creds is None or creds._kind == "netrc" else creds
+
+    def _with_credentials(self, request: Request, ov: Optional[Overrides]) -> Optional[_Credentials]:
+        """Puts the credentials' ``Authorization`` (Basic) on a request to a transport;
+        returns them (a Digest answer comes after the challenge: ``_challenge_answer``)."""
+        creds = self._transport_credentials(request, ov)
+        if creds is not None:
+            value = creds.header_value()
+            if value is not None:
+                request.headers["Authorization"] = value
+        return creds
+
+    @staticmethod
+    def _challenge_answer(
+        creds: Optional[_Credentials], request: Request, response: Response, stale_only: bool
+    ) -> Optional[str]:
+        """The ``Authorization`` answering a transport's ``401`` Digest challenge, as the
+        engine answers it (once, and once more for a stale nonce), or None."""
+        if creds is None or response.status_code != 401:
+            return None
+        for challenge in response.headers.get_list("www-authenticate"):
+            answer = creds.answer(request, challenge, stale_only)
+            if answer is not None:
+                return answer
+        return None
+
     def _follows_on(self, response: Response, transport: Any, ov: Optional[Overrides]) -> bool:
         """Whether the client follows the redirect a transport answered with: around a
         transport the client follows redirects itself, as httpx does (the engine follows

@@ -513,12 +513,13 @@ class Client(BaseClient):
         if ov is not None and ov.flow is not None:
             return self._send_flow(request, ov, retries, stream)
         transport = self._transport_for(request._url)
-        own_cookie = None
+        own_cookie = creds = None
         if transport is not None:
             self._engine.check_open()
             own_cookie = request.headers.get("cookie")
             self._add_jar_cookies(request)
             self._add_timeout_extension(request)
+            creds = self._with_credentials(request, ov)
         for hook in self._request_hooks:
             hook(request)
         try:
@@ -534,6 +535,14 @@ class Client(BaseClient):
             else:
                 request.read()  # a body given as an iterator, read whole (as httpx's MockTransport)
                 response = self._received(transport.handle_request(request), request)
+                for stale_only in (False, True):
+                    answer = self._challenge_answer(creds, request, response, stale_only)
+                    if answer is None:
+                        break
+                    response.read()
+                    response.close()
+                    request.headers["Authorization"] = answer
+                    response = self._received(transport.handle_request(request), request)
                 if not stream:
                     response.read()  # a streamed answer (content= an iterator), read as httpx does
         except RequestError as e:
@@ -758,10 +767,12 @@ class Client(BaseClient):
         # Each request's transport (None: the engine); with mounts they may differ.
         routes = [self._transport_for(r._url) for r in requests]
         own_cookies: Dict[int, Optional[str]] = {}
+        ov = self._overrides(follow_redirects, auth)
         for i, (request, transport) in enumerate(zip(requests, routes)):
             if transport is not None:
                 own_cookies[i] = request.headers.get("cookie")
                 self._add_jar_cookies(request)
+                self._with_credentials(request, ov)
         for request in requests:
             for hook in self._request_hooks:
                 hook(request)
@@ -773,7 +784,6 @@ class Client(BaseClient):
             for i, r in zip(engine_side, sent):
                 results[i] = r
         if len(engine_side) < len(requests):
-            ov = self._overrides(follow_redirects, auth)
             for i, (request, transport) in enumerate(zip(requests, routes)):
                 if transport is None:
                     continue

@@ -611,6 +611,22 @@ _declare("httpring_request_set_follow_redirects", httpring_code, request_p, c_bo
 _declare("httpring_request_set_max_redirects", httpring_code, request_p, c_uint32)
 _declare("httpring_request_set_decompress", httpring_code, request_p, c_bool)
 _declare("httpring_decoder_new", httpring_code, c_char_p, POINTER(decoder_p))
+_declare("httpring_auth_basic_value", httpring_code, c_char_p, c_char_p, POINTER(c_char), c_size_t, POINTER(c_size_t))
+_declare(
+    "httpring_auth_digest_answer",
+    httpring_code,
+    c_char_p,
+    c_char_p,
+    c_char_p,
+    c_char_p,
+    c_char_p,
+    c_size_t,
+    c_char_p,
+    c_bool,
+    POINTER(c_char),
+    c_size_t,
+    POINTER(c_size_t),
+)
 _declare(
     "httpring_redirect_next",
     httpring_code,

@@ -1,0 +1,126 @@
+"""``auth=`` around a transport (a MockTransport, a mounted one), as httpx applies it around
+any transport: Basic credentials are on the request the transport gets, a Digest challenge
+is answered (by the engine's Digest code, as it answers its own), by the engine's
+precedence, and never to a hop that left the origin."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import re
+
+import pytest
+
+import httpring
+
+USER, PASSWORD, REALM = "alice", "s3cret", "mock"
+
+
+def _params(header: str) -> dict:
+    return {k: v1 or v2 for k, v1, v2 in re.findall(r'(\w+)=(?:"([^"]*)"|([^,\s]*))', header)}
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+class DigestServer:
+    """Answers 401 with a Digest challenge (MD5, qop=auth) until a right answer comes; with
+    ``stale_first``, the first right answer is called stale (a new nonce)."""
+
+    def __init__(self, stale_first: bool = False) -> None:
+        self.nonces = ["n1", "n2"] if stale_first else ["n1"]
+        self.seen: list = []
+
+    def challenge(self, stale: bool = False) -> httpring.Response:
+        value = f'Digest realm="{REALM}", nonce="{self.nonces[0]}", qop="auth", algorithm=MD5'
+        if stale:
+            value += ", stale=true"
+        return httpring.Response(401, headers={"WWW-Authenticate": value})
+
+    def __call__(self, request: httpring.Request) -> httpring.Response:
+        auth = request.headers.get("authorization")
+        self.seen.append(auth)
+        if not auth or not auth.startswith("Digest "):
+            return self.challenge()
+        p = _params(auth)
+        ha1 = _md5(f"{p['username']}:{REALM}:{PASSWORD}")
+        ha2 = _md5(f"{request.method}:{p['uri']}")
+        want = _md5(f"{ha1}:{p['nonce']}:{p['nc']}:{p['cnonce']}:{p['qop']}:{ha2}")
+        if p["response"] != want or p["uri"] != request.url.raw_path.decode() or p["nonce"] != self.nonces[0]:
+            return self.challenge()
+        if len(self.nonces) > 1:
+            self.nonces.pop(0)
+            return self.challenge(stale=True)
+        return httpring.Response(200, text="in")
+
+
+def echo_auth(request: httpring.Request) -> httpring.Response:
+    return httpring.Response(200, text=request.headers.get("authorization", "none"))
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_basic_credentials_reach_a_transport():
+    with httpring.Client(transport=httpring.MockTransport(echo_auth), auth=(USER, PASSWORD)) as c:
+        assert c.get("http://a.test/").text == basic(USER, PASSWORD)
+        # A request's own auth= wins over the client's; auth=None sends none.
+        assert c.get("http://a.test/", auth=("bob", "pw")).text == basic("bob", "pw")
+        assert c.get("http://a.test/", auth=None).text == "none"
+        # A request's own Authorization header wins over both (the engine's order).
+        assert c.get("http://a.test/", headers={"Authorization": "Bearer mine"}).text == "Bearer mine"
+        assert c.send_many(["http://a.test/"])[0].text == basic(USER, PASSWORD)
+    # A user name with ':' is refused, as for the engine's requests.
+    with httpring.Client(transport=httpring.MockTransport(echo_auth)) as c:
+        with pytest.raises(ValueError):
+            c.get("http://a.test/", auth=httpring.BasicAuth("a:b", "pw"))
+
+
+def test_credentials_stay_home_on_a_redirect_through_a_transport():
+    def handler(request):
+        if request.url.host == "a.test" and request.url.path == "/go":
+            return httpring.Response(302, headers={"Location": "http://b.test/there"})
+        if request.url.path == "/same":
+            return httpring.Response(302, headers={"Location": "/here"})
+        return echo_auth(request)
+
+    with httpring.Client(transport=httpring.MockTransport(handler), auth=(USER, PASSWORD), follow_redirects=True) as c:
+        assert c.get("http://a.test/go").text == "none"
+        assert c.get("http://a.test/same").text == basic(USER, PASSWORD)
+
+
+@pytest.mark.parametrize("stale_first", [False, True])
+def test_a_digest_challenge_from_a_transport_is_answered(stale_first):
+    server = DigestServer(stale_first)
+    with httpring.Client(transport=httpring.MockTransport(server), auth=httpring.DigestAuth(USER, PASSWORD)) as c:
+        r = c.get("http://a.test/private?x=1")
+        assert r.status_code == 200 and r.text == "in"
+        # Nothing before the challenge; then one answer (two with a stale nonce).
+        assert server.seen[0] is None
+        assert len(server.seen) == (3 if stale_first else 2)
+        assert all(s.startswith("Digest ") for s in server.seen[1:])
+    # Wrong credentials: one answer, then the 401 is the result.
+    server = DigestServer()
+    with httpring.Client(transport=httpring.MockTransport(server), auth=httpring.DigestAuth(USER, "wrong")) as c:
+        assert c.get("http://a.test/private").status_code == 401
+        assert len(server.seen) == 2
+
+
+def test_an_async_client_applies_them_too():
+    server = DigestServer(stale_first=True)
+
+    async def handler(request):
+        return server(request) if request.url.path == "/digest" else echo_auth(request)
+
+    async def main():
+        async with httpring.AsyncClient(transport=httpring.MockTransport(handler)) as c:
+            r = await c.get("http://a.test/digest", auth=httpring.DigestAuth(USER, PASSWORD))
+            assert r.status_code == 200 and len(server.seen) == 3
+            assert (await c.get("http://a.test/", auth=(USER, PASSWORD))).text == basic(USER, PASSWORD)
+            rs = await c.send_many(["http://a.test/"], auth=(USER, PASSWORD))
+            assert rs[0].text == basic(USER, PASSWORD)
+
+    asyncio.run(main())
