@@ -637,7 +637,7 @@ httpring_code httpring_auth_basic_value(const char *user,
 // `WWW-Authenticate` value of a `401`) for a `method` request to `url` with `body`, as the
 // engine answers it (RFC 7616: MD5 or SHA-256, `qop=auth` or `auth-int`), for a caller that
 // sends requests itself. Copied into `buf` as `httpring_auth_basic_value` copies, with
-// `HTTPRING_OK`; `*len` 0 when the challenge is no Digest challenge these credentials can
+// `HTTPRING_OK`; `*len` 0 (`buf` an empty string) when the challenge is no Digest challenge these credentials can
 // answer, or, with `stale_only`, one that does not call the last nonce stale (answer a
 // second `401` only then, as the engine does).
 //
@@ -1616,11 +1616,13 @@ httpring_code httpring_response_redirect(const struct httpring_client *client,
 // caller that follows them itself (around a transport of its own, or hop by hop): a
 // `status` response with `location` (NULL: none) to a `method` request for `url`.
 // - Not a redirect (not 301, 302, 303, 307 or 308, or no `Location`): `HTTPRING_OK`,
-//   `*len` 0, `*flags` 0.
+//   `*len` 0 (`buf` an empty string), `*flags` 0.
 // - A redirect: `HTTPRING_OK`, the next URL copied into `buf` (`cap` bytes, NUL-terminated,
 //   truncated to fit; call with cap 0 to size it) and its full length in `*len`, with
 //   the `Location`'s fragment if it has one (with none, keep the current one); `*flags`
 //   are `HTTPRING_REDIRECT_*`: what of the request goes along.
+// - A `Location` in a scheme the engine does not send (an app's `myapp://callback`) is
+//   given all the same (`HTTPRING_REDIRECT_CROSS_ORIGIN`): the caller uses or refuses it.
 // - `HTTPRING_ERR_PROTOCOL` for a `Location` that is no URL,
 //   `HTTPRING_ERR_INSECURE_REDIRECT` for https to plain http unless `allow_insecure`,
 //   `HTTPRING_ERR_INVALID_URL` / `_INVALID_METHOD` for bad arguments

@@ -8,7 +8,7 @@ use std::ffi::c_char;
 
 use super::code::httpring_code::{self, *};
 use super::config::{self, httpring_config};
-use super::ptr::{bytes, c_str, copy_out, guard_code, put};
+use super::ptr::{bytes, c_str, copy_out, guard_code};
 use super::request::{self, httpring_request};
 use crate::Auth;
 
@@ -226,7 +226,7 @@ pub unsafe extern "C" fn httpring_auth_basic_value(
     len: *mut usize,
 ) -> httpring_code {
     guard_code(|| {
-        unsafe { put(len, 0) };
+        unsafe { copy_out(b"", buf, cap, len)? };
         let auth = Auth::basic(unsafe { c_str(user)? }, unsafe { c_str(password)? })?;
         let value = auth.header_value().unwrap_or_default();
         unsafe { copy_out(value, buf, cap, len)? };
@@ -238,7 +238,7 @@ pub unsafe extern "C" fn httpring_auth_basic_value(
 /// `WWW-Authenticate` value of a `401`) for a `method` request to `url` with `body`, as the
 /// engine answers it (RFC 7616: MD5 or SHA-256, `qop=auth` or `auth-int`), for a caller that
 /// sends requests itself. Copied into `buf` as `httpring_auth_basic_value` copies, with
-/// `HTTPRING_OK`; `*len` 0 when the challenge is no Digest challenge these credentials can
+/// `HTTPRING_OK`; `*len` 0 (`buf` an empty string) when the challenge is no Digest challenge these credentials can
 /// answer, or, with `stale_only`, one that does not call the last nonce stale (answer a
 /// second `401` only then, as the engine does).
 ///
@@ -262,7 +262,7 @@ pub unsafe extern "C" fn httpring_auth_digest_answer(
     len: *mut usize,
 ) -> httpring_code {
     guard_code(|| {
-        unsafe { put(len, 0) };
+        unsafe { copy_out(b"", buf, cap, len)? }; // an empty string unless there is an answer
         let auth = Auth::digest(unsafe { c_str(user)? }, unsafe { c_str(password)? })?;
         let text = |p| -> Result<&str, httpring_code> {
             std::str::from_utf8(unsafe { c_str(p)? }).map_err(|_| HTTPRING_ERR_INVALID_ARGUMENT)

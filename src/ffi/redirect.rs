@@ -146,11 +146,13 @@ pub const HTTPRING_REDIRECT_OTHER_HOST: u32 = 4;
 /// caller that follows them itself (around a transport of its own, or hop by hop): a
 /// `status` response with `location` (NULL: none) to a `method` request for `url`.
 /// - Not a redirect (not 301, 302, 303, 307 or 308, or no `Location`): `HTTPRING_OK`,
-///   `*len` 0, `*flags` 0.
+///   `*len` 0 (`buf` an empty string), `*flags` 0.
 /// - A redirect: `HTTPRING_OK`, the next URL copied into `buf` (`cap` bytes, NUL-terminated,
 ///   truncated to fit; call with cap 0 to size it) and its full length in `*len`, with
 ///   the `Location`'s fragment if it has one (with none, keep the current one); `*flags`
 ///   are `HTTPRING_REDIRECT_*`: what of the request goes along.
+/// - A `Location` in a scheme the engine does not send (an app's `myapp://callback`) is
+///   given all the same (`HTTPRING_REDIRECT_CROSS_ORIGIN`): the caller uses or refuses it.
 /// - `HTTPRING_ERR_PROTOCOL` for a `Location` that is no URL,
 ///   `HTTPRING_ERR_INSECURE_REDIRECT` for https to plain http unless `allow_insecure`,
 ///   `HTTPRING_ERR_INVALID_URL` / `_INVALID_METHOD` for bad arguments
@@ -173,7 +175,7 @@ pub unsafe extern "C" fn httpring_redirect_next(
 ) -> httpring_code {
     guard_code(|| {
         unsafe {
-            put(len, 0);
+            copy_out(b"", buf, cap, len)?; // an empty string until there is a URL
             put(flags, 0);
         }
         let text = |p| -> Result<&str, httpring_code> {

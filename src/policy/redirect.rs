@@ -100,8 +100,7 @@ impl RedirectPolicy {
                 format!("refused a redirect from https to plain http ({target}); allow it with the client's redirect setting"),
             ));
         }
-        let to_get = (status == 303 && *method != Method::HEAD)
-            || (matches!(status, 301 | 302) && *method == Method::POST);
+        let to_get = turns_to_get(method, status);
         let (cross_origin, other_host) = origin_change(current, &uri);
         Ok(Some(Next {
             uri,
@@ -137,7 +136,9 @@ impl Redirect {
     /// The redirect a `status` response with `location` leads to from a `method` request
     /// to `url`, or `None` when it is the answer (not 301, 302, 303, 307 or 308, or no
     /// `Location`). A `Location` that is no URL is `ErrorKind::Protocol`; https to plain
-    /// http is `ErrorKind::InsecureRedirect` unless `allow_insecure`.
+    /// http is `ErrorKind::InsecureRedirect` unless `allow_insecure`. A `Location` in a
+    /// scheme the engine does not send (`myapp://callback`) is resolved and given, another
+    /// origin: sending it fails with `ErrorKind::UnsupportedScheme`.
     pub fn next(
         method: &str,
         url: &str,
@@ -163,8 +164,32 @@ impl Redirect {
             max: u32::MAX,
             allow_insecure,
         };
-        let Some(next) = policy.next(&method, &current, status, location.as_ref(), 0)? else {
-            return Ok(None);
+        let next = match policy.next(&method, &current, status, location.as_ref(), 0) {
+            Ok(Some(next)) => next,
+            Ok(None) => return Ok(None),
+            // A Location in a scheme the engine does not send (an app's `myapp://callback`):
+            // resolved all the same, for the caller to use or refuse, as httpx builds it.
+            // Another origin by definition; sending it fails with `UnsupportedScheme`.
+            Err(e) if e.kind() == ErrorKind::UnsupportedScheme => {
+                let joined = location
+                    .as_ref()
+                    .and_then(|l| l.to_str().ok())
+                    .zip(url::Url::parse(&current.to_string()).ok())
+                    .and_then(|(l, base)| base.join(l).ok());
+                let Some(joined) = joined else {
+                    return Err(e);
+                };
+                let other_host = joined
+                    .host_str()
+                    .is_none_or(|h| !current.host().is_some_and(|c| c.eq_ignore_ascii_case(h)));
+                return Ok(Some(Redirect {
+                    url: joined.to_string(),
+                    to_get: turns_to_get(&method, status),
+                    cross_origin: true,
+                    other_host,
+                }));
+            }
+            Err(e) => return Err(e),
         };
         let mut url = String::from_utf8_lossy(&next.url).into_owned();
         if let Some(f) = &next.fragment {
@@ -178,6 +203,13 @@ impl Redirect {
             other_host: next.other_host,
         }))
     }
+}
+
+/// 303 turns any method but HEAD into GET; 301 and 302 turn a POST into GET (as browsers,
+/// curl and httpx do); 307 and 308 keep the method.
+fn turns_to_get(method: &Method, status: u16) -> bool {
+    (status == 303 && *method != Method::HEAD)
+        || (matches!(status, 301 | 302) && *method == Method::POST)
 }
 
 /// Adjusts a request's own headers for the next hop: no body headers after a rewrite to

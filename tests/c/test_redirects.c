@@ -121,10 +121,11 @@ static void test_the_next_hop_for_a_caller(void) {
     char buf[256];
     size_t len = 99;
     uint32_t flags = 99;
-    /* Not a redirect, or no Location: OK, nothing. */
+    /* Not a redirect, or no Location: OK, nothing (an empty string). */
+    strcpy(buf, "stale");
     CHECK_EQ_CODE(httpring_redirect_next("GET", "http://a.test/x", 200, "/y", false, buf,
                                          sizeof buf, &len, &flags), HTTPRING_OK);
-    CHECK(len == 0 && flags == 0);
+    CHECK(len == 0 && flags == 0 && buf[0] == 0);
     CHECK_EQ_CODE(httpring_redirect_next("GET", "http://a.test/x", 302, NULL, false, buf,
                                          sizeof buf, &len, &flags), HTTPRING_OK);
     CHECK(len == 0 && flags == 0);
@@ -153,6 +154,12 @@ static void test_the_next_hop_for_a_caller(void) {
     CHECK_EQ_CODE(httpring_redirect_next("GET", "http://a.test/x", 301, "/long/path", false, small,
                                          sizeof small, &len, NULL), HTTPRING_OK);
     CHECK_EQ_STR(small, strlen(small), "http://");
+    /* A scheme the engine does not send (an app's callback): given, another origin. */
+    CHECK_EQ_CODE(httpring_redirect_next("POST", "https://a.test/x", 302, "myapp://cb?code=1", false,
+                                         buf, sizeof buf, &len, &flags), HTTPRING_OK);
+    CHECK_EQ_STR(buf, strlen(buf), "myapp://cb?code=1");
+    CHECK_EQ_INT(flags, HTTPRING_REDIRECT_TO_GET | HTTPRING_REDIRECT_CROSS_ORIGIN |
+                            HTTPRING_REDIRECT_OTHER_HOST);
     /* https to http: refused unless allowed. */
     CHECK_EQ_CODE(httpring_redirect_next("GET", "https://a.test/", 302, "http://a.test/", false,
                                          buf, sizeof buf, &len, &flags),

@@ -124,3 +124,66 @@ def test_an_async_client_applies_them_too():
             assert rs[0].text == basic(USER, PASSWORD)
 
     asyncio.run(main())
+
+
+def test_a_requests_own_auth_stays_home_too(testserver):
+    # The request's auth= (not only the client's) is withheld from a hop to another origin,
+    # whether a transport or the engine sends that hop.
+    def handler(request):
+        if request.url.host == "a.test":
+            return httpring.Response(302, headers={"Location": "http://b.test/x"})
+        return echo_auth(request)
+
+    with httpring.Client(transport=httpring.MockTransport(handler), follow_redirects=True) as c:
+        assert c.get("http://a.test/", auth=(USER, PASSWORD)).text == "none"
+    server = DigestServer()
+
+    def digest_elsewhere(request):
+        if request.url.host == "a.test":
+            return httpring.Response(302, headers={"Location": "http://b.test/"})
+        return server(request)
+
+    with httpring.Client(transport=httpring.MockTransport(digest_elsewhere), follow_redirects=True) as c:
+        assert c.get("http://a.test/", auth=httpring.DigestAuth(USER, PASSWORD)).status_code == 401
+        assert server.seen == [None]  # the challenge from b.test was not answered
+
+    def to_engine(request):
+        return httpring.Response(302, headers={"Location": f"{testserver.url}/echo"})
+
+    with httpring.Client(mounts={"http://a.test": httpring.MockTransport(to_engine)}, follow_redirects=True) as c:
+        echoed = c.get("http://a.test/", auth=(USER, PASSWORD)).json()
+        assert "authorization" not in echoed["headers"]
+
+
+def test_the_engines_precedence_around_a_transport():
+    # A client's default Authorization header yields to auth=, as in the engine and httpx;
+    # the URL's user info comes before the client's auth= (the engine's order).
+    with httpring.Client(transport=httpring.MockTransport(echo_auth), headers={"Authorization": "Bearer d"}) as c:
+        assert c.get("http://a.test/").text == "Bearer d"
+        assert c.get("http://a.test/", auth=(USER, PASSWORD)).text == basic(USER, PASSWORD)
+    with httpring.Client(transport=httpring.MockTransport(echo_auth), auth=("c", "c")) as c:
+        assert c.get("http://u:p@a.test/").text == basic("u", "p")
+
+
+def test_each_hop_of_a_chain_is_answered_and_hooked_once():
+    # A Digest challenge on a later same-origin hop is answered too, as the engine answers
+    # every hop's; send_many runs the hooks once per hop, in order.
+    server = DigestServer()
+
+    def handler(request):
+        if request.url.path == "/a" and request.headers.get("authorization"):
+            return httpring.Response(302, headers={"Location": "/b"})
+        return server(request) if request.url.path in ("/a", "/b") else httpring.Response(404)
+
+    events: list = []
+    with httpring.Client(
+        transport=httpring.MockTransport(handler), auth=httpring.DigestAuth(USER, PASSWORD), follow_redirects=True,
+        event_hooks={"request": [lambda r: events.append(("req", r.url.path))],
+                     "response": [lambda r: events.append(("resp", r.status_code))]},
+    ) as c:
+        r = c.get("http://a.test/a")
+        assert r.status_code == 200 and [h.status_code for h in r.history] == [302]
+        events.clear()
+        rs = c.send_many(["http://a.test/a"])
+        assert rs[0].status_code == 200
+        assert events == [("req", "/a"), ("resp", 302), ("req", "/b"), ("resp", 200)]

@@ -154,3 +154,16 @@ def test_the_engine_rules_refuse_https_to_http_and_bad_locations():
         # would have gone to.
         r = c.get("https://a.test/down", follow_redirects=False)
         assert r.next_request.url == "http://a.test/plain"
+
+
+def test_a_location_in_another_scheme_is_given_not_refused():
+    # An app's callback (OAuth): the redirect comes back with its next_request, as in httpx;
+    # following it fails where it is sent.
+    def handler(request):
+        return httpring.Response(302, headers={"Location": "myapp://callback?code=abc"})
+
+    with httpring.Client(transport=httpring.MockTransport(handler)) as c:
+        r = c.get("https://a.test/authorize")
+        assert r.status_code == 302 and str(r.next_request.url) == "myapp://callback?code=abc"
+        with pytest.raises(httpring.UnsupportedProtocol):
+            c.get("https://a.test/authorize", follow_redirects=True)

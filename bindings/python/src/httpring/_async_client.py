@@ -39,7 +39,8 @@ import weakref
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Iterable, List, Optional, Set, Tuple, Union
 
 from . import _ffi
-from ._base_client import BaseClient, _bind, _tie, yielded_request
+from ._auth import _Credentials
+from ._base_client import BaseClient, _bind, _Own, _tie, yielded_request
 from ._config import USE_CLIENT_DEFAULT
 from ._engine import (
     COMPLETION_LAYOUT,
@@ -588,10 +589,10 @@ class AsyncClient(BaseClient):
         if ov is not None and ov.flow is not None:
             return await self._send_flow(request, ov, retries, stream)
         transport = self._transport_for(request._url)
-        own_cookie = creds = None
+        own = creds = None
         if transport is not None:
             self._engine.check_open()
-            own_cookie = request.headers.get("cookie")
+            own = self._own_headers(request)
             self._add_jar_cookies(request)
             self._add_timeout_extension(request)
             creds = self._with_credentials(request, ov)
@@ -609,15 +610,7 @@ class AsyncClient(BaseClient):
                 _bind(response, request, prep)
             else:
                 await request.aread()  # a body given as an iterator, read whole (as httpx's MockTransport)
-                response = self._received(await transport.handle_async_request(request), request)
-                for stale_only in (False, True):
-                    answer = self._challenge_answer(creds, request, response, stale_only)
-                    if answer is None:
-                        break
-                    await response.aread()
-                    await response.aclose()
-                    request.headers["Authorization"] = answer
-                    response = self._received(await transport.handle_async_request(request), request)
+                response = await self._transport_send(transport, request, creds)
                 if not stream:
                     await response.aread()  # a streamed answer (content= an iterator), read as httpx does
         except RequestError as e:
@@ -629,25 +622,40 @@ class AsyncClient(BaseClient):
             except BaseException:
                 await response.aclose()  # a streamed response nobody will get to close
                 raise
-        if self._follows_on(response, transport, ov):
-            return await self._follow_redirects(response, ov, retries, stream, own_cookie)
+        if own is not None and self._follows_on(response, transport, ov):
+            return await self._follow_redirects(response, ov, retries, stream, own)
+        return response
+
+    async def _transport_send(self, transport: Any, request: Request, creds: Optional[_Credentials]) -> Response:
+        """``request`` to ``transport``, and a ``401`` Digest challenge answered as the
+        engine answers it (once, once more for a stale nonce; the 401 is not kept)."""
+        response = self._received(await transport.handle_async_request(request), request)
+        for stale_only in (False, True):
+            answer = self._challenge_answer(creds, request, response, stale_only)
+            if answer is None:
+                break
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+            request.headers["Authorization"] = answer
+            response = self._received(await transport.handle_async_request(request), request)
         return response
 
     async def _follow_redirects(
         self, response: Response, ov: Optional[Overrides], retries: Optional[int], stream: bool,
-        own_cookie: Optional[str],
+        own: _Own,
     ) -> Response:
         """``Client._follow_redirects``: the redirects a transport answered with, followed
         hop by hop as httpx follows them around any transport."""
-        hop_ov = self._hop_overrides(ov)
         history: List[Response] = []
         while response.next_request is not None:
             try:
                 await response.aread()
             finally:
                 await response.aclose()
-            request = self._redirect_hop(response, history, ov, own_cookie)
-            response = await self._send_hooked(request, hop_ov, retries, stream)
+            request = self._redirect_hop(response, history, ov, own)
+            response = await self._send_hooked(request, self._hop_overrides(ov, request), retries, stream)
         response.history = history + response.history
         return response
 
@@ -1043,24 +1051,31 @@ class AsyncClient(BaseClient):
         requests = [self._as_request(r) for r in given]
         # Each request's transport (None: the engine); with mounts they may differ.
         routes = [self._transport_for(r._url) for r in requests]
-        own_cookies: Dict[int, Optional[str]] = {}
+        owns: Dict[int, _Own] = {}
+        creds: Dict[int, Optional[_Credentials]] = {}
         ov = self._overrides(follow_redirects, auth)
         for request, transport in zip(requests, routes):
             if transport is not None:
-                own_cookies[id(request)] = request.headers.get("cookie")
+                owns[id(request)] = self._own_headers(request)
                 self._add_jar_cookies(request)
-                self._with_credentials(request, ov)
+                creds[id(request)] = self._with_credentials(request, ov)
         if self._request_hooks:
             for request in requests:
                 await self._call_hooks(self._request_hooks, request)
 
+        hooked: Set[int] = set()  # ids of responses followed here: their hops went through the hooks
+
         async def one(request: Request, transport: Any) -> Response:
             try:
                 await request.aread()
-                response = self._received(await transport.handle_async_request(request), request)
+                response = await self._transport_send(transport, request, creds[id(request)])
                 await response.aread()
                 if self._follows_on(response, transport, ov):
-                    response = await self._follow_redirects(response, ov, None, False, own_cookies[id(request)])
+                    # Each hop through the hooks as it comes (the later ones inside).
+                    if self._response_hooks:
+                        await self._call_hooks(self._response_hooks, response)
+                    response = await self._follow_redirects(response, ov, None, False, owns[id(request)])
+                    hooked.add(id(response))
                 return response
             except RequestError as e:
                 _tie(e, request, False)
@@ -1086,7 +1101,7 @@ class AsyncClient(BaseClient):
             results = [next(from_engine) if t is None else next(from_transports) for t in routes]
         if self._response_hooks:
             for i, r in enumerate(results):
-                if isinstance(r, Response):
+                if isinstance(r, Response) and id(r) not in hooked:
                     try:
                         await self._call_hooks(self._response_hooks, r)
                     except Exception as e:

@@ -8,9 +8,9 @@ import os
 import threading
 import time
 import weakref
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple, Union
 
-from ._auth import Auth, AuthTypes, _Credentials, to_auth
+from ._auth import Auth, AuthTypes, BasicAuth, _Credentials, to_auth
 from ._cookies import ClientCookies, ClientJar, CookieTypes, Cookies, _pair, _Target, parse_netscape
 from ._config import (
     DEFAULT_LIMITS,
@@ -335,14 +335,23 @@ class BaseClient:
 
     def _transport_credentials(self, request: Request, ov: Optional[Overrides]) -> Optional[_Credentials]:
         """The credentials the engine would apply to ``request``, for a transport, by the
-        engine's precedence: none over the request's own ``Authorization`` header, then its
-        ``auth=``, then the client's (not to a hop that left the origin). ``NetRCAuth``'s
-        per-host entries are the engine's alone."""
-        if "authorization" in request.headers:
+        engine's precedence: none to a hop that left the origin, none over the request's
+        own ``Authorization`` header (a client default of that name yields), then its
+        ``auth=``, the user info in its URL, the client's. ``NetRCAuth``'s per-host entries
+        are the engine's alone."""
+        if request._cross_origin:
             return None
+        own = request.headers.get("authorization")
+        if own is not None:
+            defaults = request._defaults
+            if defaults is None or defaults.get("authorization") != own:
+                return None
         if ov is not None and ov.auth is not None:
             return ov.auth
-        if (ov is not None and ov.no_auth) or request._cross_origin:
+        url = request.url
+        if url.userinfo:
+            return BasicAuth(url.username, url.password)
+        if ov is not None and ov.no_auth:
             return None
         creds = self._engine_auth
         return None if creds is None or creds._kind == "netrc" else creds
@@ -377,20 +386,24 @@ class BaseClient:
         those of the requests it sends)."""
         return transport is not None and response.next_request is not None and self._follows(ov)
 
-    def _hop_overrides(self, ov: Optional[Overrides]) -> Overrides:
-        """``ov`` for one hop of a chain the client follows: each hop is sent on its own."""
-        if ov is None:
-            return Overrides(False, self._engine_max, None)
-        return ov._replace(follow=False)
+    def _hop_overrides(self, ov: Optional[Overrides], request: Request) -> Overrides:
+        """``ov`` for one hop (``request``) of a chain the client follows: each hop is sent
+        on its own; one that left the origin without any credentials (the request's
+        ``auth=`` too)."""
+        hop = Overrides(False, self._engine_max, None) if ov is None else ov._replace(follow=False)
+        if request._cross_origin:
+            hop = hop._replace(auth=None, no_auth=True)
+        return hop
 
     def _redirect_hop(
-        self, response: Response, history: List[Response], ov: Optional[Overrides], own_cookie: Optional[str]
+        self, response: Response, history: List[Response], ov: Optional[Overrides], own: "_Own"
     ) -> Request:
         """The next hop of a chain the client follows: ``response`` (read and closed) goes
         to ``history``, and its ``next_request`` is returned, built by the engine's rules
-        (``next_request``); past the limit, TooManyRedirects. The jar's cookies the last hop
-        carried are taken out of a same-origin hop (it gets the jar's cookies as they are
-        now, as the engine's hops do); the caller's own Cookie header stays."""
+        (``next_request``); past the limit, TooManyRedirects. What the client added to the
+        last hop is taken out of a same-origin one, which gets its own as the engine's hops
+        do: the jar's cookies as they are now, the credentials (Basic again; a Digest
+        challenge answered again); the caller's own Cookie and Authorization stay."""
         nxt = next_request(response, allow_insecure=False)  # the engine refuses https to http
         assert nxt is not None
         limit = self._engine_max if ov is None else ov.max_redirects
@@ -398,12 +411,19 @@ class BaseClient:
             raise TooManyRedirects("Exceeded maximum allowed redirects.", request=nxt)
         response.next_request = None  # followed, as httpx leaves it
         history.append(response)
-        if "cookie" in nxt.headers:  # a same-origin hop keeps it
-            if own_cookie is None:
-                del nxt.headers["cookie"]
-            else:
-                nxt.headers["Cookie"] = own_cookie
+        for name, value in (("cookie", own.cookie), ("authorization", own.authorization)):
+            if name in nxt.headers:  # a same-origin hop keeps it
+                if value is None:
+                    del nxt.headers[name]
+                else:
+                    nxt.headers[name] = value
         return nxt
+
+    def _own_headers(self, request: Request) -> "_Own":
+        """The Cookie and Authorization of a request to a transport before the client adds
+        the jar's cookies and the credentials to them."""
+        headers = request.headers
+        return _Own(headers.get("cookie"), headers.get("authorization"))
 
     # --- views of the settings ---
     @property
@@ -912,3 +932,11 @@ def _tie(error: HTTPError, request: Request, engine: bool) -> None:
     engine's carry a bare one; a transport's may carry none)."""
     if engine or error._request is None:
         error.request = request
+
+
+class _Own(NamedTuple):
+    """A request's own Cookie and Authorization headers (None: none), before the client
+    added to them for a transport (``BaseClient._own_headers``)."""
+
+    cookie: Optional[str]
+    authorization: Optional[str]

@@ -13,10 +13,11 @@ from __future__ import annotations
 import ctypes
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Set, Tuple, Union
 
 from . import _ffi
-from ._base_client import BaseClient, _bind, _tie, yielded_request
+from ._auth import _Credentials
+from ._base_client import BaseClient, _bind, _Own, _tie, yielded_request
 from ._config import USE_CLIENT_DEFAULT
 from ._engine import COMPLETION_LAYOUT, Engine, Overrides, Prepared, Scratch, SpecBatch, built_only, with_retries
 from ._exceptions import ClientClosed, InvalidHandle, RequestError, from_code
@@ -513,10 +514,10 @@ class Client(BaseClient):
         if ov is not None and ov.flow is not None:
             return self._send_flow(request, ov, retries, stream)
         transport = self._transport_for(request._url)
-        own_cookie = creds = None
+        own = creds = None
         if transport is not None:
             self._engine.check_open()
-            own_cookie = request.headers.get("cookie")
+            own = self._own_headers(request)
             self._add_jar_cookies(request)
             self._add_timeout_extension(request)
             creds = self._with_credentials(request, ov)
@@ -534,15 +535,7 @@ class Client(BaseClient):
                 _bind(response, request, prep)
             else:
                 request.read()  # a body given as an iterator, read whole (as httpx's MockTransport)
-                response = self._received(transport.handle_request(request), request)
-                for stale_only in (False, True):
-                    answer = self._challenge_answer(creds, request, response, stale_only)
-                    if answer is None:
-                        break
-                    response.read()
-                    response.close()
-                    request.headers["Authorization"] = answer
-                    response = self._received(transport.handle_request(request), request)
+                response = self._transport_send(transport, request, creds)
                 if not stream:
                     response.read()  # a streamed answer (content= an iterator), read as httpx does
         except RequestError as e:
@@ -554,26 +547,41 @@ class Client(BaseClient):
         except BaseException:
             response.close()  # a streamed response nobody will get to close
             raise
-        if self._follows_on(response, transport, ov):
-            return self._follow_redirects(response, ov, retries, stream, own_cookie)
+        if own is not None and self._follows_on(response, transport, ov):
+            return self._follow_redirects(response, ov, retries, stream, own)
+        return response
+
+    def _transport_send(self, transport: Any, request: Request, creds: Optional[_Credentials]) -> Response:
+        """``request`` to ``transport``, and a ``401`` Digest challenge answered as the
+        engine answers it (once, once more for a stale nonce; the 401 is not kept)."""
+        response = self._received(transport.handle_request(request), request)
+        for stale_only in (False, True):
+            answer = self._challenge_answer(creds, request, response, stale_only)
+            if answer is None:
+                break
+            try:
+                response.read()
+            finally:
+                response.close()
+            request.headers["Authorization"] = answer
+            response = self._received(transport.handle_request(request), request)
         return response
 
     def _follow_redirects(
         self, response: Response, ov: Optional[Overrides], retries: Optional[int], stream: bool,
-        own_cookie: Optional[str],
+        own: _Own,
     ) -> Response:
         """Follows the redirects a transport answered with, as httpx follows them around
         any transport: each hop is a request of its own (event hooks, the jar's cookies,
         the transport its URL is mounted to, or the engine), built by the engine's rules."""
-        hop_ov = self._hop_overrides(ov)
         history: List[Response] = []
         while response.next_request is not None:
             try:
                 response.read()
             finally:
                 response.close()
-            request = self._redirect_hop(response, history, ov, own_cookie)
-            response = self._send_hooked(request, hop_ov, retries, stream)
+            request = self._redirect_hop(response, history, ov, own)
+            response = self._send_hooked(request, self._hop_overrides(ov, request), retries, stream)
         response.history = history + response.history
         return response
 
@@ -766,13 +774,14 @@ class Client(BaseClient):
         requests = [self._as_request(r) for r in given]
         # Each request's transport (None: the engine); with mounts they may differ.
         routes = [self._transport_for(r._url) for r in requests]
-        own_cookies: Dict[int, Optional[str]] = {}
+        owns: Dict[int, _Own] = {}
+        creds: Dict[int, Optional[_Credentials]] = {}
         ov = self._overrides(follow_redirects, auth)
         for i, (request, transport) in enumerate(zip(requests, routes)):
             if transport is not None:
-                own_cookies[i] = request.headers.get("cookie")
+                owns[i] = self._own_headers(request)
                 self._add_jar_cookies(request)
-                self._with_credentials(request, ov)
+                creds[i] = self._with_credentials(request, ov)
         for request in requests:
             for hook in self._request_hooks:
                 hook(request)
@@ -783,16 +792,21 @@ class Client(BaseClient):
             sent = self._send_many([requests[i] for i in engine_side], return_exceptions, follow_redirects, auth)
             for i, r in zip(engine_side, sent):
                 results[i] = r
+        hooked: Set[int] = set()  # followed here: their hops went through the hooks
         if len(engine_side) < len(requests):
             for i, (request, transport) in enumerate(zip(requests, routes)):
                 if transport is None:
                     continue
                 try:
                     request.read()
-                    response = self._received(transport.handle_request(request), request)
+                    response = self._transport_send(transport, request, creds[i])
                     response.read()
                     if self._follows_on(response, transport, ov):
-                        response = self._follow_redirects(response, ov, None, False, own_cookies[i])
+                        # Each hop through the hooks as it comes (the later ones inside).
+                        for hook in self._response_hooks:
+                            hook(response)
+                        response = self._follow_redirects(response, ov, None, False, owns[i])
+                        hooked.add(i)
                     results[i] = response
                 except Exception as e:
                     if isinstance(e, RequestError):
@@ -801,7 +815,7 @@ class Client(BaseClient):
                         raise
                     results[i] = e
         for i, r in enumerate(results):
-            if isinstance(r, Response):
+            if isinstance(r, Response) and i not in hooked:
                 try:
                     for hook in self._response_hooks:
                         hook(r)
