@@ -8,7 +8,8 @@ use super::config::{self, httpring_config};
 use super::objects::Objects;
 use super::ptr::{bytes, c_str, guard, guard_code, need, put};
 use super::request::{self, httpring_request};
-use crate::{ContentDecoder, Read};
+use super::stream::read_result;
+use crate::ContentDecoder;
 
 /// Decode compressed responses (on by default). When on, requests carry
 /// `Accept-Encoding: gzip, deflate, br, zstd` (unless a default header sets another) and a
@@ -133,15 +134,8 @@ pub unsafe extern "C" fn httpring_decoder_read(
         }
         // SAFETY: the caller vouches for `cap` writable bytes at `buf`.
         let out = unsafe { std::slice::from_raw_parts_mut(buf, cap) };
-        match DECODERS.with(d, |d| d.inner.read(out))? {
-            Read::Data(k) => {
-                unsafe { put(n, k) };
-                Ok(HTTPRING_OK)
-            }
-            Read::End => Ok(HTTPRING_OK),
-            Read::Pending => Ok(HTTPRING_PENDING),
-            Read::Failed(e) => Err(e.into()),
-        }
+        let read = DECODERS.with(d, |d| d.inner.read(out))?;
+        unsafe { read_result(read, n) }
     })
 }
 

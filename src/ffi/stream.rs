@@ -99,16 +99,28 @@ pub unsafe extern "C" fn httpring_handle_read(
         })?;
         // SAFETY: the caller vouches for `cap` writable bytes at `buf`.
         let out = unsafe { std::slice::from_raw_parts_mut(buf, cap) };
-        match stream.read(out) {
-            Read::Data(k) => {
-                unsafe { put(n, k) };
-                Ok(HTTPRING_OK)
-            }
-            Read::End => Ok(HTTPRING_OK),
-            Read::Pending => Ok(HTTPRING_PENDING),
-            Read::Failed(e) => Err(e.into()),
-        }
+        unsafe { read_result(stream.read(out), n) }
     })
+}
+
+/// A read's outcome as a read call returns it: the count in `*n` (0 at the end) with
+/// `HTTPRING_OK`, `HTTPRING_PENDING`, or the failure.
+///
+/// # Safety
+/// `n` is valid for a write.
+pub(super) unsafe fn read_result(
+    read: Read,
+    n: *mut usize,
+) -> Result<httpring_code, httpring_code> {
+    match read {
+        Read::Data(k) => {
+            unsafe { put(n, k) };
+            Ok(HTTPRING_OK)
+        }
+        Read::End => Ok(HTTPRING_OK),
+        Read::Pending => Ok(HTTPRING_PENDING),
+        Read::Failed(e) => Err(e.into()),
+    }
 }
 
 /// Blocks up to `timeout_ms` (negative: forever; 0: just check) until `httpring_handle_read`

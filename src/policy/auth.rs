@@ -8,8 +8,8 @@ use http::{Method, Uri};
 use percent_encoding::percent_decode_str;
 
 use crate::config::{basic_value, Auth, AuthScheme};
-use crate::error::{Error, ErrorKind, Result};
-use crate::request::parse_url;
+use crate::error::Result;
+use crate::request::parse_method_url;
 
 /// `Basic base64(user:password)` for the URL's user info, or None when it has none.
 pub(crate) fn basic_from_userinfo(uri: &Uri) -> Option<HeaderValue> {
@@ -100,13 +100,7 @@ impl Auth {
         let AuthScheme::Digest { user, password } = &self.0 else {
             return Ok(None);
         };
-        let method = Method::from_bytes(method.as_bytes()).map_err(|_| {
-            Error::new(
-                ErrorKind::InvalidMethod,
-                format!("invalid method {method:?}"),
-            )
-        })?;
-        let (uri, _) = parse_url(url.split('#').next().unwrap_or("").as_bytes())?;
+        let (method, uri) = parse_method_url(method, url)?;
         let Ok(value) = HeaderValue::from_bytes(challenge) else {
             return Ok(None);
         };

@@ -10,7 +10,7 @@ use http::{Method, Uri};
 
 use crate::config::RedirectPolicy;
 use crate::error::{Error, ErrorKind, Result};
-use crate::request::parse_url;
+use crate::request::{parse_method_url, parse_url};
 
 /// What the next request of a redirect chain looks like.
 #[derive(Debug)]
@@ -146,13 +146,7 @@ impl Redirect {
         location: Option<&[u8]>,
         allow_insecure: bool,
     ) -> Result<Option<Redirect>> {
-        let method = Method::from_bytes(method.as_bytes()).map_err(|_| {
-            Error::new(
-                ErrorKind::InvalidMethod,
-                format!("invalid method {method:?}"),
-            )
-        })?;
-        let (current, _) = parse_url(url.split('#').next().unwrap_or("").as_bytes())?;
+        let (method, current) = parse_method_url(method, url)?;
         let location = match location {
             None => None,
             Some(l) => Some(HeaderValue::from_bytes(l).map_err(|_| {

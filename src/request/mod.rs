@@ -19,7 +19,7 @@ pub use exchange::{Completion, Event, Exchange, State};
 pub use handle::Handle;
 pub(crate) use handle::Table;
 pub use multipart::Multipart;
-pub(crate) use request::{parse_url, with_fragment, Speeds};
+pub(crate) use request::{parse_method_url, parse_url, with_fragment, Speeds};
 pub use request::{Request, SpeedOverrides, TimeoutOverrides, UrlCache};
 pub(crate) use response::{header_lines, Stamps};
 pub use response::{Hop, Response, Timing};

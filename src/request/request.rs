@@ -369,6 +369,19 @@ impl UrlCache {
 #[allow(clippy::box_collection)]
 pub(crate) type ParsedUrl = (Uri, Bytes, Option<Box<String>>);
 
+/// A method and URL as a caller that sends requests itself gives them (to the engine's
+/// redirect and auth rules): the method checked, the URL parsed without its fragment.
+pub(crate) fn parse_method_url(method: &str, url: &str) -> Result<(Method, Uri)> {
+    let m = Method::from_bytes(method.as_bytes()).map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidMethod,
+            format!("invalid method {method:?}: must be an HTTP token"),
+        )
+    })?;
+    let (uri, _) = parse_url(url.split('#').next().unwrap_or("").as_bytes())?;
+    Ok((m, uri))
+}
+
 /// The URL to send (and its text), without a fragment.
 pub(crate) fn parse_url(url: &[u8]) -> Result<(Uri, Bytes)> {
     parse_url_keeping_fragment(url).map(|(uri, text, _)| (uri, text))

@@ -311,21 +311,24 @@ class IterBody:
         self._received += len(piece)
         return piece
 
-    def pieces(self) -> Iterator[bytes]:
-        d = self.decoder
-        for chunk in self.it:
-            piece = self.take(chunk)
-            if d is None:
-                yield piece
-            else:
-                out = d.write(piece)
-                if out:
-                    yield out
-        if d is not None:
-            out = d.end()
-            if out:
-                yield out
+    def decoded(self, chunk: Any) -> bytes:
+        """``take``, then decoded when the body has a content coding (maybe b"" yet)."""
+        piece = self.take(chunk)
+        return piece if self.decoder is None else self.decoder.write(piece)
+
+    def rest(self) -> bytes:
+        """At the end of the iterator: what the decoder still holds (b"" without one)."""
         self.ended = True
+        return b"" if self.decoder is None else self.decoder.end()
+
+    def pieces(self) -> Iterator[bytes]:
+        for chunk in self.it:
+            piece = self.decoded(chunk)
+            if piece or self.decoder is None:
+                yield piece
+        rest = self.rest()
+        if rest:
+            yield rest
 
 
 class AsyncIterBody(IterBody):
@@ -336,20 +339,13 @@ class AsyncIterBody(IterBody):
     is_async = True
 
     async def apieces(self) -> AsyncIterator[bytes]:
-        d = self.decoder
         async for chunk in self.it:
-            piece = self.take(chunk)
-            if d is None:
+            piece = self.decoded(chunk)
+            if piece or self.decoder is None:
                 yield piece
-            else:
-                out = d.write(piece)
-                if out:
-                    yield out
-        if d is not None:
-            out = d.end()
-            if out:
-                yield out
-        self.ended = True
+        rest = self.rest()
+        if rest:
+            yield rest
 
 
 def _piece(chunk: Any) -> bytes:
