@@ -167,7 +167,7 @@ impl Redirect {
             Err(e) if e.kind() == ErrorKind::UnsupportedScheme => {
                 let joined = location
                     .as_ref()
-                    .and_then(|l| l.to_str().ok())
+                    .and_then(|l| std::str::from_utf8(l.as_bytes()).ok())
                     .zip(url::Url::parse(&current.to_string()).ok())
                     .and_then(|(l, base)| base.join(l).ok());
                 let Some(joined) = joined else {

@@ -422,8 +422,9 @@ pub(crate) fn parse_url_keeping_fragment(url: &[u8]) -> Result<ParsedUrl> {
         }
     }
     if let Some(a) = uri.authority() {
-        let port_text = a
-            .as_str()
+        // After the user info (`user:password@host` has a `:` that is not the port's).
+        let host_port = a.as_str().rsplit_once('@').map_or(a.as_str(), |(_, h)| h);
+        let port_text = host_port
             .rsplit_once(':')
             .map(|(_, p)| p)
             .filter(|p| !p.contains(']'));
@@ -612,6 +613,20 @@ mod tests {
             b"http://h/a#f"
         );
         assert_eq!(with_fragment(&url, None), url);
+    }
+
+    #[test]
+    fn user_info_is_not_taken_for_a_port() {
+        for url in [
+            "http://u:p@a.test/x",
+            "http://u:p@a.test:8080/x",
+            "http://u@a.test/",
+            "http://u:@[::1]/",
+        ] {
+            assert!(parse_url(url.as_bytes()).is_ok(), "{url}");
+        }
+        let e = parse_url(b"http://u:p@a.test:99999/").unwrap_err();
+        assert!(e.message().contains("invalid port"), "{}", e.message());
     }
 
     #[test]

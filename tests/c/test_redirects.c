@@ -160,6 +160,14 @@ static void test_the_next_hop_for_a_caller(void) {
     CHECK_EQ_STR(buf, strlen(buf), "myapp://cb?code=1");
     CHECK_EQ_INT(flags, HTTPRING_REDIRECT_TO_GET | HTTPRING_REDIRECT_CROSS_ORIGIN |
                             HTTPRING_REDIRECT_OTHER_HOST);
+    CHECK_EQ_CODE(httpring_redirect_next("GET", "https://a.test/x", 302, "myapp://cb?n=caf\xc3\xa9",
+                                         false, buf, sizeof buf, &len, &flags), HTTPRING_OK);
+    CHECK_EQ_STR(buf, strlen(buf), "myapp://cb?n=caf%C3%A9");
+    /* User info in the URL is not taken for a port. */
+    CHECK_EQ_CODE(httpring_redirect_next("GET", "http://u:p@a.test/x", 302, "/y", false, buf,
+                                         sizeof buf, &len, &flags), HTTPRING_OK);
+    CHECK_EQ_STR(buf, strlen(buf), "http://u:p@a.test/y");
+    CHECK_EQ_INT(flags, 0);
     /* https to http: refused unless allowed. */
     CHECK_EQ_CODE(httpring_redirect_next("GET", "https://a.test/", 302, "http://a.test/", false,
                                          buf, sizeof buf, &len, &flags),

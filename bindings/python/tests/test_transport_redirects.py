@@ -167,3 +167,39 @@ def test_a_location_in_another_scheme_is_given_not_refused():
         assert r.status_code == 302 and str(r.next_request.url) == "myapp://callback?code=abc"
         with pytest.raises(httpring.UnsupportedProtocol):
             c.get("https://a.test/authorize", follow_redirects=True)
+
+
+def test_a_chain_that_left_the_origin_carries_no_own_headers_again():
+    # The caller's own Cookie and Authorization go to the first origin's hops only: after
+    # the chain left it (even back home), none, as the engine does.
+    seen: list = []
+
+    def handler(request):
+        seen.append((str(request.url), request.headers.get("cookie"), request.headers.get("authorization")))
+        hops = {"/start": "http://b.test/one", "/one": "/two", "/two": "http://a.test/back", "/back": "/end"}
+        if request.url.path in hops:
+            return httpring.Response(302, headers={"Location": hops[request.url.path]})
+        return httpring.Response(200)
+
+    with httpring.Client(transport=httpring.MockTransport(handler), follow_redirects=True) as c:
+        r = c.get("http://a.test/start", headers={"Cookie": "mine=1", "Authorization": "Bearer own"})
+        assert r.status_code == 200 and len(r.history) == 4
+    assert seen[0][1:] == ("mine=1", "Bearer own")
+    assert all(cookie is None and auth is None for _, cookie, auth in seen[1:]), seen
+
+
+def test_user_info_in_a_location_is_for_the_next_hop():
+    seen: list = []
+
+    def handler(request):
+        seen.append(request.headers.get("authorization"))
+        if request.url.host == "a.test":
+            return httpring.Response(302, headers={"Location": "http://lu:lp@b.test/y"})
+        return httpring.Response(200)
+
+    with httpring.Client(transport=httpring.MockTransport(handler), follow_redirects=True, auth=("c", "c")) as c:
+        assert c.get("http://a.test/x").status_code == 200
+    assert seen == ["Basic Yzpj", "Basic bHU6bHA="]  # c:c, then lu:lp (another origin: not c:c)
+    # A URL with user info and no port is a URL (its ':' is not a port's).
+    with httpring.Client(transport=httpring.MockTransport(lambda r: httpring.Response(302, headers={"Location": "/y"}))) as c:
+        assert str(c.get("http://u:p@a.test/x").next_request.url) == "http://u:p@a.test/y"

@@ -403,7 +403,9 @@ class BaseClient:
         (``next_request``); past the limit, TooManyRedirects. What the client added to the
         last hop is taken out of a same-origin one, which gets its own as the engine's hops
         do: the jar's cookies as they are now, the credentials (Basic again; a Digest
-        challenge answered again); the caller's own Cookie and Authorization stay."""
+        challenge answered again); the caller's own Cookie and Authorization stay until the
+        chain leaves the origin. User info in the Location gives the hop Basic credentials
+        (it wins, as in the engine)."""
         nxt = next_request(response, allow_insecure=False)  # the engine refuses https to http
         assert nxt is not None
         limit = self._engine_max if ov is None else ov.max_redirects
@@ -412,11 +414,19 @@ class BaseClient:
         response.next_request = None  # followed, as httpx leaves it
         history.append(response)
         for name, value in (("cookie", own.cookie), ("authorization", own.authorization)):
+            if nxt._cross_origin:
+                value = None  # a chain that left the origin carries none of them again
             if name in nxt.headers:  # a same-origin hop keeps it
                 if value is None:
                     del nxt.headers[name]
                 else:
                     nxt.headers[name] = value
+        url = nxt.url
+        if url.userinfo:
+            # User info in the Location is meant for the next hop: it wins, as in the engine.
+            value = BasicAuth(url.username, url.password).header_value()
+            if value is not None:
+                nxt.headers["Authorization"] = value
         return nxt
 
     def _own_headers(self, request: Request) -> "_Own":

@@ -75,9 +75,11 @@ def next_request(response: Response, allow_insecure: bool = True) -> Optional[Re
     request = response.request
     raw = response.headers["location"]
     try:
+        # The bytes as received (header values are read as latin-1), if they are UTF-8.
         location = raw.encode("latin-1")
-    except UnicodeEncodeError:
-        location = raw.encode("utf-8")
+        location.decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        location = raw.encode("utf-8")  # a str given by hand
     nxt = engine_next(request.method, str(response.url), response.status_code, location, allow_insecure, request)
     if nxt is None:
         return None
