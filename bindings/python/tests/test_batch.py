@@ -325,3 +325,40 @@ def test_bodies_read_in_pieces_arrive_whole(testserver, monkeypatch):
     assert asyncio.run(fetch()) == [b"xx", b"xxxxx", b"xxx"]
     # Each drip came in two or more reads (a busy machine may join some), at most 16.
     assert len(joined) >= 4 and max(joined) <= 16, joined
+
+
+def test_a_batch_read_gives_each_handle_its_own_result(testserver, monkeypatch):
+    """Engine.read_many builds a batch's responses newest first (the bodies still in cache)
+    and hands them back in the order of the handles: each one with its own status, URL and
+    body, a failure in its own place."""
+    calls = []
+    real = _engine.Engine.read_many
+
+    def spy(self, hs, requests, s, history=False):
+        out = real(self, hs, requests, s, history)
+        calls.append((list(requests), out))
+        return out
+
+    monkeypatch.setattr(_engine.Engine, "read_many", spy)
+    base = testserver.url
+    urls = [f"{base}/stream/{1000 * (i + 1)}/{300 + i}" for i in range(5)]
+    urls += [f"{base}/status/{201 + i}" for i in range(3)]
+    urls.insert(4, "http://127.0.0.1:1/")  # refused: an error among the responses
+    with httpring.Client() as c:
+        out = c.send_many(urls, return_exceptions=True)
+    assert isinstance(out[4], httpring.ConnectError)
+    for i, url in enumerate(urls):
+        if i == 4:
+            continue
+        assert str(out[i].url) == url
+        if "/stream/" in url:
+            n = int(url.split("/")[-2])
+            assert out[i].status_code == 200 and len(out[i].content) == n
+            assert out[i].content == (b"abcdefghijklmnopqrstuvwxyz" * (n // 26 + 1))[:n]
+        else:
+            assert out[i].status_code == int(url.rsplit("/", 1)[1])
+    assert max(len(reqs) for reqs, _ in calls) > 1, "no batch of several was read"
+    for reqs, results in calls:
+        for (method, url), r in zip(reqs, results):
+            if r.__class__ is httpring.Response:
+                assert (method, str(r.url)) == ("GET", url)

@@ -849,8 +849,12 @@ class Engine:
             code = self._read_many(self.ptr, ids, n, s.results_p, s.pieces_p, s.pieces_cap)
             if code:
                 raise from_code(code)
-            rows = RESULT_LAYOUT.iter_unpack(s.results_view[: n * RESULT_LAYOUT.size])
-            for row, h, (method, url) in zip(rows, hs, requests):
+            rows = list(RESULT_LAYOUT.iter_unpack(s.results_view[: n * RESULT_LAYOUT.size]))
+            # Newest first: the bodies read last are the ones still in this core's cache.
+            # A batch can hold more body bytes than the cache (64 KiB bodies come in
+            # batches of ~30); copied oldest first, each copy would evict the next ones
+            # before their turn, and every body would be read from memory.
+            for row, h, (method, url) in zip(reversed(rows), reversed(hs), reversed(requests)):
                 code, status, version, body_p, body_len, _, url_p, url_len, elapsed, raw_p, raw_len, received, reason_p, reason_len, pieces_p, count = row
                 if code:
                     results.append(self.error(h, code, method, s, url))
@@ -885,6 +889,7 @@ class Engine:
             for r in results:
                 if r.__class__ is Response:
                     r._default_encoding = self.default_encoding
+        results.reverse()  # back in the order of hs
         return results
 
     def attach_history(self, h: int, r: Response, s: Scratch) -> None:
