@@ -238,7 +238,7 @@ pub struct ConnFacts {
     pub tls_version: u16,
     /// The protocol ALPN chose ("h2", "http/1.1"), if any.
     pub alpn: Option<&'static str>,
-    /// When the socket last took bytes (see `quickack::last_write`); None for Unix sockets.
+    /// When the socket last took bytes (see `quickack::last_write`).
     pub(crate) written: Option<Arc<AtomicU64>>,
 }
 
@@ -263,8 +263,7 @@ pub struct Conn {
     /// Boxed: a `Conn` is moved with every request, and this is almost always None.
     pub(crate) proxy_auth: Option<Box<http::HeaderValue>>,
     /// Bytes read on the socket so far, and bytes of large writes, counted by the TCP stream
-    /// (`QuickAck`): the head's read timeout measures silence with it. None for Unix sockets
-    /// (a fixed deadline there).
+    /// (`QuickAck`): the head's read timeout measures silence with it.
     /// Also where a body read says it waits, for the socket's ACKs (`quickack`).
     pub(crate) activity: Option<Arc<Traffic>>,
     /// HTTP/1.1: the read-timeout timer, kept across the connection's requests. Moving a

@@ -127,7 +127,10 @@ impl Connector {
         };
         let io: BoxIo = if let Some(path) = &self.unix {
             resolved(); // no name to look up
-            Box::new(connect_unix(path).await?)
+            let unix = QuickAck::new(connect_unix(path).await?, self.write_timeout);
+            activity = Some(unix.traffic.clone());
+            facts.written = Some(unix.written.clone());
+            Box::new(unix)
         } else {
             match self.proxies.for_target(key.https, host) {
                 None => {

@@ -19,6 +19,9 @@
 //! no system call (acknowledging each bulk read cost ~2.5% of the CPU of a 64 KiB request
 //! from Python's AsyncClient). HTTP/2 streams share the socket, so there every bulk read is
 //! acknowledged.
+//!
+//! The same wrapper, without the ACK part, carries a Unix socket: its byte counts are what
+//! the read timeouts and the low-speed limit measure, and its write timeout is the same.
 
 use std::future::Future;
 use std::io;
@@ -30,16 +33,30 @@ use std::time::Duration;
 
 use atomic_waker::AtomicWaker;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UnixStream};
 use tokio::time::Sleep;
 
 /// A read this large means a bulk transfer is under way.
 const BULK: usize = 16 * 1024;
 
-/// A TCP stream that also counts the bytes it reads and writes in large writes (see
-/// `Conn::activity`) and limits how long a write may stay blocked.
-pub(crate) struct QuickAck {
-    pub(crate) tcp: TcpStream,
+/// A socket a connection can run on.
+pub(crate) trait Socket: AsyncRead + AsyncWrite + std::os::fd::AsFd + Unpin {
+    /// TCP: the peer's ACK timing is ours to steer (quick-ACK mode).
+    const ACKS: bool;
+}
+
+impl Socket for TcpStream {
+    const ACKS: bool = true;
+}
+
+impl Socket for UnixStream {
+    const ACKS: bool = false;
+}
+
+/// A socket (TCP, or Unix) that also counts the bytes it reads and writes in large writes
+/// (see `Conn::activity`) and limits how long a write may stay blocked.
+pub(crate) struct QuickAck<S: Socket = TcpStream> {
+    pub(crate) sock: S,
     /// What the socket and the requests on it tell each other.
     pub(crate) traffic: Arc<Traffic>,
     /// The write timeout's timer, made the first time a write blocks under a limit
@@ -125,13 +142,13 @@ impl Traffic {
 /// The process has fork()ed (set by the C layer's fork handlers, in parent and child).
 pub(crate) static FORKED: AtomicBool = AtomicBool::new(false);
 
-impl Drop for QuickAck {
+impl<S: Socket> Drop for QuickAck<S> {
     fn drop(&mut self) {
         // A forked child holds a copy of this socket; closing ours alone would leave the
         // connection open (no FIN to the server) until the child exits. A shutdown ends it
         // now whoever holds copies. (Only after a fork: it costs a system call.)
         if FORKED.load(Ordering::Relaxed) {
-            let _ = rustix::net::shutdown(&self.tcp, rustix::net::Shutdown::Both);
+            let _ = rustix::net::shutdown(&self.sock, rustix::net::Shutdown::Both);
         }
     }
 }
@@ -216,13 +233,13 @@ pub(crate) fn is_write_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-impl QuickAck {
-    pub(crate) fn new(stream: TcpStream, write_timeout: Option<Duration>) -> QuickAck {
+impl<S: Socket> QuickAck<S> {
+    pub(crate) fn new(stream: S, write_timeout: Option<Duration>) -> QuickAck<S> {
         epoch();
         let traffic = Arc::new(Traffic::default());
         traffic.set_write_limit(write_timeout);
         QuickAck {
-            tcp: stream,
+            sock: stream,
             traffic,
             limit: None,
             written: Arc::default(),
@@ -255,7 +272,7 @@ impl QuickAck {
     #[cfg(target_os = "linux")]
     fn ack_now(&self) {
         // Best effort: a socket that refuses it just keeps the kernel's ACK timing.
-        let _ = rustix::net::sockopt::set_tcp_quickack(&self.tcp, true);
+        let _ = rustix::net::sockopt::set_tcp_quickack(&self.sock, true);
         if self.traffic.owed.load(Ordering::Relaxed) {
             self.traffic.owed.store(false, Ordering::Relaxed);
         }
@@ -330,14 +347,14 @@ impl QuickAck {
     }
 }
 
-impl AsyncRead for QuickAck {
+impl<S: Socket> AsyncRead for QuickAck<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
-        let polled = Pin::new(&mut self.tcp).poll_read(cx, buf);
+        let polled = Pin::new(&mut self.sock).poll_read(cx, buf);
         let n = buf.filled().len() - before;
         if n > 0 {
             // One writer (the connection's task): a plain store, no atomic add.
@@ -347,9 +364,9 @@ impl AsyncRead for QuickAck {
                 Ordering::Relaxed,
             );
         }
-        // Linux only (other systems have no quick-ACK switch; their ACK timing stays).
+        // TCP on Linux only (other systems have no quick-ACK switch; their ACK timing stays).
         #[cfg(target_os = "linux")]
-        {
+        if S::ACKS {
             let t = &*self.traffic;
             if t.shared.load(Ordering::Relaxed) {
                 if n >= BULK {
@@ -369,13 +386,13 @@ impl AsyncRead for QuickAck {
     }
 }
 
-impl AsyncWrite for QuickAck {
+impl<S: Socket> AsyncWrite for QuickAck<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let r = Pin::new(&mut self.tcp).poll_write(cx, buf);
+        let r = Pin::new(&mut self.sock).poll_write(cx, buf);
         self.after_write(cx, r)
     }
 
@@ -386,22 +403,22 @@ impl AsyncWrite for QuickAck {
     ) -> Poll<io::Result<usize>> {
         // One buffer (a request head, a small request): send(2) is cheaper than writev(2).
         let r = match bufs {
-            [one] => Pin::new(&mut self.tcp).poll_write(cx, one),
-            _ => Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs),
+            [one] => Pin::new(&mut self.sock).poll_write(cx, one),
+            _ => Pin::new(&mut self.sock).poll_write_vectored(cx, bufs),
         };
         self.after_write(cx, r)
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.tcp.is_write_vectored()
+        self.sock.is_write_vectored()
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.tcp).poll_flush(cx)
+        Pin::new(&mut self.sock).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.tcp).poll_shutdown(cx)
+        Pin::new(&mut self.sock).poll_shutdown(cx)
     }
 }
 
@@ -478,13 +495,13 @@ mod tests {
         for _ in 0..3 {
             exchange(&mut c, 100).await;
         }
-        assert!(!quick(&c.tcp), "small exchanges leave ping-pong mode");
+        assert!(!quick(&c.sock), "small exchanges leave ping-pong mode");
 
         // A whole response, nobody waiting: no ACK forced.
         exchange(&mut c, 64 * 1024).await;
         let wakes = Arc::new(Count::default());
         park(&mut c, &wakes);
-        assert!(!quick(&c.tcp), "a bulk read nobody waits on forces no ACK");
+        assert!(!quick(&c.sock), "a bulk read nobody waits on forces no ACK");
         // Its request finds the body incomplete: the parked connection is woken, and its
         // next poll sends the ACK.
         c.traffic.waiting();
@@ -494,13 +511,13 @@ mod tests {
             "the parked connection is woken"
         );
         park(&mut c, &wakes);
-        assert!(quick(&c.tcp), "the woken connection acknowledges");
+        assert!(quick(&c.sock), "the woken connection acknowledges");
         c.traffic.done();
 
         // The request starts waiting before the connection parks (its wake finds no waker):
         // the connection sees it when it parks.
         exchange(&mut c, 64 * 1024).await;
-        assert!(!quick(&c.tcp));
+        assert!(!quick(&c.sock));
         c.traffic.waiting();
         assert_eq!(
             wakes.0.load(Ordering::SeqCst),
@@ -509,14 +526,14 @@ mod tests {
         );
         park(&mut c, &wakes);
         assert!(
-            quick(&c.tcp),
+            quick(&c.sock),
             "a request already waiting is seen on parking"
         );
 
         // While a request waits, a bulk read is acknowledged as it comes.
         exchange(&mut c, 64 * 1024).await;
         assert!(
-            quick(&c.tcp),
+            quick(&c.sock),
             "bulk reads are acknowledged while a body waits"
         );
         c.traffic.done();

@@ -8,7 +8,10 @@ talks to 127.0.0.1 only."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import tempfile
+import threading
 import time
 
 import pytest
@@ -269,6 +272,64 @@ def test_per_request_write_timeout(unaccepting, srv):
             c.post(unaccepting, content=BIG)
         assert c.live_handles() == 0
 
+
+
+# --- over a Unix socket: the same clocks as over TCP ---------------------------------------
+
+@pytest.fixture
+def unix_listener():
+    """A Unix socket that listens (a backlog of 8) and is served only as a test says."""
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "s.sock")
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(path)
+        listener.listen(8)
+        yield path, listener
+        listener.close()
+
+
+def test_write_timeout_over_a_unix_socket(unix_listener):
+    """A Unix socket nobody reads: the upload ends with the write timeout, as over TCP (it
+    used to wait for the read timeout, and with none it waited forever)."""
+    path, _ = unix_listener
+    with httpring.Client(uds=path, timeout=Timeout(5.0, write=0.3)) as c:
+        t = time.monotonic()
+        with pytest.raises(httpring.WriteTimeout):
+            c.post("http://unix.test/", content=BIG)
+        assert time.monotonic() - t < 4.0
+
+
+def test_read_timeout_over_a_unix_socket_is_silence(unix_listener):
+    """The read timeout is the server's silence over a Unix socket too: a head trickled a
+    byte every 30 ms arrives whole under a 0.3 s limit (it used to be cut at 0.3 s after the
+    request), and a head that stops half-way still times out."""
+    path, listener = unix_listener
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+    def serve(stop_after):
+        s, _ = listener.accept()
+        with s:
+            s.recv(65536)
+            for i, b in enumerate(head[:stop_after]):
+                s.sendall(bytes([b]))
+                time.sleep(0.03)
+            time.sleep(1.0)  # then silence (or the end of a complete response)
+
+    with httpring.Client(uds=path, timeout=Timeout(5.0, read=0.3)) as c:
+        server = threading.Thread(target=serve, args=(len(head),))
+        server.start()
+        t = time.monotonic()
+        r = c.get("http://unix.test/")
+        assert (r.status_code, r.content) == (200, b"ok")
+        assert time.monotonic() - t >= 0.03 * (len(head) - 1)  # the whole trickle
+        server.join()
+        server = threading.Thread(target=serve, args=(10,))
+        server.start()
+        t = time.monotonic()
+        with pytest.raises(httpring.ReadTimeout):
+            c.get("http://unix.test/")
+        assert time.monotonic() - t < 0.03 * 10 + 0.9
+        server.join()
 
 # --- keep-alive: max_keepalive_connections, keepalive_expiry ------------------------------
 
