@@ -291,13 +291,8 @@ impl ContentDecoder {
         let Some(mut d) = ContentDecoder::new(content_encoding)? else {
             return Ok(data.to_vec());
         };
-        d.write(data);
-        d.end();
-        let mut out = Vec::with_capacity(data.len().saturating_mul(4));
-        while let Some(piece) = d.inner.pull()? {
-            out.extend_from_slice(&piece);
-        }
-        Ok(out)
+        d.inner.feed(Bytes::copy_from_slice(data));
+        Ok(d.inner.finish()?.into())
     }
 }
 
