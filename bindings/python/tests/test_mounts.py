@@ -149,3 +149,60 @@ def test_a_transport_gets_the_timeouts_and_a_mounted_http_transport_keeps_them(t
                 await c.get(slow)
 
     asyncio.run(main())
+
+
+def _recording(seen: list) -> httpring.MockTransport:
+    def handler(request: httpring.Request) -> httpring.Response:
+        seen.append((request.method, str(request.url), request.headers.get("authorization")))
+        return httpring.Response(200, text=f"mocked {request.url.path}")
+
+    return httpring.MockTransport(handler)
+
+
+def test_a_redirect_from_the_engine_to_a_mounted_host_goes_to_its_transport(testserver):
+    """A server's redirect to a mounted host is followed through the mount, as httpx routes
+    every hop (the engine used to follow it itself and look the name up). The credentials
+    stay behind (another origin); history has the server's hop."""
+    seen: list = []
+    target = testserver.url + "/redirect-to?url=http://mock.test/landing&status=302"
+    with httpring.Client(
+        mounts={"all://mock.test": _recording(seen)}, auth=("u", "p"), follow_redirects=True
+    ) as c:
+        r = c.get(target)
+        assert (r.status_code, r.text) == (200, "mocked /landing")
+        assert [h.status_code for h in r.history] == [302]
+        assert str(r.history[0].url) == target
+        assert seen == [("GET", "http://mock.test/landing", None)]
+        # Not followed: the 302 itself, its next request bound for the mount.
+        r = c.get(target, follow_redirects=False)
+        assert r.status_code == 302 and str(r.next_request.url) == "http://mock.test/landing"
+        # A chain that stays with the engine is still the engine's.
+        r = c.get(testserver.url + "/redirect/2")
+        assert (r.status_code, r.text, len(r.history)) == (200, "redirected", 2)
+        # A redirect to a mount counts towards max_redirects.
+        with httpring.Client(
+            mounts={"all://mock.test": _recording(seen)}, follow_redirects=True, max_redirects=0
+        ) as c0:
+            with pytest.raises(httpring.TooManyRedirects):
+                c0.get(target)
+        # send_many: the engine's batch, its redirect to the mount followed through it.
+        out = c.send_many([target, testserver.url + "/hello", "http://mock.test/direct"])
+        assert [x.text for x in out] == ["mocked /landing", "Hello, world!", "mocked /direct"]
+        assert [len(x.history) for x in out] == [1, 0, 0]
+
+
+def test_async_redirect_from_the_engine_to_a_mounted_host(testserver):
+    seen: list = []
+    target = testserver.url + "/redirect-to?url=http://mock.test/landing&status=307"
+
+    async def main():
+        async with httpring.AsyncClient(mounts={"all://mock.test": _recording(seen)}, follow_redirects=True) as c:
+            r = await c.post(target, content=b"body")
+            assert (r.status_code, r.text, [h.status_code for h in r.history]) == (200, "mocked /landing", [307])
+            out = await c.send_many([target, testserver.url + "/hello"])
+            assert [x.text for x in out] == ["mocked /landing", "Hello, world!"]
+            async with c.stream("GET", target) as s:
+                assert (await s.aread()) == b"mocked /landing"
+
+    asyncio.run(main())
+    assert [m for m, _, _ in seen] == ["POST", "GET", "GET"]  # 307 keeps the method
