@@ -588,6 +588,21 @@ httpring_code httpring_config_set_digest_auth(struct httpring_config *cfg,
 // NULL or a NUL-terminated string.
 httpring_code httpring_config_set_netrc(struct httpring_config *cfg, const char *path);
 
+// The `Authorization` value the client's `.netrc` (`httpring_config_set_netrc`) gives a
+// request to `url` (its host's entry, else the file's `default`), as the engine sends it:
+// for a caller that sends requests itself. Copied into `buf` as `httpring_auth_basic_value`
+// copies; `*len` 0 (`buf` an empty string) when the client has no `.netrc` or no entry
+// applies. A bad URL is `HTTPRING_ERR_INVALID_URL`.
+//
+// # Safety
+// `url` is NULL or a NUL-terminated string; `buf` is valid for `cap` bytes; `len` is NULL
+// or valid for a write.
+httpring_code httpring_client_netrc_value(const struct httpring_client *client,
+                                          const char *url,
+                                          char *buf,
+                                          size_t cap,
+                                          size_t *len);
+
 // Basic auth for this request, over the client's credentials and URL user info.
 //
 // # Safety

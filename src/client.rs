@@ -474,6 +474,18 @@ impl Client {
         self.jar()?.add(url, set_cookie)
     }
 
+    /// The `Authorization` value the client's `.netrc` ([`Config::netrc`]) gives a request
+    /// to `url`: the entry for its host, else the file's `default`; None without a file or
+    /// an entry. For a caller that sends a request itself (around a transport of its own),
+    /// by the rules the engine applies to the requests it sends.
+    pub fn netrc_value(&self, url: &str) -> Result<Option<http::HeaderValue>> {
+        let Some(netrc) = self.config().netrc.as_deref() else {
+            return Ok(None);
+        };
+        let (uri, _) = crate::request::parse_url(url.as_bytes())?;
+        Ok(netrc.for_uri(&uri).cloned())
+    }
+
     /// Empties the jar.
     pub fn cookies_clear(&self) -> Result<()> {
         self.jar()?.clear();

@@ -6,8 +6,10 @@
 
 use std::ffi::c_char;
 
+use super::client::httpring_client;
 use super::code::httpring_code::{self, *};
 use super::config::{self, httpring_config};
+use super::handle::with_client;
 use super::ptr::{bytes, c_str, copy_out, guard_code};
 use super::request::{self, httpring_request};
 use crate::Auth;
@@ -156,6 +158,34 @@ pub unsafe extern "C" fn httpring_config_set_netrc(
         };
         c.netrc = Some(std::sync::Arc::new(crate::Netrc::load(path.as_deref())?));
         Ok(())
+    })
+}
+
+/// The `Authorization` value the client's `.netrc` (`httpring_config_set_netrc`) gives a
+/// request to `url` (its host's entry, else the file's `default`), as the engine sends it:
+/// for a caller that sends requests itself. Copied into `buf` as `httpring_auth_basic_value`
+/// copies; `*len` 0 (`buf` an empty string) when the client has no `.netrc` or no entry
+/// applies. A bad URL is `HTTPRING_ERR_INVALID_URL`.
+///
+/// # Safety
+/// `url` is NULL or a NUL-terminated string; `buf` is valid for `cap` bytes; `len` is NULL
+/// or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_client_netrc_value(
+    client: *const httpring_client,
+    url: *const c_char,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> httpring_code {
+    with_client(client, |c| {
+        unsafe { copy_out(b"", buf, cap, len)? };
+        let url =
+            std::str::from_utf8(unsafe { c_str(url)? }).map_err(|_| HTTPRING_ERR_INVALID_URL)?;
+        let value = c.netrc_value(url)?;
+        let bytes = value.as_ref().map_or(&b""[..], |v| v.as_bytes());
+        unsafe { copy_out(bytes, buf, cap, len)? };
+        Ok(HTTPRING_OK)
     })
 }
 

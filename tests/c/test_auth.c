@@ -2,7 +2,8 @@
  * Auth helpers from C: Basic and Bearer per client and per request, Digest answering the
  * test server's challenge (which recomputes the hash), bad credentials refused when set,
  * a request whose setter failed refused at submit, credentials from a .netrc file, and the
- * values for a caller that sends requests itself (httpring_auth_basic_value, _digest_answer).
+ * values for a caller that sends requests itself (httpring_auth_basic_value, _digest_answer,
+ * httpring_client_netrc_value).
  */
 #include <unistd.h>
 
@@ -127,6 +128,29 @@ static void test_netrc(void) {
     httpring_request *req = httpring_request_new("GET", URL("/basic-auth/u/p"));
     CHECK_EQ_CODE(httpring_request_set_basic_auth(req, "u", "p"), HTTPRING_OK);
     CHECK_EQ_INT(status_of(c, req), 200);
+    /* The value for a caller that sends a request itself: the host's entry, else default. */
+    char buf[128];
+    size_t len = 0;
+    CHECK_EQ_CODE(httpring_client_netrc_value(c, "http://127.0.0.1:1/x", buf, sizeof buf, &len),
+                  HTTPRING_OK);
+    CHECK_EQ_STR(buf, len, "Basic YWxpY2U6YTE="); /* alice:a1 */
+    CHECK_EQ_CODE(httpring_client_netrc_value(c, "https://other.test/", buf, sizeof buf, &len),
+                  HTTPRING_OK);
+    CHECK_EQ_STR(buf, len, "Basic YW5vbjp4"); /* anon:x */
+    CHECK_EQ_CODE(httpring_client_netrc_value(c, "https://other.test/", buf, 4, &len), HTTPRING_OK);
+    CHECK(len == 14 && strcmp(buf, "Bas") == 0); /* truncated, the full length told */
+    CHECK_EQ_CODE(httpring_client_netrc_value(c, "not a url", buf, sizeof buf, &len),
+                  HTTPRING_ERR_INVALID_URL);
+    CHECK_EQ_CODE(httpring_client_netrc_value(c, NULL, buf, sizeof buf, &len),
+                  HTTPRING_ERR_INVALID_ARGUMENT);
+    httpring_client_free(c);
+    CHECK_EQ_CODE(httpring_client_netrc_value(c, "http://127.0.0.1/", buf, sizeof buf, &len),
+                  HTTPRING_ERR_CLIENT_CLOSED); /* freed */
+    /* Without a .netrc: nothing (an empty string). */
+    c = httpring_client_new(NULL);
+    CHECK_EQ_CODE(httpring_client_netrc_value(c, "http://127.0.0.1/", buf, sizeof buf, &len),
+                  HTTPRING_OK);
+    CHECK(len == 0 && buf[0] == 0);
     httpring_client_free(c);
     /* A file that does not exist or does not parse: refused when set, saying why. */
     httpring_config *cfg = httpring_config_new();

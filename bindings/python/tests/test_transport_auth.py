@@ -187,3 +187,52 @@ def test_each_hop_of_a_chain_is_answered_and_hooked_once():
         rs = c.send_many(["http://a.test/a"])
         assert rs[0].status_code == 200
         assert events == [("req", "/a"), ("resp", 302), ("req", "/b"), ("resp", 200)]
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_netrc_auth_around_a_transport(tmp_path):
+    """NetRCAuth around a transport, as the engine applies it: each request gets the entry
+    for its host (else the file's default), a redirect hop to another host that host's entry
+    (never the last one's), a request with auth=None none, its own auth= over the file."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine a.test login alice password a1\nmachine b.test login bob password b2\n")
+    seen = []
+
+    def handler(request: httpring.Request) -> httpring.Response:
+        seen.append((request.url.host, request.headers.get("authorization")))
+        if request.url.path == "/to-b":
+            return httpring.Response(302, headers={"Location": "http://b.test/landing"})
+        if request.url.path == "/to-c":
+            return httpring.Response(302, headers={"Location": "http://c.test/landing"})
+        return httpring.Response(200)
+
+    transport = httpring.MockTransport(handler)
+    with httpring.Client(transport=transport, auth=httpring.NetRCAuth(netrc), follow_redirects=True) as c:
+        c.get("http://a.test/x")
+        c.get("http://c.test/x")  # no entry, no default
+        c.get("http://a.test/to-b")
+        c.get("http://a.test/to-c")
+        c.get("http://a.test/y", auth=None)
+        c.get("http://a.test/z", auth=("own", "pw"))
+    assert seen == [
+        ("a.test", _basic("alice", "a1")),
+        ("c.test", None),
+        ("a.test", _basic("alice", "a1")),
+        ("b.test", _basic("bob", "b2")),
+        ("a.test", _basic("alice", "a1")),
+        ("c.test", None),
+        ("a.test", None),
+        ("a.test", _basic("own", "pw")),
+    ]
+    netrc.write_text("default login anon password x\n")
+    seen.clear()
+
+    async def main():
+        async with httpring.AsyncClient(transport=transport, auth=httpring.NetRCAuth(str(netrc))) as c:
+            await c.get("http://c.test/x")
+
+    asyncio.run(main())
+    assert seen == [("c.test", _basic("anon", "x"))]

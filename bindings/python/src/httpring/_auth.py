@@ -193,6 +193,20 @@ class DigestAuth(_Credentials):
         return self._value(lambda buf, cap, n: lib.httpring_auth_digest_answer(*args, buf, cap, n))
 
 
+class _Found(_Credentials):
+    """An ``Authorization`` value the engine found for one request (a ``.netrc`` entry),
+    for a request to a transport."""
+
+    __slots__ = ("_found",)
+
+    def __init__(self, value: str) -> None:
+        self._user = self._password = b""
+        self._found = value
+
+    def header_value(self) -> Optional[str]:
+        return self._found
+
+
 class NetRCAuth(_Credentials):
     """httpx.NetRCAuth: Basic credentials from a ``.netrc`` file, by host: the engine sends
     each request the entry for its host (else the file's ``default``), a redirect hop to

@@ -10,7 +10,7 @@ import time
 import weakref
 from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple, Union
 
-from ._auth import Auth, AuthTypes, BasicAuth, _Credentials, to_auth
+from ._auth import Auth, AuthTypes, BasicAuth, _Credentials, _Found, to_auth
 from ._cookies import ClientCookies, ClientJar, CookieTypes, Cookies, _pair, _Target, parse_netscape
 from ._config import (
     DEFAULT_LIMITS,
@@ -337,8 +337,8 @@ class BaseClient:
         """The credentials the engine would apply to ``request``, for a transport, by the
         engine's precedence: none to a hop that left the origin, none over the request's
         own ``Authorization`` header (a client default of that name yields), then its
-        ``auth=``, the user info in its URL, the client's. ``NetRCAuth``'s per-host entries
-        are the engine's alone."""
+        ``auth=``, the user info in its URL, the client's (``NetRCAuth``: the entry the
+        engine finds for the request's host)."""
         if request._cross_origin:
             return None
         own = request.headers.get("authorization")
@@ -354,7 +354,10 @@ class BaseClient:
         if ov is not None and ov.no_auth:
             return None
         creds = self._engine_auth
-        return None if creds is None or creds._kind == "netrc" else creds
+        if creds is not None and creds._kind == "netrc":
+            value = self._engine.netrc_value(str(request.url))
+            return None if value is None else _Found(value)
+        return creds
 
     def _with_credentials(self, request: Request, ov: Optional[Overrides]) -> Optional[_Credentials]:
         """Puts the credentials' ``Authorization`` (Basic) on a request to a transport;
@@ -442,7 +445,17 @@ class BaseClient:
             value = BasicAuth(url.username, url.password).header_value()
             if value is not None:
                 nxt.headers["Authorization"] = value
+        elif nxt._cross_origin and "authorization" not in nxt.headers and self._netrc_on(ov):
+            # A new host gets its own .netrc entry, never the last one's (as in the engine).
+            value = self._engine.netrc_value(str(url))
+            if value is not None:
+                nxt.headers["Authorization"] = value
         return nxt
+
+    def _netrc_on(self, ov: Optional[Overrides]) -> bool:
+        """The client's ``NetRCAuth`` applies to a request with ``ov`` (not ``auth=None``)."""
+        creds = self._engine_auth
+        return creds is not None and creds._kind == "netrc" and not (ov is not None and ov.no_auth)
 
     def _own_headers(self, request: Request) -> "_Own":
         """The Cookie and Authorization of a request to a transport before the client adds

@@ -614,6 +614,22 @@ class Engine:
             self.check_open()
             return self._cookies_export()
 
+    def netrc_value(self, url: str) -> Optional[str]:
+        """The ``Authorization`` value the client's ``.netrc`` gives a request to ``url``
+        (``httpring_client_netrc_value``), or None."""
+        lib = self.lib
+        n = c_size_t()
+        buf = create_string_buffer(256)
+        with self.lock:
+            self.check_open()
+            code = lib.httpring_client_netrc_value(self.ptr, url.encode("utf-8"), buf, len(buf), n)
+            if not code and n.value >= len(buf):
+                buf = create_string_buffer(n.value + 1)
+                code = lib.httpring_client_netrc_value(self.ptr, url.encode("utf-8"), buf, len(buf), n)
+        if code:
+            raise from_code(code)
+        return buf.raw[: n.value].decode("latin-1") if n.value else None
+
     def cookie_add(self, url: bytes, line: bytes, name: str = "", domain: str = "", expired: bool = False) -> None:
         """``Set-Cookie: line`` as if from ``url``; ValueError if the jar refuses it.
         ``expired``: the line deletes a cookie, and the jar refusing it (no such cookie)

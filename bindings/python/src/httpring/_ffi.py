@@ -650,6 +650,7 @@ _declare("httpring_request_set_digest_auth", httpring_code, request_p, c_char_p,
 _declare("httpring_client_cookie_add", httpring_code, client_p, c_char_p, c_char_p)
 _declare("httpring_client_cookies_clear", httpring_code, client_p)
 _declare("httpring_client_cookies_export", httpring_code, client_p, POINTER(c_char), c_size_t, POINTER(c_size_t))
+_declare("httpring_client_netrc_value", httpring_code, client_p, c_char_p, POINTER(c_char), c_size_t, POINTER(c_size_t))
 _declare("httpring_client_default_headers", httpring_code, client_p, POINTER(c_char), c_size_t, POINTER(c_size_t))
 _declare("httpring_last_error_message", httpring_code, POINTER(c_char), c_size_t, POINTER(c_size_t))
 _declare("httpring_client_cookies_import", httpring_code, client_p, c_char_p, POINTER(c_size_t))
