@@ -590,10 +590,7 @@ class AsyncClient(BaseClient):
             return await self._send_flow(request, ov, retries, stream)
         transport = self._transport_for(request._url)
         own = creds = None
-        chain = transport is None and self._chains(ov)
-        if chain:
-            own = self._own_headers(request)
-        elif transport is not None:
+        if transport is not None:
             self._engine.check_open()
             own = self._own_headers(request)
             self._add_jar_cookies(request)
@@ -605,13 +602,11 @@ class AsyncClient(BaseClient):
             if transport is None:
                 prep, method, url = self._from_request(request)
                 prep = with_retries(prep, retries)
-                sent = self._request_overrides(ov, request)
-                if chain:
-                    sent = self._unfollowed(sent, self._engine_max)
+                ov = self._request_overrides(ov, request)
                 if stream:
-                    response = await self._open_stream(prep, method, url, sent)
+                    response = await self._open_stream(prep, method, url, ov)
                 else:
-                    response = await self._send_one(prep, method, url, sent)
+                    response = await self._send_one(prep, method, url, ov)
                 _bind(response, request, prep)
             else:
                 await request.aread()  # a body given as an iterator, read whole (as httpx's MockTransport)
@@ -1089,23 +1084,8 @@ class AsyncClient(BaseClient):
         engine_side = [r for r, t in zip(requests, routes) if t is None]
 
         async def engine_batch() -> List[Any]:
-            # One batch for everything the engine sends (unfollowed when a hop may go to a
-            # mount: the client follows those, each hop by its route).
-            chain = self._chains(ov)
-            sent = await self._send_many(engine_side, return_exceptions, False if chain else follow_redirects, auth)
-            for k, (request, r) in enumerate(zip(engine_side, sent)):
-                if chain and isinstance(r, Response) and self._follows_on(r, None, ov):
-                    try:
-                        if self._response_hooks:
-                            await self._call_hooks(self._response_hooks, r)
-                        r = await self._follow_redirects(r, ov, None, False, self._own_headers(request))
-                        hooked.add(id(r))
-                    except Exception as e:
-                        if not return_exceptions:
-                            raise
-                        r = e
-                    sent[k] = r
-            return sent
+            # One batch for everything the engine sends.
+            return await self._send_many(engine_side, return_exceptions, follow_redirects, auth)
 
         if len(engine_side) == len(requests):
             results: List[Any] = await engine_batch()

@@ -386,29 +386,14 @@ class BaseClient:
     def _follows_on(self, response: Response, transport: Any, ov: Optional[Overrides]) -> bool:
         """Whether the client follows the redirect a transport answered with: around a
         transport the client follows redirects itself, as httpx does (the engine follows
-        those of the requests it sends, unless mounts may take a hop: ``_chains``)."""
-        return (
-            (transport is not None or self._transport.__class__ is Mounts)
-            and response.next_request is not None
-            and self._follows(ov)
-        )
-
-    def _chains(self, ov: Optional[Overrides]) -> bool:
-        """Whether the client follows, hop by hop, the redirects of a request the engine
-        sends: with ``mounts=``, as a hop may go to a mounted transport (each hop is routed
-        by its URL, as httpx routes them). The engine then sends each hop unfollowed."""
-        return self._transport.__class__ is Mounts and self._follows(ov)
-
-    @staticmethod
-    def _unfollowed(ov: Optional[Overrides], default_max: int) -> Overrides:
-        """``ov`` with the engine's following off (``_chains``)."""
-        return Overrides(False, default_max, None) if ov is None else ov._replace(follow=False)
+        those of the requests it sends)."""
+        return transport is not None and response.next_request is not None and self._follows(ov)
 
     def _hop_overrides(self, ov: Optional[Overrides], request: Request) -> Overrides:
         """``ov`` for one hop (``request``) of a chain the client follows: each hop is sent
         on its own; one that left the origin without any credentials (the request's
         ``auth=`` too)."""
-        hop = self._unfollowed(ov, self._engine_max)
+        hop = Overrides(False, self._engine_max, None) if ov is None else ov._replace(follow=False)
         if request._cross_origin:
             hop = hop._replace(auth=None, no_auth=True)
         return hop

@@ -515,10 +515,7 @@ class Client(BaseClient):
             return self._send_flow(request, ov, retries, stream)
         transport = self._transport_for(request._url)
         own = creds = None
-        chain = transport is None and self._chains(ov)
-        if chain:
-            own = self._own_headers(request)
-        elif transport is not None:
+        if transport is not None:
             self._engine.check_open()
             own = self._own_headers(request)
             self._add_jar_cookies(request)
@@ -530,13 +527,11 @@ class Client(BaseClient):
             if transport is None:
                 prep, method, url = self._from_request(request)
                 prep = with_retries(prep, retries)
-                sent = self._request_overrides(ov, request)
-                if chain:
-                    sent = self._unfollowed(sent, self._engine_max)
+                ov = self._request_overrides(ov, request)
                 if stream:
-                    response = self._open_stream(prep, method, url, sent)
+                    response = self._open_stream(prep, method, url, ov)
                 else:
-                    response = self._send_one(prep, method, url, sent)
+                    response = self._send_one(prep, method, url, ov)
                 _bind(response, request, prep)
             else:
                 request.read()  # a body given as an iterator, read whole (as httpx's MockTransport)
@@ -792,26 +787,12 @@ class Client(BaseClient):
                 hook(request)
         results: List[Any] = [None] * len(requests)
         engine_side = [i for i, t in enumerate(routes) if t is None]
-        hooked: Set[int] = set()  # followed here: their hops went through the hooks
         if engine_side:
-            # One batch for everything the engine sends (unfollowed when a hop may go to a
-            # mount: the client follows those, each hop by its route).
-            chain = self._chains(ov)
-            sent = self._send_many(
-                [requests[i] for i in engine_side], return_exceptions, False if chain else follow_redirects, auth
-            )
+            # One batch for everything the engine sends.
+            sent = self._send_many([requests[i] for i in engine_side], return_exceptions, follow_redirects, auth)
             for i, r in zip(engine_side, sent):
-                if chain and isinstance(r, Response) and self._follows_on(r, None, ov):
-                    try:
-                        for hook in self._response_hooks:
-                            hook(r)
-                        r = self._follow_redirects(r, ov, None, False, self._own_headers(requests[i]))
-                        hooked.add(i)
-                    except Exception as e:
-                        if not return_exceptions:
-                            raise
-                        r = e
                 results[i] = r
+        hooked: Set[int] = set()  # followed here: their hops went through the hooks
         if len(engine_side) < len(requests):
             for i, (request, transport) in enumerate(zip(requests, routes)):
                 if transport is None:
