@@ -479,11 +479,12 @@ impl Client {
     /// an entry. For a caller that sends a request itself (around a transport of its own),
     /// by the rules the engine applies to the requests it sends.
     pub fn netrc_value(&self, url: &str) -> Result<Option<http::HeaderValue>> {
-        let Some(netrc) = self.config().netrc.as_deref() else {
-            return Ok(None);
-        };
         let (uri, _) = crate::request::parse_url(url.as_bytes())?;
-        Ok(netrc.for_uri(&uri).cloned())
+        Ok(self
+            .config()
+            .netrc
+            .as_deref()
+            .and_then(|n| n.for_uri(&uri).cloned()))
     }
 
     /// Empties the jar.

@@ -151,6 +151,8 @@ static void test_netrc(void) {
     CHECK_EQ_CODE(httpring_client_netrc_value(c, "http://127.0.0.1/", buf, sizeof buf, &len),
                   HTTPRING_OK);
     CHECK(len == 0 && buf[0] == 0);
+    CHECK_EQ_CODE(httpring_client_netrc_value(c, "not a url", buf, sizeof buf, &len),
+                  HTTPRING_ERR_INVALID_URL); /* a bad URL is one without a file too */
     httpring_client_free(c);
     /* A file that does not exist or does not parse: refused when set, saying why. */
     httpring_config *cfg = httpring_config_new();

@@ -597,6 +597,104 @@ pub const Form = struct {
     }
 };
 
+/// Where a redirect leads (`redirectNext`).
+pub const Redirect = struct {
+    /// The next URL, with the `Location`'s fragment if it has one (else keep the current
+    /// one). Allocated: free it with the allocator given to `redirectNext`.
+    url: []u8,
+    /// The method becomes GET: the body and its `Content-*` and `Transfer-Encoding` headers
+    /// stay behind.
+    to_get: bool,
+    /// Another origin: `Authorization`, `Cookie`, `Proxy-Authorization` and the client's
+    /// credentials stay behind.
+    cross_origin: bool,
+    /// Another host name: a `Host` header the caller set stays behind.
+    other_host: bool,
+};
+
+/// The request a redirect leads to, by the rules the library follows redirects with, for a
+/// caller that follows them itself (hop by hop, or around a transport of its own): a
+/// `status` response with `location` to a `method` request for `url`. Null when it is no
+/// redirect (not 301, 302, 303, 307 or 308, or no `Location`). https to http is
+/// `error.InsecureRedirect` unless `allow_insecure`.
+pub fn redirectNext(
+    allocator: std.mem.Allocator,
+    method: [:0]const u8,
+    url: [:0]const u8,
+    status: u16,
+    location: ?[:0]const u8,
+    allow_insecure: bool,
+) (Error || error{OutOfMemory})!?Redirect {
+    const loc: [*c]const u8 = if (location) |l| l.ptr else null;
+    var len: usize = 0;
+    var flags: u32 = 0;
+    try check(c.httpring_redirect_next(method.ptr, url.ptr, status, loc, allow_insecure, null, 0, &len, &flags));
+    if (len == 0) return null;
+    const buf = try allocator.alloc(u8, len + 1);
+    errdefer allocator.free(buf);
+    try check(c.httpring_redirect_next(method.ptr, url.ptr, status, loc, allow_insecure, buf.ptr, buf.len, &len, &flags));
+    return .{
+        .url = try shrink(allocator, buf, @min(len, buf.len - 1)),
+        .to_get = flags & c.HTTPRING_REDIRECT_TO_GET != 0,
+        .cross_origin = flags & c.HTTPRING_REDIRECT_CROSS_ORIGIN != 0,
+        .other_host = flags & c.HTTPRING_REDIRECT_OTHER_HOST != 0,
+    };
+}
+
+/// The `Authorization` value HTTP Basic sends with `user` and `password`, as the library
+/// sends it, for a caller that sends requests itself. Allocated with `allocator`. A user
+/// name with `:` is `error.InvalidArgument`.
+pub fn basicAuthValue(allocator: std.mem.Allocator, user: [:0]const u8, password: [:0]const u8) (Error || error{OutOfMemory})![]u8 {
+    const Call = struct {
+        user: [:0]const u8,
+        password: [:0]const u8,
+        fn run(call: @This(), buf: [*c]u8, cap: usize, len: *usize) u32 {
+            return c.httpring_auth_basic_value(call.user.ptr, call.password.ptr, buf, cap, len);
+        }
+    };
+    return (try copyOut(allocator, Call{ .user = user, .password = password })) orelse error.Unknown;
+}
+
+/// The `Authorization` value answering `challenge` (one `WWW-Authenticate` value of a
+/// `401`) for a `method` request to `url` with `body`, as the library answers a Digest
+/// challenge; null when it is no Digest challenge these credentials can answer, or, with
+/// `stale_only`, one that does not call the last nonce stale (answer a second `401` only
+/// then). Allocated with `allocator`.
+pub fn digestAnswer(
+    allocator: std.mem.Allocator,
+    user: [:0]const u8,
+    password: [:0]const u8,
+    method: [:0]const u8,
+    url: [:0]const u8,
+    body: []const u8,
+    challenge: [:0]const u8,
+    stale_only: bool,
+) (Error || error{OutOfMemory})!?[]u8 {
+    const Call = struct {
+        args: [5][:0]const u8,
+        body: []const u8,
+        stale_only: bool,
+        fn run(call: @This(), buf: [*c]u8, cap: usize, len: *usize) u32 {
+            const a = call.args;
+            return c.httpring_auth_digest_answer(a[0].ptr, a[1].ptr, a[2].ptr, a[3].ptr, call.body.ptr, call.body.len, a[4].ptr, call.stale_only, buf, cap, len);
+        }
+    };
+    return copyOut(allocator, Call{ .args = .{ user, password, method, url, challenge }, .body = body, .stale_only = stale_only });
+}
+
+/// The string a library call copies out (`buf, cap, &len`: `call.run`), allocated with
+/// `allocator`; null when it gives none (`len` 0).
+fn copyOut(allocator: std.mem.Allocator, call: anytype) (Error || error{OutOfMemory})!?[]u8 {
+    var len: usize = 0;
+    try check(call.run(null, 0, &len));
+    if (len == 0) return null;
+    const buf = try allocator.alloc(u8, len + 1);
+    errdefer allocator.free(buf);
+    var len2: usize = 0;
+    try check(call.run(buf.ptr, buf.len, &len2));
+    return try shrink(allocator, buf, @min(len2, len));
+}
+
 /// The library's decoder for a body in a content coding that did not come through a request
 /// (a cached body, a test's response): the decoders and rules responses get. Write the coded
 /// bytes in any pieces, `end` after the last, and read the decoded bytes as they come.
@@ -1174,6 +1272,20 @@ pub const Client = struct {
     /// Empties the jar.
     pub fn cookiesClear(self: Client) Error!void {
         try check(c.httpring_client_cookies_clear(self.raw));
+    }
+
+    /// The `Authorization` value the client's `.netrc` (`Options.netrc`) gives a request to
+    /// `url` (its host's entry, else the file's `default`), for a caller that sends a request
+    /// itself; null without one. Allocated with `allocator`.
+    pub fn netrcValue(self: Client, allocator: std.mem.Allocator, url: [:0]const u8) (Error || error{OutOfMemory})!?[]u8 {
+        const Call = struct {
+            client: *const c.httpring_client,
+            url: [:0]const u8,
+            fn run(call: @This(), buf: [*c]u8, cap: usize, len: *usize) u32 {
+                return c.httpring_client_netrc_value(call.client, call.url.ptr, buf, cap, len);
+            }
+        };
+        return copyOut(allocator, Call{ .client = self.raw, .url = url });
     }
 
     /// What the client sends with every request (its default headers, User-Agent and,

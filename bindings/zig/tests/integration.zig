@@ -1147,6 +1147,60 @@ test "a Decoder decodes coded bytes from elsewhere as responses are decoded" {
     try testing.expectError(error.Decoding, cut.read(&out));
 }
 
+test "values for a caller that sends requests itself: the next redirect, Basic, Digest, .netrc" {
+    const a = testing.allocator;
+    var buf: [512]u8 = undefined;
+    // Redirects, by the library's rules.
+    const r = (try httpring.redirectNext(a, "POST", "http://a.test/x/y", 303, "../z#f", false)).?;
+    defer a.free(r.url);
+    try testing.expectEqualStrings("http://a.test/z#f", r.url);
+    try testing.expect(r.to_get and !r.cross_origin and !r.other_host);
+    const o = (try httpring.redirectNext(a, "PUT", "http://a.test/", 307, "https://b.test/", false)).?;
+    defer a.free(o.url);
+    try testing.expect(!o.to_get and o.cross_origin and o.other_host);
+    try testing.expect((try httpring.redirectNext(a, "GET", "http://a.test/", 200, "/x", false)) == null);
+    try testing.expect((try httpring.redirectNext(a, "GET", "http://a.test/", 302, null, false)) == null);
+    try testing.expectError(error.InsecureRedirect, httpring.redirectNext(a, "GET", "https://a.test/", 302, "http://a.test/", false));
+    // Basic: RFC 7617's example.
+    const basic = try httpring.basicAuthValue(a, "Aladdin", "open sesame");
+    defer a.free(basic);
+    try testing.expectEqualStrings("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==", basic);
+    try testing.expectError(error.InvalidArgument, httpring.basicAuthValue(a, "a:b", "p"));
+    // Digest: the test server's challenge, answered; the server checks the answer.
+    var client = try Client.init(.{});
+    defer client.deinit();
+    const target = try url(&buf, "/digest-auth/auth/zig/pw/MD5", .{});
+    var first = try client.get(target);
+    defer first.deinit();
+    const challenged = try first.waitResponse(10_000);
+    try testing.expectEqual(@as(u16, 401), challenged.status);
+    var challenge: [512]u8 = undefined;
+    const ch = challenged.header("www-authenticate").?;
+    @memcpy(challenge[0..ch.len], ch);
+    challenge[ch.len] = 0;
+    const answer = (try httpring.digestAnswer(a, "zig", "pw", "GET", target, "", challenge[0..ch.len :0], false)).?;
+    defer a.free(answer);
+    try testing.expect(std.mem.startsWith(u8, answer, "Digest "));
+    var second = try client.send(.{ .url = target, .headers = &.{.{ .name = "Authorization", .value = answer }} });
+    defer second.deinit();
+    try testing.expectEqual(@as(u16, 200), (try second.waitResponse(10_000)).status);
+    try testing.expect((try httpring.digestAnswer(a, "zig", "pw", "GET", target, "", "Basic realm=\"x\"", false)) == null);
+    // .netrc: the host's entry, else the default; none without a file.
+    const path = "/tmp/httpring-zig-netrc-value";
+    try Io.Dir.cwd().writeFile(io, .{ .sub_path = path, .data = "machine a.test login alice password a1\ndefault login anon password x\n" });
+    defer Io.Dir.deleteFileAbsolute(io, path) catch {};
+    var with_netrc = try Client.init(.{ .netrc = path });
+    defer with_netrc.deinit();
+    const entry = (try with_netrc.netrcValue(a, "http://a.test/x")).?;
+    defer a.free(entry);
+    try testing.expectEqualStrings("Basic YWxpY2U6YTE=", entry);
+    const default = (try with_netrc.netrcValue(a, "http://b.test/")).?;
+    defer a.free(default);
+    try testing.expectEqualStrings("Basic YW5vbjp4", default);
+    try testing.expect((try client.netrcValue(a, "http://a.test/")) == null);
+    try testing.expectError(error.InvalidUrl, client.netrcValue(a, "not a url"));
+}
+
 test "netrc: the entry for the host is sent; a missing file is refused" {
     var buf: [512]u8 = undefined;
     var body: [64]u8 = undefined;
