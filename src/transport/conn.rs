@@ -262,8 +262,8 @@ pub struct Conn {
     /// `Proxy-Authorization` for those absolute-form requests (the proxy URL's user info).
     /// Boxed: a `Conn` is moved with every request, and this is almost always None.
     pub(crate) proxy_auth: Option<Box<http::HeaderValue>>,
-    /// Bytes read on the socket so far, and bytes of large writes, counted by the TCP stream
-    /// (`QuickAck`): the head's read timeout measures silence with it.
+    /// Bytes read on the socket so far, and bytes of large writes, counted by the socket's
+    /// wrapper (`QuickAck`, TCP or Unix): the head's read timeout measures silence with it.
     /// Also where a body read says it waits, for the socket's ACKs (`quickack`).
     pub(crate) activity: Option<Arc<Traffic>>,
     /// HTTP/1.1: the read-timeout timer, kept across the connection's requests. Moving a

@@ -10,7 +10,7 @@ use std::time::Instant;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::quickack::{QuickAck, Traffic};
+use super::quickack::{QuickAck, Socket, Traffic};
 
 use super::conn::{Body, Conn, ConnFacts, Driven, Hold, NoteStreams, PoolKey, Sender};
 use super::dns::Resolver;
@@ -117,20 +117,14 @@ impl Connector {
         let mut facts = ConnFacts::default();
         let start = Instant::now();
         let resolved = || phase.store(Phase::Tcp as u8, Ordering::Relaxed);
-        // The TCP stream with the clocks the connection keeps.
         let mut wrap = |s: tokio::net::TcpStream, facts: &mut ConnFacts| -> BoxIo {
             facts.remote = s.peer_addr().ok();
-            let tcp = QuickAck::new(s, self.write_timeout);
-            activity = Some(tcp.traffic.clone());
-            facts.written = Some(tcp.written.clone());
-            Box::new(tcp)
+            clocked(s, self.write_timeout, &mut activity, facts)
         };
         let io: BoxIo = if let Some(path) = &self.unix {
             resolved(); // no name to look up
-            let unix = QuickAck::new(connect_unix(path).await?, self.write_timeout);
-            activity = Some(unix.traffic.clone());
-            facts.written = Some(unix.written.clone());
-            Box::new(unix)
+            let s = connect_unix(path).await?;
+            clocked(s, self.write_timeout, &mut activity, &mut facts)
         } else {
             match self.proxies.for_target(key.https, host) {
                 None => {
@@ -254,6 +248,20 @@ impl Connector {
             )
         })
     }
+}
+
+/// The socket (TCP or Unix) with the clocks the connection keeps: its byte counts
+/// (`activity`, `facts.written`) and the write timeout.
+fn clocked<S: Socket + Send + 'static>(
+    s: S,
+    write_timeout: Option<std::time::Duration>,
+    activity: &mut Option<Arc<Traffic>>,
+    facts: &mut ConnFacts,
+) -> BoxIo {
+    let sock = QuickAck::new(s, write_timeout);
+    *activity = Some(sock.traffic.clone());
+    facts.written = Some(sock.written.clone());
+    Box::new(sock)
 }
 
 /// A Unix socket whose accept queue is full answers EAGAIN at once (TCP would queue the

@@ -618,14 +618,15 @@ class Engine:
         """The ``Authorization`` value the client's ``.netrc`` gives a request to ``url``
         (``httpring_client_netrc_value``), or None."""
         lib = self.lib
+        url_b = url.encode("utf-8")
         n = c_size_t()
         buf = create_string_buffer(256)
         with self.lock:
             self.check_open()
-            code = lib.httpring_client_netrc_value(self.ptr, url.encode("utf-8"), buf, len(buf), n)
+            code = lib.httpring_client_netrc_value(self.ptr, url_b, buf, len(buf), n)
             if not code and n.value >= len(buf):
                 buf = create_string_buffer(n.value + 1)
-                code = lib.httpring_client_netrc_value(self.ptr, url.encode("utf-8"), buf, len(buf), n)
+                code = lib.httpring_client_netrc_value(self.ptr, url_b, buf, len(buf), n)
         if code:
             raise from_code(code)
         return buf.raw[: n.value].decode("latin-1") if n.value else None
