@@ -59,6 +59,9 @@
 #endif
 
 
+// The most bytes one [`BodyStream::read_chunk`] takes.
+#define MAX_CHUNK (256 * 1024)
+
 // `httpring_request_spec.flags`: stream the response, as `httpring_request_set_stream`
 // (the handle completes at the head, `HTTPRING_EVENT_HEAD`; read the body with
 // `httpring_handle_read`).
@@ -74,6 +77,10 @@
 
 // `httpring_redirect_next`: another host name: a `Host` header the caller set stays behind.
 #define HTTPRING_REDIRECT_OTHER_HOST 4
+
+// `httpring_chunk.flags`: the body ended; these are its last bytes (or, with `len` 0, it
+// had ended before).
+#define HTTPRING_CHUNK_LAST 1
 
 // `httpring_features`: https:// URLs (rustls).
 #define HTTPRING_FEATURE_TLS 1
@@ -526,6 +533,21 @@ typedef struct httpring_info {
   // The protocol ALPN selected ("h2", "http/1.1"), NUL-terminated; empty without ALPN.
   char alpn[16];
 } httpring_info;
+
+// A piece of a streamed body lent by `httpring_handle_read_chunk`. Set `struct_size` to
+// `sizeof(httpring_chunk)` (see docs/ABI.md): fields may be added.
+typedef struct httpring_chunk {
+  uint32_t struct_size;
+  // `HTTPRING_CHUNK_LAST`: the body ended with these bytes; nothing is left to read.
+  uint32_t flags;
+  // The bytes (NULL when `len` is 0), valid until the next `httpring_handle_read_chunk`
+  // or `httpring_handle_read` of this handle, or its `httpring_handle_free`.
+  const uint8_t *data;
+  size_t len;
+  // The body's bytes received so far as the server sent them (before content decoding:
+  // `httpring_info.bytes_received`).
+  uint64_t received;
+} httpring_chunk;
 
 // A request body's source (`httpring_request_set_body_callback`): writes up to `cap` bytes
 // into `buf` and returns
@@ -1982,6 +2004,29 @@ httpring_code httpring_handle_read(const struct httpring_client *client,
                                    uint8_t *buf,
                                    size_t cap,
                                    size_t *n);
+
+// Reads a streamed response's body without a copy (never blocks): the bytes buffered now,
+// up to 256 KiB, are lent to the caller, as the server sent them or, when several smaller
+// pieces wait, joined into one. Outcomes, as for `httpring_handle_read`:
+// - `HTTPRING_OK`, `out->len` > 0: `out->data` holds the next `out->len` bytes, valid
+//   until the next read of this handle or its free (a cancel does not release them);
+//   `HTTPRING_CHUNK_LAST` in `out->flags` when the body ended with them, so a caller
+//   needs no further read to learn of the end;
+// - `HTTPRING_OK`, `out->len` == 0: the body ended and every byte was read
+//   (`HTTPRING_CHUNK_LAST` set);
+// - `HTTPRING_PENDING`: nothing to read yet; an `HTTPRING_EVENT_BODY` completion will
+//   announce the next data, end or error;
+// - an error code: the body failed after the bytes before the failure were read.
+//
+// `*out` is written when the call returns `HTTPRING_OK` or `HTTPRING_PENDING`. One reader per handle
+// at a time, from any thread; a caller that frees the handle from another thread while it
+// copies the bytes must make the two wait for each other.
+//
+// # Safety
+// `out` is valid for a write of `out->struct_size` bytes.
+httpring_code httpring_handle_read_chunk(const struct httpring_client *client,
+                                         httpring_handle h,
+                                         struct httpring_chunk *out);
 
 // Blocks up to `timeout_ms` (negative: forever; 0: just check) until `httpring_handle_read`
 // would not return `HTTPRING_PENDING`: data, the end or an error is there (waiting for the

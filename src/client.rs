@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::dispatch::{Callback, Hub, Runtime, Shared};
 use crate::error::{Error, ErrorKind, Result};
 use crate::request::{
-    BodyStream, Completion, Exchange, Handle, Read, Request, State, Table, UrlCache,
+    BodyStream, Chunk, Completion, Exchange, Handle, Read, Request, State, Table, UrlCache,
 };
 use crate::transport::Connector;
 
@@ -20,13 +20,13 @@ const CHUNK: usize = 32;
 
 /// Registered requests on their way to the inbox. Dropped early (a panic in the caller's
 /// iterator or callback), it still queues them: registered requests must run to complete.
-struct Chunk<'a> {
+struct Queued<'a> {
     client: &'a Client,
     queued: [Option<(Arc<Exchange>, Box<Request>)>; CHUNK],
     len: usize,
 }
 
-impl Chunk<'_> {
+impl Queued<'_> {
     fn queue(&mut self) {
         if self.len > 0 {
             let c = self.client;
@@ -39,7 +39,7 @@ impl Chunk<'_> {
     }
 }
 
-impl Drop for Chunk<'_> {
+impl Drop for Queued<'_> {
     fn drop(&mut self) {
         self.queue();
     }
@@ -199,7 +199,7 @@ impl Client {
         mut on_result: impl FnMut(K, Result<Handle>),
     ) {
         let _open = self.gate.read().unwrap_or_else(|p| p.into_inner());
-        let mut chunk = Chunk {
+        let mut chunk = Queued {
             client: self,
             queued: Default::default(),
             len: 0,
@@ -372,6 +372,20 @@ impl Client {
         Ok(self.body_stream(h)?.read(buf))
     }
 
+    /// Takes a streamed response's buffered body bytes without copying them (see
+    /// [`BodyStream::read_chunk`]).
+    pub fn read_chunk(&self, h: Handle) -> Result<Chunk> {
+        Ok(self.body_stream(h)?.read_chunk())
+    }
+
+    /// [`BodyStream::lend`], with the body bytes received so far (as sent, before content
+    /// decoding: [`Exchange::progress`]), read after the chunk was taken.
+    pub(crate) fn lend(&self, h: Handle) -> Result<(Chunk, u64)> {
+        let ex = self.exchange(h)?;
+        let chunk = Self::stream_of(&ex)?.lend();
+        Ok((chunk, ex.progress().0))
+    }
+
     /// Blocks until reading the streamed body would not return `Read::Pending`, or the
     /// timeout passes (None: forever); true if readable. Waits for the head first if it has
     /// not arrived. A reader that blocks here is not also sent `Event::Body` announcements.
@@ -387,8 +401,12 @@ impl Client {
     /// The body stream of a handle whose streamed request completed with its head.
     pub fn body_stream(&self, h: Handle) -> Result<Arc<BodyStream>> {
         let ex = self.exchange(h)?;
+        Self::stream_of(&ex).cloned()
+    }
+
+    fn stream_of(ex: &Exchange) -> Result<&Arc<BodyStream>> {
         if let Some(s) = ex.stream() {
-            return Ok(s.clone());
+            return Ok(s);
         }
         Err(match ex.outcome() {
             None => Error::new(ErrorKind::Pending, "the response head has not arrived yet"),

@@ -33,8 +33,8 @@ pub use error::{Error, ErrorKind, Result};
 pub use policy::decode::ContentDecoder;
 pub use policy::redirect::Redirect;
 pub use request::{
-    BodyStream, Completion, Event, Exchange, Handle, Hop, Multipart, Pull, PullFn, Read, Request,
-    Response, SpeedOverrides, State, TimeoutOverrides, Timing, Upload, UrlCache,
+    BodyStream, Chunk, Completion, Event, Exchange, Handle, Hop, Multipart, Pull, PullFn, Read,
+    Request, Response, SpeedOverrides, State, TimeoutOverrides, Timing, Upload, UrlCache,
 };
 
 /// Validates a proxy URL the way a client will use it.

@@ -127,6 +127,7 @@ mod tests {
         assert_eq!(offset_of!(httpring_response, struct_size), 0);
         assert_eq!(offset_of!(httpring_result, struct_size), 0);
         assert_eq!(offset_of!(httpring_info, struct_size), 0);
+        assert_eq!(offset_of!(httpring_chunk, struct_size), 0);
         // x86-64 / aarch64 Linux sizes of version 1.
         if size_of::<usize>() == 8 {
             assert_eq!(size_of::<httpring_completion>(), 40);
@@ -142,6 +143,7 @@ mod tests {
             assert_eq!(size_of::<httpring_header>(), 32);
             assert_eq!(size_of::<httpring_piece>(), 16);
             assert_eq!(size_of::<httpring_info>(), 168);
+            assert_eq!(size_of::<httpring_chunk>(), 32);
         }
     }
 }

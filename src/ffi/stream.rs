@@ -10,7 +10,8 @@ use super::handle::{httpring_handle, timeout, with_client};
 use super::ptr::{need, put};
 use super::request::{self, httpring_request};
 use super::response::{lookup, with_response};
-use crate::Read;
+use super::sized::{struct_size, write_at};
+use crate::{Chunk, Read};
 
 /// Streams the response body of this request. The request then completes (poll, wait,
 /// drain, callback) as soon as the response head arrives, with event `HTTPRING_EVENT_HEAD`:
@@ -100,6 +101,90 @@ pub unsafe extern "C" fn httpring_handle_read(
         // SAFETY: the caller vouches for `cap` writable bytes at `buf`.
         let out = unsafe { std::slice::from_raw_parts_mut(buf, cap) };
         unsafe { read_result(stream.read(out), n) }
+    })
+}
+
+/// A piece of a streamed body lent by `httpring_handle_read_chunk`. Set `struct_size` to
+/// `sizeof(httpring_chunk)` (see docs/ABI.md): fields may be added.
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub struct httpring_chunk {
+    pub struct_size: u32,
+    /// `HTTPRING_CHUNK_LAST`: the body ended with these bytes; nothing is left to read.
+    pub flags: u32,
+    /// The bytes (NULL when `len` is 0), valid until the next `httpring_handle_read_chunk`
+    /// or `httpring_handle_read` of this handle, or its `httpring_handle_free`.
+    pub data: *const u8,
+    pub len: usize,
+    /// The body's bytes received so far as the server sent them (before content decoding:
+    /// `httpring_info.bytes_received`).
+    pub received: u64,
+}
+
+super::sized::caller_sized_v1!(httpring_chunk);
+
+/// `httpring_chunk.flags`: the body ended; these are its last bytes (or, with `len` 0, it
+/// had ended before).
+pub const HTTPRING_CHUNK_LAST: u32 = 1;
+
+/// Reads a streamed response's body without a copy (never blocks): the bytes buffered now,
+/// up to 256 KiB, are lent to the caller, as the server sent them or, when several smaller
+/// pieces wait, joined into one. Outcomes, as for `httpring_handle_read`:
+/// - `HTTPRING_OK`, `out->len` > 0: `out->data` holds the next `out->len` bytes, valid
+///   until the next read of this handle or its free (a cancel does not release them);
+///   `HTTPRING_CHUNK_LAST` in `out->flags` when the body ended with them, so a caller
+///   needs no further read to learn of the end;
+/// - `HTTPRING_OK`, `out->len` == 0: the body ended and every byte was read
+///   (`HTTPRING_CHUNK_LAST` set);
+/// - `HTTPRING_PENDING`: nothing to read yet; an `HTTPRING_EVENT_BODY` completion will
+///   announce the next data, end or error;
+/// - an error code: the body failed after the bytes before the failure were read.
+///
+/// `*out` is written when the call returns `HTTPRING_OK` or `HTTPRING_PENDING`. One reader per handle
+/// at a time, from any thread; a caller that frees the handle from another thread while it
+/// copies the bytes must make the two wait for each other.
+///
+/// # Safety
+/// `out` is valid for a write of `out->struct_size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_handle_read_chunk(
+    client: *const httpring_client,
+    h: httpring_handle,
+    out: *mut httpring_chunk,
+) -> httpring_code {
+    with_client(client, |c| {
+        let size = unsafe { struct_size(out, 1)? };
+        let mut chunk = httpring_chunk {
+            struct_size: size as u32,
+            flags: 0,
+            data: std::ptr::null(),
+            len: 0,
+            received: 0,
+        };
+        let got = match c.lend(handle(h)) {
+            Ok((got, received)) => {
+                chunk.received = received;
+                got
+            }
+            Err(e) if e.kind() == crate::ErrorKind::Pending => Chunk::Pending, // no head yet
+            Err(e) => return Err(httpring_code::from(&e)),
+        };
+        let code = match got {
+            Chunk::Data { bytes, last } => {
+                chunk.data = bytes.as_ptr(); // the stream keeps these bytes (lend)
+                chunk.len = bytes.len();
+                chunk.flags = if last { HTTPRING_CHUNK_LAST } else { 0 };
+                HTTPRING_OK
+            }
+            Chunk::End => {
+                chunk.flags = HTTPRING_CHUNK_LAST;
+                HTTPRING_OK
+            }
+            Chunk::Pending => HTTPRING_PENDING,
+            Chunk::Failed(e) => return Err(e.into()),
+        };
+        unsafe { write_at(out, 0, size, chunk) };
+        Ok(code)
     })
 }
 

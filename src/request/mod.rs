@@ -24,6 +24,6 @@ pub use request::{Request, SpeedOverrides, TimeoutOverrides, UrlCache};
 pub(crate) use response::{header_lines, Stamps};
 pub use response::{Hop, Response, Timing};
 pub(crate) use response::{Rest, MAX_PIECES};
-pub use stream::{BodyStream, Read};
+pub use stream::{BodyStream, Chunk, Read};
 pub(crate) use upload::UploadBody;
 pub use upload::{Pull, PullFn, Upload};

@@ -12,7 +12,7 @@ use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
-use bytes::{Buf, Bytes};
+use bytes::{Buf, Bytes, BytesMut};
 use http::HeaderMap;
 
 use crate::error::{Error, Result};
@@ -23,6 +23,24 @@ use crate::error::{Error, Result};
 pub enum Read {
     /// This many bytes were copied (at least one, unless `buf` was empty).
     Data(usize),
+    /// The body ended; every byte was read.
+    End,
+    /// Nothing buffered yet: the next data, end or error will be announced.
+    Pending,
+    /// The body failed (after the bytes before the failure were read).
+    Failed(Error),
+}
+
+/// The most bytes one [`BodyStream::read_chunk`] takes.
+pub const MAX_CHUNK: usize = 256 * 1024;
+
+/// What one [`BodyStream::read_chunk`] found.
+#[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Chunk {
+    /// The next bytes (never empty), taken out of the buffer without a copy; `last`: the
+    /// body ended with them (the next read gives `End`).
+    Data { bytes: Bytes, last: bool },
     /// The body ended; every byte was read.
     End,
     /// Nothing buffered yet: the next data, end or error will be announced.
@@ -59,6 +77,8 @@ struct State {
     /// A reader has blocked in `wait`: it learns of changes there, so none are announced
     /// (they would pile up in a queue nobody drains).
     blocking: bool,
+    /// The bytes of the last [`BodyStream::lend`], kept until the reader's next call.
+    lent: Option<Bytes>,
 }
 
 impl std::fmt::Debug for BodyStream {
@@ -84,6 +104,7 @@ impl BodyStream {
                 task: None,
                 waiting: 0,
                 blocking: false,
+                lent: None,
             }),
             readable: Condvar::new(),
             cap: cap.max(1),
@@ -99,6 +120,7 @@ impl BodyStream {
     /// Copies buffered bytes into `buf` (`Data(0)` only for an empty `buf`).
     pub fn read(&self, buf: &mut [u8]) -> Read {
         let mut s = self.lock();
+        s.lent = None; // a read ends the last loan
         if s.buffered == 0 {
             return match &s.end {
                 Some(Ok(())) => Read::End,
@@ -131,6 +153,76 @@ impl BodyStream {
             }
         }
         Read::Data(n)
+    }
+
+    /// Takes the buffered bytes, up to [`MAX_CHUNK`], without copying them: one piece as
+    /// the server sent it (or its first `MAX_CHUNK` bytes), or, when several smaller ones
+    /// wait, as many as fit joined into one (so a caller makes no more calls than with
+    /// [`BodyStream::read`] and a `MAX_CHUNK` buffer).
+    pub fn read_chunk(&self) -> Chunk {
+        self.take(false)
+    }
+
+    /// [`BodyStream::read_chunk`] for a caller that cannot own a `Bytes` (the C API): the
+    /// stream keeps a handle on the bytes, so they stay where the returned chunk's `bytes`
+    /// points until the next read of this stream or its drop, whatever happens meanwhile
+    /// (closing the stream does not release them).
+    pub(crate) fn lend(&self) -> Chunk {
+        self.take(true)
+    }
+
+    fn take(&self, lend: bool) -> Chunk {
+        let mut s = self.lock();
+        s.lent = None; // a read ends the last loan
+        if s.buffered == 0 {
+            return match &s.end {
+                Some(Ok(())) => Chunk::End,
+                Some(Err(e)) => Chunk::Failed(e.clone()),
+                None => {
+                    s.armed = !s.blocking;
+                    Chunk::Pending
+                }
+            };
+        }
+        let was_full = s.buffered >= self.cap;
+        let front = s.chunks.front().map_or(0, Bytes::len);
+        let bytes = if front >= MAX_CHUNK || s.chunks.len() == 1 {
+            let front = s.chunks.front_mut().expect("buffered bytes are in chunks");
+            if front.len() > MAX_CHUNK {
+                front.split_to(MAX_CHUNK)
+            } else {
+                s.chunks.pop_front().unwrap_or_default()
+            }
+        } else {
+            let mut joined = BytesMut::with_capacity(s.buffered.min(MAX_CHUNK));
+            while let Some(c) = s.chunks.front_mut() {
+                let take = c.len().min(MAX_CHUNK - joined.len());
+                joined.extend_from_slice(&c[..take]);
+                c.advance(take);
+                if c.is_empty() {
+                    s.chunks.pop_front();
+                }
+                if joined.len() == MAX_CHUNK {
+                    break;
+                }
+            }
+            joined.freeze()
+        };
+        s.buffered -= bytes.len();
+        if lend {
+            s.lent = Some(bytes.clone()); // a second handle on the same bytes
+        }
+        let last = s.buffered == 0 && matches!(s.end, Some(Ok(())));
+        let task = if was_full && s.buffered < self.cap {
+            s.task.take()
+        } else {
+            None
+        };
+        drop(s);
+        if let Some(w) = task {
+            w.wake();
+        }
+        Chunk::Data { bytes, last }
     }
 
     /// When the whole body had arrived (None before, or when it failed).
@@ -314,6 +406,98 @@ mod tests {
         );
         assert_eq!(s.read(&mut buf), Read::End);
         assert_eq!(s.read(&mut buf), Read::End);
+    }
+
+    #[test]
+    fn chunks_are_taken_without_a_copy_and_say_when_they_end_the_body() {
+        let s = BodyStream::new(1 << 20);
+        let piece = Bytes::from(vec![7u8; 1000]);
+        let at = piece.as_ptr();
+        s.push(piece);
+        match s.read_chunk() {
+            Chunk::Data { bytes, last } => {
+                assert_eq!(bytes.as_ptr(), at, "the server's piece itself");
+                assert_eq!(bytes.len(), 1000);
+                assert!(!last, "the body has not ended");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.read_chunk(), Chunk::Pending);
+        assert!(s.push(Bytes::from_static(b"ab")), "announced after Pending");
+        s.push(Bytes::from_static(b"cd"));
+        s.finish(Ok(()), None);
+        assert_eq!(
+            s.read_chunk(),
+            Chunk::Data {
+                bytes: Bytes::from_static(b"abcd"),
+                last: true
+            },
+            "several small pieces joined; the end known with them"
+        );
+        assert_eq!(s.read_chunk(), Chunk::End);
+    }
+
+    #[test]
+    fn a_chunk_is_at_most_max_chunk() {
+        let s = BodyStream::new(1 << 20);
+        let big = Bytes::from((0..MAX_CHUNK + 10).map(|i| i as u8).collect::<Vec<_>>());
+        s.push(big.clone());
+        s.push(Bytes::from_static(b"xyz"));
+        s.finish(Ok(()), None);
+        let mut got = Vec::new();
+        let mut sizes = Vec::new();
+        loop {
+            match s.read_chunk() {
+                Chunk::Data { bytes, last } => {
+                    sizes.push((bytes.len(), last));
+                    got.extend_from_slice(&bytes);
+                }
+                Chunk::End => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(sizes, [(MAX_CHUNK, false), (13, true)]);
+        assert_eq!(&got[..big.len()], &big[..]);
+        assert_eq!(&got[big.len()..], b"xyz");
+        // Many small pieces: joined up to MAX_CHUNK, the rest left for the next read.
+        let s = BodyStream::new(1 << 20);
+        for _ in 0..5 {
+            s.push(Bytes::from(vec![1u8; MAX_CHUNK / 4 + 1]));
+        }
+        let Chunk::Data { bytes, .. } = s.read_chunk() else {
+            panic!()
+        };
+        assert_eq!(bytes.len(), MAX_CHUNK);
+        assert_eq!(s.buffered(), 5 * (MAX_CHUNK / 4 + 1) - MAX_CHUNK);
+    }
+
+    #[test]
+    fn lent_bytes_outlive_a_close_and_go_with_the_next_read() {
+        let s = BodyStream::new(1024);
+        let piece = Bytes::from(vec![3u8; 100]);
+        s.push(piece.clone());
+        let Chunk::Data { bytes, .. } = s.lend() else {
+            panic!()
+        };
+        drop(bytes);
+        // The stream holds a handle on the lent bytes: two now (the test's and the loan).
+        assert!(!piece.is_unique());
+        s.close(Error::new(ErrorKind::Cancelled, "cancelled"));
+        assert!(!piece.is_unique(), "a close does not take the loan back");
+        assert!(matches!(s.read(&mut [0u8; 4]), Read::Failed(_)));
+        assert!(piece.is_unique(), "the next read ends the loan");
+    }
+
+    #[test]
+    fn taking_a_chunk_makes_room_for_the_task() {
+        let s = BodyStream::new(4);
+        let count = Arc::new(Count(0.into()));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        s.push(Bytes::from_static(b"12345"));
+        assert_eq!(s.poll_wanted(&mut cx, true), Poll::Pending);
+        assert!(matches!(s.read_chunk(), Chunk::Data { .. }));
+        assert_eq!(woken(&count), 1);
     }
 
     #[test]

@@ -171,6 +171,10 @@ static void test_version_and_features(void) {
     httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
     CHECK_EQ_INT(r.struct_size, sizeof r);
     CHECK_EQ_INT(r.status, 0);
+    /* httpring_chunk, version 1 (0.7). */
+    CHECK_EQ_INT(sizeof(httpring_chunk), 32);
+    CHECK_EQ_INT(offsetof(httpring_chunk, data), 8);
+    CHECK_EQ_INT(offsetof(httpring_chunk, received), 24);
 }
 
 /* drain and wait_drain with a stride of `size` bytes (version 1's, or a newer program's). */

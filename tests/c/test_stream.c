@@ -2,7 +2,8 @@
  * Streamed response bodies from C: a 2 GiB download over HTTP/1.1 and HTTP/2 with the
  * process's peak RSS under 64 MiB, a reader that stops holding the server back (counted on
  * the server), server-sent events reaching an fd-driven loop promptly, cancel / free /
- * client free mid-stream (clean under valgrind), trailers.
+ * client free mid-stream (clean under valgrind), trailers, bodies lent without a copy
+ * (httpring_handle_read_chunk).
  */
 #include <poll.h>
 #include <time.h>
@@ -280,6 +281,93 @@ static void test_free_and_close_mid_stream(void) {
     CHECK_EQ_CODE(httpring_handle_read(c, b, buf, sizeof buf, &n), HTTPRING_ERR_CLIENT_CLOSED);
 }
 
+/* httpring_handle_read_chunk: the body lent piece by piece (each at most 256 KiB), every
+ * byte the /stream/ pattern, the end known with the last bytes, the received count;
+ * mixed with copying reads; a coded body (received counts what was sent); bad arguments. */
+static void test_read_chunk(int h2c) {
+    CHECK_SECTION(h2c ? "read_chunk: lent bytes (HTTP/2)" : "read_chunk: lent bytes (HTTP/1.1)");
+    httpring_client *c = stream_client(h2c, 256 << 10);
+    const unsigned long long n = 8ULL << 20;
+    char path[64];
+    snprintf(path, sizeof path, "/stream/%llu", n);
+    httpring_handle h = submit_stream(c, path);
+    httpring_chunk ch = HTTPRING_STRUCT_INIT(httpring_chunk);
+    CHECK_EQ_INT(finish(c, h), HTTPRING_STATE_DONE);
+    unsigned long long total = 0;
+    int pattern_ok = 1, size_ok = 1, lasts = 0, copies = 0;
+    for (;;) {
+        httpring_code code = httpring_handle_read_chunk(c, h, &ch);
+        if (code == HTTPRING_PENDING) {
+            CHECK_EQ_INT(ch.len, 0);
+            httpring_code waited = httpring_handle_wait_body(c, h, check_slack_ms(30000));
+            if (waited != HTTPRING_OK) CHECK_EQ_CODE(waited, HTTPRING_OK);
+            continue;
+        }
+        if (!CHECK_EQ_CODE(code, HTTPRING_OK)) break;
+        if (ch.flags & HTTPRING_CHUNK_LAST) lasts++;
+        if (ch.len == 0) break;
+        size_ok &= ch.len <= (256 << 10) && ch.data != NULL;
+        for (size_t i = 0; i < ch.len; i++) pattern_ok &= ch.data[i] == 'a' + ((total + i) % 26);
+        total += ch.len;
+        if (ch.flags & HTTPRING_CHUNK_LAST) break;
+        /* Now and then a copying read between: the two kinds of read share the stream. */
+        if (total % 4 == 0 && total < n - 100) {
+            uint8_t small[100];
+            size_t got = 0;
+            if (httpring_handle_read(c, h, small, sizeof small, &got) == HTTPRING_OK && got > 0) {
+                for (size_t i = 0; i < got; i++) pattern_ok &= small[i] == 'a' + ((total + i) % 26);
+                total += got;
+                copies++;
+            }
+        }
+    }
+    CHECK(pattern_ok);
+    CHECK(size_ok);
+    CHECK(copies > 0);
+    CHECK_EQ_INT(lasts, 1);
+    CHECK_EQ_INT((long long)total, (long long)n);
+    CHECK_EQ_INT((long long)ch.received, (long long)n);
+    /* After the end: OK, nothing, the end flag. */
+    CHECK_EQ_CODE(httpring_handle_read_chunk(c, h, &ch), HTTPRING_OK);
+    CHECK_EQ_INT(ch.len, 0);
+    CHECK(ch.data == NULL);
+    CHECK_EQ_INT(ch.flags, HTTPRING_CHUNK_LAST);
+    /* Bad arguments. */
+    CHECK_EQ_CODE(httpring_handle_read_chunk(c, h, NULL), HTTPRING_ERR_INVALID_ARGUMENT);
+    httpring_chunk tiny = ch;
+    tiny.struct_size = 4;
+    CHECK_EQ_CODE(httpring_handle_read_chunk(c, h, &tiny), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_handle_read_chunk(NULL, h, &ch), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_handle_free(c, h), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_handle_read_chunk(c, h, &ch), HTTPRING_ERR_INVALID_HANDLE);
+    /* Not streamed: the body is in the response. */
+    httpring_request *req = httpring_request_new("GET", URL("/hello"));
+    httpring_handle plain = 0;
+    CHECK_EQ_CODE(httpring_client_submit(c, req, &plain), HTTPRING_OK);
+    CHECK_EQ_INT(finish(c, plain), HTTPRING_STATE_DONE);
+    CHECK_EQ_CODE(httpring_handle_read_chunk(c, plain, &ch), HTTPRING_ERR_INVALID_ARGUMENT);
+    httpring_handle_free(c, plain);
+    /* A gzip body: the bytes lent are decoded; received counts the bytes as sent. */
+    httpring_handle z = submit_stream(c, "/encoded/gzip/300000");
+    CHECK_EQ_INT(finish(c, z), HTTPRING_STATE_DONE);
+    unsigned long long decoded = 0;
+    for (;;) {
+        httpring_code code = httpring_handle_read_chunk(c, z, &ch);
+        if (code == HTTPRING_PENDING) {
+            httpring_handle_wait_body(c, z, check_slack_ms(30000));
+            continue;
+        }
+        if (!CHECK_EQ_CODE(code, HTTPRING_OK)) break;
+        decoded += ch.len;
+        if (ch.flags & HTTPRING_CHUNK_LAST) break;
+    }
+    CHECK_EQ_INT((long long)decoded, 300000);
+    CHECK(ch.received > 0 && ch.received < 300000);
+    /* The client freed: closed, for every read. */
+    CHECK_EQ_CODE(httpring_client_free(c), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_handle_read_chunk(c, z, &ch), HTTPRING_ERR_CLIENT_CLOSED);
+}
+
 static void test_trailers(int h2c) {
     CHECK_SECTION(h2c ? "trailers (HTTP/2)" : "trailers (HTTP/1.1)");
     httpring_client *c = stream_client(h2c, 1024);
@@ -320,6 +408,8 @@ int main(void) {
     test_events_through_the_fd();
     test_streams_in_a_batch();
     test_free_and_close_mid_stream();
+    test_read_chunk(0);
+    test_read_chunk(1);
     test_trailers(0);
     test_trailers(1);
     return check_summary();

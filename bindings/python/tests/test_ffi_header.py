@@ -47,6 +47,7 @@ ARG_TYPES = {
     "httpring_piece *": POINTER(_ffi.httpring_piece),
     "httpring_stats *": POINTER(_ffi.httpring_stats),
     "httpring_info *": POINTER(_ffi.httpring_info),
+    "httpring_chunk *": POINTER(_ffi.httpring_chunk),
     "const uint16_t *": POINTER(c_uint16),
     "char[48]": c_char * 48,
     "char[16]": c_char * 16,
@@ -87,6 +88,7 @@ FIELD_OVERRIDES = {
     ("httpring_result", "reason"): c_void_p,
     ("httpring_result", "body_pieces"): c_void_p,
     ("httpring_piece", "data"): c_void_p,
+    ("httpring_chunk", "data"): c_void_p,
 }
 
 

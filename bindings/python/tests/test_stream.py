@@ -551,6 +551,43 @@ def test_async_rules(testserver, anyio_backend):
     run_on(anyio_backend, main)
 
 
+def test_aiter_bytes_behaves_as_an_async_generator(testserver, anyio_backend):
+    """aiter_bytes()/aiter_raw() without chunk_size give the body's own iterator (not an
+    async generator): as httpx's, nothing happens until it is iterated, the response is
+    closed after the last piece, a second iteration raises StreamConsumed, and aclose()
+    ends it early with the response still open. The end is known with the last bytes."""
+    n = 3 << 20
+
+    async def main() -> None:
+        async with httpring.AsyncClient() as c:
+            async with c.stream("GET", f"{testserver.url}/stream/{n}") as r:
+                it = r.aiter_bytes()
+                assert not r.is_stream_consumed and not r.is_closed
+                assert it.__aiter__() is it
+                total = 0
+                async for piece in it:
+                    assert 0 < len(piece) <= 256 << 10
+                    check_pattern(piece, total)
+                    total += len(piece)
+                    assert not r.is_closed or total == n
+                assert total == n and r.is_closed and r.num_bytes_downloaded == n
+                with pytest.raises(StopAsyncIteration):
+                    await it.__anext__()
+                with pytest.raises(httpring.StreamConsumed):
+                    [x async for x in r.aiter_bytes()]
+            async with c.stream("GET", f"{testserver.url}/stream/{n}") as r:
+                it = r.aiter_raw()
+                first = await it.__anext__()
+                check_pattern(first, 0)
+                await it.aclose()
+                assert [x async for x in it] == []
+                assert r.is_stream_consumed and not r.is_closed
+            assert r.is_closed
+            assert c.live_handles() == 0
+
+    run_on(anyio_backend, main)
+
+
 def test_responses_not_streamed_follow_the_same_rules(testserver):
     with httpring.Client() as c:
         r = c.get(testserver.url + "/stream/1000")

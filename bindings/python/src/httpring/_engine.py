@@ -36,6 +36,7 @@ from ._config import Limits, Retry, Timeout, Transport, build_config, retry_coun
 from ._exceptions import ClientClosed, HTTPError, from_code
 from ._models import INFO_LAYOUT, HeaderPairs, Request, Response, info_attempts, new_response
 from ._multipart import Form
+from ._stream import ChunkOut
 from ._redirects import redirect_method
 from ._upload import Upload
 
@@ -62,11 +63,7 @@ assert INFO_LAYOUT.size <= ctypes.sizeof(_ffi.httpring_info) < INFO_LAYOUT.size 
 
 _Header = _ffi.httpring_header
 
-# Copying engine memory out: a read-only view of the whole address space, sliced at the
-# engine's pointer, reads exactly [ptr, ptr + n) like ctypes.string_at, but without a
-# foreign call (about half the cost, three times per response). The view is 2**62 bytes
-# long, so no user-space address can fall outside it and be silently cut short.
-_ADDRESS_SPACE = memoryview((ctypes.c_char * (1 << 62)).from_address(0)).cast("B")
+_ADDRESS_SPACE = _ffi.ADDRESS_SPACE
 
 
 def string_at(ptr: int, size: int) -> bytes:
@@ -339,31 +336,12 @@ ALL_ENGINES: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 CLOSE_LOG: Optional[List[int]] = None
 
 
-#: Bytes one ``httpring_handle_read`` may copy: the engine's default stream buffer, so one
-#: read can empty it (a read copies what is buffered, up to this).
-READ_BUFFER_SIZE = 256 * 1024
-
-
-class ReadBuffer:
-    """Where ``httpring_handle_read`` copies a streamed body's bytes; each read is copied
-    out into a new bytes (``view[:n].tobytes()``) before the buffer is used again."""
-
-    __slots__ = ("buf", "addr", "size", "view", "n")
-
-    def __init__(self, size: int = READ_BUFFER_SIZE) -> None:
-        self.buf = (ctypes.c_char * size)()
-        self.addr = ctypes.addressof(self.buf)
-        self.size = size
-        self.view = memoryview(self.buf).cast("B")
-        self.n = c_size_t()
-
-
 class Scratch:
     """Out-parameters reused across calls. One per thread (sync) or per loop (async):
     ctypes writes into them while the GIL is released."""
 
     __slots__ = (
-        "handle", "data", "length", "state", "msg", "batch", "info", "_read",
+        "handle", "data", "length", "state", "msg", "batch", "info", "_chunk",
         "results_cap", "results", "results_p", "results_view", "ids",
         "pieces", "pieces_p", "pieces_cap", "pieces_base", "pieces_words",
     )
@@ -372,7 +350,7 @@ class Scratch:
         #: Made on first use (a per-request timeout, a send_many).
         self.batch: Optional[SpecBatch] = None
         #: Made on first use (a streamed body read on this thread or loop).
-        self._read: Optional[ReadBuffer] = None
+        self._chunk: Optional[ChunkOut] = None
         self.handle = c_uint64()
         self.data = c_void_p()
         self.length = c_size_t()
@@ -400,12 +378,12 @@ class Scratch:
         self.pieces_base = ctypes.addressof(self.pieces)
         self.pieces_words = memoryview(self.pieces).cast("B").cast("N")  # type: ignore[call-overload]
 
-    def read_buffer(self) -> ReadBuffer:
-        """The buffer streamed bodies are read into on this thread (or loop)."""
-        rb = self._read
-        if rb is None:
-            rb = self._read = ReadBuffer()
-        return rb
+    def chunk_out(self) -> ChunkOut:
+        """Where streamed bodies' reads are told what they got on this thread (or loop)."""
+        out = self._chunk
+        if out is None:
+            out = self._chunk = ChunkOut()
+        return out
 
 
 def header_array(pairs: Sequence[Tuple[bytes, bytes]]) -> Any:
@@ -487,6 +465,7 @@ class Engine:
         self._free_many = lib.httpring_handles_free
         self._read_many = lib.httpring_handles_read_pieces
         self._info = lib.httpring_handle_info
+        self._read_chunk = lib.httpring_handle_read_chunk
 
     # --- lifecycle ---
     def check_open(self) -> None:

@@ -37,6 +37,8 @@ from ._exceptions import HTTPStatusError, RequestNotRead, ResponseNotRead, Strea
 from ._multipart import Form, encode_multipart, with_encoded_form
 from ._upload import Upload, _remaining, is_streamed
 from ._stream import (
+    AsyncBody,
+    AsyncPieces,
     ContentDecoder,
     LineDecoder,
     TextDecoder,
@@ -54,7 +56,7 @@ from ._urls import encode as _encode_url
 from ._urls import to_str as _to_url_str
 
 if TYPE_CHECKING:
-    from ._stream import AsyncBody, Body, IterBody, SyncBody
+    from ._stream import Body, IterBody, SyncBody
 
 HeaderTypes = Union["Headers", Mapping[str, str], Sequence[Tuple[str, str]], None]
 QueryParamTypes = Union[Mapping[str, Any], Sequence[Tuple[str, Any]], str, bytes, None]
@@ -1249,8 +1251,15 @@ class _StreamedResponse(Response):
             yield from lines.decode(text)
         yield from lines.flush()
 
-    async def aiter_raw(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
-        """``iter_raw`` for an AsyncClient's streamed response."""
+    def aiter_raw(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
+        """``iter_raw`` for an AsyncClient's streamed response. (Without ``chunk_size``, the
+        body's own iterator, which closes the response after the last piece.)"""
+        body = self._stream
+        if chunk_size or body.__class__ is not AsyncBody:
+            return self._aiter_raw(chunk_size)
+        return AsyncPieces(body, self)
+
+    async def _aiter_raw(self, chunk_size: Optional[int]) -> AsyncIterator[bytes]:
         body = cast("AsyncBody", self._start(True))
         pieces = body.apieces()
         async for chunk in (arechunk(pieces, chunk_size) if chunk_size else pieces):

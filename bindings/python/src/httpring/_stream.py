@@ -26,8 +26,10 @@ client's queue, and by waking ``httpring_handle_wait_body``.
   fd, on the event loop). No thread per stream, and the loop never blocks. Under trio the
   future is a ``_trio.TrioFuture`` (the task parks until the dispatcher wakes it).
 
-Each read copies what the engine buffered (up to 256 KiB) into a buffer per thread (sync)
-or per event loop (async), and from there into a new bytes object.
+Each read takes what the engine buffered (up to 256 KiB, more only by the last piece from
+the server) with ``httpring_handle_read_chunk``, which lends it without a copy, and copies
+it into a new bytes object: one copy per piece. The read that takes a body's last bytes
+also learns that the body ended, so reading a body to its end costs no call for the end.
 
 Content codings are decoded by the engine as the body arrives: the bytes read are the
 decoded body. ``iter_raw`` therefore yields the same bytes as ``iter_bytes`` (see the
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 import codecs
 import ctypes
+import struct
 import threading
 import time
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Iterable, Iterator, List, Optional
@@ -55,11 +58,29 @@ if TYPE_CHECKING:
 
 _OK = _ffi.HTTPRING_OK
 _PENDING = _ffi.HTTPRING_PENDING
+_LAST = _ffi.HTTPRING_CHUNK_LAST
+_ADDRESS_SPACE = _ffi.ADDRESS_SPACE
 _WAIT_SLICE_MS = 250
 #: A sync reader has the client's queue swept of its BODY completions every this many
 #: waits (one per wait: a 200 MB download makes a few hundred, a stream of events one per
 #: event).
 SWEEP_EVERY = 256
+
+
+#: httpring_chunk: struct_size, flags, data, len, received.
+CHUNK_LAYOUT = struct.Struct("@IIPNQ")
+assert CHUNK_LAYOUT.size == ctypes.sizeof(_ffi.httpring_chunk)
+
+
+class ChunkOut:
+    """Where ``httpring_handle_read_chunk`` says what it lent (one per thread or event
+    loop, in its ``Scratch``), and a view to unpack it in one call."""
+
+    __slots__ = ("struct", "view")
+
+    def __init__(self) -> None:
+        self.struct = _ffi.new(_ffi.httpring_chunk)
+        self.view = memoryview(self.struct).cast("B")
 
 
 def _free(engine: "Engine", h: int) -> None:
@@ -156,7 +177,7 @@ class Body:
     def received(self) -> int:
         """The body's bytes received so far, as sent (before content decoding): the
         engine's count while the handle lives, its last count once closed."""
-        if not self.closed and not self.engine.closed:
+        if not self.closed and not self.ended and not self.engine.closed:
             info = self._info()
             if self.engine._info(self.engine.ptr, self.h, info) == _OK:
                 self._received = int(info.bytes_received)
@@ -169,8 +190,37 @@ class Body:
             return 0
         self.received()  # its last count, kept for num_bytes_downloaded
         self.closed = True
-        _free(self.engine, self.h)
+        engine = self.engine
+        with engine.lock:  # not while a read on another thread copies lent bytes (take)
+            _free(engine, self.h)
         return max(1, int((time.monotonic() - self.head_time) * 1e6))
+
+    def take(self, out: ChunkOut) -> Optional[bytes]:
+        """The body's next bytes: what the engine buffered, lent and copied out into a new
+        bytes (never empty); b"" at the end (known without another engine call when the
+        last bytes said so); None when nothing is there yet: the next data, end or error
+        is announced. Raises the body's error, or StreamClosed once closed."""
+        if self.closed:
+            raise StreamClosed()
+        if self.ended:
+            return b""
+        engine = self.engine
+        # The lent bytes live until the handle is freed: a close on another thread (of the
+        # response: close(); of the client) waits for the lock, so for the copy.
+        with engine.lock:
+            code = engine._read_chunk(engine.ptr, self.h, out.struct)
+            if code == _OK:
+                _, flags, data, n, received = CHUNK_LAYOUT.unpack_from(out.view)
+                if flags & _LAST:
+                    self.ended = True
+                    self._received = received
+                return _ADDRESS_SPACE[data : data + n].tobytes() if n else b""
+        if code == _PENDING:
+            return None
+        raise self.error(code, self._scratch())
+
+    def _scratch(self) -> "Scratch":
+        raise NotImplementedError
 
     def error(self, code: int, s: "Scratch") -> Exception:
         """The exception a failed read raises: the request's error class for the engine's
@@ -381,28 +431,26 @@ class SyncBody(Body):
     def _info(self) -> Any:
         return self.scratch().info
 
+    def _scratch(self) -> "Scratch":
+        return self.scratch()
+
     def pieces(self) -> Iterator[bytes]:
-        """The body as the engine hands it over (each piece at most 256 KiB, never empty);
-        raises the request's error class if the body fails."""
+        """The body as the engine hands it over (each piece at most 256 KiB plus one piece
+        from the server, never empty); raises the request's error class if the body
+        fails."""
         engine = self.engine
-        read = engine.lib.httpring_handle_read
         wait = engine.lib.httpring_handle_wait_body
         ptr = engine.ptr
         h = self.h
         waits = 0
         while True:
-            if self.closed:
-                raise StreamClosed()
             s = self.scratch()
-            rb = s.read_buffer()
-            code = read(ptr, h, rb.addr, rb.size, rb.n)
-            if code == _OK:
-                n = rb.n.value
-                if not n:
-                    self.ended = True
-                    return
-                yield rb.view[:n].tobytes()
-            elif code == _PENDING:
+            piece = self.take(s.chunk_out())
+            if piece:
+                yield piece
+            elif piece is not None:
+                return
+            else:
                 code = wait(ptr, h, _WAIT_SLICE_MS)
                 while code == _PENDING:
                     code = wait(ptr, h, _WAIT_SLICE_MS)
@@ -411,8 +459,6 @@ class SyncBody(Body):
                 waits += 1
                 if waits % SWEEP_EVERY == 0:
                     self.sweep()
-            else:
-                raise self.error(code, s)
 
 
 class AsyncBody(Body):
@@ -471,45 +517,81 @@ class AsyncBody(Body):
             self.wake()
         return us
 
-    async def apieces(self) -> AsyncIterator[bytes]:
+    def _scratch(self) -> "Scratch":
+        return self.dispatcher.s
+
+    def apieces(self) -> "AsyncPieces":
         """``SyncBody.pieces``, awaiting instead of blocking."""
+        return AsyncPieces(self, None)
+
+    async def await_data(self) -> None:
+        """Awaits the dispatcher's word that the body has something (data, its end, an
+        error) after a read found nothing."""
         d = self.dispatcher
-        engine = self.engine
-        read = engine.lib.httpring_handle_read
-        ptr = engine.ptr
-        h = self.h
-        s = d.s
-        rb = s.read_buffer()
-        addr, cap, got = rb.addr, rb.size, rb.n
-        while True:
-            if self.closed:
-                raise StreamClosed()
-            code = read(ptr, h, addr, cap, got)
-            if code == _OK:
-                n = got.value
-                if not n:
-                    self.ended = True
-                    return
-                # Copied out before anything else can use the loop's buffer.
-                yield rb.view[:n].tobytes()
-            elif code == _PENDING:
-                loop = running_asyncio_loop() or running_loop()
-                if loop is not d.loop:
-                    if d.loop is None or engine.closed:  # the client was closed
-                        raise self.error(_ffi.HTTPRING_ERR_CLIENT_CLOSED, s)
-                    raise RuntimeError(
-                        "a streamed response of an AsyncClient is read on the event loop the "
-                        "client uses"
-                    )
-                fut: Fut = loop.create_future()
-                self.waiter = fut
-                try:
-                    await fut
-                finally:
-                    if self.waiter is fut:
-                        self.waiter = None
-            else:
-                raise self.error(code, s)
+        loop = running_asyncio_loop() or running_loop()
+        if loop is not d.loop:
+            if d.loop is None or self.engine.closed:  # the client was closed
+                raise self.error(_ffi.HTTPRING_ERR_CLIENT_CLOSED, d.s)
+            raise RuntimeError(
+                "a streamed response of an AsyncClient is read on the event loop the "
+                "client uses"
+            )
+        fut: Fut = loop.create_future()
+        self.waiter = fut
+        try:
+            await fut
+        finally:
+            if self.waiter is fut:
+                self.waiter = None
+
+
+class AsyncPieces:
+    """An AsyncBody's pieces for ``async for``: a class rather than an async generator,
+    which asyncio registers in a weak set of the loop's when it starts and removes when
+    it is collected (about as much again as reading the piece). ``response``: closed
+    after the last piece (``aiter_raw``/``aiter_bytes``), or None."""
+
+    __slots__ = ("body", "response", "stopped", "fresh")
+
+    def __init__(self, body: AsyncBody, response: "Optional[Response]") -> None:
+        self.body = body
+        self.response = response
+        self.stopped = False
+        #: The response's iteration starts at the first piece asked for (as an async
+        #: generator's body would: StreamConsumed and the like are raised then).
+        self.fresh = response is not None
+
+    def __aiter__(self) -> "AsyncPieces":
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self.stopped:
+            raise StopAsyncIteration
+        body = self.body
+        out = body.dispatcher.s.chunk_out()
+        try:
+            if self.fresh:
+                self.fresh = False
+                self.response._start(True)  # type: ignore[union-attr]
+            while True:
+                piece = body.take(out)
+                if piece:
+                    return piece
+                if piece is not None:  # the end
+                    r = self.response
+                    self.response = None
+                    if r is not None:
+                        await r.aclose()
+                    raise StopAsyncIteration
+                await body.await_data()
+        except BaseException:
+            self.stopped = True  # as a generator that ended or raised: over
+            raise
+
+    async def aclose(self) -> None:
+        """As an async generator's: ends the iteration here (the response stays open)."""
+        self.stopped = True
+        self.response = None
 
 
 # --- re-chunking and decoding (httpx's semantics) -------------------------------------------
