@@ -346,7 +346,13 @@ impl BodyStream {
             let _ = self.trailers.set(t);
         }
         let mut s = self.lock();
+        // The task waits for the reader no more: its waker goes, so that a close does not
+        // wake it in whatever it does next (a kept connection's task waits for its next
+        // request: a spurious wake-up of the I/O thread per streamed response).
+        let task = s.task.take();
         if s.end.is_some() {
+            drop(s);
+            drop(task);
             return false;
         }
         if end.is_ok() {
@@ -581,6 +587,23 @@ mod tests {
         assert_eq!(s.read(&mut [0u8; 8]), Read::Data(3));
         s.close(Error::new(ErrorKind::Cancelled, "cancelled"));
         assert_eq!(s.read(&mut [0u8; 8]), Read::End);
+    }
+
+    #[test]
+    fn closing_a_finished_body_wakes_nothing() {
+        let s = BodyStream::new(4);
+        let count = Arc::new(Count(0.into()));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert_eq!(s.poll_wanted(&mut cx, false), Poll::Pending);
+        s.finish(Ok(()), None);
+        s.close(Error::new(ErrorKind::Cancelled, "handle freed"));
+        assert_eq!(woken(&count), 0, "the task has moved on");
+        // Before the end, a close wakes the task (it stops reading).
+        let s = BodyStream::new(4);
+        assert_eq!(s.poll_wanted(&mut cx, false), Poll::Pending);
+        s.close(Error::new(ErrorKind::Cancelled, "handle freed"));
+        assert_eq!(woken(&count), 1);
     }
 
     #[test]

@@ -36,7 +36,7 @@ import struct
 import threading
 from threading import get_ident as _get_ident
 import weakref
-from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Iterable, List, Optional, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Dict, Iterable, List, Optional, Set, Tuple, Union
 
 from . import _ffi
 from ._auth import _Credentials
@@ -726,13 +726,13 @@ class AsyncClient(BaseClient):
         )
         return AsyncStreamContext(lambda: self._stream_response(args))
 
-    async def _stream_response(self, args: Tuple[Any, ...]) -> Response:
-        """``stream``'s request (its arguments in order), sent: its Response once the head
-        is in."""
+    def _stream_response(self, args: Tuple[Any, ...]) -> Awaitable[Response]:
+        """``stream``'s request (its arguments in order), sent: what gives its Response
+        once the head is in. (Not a coroutine: the one it returns is the only one.)"""
         prep, method, url, ov, request = self._prepare_stream(*args)
         if request is not None:
-            return await self._send_hooked(request, ov, None, True)
-        return await self._open_stream(prep, method, url, ov)
+            return self._send_hooked(request, ov, None, True)
+        return self._open_stream(prep, method, url, ov)
 
     async def _open_stream(self, prep: Prepared, method: str, url: str, ov: Optional[Overrides]) -> Response:
         """Submits a streamed request; returns its Response once the head is in."""

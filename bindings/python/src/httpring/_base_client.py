@@ -768,9 +768,14 @@ class BaseClient:
         """``stream()``'s request, from its arguments in order: (prepared, method, url,
         overrides, and the Request to send through the hooks, a transport or an auth flow,
         or None when it goes to the engine directly)."""
-        prep, method, url_s = self._prepare(
-            method, url, params, headers, content, data, json, timeout, cookies, files, retries, extensions
-        )
+        if (method == "GET" and params is None and headers is None and content is None and data is None
+                and files is None and json is None and cookies is None and timeout is USE_CLIENT_DEFAULT
+                and retries is None and extensions is None):
+            prep, url_s, _ = self._get_prepared(url)  # get()'s cache of plain GETs
+        else:
+            prep, method, url_s = self._prepare(
+                method, url, params, headers, content, data, json, timeout, cookies, files, retries, extensions
+            )
         ov = self._overrides(follow_redirects, auth)
         if self._transport is not None or self._request_hooks or self._response_hooks or (
             ov is not None and ov.flow is not None

@@ -128,7 +128,7 @@ class AsyncStreamContext:
 
     async def __aexit__(self, *exc: Any) -> None:
         r, self._response = self._response, None
-        if r is not None:
+        if r is not None and not r.is_closed:  # (read to the end, it closed itself)
             await r.aclose()
 
 
