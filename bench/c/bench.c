@@ -21,10 +21,11 @@
  * meanwhile; they drain completions in batches and resubmit one request per completion.
  *
  * stream: every request is submitted with httpring_request_set_stream, so it completes at
- * its head (HTTPRING_EVENT_HEAD); the same loop then reads each body with httpring_handle_read
- * into one reusable 256 KiB buffer until HTTPRING_PENDING, again after each
- * HTTPRING_EVENT_BODY completion (edge-triggered), and frees the request and submits the next
- * one when its body ends. Bytes count once a body has ended whole (as many bytes as its
+ * its head (HTTPRING_EVENT_HEAD); the same loop then reads each body with
+ * httpring_handle_read_chunk (the bytes lent, not copied; with a library older than it,
+ * httpring_handle_read into one reusable 256 KiB buffer) until HTTPRING_PENDING or the last
+ * bytes, again after each HTTPRING_EVENT_BODY completion (edge-triggered), and frees the
+ * request and submits the next one when its body ends. Bytes count once a body has ended whole (as many bytes as its
  * Content-Length says, when it has one); body_events_per_req is the BODY completions per
  * request, completions_per_wakeup counts every completion (HEAD and BODY).
  *
@@ -53,6 +54,9 @@ extern httpring_code httpring_config_set_max_connections_per_host(struct httprin
 extern httpring_code httpring_request_set_stream(struct httpring_request *req, bool stream) __attribute__((weak));
 extern httpring_code httpring_handle_read(const struct httpring_client *client, httpring_handle h, uint8_t *buf,
                                           size_t cap, size_t *n) __attribute__((weak));
+/* Bodies lent without a copy where the library has it; else copied by httpring_handle_read. */
+extern httpring_code httpring_handle_read_chunk(const struct httpring_client *client, httpring_handle h,
+                                                struct httpring_chunk *out) __attribute__((weak));
 
 static const double QUANTILES[] = {0, 1, 5, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.99, 100};
 #define NQ (sizeof QUANTILES / sizeof QUANTILES[0])
@@ -224,13 +228,22 @@ static int stream_step(httpring_client *c, streams *s, long total, const httprin
             s->expect[i] = n;
         }
     }
+    httpring_chunk chunk = HTTPRING_STRUCT_INIT(httpring_chunk);
     for (;;) {
         size_t n = 0;
-        httpring_code rc = httpring_handle_read(c, d->handle, buf, sizeof buf, &n);
+        int last = 0; /* the bytes just read ended the body: no read needed for the end */
+        httpring_code rc;
+        if (httpring_handle_read_chunk) {
+            rc = httpring_handle_read_chunk(c, d->handle, &chunk);
+            n = chunk.len;
+            last = (chunk.flags & HTTPRING_CHUNK_LAST) != 0;
+        } else {
+            rc = httpring_handle_read(c, d->handle, buf, sizeof buf, &n);
+        }
         if (rc == HTTPRING_PENDING) return 0;
         if (rc == HTTPRING_OK && n > 0) {
             s->got[i] += n;
-            continue;
+            if (!last) continue;
         }
         s->state[i] = ST_OVER;
         if (rc != HTTPRING_OK) {

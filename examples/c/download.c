@@ -110,10 +110,11 @@ int main(int argc, char **argv) {
     int tty = isatty(STDERR_FILENO);
     double started = now_s(), drawn = 0;
     uint64_t got = 0;
-    static uint8_t buf[256 << 10];
+    /* Each read lends what arrived (no copy): valid until the next read or the free. */
+    httpring_chunk chunk = HTTPRING_STRUCT_INIT(httpring_chunk);
     for (;;) {
-        size_t n = 0;
-        code = httpring_handle_read(client, h, buf, sizeof buf, &n);
+        code = httpring_handle_read_chunk(client, h, &chunk);
+        size_t n = chunk.len;
         if (code == HTTPRING_PENDING) {
             /* Wake at least 10 times a second to keep the bar moving. */
             httpring_handle_wait_body(client, h, 100);
@@ -124,11 +125,15 @@ int main(int argc, char **argv) {
         } else if (n == 0) {
             ok = resp.status >= 200 && resp.status < 300;
             break;
-        } else if (fwrite(buf, 1, n, out) != n) {
+        } else if (fwrite(chunk.data, 1, n, out) != n) {
             fprintf(stderr, "\n%s: %s\n", argv[2], strerror(errno));
             break;
         } else {
             got += n;
+            if (chunk.flags & HTTPRING_CHUNK_LAST) { /* the body ended with these bytes */
+                ok = resp.status >= 200 && resp.status < 300;
+                break;
+            }
         }
         if (tty && now_s() - drawn >= 0.1) {
             progress(got, info.content_length, started, 0);
