@@ -724,7 +724,7 @@ class AsyncClient(BaseClient):
             method, url, params, headers, content, data, files, json, cookies, timeout,
             follow_redirects, auth, retries, extensions,
         )
-        return AsyncStreamContext(lambda: self._stream_response(args))
+        return AsyncStreamContext(self._stream_response, args)
 
     def _stream_response(self, args: Tuple[Any, ...]) -> Awaitable[Response]:
         """``stream``'s request (its arguments in order), sent: what gives its Response

@@ -644,7 +644,7 @@ class Client(BaseClient):
             method, url, params, headers, content, data, files, json, cookies, timeout,
             follow_redirects, auth, retries, extensions,
         )
-        return StreamContext(lambda: self._stream_response(args))
+        return StreamContext(self._stream_response, args)
 
     def _stream_response(self, args: Tuple[Any, ...]) -> Response:
         """``stream``'s request (its arguments in order), sent: its Response once the head

@@ -1268,6 +1268,9 @@ class _StreamedResponse(Response):
 
     def aiter_bytes(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
         """``iter_bytes`` for an AsyncClient's streamed response (the same plain function)."""
+        body = self._stream
+        if chunk_size is None and body.__class__ is AsyncBody and not body.content_read:
+            return AsyncPieces(body, self)  # aiter_raw(), without the calls on the way
         return (self.aiter_raw if self._unread() else super().aiter_bytes)(chunk_size)
 
     async def aiter_text(self, chunk_size: Optional[int] = None) -> AsyncIterator[str]:

@@ -89,20 +89,21 @@ def _free(engine: "Engine", h: int) -> None:
 
 
 class StreamContext:
-    """What ``Client.stream`` returns: entering sends the request and gives the Response
-    once its head is in; leaving closes it. A class, not ``contextlib.contextmanager``: no
-    generator to make and drive for every request."""
+    """What ``Client.stream`` returns: entering sends the request (``open_(args)``) and
+    gives the Response once its head is in; leaving closes it. A class, not
+    ``contextlib.contextmanager``: no generator to make and drive for every request."""
 
-    __slots__ = ("_open", "_response")
+    __slots__ = ("_open", "_args", "_response")
 
-    def __init__(self, open_: "Callable[[], Response]") -> None:
+    def __init__(self, open_: "Callable[[Any], Response]", args: Any) -> None:
         self._open = open_
+        self._args = args
         self._response: "Optional[Response]" = None
 
     def __enter__(self) -> "Response":
         if self._response is not None:
             raise RuntimeError("this client.stream(...) block is already open")
-        self._response = self._open()
+        self._response = self._open(self._args)
         return self._response
 
     def __exit__(self, *exc: Any) -> None:
@@ -114,16 +115,17 @@ class StreamContext:
 class AsyncStreamContext:
     """``StreamContext`` for ``AsyncClient.stream`` (``async with``)."""
 
-    __slots__ = ("_open", "_response")
+    __slots__ = ("_open", "_args", "_response")
 
-    def __init__(self, open_: "Callable[[], Awaitable[Response]]") -> None:
+    def __init__(self, open_: "Callable[[Any], Awaitable[Response]]", args: Any) -> None:
         self._open = open_
+        self._args = args
         self._response: "Optional[Response]" = None
 
     async def __aenter__(self) -> "Response":
         if self._response is not None:
             raise RuntimeError("this client.stream(...) block is already open")
-        self._response = await self._open()
+        self._response = await self._open(self._args)
         return self._response
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -188,11 +190,13 @@ class Body:
         response adds them to ``elapsed``), 0 after."""
         if self.closed:
             return 0
-        self.received()  # its last count, kept for num_bytes_downloaded
+        if not self.ended:  # (at the end, the last read brought the count)
+            self.received()  # its last count, kept for num_bytes_downloaded
         self.closed = True
         engine = self.engine
         with engine.lock:  # not while a read on another thread copies lent bytes (take)
-            _free(engine, self.h)
+            if not engine.closed:
+                engine._free(engine.ptr, self.h)
         return max(1, int((time.monotonic() - self.head_time) * 1e6))
 
     def take(self, out: ChunkOut) -> Optional[bytes]:
@@ -503,18 +507,20 @@ class AsyncBody(Body):
         return d.s.info if d.thread == threading.get_ident() else super()._info()
 
     def __del__(self) -> None:
-        if not getattr(self, "closed", True):
-            try:
-                self.dispatcher.streams.pop(self.uid, None)
-            except Exception:  # interpreter shutdown
-                pass
+        if getattr(self, "closed", True):
+            return  # (the common case: closed when read to its end or left)
+        try:
+            self.dispatcher.streams.pop(self.uid, None)
+        except Exception:  # interpreter shutdown
+            pass
         super().__del__()
 
     def close(self) -> int:
         us = super().close()
         if us:
             self.dispatcher.streams.pop(self.uid, None)
-            self.wake()
+            if self.waiter is not None:
+                self.wake()
         return us
 
     def _scratch(self) -> "Scratch":
@@ -568,22 +574,23 @@ class AsyncPieces:
         if self.stopped:
             raise StopAsyncIteration
         body = self.body
-        out = body.dispatcher.s.chunk_out()
         try:
             if self.fresh:
                 self.fresh = False
                 self.response._start(True)  # type: ignore[union-attr]
-            while True:
-                piece = body.take(out)
+            # (At the end already when the last bytes said so: no read, no call.)
+            while not body.ended or body.closed:
+                piece = body.take(body.dispatcher.s.chunk_out())
                 if piece:
                     return piece
-                if piece is not None:  # the end
-                    r = self.response
-                    self.response = None
-                    if r is not None:
-                        await r.aclose()
-                    raise StopAsyncIteration
+                if piece is not None:
+                    break  # the end
                 await body.await_data()
+            r = self.response
+            self.response = None
+            if r is not None:  # closed as aclose() closes it
+                r._elapsed_us += body.close()
+            raise StopAsyncIteration
         except BaseException:
             self.stopped = True  # as a generator that ended or raised: over
             raise
