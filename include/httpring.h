@@ -59,9 +59,6 @@
 #endif
 
 
-// The most bytes one [`BodyStream::read_chunk`] takes.
-#define MAX_CHUNK (256 * 1024)
-
 // `httpring_request_spec.flags`: stream the response, as `httpring_request_set_stream`
 // (the handle completes at the head, `HTTPRING_EVENT_HEAD`; read the body with
 // `httpring_handle_read`).
@@ -541,7 +538,8 @@ typedef struct httpring_chunk {
   // `HTTPRING_CHUNK_LAST`: the body ended with these bytes; nothing is left to read.
   uint32_t flags;
   // The bytes (NULL when `len` is 0), valid until the next `httpring_handle_read_chunk`
-  // or `httpring_handle_read` of this handle, or its `httpring_handle_free`.
+  // or `httpring_handle_read` of this handle, or its `httpring_handle_free` (or the
+  // client's `httpring_client_free`).
   const uint8_t *data;
   size_t len;
   // The body's bytes received so far as the server sent them (before content decoding:
@@ -2018,9 +2016,10 @@ httpring_code httpring_handle_read(const struct httpring_client *client,
 //   announce the next data, end or error;
 // - an error code: the body failed after the bytes before the failure were read.
 //
-// `*out` is written when the call returns `HTTPRING_OK` or `HTTPRING_PENDING`. One reader per handle
-// at a time, from any thread; a caller that frees the handle from another thread while it
-// copies the bytes must make the two wait for each other.
+// `*out` is written when the call returns `HTTPRING_OK` or `HTTPRING_PENDING`. One reader
+// per handle at a time, from any thread; a caller that frees the handle (or the client,
+// which frees every handle) from another thread while it uses the bytes must make the two
+// wait for each other.
 //
 // # Safety
 // `out` is valid for a write of `out->struct_size` bytes.

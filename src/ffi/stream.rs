@@ -113,7 +113,8 @@ pub struct httpring_chunk {
     /// `HTTPRING_CHUNK_LAST`: the body ended with these bytes; nothing is left to read.
     pub flags: u32,
     /// The bytes (NULL when `len` is 0), valid until the next `httpring_handle_read_chunk`
-    /// or `httpring_handle_read` of this handle, or its `httpring_handle_free`.
+    /// or `httpring_handle_read` of this handle, or its `httpring_handle_free` (or the
+    /// client's `httpring_client_free`).
     pub data: *const u8,
     pub len: usize,
     /// The body's bytes received so far as the server sent them (before content decoding:
@@ -140,9 +141,10 @@ pub const HTTPRING_CHUNK_LAST: u32 = 1;
 ///   announce the next data, end or error;
 /// - an error code: the body failed after the bytes before the failure were read.
 ///
-/// `*out` is written when the call returns `HTTPRING_OK` or `HTTPRING_PENDING`. One reader per handle
-/// at a time, from any thread; a caller that frees the handle from another thread while it
-/// copies the bytes must make the two wait for each other.
+/// `*out` is written when the call returns `HTTPRING_OK` or `HTTPRING_PENDING`. One reader
+/// per handle at a time, from any thread; a caller that frees the handle (or the client,
+/// which frees every handle) from another thread while it uses the bytes must make the two
+/// wait for each other.
 ///
 /// # Safety
 /// `out` is valid for a write of `out->struct_size` bytes.

@@ -31,8 +31,12 @@ pub enum Read {
     Failed(Error),
 }
 
-/// The most bytes one [`BodyStream::read_chunk`] takes.
-pub const MAX_CHUNK: usize = 256 * 1024;
+/// The most bytes one [`BodyStream::read_chunk`] takes (256 KiB).
+pub(crate) const MAX_CHUNK: usize = 256 * 1024;
+
+/// Pieces smaller than this are joined into one chunk when several wait; a larger one is
+/// lent alone, never copied.
+const JOIN_BELOW: usize = 16 * 1024;
 
 /// What one [`BodyStream::read_chunk`] found.
 #[derive(Debug, PartialEq, Eq)]
@@ -155,10 +159,10 @@ impl BodyStream {
         Read::Data(n)
     }
 
-    /// Takes the buffered bytes, up to [`MAX_CHUNK`], without copying them: one piece as
-    /// the server sent it (or its first `MAX_CHUNK` bytes), or, when several smaller ones
-    /// wait, as many as fit joined into one (so a caller makes no more calls than with
-    /// [`BodyStream::read`] and a `MAX_CHUNK` buffer).
+    /// Takes buffered bytes, up to 256 KiB, without copying them: one piece as the server
+    /// sent it (or its first 256 KiB), or, when it is small (under 16 KiB) and more small
+    /// ones follow, as many of those as fit joined into one (a copy of small pieces only,
+    /// which saves the caller a call per piece).
     pub fn read_chunk(&self) -> Chunk {
         self.take(false)
     }
@@ -185,28 +189,21 @@ impl BodyStream {
             };
         }
         let was_full = s.buffered >= self.cap;
-        let front = s.chunks.front().map_or(0, Bytes::len);
-        let bytes = if front >= MAX_CHUNK || s.chunks.len() == 1 {
+        let small = |c: Option<&Bytes>| c.is_some_and(|c| c.len() < JOIN_BELOW);
+        let bytes = if small(s.chunks.front()) && small(s.chunks.get(1)) {
+            let mut joined = BytesMut::new();
+            while small(s.chunks.front()) && joined.len() < MAX_CHUNK - JOIN_BELOW {
+                let c = s.chunks.pop_front().unwrap_or_default();
+                joined.extend_from_slice(&c);
+            }
+            joined.freeze()
+        } else {
             let front = s.chunks.front_mut().expect("buffered bytes are in chunks");
             if front.len() > MAX_CHUNK {
                 front.split_to(MAX_CHUNK)
             } else {
                 s.chunks.pop_front().unwrap_or_default()
             }
-        } else {
-            let mut joined = BytesMut::with_capacity(s.buffered.min(MAX_CHUNK));
-            while let Some(c) = s.chunks.front_mut() {
-                let take = c.len().min(MAX_CHUNK - joined.len());
-                joined.extend_from_slice(&c[..take]);
-                c.advance(take);
-                if c.is_empty() {
-                    s.chunks.pop_front();
-                }
-                if joined.len() == MAX_CHUNK {
-                    break;
-                }
-            }
-            joined.freeze()
         };
         s.buffered -= bytes.len();
         if lend {
@@ -465,16 +462,46 @@ mod tests {
         assert_eq!(sizes, [(MAX_CHUNK, false), (13, true)]);
         assert_eq!(&got[..big.len()], &big[..]);
         assert_eq!(&got[big.len()..], b"xyz");
-        // Many small pieces: joined up to MAX_CHUNK, the rest left for the next read.
+        // Many small pieces: joined, up to MAX_CHUNK; the rest left for the next read.
         let s = BodyStream::new(1 << 20);
-        for _ in 0..5 {
-            s.push(Bytes::from(vec![1u8; MAX_CHUNK / 4 + 1]));
+        for _ in 0..40 {
+            s.push(Bytes::from(vec![1u8; 8 << 10]));
         }
+        let sizes: Vec<usize> = (0..2)
+            .map(|_| match s.read_chunk() {
+                Chunk::Data { bytes, .. } => bytes.len(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(sizes, [240 << 10, 80 << 10]);
+        // A small piece before a large one goes alone: the large one is never copied.
+        let s = BodyStream::new(1 << 20);
+        let large = Bytes::from(vec![2u8; 200 << 10]);
+        s.push(Bytes::from(vec![1u8; 4 << 10]));
+        s.push(large.clone());
         let Chunk::Data { bytes, .. } = s.read_chunk() else {
             panic!()
         };
-        assert_eq!(bytes.len(), MAX_CHUNK);
-        assert_eq!(s.buffered(), 5 * (MAX_CHUNK / 4 + 1) - MAX_CHUNK);
+        assert_eq!(bytes.len(), 4 << 10);
+        let Chunk::Data { bytes, .. } = s.read_chunk() else {
+            panic!()
+        };
+        assert_eq!(bytes.as_ptr(), large.as_ptr());
+    }
+
+    #[test]
+    fn bytes_before_a_failure_are_not_the_last() {
+        let s = BodyStream::new(1024);
+        s.push(Bytes::from_static(b"abc"));
+        s.finish(Err(Error::new(ErrorKind::Io, "reset")), None);
+        assert_eq!(
+            s.read_chunk(),
+            Chunk::Data {
+                bytes: Bytes::from_static(b"abc"),
+                last: false
+            }
+        );
+        assert!(matches!(s.read_chunk(), Chunk::Failed(e) if e.kind() == ErrorKind::Io));
     }
 
     #[test]

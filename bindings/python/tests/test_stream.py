@@ -588,6 +588,43 @@ def test_aiter_bytes_behaves_as_an_async_generator(testserver, anyio_backend):
     run_on(anyio_backend, main)
 
 
+def test_closing_a_response_from_another_thread_mid_read(testserver):
+    """A response closed by another thread while its body is read (and copied out of the
+    engine's lent bytes): the reader stops with StreamClosed, every byte it got in order."""
+    total = 200 << 20
+    with httpring.Client() as c:
+        got = 0
+        with c.stream("GET", f"{testserver.url}/stream/{total}") as r:
+            closer = threading.Timer(0.05, r.close)
+            closer.start()
+            with pytest.raises(httpring.StreamClosed):
+                for piece in r.iter_bytes():
+                    check_pattern(piece, got)
+                    got += len(piece)
+                    time.sleep(0.001)  # a reader slower than the close
+            closer.join()
+        assert 0 < got < total and r.is_closed
+        assert c.live_handles() == 0
+
+
+def test_a_close_inside_a_copy_on_the_same_thread_does_not_deadlock(testserver):
+    """A finalizer the garbage collector runs while this thread holds Engine.lock (copying
+    a response out) may close a streamed response: the close returns, and the handle is
+    freed once the lock is free."""
+    with httpring.Client() as c:
+        with c.stream("GET", f"{testserver.url}/stream/{1 << 20}") as r:
+            next(r.iter_bytes())
+            with c._engine.lock:  # as inside read_many or a body's copy
+                t0 = time.monotonic()
+                r.close()
+                assert time.monotonic() - t0 < 5
+                assert r.is_closed and c.live_handles() == 1  # not freed under the lock
+        deadline = time.monotonic() + 10
+        while c.live_handles() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert c.live_handles() == 0
+
+
 def test_responses_not_streamed_follow_the_same_rules(testserver):
     with httpring.Client() as c:
         r = c.get(testserver.url + "/stream/1000")

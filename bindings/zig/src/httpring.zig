@@ -1527,6 +1527,35 @@ pub const Handle = struct {
         return n;
     }
 
+    /// What `readChunk` lent.
+    pub const Chunk = struct {
+        /// The next bytes of the body (empty once it had ended), borrowed from the handle
+        /// until its next read (`readChunk`, `readAvailable`, `read`) or `deinit`.
+        bytes: []const u8,
+        /// The body ended with these bytes: nothing is left to read.
+        last: bool,
+        /// The body's bytes received so far, as the server sent them (before content
+        /// decoding).
+        received: u64,
+    };
+
+    /// Takes what has arrived of a streamed body without copying it and without blocking:
+    /// up to 256 KiB, lent until the next read of this handle or its `deinit` (a cancel
+    /// does not take them back). Null when there is nothing yet, announced as for
+    /// `readAvailable`; `last` tells of the end with the last bytes, so no further read is
+    /// needed for it. A failure comes after the bytes before it were read.
+    pub fn readChunk(self: Handle) ReadError!?Chunk {
+        var out: c.httpring_chunk = .{ .struct_size = @sizeOf(c.httpring_chunk) };
+        const code = c.httpring_handle_read_chunk(self.client, self.id, &out);
+        if (code == c.HTTPRING_PENDING) return null;
+        try checkIn(ReadError, code);
+        return .{
+            .bytes = bytes(out.data, out.len),
+            .last = (out.flags & c.HTTPRING_CHUNK_LAST) != 0,
+            .received = out.received,
+        };
+    }
+
     /// Blocks until some of a streamed body is there (waiting for the head first), then
     /// copies it into `buf` (not empty): the count, or 0 once the body ended. It waits as
     /// long as the server is silent: the read timeout (`Options.read_timeout_ms`,

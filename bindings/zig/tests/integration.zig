@@ -1476,6 +1476,46 @@ test "stream: 20 MB through BodyReader, every byte in order, after a head with a
     try testing.expectEqual(@as(usize, 0), try h.read(&buf));
 }
 
+test "stream: readChunk lends the body piece by piece, says when it ended, counts what was sent" {
+    var buf: [512]u8 = undefined;
+    var client = try Client.init(.{});
+    defer client.deinit();
+    const total = 5_000_000;
+    var h = try client.send(.{ .url = try url(&buf, "/stream/{d}", .{total}), .stream = true });
+    defer h.deinit();
+    _ = try h.waitResponse(10_000);
+    var at: u64 = 0;
+    var lasts: usize = 0;
+    var received: u64 = 0;
+    while (true) {
+        const chunk = (try h.readChunk()) orelse {
+            _ = try h.waitBody(10_000);
+            continue;
+        };
+        try testing.expect(chunk.bytes.len <= 256 << 10);
+        try checkPattern(chunk.bytes, at);
+        at += chunk.bytes.len;
+        received = chunk.received;
+        if (chunk.last) {
+            lasts += 1;
+            break;
+        }
+        try testing.expect(chunk.bytes.len > 0);
+    }
+    try testing.expectEqual(@as(u64, total), at);
+    try testing.expectEqual(@as(u64, total), received);
+    try testing.expectEqual(@as(usize, 1), lasts);
+    // After the end: an empty chunk, still the end.
+    const after = (try h.readChunk()).?;
+    try testing.expectEqual(@as(usize, 0), after.bytes.len);
+    try testing.expect(after.last);
+    // A request that was not streamed has its body in the response.
+    var plain = try client.send(.{ .url = try url(&buf, "/hello", .{}) });
+    defer plain.deinit();
+    _ = try plain.waitResponse(10_000);
+    try testing.expectError(error.InvalidArgument, plain.readChunk());
+}
+
 test "stream: allocRemaining, streamRemaining, discardRemaining; StreamTooLong past a limit" {
     var buf: [512]u8 = undefined;
     var client = try Client.init(.{});

@@ -451,9 +451,10 @@ class Engine:
         self.live_at_close: Optional[int] = None
         #: Requests cancelled through httpring_handle_cancel while still pending.
         self.cancelled = 0
-        #: Held while response memory is copied out (``read``, ``read_many``) and while the
-        #: client is freed: a close on another thread cannot free a response between the
-        #: call that returns its addresses and the copies.
+        #: Held while response memory is copied out (``read``, ``read_many``, a streamed
+        #: body's lent bytes in ``_stream.Body.take``), while the client is freed and while
+        #: a streamed response frees its handle (``Body.close``): a close on another thread
+        #: cannot free memory between the call that returns its addresses and the copies.
         self.lock = threading.Lock()
         #: Makes closing happen once; never held while waiting for the engine.
         self._close_lock = threading.Lock()
@@ -709,7 +710,7 @@ class Engine:
         client's), and a multipart body (``_multipart.Form``) if the body is one. Returns
         the handle; a refused setting or request raises here, no handle made. ``stream``:
         the request completes with its head (``HTTPRING_EVENT_HEAD``) and its body is read
-        with ``httpring_handle_read`` (see ``_stream``)."""
+        with ``httpring_handle_read_chunk`` (see ``_stream``)."""
         lib = self.lib
         method_b, url_b, pairs, body, tmo = prep
         req = lib.httpring_request_new(method_b, url_b)

@@ -5,7 +5,7 @@ AsyncClient's batch), or built with ``httpring_request_set_stream`` when it has 
 spec cannot carry: it completes as soon as
 its response head arrives (``HTTPRING_EVENT_HEAD`` instead of ``HTTPRING_EVENT_DONE``).
 Its handle then stays live, owned by the Response's body (``SyncBody`` or ``AsyncBody``),
-which reads the body with ``httpring_handle_read`` as the caller iterates, and frees the
+which reads the body with ``httpring_handle_read_chunk`` as the caller iterates, and frees the
 handle when the response is closed: after the end of the body (the connection goes back
 to the pool) or before it (the engine stops the body and closes the connection, never
 reused half-read; over HTTP/2 it resets the stream, and the shared connection stays). At most the engine's stream buffer (256 KiB) waits
@@ -23,13 +23,16 @@ client's queue, and by waking ``httpring_handle_wait_body``.
   swept now and then so that a stream that lasts for days does not grow it.
 - Async: a reader that finds nothing awaits a future of its own, which the AsyncClient's
   dispatcher resolves when it drains the BODY completion for that handle (the client's one
-  fd, on the event loop). No thread per stream, and the loop never blocks. Under trio the
+  fd, on the event loop). No thread per stream, and the loop does not wait for the server
+  (at most for a copy on another thread, see ``Body.close``). Under trio the
   future is a ``_trio.TrioFuture`` (the task parks until the dispatcher wakes it).
 
-Each read takes what the engine buffered (up to 256 KiB, more only by the last piece from
-the server) with ``httpring_handle_read_chunk``, which lends it without a copy, and copies
-it into a new bytes object: one copy per piece. The read that takes a body's last bytes
-also learns that the body ended, so reading a body to its end costs no call for the end.
+Each read takes what the engine buffered (up to 256 KiB) with
+``httpring_handle_read_chunk``, which lends it without a copy, and copies it into a new
+bytes object: one copy per piece. The read that takes a body's last bytes also learns that
+the body ended, so reading a body to its end costs no call for the end. The lent bytes live
+until the handle is freed: a copy holds ``Engine.lock``, which freeing the client takes and
+a response's close takes too (see ``Body.close``).
 
 Content codings are decoded by the engine as the body arrives: the bytes read are the
 decoded body. ``iter_raw`` therefore yields the same bytes as ``iter_bytes`` (see the
@@ -81,6 +84,26 @@ class ChunkOut:
     def __init__(self) -> None:
         self.struct = _ffi.new(_ffi.httpring_chunk)
         self.view = memoryview(self.struct).cast("B")
+
+
+#: How long a response's close waits for ``Engine.lock`` before it leaves the free to a
+#: thread: a copy takes microseconds; a wait this long means the lock is this thread's own.
+_CLOSE_WAIT_S = 0.05
+
+
+def _free_later(engine: "Engine", h: int) -> None:
+    """Frees handle ``h`` once ``Engine.lock`` is free, on a thread of its own (a closed
+    client has freed it already)."""
+
+    def free() -> None:
+        with engine.lock:
+            if not engine.closed:
+                engine._free(engine.ptr, h)
+
+    try:
+        threading.Thread(target=free, name="httpring-free", daemon=True).start()
+    except RuntimeError:  # no thread to be had (interpreter shutdown): the client frees it
+        pass
 
 
 def _free(engine: "Engine", h: int) -> None:
@@ -194,9 +217,19 @@ class Body:
             self.received()  # its last count, kept for num_bytes_downloaded
         self.closed = True
         engine = self.engine
-        with engine.lock:  # not while a read on another thread copies lent bytes (take)
-            if not engine.closed:
-                engine._free(engine.ptr, self.h)
+        # Not while a read on another thread copies lent bytes (take): under Engine.lock.
+        # A closed client freed the handle with itself.
+        if not engine.closed:
+            if engine.lock.acquire(timeout=_CLOSE_WAIT_S):
+                try:
+                    if not engine.closed:
+                        engine._free(engine.ptr, self.h)
+                finally:
+                    engine.lock.release()
+            else:
+                # Held by this very thread (a finalizer that closes a response, run by the
+                # garbage collector inside a copy), or for long: freed on a thread of its own.
+                _free_later(engine, self.h)
         return max(1, int((time.monotonic() - self.head_time) * 1e6))
 
     def take(self, out: ChunkOut) -> Optional[bytes]:
@@ -209,6 +242,8 @@ class Body:
         if self.ended:
             return b""
         engine = self.engine
+        if engine.closed:  # (its free may hold the lock for a while: no wait for it)
+            raise self.error(_ffi.HTTPRING_ERR_CLIENT_CLOSED, self._scratch())
         # The lent bytes live until the handle is freed: a close on another thread (of the
         # response: close(); of the client) waits for the lock, so for the copy.
         with engine.lock:
@@ -439,9 +474,8 @@ class SyncBody(Body):
         return self.scratch()
 
     def pieces(self) -> Iterator[bytes]:
-        """The body as the engine hands it over (each piece at most 256 KiB plus one piece
-        from the server, never empty); raises the request's error class if the body
-        fails."""
+        """The body as the engine hands it over (each piece at most 256 KiB, never empty);
+        raises the request's error class if the body fails."""
         engine = self.engine
         wait = engine.lib.httpring_handle_wait_body
         ptr = engine.ptr
@@ -557,12 +591,14 @@ class AsyncPieces:
     it is collected (about as much again as reading the piece). ``response``: closed
     after the last piece (``aiter_raw``/``aiter_bytes``), or None."""
 
-    __slots__ = ("body", "response", "stopped", "fresh")
+    __slots__ = ("body", "response", "stopped", "fresh", "running")
 
     def __init__(self, body: AsyncBody, response: "Optional[Response]") -> None:
         self.body = body
         self.response = response
         self.stopped = False
+        #: A step awaits the body now (a second one raises, as an async generator's).
+        self.running = False
         #: The response's iteration starts at the first piece asked for (as an async
         #: generator's body would: StreamConsumed and the like are raised then).
         self.fresh = response is not None
@@ -573,6 +609,8 @@ class AsyncPieces:
     async def __anext__(self) -> bytes:
         if self.stopped:
             raise StopAsyncIteration
+        if self.running:
+            raise RuntimeError("anext(): the body's iterator is already running")
         body = self.body
         try:
             if self.fresh:
@@ -585,7 +623,11 @@ class AsyncPieces:
                     return piece
                 if piece is not None:
                     break  # the end
-                await body.await_data()
+                self.running = True
+                try:
+                    await body.await_data()
+                finally:
+                    self.running = False
             r = self.response
             self.response = None
             if r is not None:  # closed as aclose() closes it
