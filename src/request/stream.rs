@@ -121,19 +121,25 @@ impl BodyStream {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// What a read finds with nothing buffered: the end, the failure, or nothing yet (the
+    /// stream is then armed: the next change is announced, unless a reader blocks instead).
+    fn empty_read(s: &mut State) -> Read {
+        match &s.end {
+            Some(Ok(())) => Read::End,
+            Some(Err(e)) => Read::Failed(e.clone()),
+            None => {
+                s.armed = !s.blocking;
+                Read::Pending
+            }
+        }
+    }
+
     /// Copies buffered bytes into `buf` (`Data(0)` only for an empty `buf`).
     pub fn read(&self, buf: &mut [u8]) -> Read {
         let mut s = self.lock();
         s.lent = None; // a read ends the last loan
         if s.buffered == 0 {
-            return match &s.end {
-                Some(Ok(())) => Read::End,
-                Some(Err(e)) => Read::Failed(e.clone()),
-                None => {
-                    s.armed = !s.blocking;
-                    Read::Pending
-                }
-            };
+            return Self::empty_read(&mut s);
         }
         let was_full = s.buffered >= self.cap;
         let mut n = 0;
@@ -179,13 +185,10 @@ impl BodyStream {
         let mut s = self.lock();
         s.lent = None; // a read ends the last loan
         if s.buffered == 0 {
-            return match &s.end {
-                Some(Ok(())) => Chunk::End,
-                Some(Err(e)) => Chunk::Failed(e.clone()),
-                None => {
-                    s.armed = !s.blocking;
-                    Chunk::Pending
-                }
+            return match Self::empty_read(&mut s) {
+                Read::End => Chunk::End,
+                Read::Failed(e) => Chunk::Failed(e),
+                _ => Chunk::Pending,
             };
         }
         let was_full = s.buffered >= self.cap;
