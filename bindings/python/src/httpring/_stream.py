@@ -97,8 +97,7 @@ def _free_later(engine: "Engine", h: int) -> None:
 
     def free() -> None:
         with engine.lock:
-            if not engine.closed:
-                engine._free(engine.ptr, h)
+            _free(engine, h)
 
     try:
         threading.Thread(target=free, name="httpring-free", daemon=True).start()
@@ -222,8 +221,7 @@ class Body:
         if not engine.closed:
             if engine.lock.acquire(timeout=_CLOSE_WAIT_S):
                 try:
-                    if not engine.closed:
-                        engine._free(engine.ptr, self.h)
+                    _free(engine, self.h)
                 finally:
                     engine.lock.release()
             else:
