@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use http::Uri;
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -92,6 +93,10 @@ pub struct Config {
     pub tcp_keepalive: Option<TcpKeepalive>,
     /// Whether and how far redirects are followed (requests may override it).
     pub redirects: RedirectPolicy,
+    /// Origins where a followed redirect chain stops: the first rule whose pattern matches
+    /// the next URL decides (`stop`: the redirect response is the answer); none: followed.
+    /// Empty by default.
+    pub redirect_stops: Vec<RedirectStop>,
     /// Send `Accept-Encoding: gzip, deflate, br, zstd` and decode responses that use one of
     /// them (on the runtime, the size limit applied to the decoded body). On by default;
     /// off gives the body as received.
@@ -329,6 +334,139 @@ impl Default for RetryPolicy {
     }
 }
 
+/// An origin pattern (scheme, host, port), written as httpx writes a `mounts=` key:
+/// `all://` (any origin), `https://` (any origin of that scheme), `all://example.com`,
+/// `http://example.com:8080`, `all://*.example.com` (its subdomains, not the domain),
+/// `all://*example.com` (the domain and its subdomains). A port that is the scheme's
+/// default, or none, matches any port; a path is ignored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OriginPattern {
+    /// None: any scheme (`all`).
+    scheme: Option<String>,
+    host: HostPattern,
+    /// None: any port.
+    port: Option<u16>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum HostPattern {
+    Any,
+    Exact(String),
+    /// `*.example.com`: a name ending in `.example.com`.
+    Subdomains(String),
+    /// `*example.com`: `example.com` or a name ending in `.example.com`.
+    DomainAndSubdomains(String),
+}
+
+fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" | "ws" => Some(80),
+        "https" | "wss" => Some(443),
+        _ => None,
+    }
+}
+
+fn below(host: &str, domain: &str) -> bool {
+    host.len() > domain.len() + 1
+        && host.ends_with(domain)
+        && host.as_bytes()[host.len() - domain.len() - 1] == b'.'
+}
+
+impl OriginPattern {
+    /// Parses a pattern; anything but `scheme://[host][:port][/path]` (user info, a port
+    /// that is no number) is `ErrorKind::InvalidArgument`.
+    pub fn parse(pattern: &str) -> Result<Self> {
+        let bad = |why: &str| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                format!("origin pattern {pattern:?}: {why} (expected scheme://host[:port], all:// for any scheme)"),
+            )
+        };
+        let (scheme, rest) = pattern.split_once("://").ok_or_else(|| bad("no ://"))?;
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme.is_empty()
+            || !scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        {
+            return Err(bad("not a scheme"));
+        }
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        if authority.contains('@') {
+            return Err(bad("user info"));
+        }
+        let (host, port) = match authority.strip_prefix('[') {
+            Some(v6) => {
+                let (addr, after) = v6
+                    .split_once(']')
+                    .ok_or_else(|| bad("no ] after an IPv6 address"))?;
+                match after {
+                    "" => (addr, None),
+                    p => (
+                        addr,
+                        Some(p.strip_prefix(':').ok_or_else(|| bad("junk after ]"))?),
+                    ),
+                }
+            }
+            None => match authority.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (authority, None),
+            },
+        };
+        let port = match port {
+            None | Some("") => None,
+            Some(p) => Some(
+                p.parse::<u16>()
+                    .map_err(|_| bad("the port is no number up to 65535"))?,
+            ),
+        };
+        let port = port.filter(|p| default_port(&scheme) != Some(*p));
+        let host = host.to_ascii_lowercase();
+        let host = if host.is_empty() || host == "*" {
+            HostPattern::Any
+        } else if let Some(d) = host.strip_prefix("*.") {
+            HostPattern::Subdomains(d.to_string())
+        } else if let Some(d) = host.strip_prefix('*') {
+            HostPattern::DomainAndSubdomains(d.to_string())
+        } else {
+            HostPattern::Exact(host)
+        };
+        Ok(OriginPattern {
+            scheme: (scheme != "all").then_some(scheme),
+            host,
+            port,
+        })
+    }
+
+    /// Whether `uri`'s origin matches (host names compared without case).
+    pub fn matches(&self, uri: &Uri) -> bool {
+        let scheme = uri.scheme_str().unwrap_or("").to_ascii_lowercase();
+        if self.scheme.as_ref().is_some_and(|s| *s != scheme) {
+            return false;
+        }
+        let host = uri.host().unwrap_or("").to_ascii_lowercase();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let host_ok = match &self.host {
+            HostPattern::Any => true,
+            HostPattern::Exact(h) => h == host,
+            HostPattern::Subdomains(d) => below(host, d),
+            HostPattern::DomainAndSubdomains(d) => d == host || below(host, d),
+        };
+        let port = uri.port_u16().filter(|p| default_port(&scheme) != Some(*p));
+        host_ok && self.port.is_none_or(|p| Some(p) == port)
+    }
+}
+
+/// One entry of a client's redirect stops (`Config::redirect_stops`): a redirect whose
+/// next URL matches `pattern` is not followed when `stop` (the redirect response is the
+/// answer, for a caller that sends that hop elsewhere, as the Python binding's `mounts=`
+/// do), and is followed when not (an exception inside a broader pattern).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedirectStop {
+    pub pattern: OriginPattern,
+    pub stop: bool,
+}
+
 /// How a client (or one request) treats redirect responses.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct RedirectPolicy {
@@ -451,6 +589,7 @@ impl Default for Config {
             local_address: None,
             tcp_keepalive: None,
             redirects: RedirectPolicy::default(),
+            redirect_stops: Vec::new(),
             decompress: true,
             auth: None,
             netrc: None,
@@ -657,4 +796,64 @@ fn parse_certs(pem: &[u8]) -> Result<Vec<rustls_pki_types::CertificateDer<'stati
 /// Converts a caller's millisecond count; 0 means "no limit".
 pub fn millis(ms: u64) -> Option<Duration> {
     (ms > 0).then(|| Duration::from_millis(ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matches(pattern: &str, url: &str) -> bool {
+        OriginPattern::parse(pattern)
+            .unwrap()
+            .matches(&url.parse::<Uri>().unwrap())
+    }
+
+    #[test]
+    fn origin_patterns_match_as_httpx_mounts_keys_do() {
+        assert!(matches("all://", "http://a.test/x"));
+        assert!(matches("all://", "https://b.test:8443/"));
+        assert!(matches("https://", "https://a.test/"));
+        assert!(!matches("https://", "http://a.test/"));
+        assert!(matches("all://Example.COM", "http://example.com/"));
+        assert!(matches("all://example.com", "https://EXAMPLE.com:8443/"));
+        assert!(!matches("all://example.com", "http://www.example.com/"));
+        assert!(matches("all://*.example.com", "http://www.example.com/"));
+        assert!(matches("all://*.example.com", "http://a.b.example.com/"));
+        assert!(!matches("all://*.example.com", "http://example.com/"));
+        assert!(!matches("all://*.example.com", "http://badexample.com/"));
+        assert!(matches("all://*example.com", "http://example.com/"));
+        assert!(matches("all://*example.com", "http://www.example.com/"));
+        assert!(!matches("all://*example.com", "http://badexample.com/"));
+        assert!(matches(
+            "http://example.com:8080",
+            "http://example.com:8080/"
+        ));
+        assert!(!matches("http://example.com:8080", "http://example.com/"));
+        // The scheme's default port, given or not, matches any port (httpx's URL.port).
+        assert!(matches(
+            "https://example.com:443",
+            "https://example.com:8443/"
+        ));
+        assert!(!matches("all://*:8080", "http://example.com/"));
+        assert!(matches("all://*:8080", "http://example.com:8080/"));
+        assert!(matches("all://[::1]:8080", "http://[::1]:8080/"));
+        assert!(!matches("all://[::1]:8080", "http://[::2]:8080/"));
+        assert!(matches(
+            "all://127.0.0.1/ignored/path",
+            "http://127.0.0.1:9/"
+        ));
+        for bad in [
+            "example.com",
+            "://x",
+            "all://a:b",
+            "all://u@h",
+            "all://[::1",
+            "all://h:70000",
+            "a b://h",
+        ] {
+            let e = OriginPattern::parse(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad}");
+            assert!(e.message().contains(bad), "{bad}: {}", e.message());
+        }
+    }
 }

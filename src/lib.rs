@@ -25,8 +25,8 @@ pub mod ffi;
 
 pub use client::{Client, Stats};
 pub use config::{
-    millis, Auth, Config, Http2Keepalive, HttpVersionPref, LowSpeed, Netrc, RedirectPolicy,
-    RetryPolicy, RootStore, TcpKeepalive, TlsOptions,
+    millis, Auth, Config, Http2Keepalive, HttpVersionPref, LowSpeed, Netrc, OriginPattern,
+    RedirectPolicy, RedirectStop, RetryPolicy, RootStore, TcpKeepalive, TlsOptions,
 };
 pub use dispatch::Callback;
 pub use error::{Error, ErrorKind, Result};

@@ -334,8 +334,13 @@ async fn follow(
             resp.headers.get(LOCATION),
             hops.len(),
         )?;
-        // A streamed body that has gone cannot go to the next hop unless the hop drops it.
-        let Some(next) = next.filter(|n| n.to_get || parts.can_resend()) else {
+        // A streamed body that has gone cannot go to the next hop unless the hop drops it;
+        // a hop into an origin the caller keeps for itself is the caller's.
+        let stops = &shared.config().redirect_stops;
+        let Some(next) = next.filter(|n| {
+            (n.to_get || parts.can_resend())
+                && (stops.is_empty() || !redirect::stops_at(stops, &n.uri))
+        }) else {
             resp.hops = hops;
             return Ok(resp);
         };

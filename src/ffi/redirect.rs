@@ -62,6 +62,35 @@ pub unsafe extern "C" fn httpring_config_set_redirect_allow_insecure(
     config::set(cfg, |c| c.redirects.allow_insecure = allow)
 }
 
+/// Adds an origin where a followed redirect chain stops: when the next URL of a chain
+/// matches `pattern`, the redirect response is the request's result, as if following were
+/// off for that hop (for a caller that sends such hops elsewhere itself). Patterns are
+/// written as httpx's `mounts=` keys: `all://` (any origin), `https://`,
+/// `all://example.com`, `http://example.com:8080`; a host `*.example.com` means its
+/// subdomains, `*example.com` the domain and its subdomains; a port that is the scheme's
+/// default, or none, matches any port. Rules are checked in the order added and
+/// the first match decides: `stop` false follows (an exception inside a broader rule
+/// added after it). No match: followed. A malformed pattern is
+/// `HTTPRING_ERR_INVALID_ARGUMENT` with a message, and nothing is added.
+///
+/// # Safety
+/// `cfg` is NULL or a live config from `httpring_config_new`; `pattern` is NULL or a
+/// NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn httpring_config_add_redirect_stop(
+    cfg: *mut httpring_config,
+    pattern: *const c_char,
+    stop: bool,
+) -> httpring_code {
+    config::with(cfg, |c| {
+        let pattern = std::str::from_utf8(unsafe { c_str(pattern)? })
+            .map_err(|_| HTTPRING_ERR_INVALID_ARGUMENT)?;
+        let pattern = crate::OriginPattern::parse(pattern)?;
+        c.redirect_stops.push(crate::RedirectStop { pattern, stop });
+        Ok(())
+    })
+}
+
 /// Overrides the client's `httpring_config_set_follow_redirects` for this request.
 ///
 /// # Safety

@@ -8,7 +8,7 @@ use http::header::{
 };
 use http::{Method, Uri};
 
-use crate::config::RedirectPolicy;
+use crate::config::{RedirectPolicy, RedirectStop};
 use crate::error::{Error, ErrorKind, Result};
 use crate::request::{parse_method_url, parse_url};
 
@@ -199,6 +199,14 @@ impl Redirect {
     }
 }
 
+/// Whether the first of `stops` that matches `uri` says stop (none matching: follow).
+pub(crate) fn stops_at(stops: &[RedirectStop], uri: &Uri) -> bool {
+    stops
+        .iter()
+        .find(|s| s.pattern.matches(uri))
+        .is_some_and(|s| s.stop)
+}
+
 /// 303 turns any method but HEAD into GET; 301 and 302 turn a POST into GET (as browsers,
 /// curl and httpx do); 307 and 308 keep the method.
 fn turns_to_get(method: &Method, status: u16) -> bool {
@@ -264,6 +272,20 @@ mod tests {
         let uri: Uri = from.parse().unwrap();
         let loc = HeaderValue::from_str(to).unwrap();
         p.next(&method, &uri, status, Some(&loc), 0)
+    }
+
+    #[test]
+    fn the_first_matching_stop_decides() {
+        let rule = |p: &str, stop| RedirectStop {
+            pattern: crate::config::OriginPattern::parse(p).unwrap(),
+            stop,
+        };
+        let stops = [rule("all://keep.test", false), rule("all://*.test", true)];
+        let at = |u: &str| stops_at(&stops, &u.parse::<Uri>().unwrap());
+        assert!(at("http://mock.test/"));
+        assert!(!at("http://keep.test/"));
+        assert!(!at("http://other.example/"));
+        assert!(!stops_at(&[], &"http://mock.test/".parse::<Uri>().unwrap()));
     }
 
     #[test]

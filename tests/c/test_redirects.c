@@ -196,10 +196,71 @@ static void test_the_next_hop_for_a_caller(void) {
                                          &flags), HTTPRING_ERR_INVALID_ARGUMENT);
 }
 
+/* Origins where the engine stops following (for a caller that sends those hops itself):
+ * the first matching rule decides; "localhost" is another origin than 127.0.0.1. */
+static void test_stops_at_origins_kept_by_the_caller(void) {
+    const char *base = check_base_url();
+    const char *port = strrchr(base, ':');
+    CHECK(port != NULL);
+    char path[512], other[256];
+    snprintf(path, sizeof path, "/redirect-to?status=307&url=http://localhost%s/echo", port);
+    snprintf(other, sizeof other, "http://localhost%s", port);
+
+    httpring_config *cfg = httpring_config_new();
+    CHECK_EQ_CODE(httpring_config_set_follow_redirects(cfg, true), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_config_add_redirect_stop(cfg, "all://*.localhost", false), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_config_add_redirect_stop(cfg, other, true), HTTPRING_OK);
+    /* Bad input: a code and a message, nothing added. */
+    CHECK_EQ_CODE(httpring_config_add_redirect_stop(NULL, "all://", true), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_config_add_redirect_stop(cfg, NULL, true), HTTPRING_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_CODE(httpring_config_add_redirect_stop(cfg, "localhost", true), HTTPRING_ERR_INVALID_ARGUMENT);
+    char msg[256];
+    httpring_last_error_message(msg, sizeof msg, NULL);
+    CHECK(strstr(msg, "\"localhost\"") != NULL);
+    CHECK_EQ_CODE(httpring_config_add_redirect_stop(cfg, "all://h:99999", true), HTTPRING_ERR_INVALID_ARGUMENT);
+    httpring_client *c = httpring_client_new(cfg);
+    httpring_config_free(cfg);
+    CHECK(c != NULL);
+
+    /* The hop into the kept origin is not taken: the 307 is the answer. */
+    httpring_handle h = 0;
+    CHECK_EQ_CODE(httpring_client_get(c, URL(path), 0, &h), HTTPRING_OK);
+    CHECK_EQ_CODE(finish(c, h), HTTPRING_OK);
+    httpring_response r = HTTPRING_STRUCT_INIT(httpring_response);
+    CHECK_EQ_CODE(httpring_handle_response(c, h, &r), HTTPRING_OK);
+    CHECK_EQ_INT(r.status, 307);
+    httpring_handle_free(c, h);
+    /* Same-origin chains are followed as before. */
+    CHECK_EQ_CODE(httpring_client_get(c, URL("/redirect/2"), 0, &h), HTTPRING_OK);
+    CHECK_EQ_CODE(finish(c, h), HTTPRING_OK);
+    CHECK(body_has(c, h, "redirected"));
+    httpring_handle_free(c, h);
+    httpring_client_free(c);
+
+    /* An exception before a broader stop: followed. */
+    cfg = httpring_config_new();
+    CHECK_EQ_CODE(httpring_config_set_follow_redirects(cfg, true), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_config_add_redirect_stop(cfg, "all://LOCALHOST", false), HTTPRING_OK);
+    CHECK_EQ_CODE(httpring_config_add_redirect_stop(cfg, "all://", true), HTTPRING_OK);
+    c = httpring_client_new(cfg);
+    httpring_config_free(cfg);
+    CHECK_EQ_CODE(httpring_client_get(c, URL(path), 0, &h), HTTPRING_OK);
+    CHECK_EQ_CODE(finish(c, h), HTTPRING_OK);
+    CHECK(body_has(c, h, "\"host\": \"localhost"));
+    httpring_handle_free(c, h);
+    /* all:// stops a same-origin hop too. */
+    CHECK_EQ_CODE(httpring_client_get(c, URL("/redirect/2"), 0, &h), HTTPRING_OK);
+    CHECK_EQ_CODE(finish(c, h), HTTPRING_OK);
+    CHECK(!body_has(c, h, "redirected"));
+    httpring_handle_free(c, h);
+    httpring_client_free(c);
+}
+
 int main(void) {
     test_off_by_default_and_per_request();
     test_limit_and_loop();
     test_default_credentials_stay_home();
     test_the_next_hop_for_a_caller();
+    test_stops_at_origins_kept_by_the_caller();
     return check_summary();
 }

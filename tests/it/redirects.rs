@@ -322,3 +322,56 @@ fn a_host_header_set_by_the_caller_stays_with_its_host() {
         }
     }
 }
+
+#[test]
+fn a_chain_stops_at_an_origin_the_caller_keeps_for_itself() {
+    let a = TestServer::start();
+    let b = TestServer::start();
+    let port_b = b
+        .url("/")
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let mut cfg = following();
+    // A rule for another origin first (it must not match b), then the stop for b's.
+    cfg.redirect_stops.push(httpring::RedirectStop {
+        pattern: httpring::OriginPattern::parse("all://127.0.0.1:1").unwrap(),
+        stop: false,
+    });
+    cfg.redirect_stops.push(httpring::RedirectStop {
+        pattern: httpring::OriginPattern::parse(&format!("http://127.0.0.1:{port_b}")).unwrap(),
+        stop: true,
+    });
+    let c = Client::new(cfg).unwrap();
+    // a -> b stops: the 302 into b is the answer.
+    let into_b = hop(&a, 302, &b.url("/hello"));
+    let (status, url, _, hops) = run(&c, get(&into_b)).unwrap();
+    assert_eq!(status, 302);
+    assert_eq!(url, into_b);
+    assert!(hops.is_empty());
+    assert_eq!(b.connections(), 0, "nothing was sent to the stopped origin");
+    // A chain that stays away from it is followed as before.
+    let (status, _, body, _) = run(&c, get(&a.url("/redirect/2"))).unwrap();
+    assert_eq!((status, body.as_str()), (200, "redirected"));
+    // The first matching rule decides: an exception before a broader stop follows.
+    let mut cfg = following();
+    for (p, stop) in [
+        (format!("all://127.0.0.1:{port_b}"), false),
+        ("all://".to_string(), true),
+    ] {
+        cfg.redirect_stops.push(httpring::RedirectStop {
+            pattern: httpring::OriginPattern::parse(&p).unwrap(),
+            stop,
+        });
+    }
+    let c = Client::new(cfg).unwrap();
+    let (status, url, body, _) = run(&c, get(&hop(&a, 302, &b.url("/hello")))).unwrap();
+    assert_eq!(
+        (status, url, body.as_str()),
+        (200, b.url("/hello"), "Hello, world!")
+    );
+    // ... and `all://` stops every other hop, a same-origin one included.
+    assert_eq!(run(&c, get(&a.url("/redirect/2"))).unwrap().0, 302);
+}
