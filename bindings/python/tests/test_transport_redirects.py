@@ -203,3 +203,80 @@ def test_user_info_in_a_location_is_for_the_next_hop():
     # A URL with user info and no port is a URL (its ':' is not a port's).
     with httpring.Client(transport=httpring.MockTransport(lambda r: httpring.Response(302, headers={"Location": "/y"}))) as c:
         assert str(c.get("http://u:p@a.test/x").next_request.url) == "http://u:p@a.test/y"
+
+
+def _into_mock(testserver) -> tuple:
+    """A chain the engine follows: 127.0.0.1 -> localhost (another origin, still the
+    engine's) -> http://mocked.test/end (mounted). Returns (start URL, second hop URL)."""
+    second = f"http://localhost:{testserver.port}/redirect-to?url=http://mocked.test/end"
+    return f"{testserver.url}/redirect-to?url={second}", second
+
+
+def _mock(seen: list):
+    def handler(request):
+        seen.append((request.method, str(request.url), dict(request.headers)))
+        return httpring.Response(200, json={"at": str(request.url)})
+
+    return handler
+
+
+def test_a_chain_the_engine_follows_into_a_mount_goes_to_the_mount(testserver):
+    # The engine stops at the hop into the mounted origin (its redirect stops); the client
+    # sends that hop to the mount. Before, the engine went to the network for it.
+    seen: list = []
+    hooked: list = []
+    start, second = _into_mock(testserver)
+    with httpring.Client(
+        mounts={"http://mocked.test": httpring.MockTransport(_mock(seen))},
+        follow_redirects=True,
+        auth=("u", "p"),
+        event_hooks={"response": [lambda r: hooked.append(r.status_code)]},
+    ) as c:
+        r = c.get(start, headers={"Cookie": "mine=1"})
+        assert r.status_code == 200 and r.json() == {"at": "http://mocked.test/end"}
+        assert str(r.url) == "http://mocked.test/end" and r.next_request is None
+        # Both hops in the history, the engine's first; the limit counts them all.
+        assert [(h.status_code, str(h.url)) for h in r.history] == [(302, start), (302, second)]
+        assert [(m, u) for m, u, _ in seen] == [("GET", "http://mocked.test/end")]
+        # Another origin: none of the credentials went along.
+        assert not {"authorization", "cookie"} & set(seen[0][2])
+        assert hooked == [302, 200]  # the engine's own hop does not pass through the hooks
+        c.max_redirects = 1
+        with pytest.raises(httpring.TooManyRedirects):
+            c.get(start)
+        # Not following: the first redirect, as before.
+        c.max_redirects = 10
+        r = c.get(start, follow_redirects=False)
+        assert r.status_code == 302 and str(r.next_request.url) == second
+        # send_many and stream go the same way.
+        seen.clear()
+        rs = c.send_many([c.build_request("GET", start)])
+        assert rs[0].status_code == 200 and len(rs[0].history) == 2 and len(seen) == 1
+        with c.stream("GET", start) as s:
+            assert s.status_code == 200 and json.loads(s.read()) == {"at": "http://mocked.test/end"}
+            assert len(s.history) == 2
+
+
+def test_an_async_chain_the_engine_follows_into_a_mount_goes_to_the_mount(testserver):
+    seen: list = []
+    start, second = _into_mock(testserver)
+
+    async def main():
+        async with httpring.AsyncClient(
+            mounts={"http://mocked.test": httpring.MockTransport(_mock(seen)), "all://localhost": None},
+            follow_redirects=True,
+        ) as c:
+            r = await c.get(start)
+            assert r.status_code == 200 and r.json() == {"at": "http://mocked.test/end"}
+            assert [(h.status_code, str(h.url)) for h in r.history] == [(302, start), (302, second)]
+            rs = await c.send_many([c.build_request("GET", start), c.build_request("GET", f"{testserver.url}/hello")])
+            assert rs[0].status_code == 200 and len(rs[0].history) == 2
+            assert rs[1].status_code == 200 and rs[1].text == "Hello, world!"
+            async with c.stream("GET", start) as s:
+                assert s.status_code == 200 and len(s.history) == 2
+            # A chain that stays with the engine's origins is the engine's alone.
+            r = await c.get(f"{testserver.url}/redirect/2")
+            assert r.status_code == 200 and len(r.history) == 2
+        assert len(seen) == 3
+
+    asyncio.run(main())

@@ -608,6 +608,8 @@ class AsyncClient(BaseClient):
                 else:
                     response = await self._send_one(prep, method, url, ov)
                 _bind(response, request, prep)
+                if self._engine_stopped_at_mount(response, ov):
+                    own = self._own_headers(request)  # as the engine was given them
             else:
                 await request.aread()  # a body given as an iterator, read whole (as httpx's MockTransport)
                 response = await self._transport_send(transport, request, creds)
@@ -622,7 +624,7 @@ class AsyncClient(BaseClient):
             except BaseException:
                 await response.aclose()  # a streamed response nobody will get to close
                 raise
-        if own is not None and self._follows_on(response, transport, ov):
+        if own is not None and (transport is None or self._follows_on(response, transport, ov)):
             return await self._follow_redirects(response, ov, retries, stream, own)
         return response
 
@@ -648,7 +650,9 @@ class AsyncClient(BaseClient):
     ) -> Response:
         """``Client._follow_redirects``: the redirects a transport answered with, followed
         hop by hop as httpx follows them around any transport."""
-        history: List[Response] = []
+        # The hops the engine followed before it stopped at a mounted origin come first.
+        history: List[Response] = response.history
+        response.history = []
         while response.next_request is not None:
             try:
                 await response.aread()
@@ -1099,6 +1103,18 @@ class AsyncClient(BaseClient):
                 raise done[-1]
             from_transports = iter(done[: len(requests) - len(engine_side)])
             results = [next(from_engine) if t is None else next(from_transports) for t in routes]
+        for i, (request, transport) in enumerate(zip(requests, routes)):
+            r = results[i]
+            if transport is None and r.__class__ is Response and self._engine_stopped_at_mount(r, ov):
+                try:  # the engine stopped at a hop into a mount: on from there, one by one
+                    if self._response_hooks:
+                        await self._call_hooks(self._response_hooks, r)
+                    r = results[i] = await self._follow_redirects(r, ov, None, False, self._own_headers(request))
+                    hooked.add(id(r))
+                except Exception as e:
+                    if not return_exceptions:
+                        raise
+                    results[i] = e
         if self._response_hooks:
             for i, r in enumerate(results):
                 if isinstance(r, Response) and id(r) not in hooked:

@@ -35,6 +35,7 @@ from ._transports import Mounts, TransportTypes, _EngineSettings
 from ._models import (
     HeaderPairs,
     HeaderTypes,
+    REDIRECT_STATUSES,
     Headers,
     QueryParamTypes,
     Request,
@@ -185,6 +186,7 @@ class BaseClient:
             cookie_jar=True,  # httpx clients always have a jar
             retries=self._retries,
             timing=bool(timing),
+            redirect_stops=self._transport.redirect_stops() if self._transport.__class__ is Mounts else (),
         )
         # The engine's own defaults are listed too (its User-Agent, Accept-Encoding), as
         # httpx lists its own: they can be read, replaced and removed like the others.
@@ -388,6 +390,19 @@ class BaseClient:
         transport the client follows redirects itself, as httpx does (the engine follows
         those of the requests it sends)."""
         return transport is not None and response.next_request is not None and self._follows(ov)
+
+    def _engine_stopped_at_mount(self, response: Response, ov: Optional[Overrides]) -> bool:
+        """Whether the engine, following a chain, stopped at a hop into a mounted origin
+        (``Mounts.redirect_stops``): then the client follows on from there hop by hop, as
+        around a transport, and this sets the response's ``next_request`` for it."""
+        if (self._transport.__class__ is not Mounts or response.status_code not in REDIRECT_STATUSES
+                or not self._follows(ov)):
+            return False
+        nxt = next_request(response, allow_insecure=False)
+        if nxt is None or self._transport.route(str(nxt.url)) is None:
+            return False
+        response.next_request = nxt
+        return True
 
     def _hop_overrides(self, ov: Optional[Overrides], request: Request) -> Overrides:
         """``ov`` for one hop (``request``) of a chain the client follows: each hop is sent

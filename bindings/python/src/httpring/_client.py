@@ -533,6 +533,8 @@ class Client(BaseClient):
                 else:
                     response = self._send_one(prep, method, url, ov)
                 _bind(response, request, prep)
+                if self._engine_stopped_at_mount(response, ov):
+                    own = self._own_headers(request)  # as the engine was given them
             else:
                 request.read()  # a body given as an iterator, read whole (as httpx's MockTransport)
                 response = self._transport_send(transport, request, creds)
@@ -547,7 +549,7 @@ class Client(BaseClient):
         except BaseException:
             response.close()  # a streamed response nobody will get to close
             raise
-        if own is not None and self._follows_on(response, transport, ov):
+        if own is not None and (transport is None or self._follows_on(response, transport, ov)):
             return self._follow_redirects(response, ov, retries, stream, own)
         return response
 
@@ -574,7 +576,9 @@ class Client(BaseClient):
         """Follows the redirects a transport answered with, as httpx follows them around
         any transport: each hop is a request of its own (event hooks, the jar's cookies,
         the transport its URL is mounted to, or the engine), built by the engine's rules."""
-        history: List[Response] = []
+        # The hops the engine followed before it stopped at a mounted origin come first.
+        history: List[Response] = response.history
+        response.history = []
         while response.next_request is not None:
             try:
                 response.read()
@@ -793,6 +797,18 @@ class Client(BaseClient):
             for i, r in zip(engine_side, sent):
                 results[i] = r
         hooked: Set[int] = set()  # followed here: their hops went through the hooks
+        for i in engine_side:
+            r = results[i]
+            if r.__class__ is Response and self._engine_stopped_at_mount(r, ov):
+                try:  # the engine stopped at a hop into a mount: on from there, one by one
+                    for hook in self._response_hooks:
+                        hook(r)
+                    results[i] = self._follow_redirects(r, ov, None, False, self._own_headers(requests[i]))
+                    hooked.add(i)
+                except Exception as e:
+                    if not return_exceptions:
+                        raise
+                    results[i] = e
         if len(engine_side) < len(requests):
             for i, (request, transport) in enumerate(zip(requests, routes)):
                 if transport is None:

@@ -8,7 +8,7 @@ import os
 import socket
 import ssl
 from ctypes import c_uint16
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _ffi
 
@@ -378,6 +378,7 @@ def build_config(
     auth: Any = None,
     cookie_jar: bool = False,
     retries: Optional[Retry] = None,
+    redirect_stops: Sequence[Tuple[bytes, bool]] = (),
 ) -> Any:
     """Returns a new ``httpring_config*``; the caller frees it after ``httpring_client_new``.
     ``auth`` is an ``_auth._Credentials`` (BasicAuth, DigestAuth) or None."""
@@ -409,6 +410,8 @@ def build_config(
         _check(lib.httpring_config_set_follow_redirects(cfg, follow_redirects), "follow_redirects")
         if max_redirects is not None:
             _check(lib.httpring_config_set_max_redirects(cfg, max_redirects), "max_redirects")
+        for pattern, stop in redirect_stops:
+            _check(lib.httpring_config_add_redirect_stop(cfg, pattern, stop), f"mounts pattern {pattern!r}")
         if auth is not None:
             auth.apply_config(lib, cfg)
         if cookie_jar:

@@ -408,6 +408,7 @@ class Engine:
         cookie_jar: bool = False,
         retries: Optional[Retry] = None,
         timing: bool = False,
+        redirect_stops: Sequence[Tuple[bytes, bool]] = (),
     ) -> None:
         lib = _ffi.load()
         self.lib = lib
@@ -424,6 +425,7 @@ class Engine:
             auth=auth,
             cookie_jar=cookie_jar,
             retries=retries,
+            redirect_stops=redirect_stops,
         )
         self.cookie_jar = cookie_jar
         #: Read every response's ``httpring_info`` before its handle is freed (one more

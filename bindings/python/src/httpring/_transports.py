@@ -231,6 +231,13 @@ class URLPattern:
             return False
         return self.port is None or self.port == port
 
+    def engine_form(self) -> bytes:
+        """The pattern as the engine reads one (``httpring_config_add_redirect_stop``),
+        written from what was parsed here, so that both match the same origins."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        port = "" if self.port is None else f":{self.port}"
+        return f"{self.scheme or 'all'}://{host}{port}".encode("utf-8")
+
     @property
     def priority(self) -> Tuple[int, int, int]:
         """httpx's order: a pattern with a port first, then longer hosts, then longer schemes."""
@@ -271,6 +278,18 @@ class Mounts:
 
     def build(self, method: str) -> None:
         self.table = mount_table(self.given, method)
+
+    def redirect_stops(self) -> List[Tuple[bytes, bool]]:
+        """The engine's redirect stops for these mounts, in routing order: a chain the
+        engine follows stops at a hop into a mounted origin (the client sends that hop to
+        the mount, ``BaseClient._engine_stopped_at_mount``) and goes on into one mounted
+        to None (the engine). None when the default transport is not the engine: then the
+        engine sends nothing."""
+        if self.default is not None:
+            return []
+        table = [(URLPattern(key), transport is not None) for key, transport in self.given.items()]
+        table.sort(key=lambda entry: entry[0].priority)
+        return [(pattern.engine_form(), stop) for pattern, stop in table]
 
     def route(self, url: str) -> Any:
         """The transport the first matching mount gives ``url`` (None: the engine)."""
