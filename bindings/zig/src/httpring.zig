@@ -385,6 +385,15 @@ pub const ClientCertFile = struct {
 
 /// Like curl's `--resolve host:port:addr`: connections to `host:port` go to `addr` (an IPv4
 /// or IPv6 literal) without DNS. Port 0 matches any port.
+/// An origin where a followed redirect chain stops (`httpring_config_add_redirect_stop`):
+/// a pattern as httpx's `mounts=` keys (`all://`, `https://`, `all://example.com`,
+/// `http://example.com:8080`, a host `*.domain` or `*domain`); the first matching entry
+/// decides, `stop = false` follows (an exception before a broader entry).
+pub const RedirectStop = struct {
+    pattern: [:0]const u8,
+    stop: bool = true,
+};
+
 pub const Resolve = struct {
     host: [:0]const u8,
     port: u16 = 0,
@@ -484,6 +493,8 @@ pub const Options = struct {
     max_redirects: ?u32 = null,
     /// Allow a redirect from https to plain http (refused by default).
     redirect_allow_insecure: ?bool = null,
+    /// Origins where a followed chain stops: the redirect into one is the result.
+    redirect_stops: []const RedirectStop = &.{},
     /// Ask for and decode gzip, deflate, br and zstd responses (on by default).
     decompress: ?bool = null,
     /// Credentials for every request (a request's own win).
@@ -943,6 +954,7 @@ pub const Client = struct {
         if (o.follow_redirects) |v| try check(c.httpring_config_set_follow_redirects(cfg, v));
         if (o.max_redirects) |v| try check(c.httpring_config_set_max_redirects(cfg, v));
         if (o.redirect_allow_insecure) |v| try check(c.httpring_config_set_redirect_allow_insecure(cfg, v));
+        for (o.redirect_stops) |r| try check(c.httpring_config_add_redirect_stop(cfg, r.pattern.ptr, r.stop));
         if (o.decompress) |v| try check(c.httpring_config_set_decompress(cfg, v));
         if (o.cookies) |v| try check(c.httpring_config_set_cookie_jar(cfg, v));
         if (o.auth) |a| try check(switch (a) {

@@ -1086,6 +1086,38 @@ test "redirects: off by default; followed when on, with the final URL; limit and
     try testing.expectError(error.TooManyRedirects, looping.waitResponse(10_000));
 }
 
+test "redirect stops: the hop into a kept origin is the answer; an earlier exception follows" {
+    var buf: [512]u8 = undefined;
+    var hop_buf: [512]u8 = undefined;
+    var other: [128]u8 = undefined;
+    const port = try serverPort();
+    // "localhost" is another origin than 127.0.0.1 (the same server).
+    const hop = try url(&hop_buf, "/redirect-to?status=307&url=http://localhost:{d}/echo", .{port});
+    const kept = try std.mem.printSentinel(&other, "http://localhost:{d}", .{port}, 0);
+    var client = try Client.init(.{ .follow_redirects = true, .redirect_stops = &.{.{ .pattern = kept }} });
+    defer client.deinit();
+    var h = try client.get(hop);
+    defer h.deinit();
+    try testing.expectEqual(@as(u16, 307), (try h.waitResponse(10_000)).status);
+    var same = try client.get(try url(&buf, "/redirect/2", .{}));
+    defer same.deinit();
+    try testing.expectEqual(@as(u16, 200), (try same.waitResponse(10_000)).status);
+
+    var other_client = try Client.init(.{ .follow_redirects = true, .redirect_stops = &.{
+        .{ .pattern = "all://localhost", .stop = false },
+        .{ .pattern = "all://" },
+    } });
+    defer other_client.deinit();
+    var followed = try other_client.get(hop);
+    defer followed.deinit();
+    try testing.expectEqual(@as(u16, 200), (try followed.waitResponse(10_000)).status);
+    var stopped = try other_client.get(try url(&buf, "/redirect/2", .{}));
+    defer stopped.deinit();
+    try testing.expectEqual(@as(u16, 302), (try stopped.waitResponse(10_000)).status);
+    // A malformed pattern fails the client's creation.
+    try testing.expectError(error.InvalidArgument, Client.init(.{ .redirect_stops = &.{.{ .pattern = "localhost" }} }));
+}
+
 test "content codings: each decoded by the engine; off gives raw bytes; corrupt data is Decoding" {
     var buf: [512]u8 = undefined;
     var plain: [20_000]u8 = undefined;
