@@ -400,6 +400,9 @@ impl OriginPattern {
                 let (addr, after) = v6
                     .split_once(']')
                     .ok_or_else(|| bad("no ] after an IPv6 address"))?;
+                if addr.is_empty() {
+                    return Err(bad("an empty IPv6 address"));
+                }
                 match after {
                     "" => (addr, None),
                     p => (
@@ -409,16 +412,18 @@ impl OriginPattern {
                 }
             }
             None => match authority.rsplit_once(':') {
+                Some((h, _)) if h.contains(':') => return Err(bad("an IPv6 address without [ ]")),
                 Some((h, p)) => (h, Some(p)),
                 None => (authority, None),
             },
         };
         let port = match port {
             None | Some("") => None,
-            Some(p) => Some(
+            Some(p) if p.bytes().all(|b| b.is_ascii_digit()) => Some(
                 p.parse::<u16>()
                     .map_err(|_| bad("the port is no number up to 65535"))?,
             ),
+            Some(_) => return Err(bad("the port is no number")),
         };
         let port = port.filter(|p| default_port(&scheme) != Some(*p));
         let host = host.to_ascii_lowercase();
@@ -850,6 +855,9 @@ mod tests {
             "all://[::1",
             "all://h:70000",
             "a b://h",
+            "all://h:+80",
+            "all://::1",
+            "all://[]",
         ] {
             let e = OriginPattern::parse(bad).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad}");

@@ -237,6 +237,7 @@ def test_a_chain_the_engine_follows_into_a_mount_goes_to_the_mount(testserver):
         assert str(r.url) == "http://mocked.test/end" and r.next_request is None
         # Both hops in the history, the engine's first; the limit counts them all.
         assert [(h.status_code, str(h.url)) for h in r.history] == [(302, start), (302, second)]
+        assert [h.status_code for h in r.history[1].history] == [302]  # each hop's own, as httpx
         assert [(m, u) for m, u, _ in seen] == [("GET", "http://mocked.test/end")]
         # Another origin: none of the credentials went along.
         assert not {"authorization", "cookie"} & set(seen[0][2])

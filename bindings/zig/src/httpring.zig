@@ -383,8 +383,6 @@ pub const ClientCertFile = struct {
     password: ?[:0]const u8 = null,
 };
 
-/// Like curl's `--resolve host:port:addr`: connections to `host:port` go to `addr` (an IPv4
-/// or IPv6 literal) without DNS. Port 0 matches any port.
 /// An origin where a followed redirect chain stops (`httpring_config_add_redirect_stop`):
 /// a pattern as httpx's `mounts=` keys (`all://`, `https://`, `all://example.com`,
 /// `http://example.com:8080`, a host `*.domain` or `*domain`); the first matching entry
@@ -394,6 +392,8 @@ pub const RedirectStop = struct {
     stop: bool = true,
 };
 
+/// Like curl's `--resolve host:port:addr`: connections to `host:port` go to `addr` (an IPv4
+/// or IPv6 literal) without DNS. Port 0 matches any port.
 pub const Resolve = struct {
     host: [:0]const u8,
     port: u16 = 0,

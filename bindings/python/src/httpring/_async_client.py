@@ -651,8 +651,7 @@ class AsyncClient(BaseClient):
         """``Client._follow_redirects``: the redirects a transport answered with, followed
         hop by hop as httpx follows them around any transport."""
         # The hops the engine followed before it stopped at a mounted origin come first.
-        history: List[Response] = response.history
-        response.history = []
+        history: List[Response] = list(response.history)
         while response.next_request is not None:
             try:
                 await response.aread()

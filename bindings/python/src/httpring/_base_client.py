@@ -398,7 +398,10 @@ class BaseClient:
         if (self._transport.__class__ is not Mounts or response.status_code not in REDIRECT_STATUSES
                 or not self._follows(ov)):
             return False
-        nxt = next_request(response, allow_insecure=False)
+        try:
+            nxt = next_request(response, allow_insecure=False)
+        except Exception:  # the engine took this Location already: not expected
+            return False
         if nxt is None or self._transport.route(str(nxt.url)) is None:
             return False
         response.next_request = nxt

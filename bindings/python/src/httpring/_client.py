@@ -577,8 +577,7 @@ class Client(BaseClient):
         any transport: each hop is a request of its own (event hooks, the jar's cookies,
         the transport its URL is mounted to, or the engine), built by the engine's rules."""
         # The hops the engine followed before it stopped at a mounted origin come first.
-        history: List[Response] = response.history
-        response.history = []
+        history: List[Response] = list(response.history)
         while response.next_request is not None:
             try:
                 response.read()
@@ -1048,7 +1047,9 @@ class Client(BaseClient):
     ) -> Handle:
         """Starts a request and returns at once with its Handle. ``user_data`` (an int
         below 2**63) comes back in ``drain()``'s completions; ``retries``: this request's
-        most retries, over the client's policy."""
+        most retries, over the client's policy. With ``mounts=``, a redirect chain the
+        engine follows stops at a hop into a mounted origin and the Handle's response is
+        that redirect (the engine cannot send it to the mount: ``send()`` does)."""
         if not 0 <= user_data < _BATCH_BIT:
             raise ValueError("user_data must be an int in 0 .. 2**63-1")
         if self._transport is not None and self._transport.__class__ is not Mounts:

@@ -283,8 +283,8 @@ class Mounts:
         """The engine's redirect stops for these mounts, in routing order: a chain the
         engine follows stops at a hop into a mounted origin (the client sends that hop to
         the mount, ``BaseClient._engine_stopped_at_mount``) and goes on into one mounted
-        to None (the engine). None when the default transport is not the engine: then the
-        engine sends nothing."""
+        to None (the engine). Empty when the default transport is not the engine: then
+        the engine sends nothing."""
         if self.default is not None:
             return []
         table = [(URLPattern(key), transport is not None) for key, transport in self.given.items()]
