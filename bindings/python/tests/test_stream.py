@@ -583,6 +583,17 @@ def test_aiter_bytes_behaves_as_an_async_generator(testserver, anyio_backend):
                 assert [x async for x in it] == []
                 assert r.is_stream_consumed and not r.is_closed
             assert r.is_closed
+            # asend() and athrow(), as an async generator that takes nothing in and catches
+            # nothing: the next piece; the exception, and the iteration over.
+            async with c.stream("GET", f"{testserver.url}/stream/{n}") as r:
+                it = r.aiter_bytes()
+                check_pattern(await it.asend(None), 0)
+                with pytest.raises(KeyError):
+                    await it.athrow(KeyError("stop"))
+                with pytest.raises(StopAsyncIteration):
+                    await it.asend(None)
+                with pytest.raises(ValueError, match="bad"):
+                    await r.aiter_raw().athrow(ValueError, "bad")
             assert c.live_handles() == 0
 
     run_on(anyio_backend, main)

@@ -640,6 +640,25 @@ class AsyncPieces:
         self.stopped = True
         self.response = None
 
+    def asend(self, value: Any) -> Awaitable[bytes]:
+        """As an async generator's that ignores what is sent: the next piece."""
+        return self.__anext__()
+
+    async def athrow(self, typ: Any, val: Any = None, tb: Any = None) -> bytes:
+        """As an async generator's that does not catch it: the exception is raised here
+        and the iteration is over (the response stays open)."""
+        if self.running:
+            raise RuntimeError("athrow(): the body's iterator is already running")
+        self.stopped = True
+        self.response = None
+        if isinstance(typ, BaseException):
+            exc = typ
+        elif isinstance(val, BaseException):
+            exc = val
+        else:
+            exc = typ() if val is None else typ(val)
+        raise exc.with_traceback(tb) if tb is not None else exc
+
 
 # --- re-chunking and decoding (httpx's semantics) -------------------------------------------
 
