@@ -359,17 +359,22 @@ enum HostPattern {
 }
 
 fn default_port(scheme: &str) -> Option<u16> {
-    match scheme {
-        "http" | "ws" => Some(80),
-        "https" | "wss" => Some(443),
-        _ => None,
+    let is = |s: &str| scheme.eq_ignore_ascii_case(s);
+    if is("http") || is("ws") {
+        Some(80)
+    } else if is("https") || is("wss") {
+        Some(443)
+    } else {
+        None
     }
 }
 
+/// Whether `host` is a subdomain of `domain` (ASCII case ignored).
 fn below(host: &str, domain: &str) -> bool {
-    host.len() > domain.len() + 1
-        && host.ends_with(domain)
-        && host.as_bytes()[host.len() - domain.len() - 1] == b'.'
+    let (h, d) = (host.as_bytes(), domain.as_bytes());
+    h.len() > d.len() + 1
+        && h[h.len() - d.len()..].eq_ignore_ascii_case(d)
+        && h[h.len() - d.len() - 1] == b'.'
 }
 
 impl OriginPattern {
@@ -445,19 +450,26 @@ impl OriginPattern {
 
     /// Whether `uri`'s origin matches (host names compared without case).
     pub fn matches(&self, uri: &Uri) -> bool {
-        let scheme = uri.scheme_str().unwrap_or("").to_ascii_lowercase();
-        if self.scheme.as_ref().is_some_and(|s| *s != scheme) {
+        let scheme = uri.scheme_str().unwrap_or("");
+        if self
+            .scheme
+            .as_ref()
+            .is_some_and(|s| !s.eq_ignore_ascii_case(scheme))
+        {
             return false;
         }
-        let host = uri.host().unwrap_or("").to_ascii_lowercase();
-        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let host = uri.host().unwrap_or("");
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
         let host_ok = match &self.host {
             HostPattern::Any => true,
-            HostPattern::Exact(h) => h == host,
+            HostPattern::Exact(h) => h.eq_ignore_ascii_case(host),
             HostPattern::Subdomains(d) => below(host, d),
-            HostPattern::DomainAndSubdomains(d) => d == host || below(host, d),
+            HostPattern::DomainAndSubdomains(d) => d.eq_ignore_ascii_case(host) || below(host, d),
         };
-        let port = uri.port_u16().filter(|p| default_port(&scheme) != Some(*p));
+        let port = uri.port_u16().filter(|p| default_port(scheme) != Some(*p));
         host_ok && self.port.is_none_or(|p| Some(p) == port)
     }
 }
@@ -824,6 +836,8 @@ mod tests {
         assert!(!matches("all://example.com", "http://www.example.com/"));
         assert!(matches("all://*.example.com", "http://www.example.com/"));
         assert!(matches("all://*.example.com", "http://a.b.example.com/"));
+        assert!(matches("all://*.example.com", "http://WWW.Example.COM/"));
+        assert!(matches("all://*EXAMPLE.com", "http://Example.com/"));
         assert!(!matches("all://*.example.com", "http://example.com/"));
         assert!(!matches("all://*.example.com", "http://badexample.com/"));
         assert!(matches("all://*example.com", "http://example.com/"));
