@@ -63,8 +63,10 @@ pub unsafe extern "C" fn httpring_config_set_redirect_allow_insecure(
 }
 
 /// Adds an origin where a followed redirect chain stops: when the next URL of a chain
-/// matches `pattern`, the redirect response is the request's result, as if following were
-/// off for that hop (for a caller that sends such hops elsewhere itself). Patterns are
+/// matches `pattern`, the redirect response is the request's result (for a caller that
+/// sends such hops elsewhere itself). The redirect is checked first as any other: one past
+/// `httpring_config_set_max_redirects`, https to http or a bad `Location` fails the request
+/// all the same. Patterns are
 /// written as httpx's `mounts=` keys: `all://` (any origin), `https://`,
 /// `all://example.com`, `http://example.com:8080`; a host `*.example.com` means its
 /// subdomains, `*example.com` the domain and its subdomains; a port that is the scheme's
@@ -74,8 +76,8 @@ pub unsafe extern "C" fn httpring_config_set_redirect_allow_insecure(
 /// `HTTPRING_ERR_INVALID_ARGUMENT` with a message, and nothing is added.
 ///
 /// # Safety
-/// `cfg` is NULL or a live config from `httpring_config_new`; `pattern` is NULL or a
-/// NUL-terminated string.
+/// `cfg` is NULL or a live config from `httpring_config_new`, not used by another thread
+/// during the call; `pattern` is NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn httpring_config_add_redirect_stop(
     cfg: *mut httpring_config,
